@@ -1,0 +1,29 @@
+//! sipbox: a single-threaded SIP PBX in the spirit of Asterisk's chan_sip.
+//!
+//! The crate is layered bottom up; every arrow points down and no module reaches up.
+//!
+//! - [`sip`]: the wire format. Parse and serialize messages, URIs, typed headers, digest
+//!   math. No state, no sockets.
+//! - [`sched`]: a deadline-ordered heap of cancellable timers with generation-checked ids.
+//! - [`transaction`]: RFC 3261 §17 client/server INVITE and non-INVITE machines, timers A–K.
+//! - [`registrar`] and [`auth`]: AOR → contact bindings with expiry; nonces and digest checks.
+//! - [`call`]: the private-call table (Call-ID → call), dialogs, the two legs of a B2BUA call.
+//! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications.
+//! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
+//! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
+//! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
+//!   to send and the next deadline; it never touches a socket or the clock.
+//! - [`driver`]: the only I/O: one `mio::Poll`, the sockets, signals.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod call;
+pub mod config;
+pub mod dialplan;
+pub mod driver;
+pub mod engine;
+pub mod media;
+pub mod registrar;
+pub mod sched;
+pub mod sip;
+pub mod transaction;
