@@ -1,1 +1,387 @@
-//! (stub: being written)
+//! Digest authentication (MD5) for REGISTER and INVITE: challenges, nonces, credential checks.
+//!
+//! Reading list: RFC 2617 §3 (digest, qop=auth, nc/cnonce), RFC 7616 §3.4 (the same for
+//! HTTP, MD5 kept for SIP), RFC 3261 §22 (how SIP uses it: 401 WWW-Authenticate for REGISTER,
+//! 407 Proxy-Authenticate for INVITE), RFC 2069 (the qop-less form old phones still send).
+//!
+//! Nonces are 128 random bits, remembered with the time they were issued and the highest
+//! nonce-count seen. A nonce older than [`NONCE_LIFETIME`] (or unknown, e.g. issued before a
+//! restart) is *stale*: the client is re-challenged with `stale=true` and retries without asking
+//! its user. The table is bounded; when full the oldest nonce is forgotten.
+
+use md5::{Digest, Md5};
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// How long a nonce may be used before the client must take a fresh one.
+pub const NONCE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Lowercase hex MD5 of `data`.
+pub fn md5_hex(data: &[u8]) -> String {
+    let digest = Md5::digest(data);
+    let mut s = String::with_capacity(32);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// HA1 = MD5(username:realm:password).
+pub fn ha1(user: &str, realm: &str, password: &str) -> String {
+    md5_hex(format!("{user}:{realm}:{password}").as_bytes())
+}
+
+/// The digest `response` value for the given HA1 (RFC 2617 §3.2.2.1; RFC 2069 without qop).
+pub fn expected_response(ha1: &str, method: &str, creds: &Credentials) -> String {
+    let ha2 = md5_hex(format!("{method}:{}", creds.uri).as_bytes());
+    match &creds.qop {
+        Some(qop) => md5_hex(
+            format!(
+                "{ha1}:{}:{}:{}:{qop}:{ha2}",
+                creds.nonce,
+                creds.nc.as_deref().unwrap_or(""),
+                creds.cnonce.as_deref().unwrap_or("")
+            )
+            .as_bytes(),
+        ),
+        None => md5_hex(format!("{ha1}:{}:{ha2}", creds.nonce).as_bytes()),
+    }
+}
+
+/// Digest credentials from an Authorization or Proxy-Authorization header.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Credentials {
+    /// `username`
+    pub username: String,
+    /// `realm`
+    pub realm: String,
+    /// `nonce`
+    pub nonce: String,
+    /// `uri` (the digest-uri, compared as a string)
+    pub uri: String,
+    /// `response`: 32 hex digits
+    pub response: String,
+    /// `algorithm`, when given
+    pub algorithm: Option<String>,
+    /// `qop`, when given (only `auth` is accepted)
+    pub qop: Option<String>,
+    /// `nc`, the nonce count as written (8 hex digits)
+    pub nc: Option<String>,
+    /// `cnonce`
+    pub cnonce: Option<String>,
+    /// `opaque`
+    pub opaque: Option<String>,
+}
+
+/// Why a credentials header could not be used at all (answered with 400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedCredentials(pub &'static str);
+
+impl Credentials {
+    /// Parses `Digest k=v, k="v", ...`. Rejects what a correct client never sends:
+    /// missing mandatory fields, a qop without nc/cnonce (svcrack does that), a bad nc.
+    pub fn parse(value: &str) -> Result<Credentials, MalformedCredentials> {
+        let value = value.trim_start();
+        let rest = match value.get(..6) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("digest") => &value[6..],
+            _ => return Err(MalformedCredentials("scheme is not Digest")),
+        };
+        let mut c = Credentials::default();
+        for (k, v) in auth_params(rest).ok_or(MalformedCredentials("bad parameter list"))? {
+            let slot = match k.to_ascii_lowercase().as_str() {
+                "username" => &mut c.username,
+                "realm" => &mut c.realm,
+                "nonce" => &mut c.nonce,
+                "uri" => &mut c.uri,
+                "response" => &mut c.response,
+                "algorithm" => {
+                    c.algorithm = Some(v);
+                    continue;
+                }
+                "qop" => {
+                    c.qop = Some(v);
+                    continue;
+                }
+                "nc" => {
+                    c.nc = Some(v);
+                    continue;
+                }
+                "cnonce" => {
+                    c.cnonce = Some(v);
+                    continue;
+                }
+                "opaque" => {
+                    c.opaque = Some(v);
+                    continue;
+                }
+                _ => continue,
+            };
+            *slot = v;
+        }
+        if c.username.is_empty() || c.nonce.is_empty() || c.uri.is_empty() {
+            return Err(MalformedCredentials("username, nonce and uri are required"));
+        }
+        if c.response.len() != 32 || !c.response.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(MalformedCredentials("response is not 32 hex digits"));
+        }
+        if let Some(alg) = &c.algorithm {
+            if !alg.eq_ignore_ascii_case("MD5") {
+                return Err(MalformedCredentials("only algorithm=MD5 is supported"));
+            }
+        }
+        if let Some(qop) = &c.qop {
+            if !qop.eq_ignore_ascii_case("auth") {
+                return Err(MalformedCredentials("only qop=auth is supported"));
+            }
+            let nc_ok =
+                matches!(&c.nc, Some(nc) if nc.len() == 8 && u32::from_str_radix(nc, 16).is_ok());
+            if !nc_ok || c.cnonce.as_deref().is_none_or(str::is_empty) {
+                return Err(MalformedCredentials("qop=auth needs nc and cnonce"));
+            }
+        }
+        Ok(c)
+    }
+
+    /// The nonce count as a number (0 when qop is absent).
+    pub fn nonce_count(&self) -> u32 {
+        self.nc
+            .as_deref()
+            .and_then(|nc| u32::from_str_radix(nc, 16).ok())
+            .unwrap_or(0)
+    }
+}
+
+/// Splits `k=v, k="quoted \" v"` into pairs; None on a syntax error.
+fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let eq = rest.find('=')?;
+        let key = rest[..eq].trim();
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return None;
+        }
+        rest = rest[eq + 1..].trim_start();
+        let value;
+        if let Some(q) = rest.strip_prefix('"') {
+            let mut v = String::new();
+            let mut chars = q.char_indices();
+            let mut end = None;
+            while let Some((i, ch)) = chars.next() {
+                match ch {
+                    '\\' => v.push(chars.next()?.1),
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    _ => v.push(ch),
+                }
+            }
+            value = v;
+            rest = q[end?..].trim_start();
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            value = rest[..end].trim().to_string();
+            rest = &rest[end..];
+        }
+        out.push((key.to_string(), value));
+        rest = match rest.strip_prefix(',') {
+            Some(r) => r.trim_start(),
+            None if rest.is_empty() => rest,
+            None => return None,
+        };
+    }
+    Some(out)
+}
+
+/// What checking a nonce said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck {
+    /// Known, fresh, and the nonce count moved forward.
+    Fresh,
+    /// Unknown or expired: re-challenge with `stale=true`.
+    Stale,
+    /// The nonce count did not move forward: a replay.
+    Replay,
+}
+
+struct NonceState {
+    issued: Instant,
+    last_nc: u32,
+}
+
+/// Issued nonces, bounded; oldest forgotten first.
+pub struct NonceStore {
+    nonces: HashMap<String, NonceState>,
+    order: VecDeque<String>,
+    max: usize,
+}
+
+impl NonceStore {
+    /// A store remembering at most `max` nonces.
+    pub fn new(max: usize) -> Self {
+        NonceStore {
+            nonces: HashMap::new(),
+            order: VecDeque::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// Issues a fresh unpredictable nonce.
+    pub fn issue(&mut self, now: Instant, rng: &mut impl rand::Rng) -> String {
+        self.expire(now);
+        while self.nonces.len() >= self.max {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.nonces.remove(&old);
+                }
+                None => break,
+            }
+        }
+        let bits: u128 = rng.random();
+        let nonce = format!("{bits:032x}");
+        self.nonces.insert(
+            nonce.clone(),
+            NonceState {
+                issued: now,
+                last_nc: 0,
+            },
+        );
+        self.order.push_back(nonce.clone());
+        nonce
+    }
+
+    /// Checks (and records) a nonce use. Call only after the digest response matched, so a
+    /// forged request cannot burn a client's nonce count.
+    pub fn check(&mut self, now: Instant, nonce: &str, nc: u32, has_qop: bool) -> NonceCheck {
+        match self.nonces.get_mut(nonce) {
+            None => NonceCheck::Stale,
+            Some(st) if now.saturating_duration_since(st.issued) > NONCE_LIFETIME => {
+                NonceCheck::Stale
+            }
+            // RFC 2069 clients have no nonce count; the nonce's lifetime bounds their replay.
+            Some(_) if !has_qop => NonceCheck::Fresh,
+            Some(st) if nc <= st.last_nc => NonceCheck::Replay,
+            Some(st) => {
+                st.last_nc = nc;
+                NonceCheck::Fresh
+            }
+        }
+    }
+
+    /// True if the nonce was issued by us and is still within its lifetime.
+    pub fn is_known(&self, now: Instant, nonce: &str) -> bool {
+        matches!(self.nonces.get(nonce), Some(st) if now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
+    }
+
+    /// Forgets expired nonces at the front of the issue order.
+    pub fn expire(&mut self, now: Instant) {
+        while let Some(front) = self.order.front() {
+            let expired = match self.nonces.get(front) {
+                Some(st) => now.saturating_duration_since(st.issued) > NONCE_LIFETIME * 2,
+                None => true,
+            };
+            if !expired {
+                break;
+            }
+            if let Some(old) = self.order.pop_front() {
+                self.nonces.remove(&old);
+            }
+        }
+    }
+
+    /// Number of remembered nonces.
+    pub fn len(&self) -> usize {
+        self.nonces.len()
+    }
+
+    /// True when no nonce is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.nonces.is_empty()
+    }
+}
+
+/// The value of a WWW-Authenticate / Proxy-Authenticate header.
+pub fn challenge(realm: &str, nonce: &str, stale: bool) -> String {
+    let stale = if stale { ", stale=true" } else { "" };
+    format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm=MD5{stale}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 2617 §3.5's example (an HTTP GET, but the math is the same).
+    #[test]
+    fn rfc2617_example_vector() {
+        let creds = Credentials::parse(
+            r#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#,
+        )
+        .unwrap();
+        let h = ha1("Mufasa", "testrealm@host.com", "Circle Of Life");
+        assert_eq!(
+            expected_response(&h, "GET", &creds),
+            "6629fae49393a05397450978507c4ef1"
+        );
+        assert_eq!(creds.nonce_count(), 1);
+    }
+
+    #[test]
+    fn rfc2069_without_qop() {
+        let mut creds = Credentials {
+            username: "1001".into(),
+            realm: "sipbox".into(),
+            nonce: "abc".into(),
+            uri: "sip:127.0.0.1".into(),
+            ..Default::default()
+        };
+        let h = ha1("1001", "sipbox", "pw");
+        let ha2 = md5_hex(b"REGISTER:sip:127.0.0.1");
+        creds.response = md5_hex(format!("{h}:abc:{ha2}").as_bytes());
+        assert_eq!(expected_response(&h, "REGISTER", &creds), creds.response);
+    }
+
+    #[test]
+    fn rejects_what_svcrack_sends_and_other_garbage() {
+        let svcrack = r#"Digest username="100",realm="sipbox",nonce="x",uri="sip:1.2.3.4",response="0123456789abcdef0123456789abcdef",algorithm=MD5,qop=auth"#;
+        assert!(Credentials::parse(svcrack).is_err());
+        for bad in [
+            "",
+            "Basic abc",
+            "Digest",
+            "Digest username=",
+            r#"Digest username="a"#,
+            "Digest =x",
+        ] {
+            assert!(Credentials::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nonce_lifecycle_with_fake_clock() {
+        let t0 = Instant::now();
+        let mut rng = rand::rng();
+        let mut store = NonceStore::new(2);
+        let n = store.issue(t0, &mut rng);
+        assert_eq!(n.len(), 32);
+        assert_eq!(store.check(t0, &n, 1, true), NonceCheck::Fresh);
+        assert_eq!(store.check(t0, &n, 1, true), NonceCheck::Replay);
+        assert_eq!(store.check(t0, &n, 2, true), NonceCheck::Fresh);
+        assert_eq!(
+            store.check(t0 + NONCE_LIFETIME + Duration::from_secs(1), &n, 3, true),
+            NonceCheck::Stale
+        );
+        assert_eq!(store.check(t0, "unknown", 1, true), NonceCheck::Stale);
+        // bounded: the oldest goes
+        let a = store.issue(t0, &mut rng);
+        let _b = store.issue(t0, &mut rng);
+        let _c = store.issue(t0, &mut rng);
+        assert_eq!(store.len(), 2);
+        assert!(!store.is_known(t0, &a));
+    }
+}

@@ -1,1 +1,190 @@
-//! (stub: being written)
+//! The driver: the only I/O in sipbox. One `mio::Poll` multiplexes the SIP UDP socket, the
+//! RTP sockets the engine asks for and the signal pipe; the engine's earliest timer deadline is
+//! the poll timeout (Asterisk's `ast_sched_wait` + `ast_io_wait` + `ast_sched_runq`).
+//!
+//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, the rest RTP sockets.
+//! The driver holds no protocol logic: it moves bytes and time between the sockets and the
+//! [`Engine`].
+
+use crate::engine::{Engine, SockId, SocketOp, Verdict};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The largest datagram we read: SIP over UDP is bounded by 65 535 bytes.
+const MAX_DATAGRAM: usize = 65_535;
+
+enum Source {
+    Sip,
+    Signals,
+    Rtp(SockId),
+}
+
+/// Owns the poll, the sockets and the engine.
+pub struct Driver {
+    poll: Poll,
+    sources: Slab<Source>,
+    sip: UdpSocket,
+    signals: Signals,
+    rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
+    engine: Engine,
+    buf: Vec<u8>,
+}
+
+impl Driver {
+    /// Binds the SIP socket and registers it and the signal handlers with a new poll.
+    /// The engine is built once the bound address is known (bindport=0 is ephemeral).
+    pub fn bind(
+        addr: SocketAddr,
+        make_engine: impl FnOnce(SocketAddr) -> Engine,
+    ) -> io::Result<Driver> {
+        let poll = Poll::new()?;
+        let mut sources = Slab::new();
+        let mut sip = UdpSocket::bind(addr)?;
+        let local = sip.local_addr()?;
+        let sip_key = sources.insert(Source::Sip);
+        poll.registry()
+            .register(&mut sip, Token(sip_key), Interest::READABLE)?;
+        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let sig_key = sources.insert(Source::Signals);
+        poll.registry()
+            .register(&mut signals, Token(sig_key), Interest::READABLE)?;
+        Ok(Driver {
+            poll,
+            sources,
+            sip,
+            signals,
+            rtp: Default::default(),
+            engine: make_engine(local),
+            buf: vec![0; MAX_DATAGRAM],
+        })
+    }
+
+    /// The address the SIP socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.sip.local_addr()
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            let timeout = self
+                .engine
+                .poll_timeout()
+                .map(|d| d.saturating_duration_since(now));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match self.sources.get(event.token().0) {
+                    Some(Source::Sip) => self.drain(None),
+                    Some(Source::Rtp(id)) => {
+                        let id = *id;
+                        self.drain(Some(id));
+                    }
+                    Some(Source::Signals) => {
+                        if self.signals.pending().next().is_some() {
+                            log::info!("signal received, stopping");
+                            return Ok(());
+                        }
+                    }
+                    None => {}
+                }
+            }
+            self.engine.handle_timeout(Instant::now());
+            self.flush();
+        }
+    }
+
+    /// Reads one socket until WouldBlock, handing each datagram to the engine.
+    fn drain(&mut self, rtp: Option<SockId>) {
+        loop {
+            let sock = match rtp {
+                None => &self.sip,
+                Some(id) => match self.rtp.get(&id) {
+                    Some((_, s)) => s,
+                    None => return,
+                },
+            };
+            let (len, from) = match sock.recv_from(&mut self.buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // ICMP errors surface here on Linux; the next datagram is unaffected.
+                Err(_) => continue,
+            };
+            let on = rtp.unwrap_or(SockId::SIP);
+            let now = Instant::now();
+            match self
+                .engine
+                .handle_datagram(now, on, from, &mut self.buf[..len])
+            {
+                Verdict::Consumed => {}
+                Verdict::Forward { via, to } => {
+                    let data = &self.buf[..len];
+                    if let Some((_, s)) = self.rtp.get(&via) {
+                        let _ = s.send_to(data, to);
+                    }
+                }
+            }
+            self.flush();
+        }
+    }
+
+    /// Sends what the engine queued and carries out its socket requests.
+    fn flush(&mut self) {
+        while let Some(op) = self.engine.poll_socket_op() {
+            match op {
+                SocketOp::Bind { id, addr } => {
+                    let result = self.open_rtp(id, addr);
+                    if let Err(e) = &result {
+                        log::debug!("rtp bind {addr} failed: {e}");
+                    }
+                    self.engine.socket_bound(id, result.is_ok());
+                }
+                SocketOp::Close { id } => {
+                    if let Some((key, mut sock)) = self.rtp.remove(&id) {
+                        let _ = self.poll.registry().deregister(&mut sock);
+                        self.sources.remove(key);
+                    }
+                }
+            }
+        }
+        while let Some(t) = self.engine.poll_transmit() {
+            let sock = if t.via == SockId::SIP {
+                Some(&self.sip)
+            } else {
+                self.rtp.get(&t.via).map(|(_, s)| s)
+            };
+            if let Some(sock) = sock {
+                // UDP: a full send buffer drops the datagram; retransmission timers cover it.
+                let _ = sock.send_to(&t.bytes, t.to);
+            }
+        }
+    }
+
+    fn open_rtp(&mut self, id: SockId, addr: SocketAddr) -> io::Result<()> {
+        let mut sock = UdpSocket::bind(addr)?;
+        let key = self.sources.insert(Source::Rtp(id));
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut sock, Token(key), Interest::READABLE)
+        {
+            self.sources.remove(key);
+            return Err(e);
+        }
+        self.rtp.insert(id, (key, sock));
+        Ok(())
+    }
+}

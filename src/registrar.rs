@@ -1,1 +1,289 @@
-//! (stub: being written)
+//! The registrar's location service: address-of-record → contact bindings with expiry.
+//!
+//! Reading list: RFC 3261 §10.3 (processing REGISTER: `*`, Expires, Call-ID/CSeq ordering),
+//! §20.19 and §20.10 (Expires header and contact param), RFC 3581 (the source address behind a
+//! NAT, remembered as `source` for calls).
+//!
+//! Pure state with time as a parameter. Expiry runs off the registrar's own deadline heap
+//! (a [`Scheduler`] keyed by binding), whose earliest deadline the engine folds into its poll
+//! timeout. The number of bindings is bounded; a REGISTER that would exceed it is refused.
+
+use crate::sched::{Scheduler, TimerId};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One contact bound to an AOR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The Contact URI as the phone wrote it (without the name-addr brackets/params).
+    pub contact: String,
+    /// Where the REGISTER came from (received + rport): where calls go behind a NAT.
+    pub source: SocketAddr,
+    /// When it expires.
+    pub expires_at: Instant,
+    /// The Call-ID of the REGISTER that made it (§10.3 step 7 ordering).
+    pub call_id: String,
+    /// The CSeq of that REGISTER.
+    pub cseq: u32,
+    timer: TimerId,
+}
+
+/// What a REGISTER asks for one contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactUpdate {
+    /// The Contact URI.
+    pub contact: String,
+    /// Granted lifetime; zero removes the binding.
+    pub expires: Duration,
+}
+
+/// Why the registrar refused an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterError {
+    /// Same Call-ID with a CSeq not above the stored one (§10.3 step 7): 500.
+    OutOfOrder,
+    /// The binding table is full: 503.
+    Full,
+}
+
+/// A binding that expired, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// The AOR (sip.conf entry name).
+    pub aor: String,
+    /// The contact that went.
+    pub contact: String,
+}
+
+/// AOR → bindings, bounded, with expiry timers.
+pub struct Registrar {
+    aors: HashMap<String, Vec<Binding>>,
+    expiry: Scheduler<(String, String)>,
+    count: usize,
+    max: usize,
+}
+
+impl Registrar {
+    /// A registrar holding at most `max` bindings in total.
+    pub fn new(max: usize) -> Self {
+        Registrar {
+            aors: HashMap::new(),
+            expiry: Scheduler::new(),
+            count: 0,
+            max,
+        }
+    }
+
+    /// The live bindings of an AOR.
+    pub fn bindings(&self, aor: &str) -> &[Binding] {
+        self.aors.get(aor).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Total bindings held.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Applies one REGISTER's contacts atomically (all or nothing), per §10.3 steps 7–8.
+    pub fn update(
+        &mut self,
+        now: Instant,
+        aor: &str,
+        source: SocketAddr,
+        call_id: &str,
+        cseq: u32,
+        updates: &[ContactUpdate],
+    ) -> Result<(), RegisterError> {
+        let existing = self.bindings(aor);
+        let mut added = 0usize;
+        for u in updates {
+            match existing.iter().find(|b| b.contact == u.contact) {
+                Some(b) if b.call_id == call_id && cseq <= b.cseq => {
+                    return Err(RegisterError::OutOfOrder)
+                }
+                Some(_) => {}
+                None if !u.expires.is_zero() => added += 1,
+                None => {}
+            }
+        }
+        if self.count + added > self.max {
+            return Err(RegisterError::Full);
+        }
+        for u in updates {
+            self.apply_one(now, aor, source, call_id, cseq, u);
+        }
+        Ok(())
+    }
+
+    fn apply_one(
+        &mut self,
+        now: Instant,
+        aor: &str,
+        source: SocketAddr,
+        call_id: &str,
+        cseq: u32,
+        u: &ContactUpdate,
+    ) {
+        let list = self.aors.entry(aor.to_string()).or_default();
+        let pos = list.iter().position(|b| b.contact == u.contact);
+        if let Some(i) = pos {
+            let old = list.remove(i);
+            self.expiry.cancel(old.timer);
+            self.count -= 1;
+        }
+        if !u.expires.is_zero() {
+            let expires_at = now + u.expires;
+            let timer = self
+                .expiry
+                .schedule(expires_at, (aor.to_string(), u.contact.clone()));
+            list.push(Binding {
+                contact: u.contact.clone(),
+                source,
+                expires_at,
+                call_id: call_id.to_string(),
+                cseq,
+                timer,
+            });
+            self.count += 1;
+        }
+        if list.is_empty() {
+            self.aors.remove(aor);
+        }
+    }
+
+    /// Removes every binding of an AOR (`Contact: *`, `Expires: 0`).
+    pub fn remove_all(&mut self, aor: &str) -> usize {
+        let list = self.aors.remove(aor).unwrap_or_default();
+        for b in &list {
+            self.expiry.cancel(b.timer);
+        }
+        self.count -= list.len();
+        list.len()
+    }
+
+    /// The earliest binding expiry, for the engine's poll timeout.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.expiry.next_deadline()
+    }
+
+    /// Removes and reports every binding that has expired by `now`.
+    pub fn expire_due(&mut self, now: Instant) -> Vec<Expired> {
+        let mut out = Vec::new();
+        while let Some((_, (aor, contact))) = self.expiry.pop_due(now) {
+            if let Some(list) = self.aors.get_mut(&aor) {
+                if let Some(i) = list.iter().position(|b| b.contact == contact) {
+                    list.remove(i);
+                    self.count -= 1;
+                }
+                if list.is_empty() {
+                    self.aors.remove(&aor);
+                }
+            }
+            out.push(Expired { aor, contact });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src() -> SocketAddr {
+        "127.0.0.1:5070".parse().unwrap()
+    }
+
+    fn up(contact: &str, secs: u64) -> ContactUpdate {
+        ContactUpdate {
+            contact: contact.into(),
+            expires: Duration::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn register_refresh_expire_with_fake_clock() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(10);
+        r.update(
+            t0,
+            "1001",
+            src(),
+            "c1",
+            1,
+            &[up("sip:1001@127.0.0.1:5070", 60)],
+        )
+        .unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.next_expiry(), Some(t0 + Duration::from_secs(60)));
+        // refresh at 50 s pushes expiry to 110 s
+        r.update(
+            t0 + Duration::from_secs(50),
+            "1001",
+            src(),
+            "c1",
+            2,
+            &[up("sip:1001@127.0.0.1:5070", 60)],
+        )
+        .unwrap();
+        assert!(r.expire_due(t0 + Duration::from_secs(61)).is_empty());
+        assert_eq!(r.len(), 1);
+        let gone = r.expire_due(t0 + Duration::from_secs(110));
+        assert_eq!(
+            gone,
+            vec![Expired {
+                aor: "1001".into(),
+                contact: "sip:1001@127.0.0.1:5070".into()
+            }]
+        );
+        assert!(r.is_empty());
+        assert!(r.bindings("1001").is_empty());
+    }
+
+    #[test]
+    fn several_contacts_unregister_and_star() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(10);
+        r.update(
+            t0,
+            "1001",
+            src(),
+            "c1",
+            1,
+            &[up("sip:a@127.0.0.1", 60), up("sip:b@127.0.0.1", 60)],
+        )
+        .unwrap();
+        assert_eq!(r.bindings("1001").len(), 2);
+        r.update(t0, "1001", src(), "c1", 2, &[up("sip:a@127.0.0.1", 0)])
+            .unwrap();
+        assert_eq!(r.bindings("1001").len(), 1);
+        assert_eq!(r.remove_all("1001"), 1);
+        assert!(r.is_empty());
+        assert!(r.expire_due(t0 + Duration::from_secs(3600)).is_empty());
+    }
+
+    #[test]
+    fn out_of_order_and_full() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(1);
+        r.update(t0, "1001", src(), "c1", 5, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        assert_eq!(
+            r.update(t0, "1001", src(), "c1", 5, &[up("sip:a@127.0.0.1", 60)]),
+            Err(RegisterError::OutOfOrder)
+        );
+        assert_eq!(
+            r.update(t0, "1002", src(), "c2", 1, &[up("sip:b@127.0.0.1", 60)]),
+            Err(RegisterError::Full)
+        );
+        // a different Call-ID (phone rebooted) may replace with any CSeq
+        r.update(t0, "1001", src(), "c9", 1, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        assert_eq!(r.len(), 1);
+    }
+}
