@@ -312,6 +312,80 @@ pub fn challenge(realm: &str, nonce: &str, stale: bool) -> String {
     format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm=MD5{stale}")
 }
 
+/// The account a request claims, as the check needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    /// The name the digest `username` must equal.
+    pub name: &'a str,
+    /// HA1 for our realm (from `secret` or `md5secret`).
+    pub ha1: &'a str,
+    /// False when the source address is denied by the entry's permit/deny: such a source gets
+    /// exactly the answers a wrong password gets.
+    pub source_allowed: bool,
+}
+
+/// What to do with a request after looking at its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthVerdict {
+    /// The credentials are good and fresh.
+    Accepted,
+    /// Answer 401/407 with a new nonce; `stale` when the response was right but the nonce old.
+    Challenge {
+        /// Whether to say `stale=true`.
+        stale: bool,
+    },
+    /// Answer 403: wrong password, unknown user, denied source — all alike.
+    Forbidden,
+    /// Answer 400: the credentials header itself is broken.
+    Malformed(&'static str),
+}
+
+/// Checks the Authorization (or Proxy-Authorization) values of a request.
+///
+/// `account` is None for a name we don't know; with `alwaysauthreject` the caller still comes
+/// here so an unknown name is challenged and refused exactly like a wrong password.
+pub fn verify(
+    now: Instant,
+    nonces: &mut NonceStore,
+    realm: &str,
+    method: &str,
+    header_values: &[&str],
+    account: Option<Account<'_>>,
+) -> AuthVerdict {
+    let mut ours = None;
+    for value in header_values {
+        match Credentials::parse(value) {
+            Ok(c) if c.realm == realm => {
+                ours = Some(c);
+                break;
+            }
+            Ok(_) => {}
+            Err(MalformedCredentials(why)) => {
+                if header_values.len() == 1 {
+                    return AuthVerdict::Malformed(why);
+                }
+            }
+        }
+    }
+    let Some(creds) = ours else {
+        return AuthVerdict::Challenge { stale: false };
+    };
+    let Some(account) = account else {
+        return AuthVerdict::Forbidden;
+    };
+    if !account.source_allowed || creds.username != account.name {
+        return AuthVerdict::Forbidden;
+    }
+    if !expected_response(account.ha1, method, &creds).eq_ignore_ascii_case(&creds.response) {
+        return AuthVerdict::Forbidden;
+    }
+    match nonces.check(now, &creds.nonce, creds.nonce_count(), creds.qop.is_some()) {
+        NonceCheck::Fresh => AuthVerdict::Accepted,
+        NonceCheck::Stale => AuthVerdict::Challenge { stale: true },
+        NonceCheck::Replay => AuthVerdict::Challenge { stale: false },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +434,49 @@ mod tests {
         ] {
             assert!(Credentials::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    fn creds_for(nonce: &str, nc: u32, password: &str) -> String {
+        let mut c = Credentials {
+            username: "1001".into(),
+            realm: "sipbox".into(),
+            nonce: nonce.into(),
+            uri: "sip:127.0.0.1".into(),
+            qop: Some("auth".into()),
+            nc: Some(format!("{nc:08x}")),
+            cnonce: Some("c0ffee".into()),
+            ..Default::default()
+        };
+        c.response = expected_response(&ha1("1001", "sipbox", password), "REGISTER", &c);
+        format!(
+            r#"Digest username="1001", realm="sipbox", nonce="{nonce}", uri="sip:127.0.0.1", response="{}", algorithm=MD5, qop=auth, nc={:08x}, cnonce="c0ffee""#,
+            c.response, nc
+        )
+    }
+
+    #[test]
+    fn verify_outcomes_are_indistinguishable_for_bad_names_and_passwords() {
+        let t0 = Instant::now();
+        let mut rng = rand::rng();
+        let mut store = NonceStore::new(16);
+        let nonce = store.issue(t0, &mut rng);
+        let h = ha1("1001", "sipbox", "secret");
+        let acct = Account { name: "1001", ha1: &h, source_allowed: true };
+        let good = creds_for(&nonce, 1, "secret");
+        let wrong = creds_for(&nonce, 2, "guess");
+        let v = |store: &mut NonceStore, hdr: &str, a: Option<Account>| verify(t0, store, "sipbox", "REGISTER", &[hdr], a);
+        assert_eq!(verify(t0, &mut store, "sipbox", "REGISTER", &[], Some(acct)), AuthVerdict::Challenge { stale: false });
+        assert_eq!(v(&mut store, &wrong, Some(acct)), AuthVerdict::Forbidden);
+        assert_eq!(v(&mut store, &good, None), AuthVerdict::Forbidden);
+        assert_eq!(v(&mut store, &good, Some(Account { source_allowed: false, ..acct })), AuthVerdict::Forbidden);
+        assert_eq!(v(&mut store, &good, Some(acct)), AuthVerdict::Accepted);
+        assert_eq!(v(&mut store, &good, Some(acct)), AuthVerdict::Challenge { stale: false }, "nc replay");
+        let later = creds_for(&nonce, 5, "secret");
+        assert_eq!(
+            verify(t0 + NONCE_LIFETIME * 2, &mut store, "sipbox", "REGISTER", &[&later], Some(acct)),
+            AuthVerdict::Challenge { stale: true }
+        );
+        assert!(matches!(v(&mut store, "Digest username=", Some(acct)), AuthVerdict::Malformed(_)));
     }
 
     #[test]

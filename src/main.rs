@@ -1,1 +1,108 @@
-fn main() {}
+//! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
+#![forbid(unsafe_code)]
+
+use sipbox::config::{self, ConfigSource};
+use sipbox::driver::Driver;
+use sipbox::engine::{Engine, Settings};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]
+
+  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf if present).
+                    Default: /etc/sipbox if it exists, else the example files built in.
+  --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
+  -v, -vv           more logging (debug, trace: every SIP message); RUST_LOG also works";
+
+struct Args {
+    config_dir: Option<PathBuf>,
+    bind: Option<SocketAddr>,
+    verbosity: u8,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { config_dir: None, bind: None, verbosity: 0 };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config-dir" | "-c" => args.config_dir = Some(it.next().ok_or("--config-dir needs a directory")?.into()),
+            "--bind" | "-b" => {
+                let v = it.next().ok_or("--bind needs ADDR:PORT")?;
+                args.bind = Some(v.parse().map_err(|_| format!("--bind: '{v}' is not ADDR:PORT"))?);
+            }
+            "-v" => args.verbosity += 1,
+            "-vv" => args.verbosity += 2,
+            "-h" | "--help" => return Err(String::new()),
+            "-V" | "--version" => {
+                println!("sipbox {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("sipbox: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let level = match args.verbosity {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
+
+    let dir = args.config_dir.or_else(|| {
+        let etc = PathBuf::from("/etc/sipbox");
+        etc.is_dir().then_some(etc)
+    });
+    let cfg = match config::load(dir.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sipbox: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match &cfg.source {
+        ConfigSource::Dir(d) => log::info!("config from {}", d.display()),
+        ConfigSource::Embedded => log::info!("config: the built-in example files (no --config-dir, no /etc/sipbox)"),
+    }
+    for w in &cfg.warnings {
+        log::warn!("{w}");
+    }
+    let bind = args.bind.unwrap_or(cfg.sip.general.bind);
+    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.entries.clone());
+    let driver = Driver::bind(bind, |local| Engine::new(settings, local, Instant::now()));
+    let mut driver = match driver {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("sipbox: cannot bind {bind}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match driver.local_addr() {
+        Ok(a) => log::info!("listening on udp {a}"),
+        Err(e) => log::warn!("bound, but the address is unknown: {e}"),
+    }
+    match driver.run() {
+        Ok(()) => {
+            log::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sipbox: event loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! REGISTER: digest-authenticated bindings for `host=dynamic` peers.
+//!
+//! Reading list: RFC 3261 §10.3 (the registrar's steps, `*`, 423 with Min-Expires),
+//! §20.19 (Expires), RFC 3581 (the source address we keep for calls).
+
+use super::{Engine, Reply};
+use crate::auth::AuthVerdict;
+use crate::registrar::{ContactUpdate, RegisterError};
+use crate::sip::{Contact, HeaderName, Request};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+impl Engine {
+    /// Handles a REGISTER that passed validation; returns the final response to send.
+    pub(super) fn handle_register(&mut self, now: Instant, req: &Request, source: SocketAddr) -> Reply {
+        let Some(aor) = req.to().uri.user.clone() else {
+            return Reply::status(404, "Not Found");
+        };
+        let entry = self.cfg.entry(&aor);
+        if entry.is_none() && !self.cfg.general.alwaysauthreject {
+            return Reply::status(404, "Not Found");
+        }
+        match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
+            AuthVerdict::Accepted => {}
+            AuthVerdict::Challenge { stale } => return self.challenge(now, 401, stale),
+            AuthVerdict::Forbidden => return Reply::status(403, "Forbidden"),
+            AuthVerdict::Malformed(_) => return Reply::status(400, "Bad Authorization header"),
+        }
+        let Some(entry) = entry else { return Reply::status(403, "Forbidden") };
+        let entry = &self.cfg.entries[entry];
+        if !entry.kind.is_peer() || !entry.host.is_dynamic() {
+            log::warn!("peer '{}' is not host=dynamic: REGISTER refused", entry.name);
+            return Reply::status(403, "Forbidden");
+        }
+        let contacts = match req.contacts() {
+            Ok(c) => c,
+            Err(e) => return Reply::status(400, &e.to_string()),
+        };
+        let header_expires = match req.expires() {
+            Ok(e) => e,
+            Err(e) => return Reply::status(400, &e.to_string()),
+        };
+        let g = &self.cfg.general;
+        let name = entry.name.clone();
+        if contacts.iter().any(|c| matches!(c, Contact::Star)) {
+            if contacts.len() != 1 || header_expires != Some(0) {
+                return Reply::status(400, "Bad Contact header");
+            }
+            let n = self.registrar.remove_all(&name);
+            log::info!("unregistered all {n} contact(s) of '{name}'");
+            return self.registered_ok(&name, now);
+        }
+        let mut updates = Vec::with_capacity(contacts.len());
+        for c in &contacts {
+            let Contact::Addr(na) = c else { continue };
+            let requested = match na.param("expires") {
+                Some(Some(v)) => match parse_delta(v) {
+                    Some(n) => Some(n),
+                    None => return Reply::status(400, "Bad Contact header"),
+                },
+                _ => header_expires,
+            };
+            let secs = requested.unwrap_or(g.defaultexpiry);
+            if secs != 0 && secs < g.minexpiry {
+                let mut r = Reply::status(423, "Interval Too Brief");
+                r.headers.push((HeaderName::MinExpires, g.minexpiry.to_string()));
+                return r;
+            }
+            let secs = secs.min(g.maxexpiry);
+            if secs != 0 && !contact_allowed(&entry.contact_acl, &na.uri.host) {
+                log::warn!("'{name}' from {source}: contact {} refused by contactpermit/contactdeny", na.uri);
+                return Reply::status(403, "Forbidden");
+            }
+            updates.push(ContactUpdate { contact: na.uri.to_string(), expires: Duration::from_secs(secs.into()) });
+        }
+        let cseq = req.cseq().seq;
+        match self.registrar.update(now, &name, source, req.call_id(), cseq, &updates) {
+            Ok(()) => {}
+            Err(RegisterError::OutOfOrder) => return Reply::status(500, "Server Internal Error"),
+            Err(RegisterError::Full) => {
+                let mut r = Reply::status(503, "Service Unavailable");
+                r.headers.push((HeaderName::RetryAfter, "60".into()));
+                return r;
+            }
+        }
+        for u in &updates {
+            if u.expires.is_zero() {
+                log::info!("unregistered '{name}' contact {}", u.contact);
+            } else {
+                log::info!("registered '{name}' at {} via {source} for {} s", u.contact, u.expires.as_secs());
+            }
+        }
+        self.registered_ok(&name, now)
+    }
+
+    /// 200 OK listing every current binding with its remaining lifetime.
+    fn registered_ok(&self, aor: &str, now: Instant) -> Reply {
+        let mut r = Reply::status(200, "OK");
+        for b in self.registrar.bindings(aor) {
+            let left = b.expires_at.saturating_duration_since(now).as_secs();
+            r.headers.push((HeaderName::Contact, format!("<{}>;expires={left}", b.contact)));
+        }
+        r
+    }
+}
+
+/// delta-seconds; values past 2^32-1 mean 2^32-1 (RFC 3261 §20.19's rule for Expires).
+fn parse_delta(v: &str) -> Option<u32> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse::<u32>().unwrap_or(u32::MAX))
+}
+
+/// With a contact ACL, only IP-literal contacts it allows may be bound (a name can't be checked
+/// without DNS, and resolving attacker-chosen names is how scanners get answers elsewhere).
+fn contact_allowed(acl: &crate::config::acl::Acl, host: &str) -> bool {
+    if acl.is_empty() {
+        return true;
+    }
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    match h.parse::<IpAddr>() {
+        Ok(ip) => acl.allows(ip),
+        Err(_) => false,
+    }
+}

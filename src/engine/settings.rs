@@ -1,0 +1,27 @@
+//! The configuration as the engine reads it: sip.conf's typed settings with entries indexed by
+//! name, and the dialplan.
+
+use crate::config::sip_conf::{General, SipEntry};
+use std::collections::HashMap;
+
+/// Read-only settings for one engine lifetime.
+pub struct Settings {
+    /// sip.conf `[general]`.
+    pub general: General,
+    /// sip.conf entries (users, peers, friends).
+    pub entries: Vec<SipEntry>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Settings {
+    /// Indexes the entries by name.
+    pub fn new(general: General, entries: Vec<SipEntry>) -> Settings {
+        let by_name = entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+        Settings { general, entries, by_name }
+    }
+
+    /// The entry with this exact name.
+    pub fn entry(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+}
