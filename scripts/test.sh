@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one test command: installs the test peers when they are missing (Debian packages),
+# then runs every test (unit, conformance, loopback tests of the real binary with SIPp).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "installing test peers: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+cargo test
