@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         log::warn!("{w}");
     }
     let bind = args.bind.unwrap_or(cfg.sip.general.bind);
-    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.entries.clone());
+    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     let driver = Driver::bind(bind, |local| Engine::new(settings, local, Instant::now()));
     let mut driver = match driver {
         Ok(d) => d,

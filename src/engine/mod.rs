@@ -146,7 +146,7 @@ const NONCE_SWEEP: Duration = Duration::from_secs(30);
 impl Engine {
     /// An engine serving `cfg` on the SIP socket bound at `local`.
     pub fn new(cfg: Settings, local: SocketAddr, now: Instant) -> Engine {
-        let registrar = Registrar::new(cfg.general.maxregistrations as usize);
+        let registrar = Registrar::new(cfg.general.max_registrations);
         let mut sched = Scheduler::new();
         sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
         Engine {
@@ -244,7 +244,7 @@ impl Engine {
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        resp.push_header(HeaderName::Server, self.cfg.general.useragent.clone());
+        resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
         self.out.sip(dest, resp.to_bytes());
     }
 
@@ -265,10 +265,14 @@ impl Engine {
         let values: Vec<&str> = req.headers().get_all(&header).collect();
         let realm = self.cfg.general.realm.clone();
         let ha1;
-        let account = match entry.map(|i| &self.cfg.entries[i]) {
+        let account = match entry.map(|i| &self.cfg.peers[i]) {
             Some(e) => {
-                ha1 = e.ha1(&realm);
-                Some(Account { name: &e.name, ha1: &ha1, source_allowed: e.permit.allows(source.ip()) })
+                ha1 = match (&e.md5secret, &e.secret) {
+                    (Some(h), _) => h.to_ascii_lowercase(),
+                    (None, Some(secret)) => auth::ha1(&e.name, &realm, secret),
+                    (None, None) => String::new(),
+                };
+                Some(Account { name: &e.name, ha1: &ha1, source_allowed: e.acl.allows(source.ip()) })
             }
             None => None,
         };

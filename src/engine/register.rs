@@ -17,7 +17,7 @@ impl Engine {
             return Reply::status(404, "Not Found");
         };
         let entry = self.cfg.entry(&aor);
-        if entry.is_none() && !self.cfg.general.alwaysauthreject {
+        if entry.is_none() && !self.cfg.general.always_auth_reject {
             return Reply::status(404, "Not Found");
         }
         match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
@@ -27,8 +27,8 @@ impl Engine {
             AuthVerdict::Malformed(_) => return Reply::status(400, "Bad Authorization header"),
         }
         let Some(entry) = entry else { return Reply::status(403, "Forbidden") };
-        let entry = &self.cfg.entries[entry];
-        if !entry.kind.is_peer() || !entry.host.is_dynamic() {
+        let entry = &self.cfg.peers[entry];
+        if !entry.kind.calls_out() || !entry.host.is_dynamic() {
             log::warn!("peer '{}' is not host=dynamic: REGISTER refused", entry.name);
             return Reply::status(403, "Forbidden");
         }
@@ -60,13 +60,14 @@ impl Engine {
                 },
                 _ => header_expires,
             };
-            let secs = requested.unwrap_or(g.defaultexpiry);
-            if secs != 0 && secs < g.minexpiry {
+            let secs = requested.unwrap_or(secs32(g.default_expiry));
+            let (min, max) = (secs32(g.min_expiry), secs32(g.max_expiry));
+            if secs != 0 && secs < min {
                 let mut r = Reply::status(423, "Interval Too Brief");
-                r.headers.push((HeaderName::MinExpires, g.minexpiry.to_string()));
+                r.headers.push((HeaderName::MinExpires, min.to_string()));
                 return r;
             }
-            let secs = secs.min(g.maxexpiry);
+            let secs = secs.min(max);
             if secs != 0 && !contact_allowed(&entry.contact_acl, &na.uri.host) {
                 log::warn!("'{name}' from {source}: contact {} refused by contactpermit/contactdeny", na.uri);
                 return Reply::status(403, "Forbidden");
@@ -114,6 +115,12 @@ fn parse_delta(v: &str) -> Option<u32> {
 
 /// With a contact ACL, only IP-literal contacts it allows may be bound (a name can't be checked
 /// without DNS, and resolving attacker-chosen names is how scanners get answers elsewhere).
+/// Whole seconds of a config duration, saturating.
+fn secs32(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
+/// With a contact ACL, only IP-literal contacts it allows may be bound.
 fn contact_allowed(acl: &crate::config::acl::Acl, host: &str) -> bool {
     if acl.is_empty() {
         return true;

@@ -1,7 +1,8 @@
 //! The configuration as the engine reads it: sip.conf's typed settings with entries indexed by
 //! name, and the dialplan.
 
-use crate::config::sip_conf::{General, SipEntry};
+use crate::config::sip_general::General;
+use crate::config::sip_peer::SipPeer;
 use std::collections::HashMap;
 
 /// Read-only settings for one engine lifetime.
@@ -9,15 +10,15 @@ pub struct Settings {
     /// sip.conf `[general]`.
     pub general: General,
     /// sip.conf entries (users, peers, friends).
-    pub entries: Vec<SipEntry>,
+    pub peers: Vec<SipPeer>,
     by_name: HashMap<String, usize>,
 }
 
 impl Settings {
     /// Indexes the entries by name.
-    pub fn new(general: General, entries: Vec<SipEntry>) -> Settings {
-        let by_name = entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
-        Settings { general, entries, by_name }
+    pub fn new(general: General, peers: Vec<SipPeer>) -> Settings {
+        let by_name = peers.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+        Settings { general, peers, by_name }
     }
 
     /// The entry with this exact name.
