@@ -270,7 +270,10 @@ mod tests {
         out.clear();
         tx.on_response(t0, 200, || unreachable!(), &mut out);
         assert_eq!(tx.state(), InviteClientState::Accepted);
-        assert!(out.contains(&Action::StartTimer(TimerKind::M, t0 + Duration::from_secs(32))));
+        assert!(out.contains(&Action::StartTimer(
+            TimerKind::M,
+            t0 + Duration::from_secs(32)
+        )));
         out.clear();
         tx.on_response(t0, 200, || unreachable!(), &mut out);
         tx.on_response(t0, 183, || unreachable!(), &mut out);

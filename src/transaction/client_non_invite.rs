@@ -167,13 +167,19 @@ mod tests {
         let (mut tx, mut out) = trying(t0);
         out.clear();
         tx.on_timer(t0, TimerKind::E, &mut out);
-        assert_eq!(out[1], Action::StartTimer(TimerKind::E, t0 + Duration::from_secs(1)));
+        assert_eq!(
+            out[1],
+            Action::StartTimer(TimerKind::E, t0 + Duration::from_secs(1))
+        );
         out.clear();
         tx.on_response(t0, 100, &mut out);
         assert_eq!(out, vec![Action::PassResponse(100)]);
         out.clear();
         tx.on_timer(t0, TimerKind::E, &mut out);
-        assert_eq!(out[1], Action::StartTimer(TimerKind::E, t0 + Duration::from_secs(4)));
+        assert_eq!(
+            out[1],
+            Action::StartTimer(TimerKind::E, t0 + Duration::from_secs(4))
+        );
     }
 
     #[test]

@@ -271,6 +271,9 @@ mod tests {
         assert_eq!(out.len(), 2, "no Timer G over a reliable transport");
         out.clear();
         tx.on_ack(t0, &mut out);
-        assert_eq!(out, vec![Action::StopTimer(TimerKind::H), Action::Terminated]);
+        assert_eq!(
+            out,
+            vec![Action::StopTimer(TimerKind::H), Action::Terminated]
+        );
     }
 }
