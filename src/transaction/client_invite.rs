@@ -31,6 +31,8 @@ pub struct InviteClientTransaction {
     request: Rc<[u8]>,
     ack: Option<Rc<[u8]>>,
     timer_a: Duration,
+    /// A CANCEL was sent: Timer B was re-armed to bound Proceeding (§9.1).
+    cancelled: bool,
 }
 
 impl InviteClientTransaction {
@@ -43,6 +45,7 @@ impl InviteClientTransaction {
             request,
             ack: None,
             timer_a: config.t1,
+            cancelled: false,
         }
     }
 
@@ -134,7 +137,8 @@ impl InviteClientTransaction {
                 self.timer_a *= 2;
                 start(out, TimerKind::A, now, self.timer_a);
             }
-            (Calling, TimerKind::B) => {
+            (Proceeding, TimerKind::B) if !self.cancelled => {}
+            (Calling | Proceeding, TimerKind::B) => {
                 self.state = Terminated;
                 out.push(Action::Timeout);
                 out.push(Action::Terminated);
@@ -144,6 +148,18 @@ impl InviteClientTransaction {
                 out.push(Action::Terminated);
             }
             _ => {}
+        }
+    }
+
+    /// The TU sent a CANCEL for this INVITE. If no final arrives within 64·T1, the transaction
+    /// times out as if on Timer B (§9.1), so a lost 487 cannot keep it alive forever.
+    pub fn on_cancel_sent(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if matches!(
+            self.state,
+            InviteClientState::Calling | InviteClientState::Proceeding
+        ) {
+            self.cancelled = true;
+            start(out, TimerKind::B, now, self.config.sixty_four_t1());
         }
     }
 
@@ -295,6 +311,25 @@ mod tests {
         tx.on_response(t0, 404, || bytes("ACK"), &mut out);
         assert_eq!(out.last(), Some(&Action::Terminated));
         assert_eq!(tx.state(), InviteClientState::Terminated);
+    }
+
+    #[test]
+    fn cancel_bounds_proceeding_with_timer_b() {
+        let t0 = Instant::now();
+        let (mut tx, mut out) = calling(t0);
+        tx.on_response(t0, 180, || unreachable!(), &mut out);
+        out.clear();
+        tx.on_cancel_sent(t0, &mut out);
+        assert_eq!(
+            out,
+            vec![Action::StartTimer(
+                TimerKind::B,
+                t0 + Duration::from_secs(32)
+            )]
+        );
+        out.clear();
+        tx.on_timer(t0, TimerKind::B, &mut out);
+        assert_eq!(out, vec![Action::Timeout, Action::Terminated]);
     }
 
     #[test]

@@ -25,20 +25,67 @@
 //! generation-checked [`Handle`]s and a hard bound; [`TimerSlots`] tracks a transaction's
 //! scheduled [`crate::sched::TimerId`]s. The machines do not depend on the table.
 //!
-//! ```
-//! use std::{rc::Rc, time::Instant};
-//! use sipbox::transaction::{Action, InviteClientTransaction, TimerConfig, Transport};
+//! How an engine drives a machine (here an INVITE client) with its heap and a table:
 //!
+//! ```
+//! use sipbox::sched::Scheduler;
+//! use sipbox::transaction::*;
+//! use std::{rc::Rc, time::{Duration, Instant}};
+//!
+//! type Table = TransactionTable<ClientKey, InviteClientTransaction>;
+//! #[derive(Clone, Copy)]
+//! struct Txn(Handle, TimerKind); // the engine's heap payload for transaction timers
+//!
+//! fn apply(table: &mut Table, h: Handle, sched: &mut Scheduler<Txn>, out: &mut Vec<Action>) {
+//!     for action in out.drain(..) {
+//!         match action {
+//!             Action::Transmit(_bytes) => { /* queue a datagram to the peer */ }
+//!             Action::StartTimer(k, at) => {
+//!                 if let Some((_, timers)) = table.get_with_timers_mut(h) {
+//!                     timers.start(sched, k, at, Txn(h, k));
+//!                 }
+//!             }
+//!             Action::StopTimer(k) => {
+//!                 if let Some((_, timers)) = table.get_with_timers_mut(h) {
+//!                     timers.stop(sched, k);
+//!                 }
+//!             }
+//!             Action::Terminated => {
+//!                 if let Some(mut gone) = table.remove(h) {
+//!                     gone.timers.stop_all(sched);
+//!                 }
+//!             }
+//!             _ => { /* PassResponse, Timeout (408), TransportError (503): to the TU */ }
+//!         }
+//!     }
+//! }
+//!
+//! let (mut sched, mut table, mut out) = (Scheduler::new(), Table::new(4096), Vec::new());
 //! let now = Instant::now();
-//! let invite: Rc<[u8]> = Rc::from(&b"INVITE sip:1002@pbx SIP/2.0\r\n..."[..]);
-//! let mut tx = InviteClientTransaction::new(TimerConfig::default(), Transport::Unreliable, invite);
-//! let mut out = Vec::new();
-//! tx.start(now, &mut out); // Transmit, StartTimer(A, +0.5 s), StartTimer(B, +32 s)
-//! out.clear();
-//! tx.on_response(now, 486, || Rc::from(&b"ACK ..."[..]), &mut out);
-//! assert!(matches!(out[0], Action::PassResponse(486))); // then Transmit(ACK), timers
+//! let invite: Rc<[u8]> = Rc::from(&b"INVITE sip:1002@pbx SIP/2.0 ..."[..]);
+//! let tx = InviteClientTransaction::new(TimerConfig::default(), Transport::Unreliable, invite);
+//! let h = table.insert(ClientKey::new("z9hG4bK74bf9", "INVITE"), tx).expect("503 when full");
+//! table.get_mut(h).expect("live").start(now, &mut out); // Transmit, A at +0.5 s, B at +32 s
+//! apply(&mut table, h, &mut sched, &mut out);
+//! // A response whose top Via branch and CSeq method give the same key arrives:
+//! let found = table.find(&ClientKey::new("z9hG4bK74bf9", "INVITE")).expect("matched");
+//! let tx = table.get_mut(found).expect("live");
+//! tx.on_response(now, 486, || Rc::from(&b"ACK ..."[..]), &mut out); // A, B stop; ACK; D
+//! apply(&mut table, found, &mut sched, &mut out);
+//! // Later the heap pops due timers; a stale handle or id is simply ignored.
+//! let later = now + Duration::from_secs(32);
+//! while let Some((id, Txn(h, kind))) = sched.pop_due(later) {
+//!     if let Some((tx, timers)) = table.get_with_timers_mut(h) {
+//!         if timers.fired(kind, id) {
+//!             tx.on_timer(later, kind, &mut out); // Timer D: Terminated
+//!             apply(&mut table, h, &mut sched, &mut out);
+//!         }
+//!     }
+//! }
+//! assert!(table.is_empty() && sched.is_empty());
 //! ```
 
+mod any;
 mod client_invite;
 mod client_non_invite;
 mod key;
@@ -47,6 +94,7 @@ mod server_invite;
 mod server_non_invite;
 mod table;
 
+pub use any::{ClientTransaction, ServerTransaction};
 pub use client_invite::{InviteClientState, InviteClientTransaction};
 pub use client_non_invite::{NonInviteClientState, NonInviteClientTransaction};
 pub use key::{new_branch, ClientKey, RequestIds, RequestKind, ServerKey, MAGIC_COOKIE};

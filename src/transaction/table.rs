@@ -113,12 +113,12 @@ pub struct TransactionTable<K, T> {
 }
 
 impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
-    /// An empty table holding at most `max` transactions.
+    /// An empty table holding at most `max` transactions (at most `u32::MAX`).
     pub fn new(max: usize) -> Self {
         TransactionTable {
             entries: Slab::new(),
             index: HashMap::new(),
-            max,
+            max: max.min(u32::MAX as usize),
             next_generation: 1,
         }
     }
@@ -155,7 +155,7 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
             timers: TimerSlots::default(),
         });
         let handle = Handle {
-            // The bound keeps indices small; `max` above u32 would be a configuration error.
+            // `max` is capped at u32::MAX, so slab indices fit.
             index: u32::try_from(index).unwrap_or(u32::MAX),
             generation,
         };
