@@ -5,8 +5,9 @@
 use sipbox::sched::Scheduler;
 use sipbox::transaction::{
     Action, Handle, InsertError, InviteClientTransaction, InviteServerState,
-    InviteServerTransaction, NonInviteClientTransaction, NonInviteServerTransaction, TimerConfig,
-    TimerKind, TimerSlots, TransactionTable, Transport, TwoHundredRetransmitter,
+    InviteServerTransaction, NonInviteClientTransaction, NonInviteServerTransaction, RequestIds,
+    RequestKind, ServerKey, ServerTransaction, TimerConfig, TimerKind, TimerSlots,
+    TransactionTable, Transport, TwoHundredRetransmitter,
 };
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -432,4 +433,74 @@ fn table_bound_and_late_timer_for_a_reused_slot() {
     );
     let (_, timers) = table.get_with_timers_mut(second).expect("live");
     assert!(!timers.fired(late.kind, late_id), "stale timer id");
+}
+
+fn ids<'a>(method: &'a str, branch: Option<&'a str>) -> RequestIds<'a> {
+    RequestIds {
+        method,
+        branch,
+        sent_by_host: "10.0.0.7",
+        sent_by_port: Some(5062),
+        request_uri: "sip:1002@pbx",
+        from_tag: Some("a73kszlfl"),
+        call_id: "f81d4fae@10.0.0.7",
+        cseq: 1,
+        top_via: "SIP/2.0/UDP 10.0.0.7:5062",
+    }
+}
+
+#[test]
+fn server_table_routes_retransmission_ack_and_cancel() {
+    for branch in [Some("z9hG4bKnashds8"), None] {
+        let t0 = Instant::now();
+        let cfg = config();
+        let mut out = Vec::new();
+        let mut table: TransactionTable<ServerKey, ServerTransaction> = TransactionTable::new(8);
+        let invite_key = ServerKey::from_request(&ids("INVITE", branch));
+        let invite = table
+            .insert(
+                invite_key.clone(),
+                ServerTransaction::new(RequestKind::Invite, cfg, Transport::Unreliable),
+            )
+            .expect("room");
+        let tx = table.get_mut(invite).expect("live");
+        tx.send_response(t0, 180, bytes("180"), &mut out);
+        // A retransmitted INVITE is a duplicate key: it finds the transaction.
+        let again = ServerKey::from_request(&ids("INVITE", branch));
+        assert_eq!(
+            table.insert(
+                again.clone(),
+                ServerTransaction::new(RequestKind::Invite, cfg, Transport::Unreliable)
+            ),
+            Err(InsertError::Duplicate(invite))
+        );
+        // A CANCEL gets its own transaction and finds the INVITE's.
+        let cancel_key = ServerKey::from_request(&ids("CANCEL", branch));
+        assert_eq!(table.find(&cancel_key), None);
+        let target = cancel_key.cancelled_invite().expect("a CANCEL");
+        assert_eq!(table.find(&target), Some(invite));
+        let cancel = table
+            .insert(
+                cancel_key,
+                ServerTransaction::new(RequestKind::Cancel, cfg, Transport::Unreliable),
+            )
+            .expect("room");
+        out.clear();
+        let c = table.get_mut(cancel).expect("live");
+        c.send_response(t0, 200, bytes("200 CANCEL"), &mut out);
+        let tx = table.get_mut(invite).expect("live");
+        tx.send_response(t0, 487, bytes("487"), &mut out);
+        // The ACK for the 487 matches the INVITE transaction.
+        let ack = table
+            .find(&ServerKey::from_request(&ids("ACK", branch)))
+            .expect("ACK matches the INVITE");
+        assert_eq!(ack, invite);
+        let tx = table.get_mut(ack).expect("live");
+        tx.on_ack(t0, &mut out);
+        assert_eq!(
+            out.last(),
+            Some(&Action::StartTimer(TimerKind::I, t0 + cfg.t4))
+        );
+        assert_eq!(table.len(), 2);
+    }
 }

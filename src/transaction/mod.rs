@@ -194,6 +194,9 @@ pub enum TimerKind {
     WaitAck,
 }
 
+// Per-kind tables index by `kind as usize`: the last variant must be `COUNT - 1`.
+const _: () = assert!(TimerKind::WaitAck as usize + 1 == TimerKind::COUNT);
+
 impl TimerKind {
     /// Number of kinds, for per-kind tables.
     pub const COUNT: usize = 14;
