@@ -195,6 +195,13 @@ mod tests {
         assert!(a.allows(ip("2001:db8:1::5")));
         assert!(!a.allows(ip("2001:db9::5")));
         assert!(a.allows(ip("10.0.0.1")), "v6 rules leave v4 alone");
+        let host = acl(&[(Sense::Deny, "::1/128"), (Sense::Deny, "2001:db8::/0")]);
+        assert!(!host.allows(ip("::1")));
+        assert!(
+            !host.allows(ip("2001:db8::2")),
+            "/0 matches every v6 address"
+        );
+        assert!(host.allows(ip("127.0.0.1")));
         let b = acl(&[(Sense::Deny, "fe80::/ffff:ffff:ffff:ffff::")]);
         assert!(!b.allows(ip("fe80::1")));
         assert!(b.allows(ip("fe81::1")));

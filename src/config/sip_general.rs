@@ -106,6 +106,7 @@ impl General {
         let mut bind_port = g.bind.port();
         let mut udp_bind: Option<(IpAddr, Option<u16>)> = None;
         let mut timer_b: Option<(Duration, &Entry)> = None;
+        let mut expiry_entry: Option<&Entry> = None;
         for e in entries.clone() {
             match e.key.to_ascii_lowercase().as_str() {
                 "bindaddr" => {
@@ -121,8 +122,14 @@ impl General {
                 "allowguest" => g.allow_guest = bool_of(e)?,
                 "alwaysauthreject" => g.always_auth_reject = bool_of(e)?,
                 "defaultexpiry" | "defaultexpirey" => g.default_expiry = secs_of(e)?,
-                "minexpiry" | "minexpirey" => g.min_expiry = secs_of(e)?,
-                "maxexpiry" | "maxexpirey" => g.max_expiry = secs_of(e)?,
+                "minexpiry" | "minexpirey" => {
+                    g.min_expiry = secs_of(e)?;
+                    expiry_entry = Some(e);
+                }
+                "maxexpiry" | "maxexpirey" => {
+                    g.max_expiry = secs_of(e)?;
+                    expiry_entry = Some(e);
+                }
                 "useragent" => g.user_agent = text_of(e)?,
                 "allow" | "disallow" => {} // applied in order below
                 "timert1" => {
@@ -165,11 +172,15 @@ impl General {
             Some((b, _)) => b,
             None => min_b,
         };
-        if g.min_expiry > g.max_expiry {
-            return Err(ConfigError {
-                loc: None,
-                msg: "sip.conf: minexpiry is larger than maxexpiry".into(),
-            });
+        if let Some(e) = expiry_entry.filter(|_| g.min_expiry > g.max_expiry) {
+            return Err(ConfigError::at(
+                &e.loc,
+                format!(
+                    "minexpiry {} s is larger than maxexpiry {} s",
+                    g.min_expiry.as_secs(),
+                    g.max_expiry.as_secs()
+                ),
+            ));
         }
         Ok(g)
     }
@@ -252,6 +263,9 @@ mod tests {
         assert_eq!(g.timer_b, Duration::from_secs(32));
         assert_eq!(w, ["sip.conf:2: timerb below 64 x timert1, using 32000 ms"]);
         assert!(general("[general]\nmaxcalls=0\n").is_err());
-        assert!(general("[general]\nminexpiry=4000\n").is_err());
+        assert_eq!(
+            general("[general]\nminexpiry=4000\n").unwrap_err(),
+            "sip.conf:2: minexpiry 4000 s is larger than maxexpiry 3600 s"
+        );
     }
 }
