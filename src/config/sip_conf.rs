@@ -4,6 +4,8 @@
 //! Repeated sections of one name are merged in order (case-insensitively), as chan_sip
 //! re-applies a peer it already knows. `[authentication]` is skipped with a warning.
 
+use std::fmt;
+
 use super::raw::{ConfigError, Entry, Loc, Section};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
@@ -83,7 +85,8 @@ fn merge(sections: &[Section]) -> Vec<Section> {
 }
 
 /// One `register => [transport://]user[@domain][:secret[:authuser]]@host[:port][/contact][~expiry]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` output hides the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     /// The user to register (may carry `@domain`).
     pub user: String,
@@ -101,6 +104,21 @@ pub struct Registration {
     pub expiry: Option<u32>,
     /// Where the line is.
     pub loc: Loc,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("user", &self.user)
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .field("authuser", &self.authuser)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("contact", &self.contact)
+            .field("expiry", &self.expiry)
+            .field("loc", &self.loc)
+            .finish()
+    }
 }
 
 impl Registration {

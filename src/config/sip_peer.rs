@@ -1,5 +1,6 @@
 //! One sip.conf user/peer/friend section (`[1001]`, `type=friend`, ...) as typed settings.
 
+use std::fmt;
 use std::time::Duration;
 
 use super::acl::{Acl, Sense};
@@ -32,8 +33,8 @@ impl Kind {
     }
 }
 
-/// A typed user/peer/friend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A typed user/peer/friend. Its `Debug` output hides `secret` and `md5secret`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SipPeer {
     /// The section name: the auth user name and the `SIP/<name>` of Dial.
     pub name: String,
@@ -75,6 +76,34 @@ pub struct SipPeer {
     pub directmedia: Option<String>,
     /// Where the `[name]` line is.
     pub loc: Loc,
+}
+
+impl fmt::Debug for SipPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hide = |s: &Option<String>| s.as_ref().map(|_| "<hidden>");
+        f.debug_struct("SipPeer")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("secret", &hide(&self.secret))
+            .field("md5secret", &hide(&self.md5secret))
+            .field("host", &self.host)
+            .field("context", &self.context)
+            .field("callerid", &self.callerid)
+            .field("defaultuser", &self.defaultuser)
+            .field("fromuser", &self.fromuser)
+            .field("fromdomain", &self.fromdomain)
+            .field("qualify", &self.qualify)
+            .field("acl", &self.acl)
+            .field("contact_acl", &self.contact_acl)
+            .field("call_limit", &self.call_limit)
+            .field("codecs", &self.codecs)
+            .field("nat", &self.nat)
+            .field("insecure", &self.insecure)
+            .field("dtmfmode", &self.dtmfmode)
+            .field("directmedia", &self.directmedia)
+            .field("loc", &self.loc)
+            .finish()
+    }
 }
 
 fn opt_text(e: &Entry) -> Option<String> {
@@ -252,6 +281,14 @@ mod tests {
         assert!(peer("[x]\ntype=peer\nport=abc\n").is_err());
         assert!(peer("[x]\ntype=peer\nmd5secret=zz\n").is_err());
         assert!(peer("[x]\ntype=peer\ncall-limit=-1\n").is_err());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let (p, _) = peer("[x]\ntype=peer\nsecret=hunter2\n").unwrap();
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("<hidden>"));
     }
 
     #[test]
