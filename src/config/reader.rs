@@ -1,5 +1,8 @@
 //! The Asterisk config dialect, read into [`Section`]s of ordered [`Entry`]s.
 //!
+//! Before changing this file, read Asterisk's `main/config.c` (`process_text_line`) and the
+//! "Asterisk Configuration Files" page of the Asterisk wiki (templates, `(+)`, `#include`).
+//!
 //! What is understood (as in Asterisk's `main/config.c`):
 //!
 //! - `[section]`; a repeated name yields a second, separate [`Section`] (callers merge);
@@ -113,6 +116,7 @@ impl Reader {
     fn parse(&mut self, label: &str, text: &str, depth: usize) -> Result<(), ConfigError> {
         let file: Arc<str> = Arc::from(label);
         let mut comment: Option<Loc> = None;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw_line) in text.lines().enumerate() {
             let loc = Loc {
                 file: file.clone(),
@@ -424,8 +428,8 @@ mod tests {
     }
 
     #[test]
-    fn crlf_and_value_with_equals() {
-        let s = read("[a]\r\nx = a=b\r\n");
+    fn crlf_bom_and_value_with_equals() {
+        let s = read("\u{feff}[a]\r\nx = a=b\r\n");
         assert_eq!(kv(&s[0]), [("x".into(), "a=b".into(), false, 2)]);
     }
 

@@ -3,6 +3,9 @@
 //!
 //! Repeated sections of one name are merged in order (case-insensitively), as chan_sip
 //! re-applies a peer it already knows. `[authentication]` is skipped with a warning.
+//!
+//! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
+//! `channels/chan_sip.c`, whose option names, values and defaults we keep.
 
 use std::fmt;
 
