@@ -344,6 +344,12 @@ fn realistic_admin_sip_conf_loads() {
     assert!(trunk.insecure.port && trunk.insecure.invite);
     assert_eq!(trunk.codecs, [Codec::Alaw]);
     assert_eq!(
+        trunk.directmedia.as_deref(),
+        Some("no"),
+        "general's default"
+    );
+    assert_eq!(trunk.dtmfmode, "rfc2833");
+    assert_eq!(
         trunk.host,
         Host::Static {
             host: "sip.provider.example".into(),

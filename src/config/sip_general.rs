@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry};
-use super::sip_values::Nat;
+use super::sip_values::{parse_dtmfmode, Nat};
 use super::values::{bad, bool_of, millis_of, port_of, secs_of, u32_of, Warnings};
 
 /// The `[general]` settings of sip.conf.
@@ -46,6 +46,10 @@ pub struct General {
     pub rtp_hold_timeout: Option<Duration>,
     /// `nat` default for entries (force_rport).
     pub nat: Nat,
+    /// `dtmfmode` default for entries (`rfc2833`); stored, not acted on yet.
+    pub dtmfmode: String,
+    /// `directmedia` / `canreinvite` default for entries; stored, sipbox always relays.
+    pub directmedia: Option<String>,
     /// `soundsdir` (`/usr/share/asterisk/sounds/en`): where Playback looks.
     pub sounds_dir: PathBuf,
     /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
@@ -74,6 +78,8 @@ impl Default for General {
             rtp_timeout: None,
             rtp_hold_timeout: None,
             nat: Nat::DEFAULT,
+            dtmfmode: "rfc2833".into(),
+            directmedia: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             qualify_freq: Duration::from_secs(60),
             max_calls: 1000,
@@ -142,6 +148,10 @@ impl General {
                 "rtptimeout" => g.rtp_timeout = off_if_zero(secs_of(e)?),
                 "rtpholdtimeout" => g.rtp_hold_timeout = off_if_zero(secs_of(e)?),
                 "nat" => g.nat = Nat::parse(e, warnings)?,
+                "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
+                "directmedia" | "canreinvite" => {
+                    g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
+                }
                 "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
                 "qualifyfreq" => {
                     g.qualify_freq = secs_of(e)?;

@@ -70,9 +70,10 @@ pub struct SipPeer {
     pub nat: Nat,
     /// `insecure`.
     pub insecure: Insecure,
-    /// `dtmfmode` as written (`rfc2833` by default); stored, not acted on yet.
+    /// `dtmfmode` as written (default: general's, `rfc2833`); stored, not acted on yet.
     pub dtmfmode: String,
-    /// `directmedia` / `canreinvite` as written; stored, sipbox always relays media.
+    /// `directmedia` / `canreinvite` as written (default: general's); stored, sipbox always
+    /// relays media.
     pub directmedia: Option<String>,
     /// Where the `[name]` line is.
     pub loc: Loc,
@@ -148,8 +149,8 @@ impl SipPeer {
             codecs: Vec::new(),
             nat: general.nat,
             insecure: Insecure::default(),
-            dtmfmode: "rfc2833".into(),
-            directmedia: None,
+            dtmfmode: general.dtmfmode.clone(),
+            directmedia: general.directmedia.clone(),
             loc: section.loc.clone(),
         };
         let mut port = None;
