@@ -1,0 +1,236 @@
+//! sip.conf as a whole: `[general]` ([`General`]), every user/peer/friend ([`SipPeer`]) and the
+//! `register =>` lines ([`Registration`]).
+//!
+//! Repeated sections of one name are merged in order (case-insensitively), as chan_sip
+//! re-applies a peer it already knows. `[authentication]` is skipped with a warning.
+//!
+//! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
+//! `channels/chan_sip.c`, whose option names, values and defaults we keep.
+
+use std::fmt;
+
+use super::raw::{ConfigError, Entry, Loc, Section};
+use super::sip_general::General;
+use super::sip_peer::SipPeer;
+use super::values::Warnings;
+
+/// Typed sip.conf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipConf {
+    /// `[general]`.
+    pub general: General,
+    /// Users, peers and friends in file order, one per name.
+    pub peers: Vec<SipPeer>,
+    /// `register =>` lines of `[general]` (outbound registration; stored, not acted on yet).
+    pub registrations: Vec<Registration>,
+}
+
+impl SipConf {
+    /// Builds the typed settings from the sections the reader produced.
+    pub fn from_sections(
+        sections: &[Section],
+        warnings: &mut Warnings,
+    ) -> Result<SipConf, ConfigError> {
+        let merged = merge(sections);
+        let general_entries: Vec<&Entry> = merged
+            .iter()
+            .filter(|s| s.name.eq_ignore_ascii_case("general"))
+            .flat_map(|s| s.entries.iter())
+            .collect();
+        let general = General::parse(general_entries.iter().copied(), warnings)?;
+        let mut registrations = Vec::new();
+        for e in general_entries
+            .iter()
+            .filter(|e| e.key.eq_ignore_ascii_case("register"))
+        {
+            registrations.push(Registration::parse(e)?);
+            warnings.at(&e.loc, "register => is not supported yet, stored only");
+        }
+        let mut peers = Vec::new();
+        for s in &merged {
+            if s.name.eq_ignore_ascii_case("general") {
+                continue;
+            }
+            if s.name.eq_ignore_ascii_case("authentication") {
+                warnings.at(&s.loc, "[authentication] is not supported, ignored");
+                continue;
+            }
+            peers.push(SipPeer::parse(s, &general, warnings)?);
+        }
+        Ok(SipConf {
+            general,
+            peers,
+            registrations,
+        })
+    }
+
+    /// The user/peer/friend called `name` (case-insensitive, as chan_sip).
+    pub fn peer(&self, name: &str) -> Option<&SipPeer> {
+        self.peers
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Sections of one name joined in first-seen order.
+fn merge(sections: &[Section]) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    for s in sections {
+        match out
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(&s.name))
+        {
+            Some(o) => o.entries.extend(s.entries.iter().cloned()),
+            None => out.push(s.clone()),
+        }
+    }
+    out
+}
+
+/// One `register => [transport://]user[@domain][:secret[:authuser]]@host[:port][/contact][~expiry]`.
+/// Its `Debug` output hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The user to register (may carry `@domain`).
+    pub user: String,
+    /// The password, if given.
+    pub secret: Option<String>,
+    /// The authentication user, if different.
+    pub authuser: Option<String>,
+    /// The registrar host.
+    pub host: String,
+    /// The registrar port, if given.
+    pub port: Option<u16>,
+    /// The extension calls to this registration enter, if given.
+    pub contact: Option<String>,
+    /// The requested expiry in seconds, if given.
+    pub expiry: Option<u32>,
+    /// Where the line is.
+    pub loc: Loc,
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("user", &self.user)
+            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
+            .field("authuser", &self.authuser)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("contact", &self.contact)
+            .field("expiry", &self.expiry)
+            .field("loc", &self.loc)
+            .finish()
+    }
+}
+
+impl Registration {
+    /// Parses the value of a `register =>` line.
+    pub fn parse(e: &Entry) -> Result<Registration, ConfigError> {
+        let bad = |why: &str| {
+            ConfigError::at(
+                &e.loc,
+                format!(
+                    "bad register line '{}': {why} (expected user:secret@host[:port][/contact])",
+                    e.value
+                ),
+            )
+        };
+        let mut v = e.value.as_str();
+        if let Some((_, rest)) = v.split_once("://") {
+            v = rest;
+        }
+        let mut expiry = None;
+        if let Some((rest, exp)) = v.rsplit_once('~') {
+            expiry = Some(exp.trim().parse::<u32>().map_err(|_| bad("bad ~expiry"))?);
+            v = rest;
+        }
+        let (creds, target) = v.rsplit_once('@').ok_or_else(|| bad("missing '@host'"))?;
+        let (hostport, contact) = match target.split_once('/') {
+            Some((h, c)) => (h, Some(c.trim().to_string()).filter(|c| !c.is_empty())),
+            None => (target, None),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                Some(p.trim().parse::<u16>().map_err(|_| bad("bad port"))?),
+            ),
+            None => (hostport, None),
+        };
+        let host = host.trim();
+        if host.is_empty() {
+            return Err(bad("empty host"));
+        }
+        let mut parts = creds.splitn(3, ':');
+        let user = parts.next().unwrap_or_default().trim();
+        if user.is_empty() {
+            return Err(bad("empty user"));
+        }
+        let text = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        Ok(Registration {
+            user: user.to_string(),
+            secret: text(parts.next()),
+            authuser: text(parts.next()),
+            host: host.to_string(),
+            port,
+            contact,
+            expiry,
+            loc: e.loc.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reader::read_str;
+    use super::*;
+
+    fn conf(text: &str) -> Result<(SipConf, Vec<String>), String> {
+        let s = read_str("sip.conf", text, None).map_err(|e| e.to_string())?;
+        let mut w = Warnings::default();
+        let c = SipConf::from_sections(&s, &mut w).map_err(|e| e.to_string())?;
+        Ok((c, w.into_vec()))
+    }
+
+    #[test]
+    fn register_lines() {
+        let (c, w) = conf(
+            "[general]\nregister => 2000:pw@sip.example.com:5061/1001\n\
+             register => udp://alice@example.org:pw:authy@10.0.0.1~300\n",
+        )
+        .unwrap();
+        assert_eq!(w.len(), 2);
+        assert!(w[0].ends_with("register => is not supported yet, stored only"));
+        let r = &c.registrations[0];
+        assert_eq!(
+            (
+                r.user.as_str(),
+                r.secret.as_deref(),
+                r.host.as_str(),
+                r.port
+            ),
+            ("2000", Some("pw"), "sip.example.com", Some(5061))
+        );
+        assert_eq!(r.contact.as_deref(), Some("1001"));
+        let r = &c.registrations[1];
+        assert_eq!(r.user, "alice@example.org");
+        assert_eq!(r.authuser.as_deref(), Some("authy"));
+        assert_eq!(r.expiry, Some(300));
+        assert!(conf("[general]\nregister => nohost\n").is_err());
+        assert!(conf("[general]\nregister => u@h:99999\n").is_err());
+    }
+
+    #[test]
+    fn repeated_sections_merge() {
+        let (c, _) = conf(
+            "[general]\ncontext=a\n[1001]\ntype=friend\nsecret=x\n[general]\ncontext=b\n\
+             [1001]\nsecret=y\n",
+        )
+        .unwrap();
+        assert_eq!(c.general.context, "b");
+        assert_eq!(c.peers.len(), 1);
+        assert_eq!(c.peer("1001").unwrap().secret.as_deref(), Some("y"));
+        // the peer was built after the whole [general] was read
+        assert_eq!(c.peer("1001").unwrap().context, "b");
+    }
+}

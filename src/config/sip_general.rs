@@ -1,0 +1,281 @@
+//! sip.conf `[general]`: the server-wide settings, with chan_sip's defaults.
+//!
+//! Options that are sipbox's own, not Asterisk's: `maxcalls` (bound on the call table,
+//! default 1000) and `maxregistrations` (bound on registrar bindings, default 100000).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::codec::{self, Codec};
+use super::raw::{ConfigError, Entry};
+use super::sip_values::{parse_dtmfmode, Nat};
+use super::values::{bad, bool_of, millis_of, port_of, secs_of, u32_of, Warnings};
+
+/// The `[general]` settings of sip.conf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct General {
+    /// `bindaddr` (0.0.0.0) and `bindport` (5060, 0 = ephemeral), or `udpbindaddr=addr[:port]`
+    /// which overrides both.
+    pub bind: SocketAddr,
+    /// `context`: where unauthenticated guests and entries without their own context land.
+    pub context: String,
+    /// `realm` of digest challenges (`sipbox`).
+    pub realm: String,
+    /// `allowguest` (yes): accept calls from unknown sources into `context`.
+    pub allow_guest: bool,
+    /// `alwaysauthreject` (yes): answer a wrong user like a wrong password.
+    pub always_auth_reject: bool,
+    /// `defaultexpiry` (120 s): REGISTER expiry when the client names none.
+    pub default_expiry: Duration,
+    /// `minexpiry` (60 s): shorter requests get 423 Interval Too Brief.
+    pub min_expiry: Duration,
+    /// `maxexpiry` (3600 s): longer requests are cut down to this.
+    pub max_expiry: Duration,
+    /// `useragent` (`sipbox`): our User-Agent / Server header.
+    pub user_agent: String,
+    /// `allow` / `disallow`: codec preference, best first (µ-law, A-law by default).
+    pub codecs: Vec<Codec>,
+    /// `timert1` (500 ms): RFC 3261 T1.
+    pub timer_t1: Duration,
+    /// `timerb` (64 × T1): INVITE transaction timeout; never below 64 × T1.
+    pub timer_b: Duration,
+    /// `rtptimeout` (0 = off): hang up a call whose media stopped this long.
+    pub rtp_timeout: Option<Duration>,
+    /// `rtpholdtimeout` (0 = off): the same while on hold.
+    pub rtp_hold_timeout: Option<Duration>,
+    /// `nat` default for entries (force_rport).
+    pub nat: Nat,
+    /// `dtmfmode` default for entries (`rfc2833`); stored, not acted on yet.
+    pub dtmfmode: String,
+    /// `directmedia` / `canreinvite` default for entries; stored, sipbox always relays.
+    pub directmedia: Option<String>,
+    /// `soundsdir` (`/usr/share/asterisk/sounds/en`): where Playback looks.
+    pub sounds_dir: PathBuf,
+    /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
+    pub qualify_freq: Duration,
+    /// `maxcalls` (sipbox's own, 1000): bound on the call table.
+    pub max_calls: usize,
+    /// `maxregistrations` (sipbox's own, 100000): bound on registrar bindings.
+    pub max_registrations: usize,
+}
+
+impl Default for General {
+    fn default() -> Self {
+        General {
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
+            context: "default".into(),
+            realm: "sipbox".into(),
+            allow_guest: true,
+            always_auth_reject: true,
+            default_expiry: Duration::from_secs(120),
+            min_expiry: Duration::from_secs(60),
+            max_expiry: Duration::from_secs(3600),
+            user_agent: "sipbox".into(),
+            codecs: codec::default_prefs(),
+            timer_t1: Duration::from_millis(500),
+            timer_b: Duration::from_millis(500 * 64),
+            rtp_timeout: None,
+            rtp_hold_timeout: None,
+            nat: Nat::DEFAULT,
+            dtmfmode: "rfc2833".into(),
+            directmedia: None,
+            sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
+            qualify_freq: Duration::from_secs(60),
+            max_calls: 1000,
+            max_registrations: 100_000,
+        }
+    }
+}
+
+fn off_if_zero(d: Duration) -> Option<Duration> {
+    (!d.is_zero()).then_some(d)
+}
+
+fn text_of(e: &Entry) -> Result<String, ConfigError> {
+    if e.value.is_empty() {
+        Err(bad(e, "must not be empty"))
+    } else {
+        Ok(e.value.clone())
+    }
+}
+
+impl General {
+    /// Builds the settings from the `[general]` entries (all `[general]` sections merged, in
+    /// order). `register =>` lines are not looked at here. Unknown options become warnings.
+    pub fn parse<'a>(
+        entries: impl IntoIterator<Item = &'a Entry> + Clone,
+        warnings: &mut Warnings,
+    ) -> Result<General, ConfigError> {
+        let mut g = General::default();
+        let mut bind_ip = g.bind.ip();
+        let mut bind_port = g.bind.port();
+        let mut udp_bind: Option<(IpAddr, Option<u16>)> = None;
+        let mut timer_b: Option<(Duration, &Entry)> = None;
+        let mut expiry_entry: Option<&Entry> = None;
+        for e in entries.clone() {
+            match e.key.to_ascii_lowercase().as_str() {
+                "bindaddr" => {
+                    bind_ip = e
+                        .value
+                        .parse()
+                        .map_err(|_| bad(e, "expected an IP address"))?
+                }
+                "bindport" => bind_port = port_of(e, true)?,
+                "udpbindaddr" => udp_bind = Some(parse_udpbindaddr(e)?),
+                "context" => g.context = text_of(e)?,
+                "realm" => g.realm = text_of(e)?,
+                "allowguest" => g.allow_guest = bool_of(e)?,
+                "alwaysauthreject" => g.always_auth_reject = bool_of(e)?,
+                "defaultexpiry" | "defaultexpirey" => g.default_expiry = secs_of(e)?,
+                "minexpiry" | "minexpirey" => {
+                    g.min_expiry = secs_of(e)?;
+                    expiry_entry = Some(e);
+                }
+                "maxexpiry" | "maxexpirey" => {
+                    g.max_expiry = secs_of(e)?;
+                    expiry_entry = Some(e);
+                }
+                "useragent" => g.user_agent = text_of(e)?,
+                "allow" | "disallow" => {} // applied in order below
+                "timert1" => {
+                    g.timer_t1 = millis_of(e)?;
+                    if g.timer_t1 < Duration::from_millis(100) {
+                        return Err(bad(e, "T1 must be at least 100 ms"));
+                    }
+                }
+                "timerb" => timer_b = Some((millis_of(e)?, e)),
+                "rtptimeout" => g.rtp_timeout = off_if_zero(secs_of(e)?),
+                "rtpholdtimeout" => g.rtp_hold_timeout = off_if_zero(secs_of(e)?),
+                "nat" => g.nat = Nat::parse(e, warnings)?,
+                "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
+                "directmedia" | "canreinvite" => {
+                    g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
+                }
+                "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
+                "qualifyfreq" => {
+                    g.qualify_freq = secs_of(e)?;
+                    if g.qualify_freq.is_zero() {
+                        return Err(bad(e, "must be at least 1 second"));
+                    }
+                }
+                "maxcalls" => g.max_calls = positive(e)?,
+                "maxregistrations" => g.max_registrations = positive(e)?,
+                "register" => {} // read by sip_conf
+                _ => warnings.unknown(e),
+            }
+        }
+        g.codecs = codec::apply_all(g.codecs, entries, warnings)?;
+        g.bind = match udp_bind {
+            Some((ip, port)) => SocketAddr::new(ip, port.unwrap_or(bind_port)),
+            None => SocketAddr::new(bind_ip, bind_port),
+        };
+        let min_b = g.timer_t1 * 64;
+        g.timer_b = match timer_b {
+            Some((b, e)) if b < min_b => {
+                warnings.at(
+                    &e.loc,
+                    format!("timerb below 64 x timert1, using {} ms", min_b.as_millis()),
+                );
+                min_b
+            }
+            Some((b, _)) => b,
+            None => min_b,
+        };
+        if let Some(e) = expiry_entry.filter(|_| g.min_expiry > g.max_expiry) {
+            return Err(ConfigError::at(
+                &e.loc,
+                format!(
+                    "minexpiry {} s is larger than maxexpiry {} s",
+                    g.min_expiry.as_secs(),
+                    g.max_expiry.as_secs()
+                ),
+            ));
+        }
+        Ok(g)
+    }
+}
+
+fn positive(e: &Entry) -> Result<usize, ConfigError> {
+    match u32_of(e)? {
+        0 => Err(bad(e, "must be at least 1")),
+        n => Ok(n as usize),
+    }
+}
+
+/// `udpbindaddr=addr[:port]`, IPv6 as `[addr]:port` or bare.
+fn parse_udpbindaddr(e: &Entry) -> Result<(IpAddr, Option<u16>), ConfigError> {
+    if let Ok(sa) = e.value.parse::<SocketAddr>() {
+        return Ok((sa.ip(), Some(sa.port())));
+    }
+    let v = e.value.trim_start_matches('[').trim_end_matches(']');
+    v.parse::<IpAddr>()
+        .map(|ip| (ip, None))
+        .map_err(|_| bad(e, "expected an address with an optional :port"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reader::read_str;
+    use super::*;
+
+    fn general(text: &str) -> Result<(General, Vec<String>), String> {
+        let s = read_str("sip.conf", text, None).map_err(|e| e.to_string())?;
+        let mut w = Warnings::default();
+        let g = General::parse(&s[0].entries, &mut w).map_err(|e| e.to_string())?;
+        Ok((g, w.into_vec()))
+    }
+
+    #[test]
+    fn defaults() {
+        let (g, w) = general("[general]\n").unwrap();
+        assert_eq!(g, General::default());
+        assert!(w.is_empty());
+        assert_eq!(g.bind, "0.0.0.0:5060".parse().unwrap());
+        assert_eq!(g.timer_b, Duration::from_secs(32));
+    }
+
+    #[test]
+    fn bind_forms() {
+        let b = |t: &str| general(t).map(|(g, _)| g.bind.to_string());
+        assert_eq!(b("[general]\nbindport=0\n").unwrap(), "0.0.0.0:0");
+        assert_eq!(
+            b("[general]\nbindaddr=127.0.0.1\nbindport=5070\n").unwrap(),
+            "127.0.0.1:5070"
+        );
+        assert_eq!(
+            b("[general]\nudpbindaddr=10.0.0.1:5080\nbindport=5070\n").unwrap(),
+            "10.0.0.1:5080"
+        );
+        assert_eq!(
+            b("[general]\nbindport=5070\nudpbindaddr=10.0.0.1\n").unwrap(),
+            "10.0.0.1:5070"
+        );
+        assert_eq!(
+            b("[general]\nudpbindaddr=[::]:5090\n").unwrap(),
+            "[::]:5090"
+        );
+        assert_eq!(
+            b("[general]\nbindport=70000\n").unwrap_err(),
+            "sip.conf:2: bad value '70000' for 'bindport': expected a port number 0-65535"
+        );
+        assert!(b("[general]\nbindaddr=localhost\n").is_err());
+    }
+
+    #[test]
+    fn timers_and_offs() {
+        let (g, w) = general("[general]\ntimert1=1000\nrtptimeout=60\nrtpholdtimeout=0\n").unwrap();
+        assert_eq!(g.timer_b, Duration::from_secs(64));
+        assert_eq!(g.rtp_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(g.rtp_hold_timeout, None);
+        assert!(w.is_empty());
+        let (g, w) = general("[general]\ntimerb=1000\n").unwrap();
+        assert_eq!(g.timer_b, Duration::from_secs(32));
+        assert_eq!(w, ["sip.conf:2: timerb below 64 x timert1, using 32000 ms"]);
+        assert!(general("[general]\nmaxcalls=0\n").is_err());
+        assert_eq!(
+            general("[general]\nminexpiry=4000\n").unwrap_err(),
+            "sip.conf:2: minexpiry 4000 s is larger than maxexpiry 3600 s"
+        );
+    }
+}

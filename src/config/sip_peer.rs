@@ -1,0 +1,306 @@
+//! One sip.conf user/peer/friend section (`[1001]`, `type=friend`, ...) as typed settings.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::acl::{Acl, Sense};
+use super::codec::{self, Codec};
+use super::raw::{ConfigError, Entry, Loc, Section};
+use super::sip_general::General;
+use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, Host, Insecure, Nat};
+use super::values::{bad, port_of, u32_of, Warnings};
+
+/// `type=`: what the entry may do, as in chan_sip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `type=user`: may call us (inbound, authenticated by name).
+    User,
+    /// `type=peer`: we may call it; inbound requests are matched by address.
+    Peer,
+    /// `type=friend`: both.
+    Friend,
+}
+
+impl Kind {
+    /// True for `user` and `friend`: calls from it are accepted.
+    pub fn calls_in(self) -> bool {
+        matches!(self, Kind::User | Kind::Friend)
+    }
+
+    /// True for `peer` and `friend`: it can be dialed and may REGISTER.
+    pub fn calls_out(self) -> bool {
+        matches!(self, Kind::Peer | Kind::Friend)
+    }
+}
+
+/// A typed user/peer/friend. Its `Debug` output hides `secret` and `md5secret`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SipPeer {
+    /// The section name: the auth user name and the `SIP/<name>` of Dial.
+    pub name: String,
+    /// `type=`.
+    pub kind: Kind,
+    /// `secret`: plain password for digest auth.
+    pub secret: Option<String>,
+    /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
+    pub md5secret: Option<String>,
+    /// `host` (with `port`).
+    pub host: Host,
+    /// `context` (default: the general context): where its calls enter the dialplan.
+    pub context: String,
+    /// `callerid`.
+    pub callerid: Option<CallerId>,
+    /// `defaultuser` (alias `username`): user part when we call it before it registered.
+    pub defaultuser: Option<String>,
+    /// `fromuser`: user part of our From when calling it.
+    pub fromuser: Option<String>,
+    /// `fromdomain`: host part of our From when calling it.
+    pub fromdomain: Option<String>,
+    /// `qualify`: OPTIONS ping with this reachability limit; `None` is off.
+    pub qualify: Option<Duration>,
+    /// `permit` / `deny`: which source addresses it may use.
+    pub acl: Acl,
+    /// `contactpermit` / `contactdeny`: which Contact addresses a REGISTER may bind.
+    pub contact_acl: Acl,
+    /// `call-limit`: concurrent calls, `None` unlimited (0 in the file).
+    pub call_limit: Option<u32>,
+    /// `allow` / `disallow` applied to the general list.
+    pub codecs: Vec<Codec>,
+    /// `nat` (default: general's).
+    pub nat: Nat,
+    /// `insecure`.
+    pub insecure: Insecure,
+    /// `dtmfmode` as written (default: general's, `rfc2833`); stored, not acted on yet.
+    pub dtmfmode: String,
+    /// `directmedia` / `canreinvite` as written (default: general's); stored, sipbox always
+    /// relays media.
+    pub directmedia: Option<String>,
+    /// Where the `[name]` line is.
+    pub loc: Loc,
+}
+
+impl fmt::Debug for SipPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hide = |s: &Option<String>| s.as_ref().map(|_| "<hidden>");
+        f.debug_struct("SipPeer")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("secret", &hide(&self.secret))
+            .field("md5secret", &hide(&self.md5secret))
+            .field("host", &self.host)
+            .field("context", &self.context)
+            .field("callerid", &self.callerid)
+            .field("defaultuser", &self.defaultuser)
+            .field("fromuser", &self.fromuser)
+            .field("fromdomain", &self.fromdomain)
+            .field("qualify", &self.qualify)
+            .field("acl", &self.acl)
+            .field("contact_acl", &self.contact_acl)
+            .field("call_limit", &self.call_limit)
+            .field("codecs", &self.codecs)
+            .field("nat", &self.nat)
+            .field("insecure", &self.insecure)
+            .field("dtmfmode", &self.dtmfmode)
+            .field("directmedia", &self.directmedia)
+            .field("loc", &self.loc)
+            .finish()
+    }
+}
+
+fn opt_text(e: &Entry) -> Option<String> {
+    (!e.value.is_empty()).then(|| e.value.clone())
+}
+
+impl SipPeer {
+    /// Builds the entry from a section (already merged if repeated). Missing `type=` is an
+    /// error, as Asterisk refuses the entry; unknown options become warnings.
+    pub fn parse(
+        section: &Section,
+        general: &General,
+        warnings: &mut Warnings,
+    ) -> Result<SipPeer, ConfigError> {
+        let Some(type_entry) = section.get("type") else {
+            return Err(ConfigError::at(
+                &section.loc,
+                format!("[{}] has no 'type=' (user, peer or friend)", section.name),
+            ));
+        };
+        let kind = match type_entry.value.to_ascii_lowercase().as_str() {
+            "user" => Kind::User,
+            "peer" => Kind::Peer,
+            "friend" => Kind::Friend,
+            _ => return Err(bad(type_entry, "expected user, peer or friend")),
+        };
+        let mut p = SipPeer {
+            name: section.name.clone(),
+            kind,
+            secret: None,
+            md5secret: None,
+            host: Host::Unset,
+            context: general.context.clone(),
+            callerid: None,
+            defaultuser: None,
+            fromuser: None,
+            fromdomain: None,
+            qualify: None,
+            acl: Acl::new(),
+            contact_acl: Acl::new(),
+            call_limit: None,
+            codecs: Vec::new(),
+            nat: general.nat,
+            insecure: Insecure::default(),
+            dtmfmode: general.dtmfmode.clone(),
+            directmedia: general.directmedia.clone(),
+            loc: section.loc.clone(),
+        };
+        let mut port = None;
+        let mut host_entry = None;
+        for e in &section.entries {
+            let acl_err = |m: String| bad(e, &m);
+            match e.key.to_ascii_lowercase().as_str() {
+                "type" => {}
+                "secret" => p.secret = opt_text(e),
+                "md5secret" => {
+                    if !e.value.is_empty()
+                        && (e.value.len() != 32 || !e.value.bytes().all(|b| b.is_ascii_hexdigit()))
+                    {
+                        return Err(bad(e, "expected 32 hex digits"));
+                    }
+                    p.md5secret = opt_text(e);
+                }
+                "host" => host_entry = Some(e),
+                "port" => port = Some(port_of(e, false)?),
+                "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
+                "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
+                "defaultuser" | "username" => p.defaultuser = opt_text(e),
+                "fromuser" => p.fromuser = opt_text(e),
+                "fromdomain" => p.fromdomain = opt_text(e),
+                "qualify" => p.qualify = parse_qualify(e)?,
+                "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
+                "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+                "contactpermit" => p
+                    .contact_acl
+                    .push(Sense::Permit, &e.value)
+                    .map_err(acl_err)?,
+                "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+                "call-limit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+                "allow" | "disallow" => {} // applied in order below
+                "nat" => p.nat = Nat::parse(e, warnings)?,
+                "insecure" => p.insecure = Insecure::parse(e)?,
+                "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
+                "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
+                "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
+                _ => warnings.unknown(e),
+            }
+        }
+        if let Some(e) = host_entry {
+            p.host = Host::parse(e, port)?;
+        }
+        p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings)?;
+        Ok(p)
+    }
+
+    /// True when `host=dynamic`: reachable only through a REGISTER binding.
+    pub fn is_dynamic(&self) -> bool {
+        self.host == Host::Dynamic
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reader::read_str;
+    use super::*;
+
+    fn peer(text: &str) -> Result<(SipPeer, Vec<String>), String> {
+        let s = read_str("sip.conf", text, None).map_err(|e| e.to_string())?;
+        let mut w = Warnings::default();
+        let last = s.last().expect("a section");
+        let p = SipPeer::parse(last, &General::default(), &mut w).map_err(|e| e.to_string())?;
+        Ok((p, w.into_vec()))
+    }
+
+    #[test]
+    fn friend_fields() {
+        let (p, w) = peer(
+            "[1001]\ntype=friend\nsecret=pw\nhost=dynamic\ncontext=internal\n\
+             callerid=\"Alice\" <1001>\nqualify=yes\ndeny=0.0.0.0/0\npermit=10.0.0.0/8\n\
+             contactdeny=0.0.0.0/0\ncontactpermit=10.1.0.0/255.255.0.0\ncall-limit=2\n\
+             disallow=all\nallow=alaw\nnat=force_rport,comedia\ninsecure=invite\n\
+             mailbox=1001@default\n",
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(p.kind, Kind::Friend);
+        assert_eq!(p.secret.as_deref(), Some("pw"));
+        assert!(p.is_dynamic());
+        assert_eq!(p.context, "internal");
+        assert_eq!(p.callerid.unwrap().number.as_deref(), Some("1001"));
+        assert_eq!(p.qualify, Some(Duration::from_millis(2000)));
+        assert!(p.acl.allows("10.2.3.4".parse().unwrap()));
+        assert!(!p.acl.allows("192.0.2.1".parse().unwrap()));
+        assert!(p.contact_acl.allows("10.1.3.4".parse().unwrap()));
+        assert!(!p.contact_acl.allows("10.2.3.4".parse().unwrap()));
+        assert_eq!(p.call_limit, Some(2));
+        assert_eq!(p.codecs, [Codec::Alaw]);
+        assert!(p.nat.comedia && p.nat.force_rport);
+        assert!(p.insecure.invite && !p.insecure.port);
+    }
+
+    #[test]
+    fn defaults_come_from_general() {
+        let (p, _) = peer("[trunk]\ntype=peer\nhost=192.0.2.7\nport=5070\n").unwrap();
+        let g = General::default();
+        assert_eq!(p.context, g.context);
+        assert_eq!(p.codecs, g.codecs);
+        assert_eq!(p.nat, g.nat);
+        assert_eq!(p.dtmfmode, "rfc2833");
+        assert_eq!(p.call_limit, None);
+        assert!(p.acl.is_empty());
+        match p.host {
+            Host::Static { port, ip, .. } => {
+                assert_eq!(port, 5070);
+                assert!(ip.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            peer("[x]\nsecret=1\n").unwrap_err(),
+            "sip.conf:1: [x] has no 'type=' (user, peer or friend)"
+        );
+        assert_eq!(
+            peer("[x]\ntype=phone\n").unwrap_err(),
+            "sip.conf:2: bad value 'phone' for 'type': expected user, peer or friend"
+        );
+        assert_eq!(
+            peer("[x]\ntype=peer\npermit=10.0.0.0/40\n").unwrap_err(),
+            "sip.conf:3: bad value '10.0.0.0/40' for 'permit': prefix length '/40' is larger than 32"
+        );
+        assert!(peer("[x]\ntype=peer\nport=abc\n").is_err());
+        assert!(peer("[x]\ntype=peer\nmd5secret=zz\n").is_err());
+        assert!(peer("[x]\ntype=peer\ncall-limit=-1\n").is_err());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let (p, _) = peer("[x]\ntype=peer\nsecret=hunter2\n").unwrap();
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("<hidden>"));
+    }
+
+    #[test]
+    fn unknown_options_warn() {
+        let (_, w) = peer("[x]\ntype=peer\ntransport=udp\nlanguage=en\n").unwrap();
+        assert_eq!(
+            w,
+            [
+                "sip.conf:3: unknown option 'transport' ignored",
+                "sip.conf:4: unknown option 'language' ignored"
+            ]
+        );
+    }
+}

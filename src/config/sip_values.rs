@@ -1,0 +1,323 @@
+//! The small typed values of sip.conf: `nat=`, `insecure=`, `callerid=`, `host=`, `qualify=`.
+//! Each parser takes the [`Entry`] so a bad value is reported at its `file:line`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::raw::{ConfigError, Entry};
+use super::values::{bad, parse_bool_str, Warnings};
+
+/// `nat=`: how we treat a device behind NAT (Asterisk 11 values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Nat {
+    /// Answer to the source address and port even without `;rport` in the Via (RFC 3581).
+    pub force_rport: bool,
+    /// Send RTP to where the peer's RTP comes from, not to its SDP address (symmetric RTP).
+    pub comedia: bool,
+}
+
+impl Nat {
+    /// sipbox's `[general]` default, as Asterisk 11's: `force_rport`.
+    pub const DEFAULT: Nat = Nat {
+        force_rport: true,
+        comedia: false,
+    };
+
+    /// Parses `no`, `yes` (both), `force_rport`, `comedia`, a comma list of those; the
+    /// `auto_*` forms of Asterisk 12 are taken as the plain ones with a warning.
+    pub fn parse(e: &Entry, warnings: &mut Warnings) -> Result<Nat, ConfigError> {
+        let mut nat = Nat::default();
+        for word in e.value.split(',').map(str::trim) {
+            match word.to_ascii_lowercase().as_str() {
+                "no" | "never" => nat = Nat::default(),
+                "yes" => {
+                    nat.force_rport = true;
+                    nat.comedia = true;
+                }
+                "force_rport" => nat.force_rport = true,
+                "comedia" => nat.comedia = true,
+                "auto_force_rport" => {
+                    warnings.at(&e.loc, "nat=auto_force_rport taken as force_rport");
+                    nat.force_rport = true;
+                }
+                "auto_comedia" => {
+                    warnings.at(&e.loc, "nat=auto_comedia taken as comedia");
+                    nat.comedia = true;
+                }
+                _ => {
+                    return Err(bad(
+                        e,
+                        "expected no, yes, force_rport, comedia or force_rport,comedia",
+                    ))
+                }
+            }
+        }
+        Ok(nat)
+    }
+}
+
+/// `insecure=`: which checks an INVITE from this peer may skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Insecure {
+    /// `port`: match the peer by IP alone, any source port.
+    pub port: bool,
+    /// `invite`: do not challenge INVITEs from this peer.
+    pub invite: bool,
+}
+
+impl Insecure {
+    /// Parses `no`, `port`, `invite`, `port,invite`, `very` (both) and the old `yes` (port).
+    pub fn parse(e: &Entry) -> Result<Insecure, ConfigError> {
+        let mut ins = Insecure::default();
+        for word in e.value.split(',').map(str::trim) {
+            match word.to_ascii_lowercase().as_str() {
+                "no" => ins = Insecure::default(),
+                "port" | "yes" => ins.port = true,
+                "invite" => ins.invite = true,
+                "very" => {
+                    ins.port = true;
+                    ins.invite = true;
+                }
+                _ => return Err(bad(e, "expected no, port, invite, port,invite or very")),
+            }
+        }
+        Ok(ins)
+    }
+}
+
+/// `callerid=`: `"Name" <number>`, `Name <number>`, `<number>`, a plain number or a plain name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CallerId {
+    /// The display name, if any.
+    pub name: Option<String>,
+    /// The number, if any.
+    pub number: Option<String>,
+}
+
+impl CallerId {
+    /// Parses the forms above; never fails (Asterisk's `ast_callerid_parse` neither).
+    pub fn parse(value: &str) -> CallerId {
+        let value = value.trim();
+        let non_empty = |s: &str| {
+            let s = s.trim().trim_matches('"').trim();
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        if let Some(open) = value.rfind('<') {
+            let rest = &value[open + 1..];
+            let number = rest.find('>').map_or(rest, |close| &rest[..close]);
+            return CallerId {
+                name: non_empty(&value[..open]),
+                number: non_empty(number),
+            };
+        }
+        let looks_numeric = value
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+*#-() ".contains(c));
+        if looks_numeric {
+            CallerId {
+                name: None,
+                number: non_empty(value),
+            }
+        } else {
+            CallerId {
+                name: non_empty(value),
+                number: None,
+            }
+        }
+    }
+}
+
+/// `host=`: where to send requests for this entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Host {
+    /// No `host=` given: the entry can authenticate but cannot be called.
+    #[default]
+    Unset,
+    /// `host=dynamic`: the address comes from REGISTER.
+    Dynamic,
+    /// A fixed host name or address. No DNS is done while reading config.
+    Static {
+        /// The name or address as written (without brackets or port).
+        host: String,
+        /// The address, when `host` is an IP literal.
+        ip: Option<IpAddr>,
+        /// From `host=name:port`, else `port=`, else 5060.
+        port: u16,
+    },
+}
+
+impl Host {
+    /// Parses `dynamic`, `name`, `name:port`, `1.2.3.4[:port]`, `[v6]` / `[v6]:port` or a bare
+    /// IPv6 address. `port` is the entry's `port=`, used when the host names none.
+    pub fn parse(e: &Entry, port: Option<u16>) -> Result<Host, ConfigError> {
+        let v = e.value.as_str();
+        if v.eq_ignore_ascii_case("dynamic") {
+            return Ok(Host::Dynamic);
+        }
+        let (host, explicit) = if let Ok(ip) = v.parse::<IpAddr>() {
+            (ip.to_string(), None)
+        } else if let Some(rest) = v.strip_prefix('[') {
+            let (h, after) = rest
+                .split_once(']')
+                .ok_or_else(|| bad(e, "missing ']' after IPv6 address"))?;
+            let p = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or_else(|| bad(e, "bad port"))?),
+            };
+            (h.to_string(), p)
+        } else {
+            match v.split_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p)),
+                None => (v.to_string(), None),
+            }
+        };
+        let port = match explicit {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad(e, "bad port after ':'"))?,
+            None => port.unwrap_or(5060),
+        };
+        let ip = host.parse::<IpAddr>().ok();
+        let valid_name = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+        if ip.is_none() && !valid_name {
+            return Err(bad(e, "expected dynamic, a host name or an IP address"));
+        }
+        Ok(Host::Static { host, ip, port })
+    }
+}
+
+/// `qualify=`: `no` (off), `yes` (2000 ms) or a limit in milliseconds (0 is off).
+pub fn parse_qualify(e: &Entry) -> Result<Option<Duration>, ConfigError> {
+    match e.value.parse::<u32>() {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(Duration::from_millis(u64::from(ms)))),
+        Err(_) => match parse_bool_str(&e.value) {
+            Some(b) => Ok(b.then_some(Duration::from_millis(2000))),
+            None => Err(bad(e, "expected yes, no or milliseconds")),
+        },
+    }
+}
+
+/// `dtmfmode=`: kept as written after checking it is one Asterisk knows.
+pub fn parse_dtmfmode(e: &Entry) -> Result<String, ConfigError> {
+    let v = e.value.to_ascii_lowercase();
+    match v.as_str() {
+        "rfc2833" | "info" | "shortinfo" | "inband" | "auto" => Ok(v),
+        _ => Err(bad(e, "expected rfc2833, info, shortinfo, inband or auto")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::raw::Loc;
+    use super::*;
+    use std::sync::Arc;
+
+    fn entry(key: &str, value: &str) -> Entry {
+        Entry {
+            key: key.into(),
+            value: value.into(),
+            arrow: false,
+            loc: Loc {
+                file: Arc::from("sip.conf"),
+                line: 3,
+            },
+        }
+    }
+
+    #[test]
+    fn nat_values() {
+        let mut w = Warnings::default();
+        let nat = |v: &str, w: &mut Warnings| Nat::parse(&entry("nat", v), w);
+        let both = Nat {
+            force_rport: true,
+            comedia: true,
+        };
+        assert_eq!(nat("no", &mut w), Ok(Nat::default()));
+        assert_eq!(nat("yes", &mut w), Ok(both));
+        assert_eq!(nat("force_rport,comedia", &mut w), Ok(both));
+        assert_eq!(nat("comedia", &mut w).map(|n| n.force_rport), Ok(false));
+        assert_eq!(nat("auto_force_rport", &mut w), Ok(Nat::DEFAULT));
+        assert_eq!(
+            nat("route66", &mut w).unwrap_err().to_string(),
+            "sip.conf:3: bad value 'route66' for 'nat': expected no, yes, force_rport, \
+             comedia or force_rport,comedia"
+        );
+    }
+
+    #[test]
+    fn insecure_values() {
+        let ins = |v: &str| Insecure::parse(&entry("insecure", v)).map(|i| (i.port, i.invite));
+        assert_eq!(ins("no"), Ok((false, false)));
+        assert_eq!(ins("port"), Ok((true, false)));
+        assert_eq!(ins("invite"), Ok((false, true)));
+        assert_eq!(ins("port,invite"), Ok((true, true)));
+        assert_eq!(ins("very"), Ok((true, true)));
+        assert!(ins("sometimes").is_err());
+    }
+
+    #[test]
+    fn callerid_forms() {
+        let cid = |v: &str| {
+            let c = CallerId::parse(v);
+            (c.name, c.number)
+        };
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(cid("\"Alice\" <1001>"), (s("Alice"), s("1001")));
+        assert_eq!(cid("Bob Smith <1002>"), (s("Bob Smith"), s("1002")));
+        assert_eq!(cid("<1003>"), (None, s("1003")));
+        assert_eq!(cid("+44 20 7946"), (None, s("+44 20 7946")));
+        assert_eq!(cid("Reception"), (s("Reception"), None));
+        assert_eq!(cid("\"x\" <12"), (s("x"), s("12")));
+    }
+
+    #[test]
+    fn host_forms() {
+        let h = |v: &str, p| Host::parse(&entry("host", v), p);
+        assert_eq!(h("dynamic", None), Ok(Host::Dynamic));
+        let st = |host: &str, ip: Option<&str>, port| Host::Static {
+            host: host.into(),
+            ip: ip.map(|i| i.parse().unwrap()),
+            port,
+        };
+        assert_eq!(
+            h("pbx.example.com", None),
+            Ok(st("pbx.example.com", None, 5060))
+        );
+        assert_eq!(
+            h("pbx.example.com:5080", Some(7)),
+            Ok(st("pbx.example.com", None, 5080))
+        );
+        assert_eq!(
+            h("10.0.0.2", Some(5070)),
+            Ok(st("10.0.0.2", Some("10.0.0.2"), 5070))
+        );
+        assert_eq!(
+            h("[2001:db8::1]:5062", None),
+            Ok(st("2001:db8::1", Some("2001:db8::1"), 5062))
+        );
+        assert_eq!(
+            h("2001:db8::1", None),
+            Ok(st("2001:db8::1", Some("2001:db8::1"), 5060))
+        );
+        assert!(h("pbx:notaport", None).is_err());
+        assert!(h("bad host", None).is_err());
+        assert!(h("", None).is_err());
+        assert!(h("[::1", None).is_err());
+    }
+
+    #[test]
+    fn qualify_values() {
+        let q = |v: &str| parse_qualify(&entry("qualify", v));
+        assert_eq!(q("yes"), Ok(Some(Duration::from_millis(2000))));
+        assert_eq!(q("no"), Ok(None));
+        assert_eq!(q("0"), Ok(None));
+        assert_eq!(q("1500"), Ok(Some(Duration::from_millis(1500))));
+        assert!(q("often").is_err());
+    }
+}
