@@ -69,6 +69,10 @@ pub(super) struct Call {
     pub caller_entry: Option<usize>,
     /// The extension dialled.
     pub exten: String,
+    /// A Dial ran (so an unanswered end reports its failure, not "no such extension").
+    pub dial_attempted: bool,
+    /// Media state of the call (RTP sockets, endpoint roles).
+    pub media: super::media::CallMedia,
 }
 
 impl Call {

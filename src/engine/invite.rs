@@ -84,6 +84,8 @@ impl Engine {
             hangup_status: 480,
             caller_entry: entry,
             exten: exten.clone(),
+            dial_attempted: false,
+            media: Default::default(),
         };
         let cref = match self.calls.insert(req.call_id(), call) {
             Ok(c) => c,

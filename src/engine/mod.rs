@@ -9,22 +9,38 @@
 //! Requests go through RFC 3261 §8.2's checks ([`validate`]) and then to a handler by method:
 //! REGISTER ([`register`]), OPTIONS, and the call handlers in [`crate::call`].
 
+mod build;
+mod call_state;
+mod dial;
+mod dialog;
+mod invite;
+mod media;
+mod qualify;
 mod register;
 mod respond;
+mod script;
 mod settings;
+mod transactions;
 mod validate;
 
+pub use qualify::PeerStatus;
 pub use settings::Settings;
 
 use crate::auth::{self, Account, AuthVerdict, NonceStore};
+use crate::call::{CallRef, CallTable};
+use crate::dialplan::Dialplan;
 use crate::registrar::Registrar;
-use crate::sched::Scheduler;
+use crate::sched::{Scheduler, TimerId};
 use crate::sip::{self, HeaderName, Message, Method, Request, Response};
+use crate::transaction::{Action, Handle, InsertError, TimerConfig, TimerKind, TransactionTable};
+use call_state::Call;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+use transactions::{ClientPurpose, ClientTx, ServerTx};
 
 /// Which local socket a datagram came in on or goes out of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,6 +99,22 @@ pub enum SocketOp {
 pub enum EngineTimer {
     /// Forget expired digest nonces.
     NonceSweep,
+    /// A timer of a server transaction.
+    ServerTx(Handle, TimerKind),
+    /// A timer of a client transaction.
+    ClientTx(Handle, TimerKind),
+    /// The 2xx retransmission of a call (§13.3.1.4).
+    Ack2xx(CallRef, TimerKind),
+    /// A Dial's ring timeout.
+    DialTimeout(CallRef),
+    /// A dialplan Wait().
+    DialplanWait(CallRef),
+    /// Time to qualify a peer.
+    Qualify(usize),
+    /// A qualify ping's answer limit.
+    QualifyLimit(usize),
+    /// A media pacing or timeout timer.
+    Media(CallRef, u32),
 }
 
 /// The engine's outputs, kept apart so handlers can borrow them beside other state.
@@ -96,6 +128,11 @@ impl Outbox {
     /// Queues a datagram from the SIP socket.
     pub fn sip(&mut self, to: SocketAddr, bytes: Vec<u8>) {
         self.transmits.push_back(Transmit { via: SockId::SIP, to, bytes });
+    }
+
+    /// Queues a datagram from another socket.
+    pub fn send(&mut self, via: SockId, to: SocketAddr, bytes: Vec<u8>) {
+        self.transmits.push_back(Transmit { via, to, bytes });
     }
 }
 
@@ -128,37 +165,95 @@ pub struct Stats {
     pub refused: u64,
 }
 
+/// Sizes of the engine's tables, for leak checks and the admin view.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TableSizes {
+    /// Calls.
+    pub calls: usize,
+    /// Call-IDs indexed (one per leg).
+    pub call_ids: usize,
+    /// Server transactions.
+    pub server_transactions: usize,
+    /// Client transactions.
+    pub client_transactions: usize,
+    /// Timers on the heap (live).
+    pub timers: usize,
+    /// Registered contacts.
+    pub bindings: usize,
+}
+
 /// The protocol core.
 pub struct Engine {
     cfg: Settings,
+    dialplan: Dialplan,
     local: SocketAddr,
+    timers: TimerConfig,
     sched: Scheduler<EngineTimer>,
     registrar: Registrar,
     nonces: NonceStore,
+    calls: CallTable<Call>,
+    server_txs: TransactionTable<crate::transaction::ServerKey, ServerTx>,
+    client_txs: TransactionTable<crate::transaction::ClientKey, ClientTx>,
+    /// Calls per sip.conf entry, for call-limit.
+    active_calls: HashMap<usize, u32>,
+    /// Reused buffer for machine actions.
+    actions: Vec<Action>,
+    dead_client_txs: Vec<Handle>,
+    /// Call-IDs of late 2xx we already sent a BYE for (bounded).
+    orphans_byed: Vec<String>,
+    qualify: qualify::QualifyState,
+    media: media::MediaState,
     rng: StdRng,
     out: Outbox,
     stats: Stats,
+    epoch: (Instant, SystemTime),
+    start_wall_secs: u64,
+    unique_ids: u64,
 }
 
 /// How often expired nonces are swept.
 const NONCE_SWEEP: Duration = Duration::from_secs(30);
 
+/// Bound on concurrent transactions of each kind.
+const MAX_TRANSACTIONS: usize = 50_000;
+
 impl Engine {
-    /// An engine serving `cfg` on the SIP socket bound at `local`.
-    pub fn new(cfg: Settings, local: SocketAddr, now: Instant) -> Engine {
+    /// An engine serving `cfg` with `dialplan` on the SIP socket bound at `local`.
+    pub fn new(cfg: Settings, dialplan: Dialplan, rtp: crate::config::rtp_conf::RtpConf, local: SocketAddr, now: Instant) -> Engine {
         let registrar = Registrar::new(cfg.general.max_registrations);
         let mut sched = Scheduler::new();
         sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
-        Engine {
-            cfg,
+        let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
+        timers.timer_b = cfg.general.timer_b;
+        let wall = SystemTime::now();
+        let start_wall_secs = wall.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let max_calls = cfg.general.max_calls;
+        let mut e = Engine {
+            dialplan,
             local,
+            timers,
             sched,
             registrar,
             nonces: NonceStore::new(100_000),
+            calls: CallTable::new(max_calls),
+            server_txs: TransactionTable::new(MAX_TRANSACTIONS),
+            client_txs: TransactionTable::new(MAX_TRANSACTIONS),
+            active_calls: HashMap::new(),
+            actions: Vec::new(),
+            dead_client_txs: Vec::new(),
+            orphans_byed: Vec::new(),
+            qualify: qualify::QualifyState::default(),
+            media: media::MediaState::new(&rtp, local),
             rng: StdRng::from_os_rng(),
             out: Outbox::default(),
             stats: Stats::default(),
-        }
+            epoch: (now, wall),
+            start_wall_secs,
+            unique_ids: 0,
+            cfg,
+        };
+        e.schedule_qualify(now);
+        e
     }
 
     /// Replaces the random source (tests use a seeded one).
@@ -177,17 +272,30 @@ impl Engine {
         self.stats
     }
 
+    /// Table sizes, for leak checks.
+    pub fn table_sizes(&self) -> TableSizes {
+        TableSizes {
+            calls: self.calls.len(),
+            call_ids: self.calls.indexed_call_ids(),
+            server_transactions: self.server_txs.len(),
+            client_transactions: self.client_txs.len(),
+            timers: self.sched.len(),
+            bindings: self.registrar.len(),
+        }
+    }
+
     /// Handles one datagram that arrived on `on` from `from`.
     pub fn handle_datagram(&mut self, now: Instant, on: SockId, from: SocketAddr, data: &mut [u8]) -> Verdict {
         if on != SockId::SIP {
-            return Verdict::Consumed;
+            return self.handle_media(now, on, from, data);
         }
         self.stats.sip_datagrams += 1;
         match sip::parse(data) {
             Ok(Message::Request(req)) => self.on_request(now, req, from),
-            Ok(Message::Response(resp)) => self.on_response(now, resp, from),
+            Ok(Message::Response(resp)) => self.on_response(now, resp),
             Err(err) => self.on_parse_error(&err, from),
         }
+        self.reap_client_txs();
         Verdict::Consumed
     }
 
@@ -198,7 +306,7 @@ impl Engine {
             return;
         };
         self.stats.refused += 1;
-        log::debug!("refused datagram from {from}: {}", resp.reason());
+        log::debug!("refused datagram from {from}: {} {}", resp.status(), resp.reason());
         let dest = match resp.vias().first() {
             Some(top) => {
                 let (via, dest) = respond::stamp_via(top, from);
@@ -211,24 +319,80 @@ impl Engine {
     }
 
     fn on_request(&mut self, now: Instant, req: Request, from: SocketAddr) {
+        let key = transactions::server_key(&req);
         if *req.method() == Method::Ack {
+            // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
+            // dialog (§17.2.3, §13.3.1.4).
+            if let Some(h) = self.server_txs.find(&key) {
+                let ours = self.server_txs.get(h).map(|t| t.to_tag.as_str()) == req.to().tag();
+                if ours && !self.server_ack(now, h) {
+                    return;
+                }
+            }
+            if let Some(lr) = self.calls.find(req.call_id()) {
+                self.on_dialog_ack(now, lr);
+            }
             return;
+        }
+        if let Some(h) = self.server_txs.find(&key) {
+            return self.server_retransmission(now, h);
         }
         if let Err(refusal) = validate::check(&req) {
             self.stats.refused += 1;
             let reply = Reply { status: refusal.status, reason: refusal.reason.to_string(), headers: refusal.headers };
-            self.send_reply(&req, from, reply);
-            return;
+            return self.respond_statelessly(&req, from, reply);
         }
-        let reply = match req.method() {
-            Method::Register => self.handle_register(now, &req, from),
-            Method::Options => self.handle_options(),
-            _ => Reply::status(481, "Call/Transaction Does Not Exist"),
+        let req = Rc::new(req);
+        let h = match self.open_server_tx(req.clone(), from) {
+            Ok(h) => h,
+            Err(InsertError::Duplicate(h)) => return self.server_retransmission(now, h),
+            Err(InsertError::Full) => {
+                let mut r = Reply::status(503, "Service Unavailable");
+                r.headers.push((HeaderName::RetryAfter, "5".into()));
+                return self.respond_statelessly(&req, from, r);
+            }
         };
-        self.send_reply(&req, from, reply);
+        match req.method() {
+            Method::Cancel => {
+                let invite = self.server_txs.key(h).and_then(|k| k.cancelled_invite()).and_then(|k| self.server_txs.find(&k));
+                self.handle_cancel(now, h, invite, &req);
+            }
+            _ if req.to().tag().is_some() => self.handle_in_dialog(now, req, from, h),
+            Method::Register => {
+                let reply = self.handle_register(now, &req, from);
+                self.reply_on(now, h, reply);
+            }
+            Method::Options => {
+                let reply = self.handle_options();
+                self.reply_on(now, h, reply);
+            }
+            Method::Invite => self.handle_new_invite(now, req, from, h),
+            _ => self.reply_on(now, h, Reply::status(481, "Call/Transaction Does Not Exist")),
+        }
     }
 
-    fn on_response(&mut self, _now: Instant, _resp: Response, _from: SocketAddr) {}
+    fn on_response(&mut self, now: Instant, resp: Response) {
+        let Some(key) = transactions::client_key(&resp) else { return };
+        let Some(h) = self.client_txs.find(&key) else {
+            log::debug!("stray response {} for {}", resp.status(), resp.call_id());
+            return;
+        };
+        let Some(ev) = self.client_response(now, h, &resp) else { return };
+        self.client_event(now, h, ev, Some(&resp));
+    }
+
+    /// Routes what a client transaction reported to whoever sent its request.
+    fn client_event(&mut self, now: Instant, h: Handle, ev: transactions::ClientEvent, resp: Option<&Response>) {
+        let Some(purpose) = self.client_txs.get(h).map(|t| t.purpose.clone()) else { return };
+        match purpose {
+            ClientPurpose::Invite(lr) => self.on_fork_event(now, h, lr, ev, resp),
+            ClientPurpose::Relay { server, call, from_leg, to_leg } => {
+                self.on_relay_event(now, server, call, from_leg, to_leg, ev, resp)
+            }
+            ClientPurpose::Qualify { entry, sent } => self.on_qualify_event(now, entry, sent, ev),
+            ClientPurpose::Fire => {}
+        }
+    }
 
     fn handle_options(&self) -> Reply {
         let mut r = Reply::status(200, "OK");
@@ -237,9 +401,9 @@ impl Engine {
         r
     }
 
-    /// Shapes a reply into a response to `req` and queues it.
-    fn send_reply(&mut self, req: &Request, from: SocketAddr, reply: Reply) {
-        let to_tag = if reply.status > 100 && req.to().tag().is_none() { Some(self.new_tag()) } else { None };
+    /// Answers without a transaction (refusals before any handler, table full).
+    fn respond_statelessly(&mut self, req: &Request, from: SocketAddr, reply: Reply) {
+        let to_tag = if req.to().tag().is_none() { Some(self.new_tag()) } else { None };
         let (mut resp, dest) = respond::response_to(req, from, reply.status, &reply.reason, to_tag.as_deref());
         for (name, value) in reply.headers {
             resp.push_header(name, value);
@@ -253,6 +417,11 @@ impl Engine {
         format!("{:016x}", self.rng.random::<u64>())
     }
 
+    /// A fresh RFC 3261 branch.
+    fn new_branch(&mut self) -> String {
+        crate::transaction::new_branch(&mut self.rng)
+    }
+
     /// Looks at a request's credentials for the entry it claims to be.
     fn check_credentials(
         &mut self,
@@ -262,6 +431,13 @@ impl Engine {
         entry: Option<usize>,
         header: HeaderName,
     ) -> AuthVerdict {
+        if let Some(e) = entry.map(|i| &self.cfg.peers[i]) {
+            if e.secret.is_none() && e.md5secret.is_none() {
+                // chan_sip: an entry without a secret needs no authentication; its ACL still
+                // applies.
+                return if e.acl.allows(source.ip()) { AuthVerdict::Accepted } else { AuthVerdict::Forbidden };
+            }
+        }
         let values: Vec<&str> = req.headers().get_all(&header).collect();
         let realm = self.cfg.general.realm.clone();
         let ha1;
@@ -297,13 +473,30 @@ impl Engine {
         for gone in self.registrar.expire_due(now) {
             log::info!("registration of '{}' at {} expired", gone.aor, gone.contact);
         }
-        while let Some((_, timer)) = self.sched.pop_due(now) {
-            match timer {
-                EngineTimer::NonceSweep => {
-                    self.nonces.expire(now);
-                    self.sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
+        while let Some((id, timer)) = self.sched.pop_due(now) {
+            self.fire(now, id, timer);
+            self.reap_client_txs();
+        }
+    }
+
+    fn fire(&mut self, now: Instant, id: TimerId, timer: EngineTimer) {
+        match timer {
+            EngineTimer::NonceSweep => {
+                self.nonces.expire(now);
+                self.sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
+            }
+            EngineTimer::ServerTx(h, kind) => self.server_timer(now, h, kind, id),
+            EngineTimer::ClientTx(h, kind) => {
+                if let Some(ev) = self.client_timer(now, h, kind, id) {
+                    self.client_event(now, h, ev, None);
                 }
             }
+            EngineTimer::Ack2xx(cref, kind) => self.ack2xx_timer(now, cref, kind, id),
+            EngineTimer::DialTimeout(cref) => self.dial_timed_out(now, cref),
+            EngineTimer::DialplanWait(cref) => self.dialplan_wait_done(now, cref),
+            EngineTimer::Qualify(entry) => self.qualify_due(now, entry),
+            EngineTimer::QualifyLimit(entry) => self.qualify_limit(entry),
+            EngineTimer::Media(cref, what) => self.media_timer(now, cref, what),
         }
     }
 
@@ -315,11 +508,6 @@ impl Engine {
     /// The next socket to open or close.
     pub fn poll_socket_op(&mut self) -> Option<SocketOp> {
         self.out.socket_ops.pop_front()
-    }
-
-    /// The driver's answer to a [`SocketOp::Bind`].
-    pub fn socket_bound(&mut self, id: SockId, ok: bool) {
-        let _ = (id, ok);
     }
 
     /// The earliest deadline the engine needs to be woken at.

@@ -28,6 +28,8 @@ pub(super) struct ServerTx {
     pub request: Rc<Request>,
     /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
     pub to_tag: String,
+    /// The request's top Via stamped with received/rport, for every response.
+    pub via: crate::sip::Via,
 }
 
 /// Why sipbox sent a request, so its response finds its way back.
@@ -39,8 +41,9 @@ pub(super) enum ClientPurpose {
     Fire,
     /// An OPTIONS qualify ping to a peer.
     Qualify { entry: usize, sent: Instant },
-    /// A request relayed from the other leg; its final answer is relayed back on `server`.
-    Relay { server: Handle },
+    /// A request relayed from leg `from_leg` to leg `to_leg`; its final answer is relayed back
+    /// on `server`.
+    Relay { server: Handle, call: crate::call::CallRef, from_leg: usize, to_leg: usize },
 }
 
 /// A client machine of either kind.
@@ -96,8 +99,9 @@ pub(super) fn client_key(resp: &Response) -> Option<ClientKey> {
 
 impl Engine {
     /// Opens a server transaction for a new request.
-    pub(super) fn open_server_tx(&mut self, req: Rc<Request>, dest: SocketAddr) -> Result<Handle, InsertError> {
+    pub(super) fn open_server_tx(&mut self, req: Rc<Request>, source: SocketAddr) -> Result<Handle, InsertError> {
         let key = server_key(&req);
+        let (via, dest) = super::respond::stamp_via(req.top_via(), source);
         let machine = if *req.method() == crate::sip::Method::Invite {
             ServerMachine::Invite(InviteServerTransaction::new(self.timers, Transport::Unreliable))
         } else {
@@ -107,7 +111,7 @@ impl Engine {
             Some(t) => t.to_string(),
             None => self.new_tag(),
         };
-        self.server_txs.insert(key, ServerTx { machine, dest, request: req, to_tag })
+        self.server_txs.insert(key, ServerTx { machine, dest, request: req, to_tag, via })
     }
 
     /// A retransmitted request matched `h`: the machine resends or absorbs.
@@ -258,6 +262,11 @@ impl Engine {
         let ev = self.apply_client_actions(h, &mut acts);
         self.actions = acts;
         ev
+    }
+
+    /// Applies actions a client machine produced outside `client_response`/`client_timer`.
+    pub(super) fn apply_client_actions_pub(&mut self, h: Handle, acts: &mut Vec<Action>) {
+        let _ = self.apply_client_actions(h, acts);
     }
 
     fn apply_client_actions(&mut self, h: Handle, acts: &mut Vec<Action>) -> Option<ClientEvent> {
