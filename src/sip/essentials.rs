@@ -1,0 +1,169 @@
+//! The headers every request and response must carry (RFC 3261 §8.1.1): Via, From, To,
+//! Call-ID, CSeq, plus Max-Forwards and Content-Length. Validated once at parse, so a
+//! handler can never see a message without them; kept in step with the raw headers by
+//! `note` when a message is built.
+
+use super::cseq::CSeq;
+use super::headers::Headers;
+use super::method::Method;
+use super::name::HeaderName;
+use super::name_addr::NameAddr;
+use super::text::{parse_u32, trim};
+use super::via::Via;
+
+/// A problem with one essential header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    /// Canonical header name.
+    pub header: &'static str,
+    /// True if the header is absent, false if present but bad.
+    pub missing: bool,
+    /// Detail for logs.
+    pub what: String,
+}
+
+fn bad(header: &'static str, what: impl Into<String>) -> Invalid {
+    Invalid {
+        header,
+        missing: false,
+        what: what.into(),
+    }
+}
+
+/// The decoded essential headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Essentials {
+    pub vias: Vec<Via>,
+    pub from: NameAddr,
+    pub to: NameAddr,
+    pub call_id: String,
+    pub cseq: CSeq,
+    pub max_forwards: Option<u32>,
+    pub content_length: Option<u32>,
+}
+
+/// The one value of a header that must appear at most once.
+fn at_most_one<'a>(
+    h: &'a Headers,
+    name: &HeaderName,
+    canon: &'static str,
+) -> Result<Option<&'a str>, Invalid> {
+    let mut it = h.get_all(name);
+    let first = it.next();
+    if it.next().is_some() {
+        return Err(bad(canon, "more than one"));
+    }
+    Ok(first)
+}
+
+fn exactly_one<'a>(
+    h: &'a Headers,
+    name: &HeaderName,
+    canon: &'static str,
+) -> Result<&'a str, Invalid> {
+    at_most_one(h, name, canon)?.ok_or(Invalid {
+        header: canon,
+        missing: true,
+        what: "missing".into(),
+    })
+}
+
+impl Essentials {
+    /// Placeholder values for a message being built.
+    pub fn empty(method: Method) -> Essentials {
+        Essentials {
+            vias: Vec::new(),
+            from: NameAddr::default(),
+            to: NameAddr::default(),
+            call_id: String::new(),
+            cseq: CSeq { seq: 1, method },
+            max_forwards: None,
+            content_length: None,
+        }
+    }
+
+    /// Decodes and checks the essentials of parsed headers.
+    pub fn validate(h: &Headers) -> Result<Essentials, Invalid> {
+        let mut vias = Vec::with_capacity(2);
+        for v in h.get_all(&HeaderName::Via) {
+            vias.push(Via::parse(v).map_err(|e| bad("Via", e))?);
+        }
+        if vias.is_empty() {
+            return Err(Invalid {
+                header: "Via",
+                missing: true,
+                what: "missing".into(),
+            });
+        }
+        let from = exactly_one(h, &HeaderName::From, "From")?;
+        let from = NameAddr::parse(from).map_err(|e| bad("From", e))?;
+        let to = exactly_one(h, &HeaderName::To, "To")?;
+        let to = NameAddr::parse(to).map_err(|e| bad("To", e))?;
+        let call_id = trim(exactly_one(h, &HeaderName::CallId, "Call-ID")?);
+        if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(bad("Call-ID", "not a word"));
+        }
+        let cseq = exactly_one(h, &HeaderName::CSeq, "CSeq")?;
+        let cseq = CSeq::parse(cseq).map_err(|e| bad("CSeq", e))?;
+        let max_forwards = match at_most_one(h, &HeaderName::MaxForwards, "Max-Forwards")? {
+            Some(v) => Some(parse_u32(trim(v)).ok_or_else(|| bad("Max-Forwards", "not a number"))?),
+            None => None,
+        };
+        let content_length = match at_most_one(h, &HeaderName::ContentLength, "Content-Length")? {
+            Some(v) => {
+                Some(parse_u32(trim(v)).ok_or_else(|| bad("Content-Length", "not a number"))?)
+            }
+            None => None,
+        };
+        Ok(Essentials {
+            vias,
+            from,
+            to,
+            call_id: call_id.to_owned(),
+            cseq,
+            max_forwards,
+            content_length,
+        })
+    }
+
+    /// Request-only rules: the CSeq method equals the request method (RFC 3261 §8.1.1.5)
+    /// and the top branch is not the bare magic cookie (RFC 4475 §3.2.1).
+    pub fn check_request(&self, method: &Method) -> Result<(), Invalid> {
+        if self.cseq.method != *method {
+            return Err(bad("CSeq", "method does not match the request line"));
+        }
+        if self.vias.first().and_then(Via::branch) == Some(super::via::MAGIC_COOKIE) {
+            return Err(bad("Via", "branch is only the magic cookie"));
+        }
+        Ok(())
+    }
+
+    /// Updates the decoded value after a header was pushed while building a message.
+    /// Values that do not parse are left raw only.
+    pub fn note(&mut self, name: &HeaderName, value: &str) {
+        match name {
+            HeaderName::Via => {
+                let list = super::text::split_list(value);
+                self.vias.extend(list.filter_map(|v| Via::parse(v).ok()));
+            }
+            HeaderName::From => {
+                if let Ok(a) = NameAddr::parse(value) {
+                    self.from = a;
+                }
+            }
+            HeaderName::To => {
+                if let Ok(a) = NameAddr::parse(value) {
+                    self.to = a;
+                }
+            }
+            HeaderName::CallId => self.call_id = trim(value).to_owned(),
+            HeaderName::CSeq => {
+                if let Ok(c) = CSeq::parse(value) {
+                    self.cseq = c;
+                }
+            }
+            HeaderName::MaxForwards => self.max_forwards = parse_u32(trim(value)),
+            _ => {}
+        }
+    }
+}
