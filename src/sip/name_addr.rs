@@ -66,7 +66,7 @@ impl NameAddr {
 
     fn parse_addr_spec(s: &str) -> Result<NameAddr, String> {
         let end = s.find(';').unwrap_or(s.len());
-        let uri_text = s.get(..end).unwrap_or("");
+        let uri_text = trim(s.get(..end).unwrap_or(""));
         if uri_text.contains(['?', ',', '"']) {
             return Err("URI with headers must be in <>".into());
         }
