@@ -8,7 +8,7 @@ use super::headers::Headers;
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::NameAddr;
-use super::text::{parse_u32, trim};
+use super::text::{parse_u32, split_list, trim};
 use super::via::Via;
 
 /// A problem with one essential header.
@@ -42,30 +42,36 @@ pub(crate) struct Essentials {
     pub content_length: Option<u32>,
 }
 
-/// The one value of a header that must appear at most once.
-fn at_most_one<'a>(
-    h: &'a Headers,
-    name: &HeaderName,
-    canon: &'static str,
-) -> Result<Option<&'a str>, Invalid> {
-    let mut it = h.get_all(name);
-    let first = it.next();
-    if it.next().is_some() {
-        return Err(bad(canon, "more than one"));
-    }
-    Ok(first)
+/// The value of a header that must appear at most once, seen while scanning.
+#[derive(Default)]
+struct Slot<'a> {
+    first: Option<&'a str>,
+    more: bool,
 }
 
-fn exactly_one<'a>(
-    h: &'a Headers,
-    name: &HeaderName,
-    canon: &'static str,
-) -> Result<&'a str, Invalid> {
-    at_most_one(h, name, canon)?.ok_or(Invalid {
-        header: canon,
-        missing: true,
-        what: "missing".into(),
-    })
+impl<'a> Slot<'a> {
+    fn put(&mut self, v: &'a str) {
+        if self.first.is_some() {
+            self.more = true;
+        } else {
+            self.first = Some(v);
+        }
+    }
+
+    fn at_most_one(&self, canon: &'static str) -> Result<Option<&'a str>, Invalid> {
+        if self.more {
+            return Err(bad(canon, "more than one"));
+        }
+        Ok(self.first)
+    }
+
+    fn exactly_one(&self, canon: &'static str) -> Result<&'a str, Invalid> {
+        self.at_most_one(canon)?.ok_or(Invalid {
+            header: canon,
+            missing: true,
+            what: "missing".into(),
+        })
+    }
 }
 
 impl Essentials {
@@ -85,8 +91,29 @@ impl Essentials {
     /// Decodes and checks the essentials of parsed headers.
     pub fn validate(h: &Headers) -> Result<Essentials, Invalid> {
         let mut vias = Vec::with_capacity(2);
-        for v in h.get_all(&HeaderName::Via) {
-            vias.push(Via::parse(v).map_err(|e| bad("Via", e))?);
+        let mut from = Slot::default();
+        let mut to = Slot::default();
+        let mut call_id = Slot::default();
+        let mut cseq = Slot::default();
+        let mut max_forwards = Slot::default();
+        let mut content_length = Slot::default();
+        for (name, value) in h.iter() {
+            let slot: &mut Slot = match name {
+                HeaderName::Via => {
+                    for v in split_list(value) {
+                        vias.push(Via::parse(v).map_err(|e| bad("Via", e))?);
+                    }
+                    continue;
+                }
+                HeaderName::From => &mut from,
+                HeaderName::To => &mut to,
+                HeaderName::CallId => &mut call_id,
+                HeaderName::CSeq => &mut cseq,
+                HeaderName::MaxForwards => &mut max_forwards,
+                HeaderName::ContentLength => &mut content_length,
+                _ => continue,
+            };
+            slot.put(value);
         }
         if vias.is_empty() {
             return Err(Invalid {
@@ -95,21 +122,18 @@ impl Essentials {
                 what: "missing".into(),
             });
         }
-        let from = exactly_one(h, &HeaderName::From, "From")?;
-        let from = NameAddr::parse(from).map_err(|e| bad("From", e))?;
-        let to = exactly_one(h, &HeaderName::To, "To")?;
-        let to = NameAddr::parse(to).map_err(|e| bad("To", e))?;
-        let call_id = trim(exactly_one(h, &HeaderName::CallId, "Call-ID")?);
+        let from = NameAddr::parse(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
+        let to = NameAddr::parse(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
+        let call_id = trim(call_id.exactly_one("Call-ID")?);
         if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(bad("Call-ID", "not a word"));
         }
-        let cseq = exactly_one(h, &HeaderName::CSeq, "CSeq")?;
-        let cseq = CSeq::parse(cseq).map_err(|e| bad("CSeq", e))?;
-        let max_forwards = match at_most_one(h, &HeaderName::MaxForwards, "Max-Forwards")? {
+        let cseq = CSeq::parse(cseq.exactly_one("CSeq")?).map_err(|e| bad("CSeq", e))?;
+        let max_forwards = match max_forwards.at_most_one("Max-Forwards")? {
             Some(v) => Some(parse_u32(trim(v)).ok_or_else(|| bad("Max-Forwards", "not a number"))?),
             None => None,
         };
-        let content_length = match at_most_one(h, &HeaderName::ContentLength, "Content-Length")? {
+        let content_length = match content_length.at_most_one("Content-Length")? {
             Some(v) => {
                 Some(parse_u32(trim(v)).ok_or_else(|| bad("Content-Length", "not a number"))?)
             }
@@ -143,7 +167,7 @@ impl Essentials {
     pub fn note(&mut self, name: &HeaderName, value: &str) {
         match name {
             HeaderName::Via => {
-                let list = super::text::split_list(value);
+                let list = split_list(value);
                 self.vias.extend(list.filter_map(|v| Via::parse(v).ok()));
             }
             HeaderName::From => {

@@ -6,8 +6,15 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-fn same_compact(compact: Option<&str>, lower: &str) -> bool {
-    compact == Some(lower)
+fn same_compact(compact: Option<&str>, lower: u8) -> bool {
+    compact.is_some_and(|c| c.as_bytes() == [lower])
+}
+
+const fn first_byte(s: &str) -> u8 {
+    match s.as_bytes() {
+        [b, ..] => *b,
+        [] => 0,
+    }
 }
 
 macro_rules! header_names {
@@ -47,16 +54,23 @@ macro_rules! header_names {
                 }
             }
 
-            fn from_lower(lower: &str) -> Option<HeaderName> {
-                match lower {
-                    $( $lower => Some(HeaderName::$variant), )*
-                    _ => {
-                        $( if same_compact($compact, lower) {
-                            return Some(HeaderName::$variant);
-                        } )*
-                        None
-                    }
+            /// Case-insensitive lookup of a long name or compact form.
+            fn lookup(s: &str) -> Option<HeaderName> {
+                let b = s.as_bytes();
+                let first = b.first()?.to_ascii_lowercase();
+                if b.len() == 1 {
+                    $( if same_compact($compact, first) {
+                        return Some(HeaderName::$variant);
+                    } )*
+                    return None;
                 }
+                $( if b.len() == $lower.len()
+                    && first == first_byte($lower)
+                    && s.eq_ignore_ascii_case($lower)
+                {
+                    return Some(HeaderName::$variant);
+                } )*
+                None
             }
         }
     };
@@ -184,21 +198,7 @@ header_names! {
 impl HeaderName {
     /// Parses a header name case-insensitively, mapping compact forms to the long form.
     pub fn parse(s: &str) -> HeaderName {
-        let mut buf = [0u8; 24];
-        if s.len() <= buf.len() && s.is_ascii() {
-            let lower = match buf.get_mut(..s.len()) {
-                Some(dst) => {
-                    dst.copy_from_slice(s.as_bytes());
-                    dst.make_ascii_lowercase();
-                    std::str::from_utf8(dst).ok()
-                }
-                None => None,
-            };
-            if let Some(known) = lower.and_then(HeaderName::from_lower) {
-                return known;
-            }
-        }
-        HeaderName::Other(s.to_owned())
+        HeaderName::lookup(s).unwrap_or_else(|| HeaderName::Other(s.to_owned()))
     }
 }
 

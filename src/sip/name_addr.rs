@@ -7,8 +7,8 @@
 use std::fmt;
 
 use super::text::{
-    find_param, is_token_byte, is_ws, parse_header_params, quote_into, quoted_end, trim, unquote,
-    write_params, Params,
+    find, find_param, is_token_byte, is_ws, parse_header_params, quote_into, quoted_end, trim,
+    unquote, write_params, Params,
 };
 use super::uri::Uri;
 
@@ -39,7 +39,7 @@ impl NameAddr {
             }
             let d = unquote(q);
             (if d.is_empty() { None } else { Some(d) }, rest)
-        } else if let Some(i) = s.find('<') {
+        } else if let Some(i) = find(s, b'<') {
             let d = trim(s.get(..i).unwrap_or(""));
             if !d.bytes().all(|b| is_token_byte(b) || is_ws(b)) {
                 return Err("bad display name (must be quoted)".into());
@@ -54,7 +54,7 @@ impl NameAddr {
             return Self::parse_addr_spec(s);
         };
         let inner = rest.get(1..).unwrap_or("");
-        let close = inner.find('>').ok_or("missing >")?;
+        let close = find(inner, b'>').ok_or("missing >")?;
         let uri = Uri::parse(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
         let params = parse_header_params(inner.get(close + 1..).unwrap_or(""))?;
         Ok(NameAddr {
@@ -65,7 +65,7 @@ impl NameAddr {
     }
 
     fn parse_addr_spec(s: &str) -> Result<NameAddr, String> {
-        let end = s.find(';').unwrap_or(s.len());
+        let end = find(s, b';').unwrap_or(s.len());
         let uri_text = trim(s.get(..end).unwrap_or(""));
         if uri_text.contains(['?', ',', '"']) {
             return Err("URI with headers must be in <>".into());

@@ -13,7 +13,7 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::request::Request;
 use super::response::Response;
-use super::text::{is_token, trim};
+use super::text::{find, is_token, memchr, trim};
 use super::uri::Uri;
 
 /// The largest datagram accepted.
@@ -43,28 +43,17 @@ enum Start<'a> {
     Response { status: u16, reason: &'a str },
 }
 
-/// The head (start line + header lines, as text) and the bytes after the empty line.
-fn split_head(data: &[u8]) -> (&[u8], &[u8]) {
-    let mut pos = 0;
-    while let Some(nl) = data
-        .get(pos..)
-        .and_then(|d| d.iter().position(|&b| b == b'\n'))
-    {
-        let line_end = pos + nl;
-        let line = data.get(pos..line_end).unwrap_or(&[]);
-        if line.is_empty() || line == b"\r" {
-            return (
-                data.get(..pos).unwrap_or(&[]),
-                data.get(line_end + 1..).unwrap_or(&[]),
-            );
-        }
-        pos = line_end + 1;
+/// The next line of `data` from `pos` without its CR LF, and where the line after starts.
+fn next_line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = data.get(pos..)?;
+    if rest.is_empty() {
+        return None;
     }
-    (data, &[])
-}
-
-fn lines(head: &str) -> impl Iterator<Item = &str> {
-    head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+    let (line, next) = match memchr(rest, b'\n') {
+        Some(nl) => (rest.get(..nl).unwrap_or(&[]), pos + nl + 1),
+        None => (rest, data.len()),
+    };
+    Some((line.strip_suffix(b"\r").unwrap_or(line), next))
 }
 
 fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
@@ -96,12 +85,16 @@ fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
     Ok(Start::Request { method, line })
 }
 
-fn read_headers<'a>(mut it: impl Iterator<Item = &'a str>, cap: usize) -> Result<Headers, String> {
-    let mut h = Headers::with_capacity(cap, 16);
-    for line in &mut it {
+/// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
+/// the headers and the bytes after the empty line (none if there is no empty line).
+fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String> {
+    let mut h = Headers::with_capacity(data.len().saturating_sub(pos), 16);
+    while let Some((line, next)) = next_line(data, pos) {
+        pos = next;
         if line.is_empty() {
-            continue;
+            return Ok((h, data.get(pos..).unwrap_or(&[])));
         }
+        let line = std::str::from_utf8(line).map_err(|_| "header line is not UTF-8")?;
         if line.starts_with([' ', '\t']) {
             if h.is_empty() {
                 return Err("continuation line before any header".into());
@@ -109,14 +102,17 @@ fn read_headers<'a>(mut it: impl Iterator<Item = &'a str>, cap: usize) -> Result
             h.continue_last(line);
             continue;
         }
-        let (name, value) = line.split_once(':').ok_or("header line without a colon")?;
-        let name = name.trim_end_matches([' ', '\t']);
+        let colon = find(line, b':').ok_or("header line without a colon")?;
+        let name = line
+            .get(..colon)
+            .unwrap_or("")
+            .trim_end_matches([' ', '\t']);
         if !is_token(name) {
             return Err(format!("bad header name {name:.40?}"));
         }
-        h.push(HeaderName::parse(name), value);
+        h.push(HeaderName::parse(name), line.get(colon + 1..).unwrap_or(""));
     }
-    Ok(h)
+    Ok((h, &[]))
 }
 
 fn bad_request(
@@ -162,17 +158,12 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .position(|&b| b != b'\r' && b != b'\n')
         .ok_or(ParseError::Garbage("empty"))?;
     let data = datagram.get(start..).unwrap_or(&[]);
-    let (head, rest) = split_head(data);
-    let first_len = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let first = std::str::from_utf8(head.get(..first_len).unwrap_or(&[]))
-        .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
-    let first = first.strip_suffix('\r').unwrap_or(first);
+    let (first, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
+    let first =
+        std::str::from_utf8(first).map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
-            let head = std::str::from_utf8(head)
-                .map_err(|_| ParseError::BadResponse("not UTF-8".into()))?;
-            let headers =
-                read_headers(lines(head).skip(1), head.len()).map_err(ParseError::BadResponse)?;
+            let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
             let ess = Essentials::validate(&headers)
                 .map_err(|i| ParseError::BadResponse(invalid_reason(&i)))?;
             let body = frame(rest, ess.content_length)
@@ -181,30 +172,22 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
                 status, reason, headers, body, ess,
             )))
         }
-        Start::Request { method, line } => parse_request(Method::parse(method), line, head, rest),
+        Start::Request { method, line } => {
+            let method = Method::parse(method);
+            match read_headers(data, pos) {
+                Ok((headers, rest)) => parse_request(method, line, headers, rest),
+                Err(e) => Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
+            }
+        }
     }
 }
 
 fn parse_request(
     method: Method,
     line: &str,
-    head: &[u8],
+    headers: Headers,
     rest: &[u8],
 ) -> Result<Message, ParseError> {
-    let Ok(head) = std::str::from_utf8(head) else {
-        let detail = "header section is not UTF-8".to_owned();
-        return Err(bad_request(
-            &method,
-            400,
-            "Bad Request",
-            detail,
-            Headers::new(),
-        ));
-    };
-    let headers = match read_headers(lines(head).skip(1), head.len()) {
-        Ok(h) => h,
-        Err(e) => return Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
-    };
     let mut parts = line.split(' ');
     let (_, uri_text, version) = (
         parts.next(),

@@ -19,9 +19,45 @@ pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+fn is_lws(b: u8) -> bool {
+    b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
+}
+
 /// Trims SP/HTAB (and stray CR/LF) on both sides.
 pub(crate) fn trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\n')
+    let b = s.as_bytes();
+    let Some(start) = b.iter().position(|&c| !is_lws(c)) else {
+        return "";
+    };
+    let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or("")
+}
+
+/// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).
+pub(crate) fn memchr(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pat = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut off = 0;
+    for c in &mut chunks {
+        let Ok(w) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let x = u64::from_le_bytes(w) ^ pat;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            return c.iter().position(|&b| b == needle).map(|i| off + i);
+        }
+        off += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&b| b == needle).map(|i| off + i)
+}
+
+/// Byte index of the first `b` in `s` (a plain loop: faster than `str::find` on the short
+/// strings of header values).
+pub(crate) fn find(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
 }
 
 /// Parses `1*DIGIT` into a `u32`; `None` if empty, non-digit or past `u32::MAX`.
@@ -76,11 +112,6 @@ pub(crate) fn unescape(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// RFC 3261 `unreserved`.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b)
-}
-
 /// Which URI component a string is escaped for.
 #[derive(Clone, Copy)]
 pub(crate) enum Part {
@@ -94,17 +125,42 @@ pub(crate) enum Part {
     Header,
 }
 
+const fn table(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric();
+        c += 1;
+    }
+    let unreserved = b"-_.!~*'()";
+    let mut i = 0;
+    while i < unreserved.len() {
+        t[unreserved[i] as usize] = true;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static USER: [bool; 256] = table(b"&=+$,;?/");
+static PASSWORD: [bool; 256] = table(b"&=+$,");
+static PARAM: [bool; 256] = table(b"[]/:&+$");
+static HEADER: [bool; 256] = table(b"[]/?:+$");
+
 /// True if byte `b` may appear unescaped in `part`.
 pub(crate) fn allowed(part: Part, b: u8) -> bool {
-    if is_unreserved(b) {
-        return true;
-    }
-    match part {
-        Part::User => b"&=+$,;?/".contains(&b),
-        Part::Password => b"&=+$,".contains(&b),
-        Part::Param => b"[]/:&+$".contains(&b),
-        Part::Header => b"[]/?:+$".contains(&b),
-    }
+    let t = match part {
+        Part::User => &USER,
+        Part::Password => &PASSWORD,
+        Part::Param => &PARAM,
+        Part::Header => &HEADER,
+    };
+    t.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Appends `s` to `out`, `%HH`-escaping every byte the grammar of `part` does not allow.
@@ -222,7 +278,7 @@ pub(crate) fn parse_header_params(s: &str) -> Result<Params, String> {
     loop {
         let end = find_top_level(rest, b';').unwrap_or(rest.len());
         let item = rest.get(..end).unwrap_or("");
-        let (name, value) = match item.find('=') {
+        let (name, value) = match find(item, b'=') {
             Some(eq) => {
                 let v = trim(item.get(eq + 1..).unwrap_or(""));
                 (trim(item.get(..eq).unwrap_or("")), Some(v))
@@ -331,6 +387,19 @@ mod tests {
         assert_eq!(parse_u32("-1"), None);
         assert_eq!(parse_u32(""), None);
         assert_eq!(parse_u16("65536"), None);
+    }
+
+    #[test]
+    fn swar_memchr() {
+        let hay: Vec<u8> = (0..40u8).collect();
+        for n in 0..45u8 {
+            assert_eq!(memchr(&hay, n), hay.iter().position(|&b| b == n), "{n}");
+        }
+        assert_eq!(
+            memchr(b"\x80\x80\x80\x80\x80\x80\x80\x80\n", b'\n'),
+            Some(8)
+        );
+        assert_eq!(memchr(b"", b'a'), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::text::{allowed, escape_into, find_param, parse_u16, unescape, Params, Part};
+use super::text::{allowed, escape_into, find, find_param, parse_u16, unescape, Params, Part};
 
 /// A parsed URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,7 +71,7 @@ pub(crate) fn valid_host(h: &str) -> bool {
 impl Uri {
     /// Parses a URI. Whitespace anywhere is an error (RFC 4475 §3.1.2.8).
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        let colon = s.find(':').ok_or(UriError("no scheme"))?;
+        let colon = find(s, b':').ok_or(UriError("no scheme"))?;
         let scheme = s.get(..colon).unwrap_or("");
         let rest = s.get(colon + 1..).unwrap_or("");
         let mut chars = scheme.bytes();
@@ -104,10 +104,10 @@ impl Uri {
             ..Uri::default()
         };
         let mut rest = rest;
-        if let Some(at) = rest.find('@') {
+        if let Some(at) = find(rest, b'@') {
             let userinfo = rest.get(..at).unwrap_or("");
             rest = rest.get(at + 1..).unwrap_or("");
-            let (user, password) = match userinfo.find(':') {
+            let (user, password) = match find(userinfo, b':') {
                 Some(c) => (
                     userinfo.get(..c).unwrap_or(""),
                     Some(userinfo.get(c + 1..).unwrap_or("")),
@@ -122,12 +122,12 @@ impl Uri {
                 uri.password = Some(check(p, Part::Password, "bad password")?);
             }
         }
-        let (hostport, tail) = match rest.find([';', '?']) {
+        let (hostport, tail) = match rest.bytes().position(|b| b == b';' || b == b'?') {
             Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
             None => (rest, ""),
         };
         let (host, port) = if hostport.starts_with('[') {
-            match hostport.find(']') {
+            match find(hostport, b']') {
                 Some(i) => (
                     hostport.get(..=i).unwrap_or(""),
                     hostport.get(i + 1..).unwrap_or(""),
@@ -135,7 +135,7 @@ impl Uri {
                 None => return Err(UriError("unterminated IPv6 reference")),
             }
         } else {
-            match hostport.find(':') {
+            match find(hostport, b':') {
                 Some(i) => (
                     hostport.get(..i).unwrap_or(""),
                     hostport.get(i..).unwrap_or(""),
@@ -151,12 +151,12 @@ impl Uri {
             let digits = port.strip_prefix(':').ok_or(UriError("bad port"))?;
             uri.port = Some(parse_u16(digits).ok_or(UriError("bad port"))?);
         }
-        let (params, headers) = match tail.find('?') {
+        let (params, headers) = match find(tail, b'?') {
             Some(i) => (tail.get(..i).unwrap_or(""), tail.get(i + 1..)),
             None => (tail, None),
         };
         for p in params.split(';').skip(1) {
-            let (n, v) = match p.find('=') {
+            let (n, v) = match find(p, b'=') {
                 Some(i) => (p.get(..i).unwrap_or(""), p.get(i + 1..)),
                 None => (p, None),
             };

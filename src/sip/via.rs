@@ -3,8 +3,8 @@
 use std::fmt;
 
 use super::text::{
-    find_param, is_token, is_ws, parse_header_params, parse_u16, parse_u32, trim, write_params,
-    Params,
+    find, find_param, is_token, is_ws, parse_header_params, parse_u16, parse_u32, trim,
+    write_params, Params,
 };
 use super::uri::valid_host;
 
@@ -42,14 +42,14 @@ impl Via {
             return Err("bad transport".into());
         }
         let rest = rest.get(t_end..).unwrap_or("");
-        let p_start = rest.find(';').unwrap_or(rest.len());
+        let p_start = find(rest, b';').unwrap_or(rest.len());
         let sent_by = trim(rest.get(..p_start).unwrap_or(""));
         let split = match sent_by.rfind(']') {
             Some(close) => sent_by
                 .get(close..)
-                .and_then(|t| t.find(':'))
+                .and_then(|t| find(t, b':'))
                 .map(|i| i + close),
-            None => sent_by.find(':'),
+            None => find(sent_by, b':'),
         };
         let (host, port) = match split {
             Some(i) => (
