@@ -1,1 +1,62 @@
-fn main() {}
+//! Parse and parse+serialize throughput of a typical ~800-byte INVITE.
+//! Run: `cargo bench --bench parse` (plain `fn main`, std::time::Instant).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use sipbox::sip::{parse, Message};
+
+const INVITE: &str = "INVITE sip:1002@pbx.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-524287-1---b1ff5ba2ec3d2d4c;rport\r\n\
+Max-Forwards: 70\r\n\
+Contact: <sip:1001@192.0.2.10:5060;transport=udp>\r\n\
+To: <sip:1002@pbx.example.com>\r\n\
+From: \"Alice\" <sip:1001@pbx.example.com>;tag=6d1c4f3a\r\n\
+Call-ID: ZDk4YTFhMDU0NzM0ZTgyNGU2YjY4ODI1NzQ5NmM1YTM\r\n\
+CSeq: 1 INVITE\r\n\
+Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\r\n\
+Content-Type: application/sdp\r\n\
+Supported: replaces, norefersub, extended-refer, timer, outbound, path, X-cisco-serviceuri\r\n\
+User-Agent: Softphone 5.1.2 rv.2.10.9.2\r\n\
+Allow-Events: presence, kpml, talk\r\n\
+Content-Length: 229\r\n\
+\r\n\
+v=0\r\n\
+o=- 1700000000 1700000001 IN IP4 192.0.2.10\r\n\
+s=softphone\r\n\
+c=IN IP4 192.0.2.10\r\n\
+t=0 0\r\n\
+m=audio 40000 RTP/AVP 0 8 101\r\n\
+a=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=fmtp:101 0-15\r\n\
+a=sendrecv\r\n";
+
+fn run(label: &str, iters: u32, mut f: impl FnMut()) {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{label:<18} {:>10.0} msg/s  ({:.0} ns/msg)",
+        f64::from(iters) / secs,
+        secs * 1e9 / f64::from(iters)
+    );
+}
+
+fn main() {
+    let data = INVITE.as_bytes();
+    assert!(matches!(parse(data), Ok(Message::Request(_))));
+    println!("message: {} bytes", data.len());
+    let iters = 300_000;
+    run("parse", iters, || {
+        black_box(parse(black_box(data)).is_ok());
+    });
+    run("parse+serialize", iters, || {
+        if let Ok(m) = parse(black_box(data)) {
+            black_box(m.to_bytes());
+        }
+    });
+}

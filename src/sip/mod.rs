@@ -1,1 +1,53 @@
-//! (stub: being written)
+//! The SIP wire format: parse a datagram into a validated [`Request`] or [`Response`],
+//! decode headers on demand, build and serialize messages. No state, no sockets.
+//!
+//! # Reading list
+//! Before working here, read:
+//! - RFC 3261 §7 (message format), §8.1.1 (the headers every request carries), §18.3
+//!   (framing over UDP), §19.1 (SIP URIs and escaping), §20 (headers, compact forms),
+//!   §25 (the ABNF).
+//! - RFC 3581 (`rport`).
+//! - RFC 4475 (torture tests; `tests/sip_rfc4475.rs` holds the verdicts we chose).
+//!
+//! # Design
+//! A message owns its header text in one buffer: each header is a name from the table in
+//! [`name`] and a byte range (folded lines unfolded once). The essentials (Via, From, To,
+//! Call-ID, CSeq, Max-Forwards, Content-Length) are decoded and validated at parse, so a
+//! handler never sees a message without them; everything else is decoded on demand by the
+//! typed accessors, whose errors name the header. Serializing writes the raw values back
+//! with canonical names and a computed Content-Length.
+//!
+//! Parse errors say how to answer: [`ParseError::status`] is 400 or 505 for a broken
+//! request and `None` (drop) for garbage and broken responses;
+//! [`ParseError::error_response`] builds the answer from the raw headers.
+
+mod cseq;
+mod error;
+mod essentials;
+mod headers;
+mod method;
+pub mod name;
+mod name_addr;
+mod parser;
+mod request;
+mod response;
+mod text;
+mod typed;
+mod uri;
+mod via;
+
+pub use cseq::CSeq;
+pub use error::{BadRequest, HeaderError, ParseError};
+pub use headers::Headers;
+pub use method::Method;
+pub use name::HeaderName;
+pub use name_addr::{Contact, NameAddr};
+pub use parser::{parse, Message, MAX_MESSAGE};
+pub use request::Request;
+pub use response::Response;
+pub use text::Params;
+pub use uri::{Uri, UriError};
+pub use via::{Via, MAGIC_COOKIE};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! Header names: the one table of every header sipbox knows, with its canonical spelling,
+//! its compact form (RFC 3261 §7.3.3, §20; RFC 3515 for `r`; RFC 3265 for `o`/`u`; RFC 4028
+//! for `x`; RFC 3841 for `j`/`d`; RFC 3892 for `b`) and whether its value is a
+//! comma-separated list (RFC 3261 §7.3.1).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+fn same_compact(compact: Option<&str>, lower: u8) -> bool {
+    compact.is_some_and(|c| c.as_bytes() == [lower])
+}
+
+const fn first_byte(s: &str) -> u8 {
+    match s.as_bytes() {
+        [b, ..] => *b,
+        [] => 0,
+    }
+}
+
+macro_rules! header_names {
+    ($( $(#[$doc:meta])* $variant:ident, $canon:literal, $lower:literal, $compact:expr, $list:literal; )*) => {
+        /// A SIP header name. Parsing is case-insensitive and maps compact forms to their
+        /// long form; unknown names are kept as [`HeaderName::Other`] with their spelling.
+        #[derive(Debug, Clone, Eq)]
+        pub enum HeaderName {
+            $( $(#[$doc])* $variant, )*
+            /// Any header not in the table, spelled as received.
+            Other(String),
+        }
+
+        impl HeaderName {
+            /// The canonical long form, e.g. `"Call-ID"`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( HeaderName::$variant => $canon, )*
+                    HeaderName::Other(s) => s,
+                }
+            }
+
+            /// The compact form (`"i"` for Call-ID), if the header has one.
+            pub fn compact(&self) -> Option<&'static str> {
+                match self {
+                    $( HeaderName::$variant => $compact, )*
+                    HeaderName::Other(_) => None,
+                }
+            }
+
+            /// True if the header's value is a comma-separated list, so one line may hold
+            /// several values and several lines may be joined with commas.
+            pub fn is_list(&self) -> bool {
+                match self {
+                    $( HeaderName::$variant => $list, )*
+                    HeaderName::Other(_) => false,
+                }
+            }
+
+            /// Case-insensitive lookup of a long name or compact form.
+            fn lookup(s: &str) -> Option<HeaderName> {
+                let b = s.as_bytes();
+                let first = b.first()?.to_ascii_lowercase();
+                if b.len() == 1 {
+                    $( if same_compact($compact, first) {
+                        return Some(HeaderName::$variant);
+                    } )*
+                    return None;
+                }
+                $( if b.len() == $lower.len()
+                    && first == first_byte($lower)
+                    && s.eq_ignore_ascii_case($lower)
+                {
+                    return Some(HeaderName::$variant);
+                } )*
+                None
+            }
+        }
+    };
+}
+
+header_names! {
+    /// `Via` (`v`).
+    Via, "Via", "via", Some("v"), true;
+    /// `From` (`f`).
+    From, "From", "from", Some("f"), false;
+    /// `To` (`t`).
+    To, "To", "to", Some("t"), false;
+    /// `Call-ID` (`i`).
+    CallId, "Call-ID", "call-id", Some("i"), false;
+    /// `CSeq`.
+    CSeq, "CSeq", "cseq", None, false;
+    /// `Max-Forwards`.
+    MaxForwards, "Max-Forwards", "max-forwards", None, false;
+    /// `Content-Length` (`l`).
+    ContentLength, "Content-Length", "content-length", Some("l"), false;
+    /// `Content-Type` (`c`).
+    ContentType, "Content-Type", "content-type", Some("c"), false;
+    /// `Contact` (`m`).
+    Contact, "Contact", "contact", Some("m"), true;
+    /// `Expires`.
+    Expires, "Expires", "expires", None, false;
+    /// `Min-Expires`.
+    MinExpires, "Min-Expires", "min-expires", None, false;
+    /// `Authorization`.
+    Authorization, "Authorization", "authorization", None, false;
+    /// `Proxy-Authorization`.
+    ProxyAuthorization, "Proxy-Authorization", "proxy-authorization", None, false;
+    /// `WWW-Authenticate`.
+    WwwAuthenticate, "WWW-Authenticate", "www-authenticate", None, false;
+    /// `Proxy-Authenticate`.
+    ProxyAuthenticate, "Proxy-Authenticate", "proxy-authenticate", None, false;
+    /// `Authentication-Info`.
+    AuthenticationInfo, "Authentication-Info", "authentication-info", None, false;
+    /// `Allow`.
+    Allow, "Allow", "allow", None, true;
+    /// `Accept`.
+    Accept, "Accept", "accept", None, true;
+    /// `Accept-Encoding`.
+    AcceptEncoding, "Accept-Encoding", "accept-encoding", None, true;
+    /// `Accept-Language`.
+    AcceptLanguage, "Accept-Language", "accept-language", None, true;
+    /// `Supported` (`k`).
+    Supported, "Supported", "supported", Some("k"), true;
+    /// `Require`.
+    Require, "Require", "require", None, true;
+    /// `Proxy-Require`.
+    ProxyRequire, "Proxy-Require", "proxy-require", None, true;
+    /// `Unsupported`.
+    Unsupported, "Unsupported", "unsupported", None, true;
+    /// `Route`.
+    Route, "Route", "route", None, true;
+    /// `Record-Route`.
+    RecordRoute, "Record-Route", "record-route", None, true;
+    /// `User-Agent`.
+    UserAgent, "User-Agent", "user-agent", None, false;
+    /// `Server`.
+    Server, "Server", "server", None, false;
+    /// `Retry-After`.
+    RetryAfter, "Retry-After", "retry-after", None, false;
+    /// `Date`.
+    Date, "Date", "date", None, false;
+    /// `Subject` (`s`).
+    Subject, "Subject", "subject", Some("s"), false;
+    /// `Event` (`o`, RFC 3265).
+    Event, "Event", "event", Some("o"), false;
+    /// `Allow-Events` (`u`, RFC 3265).
+    AllowEvents, "Allow-Events", "allow-events", Some("u"), true;
+    /// `Subscription-State` (RFC 3265).
+    SubscriptionState, "Subscription-State", "subscription-state", None, false;
+    /// `Refer-To` (`r`, RFC 3515).
+    ReferTo, "Refer-To", "refer-to", Some("r"), false;
+    /// `Referred-By` (`b`, RFC 3892).
+    ReferredBy, "Referred-By", "referred-by", Some("b"), false;
+    /// `Content-Encoding` (`e`).
+    ContentEncoding, "Content-Encoding", "content-encoding", Some("e"), true;
+    /// `Content-Disposition`.
+    ContentDisposition, "Content-Disposition", "content-disposition", None, false;
+    /// `Content-Language`.
+    ContentLanguage, "Content-Language", "content-language", None, true;
+    /// `MIME-Version`.
+    MimeVersion, "MIME-Version", "mime-version", None, false;
+    /// `Organization`.
+    Organization, "Organization", "organization", None, false;
+    /// `Priority`.
+    Priority, "Priority", "priority", None, false;
+    /// `Reply-To`.
+    ReplyTo, "Reply-To", "reply-to", None, false;
+    /// `In-Reply-To`.
+    InReplyTo, "In-Reply-To", "in-reply-to", None, true;
+    /// `Timestamp`.
+    Timestamp, "Timestamp", "timestamp", None, false;
+    /// `Warning`.
+    Warning, "Warning", "warning", None, true;
+    /// `Alert-Info`.
+    AlertInfo, "Alert-Info", "alert-info", None, true;
+    /// `Call-Info`.
+    CallInfo, "Call-Info", "call-info", None, true;
+    /// `Error-Info`.
+    ErrorInfo, "Error-Info", "error-info", None, true;
+    /// `RSeq` (RFC 3262).
+    RSeq, "RSeq", "rseq", None, false;
+    /// `RAck` (RFC 3262).
+    RAck, "RAck", "rack", None, false;
+    /// `Session-Expires` (`x`, RFC 4028).
+    SessionExpires, "Session-Expires", "session-expires", Some("x"), false;
+    /// `Min-SE` (RFC 4028).
+    MinSe, "Min-SE", "min-se", None, false;
+    /// `Reason` (RFC 3326).
+    Reason, "Reason", "reason", None, true;
+    /// `Path` (RFC 3327).
+    Path, "Path", "path", None, true;
+    /// `Accept-Contact` (`a`, RFC 3841).
+    AcceptContact, "Accept-Contact", "accept-contact", Some("a"), true;
+    /// `Reject-Contact` (`j`, RFC 3841).
+    RejectContact, "Reject-Contact", "reject-contact", Some("j"), true;
+    /// `Request-Disposition` (`d`, RFC 3841).
+    RequestDisposition, "Request-Disposition", "request-disposition", Some("d"), true;
+}
+
+impl HeaderName {
+    /// Parses a header name case-insensitively, mapping compact forms to the long form.
+    pub fn parse(s: &str) -> HeaderName {
+        HeaderName::lookup(s).unwrap_or_else(|| HeaderName::Other(s.to_owned()))
+    }
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &HeaderName) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Hash for HeaderName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        if let HeaderName::Other(s) = self {
+            for b in s.bytes() {
+                state.write_u8(b.to_ascii_lowercase());
+            }
+        }
+    }
+}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeaderName;
+
+    #[test]
+    fn compact_and_case() {
+        for (s, n) in [
+            ("i", HeaderName::CallId),
+            ("CALL-id", HeaderName::CallId),
+            ("m", HeaderName::Contact),
+            ("v", HeaderName::Via),
+            ("F", HeaderName::From),
+            ("t", HeaderName::To),
+            ("l", HeaderName::ContentLength),
+            ("c", HeaderName::ContentType),
+            ("k", HeaderName::Supported),
+            ("s", HeaderName::Subject),
+            ("e", HeaderName::ContentEncoding),
+            ("o", HeaderName::Event),
+            ("r", HeaderName::ReferTo),
+            ("u", HeaderName::AllowEvents),
+            ("cseq", HeaderName::CSeq),
+            ("www-authenticate", HeaderName::WwwAuthenticate),
+        ] {
+            assert_eq!(HeaderName::parse(s), n, "{s}");
+        }
+        assert_eq!(HeaderName::parse("i").as_str(), "Call-ID");
+        assert_eq!(HeaderName::CallId.compact(), Some("i"));
+    }
+
+    #[test]
+    fn unknown_names_keep_spelling() {
+        let n = HeaderName::parse("C%6Fntact");
+        assert_eq!(n, HeaderName::Other("c%6fntact".into()));
+        assert_eq!(n.as_str(), "C%6Fntact");
+        assert_eq!(HeaderName::parse(&"x".repeat(100)).as_str().len(), 100);
+        assert_ne!(HeaderName::parse("Viä"), HeaderName::Via);
+    }
+}

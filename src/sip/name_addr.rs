@@ -1,0 +1,219 @@
+//! `name-addr` / `addr-spec` values of From, To, Contact, Route and Record-Route
+//! (RFC 3261 §20.10, §20.20, §20.39, §25.1; RFC 4475 §3.1.1.6 on `token<uri>`).
+//!
+//! In the addr-spec form (no angle brackets) every `;param` after the URI belongs to the
+//! header, not to the URI (RFC 3261 §20.10), and the URI may not contain `,`, `?` or `;`.
+
+use std::fmt;
+
+use super::text::{
+    find, find_param, is_token_byte, is_ws, parse_header_params, quote_into, quoted_end, trim,
+    unquote, write_params, Params,
+};
+use super::uri::Uri;
+
+/// A display name, a URI and header parameters (tag, expires, q, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NameAddr {
+    /// Display name, unquoted and unescaped (`None` if absent or empty).
+    pub display: Option<String>,
+    /// The address.
+    pub uri: Uri,
+    /// Header parameters in order; quoted values keep their quotes.
+    pub params: Params,
+}
+
+impl NameAddr {
+    /// Parses one `name-addr` or `addr-spec` with its header parameters.
+    pub fn parse(s: &str) -> Result<NameAddr, String> {
+        let s = trim(s);
+        if s.is_empty() {
+            return Err("empty value".into());
+        }
+        let (display, rest) = if s.starts_with('"') {
+            let end = quoted_end(s).ok_or("unterminated quoted display name")?;
+            let q = s.get(..end).unwrap_or("");
+            let rest = trim(s.get(end..).unwrap_or(""));
+            if !rest.starts_with('<') {
+                return Err("quoted display name without <URI>".into());
+            }
+            let d = unquote(q);
+            (if d.is_empty() { None } else { Some(d) }, rest)
+        } else if let Some(i) = find(s, b'<') {
+            let d = trim(s.get(..i).unwrap_or(""));
+            if !d.bytes().all(|b| is_token_byte(b) || is_ws(b)) {
+                return Err("bad display name (must be quoted)".into());
+            }
+            let d = if d.is_empty() {
+                None
+            } else {
+                Some(d.to_owned())
+            };
+            (d, s.get(i..).unwrap_or(""))
+        } else {
+            return Self::parse_addr_spec(s);
+        };
+        let inner = rest.get(1..).unwrap_or("");
+        let close = find(inner, b'>').ok_or("missing >")?;
+        let uri = Uri::parse(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
+        let params = parse_header_params(inner.get(close + 1..).unwrap_or(""))?;
+        Ok(NameAddr {
+            display,
+            uri,
+            params,
+        })
+    }
+
+    fn parse_addr_spec(s: &str) -> Result<NameAddr, String> {
+        let end = find(s, b';').unwrap_or(s.len());
+        let uri_text = trim(s.get(..end).unwrap_or(""));
+        if uri_text.contains(['?', ',', '"']) {
+            return Err("URI with headers must be in <>".into());
+        }
+        let uri = Uri::parse(uri_text).map_err(|e| e.to_string())?;
+        let params = parse_header_params(s.get(end..).unwrap_or(""))?;
+        Ok(NameAddr {
+            display: None,
+            uri,
+            params,
+        })
+    }
+
+    /// A new name-addr for `uri` with no display name or parameters.
+    pub fn new(uri: Uri) -> NameAddr {
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::new(),
+        }
+    }
+
+    /// The `tag` parameter.
+    pub fn tag(&self) -> Option<&str> {
+        self.param("tag").flatten()
+    }
+
+    /// A header parameter by case-insensitive name: `Some(None)` if present without value.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find_param(&self.params, name)
+    }
+
+    /// Sets (replacing) or adds a header parameter.
+    pub fn set_param(&mut self, name: &str, value: Option<String>) {
+        match self
+            .params
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(p) => p.1 = value,
+            None => self.params.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Writes the value in name-addr form (`"display" <uri>;params`).
+    pub fn write_to(&self, out: &mut String) {
+        if let Some(d) = &self.display {
+            quote_into(out, d);
+            out.push(' ');
+        }
+        out.push('<');
+        self.uri.write_to(out);
+        out.push('>');
+        write_params(out, &self.params);
+    }
+}
+
+impl fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(96);
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// One Contact value: `*` (remove all bindings) or an address with expires/q parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contact {
+    /// `Contact: *`.
+    Star,
+    /// A binding.
+    Addr(NameAddr),
+}
+
+impl Contact {
+    /// Parses one Contact value.
+    pub fn parse(s: &str) -> Result<Contact, String> {
+        if trim(s) == "*" {
+            Ok(Contact::Star)
+        } else {
+            NameAddr::parse(s).map(Contact::Addr)
+        }
+    }
+}
+
+impl fmt::Display for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Contact::Star => f.write_str("*"),
+            Contact::Addr(a) => a.fmt(f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rt(s: &str) -> NameAddr {
+        let a = NameAddr::parse(s).unwrap();
+        assert_eq!(NameAddr::parse(&a.to_string()).unwrap(), a, "{s}");
+        a
+    }
+
+    #[test]
+    fn forms() {
+        let a = rt(r#""Bob \"B\" Smith" <sip:bob@example.com;lr>;tag=abc;x"#);
+        assert_eq!(a.display.as_deref(), Some(r#"Bob "B" Smith"#));
+        assert_eq!(a.uri.param("lr"), Some(None));
+        assert_eq!(a.tag(), Some("abc"));
+        assert_eq!(a.param("x"), Some(None));
+        let a = rt("caller<sip:caller@example.com>;tag=323");
+        assert_eq!(a.display.as_deref(), Some("caller"));
+        let a = rt("sip:+19725552222@gw1.example.net;unknownparam");
+        assert!(a.uri.params.is_empty());
+        assert_eq!(a.param("unknownparam"), Some(None));
+        let a = rt("<sip:+19725552222@gw1.example.net;unknownparam>");
+        assert_eq!(a.uri.param("unknownparam"), Some(None));
+        assert!(a.params.is_empty());
+        let a = rt("Anonymous Person <sip:a@[::1]:5060>");
+        assert_eq!(a.display.as_deref(), Some("Anonymous Person"));
+        assert_eq!(a.uri.host, "[::1]");
+        let a = rt("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>");
+        assert_eq!(a.uri.headers[0].1, "<sip:sip.example.com>");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "Bell, Alexander <sip:a@b>",
+            "\"unterminated <sip:a@b>",
+            "< sip:a@b >",
+            "sip:user@example.com?Route=%3Csip:x%3E",
+            "<sip:a@b>;;;;",
+            "<sip:a@b",
+            "\"x\" sip:a@b",
+        ] {
+            assert!(NameAddr::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn contact_star() {
+        assert_eq!(Contact::parse(" * ").unwrap(), Contact::Star);
+        assert!(matches!(
+            Contact::parse("<sip:a@b>;expires=60"),
+            Ok(Contact::Addr(_))
+        ));
+    }
+}

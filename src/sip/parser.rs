@@ -1,0 +1,270 @@
+//! Parsing one UDP datagram into a validated message (RFC 3261 §7, §7.5, §18.3, §25.1;
+//! RFC 4475 for the torture cases).
+//!
+//! Steps: split the head at the first empty line; read the start line; read header lines,
+//! unfolding continuation lines; for a request, check the request line strictly (single
+//! SPs, `SIP/2.0`, a Request-URI without headers); validate the essentials; frame the body
+//! by Content-Length. Anything after the framed body is discarded (§18.3).
+
+use super::error::{BadRequest, ParseError};
+use super::essentials::{Essentials, Invalid};
+use super::headers::Headers;
+use super::method::Method;
+use super::name::HeaderName;
+use super::request::Request;
+use super::response::Response;
+use super::text::{find, is_token, memchr, trim};
+use super::uri::Uri;
+
+/// The largest datagram accepted.
+pub const MAX_MESSAGE: usize = 65_535;
+
+/// A parsed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+impl Message {
+    /// Serializes the message.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Message::Request(r) => r.to_bytes(),
+            Message::Response(r) => r.to_bytes(),
+        }
+    }
+}
+
+enum Start<'a> {
+    Request { method: &'a str, line: &'a str },
+    Response { status: u16, reason: &'a str },
+}
+
+/// The next line of `data` from `pos` without its CR LF, and where the line after starts.
+fn next_line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = data.get(pos..)?;
+    if rest.is_empty() {
+        return None;
+    }
+    let (line, next) = match memchr(rest, b'\n') {
+        Some(nl) => (rest.get(..nl).unwrap_or(&[]), pos + nl + 1),
+        None => (rest, data.len()),
+    };
+    Some((line.strip_suffix(b"\r").unwrap_or(line), next))
+}
+
+fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
+    if let Some(rest) = line.strip_prefix("SIP/") {
+        let (version, rest) = rest
+            .split_once(' ')
+            .ok_or(ParseError::Garbage("status line"))?;
+        if version != "2.0" {
+            return Err(ParseError::BadResponse("version not supported".into()));
+        }
+        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let bad = || ParseError::BadResponse(format!("bad status code {code:.10}"));
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let status = code.parse::<u16>().map_err(|_| bad())?;
+        if !(100..=699).contains(&status) {
+            return Err(bad());
+        }
+        return Ok(Start::Response { status, reason });
+    }
+    let method = line.split(' ').next().unwrap_or("");
+    let has_version = line
+        .rsplit(' ')
+        .any(|w| w.len() > 4 && w.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("SIP/")));
+    if !is_token(method) || !has_version {
+        return Err(ParseError::Garbage("not a SIP start line"));
+    }
+    Ok(Start::Request { method, line })
+}
+
+/// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
+/// the headers and the bytes after the empty line (none if there is no empty line).
+fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String> {
+    let mut h = Headers::with_capacity(data.len().saturating_sub(pos), 16);
+    while let Some((line, next)) = next_line(data, pos) {
+        pos = next;
+        if line.is_empty() {
+            return Ok((h, data.get(pos..).unwrap_or(&[])));
+        }
+        let line = std::str::from_utf8(line).map_err(|_| "header line is not UTF-8")?;
+        if line.starts_with([' ', '\t']) {
+            if h.is_empty() {
+                return Err("continuation line before any header".into());
+            }
+            h.continue_last(line);
+            continue;
+        }
+        let colon = find(line, b':').ok_or("header line without a colon")?;
+        let name = line
+            .get(..colon)
+            .unwrap_or("")
+            .trim_end_matches([' ', '\t']);
+        if !is_token(name) {
+            return Err(format!("bad header name {name:.40?}"));
+        }
+        h.push(HeaderName::parse(name), line.get(colon + 1..).unwrap_or(""));
+    }
+    Ok((h, &[]))
+}
+
+fn bad_request(
+    method: &Method,
+    status: u16,
+    reason: &str,
+    detail: String,
+    headers: Headers,
+) -> ParseError {
+    ParseError::BadRequest(Box::new(BadRequest {
+        status,
+        reason: reason.to_owned(),
+        detail,
+        method: method.clone(),
+        headers,
+    }))
+}
+
+fn invalid_reason(i: &Invalid) -> String {
+    if i.missing {
+        format!("Missing {} header", i.header)
+    } else {
+        format!("Bad {} header", i.header)
+    }
+}
+
+/// Frames the body: Content-Length longer than the rest of the datagram is an error,
+/// shorter truncates, absent takes everything (UDP, RFC 3261 §18.3).
+fn frame(rest: &[u8], cl: Option<u32>) -> Option<Vec<u8>> {
+    match cl {
+        Some(n) => rest.get(..usize::try_from(n).ok()?).map(<[u8]>::to_vec),
+        None => Some(rest.to_vec()),
+    }
+}
+
+/// Parses one datagram. Leading CRLFs (keep-alives) are skipped.
+pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
+    if datagram.len() > MAX_MESSAGE {
+        return Err(ParseError::Garbage("datagram too large"));
+    }
+    let start = datagram
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .ok_or(ParseError::Garbage("empty"))?;
+    let data = datagram.get(start..).unwrap_or(&[]);
+    let (first, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
+    let first =
+        std::str::from_utf8(first).map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
+    match start_line(first)? {
+        Start::Response { status, reason } => {
+            let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
+            let ess = Essentials::validate(&headers)
+                .map_err(|i| ParseError::BadResponse(invalid_reason(&i)))?;
+            let body = frame(rest, ess.content_length)
+                .ok_or_else(|| ParseError::BadResponse("Bad Content-Length header".into()))?;
+            Ok(Message::Response(Response::from_parts(
+                status, reason, headers, body, ess,
+            )))
+        }
+        Start::Request { method, line } => {
+            let method = Method::parse(method);
+            match read_headers(data, pos) {
+                Ok((headers, rest)) => parse_request(method, line, headers, rest),
+                Err(e) => Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
+            }
+        }
+    }
+}
+
+fn parse_request(
+    method: Method,
+    line: &str,
+    headers: Headers,
+    rest: &[u8],
+) -> Result<Message, ParseError> {
+    let mut parts = line.split(' ');
+    let (_, uri_text, version) = (
+        parts.next(),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    if parts.next().is_some() || uri_text.is_empty() || version.is_empty() {
+        let detail = "request line must be METHOD SP Request-URI SP SIP/2.0".to_owned();
+        return Err(bad_request(
+            &method,
+            400,
+            "Bad Request Line",
+            detail,
+            headers,
+        ));
+    }
+    if version != "SIP/2.0" {
+        let detail = format!("version {version:.20}");
+        return Err(bad_request(
+            &method,
+            505,
+            "Version Not Supported",
+            detail,
+            headers,
+        ));
+    }
+    let uri = match Uri::parse(uri_text) {
+        Ok(u) if u.headers.is_empty() => u,
+        Ok(_) => {
+            let detail = "Request-URI has headers".to_owned();
+            return Err(bad_request(
+                &method,
+                400,
+                "Bad Request-URI",
+                detail,
+                headers,
+            ));
+        }
+        Err(e) => {
+            return Err(bad_request(
+                &method,
+                400,
+                "Bad Request-URI",
+                e.to_string(),
+                headers,
+            ))
+        }
+    };
+    let ess =
+        match Essentials::validate(&headers).and_then(|e| e.check_request(&method).map(|()| e)) {
+            Ok(e) => e,
+            Err(i) => {
+                return Err(bad_request(
+                    &method,
+                    400,
+                    &invalid_reason(&i),
+                    i.what,
+                    headers,
+                ))
+            }
+        };
+    let Some(body) = frame(rest, ess.content_length) else {
+        let detail = format!(
+            "{} declared, {} present",
+            ess.content_length.unwrap_or(0),
+            rest.len()
+        );
+        return Err(bad_request(
+            &method,
+            400,
+            "Bad Content-Length header",
+            detail,
+            headers,
+        ));
+    };
+    let uri_text = trim(uri_text);
+    Ok(Message::Request(Request::from_parts(
+        method, uri, uri_text, headers, body, ess,
+    )))
+}

@@ -1,0 +1,195 @@
+//! A validated SIP request (RFC 3261 §7.1, §8.1): accessors for the essentials decoded at
+//! parse, typed accessors decoded on demand, a builder and the serializer.
+
+use super::cseq::CSeq;
+use super::error::HeaderError;
+use super::essentials::Essentials;
+use super::headers::Headers;
+use super::method::Method;
+use super::name::HeaderName;
+use super::name_addr::{Contact, NameAddr};
+use super::uri::Uri;
+use super::via::Via;
+
+/// Returned by `top_via` on a built message that has no Via yet.
+pub(crate) static NO_VIA: Via = Via {
+    transport: String::new(),
+    host: String::new(),
+    port: None,
+    params: Vec::new(),
+};
+
+/// A request. Parsed requests always carry Via, From, To, Call-ID and CSeq.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    method: Method,
+    uri: Uri,
+    uri_text: String,
+    headers: Headers,
+    body: Vec<u8>,
+    ess: Essentials,
+}
+
+impl Request {
+    pub(crate) fn from_parts(
+        method: Method,
+        uri: Uri,
+        uri_text: &str,
+        headers: Headers,
+        body: Vec<u8>,
+        ess: Essentials,
+    ) -> Request {
+        Request {
+            method,
+            uri,
+            uri_text: uri_text.to_owned(),
+            headers,
+            body,
+            ess,
+        }
+    }
+
+    /// A new request for sipbox to send; add headers with [`Request::push_header`].
+    pub fn new(method: Method, uri: Uri) -> Request {
+        Request {
+            ess: Essentials::empty(method.clone()),
+            method,
+            uri_text: uri.to_string(),
+            uri,
+            headers: Headers::with_capacity(512, 12),
+            body: Vec::new(),
+        }
+    }
+
+    /// The request-line method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The Request-URI.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// Every Via value, top first.
+    pub fn vias(&self) -> &[Via] {
+        &self.ess.vias
+    }
+
+    /// The top Via (an empty Via only on a built request with none pushed yet).
+    pub fn top_via(&self) -> &Via {
+        self.ess.vias.first().unwrap_or(&NO_VIA)
+    }
+
+    /// From.
+    pub fn from(&self) -> &NameAddr {
+        &self.ess.from
+    }
+
+    /// To.
+    pub fn to(&self) -> &NameAddr {
+        &self.ess.to
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.ess.call_id
+    }
+
+    /// CSeq (its method equals the request method on parsed requests).
+    pub fn cseq(&self) -> &CSeq {
+        &self.ess.cseq
+    }
+
+    /// Max-Forwards, if present.
+    pub fn max_forwards(&self) -> Option<u32> {
+        self.ess.max_forwards
+    }
+
+    /// The body, framed by Content-Length.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// All header lines in order.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// Contact values.
+    pub fn contacts(&self) -> Result<Vec<Contact>, HeaderError> {
+        self.headers.contacts()
+    }
+
+    /// Expires in seconds.
+    pub fn expires(&self) -> Result<Option<u32>, HeaderError> {
+        self.headers.expires()
+    }
+
+    /// Require option tags.
+    pub fn require(&self) -> Vec<String> {
+        self.headers.require()
+    }
+
+    /// Proxy-Require option tags.
+    pub fn proxy_require(&self) -> Vec<String> {
+        self.headers.proxy_require()
+    }
+
+    /// Content-Type.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.content_type()
+    }
+
+    /// Record-Route values.
+    pub fn record_route(&self) -> Result<Vec<NameAddr>, HeaderError> {
+        self.headers.record_route()
+    }
+
+    /// Route values.
+    pub fn route(&self) -> Result<Vec<NameAddr>, HeaderError> {
+        self.headers.route()
+    }
+
+    /// Appends a header line. Via, From, To, Call-ID, CSeq and Max-Forwards also update
+    /// the decoded accessors. Content-Length is ignored: `to_bytes` computes it.
+    pub fn push_header(&mut self, name: HeaderName, value: impl Into<String>) {
+        if name == HeaderName::ContentLength {
+            return;
+        }
+        let value = value.into();
+        self.ess.note(&name, &value);
+        self.headers.push(name, &value);
+    }
+
+    /// Sets the body; `Some(content_type)` also replaces the Content-Type header.
+    pub fn set_body(&mut self, content_type: Option<&str>, body: Vec<u8>) {
+        if let Some(ct) = content_type {
+            self.headers.set(HeaderName::ContentType, ct);
+        }
+        self.body = body;
+    }
+
+    /// Serializes with single spaces on the request line, canonical header names and a
+    /// computed Content-Length.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 96,
+        );
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.uri_text.as_bytes());
+        out.extend_from_slice(b" SIP/2.0\r\n");
+        write_tail(&mut out, &self.headers, &self.body);
+        out
+    }
+}
+
+/// Writes the headers, `Content-Length`, the blank line and the body.
+pub(crate) fn write_tail(out: &mut Vec<u8>, headers: &Headers, body: &[u8]) {
+    headers.write_to(out);
+    out.extend_from_slice(b"Content-Length: ");
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(body);
+}

@@ -1,0 +1,202 @@
+//! A validated SIP response (RFC 3261 §7.2, §8.2.6): accessors, `for_request` (the UAS
+//! copies Via, From, To, Call-ID and CSeq, §8.2.6.2) and the serializer.
+
+use super::cseq::CSeq;
+use super::error::HeaderError;
+use super::essentials::Essentials;
+use super::headers::Headers;
+use super::method::Method;
+use super::name::HeaderName;
+use super::name_addr::{Contact, NameAddr};
+use super::request::{write_tail, Request, NO_VIA};
+use super::via::Via;
+
+/// A response. Parsed responses always carry Via, From, To, Call-ID and CSeq, and a status
+/// in 100..=699.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    status: u16,
+    reason: String,
+    headers: Headers,
+    body: Vec<u8>,
+    ess: Essentials,
+}
+
+impl Response {
+    pub(crate) fn from_parts(
+        status: u16,
+        reason: &str,
+        headers: Headers,
+        body: Vec<u8>,
+        ess: Essentials,
+    ) -> Response {
+        Response {
+            status,
+            reason: reason.to_owned(),
+            headers,
+            body,
+            ess,
+        }
+    }
+
+    /// An empty response with no headers (mostly for tests; prefer `for_request`).
+    pub fn new(status: u16, reason: &str) -> Response {
+        Response {
+            status,
+            reason: reason.to_owned(),
+            headers: Headers::with_capacity(512, 12),
+            body: Vec::new(),
+            ess: Essentials::empty(Method::Invite),
+        }
+    }
+
+    /// A response to `req`: copies every Via (verbatim; replace the top one with
+    /// [`Response::set_top_via`] to add received/rport), From, To (adding `to_tag` if To
+    /// has no tag yet), Call-ID and CSeq.
+    pub fn for_request(req: &Request, status: u16, reason: &str, to_tag: Option<&str>) -> Response {
+        let rh = req.headers();
+        let mut headers = Headers::with_capacity(rh.text_len() / 2 + 128, 12);
+        for v in rh.get_all(&HeaderName::Via) {
+            headers.push(HeaderName::Via, v);
+        }
+        let raw = |n: &HeaderName| rh.get(n).unwrap_or("");
+        headers.push(HeaderName::From, raw(&HeaderName::From));
+        let mut to = req.to().clone();
+        match to_tag {
+            Some(tag) if to.tag().is_none() => {
+                to.set_param("tag", Some(tag.to_owned()));
+                headers.push(
+                    HeaderName::To,
+                    &format!("{};tag={tag}", raw(&HeaderName::To)),
+                );
+            }
+            _ => headers.push(HeaderName::To, raw(&HeaderName::To)),
+        }
+        headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
+        headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
+        let ess = Essentials {
+            vias: req.vias().to_vec(),
+            from: req.from().clone(),
+            to,
+            call_id: req.call_id().to_owned(),
+            cseq: req.cseq().clone(),
+            max_forwards: None,
+            content_length: None,
+        };
+        Response {
+            status,
+            reason: reason.to_owned(),
+            headers,
+            body: Vec::new(),
+            ess,
+        }
+    }
+
+    /// Status code, 100..=699.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Reason phrase (may be empty).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Every Via, top first.
+    pub fn vias(&self) -> &[Via] {
+        &self.ess.vias
+    }
+
+    /// The top Via (an empty Via only on a built response with none).
+    pub fn top_via(&self) -> &Via {
+        self.ess.vias.first().unwrap_or(&NO_VIA)
+    }
+
+    /// From.
+    pub fn from(&self) -> &NameAddr {
+        &self.ess.from
+    }
+
+    /// To.
+    pub fn to(&self) -> &NameAddr {
+        &self.ess.to
+    }
+
+    /// Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.ess.call_id
+    }
+
+    /// CSeq.
+    pub fn cseq(&self) -> &CSeq {
+        &self.ess.cseq
+    }
+
+    /// All header lines in order.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The body, framed by Content-Length.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Contact values.
+    pub fn contacts(&self) -> Result<Vec<Contact>, HeaderError> {
+        self.headers.contacts()
+    }
+
+    /// Record-Route values.
+    pub fn record_route(&self) -> Result<Vec<NameAddr>, HeaderError> {
+        self.headers.record_route()
+    }
+
+    /// Content-Type.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers.content_type()
+    }
+
+    /// Replaces the top Via (e.g. with received/rport added by the UAS).
+    pub fn set_top_via(&mut self, via: Via) {
+        let text = via.to_string();
+        match self.ess.vias.first_mut() {
+            Some(top) => *top = via,
+            None => self.ess.vias.push(via),
+        }
+        self.headers.replace_first_element(&HeaderName::Via, &text);
+    }
+
+    /// Appends a header line (essentials also update the accessors; Content-Length is
+    /// ignored, `to_bytes` computes it).
+    pub fn push_header(&mut self, name: HeaderName, value: impl Into<String>) {
+        if name == HeaderName::ContentLength {
+            return;
+        }
+        let value = value.into();
+        self.ess.note(&name, &value);
+        self.headers.push(name, &value);
+    }
+
+    /// Sets the body; `Some(content_type)` also replaces the Content-Type header.
+    pub fn set_body(&mut self, content_type: Option<&str>, body: Vec<u8>) {
+        if let Some(ct) = content_type {
+            self.headers.set(HeaderName::ContentType, ct);
+        }
+        self.body = body;
+    }
+
+    /// Serializes with canonical header names and a computed Content-Length.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 64,
+        );
+        out.extend_from_slice(b"SIP/2.0 ");
+        out.extend_from_slice(self.status.to_string().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.reason.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        write_tail(&mut out, &self.headers, &self.body);
+        out
+    }
+}

@@ -1,0 +1,240 @@
+//! Message-level tests: parse → serialize → parse round trips, framing, error answers.
+
+use super::*;
+
+pub(crate) const INVITE: &str = "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@biloxi.example.com>\r\n\
+From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.example.com>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\
+\r\n\
+v=0\n";
+
+fn req(s: &str) -> Request {
+    match parse(s.as_bytes()) {
+        Ok(Message::Request(r)) => r,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+fn round_trip(s: &str) -> Message {
+    let m = parse(s.as_bytes()).unwrap();
+    let again = parse(&m.to_bytes()).unwrap();
+    assert_eq!(again, m);
+    m
+}
+
+fn err(s: &str) -> ParseError {
+    parse(s.as_bytes()).expect_err("should not parse")
+}
+
+#[test]
+fn typical_invite() {
+    let r = req(INVITE);
+    assert_eq!(r.method(), &Method::Invite);
+    assert_eq!(r.uri().user.as_deref(), Some("bob"));
+    assert_eq!(r.top_via().branch(), Some("z9hG4bK776asdhds"));
+    assert_eq!(r.top_via().rport(), Some(None));
+    assert_eq!(r.from().tag(), Some("1928301774"));
+    assert_eq!(r.from().display.as_deref(), Some("Alice"));
+    assert_eq!(r.to().tag(), None);
+    assert_eq!(r.call_id(), "a84b4c76e66710@pc33.atlanta.example.com");
+    assert_eq!(r.cseq().seq, 314159);
+    assert_eq!(r.max_forwards(), Some(70));
+    assert_eq!(r.body(), b"v=0\n");
+    assert_eq!(r.content_type(), Some("application/sdp"));
+    assert_eq!(r.contacts().unwrap().len(), 1);
+    round_trip(INVITE);
+    assert_eq!(String::from_utf8(r.to_bytes()).unwrap(), INVITE);
+}
+
+#[test]
+fn compact_forms_and_folding() {
+    let s = "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\n\
+f: <sip:x@y>;tag=1\r\nt: <sip:a@b>\r\ni: cid\r\nCSEQ:  2\r\n\tOPTIONS\r\n\
+m: \"A, B\" <sip:a@c>, <sip:d@e>\r\nl: 0\r\n\r\n";
+    let m = round_trip(s);
+    let Message::Request(r) = m else {
+        panic!("request expected")
+    };
+    assert_eq!(r.top_via().branch(), Some("z9hG4bK1"));
+    assert_eq!(r.cseq().seq, 2);
+    assert_eq!(r.contacts().unwrap().len(), 2);
+    let out = String::from_utf8(r.to_bytes()).unwrap();
+    assert!(out.contains("\r\nCall-ID: cid\r\n"), "{out}");
+    assert!(
+        out.contains("\r\nVia: SIP/2.0/UDP h ;branch=z9hG4bK1\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn framing() {
+    let base = INVITE.replace("Content-Length: 4\r\n", "");
+    let r = req(&format!("{base}extra"));
+    assert_eq!(r.body(), b"v=0\nextra");
+    let r = req(&INVITE.replace("Content-Length: 4", "Content-Length: 2"));
+    assert_eq!(r.body(), b"v=");
+    for cl in ["5", "-1", "x", "4294967296", "99999999999999999999"] {
+        let e = err(&INVITE.replace("Content-Length: 4", &format!("Content-Length: {cl}")));
+        assert_eq!(e.status(), Some(400), "{cl}");
+        assert_eq!(e.reason(), "Bad Content-Length header", "{cl}");
+    }
+}
+
+#[test]
+fn request_errors_name_the_header() {
+    let cases = [
+        (
+            "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n",
+            "",
+            "Missing Call-ID header",
+        ),
+        ("CSeq: 314159 INVITE", "CSeq: 314159 BYE", "Bad CSeq header"),
+        (
+            "CSeq: 314159 INVITE",
+            "CSeq: 4294967296 INVITE",
+            "Bad CSeq header",
+        ),
+        (
+            "Max-Forwards: 70",
+            "Max-Forwards: seventy",
+            "Bad Max-Forwards header",
+        ),
+        (
+            "branch=z9hG4bK776asdhds",
+            "branch=z9hG4bK",
+            "Bad Via header",
+        ),
+        ("Bob <sip", "Bob, Jr <sip", "Bad To header"),
+        (
+            "sip:bob@biloxi.example.com SIP",
+            "sip:bob@biloxi.example.com?x=y SIP",
+            "Bad Request-URI",
+        ),
+        ("INVITE sip", "INVITE  sip", "Bad Request Line"),
+        ("SIP/2.0\r\nVia", "SIP/3.0\r\nVia", "Version Not Supported"),
+    ];
+    for (from, to, reason) in cases {
+        let e = err(&INVITE.replacen(from, to, 1));
+        assert_eq!(e.reason(), reason);
+        let status = if reason.starts_with("Version") {
+            505
+        } else {
+            400
+        };
+        assert_eq!(e.status(), Some(status), "{reason}");
+        let resp = String::from_utf8(e.error_response().unwrap()).unwrap();
+        assert!(
+            resp.starts_with(&format!("SIP/2.0 {status} {reason}\r\n")),
+            "{resp}"
+        );
+        assert!(resp.contains("\r\nVia: SIP/2.0/UDP pc33"), "{resp}");
+        assert!(resp.ends_with("Content-Length: 0\r\n\r\n"));
+    }
+    let e = err(&INVITE.replace("Max-Forwards: 70", "Max-Forwards: seventy"));
+    assert!(e.top_via().is_some());
+    let resp = e
+        .error_response_with(Some("SIP/2.0/UDP x;rport=1;received=1.2.3.4"), Some("t1"))
+        .unwrap();
+    let resp = String::from_utf8(resp).unwrap();
+    assert!(resp.contains("Via: SIP/2.0/UDP x;rport=1;received=1.2.3.4\r\n"));
+    assert!(resp.contains("To: Bob <sip:bob@biloxi.example.com>;tag=t1\r\n"));
+    // ACK is never answered.
+    let ack = INVITE
+        .replace("INVITE sip", "ACK sip")
+        .replace("314159 INVITE", "314159 ACK")
+        .replace("Max-Forwards: 70", "Max-Forwards: x");
+    assert_eq!(err(&ack).status(), None);
+}
+
+#[test]
+fn drops() {
+    for s in [
+        "",
+        "\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "SIP/2.0 4294967301 Huge\r\n\r\n",
+        "SIP/2.0 099 Low\r\n\r\n",
+        "SIP/2.0 700 High\r\n\r\n",
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h\r\n\r\n",
+    ] {
+        assert_eq!(err(s).status(), None, "{s:?}");
+    }
+    let big = vec![b'a'; MAX_MESSAGE + 1];
+    assert!(matches!(parse(&big), Err(ParseError::Garbage(_))));
+}
+
+#[test]
+fn response_for_request() {
+    let r = req(&INVITE.replace(
+        "Via: SIP/2.0/UDP pc33",
+        "Via: SIP/2.0/UDP p1;branch=z9hG4bKp, SIP/2.0/UDP p2;branch=z9hG4bKq\r\nVia: SIP/2.0/UDP pc33",
+    ));
+    assert_eq!(r.vias().len(), 3);
+    let mut resp = Response::for_request(&r, 180, "Ringing", Some("abc"));
+    assert_eq!(resp.to().tag(), Some("abc"));
+    let mut top = resp.top_via().clone();
+    top.set_param("received", Some("192.0.2.9".into()));
+    resp.set_top_via(top);
+    resp.push_header(HeaderName::Contact, "<sip:pbx@192.0.2.1>");
+    let bytes = resp.to_bytes();
+    let Ok(Message::Response(p)) = parse(&bytes) else {
+        panic!("response should parse: {}", String::from_utf8_lossy(&bytes))
+    };
+    assert_eq!(p.status(), 180);
+    assert_eq!(p.reason(), "Ringing");
+    assert_eq!(p.vias().len(), 3);
+    assert_eq!(p.top_via().received(), Some("192.0.2.9"));
+    assert_eq!(p.vias()[1].host, "p2");
+    assert_eq!(p.to().tag(), Some("abc"));
+    assert_eq!(p.cseq(), r.cseq());
+    assert_eq!(p.call_id(), r.call_id());
+    assert_eq!(p.vias(), resp.vias());
+    // A To that already has a tag keeps it.
+    let r2 = req(&INVITE.replace("biloxi.example.com>\r\n", "biloxi.example.com>;tag=x\r\n"));
+    assert_eq!(
+        Response::for_request(&r2, 200, "OK", Some("y")).to().tag(),
+        Some("x")
+    );
+}
+
+#[test]
+fn builder() {
+    let uri = Uri::parse("sip:1002@[2001:db8::1]:5062").unwrap();
+    let mut r = Request::new(Method::Invite, uri);
+    r.push_header(
+        HeaderName::Via,
+        "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKb1;rport",
+    );
+    r.push_header(HeaderName::MaxForwards, "70");
+    r.push_header(HeaderName::From, "<sip:1001@192.0.2.1>;tag=f1");
+    r.push_header(HeaderName::To, "<sip:1002@[2001:db8::1]>");
+    r.push_header(HeaderName::CallId, "c1@192.0.2.1");
+    r.push_header(HeaderName::CSeq, "1 INVITE");
+    r.push_header(HeaderName::ContentLength, "999");
+    r.set_body(Some("application/sdp"), b"v=0\r\n".to_vec());
+    assert_eq!(r.top_via().branch(), Some("z9hG4bKb1"));
+    assert_eq!(r.from().tag(), Some("f1"));
+    let p = req(std::str::from_utf8(&r.to_bytes()).unwrap());
+    assert_eq!(p.to_bytes(), r.to_bytes());
+    assert_eq!(p.vias(), r.vias());
+    assert_eq!(p.uri().host, "[2001:db8::1]");
+    assert_eq!(p.body(), b"v=0\r\n");
+    assert_eq!(p.headers().count(&HeaderName::ContentLength), 1);
+}
+
+#[test]
+fn no_blank_line_and_keepalive_prefix() {
+    let s = INVITE.replace("Content-Length: 4\r\n\r\nv=0\n", "Content-Length: 0\r\n");
+    assert!(req(&s).body().is_empty());
+    let r = req(&format!("\r\n\r\n{INVITE}"));
+    assert_eq!(r.body(), b"v=0\n");
+    let e = err(&INVITE.replace("\r\n\r\nv=0\n", "\r\n"));
+    assert_eq!(e.reason(), "Bad Content-Length header");
+}

@@ -1,0 +1,313 @@
+//! URIs (RFC 3261 §19.1, §25.1 `SIP-URI`, `SIPS-URI`, `absoluteURI`).
+//!
+//! SIP and SIPS URIs are split into user, password, host, port, parameters and headers;
+//! `%HH` escapes are decoded once in the components whose grammar allows `escaped` and put
+//! back by [`Display`](std::fmt::Display). Other schemes (`tel:`, `http:`, ...) are kept
+//! opaque: everything after the colon is stored in `host`.
+
+use std::fmt;
+
+use super::text::{allowed, escape_into, find, find_param, parse_u16, unescape, Params, Part};
+
+/// A parsed URI.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Uri {
+    /// Lowercase scheme, e.g. `"sip"`.
+    pub scheme: String,
+    /// User part, unescaped.
+    pub user: Option<String>,
+    /// Password, unescaped.
+    pub password: Option<String>,
+    /// Host name or address; IPv6 references keep their brackets. For schemes other than
+    /// sip/sips, the whole opaque part after the colon.
+    pub host: String,
+    /// Port, if given.
+    pub port: Option<u16>,
+    /// URI parameters in order, names and values unescaped.
+    pub params: Params,
+    /// URI headers (`?name=value&...`), unescaped.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a URI did not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UriError(pub &'static str);
+
+impl fmt::Display for UriError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad URI: {}", self.0)
+    }
+}
+
+impl std::error::Error for UriError {}
+
+fn check(s: &str, part: Part, what: &'static str) -> Result<String, UriError> {
+    let ok = s.bytes().all(|b| b == b'%' || allowed(part, b));
+    if !ok {
+        return Err(UriError(what));
+    }
+    unescape(s).ok_or(UriError(what))
+}
+
+/// True for a hostname, IPv4 address or bracketed IPv6 reference.
+pub(crate) fn valid_host(h: &str) -> bool {
+    if let Some(inner) = h.strip_prefix('[') {
+        return match inner.strip_suffix(']') {
+            Some(addr) => {
+                !addr.is_empty()
+                    && addr.contains(':')
+                    && addr
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            }
+            None => false,
+        };
+    }
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+}
+
+impl Uri {
+    /// Parses a URI. Whitespace anywhere is an error (RFC 4475 §3.1.2.8).
+    pub fn parse(s: &str) -> Result<Uri, UriError> {
+        let colon = find(s, b':').ok_or(UriError("no scheme"))?;
+        let scheme = s.get(..colon).unwrap_or("");
+        let rest = s.get(colon + 1..).unwrap_or("");
+        let mut chars = scheme.bytes();
+        let first_ok = chars.next().is_some_and(|b| b.is_ascii_alphabetic());
+        if !first_ok
+            || !chars.all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+        {
+            return Err(UriError("bad scheme"));
+        }
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "sip" && scheme != "sips" {
+            let opaque_ok = rest
+                .bytes()
+                .all(|b| b > b' ' && b != 0x7f && b != b'<' && b != b'>' && b != b'"');
+            if !opaque_ok {
+                return Err(UriError("bad character"));
+            }
+            return Ok(Uri {
+                scheme,
+                host: rest.to_owned(),
+                ..Uri::default()
+            });
+        }
+        Self::parse_sip(scheme, rest)
+    }
+
+    fn parse_sip(scheme: String, rest: &str) -> Result<Uri, UriError> {
+        let mut uri = Uri {
+            scheme,
+            ..Uri::default()
+        };
+        let mut rest = rest;
+        if let Some(at) = find(rest, b'@') {
+            let userinfo = rest.get(..at).unwrap_or("");
+            rest = rest.get(at + 1..).unwrap_or("");
+            let (user, password) = match find(userinfo, b':') {
+                Some(c) => (
+                    userinfo.get(..c).unwrap_or(""),
+                    Some(userinfo.get(c + 1..).unwrap_or("")),
+                ),
+                None => (userinfo, None),
+            };
+            if user.is_empty() {
+                return Err(UriError("empty user"));
+            }
+            uri.user = Some(check(user, Part::User, "bad user")?);
+            if let Some(p) = password {
+                uri.password = Some(check(p, Part::Password, "bad password")?);
+            }
+        }
+        let (hostport, tail) = match rest.bytes().position(|b| b == b';' || b == b'?') {
+            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
+            None => (rest, ""),
+        };
+        let (host, port) = if hostport.starts_with('[') {
+            match find(hostport, b']') {
+                Some(i) => (
+                    hostport.get(..=i).unwrap_or(""),
+                    hostport.get(i + 1..).unwrap_or(""),
+                ),
+                None => return Err(UriError("unterminated IPv6 reference")),
+            }
+        } else {
+            match find(hostport, b':') {
+                Some(i) => (
+                    hostport.get(..i).unwrap_or(""),
+                    hostport.get(i..).unwrap_or(""),
+                ),
+                None => (hostport, ""),
+            }
+        };
+        if !valid_host(host) {
+            return Err(UriError("bad host"));
+        }
+        uri.host = host.to_owned();
+        if !port.is_empty() {
+            let digits = port.strip_prefix(':').ok_or(UriError("bad port"))?;
+            uri.port = Some(parse_u16(digits).ok_or(UriError("bad port"))?);
+        }
+        let (params, headers) = match find(tail, b'?') {
+            Some(i) => (tail.get(..i).unwrap_or(""), tail.get(i + 1..)),
+            None => (tail, None),
+        };
+        for p in params.split(';').skip(1) {
+            let (n, v) = match find(p, b'=') {
+                Some(i) => (p.get(..i).unwrap_or(""), p.get(i + 1..)),
+                None => (p, None),
+            };
+            if n.is_empty() || v == Some("") {
+                return Err(UriError("empty parameter"));
+            }
+            let n = check(n, Part::Param, "bad parameter")?;
+            let v = v
+                .map(|v| check(v, Part::Param, "bad parameter"))
+                .transpose()?;
+            uri.params.push((n, v));
+        }
+        if let Some(h) = headers {
+            for pair in h.split('&') {
+                let (n, v) = pair.split_once('=').ok_or(UriError("bad header"))?;
+                if n.is_empty() {
+                    return Err(UriError("bad header"));
+                }
+                let n = check(n, Part::Header, "bad header")?;
+                let v = check(v, Part::Header, "bad header")?;
+                uri.headers.push((n, v));
+            }
+        }
+        Ok(uri)
+    }
+
+    /// True for `sip:` and `sips:` URIs.
+    pub fn is_sip(&self) -> bool {
+        self.scheme == "sip" || self.scheme == "sips"
+    }
+
+    /// A URI parameter by case-insensitive name: `Some(None)` if present without a value.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find_param(&self.params, name)
+    }
+
+    /// Writes the URI, re-escaping each component as its grammar requires.
+    pub fn write_to(&self, out: &mut String) {
+        out.push_str(&self.scheme);
+        out.push(':');
+        if !self.is_sip() {
+            out.push_str(&self.host);
+            return;
+        }
+        if let Some(user) = &self.user {
+            escape_into(out, user, Part::User);
+            if let Some(p) = &self.password {
+                out.push(':');
+                escape_into(out, p, Part::Password);
+            }
+            out.push('@');
+        }
+        out.push_str(&self.host);
+        if let Some(port) = self.port {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+        for (n, v) in &self.params {
+            out.push(';');
+            escape_into(out, n, Part::Param);
+            if let Some(v) = v {
+                out.push('=');
+                escape_into(out, v, Part::Param);
+            }
+        }
+        for (i, (n, v)) in self.headers.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            escape_into(out, n, Part::Header);
+            out.push('=');
+            escape_into(out, v, Part::Header);
+        }
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(64);
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Uri;
+
+    fn rt(s: &str) -> Uri {
+        let u = Uri::parse(s).unwrap();
+        assert_eq!(Uri::parse(&u.to_string()).unwrap(), u, "{s}");
+        u
+    }
+
+    #[test]
+    fn components() {
+        let u = rt("SIP:alice:pw@Example.com:5070;transport=udp;lr?subject=hi&x=%3Cy%3E");
+        assert_eq!(u.scheme, "sip");
+        assert_eq!(u.user.as_deref(), Some("alice"));
+        assert_eq!(u.password.as_deref(), Some("pw"));
+        assert_eq!(u.host, "Example.com");
+        assert_eq!(u.port, Some(5070));
+        assert_eq!(u.param("TRANSPORT"), Some(Some("udp")));
+        assert_eq!(u.param("lr"), Some(None));
+        assert_eq!(u.headers[1], ("x".into(), "<y>".into()));
+        assert_eq!(
+            u.to_string(),
+            "sip:alice:pw@Example.com:5070;transport=udp;lr?subject=hi&x=%3Cy%3E"
+        );
+    }
+
+    #[test]
+    fn ipv6_and_escapes() {
+        let u = rt("sip:[2001:db8::10]:5060");
+        assert_eq!(u.host, "[2001:db8::10]");
+        assert_eq!(u.port, Some(5060));
+        let u = rt("sip:[::1]");
+        assert_eq!((u.host.as_str(), u.port), ("[::1]", None));
+        let u = rt("sip:user;par=u%40example.net@example.com");
+        assert_eq!(u.user.as_deref(), Some("user;par=u@example.net"));
+        let u = rt("sip:sips%3Auser%40example.com@example.net");
+        assert_eq!(u.user.as_deref(), Some("sips:user@example.com"));
+        let u = rt("sip:%00%00@example.com;n%61me=v%61lue%25%34%31");
+        assert_eq!(u.user.as_deref(), Some("\0\0"));
+        assert_eq!(u.param("name"), Some(Some("value%41")));
+    }
+
+    #[test]
+    fn opaque_schemes() {
+        let u = rt("tel:+1-201-555-0123;phone-context=x");
+        assert_eq!(u.host, "+1-201-555-0123;phone-context=x");
+        assert_eq!(rt("soap.beep://192.0.2.103:3002").scheme, "soap.beep");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "sip:",
+            "<sip:a@b>",
+            "sip:a@b; lr",
+            " sip:a@b",
+            "sip:a@b:99999",
+            "sip:a@b:",
+            "sip:[::1",
+            "sip:@b",
+            "sip:a@b;;",
+            "sip:a@b;x=",
+            "sip:a@b?x",
+            "sip:a%4@b",
+            "1sip:x",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

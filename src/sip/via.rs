@@ -1,0 +1,241 @@
+//! The Via header (RFC 3261 §18.2.1, §20.42, §25.1 `via-parm`; RFC 3581 `rport`).
+
+use std::fmt;
+
+use super::text::{
+    find, find_param, is_token, is_ws, parse_header_params, parse_u16, parse_u32, trim,
+    write_params, Params,
+};
+use super::uri::valid_host;
+
+/// One Via value: `SIP/2.0/<transport> host[:port];params`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Via {
+    /// Transport, uppercased (`"UDP"`, `"TCP"`, or any token).
+    pub transport: String,
+    /// sent-by host; IPv6 references keep their brackets.
+    pub host: String,
+    /// sent-by port.
+    pub port: Option<u16>,
+    /// Parameters in order (branch, received, rport, maddr, ttl, ...).
+    pub params: Params,
+}
+
+/// The RFC 3261 branch magic cookie.
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+impl Via {
+    /// Parses one Via value (not a comma-separated list).
+    pub fn parse(s: &str) -> Result<Via, String> {
+        let mut parts = s.splitn(3, '/');
+        let name = trim(parts.next().unwrap_or(""));
+        let version = trim(parts.next().unwrap_or(""));
+        let rest = trim(parts.next().ok_or("missing sent-protocol")?);
+        if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
+            return Err("unsupported protocol".into());
+        }
+        let t_end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .ok_or("missing sent-by")?;
+        let transport = rest.get(..t_end).unwrap_or("");
+        if !is_token(transport) {
+            return Err("bad transport".into());
+        }
+        let rest = rest.get(t_end..).unwrap_or("");
+        let p_start = find(rest, b';').unwrap_or(rest.len());
+        let sent_by = trim(rest.get(..p_start).unwrap_or(""));
+        let split = match sent_by.rfind(']') {
+            Some(close) => sent_by
+                .get(close..)
+                .and_then(|t| find(t, b':'))
+                .map(|i| i + close),
+            None => find(sent_by, b':'),
+        };
+        let (host, port) = match split {
+            Some(i) => (
+                trim(sent_by.get(..i).unwrap_or("")),
+                Some(trim(sent_by.get(i + 1..).unwrap_or(""))),
+            ),
+            None => (sent_by, None),
+        };
+        if !valid_host(host) {
+            return Err("bad sent-by host".into());
+        }
+        let port = match port {
+            Some(p) => Some(parse_u16(p).ok_or("bad sent-by port")?),
+            None => None,
+        };
+        let params = parse_header_params(rest.get(p_start..).unwrap_or(""))?;
+        let via = Via {
+            transport: transport.to_ascii_uppercase(),
+            host: host.to_owned(),
+            port,
+            params,
+        };
+        via.check_params()?;
+        Ok(via)
+    }
+
+    fn check_params(&self) -> Result<(), String> {
+        if let Some(v) = self.param("rport") {
+            if v.is_some_and(|p| parse_u16(p).is_none()) {
+                return Err("bad rport".into());
+            }
+        }
+        if let Some(v) = self.param("ttl") {
+            if v.and_then(parse_u32).is_none_or(|t| t > 255) {
+                return Err("bad ttl".into());
+            }
+        }
+        for name in ["branch", "received", "maddr"] {
+            if let Some(v) = self.param(name) {
+                if v.is_none_or(|v| v.starts_with('"') || v.bytes().any(is_ws)) {
+                    return Err(format!("bad {name}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new Via for `transport` and sent-by, without parameters.
+    pub fn new(transport: &str, host: &str, port: Option<u16>) -> Via {
+        Via {
+            transport: transport.to_ascii_uppercase(),
+            host: host.to_owned(),
+            port,
+            params: Params::new(),
+        }
+    }
+
+    /// A parameter by case-insensitive name: `Some(None)` if present without a value.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        find_param(&self.params, name)
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.param("branch").flatten()
+    }
+
+    /// The `received` parameter.
+    pub fn received(&self) -> Option<&str> {
+        self.param("received").flatten()
+    }
+
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&str> {
+        self.param("maddr").flatten()
+    }
+
+    /// The `ttl` parameter (validated 0..=255 at parse).
+    pub fn ttl(&self) -> Option<u8> {
+        self.param("ttl")
+            .flatten()
+            .and_then(parse_u32)
+            .and_then(|t| u8::try_from(t).ok())
+    }
+
+    /// The RFC 3581 `rport` parameter: `Some(None)` when present without a value (the
+    /// client asks for it to be filled in), `Some(Some(port))` once filled.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.param("rport").map(|v| v.and_then(parse_u16))
+    }
+
+    /// True if the branch starts with the RFC 3261 magic cookie.
+    pub fn is_rfc3261(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with(MAGIC_COOKIE))
+    }
+
+    /// Sets (replacing) or adds a parameter, e.g. `received` or `rport` at a UAS.
+    pub fn set_param(&mut self, name: &str, value: Option<String>) {
+        match self
+            .params
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(p) => p.1 = value,
+            None => self.params.push((name.to_owned(), value)),
+        }
+    }
+
+    /// Writes the value, e.g. `SIP/2.0/UDP host:5060;branch=z9hG4bK1`.
+    pub fn write_to(&self, out: &mut String) {
+        out.push_str("SIP/2.0/");
+        out.push_str(&self.transport);
+        out.push(' ');
+        out.push_str(&self.host);
+        if let Some(p) = self.port {
+            out.push(':');
+            out.push_str(&p.to_string());
+        }
+        write_params(out, &self.params);
+    }
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(64);
+        self.write_to(&mut s);
+        f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Via;
+
+    fn rt(s: &str) -> Via {
+        let v = Via::parse(s).unwrap();
+        assert_eq!(Via::parse(&v.to_string()).unwrap(), v, "{s}");
+        v
+    }
+
+    #[test]
+    fn params() {
+        let v = rt("SIP/2.0/udp pc33.example.com:5060;branch=z9hG4bK776;rport;received=192.0.2.1;maddr=224.2.0.1;ttl=16");
+        assert_eq!(v.transport, "UDP");
+        assert_eq!(v.host, "pc33.example.com");
+        assert_eq!(v.port, Some(5060));
+        assert_eq!(v.branch(), Some("z9hG4bK776"));
+        assert!(v.is_rfc3261());
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(v.received(), Some("192.0.2.1"));
+        assert_eq!(v.maddr(), Some("224.2.0.1"));
+        assert_eq!(v.ttl(), Some(16));
+        let mut v = v;
+        v.set_param("rport", Some("5062".into()));
+        v.set_param("received", Some("10.0.0.1".into()));
+        assert_eq!(v.rport(), Some(Some(5062)));
+        assert_eq!(v.received(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn spacing_and_ipv6() {
+        let v = rt("SIP  /   2.0 / UDP 192.0.2.2;branch=390skdjuw");
+        assert_eq!(v.host, "192.0.2.2");
+        assert!(!v.is_rfc3261());
+        let v = rt("SIP / 2.0 / TCP spindle.example.com   ; branch  =   z9hG4bK9ikj8");
+        assert_eq!(v.branch(), Some("z9hG4bK9ikj8"));
+        let v = rt("SIP/2.0/UDP [2001:db8::9:1]:5061;branch=z9hG4bKx;received=2001:db8::9:255");
+        assert_eq!((v.host.as_str(), v.port), ("[2001:db8::9:1]", Some(5061)));
+        let v = rt("SIP/2.0/UDP [::1]");
+        assert_eq!(v.port, None);
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "SIP/2.0/UDP",
+            "SIP/7.0/UDP host",
+            "SIP/2.0/UDP 192.0.2.15;;",
+            "SIP/2.0/UDP host:99999",
+            "SIP/2.0/UDP host;rport=x",
+            "SIP/2.0/UDP host;ttl=256",
+            "SIP/2.0/UDP host;branch",
+            "SIP/2.0/UDP ho st",
+        ] {
+            assert!(Via::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
