@@ -461,22 +461,55 @@ mod tests {
         let mut store = NonceStore::new(16);
         let nonce = store.issue(t0, &mut rng);
         let h = ha1("1001", "sipbox", "secret");
-        let acct = Account { name: "1001", ha1: &h, source_allowed: true };
+        let acct = Account {
+            name: "1001",
+            ha1: &h,
+            source_allowed: true,
+        };
         let good = creds_for(&nonce, 1, "secret");
         let wrong = creds_for(&nonce, 2, "guess");
-        let v = |store: &mut NonceStore, hdr: &str, a: Option<Account>| verify(t0, store, "sipbox", "REGISTER", &[hdr], a);
-        assert_eq!(verify(t0, &mut store, "sipbox", "REGISTER", &[], Some(acct)), AuthVerdict::Challenge { stale: false });
+        let v = |store: &mut NonceStore, hdr: &str, a: Option<Account>| {
+            verify(t0, store, "sipbox", "REGISTER", &[hdr], a)
+        };
+        assert_eq!(
+            verify(t0, &mut store, "sipbox", "REGISTER", &[], Some(acct)),
+            AuthVerdict::Challenge { stale: false }
+        );
         assert_eq!(v(&mut store, &wrong, Some(acct)), AuthVerdict::Forbidden);
         assert_eq!(v(&mut store, &good, None), AuthVerdict::Forbidden);
-        assert_eq!(v(&mut store, &good, Some(Account { source_allowed: false, ..acct })), AuthVerdict::Forbidden);
+        assert_eq!(
+            v(
+                &mut store,
+                &good,
+                Some(Account {
+                    source_allowed: false,
+                    ..acct
+                })
+            ),
+            AuthVerdict::Forbidden
+        );
         assert_eq!(v(&mut store, &good, Some(acct)), AuthVerdict::Accepted);
-        assert_eq!(v(&mut store, &good, Some(acct)), AuthVerdict::Challenge { stale: false }, "nc replay");
+        assert_eq!(
+            v(&mut store, &good, Some(acct)),
+            AuthVerdict::Challenge { stale: false },
+            "nc replay"
+        );
         let later = creds_for(&nonce, 5, "secret");
         assert_eq!(
-            verify(t0 + NONCE_LIFETIME * 2, &mut store, "sipbox", "REGISTER", &[&later], Some(acct)),
+            verify(
+                t0 + NONCE_LIFETIME * 2,
+                &mut store,
+                "sipbox",
+                "REGISTER",
+                &[&later],
+                Some(acct)
+            ),
             AuthVerdict::Challenge { stale: true }
         );
-        assert!(matches!(v(&mut store, "Digest username=", Some(acct)), AuthVerdict::Malformed(_)));
+        assert!(matches!(
+            v(&mut store, "Digest username=", Some(acct)),
+            AuthVerdict::Malformed(_)
+        ));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
 #![forbid(unsafe_code)]
 
+use sipbox::config::sip_values::Host;
 use sipbox::config::{self, ConfigSource};
+use sipbox::dialplan::Dialplan;
 use sipbox::driver::Driver;
 use sipbox::engine::{Engine, Settings};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -23,14 +25,23 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { config_dir: None, bind: None, verbosity: 0 };
+    let mut args = Args {
+        config_dir: None,
+        bind: None,
+        verbosity: 0,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--config-dir" | "-c" => args.config_dir = Some(it.next().ok_or("--config-dir needs a directory")?.into()),
+            "--config-dir" | "-c" => {
+                args.config_dir = Some(it.next().ok_or("--config-dir needs a directory")?.into())
+            }
             "--bind" | "-b" => {
                 let v = it.next().ok_or("--bind needs ADDR:PORT")?;
-                args.bind = Some(v.parse().map_err(|_| format!("--bind: '{v}' is not ADDR:PORT"))?);
+                args.bind = Some(
+                    v.parse()
+                        .map_err(|_| format!("--bind: '{v}' is not ADDR:PORT"))?,
+                );
             }
             "-v" => args.verbosity += 1,
             "-vv" => args.verbosity += 2,
@@ -76,14 +87,30 @@ fn main() -> ExitCode {
     };
     match &cfg.source {
         ConfigSource::Dir(d) => log::info!("config from {}", d.display()),
-        ConfigSource::Embedded => log::info!("config: the built-in example files (no --config-dir, no /etc/sipbox)"),
+        ConfigSource::Embedded => {
+            log::info!("config: the built-in example files (no --config-dir, no /etc/sipbox)")
+        }
     }
     for w in &cfg.warnings {
         log::warn!("{w}");
     }
     let bind = args.bind.unwrap_or(cfg.sip.general.bind);
-    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
-    let driver = Driver::bind(bind, |local| Engine::new(settings, local, Instant::now()));
+    let (dialplan, dp_warnings) = match Dialplan::from_sections(&cfg.extensions) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("sipbox: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &dp_warnings {
+        log::warn!("{w}");
+    }
+    let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+    resolve_static_hosts(&mut settings);
+    let rtp = cfg.rtp.clone();
+    let driver = Driver::bind(bind, |local| {
+        Engine::new(settings, dialplan, rtp, local, Instant::now())
+    });
     let mut driver = match driver {
         Ok(d) => d,
         Err(e) => {
@@ -104,5 +131,30 @@ fn main() -> ExitCode {
             eprintln!("sipbox: event loop failed: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Resolves `host=name` of static peers once at start (the engine never does DNS). A name that
+/// does not resolve is logged; Dial to that peer then fails with CHANUNAVAIL.
+fn resolve_static_hosts(settings: &mut Settings) {
+    let mut found = Vec::new();
+    for (i, p) in settings.peers.iter().enumerate() {
+        if let Host::Static {
+            host,
+            ip: None,
+            port,
+        } = &p.host
+        {
+            match (host.as_str(), *port)
+                .to_socket_addrs()
+                .map(|mut a| a.next())
+            {
+                Ok(Some(addr)) => found.push((i, addr)),
+                _ => log::warn!("{}: host '{host}' of '{}' does not resolve", p.loc, p.name),
+            }
+        }
+    }
+    for (i, addr) in found {
+        settings.set_resolved(i, addr);
     }
 }

@@ -6,19 +6,33 @@ use common::*;
 use std::time::Duration;
 
 fn challenge(peer: &Peer, sb: &Sipbox, user: &str, call_id: &str, cseq: u32, expires: u32) -> Msg {
-    peer.send(sb.addr, register(peer, sb.addr, user, call_id, cseq, expires, None).as_bytes());
+    peer.send(
+        sb.addr,
+        register(peer, sb.addr, user, call_id, cseq, expires, None).as_bytes(),
+    );
     let r = peer.recv_final().expect("401");
     assert_eq!(r.status(), 401, "{r:?}");
     r
 }
 
-fn register_with(peer: &Peer, sb: &Sipbox, user: &str, pass: &str, call_id: &str, cseq: u32, expires: u32) -> Msg {
+fn register_with(
+    peer: &Peer,
+    sb: &Sipbox,
+    user: &str,
+    pass: &str,
+    call_id: &str,
+    cseq: u32,
+    expires: u32,
+) -> Msg {
     let ch = challenge(peer, sb, user, call_id, cseq, expires);
     let nonce = ch.auth_param("WWW-Authenticate", "nonce").unwrap();
     let realm = ch.auth_param("WWW-Authenticate", "realm").unwrap();
     let uri = format!("sip:{}", sb.addr);
     let auth = digest(user, pass, &realm, &nonce, "REGISTER", &uri, 1);
-    peer.send(sb.addr, register(peer, sb.addr, user, call_id, cseq + 1, expires, Some(&auth)).as_bytes());
+    peer.send(
+        sb.addr,
+        register(peer, sb.addr, user, call_id, cseq + 1, expires, Some(&auth)).as_bytes(),
+    );
     peer.recv_final().expect("final response")
 }
 
@@ -29,15 +43,29 @@ fn register_refresh_and_unregister() {
     let ch = challenge(&peer, &sb, "1001", "reg1", 1, 300);
     let www = ch.header("WWW-Authenticate").unwrap();
     assert!(www.starts_with("Digest "), "{www}");
-    assert!(www.contains("realm=\"sipbox\"") && www.contains("qop=\"auth\"") && www.contains("algorithm=MD5"), "{www}");
-    assert!(ch.header("To").unwrap().contains("tag="), "final responses carry a To tag");
+    assert!(
+        www.contains("realm=\"sipbox\"")
+            && www.contains("qop=\"auth\"")
+            && www.contains("algorithm=MD5"),
+        "{www}"
+    );
+    assert!(
+        ch.header("To").unwrap().contains("tag="),
+        "final responses carry a To tag"
+    );
     let via = ch.header("Via").unwrap();
-    assert!(via.contains(&format!("rport={}", peer.addr.port())) && via.contains("received=127.0.0.1"), "{via}");
+    assert!(
+        via.contains(&format!("rport={}", peer.addr.port())) && via.contains("received=127.0.0.1"),
+        "{via}"
+    );
 
     let ok = register_with(&peer, &sb, "1001", "1001pass", "reg2", 1, 300);
     assert_eq!(ok.status(), 200, "{ok:?}");
     let contact = ok.header("Contact").unwrap();
-    assert!(contact.contains(&format!("sip:1001@{}", peer.addr)) && contact.contains("expires=300"), "{contact}");
+    assert!(
+        contact.contains(&format!("sip:1001@{}", peer.addr)) && contact.contains("expires=300"),
+        "{contact}"
+    );
     assert!(sb.wait_log("registered '1001'", Duration::from_secs(2)));
 
     // refresh with a lifetime below minexpiry: 423 with Min-Expires
@@ -48,7 +76,10 @@ fn register_refresh_and_unregister() {
     // above maxexpiry: clamped
     let long = register_with(&peer, &sb, "1001", "1001pass", "reg4", 1, 99999);
     assert_eq!(long.status(), 200);
-    assert!(long.header("Contact").unwrap().contains("expires=3600"), "{long:?}");
+    assert!(
+        long.header("Contact").unwrap().contains("expires=3600"),
+        "{long:?}"
+    );
 
     // Expires: 0 removes
     let gone = register_with(&peer, &sb, "1001", "1001pass", "reg5", 1, 0);
@@ -66,7 +97,12 @@ fn wrong_password_and_unknown_user_look_alike() {
     assert_eq!(wrong.status(), 403);
     assert_eq!(unknown.status(), 403);
     assert_eq!(wrong.start, unknown.start);
-    let names = |m: &Msg| m.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect::<Vec<_>>();
+    let names = |m: &Msg| {
+        m.headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&wrong), names(&unknown));
     // a static peer may not register even with the right password
     let trunk = register_with(&peer, &sb, "trunk", "trunkpass", "w3", 1, 120);
@@ -78,7 +114,13 @@ fn garbage_does_not_stop_good_traffic() {
     let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
     let peer = Peer::new();
     peer.timeout(Duration::from_millis(300));
-    for junk in [&b"\x00\x01\x02garbage"[..], b"", b"SIP/2.0", b"INVITE\r\n\r\n", &[0xffu8; 3000][..]] {
+    for junk in [
+        &b"\x00\x01\x02garbage"[..],
+        b"",
+        b"SIP/2.0",
+        b"INVITE\r\n\r\n",
+        &[0xffu8; 3000][..],
+    ] {
         peer.send(sb.addr, junk);
     }
     while peer.recv().is_some() {}

@@ -10,7 +10,22 @@ fn sipp_registers_with_digest_auth() {
     let sf = sipp::scenario("register.xml");
     let out = sipp::run(
         sb.addr,
-        &["-sf", sf.to_str().unwrap(), "-s", "1001", "-au", "1001", "-ap", "1001pass", "-m", "20", "-r", "50", "-l", "5"],
+        &[
+            "-sf",
+            sf.to_str().unwrap(),
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "1001pass",
+            "-m",
+            "20",
+            "-r",
+            "50",
+            "-l",
+            "5",
+        ],
         30,
     );
     assert!(sipp::succeeded(&out), "sipp failed");
@@ -23,7 +38,20 @@ fn sipp_with_the_wrong_password_is_refused() {
     let sf = sipp::scenario("register.xml");
     let out = sipp::run(
         sb.addr,
-        &["-sf", sf.to_str().unwrap(), "-s", "1001", "-au", "1001", "-ap", "wrong", "-m", "1", "-recv_timeout", "3000"],
+        &[
+            "-sf",
+            sf.to_str().unwrap(),
+            "-s",
+            "1001",
+            "-au",
+            "1001",
+            "-ap",
+            "wrong",
+            "-m",
+            "1",
+            "-recv_timeout",
+            "3000",
+        ],
         15,
     );
     assert!(!out.status.success(), "a wrong password must not get a 200");

@@ -44,7 +44,12 @@ pub struct TableFull;
 impl<C> CallTable<C> {
     /// A table holding at most `max` calls.
     pub fn new(max: usize) -> Self {
-        CallTable { slots: Slab::new(), by_call_id: HashMap::new(), next_generation: 1, max }
+        CallTable {
+            slots: Slab::new(),
+            by_call_id: HashMap::new(),
+            next_generation: 1,
+            max,
+        }
     }
 
     /// Adds a call whose caller leg has `call_id`.
@@ -54,9 +59,14 @@ impl<C> CallTable<C> {
         }
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        let index = self.slots.insert(Slot { generation, call, call_ids: vec![call_id.to_string()] }) as u32;
+        let index = self.slots.insert(Slot {
+            generation,
+            call,
+            call_ids: vec![call_id.to_string()],
+        }) as u32;
         let r = CallRef { index, generation };
-        self.by_call_id.insert(call_id.to_string(), LegRef { call: r, leg: 0 });
+        self.by_call_id
+            .insert(call_id.to_string(), LegRef { call: r, leg: 0 });
         Ok(r)
     }
 
@@ -64,7 +74,8 @@ impl<C> CallTable<C> {
     pub fn index_leg(&mut self, call: CallRef, leg: LegId, call_id: &str) {
         if let Some(slot) = self.slot_mut(call) {
             slot.call_ids.push(call_id.to_string());
-            self.by_call_id.insert(call_id.to_string(), LegRef { call, leg });
+            self.by_call_id
+                .insert(call_id.to_string(), LegRef { call, leg });
         }
     }
 
@@ -75,7 +86,10 @@ impl<C> CallTable<C> {
 
     /// The call behind a handle.
     pub fn get(&self, call: CallRef) -> Option<&C> {
-        self.slots.get(call.index as usize).filter(|s| s.generation == call.generation).map(|s| &s.call)
+        self.slots
+            .get(call.index as usize)
+            .filter(|s| s.generation == call.generation)
+            .map(|s| &s.call)
     }
 
     /// The call behind a handle, mutably.
@@ -84,7 +98,9 @@ impl<C> CallTable<C> {
     }
 
     fn slot_mut(&mut self, call: CallRef) -> Option<&mut Slot<C>> {
-        self.slots.get_mut(call.index as usize).filter(|s| s.generation == call.generation)
+        self.slots
+            .get_mut(call.index as usize)
+            .filter(|s| s.generation == call.generation)
     }
 
     /// Removes a call and every Call-ID it indexed.
@@ -114,7 +130,13 @@ impl<C> CallTable<C> {
 
     /// Every live call handle.
     pub fn refs(&self) -> Vec<CallRef> {
-        self.slots.iter().map(|(i, s)| CallRef { index: i as u32, generation: s.generation }).collect()
+        self.slots
+            .iter()
+            .map(|(i, s)| CallRef {
+                index: i as u32,
+                generation: s.generation,
+            })
+            .collect()
     }
 }
 
@@ -136,7 +158,10 @@ mod tests {
         assert!(t.find("fork-1").is_none() && t.find("caller-1").is_none());
         assert!(t.get(a).is_none());
         let c = t.insert("caller-3", "call c").unwrap();
-        assert!(t.get(a).is_none(), "stale handle must not see the reused slot");
+        assert!(
+            t.get(a).is_none(),
+            "stale handle must not see the reused slot"
+        );
         assert_eq!(t.get(c), Some(&"call c"));
         assert_eq!(t.indexed_call_ids(), 2);
     }

@@ -52,12 +52,25 @@ pub fn cancel_for(invite: &Request) -> Request {
 
 /// A request inside a leg's dialog (§12.2.1.1). `cseq` is the number to use (ACK reuses the
 /// INVITE's; others take the next).
-pub fn in_dialog(leg: &Leg, method: Method, cseq: u32, local: SocketAddr, branch: &str, user_agent: &str) -> Request {
+pub fn in_dialog(
+    leg: &Leg,
+    method: Method,
+    cseq: u32,
+    local: SocketAddr,
+    branch: &str,
+    user_agent: &str,
+) -> Request {
     let mut r = Request::new(method.clone(), leg.remote_target.clone());
     r.push_header(HeaderName::Via, via_value(local, branch));
     r.push_header(HeaderName::MaxForwards, "70");
-    r.push_header(HeaderName::From, tagged(&leg.local_uri, Some(&leg.local_tag)));
-    r.push_header(HeaderName::To, tagged(&leg.remote_uri, leg.remote_tag.as_deref()));
+    r.push_header(
+        HeaderName::From,
+        tagged(&leg.local_uri, Some(&leg.local_tag)),
+    );
+    r.push_header(
+        HeaderName::To,
+        tagged(&leg.remote_uri, leg.remote_tag.as_deref()),
+    );
     r.push_header(HeaderName::CallId, leg.call_id.clone());
     r.push_header(HeaderName::CSeq, format!("{cseq} {}", method.as_str()));
     for route in &leg.route_set {
@@ -80,7 +93,9 @@ pub fn contact_value(leg: &Leg, local: SocketAddr) -> String {
 
 /// Keeps a user part safe to put in a URI we write.
 pub fn escape_user(user: &str) -> String {
-    user.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(*c)).collect()
+    user.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(*c))
+        .collect()
 }
 
 /// The route set a UAS learns from Record-Route (kept in order), and a UAC from the response's

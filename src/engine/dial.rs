@@ -9,7 +9,7 @@ use super::call_state::{DialState, Phase};
 use super::transactions::{ClientEvent, ClientPurpose};
 use super::{Engine, EngineTimer, Reply};
 use crate::call::{CallRef, DialogState, Leg, LegRef, LegRole};
-use crate::config::sip_peer::Host;
+use crate::config::sip_values::Host;
 use crate::dialplan::{DialStatus, DialTarget};
 use crate::sip::{HeaderName, Method, NameAddr, Request, Response, Uri};
 use crate::transaction::Handle;
@@ -56,7 +56,11 @@ impl Engine {
             forks.extend(self.fork_targets(entry, t.number.as_deref()));
         }
         if forks.is_empty() {
-            return Some(if busy { DialStatus::Busy } else { DialStatus::ChanUnavail });
+            return Some(if busy {
+                DialStatus::Busy
+            } else {
+                DialStatus::ChanUnavail
+            });
         }
         let mut leg_ids = Vec::new();
         for f in forks {
@@ -70,7 +74,13 @@ impl Engine {
         let timer = timeout.map(|d| self.sched.schedule(now + d, EngineTimer::DialTimeout(cref)));
         if let Some(call) = self.calls.get_mut(cref) {
             call.phase = Phase::Dialing;
-            call.dial = Some(DialState { pending: leg_ids.len(), forks: leg_ids, timer, failure: None, continue_after });
+            call.dial = Some(DialState {
+                pending: leg_ids.len(),
+                forks: leg_ids,
+                timer,
+                failure: None,
+                continue_after,
+            });
         }
         if ringback {
             self.reply_caller(now, cref, Reply::status(180, "Ringing"), None);
@@ -94,18 +104,29 @@ impl Engine {
                     }
                     // nat=no trusts the Contact; otherwise (chan_sip's default force_rport)
                     // the address the REGISTER came from.
-                    let dest = if p.nat.force_rport { b.source } else { uri_addr(&uri).unwrap_or(b.source) };
+                    let dest = if p.nat.force_rport {
+                        b.source
+                    } else {
+                        uri_addr(&uri).unwrap_or(b.source)
+                    };
                     Some(ForkTarget { entry, uri, dest })
                 })
                 .collect(),
             Host::Static { host, ip, port } => {
-                let Some(addr) = ip.map(|ip| SocketAddr::new(ip, *port)).or_else(|| self.cfg.resolved(entry)) else {
+                let Some(addr) = ip
+                    .map(|ip| SocketAddr::new(ip, *port))
+                    .or_else(|| self.cfg.resolved(entry))
+                else {
                     log::warn!("Dial: host '{host}' of '{}' has no address", p.name);
                     return Vec::new();
                 };
                 let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
                 match Uri::parse(&format!("sip:{}@{addr}", build::escape_user(user))) {
-                    Ok(uri) => vec![ForkTarget { entry, uri, dest: addr }],
+                    Ok(uri) => vec![ForkTarget {
+                        entry,
+                        uri,
+                        dest: addr,
+                    }],
                     Err(_) => Vec::new(),
                 }
             }
@@ -124,12 +145,21 @@ impl Engine {
         let call = self.calls.get(cref)?;
         let (cid_name, cid_num) = self.caller_id(call);
         let local_uri = NameAddr::parse(&match &cid_name {
-            Some(n) => format!("\"{}\" <sip:{}@{local}>", n.replace('"', ""), build::escape_user(&cid_num)),
+            Some(n) => format!(
+                "\"{}\" <sip:{}@{local}>",
+                n.replace('"', ""),
+                build::escape_user(&cid_num)
+            ),
             None => format!("<sip:{}@{local}>", build::escape_user(&cid_num)),
         })
         .ok()?;
         let to_user = f.uri.user.clone().unwrap_or_else(|| peer.name.clone());
-        let remote_uri = NameAddr::parse(&format!("<sip:{}@{}>", build::escape_user(&to_user), f.uri.host)).ok()?;
+        let remote_uri = NameAddr::parse(&format!(
+            "<sip:{}@{}>",
+            build::escape_user(&to_user),
+            f.uri.host
+        ))
+        .ok()?;
         let leg = Leg {
             role: LegRole::Uac,
             call_id: call_id.clone(),
@@ -151,7 +181,11 @@ impl Engine {
         invite.push_header(HeaderName::Allow, super::validate::ALLOW);
         let body = call.invite.body().to_vec();
         if !body.is_empty() {
-            let ct = call.invite.content_type().unwrap_or("application/sdp").to_string();
+            let ct = call
+                .invite
+                .content_type()
+                .unwrap_or("application/sdp")
+                .to_string();
             invite.set_body(Some(&ct), body);
         }
         let call = self.calls.get_mut(cref)?;
@@ -162,7 +196,15 @@ impl Engine {
         call.counted.push(f.entry);
         *self.active_calls.entry(f.entry).or_default() += 1;
         self.calls.index_leg(cref, leg_id, &call_id);
-        let h = self.open_client_tx(now, invite, f.dest, ClientPurpose::Invite(LegRef { call: cref, leg: leg_id }));
+        let h = self.open_client_tx(
+            now,
+            invite,
+            f.dest,
+            ClientPurpose::Invite(LegRef {
+                call: cref,
+                leg: leg_id,
+            }),
+        );
         if let Some(call) = self.calls.get_mut(cref) {
             call.fork_txs[leg_id] = h;
         }
@@ -171,12 +213,23 @@ impl Engine {
     }
 
     /// A response (or timeout) arrived for the INVITE of outbound leg `lr` on transaction `h`.
-    pub(super) fn on_fork_event(&mut self, now: Instant, h: Handle, lr: LegRef, ev: ClientEvent, resp: Option<&Response>) {
+    pub(super) fn on_fork_event(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        lr: LegRef,
+        ev: ClientEvent,
+        resp: Option<&Response>,
+    ) {
         let status = match ev {
             ClientEvent::Response(s) => s,
             ClientEvent::Timeout => 408,
         };
-        let live = self.calls.get(lr.call).is_some_and(|c| c.legs.get(lr.leg).is_some_and(|l| l.state != DialogState::Terminated));
+        let live = self.calls.get(lr.call).is_some_and(|c| {
+            c.legs
+                .get(lr.leg)
+                .is_some_and(|l| l.state != DialogState::Terminated)
+        });
         if (200..300).contains(&status) {
             let Some(resp) = resp else { return };
             if !live || !self.fork_may_answer(lr) {
@@ -214,7 +267,9 @@ impl Engine {
         if self.send_owed_cancel(now, h) {
             return;
         }
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
         let leg = &mut call.legs[lr.leg];
         if let Some(tag) = resp.to().tag() {
             leg.remote_tag = Some(tag.to_string());
@@ -225,7 +280,12 @@ impl Engine {
         } else {
             (180, "Ringing")
         };
-        let body = (!resp.body().is_empty()).then(|| (resp.content_type().unwrap_or("application/sdp").to_string(), resp.body().to_vec()));
+        let body = (!resp.body().is_empty()).then(|| {
+            (
+                resp.content_type().unwrap_or("application/sdp").to_string(),
+                resp.body().to_vec(),
+            )
+        });
         self.reply_caller(now, lr.call, Reply::status(status, reason), body);
     }
 
@@ -233,7 +293,9 @@ impl Engine {
         let local = self.local;
         let ua = self.cfg.general.user_agent.clone();
         let branch = self.new_branch();
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
         let leg = &mut call.legs[lr.leg];
         leg.remote_tag = resp.to().tag().map(str::to_string);
         leg.state = DialogState::Confirmed;
@@ -241,31 +303,57 @@ impl Engine {
             leg.remote_target = target;
         }
         leg.route_set = build::route_set(resp.record_route().unwrap_or_default(), LegRole::Uac);
-        let ack = build::in_dialog(leg, Method::Ack, leg.invite_cseq, local, &branch, &ua).to_bytes();
+        let ack =
+            build::in_dialog(leg, Method::Ack, leg.invite_cseq, local, &branch, &ua).to_bytes();
         let peer = leg.peer;
         call.fork_acks[lr.leg] = Some(ack.clone());
         self.out.sip(peer, ack);
         let _ = h;
         // The caller is answered with the callee's session description.
         let dial_timer = call.dial.as_mut().and_then(|d| d.timer.take());
-        let others: Vec<usize> = call.dial.as_ref().map(|d| d.forks.iter().copied().filter(|&f| f != lr.leg).collect()).unwrap_or_default();
-        call.phase = Phase::Answered { callee: Some(lr.leg) };
+        let others: Vec<usize> = call
+            .dial
+            .as_ref()
+            .map(|d| d.forks.iter().copied().filter(|&f| f != lr.leg).collect())
+            .unwrap_or_default();
+        call.phase = Phase::Answered {
+            callee: Some(lr.leg),
+        };
         if let Some(t) = dial_timer {
             self.sched.cancel(t);
         }
         for other in others {
-            self.cancel_fork(now, LegRef { call: lr.call, leg: other });
+            self.cancel_fork(
+                now,
+                LegRef {
+                    call: lr.call,
+                    leg: other,
+                },
+            );
         }
-        let body = (!resp.body().is_empty()).then(|| (resp.content_type().unwrap_or("application/sdp").to_string(), resp.body().to_vec()));
+        let body = (!resp.body().is_empty()).then(|| {
+            (
+                resp.content_type().unwrap_or("application/sdp").to_string(),
+                resp.body().to_vec(),
+            )
+        });
         self.answer_caller(now, lr.call, body);
         self.set_dial_status(lr.call, DialStatus::Answer);
-        log::info!("call {} answered by leg {}", self.call_label(lr.call), lr.leg);
+        log::info!(
+            "call {} answered by leg {}",
+            self.call_label(lr.call),
+            lr.leg
+        );
     }
 
     fn fork_failed(&mut self, now: Instant, lr: LegRef, status: u16) {
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
         call.legs[lr.leg].state = DialogState::Terminated;
-        let Some(dial) = call.dial.as_mut() else { return };
+        let Some(dial) = call.dial.as_mut() else {
+            return;
+        };
         if !dial.forks.contains(&lr.leg) {
             return;
         }
@@ -277,7 +365,13 @@ impl Engine {
         if global {
             let forks: Vec<usize> = dial.forks.clone();
             for f in forks {
-                self.cancel_fork(now, LegRef { call: lr.call, leg: f });
+                self.cancel_fork(
+                    now,
+                    LegRef {
+                        call: lr.call,
+                        leg: f,
+                    },
+                );
             }
         }
         if done || global {
@@ -287,7 +381,9 @@ impl Engine {
 
     /// The Dial ended without an answer: set DIALSTATUS and resume the dialplan.
     pub(super) fn finish_dial(&mut self, now: Instant, cref: CallRef) {
-        let Some(call) = self.calls.get_mut(cref) else { return };
+        let Some(call) = self.calls.get_mut(cref) else {
+            return;
+        };
         let Some(dial) = call.dial.take() else { return };
         if let Some(t) = dial.timer {
             self.sched.cancel(t);
@@ -297,13 +393,24 @@ impl Engine {
         call.hangup_status = failure_to_caller(failure);
         call.phase = Phase::Routing;
         self.set_dial_status(cref, status);
-        self.run_dialplan(now, cref, Some(crate::dialplan::Resume::DialEnded(status)));
+        self.run_dialplan(
+            now,
+            cref,
+            Some(crate::dialplan::Resume::DialEnded {
+                status,
+                cause: None,
+            }),
+        );
     }
 
     /// The Dial timeout fired: cancel every fork still ringing.
     pub(super) fn dial_timed_out(&mut self, now: Instant, cref: CallRef) {
-        let Some(call) = self.calls.get_mut(cref) else { return };
-        let Some(dial) = call.dial.as_mut() else { return };
+        let Some(call) = self.calls.get_mut(cref) else {
+            return;
+        };
+        let Some(dial) = call.dial.as_mut() else {
+            return;
+        };
         dial.timer = None;
         dial.failure = Some(408);
         let forks = dial.forks.clone();
@@ -316,13 +423,19 @@ impl Engine {
     /// Ends an outbound leg that has not answered: CANCEL now if it sent a provisional, else
     /// as soon as it does (§9.1).
     pub(super) fn cancel_fork(&mut self, now: Instant, lr: LegRef) {
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
-        let Some(leg) = call.legs.get_mut(lr.leg) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
+        let Some(leg) = call.legs.get_mut(lr.leg) else {
+            return;
+        };
         if !matches!(leg.state, DialogState::Trying | DialogState::Early) {
             return;
         }
         leg.state = DialogState::Terminated;
-        let Some(h) = call.fork_txs.get(lr.leg).copied().flatten() else { return };
+        let Some(h) = call.fork_txs.get(lr.leg).copied().flatten() else {
+            return;
+        };
         if let Some(tx) = self.client_txs.get_mut(h) {
             tx.cancel_wanted = true;
         }
@@ -332,7 +445,9 @@ impl Engine {
     /// Sends the CANCEL owed on INVITE transaction `h` if a provisional has arrived. Returns
     /// true if one was sent (or was already sent).
     fn send_owed_cancel(&mut self, now: Instant, h: Handle) -> bool {
-        let Some(tx) = self.client_txs.get_mut(h) else { return false };
+        let Some(tx) = self.client_txs.get_mut(h) else {
+            return false;
+        };
         if !tx.cancel_wanted || !tx.provisional_seen {
             return tx.cancel_wanted;
         }
@@ -351,7 +466,9 @@ impl Engine {
 
     /// ACK and BYE for a 2xx nobody wants.
     fn ack_and_bye_orphan(&mut self, now: Instant, h: Handle, lr: LegRef, resp: &Response) {
-        let Some(tx) = self.client_txs.get(h) else { return };
+        let Some(tx) = self.client_txs.get(h) else {
+            return;
+        };
         let invite = tx.request.clone();
         let dest = tx.dest;
         let leg = Leg {
@@ -376,10 +493,15 @@ impl Engine {
         let ack = build::in_dialog(&leg, Method::Ack, leg.invite_cseq, self.local, &b1, &ua);
         self.out.sip(dest, ack.to_bytes());
         // A retransmitted 2xx for a leg we already acknowledged and hung up needs only the ACK.
-        let already = self.calls.get(lr.call).and_then(|c| c.fork_acks.get(lr.leg).cloned().flatten()).is_some();
+        let already = self
+            .calls
+            .get(lr.call)
+            .and_then(|c| c.fork_acks.get(lr.leg).cloned().flatten())
+            .is_some();
         if !already && !self.orphans_byed.contains(&leg.call_id) {
             let b2 = self.new_branch();
-            let bye = build::in_dialog(&leg, Method::Bye, leg.invite_cseq + 1, self.local, &b2, &ua);
+            let bye =
+                build::in_dialog(&leg, Method::Bye, leg.invite_cseq + 1, self.local, &b2, &ua);
             self.open_client_tx(now, bye, dest, ClientPurpose::Fire);
             self.orphans_byed.push(leg.call_id.clone());
             if self.orphans_byed.len() > 64 {
@@ -394,12 +516,15 @@ impl Engine {
         if let Some(exec) = &call.exec {
             if let (name, Some(num)) = (exec.var("CALLERID(name)"), exec.var("CALLERID(num)")) {
                 if !num.is_empty() {
-                    return (name.filter(|n| !n.is_empty()).map(str::to_string), num.to_string());
+                    return (name.filter(|n| !n.is_empty()), num);
                 }
             }
         }
         let from = call.invite.from();
-        (from.display.clone(), from.uri.user.clone().unwrap_or_else(|| "anonymous".into()))
+        (
+            from.display.clone(),
+            from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
+        )
     }
 }
 

@@ -6,7 +6,7 @@
 //! §14 (re-INVITE), RFC 3311 (UPDATE), RFC 6086 (INFO).
 
 use super::build;
-use super::call_state::{Phase, PendingAck};
+use super::call_state::{PendingAck, Phase};
 use super::transactions::{ClientEvent, ClientPurpose, ServerTx};
 use super::{Engine, EngineTimer, Reply};
 use crate::call::{CallRef, DialogState, LegId, LegRef, LegRole};
@@ -31,8 +31,16 @@ pub(super) enum EndReason {
 
 impl Engine {
     /// Sends a provisional or final response on the caller's INVITE transaction.
-    pub(super) fn reply_caller(&mut self, now: Instant, cref: CallRef, reply: Reply, body: Option<(String, Vec<u8>)>) {
-        let Some(call) = self.calls.get(cref) else { return };
+    pub(super) fn reply_caller(
+        &mut self,
+        now: Instant,
+        cref: CallRef,
+        reply: Reply,
+        body: Option<(String, Vec<u8>)>,
+    ) {
+        let Some(call) = self.calls.get(cref) else {
+            return;
+        };
         let Some(h) = call.invite_tx else { return };
         let final_ = reply.status >= 200;
         self.reply_on_with_body(now, h, reply, body);
@@ -44,16 +52,25 @@ impl Engine {
     }
 
     /// Answers the caller with 200 OK (and `body`), retransmitted until the ACK.
-    pub(super) fn answer_caller(&mut self, now: Instant, cref: CallRef, body: Option<(String, Vec<u8>)>) {
-        let Some(call) = self.calls.get(cref) else { return };
+    pub(super) fn answer_caller(
+        &mut self,
+        now: Instant,
+        cref: CallRef,
+        body: Option<(String, Vec<u8>)>,
+    ) {
+        let Some(call) = self.calls.get(cref) else {
+            return;
+        };
         let Some(h) = call.invite_tx else { return };
-        let Some(resp) = self.build_reply(h, Reply::status(200, "OK"), body) else { return };
+        let Some(resp) = self.build_reply(h, Reply::status(200, "OK"), body) else {
+            return;
+        };
         let bytes: Rc<[u8]> = resp.to_bytes().into();
         self.server_send(now, h, &resp);
         if let Some(call) = self.calls.get_mut(cref) {
             call.invite_tx = None;
             call.legs[0].state = DialogState::Confirmed;
-            if call.phase != Phase::Answered { callee: call.phase_callee() } {
+            if !call.answered() {
                 call.phase = Phase::Answered { callee: None };
             }
         }
@@ -64,11 +81,17 @@ impl Engine {
         let mut machine = TwoHundredRetransmitter::new(self.timers, bytes);
         let mut acts = std::mem::take(&mut self.actions);
         machine.start(now, &mut acts);
-        let Some(call) = self.calls.get_mut(cref) else { return };
+        let Some(call) = self.calls.get_mut(cref) else {
+            return;
+        };
         if let Some(mut old) = call.pending_ack.take() {
             old.timers.stop_all(&mut self.sched);
         }
-        call.pending_ack = Some(PendingAck { leg, machine, timers: TimerSlots::default() });
+        call.pending_ack = Some(PendingAck {
+            leg,
+            machine,
+            timers: TimerSlots::default(),
+        });
         self.apply_2xx_actions(now, cref, &mut acts);
         self.actions = acts;
     }
@@ -76,14 +99,21 @@ impl Engine {
     fn apply_2xx_actions(&mut self, now: Instant, cref: CallRef, acts: &mut Vec<Action>) {
         let mut no_ack = false;
         for act in acts.drain(..) {
-            let Some(call) = self.calls.get_mut(cref) else { break };
-            let Some(p) = call.pending_ack.as_mut() else { break };
+            let Some(call) = self.calls.get_mut(cref) else {
+                break;
+            };
+            let Some(p) = call.pending_ack.as_mut() else {
+                break;
+            };
             match act {
                 Action::Transmit(b) => {
                     let peer = call.legs[p.leg].peer;
                     self.out.sip(peer, b.to_vec());
                 }
-                Action::StartTimer(kind, at) => p.timers.start(&mut self.sched, kind, at, EngineTimer::Ack2xx(cref, kind)),
+                Action::StartTimer(kind, at) => {
+                    p.timers
+                        .start(&mut self.sched, kind, at, EngineTimer::Ack2xx(cref, kind))
+                }
                 Action::StopTimer(kind) => p.timers.stop(&mut self.sched, kind),
                 Action::AckTimeout => no_ack = true,
                 Action::Terminated => {
@@ -95,15 +125,28 @@ impl Engine {
             }
         }
         if no_ack {
-            log::warn!("call {}: our 2xx was never acknowledged, hanging up", self.call_label(cref));
+            log::warn!(
+                "call {}: our 2xx was never acknowledged, hanging up",
+                self.call_label(cref)
+            );
             self.end_call(now, cref, EndReason::NoAck);
         }
     }
 
     /// A timer of the 2xx retransmission fired.
-    pub(super) fn ack2xx_timer(&mut self, now: Instant, cref: CallRef, kind: TimerKind, id: crate::sched::TimerId) {
+    pub(super) fn ack2xx_timer(
+        &mut self,
+        now: Instant,
+        cref: CallRef,
+        kind: TimerKind,
+        id: crate::sched::TimerId,
+    ) {
         let mut acts = std::mem::take(&mut self.actions);
-        if let Some(p) = self.calls.get_mut(cref).and_then(|c| c.pending_ack.as_mut()) {
+        if let Some(p) = self
+            .calls
+            .get_mut(cref)
+            .and_then(|c| c.pending_ack.as_mut())
+        {
             if p.timers.fired(kind, id) {
                 p.machine.on_timer(now, kind, &mut acts);
             }
@@ -115,7 +158,11 @@ impl Engine {
     /// An ACK outside any transaction: the ACK for a 2xx (§13.2.2.4), on leg `lr`.
     pub(super) fn on_dialog_ack(&mut self, now: Instant, lr: LegRef) {
         let mut acts = std::mem::take(&mut self.actions);
-        if let Some(p) = self.calls.get_mut(lr.call).and_then(|c| c.pending_ack.as_mut()) {
+        if let Some(p) = self
+            .calls
+            .get_mut(lr.call)
+            .and_then(|c| c.pending_ack.as_mut())
+        {
             if p.leg == lr.leg {
                 p.machine.on_ack(&mut acts);
             }
@@ -126,20 +173,41 @@ impl Engine {
     }
 
     /// A request with a To tag: find its dialog, check it, and act (§12.2.2).
-    pub(super) fn handle_in_dialog(&mut self, now: Instant, req: Rc<Request>, source: SocketAddr, h: Handle) {
+    pub(super) fn handle_in_dialog(
+        &mut self,
+        now: Instant,
+        req: Rc<Request>,
+        source: SocketAddr,
+        h: Handle,
+    ) {
         let Some(lr) = self.calls.find(req.call_id()) else {
-            return self.reply_on(now, h, Reply::status(481, "Call/Transaction Does Not Exist"));
+            return self.reply_on(
+                now,
+                h,
+                Reply::status(481, "Call/Transaction Does Not Exist"),
+            );
         };
         let Some(call) = self.calls.get_mut(lr.call) else {
-            return self.reply_on(now, h, Reply::status(481, "Call/Transaction Does Not Exist"));
+            return self.reply_on(
+                now,
+                h,
+                Reply::status(481, "Call/Transaction Does Not Exist"),
+            );
         };
         let leg = &mut call.legs[lr.leg];
-        let tags_match = req.to().tag() == Some(leg.local_tag.as_str()) && req.from().tag() == leg.remote_tag.as_deref();
+        let tags_match = req.to().tag() == Some(leg.local_tag.as_str())
+            && req.from().tag() == leg.remote_tag.as_deref();
         if !tags_match || leg.state == DialogState::Terminated {
-            return self.reply_on(now, h, Reply::status(481, "Call/Transaction Does Not Exist"));
+            return self.reply_on(
+                now,
+                h,
+                Reply::status(481, "Call/Transaction Does Not Exist"),
+            );
         }
         let cseq = req.cseq().seq;
-        if cseq < leg.remote_cseq || (cseq == leg.remote_cseq && leg.role == LegRole::Uas && *req.method() != Method::Ack) {
+        if cseq < leg.remote_cseq
+            || (cseq == leg.remote_cseq && leg.role == LegRole::Uas && *req.method() != Method::Ack)
+        {
             return self.reply_on(now, h, Reply::status(500, "Server Internal Error"));
         }
         leg.remote_cseq = cseq;
@@ -153,13 +221,15 @@ impl Engine {
             }
             Method::Options => {
                 let mut r = Reply::status(200, "OK");
-                r.headers.push((HeaderName::Allow, super::validate::ALLOW.into()));
+                r.headers
+                    .push((HeaderName::Allow, super::validate::ALLOW.into()));
                 self.reply_on(now, h, r);
             }
             Method::Invite | Method::Update | Method::Info => self.relay_in_dialog(now, lr, req, h),
             _ => {
                 let mut r = Reply::status(405, "Method Not Allowed");
-                r.headers.push((HeaderName::Allow, super::validate::ALLOW.into()));
+                r.headers
+                    .push((HeaderName::Allow, super::validate::ALLOW.into()));
                 self.reply_on(now, h, r);
             }
         }
@@ -167,7 +237,9 @@ impl Engine {
 
     /// Relays a re-INVITE, UPDATE or INFO to the bridged leg; its answer comes back on `h`.
     fn relay_in_dialog(&mut self, now: Instant, lr: LegRef, req: Rc<Request>, h: Handle) {
-        let Some(call) = self.calls.get(lr.call) else { return };
+        let Some(call) = self.calls.get(lr.call) else {
+            return;
+        };
         let other = match (call.phase, lr.leg) {
             (Phase::Answered { callee: Some(c) }, 0) => Some(c),
             (Phase::Answered { callee: Some(c) }, l) if l == c => Some(0),
@@ -185,15 +257,30 @@ impl Engine {
         let local = self.local;
         let ua = self.cfg.general.user_agent.clone();
         let branch = self.new_branch();
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
         let target = &mut call.legs[other];
         let cseq = target.next_cseq();
         let mut out = build::in_dialog(target, req.method().clone(), cseq, local, &branch, &ua);
         if !req.body().is_empty() {
-            out.set_body(Some(req.content_type().unwrap_or("application/sdp")), req.body().to_vec());
+            out.set_body(
+                Some(req.content_type().unwrap_or("application/sdp")),
+                req.body().to_vec(),
+            );
         }
         let dest = target.peer;
-        self.open_client_tx(now, out, dest, ClientPurpose::Relay { server: h, call: lr.call, from_leg: lr.leg, to_leg: other });
+        self.open_client_tx(
+            now,
+            out,
+            dest,
+            ClientPurpose::Relay {
+                server: h,
+                call: lr.call,
+                from_leg: lr.leg,
+                to_leg: other,
+            },
+        );
     }
 
     /// The answer to a relayed request arrived: pass it back on the original transaction.
@@ -214,7 +301,10 @@ impl Engine {
         if status < 200 {
             return;
         }
-        let is_invite = self.server_txs.get(server).is_some_and(|t| *t.request.method() == Method::Invite);
+        let is_invite = self
+            .server_txs
+            .get(server)
+            .is_some_and(|t| *t.request.method() == Method::Invite);
         if is_invite && (200..300).contains(&status) {
             // ACK the callee side's 2xx ourselves (we are its UAC).
             let local = self.local;
@@ -226,10 +316,23 @@ impl Engine {
                 self.out.sip(leg.peer, ack.to_bytes());
             }
         }
-        let body = resp
-            .filter(|r| !r.body().is_empty())
-            .map(|r| (r.content_type().unwrap_or("application/sdp").to_string(), r.body().to_vec()));
-        let Some(built) = self.build_reply(server, Reply { status, reason, headers: Vec::new() }, body) else { return };
+        let body = resp.filter(|r| !r.body().is_empty()).map(|r| {
+            (
+                r.content_type().unwrap_or("application/sdp").to_string(),
+                r.body().to_vec(),
+            )
+        });
+        let Some(built) = self.build_reply(
+            server,
+            Reply {
+                status,
+                reason,
+                headers: Vec::new(),
+            },
+            body,
+        ) else {
+            return;
+        };
         if is_invite && (200..300).contains(&status) {
             let bytes: Rc<[u8]> = built.to_bytes().into();
             self.server_send(now, server, &built);
@@ -245,14 +348,29 @@ impl Engine {
 
     /// CANCEL for the caller's INVITE (matched through `invite_h`): 200 to the CANCEL, 487 to
     /// the INVITE, CANCEL to every fork (§9.2).
-    pub(super) fn handle_cancel(&mut self, now: Instant, cancel_h: Handle, invite_h: Option<Handle>, req: &Request) {
+    pub(super) fn handle_cancel(
+        &mut self,
+        now: Instant,
+        cancel_h: Handle,
+        invite_h: Option<Handle>,
+        req: &Request,
+    ) {
         let Some(invite_h) = invite_h else {
-            return self.reply_on(now, cancel_h, Reply::status(481, "Call/Transaction Does Not Exist"));
+            return self.reply_on(
+                now,
+                cancel_h,
+                Reply::status(481, "Call/Transaction Does Not Exist"),
+            );
         };
         self.reply_on(now, cancel_h, Reply::status(200, "OK"));
         let cref = self.calls.find(req.call_id()).map(|lr| lr.call);
         match cref {
-            Some(cref) if self.calls.get(cref).is_some_and(|c| c.invite_tx == Some(invite_h)) => {
+            Some(cref)
+                if self
+                    .calls
+                    .get(cref)
+                    .is_some_and(|c| c.invite_tx == Some(invite_h)) =>
+            {
                 log::info!("call {}: cancelled by the caller", self.call_label(cref));
                 self.set_dial_status(cref, crate::dialplan::DialStatus::Cancel);
                 self.end_call(now, cref, EndReason::Cancelled);
@@ -266,8 +384,15 @@ impl Engine {
     /// Ends a call: tells every leg what it needs (final response, CANCEL or BYE), runs the
     /// `h` extension, frees every timer and table entry.
     pub(super) fn end_call(&mut self, now: Instant, cref: CallRef, why: EndReason) {
-        let Some(call) = self.calls.get_mut(cref) else { return };
-        let legs: Vec<(LegId, DialogState)> = call.legs.iter().enumerate().map(|(i, l)| (i, l.state)).collect();
+        let Some(call) = self.calls.get_mut(cref) else {
+            return;
+        };
+        let legs: Vec<(LegId, DialogState)> = call
+            .legs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i, l.state))
+            .collect();
         let caller_status = match why {
             EndReason::Cancelled => 487,
             EndReason::Hangup(s) => s,
@@ -282,12 +407,26 @@ impl Engine {
                 continue;
             }
             match state {
-                DialogState::Confirmed => self.send_bye(now, LegRef { call: cref, leg: id }),
-                DialogState::Trying | DialogState::Early if id != 0 => self.cancel_fork(now, LegRef { call: cref, leg: id }),
+                DialogState::Confirmed => self.send_bye(
+                    now,
+                    LegRef {
+                        call: cref,
+                        leg: id,
+                    },
+                ),
+                DialogState::Trying | DialogState::Early if id != 0 => self.cancel_fork(
+                    now,
+                    LegRef {
+                        call: cref,
+                        leg: id,
+                    },
+                ),
                 _ => {}
             }
         }
-        let Some(mut call) = self.calls.remove(cref) else { return };
+        let Some(mut call) = self.calls.remove(cref) else {
+            return;
+        };
         if let Some(t) = call.dial.take().and_then(|d| d.timer) {
             self.sched.cancel(t);
         }
@@ -317,7 +456,9 @@ impl Engine {
         let local = self.local;
         let ua = self.cfg.general.user_agent.clone();
         let branch = self.new_branch();
-        let Some(call) = self.calls.get_mut(lr.call) else { return };
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
         let leg = &mut call.legs[lr.leg];
         leg.state = DialogState::Terminated;
         let cseq = leg.next_cseq();
@@ -328,17 +469,32 @@ impl Engine {
 
     /// Builds a response on server transaction `h` from a reply: our To tag, Contact on
     /// dialog-making answers, Server, and a body.
-    pub(super) fn build_reply(&self, h: Handle, reply: Reply, body: Option<(String, Vec<u8>)>) -> Option<Response> {
-        let ServerTx { request, to_tag, via, .. } = self.server_txs.get(h)?;
+    pub(super) fn build_reply(
+        &self,
+        h: Handle,
+        reply: Reply,
+        body: Option<(String, Vec<u8>)>,
+    ) -> Option<Response> {
+        let ServerTx {
+            request,
+            to_tag,
+            via,
+            ..
+        } = self.server_txs.get(h)?;
         let tag = (reply.status > 100).then_some(to_tag.as_str());
         let mut resp = Response::for_request(request, reply.status, &reply.reason, tag);
         resp.set_top_via(via.clone());
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        if *request.method() == Method::Invite && (101..300).contains(&reply.status) || *request.method() == Method::Update && reply.status < 300 {
+        if *request.method() == Method::Invite && (101..300).contains(&reply.status)
+            || *request.method() == Method::Update && reply.status < 300
+        {
             let user = request.uri().user.as_deref().unwrap_or("sipbox");
-            resp.push_header(HeaderName::Contact, format!("<sip:{}@{}>", build::escape_user(user), self.local));
+            resp.push_header(
+                HeaderName::Contact,
+                format!("<sip:{}@{}>", build::escape_user(user), self.local),
+            );
         }
         resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
         if let Some((ct, b)) = body {
@@ -353,7 +509,13 @@ impl Engine {
     }
 
     /// Sends a reply with an optional body on server transaction `h`.
-    pub(super) fn reply_on_with_body(&mut self, now: Instant, h: Handle, reply: Reply, body: Option<(String, Vec<u8>)>) {
+    pub(super) fn reply_on_with_body(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        reply: Reply,
+        body: Option<(String, Vec<u8>)>,
+    ) {
         if let Some(resp) = self.build_reply(h, reply, body) {
             self.server_send(now, h, &resp);
         }
@@ -361,6 +523,9 @@ impl Engine {
 
     /// A short name for a call in the log: its caller's Call-ID.
     pub(super) fn call_label(&self, cref: CallRef) -> String {
-        self.calls.get(cref).map(|c| c.legs[0].call_id.clone()).unwrap_or_default()
+        self.calls
+            .get(cref)
+            .map(|c| c.legs[0].call_id.clone())
+            .unwrap_or_default()
     }
 }

@@ -8,7 +8,7 @@ use super::call_state::{Call, Phase};
 use super::{Engine, Reply};
 use crate::auth::AuthVerdict;
 use crate::call::{DialogState, Leg, LegRole};
-use crate::config::sip_peer::Host;
+use crate::config::sip_values::Host;
 use crate::sip::{HeaderName, Request};
 use crate::transaction::Handle;
 use std::net::SocketAddr;
@@ -27,19 +27,34 @@ enum Caller {
 
 impl Engine {
     /// Handles an out-of-dialog INVITE on its new server transaction `h`.
-    pub(super) fn handle_new_invite(&mut self, now: Instant, req: Rc<Request>, source: SocketAddr, h: Handle) {
+    pub(super) fn handle_new_invite(
+        &mut self,
+        now: Instant,
+        req: Rc<Request>,
+        source: SocketAddr,
+        h: Handle,
+    ) {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
         self.reply_on(now, h, Reply::status(100, "Trying"));
         let caller = self.identify_caller(&req, source);
         let (entry, context) = match caller {
             Caller::TrustedPeer(i) => (Some(i), self.cfg.peers[i].context.clone()),
-            Caller::Entry(i) => match self.check_credentials(now, &req, source, Some(i), HeaderName::ProxyAuthorization) {
+            Caller::Entry(i) => match self.check_credentials(
+                now,
+                &req,
+                source,
+                Some(i),
+                HeaderName::ProxyAuthorization,
+            ) {
                 AuthVerdict::Accepted => (Some(i), self.cfg.peers[i].context.clone()),
                 verdict => return self.refuse_auth(now, h, verdict),
             },
-            Caller::Unknown if self.cfg.general.allow_guest => (None, self.cfg.general.context.clone()),
+            Caller::Unknown if self.cfg.general.allow_guest => {
+                (None, self.cfg.general.context.clone())
+            }
             Caller::Unknown if self.cfg.general.always_auth_reject => {
-                let verdict = self.check_credentials(now, &req, source, None, HeaderName::ProxyAuthorization);
+                let verdict =
+                    self.check_credentials(now, &req, source, None, HeaderName::ProxyAuthorization);
                 return self.refuse_auth(now, h, verdict);
             }
             Caller::Unknown => return self.reply_on(now, h, Reply::status(403, "Forbidden")),
@@ -54,7 +69,11 @@ impl Engine {
         let caller_leg = Leg {
             role: LegRole::Uas,
             call_id: req.call_id().to_string(),
-            local_tag: self.server_txs.get(h).map(|t| t.to_tag.clone()).unwrap_or_default(),
+            local_tag: self
+                .server_txs
+                .get(h)
+                .map(|t| t.to_tag.clone())
+                .unwrap_or_default(),
             remote_tag: req.from().tag().map(str::to_string),
             local_uri: without_tag(req.to()),
             remote_uri: without_tag(req.from()),
@@ -98,7 +117,11 @@ impl Engine {
         if let Some(i) = entry {
             *self.active_calls.entry(i).or_default() += 1;
         }
-        log::info!("call {} from {} to '{exten}' in context '{context}'", req.call_id(), caller_name(&req));
+        log::info!(
+            "call {} from {} to '{exten}' in context '{context}'",
+            req.call_id(),
+            caller_name(&req)
+        );
         self.run_dialplan(now, cref, None);
     }
 
@@ -122,10 +145,17 @@ impl Engine {
         }
         // chan_sip's find_peer by address: a static host whose address and port match.
         for (i, p) in self.cfg.peers.iter().enumerate() {
-            if let Host::Static { ip: Some(ip), port, .. } = &p.host {
+            if let Host::Static {
+                ip: Some(ip), port, ..
+            } = &p.host
+            {
                 let port_ok = p.insecure.port || *port == source.port();
                 if *ip == source.ip() && port_ok {
-                    return if p.insecure.invite { Caller::TrustedPeer(i) } else { Caller::Entry(i) };
+                    return if p.insecure.invite {
+                        Caller::TrustedPeer(i)
+                    } else {
+                        Caller::Entry(i)
+                    };
                 }
             }
         }
@@ -144,7 +174,12 @@ impl Engine {
 /// The extension an INVITE asks for: the Request-URI user (unescaped by the parser), else the
 /// To user, else `s`.
 fn dialled_extension(req: &Request) -> String {
-    let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref()).unwrap_or("");
+    let user = req
+        .uri()
+        .user
+        .as_deref()
+        .or(req.to().uri.user.as_deref())
+        .unwrap_or("");
     if user.is_empty() {
         "s".to_string()
     } else {

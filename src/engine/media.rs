@@ -17,7 +17,10 @@ pub struct MediaState {
 impl MediaState {
     /// Media state for this RTP config, binding on the SIP address's IP.
     pub fn new(rtp: &RtpConf, _local: SocketAddr) -> MediaState {
-        MediaState { _rtp_start: rtp.rtp_start, _rtp_end: rtp.rtp_end }
+        MediaState {
+            _rtp_start: rtp.rtp_start,
+            _rtp_end: rtp.rtp_end,
+        }
     }
 }
 
@@ -27,18 +30,31 @@ pub struct CallMedia {}
 
 impl Engine {
     /// A datagram on an RTP/RTCP socket.
-    pub(super) fn handle_media(&mut self, _now: Instant, _on: SockId, _from: SocketAddr, _data: &mut [u8]) -> Verdict {
+    pub(super) fn handle_media(
+        &mut self,
+        _now: Instant,
+        _on: SockId,
+        _from: SocketAddr,
+        _data: &mut [u8],
+    ) -> Verdict {
         Verdict::Consumed
     }
 
     /// The SDP sipbox answers with when it answers a call itself.
-    pub(super) fn media_answer(&mut self, _now: Instant, _cref: CallRef) -> Option<(String, Vec<u8>)> {
+    pub(super) fn media_answer(
+        &mut self,
+        _now: Instant,
+        _cref: CallRef,
+    ) -> Option<(String, Vec<u8>)> {
         None
     }
 
     /// A dialplan command that needs media. Returns true to keep stepping the dialplan.
     pub(super) fn media_command(&mut self, _now: Instant, cref: CallRef, cmd: Command) -> bool {
-        log::warn!("call {}: {cmd:?} is not supported yet; skipped", self.call_label(cref));
+        log::warn!(
+            "call {}: {cmd:?} is not supported yet; skipped",
+            self.call_label(cref)
+        );
         true
     }
 

@@ -127,7 +127,11 @@ pub struct Outbox {
 impl Outbox {
     /// Queues a datagram from the SIP socket.
     pub fn sip(&mut self, to: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit { via: SockId::SIP, to, bytes });
+        self.transmits.push_back(Transmit {
+            via: SockId::SIP,
+            to,
+            bytes,
+        });
     }
 
     /// Queues a datagram from another socket.
@@ -150,7 +154,11 @@ pub struct Reply {
 impl Reply {
     /// A reply with no extra headers.
     pub fn status(status: u16, reason: &str) -> Reply {
-        Reply { status, reason: reason.to_string(), headers: Vec::new() }
+        Reply {
+            status,
+            reason: reason.to_string(),
+            headers: Vec::new(),
+        }
     }
 }
 
@@ -219,14 +227,23 @@ const MAX_TRANSACTIONS: usize = 50_000;
 
 impl Engine {
     /// An engine serving `cfg` with `dialplan` on the SIP socket bound at `local`.
-    pub fn new(cfg: Settings, dialplan: Dialplan, rtp: crate::config::rtp_conf::RtpConf, local: SocketAddr, now: Instant) -> Engine {
+    pub fn new(
+        cfg: Settings,
+        dialplan: Dialplan,
+        rtp: crate::config::rtp_conf::RtpConf,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Engine {
         let registrar = Registrar::new(cfg.general.max_registrations);
         let mut sched = Scheduler::new();
         sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
         let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
         timers.timer_b = cfg.general.timer_b;
         let wall = SystemTime::now();
-        let start_wall_secs = wall.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let start_wall_secs = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let max_calls = cfg.general.max_calls;
         let mut e = Engine {
             dialplan,
@@ -285,7 +302,13 @@ impl Engine {
     }
 
     /// Handles one datagram that arrived on `on` from `from`.
-    pub fn handle_datagram(&mut self, now: Instant, on: SockId, from: SocketAddr, data: &mut [u8]) -> Verdict {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        on: SockId,
+        from: SocketAddr,
+        data: &mut [u8],
+    ) -> Verdict {
         if on != SockId::SIP {
             return self.handle_media(now, on, from, data);
         }
@@ -300,22 +323,26 @@ impl Engine {
     }
 
     fn on_parse_error(&mut self, err: &sip::ParseError, from: SocketAddr) {
-        let Some(mut resp) = err.error_response() else {
+        if err.status().is_none() {
             self.stats.dropped += 1;
-            log::debug!("dropped unparsable datagram from {from}: {err}");
+            log::debug!("dropped datagram from {from}: {}", err.reason());
             return;
-        };
+        }
         self.stats.refused += 1;
-        log::debug!("refused datagram from {from}: {} {}", resp.status(), resp.reason());
-        let dest = match resp.vias().first() {
+        log::debug!("refused datagram from {from}: {}", err.reason());
+        // Answer where the request says (stamped with received/rport), or to its source when
+        // even its Via is broken.
+        let (via, dest) = match err.top_via() {
             Some(top) => {
-                let (via, dest) = respond::stamp_via(top, from);
-                resp.set_top_via(via);
-                dest
+                let (via, dest) = respond::stamp_via(&top, from);
+                (Some(via.to_string()), dest)
             }
-            None => from,
+            None => (None, from),
         };
-        self.out.sip(dest, resp.to_bytes());
+        let tag = self.new_tag();
+        if let Some(bytes) = err.error_response_with(via.as_deref(), Some(&tag)) {
+            self.out.sip(dest, bytes);
+        }
     }
 
     fn on_request(&mut self, now: Instant, req: Request, from: SocketAddr) {
@@ -339,7 +366,11 @@ impl Engine {
         }
         if let Err(refusal) = validate::check(&req) {
             self.stats.refused += 1;
-            let reply = Reply { status: refusal.status, reason: refusal.reason.to_string(), headers: refusal.headers };
+            let reply = Reply {
+                status: refusal.status,
+                reason: refusal.reason.to_string(),
+                headers: refusal.headers,
+            };
             return self.respond_statelessly(&req, from, reply);
         }
         let req = Rc::new(req);
@@ -354,7 +385,11 @@ impl Engine {
         };
         match req.method() {
             Method::Cancel => {
-                let invite = self.server_txs.key(h).and_then(|k| k.cancelled_invite()).and_then(|k| self.server_txs.find(&k));
+                let invite = self
+                    .server_txs
+                    .key(h)
+                    .and_then(|k| k.cancelled_invite())
+                    .and_then(|k| self.server_txs.find(&k));
                 self.handle_cancel(now, h, invite, &req);
             }
             _ if req.to().tag().is_some() => self.handle_in_dialog(now, req, from, h),
@@ -367,28 +402,47 @@ impl Engine {
                 self.reply_on(now, h, reply);
             }
             Method::Invite => self.handle_new_invite(now, req, from, h),
-            _ => self.reply_on(now, h, Reply::status(481, "Call/Transaction Does Not Exist")),
+            _ => self.reply_on(
+                now,
+                h,
+                Reply::status(481, "Call/Transaction Does Not Exist"),
+            ),
         }
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
-        let Some(key) = transactions::client_key(&resp) else { return };
+        let Some(key) = transactions::client_key(&resp) else {
+            return;
+        };
         let Some(h) = self.client_txs.find(&key) else {
             log::debug!("stray response {} for {}", resp.status(), resp.call_id());
             return;
         };
-        let Some(ev) = self.client_response(now, h, &resp) else { return };
+        let Some(ev) = self.client_response(now, h, &resp) else {
+            return;
+        };
         self.client_event(now, h, ev, Some(&resp));
     }
 
     /// Routes what a client transaction reported to whoever sent its request.
-    fn client_event(&mut self, now: Instant, h: Handle, ev: transactions::ClientEvent, resp: Option<&Response>) {
-        let Some(purpose) = self.client_txs.get(h).map(|t| t.purpose.clone()) else { return };
+    fn client_event(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        ev: transactions::ClientEvent,
+        resp: Option<&Response>,
+    ) {
+        let Some(purpose) = self.client_txs.get(h).map(|t| t.purpose.clone()) else {
+            return;
+        };
         match purpose {
             ClientPurpose::Invite(lr) => self.on_fork_event(now, h, lr, ev, resp),
-            ClientPurpose::Relay { server, call, from_leg, to_leg } => {
-                self.on_relay_event(now, server, call, from_leg, to_leg, ev, resp)
-            }
+            ClientPurpose::Relay {
+                server,
+                call,
+                from_leg,
+                to_leg,
+            } => self.on_relay_event(now, server, call, from_leg, to_leg, ev, resp),
             ClientPurpose::Qualify { entry, sent } => self.on_qualify_event(now, entry, sent, ev),
             ClientPurpose::Fire => {}
         }
@@ -397,14 +451,20 @@ impl Engine {
     fn handle_options(&self) -> Reply {
         let mut r = Reply::status(200, "OK");
         r.headers.push((HeaderName::Allow, validate::ALLOW.into()));
-        r.headers.push((HeaderName::Accept, validate::ACCEPT.into()));
+        r.headers
+            .push((HeaderName::Accept, validate::ACCEPT.into()));
         r
     }
 
     /// Answers without a transaction (refusals before any handler, table full).
     fn respond_statelessly(&mut self, req: &Request, from: SocketAddr, reply: Reply) {
-        let to_tag = if req.to().tag().is_none() { Some(self.new_tag()) } else { None };
-        let (mut resp, dest) = respond::response_to(req, from, reply.status, &reply.reason, to_tag.as_deref());
+        let to_tag = if req.to().tag().is_none() {
+            Some(self.new_tag())
+        } else {
+            None
+        };
+        let (mut resp, dest) =
+            respond::response_to(req, from, reply.status, &reply.reason, to_tag.as_deref());
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
@@ -435,7 +495,11 @@ impl Engine {
             if e.secret.is_none() && e.md5secret.is_none() {
                 // chan_sip: an entry without a secret needs no authentication; its ACL still
                 // applies.
-                return if e.acl.allows(source.ip()) { AuthVerdict::Accepted } else { AuthVerdict::Forbidden };
+                return if e.acl.allows(source.ip()) {
+                    AuthVerdict::Accepted
+                } else {
+                    AuthVerdict::Forbidden
+                };
             }
         }
         let values: Vec<&str> = req.headers().get_all(&header).collect();
@@ -448,11 +512,22 @@ impl Engine {
                     (None, Some(secret)) => auth::ha1(&e.name, &realm, secret),
                     (None, None) => String::new(),
                 };
-                Some(Account { name: &e.name, ha1: &ha1, source_allowed: e.acl.allows(source.ip()) })
+                Some(Account {
+                    name: &e.name,
+                    ha1: &ha1,
+                    source_allowed: e.acl.allows(source.ip()),
+                })
             }
             None => None,
         };
-        auth::verify(now, &mut self.nonces, &realm, req.method().as_str(), &values, account)
+        auth::verify(
+            now,
+            &mut self.nonces,
+            &realm,
+            req.method().as_str(),
+            &values,
+            account,
+        )
     }
 
     /// A 401/407 with a fresh nonce.
@@ -461,10 +536,16 @@ impl Engine {
         let (reason, header) = if status == 401 {
             ("Unauthorized", HeaderName::WwwAuthenticate)
         } else {
-            ("Proxy Authentication Required", HeaderName::ProxyAuthenticate)
+            (
+                "Proxy Authentication Required",
+                HeaderName::ProxyAuthenticate,
+            )
         };
         let mut r = Reply::status(status, reason);
-        r.headers.push((header, auth::challenge(&self.cfg.general.realm, &nonce, stale)));
+        r.headers.push((
+            header,
+            auth::challenge(&self.cfg.general.realm, &nonce, stale),
+        ));
         r
     }
 
@@ -483,7 +564,8 @@ impl Engine {
         match timer {
             EngineTimer::NonceSweep => {
                 self.nonces.expire(now);
-                self.sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
+                self.sched
+                    .schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
             }
             EngineTimer::ServerTx(h, kind) => self.server_timer(now, h, kind, id),
             EngineTimer::ClientTx(h, kind) => {

@@ -4,7 +4,7 @@
 
 use super::transactions::{ClientEvent, ClientPurpose};
 use super::{build, Engine, EngineTimer};
-use crate::config::sip_peer::Host;
+use crate::config::sip_values::Host;
 use crate::sip::{HeaderName, Method, Request, Uri};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,7 +36,10 @@ impl Engine {
         for i in 0..self.cfg.peers.len() {
             if self.cfg.peers[i].qualify.is_some() {
                 let offset = Duration::from_millis(1000) * (i as u32) / n;
-                self.sched.schedule(now + Duration::from_secs(1) + offset, EngineTimer::Qualify(i));
+                self.sched.schedule(
+                    now + Duration::from_secs(1) + offset,
+                    EngineTimer::Qualify(i),
+                );
             }
         }
     }
@@ -49,13 +52,24 @@ impl Engine {
     /// The reachability of a peer.
     pub fn peer_status(&self, name: &str) -> Option<PeerStatus> {
         let i = self.cfg.entry(name)?;
-        Some(self.qualify.status.get(&i).copied().unwrap_or(PeerStatus::Unknown))
+        Some(
+            self.qualify
+                .status
+                .get(&i)
+                .copied()
+                .unwrap_or(PeerStatus::Unknown),
+        )
     }
 
     /// A peer's ping is due: send it and plan the next one.
     pub(super) fn qualify_due(&mut self, now: Instant, entry: usize) {
-        let Some(limit) = self.cfg.peers[entry].qualify else { return };
-        self.sched.schedule(now + self.cfg.general.qualify_freq, EngineTimer::Qualify(entry));
+        let Some(limit) = self.cfg.peers[entry].qualify else {
+            return;
+        };
+        self.sched.schedule(
+            now + self.cfg.general.qualify_freq,
+            EngineTimer::Qualify(entry),
+        );
         let Some((uri, dest)) = self.qualify_target(entry) else {
             self.set_peer_status(entry, PeerStatus::Unknown);
             return;
@@ -66,14 +80,18 @@ impl Engine {
         let mut req = Request::new(Method::Options, uri.clone());
         req.push_header(HeaderName::Via, build::via_value(self.local, &branch));
         req.push_header(HeaderName::MaxForwards, "70");
-        req.push_header(HeaderName::From, format!("<sip:sipbox@{}>;tag={tag}", self.local));
+        req.push_header(
+            HeaderName::From,
+            format!("<sip:sipbox@{}>;tag={tag}", self.local),
+        );
         req.push_header(HeaderName::To, format!("<{uri}>"));
         req.push_header(HeaderName::CallId, call_id);
         req.push_header(HeaderName::CSeq, "1 OPTIONS");
         req.push_header(HeaderName::UserAgent, self.cfg.general.user_agent.clone());
         self.qualify.pending.insert(entry, now);
         self.open_client_tx(now, req, dest, ClientPurpose::Qualify { entry, sent: now });
-        self.sched.schedule(now + limit, EngineTimer::QualifyLimit(entry));
+        self.sched
+            .schedule(now + limit, EngineTimer::QualifyLimit(entry));
     }
 
     /// The ping's limit passed: unanswered means UNREACHABLE.
@@ -84,8 +102,16 @@ impl Engine {
     }
 
     /// The ping was answered (any response counts, as in chan_sip) or timed out.
-    pub(super) fn on_qualify_event(&mut self, now: Instant, entry: usize, sent: Instant, ev: ClientEvent) {
-        let Some(limit) = self.cfg.peers.get(entry).and_then(|p| p.qualify) else { return };
+    pub(super) fn on_qualify_event(
+        &mut self,
+        now: Instant,
+        entry: usize,
+        sent: Instant,
+        ev: ClientEvent,
+    ) {
+        let Some(limit) = self.cfg.peers.get(entry).and_then(|p| p.qualify) else {
+            return;
+        };
         if self.qualify.pending.get(&entry) == Some(&sent) {
             self.qualify.pending.remove(&entry);
         }
@@ -98,12 +124,21 @@ impl Engine {
     }
 
     fn set_peer_status(&mut self, entry: usize, status: PeerStatus) {
-        let old = self.qualify.status.insert(entry, status).unwrap_or(PeerStatus::Unknown);
-        let changed = !matches!((old, status), (PeerStatus::Reachable(_), PeerStatus::Reachable(_))) && old != status;
+        let old = self
+            .qualify
+            .status
+            .insert(entry, status)
+            .unwrap_or(PeerStatus::Unknown);
+        let changed = !matches!(
+            (old, status),
+            (PeerStatus::Reachable(_), PeerStatus::Reachable(_))
+        ) && old != status;
         if changed {
             let name = &self.cfg.peers[entry].name;
             match status {
-                PeerStatus::Reachable(rtt) => log::info!("peer '{name}' is now Reachable ({} ms)", rtt.as_millis()),
+                PeerStatus::Reachable(rtt) => {
+                    log::info!("peer '{name}' is now Reachable ({} ms)", rtt.as_millis())
+                }
                 PeerStatus::Unreachable => log::warn!("peer '{name}' is now UNREACHABLE"),
                 PeerStatus::Unknown => log::info!("peer '{name}' is now UNKNOWN"),
             }
@@ -119,8 +154,11 @@ impl Engine {
                 Some((uri, b.source))
             }
             Host::Static { ip, port, .. } => {
-                let addr = ip.map(|ip| SocketAddr::new(ip, *port)).or_else(|| self.cfg.resolved(entry))?;
-                let uri = Uri::parse(&format!("sip:{}@{addr}", build::escape_user(&p.name))).ok()?;
+                let addr = ip
+                    .map(|ip| SocketAddr::new(ip, *port))
+                    .or_else(|| self.cfg.resolved(entry))?;
+                let uri =
+                    Uri::parse(&format!("sip:{}@{addr}", build::escape_user(&p.name))).ok()?;
                 Some((uri, addr))
             }
             Host::Unset => None,

@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 
 impl Engine {
     /// Handles a REGISTER that passed validation; returns the final response to send.
-    pub(super) fn handle_register(&mut self, now: Instant, req: &Request, source: SocketAddr) -> Reply {
+    pub(super) fn handle_register(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        source: SocketAddr,
+    ) -> Reply {
         let Some(aor) = req.to().uri.user.clone() else {
             return Reply::status(404, "Not Found");
         };
@@ -26,10 +31,15 @@ impl Engine {
             AuthVerdict::Forbidden => return Reply::status(403, "Forbidden"),
             AuthVerdict::Malformed(_) => return Reply::status(400, "Bad Authorization header"),
         }
-        let Some(entry) = entry else { return Reply::status(403, "Forbidden") };
+        let Some(entry) = entry else {
+            return Reply::status(403, "Forbidden");
+        };
         let entry = &self.cfg.peers[entry];
-        if !entry.kind.calls_out() || !entry.host.is_dynamic() {
-            log::warn!("peer '{}' is not host=dynamic: REGISTER refused", entry.name);
+        if !entry.kind.calls_out() || !entry.is_dynamic() {
+            log::warn!(
+                "peer '{}' is not host=dynamic: REGISTER refused",
+                entry.name
+            );
             return Reply::status(403, "Forbidden");
         }
         let contacts = match req.contacts() {
@@ -69,13 +79,22 @@ impl Engine {
             }
             let secs = secs.min(max);
             if secs != 0 && !contact_allowed(&entry.contact_acl, &na.uri.host) {
-                log::warn!("'{name}' from {source}: contact {} refused by contactpermit/contactdeny", na.uri);
+                log::warn!(
+                    "'{name}' from {source}: contact {} refused by contactpermit/contactdeny",
+                    na.uri
+                );
                 return Reply::status(403, "Forbidden");
             }
-            updates.push(ContactUpdate { contact: na.uri.to_string(), expires: Duration::from_secs(secs.into()) });
+            updates.push(ContactUpdate {
+                contact: na.uri.to_string(),
+                expires: Duration::from_secs(secs.into()),
+            });
         }
         let cseq = req.cseq().seq;
-        match self.registrar.update(now, &name, source, req.call_id(), cseq, &updates) {
+        match self
+            .registrar
+            .update(now, &name, source, req.call_id(), cseq, &updates)
+        {
             Ok(()) => {}
             Err(RegisterError::OutOfOrder) => return Reply::status(500, "Server Internal Error"),
             Err(RegisterError::Full) => {
@@ -88,7 +107,11 @@ impl Engine {
             if u.expires.is_zero() {
                 log::info!("unregistered '{name}' contact {}", u.contact);
             } else {
-                log::info!("registered '{name}' at {} via {source} for {} s", u.contact, u.expires.as_secs());
+                log::info!(
+                    "registered '{name}' at {} via {source} for {} s",
+                    u.contact,
+                    u.expires.as_secs()
+                );
             }
         }
         self.registered_ok(&name, now)
@@ -99,7 +122,10 @@ impl Engine {
         let mut r = Reply::status(200, "OK");
         for b in self.registrar.bindings(aor) {
             let left = b.expires_at.saturating_duration_since(now).as_secs();
-            r.headers.push((HeaderName::Contact, format!("<{}>;expires={left}", b.contact)));
+            r.headers.push((
+                HeaderName::Contact,
+                format!("<{}>;expires={left}", b.contact),
+            ));
         }
         r
     }

@@ -23,7 +23,8 @@ pub fn stamp_via(top: &Via, source: SocketAddr) -> (Via, SocketAddr) {
     } else {
         // The source IP, never a host name from the message: answers cannot be steered
         // elsewhere by what a datagram claims.
-        (via, SocketAddr::new(source.ip(), via.port.unwrap_or(5060)))
+        let port = via.port.unwrap_or(5060);
+        (via, SocketAddr::new(source.ip(), port))
     }
 }
 

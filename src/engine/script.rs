@@ -12,9 +12,18 @@ use std::time::{Instant, SystemTime};
 
 impl Engine {
     /// A dialplan cursor for a new call at `context`/`exten`.
-    pub(super) fn start_dialplan(&mut self, context: &str, exten: &str, req: &Request, entry: Option<usize>) -> Option<Execution> {
+    pub(super) fn start_dialplan(
+        &mut self,
+        context: &str,
+        exten: &str,
+        req: &Request,
+        entry: Option<usize>,
+    ) -> Option<Execution> {
         let from = req.from();
-        let (mut name, mut num) = (from.display.clone().unwrap_or_default(), from.uri.user.clone().unwrap_or_default());
+        let (mut name, mut num) = (
+            from.display.clone().unwrap_or_default(),
+            from.uri.user.clone().unwrap_or_default(),
+        );
         if let Some(cid) = entry.and_then(|i| self.cfg.peers[i].callerid.as_ref()) {
             if let Some(n) = &cid.name {
                 name = n.clone();
@@ -43,8 +52,12 @@ impl Engine {
         let mut resume = resume.unwrap_or(Resume::Start);
         let wall = self.wall(now);
         loop {
-            let Some(call) = self.calls.get_mut(cref) else { return };
-            let Some(exec) = call.exec.as_mut() else { return };
+            let Some(call) = self.calls.get_mut(cref) else {
+                return;
+            };
+            let Some(exec) = call.exec.as_mut() else {
+                return;
+            };
             let cmd = exec.step(&self.dialplan, wall, resume);
             resume = Resume::Done;
             match cmd {
@@ -74,13 +87,31 @@ impl Engine {
                     };
                     return self.end_call(now, cref, EndReason::Hangup(status));
                 }
-                Command::End { sip_status_if_unanswered } => {
-                    let status = if call.dial_attempted { call.hangup_status } else { sip_status_if_unanswered };
+                Command::End {
+                    sip_status_if_unanswered,
+                } => {
+                    let status = if call.dial_attempted {
+                        call.hangup_status
+                    } else {
+                        sip_status_if_unanswered
+                    };
                     return self.end_call(now, cref, EndReason::Hangup(status));
                 }
-                Command::Dial { targets, timeout, options, .. } => {
+                Command::Dial {
+                    targets,
+                    timeout,
+                    options,
+                    ..
+                } => {
                     call.dial_attempted = true;
-                    match self.start_dial(now, cref, &targets, timeout, options.ringback, options.continue_on_callee_hangup) {
+                    match self.start_dial(
+                        now,
+                        cref,
+                        &targets,
+                        timeout,
+                        options.ringback,
+                        options.continue_on_callee_hangup,
+                    ) {
                         Some(status) => {
                             if let Some(c) = self.calls.get_mut(cref) {
                                 c.hangup_status = match status {
@@ -90,13 +121,18 @@ impl Engine {
                                 };
                             }
                             self.set_dial_status(cref, status);
-                            resume = Resume::DialEnded(status);
+                            resume = Resume::DialEnded {
+                                status,
+                                cause: None,
+                            };
                         }
                         None => return,
                     }
                 }
                 Command::Wait(d) => {
-                    let t = self.sched.schedule(now + d, EngineTimer::DialplanWait(cref));
+                    let t = self
+                        .sched
+                        .schedule(now + d, EngineTimer::DialplanWait(cref));
                     if let Some(c) = self.calls.get_mut(cref) {
                         c.wait_timer = Some(t);
                     }
@@ -128,7 +164,7 @@ impl Engine {
 
     /// Runs the `h` extension after a call ended.
     pub(super) fn run_hangup_handler(&self, exec: &mut Execution, _call_id: &str) {
-        exec.hangup(&self.dialplan, SystemTime::now());
+        exec.hangup(&self.dialplan, SystemTime::now(), None);
     }
 
     /// The phase check used by Answer and friends.

@@ -19,8 +19,17 @@ pub struct Settings {
 impl Settings {
     /// Indexes the entries by name.
     pub fn new(general: General, peers: Vec<SipPeer>) -> Settings {
-        let by_name = peers.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
-        Settings { general, peers, by_name, resolved: HashMap::new() }
+        let by_name = peers
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
+        Settings {
+            general,
+            peers,
+            by_name,
+            resolved: HashMap::new(),
+        }
     }
 
     /// The entry with this exact name.

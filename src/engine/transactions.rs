@@ -7,7 +7,8 @@ use crate::call::LegRef;
 use crate::sip::{Request, Response};
 use crate::transaction::{
     Action, ClientKey, Handle, InsertError, InviteClientTransaction, InviteServerTransaction,
-    NonInviteClientTransaction, NonInviteServerTransaction, RequestIds, ServerKey, TimerKind, Transport,
+    NonInviteClientTransaction, NonInviteServerTransaction, RequestIds, ServerKey, TimerKind,
+    Transport,
 };
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -43,7 +44,12 @@ pub(super) enum ClientPurpose {
     Qualify { entry: usize, sent: Instant },
     /// A request relayed from leg `from_leg` to leg `to_leg`; its final answer is relayed back
     /// on `server`.
-    Relay { server: Handle, call: crate::call::CallRef, from_leg: usize, to_leg: usize },
+    Relay {
+        server: Handle,
+        call: crate::call::CallRef,
+        from_leg: usize,
+        to_leg: usize,
+    },
 }
 
 /// A client machine of either kind.
@@ -99,19 +105,38 @@ pub(super) fn client_key(resp: &Response) -> Option<ClientKey> {
 
 impl Engine {
     /// Opens a server transaction for a new request.
-    pub(super) fn open_server_tx(&mut self, req: Rc<Request>, source: SocketAddr) -> Result<Handle, InsertError> {
+    pub(super) fn open_server_tx(
+        &mut self,
+        req: Rc<Request>,
+        source: SocketAddr,
+    ) -> Result<Handle, InsertError> {
         let key = server_key(&req);
         let (via, dest) = super::respond::stamp_via(req.top_via(), source);
         let machine = if *req.method() == crate::sip::Method::Invite {
-            ServerMachine::Invite(InviteServerTransaction::new(self.timers, Transport::Unreliable))
+            ServerMachine::Invite(InviteServerTransaction::new(
+                self.timers,
+                Transport::Unreliable,
+            ))
         } else {
-            ServerMachine::NonInvite(NonInviteServerTransaction::new(self.timers, Transport::Unreliable))
+            ServerMachine::NonInvite(NonInviteServerTransaction::new(
+                self.timers,
+                Transport::Unreliable,
+            ))
         };
         let to_tag = match req.to().tag() {
             Some(t) => t.to_string(),
             None => self.new_tag(),
         };
-        self.server_txs.insert(key, ServerTx { machine, dest, request: req, to_tag, via })
+        self.server_txs.insert(
+            key,
+            ServerTx {
+                machine,
+                dest,
+                request: req,
+                to_tag,
+                via,
+            },
+        )
     }
 
     /// A retransmitted request matched `h`: the machine resends or absorbs.
@@ -134,7 +159,9 @@ impl Engine {
         if let Some(tx) = self.server_txs.get_mut(h) {
             match &mut tx.machine {
                 ServerMachine::Invite(m) => m.send_response(now, resp.status(), bytes, &mut acts),
-                ServerMachine::NonInvite(m) => m.send_response(now, resp.status(), bytes, &mut acts),
+                ServerMachine::NonInvite(m) => {
+                    m.send_response(now, resp.status(), bytes, &mut acts)
+                }
             }
         }
         self.apply_server_actions(h, &mut acts);
@@ -145,7 +172,11 @@ impl Engine {
     /// TU (an ACK for a 2xx, RFC 6026 Accepted).
     pub(super) fn server_ack(&mut self, now: Instant, h: Handle) -> bool {
         let mut acts = std::mem::take(&mut self.actions);
-        if let Some(ServerTx { machine: ServerMachine::Invite(m), .. }) = self.server_txs.get_mut(h) {
+        if let Some(ServerTx {
+            machine: ServerMachine::Invite(m),
+            ..
+        }) = self.server_txs.get_mut(h)
+        {
             m.on_ack(now, &mut acts);
         }
         let pass = acts.contains(&Action::PassAck);
@@ -154,7 +185,13 @@ impl Engine {
         pass
     }
 
-    pub(super) fn server_timer(&mut self, now: Instant, h: Handle, kind: TimerKind, id: crate::sched::TimerId) {
+    pub(super) fn server_timer(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        kind: TimerKind,
+        id: crate::sched::TimerId,
+    ) {
         let mut acts = std::mem::take(&mut self.actions);
         if let Some((tx, timers)) = self.server_txs.get_with_timers_mut(h) {
             if timers.fired(kind, id) {
@@ -170,18 +207,27 @@ impl Engine {
 
     fn apply_server_actions(&mut self, h: Handle, acts: &mut Vec<Action>) {
         for act in acts.drain(..) {
-            let Some((tx, timers)) = self.server_txs.get_with_timers_mut(h) else { break };
+            let Some((tx, timers)) = self.server_txs.get_with_timers_mut(h) else {
+                break;
+            };
             match act {
                 Action::Transmit(bytes) => self.out.sip(tx.dest, bytes.to_vec()),
-                Action::StartTimer(kind, at) => timers.start(&mut self.sched, kind, at, EngineTimer::ServerTx(h, kind)),
+                Action::StartTimer(kind, at) => {
+                    timers.start(&mut self.sched, kind, at, EngineTimer::ServerTx(h, kind))
+                }
                 Action::StopTimer(kind) => timers.stop(&mut self.sched, kind),
-                Action::Timeout => log::debug!("no ACK for our final response to {}", tx.request.call_id()),
+                Action::Timeout => {
+                    log::debug!("no ACK for our final response to {}", tx.request.call_id())
+                }
                 Action::Terminated => {
                     if let Some(mut gone) = self.server_txs.remove(h) {
                         gone.timers.stop_all(&mut self.sched);
                     }
                 }
-                Action::PassAck | Action::PassResponse(_) | Action::TransportError | Action::AckTimeout => {}
+                Action::PassAck
+                | Action::PassResponse(_)
+                | Action::TransportError
+                | Action::AckTimeout => {}
             }
         }
     }
@@ -199,9 +245,17 @@ impl Engine {
         let bytes: Rc<[u8]> = req.to_bytes().into();
         let invite = *req.method() == crate::sip::Method::Invite;
         let machine = if invite {
-            ClientMachine::Invite(InviteClientTransaction::new(self.timers, Transport::Unreliable, bytes))
+            ClientMachine::Invite(InviteClientTransaction::new(
+                self.timers,
+                Transport::Unreliable,
+                bytes,
+            ))
         } else {
-            ClientMachine::NonInvite(NonInviteClientTransaction::new(self.timers, Transport::Unreliable, bytes))
+            ClientMachine::NonInvite(NonInviteClientTransaction::new(
+                self.timers,
+                Transport::Unreliable,
+                bytes,
+            ))
         };
         let tx = ClientTx {
             machine,
@@ -231,7 +285,12 @@ impl Engine {
     }
 
     /// Feeds a response to client transaction `h`; returns what the TU must see.
-    pub(super) fn client_response(&mut self, now: Instant, h: Handle, resp: &Response) -> Option<ClientEvent> {
+    pub(super) fn client_response(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        resp: &Response,
+    ) -> Option<ClientEvent> {
         let mut acts = std::mem::take(&mut self.actions);
         let local = self.local;
         if let Some(tx) = self.client_txs.get_mut(h) {
@@ -239,7 +298,16 @@ impl Engine {
             match &mut tx.machine {
                 ClientMachine::Invite(m) => {
                     let req = tx.request.clone();
-                    m.on_response(now, status, || super::build::ack_for_failure(&req, resp, local).to_bytes().into(), &mut acts)
+                    m.on_response(
+                        now,
+                        status,
+                        || {
+                            super::build::ack_for_failure(&req, resp, local)
+                                .to_bytes()
+                                .into()
+                        },
+                        &mut acts,
+                    )
                 }
                 ClientMachine::NonInvite(m) => m.on_response(now, status, &mut acts),
             }
@@ -249,7 +317,13 @@ impl Engine {
         ev
     }
 
-    pub(super) fn client_timer(&mut self, now: Instant, h: Handle, kind: TimerKind, id: crate::sched::TimerId) -> Option<ClientEvent> {
+    pub(super) fn client_timer(
+        &mut self,
+        now: Instant,
+        h: Handle,
+        kind: TimerKind,
+        id: crate::sched::TimerId,
+    ) -> Option<ClientEvent> {
         let mut acts = std::mem::take(&mut self.actions);
         if let Some((tx, timers)) = self.client_txs.get_with_timers_mut(h) {
             if timers.fired(kind, id) {
@@ -272,10 +346,14 @@ impl Engine {
     fn apply_client_actions(&mut self, h: Handle, acts: &mut Vec<Action>) -> Option<ClientEvent> {
         let mut event = None;
         for act in acts.drain(..) {
-            let Some((tx, timers)) = self.client_txs.get_with_timers_mut(h) else { break };
+            let Some((tx, timers)) = self.client_txs.get_with_timers_mut(h) else {
+                break;
+            };
             match act {
                 Action::Transmit(bytes) => self.out.sip(tx.dest, bytes.to_vec()),
-                Action::StartTimer(kind, at) => timers.start(&mut self.sched, kind, at, EngineTimer::ClientTx(h, kind)),
+                Action::StartTimer(kind, at) => {
+                    timers.start(&mut self.sched, kind, at, EngineTimer::ClientTx(h, kind))
+                }
                 Action::StopTimer(kind) => timers.stop(&mut self.sched, kind),
                 Action::PassResponse(status) => event = Some(ClientEvent::Response(status)),
                 Action::Timeout | Action::TransportError => event = Some(ClientEvent::Timeout),

@@ -29,14 +29,25 @@ pub struct Refusal {
 }
 
 fn refuse(status: u16, reason: &'static str) -> Refusal {
-    Refusal { status, reason, headers: Vec::new() }
+    Refusal {
+        status,
+        reason,
+        headers: Vec::new(),
+    }
 }
 
 /// True for methods sipbox handles.
 pub fn is_served(method: &Method) -> bool {
     matches!(
         method,
-        Method::Invite | Method::Ack | Method::Cancel | Method::Bye | Method::Options | Method::Register | Method::Info | Method::Update
+        Method::Invite
+            | Method::Ack
+            | Method::Cancel
+            | Method::Bye
+            | Method::Options
+            | Method::Register
+            | Method::Info
+            | Method::Update
     )
 }
 
@@ -52,7 +63,8 @@ pub fn check(req: &Request) -> Result<(), Refusal> {
         unsupported.retain(|opt| !opt.is_empty());
         if !unsupported.is_empty() {
             let mut r = refuse(420, "Bad Extension");
-            r.headers.push((HeaderName::Unsupported, unsupported.join(", ")));
+            r.headers
+                .push((HeaderName::Unsupported, unsupported.join(", ")));
             return Err(r);
         }
     }

@@ -2,6 +2,8 @@
 //! ephemeral port, talk to it with std `UdpSocket`s, and read its log.
 #![allow(dead_code)]
 
+pub mod sipp;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -60,7 +62,12 @@ impl Sipbox {
                 panic!("sipbox did not start; log: {:?}", log.lock().unwrap());
             }
         };
-        Sipbox { child, addr, log, dir: dir.to_path_buf() }
+        Sipbox {
+            child,
+            addr,
+            log,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Every log line so far.
@@ -87,7 +94,10 @@ impl Sipbox {
 
     /// Sends SIGTERM and waits for a clean exit; returns the exit code.
     pub fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -138,22 +148,37 @@ impl Msg {
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect();
-        Msg { start, headers, body: body.to_string() }
+        Msg {
+            start,
+            headers,
+            body: body.to_string(),
+        }
     }
 
     /// The status code of a response (0 for a request).
     pub fn status(&self) -> u16 {
-        self.start.strip_prefix("SIP/2.0 ").and_then(|r| r.get(..3)).and_then(|c| c.parse().ok()).unwrap_or(0)
+        self.start
+            .strip_prefix("SIP/2.0 ")
+            .and_then(|r| r.get(..3))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
     }
 
     /// The first header with this (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every header with this name.
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A parameter of a Digest challenge header, e.g. `nonce`.
@@ -217,8 +242,18 @@ impl Peer {
 }
 
 /// A REGISTER from `peer` for `user`, optionally with an Authorization value.
-pub fn register(peer: &Peer, server: SocketAddr, user: &str, call_id: &str, cseq: u32, expires: u32, auth: Option<&str>) -> String {
-    let auth = auth.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+pub fn register(
+    peer: &Peer,
+    server: SocketAddr,
+    user: &str,
+    call_id: &str,
+    cseq: u32,
+    expires: u32,
+    auth: Option<&str>,
+) -> String {
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     format!(
         "REGISTER sip:{server} SIP/2.0\r\n\
          Via: SIP/2.0/UDP {peer};branch=z9hG4bK{call_id}{cseq};rport\r\n\
@@ -235,7 +270,15 @@ pub fn register(peer: &Peer, server: SocketAddr, user: &str, call_id: &str, cseq
 }
 
 /// The Authorization value answering a challenge (qop=auth, nc=1).
-pub fn digest(user: &str, password: &str, realm: &str, nonce: &str, method: &str, uri: &str, nc: u32) -> String {
+pub fn digest(
+    user: &str,
+    password: &str,
+    realm: &str,
+    nonce: &str,
+    method: &str,
+    uri: &str,
+    nc: u32,
+) -> String {
     let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
     let ha2 = md5_hex(&format!("{method}:{uri}"));
     let cnonce = "0a4f113b";
@@ -248,7 +291,10 @@ pub fn digest(user: &str, password: &str, realm: &str, nonce: &str, method: &str
 /// MD5 as lowercase hex (test side, independent of sipbox's own helper).
 pub fn md5_hex(s: &str) -> String {
     use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The sip.conf the loopback tests run on: three phones, contacts limited to loopback.
@@ -268,8 +314,9 @@ defaultexpiry=120
 type=friend
 host=dynamic
 context=internal
-contactpermit=127.0.0.0/255.0.0.0
+; deny first, then permit: as in Asterisk the last matching rule wins
 contactdeny=0.0.0.0/0.0.0.0
+contactpermit=127.0.0.0/255.0.0.0
 
 [1001](phone)
 secret=1001pass
