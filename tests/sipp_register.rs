@@ -8,11 +8,12 @@ use common::*;
 fn sipp_registers_with_digest_auth() {
     let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
     let sf = sipp::scenario("register.xml");
+    let sf = sf.as_str();
     let out = sipp::run(
         sb.addr,
         &[
             "-sf",
-            sf.to_str().unwrap(),
+            sf,
             "-s",
             "1001",
             "-au",
@@ -36,11 +37,12 @@ fn sipp_registers_with_digest_auth() {
 fn sipp_with_the_wrong_password_is_refused() {
     let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
     let sf = sipp::scenario("register.xml");
+    let sf = sf.as_str();
     let out = sipp::run(
         sb.addr,
         &[
             "-sf",
-            sf.to_str().unwrap(),
+            sf,
             "-s",
             "1001",
             "-au",

@@ -1,0 +1,34 @@
+//! Calls through the real binary between SIPp phones: caller (1001, digest-authenticated) →
+//! sipbox → callee (1002, registered by SIPp on the port its UAS scenario then listens on).
+
+mod common;
+use common::sipp;
+use common::*;
+use std::time::Duration;
+
+/// Runs one call flow: register 1002 on a port, start the callee scenario there, run the
+/// caller scenario, and return both outputs.
+fn call_flow(sb: &Sipbox, callee: &str, caller: &str, calls: u32, extra_caller: &[&str]) -> (std::process::Output, std::process::Output) {
+    let port = sipp::free_port();
+    sipp::register_at(sb.addr, "1002", "1002pass", port);
+    let callee_sf = sipp::scenario(callee);
+    let m = calls.to_string();
+    let uas = sipp::spawn_on(port, sb.addr, &["-sf", &callee_sf, "-m", &m], 40);
+    std::thread::sleep(Duration::from_millis(300));
+    let caller_sf = sipp::scenario(caller);
+    let mut args = vec!["-sf", caller_sf.as_str(), "-s", "1002", "-au", "1001", "-ap", "1001pass", "-m", &m, "-r", "10"];
+    args.extend_from_slice(extra_caller);
+    let uac = sipp::run(sb.addr, &args, 40);
+    let uas = sipp::finish(uas);
+    (uac, uas)
+}
+
+#[test]
+fn answered_call_caller_hangs_up() {
+    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
+    let (uac, uas) = call_flow(&sb, "uas_answer.xml", "uac_auth_call.xml", 3, &[]);
+    assert!(sipp::succeeded(&uac), "caller side failed");
+    assert!(sipp::succeeded(&uas), "callee side failed");
+    assert!(sb.wait_log("answered by leg", Duration::from_secs(2)));
+    assert!(sb.wait_log("ended (ByeFrom(0))", Duration::from_secs(2)));
+}
