@@ -5,3 +5,4 @@ pub mod g711;
 pub mod learning;
 pub mod player;
 pub mod rtp;
+pub mod wav;
