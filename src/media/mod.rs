@@ -5,4 +5,5 @@ pub mod g711;
 pub mod learning;
 pub mod player;
 pub mod rtp;
+pub mod sdp;
 pub mod wav;
