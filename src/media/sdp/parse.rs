@@ -1,4 +1,9 @@
-//! Reading and printing SDP text (RFC 4566 §5: the line grammar and order).
+//! Reading and printing SDP text.
+//!
+//! Reading list, before working on this file:
+//! - RFC 4566 §5 (the `<type>=<value>` grammar, the fixed line order, which lines are
+//!   session-level and which media-level) and §6 (attribute syntax: rtpmap, fmtp, ptime).
+//! - RFC 3264 §5 (what an offer must carry: o=, a c= for every active stream).
 
 use std::fmt;
 

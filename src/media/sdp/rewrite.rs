@@ -1,4 +1,11 @@
-//! Rewriting a description for the other leg, and our o= session per leg (RFC 3264 §8).
+//! Rewriting a description for the other leg, and our o= session per leg.
+//!
+//! Reading list, before working on this file:
+//! - RFC 3264 §8 (modifying a session: o= version +1 exactly when the content changes; hold
+//!   with sendonly/inactive) and §8.4 (the old c=0.0.0.0 hold).
+//! - RFC 4566 §5.2 (o= fields) and §5.7 (c=, IP4/IP6).
+//! - RFC 3605 (a=rtcp), RFC 5761 §5.1.1 (a=rtcp-mux), RFC 8839 §5 (ICE attributes): the
+//!   transport attributes a rewrite must drop because they name the phone's sockets.
 
 use std::net::IpAddr;
 
@@ -106,8 +113,8 @@ impl Sdp {
         out
     }
 
-    /// An empty description from us (used to build answers): o= from `local`, `s=sipbox`, our
-    /// c=, `t=0 0`, no media yet. Call [`LocalSession::stamp`] after adding media.
+    /// An empty description from us (used to build answers): `s=sipbox`, our c=, `t=0 0`, no
+    /// media yet, a placeholder o=. Call [`LocalSession::stamp`] after adding media.
     pub fn ours(ip: IpAddr) -> Sdp {
         Sdp {
             origin: Origin {
