@@ -171,7 +171,8 @@ impl Learner {
         let (next, accept) = match self.state {
             // strictrtp=no: anything goes, follow the latest source.
             _ if !cfg.strict => (locked(from), true),
-            State::Locked { remote, .. } if remote == from => (locked(from), true),
+            // The learned source: accepted; a candidate on probation keeps its count.
+            state @ State::Locked { remote, .. } if remote == from => (state, true),
             State::Learning { expected, .. } if expected == Some(from) => (locked(from), true),
             // comedia: the first packet fixes the remote.
             State::Learning { .. } if cfg.comedia => (locked(from), true),
@@ -313,6 +314,25 @@ mod tests {
                 (20, OTHER, 21, false, Some(NAT)),
                 (40, OTHER, 22, false, Some(NAT)),
                 (60, OTHER, 23, true, Some(OTHER)),
+            ],
+        );
+    }
+
+    #[test]
+    fn old_source_interleaved_does_not_reset_probation() {
+        let (mut l, t0) = learner(false, true);
+        run(
+            &mut l,
+            t0,
+            &[
+                (0, SDP, 1, true, Some(SDP)),
+                (10, NAT, 50, false, Some(SDP)),
+                (20, SDP, 2, true, Some(SDP)),
+                (30, NAT, 51, false, Some(SDP)),
+                (40, SDP, 3, true, Some(SDP)),
+                (50, NAT, 52, false, Some(SDP)),
+                (70, NAT, 53, true, Some(NAT)),
+                (80, SDP, 4, false, Some(NAT)),
             ],
         );
     }

@@ -401,6 +401,37 @@ impl Sdp {
         (port != 0 && !ip.is_unspecified()).then_some(SocketAddr::new(ip, port))
     }
 
+    /// Where the audio stream wants RTCP: the RTP address with rtcp-mux, else `a=rtcp`'s port
+    /// (and address, RFC 3605), else (or if a=rtcp is malformed) the RTP port + 1. `None` when [`Sdp::remote_rtp`] is.
+    pub fn remote_rtcp(&self) -> Option<SocketAddr> {
+        let rtp = self.remote_rtp()?;
+        let audio = self.audio()?;
+        let mut rtcp = None;
+        for a in &audio.attributes {
+            match a {
+                Attribute::Other { name, .. } if name == "rtcp-mux" => return Some(rtp),
+                Attribute::Other {
+                    name,
+                    value: Some(v),
+                } if name == "rtcp" => rtcp = Some(v.as_str()),
+                _ => {}
+            }
+        }
+        let next_port = SocketAddr::new(rtp.ip(), rtp.port().checked_add(1)?);
+        let Some(mut it) = rtcp.map(str::split_ascii_whitespace) else {
+            return Some(next_port);
+        };
+        // A malformed a=rtcp falls back to the RFC 3550 default (RTP port + 1).
+        let Some(port) = it.next().and_then(|p| p.parse().ok()) else {
+            return Some(next_port);
+        };
+        let ip = match (it.next(), it.next(), it.next()) {
+            (Some("IN"), Some(_), Some(addr)) => addr.parse().unwrap_or(rtp.ip()),
+            _ => rtp.ip(),
+        };
+        Some(SocketAddr::new(ip, port))
+    }
+
     /// Whether the audio stream is on hold: sendonly/inactive, or the old c=0.0.0.0 form.
     pub fn is_hold(&self) -> bool {
         let unspecified = self

@@ -155,6 +155,10 @@ impl Sdp {
                 return Err(err(n, SdpErrorKind::BadLine));
             };
             let value = chars.as_str();
+            // A bare CR or a NUL inside a line could smuggle a line into what we relay.
+            if value.contains(['\r', '\0']) {
+                return Err(err(n, SdpErrorKind::BadLine));
+            }
             if let Some(m) = media.last_mut() {
                 match kind {
                     'm' => {}
@@ -329,6 +333,22 @@ mod tests {
     }
 
     #[test]
+    fn rtcp_address() {
+        let rtcp = |s: &str| parse(s).remote_rtcp().map(|a| a.to_string());
+        assert_eq!(rtcp(BARESIP).as_deref(), Some("192.168.1.23:10139"));
+        assert_eq!(rtcp(LINPHONE).as_deref(), Some("192.168.1.50:7078")); // rtcp-mux
+        assert_eq!(rtcp(IPV6_DESK).as_deref(), Some("[2001:db8::50]:5005"));
+        assert_eq!(rtcp(HOLD_ZERO), None);
+        let other = BARESIP.replace(
+            "a=rtcp:10139 IN IP4 192.168.1.23",
+            "a=rtcp:9000 IN IP4 10.1.1.1",
+        );
+        assert_eq!(rtcp(&other).as_deref(), Some("10.1.1.1:9000"));
+        let bad = BARESIP.replace("a=rtcp:10139 IN IP4 192.168.1.23", "a=rtcp:x");
+        assert_eq!(rtcp(&bad).as_deref(), Some("192.168.1.23:10139"));
+    }
+
+    #[test]
     fn linphone_keeps_opaque_attributes_in_order() {
         let sdp = parse(LINPHONE);
         let names: Vec<&str> = sdp.attributes.iter().map(Attribute::name).collect();
@@ -399,6 +419,8 @@ mod tests {
                 BadTiming,
             ),
             (b"v=0\r\nhello\r\n", 2, BadLine),
+            (b"v=0\r\na=x\rc=IN IP4 6.6.6.6\r\n", 2, BadLine),
+            (b"v=0\r\na=x\0\r\n", 2, BadLine),
             (b"v=0\r\nc=IN IP5 1.2.3.4\r\n", 2, BadConnection),
             (b"v=0\r\nc=ATM NSAP 1\r\n", 2, BadConnection),
         ];
