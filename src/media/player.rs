@@ -135,6 +135,12 @@ impl RtpSender {
     }
 }
 
+/// The deadline of the next 20 ms frame when `frames_sent` frames have gone out since `start`:
+/// `start + frames_sent × 20 ms` (never accumulates drift; saturates to `start` on overflow).
+pub fn frame_deadline(start: Instant, frames_sent: u32) -> Instant {
+    Pacer::new(start).deadline_of(frames_sent)
+}
+
 /// Deadlines for a paced stream: frame `n` is due at `start + n × interval`, computed from the
 /// start each time so that late wake-ups never accumulate drift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +247,7 @@ mod tests {
         // Woken at 105 ms: frames 2, 3, 4 and 5 (due at 100 ms) are due at once.
         assert_eq!(pacer.frames_due(start + Duration::from_millis(105)), 4);
         assert_eq!(pacer.deadline_of(50), start + Duration::from_secs(1));
+        assert_eq!(frame_deadline(start, 3), start + Duration::from_millis(60));
         assert_eq!(pacer.frames_due(start - Duration::from_millis(5)), 0);
     }
 

@@ -35,7 +35,7 @@ pub enum Port {
 pub enum Class {
     /// A valid RTP packet (version 2, header and padding within bounds).
     Rtp,
-    /// An RTCP packet or compound (version 2, type 200..=204, length within bounds).
+    /// An RTCP packet or compound (version 2, type 192..=223, first length within bounds).
     Rtcp,
     /// A STUN message (first byte 0 or 1, magic cookie): dropped, never forwarded.
     Stun,
@@ -61,7 +61,10 @@ pub fn classify(data: &[u8], port: Port) -> Class {
         return Class::Other;
     }
     let second = data[1];
-    if (200..=204).contains(&second) {
+    // RTCP packet types 192..=223 (SR 200, RR 201, SDES 202, BYE 203, APP 204, AVPF feedback
+    // 205/206, XR 207) are RTP PT 64..=95 with the marker set, a range RFC 5761 §4 forbids
+    // for RTP: on either port they are RTCP.
+    if (192..=223).contains(&second) {
         // RTCP: the first packet's length (in 32-bit words minus one) must fit the datagram.
         let words = usize::from(u16::from_be_bytes([data[2], data[3]]));
         if (words + 1) * 4 <= data.len() {
@@ -313,6 +316,8 @@ mod tests {
         0x80, 0xC8, 0x00, 0x06, 0xDE, 0xAD, 0xBE, 0xEF, 0xE9, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         0xA0, 0, 0, 0, 50, 0, 0, 0x1F, 0x40,
     ];
+    /// RTCP payload-specific feedback (PT 206, FMT 1 = PLI): 12 bytes, length 2.
+    const PSFB_PLI: [u8; 12] = [0x81, 0xCE, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 2];
     /// STUN binding request (type 0x0001, length 0, cookie, transaction id).
     const STUN_BINDING: [u8; 20] = [
         0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
@@ -327,6 +332,8 @@ mod tests {
             (&RTCP_RR, Port::Rtp, Class::Rtcp), // rtcp-mux
             (&RTCP_SR, Port::Rtcp, Class::Rtcp),
             (&RTCP_SR[..20], Port::Rtcp, Class::Other), // length field beyond datagram
+            (&PSFB_PLI, Port::Rtp, Class::Rtcp),        // AVPF feedback, muxed
+            (&PSFB_PLI, Port::Rtcp, Class::Rtcp),
             (&STUN_BINDING, Port::Rtp, Class::Stun),
             (&STUN_BINDING[..19], Port::Rtp, Class::Other),
             (&[], Port::Rtp, Class::Other),
