@@ -82,7 +82,7 @@ pub const fn linear_to_ulaw(sample: i16) -> u8 {
 }
 
 /// Decode a µ-law byte to a linear 16-bit sample (range −32124..=32124).
-pub const fn ulaw_decode_const(byte: u8) -> i16 {
+const fn ulaw_decode_const(byte: u8) -> i16 {
     let u = !byte;
     let mut t: i32 = (((u & 0x0F) as i32) << 3) + ULAW_BIAS;
     t <<= ((u & 0x70) >> 4) as i32;
@@ -123,7 +123,7 @@ pub const fn linear_to_alaw(sample: i16) -> u8 {
 }
 
 /// Decode an A-law byte to a linear 16-bit sample (range −32256..=32256).
-pub const fn alaw_decode_const(byte: u8) -> i16 {
+const fn alaw_decode_const(byte: u8) -> i16 {
     let a = byte ^ 0x55;
     let mut t: i32 = ((a & 0x0F) as i32) << 4;
     let seg = ((a & 0x70) >> 4) as i32;
