@@ -8,7 +8,13 @@ use std::time::Duration;
 
 /// Runs one call flow: register 1002 on a port, start the callee scenario there, run the
 /// caller scenario, and return both outputs.
-fn call_flow(sb: &Sipbox, callee: &str, caller: &str, calls: u32, extra_caller: &[&str]) -> (std::process::Output, std::process::Output) {
+fn call_flow(
+    sb: &Sipbox,
+    callee: &str,
+    caller: &str,
+    calls: u32,
+    extra_caller: &[&str],
+) -> (std::process::Output, std::process::Output) {
     let port = sipp::free_port();
     sipp::register_at(sb.addr, "1002", "1002pass", port);
     let callee_sf = sipp::scenario(callee);
@@ -16,7 +22,20 @@ fn call_flow(sb: &Sipbox, callee: &str, caller: &str, calls: u32, extra_caller: 
     let uas = sipp::spawn_on(port, sb.addr, &["-sf", &callee_sf, "-m", &m], 40);
     std::thread::sleep(Duration::from_millis(300));
     let caller_sf = sipp::scenario(caller);
-    let mut args = vec!["-sf", caller_sf.as_str(), "-s", "1002", "-au", "1001", "-ap", "1001pass", "-m", &m, "-r", "10"];
+    let mut args = vec![
+        "-sf",
+        caller_sf.as_str(),
+        "-s",
+        "1002",
+        "-au",
+        "1001",
+        "-ap",
+        "1001pass",
+        "-m",
+        &m,
+        "-r",
+        "10",
+    ];
     args.extend_from_slice(extra_caller);
     let uac = sipp::run(sb.addr, &args, 40);
     let uas = sipp::finish(uas);

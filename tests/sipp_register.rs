@@ -12,20 +12,8 @@ fn sipp_registers_with_digest_auth() {
     let out = sipp::run(
         sb.addr,
         &[
-            "-sf",
-            sf,
-            "-s",
-            "1001",
-            "-au",
-            "1001",
-            "-ap",
-            "1001pass",
-            "-m",
-            "20",
-            "-r",
-            "50",
-            "-l",
-            "5",
+            "-sf", sf, "-s", "1001", "-au", "1001", "-ap", "1001pass", "-m", "20", "-r", "50",
+            "-l", "5",
         ],
         30,
     );

@@ -11,7 +11,7 @@ use super::{Engine, EngineTimer, Reply};
 use crate::call::{CallRef, DialogState, Leg, LegRef, LegRole};
 use crate::config::sip_values::Host;
 use crate::dialplan::{DialStatus, DialTarget};
-use crate::sip::{HeaderName, Method, NameAddr, Request, Response, Uri};
+use crate::sip::{HeaderName, Method, NameAddr, Response, Uri};
 use crate::transaction::Handle;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -69,8 +69,13 @@ impl Engine {
             }
         }
         if leg_ids.is_empty() {
+            let failures = std::mem::take(&mut self.fork_setup_failures);
+            if let (Some(&f), Some(call)) = (failures.first(), self.calls.get_mut(cref)) {
+                call.hangup_status = failure_to_caller(f);
+            }
             return Some(DialStatus::ChanUnavail);
         }
+        self.fork_setup_failures.clear();
         let timer = timeout.map(|d| self.sched.schedule(now + d, EngineTimer::DialTimeout(cref)));
         if let Some(call) = self.calls.get_mut(cref) {
             call.phase = Phase::Dialing;
@@ -177,17 +182,7 @@ impl Engine {
             invite_cseq: 1,
             entry: Some(f.entry),
         };
-        let mut invite = build::in_dialog(&leg, Method::Invite, 1, local, &branch, &ua);
-        invite.push_header(HeaderName::Allow, super::validate::ALLOW);
-        let body = call.invite.body().to_vec();
-        if !body.is_empty() {
-            let ct = call
-                .invite
-                .content_type()
-                .unwrap_or("application/sdp")
-                .to_string();
-            invite.set_body(Some(&ct), body);
-        }
+        let invite_uri = f.uri.clone();
         let call = self.calls.get_mut(cref)?;
         let leg_id = call.legs.len();
         call.legs.push(leg);
@@ -196,6 +191,26 @@ impl Engine {
         call.counted.push(f.entry);
         *self.active_calls.entry(f.entry).or_default() += 1;
         self.calls.index_leg(cref, leg_id, &call_id);
+        let body = match self.media_offer_for_fork(now, cref, leg_id) {
+            Ok(b) => b,
+            Err(status) => {
+                if let Some(call) = self.calls.get_mut(cref) {
+                    call.legs[leg_id].state = DialogState::Terminated;
+                    if let Some(d) = call.dial.as_mut() {
+                        d.failure = Some(better_failure(d.failure, status));
+                    }
+                }
+                self.fork_setup_failures.push(status);
+                return None;
+            }
+        };
+        let call = self.calls.get(cref)?;
+        let mut invite =
+            build::in_dialog(&call.legs[leg_id], Method::Invite, 1, local, &branch, &ua);
+        invite.push_header(HeaderName::Allow, super::validate::ALLOW);
+        if let Some((ct, b)) = body {
+            invite.set_body(Some(&ct), b);
+        }
         let h = self.open_client_tx(
             now,
             invite,
@@ -208,6 +223,7 @@ impl Engine {
         if let Some(call) = self.calls.get_mut(cref) {
             call.fork_txs[leg_id] = h;
         }
+        let _ = invite_uri;
         log::debug!("fork {call_id} to {} via {}", f.uri, f.dest);
         h.map(|_| leg_id)
     }
@@ -280,12 +296,7 @@ impl Engine {
         } else {
             (180, "Ringing")
         };
-        let body = (!resp.body().is_empty()).then(|| {
-            (
-                resp.content_type().unwrap_or("application/sdp").to_string(),
-                resp.body().to_vec(),
-            )
-        });
+        let body = self.media_answer_from_fork(now, lr, resp);
         self.reply_caller(now, lr.call, Reply::status(status, reason), body);
     }
 
@@ -331,12 +342,7 @@ impl Engine {
                 },
             );
         }
-        let body = (!resp.body().is_empty()).then(|| {
-            (
-                resp.content_type().unwrap_or("application/sdp").to_string(),
-                resp.body().to_vec(),
-            )
-        });
+        let body = self.media_answer_from_fork(now, lr, resp);
         self.answer_caller(now, lr.call, body);
         self.set_dial_status(lr.call, DialStatus::Answer);
         log::info!(
@@ -575,6 +581,7 @@ fn dial_status_for(failure: u16) -> DialStatus {
 pub(super) fn failure_to_caller(failure: u16) -> u16 {
     match failure {
         486 => 486,
+        488 => 488,
         600..=699 => failure,
         408 | 480 | 487 => 480,
         500..=599 => 503,

@@ -263,13 +263,12 @@ impl Engine {
         let target = &mut call.legs[other];
         let cseq = target.next_cseq();
         let mut out = build::in_dialog(target, req.method().clone(), cseq, local, &branch, &ua);
-        if !req.body().is_empty() {
-            out.set_body(
-                Some(req.content_type().unwrap_or("application/sdp")),
-                req.body().to_vec(),
-            );
-        }
         let dest = target.peer;
+        if let Some((ct, body)) =
+            self.media_relay_body(now, lr.call, lr.leg, other, req.content_type(), req.body())
+        {
+            out.set_body(Some(&ct), body);
+        }
         self.open_client_tx(
             now,
             out,
@@ -316,12 +315,12 @@ impl Engine {
                 self.out.sip(leg.peer, ack.to_bytes());
             }
         }
-        let body = resp.filter(|r| !r.body().is_empty()).map(|r| {
-            (
-                r.content_type().unwrap_or("application/sdp").to_string(),
-                r.body().to_vec(),
-            )
-        });
+        let body = match resp {
+            Some(r) => {
+                self.media_relay_body(now, cref, to_leg, from_leg, r.content_type(), r.body())
+            }
+            None => None,
+        };
         let Some(built) = self.build_reply(
             server,
             Reply {

@@ -209,6 +209,8 @@ pub struct Engine {
     dead_client_txs: Vec<Handle>,
     /// Call-IDs of late 2xx we already sent a BYE for (bounded).
     orphans_byed: Vec<String>,
+    /// Why forks of the Dial being started could not be sent (e.g. 488: no common codec).
+    fork_setup_failures: Vec<u16>,
     qualify: qualify::QualifyState,
     media: media::MediaState,
     rng: StdRng,
@@ -259,6 +261,7 @@ impl Engine {
             actions: Vec::new(),
             dead_client_txs: Vec::new(),
             orphans_byed: Vec::new(),
+            fork_setup_failures: Vec::new(),
             qualify: qualify::QualifyState::default(),
             media: media::MediaState::new(&rtp, local),
             rng: StdRng::from_os_rng(),

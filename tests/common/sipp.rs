@@ -7,23 +7,42 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// Path of a scenario file under tests/sipp.
 pub fn scenario(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name).to_string_lossy().into_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A free loopback UDP port (bound then released).
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn command(port: u16, target: SocketAddr, args: &[&str], timeout_s: u32) -> Command {
     let port = port.to_string();
     let timeout = format!("{timeout_s}s");
     let mut cmd = Command::new("sipp");
-    cmd.args(["-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", &port, "-nostdin", "-timeout", &timeout, "-timeout_error"])
-        .args(["-max_recv_loops", "1000", "-nr"])
-        .args(args)
-        .arg(target.to_string())
-        .stdin(Stdio::null());
+    cmd.args([
+        "-i",
+        "127.0.0.1",
+        "-mi",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-nostdin",
+        "-timeout",
+        &timeout,
+        "-timeout_error",
+    ])
+    .args(["-max_recv_loops", "1000", "-nr"])
+    .args(args)
+    .arg(target.to_string())
+    .stdin(Stdio::null());
     cmd
 }
 
@@ -69,6 +88,13 @@ pub fn succeeded(out: &Output) -> bool {
 /// started on that port.
 pub fn register_at(target: SocketAddr, user: &str, password: &str, port: u16) {
     let sf = scenario("register.xml");
-    let out = run_on(port, target, &["-sf", &sf, "-s", user, "-au", user, "-ap", password, "-m", "1"], 15);
+    let out = run_on(
+        port,
+        target,
+        &[
+            "-sf", &sf, "-s", user, "-au", user, "-ap", password, "-m", "1",
+        ],
+        15,
+    );
     assert!(succeeded(&out), "registering {user} with sipp failed");
 }
