@@ -1,1 +1,24 @@
-//! (stub: being written)
+//! The dialplan: an extensions.conf interpreter that behaves like Asterisk's, driven as a
+//! sans-IO cursor per call.
+//!
+//! - [`pattern`]: extension names and patterns, matching, Asterisk's precedence order.
+//! - [`model`]: contexts, extensions, priorities, includes; loading and lookup.
+//! - [`vars`]: `${VAR}`, substrings, functions and `$[...]` substitution.
+//! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
+//! - [`time`]: `GotoIfTime` and timed-include conditions.
+//! - [`apps`]: the applications, each turning its arguments into an action.
+//! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
+//! - [`show`]: the `dialplan show` rendering.
+
+pub mod apps;
+pub mod exec;
+pub mod expr;
+pub mod model;
+pub mod pattern;
+pub mod rx;
+pub mod show;
+pub mod time;
+pub mod vars;
+
+pub use exec::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Execution, Resume};
+pub use model::Dialplan;
