@@ -181,10 +181,21 @@ fn numbers_land_on_the_expected_callee() {
     }
     for num in ["4000", "", "95", "12345"] {
         let (_, cmd) = start(&dp, "from-internal", num);
-        assert_eq!(cmd, Command::End { sip_status_if_unanswered: 404 }, "{num:?}");
+        assert_eq!(
+            cmd,
+            Command::End {
+                sip_status_if_unanswered: 404
+            },
+            "{num:?}"
+        );
     }
     let (_, cmd) = start(&dp, "no-such-context", "1001");
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 404 });
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 404
+        }
+    );
 }
 
 #[test]
@@ -192,14 +203,26 @@ fn dial_options_and_status_handling() {
     let dp = load();
     let (mut ex, cmd) = start(&dp, "from-internal", "1001");
     match &cmd {
-        Command::Dial { timeout, options, callerid_num, .. } => {
+        Command::Dial {
+            timeout,
+            options,
+            callerid_num,
+            ..
+        } => {
             assert_eq!(*timeout, Some(Duration::from_secs(30)));
             assert!(options.ringback && options.continue_on_callee_hangup);
             assert_eq!(callerid_num, "1001");
         }
         other => panic!("{other:?}"),
     }
-    let cmd = ex.step(&dp, thursday_noon(), Resume::DialEnded { status: DialStatus::Busy, cause: Some(17) });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::DialEnded {
+            status: DialStatus::Busy,
+            cause: Some(17),
+        },
+    );
     assert_eq!(cmd, Command::Busy);
     assert_eq!(ex.var("DIALSTATUS").as_deref(), Some("BUSY"));
     ex.hangup(&dp, thursday_noon(), Some(17));
@@ -207,12 +230,26 @@ fn dial_options_and_status_handling() {
 
     // No answer: the GotoIf falls through to Hangup().
     let (mut ex, _) = start(&dp, "from-internal", "1001");
-    let cmd = ex.step(&dp, thursday_noon(), Resume::DialEnded { status: DialStatus::NoAnswer, cause: None });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::DialEnded {
+            status: DialStatus::NoAnswer,
+            cause: None,
+        },
+    );
     assert_eq!(cmd, Command::Hangup { cause: None });
 
     // Answered without `g`: the call ends when the callee hangs up, then `h` runs.
     let (mut ex, _) = start(&dp, "from-internal", "95551234");
-    let cmd = ex.step(&dp, thursday_noon(), Resume::DialEnded { status: DialStatus::Answer, cause: Some(16) });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::DialEnded {
+            status: DialStatus::Answer,
+            cause: Some(16),
+        },
+    );
     assert!(matches!(cmd, Command::End { .. }));
     assert!(ex.answered());
     ex.hangup(&dp, thursday_noon(), None);
@@ -220,14 +257,38 @@ fn dial_options_and_status_handling() {
 
     // Answered with `g`: the dialplan goes on, then falls off the end (autofallthrough).
     let (mut ex, _) = start(&dp, "from-internal", "0044");
-    let cmd = ex.step(&dp, thursday_noon(), Resume::DialEnded { status: DialStatus::Answer, cause: None });
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 480 });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::DialEnded {
+            status: DialStatus::Answer,
+            cause: None,
+        },
+    );
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 480
+        }
+    );
     assert_eq!(ex.var("AFTER").as_deref(), Some("ANSWER"));
 
     // Busy then fall off the end: 486.
     let (mut ex, _) = start(&dp, "from-internal", "0044");
-    let cmd = ex.step(&dp, thursday_noon(), Resume::DialEnded { status: DialStatus::Busy, cause: None });
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 486 });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::DialEnded {
+            status: DialStatus::Busy,
+            cause: None,
+        },
+    );
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 486
+        }
+    );
 }
 
 #[test]
@@ -236,7 +297,11 @@ fn set_callerid_changes_what_the_callee_sees() {
     let (ex, cmd) = start(&dp, "from-internal", "555");
     assert_eq!(dial_targets(&cmd), vec!["SIP/a", "SIP/b/777"]);
     match cmd {
-        Command::Dial { callerid_name, callerid_num, .. } => {
+        Command::Dial {
+            callerid_name,
+            callerid_num,
+            ..
+        } => {
             assert_eq!(callerid_num, "+4420001");
             assert_eq!(callerid_name, "Front desk");
         }
@@ -264,7 +329,12 @@ fn gosub_return_and_hangup_cause() {
 fn goto_loop_hits_the_step_budget() {
     let dp = load();
     let (ex, cmd) = start(&dp, "from-internal", "700");
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 500 });
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 500
+        }
+    );
     let x: u32 = ex.var("X").unwrap().parse().unwrap();
     assert!(x > 1000, "{x}");
 }
@@ -274,14 +344,21 @@ fn goto_if_time_with_a_fixed_clock() {
     let dp = load();
     let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
     // Thursday noon, Thursday 20:00, Saturday noon.
-    for (t, want) in [(1_709_210_040, "open-hours"), (1_709_236_800, "closed"), (1_709_380_800, "closed")] {
+    for (t, want) in [
+        (1_709_210_040, "open-hours"),
+        (1_709_236_800, "closed"),
+        (1_709_380_800, "closed"),
+    ] {
         let mut ex = Execution::new(&dp, "from-internal", "800", chan("1001"));
         let cmd = ex.step(&dp, at(t), Resume::Start);
         assert_eq!(cmd, Command::Answer, "{t}");
         let cmd = ex.step(&dp, at(t), Resume::Done);
         assert_eq!(
             cmd,
-            Command::Playback { files: vec![want.into()], interrupt_digits: None },
+            Command::Playback {
+                files: vec![want.into()],
+                interrupt_digits: None
+            },
             "{t}"
         );
     }
@@ -291,10 +368,20 @@ fn goto_if_time_with_a_fixed_clock() {
 fn unknown_application_hangs_up() {
     let dp = load();
     let (_, cmd) = start(&dp, "from-internal", "900");
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 500 });
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 500
+        }
+    );
     // NoOp then off the end: 480.
     let (_, cmd) = start(&dp, "from-internal", "901");
-    assert_eq!(cmd, Command::End { sip_status_if_unanswered: 480 });
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 480
+        }
+    );
 }
 
 fn ivr(digits: &[Resume]) -> Execution {
@@ -304,7 +391,10 @@ fn ivr(digits: &[Resume]) -> Execution {
     let cmd = ex.step(&dp, thursday_noon(), Resume::Done);
     assert_eq!(
         cmd,
-        Command::Playback { files: vec!["welcome".into()], interrupt_digits: Some("0123456789*#".into()) }
+        Command::Playback {
+            files: vec!["welcome".into()],
+            interrupt_digits: Some("0123456789*#".into())
+        }
     );
     for d in digits {
         ex.step(&dp, thursday_noon(), d.clone());
@@ -338,9 +428,14 @@ fn background_collects_digits_into_an_extension() {
 fn read_collects_digits() {
     use Resume::*;
     let dp = load();
-    let wait = Command::WaitDigit { timeout: Duration::from_secs(3) };
+    let wait = Command::WaitDigit {
+        timeout: Duration::from_secs(3),
+    };
     let cases: Vec<(Vec<Resume>, &str)> = vec![
-        (vec![Digit('1'), Digit('2'), Digit('3'), Digit('4')], "1234/OK"),
+        (
+            vec![Digit('1'), Digit('2'), Digit('3'), Digit('4')],
+            "1234/OK",
+        ),
         (vec![Done, Digit('9'), Digit('#')], "9/OK"),
         (vec![Done, Digit('7'), TimedOut], "7/OK"),
         (vec![Done, TimedOut, Done, TimedOut], "/TIMEOUT"),
@@ -352,14 +447,23 @@ fn read_collects_digits() {
         let cmd = ex.step(&dp, thursday_noon(), Done);
         assert_eq!(
             cmd,
-            Command::Playback { files: vec!["enter-pin".into()], interrupt_digits: Some("0123456789*#".into()) }
+            Command::Playback {
+                files: vec!["enter-pin".into()],
+                interrupt_digits: Some("0123456789*#".into())
+            }
         );
         let mut last = cmd;
         for e in &events {
             last = ex.step(&dp, thursday_noon(), e.clone());
         }
         assert_eq!(ex.var("GOT").as_deref(), Some(want), "{events:?}");
-        assert_eq!(last, Command::Playback { files: vec!["done".into()], interrupt_digits: None });
+        assert_eq!(
+            last,
+            Command::Playback {
+                files: vec!["done".into()],
+                interrupt_digits: None
+            }
+        );
         let _ = &wait;
     }
 }
@@ -393,14 +497,19 @@ fn exists_and_show() {
     assert!(dp.exists("from-internal", "3000", 1, "", now));
     assert!(!dp.exists("shared", "1001", 1, "", now) || dp.exists("other", "1001", 1, "", now));
     let text = dp.show(Some("from-internal"));
-    assert!(text.starts_with("[ Context 'from-internal' created by 'pbx_config' ]"), "{text}");
+    assert!(
+        text.starts_with("[ Context 'from-internal' created by 'pbx_config' ]"),
+        "{text}"
+    );
     assert!(text.contains("'1234' =>"), "{text}");
     assert!(text.contains("[busy]GotoIf("), "{text}");
     assert!(text.contains("Include =>        'shared'"), "{text}");
     assert!(text.contains("in 1 context. =-"), "{text}");
     // Literals sort before patterns in the listing.
     assert!(text.find("'1234'").unwrap() < text.find("'_1XXX'").unwrap());
-    assert!(dp.show(Some("nope")).contains("There is no existence of 'nope' context"));
+    assert!(dp
+        .show(Some("nope"))
+        .contains("There is no existence of 'nope' context"));
     assert!(dp.show(None).contains("in 7 contexts. =-"));
 }
 
@@ -416,10 +525,15 @@ fn bad_lines_stop_loading_with_file_and_line() {
     ];
     for text in cases {
         let err = Dialplan::from_sections(&sections(text)).unwrap_err();
-        assert!(err.to_string().starts_with("test.conf:2: "), "{text}: {err}");
+        assert!(
+            err.to_string().starts_with("test.conf:2: "),
+            "{text}: {err}"
+        );
     }
-    let (_, warnings) =
-        Dialplan::from_sections(&sections("[c]\nexten => 1,1,NoOp()\nexten => 1,1,Hangup()\nswitch => x\ninclude => nowhere")).unwrap();
+    let (_, warnings) = Dialplan::from_sections(&sections(
+        "[c]\nexten => 1,1,NoOp()\nexten => 1,1,Hangup()\nswitch => x\ninclude => nowhere",
+    ))
+    .unwrap();
     assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(warnings[0].starts_with("test.conf:3:"));
 }
@@ -443,7 +557,9 @@ fn garbage_in_no_panic() {
         if round % 10 != 0 {
             continue;
         }
-        let conf = format!("[c]\nexten => {s},1,Set(A=$[{s}])\n same => n,GotoIf({s}?1:2)\n same => n,Goto({s})");
+        let conf = format!(
+            "[c]\nexten => {s},1,Set(A=$[{s}])\n same => n,GotoIf({s}?1:2)\n same => n,Goto({s})"
+        );
         if let Ok((dp2, _)) = Dialplan::from_sections(&sections(&conf)) {
             let mut ex = Execution::new(&dp2, "c", &s, chan(&s));
             let _ = ex.step(&dp2, thursday_noon(), Resume::Start);
@@ -452,8 +568,15 @@ fn garbage_in_no_panic() {
         }
     }
     for round in 0..300 {
-        let s: String = (0..rnd(12)).map(|_| alphabet[rnd(alphabet.len())]).collect();
-        let mut ex = Execution::new(&dp, if round % 2 == 0 { "ivr" } else { "read" }, "s", chan(&s));
+        let s: String = (0..rnd(12))
+            .map(|_| alphabet[rnd(alphabet.len())])
+            .collect();
+        let mut ex = Execution::new(
+            &dp,
+            if round % 2 == 0 { "ivr" } else { "read" },
+            "s",
+            chan(&s),
+        );
         let _ = ex.step(&dp, thursday_noon(), Resume::Start);
         for c in s.chars() {
             let _ = ex.step(&dp, thursday_noon(), Resume::Digit(c));

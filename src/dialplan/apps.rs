@@ -252,7 +252,12 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 interrupt_digits: None,
             };
             ex.vars.insert("PLAYBACKSTATUS".into(), "SUCCESS".into());
-            answered_then(ex, opts.contains("noanswer"), cmd, State::AwaitDone { answers: false })
+            answered_then(
+                ex,
+                opts.contains("noanswer"),
+                cmd,
+                State::AwaitDone { answers: false },
+            )
         }
         App::Background => {
             let opts = arg(1);
@@ -267,19 +272,17 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Read => read(ex, &argv, loc),
         App::Echo => Flow::Cmd(Command::Echo, State::Echo),
-        App::SayDigits => say(
-            arg(0)
-                .chars()
-                .filter_map(|c| match c {
-                    '0'..='9' => Some(format!("digits/{c}")),
-                    '*' => Some("digits/star".into()),
-                    '#' => Some("digits/pound".into()),
-                    '-' => Some("letters/dash".into()),
-                    c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
-                    _ => None,
-                })
-                .collect(),
-        ),
+        App::SayDigits => say(arg(0)
+            .chars()
+            .filter_map(|c| match c {
+                '0'..='9' => Some(format!("digits/{c}")),
+                '*' => Some("digits/star".into()),
+                '#' => Some("digits/pound".into()),
+                '-' => Some("letters/dash".into()),
+                c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
+                _ => None,
+            })
+            .collect()),
         App::SayNumber => match arg(0).parse::<i64>() {
             Ok(n) => say(number_files(n)),
             Err(_) => {
@@ -315,7 +318,11 @@ pub fn number_files(n: i64) -> Vec<String> {
         out.push("digits/0".into());
         return out;
     }
-    for (unit, name) in [(1_000_000_000u64, "billion"), (1_000_000, "million"), (1_000, "thousand")] {
+    for (unit, name) in [
+        (1_000_000_000u64, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
         if n >= unit {
             out.extend(number_files((n / unit) as i64));
             out.push(format!("digits/{name}"));
@@ -338,7 +345,8 @@ pub fn number_files(n: i64) -> Vec<String> {
 }
 
 fn is_arg(k: &str) -> bool {
-    k.strip_prefix("ARG").is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    k.strip_prefix("ARG")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `Set()` semantics: `_`/`__` inheritance prefixes dropped, `CALLERID(...)` and
@@ -347,7 +355,10 @@ pub(crate) fn set_variable(ex: &mut Execution, name: &str, value: &str) {
     let name = name.trim_start_matches('_');
     if let Some(open) = name.find('(') {
         let func = name[..open].trim().to_ascii_uppercase();
-        let arg = name[open + 1..].trim_end_matches(')').trim().to_ascii_lowercase();
+        let arg = name[open + 1..]
+            .trim_end_matches(')')
+            .trim()
+            .to_ascii_lowercase();
         match (func.as_str(), arg.as_str()) {
             ("CALLERID", "num" | "number") => ex.chan.callerid_num = value.to_string(),
             ("CALLERID", "name") => ex.chan.callerid_name = value.to_string(),
@@ -389,8 +400,16 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
         [c, e, p] => (c.to_string(), e.to_string(), *p),
         _ => return Err(format!("bad Goto target '{spec}'")),
     };
-    let exten = if exten.is_empty() { ex.exten.clone() } else { exten };
-    let ctx = if ctx.is_empty() { ex.context.clone() } else { ctx };
+    let exten = if exten.is_empty() {
+        ex.exten.clone()
+    } else {
+        exten
+    };
+    let ctx = if ctx.is_empty() {
+        ex.context.clone()
+    } else {
+        ctx
+    };
     if let Ok(n) = prio.parse::<u32>() {
         if n == 0 {
             return Err("priority 0".into());
@@ -405,7 +424,13 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
             return Ok((ctx, exten, ex.prio.saturating_sub(rel).max(1)));
         }
     }
-    match dp.find(&ctx, &exten, &ex.chan.callerid_num, Want::Label(prio), ex.now) {
+    match dp.find(
+        &ctx,
+        &exten,
+        &ex.chan.callerid_num,
+        Want::Label(prio),
+        ex.now,
+    ) {
         Some(f) => Ok((ctx, exten, f.prio)),
         None => Err(format!("no label '{prio}' at {exten}@{ctx}")),
     }
@@ -494,7 +519,9 @@ fn read(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             interrupt_digits: Some(ALL_DIGITS.into()),
         }
     } else {
-        Command::WaitDigit { timeout: rs.timeout }
+        Command::WaitDigit {
+            timeout: rs.timeout,
+        }
     };
     answered_then(ex, opts.contains('n'), cmd, State::Read(rs))
 }

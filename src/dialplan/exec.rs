@@ -43,6 +43,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use super::apps::{self, Flow};
+pub use super::command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
 use super::model::{Dialplan, Want};
 use super::time::epoch_secs;
 use super::vars::{self, Scope};
@@ -52,168 +53,19 @@ pub const STEP_BUDGET: usize = 10_000;
 /// Longest number collected from DTMF.
 const MAX_DIGITS: usize = 255;
 
-/// What the call layer knows about the calling channel.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChannelInfo {
-    /// Caller number (`${CALLERID(num)}`).
-    pub callerid_num: String,
-    /// Caller display name (`${CALLERID(name)}`).
-    pub callerid_name: String,
-    /// The inbound leg's Call-ID (`${SIPCALLID}`).
-    pub sip_call_id: String,
-    /// A unique id for the call (`${UNIQUEID}`).
-    pub unique_id: String,
-}
-
-/// How a Dial ended, as `${DIALSTATUS}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialStatus {
-    /// A callee answered (the bridged call has now ended).
-    Answer,
-    /// Every callee was busy.
-    Busy,
-    /// Nobody answered before the timeout.
-    NoAnswer,
-    /// The caller cancelled.
-    Cancel,
-    /// Congestion (503 and the like).
-    Congestion,
-    /// No callee could be reached (not registered, unknown peer).
-    ChanUnavail,
-}
-
-impl DialStatus {
-    /// The `${DIALSTATUS}` text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DialStatus::Answer => "ANSWER",
-            DialStatus::Busy => "BUSY",
-            DialStatus::NoAnswer => "NOANSWER",
-            DialStatus::Cancel => "CANCEL",
-            DialStatus::Congestion => "CONGESTION",
-            DialStatus::ChanUnavail => "CHANUNAVAIL",
-        }
-    }
-}
-
-/// One `TECH/resource[/number]` of a Dial.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialTarget {
-    /// Technology, e.g. `SIP`.
-    pub tech: String,
-    /// Peer name (or host).
-    pub resource: String,
-    /// Number to dial at that peer (`SIP/provider/0123`).
-    pub number: Option<String>,
-}
-
-/// Dial options.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DialOptions {
-    /// `r`: generate ringback to the caller.
-    pub ringback: bool,
-    /// `g`: continue in the dialplan after the callee hangs up.
-    pub continue_on_callee_hangup: bool,
-    /// `t`: the callee may transfer (accepted, no effect yet).
-    pub callee_transfer: bool,
-    /// `T`: the caller may transfer (accepted, no effect yet).
-    pub caller_transfer: bool,
-}
-
-/// What the call layer must do next.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Answer the call (200 OK); resume with `Done`.
-    Answer,
-    /// Send 183 Session Progress; resume with `Done`.
-    Progress,
-    /// Send 180 Ringing; resume with `Done`.
-    Ringing,
-    /// Indicate busy (486 if unanswered) and end the call.
-    Busy,
-    /// Indicate congestion (503 if unanswered) and end the call.
-    Congestion,
-    /// Hang up, with this Q.850 cause when given.
-    Hangup {
-        /// Q.850 cause code.
-        cause: Option<u16>,
-    },
-    /// Call the targets in parallel; resume with `DialEnded`.
-    Dial {
-        /// Targets, rung at once.
-        targets: Vec<DialTarget>,
-        /// Give up after this long (`NOANSWER`).
-        timeout: Option<Duration>,
-        /// Options.
-        options: DialOptions,
-        /// Caller ID name to present.
-        callerid_name: String,
-        /// Caller ID number to present.
-        callerid_num: String,
-    },
-    /// Play these sound files in order; with `interrupt_digits`, stop at the first of those
-    /// digits and resume with `Digit`.
-    Playback {
-        /// Files, without extension (`hello-world`, `digits/5`).
-        files: Vec<String>,
-        /// Digits that interrupt playback.
-        interrupt_digits: Option<String>,
-    },
-    /// Echo the caller's media back until `#` (resume `Digit('#')`) or hang-up.
-    Echo,
-    /// Wait this long; resume with `Done`.
-    Wait(Duration),
-    /// Wait for one DTMF digit: resume with `Digit` or, after `timeout`, `TimedOut`.
-    WaitDigit {
-        /// How long to wait.
-        timeout: Duration,
-    },
-    /// Nothing new: keep doing what the previous command asked.
-    Keep,
-    /// The dialplan is over: hang up, with this SIP status if the call was never answered
-    /// (404 no such extension, 480 ran off the end, 486 after a busy Dial, ...).
-    End {
-        /// Final response for an unanswered call.
-        sip_status_if_unanswered: u16,
-    },
-}
-
-/// What happened since the last command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resume {
-    /// First call of `step`.
-    Start,
-    /// The command finished normally.
-    Done,
-    /// The Dial finished.
-    DialEnded {
-        /// The outcome (`Answer`: a callee answered and has since hung up).
-        status: DialStatus,
-        /// Q.850 cause for `${HANGUPCAUSE}`.
-        cause: Option<u16>,
-    },
-    /// One DTMF digit.
-    Digit(char),
-    /// Several digits at once (handled one by one).
-    Digits(String),
-    /// A `WaitDigit` timed out.
-    TimedOut,
-    /// The caller hung up.
-    HungUp {
-        /// Q.850 cause.
-        cause: Option<u16>,
-    },
-}
-
 /// Where the runner waits, and what the next resume means.
 #[derive(Debug, Clone)]
 pub(crate) enum State {
     Start,
     /// Done → next priority; `answers` marks the call answered.
-    AwaitDone { answers: bool },
+    AwaitDone {
+        answers: bool,
+    },
     /// Answer first, then issue the held command in the held state.
     AnswerThen(Box<(Command, State)>),
-    AwaitDial { keep_going: bool },
+    AwaitDial {
+        keep_going: bool,
+    },
     /// Background playing: Done → next; a digit starts collecting.
     Background,
     /// Collecting an extension number from DTMF.
@@ -281,7 +133,13 @@ impl Scope for ExecScope<'_> {
             "EPOCH" => epoch_secs(ex.now).to_string(),
             "CALLERIDNUM" => ex.chan.callerid_num.clone(),
             "CALLERIDNAME" => ex.chan.callerid_name.clone(),
-            _ => return ex.vars.get(name).or_else(|| self.dp.globals.get(name)).cloned(),
+            _ => {
+                return ex
+                    .vars
+                    .get(name)
+                    .or_else(|| self.dp.globals.get(name))
+                    .cloned()
+            }
         })
     }
 
@@ -291,10 +149,19 @@ impl Scope for ExecScope<'_> {
         match (name, arg.as_str()) {
             ("CALLERID", "num" | "number") => Some(ex.chan.callerid_num.clone()),
             ("CALLERID", "name") => Some(ex.chan.callerid_name.clone()),
-            ("CALLERID", "all") => Some(format!("\"{}\" <{}>", ex.chan.callerid_name, ex.chan.callerid_num)),
+            ("CALLERID", "all") => Some(format!(
+                "\"{}\" <{}>",
+                ex.chan.callerid_name, ex.chan.callerid_num
+            )),
             ("TIMEOUT", "digit") => Some(fmt_secs(ex.digit_timeout)),
             ("TIMEOUT", "response") => Some(fmt_secs(ex.response_timeout)),
-            ("GLOBAL", _) => Some(self.dp.globals.get(args.trim()).cloned().unwrap_or_default()),
+            ("GLOBAL", _) => Some(
+                self.dp
+                    .globals
+                    .get(args.trim())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
             _ => None,
         }
     }
@@ -309,7 +176,11 @@ impl Execution {
     pub fn new(_dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
         Execution {
             context: context.to_string(),
-            exten: if exten.is_empty() { "s".into() } else { exten.to_string() },
+            exten: if exten.is_empty() {
+                "s".into()
+            } else {
+                exten.to_string()
+            },
             prio: 1,
             vars: HashMap::new(),
             chan,
@@ -330,7 +201,10 @@ impl Execution {
             dp: &Dialplan::default(),
         };
         match name.find('(') {
-            Some(open) => scope.function(&name[..open].to_ascii_uppercase(), name[open + 1..].trim_end_matches(')')),
+            Some(open) => scope.function(
+                &name[..open].to_ascii_uppercase(),
+                name[open + 1..].trim_end_matches(')'),
+            ),
             None => scope.var(name),
         }
     }
@@ -398,7 +272,8 @@ impl Execution {
                 cmd
             }
             (State::AwaitDial { keep_going }, Resume::DialEnded { status, cause }) => {
-                self.vars.insert("DIALSTATUS".into(), status.as_str().into());
+                self.vars
+                    .insert("DIALSTATUS".into(), status.as_str().into());
                 if let Some(c) = cause {
                     self.vars.insert("HANGUPCAUSE".into(), c.to_string());
                 }
@@ -411,14 +286,18 @@ impl Execution {
                 self.next(dp)
             }
             (State::Background, Resume::Done) => self.next(dp),
-            (State::Background | State::WaitExten, Resume::Digit(c)) => self.collect(dp, c.to_string()),
+            (State::Background | State::WaitExten, Resume::Digit(c)) => {
+                self.collect(dp, c.to_string())
+            }
             (State::Collect(mut buf), Resume::Digit(c)) => {
                 buf.push(c);
                 self.collect(dp, buf)
             }
             (State::Collect(buf), Resume::TimedOut) => self.dialled(dp, &buf),
             (State::WaitExten, Resume::TimedOut) => self.special(dp, "t", 480),
-            (State::Read(rs), r @ (Resume::Done | Resume::Digit(_) | Resume::TimedOut)) => self.read(dp, rs, r),
+            (State::Read(rs), r @ (Resume::Done | Resume::Digit(_) | Resume::TimedOut)) => {
+                self.read(dp, rs, r)
+            }
             (State::Echo, Resume::Done | Resume::Digit('#')) => self.next(dp),
             (st, _) => {
                 self.state = st;
@@ -429,8 +308,15 @@ impl Execution {
 
     fn start(&mut self, dp: &Dialplan) -> Command {
         let cid = self.chan.callerid_num.clone();
-        if dp.find(&self.context, &self.exten, &cid, Want::Prio(1), self.now).is_none() {
-            log::info!("no extension '{}' in context '{}'", self.exten, self.context);
+        if dp
+            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .is_none()
+        {
+            log::info!(
+                "no extension '{}' in context '{}'",
+                self.exten,
+                self.context
+            );
             return self.end(404);
         }
         self.run(dp)
@@ -452,19 +338,28 @@ impl Execution {
     /// does not exist (Asterisk's invalid/timeout handling); ends with `code` otherwise.
     fn special(&mut self, dp: &Dialplan, name: &str, code: u16) -> Command {
         let cid = self.chan.callerid_num.clone();
-        if dp.find(&self.context, name, &cid, Want::Prio(1), self.now).is_some() {
+        if dp
+            .find(&self.context, name, &cid, Want::Prio(1), self.now)
+            .is_some()
+        {
             self.exten = name.into();
             self.prio = 1;
             self.run(dp)
         } else {
-            log::info!("no '{name}' extension in context '{}': hanging up", self.context);
+            log::info!(
+                "no '{name}' extension in context '{}': hanging up",
+                self.context
+            );
             self.end(code)
         }
     }
 
     fn dialled(&mut self, dp: &Dialplan, buf: &str) -> Command {
         let cid = self.chan.callerid_num.clone();
-        if dp.find(&self.context, buf, &cid, Want::Prio(1), self.now).is_some() {
+        if dp
+            .find(&self.context, buf, &cid, Want::Prio(1), self.now)
+            .is_some()
+        {
             self.exten = buf.into();
             self.prio = 1;
             self.run(dp)
@@ -529,7 +424,13 @@ impl Execution {
     fn run(&mut self, dp: &Dialplan) -> Command {
         for _ in 0..STEP_BUDGET {
             let cid = self.chan.callerid_num.clone();
-            let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), self.now) else {
+            let Some(found) = dp.find(
+                &self.context,
+                &self.exten,
+                &cid,
+                Want::Prio(self.prio),
+                self.now,
+            ) else {
                 return self.fell_off(dp);
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {
@@ -563,7 +464,10 @@ impl Execution {
 
     fn fell_off(&mut self, dp: &Dialplan) -> Command {
         let cid = self.chan.callerid_num.clone();
-        if dp.find(&self.context, &self.exten, &cid, Want::Prio(1), self.now).is_none() {
+        if dp
+            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .is_none()
+        {
             let bad = self.exten.clone();
             if bad == "i" {
                 return self.end(404);
@@ -601,13 +505,17 @@ impl Execution {
         }
         self.h_done = true;
         let cid = self.chan.callerid_num.clone();
-        if dp.find(&self.context, "h", &cid, Want::Prio(1), now).is_none() {
+        if dp
+            .find(&self.context, "h", &cid, Want::Prio(1), now)
+            .is_none()
+        {
             return;
         }
         self.exten = "h".into();
         self.prio = 1;
         for _ in 0..STEP_BUDGET {
-            let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), now) else {
+            let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), now)
+            else {
                 return;
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {

@@ -62,7 +62,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
 fn looks_numeric(s: &str) -> bool {
     let mut b = s.bytes();
     match b.next() {
-        Some(c) if c.is_ascii_digit() || c == b'-' || c == b'.' => b.all(|c| c.is_ascii_digit() || c == b'.'),
+        Some(c) if c.is_ascii_digit() || c == b'-' || c == b'.' => {
+            b.all(|c| c.is_ascii_digit() || c == b'.')
+        }
         _ => false,
     }
 }
@@ -240,7 +242,7 @@ impl P {
                 ("*", None, None) => Val::Num(0.0),
                 (_, None, _) => Val::Num(0.0),
                 (_, Some(_), None) => Val::Num(2_147_483_647.0),
-                (_, Some(_), Some(y)) if y == 0.0 => {
+                (_, Some(_), Some(0.0)) => {
                     log::warn!("division by zero in expression");
                     Val::Num(2_147_483_647.0)
                 }
@@ -326,7 +328,9 @@ fn atoi(s: &str) -> i64 {
         Some(d) => (true, d),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     let n: i64 = digits[..end].parse().unwrap_or(0);
     if neg {
         -n

@@ -7,10 +7,12 @@
 //! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
 //! - [`time`]: `GotoIfTime` and timed-include conditions.
 //! - [`apps`]: the applications, each turning its arguments into an action.
+//! - [`command`]: the commands and events exchanged with the call layer.
 //! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
 //! - [`show`]: the `dialplan show` rendering.
 
 pub mod apps;
+pub mod command;
 pub mod exec;
 pub mod expr;
 pub mod model;
@@ -20,5 +22,6 @@ pub mod show;
 pub mod time;
 pub mod vars;
 
-pub use exec::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Execution, Resume};
+pub use command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+pub use exec::Execution;
 pub use model::Dialplan;

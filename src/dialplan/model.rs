@@ -116,7 +116,10 @@ impl Context {
             out.extend(v.iter().copied().filter(|&i| cid_ok(i)));
         }
         let mark = out.len();
-        for (n, _) in data.char_indices().chain(std::iter::once((data.len(), ' '))) {
+        for (n, _) in data
+            .char_indices()
+            .chain(std::iter::once((data.len(), ' ')))
+        {
             if let Some(v) = self.prefixes.get(&data[..n]) {
                 for &i in v {
                     if self.exts[i as usize].name.matches(data) && cid_ok(i) {
@@ -220,8 +223,11 @@ impl Dialplan {
                     for e in &sec.entries {
                         match e.key.to_ascii_lowercase().as_str() {
                             "autofallthrough" => dp.autofallthrough = yes(&e.value),
-                            "static" | "writeprotect" | "clearglobalvars"
-                            | "extenpatternmatchnew" | "userscontext" => {}
+                            "static"
+                            | "writeprotect"
+                            | "clearglobalvars"
+                            | "extenpatternmatchnew"
+                            | "userscontext" => {}
                             _ => warnings.push(format!(
                                 "{}: unsupported [general] option '{}' ignored",
                                 e.loc, e.key
@@ -254,7 +260,11 @@ impl Dialplan {
         Ok((dp, warnings))
     }
 
-    fn load_context(&mut self, sec: &Section, warnings: &mut Vec<String>) -> Result<(), ConfigError> {
+    fn load_context(
+        &mut self,
+        sec: &Section,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
         if !self.contexts.contains_key(&sec.name) {
             self.order.push(sec.name.clone());
         }
@@ -263,12 +273,17 @@ impl Dialplan {
         for e in &sec.entries {
             let key = e.key.to_ascii_lowercase();
             match key.as_str() {
-                "exten" | "same" => add_line(ctx, &sec.name, &key, &e.value, &e.loc, &mut st, warnings)?,
+                "exten" | "same" => {
+                    add_line(ctx, &sec.name, &key, &e.value, &e.loc, &mut st, warnings)?
+                }
                 "include" => {
                     let (name, when) = match e.value.split_once([',', '|']) {
                         Some((n, spec)) => (
                             n.trim(),
-                            Some(TimeSpec::parse_list(spec).map_err(|m| ConfigError::at(&e.loc, m))?),
+                            Some(
+                                TimeSpec::parse_list(spec)
+                                    .map_err(|m| ConfigError::at(&e.loc, m))?,
+                            ),
                         ),
                         None => (e.value.trim(), None),
                     };
@@ -308,7 +323,14 @@ impl Dialplan {
 
     /// Is there an extension `exten` with this priority in `context` (or its includes) for a
     /// call from `callerid`? `now` decides time-restricted includes.
-    pub fn exists(&self, context: &str, exten: &str, priority: u32, callerid: &str, now: SystemTime) -> bool {
+    pub fn exists(
+        &self,
+        context: &str,
+        exten: &str,
+        priority: u32,
+        callerid: &str,
+        now: SystemTime,
+    ) -> bool {
         self.find(context, exten, callerid, Want::Prio(priority), now)
             .is_some()
     }
@@ -316,7 +338,14 @@ impl Dialplan {
     /// Finds the first extension matching `exten` that has `want`, searching the context
     /// then its includes in order, depth first, as Asterisk does (an extension lacking the
     /// priority lets a later match supply it).
-    pub fn find<'a>(&'a self, context: &str, exten: &str, cid: &str, want: Want<'_>, now: SystemTime) -> Option<Found<'a>> {
+    pub fn find<'a>(
+        &'a self,
+        context: &str,
+        exten: &str,
+        cid: &str,
+        want: Want<'_>,
+        now: SystemTime,
+    ) -> Option<Found<'a>> {
         let data = strip_dashes(exten);
         let mut stack = Vec::new();
         let mut buf = Vec::new();
@@ -355,7 +384,11 @@ impl Dialplan {
         }
         stack.push(context.to_string());
         for inc in &ctx.includes {
-            if inc.when.as_ref().is_some_and(|w| !w.matches(now, self.utc_offset)) {
+            if inc
+                .when
+                .as_ref()
+                .is_some_and(|w| !w.matches(now, self.utc_offset))
+            {
                 continue;
             }
             if let Some(f) = self.find_in(&inc.name, data, cid, want, now, stack, buf) {
@@ -377,7 +410,15 @@ impl Dialplan {
         acc
     }
 
-    fn fit_in(&self, context: &str, data: &str, cid: &str, now: SystemTime, stack: &mut Vec<String>, acc: &mut (bool, bool)) {
+    fn fit_in(
+        &self,
+        context: &str,
+        data: &str,
+        cid: &str,
+        now: SystemTime,
+        stack: &mut Vec<String>,
+        acc: &mut (bool, bool),
+    ) {
         let Some(ctx) = self.contexts.get(context) else {
             return;
         };
@@ -394,7 +435,11 @@ impl Dialplan {
         }
         stack.push(context.to_string());
         for inc in &ctx.includes {
-            if inc.when.as_ref().is_none_or(|w| w.matches(now, self.utc_offset)) {
+            if inc
+                .when
+                .as_ref()
+                .is_none_or(|w| w.matches(now, self.utc_offset))
+            {
                 self.fit_in(&inc.name, data, cid, now, stack, acc);
             }
         }
@@ -413,7 +458,10 @@ fn add_line(
 ) -> Result<(), ConfigError> {
     let (ext_text, rest) = if key == "same" {
         let Some(last) = st.last_ext.clone() else {
-            return Err(ConfigError::at(loc, "'same =>' without a preceding 'exten =>'"));
+            return Err(ConfigError::at(
+                loc,
+                "'same =>' without a preceding 'exten =>'",
+            ));
         };
         (last, value)
     } else {
@@ -444,11 +492,19 @@ fn add_line(
             .ok_or_else(|| ConfigError::at(loc, "can't use 's' priority on the first entry"))?,
         p => match p.parse::<u32>() {
             Ok(n) if n >= 1 => n,
-            _ => return Err(ConfigError::at(loc, format!("invalid priority '{pri_text}'"))),
+            _ => {
+                return Err(ConfigError::at(
+                    loc,
+                    format!("invalid priority '{pri_text}'"),
+                ))
+            }
         },
     };
     if app_text.trim().is_empty() {
-        return Err(ConfigError::at(loc, format!("no application for extension '{ext_text}'")));
+        return Err(ConfigError::at(
+            loc,
+            format!("no application for extension '{ext_text}'"),
+        ));
     }
     let (name_text, cid_text) = match ext_text.split_once('/') {
         Some((n, c)) => (n.trim().to_string(), Some(c.trim().to_string())),
@@ -461,7 +517,9 @@ fn add_line(
     };
     let (app, args) = split_app(app_text);
     if App::from_name(&app).is_none() {
-        warnings.push(format!("{loc}: unknown application '{app}' (calls reaching it hang up)"));
+        warnings.push(format!(
+            "{loc}: unknown application '{app}' (calls reaching it hang up)"
+        ));
     }
     st.last_ext = Some(ext_text);
     st.last_pri = Some(prio);
@@ -491,7 +549,10 @@ fn add_line(
     }
     if let Some(l) = &label {
         if let Some(p) = ext.label(l) {
-            warnings.push(format!("{loc}: label '{l}' already on priority {p} of '{}'", ext.name.text));
+            warnings.push(format!(
+                "{loc}: label '{l}' already on priority {p} of '{}'",
+                ext.name.text
+            ));
         }
     }
     ext.prios.insert(

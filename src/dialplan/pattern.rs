@@ -320,7 +320,13 @@ mod tests {
         ];
         for list in sorted {
             for w in list.windows(2) {
-                assert_eq!(ext_cmp(&n(w[0]), &n(w[1])), Ordering::Less, "{} < {}", w[0], w[1]);
+                assert_eq!(
+                    ext_cmp(&n(w[0]), &n(w[1])),
+                    Ordering::Less,
+                    "{} < {}",
+                    w[0],
+                    w[1]
+                );
                 assert_eq!(ext_cmp(&n(w[1]), &n(w[0])), Ordering::Greater);
             }
         }

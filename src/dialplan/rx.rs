@@ -60,7 +60,11 @@ impl Parser<'_> {
             self.i += 1;
             alts.push(self.cat()?);
         }
-        Ok(if alts.len() == 1 { alts.remove(0) } else { Node::Alt(alts) })
+        Ok(if alts.len() == 1 {
+            alts.remove(0)
+        } else {
+            Node::Alt(alts)
+        })
     }
 
     fn cat(&mut self) -> Result<Node, String> {
@@ -80,7 +84,10 @@ impl Parser<'_> {
         while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
         }
-        std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()
+        std::str::from_utf8(&self.s[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
     }
 
     fn quantified(&mut self, mut atom: Node) -> Result<Node, String> {
@@ -98,7 +105,10 @@ impl Parser<'_> {
                     } else {
                         Some(min)
                     };
-                    if self.s.get(self.i) != Some(&b'}') || max.is_some_and(|m| m < min) || min > 255 {
+                    if self.s.get(self.i) != Some(&b'}')
+                        || max.is_some_and(|m| m < min)
+                        || min > 255
+                    {
                         return Err("bad repetition".into());
                     }
                     (min, max.map(|m| m.min(255)))
@@ -152,7 +162,9 @@ impl Parser<'_> {
                 break;
             }
             first = false;
-            if self.s.get(self.i) == Some(&b'-') && self.s.get(self.i + 1).is_some_and(|&d| d != b']') {
+            if self.s.get(self.i) == Some(&b'-')
+                && self.s.get(self.i + 1).is_some_and(|&d| d != b']')
+            {
                 let hi = self.s[self.i + 1];
                 self.i += 2;
                 for b in c..=hi {
@@ -342,7 +354,11 @@ impl Regex {
 
     /// Finds a match: at offset 0 only when `anchored` (the `:` operator), else the leftmost.
     /// Returns the whole match and group 1 as byte ranges.
-    pub fn find(&self, s: &str, anchored: bool) -> Option<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)> {
+    pub fn find(
+        &self,
+        s: &str,
+        anchored: bool,
+    ) -> Option<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)> {
         let b = s.as_bytes();
         let last = if anchored { 0 } else { b.len() };
         let mut steps = 0;
@@ -367,10 +383,18 @@ impl Regex {
 mod tests {
     use super::*;
 
+    /// (pattern, input, anchored, whole match, group 1)
+    type Case = (
+        &'static str,
+        &'static str,
+        bool,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
     #[test]
     fn regex_table() {
-        // (pattern, input, anchored, whole match, group 1)
-        let cases: &[(&str, &str, bool, Option<&str>, Option<&str>)] = &[
+        let cases: &[Case] = &[
             ("abc", "abcdef", true, Some("abc"), None),
             ("bcd", "abcdef", true, None, None),
             ("bcd", "abcdef", false, Some("bcd"), None),
@@ -389,9 +413,17 @@ mod tests {
         for (p, s, anch, whole, g1) in cases {
             let r = Regex::new(p).unwrap();
             let got = r.find(s, *anch);
-            assert_eq!(got.as_ref().map(|(w, _)| &s[w.clone()]), *whole, "{p} on {s}");
+            assert_eq!(
+                got.as_ref().map(|(w, _)| &s[w.clone()]),
+                *whole,
+                "{p} on {s}"
+            );
             if whole.is_some() {
-                assert_eq!(got.and_then(|(_, g)| g).map(|g| &s[g]), *g1, "{p} group on {s}");
+                assert_eq!(
+                    got.and_then(|(_, g)| g).map(|g| &s[g]),
+                    *g1,
+                    "{p} group on {s}"
+                );
             }
         }
     }

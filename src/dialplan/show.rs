@@ -30,7 +30,11 @@ impl Dialplan {
                     nprio += 1;
                     let left = if first { shown.clone() } else { String::new() };
                     first = false;
-                    let label = p.label.as_ref().map(|l| format!("[{l}]")).unwrap_or_default();
+                    let label = p
+                        .label
+                        .as_ref()
+                        .map(|l| format!("[{l}]"))
+                        .unwrap_or_default();
                     let step = format!("{n}. {label}{}({})", p.app, p.args);
                     let _ = writeln!(out, "  {left:<17} {step:<45} [{}]", p.loc);
                 }
@@ -51,7 +55,13 @@ impl Dialplan {
                 return out;
             }
         }
-        let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
+        let plural = |n: usize, w: &str| {
+            if n == 1 {
+                format!("{n} {w}")
+            } else {
+                format!("{n} {w}s")
+            }
+        };
         let _ = writeln!(
             out,
             "-= {} ({}) in {}. =-",

@@ -73,9 +73,11 @@ fn leading_int(s: &str) -> (Option<i64>, &str) {
     if end == digits {
         return (None, t);
     }
-    let n = t[..end]
-        .parse::<i64>()
-        .unwrap_or(if b[0] == b'-' { i64::MIN / 2 } else { i64::MAX / 2 });
+    let n = t[..end].parse::<i64>().unwrap_or(if b[0] == b'-' {
+        i64::MIN / 2
+    } else {
+        i64::MAX / 2
+    });
     (Some(n), &t[end..])
 }
 
@@ -303,7 +305,15 @@ mod tests {
 
     #[test]
     fn conditions() {
-        for (s, want) in [("", false), ("0", false), ("00", false), ("1", true), ("abc", true), (" 2 ", true), ("-0", false)] {
+        for (s, want) in [
+            ("", false),
+            ("0", false),
+            ("00", false),
+            ("1", true),
+            ("abc", true),
+            (" 2 ", true),
+            ("-0", false),
+        ] {
             assert_eq!(truthy(s), want, "{s:?}");
         }
     }
