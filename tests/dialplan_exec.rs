@@ -584,3 +584,67 @@ fn garbage_in_no_panic() {
         }
     }
 }
+
+#[test]
+fn include_order_loops_and_timed_includes() {
+    let conf = r#"
+[a]
+exten => _1X.,1,Dial(SIP/a-pattern)
+include => b
+include => c
+include => daytime,09:00-17:00,mon-fri,*,*
+[b]
+exten => 1000,1,Dial(SIP/b)
+exten => 2000,1,Dial(SIP/b)
+include => a
+[c]
+exten => 2000,1,Dial(SIP/c)
+exten => 3000,1,Dial(SIP/c)
+include => b
+[daytime]
+exten => 4000,1,Dial(SIP/day)
+"#;
+    let mut text = conf.to_string();
+    // A diamond of includes 40 levels deep must not explode.
+    for i in 0..40 {
+        text.push_str(&format!(
+            "[d{i}]\ninclude => d{}\ninclude => e{i}\n[e{i}]\ninclude => d{}\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    text.push_str("[d40]\nexten => 5000,1,Dial(SIP/deep)\n");
+    let (dp, _) = Dialplan::from_sections(&sections(&text)).unwrap();
+    let day = thursday_noon();
+    let night = UNIX_EPOCH + Duration::from_secs(1_709_236_800);
+    // (context, number, time, expected first Dial target or None for 404)
+    let cases: &[(&str, &str, SystemTime, Option<&str>)] = &[
+        // Own extensions first, even a pattern over an included literal.
+        ("a", "1000", day, Some("SIP/a-pattern")),
+        // Includes in order.
+        ("a", "2000", day, Some("SIP/b")),
+        ("a", "3000", day, Some("SIP/c")),
+        ("c", "1000", day, Some("SIP/b")),
+        ("a", "4000", day, Some("SIP/day")),
+        ("a", "4000", night, None),
+        ("a", "9999", day, None),
+        ("d0", "5000", day, Some("SIP/deep")),
+        // Not found: without a bound this would visit 2^40 contexts.
+        ("d0", "9999", day, None),
+        ("d30", "5000", day, Some("SIP/deep")),
+    ];
+    for (ctx, num, at, want) in cases {
+        let mut ex = Execution::new(&dp, ctx, num, chan("1001"));
+        let cmd = ex.step(&dp, *at, Resume::Start);
+        match want {
+            Some(w) => assert_eq!(dial_targets(&cmd), vec![w.to_string()], "{ctx} {num}"),
+            None => assert_eq!(
+                cmd,
+                Command::End {
+                    sip_status_if_unanswered: 404
+                },
+                "{ctx} {num}"
+            ),
+        }
+    }
+}

@@ -19,6 +19,8 @@ use crate::config::raw::{ConfigError, Loc, Section};
 /// Deepest include chain followed (Asterisk's `AST_PBX_MAX_STACK` is 512 frames; includes
 /// this deep are always a mistake).
 const MAX_INCLUDE_DEPTH: usize = 64;
+/// Most contexts one lookup visits.
+const MAX_VISITS: usize = 1024;
 
 /// One priority: an application with its (unexpanded) arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +131,24 @@ impl Context {
             }
         }
         out[mark..].sort_unstable();
+    }
+}
+
+/// The include walk of one lookup: the chain being followed (Asterisk's loop guard) and a
+/// bound on contexts visited, so diamond-shaped include graphs cannot blow up.
+#[derive(Default)]
+struct Walk {
+    path: Vec<String>,
+    visits: usize,
+}
+
+impl Walk {
+    /// Whether `context` may be searched now.
+    fn enter(&mut self, context: &str) -> bool {
+        self.visits += 1;
+        self.visits <= MAX_VISITS
+            && self.path.len() < MAX_INCLUDE_DEPTH
+            && !self.path.iter().any(|s| s == context)
     }
 }
 
@@ -347,7 +367,7 @@ impl Dialplan {
         now: SystemTime,
     ) -> Option<Found<'a>> {
         let data = strip_dashes(exten);
-        let mut stack = Vec::new();
+        let mut stack = Walk::default();
         let mut buf = Vec::new();
         self.find_in(context, &data, cid, want, now, &mut stack, &mut buf)
     }
@@ -360,11 +380,11 @@ impl Dialplan {
         cid: &str,
         want: Want<'_>,
         now: SystemTime,
-        stack: &mut Vec<String>,
+        stack: &mut Walk,
         buf: &mut Vec<u32>,
     ) -> Option<Found<'a>> {
         let (name, ctx) = self.contexts.get_key_value(context)?;
-        if stack.len() >= MAX_INCLUDE_DEPTH || stack.iter().any(|s| s == context) {
+        if !stack.enter(context) {
             return None;
         }
         ctx.matching(data, cid, buf);
@@ -382,7 +402,7 @@ impl Dialplan {
                 });
             }
         }
-        stack.push(context.to_string());
+        stack.path.push(context.to_string());
         for inc in &ctx.includes {
             if inc
                 .when
@@ -392,11 +412,11 @@ impl Dialplan {
                 continue;
             }
             if let Some(f) = self.find_in(&inc.name, data, cid, want, now, stack, buf) {
-                stack.pop();
+                stack.path.pop();
                 return Some(f);
             }
         }
-        stack.pop();
+        stack.path.pop();
         None
     }
 
@@ -405,7 +425,7 @@ impl Dialplan {
     pub fn fit(&self, context: &str, digits: &str, cid: &str, now: SystemTime) -> (bool, bool) {
         let data = strip_dashes(digits);
         let mut acc = (false, false);
-        let mut stack = Vec::new();
+        let mut stack = Walk::default();
         self.fit_in(context, &data, cid, now, &mut stack, &mut acc);
         acc
     }
@@ -416,13 +436,13 @@ impl Dialplan {
         data: &str,
         cid: &str,
         now: SystemTime,
-        stack: &mut Vec<String>,
+        stack: &mut Walk,
         acc: &mut (bool, bool),
     ) {
         let Some(ctx) = self.contexts.get(context) else {
             return;
         };
-        if stack.len() >= MAX_INCLUDE_DEPTH || stack.iter().any(|s| s == context) {
+        if !stack.enter(context) {
             return;
         }
         for e in &ctx.exts {
@@ -433,7 +453,7 @@ impl Dialplan {
             acc.0 |= f.matches();
             acc.1 |= f.more();
         }
-        stack.push(context.to_string());
+        stack.path.push(context.to_string());
         for inc in &ctx.includes {
             if inc
                 .when
@@ -443,7 +463,7 @@ impl Dialplan {
                 self.fit_in(&inc.name, data, cid, now, stack, acc);
             }
         }
-        stack.pop();
+        stack.path.pop();
     }
 }
 
