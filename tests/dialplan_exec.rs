@@ -648,3 +648,79 @@ exten => 4000,1,Dial(SIP/day)
         }
     }
 }
+
+#[test]
+fn priorities_labels_same_hints_and_callerid_matching() {
+    let conf = r#"
+[c]
+exten => 100,hint,SIP/100
+exten => 100,1(start),Set(P=${PRIORITY})
+exten => 100,n,Set(P=${P}-${PRIORITY})
+ same => n(third),Set(P=${P}-${PRIORITY})
+ same => 4,Set(P=${P}-${PRIORITY})
+ same => n,Goto(200,lbl)
+exten => 200,1,NoOp()
+exten => 200,5(lbl),Set(P=${P}-${EXTEN}-${PRIORITY})
+ same => n,Goto(c,300,1)
+exten => 300/_555X,1,Dial(SIP/vip)
+exten => 300,1,Dial(SIP/normal)
+exten => 400,1,Goto(nolabel)
+"#;
+    let (dp, warnings) = Dialplan::from_sections(&sections(conf)).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    for (cid, want) in [
+        ("5551", "SIP/vip"),
+        ("1001", "SIP/normal"),
+        ("55512", "SIP/normal"),
+    ] {
+        let mut ex = Execution::new(&dp, "c", "100", chan(cid));
+        let cmd = ex.step(&dp, thursday_noon(), Resume::Start);
+        assert_eq!(dial_targets(&cmd), vec![want.to_string()], "{cid}");
+        assert_eq!(ex.var("P").as_deref(), Some("1-2-3-4-200-5"));
+        assert_eq!(ex.position(), ("c", "300", 1));
+    }
+    let (_, cmd) = start(&dp, "c", "400");
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 500
+        }
+    );
+    // A gap in the priorities ends the extension, as in Asterisk.
+    let gap = "[c]\nexten => 1,1,Set(A=1)\nexten => 1,3,Set(A=3)\n";
+    let (dp, _) = Dialplan::from_sections(&sections(gap)).unwrap();
+    let (ex, cmd) = start(&dp, "c", "1");
+    assert_eq!(
+        cmd,
+        Command::End {
+            sip_status_if_unanswered: 480
+        }
+    );
+    assert_eq!(ex.var("A").as_deref(), Some("1"));
+}
+
+#[test]
+fn builtin_variables() {
+    let conf = r#"
+[c]
+exten => s,1,Set(V=${CONTEXT}|${EXTEN}|${PRIORITY}|${UNIQUEID}|${SIPCALLID}|${EPOCH}|${CALLERID(name)}|${LEN(${CALLERID(num)})})
+ same => n,Set(TIMEOUT(digit)=2)
+ same => n,Set(T=${TIMEOUT(digit)}/${TIMEOUT(response)})
+ same => n,Set(CALLERID(all)="Bob B" <2002>)
+ same => n,WaitExten()
+"#;
+    let (dp, _) = Dialplan::from_sections(&sections(conf)).unwrap();
+    let (ex, cmd) = start(&dp, "c", "");
+    assert_eq!(
+        cmd,
+        Command::WaitDigit {
+            timeout: Duration::from_secs(10)
+        }
+    );
+    assert_eq!(
+        ex.var("V").as_deref(),
+        Some("c|s|1|1700000000.1|abc@host|1709210040|Alice|4")
+    );
+    assert_eq!(ex.var("T").as_deref(), Some("2/10"));
+    assert_eq!(ex.callerid(), ("Bob B", "2002"));
+}
