@@ -21,18 +21,29 @@
 //! | `Keep` | nothing new: keep doing what the previous command asked |
 //!
 //! `Resume::HungUp` may come at any time (the caller hung up); it runs the `h` extension
-//! and returns `End`. Events a command did not ask for (a digit during a plain Playback) are
+//! and returns `End { sip_status_if_unanswered: 487 }`. `hangup` runs `h` at most once. Events a command did not ask for (a digit during a plain Playback) are
 //! ignored and answered with `Keep`.
 //!
+//! The call keeps its `Execution`; every event for the call goes through one function:
+//!
 //! ```ignore
-//! let mut ex = Execution::new(&dp, "from-internal", "1002", chan);
-//! let mut resume = Resume::Start;
-//! loop {
-//!     match ex.step(&dp, now, resume) {
-//!         Command::Dial { targets, .. } => { start_legs(targets); return /* resume later with DialEnded */ }
-//!         Command::End { sip_status_if_unanswered } => { end_call(sip_status_if_unanswered); ex.hangup(&dp, now, None); break }
-//!         Command::Answer => { send_200_ok(); resume = Resume::Done }
-//!         other => { /* start it; resume when its event arrives */ }
+//! // On INVITE: call.ex = Execution::new(&dp, &peer.context, &exten, chan); dispatch(call, Resume::Start)
+//! // On 200 OK sent, playback end, DTMF, timer, Dial outcome: dispatch(call, the matching Resume)
+//! fn dispatch(call: &mut Call, dp: &Dialplan, now: SystemTime, mut ev: Resume) {
+//!     loop {
+//!         match call.ex.step(dp, now, ev) {
+//!             Command::Answer => { call.send_200_ok(); ev = Resume::Done; }   // or resume later
+//!             Command::Dial { targets, timeout, .. } => { call.fork(targets, timeout); return; }
+//!             Command::WaitDigit { timeout } => { call.arm_timer(now + timeout); return; }
+//!             Command::Playback { files, interrupt_digits } => { call.play(files, interrupt_digits); return; }
+//!             Command::Keep => return,
+//!             Command::End { sip_status_if_unanswered: code } => {
+//!                 call.end(code);                       // final response if unanswered, else BYE
+//!                 call.ex.hangup(dp, now, call.cause);  // runs `h`
+//!                 return;
+//!             }
+//!             other => { call.start(other); return; }   // Busy/Congestion/Hangup end the call too
+//!         }
 //!     }
 //! }
 //! ```
