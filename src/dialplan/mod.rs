@@ -2,7 +2,8 @@
 //! sans-IO cursor per call.
 //!
 //! - [`pattern`]: extension names and patterns, matching, Asterisk's precedence order.
-//! - [`model`]: contexts, extensions, priorities, includes; loading and lookup.
+//! - [`model`]: contexts, extensions, priorities, includes, and the lookup.
+//! - `load`: extensions.conf sections into the model ([`Dialplan::from_sections`]).
 //! - [`vars`]: `${VAR}`, substrings, functions and `$[...]` substitution.
 //! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
 //! - [`time`]: `GotoIfTime` and timed-include conditions.
@@ -15,6 +16,7 @@ pub mod apps;
 pub mod command;
 pub mod exec;
 pub mod expr;
+mod load;
 pub mod model;
 pub mod pattern;
 pub mod rx;
