@@ -225,6 +225,11 @@ fn add_line(
         Some(c) => Some(ExtName::parse(&c).map_err(|m| ConfigError::at(loc, m))?),
         None => None,
     };
+    if name.text == "_." && prio == 1 {
+        warnings.push(format!(
+            "{loc}: '_.' also matches the special extensions h, i, t; '_X.' is usually meant"
+        ));
+    }
     let (app, args) = split_app(app_text);
     if App::from_name(&app).is_none() {
         warnings.push(format!(
