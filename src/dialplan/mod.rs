@@ -1,130 +1,29 @@
-//! TEMPORARY stand-in until the dialplan interpreter lands: every call dials SIP/<exten>.
-#![allow(missing_docs, dead_code)]
-use crate::config::raw::{ConfigError, Section};
-use std::time::{Duration, SystemTime};
+//! The dialplan: an extensions.conf interpreter that behaves like Asterisk's, driven as a
+//! sans-IO cursor per call.
+//!
+//! - [`pattern`]: extension names and patterns, matching, Asterisk's precedence order.
+//! - [`model`]: contexts, extensions, priorities, includes, and the lookup.
+//! - `load`: extensions.conf sections into the model ([`Dialplan::from_sections`]).
+//! - [`vars`]: `${VAR}`, substrings, functions and `$[...]` substitution.
+//! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
+//! - [`time`]: `GotoIfTime` and timed-include conditions.
+//! - [`apps`]: the applications, each turning its arguments into an action.
+//! - [`command`]: the commands and events exchanged with the call layer.
+//! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
+//! - [`show`]: the `dialplan show` rendering.
 
-#[derive(Debug, Default)]
-pub struct Dialplan;
-impl Dialplan {
-    pub fn from_sections(_s: &[Section]) -> Result<(Dialplan, Vec<String>), ConfigError> {
-        Ok((Dialplan, Vec::new()))
-    }
-}
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChannelInfo {
-    pub callerid_num: String,
-    pub callerid_name: String,
-    pub sip_call_id: String,
-    pub unique_id: String,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DialStatus {
-    Answer,
-    Busy,
-    NoAnswer,
-    Cancel,
-    Congestion,
-    ChanUnavail,
-}
-impl DialStatus {
-    pub fn as_str(self) -> &'static str {
-        "X"
-    }
-}
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DialTarget {
-    pub tech: String,
-    pub resource: String,
-    pub number: Option<String>,
-}
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DialOptions {
-    pub ringback: bool,
-    pub continue_on_callee_hangup: bool,
-    pub callee_transfer: bool,
-    pub caller_transfer: bool,
-}
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Answer,
-    Progress,
-    Ringing,
-    Busy,
-    Congestion,
-    Hangup {
-        cause: Option<u16>,
-    },
-    Dial {
-        targets: Vec<DialTarget>,
-        timeout: Option<Duration>,
-        options: DialOptions,
-        callerid_name: String,
-        callerid_num: String,
-    },
-    Playback {
-        files: Vec<String>,
-        interrupt_digits: Option<String>,
-    },
-    Echo,
-    Wait(Duration),
-    WaitDigit {
-        timeout: Duration,
-    },
-    Keep,
-    End {
-        sip_status_if_unanswered: u16,
-    },
-}
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resume {
-    Start,
-    Done,
-    DialEnded {
-        status: DialStatus,
-        cause: Option<u16>,
-    },
-    Digit(char),
-    Digits(String),
-    TimedOut,
-    HungUp {
-        cause: Option<u16>,
-    },
-}
-#[derive(Debug)]
-pub struct Execution {
-    exten: String,
-    n: u32,
-}
-impl Execution {
-    pub fn new(_dp: &Dialplan, _context: &str, exten: &str, _chan: ChannelInfo) -> Execution {
-        Execution {
-            exten: exten.into(),
-            n: 0,
-        }
-    }
-    pub fn var(&self, _name: &str) -> Option<String> {
-        None
-    }
-    pub fn set_var(&mut self, _name: &str, _value: &str) {}
-    pub fn step(&mut self, _dp: &Dialplan, _now: SystemTime, _resume: Resume) -> Command {
-        self.n += 1;
-        if self.n == 1 {
-            Command::Dial {
-                targets: vec![DialTarget {
-                    tech: "SIP".into(),
-                    resource: self.exten.clone(),
-                    number: None,
-                }],
-                timeout: Some(Duration::from_secs(10)),
-                options: DialOptions::default(),
-                callerid_name: String::new(),
-                callerid_num: String::new(),
-            }
-        } else {
-            Command::End {
-                sip_status_if_unanswered: 404,
-            }
-        }
-    }
-    pub fn hangup(&mut self, _dp: &Dialplan, _now: SystemTime, _cause: Option<u16>) {}
-}
+pub mod apps;
+pub mod command;
+pub mod exec;
+pub mod expr;
+mod load;
+pub mod model;
+pub mod pattern;
+pub mod rx;
+pub mod show;
+pub mod time;
+pub mod vars;
+
+pub use command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+pub use exec::Execution;
+pub use model::Dialplan;

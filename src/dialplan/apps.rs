@@ -1,0 +1,580 @@
+//! The applications: each turns its (already substituted) arguments into a jump, a variable
+//! change, or a [`Command`] for the call layer.
+//!
+//! Reading list: Asterisk `main/pbx.c` (`pbx_builtin_*`: Goto, GotoIf, GotoIfTime, Set,
+//! Wait, WaitExten, Background, Answer, Hangup, Busy, Congestion, Progress, Ringing),
+//! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c`, `main/say.c` (English numbers).
+
+use std::time::Duration;
+
+use super::exec::{Command, DialOptions, DialTarget, Execution, Frame, ReadState, State};
+use super::model::{Dialplan, Want};
+use super::time::TimeSpec;
+use super::vars::truthy;
+use crate::config::raw::Loc;
+
+/// Digits that interrupt Background and Read prompts.
+pub const ALL_DIGITS: &str = "0123456789*#";
+/// Deepest Gosub nesting (Asterisk's limit is similar).
+const MAX_GOSUB: usize = 128;
+
+/// The applications sipbox knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum App {
+    Answer,
+    Hangup,
+    Dial,
+    Goto,
+    GotoIf,
+    GotoIfTime,
+    Gosub,
+    GosubIf,
+    Return,
+    Set,
+    NoOp,
+    Verbose,
+    Log,
+    Wait,
+    WaitExten,
+    Background,
+    Read,
+    Playback,
+    Echo,
+    Progress,
+    Ringing,
+    Busy,
+    Congestion,
+    SayDigits,
+    SayNumber,
+}
+
+const NAMES: [(&str, App); 25] = [
+    ("answer", App::Answer),
+    ("hangup", App::Hangup),
+    ("dial", App::Dial),
+    ("goto", App::Goto),
+    ("gotoif", App::GotoIf),
+    ("gotoiftime", App::GotoIfTime),
+    ("gosub", App::Gosub),
+    ("gosubif", App::GosubIf),
+    ("return", App::Return),
+    ("set", App::Set),
+    ("noop", App::NoOp),
+    ("verbose", App::Verbose),
+    ("log", App::Log),
+    ("wait", App::Wait),
+    ("waitexten", App::WaitExten),
+    ("background", App::Background),
+    ("read", App::Read),
+    ("playback", App::Playback),
+    ("echo", App::Echo),
+    ("progress", App::Progress),
+    ("ringing", App::Ringing),
+    ("busy", App::Busy),
+    ("congestion", App::Congestion),
+    ("saydigits", App::SayDigits),
+    ("saynumber", App::SayNumber),
+];
+
+impl App {
+    /// Looks an application up by name, case-insensitively.
+    pub fn from_name(name: &str) -> Option<App> {
+        NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+            .map(|(_, a)| *a)
+    }
+}
+
+/// What running one priority did.
+#[derive(Debug)]
+pub(crate) enum Flow {
+    /// Go on with the next priority.
+    Next,
+    /// The cursor was moved (Goto, Gosub, Return).
+    Jumped,
+    /// Hand this command to the call layer and wait in this state.
+    Cmd(Command, State),
+}
+
+fn end(code: u16) -> Flow {
+    Flow::Cmd(
+        Command::End {
+            sip_status_if_unanswered: code,
+        },
+        State::Ended(code),
+    )
+}
+
+/// Seconds (fractions allowed) into a duration; `None` for empty, zero, negative or junk.
+fn secs(s: &str) -> Option<Duration> {
+    let v: f64 = s.trim().parse().ok()?;
+    if v > 0.0 {
+        Duration::try_from_secs_f64(v.min(86_400.0)).ok()
+    } else {
+        None
+    }
+}
+
+fn files(s: &str) -> Vec<String> {
+    s.split('&')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Plays after answering, unless already answered or told not to.
+fn answered_then(ex: &Execution, no_answer: bool, cmd: Command, st: State) -> Flow {
+    if ex.answered || no_answer {
+        Flow::Cmd(cmd, st)
+    } else {
+        Flow::Cmd(Command::Answer, State::AnswerThen(Box::new((cmd, st))))
+    }
+}
+
+/// Runs one application. `args` are substituted already.
+pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc: &Loc) -> Flow {
+    let Some(a) = App::from_name(app) else {
+        log::warn!("{loc}: no application '{app}': hanging up");
+        return end(500);
+    };
+    let argv: Vec<&str> = args.split(',').collect();
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    match a {
+        App::NoOp => {
+            log::debug!("NoOp({args})");
+            Flow::Next
+        }
+        App::Verbose => {
+            let msg = match args.split_once(',') {
+                Some((lvl, m)) if lvl.trim().parse::<u8>().is_ok() => m,
+                _ => args,
+            };
+            log::info!("{msg}");
+            Flow::Next
+        }
+        App::Log => {
+            let (lvl, msg) = args.split_once(',').unwrap_or(("NOTICE", args));
+            match lvl.trim().to_ascii_uppercase().as_str() {
+                "ERROR" => log::error!("{msg}"),
+                "WARNING" => log::warn!("{msg}"),
+                "DEBUG" => log::debug!("{msg}"),
+                _ => log::info!("{msg}"),
+            }
+            Flow::Next
+        }
+        App::Set => {
+            match args.split_once('=') {
+                Some((name, value)) => set_variable(ex, name.trim(), value),
+                None => log::warn!("{loc}: Set requires name=value, got '{args}'"),
+            }
+            Flow::Next
+        }
+        App::Goto => goto_or_hangup(ex, dp, args, loc),
+        App::GotoIf | App::GotoIfTime | App::GosubIf => {
+            let Some((cond, branches)) = args.split_once('?') else {
+                log::warn!("{loc}: {app} needs 'condition?label'");
+                return Flow::Next;
+            };
+            let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
+            let yes = if a == App::GotoIfTime {
+                match TimeSpec::parse_list(cond) {
+                    Ok(spec) => spec.matches(ex.now, dp.utc_offset),
+                    Err(e) => {
+                        log::warn!("{loc}: GotoIfTime: {e}");
+                        false
+                    }
+                }
+            } else {
+                truthy(cond)
+            };
+            let target = if yes { t.trim() } else { f.trim() };
+            if target.is_empty() {
+                Flow::Next
+            } else if a == App::GosubIf {
+                gosub(ex, dp, target, loc)
+            } else {
+                goto_or_hangup(ex, dp, target, loc)
+            }
+        }
+        App::Gosub => gosub(ex, dp, args, loc),
+        App::Return => {
+            let Some(frame) = ex.stack.pop() else {
+                log::warn!("{loc}: Return without Gosub: hanging up");
+                return end(500);
+            };
+            ex.vars.insert("GOSUB_RETVAL".into(), args.to_string());
+            ex.vars.retain(|k, _| !is_arg(k));
+            ex.vars.extend(frame.saved_args);
+            ex.context = frame.context;
+            ex.exten = frame.exten;
+            ex.prio = frame.prio;
+            Flow::Jumped
+        }
+        App::Answer => {
+            if ex.answered {
+                Flow::Next
+            } else {
+                Flow::Cmd(Command::Answer, State::AwaitDone { answers: true })
+            }
+        }
+        App::Progress => Flow::Cmd(Command::Progress, State::AwaitDone { answers: false }),
+        App::Ringing => Flow::Cmd(Command::Ringing, State::AwaitDone { answers: false }),
+        App::Busy => Flow::Cmd(Command::Busy, State::Ended(486)),
+        App::Congestion => Flow::Cmd(Command::Congestion, State::Ended(503)),
+        App::Hangup => {
+            let cause = arg(0).parse::<u16>().ok();
+            if !arg(0).is_empty() && cause.is_none() {
+                log::warn!("{loc}: Hangup cause '{}' is not a number", arg(0));
+            }
+            if let Some(c) = cause {
+                ex.vars.insert("HANGUPCAUSE".into(), c.to_string());
+            }
+            Flow::Cmd(Command::Hangup { cause }, State::Ended(480))
+        }
+        App::Wait => match secs(arg(0)) {
+            Some(d) => Flow::Cmd(Command::Wait(d), State::AwaitDone { answers: false }),
+            None => Flow::Next,
+        },
+        App::WaitExten => {
+            let timeout = secs(arg(0)).unwrap_or(ex.response_timeout);
+            Flow::Cmd(Command::WaitDigit { timeout }, State::WaitExten)
+        }
+        App::Playback => {
+            let opts = arg(1);
+            if opts.contains("skip") && !ex.answered {
+                return Flow::Next;
+            }
+            let cmd = Command::Playback {
+                files: files(arg(0)),
+                interrupt_digits: None,
+            };
+            ex.vars.insert("PLAYBACKSTATUS".into(), "SUCCESS".into());
+            answered_then(
+                ex,
+                opts.contains("noanswer"),
+                cmd,
+                State::AwaitDone { answers: false },
+            )
+        }
+        App::Background => {
+            let opts = arg(1);
+            if opts.contains('s') && !ex.answered {
+                return Flow::Next;
+            }
+            let cmd = Command::Playback {
+                files: files(arg(0)),
+                interrupt_digits: Some(ALL_DIGITS.into()),
+            };
+            answered_then(ex, opts.contains('n'), cmd, State::Background)
+        }
+        App::Read => read(ex, &argv, loc),
+        App::Echo => Flow::Cmd(Command::Echo, State::Echo),
+        App::SayDigits => say(arg(0)
+            .chars()
+            .filter_map(|c| match c {
+                '0'..='9' => Some(format!("digits/{c}")),
+                '*' => Some("digits/star".into()),
+                '#' => Some("digits/pound".into()),
+                '-' => Some("letters/dash".into()),
+                c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
+                _ => None,
+            })
+            .collect()),
+        App::SayNumber => match arg(0).parse::<i64>() {
+            Ok(n) => say(number_files(n)),
+            Err(_) => {
+                log::warn!("{loc}: SayNumber needs a number, got '{}'", arg(0));
+                Flow::Next
+            }
+        },
+        App::Dial => dial(ex, &argv, loc),
+    }
+}
+
+fn say(files: Vec<String>) -> Flow {
+    if files.is_empty() {
+        return Flow::Next;
+    }
+    Flow::Cmd(
+        Command::Playback {
+            files,
+            interrupt_digits: None,
+        },
+        State::AwaitDone { answers: false },
+    )
+}
+
+/// English number prompts as Asterisk's `ast_say_number_full_en`.
+pub fn number_files(n: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    if n < 0 {
+        out.push("digits/minus".to_string());
+    }
+    let mut n = n.unsigned_abs();
+    if n == 0 {
+        out.push("digits/0".into());
+        return out;
+    }
+    for (unit, name) in [
+        (1_000_000_000u64, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
+        if n >= unit {
+            out.extend(number_files((n / unit) as i64));
+            out.push(format!("digits/{name}"));
+            n %= unit;
+        }
+    }
+    if n >= 100 {
+        out.push(format!("digits/{}", n / 100));
+        out.push("digits/hundred".into());
+        n %= 100;
+    }
+    if n >= 20 {
+        out.push(format!("digits/{}", n / 10 * 10));
+        n %= 10;
+    }
+    if n > 0 {
+        out.push(format!("digits/{n}"));
+    }
+    out
+}
+
+fn is_arg(k: &str) -> bool {
+    k.strip_prefix("ARG")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `Set()` semantics: `_`/`__` inheritance prefixes dropped, `CALLERID(...)` and
+/// `TIMEOUT(...)` write the channel.
+pub(crate) fn set_variable(ex: &mut Execution, name: &str, value: &str) {
+    let name = name.trim_start_matches('_');
+    if let Some(open) = name.find('(') {
+        let func = name[..open].trim().to_ascii_uppercase();
+        let arg = name[open + 1..]
+            .trim_end_matches(')')
+            .trim()
+            .to_ascii_lowercase();
+        match (func.as_str(), arg.as_str()) {
+            ("CALLERID", "num" | "number") => ex.chan.callerid_num = value.to_string(),
+            ("CALLERID", "name") => ex.chan.callerid_name = value.to_string(),
+            ("CALLERID", "all") => {
+                let v = value.trim();
+                match (v.find('<'), v.rfind('>')) {
+                    (Some(l), Some(r)) if l < r => {
+                        ex.chan.callerid_name = v[..l].trim().trim_matches('"').to_string();
+                        ex.chan.callerid_num = v[l + 1..r].trim().to_string();
+                    }
+                    _ => ex.chan.callerid_num = v.to_string(),
+                }
+            }
+            ("TIMEOUT", "digit") => match secs(value) {
+                Some(d) => ex.digit_timeout = d,
+                None => log::warn!("TIMEOUT(digit): bad value '{value}'"),
+            },
+            ("TIMEOUT", "response") => match secs(value) {
+                Some(d) => ex.response_timeout = d,
+                None => log::warn!("TIMEOUT(response): bad value '{value}'"),
+            },
+            _ => log::warn!("cannot set {name}: unsupported function"),
+        }
+        return;
+    }
+    if name.is_empty() {
+        log::warn!("Set with an empty variable name");
+        return;
+    }
+    ex.vars.insert(name.to_string(), value.to_string());
+}
+
+/// Resolves `[[context,]exten,]priority|label` against the current position.
+fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, u32), String> {
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let (ctx, exten, prio) = match parts.as_slice() {
+        [p] => (ex.context.clone(), ex.exten.clone(), *p),
+        [e, p] => (ex.context.clone(), e.to_string(), *p),
+        [c, e, p] => (c.to_string(), e.to_string(), *p),
+        _ => return Err(format!("bad Goto target '{spec}'")),
+    };
+    let exten = if exten.is_empty() {
+        ex.exten.clone()
+    } else {
+        exten
+    };
+    let ctx = if ctx.is_empty() {
+        ex.context.clone()
+    } else {
+        ctx
+    };
+    if let Ok(n) = prio.parse::<u32>() {
+        if n == 0 {
+            return Err("priority 0".into());
+        }
+        return Ok((ctx, exten, n));
+    }
+    if parts.len() == 1 {
+        if let Some(rel) = prio.strip_prefix('+').and_then(|d| d.parse::<u32>().ok()) {
+            return Ok((ctx, exten, ex.prio.saturating_add(rel)));
+        }
+        if let Some(rel) = prio.strip_prefix('-').and_then(|d| d.parse::<u32>().ok()) {
+            return Ok((ctx, exten, ex.prio.saturating_sub(rel).max(1)));
+        }
+    }
+    match dp.find(
+        &ctx,
+        &exten,
+        &ex.chan.callerid_num,
+        Want::Label(prio),
+        ex.now,
+    ) {
+        Some(f) => Ok((ctx, exten, f.prio)),
+        None => Err(format!("no label '{prio}' at {exten}@{ctx}")),
+    }
+}
+
+fn goto_or_hangup(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
+    match target(ex, dp, spec) {
+        Ok((c, e, p)) => {
+            ex.context = c;
+            ex.exten = e;
+            ex.prio = p;
+            Flow::Jumped
+        }
+        Err(e) => {
+            log::warn!("{loc}: Goto: {e}: hanging up");
+            end(500)
+        }
+    }
+}
+
+fn gosub(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
+    let (place, args) = match spec.find('(') {
+        Some(open) => {
+            let rest = &spec[open + 1..];
+            (&spec[..open], Some(rest.strip_suffix(')').unwrap_or(rest)))
+        }
+        None => (spec, None),
+    };
+    if ex.stack.len() >= MAX_GOSUB {
+        log::warn!("{loc}: Gosub nested deeper than {MAX_GOSUB}: hanging up");
+        return end(500);
+    }
+    let (c, e, p) = match target(ex, dp, place) {
+        Ok(t) => t,
+        Err(err) => {
+            log::warn!("{loc}: Gosub: {err}: hanging up");
+            return end(500);
+        }
+    };
+    let saved_args: Vec<(String, String)> = ex
+        .vars
+        .iter()
+        .filter(|(k, _)| is_arg(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    ex.vars.retain(|k, _| !is_arg(k));
+    if let Some(args) = args {
+        for (i, a) in args.split(',').enumerate() {
+            ex.vars.insert(format!("ARG{}", i + 1), a.to_string());
+        }
+    }
+    ex.stack.push(Frame {
+        context: std::mem::replace(&mut ex.context, c),
+        exten: std::mem::replace(&mut ex.exten, e),
+        prio: ex.prio.saturating_add(1),
+        saved_args,
+    });
+    ex.prio = p;
+    Flow::Jumped
+}
+
+fn read(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let var = arg(0).to_string();
+    if var.is_empty() {
+        log::warn!("{loc}: Read requires a variable name");
+        return Flow::Next;
+    }
+    let max = arg(2).parse::<usize>().unwrap_or(0).min(255);
+    let opts = arg(3);
+    if opts.contains('s') && !ex.answered {
+        return Flow::Next;
+    }
+    let rs = ReadState {
+        var,
+        prompt: files(arg(1)),
+        max,
+        timeout: secs(arg(5)).unwrap_or(ex.response_timeout),
+        attempts_left: arg(4).parse::<u32>().unwrap_or(1).clamp(1, 100),
+        buf: String::new(),
+        prompting: !arg(1).is_empty(),
+    };
+    let cmd = if rs.prompting {
+        Command::Playback {
+            files: rs.prompt.clone(),
+            interrupt_digits: Some(ALL_DIGITS.into()),
+        }
+    } else {
+        Command::WaitDigit {
+            timeout: rs.timeout,
+        }
+    };
+    answered_then(ex, opts.contains('n'), cmd, State::Read(rs))
+}
+
+fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let mut targets = Vec::new();
+    for t in arg(0).split('&').map(str::trim).filter(|t| !t.is_empty()) {
+        let Some((tech, rest)) = t.split_once('/') else {
+            log::warn!("{loc}: Dial target '{t}' is not TECH/resource");
+            continue;
+        };
+        let (resource, number) = match rest.split_once('/') {
+            Some((r, n)) => (r, Some(n.to_string())),
+            None => (rest, None),
+        };
+        if tech.is_empty() || resource.is_empty() {
+            log::warn!("{loc}: Dial target '{t}' is not TECH/resource");
+            continue;
+        }
+        targets.push(DialTarget {
+            tech: tech.to_string(),
+            resource: resource.to_string(),
+            number,
+        });
+    }
+    if targets.is_empty() {
+        ex.vars.insert("DIALSTATUS".into(), "CHANUNAVAIL".into());
+        return Flow::Next;
+    }
+    let mut options = DialOptions::default();
+    let mut depth = 0;
+    for c in arg(2).chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth > 0 => {}
+            'r' => options.ringback = true,
+            'g' => options.continue_on_callee_hangup = true,
+            't' => options.callee_transfer = true,
+            'T' => options.caller_transfer = true,
+            other => log::debug!("{loc}: Dial option '{other}' ignored"),
+        }
+    }
+    let keep_going = options.continue_on_callee_hangup;
+    Flow::Cmd(
+        Command::Dial {
+            targets,
+            timeout: secs(arg(1)),
+            options,
+            callerid_name: ex.chan.callerid_name.clone(),
+            callerid_num: ex.chan.callerid_num.clone(),
+        },
+        State::AwaitDial { keep_going },
+    )
+}

@@ -1,0 +1,158 @@
+//! The runner's interface types: what the call layer is asked to do ([`Command`]), what it
+//! reports back ([`Resume`]), and what it tells the runner about the call. The protocol
+//! between them is described in [`super::exec`].
+
+use std::time::Duration;
+
+/// What the call layer knows about the calling channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// Caller number (`${CALLERID(num)}`).
+    pub callerid_num: String,
+    /// Caller display name (`${CALLERID(name)}`).
+    pub callerid_name: String,
+    /// The inbound leg's Call-ID (`${SIPCALLID}`).
+    pub sip_call_id: String,
+    /// A unique id for the call (`${UNIQUEID}`).
+    pub unique_id: String,
+}
+
+/// How a Dial ended, as `${DIALSTATUS}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialStatus {
+    /// A callee answered (the bridged call has now ended).
+    Answer,
+    /// Every callee was busy.
+    Busy,
+    /// Nobody answered before the timeout.
+    NoAnswer,
+    /// The caller cancelled.
+    Cancel,
+    /// Congestion (503 and the like).
+    Congestion,
+    /// No callee could be reached (not registered, unknown peer).
+    ChanUnavail,
+}
+
+impl DialStatus {
+    /// The `${DIALSTATUS}` text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialStatus::Answer => "ANSWER",
+            DialStatus::Busy => "BUSY",
+            DialStatus::NoAnswer => "NOANSWER",
+            DialStatus::Cancel => "CANCEL",
+            DialStatus::Congestion => "CONGESTION",
+            DialStatus::ChanUnavail => "CHANUNAVAIL",
+        }
+    }
+}
+
+/// One `TECH/resource[/number]` of a Dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialTarget {
+    /// Technology, e.g. `SIP`.
+    pub tech: String,
+    /// Peer name (or host).
+    pub resource: String,
+    /// Number to dial at that peer (`SIP/provider/0123`).
+    pub number: Option<String>,
+}
+
+/// Dial options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DialOptions {
+    /// `r`: generate ringback to the caller.
+    pub ringback: bool,
+    /// `g`: continue in the dialplan after the callee hangs up.
+    pub continue_on_callee_hangup: bool,
+    /// `t`: the callee may transfer (accepted, no effect yet).
+    pub callee_transfer: bool,
+    /// `T`: the caller may transfer (accepted, no effect yet).
+    pub caller_transfer: bool,
+}
+
+/// What the call layer must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Answer the call (200 OK); resume with `Done`.
+    Answer,
+    /// Send 183 Session Progress; resume with `Done`.
+    Progress,
+    /// Send 180 Ringing; resume with `Done`.
+    Ringing,
+    /// Indicate busy (486 if unanswered) and end the call.
+    Busy,
+    /// Indicate congestion (503 if unanswered) and end the call.
+    Congestion,
+    /// Hang up, with this Q.850 cause when given.
+    Hangup {
+        /// Q.850 cause code.
+        cause: Option<u16>,
+    },
+    /// Call the targets in parallel; resume with `DialEnded`.
+    Dial {
+        /// Targets, rung at once.
+        targets: Vec<DialTarget>,
+        /// Give up after this long (`NOANSWER`).
+        timeout: Option<Duration>,
+        /// Options.
+        options: DialOptions,
+        /// Caller ID name to present.
+        callerid_name: String,
+        /// Caller ID number to present.
+        callerid_num: String,
+    },
+    /// Play these sound files in order; with `interrupt_digits`, stop at the first of those
+    /// digits and resume with `Digit`.
+    Playback {
+        /// Files, without extension (`hello-world`, `digits/5`).
+        files: Vec<String>,
+        /// Digits that interrupt playback.
+        interrupt_digits: Option<String>,
+    },
+    /// Echo the caller's media back until `#` (resume `Digit('#')`) or hang-up.
+    Echo,
+    /// Wait this long; resume with `Done`.
+    Wait(Duration),
+    /// Wait for one DTMF digit: resume with `Digit` or, after `timeout`, `TimedOut`.
+    WaitDigit {
+        /// How long to wait.
+        timeout: Duration,
+    },
+    /// Nothing new: keep doing what the previous command asked.
+    Keep,
+    /// The dialplan is over: hang up, with this SIP status if the call was never answered
+    /// (404 no such extension, 480 ran off the end, 486 after a busy Dial, ...).
+    End {
+        /// Final response for an unanswered call.
+        sip_status_if_unanswered: u16,
+    },
+}
+
+/// What happened since the last command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// First call of `step`.
+    Start,
+    /// The command finished normally.
+    Done,
+    /// The Dial finished.
+    DialEnded {
+        /// The outcome (`Answer`: a callee answered and has since hung up).
+        status: DialStatus,
+        /// Q.850 cause for `${HANGUPCAUSE}`.
+        cause: Option<u16>,
+    },
+    /// One DTMF digit.
+    Digit(char),
+    /// Several digits at once (handled one by one).
+    Digits(String),
+    /// A `WaitDigit` timed out.
+    TimedOut,
+    /// The caller hung up.
+    HungUp {
+        /// Q.850 cause.
+        cause: Option<u16>,
+    },
+}

@@ -1,0 +1,546 @@
+//! The runner: one [`Execution`] cursor per call, stepping through the dialplan.
+//!
+//! Reading list: Asterisk `main/pbx.c` (`__ast_pbx_run`, `collect_digits`, autofallthrough),
+//! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c` (Gosub/Return).
+//!
+//! # Contract with the call layer
+//!
+//! The runner does no I/O and reads no clock. [`Execution::step`] runs synchronous
+//! applications (Set, NoOp, Goto, GotoIf, GotoIfTime, Gosub, Return, Verbose, Log, ...) until
+//! one needs the call layer, and returns that [`Command`]. The call layer carries it out and
+//! calls `step` again with what happened ([`Resume`]):
+//!
+//! | command | resume with |
+//! | --- | --- |
+//! | `Answer`, `Progress`, `Ringing`, `Wait`, `Playback{interrupt_digits: None}` | `Done` |
+//! | `Playback{interrupt_digits: Some(..)}` (Background, Read prompts) | `Done`, or `Digit(c)` after stopping the playback |
+//! | `WaitDigit{timeout}` (digit collection, WaitExten, Read) | `Digit(c)` or `TimedOut` |
+//! | `Dial{..}` | `DialEnded{status, ..}`: `Answer` once the answered callee hung up |
+//! | `Echo` | `Digit('#')` or `Done` to leave it |
+//! | `Busy`, `Congestion`, `Hangup{..}`, `End{..}` | nothing: end the call, then [`Execution::hangup`] |
+//! | `Keep` | nothing new: keep doing what the previous command asked |
+//!
+//! `Resume::HungUp` may come at any time (the caller hung up); it runs the `h` extension
+//! and returns `End { sip_status_if_unanswered: 487 }`. `hangup` runs `h` at most once. Events a command did not ask for (a digit during a plain Playback) are
+//! ignored and answered with `Keep`.
+//!
+//! The call keeps its `Execution`; every event for the call goes through one function:
+//!
+//! ```ignore
+//! // On INVITE: call.ex = Execution::new(&dp, &peer.context, &exten, chan); dispatch(call, Resume::Start)
+//! // On 200 OK sent, playback end, DTMF, timer, Dial outcome: dispatch(call, the matching Resume)
+//! fn dispatch(call: &mut Call, dp: &Dialplan, now: SystemTime, mut ev: Resume) {
+//!     loop {
+//!         match call.ex.step(dp, now, ev) {
+//!             Command::Answer => { call.send_200_ok(); ev = Resume::Done; }   // or resume later
+//!             Command::Dial { targets, timeout, .. } => { call.fork(targets, timeout); return; }
+//!             Command::WaitDigit { timeout } => { call.arm_timer(now + timeout); return; }
+//!             Command::Playback { files, interrupt_digits } => { call.play(files, interrupt_digits); return; }
+//!             Command::Keep => return,
+//!             Command::End { sip_status_if_unanswered: code } => {
+//!                 call.end(code);                       // final response if unanswered, else BYE
+//!                 call.ex.hangup(dp, now, call.cause);  // runs `h`
+//!                 return;
+//!             }
+//!             other => { call.start(other); return; }   // Busy/Congestion/Hangup end the call too
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! A step runs at most [`STEP_BUDGET`] priorities: a `Goto` loop hangs up with a warning.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use super::apps::{self, Flow};
+pub use super::command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+use super::model::{Dialplan, Want};
+use super::time::epoch_secs;
+use super::vars::{self, Scope};
+
+/// Priorities one `step` (or the `h` run) may execute before the call is hung up.
+pub const STEP_BUDGET: usize = 10_000;
+/// Longest number collected from DTMF.
+const MAX_DIGITS: usize = 255;
+
+/// Where the runner waits, and what the next resume means.
+#[derive(Debug, Clone)]
+pub(crate) enum State {
+    Start,
+    /// Done → next priority; `answers` marks the call answered.
+    AwaitDone {
+        answers: bool,
+    },
+    /// Answer first, then issue the held command in the held state.
+    AnswerThen(Box<(Command, State)>),
+    AwaitDial {
+        keep_going: bool,
+    },
+    /// Background playing: Done → next; a digit starts collecting.
+    Background,
+    /// Collecting an extension number from DTMF.
+    Collect(String),
+    /// WaitExten: a digit starts collecting, a timeout goes to `t`.
+    WaitExten,
+    Read(ReadState),
+    Echo,
+    Ended(u16),
+}
+
+/// Progress of a `Read()`.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadState {
+    pub var: String,
+    pub prompt: Vec<String>,
+    pub max: usize,
+    pub timeout: Duration,
+    pub attempts_left: u32,
+    pub buf: String,
+    pub prompting: bool,
+}
+
+/// A Gosub return address with the `ARGn` values it hid.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub context: String,
+    pub exten: String,
+    pub prio: u32,
+    pub saved_args: Vec<(String, String)>,
+}
+
+/// The execution cursor of one call.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub(crate) context: String,
+    pub(crate) exten: String,
+    pub(crate) prio: u32,
+    pub(crate) vars: HashMap<String, String>,
+    pub(crate) chan: ChannelInfo,
+    pub(crate) now: SystemTime,
+    pub(crate) stack: Vec<Frame>,
+    pub(crate) state: State,
+    pub(crate) answered: bool,
+    pub(crate) digit_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    h_done: bool,
+}
+
+/// Variable lookups during substitution: built-ins, channel variables, then globals.
+pub(crate) struct ExecScope<'a> {
+    pub ex: &'a Execution,
+    pub dp: &'a Dialplan,
+}
+
+impl Scope for ExecScope<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        let ex = self.ex;
+        Some(match name {
+            "EXTEN" => ex.exten.clone(),
+            "CONTEXT" => ex.context.clone(),
+            "PRIORITY" => ex.prio.to_string(),
+            "UNIQUEID" => ex.chan.unique_id.clone(),
+            "SIPCALLID" => ex.chan.sip_call_id.clone(),
+            "EPOCH" => epoch_secs(ex.now).to_string(),
+            "CALLERIDNUM" => ex.chan.callerid_num.clone(),
+            "CALLERIDNAME" => ex.chan.callerid_name.clone(),
+            _ => {
+                return ex
+                    .vars
+                    .get(name)
+                    .or_else(|| self.dp.globals.get(name))
+                    .cloned()
+            }
+        })
+    }
+
+    fn function(&self, name: &str, args: &str) -> Option<String> {
+        let ex = self.ex;
+        let arg = args.trim().to_ascii_lowercase();
+        match (name, arg.as_str()) {
+            ("CALLERID", "num" | "number") => Some(ex.chan.callerid_num.clone()),
+            ("CALLERID", "name") => Some(ex.chan.callerid_name.clone()),
+            ("CALLERID", "all") => Some(format!(
+                "\"{}\" <{}>",
+                ex.chan.callerid_name, ex.chan.callerid_num
+            )),
+            ("TIMEOUT", "digit") => Some(fmt_secs(ex.digit_timeout)),
+            ("TIMEOUT", "response") => Some(fmt_secs(ex.response_timeout)),
+            ("GLOBAL", _) => Some(
+                self.dp
+                    .globals
+                    .get(args.trim())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn fmt_secs(d: Duration) -> String {
+    super::expr::fmt_num(d.as_secs_f64())
+}
+
+impl Execution {
+    /// A cursor for a call entering `context` at `exten` (an empty number means `s`).
+    pub fn new(_dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
+        Execution {
+            context: context.to_string(),
+            exten: if exten.is_empty() {
+                "s".into()
+            } else {
+                exten.to_string()
+            },
+            prio: 1,
+            vars: HashMap::new(),
+            chan,
+            now: SystemTime::UNIX_EPOCH,
+            stack: Vec::new(),
+            state: State::Start,
+            answered: false,
+            digit_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(10),
+            h_done: false,
+        }
+    }
+
+    /// A channel variable (built-ins like `EXTEN` and `CALLERID(num)` included).
+    pub fn var(&self, name: &str) -> Option<String> {
+        let scope = ExecScope {
+            ex: self,
+            dp: &Dialplan::default(),
+        };
+        match name.find('(') {
+            Some(open) => scope.function(
+                &name[..open].to_ascii_uppercase(),
+                name[open + 1..].trim_end_matches(')'),
+            ),
+            None => scope.var(name),
+        }
+    }
+
+    /// Sets a channel variable (or `CALLERID(num)`, `CALLERID(name)`, `TIMEOUT(digit)`).
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        apps::set_variable(self, name, value);
+    }
+
+    /// Where the cursor is: context, extension, priority.
+    pub fn position(&self) -> (&str, &str, u32) {
+        (&self.context, &self.exten, self.prio)
+    }
+
+    /// Whether the runner has answered the call (Answer, auto-answer, answered Dial).
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    /// The caller ID as currently set (name, number).
+    pub fn callerid(&self) -> (&str, &str) {
+        (&self.chan.callerid_name, &self.chan.callerid_num)
+    }
+
+    pub(crate) fn expand(&self, dp: &Dialplan, text: &str) -> String {
+        vars::substitute(text, &ExecScope { ex: self, dp })
+    }
+
+    /// Advances the call: see the module docs for which `resume` answers which command.
+    pub fn step(&mut self, dp: &Dialplan, now: SystemTime, resume: Resume) -> Command {
+        self.now = now;
+        if let Resume::HungUp { cause } = resume {
+            self.hangup(dp, now, cause);
+            return Command::End {
+                sip_status_if_unanswered: 487,
+            };
+        }
+        if let Resume::Digits(ds) = resume {
+            let mut last = Command::Keep;
+            for c in ds.chars() {
+                last = self.step(dp, now, Resume::Digit(c));
+                if !matches!(last, Command::WaitDigit { .. } | Command::Keep) {
+                    break;
+                }
+            }
+            return last;
+        }
+        let state = std::mem::replace(&mut self.state, State::Ended(480));
+        match (state, resume) {
+            (State::Start, _) => self.start(dp),
+            (State::Ended(code), _) => {
+                self.state = State::Ended(code);
+                Command::End {
+                    sip_status_if_unanswered: code,
+                }
+            }
+            (State::AwaitDone { answers }, Resume::Done | Resume::TimedOut) => {
+                self.answered |= answers;
+                self.next(dp)
+            }
+            (State::AnswerThen(held), Resume::Done) => {
+                self.answered = true;
+                let (cmd, st) = *held;
+                self.state = st;
+                cmd
+            }
+            (State::AwaitDial { keep_going }, Resume::DialEnded { status, cause }) => {
+                self.vars
+                    .insert("DIALSTATUS".into(), status.as_str().into());
+                if let Some(c) = cause {
+                    self.vars.insert("HANGUPCAUSE".into(), c.to_string());
+                }
+                if status == DialStatus::Answer {
+                    self.answered = true;
+                    if !keep_going {
+                        return self.end(480);
+                    }
+                }
+                self.next(dp)
+            }
+            (State::Background, Resume::Done) => self.next(dp),
+            (State::Background | State::WaitExten, Resume::Digit(c)) => {
+                self.collect(dp, c.to_string())
+            }
+            (State::Collect(mut buf), Resume::Digit(c)) => {
+                buf.push(c);
+                self.collect(dp, buf)
+            }
+            (State::Collect(buf), Resume::TimedOut) => self.dialled(dp, &buf),
+            (State::WaitExten, Resume::TimedOut) => self.special(dp, "t", 480),
+            (State::Read(rs), r @ (Resume::Done | Resume::Digit(_) | Resume::TimedOut)) => {
+                self.read(dp, rs, r)
+            }
+            (State::Echo, Resume::Done | Resume::Digit('#')) => self.next(dp),
+            (st, _) => {
+                self.state = st;
+                Command::Keep
+            }
+        }
+    }
+
+    fn start(&mut self, dp: &Dialplan) -> Command {
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .is_none()
+        {
+            log::info!(
+                "no extension '{}' in context '{}'",
+                self.exten,
+                self.context
+            );
+            return self.end(404);
+        }
+        self.run(dp)
+    }
+
+    pub(crate) fn end(&mut self, code: u16) -> Command {
+        self.state = State::Ended(code);
+        Command::End {
+            sip_status_if_unanswered: code,
+        }
+    }
+
+    fn next(&mut self, dp: &Dialplan) -> Command {
+        self.prio = self.prio.saturating_add(1);
+        self.run(dp)
+    }
+
+    /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
+    /// does not exist (Asterisk's invalid/timeout handling); ends with `code` otherwise.
+    fn special(&mut self, dp: &Dialplan, name: &str, code: u16) -> Command {
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, name, &cid, Want::Prio(1), self.now)
+            .is_some()
+        {
+            self.exten = name.into();
+            self.prio = 1;
+            self.run(dp)
+        } else {
+            log::info!(
+                "no '{name}' extension in context '{}': hanging up",
+                self.context
+            );
+            self.end(code)
+        }
+    }
+
+    fn dialled(&mut self, dp: &Dialplan, buf: &str) -> Command {
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, buf, &cid, Want::Prio(1), self.now)
+            .is_some()
+        {
+            self.exten = buf.into();
+            self.prio = 1;
+            self.run(dp)
+        } else {
+            self.vars.insert("INVALID_EXTEN".into(), buf.into());
+            self.special(dp, "i", 404)
+        }
+    }
+
+    fn collect(&mut self, dp: &Dialplan, buf: String) -> Command {
+        let (_, more) = dp.fit(&self.context, &buf, &self.chan.callerid_num, self.now);
+        if !more || buf.len() >= MAX_DIGITS {
+            return self.dialled(dp, &buf);
+        }
+        self.state = State::Collect(buf);
+        Command::WaitDigit {
+            timeout: self.digit_timeout,
+        }
+    }
+
+    fn read(&mut self, dp: &Dialplan, mut rs: ReadState, r: Resume) -> Command {
+        let finish = |ex: &mut Execution, rs: ReadState, status: &str| {
+            ex.vars.insert(rs.var.clone(), rs.buf);
+            ex.vars.insert("READSTATUS".into(), status.into());
+            ex.next(dp)
+        };
+        match r {
+            Resume::Digit('#') => return finish(self, rs, "OK"),
+            Resume::Digit(c) => {
+                rs.buf.push(c);
+                if (rs.max > 0 && rs.buf.chars().count() >= rs.max) || rs.buf.len() >= MAX_DIGITS {
+                    return finish(self, rs, "OK");
+                }
+            }
+            Resume::TimedOut if !rs.prompting => {
+                if !rs.buf.is_empty() {
+                    return finish(self, rs, "OK");
+                }
+                rs.attempts_left = rs.attempts_left.saturating_sub(1);
+                if rs.attempts_left == 0 {
+                    return finish(self, rs, "TIMEOUT");
+                }
+                if !rs.prompt.is_empty() {
+                    rs.prompting = true;
+                    let files = rs.prompt.clone();
+                    self.state = State::Read(rs);
+                    return Command::Playback {
+                        files,
+                        interrupt_digits: Some(apps::ALL_DIGITS.into()),
+                    };
+                }
+            }
+            _ => {}
+        }
+        rs.prompting = false;
+        let timeout = rs.timeout;
+        self.state = State::Read(rs);
+        Command::WaitDigit { timeout }
+    }
+
+    /// Runs priorities from the cursor until an application needs the call layer.
+    fn run(&mut self, dp: &Dialplan) -> Command {
+        for _ in 0..STEP_BUDGET {
+            let cid = self.chan.callerid_num.clone();
+            let Some(found) = dp.find(
+                &self.context,
+                &self.exten,
+                &cid,
+                Want::Prio(self.prio),
+                self.now,
+            ) else {
+                return self.fell_off(dp);
+            };
+            let Some(p) = found.ext.prios.get(&found.prio) else {
+                return self.end(500);
+            };
+            let args = self.expand(dp, &p.args);
+            log::debug!(
+                "Executing [{}@{}:{}] {}(\"{}\")",
+                self.exten,
+                self.context,
+                self.prio,
+                p.app,
+                args
+            );
+            match apps::run(self, dp, &p.app, &args, &p.loc) {
+                Flow::Next => self.prio = self.prio.saturating_add(1),
+                Flow::Jumped => {}
+                Flow::Cmd(cmd, st) => {
+                    self.state = st;
+                    return cmd;
+                }
+            }
+        }
+        log::warn!(
+            "dialplan ran {STEP_BUDGET} priorities without waiting (a Goto loop?) at {}@{}: hanging up",
+            self.exten,
+            self.context
+        );
+        self.end(500)
+    }
+
+    fn fell_off(&mut self, dp: &Dialplan) -> Command {
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .is_none()
+        {
+            let bad = self.exten.clone();
+            if bad == "i" {
+                return self.end(404);
+            }
+            log::info!("channel sent to invalid extension {bad}@{}", self.context);
+            self.vars.insert("INVALID_EXTEN".into(), bad);
+            return self.special(dp, "i", 404);
+        }
+        if !dp.autofallthrough {
+            self.state = State::WaitExten;
+            return Command::WaitDigit {
+                timeout: self.response_timeout,
+            };
+        }
+        let code = match self.vars.get("DIALSTATUS").map(String::as_str) {
+            Some("BUSY") => 486,
+            Some("CONGESTION") => 503,
+            _ => 480,
+        };
+        self.end(code)
+    }
+
+    /// The call is over (`cause`: Q.850, for `${HANGUPCAUSE}`): runs the `h` extension of the
+    /// current context once, synchronous applications only. Safe to call more than once.
+    pub fn hangup(&mut self, dp: &Dialplan, now: SystemTime, cause: Option<u16>) {
+        self.now = now;
+        if let Some(c) = cause {
+            self.vars.insert("HANGUPCAUSE".into(), c.to_string());
+        }
+        if !matches!(self.state, State::Ended(_)) {
+            self.state = State::Ended(487);
+        }
+        if self.h_done {
+            return;
+        }
+        self.h_done = true;
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, "h", &cid, Want::Prio(1), now)
+            .is_none()
+        {
+            return;
+        }
+        self.exten = "h".into();
+        self.prio = 1;
+        for _ in 0..STEP_BUDGET {
+            let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), now)
+            else {
+                return;
+            };
+            let Some(p) = found.ext.prios.get(&found.prio) else {
+                return;
+            };
+            let args = self.expand(dp, &p.args);
+            match apps::run(self, dp, &p.app, &args, &p.loc) {
+                Flow::Next => self.prio = self.prio.saturating_add(1),
+                Flow::Jumped => {}
+                Flow::Cmd(..) => break,
+            }
+        }
+        if !matches!(self.state, State::Ended(_)) {
+            self.state = State::Ended(487);
+        }
+    }
+}

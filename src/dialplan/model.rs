@@ -1,0 +1,327 @@
+//! The dialplan model: contexts of extensions of priorities (built by `load.rs`), and the
+//! lookup that walks a context and its includes as Asterisk's
+//! `pbx_find_extension()` does.
+//!
+//! Reading list: Asterisk `pbx/pbx_config.c` (`pbx_load_config`: `exten =>`, `same =>`,
+//! `n`, labels, `include =>`), `main/pbx.c` (`pbx_find_extension`). Each context keeps its
+//! extensions sorted by `ext_cmp` and indexed: literals in a hash map, patterns bucketed by
+//! their leading literal characters, so a lookup costs a few hash probes plus the patterns
+//! sharing a prefix with the number, not a scan of the context.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use super::pattern::{ext_cmp, strip_dashes, ExtName};
+use super::time::TimeSpec;
+use crate::config::raw::Loc;
+
+/// Deepest include chain followed (Asterisk's `AST_PBX_MAX_STACK` is 512 frames; includes
+/// this deep are always a mistake).
+const MAX_INCLUDE_DEPTH: usize = 64;
+/// Most contexts one lookup visits.
+const MAX_VISITS: usize = 1024;
+
+/// One priority: an application with its (unexpanded) arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Priority {
+    /// Application name as written.
+    pub app: String,
+    /// Arguments, variables not yet substituted.
+    pub args: String,
+    /// `n(label)` / `1(label)`.
+    pub label: Option<String>,
+    /// Where it was written.
+    pub loc: Loc,
+}
+
+/// One extension (name and optional caller-ID match) with its priorities.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    /// The name or pattern.
+    pub name: ExtName,
+    /// `exten => 100/5551234,...`: only for calls from matching caller IDs.
+    pub cid: Option<ExtName>,
+    /// Priorities by number.
+    pub prios: BTreeMap<u32, Priority>,
+}
+
+impl Extension {
+    /// The priority number carrying `label`, if any.
+    pub fn label(&self, label: &str) -> Option<u32> {
+        self.prios
+            .iter()
+            .find(|(_, p)| p.label.as_deref() == Some(label))
+            .map(|(n, _)| *n)
+    }
+}
+
+/// `include => ctx[,times,weekdays,mdays,months]`.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The included context.
+    pub name: String,
+    /// Active only at these times, when given.
+    pub when: Option<TimeSpec>,
+    /// Where it was written.
+    pub loc: Loc,
+}
+
+/// A context: sorted extensions, their index, and includes in order.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Extensions sorted as Asterisk sorts them.
+    pub exts: Vec<Extension>,
+    /// Includes in the order written.
+    pub includes: Vec<Include>,
+    literal: HashMap<String, Vec<u32>>,
+    prefixes: HashMap<String, Vec<u32>>,
+    /// While loading: `name[/cid]` as written → index in `exts`.
+    pub(crate) by_text: HashMap<String, usize>,
+}
+
+impl Context {
+    /// Sorts the extensions as Asterisk does and builds the lookup index.
+    pub(crate) fn build_index(&mut self) {
+        self.exts.sort_by(|a, b| {
+            ext_cmp(&a.name, &b.name).then_with(|| match (&a.cid, &b.cid) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => ext_cmp(x, y),
+            })
+        });
+        self.literal.clear();
+        self.prefixes.clear();
+        self.by_text = HashMap::new();
+        for (i, e) in self.exts.iter().enumerate() {
+            let map = if e.name.is_pattern() {
+                &mut self.prefixes
+            } else {
+                &mut self.literal
+            };
+            map.entry(e.name.key().to_string())
+                .or_default()
+                .push(i as u32);
+        }
+    }
+
+    /// Indices of the extensions matching `data` (dash-free) and `cid`, best first.
+    pub fn matching(&self, data: &str, cid: &str, out: &mut Vec<u32>) {
+        out.clear();
+        let cid_ok = |i: u32| {
+            self.exts
+                .get(i as usize)
+                .and_then(|e| e.cid.as_ref())
+                .is_none_or(|c| c.matches(cid))
+        };
+        if let Some(v) = self.literal.get(data) {
+            out.extend(v.iter().copied().filter(|&i| cid_ok(i)));
+        }
+        let mark = out.len();
+        for (n, _) in data
+            .char_indices()
+            .chain(std::iter::once((data.len(), ' ')))
+        {
+            if let Some(v) = self.prefixes.get(&data[..n]) {
+                for &i in v {
+                    if self.exts[i as usize].name.matches(data) && cid_ok(i) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        out[mark..].sort_unstable();
+    }
+}
+
+/// The include walk of one lookup: the chain being followed (Asterisk's loop guard) and a
+/// bound on contexts visited, so diamond-shaped include graphs cannot blow up.
+#[derive(Default)]
+struct Walk {
+    path: Vec<String>,
+    visits: usize,
+}
+
+impl Walk {
+    /// Whether `context` may be searched now.
+    fn enter(&mut self, context: &str) -> bool {
+        self.visits += 1;
+        self.visits <= MAX_VISITS
+            && self.path.len() < MAX_INCLUDE_DEPTH
+            && !self.path.iter().any(|s| s == context)
+    }
+}
+
+/// What a lookup asks for in the extension it finds.
+#[derive(Debug, Clone, Copy)]
+pub enum Want<'a> {
+    /// A priority number.
+    Prio(u32),
+    /// A label.
+    Label(&'a str),
+}
+
+/// A lookup result: the context the extension was found in (maybe an included one), the
+/// extension and the priority number.
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    /// The context holding the extension.
+    pub context: &'a str,
+    /// The extension.
+    pub ext: &'a Extension,
+    /// The priority number found.
+    pub prio: u32,
+}
+
+/// The whole dialplan: contexts, globals and `[general]` flags.
+#[derive(Debug, Clone, Default)]
+pub struct Dialplan {
+    pub(crate) contexts: HashMap<String, Context>,
+    pub(crate) order: Vec<String>,
+    pub(crate) globals: HashMap<String, String>,
+    pub(crate) autofallthrough: bool,
+    pub(crate) utc_offset: i64,
+}
+
+impl Dialplan {
+    /// Evaluates time conditions (GotoIfTime, timed includes) at this UTC offset in seconds
+    /// (default 0: UTC).
+    pub fn set_utc_offset(&mut self, secs: i64) {
+        self.utc_offset = secs;
+    }
+
+    /// The `[globals]` value of `name`.
+    pub fn global(&self, name: &str) -> Option<&str> {
+        self.globals.get(name).map(String::as_str)
+    }
+
+    /// Whether the context exists.
+    pub fn has_context(&self, name: &str) -> bool {
+        self.contexts.contains_key(name)
+    }
+
+    /// Is there an extension `exten` with this priority in `context` (or its includes) for a
+    /// call from `callerid`? `now` decides time-restricted includes.
+    pub fn exists(
+        &self,
+        context: &str,
+        exten: &str,
+        priority: u32,
+        callerid: &str,
+        now: SystemTime,
+    ) -> bool {
+        self.find(context, exten, callerid, Want::Prio(priority), now)
+            .is_some()
+    }
+
+    /// Finds the first extension matching `exten` that has `want`, searching the context
+    /// then its includes in order, depth first, as Asterisk does (an extension lacking the
+    /// priority lets a later match supply it).
+    pub fn find<'a>(
+        &'a self,
+        context: &str,
+        exten: &str,
+        cid: &str,
+        want: Want<'_>,
+        now: SystemTime,
+    ) -> Option<Found<'a>> {
+        let data = strip_dashes(exten);
+        let mut stack = Walk::default();
+        let mut buf = Vec::new();
+        self.find_in(context, &data, cid, want, now, &mut stack, &mut buf)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn find_in<'a>(
+        &'a self,
+        context: &str,
+        data: &str,
+        cid: &str,
+        want: Want<'_>,
+        now: SystemTime,
+        stack: &mut Walk,
+        buf: &mut Vec<u32>,
+    ) -> Option<Found<'a>> {
+        let (name, ctx) = self.contexts.get_key_value(context)?;
+        if !stack.enter(context) {
+            return None;
+        }
+        ctx.matching(data, cid, buf);
+        for &i in buf.iter() {
+            let ext = &ctx.exts[i as usize];
+            let prio = match want {
+                Want::Prio(p) => ext.prios.contains_key(&p).then_some(p),
+                Want::Label(l) => ext.label(l),
+            };
+            if let Some(prio) = prio {
+                return Some(Found {
+                    context: name,
+                    ext,
+                    prio,
+                });
+            }
+        }
+        stack.path.push(context.to_string());
+        for inc in &ctx.includes {
+            if inc
+                .when
+                .as_ref()
+                .is_some_and(|w| !w.matches(now, self.utc_offset))
+            {
+                continue;
+            }
+            if let Some(f) = self.find_in(&inc.name, data, cid, want, now, stack, buf) {
+                stack.path.pop();
+                return Some(f);
+            }
+        }
+        stack.path.pop();
+        None
+    }
+
+    /// For digit collection: does `digits` match an extension with priority 1 now, and could
+    /// more digits match one (Asterisk's `ast_exists_extension` / `ast_matchmore_extension`)?
+    pub fn fit(&self, context: &str, digits: &str, cid: &str, now: SystemTime) -> (bool, bool) {
+        let data = strip_dashes(digits);
+        let mut acc = (false, false);
+        let mut stack = Walk::default();
+        self.fit_in(context, &data, cid, now, &mut stack, &mut acc);
+        acc
+    }
+
+    fn fit_in(
+        &self,
+        context: &str,
+        data: &str,
+        cid: &str,
+        now: SystemTime,
+        stack: &mut Walk,
+        acc: &mut (bool, bool),
+    ) {
+        let Some(ctx) = self.contexts.get(context) else {
+            return;
+        };
+        if !stack.enter(context) {
+            return;
+        }
+        for e in &ctx.exts {
+            if !e.prios.contains_key(&1) || e.cid.as_ref().is_some_and(|c| !c.matches(cid)) {
+                continue;
+            }
+            let f = e.name.fit(data);
+            acc.0 |= f.matches();
+            acc.1 |= f.more();
+        }
+        stack.path.push(context.to_string());
+        for inc in &ctx.includes {
+            if inc
+                .when
+                .as_ref()
+                .is_none_or(|w| w.matches(now, self.utc_offset))
+            {
+                self.fit_in(&inc.name, data, cid, now, stack, acc);
+            }
+        }
+        stack.path.pop();
+    }
+}
