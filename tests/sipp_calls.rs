@@ -92,10 +92,22 @@ fn caller_cancel_while_ringing() {
 fn unregistered_callee_gives_480_and_unknown_extension_404() {
     let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
     let caller = failing_caller(480);
-    let out = sipp::run(sb.addr, &["-sf", &caller, "-s", "1003", "-au", "1001", "-ap", "1001pass", "-m", "1"], 20);
+    let out = sipp::run(
+        sb.addr,
+        &[
+            "-sf", &caller, "-s", "1003", "-au", "1001", "-ap", "1001pass", "-m", "1",
+        ],
+        20,
+    );
     assert!(sipp::succeeded(&out), "1003 is not registered: 480");
     let caller = failing_caller(404);
-    let out = sipp::run(sb.addr, &["-sf", &caller, "-s", "777", "-au", "1001", "-ap", "1001pass", "-m", "1"], 20);
+    let out = sipp::run(
+        sb.addr,
+        &[
+            "-sf", &caller, "-s", "777", "-au", "1001", "-ap", "1001pass", "-m", "1",
+        ],
+        20,
+    );
     assert!(sipp::succeeded(&out), "no extension 777: 404");
 }
 
@@ -103,21 +115,39 @@ fn unregistered_callee_gives_480_and_unknown_extension_404() {
 fn lossy_links_leave_no_stuck_calls() {
     let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
     // 10 % loss on both SIPp sides; each call must complete or fail cleanly.
-    let (uac, uas) = call_flow(&sb, "uas_answer.xml", "uac_auth_call.xml", 10, &["-lost", "10"]);
+    let (uac, uas) = call_flow(
+        &sb,
+        "uas_answer.xml",
+        "uac_auth_call.xml",
+        10,
+        &["-lost", "10"],
+    );
     let _ = (uac, uas);
     // Whatever SIPp concluded, sipbox must end every call: no call may stay up.
     let ended = |log: &[String]| log.iter().filter(|l| l.contains(" ended (")).count();
-    let started = |log: &[String]| log.iter().filter(|l| l.contains("in context 'internal'")).count();
+    let started = |log: &[String]| {
+        log.iter()
+            .filter(|l| l.contains("in context 'internal'"))
+            .count()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     loop {
         let log = sb.log();
-        if started(&log) > 0 && ended(&log) == started(&log) && log.iter().rev().any(|l| l.contains("0 calls up")) {
+        if started(&log) > 0
+            && ended(&log) == started(&log)
+            && log.iter().rev().any(|l| l.contains("0 calls up"))
+        {
             break;
         }
         if std::time::Instant::now() > deadline {
             let path = std::env::temp_dir().join("sipbox-lossy.log");
             std::fs::write(&path, log.join("\n")).unwrap();
-            panic!("stuck calls: {} started, {} ended; log in {}", started(&log), ended(&log), path.display());
+            panic!(
+                "stuck calls: {} started, {} ended; log in {}",
+                started(&log),
+                ended(&log),
+                path.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }

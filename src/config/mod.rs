@@ -98,6 +98,25 @@ pub fn load(dir: Option<&Path>) -> Result<Config, ConfigError> {
     })
 }
 
+/// Builds a config from texts (tests, and embedding in other programs): `sip` and
+/// `extensions` as the two files would hold them, `rtp` optional. `#include` is not available.
+pub fn load_str(sip: &str, extensions: &str, rtp: Option<&str>) -> Result<Config, ConfigError> {
+    let mut warnings = Warnings::default();
+    let sip_sections = reader::read_str("sip.conf", sip, None)?;
+    let extensions = reader::read_str("extensions.conf", extensions, None)?;
+    let rtp_sections = match rtp {
+        Some(text) => reader::read_str("rtp.conf", text, None)?,
+        None => Vec::new(),
+    };
+    Ok(Config {
+        sip: SipConf::from_sections(&sip_sections, &mut warnings)?,
+        rtp: RtpConf::from_sections(&rtp_sections, &mut warnings)?,
+        extensions,
+        source: ConfigSource::Embedded,
+        warnings: warnings.into_vec(),
+    })
+}
+
 impl Config {
     /// Reads the same place again (for a reload); the running config stays if this fails.
     pub fn reload(&self) -> Result<Config, ConfigError> {

@@ -257,6 +257,9 @@ impl Engine {
         }
         if !live {
             if (101..200).contains(&status) {
+                if let Some(tx) = self.client_txs.get_mut(h) {
+                    tx.provisional_seen = true;
+                }
                 self.send_owed_cancel(now, h);
             }
             return;

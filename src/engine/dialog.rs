@@ -447,7 +447,11 @@ impl Engine {
             self.run_hangup_handler(exec, &call.legs[0].call_id);
         }
         self.media_call_ended(&mut call);
-        log::info!("call {} ended ({why:?}); {} calls up", call.legs[0].call_id, self.calls.len());
+        log::info!(
+            "call {} ended ({why:?}); {} calls up",
+            call.legs[0].call_id,
+            self.calls.len()
+        );
     }
 
     /// BYE on a confirmed leg.

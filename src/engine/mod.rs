@@ -276,6 +276,22 @@ impl Engine {
         e
     }
 
+    /// An engine for a loaded config: indexes sip.conf and builds the dialplan. Static hosts
+    /// given by name must be resolved by the caller ([`Settings::set_resolved`]) before; this
+    /// leaves them unresolved. Returns the dialplan's load warnings too.
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
+        let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
+        let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+        Ok((
+            Engine::new(settings, dialplan, cfg.rtp.clone(), local, now),
+            warnings,
+        ))
+    }
+
     /// Replaces the random source (tests use a seeded one).
     pub fn with_rng_seed(mut self, seed: u64) -> Engine {
         self.rng = StdRng::seed_from_u64(seed);
