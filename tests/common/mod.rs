@@ -2,6 +2,7 @@
 //! ephemeral port, talk to it with std `UdpSocket`s, and read its log.
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod engine_net;
 pub mod sipp;
 
