@@ -92,12 +92,11 @@ impl Driver {
                         let id = *id;
                         self.drain(Some(id));
                     }
-                    Some(Source::Signals) => {
-                        if self.signals.pending().next().is_some() {
-                            log::info!("signal received, stopping");
-                            return Ok(());
-                        }
+                    Some(Source::Signals) if self.signals.pending().next().is_some() => {
+                        log::info!("signal received, stopping");
+                        return Ok(());
                     }
+                    Some(Source::Signals) => {}
                     None => {}
                 }
             }

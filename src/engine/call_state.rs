@@ -65,8 +65,6 @@ pub(super) struct Call {
     pub counted: Vec<usize>,
     /// The status to give an unanswered caller when the dialplan hangs up without saying.
     pub hangup_status: u16,
-    /// The caller's entry, if authenticated.
-    pub caller_entry: Option<usize>,
     /// The extension dialled.
     pub exten: String,
     /// A Dial ran (so an unanswered end reports its failure, not "no such extension").

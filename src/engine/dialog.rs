@@ -7,7 +7,7 @@
 
 use super::build;
 use super::call_state::{PendingAck, Phase};
-use super::transactions::{ClientEvent, ClientPurpose, ServerTx};
+use super::transactions::{ClientEvent, ClientPurpose, Relay, ServerTx};
 use super::{Engine, EngineTimer, Reply};
 use crate::call::{CallRef, DialogState, LegId, LegRef, LegRole};
 use crate::sip::{HeaderName, Method, Request, Response};
@@ -217,7 +217,9 @@ impl Engine {
             Method::Bye => {
                 self.reply_on(now, h, Reply::status(200, "OK"));
                 log::info!("call {}: BYE from leg {}", self.call_label(lr.call), lr.leg);
-                self.end_call(now, lr.call, EndReason::ByeFrom(lr.leg));
+                if !self.callee_hung_up_continue(now, lr) {
+                    self.end_call(now, lr.call, EndReason::ByeFrom(lr.leg));
+                }
             }
             Method::Options => {
                 let mut r = Reply::status(200, "OK");
@@ -233,6 +235,25 @@ impl Engine {
                 self.reply_on(now, h, r);
             }
         }
+    }
+
+    /// Dial's `g` option: the answered callee hung up, the caller stays and the dialplan goes
+    /// on with DIALSTATUS=ANSWER. Returns false when the call should simply end.
+    fn callee_hung_up_continue(&mut self, now: Instant, lr: LegRef) -> bool {
+        let Some(call) = self.calls.get_mut(lr.call) else { return false };
+        let bridged_callee = call.phase == Phase::Answered { callee: Some(lr.leg) } && lr.leg != 0;
+        if !bridged_callee || !call.dial.as_ref().is_some_and(|d| d.continue_after) {
+            return false;
+        }
+        call.legs[lr.leg].state = DialogState::Terminated;
+        call.phase = Phase::Answered { callee: None };
+        call.dial = None;
+        self.run_dialplan(
+            now,
+            lr.call,
+            Some(crate::dialplan::Resume::DialEnded { status: crate::dialplan::DialStatus::Answer, cause: Some(16) }),
+        );
+        true
     }
 
     /// Relays a re-INVITE, UPDATE or INFO to the bridged leg; its answer comes back on `h`.
@@ -273,26 +294,13 @@ impl Engine {
             now,
             out,
             dest,
-            ClientPurpose::Relay {
-                server: h,
-                call: lr.call,
-                from_leg: lr.leg,
-                to_leg: other,
-            },
+            ClientPurpose::Relay(Relay { server: h, call: lr.call, from_leg: lr.leg, to_leg: other }),
         );
     }
 
     /// The answer to a relayed request arrived: pass it back on the original transaction.
-    pub(super) fn on_relay_event(
-        &mut self,
-        now: Instant,
-        server: Handle,
-        cref: CallRef,
-        from_leg: LegId,
-        to_leg: LegId,
-        ev: ClientEvent,
-        resp: Option<&Response>,
-    ) {
+    pub(super) fn on_relay_event(&mut self, now: Instant, relay: Relay, ev: ClientEvent, resp: Option<&Response>) {
+        let Relay { server, call: cref, from_leg, to_leg } = relay;
         let (status, reason) = match (ev, resp) {
             (ClientEvent::Response(s), Some(r)) => (s, r.reason().to_string()),
             _ => (408, "Request Timeout".to_string()),
@@ -448,8 +456,9 @@ impl Engine {
         }
         self.media_call_ended(&mut call);
         log::info!(
-            "call {} ended ({why:?}); {} calls up",
+            "call {} to '{}' ended ({why:?}); {} calls up",
             call.legs[0].call_id,
+            call.exten,
             self.calls.len()
         );
     }

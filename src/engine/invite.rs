@@ -101,7 +101,6 @@ impl Engine {
             pending_ack: None,
             counted: entry.into_iter().collect(),
             hangup_status: 480,
-            caller_entry: entry,
             exten: exten.clone(),
             dial_attempted: false,
             media: Default::default(),

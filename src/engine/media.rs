@@ -98,7 +98,9 @@ impl Engine {
     }
 
     /// A call ended: close its sockets.
-    pub(super) fn media_call_ended(&mut self, _call: &mut super::call_state::Call) {}
+    pub(super) fn media_call_ended(&mut self, call: &mut super::call_state::Call) {
+        let _ = (&call.media, &self.media);
+    }
 
     /// A media timer fired.
     pub(super) fn media_timer(&mut self, _now: Instant, _cref: CallRef, _what: u32) {}

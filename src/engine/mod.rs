@@ -456,12 +456,7 @@ impl Engine {
         };
         match purpose {
             ClientPurpose::Invite(lr) => self.on_fork_event(now, h, lr, ev, resp),
-            ClientPurpose::Relay {
-                server,
-                call,
-                from_leg,
-                to_leg,
-            } => self.on_relay_event(now, server, call, from_leg, to_leg, ev, resp),
+            ClientPurpose::Relay(relay) => self.on_relay_event(now, relay, ev, resp),
             ClientPurpose::Qualify { entry, sent } => self.on_qualify_event(now, entry, sent, ev),
             ClientPurpose::Fire => {}
         }

@@ -2,7 +2,6 @@
 //! what to do next ([`Command`]); the engine does it and resumes the runner with what happened
 //! ([`Resume`]) when the SIP, timer or media event arrives.
 
-use super::call_state::{Call, Phase};
 use super::dialog::EndReason;
 use super::{Engine, EngineTimer, Reply};
 use crate::call::CallRef;
@@ -166,17 +165,12 @@ impl Engine {
     pub(super) fn run_hangup_handler(&self, exec: &mut Execution, _call_id: &str) {
         exec.hangup(&self.dialplan, SystemTime::now(), None);
     }
-
-    /// The phase check used by Answer and friends.
-    pub(super) fn is_bridged(call: &Call) -> bool {
-        matches!(call.phase, Phase::Answered { callee: Some(_) })
-    }
 }
 
 /// Q.850 cause → SIP status (RFC 3398 §8.2.6.1), for Hangup(cause) before an answer.
 fn cause_to_sip(cause: u16) -> Option<u16> {
     Some(match cause {
-        1 | 2 | 3 => 404,
+        1..=3 => 404,
         17 => 486,
         18 => 408,
         19 | 20 => 480,

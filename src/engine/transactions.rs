@@ -42,14 +42,18 @@ pub(super) enum ClientPurpose {
     Fire,
     /// An OPTIONS qualify ping to a peer.
     Qualify { entry: usize, sent: Instant },
-    /// A request relayed from leg `from_leg` to leg `to_leg`; its final answer is relayed back
-    /// on `server`.
-    Relay {
-        server: Handle,
-        call: crate::call::CallRef,
-        from_leg: usize,
-        to_leg: usize,
-    },
+    /// A request relayed between the legs of a call.
+    Relay(Relay),
+}
+
+/// A request relayed from leg `from_leg` to leg `to_leg`; its final answer goes back on
+/// `server`, the transaction of the original request.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Relay {
+    pub server: Handle,
+    pub call: crate::call::CallRef,
+    pub from_leg: usize,
+    pub to_leg: usize,
 }
 
 /// A client machine of either kind.

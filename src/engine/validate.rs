@@ -14,9 +14,6 @@ pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDA
 /// What we can receive in a body, for `Accept`.
 pub const ACCEPT: &str = "application/sdp";
 
-/// Extensions we support (none that need negotiation yet).
-pub const SUPPORTED: &str = "";
-
 /// A request refused before any handler: the status, its reason, and extra headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
