@@ -174,14 +174,31 @@ impl Ports {
                 }
                 k
             }
-            None => self.open(
-                PairState::InUse {
-                    call,
-                    leg,
-                    confirmed: 0,
-                },
-                out,
-            )?,
+            None => {
+                // A reserve pair still being bound, else a fresh one: unconfirmed either way.
+                let pending = self.pairs.iter_mut().find_map(|(k, s)| match s.state {
+                    PairState::Pending { confirmed } => {
+                        s.state = PairState::InUse {
+                            call,
+                            leg,
+                            confirmed,
+                        };
+                        Some(k)
+                    }
+                    _ => None,
+                });
+                match pending {
+                    Some(k) => k,
+                    None => self.open(
+                        PairState::InUse {
+                            call,
+                            leg,
+                            confirmed: 0,
+                        },
+                        out,
+                    )?,
+                }
+            }
         };
         self.refill(out);
         let (rtp, rtcp) = ids(k);
