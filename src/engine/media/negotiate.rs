@@ -191,7 +191,8 @@ mod tests {
     fn callee_offer_intersection_table() {
         let all = [Pcmu, Pcma, G722];
         // (caller offer, caller allow, callee allow) → offered PTs or 488.
-        let cases: &[(&str, &[CodecName], &[CodecName], Option<&[u8]>)] = &[
+        type Case<'a> = (&'a str, &'a [CodecName], &'a [CodecName], Option<&'a [u8]>);
+        let cases: &[Case] = &[
             (OFFER_BOTH, &all, &[Pcma, Pcmu], Some(&[8, 0, 101])),
             (OFFER_BOTH, &all, &[G722], Some(&[9, 101])),
             (OFFER_BOTH, &[Pcmu], &[G722], None),
