@@ -116,7 +116,7 @@ impl Engine {
                                 c.hangup_status = match status {
                                     DialStatus::Busy => 486,
                                     DialStatus::Congestion => 503,
-                                    _ => 480,
+                                    _ => c.hangup_status, // 480, or what fork setup said (488, 503)
                                 };
                             }
                             self.set_dial_status(cref, status);
