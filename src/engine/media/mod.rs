@@ -182,7 +182,7 @@ impl Engine {
     /// The sip.conf entry of a leg (the caller's entry for leg 0).
     fn entry_of(call: &Call, leg: LegId) -> Option<usize> {
         if leg == 0 {
-            call.caller_entry
+            call.legs[0].entry
         } else {
             call.legs.get(leg).and_then(|l| l.entry)
         }
@@ -257,7 +257,7 @@ impl Engine {
         let Some(call) = self.calls.get(cref) else {
             return Ok(None);
         };
-        let caller_allow = self.allow_of(call.caller_entry);
+        let caller_allow = self.allow_of(call.legs[0].entry);
         let callee_allow = self.allow_of(Self::entry_of(call, leg));
         if self.ensure_leg(cref, 0).is_none() {
             log::warn!(
@@ -324,7 +324,7 @@ impl Engine {
         let caller_allow = self
             .calls
             .get(lr.call)
-            .map(|c| self.allow_of(c.caller_entry))
+            .map(|c| self.allow_of(c.legs[0].entry))
             .unwrap_or_default();
         let ip = self.media.ports.ip();
         let call = self.calls.get_mut(lr.call)?;
@@ -416,7 +416,7 @@ impl Engine {
             return None;
         };
         let offer = self.caller_offer(now, cref).ok().flatten();
-        let allow = self.allow_of(self.calls.get(cref)?.caller_entry);
+        let allow = self.allow_of(self.calls.get(cref)?.legs[0].entry);
         let ip = self.media.ports.ip();
         let call = self.calls.get_mut(cref)?;
         let lm = call.media.leg_mut(0)?;
