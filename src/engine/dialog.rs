@@ -240,8 +240,14 @@ impl Engine {
     /// Dial's `g` option: the answered callee hung up, the caller stays and the dialplan goes
     /// on with DIALSTATUS=ANSWER. Returns false when the call should simply end.
     fn callee_hung_up_continue(&mut self, now: Instant, lr: LegRef) -> bool {
-        let Some(call) = self.calls.get_mut(lr.call) else { return false };
-        let bridged_callee = call.phase == Phase::Answered { callee: Some(lr.leg) } && lr.leg != 0;
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return false;
+        };
+        let bridged_callee = call.phase
+            == Phase::Answered {
+                callee: Some(lr.leg),
+            }
+            && lr.leg != 0;
         if !bridged_callee || !call.dial.as_ref().is_some_and(|d| d.continue_after) {
             return false;
         }
@@ -251,7 +257,10 @@ impl Engine {
         self.run_dialplan(
             now,
             lr.call,
-            Some(crate::dialplan::Resume::DialEnded { status: crate::dialplan::DialStatus::Answer, cause: Some(16) }),
+            Some(crate::dialplan::Resume::DialEnded {
+                status: crate::dialplan::DialStatus::Answer,
+                cause: Some(16),
+            }),
         );
         true
     }
@@ -294,13 +303,29 @@ impl Engine {
             now,
             out,
             dest,
-            ClientPurpose::Relay(Relay { server: h, call: lr.call, from_leg: lr.leg, to_leg: other }),
+            ClientPurpose::Relay(Relay {
+                server: h,
+                call: lr.call,
+                from_leg: lr.leg,
+                to_leg: other,
+            }),
         );
     }
 
     /// The answer to a relayed request arrived: pass it back on the original transaction.
-    pub(super) fn on_relay_event(&mut self, now: Instant, relay: Relay, ev: ClientEvent, resp: Option<&Response>) {
-        let Relay { server, call: cref, from_leg, to_leg } = relay;
+    pub(super) fn on_relay_event(
+        &mut self,
+        now: Instant,
+        relay: Relay,
+        ev: ClientEvent,
+        resp: Option<&Response>,
+    ) {
+        let Relay {
+            server,
+            call: cref,
+            from_leg,
+            to_leg,
+        } = relay;
         let (status, reason) = match (ev, resp) {
             (ClientEvent::Response(s), Some(r)) => (s, r.reason().to_string()),
             _ => (408, "Request Timeout".to_string()),
