@@ -43,17 +43,21 @@ enum Start<'a> {
     Response { status: u16, reason: &'a str },
 }
 
-/// The next line of `data` from `pos` without its CR LF, and where the line after starts.
-fn next_line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+/// The byte range of the next line of `data` from `pos` without its CR LF, and where the
+/// line after starts.
+fn next_line(data: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
     let rest = data.get(pos..)?;
     if rest.is_empty() {
         return None;
     }
-    let (line, next) = match memchr(rest, b'\n') {
-        Some(nl) => (rest.get(..nl).unwrap_or(&[]), pos + nl + 1),
-        None => (rest, data.len()),
+    let (mut end, next) = match memchr(rest, b'\n') {
+        Some(nl) => (pos + nl, pos + nl + 1),
+        None => (data.len(), data.len()),
     };
-    Some((line.strip_suffix(b"\r").unwrap_or(line), next))
+    if end > pos && data.get(end - 1) == Some(&b'\r') {
+        end -= 1;
+    }
+    Some((pos, end, next))
 }
 
 fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
@@ -88,13 +92,18 @@ fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
 /// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
 /// the headers and the bytes after the empty line (none if there is no empty line).
 fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String> {
+    // Validate UTF-8 once, up to the first bad byte; the head must lie inside it.
+    let text = match std::str::from_utf8(data) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+    };
     let mut h = Headers::with_capacity(data.len().saturating_sub(pos), 16);
-    while let Some((line, next)) = next_line(data, pos) {
+    while let Some((start, end, next)) = next_line(data, pos) {
         pos = next;
-        if line.is_empty() {
+        if start == end {
             return Ok((h, data.get(pos..).unwrap_or(&[])));
         }
-        let line = std::str::from_utf8(line).map_err(|_| "header line is not UTF-8")?;
+        let line = text.get(start..end).ok_or("header line is not UTF-8")?;
         if line.starts_with([' ', '\t']) {
             if h.is_empty() {
                 return Err("continuation line before any header".into());
@@ -158,9 +167,9 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .position(|&b| b != b'\r' && b != b'\n')
         .ok_or(ParseError::Garbage("empty"))?;
     let data = datagram.get(start..).unwrap_or(&[]);
-    let (first, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
-    let first =
-        std::str::from_utf8(first).map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
+    let (_, first_end, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
+    let first = std::str::from_utf8(data.get(..first_end).unwrap_or(&[]))
+        .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
             let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;

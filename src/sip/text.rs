@@ -224,6 +224,12 @@ impl<'a> Iterator for ListIter<'a> {
 
 /// Byte index of the first `sep` outside quotes and angle brackets.
 pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
+    // Fast path: no quote or bracket before the first `sep`.
+    let first = memchr(s.as_bytes(), sep)?;
+    let before = s.as_bytes().get(..first).unwrap_or(&[]);
+    if !before.iter().any(|&b| b == b'"' || b == b'<' || b == b'>') {
+        return Some(first);
+    }
     let mut in_quote = false;
     let mut in_angle = false;
     let mut escaped = false;
