@@ -20,6 +20,7 @@
 //! Parse errors say how to answer: [`ParseError::status`] is 400 or 505 for a broken
 //! request and `None` (drop) for garbage and broken responses;
 //! [`ParseError::error_response`] builds the answer from the raw headers.
+#![warn(missing_docs)]
 
 mod cseq;
 mod error;
