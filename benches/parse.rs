@@ -59,4 +59,56 @@ fn main() {
             black_box(m.to_bytes());
         }
     });
+    pieces();
+}
+
+/// Typed decoders on their own (each includes allocating and freeing the result).
+fn pieces() {
+    use sipbox::sip::{CSeq, HeaderName, NameAddr, Uri, Via};
+    let n = 200_000;
+    run("uri", n, || {
+        black_box(Uri::parse(black_box("sip:1002@pbx.example.com")).is_ok());
+    });
+    run("from", n, || {
+        black_box(
+            NameAddr::parse(black_box(
+                "\"Alice\" <sip:1001@pbx.example.com>;tag=6d1c4f3a",
+            ))
+            .is_ok(),
+        );
+    });
+    run("to", n, || {
+        black_box(NameAddr::parse(black_box("<sip:1002@pbx.example.com>")).is_ok());
+    });
+    run("via", n, || {
+        black_box(
+            Via::parse(black_box(
+                "SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-524287-1---b1ff5ba2ec3d2d4c;rport",
+            ))
+            .is_ok(),
+        );
+    });
+    run("cseq", n, || {
+        black_box(CSeq::parse(black_box("1 INVITE")).is_ok());
+    });
+    run("14 names", n, || {
+        for s in [
+            "Via",
+            "Max-Forwards",
+            "Contact",
+            "To",
+            "From",
+            "Call-ID",
+            "CSeq",
+            "Allow",
+            "Content-Type",
+            "Supported",
+            "User-Agent",
+            "Allow-Events",
+            "Content-Length",
+            "X-Foo",
+        ] {
+            black_box(HeaderName::parse(black_box(s)));
+        }
+    });
 }

@@ -89,7 +89,7 @@ impl Essentials {
     }
 
     /// Decodes and checks the essentials of parsed headers.
-    pub fn validate(h: &Headers) -> Result<Essentials, Invalid> {
+    pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
         let mut vias = Vec::with_capacity(2);
         let mut from = Slot::default();
         let mut to = Slot::default();
@@ -139,7 +139,7 @@ impl Essentials {
             }
             None => None,
         };
-        Ok(Essentials {
+        Ok(Box::new(Essentials {
             vias,
             from,
             to,
@@ -147,7 +147,7 @@ impl Essentials {
             cseq,
             max_forwards,
             content_length,
-        })
+        }))
     }
 
     /// Request-only rules: the CSeq method equals the request method (RFC 3261 §8.1.1.5)

@@ -27,7 +27,7 @@ pub struct Request {
     uri_text: String,
     headers: Headers,
     body: Vec<u8>,
-    ess: Essentials,
+    ess: Box<Essentials>,
 }
 
 impl Request {
@@ -37,7 +37,7 @@ impl Request {
         uri_text: &str,
         headers: Headers,
         body: Vec<u8>,
-        ess: Essentials,
+        ess: Box<Essentials>,
     ) -> Request {
         Request {
             method,
@@ -52,7 +52,7 @@ impl Request {
     /// A new request for sipbox to send; add headers with [`Request::push_header`].
     pub fn new(method: Method, uri: Uri) -> Request {
         Request {
-            ess: Essentials::empty(method.clone()),
+            ess: Box::new(Essentials::empty(method.clone())),
             method,
             uri_text: uri.to_string(),
             uri,

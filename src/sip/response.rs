@@ -19,7 +19,7 @@ pub struct Response {
     reason: String,
     headers: Headers,
     body: Vec<u8>,
-    ess: Essentials,
+    ess: Box<Essentials>,
 }
 
 impl Response {
@@ -28,7 +28,7 @@ impl Response {
         reason: &str,
         headers: Headers,
         body: Vec<u8>,
-        ess: Essentials,
+        ess: Box<Essentials>,
     ) -> Response {
         Response {
             status,
@@ -46,7 +46,7 @@ impl Response {
             reason: reason.to_owned(),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
-            ess: Essentials::empty(Method::Invite),
+            ess: Box::new(Essentials::empty(Method::Invite)),
         }
     }
 
@@ -74,7 +74,7 @@ impl Response {
         }
         headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
         headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
-        let ess = Essentials {
+        let ess = Box::new(Essentials {
             vias: req.vias().to_vec(),
             from: req.from().clone(),
             to,
@@ -82,7 +82,7 @@ impl Response {
             cseq: req.cseq().clone(),
             max_forwards: None,
             content_length: None,
-        };
+        });
         Response {
             status,
             reason: reason.to_owned(),
