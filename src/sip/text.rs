@@ -269,43 +269,85 @@ pub(crate) fn find_param<'a>(
         .map(|(_, v)| v.as_deref())
 }
 
-/// Parses header parameters `*( SEMI generic-param )` where `s` starts at the first `;` (or
-/// is empty). Names must be tokens; values are tokens, hosts or quoted strings (kept with
-/// their quotes). LWS around `;` and `=` is allowed.
-pub(crate) fn parse_header_params(s: &str) -> Result<Params, String> {
-    let mut params = Params::new();
+/// Iterates header parameters `*( SEMI generic-param )` where `s` starts at the first `;`
+/// (or is empty), validating as it goes: names must be tokens; values are tokens, hosts or
+/// quoted strings (yielded with their quotes). LWS around `;` and `=` is allowed. After
+/// the first error the iterator ends.
+pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
     let s = trim(s);
     if s.is_empty() {
-        return Ok(params);
+        return HeaderParams {
+            rest: None,
+            err: None,
+        };
     }
-    let Some(mut rest) = s.strip_prefix(';') else {
-        return Err(format!("unexpected text {s:?}"));
-    };
-    loop {
+    match s.strip_prefix(';') {
+        Some(rest) => HeaderParams {
+            rest: Some(rest),
+            err: None,
+        },
+        None => HeaderParams {
+            rest: None,
+            err: Some(format!("unexpected text {s:.40?}")),
+        },
+    }
+}
+
+/// Iterator returned by [`header_params`].
+pub(crate) struct HeaderParams<'a> {
+    rest: Option<&'a str>,
+    err: Option<String>,
+}
+
+impl<'a> Iterator for HeaderParams<'a> {
+    type Item = Result<(&'a str, Option<&'a str>), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.err.take() {
+            return Some(Err(e));
+        }
+        let rest = self.rest?;
         let end = find_top_level(rest, b';').unwrap_or(rest.len());
+        self.rest = if end < rest.len() {
+            rest.get(end + 1..)
+        } else {
+            None
+        };
         let item = rest.get(..end).unwrap_or("");
         let (name, value) = match find(item, b'=') {
-            Some(eq) => {
-                let v = trim(item.get(eq + 1..).unwrap_or(""));
-                (trim(item.get(..eq).unwrap_or("")), Some(v))
-            }
+            Some(eq) => (
+                trim(item.get(..eq).unwrap_or("")),
+                Some(trim(item.get(eq + 1..).unwrap_or(""))),
+            ),
             None => (trim(item), None),
         };
-        if !is_token(name) {
-            return Err(format!("bad parameter name {name:?}"));
-        }
-        if let Some(v) = value {
-            if !valid_param_value(v) {
-                return Err(format!("bad value for parameter {name}"));
+        let err = if !is_token(name) {
+            Some(format!("bad parameter name {name:.40?}"))
+        } else if value.is_some_and(|v| !valid_param_value(v)) {
+            Some(format!("bad value for parameter {name:.40}"))
+        } else {
+            None
+        };
+        match err {
+            Some(e) => {
+                self.rest = None;
+                Some(Err(e))
             }
-        }
-        params.push((name.to_owned(), value.map(str::to_owned)));
-        match rest.get(end + 1..) {
-            Some(r) if end < rest.len() => rest = r,
-            _ => break,
+            None => Some(Ok((name, value))),
         }
     }
-    Ok(params)
+}
+
+/// Validates header parameters without keeping them.
+pub(crate) fn check_header_params(s: &str) -> Result<(), String> {
+    header_params(s).try_for_each(|p| p.map(|_| ()))
+}
+
+/// Parses header parameters into owned pairs (see [`header_params`]).
+pub(crate) fn parse_header_params(s: &str) -> Result<Params, String> {
+    header_params(s)
+        .map(|p| p.map(|(n, v)| (n.to_owned(), v.map(str::to_owned))))
+        .collect()
 }
 
 /// `token / host / quoted-string` (lenient: IPv6 references allowed, UTF-8 allowed in

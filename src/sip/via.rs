@@ -3,8 +3,8 @@
 use std::fmt;
 
 use super::text::{
-    find, find_param, is_token, is_ws, parse_header_params, parse_u16, parse_u32, trim,
-    write_params, Params,
+    find, find_param, header_params, is_token, is_ws, parse_header_params, parse_u16, parse_u32,
+    trim, write_params, Params,
 };
 use super::uri::valid_host;
 
@@ -24,9 +24,39 @@ pub struct Via {
 /// The RFC 3261 branch magic cookie.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
-impl Via {
-    /// Parses one Via value (not a comma-separated list).
-    pub fn parse(s: &str) -> Result<Via, String> {
+/// A Via value split into raw components: validated, not copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaParts<'a> {
+    transport: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    params: &'a str,
+}
+
+/// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
+fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
+    let ok = if name.eq_ignore_ascii_case("rport") {
+        value.is_none_or(|p| parse_u16(p).is_some())
+    } else if name.eq_ignore_ascii_case("ttl") {
+        value.and_then(parse_u32).is_some_and(|t| t <= 255)
+    } else if ["branch", "received", "maddr"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
+        value.is_some_and(|v| !v.starts_with('"') && !v.bytes().any(is_ws))
+    } else {
+        true
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("bad {name}"))
+    }
+}
+
+impl<'a> ViaParts<'a> {
+    /// Splits and validates one Via value (not a comma-separated list).
+    pub(crate) fn scan(s: &'a str) -> Result<ViaParts<'a>, String> {
         let mut parts = s.splitn(3, '/');
         let name = trim(parts.next().unwrap_or(""));
         let version = trim(parts.next().unwrap_or(""));
@@ -35,7 +65,8 @@ impl Via {
             return Err("unsupported protocol".into());
         }
         let t_end = rest
-            .find(|c: char| c.is_ascii_whitespace())
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
             .ok_or("missing sent-by")?;
         let transport = rest.get(..t_end).unwrap_or("");
         if !is_token(transport) {
@@ -65,36 +96,42 @@ impl Via {
             Some(p) => Some(parse_u16(p).ok_or("bad sent-by port")?),
             None => None,
         };
-        let params = parse_header_params(rest.get(p_start..).unwrap_or(""))?;
-        let via = Via {
-            transport: transport.to_ascii_uppercase(),
-            host: host.to_owned(),
+        let params = rest.get(p_start..).unwrap_or("");
+        for p in header_params(params) {
+            let (n, v) = p?;
+            check_param(n, v)?;
+        }
+        Ok(ViaParts {
+            transport,
+            host,
             port,
             params,
-        };
-        via.check_params()?;
-        Ok(via)
+        })
     }
 
-    fn check_params(&self) -> Result<(), String> {
-        if let Some(v) = self.param("rport") {
-            if v.is_some_and(|p| parse_u16(p).is_none()) {
-                return Err("bad rport".into());
-            }
+    /// The raw `branch` parameter.
+    pub(crate) fn branch(&self) -> Option<&'a str> {
+        header_params(self.params)
+            .filter_map(Result::ok)
+            .find(|(n, _)| n.eq_ignore_ascii_case("branch"))
+            .and_then(|(_, v)| v)
+    }
+
+    /// Copies into an owned [`Via`].
+    pub(crate) fn to_via(self) -> Via {
+        Via {
+            transport: self.transport.to_ascii_uppercase(),
+            host: self.host.to_owned(),
+            port: self.port,
+            params: parse_header_params(self.params).unwrap_or_default(),
         }
-        if let Some(v) = self.param("ttl") {
-            if v.and_then(parse_u32).is_none_or(|t| t > 255) {
-                return Err("bad ttl".into());
-            }
-        }
-        for name in ["branch", "received", "maddr"] {
-            if let Some(v) = self.param(name) {
-                if v.is_none_or(|v| v.starts_with('"') || v.bytes().any(is_ws)) {
-                    return Err(format!("bad {name}"));
-                }
-            }
-        }
-        Ok(())
+    }
+}
+
+impl Via {
+    /// Parses one Via value (not a comma-separated list).
+    pub fn parse(s: &str) -> Result<Via, String> {
+        ViaParts::scan(s).map(ViaParts::to_via)
     }
 
     /// A new Via for `transport` and sent-by, without parameters.
