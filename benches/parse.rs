@@ -59,6 +59,15 @@ fn main() {
             black_box(m.to_bytes());
         }
     });
+    // What an engine does with every message: read the essentials (Via, From, To, Call-ID,
+    // CSeq, Request-URI are decoded on first access) and send something out.
+    run("parse+decode+ser", iters, || {
+        if let Ok(Message::Request(r)) = parse(black_box(data)) {
+            black_box((r.top_via().branch(), r.from().tag(), r.to().tag()));
+            black_box((r.call_id(), r.cseq().seq, r.uri().user.as_deref()));
+            black_box(r.to_bytes());
+        }
+    });
     pieces();
 }
 

@@ -89,6 +89,11 @@ fn every_vector_gets_its_verdict() {
         let data = load(name);
         let got = match parse(&data) {
             Ok(Message::Request(r)) => {
+                // Validated at parse, so the lazily decoded essentials are there.
+                assert!(!r.vias().is_empty(), "{name}");
+                assert!(!r.from().uri.scheme.is_empty(), "{name}");
+                assert!(!r.to().uri.scheme.is_empty(), "{name}");
+                assert!(!r.call_id().is_empty(), "{name}");
                 // What parses must round-trip.
                 let again = parse(&r.to_bytes());
                 assert!(

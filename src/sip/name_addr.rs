@@ -7,8 +7,8 @@
 use std::fmt;
 
 use super::text::{
-    check_header_params, find, find_param, header_params, is_token_byte, is_ws,
-    parse_header_params, quote_into, quoted_end, trim, unquote, write_params, Params,
+    check_header_params, find, find_param, is_token_byte, is_ws, parse_header_params, quote_into,
+    quoted_end, trim, unquote, write_params, Params,
 };
 use super::uri::{Uri, UriParts};
 
@@ -90,14 +90,6 @@ impl<'a> NameAddrParts<'a> {
             uri,
             params,
         })
-    }
-
-    /// The raw value of a header parameter, by case-insensitive name.
-    pub(crate) fn param(&self, name: &str) -> Option<Option<&'a str>> {
-        header_params(self.params)
-            .filter_map(Result::ok)
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
     }
 
     /// Decodes into an owned [`NameAddr`].

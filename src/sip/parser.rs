@@ -14,7 +14,7 @@ use super::name::HeaderName;
 use super::request::Request;
 use super::response::Response;
 use super::text::{find, is_token, memchr, trim};
-use super::uri::Uri;
+use super::uri::UriParts;
 
 /// The largest datagram accepted.
 pub const MAX_MESSAGE: usize = 65_535;
@@ -223,8 +223,8 @@ fn parse_request(
             headers,
         ));
     }
-    let uri = match Uri::parse(uri_text) {
-        Ok(u) if u.headers.is_empty() => u,
+    match UriParts::scan(uri_text) {
+        Ok(u) if !u.has_headers() => {}
         Ok(_) => {
             let detail = "Request-URI has headers".to_owned();
             return Err(bad_request(
@@ -245,19 +245,20 @@ fn parse_request(
             ))
         }
     };
-    let ess =
-        match Essentials::validate(&headers).and_then(|e| e.check_request(&method).map(|()| e)) {
-            Ok(e) => e,
-            Err(i) => {
-                return Err(bad_request(
-                    &method,
-                    400,
-                    &invalid_reason(&i),
-                    i.what,
-                    headers,
-                ))
-            }
-        };
+    let ess = match Essentials::validate(&headers)
+        .and_then(|e| e.check_request(&method, &headers).map(|()| e))
+    {
+        Ok(e) => e,
+        Err(i) => {
+            return Err(bad_request(
+                &method,
+                400,
+                &invalid_reason(&i),
+                i.what,
+                headers,
+            ))
+        }
+    };
     let Some(body) = frame(rest, ess.content_length) else {
         let detail = format!(
             "{} declared, {} present",
@@ -274,6 +275,6 @@ fn parse_request(
     };
     let uri_text = trim(uri_text);
     Ok(Message::Request(Request::from_parts(
-        method, uri, uri_text, headers, body, ess,
+        method, uri_text, headers, body, ess,
     )))
 }
