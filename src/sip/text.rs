@@ -6,8 +6,44 @@
 
 /// True for the characters of RFC 3261 `token`.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    class(&TOKEN, b)
 }
+
+/// True for bytes allowed in an unquoted parameter value: token characters, `:[]` (IPv6
+/// hosts) and UTF-8.
+pub(crate) fn is_param_value_byte(b: u8) -> bool {
+    class(&PARAM_VALUE, b)
+}
+
+/// True for bytes of a hostname or IPv4 address (`_` tolerated).
+pub(crate) fn is_host_byte(b: u8) -> bool {
+    class(&HOST, b)
+}
+
+fn class(t: &[bool; 256], b: u8) -> bool {
+    t.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// A byte-class table: ASCII alphanumerics, `extra`, and (if `high`) bytes >= 0x80.
+const fn class_table(extra: &[u8], high: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || (high && b >= 0x80);
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static TOKEN: [bool; 256] = class_table(b"-.!%*_+`'~", false);
+static PARAM_VALUE: [bool; 256] = class_table(b"-.!%*_+`'~:[]", true);
+static HOST: [bool; 256] = class_table(b"-._", false);
 
 /// True if `s` is a non-empty RFC 3261 `token`.
 pub(crate) fn is_token(s: &str) -> bool {
@@ -125,32 +161,11 @@ pub(crate) enum Part {
     Header,
 }
 
-const fn table(extra: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric();
-        c += 1;
-    }
-    let unreserved = b"-_.!~*'()";
-    let mut i = 0;
-    while i < unreserved.len() {
-        t[unreserved[i] as usize] = true;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-}
-
-static USER: [bool; 256] = table(b"&=+$,;?/");
-static PASSWORD: [bool; 256] = table(b"&=+$,");
-static PARAM: [bool; 256] = table(b"[]/:&+$");
-static HEADER: [bool; 256] = table(b"[]/?:+$");
+// `unreserved` (alphanumerics and `-_.!~*'()`) plus each component's extra characters.
+static USER: [bool; 256] = class_table(b"-_.!~*'()&=+$,;?/", false);
+static PASSWORD: [bool; 256] = class_table(b"-_.!~*'()&=+$,", false);
+static PARAM: [bool; 256] = class_table(b"-_.!~*'()[]/:&+$", false);
+static HEADER: [bool; 256] = class_table(b"-_.!~*'()[]/?:+$", false);
 
 /// True if byte `b` may appear unescaped in `part`.
 pub(crate) fn allowed(part: Part, b: u8) -> bool {
@@ -160,7 +175,7 @@ pub(crate) fn allowed(part: Part, b: u8) -> bool {
         Part::Param => &PARAM,
         Part::Header => &HEADER,
     };
-    t.get(usize::from(b)).copied().unwrap_or(false)
+    class(t, b)
 }
 
 /// Appends `s` to `out`, `%HH`-escaping every byte the grammar of `part` does not allow.
@@ -356,9 +371,7 @@ fn valid_param_value(v: &str) -> bool {
     if let Some(inner) = v.strip_prefix('"') {
         return quoted_end(v) == Some(v.len()) && !inner.is_empty();
     }
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| is_token_byte(b) || b == b':' || b == b'[' || b == b']' || b >= 0x80)
+    !v.is_empty() && v.bytes().all(is_param_value_byte)
 }
 
 /// For `s` starting with `"`, the byte index just past the closing quote.
@@ -435,6 +448,33 @@ mod tests {
         assert_eq!(parse_u32("-1"), None);
         assert_eq!(parse_u32(""), None);
         assert_eq!(parse_u16("65536"), None);
+    }
+
+    #[test]
+    fn byte_classes_match_the_grammar() {
+        for b in 0..=255u8 {
+            let token = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token_byte(b), token, "{b}");
+            let unreserved = b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b);
+            assert_eq!(
+                allowed(Part::User, b),
+                unreserved || b"&=+$,;?/".contains(&b)
+            );
+            assert_eq!(
+                allowed(Part::Password, b),
+                unreserved || b"&=+$,".contains(&b)
+            );
+            assert_eq!(
+                allowed(Part::Param, b),
+                unreserved || b"[]/:&+$".contains(&b)
+            );
+            assert_eq!(
+                allowed(Part::Header, b),
+                unreserved || b"[]/?:+$".contains(&b)
+            );
+            let value = token || b":[]".contains(&b) || b >= 0x80;
+            assert_eq!(is_param_value_byte(b), value);
+        }
     }
 
     #[test]

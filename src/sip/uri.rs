@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use super::text::{allowed, escape_into, find, find_param, parse_u16, unescape, Params, Part};
+use super::text::{
+    allowed, escape_into, find, find_param, is_host_byte, parse_u16, unescape, Params, Part,
+};
 
 /// A parsed URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,9 +79,7 @@ pub(crate) fn valid_host(h: &str) -> bool {
             None => false,
         };
     }
-    !h.is_empty()
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    !h.is_empty() && h.bytes().all(is_host_byte)
 }
 
 /// A URI split into its raw (still escaped) components: validated, not copied.
