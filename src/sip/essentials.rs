@@ -42,6 +42,8 @@ pub(crate) struct Essentials {
     pub cseq: CSeq,
     pub max_forwards: Option<u32>,
     pub content_length: Option<u32>,
+    /// The top Via's branch is exactly the magic cookie (set at parse).
+    bare_cookie: bool,
 }
 
 /// The last value of a single-valued header (parsed messages have exactly one).
@@ -91,6 +93,7 @@ impl Essentials {
             cseq: CSeq { seq: 1, method },
             max_forwards: None,
             content_length: None,
+            bare_cookie: false,
         }
     }
 
@@ -105,6 +108,7 @@ impl Essentials {
     /// Checks the essentials of parsed headers, decoding only CSeq and the numbers.
     pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
         let mut n_vias = 0usize;
+        let mut bare_cookie = false;
         let mut from = Slot::default();
         let mut to = Slot::default();
         let mut call_id = Slot::default();
@@ -115,7 +119,10 @@ impl Essentials {
             let slot: &mut Slot = match name {
                 HeaderName::Via => {
                     for v in split_list(value) {
-                        ViaParts::scan(v).map_err(|e| bad("Via", e))?;
+                        let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
+                        if n_vias == 0 {
+                            bare_cookie = via.branch() == Some(MAGIC_COOKIE);
+                        }
                         n_vias += 1;
                     }
                     continue;
@@ -155,20 +162,17 @@ impl Essentials {
         let mut e = Box::new(Essentials::for_response(cseq));
         e.max_forwards = max_forwards;
         e.content_length = content_length;
+        e.bare_cookie = bare_cookie;
         Ok(e)
     }
 
     /// Request-only rules: the CSeq method equals the request method (RFC 3261 §8.1.1.5)
     /// and the top branch is not the bare magic cookie (RFC 4475 §3.2.1).
-    pub fn check_request(&self, method: &Method, h: &Headers) -> Result<(), Invalid> {
+    pub fn check_request(&self, method: &Method) -> Result<(), Invalid> {
         if self.cseq.method != *method {
             return Err(bad("CSeq", "method does not match the request line"));
         }
-        let top = h.get_all(&HeaderName::Via).next();
-        let branch = top
-            .and_then(|v| ViaParts::scan(v).ok())
-            .and_then(|p| p.branch());
-        if branch == Some(MAGIC_COOKIE) {
+        if self.bare_cookie {
             return Err(bad("Via", "branch is only the magic cookie"));
         }
         Ok(())

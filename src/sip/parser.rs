@@ -112,10 +112,7 @@ fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String>
             continue;
         }
         let colon = find(line, b':').ok_or("header line without a colon")?;
-        let name = line
-            .get(..colon)
-            .unwrap_or("")
-            .trim_end_matches([' ', '\t']);
+        let name = trim(line.get(..colon).unwrap_or(""));
         if !is_token(name) {
             return Err(format!("bad header name {name:.40?}"));
         }
@@ -245,20 +242,19 @@ fn parse_request(
             ))
         }
     };
-    let ess = match Essentials::validate(&headers)
-        .and_then(|e| e.check_request(&method, &headers).map(|()| e))
-    {
-        Ok(e) => e,
-        Err(i) => {
-            return Err(bad_request(
-                &method,
-                400,
-                &invalid_reason(&i),
-                i.what,
-                headers,
-            ))
-        }
-    };
+    let ess =
+        match Essentials::validate(&headers).and_then(|e| e.check_request(&method).map(|()| e)) {
+            Ok(e) => e,
+            Err(i) => {
+                return Err(bad_request(
+                    &method,
+                    400,
+                    &invalid_reason(&i),
+                    i.what,
+                    headers,
+                ))
+            }
+        };
     let Some(body) = frame(rest, ess.content_length) else {
         let detail = format!(
             "{} declared, {} present",

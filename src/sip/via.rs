@@ -31,6 +31,7 @@ pub(crate) struct ViaParts<'a> {
     host: &'a str,
     port: Option<u16>,
     params: &'a str,
+    branch: Option<&'a str>,
 }
 
 /// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
@@ -57,10 +58,12 @@ fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
 impl<'a> ViaParts<'a> {
     /// Splits and validates one Via value (not a comma-separated list).
     pub(crate) fn scan(s: &'a str) -> Result<ViaParts<'a>, String> {
-        let mut parts = s.splitn(3, '/');
-        let name = trim(parts.next().unwrap_or(""));
-        let version = trim(parts.next().unwrap_or(""));
-        let rest = trim(parts.next().ok_or("missing sent-protocol")?);
+        let slash1 = find(s, b'/').ok_or("missing sent-protocol")?;
+        let name = trim(s.get(..slash1).unwrap_or(""));
+        let s = s.get(slash1 + 1..).unwrap_or("");
+        let slash2 = find(s, b'/').ok_or("missing sent-protocol")?;
+        let version = trim(s.get(..slash2).unwrap_or(""));
+        let rest = trim(s.get(slash2 + 1..).unwrap_or(""));
         if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
             return Err("unsupported protocol".into());
         }
@@ -75,7 +78,7 @@ impl<'a> ViaParts<'a> {
         let rest = rest.get(t_end..).unwrap_or("");
         let p_start = find(rest, b';').unwrap_or(rest.len());
         let sent_by = trim(rest.get(..p_start).unwrap_or(""));
-        let split = match sent_by.rfind(']') {
+        let split = match find(sent_by, b']') {
             Some(close) => sent_by
                 .get(close..)
                 .and_then(|t| find(t, b':'))
@@ -97,24 +100,26 @@ impl<'a> ViaParts<'a> {
             None => None,
         };
         let params = rest.get(p_start..).unwrap_or("");
+        let mut branch = None;
         for p in header_params(params) {
             let (n, v) = p?;
             check_param(n, v)?;
+            if branch.is_none() && n.eq_ignore_ascii_case("branch") {
+                branch = v;
+            }
         }
         Ok(ViaParts {
             transport,
             host,
             port,
             params,
+            branch,
         })
     }
 
     /// The raw `branch` parameter.
     pub(crate) fn branch(&self) -> Option<&'a str> {
-        header_params(self.params)
-            .filter_map(Result::ok)
-            .find(|(n, _)| n.eq_ignore_ascii_case("branch"))
-            .and_then(|(_, v)| v)
+        self.branch
     }
 
     /// Copies into an owned [`Via`].
