@@ -10,6 +10,7 @@ use super::headers::Headers;
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
+use super::text::push_decimal;
 use super::uri::Uri;
 use super::via::Via;
 
@@ -204,7 +205,7 @@ impl Request {
 pub(crate) fn write_tail(out: &mut Vec<u8>, headers: &Headers, body: &[u8]) {
     headers.write_to(out);
     out.extend_from_slice(b"Content-Length: ");
-    out.extend_from_slice(body.len().to_string().as_bytes());
+    push_decimal(out, body.len());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
 }

@@ -9,6 +9,7 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
 use super::request::{write_tail, Request, NO_VIA};
+use super::text::push_decimal;
 use super::via::Via;
 
 /// A response. Parsed responses always carry Via, From, To, Call-ID and CSeq, and a status
@@ -192,7 +193,7 @@ impl Response {
             self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 64,
         );
         out.extend_from_slice(b"SIP/2.0 ");
-        out.extend_from_slice(self.status.to_string().as_bytes());
+        push_decimal(&mut out, usize::from(self.status));
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");

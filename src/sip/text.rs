@@ -69,6 +69,24 @@ pub(crate) fn trim(s: &str) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
+/// Appends the decimal digits of `n` (no allocation).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
+}
+
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).
 pub(crate) fn memchr(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -474,6 +492,15 @@ mod tests {
             );
             let value = token || b":[]".contains(&b) || b >= 0x80;
             assert_eq!(is_param_value_byte(b), value);
+        }
+    }
+
+    #[test]
+    fn decimal() {
+        for n in [0, 7, 10, 65535, usize::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
         }
     }
 
