@@ -181,8 +181,13 @@ impl Headers {
             if e.name == HeaderName::ContentLength {
                 continue;
             }
-            out.extend_from_slice(e.name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
+            match e.name.wire_prefix() {
+                Some(prefix) => out.extend_from_slice(prefix.as_bytes()),
+                None => {
+                    out.extend_from_slice(e.name.as_str().as_bytes());
+                    out.extend_from_slice(b": ");
+                }
+            }
             out.extend_from_slice(self.value(e).as_bytes());
             out.extend_from_slice(b"\r\n");
         }

@@ -37,6 +37,14 @@ macro_rules! header_names {
                 }
             }
 
+            /// `"Name: "` as written on the wire, for names in the table.
+            pub(crate) fn wire_prefix(&self) -> Option<&'static str> {
+                match self {
+                    $( HeaderName::$variant => Some(concat!($canon, ": ")), )*
+                    HeaderName::Other(_) => None,
+                }
+            }
+
             /// The compact form (`"i"` for Call-ID), if the header has one.
             pub fn compact(&self) -> Option<&'static str> {
                 match self {
@@ -198,7 +206,28 @@ header_names! {
 impl HeaderName {
     /// Parses a header name case-insensitively, mapping compact forms to the long form.
     pub fn parse(s: &str) -> HeaderName {
-        HeaderName::lookup(s).unwrap_or_else(|| HeaderName::Other(s.to_owned()))
+        HeaderName::essential(s)
+            .or_else(|| HeaderName::lookup(s))
+            .unwrap_or_else(|| HeaderName::Other(s.to_owned()))
+    }
+
+    /// Fast path for the long forms of the headers every message carries (the table
+    /// lookup gives the same answer, only slower).
+    fn essential(s: &str) -> Option<HeaderName> {
+        let is = |canon: &str| s.eq_ignore_ascii_case(canon);
+        let name = match (s.len(), s.as_bytes().first()?.to_ascii_lowercase()) {
+            (3, b'v') if is("via") => HeaderName::Via,
+            (4, b'f') if is("from") => HeaderName::From,
+            (2, b't') if is("to") => HeaderName::To,
+            (7, b'c') if is("call-id") => HeaderName::CallId,
+            (7, b'c') if is("contact") => HeaderName::Contact,
+            (4, b'c') if is("cseq") => HeaderName::CSeq,
+            (12, b'm') if is("max-forwards") => HeaderName::MaxForwards,
+            (14, b'c') if is("content-length") => HeaderName::ContentLength,
+            (12, b'c') if is("content-type") => HeaderName::ContentType,
+            _ => return None,
+        };
+        Some(name)
     }
 }
 
@@ -256,6 +285,32 @@ mod tests {
         }
         assert_eq!(HeaderName::parse("i").as_str(), "Call-ID");
         assert_eq!(HeaderName::CallId.compact(), Some("i"));
+    }
+
+    #[test]
+    fn fast_path_agrees_with_table() {
+        for s in [
+            "via",
+            "VIA",
+            "From",
+            "to",
+            "Call-ID",
+            "contact",
+            "CSeq",
+            "Max-Forwards",
+            "content-length",
+            "Content-Type",
+            "Allow",
+            "Supported",
+            "x",
+            "vià",
+        ] {
+            if let Some(fast) = HeaderName::essential(s) {
+                assert_eq!(Some(fast), HeaderName::lookup(s), "{s}");
+            }
+        }
+        assert_eq!(HeaderName::essential("contact"), Some(HeaderName::Contact));
+        assert_eq!(HeaderName::essential("call-id"), Some(HeaderName::CallId));
     }
 
     #[test]
