@@ -104,7 +104,7 @@ fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String>
             return Ok((h, data.get(pos..).unwrap_or(&[])));
         }
         let line = text.get(start..end).ok_or("header line is not UTF-8")?;
-        if line.starts_with([' ', '\t']) {
+        if matches!(line.as_bytes().first(), Some(b' ' | b'\t')) {
             if h.is_empty() {
                 return Err("continuation line before any header".into());
             }
