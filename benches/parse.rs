@@ -33,16 +33,21 @@ a=rtpmap:101 telephone-event/8000\r\n\
 a=fmtp:101 0-15\r\n\
 a=sendrecv\r\n";
 
+/// Runs `f` `iters` times in each of three rounds and prints the best round (the machine
+/// is shared: the best round is the least disturbed one).
 fn run(label: &str, iters: u32, mut f: impl FnMut()) {
-    let start = Instant::now();
-    for _ in 0..iters {
-        f();
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        best = best.min(start.elapsed().as_secs_f64());
     }
-    let secs = start.elapsed().as_secs_f64();
     println!(
         "{label:<18} {:>10.0} msg/s  ({:.0} ns/msg)",
-        f64::from(iters) / secs,
-        secs * 1e9 / f64::from(iters)
+        f64::from(iters) / best,
+        best * 1e9 / f64::from(iters)
     );
 }
 
@@ -50,7 +55,7 @@ fn main() {
     let data = INVITE.as_bytes();
     assert!(matches!(parse(data), Ok(Message::Request(_))));
     println!("message: {} bytes", data.len());
-    let iters = 300_000;
+    let iters = 200_000;
     run("parse", iters, || {
         black_box(parse(black_box(data)).is_ok());
     });
@@ -74,7 +79,7 @@ fn main() {
 /// Typed decoders on their own (each includes allocating and freeing the result).
 fn pieces() {
     use sipbox::sip::{CSeq, HeaderName, NameAddr, Uri, Via};
-    let n = 200_000;
+    let n = 100_000;
     run("uri", n, || {
         black_box(Uri::parse(black_box("sip:1002@pbx.example.com")).is_ok());
     });

@@ -97,7 +97,7 @@ fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String>
         Ok(t) => t,
         Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
     };
-    let mut h = Headers::with_capacity(data.len().saturating_sub(pos), 16);
+    let mut h = Headers::with_capacity(data.len().saturating_sub(pos) + 64, 16);
     while let Some((start, end, next)) = next_line(data, pos) {
         pos = next;
         if start == end {
@@ -116,7 +116,21 @@ fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String>
         if !is_token(name) {
             return Err(format!("bad header name {name:.40?}"));
         }
-        h.push(HeaderName::parse(name), line.get(colon + 1..).unwrap_or(""));
+        let name = HeaderName::parse(name);
+        let raw_value = line.get(colon + 1..).unwrap_or("");
+        let value_len = trim(raw_value).len();
+        // A line already in wire form (`Canonical-Name: value` CR LF) is copied whole.
+        let prefix_len = name
+            .wire_prefix()
+            .filter(|p| line.starts_with(p))
+            .map_or(0, str::len);
+        let canonical = prefix_len > 0 && line.len() - prefix_len == value_len;
+        match text.get(start..next) {
+            Some(wire) if canonical && next == end + 2 => {
+                h.push_wire_line(name, wire, prefix_len, value_len);
+            }
+            _ => h.push(name, raw_value),
+        }
     }
     Ok((h, &[]))
 }

@@ -190,7 +190,7 @@ impl Request {
     /// computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 96,
+            self.headers.text_len() + self.uri_text.len() + self.body.len() + 64,
         );
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');

@@ -189,9 +189,8 @@ impl Response {
 
     /// Serializes with canonical header names and a computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 64,
-        );
+        let mut out =
+            Vec::with_capacity(self.headers.text_len() + self.reason.len() + self.body.len() + 64);
         out.extend_from_slice(b"SIP/2.0 ");
         push_decimal(&mut out, usize::from(self.status));
         out.push(b' ');
