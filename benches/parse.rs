@@ -55,7 +55,11 @@ fn main() {
     let data = INVITE.as_bytes();
     assert!(matches!(parse(data), Ok(Message::Request(_))));
     println!("message: {} bytes", data.len());
-    let iters = 200_000;
+    // SIPBOX_BENCH_ITERS overrides the round size (e.g. small, under valgrind).
+    let iters = std::env::var("SIPBOX_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
     run("parse", iters, || {
         black_box(parse(black_box(data)).is_ok());
     });
@@ -73,13 +77,12 @@ fn main() {
             black_box(r.to_bytes());
         }
     });
-    pieces();
+    pieces(iters / 2);
 }
 
 /// Typed decoders on their own (each includes allocating and freeing the result).
-fn pieces() {
+fn pieces(n: u32) {
     use sipbox::sip::{CSeq, HeaderName, NameAddr, Uri, Via};
-    let n = 100_000;
     run("uri", n, || {
         black_box(Uri::parse(black_box("sip:1002@pbx.example.com")).is_ok());
     });

@@ -10,11 +10,21 @@ fn same_compact(compact: Option<&str>, lower: u8) -> bool {
     compact.is_some_and(|c| c.as_bytes() == [lower])
 }
 
-const fn first_byte(s: &str) -> u8 {
-    match s.as_bytes() {
-        [b, ..] => *b,
-        [] => 0,
+/// For each lowercase first byte, a bit mask of the [`LONG`] entries starting with it.
+static BY_FIRST: [u64; 256] = by_first();
+
+const _: () = assert!(LONG.len() <= 64, "BY_FIRST masks hold 64 names");
+
+const fn by_first() -> [u64; 256] {
+    let mut masks = [0u64; 256];
+    let mut i = 0;
+    while i < LONG.len() {
+        if let [b, ..] = LONG[i].0.as_bytes() {
+            masks[*b as usize] |= 1 << i;
+        }
+        i += 1;
     }
+    masks
 }
 
 macro_rules! header_names {
@@ -27,6 +37,9 @@ macro_rules! header_names {
             /// Any header not in the table, spelled as received.
             Other(String),
         }
+
+        /// Every long name, lowercase, with its constructor (table order).
+        const LONG: &[(&str, fn() -> HeaderName)] = &[ $( ($lower, || HeaderName::$variant), )* ];
 
         impl HeaderName {
             /// The canonical long form, e.g. `"Call-ID"`.
@@ -72,12 +85,17 @@ macro_rules! header_names {
                     } )*
                     return None;
                 }
-                $( if b.len() == $lower.len()
-                    && first == first_byte($lower)
-                    && s.eq_ignore_ascii_case($lower)
-                {
-                    return Some(HeaderName::$variant);
-                } )*
+                // Only the names starting with the same letter are compared.
+                let mut candidates = BY_FIRST.get(usize::from(first)).copied().unwrap_or(0);
+                while candidates != 0 {
+                    let i = candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    if let Some((name, make)) = LONG.get(i) {
+                        if name.len() == b.len() && s.eq_ignore_ascii_case(name) {
+                            return Some(make());
+                        }
+                    }
+                }
                 None
             }
         }
@@ -285,6 +303,19 @@ mod tests {
         }
         assert_eq!(HeaderName::parse("i").as_str(), "Call-ID");
         assert_eq!(HeaderName::CallId.compact(), Some("i"));
+    }
+
+    #[test]
+    fn every_table_name_parses_back() {
+        for (lower, make) in super::LONG {
+            let name = make();
+            assert_eq!(HeaderName::parse(lower), name);
+            assert_eq!(HeaderName::parse(name.as_str()), name);
+            assert_eq!(HeaderName::parse(&name.as_str().to_uppercase()), name);
+            if let Some(c) = name.compact() {
+                assert_eq!(HeaderName::parse(&c.to_uppercase()), name);
+            }
+        }
     }
 
     #[test]
