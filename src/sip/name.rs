@@ -232,6 +232,22 @@ impl HeaderName {
     /// Fast path for the long forms of the headers every message carries (the table
     /// lookup gives the same answer, only slower).
     fn essential(s: &str) -> Option<HeaderName> {
+        // Most senders use the canonical spelling: one exact comparison.
+        let exact = match s {
+            "Via" => Some(HeaderName::Via),
+            "From" => Some(HeaderName::From),
+            "To" => Some(HeaderName::To),
+            "Call-ID" => Some(HeaderName::CallId),
+            "CSeq" => Some(HeaderName::CSeq),
+            "Contact" => Some(HeaderName::Contact),
+            "Max-Forwards" => Some(HeaderName::MaxForwards),
+            "Content-Length" => Some(HeaderName::ContentLength),
+            "Content-Type" => Some(HeaderName::ContentType),
+            _ => None,
+        };
+        if exact.is_some() {
+            return exact;
+        }
         let is = |canon: &str| s.eq_ignore_ascii_case(canon);
         let name = match (s.len(), s.as_bytes().first()?.to_ascii_lowercase()) {
             (3, b'v') if is("via") => HeaderName::Via,

@@ -308,20 +308,25 @@ pub(crate) fn find_param<'a>(
 /// the first error the iterator ends.
 pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
     let s = trim(s);
+    // Without quotes or angle brackets, every `;` separates parameters.
+    let plain = memchr(s.as_bytes(), b'"').is_none() && memchr(s.as_bytes(), b'<').is_none();
     if s.is_empty() {
         return HeaderParams {
             rest: None,
             err: None,
+            plain,
         };
     }
     match s.strip_prefix(';') {
         Some(rest) => HeaderParams {
             rest: Some(rest),
             err: None,
+            plain,
         },
         None => HeaderParams {
             rest: None,
             err: Some(format!("unexpected text {s:.40?}")),
+            plain,
         },
     }
 }
@@ -330,6 +335,7 @@ pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
 pub(crate) struct HeaderParams<'a> {
     rest: Option<&'a str>,
     err: Option<String>,
+    plain: bool,
 }
 
 impl<'a> Iterator for HeaderParams<'a> {
@@ -340,7 +346,12 @@ impl<'a> Iterator for HeaderParams<'a> {
             return Some(Err(e));
         }
         let rest = self.rest?;
-        let end = find_top_level(rest, b';').unwrap_or(rest.len());
+        let end = if self.plain {
+            memchr(rest.as_bytes(), b';')
+        } else {
+            find_top_level(rest, b';')
+        };
+        let end = end.unwrap_or(rest.len());
         self.rest = if end < rest.len() {
             rest.get(end + 1..)
         } else {
