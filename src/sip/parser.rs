@@ -13,7 +13,7 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::request::Request;
 use super::response::Response;
-use super::text::{find, is_token, memchr, trim};
+use super::text::{is_token, is_token_byte, memchr, trim};
 use super::uri::UriParts;
 
 /// The largest datagram accepted.
@@ -111,11 +111,23 @@ fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String>
             h.continue_last(line);
             continue;
         }
-        let colon = find(line, b':').ok_or("header line without a colon")?;
-        let name = trim(line.get(..colon).unwrap_or(""));
-        if !is_token(name) {
-            return Err(format!("bad header name {name:.40?}"));
-        }
+        // One pass: the token, optional blanks, then the colon.
+        let bytes = line.as_bytes();
+        let name_len = bytes
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(bytes.len());
+        let colon = bytes
+            .iter()
+            .skip(name_len)
+            .position(|&b| b != b' ' && b != b'\t')
+            .map(|i| i + name_len)
+            .filter(|&i| bytes.get(i) == Some(&b':'));
+        let (Some(colon), true) = (colon, name_len > 0) else {
+            let shown = line.get(..name_len.min(40)).unwrap_or("");
+            return Err(format!("bad header name or no colon after {shown:?}"));
+        };
+        let name = line.get(..name_len).unwrap_or("");
         let name = HeaderName::parse(name);
         let raw_value = line.get(colon + 1..).unwrap_or("");
         let value_len = trim(raw_value).len();
