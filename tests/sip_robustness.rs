@@ -115,7 +115,12 @@ fn random_and_mutated_input_never_panics() {
     let mut rng = StdRng::seed_from_u64(0x5195_b0c5);
     let seeds = seeds();
     assert!(seeds.len() >= 50);
-    for i in 0..20_000 {
+    // SIPBOX_ROBUSTNESS_ITERS runs a longer soak (e.g. in release) without editing the test.
+    let iters: u32 = std::env::var("SIPBOX_ROBUSTNESS_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for i in 0..iters {
         if i % 10 == 0 {
             let n = rng.random_range(0..300);
             let data: Vec<u8> = (0..n).map(|_| rng.random()).collect();

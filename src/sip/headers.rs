@@ -263,6 +263,9 @@ mod tests {
         );
         h.push(HeaderName::Subject, "x");
         h.continue_last("  y ");
+        h.push_wire_line(HeaderName::Other("X-B".into()), "X-B: 7\r\n", 5, 1);
+        assert_eq!(h.get(&HeaderName::parse("x-b")), Some("7"));
+        h.remove(&HeaderName::parse("X-B"));
         h.push(HeaderName::Via, "SIP/2.0/UDP c");
         h.push(HeaderName::Other("X-A".into()), "1, 2");
         assert_eq!(h.get(&HeaderName::Subject), Some("x y"));
@@ -281,6 +284,15 @@ mod tests {
         let v: Vec<_> = h.get_all(&HeaderName::Via).collect();
         assert_eq!(v, ["SIP/2.0/UDP z", "SIP/2.0/UDP b", "SIP/2.0/UDP c"]);
         assert_eq!(h.count(&HeaderName::Via), 3);
+        h.push(HeaderName::ContentLength, "12");
+        let mut out = Vec::new();
+        h.write_to(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Via: SIP/2.0/UDP z\r\nVia: SIP/2.0/UDP b\r\nSubject: x y\r\n\
+             Via: SIP/2.0/UDP c\r\nX-A: 1, 2\r\n"
+        );
+        h.remove(&HeaderName::ContentLength);
         h.set(HeaderName::Via, "SIP/2.0/UDP only");
         assert_eq!(h.count(&HeaderName::Via), 1);
         assert_eq!(h.iter().next().map(|(n, _)| n), Some(&HeaderName::Via));

@@ -236,7 +236,7 @@ fn parse_request(
             headers,
         ));
     }
-    if version != "SIP/2.0" {
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
         let detail = format!("version {version:.20}");
         return Err(bad_request(
             &method,
