@@ -27,11 +27,13 @@
 
 mod cseq;
 mod error;
+mod escape;
 mod essentials;
 mod headers;
 mod method;
 pub mod name;
 mod name_addr;
+mod params;
 mod parser;
 mod request;
 mod response;
@@ -46,10 +48,10 @@ pub use headers::Headers;
 pub use method::Method;
 pub use name::HeaderName;
 pub use name_addr::{Contact, NameAddr};
+pub use params::Params;
 pub use parser::{parse, Message, MAX_MESSAGE};
 pub use request::Request;
 pub use response::Response;
-pub use text::Params;
 pub use uri::{Uri, UriError};
 pub use via::{Via, MAGIC_COOKIE};
 

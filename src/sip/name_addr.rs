@@ -6,10 +6,8 @@
 
 use std::fmt;
 
-use super::text::{
-    check_header_params, find, find_param, is_token_byte, is_ws, parse_header_params, quote_into,
-    quoted_end, trim, unquote, write_params, Params,
-};
+use super::params::{check_header_params, find_param, parse_header_params, write_params, Params};
+use super::text::{find, is_token_byte, is_ws, quote_into, quoted_end, trim, unquote};
 use super::uri::{Uri, UriParts};
 
 /// A display name, a URI and header parameters (tag, expires, q, ...).

@@ -1,6 +1,6 @@
-//! Lexical helpers shared by the SIP parsers (RFC 3261 §25.1): token characters, bounded
-//! integers, `%HH` escaping, list splitting that respects quotes and angle brackets, and
-//! generic `;name=value` parameter lists.
+//! Lexical helpers shared by the SIP parsers (RFC 3261 §25.1): byte classes, trimming,
+//! searching, bounded integers, quoted strings, and list splitting that respects quotes
+//! and angle brackets. URI escaping is in `escape.rs`, `;name=value` lists in `params.rs`.
 //!
 //! Every function here is total: it returns `None`/`Err` on bad input and never panics.
 
@@ -20,12 +20,13 @@ pub(crate) fn is_host_byte(b: u8) -> bool {
     class(&HOST, b)
 }
 
-fn class(t: &[bool; 256], b: u8) -> bool {
+/// Looks `b` up in a byte-class table.
+pub(crate) fn class(t: &[bool; 256], b: u8) -> bool {
     t.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// A byte-class table: ASCII alphanumerics, `extra`, and (if `high`) bytes >= 0x80.
-const fn class_table(extra: &[u8], high: bool) -> [bool; 256] {
+pub(crate) const fn class_table(extra: &[u8], high: bool) -> [bool; 256] {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
@@ -134,82 +135,6 @@ pub(crate) fn parse_u16(s: &str) -> Option<u16> {
     parse_u32(s).and_then(|n| u16::try_from(n).ok())
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Decodes `%HH` escapes exactly once. `None` on a malformed escape or if the result is
-/// not UTF-8.
-pub(crate) fn unescape(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return Some(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = hex_val(*bytes.get(i + 1)?)?;
-            let lo = hex_val(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Which URI component a string is escaped for.
-#[derive(Clone, Copy)]
-pub(crate) enum Part {
-    /// `user` (unreserved / user-unreserved).
-    User,
-    /// `password`.
-    Password,
-    /// `paramchar` of URI parameters.
-    Param,
-    /// `hname` / `hvalue` of URI headers.
-    Header,
-}
-
-// `unreserved` (alphanumerics and `-_.!~*'()`) plus each component's extra characters.
-static USER: [bool; 256] = class_table(b"-_.!~*'()&=+$,;?/", false);
-static PASSWORD: [bool; 256] = class_table(b"-_.!~*'()&=+$,", false);
-static PARAM: [bool; 256] = class_table(b"-_.!~*'()[]/:&+$", false);
-static HEADER: [bool; 256] = class_table(b"-_.!~*'()[]/?:+$", false);
-
-/// True if byte `b` may appear unescaped in `part`.
-pub(crate) fn allowed(part: Part, b: u8) -> bool {
-    let t = match part {
-        Part::User => &USER,
-        Part::Password => &PASSWORD,
-        Part::Param => &PARAM,
-        Part::Header => &HEADER,
-    };
-    class(t, b)
-}
-
-/// Appends `s` to `out`, `%HH`-escaping every byte the grammar of `part` does not allow.
-pub(crate) fn escape_into(out: &mut String, s: &str, part: Part) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
-        if allowed(part, b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-}
-
 /// Splits a header value on top-level commas: commas inside `"..."` (with `\` escapes) or
 /// inside `<...>` do not split. Parts are trimmed; empty parts are kept so callers can
 /// reject them.
@@ -288,121 +213,6 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
     None
 }
 
-/// A list of `;name[=value]` parameters.
-pub type Params = Vec<(String, Option<String>)>;
-
-/// Looks a parameter up by case-insensitive name.
-pub(crate) fn find_param<'a>(
-    params: &'a [(String, Option<String>)],
-    name: &str,
-) -> Option<Option<&'a str>> {
-    params
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_deref())
-}
-
-/// Iterates header parameters `*( SEMI generic-param )` where `s` starts at the first `;`
-/// (or is empty), validating as it goes: names must be tokens; values are tokens, hosts or
-/// quoted strings (yielded with their quotes). LWS around `;` and `=` is allowed. After
-/// the first error the iterator ends.
-pub(crate) fn header_params(s: &str) -> HeaderParams<'_> {
-    let s = trim(s);
-    // Without quotes or angle brackets, every `;` separates parameters.
-    let plain = memchr(s.as_bytes(), b'"').is_none() && memchr(s.as_bytes(), b'<').is_none();
-    if s.is_empty() {
-        return HeaderParams {
-            rest: None,
-            err: None,
-            plain,
-        };
-    }
-    match s.strip_prefix(';') {
-        Some(rest) => HeaderParams {
-            rest: Some(rest),
-            err: None,
-            plain,
-        },
-        None => HeaderParams {
-            rest: None,
-            err: Some(format!("unexpected text {s:.40?}")),
-            plain,
-        },
-    }
-}
-
-/// Iterator returned by [`header_params`].
-pub(crate) struct HeaderParams<'a> {
-    rest: Option<&'a str>,
-    err: Option<String>,
-    plain: bool,
-}
-
-impl<'a> Iterator for HeaderParams<'a> {
-    type Item = Result<(&'a str, Option<&'a str>), String>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.err.take() {
-            return Some(Err(e));
-        }
-        let rest = self.rest?;
-        let end = if self.plain {
-            memchr(rest.as_bytes(), b';')
-        } else {
-            find_top_level(rest, b';')
-        };
-        let end = end.unwrap_or(rest.len());
-        self.rest = if end < rest.len() {
-            rest.get(end + 1..)
-        } else {
-            None
-        };
-        let item = rest.get(..end).unwrap_or("");
-        let (name, value) = match find(item, b'=') {
-            Some(eq) => (
-                trim(item.get(..eq).unwrap_or("")),
-                Some(trim(item.get(eq + 1..).unwrap_or(""))),
-            ),
-            None => (trim(item), None),
-        };
-        let err = if !is_token(name) {
-            Some(format!("bad parameter name {name:.40?}"))
-        } else if value.is_some_and(|v| !valid_param_value(v)) {
-            Some(format!("bad value for parameter {name:.40}"))
-        } else {
-            None
-        };
-        match err {
-            Some(e) => {
-                self.rest = None;
-                Some(Err(e))
-            }
-            None => Some(Ok((name, value))),
-        }
-    }
-}
-
-/// Validates header parameters without keeping them.
-pub(crate) fn check_header_params(s: &str) -> Result<(), String> {
-    header_params(s).try_for_each(|p| p.map(|_| ()))
-}
-
-/// Parses header parameters into owned pairs (see [`header_params`]).
-pub(crate) fn parse_header_params(s: &str) -> Result<Params, String> {
-    header_params(s)
-        .map(|p| p.map(|(n, v)| (n.to_owned(), v.map(str::to_owned))))
-        .collect()
-}
-
-/// `token / host / quoted-string` (lenient: IPv6 references allowed, UTF-8 allowed in
-/// quoted strings).
-fn valid_param_value(v: &str) -> bool {
-    if let Some(inner) = v.strip_prefix('"') {
-        return quoted_end(v) == Some(v.len()) && !inner.is_empty();
-    }
-    !v.is_empty() && v.bytes().all(is_param_value_byte)
-}
-
 /// For `s` starting with `"`, the byte index just past the closing quote.
 pub(crate) fn quoted_end(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
@@ -452,18 +262,6 @@ pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes `;name[=value]` for each parameter.
-pub(crate) fn write_params(out: &mut String, params: &[(String, Option<String>)]) {
-    for (n, v) in params {
-        out.push(';');
-        out.push_str(n);
-        if let Some(v) = v {
-            out.push('=');
-            out.push_str(v);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,25 +282,10 @@ mod tests {
         for b in 0..=255u8 {
             let token = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
             assert_eq!(is_token_byte(b), token, "{b}");
-            let unreserved = b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b);
-            assert_eq!(
-                allowed(Part::User, b),
-                unreserved || b"&=+$,;?/".contains(&b)
-            );
-            assert_eq!(
-                allowed(Part::Password, b),
-                unreserved || b"&=+$,".contains(&b)
-            );
-            assert_eq!(
-                allowed(Part::Param, b),
-                unreserved || b"[]/:&+$".contains(&b)
-            );
-            assert_eq!(
-                allowed(Part::Header, b),
-                unreserved || b"[]/?:+$".contains(&b)
-            );
             let value = token || b":[]".contains(&b) || b >= 0x80;
             assert_eq!(is_param_value_byte(b), value);
+            let host = b.is_ascii_alphanumeric() || b"-._".contains(&b);
+            assert_eq!(is_host_byte(b), host);
         }
     }
 
@@ -529,33 +312,10 @@ mod tests {
     }
 
     #[test]
-    fn escapes_round_trip() {
-        assert_eq!(unescape("v%61lue%25%34%31").as_deref(), Some("value%41"));
-        assert_eq!(unescape("%00%00").as_deref(), Some("\0\0"));
-        assert_eq!(unescape("%4"), None);
-        assert_eq!(unescape("%zz"), None);
-        let mut s = String::new();
-        escape_into(&mut s, "user;par=u@example.net", Part::User);
-        assert_eq!(s, "user;par=u%40example.net");
-    }
-
-    #[test]
     fn list_split_respects_quotes_and_angles() {
         let v: Vec<_> = split_list(r#""A, \"b\"" <sip:a@b;x=1,2>, <sip:c@d> , x"#).collect();
         assert_eq!(v, [r#""A, \"b\"" <sip:a@b;x=1,2>"#, "<sip:c@d>", "x"]);
         let v: Vec<_> = split_list(";;,;,,").collect();
         assert_eq!(v, [";;", ";", "", ""]);
-    }
-
-    #[test]
-    fn header_params() {
-        let p = parse_header_params(" ; tag = abc ;lr; q=\"a;b\"").unwrap();
-        assert_eq!(p.len(), 3);
-        assert_eq!(find_param(&p, "TAG"), Some(Some("abc")));
-        assert_eq!(find_param(&p, "lr"), Some(None));
-        assert_eq!(find_param(&p, "q"), Some(Some("\"a;b\"")));
-        assert!(parse_header_params(";;").is_err());
-        assert!(parse_header_params(";a=").is_err());
-        assert!(parse_header_params("x").is_err());
     }
 }

@@ -7,9 +7,9 @@
 
 use std::fmt;
 
-use super::text::{
-    allowed, escape_into, find, find_param, is_host_byte, parse_u16, unescape, Params, Part,
-};
+use super::escape::{allowed, escape_into, unescape, Part};
+use super::params::{find_param, Params};
+use super::text::{find, is_host_byte, parse_u16};
 
 /// A parsed URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -2,10 +2,8 @@
 
 use std::fmt;
 
-use super::text::{
-    find, find_param, header_params, is_token, is_ws, parse_header_params, parse_u16, parse_u32,
-    trim, write_params, Params,
-};
+use super::params::{find_param, header_params, parse_header_params, write_params, Params};
+use super::text::{find, is_token, is_ws, parse_u16, parse_u32, trim};
 use super::uri::valid_host;
 
 /// One Via value: `SIP/2.0/<transport> host[:port];params`.
