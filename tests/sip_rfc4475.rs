@@ -212,6 +212,21 @@ fn contact_vectors() {
 }
 
 #[test]
+fn response_vectors() {
+    let response = |name: &str| match parse(&load(name)) {
+        Ok(Message::Response(r)) => r,
+        other => panic!("{name}: expected a response, got {other:?}"),
+    };
+    let r = response("noreason");
+    assert_eq!((r.status(), r.reason()), (100, ""));
+    let r = response("unreason");
+    assert_eq!(r.status(), 200);
+    assert!(r.reason().starts_with("= 2**3 * 5**2 "));
+    let r = response("bcast");
+    assert_eq!(r.vias()[1].host, "255.255.255.255");
+}
+
+#[test]
 fn rejected_requests_echo_their_headers() {
     let e = parse(&load("badvers")).unwrap_err();
     let resp = String::from_utf8(e.error_response().unwrap()).unwrap();
