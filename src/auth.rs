@@ -215,11 +215,20 @@ struct NonceState {
     last_nc: u32,
 }
 
-/// Issued nonces, bounded; oldest forgotten first.
+/// Issued nonces, bounded; oldest forgotten first. Kept as the 128-bit numbers they print
+/// from (32 hex digits), 40-odd bytes each.
 pub struct NonceStore {
-    nonces: HashMap<String, NonceState>,
-    order: VecDeque<String>,
+    nonces: HashMap<u128, NonceState>,
+    order: VecDeque<u128>,
     max: usize,
+}
+
+/// A nonce as we print it: exactly 32 lowercase hex digits.
+fn nonce_key(nonce: &str) -> Option<u128> {
+    if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    u128::from_str_radix(nonce, 16).ok()
 }
 
 impl NonceStore {
@@ -244,22 +253,16 @@ impl NonceStore {
             }
         }
         let bits: u128 = rng.random();
-        let nonce = format!("{bits:032x}");
-        self.nonces.insert(
-            nonce.clone(),
-            NonceState {
-                issued: now,
-                last_nc: 0,
-            },
-        );
-        self.order.push_back(nonce.clone());
-        nonce
+        self.nonces.insert(bits, NonceState { issued: now, last_nc: 0 });
+        self.order.push_back(bits);
+        format!("{bits:032x}")
     }
 
     /// Checks (and records) a nonce use. Call only after the digest response matched, so a
     /// forged request cannot burn a client's nonce count.
     pub fn check(&mut self, now: Instant, nonce: &str, nc: u32, has_qop: bool) -> NonceCheck {
-        match self.nonces.get_mut(nonce) {
+        let Some(key) = nonce_key(nonce) else { return NonceCheck::Stale };
+        match self.nonces.get_mut(&key) {
             None => NonceCheck::Stale,
             Some(st) if now.saturating_duration_since(st.issued) > NONCE_LIFETIME => {
                 NonceCheck::Stale
@@ -276,7 +279,8 @@ impl NonceStore {
 
     /// True if the nonce was issued by us and is still within its lifetime.
     pub fn is_known(&self, now: Instant, nonce: &str) -> bool {
-        matches!(self.nonces.get(nonce), Some(st) if now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
+        let Some(key) = nonce_key(nonce) else { return false };
+        matches!(self.nonces.get(&key), Some(st) if now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
     }
 
     /// Forgets expired nonces at the front of the issue order.

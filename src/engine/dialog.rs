@@ -336,7 +336,7 @@ impl Engine {
         let is_invite = self
             .server_txs
             .get(server)
-            .is_some_and(|t| *t.request.method() == Method::Invite);
+            .is_some_and(|t| matches!(t.machine, super::transactions::ServerMachine::Invite(_)));
         if is_invite && (200..300).contains(&status) {
             // ACK the callee side's 2xx ourselves (we are its UAC).
             let local = self.local;
@@ -518,6 +518,7 @@ impl Engine {
             via,
             ..
         } = self.server_txs.get(h)?;
+        let request = request.as_ref()?;
         let tag = (reply.status > 100).then_some(to_tag.as_str());
         let mut resp = Response::for_request(request, reply.status, &reply.reason, tag);
         resp.set_top_via(via.clone());

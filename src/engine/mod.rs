@@ -207,6 +207,9 @@ pub struct Engine {
     /// Reused buffer for machine actions.
     actions: Vec<Action>,
     dead_client_txs: Vec<Handle>,
+    /// Non-INVITE server transactions that have sent their final response, oldest first:
+    /// the first to go when the table is full.
+    lingering: VecDeque<Handle>,
     /// Call-IDs of late 2xx we already sent a BYE for (bounded).
     orphans_byed: Vec<String>,
     /// Why forks of the Dial being started could not be sent (e.g. 488: no common codec).
@@ -260,6 +263,7 @@ impl Engine {
             active_calls: HashMap::new(),
             actions: Vec::new(),
             dead_client_txs: Vec::new(),
+            lingering: VecDeque::new(),
             orphans_byed: Vec::new(),
             fork_setup_failures: Vec::new(),
             qualify: qualify::QualifyState::default(),

@@ -25,8 +25,9 @@ pub(super) struct ServerTx {
     pub machine: ServerMachine,
     /// Where responses go (§18.2.2 with rport).
     pub dest: SocketAddr,
-    /// The request, to build responses from.
-    pub request: Rc<Request>,
+    /// The request, to build responses from; dropped once a final response went out (only the
+    /// response bytes in the machine are needed to answer retransmissions after that).
+    pub request: Option<Rc<Request>>,
     /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
     pub to_tag: String,
     /// The request's top Via stamped with received/rport, for every response.
@@ -131,16 +132,23 @@ impl Engine {
             Some(t) => t.to_string(),
             None => self.new_tag(),
         };
-        self.server_txs.insert(
-            key,
-            ServerTx {
-                machine,
-                dest,
-                request: req,
-                to_tag,
-                via,
-            },
-        )
+        if self.server_txs.is_full() {
+            // Forget the oldest transaction that only lingers to absorb retransmissions
+            // (Timer J): under a flood this shortens the linger instead of refusing requests.
+            self.evict_lingering();
+        }
+        let tx = ServerTx { machine, dest, request: Some(req), to_tag, via };
+        self.server_txs.insert(key, tx)
+    }
+
+    /// Removes the oldest server transaction that is only lingering after its final response.
+    fn evict_lingering(&mut self) {
+        while let Some(h) = self.lingering.pop_front() {
+            if let Some(mut gone) = self.server_txs.remove(h) {
+                gone.timers.stop_all(&mut self.sched);
+                return;
+            }
+        }
     }
 
     /// A retransmitted request matched `h`: the machine resends or absorbs.
@@ -160,13 +168,30 @@ impl Engine {
     pub(super) fn server_send(&mut self, now: Instant, h: Handle, resp: &Response) {
         let bytes: Rc<[u8]> = resp.to_bytes().into();
         let mut acts = std::mem::take(&mut self.actions);
+        let final_ = resp.status() >= 200;
+        let mut linger = false;
         if let Some(tx) = self.server_txs.get_mut(h) {
             match &mut tx.machine {
                 ServerMachine::Invite(m) => m.send_response(now, resp.status(), bytes, &mut acts),
                 ServerMachine::NonInvite(m) => {
-                    m.send_response(now, resp.status(), bytes, &mut acts)
+                    m.send_response(now, resp.status(), bytes, &mut acts);
+                    linger = final_;
                 }
             }
+            if final_ {
+                tx.request = None;
+            }
+        }
+        if linger {
+            // Entries whose transaction already ended leave from the front, so the queue stays
+            // about as long as the lingering transactions themselves.
+            while let Some(&old) = self.lingering.front() {
+                if self.server_txs.get(old).is_some() {
+                    break;
+                }
+                self.lingering.pop_front();
+            }
+            self.lingering.push_back(h);
         }
         self.apply_server_actions(h, &mut acts);
         self.actions = acts;
@@ -221,7 +246,7 @@ impl Engine {
                 }
                 Action::StopTimer(kind) => timers.stop(&mut self.sched, kind),
                 Action::Timeout => {
-                    log::debug!("no ACK for our final response to {}", tx.request.call_id())
+                    log::debug!("no ACK for the final response sent to {}", tx.dest)
                 }
                 Action::Terminated => {
                     if let Some(mut gone) = self.server_txs.remove(h) {
