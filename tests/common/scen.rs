@@ -69,3 +69,14 @@ pub fn collect(what: &str, child: Child) -> (bool, Output) {
     }
     (ok, out)
 }
+
+/// [`failing_caller`] with From user `user` instead of 1001.
+pub fn failing_caller_as(user: &str, status: u16) -> String {
+    let path = failing_caller(status);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("<sip:1001@", &format!("<sip:{user}@"));
+    let path = path.replace(".xml", &format!("_{user}.xml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
