@@ -167,7 +167,10 @@ fn calls_land_on_the_right_callee_or_code() {
     // 404 for 'nobody' never started one, as in Asterisk).
     let h_lines = log.iter().filter(|l| l.contains("h ran for ")).count();
     if h_lines != cases.len() - 1 {
-        failures.push(format!("h ran {h_lines} times for {} calls", cases.len() - 1));
+        failures.push(format!(
+            "h ran {h_lines} times for {} calls",
+            cases.len() - 1
+        ));
     }
     if !has("dialstatus=ANSWER") || !has("dialstatus=CHANUNAVAIL") {
         failures.push("h did not see DIALSTATUS".into());

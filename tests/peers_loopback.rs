@@ -71,7 +71,10 @@ fn static_trunk_in_without_challenge_and_out_to_its_host() {
     let in_ok = sipp::succeeded(&out);
     let (caller_ok, _) = collect("caller 1001 -> trunk", caller);
     let (trunk_ok, _) = collect("trunk callee", trunk);
-    assert!(caller_ok && trunk_ok, "Dial(SIP/trunk/5551234) to the trunk's host:port");
+    assert!(
+        caller_ok && trunk_ok,
+        "Dial(SIP/trunk/5551234) to the trunk's host:port"
+    );
     assert!(in_ok, "trunk INVITE accepted without a challenge");
     assert!(sb.wait_log(
         "trunk call for 0123456 in fromtrunk",
@@ -84,24 +87,33 @@ fn allowguest_yes_runs_the_general_context() {
     let sb = Sipbox::start(&general("allowguest=yes"), EXTENSIONS);
     let sf = scen::noauth_caller("stranger", 503);
     let out = sipp::run(sb.addr, &["-sf", &sf, "-s", "42", "-m", "1"], 15);
-    assert!(sipp::succeeded(&out), "guest reaches [guests] 42: Congestion");
+    assert!(
+        sipp::succeeded(&out),
+        "guest reaches [guests] 42: Congestion"
+    );
     assert!(sb.wait_log("guest call in guests", Duration::from_secs(2)));
 }
 
 #[test]
 fn allowguest_no_forbids_at_once() {
-    let sb = Sipbox::start(
-        &general("allowguest=no\nalwaysauthreject=no"),
-        EXTENSIONS,
-    );
+    let sb = Sipbox::start(&general("allowguest=no\nalwaysauthreject=no"), EXTENSIONS);
     let sf = scen::noauth_caller("stranger", 403);
     let out = sipp::run(sb.addr, &["-sf", &sf, "-s", "42", "-m", "1"], 15);
-    assert!(sipp::succeeded(&out), "unknown caller with allowguest=no: 403");
+    assert!(
+        sipp::succeeded(&out),
+        "unknown caller with allowguest=no: 403"
+    );
     assert!(!sb.log().iter().any(|l| l.contains("guest call in")));
 }
 
 /// An INVITE from `peer` as `user`, with an optional Proxy-Authorization.
-fn invite(peer: &Peer, server: std::net::SocketAddr, user: &str, cseq: u32, auth: Option<&str>) -> String {
+fn invite(
+    peer: &Peer,
+    server: std::net::SocketAddr,
+    user: &str,
+    cseq: u32,
+    auth: Option<&str>,
+) -> String {
     let auth = auth
         .map(|a| format!("Proxy-Authorization: {a}\r\n"))
         .unwrap_or_default();
@@ -144,21 +156,27 @@ fn try_invite(peer: &Peer, sb: &Sipbox, user: &str, pass: &str) -> (Msg, Msg) {
         .unwrap_or_default();
     let uri = format!("sip:42@{}", sb.addr);
     let auth = digest(user, pass, "sipbox", &nonce, "INVITE", &uri, 1);
-    peer.send(sb.addr, invite(peer, sb.addr, user, 2, Some(&auth)).as_bytes());
-    let second = peer.recv_final().expect("answer to the INVITE with credentials");
+    peer.send(
+        sb.addr,
+        invite(peer, sb.addr, user, 2, Some(&auth)).as_bytes(),
+    );
+    let second = peer
+        .recv_final()
+        .expect("answer to the INVITE with credentials");
     peer.send(sb.addr, ack(peer, sb.addr, user, 2, &second).as_bytes());
     (first, second)
 }
 
 #[test]
 fn allowguest_no_with_alwaysauthreject_challenges_then_forbids_like_a_wrong_password() {
-    let sb = Sipbox::start(
-        &general("allowguest=no\nalwaysauthreject=yes"),
-        EXTENSIONS,
-    );
+    let sb = Sipbox::start(&general("allowguest=no\nalwaysauthreject=yes"), EXTENSIONS);
     let stranger = Peer::new();
     let (first, second) = try_invite(&stranger, &sb, "stranger", "whatever");
-    assert_eq!(first.status(), 407, "an unknown name is challenged like a known one");
+    assert_eq!(
+        first.status(),
+        407,
+        "an unknown name is challenged like a known one"
+    );
     let known = Peer::new();
     let (kfirst, ksecond) = try_invite(&known, &sb, "1001", "wrongpass");
     assert_eq!(kfirst.status(), 407);
@@ -166,16 +184,18 @@ fn allowguest_no_with_alwaysauthreject_challenges_then_forbids_like_a_wrong_pass
         second.start, ksecond.start,
         "unknown name and wrong password get the same answer"
     );
-    assert!(second.status() == 403 || second.status() == 407, "{}", second.start);
+    assert!(
+        second.status() == 403 || second.status() == 407,
+        "{}",
+        second.start
+    );
     assert!(!sb.log().iter().any(|l| l.contains("guest call in")));
 }
 
 #[test]
 fn call_limit_one_makes_the_second_call_busy() {
-    let conf = general("allowguest=no").replace(
-        "[1001](phone)\n",
-        "[1001](phone)\ncall-limit=1\n",
-    ) + "\n[2001](phone)\nsecret=2001pass\ncall-limit=1\n\n[2009](phone)\nsecret=2009pass\n";
+    let conf = general("allowguest=no").replace("[1001](phone)\n", "[1001](phone)\ncall-limit=1\n")
+        + "\n[2001](phone)\nsecret=2001pass\ncall-limit=1\n\n[2009](phone)\nsecret=2009pass\n";
     let sb = Sipbox::start(&conf, EXTENSIONS);
     let port = sipp::free_port();
     sipp::register_at(sb.addr, "2001", "2001pass", port);
