@@ -105,8 +105,8 @@ fn calls_land_on_the_right_callee_or_code() {
     let ua = scen::fill("uas_answer_check_ruri.xml.tmpl", &[("RUSER", "2001")]);
     let ub = scen::fill("uas_answer_check_ruri.xml.tmpl", &[("RUSER", "2002")]);
     let busy = sipp::scenario("uas_busy.xml");
-    // Callee A: 2001, 1555 (literal beats _1[2-5]XX), 555 (GotoIf on CALLERID(num)).
-    let callee_a = scen::spawn_callee(sb.addr, pa, &ua, 3, 25);
+    // Callee A: 2001, %32001, 1555 (literal beats _1[2-5]XX), 555 (GotoIf on CALLERID(num)).
+    let callee_a = scen::spawn_callee(sb.addr, pa, &ua, 4, 25);
     // Callee B: 1300 (_1[2-5]XX beats _X., via ${SALES} from [globals]) and 301 (after busy).
     let callee_b = scen::spawn_callee(sb.addr, pb, &ub, 2, 25);
     // Callee C: busy, once (301's first Dial).
@@ -116,6 +116,8 @@ fn calls_land_on_the_right_callee_or_code() {
     let answer = sipp::scenario("uac_auth_call.xml");
     let cases: Vec<(&str, Option<u16>)> = vec![
         ("2001", None),
+        // matching is on the unescaped Request-URI user: %32001 is 2001
+        ("%32001", None),
         ("1555", None),
         ("555", None),
         ("1300", None),
