@@ -89,6 +89,11 @@ fn every_vector_gets_its_verdict() {
         let data = load(name);
         let got = match parse(&data) {
             Ok(Message::Request(r)) => {
+                // Validated at parse, so the lazily decoded essentials are there.
+                assert!(!r.vias().is_empty(), "{name}");
+                assert!(!r.from().uri.scheme.is_empty(), "{name}");
+                assert!(!r.to().uri.scheme.is_empty(), "{name}");
+                assert!(!r.call_id().is_empty(), "{name}");
                 // What parses must round-trip.
                 let again = parse(&r.to_bytes());
                 assert!(
@@ -204,6 +209,21 @@ fn contact_vectors() {
         ["nothingSupportsThis", "nothingSupportsThisEither"]
     );
     assert_eq!(request("unkscm").uri().scheme, "nobodyknowsthisscheme");
+}
+
+#[test]
+fn response_vectors() {
+    let response = |name: &str| match parse(&load(name)) {
+        Ok(Message::Response(r)) => r,
+        other => panic!("{name}: expected a response, got {other:?}"),
+    };
+    let r = response("noreason");
+    assert_eq!((r.status(), r.reason()), (100, ""));
+    let r = response("unreason");
+    assert_eq!(r.status(), 200);
+    assert!(r.reason().starts_with("= 2**3 * 5**2 "));
+    let r = response("bcast");
+    assert_eq!(r.vias()[1].host, "255.255.255.255");
 }
 
 #[test]

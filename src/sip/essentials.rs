@@ -1,15 +1,18 @@
 //! The headers every request and response must carry (RFC 3261 §8.1.1): Via, From, To,
-//! Call-ID, CSeq, plus Max-Forwards and Content-Length. Validated once at parse, so a
-//! handler can never see a message without them; kept in step with the raw headers by
-//! `note` when a message is built.
+//! Call-ID, CSeq, plus Max-Forwards and Content-Length. Validated once at parse (without
+//! copying anything), so a handler can never see a message without them. CSeq and the
+//! numbers are kept decoded; Via, From and To are decoded from the raw headers on first
+//! access and cached; Call-ID is read from the raw headers.
+
+use std::cell::OnceCell;
 
 use super::cseq::CSeq;
 use super::headers::Headers;
 use super::method::Method;
 use super::name::HeaderName;
-use super::name_addr::NameAddr;
+use super::name_addr::{NameAddr, NameAddrParts};
 use super::text::{parse_u32, split_list, trim};
-use super::via::Via;
+use super::via::{Via, ViaParts, MAGIC_COOKIE};
 
 /// A problem with one essential header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +33,22 @@ fn bad(header: &'static str, what: impl Into<String>) -> Invalid {
     }
 }
 
-/// The decoded essential headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The essentials of one message.
+#[derive(Debug, Clone)]
 pub(crate) struct Essentials {
-    pub vias: Vec<Via>,
-    pub from: NameAddr,
-    pub to: NameAddr,
-    pub call_id: String,
+    vias: OnceCell<Vec<Via>>,
+    from: OnceCell<NameAddr>,
+    to: OnceCell<NameAddr>,
     pub cseq: CSeq,
     pub max_forwards: Option<u32>,
     pub content_length: Option<u32>,
+    /// The top Via's branch is exactly the magic cookie (set at parse).
+    bare_cookie: bool,
+}
+
+/// The last value of a single-valued header (parsed messages have exactly one).
+fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
+    h.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).last()
 }
 
 /// The value of a header that must appear at most once, seen while scanning.
@@ -78,19 +87,28 @@ impl Essentials {
     /// Placeholder values for a message being built.
     pub fn empty(method: Method) -> Essentials {
         Essentials {
-            vias: Vec::new(),
-            from: NameAddr::default(),
-            to: NameAddr::default(),
-            call_id: String::new(),
+            vias: OnceCell::new(),
+            from: OnceCell::new(),
+            to: OnceCell::new(),
             cseq: CSeq { seq: 1, method },
             max_forwards: None,
             content_length: None,
+            bare_cookie: false,
         }
     }
 
-    /// Decodes and checks the essentials of parsed headers.
-    pub fn validate(h: &Headers) -> Result<Essentials, Invalid> {
-        let mut vias = Vec::with_capacity(2);
+    /// For a response built from a request: CSeq copied, the rest decoded from the raw
+    /// headers on demand.
+    pub fn for_response(cseq: CSeq) -> Essentials {
+        let mut e = Essentials::empty(cseq.method.clone());
+        e.cseq = cseq;
+        e
+    }
+
+    /// Checks the essentials of parsed headers, decoding only CSeq and the numbers.
+    pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
+        let mut n_vias = 0usize;
+        let mut bare_cookie = false;
         let mut from = Slot::default();
         let mut to = Slot::default();
         let mut call_id = Slot::default();
@@ -101,7 +119,11 @@ impl Essentials {
             let slot: &mut Slot = match name {
                 HeaderName::Via => {
                     for v in split_list(value) {
-                        vias.push(Via::parse(v).map_err(|e| bad("Via", e))?);
+                        let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
+                        if n_vias == 0 {
+                            bare_cookie = via.branch() == Some(MAGIC_COOKIE);
+                        }
+                        n_vias += 1;
                     }
                     continue;
                 }
@@ -115,39 +137,33 @@ impl Essentials {
             };
             slot.put(value);
         }
-        if vias.is_empty() {
+        if n_vias == 0 {
             return Err(Invalid {
                 header: "Via",
                 missing: true,
                 what: "missing".into(),
             });
         }
-        let from = NameAddr::parse(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
-        let to = NameAddr::parse(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
+        NameAddrParts::scan(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
+        NameAddrParts::scan(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
         let call_id = trim(call_id.exactly_one("Call-ID")?);
         if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(bad("Call-ID", "not a word"));
         }
         let cseq = CSeq::parse(cseq.exactly_one("CSeq")?).map_err(|e| bad("CSeq", e))?;
-        let max_forwards = match max_forwards.at_most_one("Max-Forwards")? {
-            Some(v) => Some(parse_u32(trim(v)).ok_or_else(|| bad("Max-Forwards", "not a number"))?),
-            None => None,
+        let number = |slot: &Slot, canon: &'static str| match slot.at_most_one(canon)? {
+            Some(v) => parse_u32(trim(v))
+                .map(Some)
+                .ok_or_else(|| bad(canon, "not a number")),
+            None => Ok(None),
         };
-        let content_length = match content_length.at_most_one("Content-Length")? {
-            Some(v) => {
-                Some(parse_u32(trim(v)).ok_or_else(|| bad("Content-Length", "not a number"))?)
-            }
-            None => None,
-        };
-        Ok(Essentials {
-            vias,
-            from,
-            to,
-            call_id: call_id.to_owned(),
-            cseq,
-            max_forwards,
-            content_length,
-        })
+        let max_forwards = number(&max_forwards, "Max-Forwards")?;
+        let content_length = number(&content_length, "Content-Length")?;
+        let mut e = Box::new(Essentials::for_response(cseq));
+        e.max_forwards = max_forwards;
+        e.content_length = content_length;
+        e.bare_cookie = bare_cookie;
+        Ok(e)
     }
 
     /// Request-only rules: the CSeq method equals the request method (RFC 3261 §8.1.1.5)
@@ -156,31 +172,58 @@ impl Essentials {
         if self.cseq.method != *method {
             return Err(bad("CSeq", "method does not match the request line"));
         }
-        if self.vias.first().and_then(Via::branch) == Some(super::via::MAGIC_COOKIE) {
+        if self.bare_cookie {
             return Err(bad("Via", "branch is only the magic cookie"));
         }
         Ok(())
     }
 
-    /// Updates the decoded value after a header was pushed while building a message.
-    /// Values that do not parse are left raw only.
+    /// Every Via, decoded on first use (values that do not decode are skipped; there are
+    /// none in a parsed message).
+    pub fn vias(&self, h: &Headers) -> &[Via] {
+        self.vias.get_or_init(|| {
+            h.get_all(&HeaderName::Via)
+                .filter_map(|v| Via::parse(v).ok())
+                .collect()
+        })
+    }
+
+    /// From, decoded on first use.
+    pub fn from(&self, h: &Headers) -> &NameAddr {
+        self.from.get_or_init(|| {
+            last(h, &HeaderName::From)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// To, decoded on first use.
+    pub fn to(&self, h: &Headers) -> &NameAddr {
+        self.to.get_or_init(|| {
+            last(h, &HeaderName::To)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Call-ID, straight from the raw headers.
+    pub fn call_id<'h>(&self, h: &'h Headers) -> &'h str {
+        last(h, &HeaderName::CallId).map(trim).unwrap_or("")
+    }
+
+    /// Keeps the decoded values in step after a header was pushed while building a
+    /// message. Values that do not parse are left raw only.
     pub fn note(&mut self, name: &HeaderName, value: &str) {
         match name {
             HeaderName::Via => {
-                let list = split_list(value);
-                self.vias.extend(list.filter_map(|v| Via::parse(v).ok()));
+                self.vias.take();
             }
             HeaderName::From => {
-                if let Ok(a) = NameAddr::parse(value) {
-                    self.from = a;
-                }
+                self.from.take();
             }
             HeaderName::To => {
-                if let Ok(a) = NameAddr::parse(value) {
-                    self.to = a;
-                }
+                self.to.take();
             }
-            HeaderName::CallId => self.call_id = trim(value).to_owned(),
             HeaderName::CSeq => {
                 if let Ok(c) = CSeq::parse(value) {
                     self.cseq = c;

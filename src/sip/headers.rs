@@ -1,7 +1,9 @@
 //! The ordered header store of a message (RFC 3261 §7.3).
 //!
-//! All values live in one `String`; each header is a name and a byte range into it. Folded
-//! lines are unfolded into single spaces once, at parse. Typed values are decoded on demand
+//! All header lines live in one `String`, already in wire form (`Name: value\r\n`, with the
+//! canonical name); each header is a name, where its line starts and its value's byte
+//! range. Serializing is then mostly one copy of contiguous lines. Folded lines are
+//! unfolded into single spaces once, at parse. Typed values are decoded on demand
 //! (see `typed.rs`), except the essentials validated at parse (`essentials.rs`).
 
 use std::ops::Range;
@@ -12,6 +14,8 @@ use super::text::{single, split_list, trim, ListIter};
 #[derive(Debug, Clone)]
 struct Entry {
     name: HeaderName,
+    /// Where `Name: ` starts; the line ends at `value.end + 2` (after CR LF).
+    line: usize,
     value: Range<usize>,
 }
 
@@ -94,30 +98,81 @@ impl Headers {
         self.entries.iter().map(|e| (&e.name, self.value(e)))
     }
 
-    /// Appends a header line; the value is trimmed.
-    pub fn push(&mut self, name: HeaderName, value: &str) {
+    /// Appends `Name: value\r\n` to the text; returns the line start and value range.
+    fn append_line(&mut self, name: &HeaderName, value: &str) -> (usize, Range<usize>) {
+        let line = self.text.len();
+        match name.wire_prefix() {
+            Some(prefix) => self.text.push_str(prefix),
+            None => {
+                self.text.push_str(name.as_str());
+                self.text.push_str(": ");
+            }
+        }
         let start = self.text.len();
         self.text.push_str(trim(value));
+        let end = self.text.len();
+        self.text.push_str("\r\n");
+        (line, start..end)
+    }
+
+    /// Appends a header line; the value is trimmed.
+    pub fn push(&mut self, name: HeaderName, value: &str) {
+        let (line, value) = self.append_line(&name, value);
+        self.entries.push(Entry { name, line, value });
+    }
+
+    /// Appends a line already in wire form (`Name: value\r\n`, canonical name, value
+    /// trimmed) whose value is `value_len` bytes from `value_at`.
+    pub(crate) fn push_wire_line(
+        &mut self,
+        name: HeaderName,
+        wire: &str,
+        value_at: usize,
+        value_len: usize,
+    ) {
+        let line = self.text.len();
+        self.text.push_str(wire);
+        let start = line + value_at;
         self.entries.push(Entry {
             name,
-            value: start..self.text.len(),
+            line,
+            value: start..start + value_len,
         });
     }
 
     /// Appends a folded continuation to the last header's value, joined by one space.
     pub(crate) fn continue_last(&mut self, piece: &str) {
         let piece = trim(piece);
+        let text_len = self.text.len();
         let Some(last) = self.entries.last_mut() else {
             return;
         };
         if piece.is_empty() {
             return;
         }
-        if last.value.end > last.value.start {
-            self.text.push(' ');
+        if last.value.end + 2 == text_len {
+            // The last line is at the end of the text: extend it in place.
+            self.text.truncate(last.value.end);
+            if last.value.end > last.value.start {
+                self.text.push(' ');
+            }
+            self.text.push_str(piece);
+            last.value.end = self.text.len();
+            self.text.push_str("\r\n");
+        } else {
+            let old = self.text.get(last.value.clone()).unwrap_or("");
+            let joined = if old.is_empty() {
+                piece.to_owned()
+            } else {
+                format!("{old} {piece}")
+            };
+            let name = last.name.clone();
+            let (line, value) = self.append_line(&name, &joined);
+            if let Some(last) = self.entries.last_mut() {
+                last.line = line;
+                last.value = value;
+            }
         }
-        self.text.push_str(piece);
-        last.value.end = self.text.len();
     }
 
     /// Removes every line named `name`.
@@ -127,24 +182,20 @@ impl Headers {
 
     /// Replaces every line named `name` by one line with `value`, in the place of the first.
     pub fn set(&mut self, name: HeaderName, value: &str) {
-        match self.entries.iter().position(|e| e.name == name) {
-            Some(i) => {
-                let start = self.text.len();
-                self.text.push_str(trim(value));
-                let end = self.text.len();
-                let mut seen = false;
-                self.entries.retain(|e| {
-                    let first = e.name == name && !seen;
-                    if e.name == name {
-                        seen = true;
-                    }
-                    first || e.name != name
-                });
-                if let Some(e) = self.entries.get_mut(i) {
-                    e.value = start..end;
-                }
-            }
-            None => self.push(name, value),
+        let Some(i) = self.entries.iter().position(|e| e.name == name) else {
+            self.push(name, value);
+            return;
+        };
+        let (line, range) = self.append_line(&name, value);
+        let mut index = 0;
+        self.entries.retain(|e| {
+            let keep = e.name != name || index == i;
+            index += 1;
+            keep
+        });
+        if let Some(e) = self.entries.get_mut(i) {
+            e.line = line;
+            e.value = range;
         }
     }
 
@@ -157,38 +208,43 @@ impl Headers {
         };
         let old = self.entries.get(i).map(|e| self.value(e)).unwrap_or("");
         let rest: Vec<String> = split_list(old).skip(1).map(str::to_owned).collect();
-        let start = self.text.len();
-        self.text.push_str(trim(value));
-        let end = self.text.len();
+        let (line, range) = self.append_line(name, value);
         if let Some(e) = self.entries.get_mut(i) {
-            e.value = start..end;
+            e.line = line;
+            e.value = range;
         }
         if !rest.is_empty() {
-            let start = self.text.len();
-            self.text.push_str(&rest.join(", "));
+            let (line, value) = self.append_line(name, &rest.join(", "));
             let entry = Entry {
                 name: name.clone(),
-                value: start..self.text.len(),
+                line,
+                value,
             };
             self.entries.insert(i + 1, entry);
         }
     }
 
-    /// Writes `Name: value\r\n` for every line except Content-Length (computed by the
-    /// message serializer).
+    /// Writes every line except Content-Length (computed by the message serializer),
+    /// copying runs of contiguous lines at once.
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        let bytes = self.text.as_bytes();
+        let mut run = 0..0;
         for e in &self.entries {
             if e.name == HeaderName::ContentLength {
                 continue;
             }
-            out.extend_from_slice(e.name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(self.value(e).as_bytes());
-            out.extend_from_slice(b"\r\n");
+            let end = e.value.end + 2;
+            if e.line == run.end && run.end > run.start {
+                run.end = end;
+            } else {
+                out.extend_from_slice(bytes.get(run.clone()).unwrap_or(&[]));
+                run = e.line..end;
+            }
         }
+        out.extend_from_slice(bytes.get(run).unwrap_or(&[]));
     }
 
-    /// Bytes of all values (a sizing hint for serializers).
+    /// Bytes of all header lines (a sizing hint for serializers).
     pub(crate) fn text_len(&self) -> usize {
         self.text.len()
     }
@@ -207,6 +263,9 @@ mod tests {
         );
         h.push(HeaderName::Subject, "x");
         h.continue_last("  y ");
+        h.push_wire_line(HeaderName::Other("X-B".into()), "X-B: 7\r\n", 5, 1);
+        assert_eq!(h.get(&HeaderName::parse("x-b")), Some("7"));
+        h.remove(&HeaderName::parse("X-B"));
         h.push(HeaderName::Via, "SIP/2.0/UDP c");
         h.push(HeaderName::Other("X-A".into()), "1, 2");
         assert_eq!(h.get(&HeaderName::Subject), Some("x y"));
@@ -225,6 +284,15 @@ mod tests {
         let v: Vec<_> = h.get_all(&HeaderName::Via).collect();
         assert_eq!(v, ["SIP/2.0/UDP z", "SIP/2.0/UDP b", "SIP/2.0/UDP c"]);
         assert_eq!(h.count(&HeaderName::Via), 3);
+        h.push(HeaderName::ContentLength, "12");
+        let mut out = Vec::new();
+        h.write_to(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Via: SIP/2.0/UDP z\r\nVia: SIP/2.0/UDP b\r\nSubject: x y\r\n\
+             Via: SIP/2.0/UDP c\r\nX-A: 1, 2\r\n"
+        );
+        h.remove(&HeaderName::ContentLength);
         h.set(HeaderName::Via, "SIP/2.0/UDP only");
         assert_eq!(h.count(&HeaderName::Via), 1);
         assert_eq!(h.iter().next().map(|(n, _)| n), Some(&HeaderName::Via));

@@ -12,22 +12,28 @@
 //! # Design
 //! A message owns its header text in one buffer: each header is a name from the table in
 //! [`name`] and a byte range (folded lines unfolded once). The essentials (Via, From, To,
-//! Call-ID, CSeq, Max-Forwards, Content-Length) are decoded and validated at parse, so a
-//! handler never sees a message without them; everything else is decoded on demand by the
-//! typed accessors, whose errors name the header. Serializing writes the raw values back
-//! with canonical names and a computed Content-Length.
+//! Call-ID, CSeq, Max-Forwards, Content-Length) are validated at parse by scanners that
+//! split a value into borrowed parts without copying (`UriParts`, `NameAddrParts`,
+//! `ViaParts`), so a handler never sees a message without them. CSeq and the numbers are
+//! kept decoded; Via, From, To and the Request-URI are decoded into owned values on first
+//! access and cached. Everything else is decoded on demand by typed accessors whose errors
+//! name the header. Serializing writes the raw values back with canonical names and a
+//! computed Content-Length.
 //!
 //! Parse errors say how to answer: [`ParseError::status`] is 400 or 505 for a broken
 //! request and `None` (drop) for garbage and broken responses;
 //! [`ParseError::error_response`] builds the answer from the raw headers.
+#![warn(missing_docs)]
 
 mod cseq;
 mod error;
+mod escape;
 mod essentials;
 mod headers;
 mod method;
 pub mod name;
 mod name_addr;
+mod params;
 mod parser;
 mod request;
 mod response;
@@ -42,10 +48,10 @@ pub use headers::Headers;
 pub use method::Method;
 pub use name::HeaderName;
 pub use name_addr::{Contact, NameAddr};
+pub use params::Params;
 pub use parser::{parse, Message, MAX_MESSAGE};
 pub use request::Request;
 pub use response::Response;
-pub use text::Params;
 pub use uri::{Uri, UriError};
 pub use via::{Via, MAGIC_COOKIE};
 

@@ -10,11 +10,21 @@ fn same_compact(compact: Option<&str>, lower: u8) -> bool {
     compact.is_some_and(|c| c.as_bytes() == [lower])
 }
 
-const fn first_byte(s: &str) -> u8 {
-    match s.as_bytes() {
-        [b, ..] => *b,
-        [] => 0,
+/// For each lowercase first byte, a bit mask of the [`LONG`] entries starting with it.
+static BY_FIRST: [u64; 256] = by_first();
+
+const _: () = assert!(LONG.len() <= 64, "BY_FIRST masks hold 64 names");
+
+const fn by_first() -> [u64; 256] {
+    let mut masks = [0u64; 256];
+    let mut i = 0;
+    while i < LONG.len() {
+        if let [b, ..] = LONG[i].0.as_bytes() {
+            masks[*b as usize] |= 1 << i;
+        }
+        i += 1;
     }
+    masks
 }
 
 macro_rules! header_names {
@@ -28,12 +38,23 @@ macro_rules! header_names {
             Other(String),
         }
 
+        /// Every long name, lowercase, with its constructor (table order).
+        const LONG: &[(&str, fn() -> HeaderName)] = &[ $( ($lower, || HeaderName::$variant), )* ];
+
         impl HeaderName {
             /// The canonical long form, e.g. `"Call-ID"`.
             pub fn as_str(&self) -> &str {
                 match self {
                     $( HeaderName::$variant => $canon, )*
                     HeaderName::Other(s) => s,
+                }
+            }
+
+            /// `"Name: "` as written on the wire, for names in the table.
+            pub(crate) fn wire_prefix(&self) -> Option<&'static str> {
+                match self {
+                    $( HeaderName::$variant => Some(concat!($canon, ": ")), )*
+                    HeaderName::Other(_) => None,
                 }
             }
 
@@ -64,12 +85,17 @@ macro_rules! header_names {
                     } )*
                     return None;
                 }
-                $( if b.len() == $lower.len()
-                    && first == first_byte($lower)
-                    && s.eq_ignore_ascii_case($lower)
-                {
-                    return Some(HeaderName::$variant);
-                } )*
+                // Only the names starting with the same letter are compared.
+                let mut candidates = BY_FIRST.get(usize::from(first)).copied().unwrap_or(0);
+                while candidates != 0 {
+                    let i = candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    if let Some((name, make)) = LONG.get(i) {
+                        if name.len() == b.len() && s.eq_ignore_ascii_case(name) {
+                            return Some(make());
+                        }
+                    }
+                }
                 None
             }
         }
@@ -198,7 +224,44 @@ header_names! {
 impl HeaderName {
     /// Parses a header name case-insensitively, mapping compact forms to the long form.
     pub fn parse(s: &str) -> HeaderName {
-        HeaderName::lookup(s).unwrap_or_else(|| HeaderName::Other(s.to_owned()))
+        HeaderName::essential(s)
+            .or_else(|| HeaderName::lookup(s))
+            .unwrap_or_else(|| HeaderName::Other(s.to_owned()))
+    }
+
+    /// Fast path for the long forms of the headers every message carries (the table
+    /// lookup gives the same answer, only slower).
+    fn essential(s: &str) -> Option<HeaderName> {
+        // Most senders use the canonical spelling: one exact comparison.
+        let exact = match s {
+            "Via" => Some(HeaderName::Via),
+            "From" => Some(HeaderName::From),
+            "To" => Some(HeaderName::To),
+            "Call-ID" => Some(HeaderName::CallId),
+            "CSeq" => Some(HeaderName::CSeq),
+            "Contact" => Some(HeaderName::Contact),
+            "Max-Forwards" => Some(HeaderName::MaxForwards),
+            "Content-Length" => Some(HeaderName::ContentLength),
+            "Content-Type" => Some(HeaderName::ContentType),
+            _ => None,
+        };
+        if exact.is_some() {
+            return exact;
+        }
+        let is = |canon: &str| s.eq_ignore_ascii_case(canon);
+        let name = match (s.len(), s.as_bytes().first()?.to_ascii_lowercase()) {
+            (3, b'v') if is("via") => HeaderName::Via,
+            (4, b'f') if is("from") => HeaderName::From,
+            (2, b't') if is("to") => HeaderName::To,
+            (7, b'c') if is("call-id") => HeaderName::CallId,
+            (7, b'c') if is("contact") => HeaderName::Contact,
+            (4, b'c') if is("cseq") => HeaderName::CSeq,
+            (12, b'm') if is("max-forwards") => HeaderName::MaxForwards,
+            (14, b'c') if is("content-length") => HeaderName::ContentLength,
+            (12, b'c') if is("content-type") => HeaderName::ContentType,
+            _ => return None,
+        };
+        Some(name)
     }
 }
 
@@ -256,6 +319,45 @@ mod tests {
         }
         assert_eq!(HeaderName::parse("i").as_str(), "Call-ID");
         assert_eq!(HeaderName::CallId.compact(), Some("i"));
+    }
+
+    #[test]
+    fn every_table_name_parses_back() {
+        for (lower, make) in super::LONG {
+            let name = make();
+            assert_eq!(HeaderName::parse(lower), name);
+            assert_eq!(HeaderName::parse(name.as_str()), name);
+            assert_eq!(HeaderName::parse(&name.as_str().to_uppercase()), name);
+            if let Some(c) = name.compact() {
+                assert_eq!(HeaderName::parse(&c.to_uppercase()), name);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_table() {
+        for s in [
+            "via",
+            "VIA",
+            "From",
+            "to",
+            "Call-ID",
+            "contact",
+            "CSeq",
+            "Max-Forwards",
+            "content-length",
+            "Content-Type",
+            "Allow",
+            "Supported",
+            "x",
+            "vià",
+        ] {
+            if let Some(fast) = HeaderName::essential(s) {
+                assert_eq!(Some(fast), HeaderName::lookup(s), "{s}");
+            }
+        }
+        assert_eq!(HeaderName::essential("contact"), Some(HeaderName::Contact));
+        assert_eq!(HeaderName::essential("call-id"), Some(HeaderName::CallId));
     }
 
     #[test]

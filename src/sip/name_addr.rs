@@ -6,11 +6,9 @@
 
 use std::fmt;
 
-use super::text::{
-    find, find_param, is_token_byte, is_ws, parse_header_params, quote_into, quoted_end, trim,
-    unquote, write_params, Params,
-};
-use super::uri::Uri;
+use super::params::{check_header_params, find_param, parse_header_params, write_params, Params};
+use super::text::{find, is_token_byte, is_ws, quote_into, quoted_end, trim, unquote};
+use super::uri::{Uri, UriParts};
 
 /// A display name, a URI and header parameters (tag, expires, q, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,60 +21,94 @@ pub struct NameAddr {
     pub params: Params,
 }
 
-impl NameAddr {
-    /// Parses one `name-addr` or `addr-spec` with its header parameters.
-    pub fn parse(s: &str) -> Result<NameAddr, String> {
+/// A display name as written.
+#[derive(Debug, Clone, Copy)]
+enum RawDisplay<'a> {
+    /// `"..."`, with its quotes.
+    Quoted(&'a str),
+    /// Tokens separated by LWS.
+    Tokens(&'a str),
+}
+
+/// A name-addr split into raw components: validated, not copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameAddrParts<'a> {
+    display: Option<RawDisplay<'a>>,
+    uri: UriParts<'a>,
+    params: &'a str,
+}
+
+impl<'a> NameAddrParts<'a> {
+    /// Splits and validates one `name-addr` or `addr-spec` with its header parameters.
+    pub(crate) fn scan(s: &'a str) -> Result<NameAddrParts<'a>, String> {
         let s = trim(s);
         if s.is_empty() {
             return Err("empty value".into());
         }
         let (display, rest) = if s.starts_with('"') {
             let end = quoted_end(s).ok_or("unterminated quoted display name")?;
-            let q = s.get(..end).unwrap_or("");
             let rest = trim(s.get(end..).unwrap_or(""));
             if !rest.starts_with('<') {
                 return Err("quoted display name without <URI>".into());
             }
-            let d = unquote(q);
-            (if d.is_empty() { None } else { Some(d) }, rest)
+            (s.get(..end).map(RawDisplay::Quoted), rest)
         } else if let Some(i) = find(s, b'<') {
             let d = trim(s.get(..i).unwrap_or(""));
             if !d.bytes().all(|b| is_token_byte(b) || is_ws(b)) {
                 return Err("bad display name (must be quoted)".into());
             }
-            let d = if d.is_empty() {
-                None
-            } else {
-                Some(d.to_owned())
-            };
+            let d = Some(d).filter(|d| !d.is_empty()).map(RawDisplay::Tokens);
             (d, s.get(i..).unwrap_or(""))
         } else {
-            return Self::parse_addr_spec(s);
+            return Self::scan_addr_spec(s);
         };
         let inner = rest.get(1..).unwrap_or("");
         let close = find(inner, b'>').ok_or("missing >")?;
-        let uri = Uri::parse(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
-        let params = parse_header_params(inner.get(close + 1..).unwrap_or(""))?;
-        Ok(NameAddr {
+        let uri = UriParts::scan(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
+        let params = inner.get(close + 1..).unwrap_or("");
+        check_header_params(params)?;
+        Ok(NameAddrParts {
             display,
             uri,
             params,
         })
     }
 
-    fn parse_addr_spec(s: &str) -> Result<NameAddr, String> {
+    fn scan_addr_spec(s: &'a str) -> Result<NameAddrParts<'a>, String> {
         let end = find(s, b';').unwrap_or(s.len());
         let uri_text = trim(s.get(..end).unwrap_or(""));
         if uri_text.contains(['?', ',', '"']) {
             return Err("URI with headers must be in <>".into());
         }
-        let uri = Uri::parse(uri_text).map_err(|e| e.to_string())?;
-        let params = parse_header_params(s.get(end..).unwrap_or(""))?;
-        Ok(NameAddr {
+        let uri = UriParts::scan(uri_text).map_err(|e| e.to_string())?;
+        let params = s.get(end..).unwrap_or("");
+        check_header_params(params)?;
+        Ok(NameAddrParts {
             display: None,
             uri,
             params,
         })
+    }
+
+    /// Decodes into an owned [`NameAddr`].
+    pub(crate) fn to_name_addr(self) -> NameAddr {
+        let display = match self.display {
+            Some(RawDisplay::Quoted(q)) => Some(unquote(q)).filter(|d| !d.is_empty()),
+            Some(RawDisplay::Tokens(t)) => Some(t.to_owned()),
+            None => None,
+        };
+        NameAddr {
+            display,
+            uri: self.uri.to_uri(),
+            params: parse_header_params(self.params).unwrap_or_default(),
+        }
+    }
+}
+
+impl NameAddr {
+    /// Parses one `name-addr` or `addr-spec` with its header parameters.
+    pub fn parse(s: &str) -> Result<NameAddr, String> {
+        NameAddrParts::scan(s).map(NameAddrParts::to_name_addr)
     }
 
     /// A new name-addr for `uri` with no display name or parameters.

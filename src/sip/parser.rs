@@ -13,8 +13,8 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::request::Request;
 use super::response::Response;
-use super::text::{find, is_token, memchr, trim};
-use super::uri::Uri;
+use super::text::{is_token, is_token_byte, memchr, trim};
+use super::uri::UriParts;
 
 /// The largest datagram accepted.
 pub const MAX_MESSAGE: usize = 65_535;
@@ -43,17 +43,21 @@ enum Start<'a> {
     Response { status: u16, reason: &'a str },
 }
 
-/// The next line of `data` from `pos` without its CR LF, and where the line after starts.
-fn next_line(data: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+/// The byte range of the next line of `data` from `pos` without its CR LF, and where the
+/// line after starts.
+fn next_line(data: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
     let rest = data.get(pos..)?;
     if rest.is_empty() {
         return None;
     }
-    let (line, next) = match memchr(rest, b'\n') {
-        Some(nl) => (rest.get(..nl).unwrap_or(&[]), pos + nl + 1),
-        None => (rest, data.len()),
+    let (mut end, next) = match memchr(rest, b'\n') {
+        Some(nl) => (pos + nl, pos + nl + 1),
+        None => (data.len(), data.len()),
     };
-    Some((line.strip_suffix(b"\r").unwrap_or(line), next))
+    if end > pos && data.get(end - 1) == Some(&b'\r') {
+        end -= 1;
+    }
+    Some((pos, end, next))
 }
 
 fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
@@ -88,29 +92,57 @@ fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
 /// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
 /// the headers and the bytes after the empty line (none if there is no empty line).
 fn read_headers(data: &[u8], mut pos: usize) -> Result<(Headers, &[u8]), String> {
-    let mut h = Headers::with_capacity(data.len().saturating_sub(pos), 16);
-    while let Some((line, next)) = next_line(data, pos) {
+    // Validate UTF-8 once, up to the first bad byte; the head must lie inside it.
+    let text = match std::str::from_utf8(data) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+    };
+    let mut h = Headers::with_capacity(data.len().saturating_sub(pos) + 64, 16);
+    while let Some((start, end, next)) = next_line(data, pos) {
         pos = next;
-        if line.is_empty() {
+        if start == end {
             return Ok((h, data.get(pos..).unwrap_or(&[])));
         }
-        let line = std::str::from_utf8(line).map_err(|_| "header line is not UTF-8")?;
-        if line.starts_with([' ', '\t']) {
+        let line = text.get(start..end).ok_or("header line is not UTF-8")?;
+        if matches!(line.as_bytes().first(), Some(b' ' | b'\t')) {
             if h.is_empty() {
                 return Err("continuation line before any header".into());
             }
             h.continue_last(line);
             continue;
         }
-        let colon = find(line, b':').ok_or("header line without a colon")?;
-        let name = line
-            .get(..colon)
-            .unwrap_or("")
-            .trim_end_matches([' ', '\t']);
-        if !is_token(name) {
-            return Err(format!("bad header name {name:.40?}"));
+        // One pass: the token, optional blanks, then the colon.
+        let bytes = line.as_bytes();
+        let name_len = bytes
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(bytes.len());
+        let colon = bytes
+            .iter()
+            .skip(name_len)
+            .position(|&b| b != b' ' && b != b'\t')
+            .map(|i| i + name_len)
+            .filter(|&i| bytes.get(i) == Some(&b':'));
+        let (Some(colon), true) = (colon, name_len > 0) else {
+            let shown = line.get(..name_len.min(40)).unwrap_or("");
+            return Err(format!("bad header name or no colon after {shown:?}"));
+        };
+        let name = line.get(..name_len).unwrap_or("");
+        let name = HeaderName::parse(name);
+        let raw_value = line.get(colon + 1..).unwrap_or("");
+        let value_len = trim(raw_value).len();
+        // A line already in wire form (`Canonical-Name: value` CR LF) is copied whole.
+        let prefix_len = name
+            .wire_prefix()
+            .filter(|p| line.starts_with(p))
+            .map_or(0, str::len);
+        let canonical = prefix_len > 0 && line.len() - prefix_len == value_len;
+        match text.get(start..next) {
+            Some(wire) if canonical && next == end + 2 => {
+                h.push_wire_line(name, wire, prefix_len, value_len);
+            }
+            _ => h.push(name, raw_value),
         }
-        h.push(HeaderName::parse(name), line.get(colon + 1..).unwrap_or(""));
     }
     Ok((h, &[]))
 }
@@ -158,9 +190,9 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .position(|&b| b != b'\r' && b != b'\n')
         .ok_or(ParseError::Garbage("empty"))?;
     let data = datagram.get(start..).unwrap_or(&[]);
-    let (first, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
-    let first =
-        std::str::from_utf8(first).map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
+    let (_, first_end, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
+    let first = std::str::from_utf8(data.get(..first_end).unwrap_or(&[]))
+        .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
             let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
@@ -204,7 +236,7 @@ fn parse_request(
             headers,
         ));
     }
-    if version != "SIP/2.0" {
+    if !version.eq_ignore_ascii_case("SIP/2.0") {
         let detail = format!("version {version:.20}");
         return Err(bad_request(
             &method,
@@ -214,8 +246,8 @@ fn parse_request(
             headers,
         ));
     }
-    let uri = match Uri::parse(uri_text) {
-        Ok(u) if u.headers.is_empty() => u,
+    match UriParts::scan(uri_text) {
+        Ok(u) if !u.has_headers() => {}
         Ok(_) => {
             let detail = "Request-URI has headers".to_owned();
             return Err(bad_request(
@@ -265,6 +297,6 @@ fn parse_request(
     };
     let uri_text = trim(uri_text);
     Ok(Message::Request(Request::from_parts(
-        method, uri, uri_text, headers, body, ess,
+        method, uri_text, headers, body, ess,
     )))
 }

@@ -1,6 +1,8 @@
 //! A validated SIP request (RFC 3261 §7.1, §8.1): accessors for the essentials decoded at
 //! parse, typed accessors decoded on demand, a builder and the serializer.
 
+use std::cell::OnceCell;
+
 use super::cseq::CSeq;
 use super::error::HeaderError;
 use super::essentials::Essentials;
@@ -8,6 +10,7 @@ use super::headers::Headers;
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
+use super::text::push_decimal;
 use super::uri::Uri;
 use super::via::Via;
 
@@ -20,28 +23,40 @@ pub(crate) static NO_VIA: Via = Via {
 };
 
 /// A request. Parsed requests always carry Via, From, To, Call-ID and CSeq.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Equality compares the wire content (method, Request-URI, headers, body).
+#[derive(Debug, Clone)]
 pub struct Request {
     method: Method,
-    uri: Uri,
+    uri: OnceCell<Uri>,
     uri_text: String,
     headers: Headers,
     body: Vec<u8>,
-    ess: Essentials,
+    ess: Box<Essentials>,
 }
+
+impl PartialEq for Request {
+    fn eq(&self, other: &Request) -> bool {
+        self.method == other.method
+            && self.uri_text == other.uri_text
+            && self.headers == other.headers
+            && self.body == other.body
+    }
+}
+
+impl Eq for Request {}
 
 impl Request {
     pub(crate) fn from_parts(
         method: Method,
-        uri: Uri,
         uri_text: &str,
         headers: Headers,
         body: Vec<u8>,
-        ess: Essentials,
+        ess: Box<Essentials>,
     ) -> Request {
         Request {
             method,
-            uri,
+            uri: OnceCell::new(),
             uri_text: uri_text.to_owned(),
             headers,
             body,
@@ -52,10 +67,10 @@ impl Request {
     /// A new request for sipbox to send; add headers with [`Request::push_header`].
     pub fn new(method: Method, uri: Uri) -> Request {
         Request {
-            ess: Essentials::empty(method.clone()),
+            ess: Box::new(Essentials::empty(method.clone())),
             method,
             uri_text: uri.to_string(),
-            uri,
+            uri: OnceCell::from(uri),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
         }
@@ -68,32 +83,33 @@ impl Request {
 
     /// The Request-URI.
     pub fn uri(&self) -> &Uri {
-        &self.uri
+        self.uri
+            .get_or_init(|| Uri::parse(&self.uri_text).unwrap_or_default())
     }
 
     /// Every Via value, top first.
     pub fn vias(&self) -> &[Via] {
-        &self.ess.vias
+        self.ess.vias(&self.headers)
     }
 
     /// The top Via (an empty Via only on a built request with none pushed yet).
     pub fn top_via(&self) -> &Via {
-        self.ess.vias.first().unwrap_or(&NO_VIA)
+        self.vias().first().unwrap_or(&NO_VIA)
     }
 
     /// From.
     pub fn from(&self) -> &NameAddr {
-        &self.ess.from
+        self.ess.from(&self.headers)
     }
 
     /// To.
     pub fn to(&self) -> &NameAddr {
-        &self.ess.to
+        self.ess.to(&self.headers)
     }
 
     /// Call-ID.
     pub fn call_id(&self) -> &str {
-        &self.ess.call_id
+        self.ess.call_id(&self.headers)
     }
 
     /// CSeq (its method equals the request method on parsed requests).
@@ -174,7 +190,7 @@ impl Request {
     /// computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 96,
+            self.headers.text_len() + self.uri_text.len() + self.body.len() + 64,
         );
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
@@ -189,7 +205,7 @@ impl Request {
 pub(crate) fn write_tail(out: &mut Vec<u8>, headers: &Headers, body: &[u8]) {
     headers.write_to(out);
     out.extend_from_slice(b"Content-Length: ");
-    out.extend_from_slice(body.len().to_string().as_bytes());
+    push_decimal(out, body.len());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
 }

@@ -9,18 +9,32 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
 use super::request::{write_tail, Request, NO_VIA};
+use super::text::push_decimal;
 use super::via::Via;
 
 /// A response. Parsed responses always carry Via, From, To, Call-ID and CSeq, and a status
 /// in 100..=699.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Equality compares the wire content (status, reason, headers, body).
+#[derive(Debug, Clone)]
 pub struct Response {
     status: u16,
     reason: String,
     headers: Headers,
     body: Vec<u8>,
-    ess: Essentials,
+    ess: Box<Essentials>,
 }
+
+impl PartialEq for Response {
+    fn eq(&self, other: &Response) -> bool {
+        self.status == other.status
+            && self.reason == other.reason
+            && self.headers == other.headers
+            && self.body == other.body
+    }
+}
+
+impl Eq for Response {}
 
 impl Response {
     pub(crate) fn from_parts(
@@ -28,7 +42,7 @@ impl Response {
         reason: &str,
         headers: Headers,
         body: Vec<u8>,
-        ess: Essentials,
+        ess: Box<Essentials>,
     ) -> Response {
         Response {
             status,
@@ -46,7 +60,7 @@ impl Response {
             reason: reason.to_owned(),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
-            ess: Essentials::empty(Method::Invite),
+            ess: Box::new(Essentials::empty(Method::Invite)),
         }
     }
 
@@ -61,10 +75,8 @@ impl Response {
         }
         let raw = |n: &HeaderName| rh.get(n).unwrap_or("");
         headers.push(HeaderName::From, raw(&HeaderName::From));
-        let mut to = req.to().clone();
         match to_tag {
-            Some(tag) if to.tag().is_none() => {
-                to.set_param("tag", Some(tag.to_owned()));
+            Some(tag) if req.to().tag().is_none() => {
                 headers.push(
                     HeaderName::To,
                     &format!("{};tag={tag}", raw(&HeaderName::To)),
@@ -74,15 +86,7 @@ impl Response {
         }
         headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
         headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
-        let ess = Essentials {
-            vias: req.vias().to_vec(),
-            from: req.from().clone(),
-            to,
-            call_id: req.call_id().to_owned(),
-            cseq: req.cseq().clone(),
-            max_forwards: None,
-            content_length: None,
-        };
+        let ess = Box::new(Essentials::for_response(req.cseq().clone()));
         Response {
             status,
             reason: reason.to_owned(),
@@ -104,27 +108,27 @@ impl Response {
 
     /// Every Via, top first.
     pub fn vias(&self) -> &[Via] {
-        &self.ess.vias
+        self.ess.vias(&self.headers)
     }
 
     /// The top Via (an empty Via only on a built response with none).
     pub fn top_via(&self) -> &Via {
-        self.ess.vias.first().unwrap_or(&NO_VIA)
+        self.vias().first().unwrap_or(&NO_VIA)
     }
 
     /// From.
     pub fn from(&self) -> &NameAddr {
-        &self.ess.from
+        self.ess.from(&self.headers)
     }
 
     /// To.
     pub fn to(&self) -> &NameAddr {
-        &self.ess.to
+        self.ess.to(&self.headers)
     }
 
     /// Call-ID.
     pub fn call_id(&self) -> &str {
-        &self.ess.call_id
+        self.ess.call_id(&self.headers)
     }
 
     /// CSeq.
@@ -159,12 +163,9 @@ impl Response {
 
     /// Replaces the top Via (e.g. with received/rport added by the UAS).
     pub fn set_top_via(&mut self, via: Via) {
-        let text = via.to_string();
-        match self.ess.vias.first_mut() {
-            Some(top) => *top = via,
-            None => self.ess.vias.push(via),
-        }
-        self.headers.replace_first_element(&HeaderName::Via, &text);
+        self.headers
+            .replace_first_element(&HeaderName::Via, &via.to_string());
+        self.ess.note(&HeaderName::Via, "");
     }
 
     /// Appends a header line (essentials also update the accessors; Content-Length is
@@ -188,11 +189,10 @@ impl Response {
 
     /// Serializes with canonical header names and a computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.headers.text_len() + 16 * self.headers.len() + self.body.len() + 64,
-        );
+        let mut out =
+            Vec::with_capacity(self.headers.text_len() + self.reason.len() + self.body.len() + 64);
         out.extend_from_slice(b"SIP/2.0 ");
-        out.extend_from_slice(self.status.to_string().as_bytes());
+        push_decimal(&mut out, usize::from(self.status));
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");

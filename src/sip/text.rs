@@ -1,13 +1,50 @@
-//! Lexical helpers shared by the SIP parsers (RFC 3261 §25.1): token characters, bounded
-//! integers, `%HH` escaping, list splitting that respects quotes and angle brackets, and
-//! generic `;name=value` parameter lists.
+//! Lexical helpers shared by the SIP parsers (RFC 3261 §25.1): byte classes, trimming,
+//! searching, bounded integers, quoted strings, and list splitting that respects quotes
+//! and angle brackets. URI escaping is in `escape.rs`, `;name=value` lists in `params.rs`.
 //!
 //! Every function here is total: it returns `None`/`Err` on bad input and never panics.
 
 /// True for the characters of RFC 3261 `token`.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+    class(&TOKEN, b)
 }
+
+/// True for bytes allowed in an unquoted parameter value: token characters, `:[]` (IPv6
+/// hosts) and UTF-8.
+pub(crate) fn is_param_value_byte(b: u8) -> bool {
+    class(&PARAM_VALUE, b)
+}
+
+/// True for bytes of a hostname or IPv4 address (`_` tolerated).
+pub(crate) fn is_host_byte(b: u8) -> bool {
+    class(&HOST, b)
+}
+
+/// Looks `b` up in a byte-class table.
+pub(crate) fn class(t: &[bool; 256], b: u8) -> bool {
+    t.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// A byte-class table: ASCII alphanumerics, `extra`, and (if `high`) bytes >= 0x80.
+pub(crate) const fn class_table(extra: &[u8], high: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || (high && b >= 0x80);
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static TOKEN: [bool; 256] = class_table(b"-.!%*_+`'~", false);
+static PARAM_VALUE: [bool; 256] = class_table(b"-.!%*_+`'~:[]", true);
+static HOST: [bool; 256] = class_table(b"-._", false);
 
 /// True if `s` is a non-empty RFC 3261 `token`.
 pub(crate) fn is_token(s: &str) -> bool {
@@ -31,6 +68,24 @@ pub(crate) fn trim(s: &str) -> &str {
     };
     let end = b.iter().rposition(|&c| !is_lws(c)).map_or(start, |e| e + 1);
     s.get(start..end).unwrap_or("")
+}
+
+/// Appends the decimal digits of `n` (no allocation).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
 }
 
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).
@@ -80,103 +135,6 @@ pub(crate) fn parse_u16(s: &str) -> Option<u16> {
     parse_u32(s).and_then(|n| u16::try_from(n).ok())
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Decodes `%HH` escapes exactly once. `None` on a malformed escape or if the result is
-/// not UTF-8.
-pub(crate) fn unescape(s: &str) -> Option<String> {
-    if !s.contains('%') {
-        return Some(s.to_owned());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = hex_val(*bytes.get(i + 1)?)?;
-            let lo = hex_val(*bytes.get(i + 2)?)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Which URI component a string is escaped for.
-#[derive(Clone, Copy)]
-pub(crate) enum Part {
-    /// `user` (unreserved / user-unreserved).
-    User,
-    /// `password`.
-    Password,
-    /// `paramchar` of URI parameters.
-    Param,
-    /// `hname` / `hvalue` of URI headers.
-    Header,
-}
-
-const fn table(extra: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric();
-        c += 1;
-    }
-    let unreserved = b"-_.!~*'()";
-    let mut i = 0;
-    while i < unreserved.len() {
-        t[unreserved[i] as usize] = true;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-}
-
-static USER: [bool; 256] = table(b"&=+$,;?/");
-static PASSWORD: [bool; 256] = table(b"&=+$,");
-static PARAM: [bool; 256] = table(b"[]/:&+$");
-static HEADER: [bool; 256] = table(b"[]/?:+$");
-
-/// True if byte `b` may appear unescaped in `part`.
-pub(crate) fn allowed(part: Part, b: u8) -> bool {
-    let t = match part {
-        Part::User => &USER,
-        Part::Password => &PASSWORD,
-        Part::Param => &PARAM,
-        Part::Header => &HEADER,
-    };
-    t.get(usize::from(b)).copied().unwrap_or(false)
-}
-
-/// Appends `s` to `out`, `%HH`-escaping every byte the grammar of `part` does not allow.
-pub(crate) fn escape_into(out: &mut String, s: &str, part: Part) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
-        if allowed(part, b) {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
-}
-
 /// Splits a header value on top-level commas: commas inside `"..."` (with `\` escapes) or
 /// inside `<...>` do not split. Parts are trimmed; empty parts are kept so callers can
 /// reject them.
@@ -224,6 +182,12 @@ impl<'a> Iterator for ListIter<'a> {
 
 /// Byte index of the first `sep` outside quotes and angle brackets.
 pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
+    // Fast path: no quote or bracket before the first `sep`.
+    let first = memchr(s.as_bytes(), sep)?;
+    let before = s.as_bytes().get(..first).unwrap_or(&[]);
+    if !before.iter().any(|&b| b == b'"' || b == b'<' || b == b'>') {
+        return Some(first);
+    }
     let mut in_quote = false;
     let mut in_angle = false;
     let mut escaped = false;
@@ -247,70 +211,6 @@ pub(crate) fn find_top_level(s: &str, sep: u8) -> Option<usize> {
         }
     }
     None
-}
-
-/// A list of `;name[=value]` parameters.
-pub type Params = Vec<(String, Option<String>)>;
-
-/// Looks a parameter up by case-insensitive name.
-pub(crate) fn find_param<'a>(
-    params: &'a [(String, Option<String>)],
-    name: &str,
-) -> Option<Option<&'a str>> {
-    params
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_deref())
-}
-
-/// Parses header parameters `*( SEMI generic-param )` where `s` starts at the first `;` (or
-/// is empty). Names must be tokens; values are tokens, hosts or quoted strings (kept with
-/// their quotes). LWS around `;` and `=` is allowed.
-pub(crate) fn parse_header_params(s: &str) -> Result<Params, String> {
-    let mut params = Params::new();
-    let s = trim(s);
-    if s.is_empty() {
-        return Ok(params);
-    }
-    let Some(mut rest) = s.strip_prefix(';') else {
-        return Err(format!("unexpected text {s:?}"));
-    };
-    loop {
-        let end = find_top_level(rest, b';').unwrap_or(rest.len());
-        let item = rest.get(..end).unwrap_or("");
-        let (name, value) = match find(item, b'=') {
-            Some(eq) => {
-                let v = trim(item.get(eq + 1..).unwrap_or(""));
-                (trim(item.get(..eq).unwrap_or("")), Some(v))
-            }
-            None => (trim(item), None),
-        };
-        if !is_token(name) {
-            return Err(format!("bad parameter name {name:?}"));
-        }
-        if let Some(v) = value {
-            if !valid_param_value(v) {
-                return Err(format!("bad value for parameter {name}"));
-            }
-        }
-        params.push((name.to_owned(), value.map(str::to_owned)));
-        match rest.get(end + 1..) {
-            Some(r) if end < rest.len() => rest = r,
-            _ => break,
-        }
-    }
-    Ok(params)
-}
-
-/// `token / host / quoted-string` (lenient: IPv6 references allowed, UTF-8 allowed in
-/// quoted strings).
-fn valid_param_value(v: &str) -> bool {
-    if let Some(inner) = v.strip_prefix('"') {
-        return quoted_end(v) == Some(v.len()) && !inner.is_empty();
-    }
-    !v.is_empty()
-        && v.bytes()
-            .all(|b| is_token_byte(b) || b == b':' || b == b'[' || b == b']' || b >= 0x80)
 }
 
 /// For `s` starting with `"`, the byte index just past the closing quote.
@@ -362,18 +262,6 @@ pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes `;name[=value]` for each parameter.
-pub(crate) fn write_params(out: &mut String, params: &[(String, Option<String>)]) {
-    for (n, v) in params {
-        out.push(';');
-        out.push_str(n);
-        if let Some(v) = v {
-            out.push('=');
-            out.push_str(v);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +278,27 @@ mod tests {
     }
 
     #[test]
+    fn byte_classes_match_the_grammar() {
+        for b in 0..=255u8 {
+            let token = b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b);
+            assert_eq!(is_token_byte(b), token, "{b}");
+            let value = token || b":[]".contains(&b) || b >= 0x80;
+            assert_eq!(is_param_value_byte(b), value);
+            let host = b.is_ascii_alphanumeric() || b"-._".contains(&b);
+            assert_eq!(is_host_byte(b), host);
+        }
+    }
+
+    #[test]
+    fn decimal() {
+        for n in [0, 7, 10, 65535, usize::MAX] {
+            let mut v = Vec::new();
+            push_decimal(&mut v, n);
+            assert_eq!(v, n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
     fn swar_memchr() {
         let hay: Vec<u8> = (0..40u8).collect();
         for n in 0..45u8 {
@@ -403,33 +312,10 @@ mod tests {
     }
 
     #[test]
-    fn escapes_round_trip() {
-        assert_eq!(unescape("v%61lue%25%34%31").as_deref(), Some("value%41"));
-        assert_eq!(unescape("%00%00").as_deref(), Some("\0\0"));
-        assert_eq!(unescape("%4"), None);
-        assert_eq!(unescape("%zz"), None);
-        let mut s = String::new();
-        escape_into(&mut s, "user;par=u@example.net", Part::User);
-        assert_eq!(s, "user;par=u%40example.net");
-    }
-
-    #[test]
     fn list_split_respects_quotes_and_angles() {
         let v: Vec<_> = split_list(r#""A, \"b\"" <sip:a@b;x=1,2>, <sip:c@d> , x"#).collect();
         assert_eq!(v, [r#""A, \"b\"" <sip:a@b;x=1,2>"#, "<sip:c@d>", "x"]);
         let v: Vec<_> = split_list(";;,;,,").collect();
         assert_eq!(v, [";;", ";", "", ""]);
-    }
-
-    #[test]
-    fn header_params() {
-        let p = parse_header_params(" ; tag = abc ;lr; q=\"a;b\"").unwrap();
-        assert_eq!(p.len(), 3);
-        assert_eq!(find_param(&p, "TAG"), Some(Some("abc")));
-        assert_eq!(find_param(&p, "lr"), Some(None));
-        assert_eq!(find_param(&p, "q"), Some(Some("\"a;b\"")));
-        assert!(parse_header_params(";;").is_err());
-        assert!(parse_header_params(";a=").is_err());
-        assert!(parse_header_params("x").is_err());
     }
 }

@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use super::text::{allowed, escape_into, find, find_param, parse_u16, unescape, Params, Part};
+use super::escape::{allowed, escape_into, unescape, Part};
+use super::params::{find_param, Params};
+use super::text::{find, is_host_byte, parse_u16};
 
 /// A parsed URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,12 +43,26 @@ impl fmt::Display for UriError {
 
 impl std::error::Error for UriError {}
 
-fn check(s: &str, part: Part, what: &'static str) -> Result<String, UriError> {
-    let ok = s.bytes().all(|b| b == b'%' || allowed(part, b));
-    if !ok {
+/// Checks that `s` only holds characters `part` allows or valid `%HH` escapes that decode
+/// to UTF-8.
+fn check(s: &str, part: Part, what: &'static str) -> Result<(), UriError> {
+    let mut has_escape = false;
+    for b in s.bytes() {
+        if b == b'%' {
+            has_escape = true;
+        } else if !allowed(part, b) {
+            return Err(UriError(what));
+        }
+    }
+    if has_escape && unescape(s).is_none() {
         return Err(UriError(what));
     }
-    unescape(s).ok_or(UriError(what))
+    Ok(())
+}
+
+/// Decodes a component already accepted by [`check`].
+fn decode(s: &str) -> String {
+    unescape(s).unwrap_or_else(|| s.to_owned())
 }
 
 /// True for a hostname, IPv4 address or bracketed IPv6 reference.
@@ -63,14 +79,28 @@ pub(crate) fn valid_host(h: &str) -> bool {
             None => false,
         };
     }
-    !h.is_empty()
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    !h.is_empty() && h.bytes().all(is_host_byte)
 }
 
-impl Uri {
-    /// Parses a URI. Whitespace anywhere is an error (RFC 4475 §3.1.2.8).
-    pub fn parse(s: &str) -> Result<Uri, UriError> {
+/// A URI split into its raw (still escaped) components: validated, not copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UriParts<'a> {
+    scheme: &'a str,
+    /// Everything after the colon of a non-SIP URI; empty for sip/sips.
+    opaque: Option<&'a str>,
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    host: &'a str,
+    port: Option<u16>,
+    /// `;name=value...` before any `?` (empty if none).
+    params: &'a str,
+    /// After the `?`.
+    headers: Option<&'a str>,
+}
+
+impl<'a> UriParts<'a> {
+    /// Splits and validates a URI. Whitespace anywhere is an error (RFC 4475 §3.1.2.8).
+    pub(crate) fn scan(s: &'a str) -> Result<UriParts<'a>, UriError> {
         let colon = find(s, b':').ok_or(UriError("no scheme"))?;
         let scheme = s.get(..colon).unwrap_or("");
         let rest = s.get(colon + 1..).unwrap_or("");
@@ -81,28 +111,31 @@ impl Uri {
         {
             return Err(UriError("bad scheme"));
         }
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "sip" && scheme != "sips" {
+        let mut parts = UriParts {
+            scheme,
+            opaque: None,
+            user: None,
+            password: None,
+            host: "",
+            port: None,
+            params: "",
+            headers: None,
+        };
+        if !scheme.eq_ignore_ascii_case("sip") && !scheme.eq_ignore_ascii_case("sips") {
             let opaque_ok = rest
                 .bytes()
                 .all(|b| b > b' ' && b != 0x7f && b != b'<' && b != b'>' && b != b'"');
             if !opaque_ok {
                 return Err(UriError("bad character"));
             }
-            return Ok(Uri {
-                scheme,
-                host: rest.to_owned(),
-                ..Uri::default()
-            });
+            parts.opaque = Some(rest);
+            return Ok(parts);
         }
-        Self::parse_sip(scheme, rest)
+        parts.scan_sip(rest)?;
+        Ok(parts)
     }
 
-    fn parse_sip(scheme: String, rest: &str) -> Result<Uri, UriError> {
-        let mut uri = Uri {
-            scheme,
-            ..Uri::default()
-        };
+    fn scan_sip(&mut self, rest: &'a str) -> Result<(), UriError> {
         let mut rest = rest;
         if let Some(at) = find(rest, b'@') {
             let userinfo = rest.get(..at).unwrap_or("");
@@ -117,9 +150,11 @@ impl Uri {
             if user.is_empty() {
                 return Err(UriError("empty user"));
             }
-            uri.user = Some(check(user, Part::User, "bad user")?);
+            check(user, Part::User, "bad user")?;
+            self.user = Some(user);
             if let Some(p) = password {
-                uri.password = Some(check(p, Part::Password, "bad password")?);
+                check(p, Part::Password, "bad password")?;
+                self.password = Some(p);
             }
         }
         let (hostport, tail) = match rest.bytes().position(|b| b == b';' || b == b'?') {
@@ -146,10 +181,10 @@ impl Uri {
         if !valid_host(host) {
             return Err(UriError("bad host"));
         }
-        uri.host = host.to_owned();
+        self.host = host;
         if !port.is_empty() {
             let digits = port.strip_prefix(':').ok_or(UriError("bad port"))?;
-            uri.port = Some(parse_u16(digits).ok_or(UriError("bad port"))?);
+            self.port = Some(parse_u16(digits).ok_or(UriError("bad port"))?);
         }
         let (params, headers) = match find(tail, b'?') {
             Some(i) => (tail.get(..i).unwrap_or(""), tail.get(i + 1..)),
@@ -163,24 +198,75 @@ impl Uri {
             if n.is_empty() || v == Some("") {
                 return Err(UriError("empty parameter"));
             }
-            let n = check(n, Part::Param, "bad parameter")?;
-            let v = v
-                .map(|v| check(v, Part::Param, "bad parameter"))
-                .transpose()?;
-            uri.params.push((n, v));
+            check(n, Part::Param, "bad parameter")?;
+            if let Some(v) = v {
+                check(v, Part::Param, "bad parameter")?;
+            }
         }
+        self.params = params;
         if let Some(h) = headers {
             for pair in h.split('&') {
                 let (n, v) = pair.split_once('=').ok_or(UriError("bad header"))?;
                 if n.is_empty() {
                     return Err(UriError("bad header"));
                 }
-                let n = check(n, Part::Header, "bad header")?;
-                let v = check(v, Part::Header, "bad header")?;
-                uri.headers.push((n, v));
+                check(n, Part::Header, "bad header")?;
+                check(v, Part::Header, "bad header")?;
             }
+            self.headers = Some(h);
         }
-        Ok(uri)
+        Ok(())
+    }
+
+    /// True if the URI has `?headers`.
+    pub(crate) fn has_headers(&self) -> bool {
+        self.headers.is_some()
+    }
+
+    /// Decodes the components into an owned [`Uri`].
+    pub(crate) fn to_uri(self) -> Uri {
+        let scheme = self.scheme.to_ascii_lowercase();
+        if let Some(opaque) = self.opaque {
+            return Uri {
+                scheme,
+                host: opaque.to_owned(),
+                ..Uri::default()
+            };
+        }
+        let params = self
+            .params
+            .split(';')
+            .skip(1)
+            .map(|p| match p.split_once('=') {
+                Some((n, v)) => (decode(n), Some(decode(v))),
+                None => (decode(p), None),
+            })
+            .collect();
+        let headers = self
+            .headers
+            .map(|h| {
+                h.split('&')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(n, v)| (decode(n), decode(v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Uri {
+            scheme,
+            user: self.user.map(decode),
+            password: self.password.map(decode),
+            host: self.host.to_owned(),
+            port: self.port,
+            params,
+            headers,
+        }
+    }
+}
+
+impl Uri {
+    /// Parses a URI. Whitespace anywhere is an error (RFC 4475 §3.1.2.8).
+    pub fn parse(s: &str) -> Result<Uri, UriError> {
+        UriParts::scan(s).map(UriParts::to_uri)
     }
 
     /// True for `sip:` and `sips:` URIs.

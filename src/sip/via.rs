@@ -2,10 +2,8 @@
 
 use std::fmt;
 
-use super::text::{
-    find, find_param, is_token, is_ws, parse_header_params, parse_u16, parse_u32, trim,
-    write_params, Params,
-};
+use super::params::{find_param, header_params, parse_header_params, write_params, Params};
+use super::text::{find, is_token, is_ws, parse_u16, parse_u32, trim};
 use super::uri::valid_host;
 
 /// One Via value: `SIP/2.0/<transport> host[:port];params`.
@@ -24,18 +22,52 @@ pub struct Via {
 /// The RFC 3261 branch magic cookie.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
 
-impl Via {
-    /// Parses one Via value (not a comma-separated list).
-    pub fn parse(s: &str) -> Result<Via, String> {
-        let mut parts = s.splitn(3, '/');
-        let name = trim(parts.next().unwrap_or(""));
-        let version = trim(parts.next().unwrap_or(""));
-        let rest = trim(parts.next().ok_or("missing sent-protocol")?);
+/// A Via value split into raw components: validated, not copied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViaParts<'a> {
+    transport: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    params: &'a str,
+    branch: Option<&'a str>,
+}
+
+/// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
+fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
+    let ok = if name.eq_ignore_ascii_case("rport") {
+        value.is_none_or(|p| parse_u16(p).is_some())
+    } else if name.eq_ignore_ascii_case("ttl") {
+        value.and_then(parse_u32).is_some_and(|t| t <= 255)
+    } else if ["branch", "received", "maddr"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
+        value.is_some_and(|v| !v.starts_with('"') && !v.bytes().any(is_ws))
+    } else {
+        true
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("bad {name}"))
+    }
+}
+
+impl<'a> ViaParts<'a> {
+    /// Splits and validates one Via value (not a comma-separated list).
+    pub(crate) fn scan(s: &'a str) -> Result<ViaParts<'a>, String> {
+        let slash1 = find(s, b'/').ok_or("missing sent-protocol")?;
+        let name = trim(s.get(..slash1).unwrap_or(""));
+        let s = s.get(slash1 + 1..).unwrap_or("");
+        let slash2 = find(s, b'/').ok_or("missing sent-protocol")?;
+        let version = trim(s.get(..slash2).unwrap_or(""));
+        let rest = trim(s.get(slash2 + 1..).unwrap_or(""));
         if !name.eq_ignore_ascii_case("SIP") || version != "2.0" {
             return Err("unsupported protocol".into());
         }
         let t_end = rest
-            .find(|c: char| c.is_ascii_whitespace())
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
             .ok_or("missing sent-by")?;
         let transport = rest.get(..t_end).unwrap_or("");
         if !is_token(transport) {
@@ -44,7 +76,7 @@ impl Via {
         let rest = rest.get(t_end..).unwrap_or("");
         let p_start = find(rest, b';').unwrap_or(rest.len());
         let sent_by = trim(rest.get(..p_start).unwrap_or(""));
-        let split = match sent_by.rfind(']') {
+        let split = match find(sent_by, b']') {
             Some(close) => sent_by
                 .get(close..)
                 .and_then(|t| find(t, b':'))
@@ -65,36 +97,44 @@ impl Via {
             Some(p) => Some(parse_u16(p).ok_or("bad sent-by port")?),
             None => None,
         };
-        let params = parse_header_params(rest.get(p_start..).unwrap_or(""))?;
-        let via = Via {
-            transport: transport.to_ascii_uppercase(),
-            host: host.to_owned(),
+        let params = rest.get(p_start..).unwrap_or("");
+        let mut branch = None;
+        for p in header_params(params) {
+            let (n, v) = p?;
+            check_param(n, v)?;
+            if branch.is_none() && n.eq_ignore_ascii_case("branch") {
+                branch = v;
+            }
+        }
+        Ok(ViaParts {
+            transport,
+            host,
             port,
             params,
-        };
-        via.check_params()?;
-        Ok(via)
+            branch,
+        })
     }
 
-    fn check_params(&self) -> Result<(), String> {
-        if let Some(v) = self.param("rport") {
-            if v.is_some_and(|p| parse_u16(p).is_none()) {
-                return Err("bad rport".into());
-            }
+    /// The raw `branch` parameter.
+    pub(crate) fn branch(&self) -> Option<&'a str> {
+        self.branch
+    }
+
+    /// Copies into an owned [`Via`].
+    pub(crate) fn to_via(self) -> Via {
+        Via {
+            transport: self.transport.to_ascii_uppercase(),
+            host: self.host.to_owned(),
+            port: self.port,
+            params: parse_header_params(self.params).unwrap_or_default(),
         }
-        if let Some(v) = self.param("ttl") {
-            if v.and_then(parse_u32).is_none_or(|t| t > 255) {
-                return Err("bad ttl".into());
-            }
-        }
-        for name in ["branch", "received", "maddr"] {
-            if let Some(v) = self.param(name) {
-                if v.is_none_or(|v| v.starts_with('"') || v.bytes().any(is_ws)) {
-                    return Err(format!("bad {name}"));
-                }
-            }
-        }
-        Ok(())
+    }
+}
+
+impl Via {
+    /// Parses one Via value (not a comma-separated list).
+    pub fn parse(s: &str) -> Result<Via, String> {
+        ViaParts::scan(s).map(ViaParts::to_via)
     }
 
     /// A new Via for `transport` and sent-by, without parameters.
