@@ -358,6 +358,11 @@ pub fn verify(
 ) -> AuthVerdict {
     let mut ours = None;
     for value in header_values {
+        // Another scheme is not ours to judge (RFC 4475 regaut01): ignore it and challenge.
+        let scheme = value.split_ascii_whitespace().next().unwrap_or("");
+        if !scheme.eq_ignore_ascii_case("digest") {
+            continue;
+        }
         match Credentials::parse(value) {
             Ok(c) if c.realm == realm => {
                 ours = Some(c);

@@ -328,6 +328,9 @@ impl Execution {
                 self.exten,
                 self.context
             );
+            // The call never entered the dialplan: no `h` (chan_sip answers 404 before it
+            // starts a PBX on the channel).
+            self.h_done = true;
             return self.end(404);
         }
         self.run(dp)

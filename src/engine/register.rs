@@ -18,6 +18,10 @@ impl Engine {
         req: &Request,
         source: SocketAddr,
     ) -> Reply {
+        // The AOR must be a SIP or SIPS URI (RFC 3261 §10.3 step 5; RFC 4475 unksm2).
+        if !matches!(req.to().uri.scheme.as_str(), "sip" | "sips") {
+            return Reply::status(400, "Bad To header: the AOR must be a SIP or SIPS URI");
+        }
         let Some(aor) = req.to().uri.user.clone() else {
             return Reply::status(404, "Not Found");
         };

@@ -4,6 +4,7 @@
 
 pub mod baresip;
 pub mod engine_net;
+pub mod scen;
 pub mod sipp;
 
 use std::io::{BufRead, BufReader};
