@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SIP benchmarks against the release binary on 127.0.0.1, driven by SIPp:
 #   1. authenticated REGISTERs per second, sipbox CPU per 1 000 REGISTERs
-#   2. RSS idle and per binding (100 000 bindings)
+#   2. RSS idle (memory per binding: cargo bench --bench bindings)
 #   3. calls per second (INVITE+407, 180, 200, ACK, BYE on both legs) at zero failed calls,
 #      sipbox CPU per 1 000 calls, RSS per active call
 # Prints the figures README quotes. Bounded: every SIPp run has -m and -timeout.
@@ -65,19 +65,17 @@ SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error -nr"
 echo "sipbox $(git rev-parse --short HEAD), $(nproc) cores, $(uname -r)"
 echo "idle RSS: $(rss_kb) KB"
 
-# 1+2: registrations
+# 1: registrations
 R0=$(rss_kb); T0=$(ticks); S0=$(now)
 $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p $(free_port) \
   -r $REG_RATE -rp 1000 -l 20000 -m $REG_CALLS -timeout 120s -trace_stat -stf "$DIR/reg.csv" 127.0.0.1:$PORT > "$DIR/reg.out" 2>&1 || echo "(sipp reported failed registrations: see $DIR/reg.out)"
 S1=$(now); T1=$(ticks); R1=$(rss_kb)
-BINDINGS=$(grep -c "registered '1001'" "$DIR/sipbox.log" || true)
-python3 - "$S0" "$S1" "$T0" "$T1" "$HZ" "$REG_CALLS" "$R0" "$R1" "$BINDINGS" <<'PY'
+python3 - "$S0" "$S1" "$T0" "$T1" "$HZ" "$REG_CALLS" <<'PY'
 import sys
-s0,s1,t0,t1,hz,n,r0,r1,b=map(float,sys.argv[1:])
+s0,s1,t0,t1,hz,n=map(float,sys.argv[1:])
 secs=s1-s0; cpu=(t1-t0)/hz
-print(f"REGISTER: {int(n)} authenticated registrations (2 transactions each) in {secs:.1f} s = {n/secs:,.0f}/s; "
+print(f"REGISTER (SIPp): {int(n)} authenticated registrations (401 + 200 each) in {secs:.1f} s = {n/secs:,.0f}/s; "
       f"sipbox CPU {cpu:.2f} s = {cpu*1000/n*1000:.1f} ms per 1000 REGISTERs ({cpu/secs*100:.0f}% of a core)")
-print(f"bindings: {int(b)} held, RSS {r0:,.0f} KB -> {r1:,.0f} KB = {(r1-r0)*1024/max(b,1):,.0f} bytes per binding")
 PY
 
 # 3: calls per second

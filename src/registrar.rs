@@ -56,6 +56,11 @@ pub struct Expired {
     pub contact: String,
 }
 
+/// Contacts one AOR may hold. chan_sip keeps exactly one per peer; a few let a user have a
+/// desk phone and a softphone ring together. A REGISTER adding more replaces the binding that
+/// would expire first, so a phone that rebooted with a new contact is never locked out.
+pub const MAX_CONTACTS_PER_AOR: usize = 10;
+
 /// AOR → bindings, bounded, with expiry timers.
 pub struct Registrar {
     aors: HashMap<String, Vec<Binding>>,
@@ -118,6 +123,7 @@ impl Registrar {
         for u in updates {
             self.apply_one(now, aor, source, call_id, cseq, u);
         }
+        self.trim_aor(aor);
         Ok(())
     }
 
@@ -154,6 +160,18 @@ impl Registrar {
         }
         if list.is_empty() {
             self.aors.remove(aor);
+        }
+    }
+
+    /// Keeps at most [`MAX_CONTACTS_PER_AOR`] bindings on `aor`, dropping those that expire
+    /// first.
+    fn trim_aor(&mut self, aor: &str) {
+        let Some(list) = self.aors.get_mut(aor) else { return };
+        while list.len() > MAX_CONTACTS_PER_AOR {
+            let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, b)| b.expires_at) else { break };
+            let old = list.remove(i);
+            self.expiry.cancel(old.timer);
+            self.count -= 1;
         }
     }
 
@@ -265,6 +283,20 @@ mod tests {
         assert_eq!(r.remove_all("1001"), 1);
         assert!(r.is_empty());
         assert!(r.expire_due(t0 + Duration::from_secs(3600)).is_empty());
+    }
+
+    #[test]
+    fn contacts_per_aor_are_bounded_oldest_replaced() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(100);
+        for i in 0..(MAX_CONTACTS_PER_AOR as u64 + 5) {
+            let c = format!("sip:{i}@127.0.0.1");
+            r.update(t0 + Duration::from_secs(i), "1001", src(), &format!("c{i}"), 1, &[up(&c, 60)]).unwrap();
+        }
+        assert_eq!(r.bindings("1001").len(), MAX_CONTACTS_PER_AOR);
+        assert_eq!(r.len(), MAX_CONTACTS_PER_AOR);
+        assert!(r.bindings("1001").iter().all(|b| b.contact != "sip:0@127.0.0.1"), "the oldest went");
+        assert!(r.bindings("1001").iter().any(|b| b.contact == "sip:14@127.0.0.1"), "the newest stays");
     }
 
     #[test]
