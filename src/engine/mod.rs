@@ -376,6 +376,7 @@ impl Engine {
                 }
             }
             if let Some(lr) = self.calls.find(req.call_id()) {
+                self.media_caller_ack(now, lr, &req);
                 self.on_dialog_ack(now, lr);
             }
             return;
