@@ -328,3 +328,54 @@ fn late_offer_answer_in_the_ack_sets_address_and_law() {
     assert_eq!(ours.ip().to_string(), "127.0.0.1");
     expect_bye(&caller, &sb);
 }
+
+/// sipbox on the shipped extensions.conf.example, with `soundsdir` as given.
+fn start_example(lo: u16, soundsdir: &std::path::Path) -> Sipbox {
+    let ext = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("extensions.conf.example"),
+    )
+    .unwrap();
+    let conf = TEST_SIP_CONF.replace(
+        "[general]\n",
+        &format!("[general]\nsoundsdir={}\n", soundsdir.display()),
+    );
+    start_with_rtp(&conf, &ext, lo, lo + 39)
+}
+
+#[test]
+fn example_600_echoes_and_601_plays_hello_world_from_soundsdir() {
+    let sounds = temp_dir("sipbox-sounds");
+    write_wav(&sounds.join("hello-world.wav"), &tone_samples()[..4000]);
+    let sb = start_example(33200, &sounds);
+    let (caller, _d) = call(&sb, "601", "ex601");
+    let got = collect(&caller.rtp, 60, Duration::from_millis(600));
+    assert_eq!(got.len(), 25, "0.5 s of hello-world");
+    check_stream(&got, 0);
+    expect_bye(&caller, &sb);
+
+    let (caller, d) = call(&sb, "600", "ex600");
+    let p = rtp_packet(0, 1, 160, 77, &[0x33; 160]);
+    caller.rtp.send_to(&p, d.remote_media).unwrap();
+    let back = recv_raw(&caller.rtp).expect("echo");
+    assert_eq!(back[12..], p[12..]);
+    send_dtmf(&caller.rtp, d.remote_media, 101, 11, 10, 5000);
+    expect_bye(&caller, &sb);
+}
+
+#[test]
+fn example_601_without_sounds_says_so_and_hangs_up() {
+    let sb = start_example(33240, &temp_dir("sipbox-nosounds").join("absent"));
+    let (caller, _d) = call(&sb, "601", "ex601n");
+    if std::path::Path::new("/usr/share/asterisk/sounds/en_US_f_Allison/hello-world.wav").exists() {
+        // Debian's asterisk-core-sounds-en-wav is installed: the fallback path plays it.
+        let got = collect(&caller.rtp, 2000, Duration::from_millis(600));
+        assert!(got.len() > 10, "hello-world from the fallback path");
+    } else {
+        assert!(
+            sb.wait_log("no sound prompts installed", T),
+            "{:?}",
+            sb.log()
+        );
+    }
+    expect_bye(&caller, &sb);
+}

@@ -163,10 +163,19 @@ impl Engine {
                 .into_iter()
                 .find_map(|p| std::fs::read(&p).ok().map(|b| (p, b)));
             let Some((path, bytes)) = found else {
-                log::warn!(
-                    "Playback: file '{name}' not found in {} or {FALLBACK_SOUNDS}; skipped",
-                    dir.display()
-                );
+                if dirs.iter().any(|d| d.is_dir()) {
+                    log::warn!(
+                        "Playback: file '{name}' not found in {} or {FALLBACK_SOUNDS}; skipped",
+                        dir.display()
+                    );
+                } else {
+                    log::warn!(
+                        "Playback: file '{name}' not found: no sound prompts installed \
+                         (neither soundsdir {} nor {FALLBACK_SOUNDS} exists); install Debian's \
+                         asterisk-core-sounds-en-wav or set soundsdir in sip.conf [general]; skipped",
+                        dir.display()
+                    );
+                }
                 continue;
             };
             match wav::read_frames(&bytes, law) {
