@@ -379,3 +379,20 @@ fn example_601_without_sounds_says_so_and_hangs_up() {
     }
     expect_bye(&caller, &sb);
 }
+
+#[test]
+fn ports_held_by_another_process_are_skipped_before_the_first_call() {
+    // The first two pairs of the range belong to someone else.
+    let held: Vec<std::net::UdpSocket> = (33400..33404)
+        .map(|p| std::net::UdpSocket::bind(("127.0.0.1", p)).unwrap())
+        .collect();
+    let sb = start_with_rtp(TEST_SIP_CONF, EXT, 33400, 33407);
+    let (caller, d) = call(&sb, "600", "busyports");
+    assert!(d.remote_media.port() >= 33404, "{}", d.remote_media);
+    let p = rtp_packet(0, 1, 160, 77, &[0x21; 160]);
+    caller.rtp.send_to(&p, d.remote_media).unwrap();
+    let back = recv_raw(&caller.rtp).expect("echo from a pair that is really bound");
+    assert_eq!(back[12..], p[12..]);
+    assert!(!sb.log().iter().any(|l| l.contains("that leg has no media")));
+    drop(held);
+}

@@ -273,6 +273,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
+        e.media_prime();
         e
     }
 

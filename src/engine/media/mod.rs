@@ -59,8 +59,10 @@ impl MediaState {
         if local.ip().is_unspecified() {
             log::warn!("bindaddr is unspecified: SDP will name {}", local.ip());
         }
+        let mut ports = Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end);
+        ports.start_walk_at(rand::random::<u32>() as usize);
         MediaState {
-            ports: Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end),
+            ports,
             strict: rtp.strict_rtp,
             stats: MediaStats::default(),
         }
@@ -166,6 +168,11 @@ impl Engine {
     /// Media counters.
     pub fn media_stats(&self) -> MediaStats {
         self.media.stats
+    }
+
+    /// Binds the idle reserve of RTP port pairs (once, at start).
+    pub(super) fn media_prime(&mut self) {
+        self.media.ports.prime(&mut self.out);
     }
 
     /// RTP port pairs held by calls (leak checks; the idle reserve is not counted).
