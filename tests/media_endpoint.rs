@@ -48,6 +48,9 @@ exten => 603,1,Progress()
 exten => 604,1,Answer()
  same => n,Playback(tone)
  same => n,Hangup()
+
+exten => _100X,1,Dial(SIP/${EXTEN},5)
+ same => n,Hangup()
 ";
 
 /// 1 s of audio whose 50 frames all differ (a sweep with a rising amplitude).
@@ -395,4 +398,48 @@ fn ports_held_by_another_process_are_skipped_before_the_first_call() {
     assert_eq!(back[12..], p[12..]);
     assert!(!sb.log().iter().any(|l| l.contains("that leg has no media")));
     drop(held);
+}
+
+#[test]
+fn late_offer_through_dial_relays_and_transcodes_after_the_ack() {
+    let sb = start(33440);
+    let callee = Phone::new("1002", "1002pass");
+    callee.register(sb.addr);
+    let server = sb.addr;
+    let h = std::thread::spawn(move || {
+        let inv = callee
+            .wait_for(T, |m| m.start.starts_with("INVITE"))
+            .expect("INVITE at the callee");
+        assert!(inv.body.contains("m=audio "), "sipbox offers to the callee");
+        callee.respond(
+            server,
+            &inv,
+            200,
+            Some(&sdp(callee.rtp_addr(), &[8], "sendrecv")),
+        );
+        callee
+            .wait_for(T, |m| m.start.starts_with("ACK"))
+            .expect("ACK at the callee");
+        (callee, inv)
+    });
+    let caller = Phone::new("1001", "1001pass");
+    let resp = caller.call(sb.addr, "1002", "late2", "");
+    assert_eq!(resp.status(), 200, "{resp:?}");
+    assert!(resp.body.contains("m=audio "), "{}", resp.body);
+    // The caller answers µ-law: sipbox must transcode for the A-law callee.
+    caller.ack_with_sdp(sb.addr, &resp, 2, &sdp(caller.rtp_addr(), &[0], "sendrecv"));
+    let (callee, inv) = h.join().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let ulaw: Vec<u8> = (0..160u16).map(|b| (b as u8) | 0x80).collect();
+    let p = rtp_packet(0, 1, 0, 5, &ulaw);
+    caller.rtp.send_to(&p, sdp_addr(&resp.body)).unwrap();
+    let got = recv_raw(&callee.rtp).expect("relayed to the callee");
+    let mut want = ulaw.clone();
+    sipbox::media::g711::transcode_ulaw_to_alaw_in_place(&mut want);
+    assert_eq!((got[1] & 0x7f, &got[12..]), (8, &want[..]));
+    // And back: the caller's address came from the ACK, A-law arrives as µ-law.
+    let q = rtp_packet(8, 1, 0, 6, &want);
+    callee.rtp.send_to(&q, sdp_addr(&inv.body)).unwrap();
+    let back = recv_raw(&caller.rtp).expect("relayed to the caller");
+    assert_eq!(back[1] & 0x7f, 0);
 }
