@@ -277,6 +277,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
+        e.media_prime();
         e
     }
 
@@ -380,6 +381,7 @@ impl Engine {
                 }
             }
             if let Some(lr) = self.calls.find(req.call_id()) {
+                self.media_caller_ack(now, lr, &req);
                 self.on_dialog_ack(now, lr);
             }
             return;

@@ -316,3 +316,60 @@ impl Phone {
         self.sip.send(server, req.as_bytes());
     }
 }
+
+/// Writes `samples` as an 8 kHz mono 16-bit PCM WAV.
+pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut wav = Vec::with_capacity(44 + data.len());
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    for v in [1u16, 1] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [8000u32, 16000] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [2u16, 16] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+/// Sends one RFC 4733 event (`event` 0-15, PT `pt`) to `to` as a phone does: three updates,
+/// the first with the marker, then the end packet three times; all with timestamp `ts`.
+pub fn send_dtmf(s: &UdpSocket, to: SocketAddr, pt: u8, event: u8, seq: u16, ts: u32) {
+    for i in 0..6u16 {
+        let end = i >= 3;
+        let duration = 160 * (i.min(3) + 1);
+        let mut payload = vec![event, if end { 0x80 | 10 } else { 10 }];
+        payload.extend_from_slice(&duration.to_be_bytes());
+        let mut p = rtp_packet(pt, seq.wrapping_add(i), ts, 0xD7F0, &payload);
+        if i == 0 {
+            p[1] |= 0x80;
+        }
+        s.send_to(&p, to).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+impl Phone {
+    /// ACKs our answered INVITE (CSeq `cseq`) with an SDP body: the answer to a late offer.
+    pub fn ack_with_sdp(&self, server: SocketAddr, resp: &Msg, cseq: u32, body: &str) {
+        let ack = format!(
+            "ACK sip:x@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{cseq}-sdp;rport\r\n\
+             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\n\
+             CSeq: {cseq} ACK\r\nContent-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{body}",
+            me = self.sip.addr,
+            from = resp.header("From").unwrap(),
+            to = resp.header("To").unwrap(),
+            cid = resp.header("Call-ID").unwrap(),
+            len = body.len()
+        );
+        self.sip.send(server, ack.as_bytes());
+    }
+}

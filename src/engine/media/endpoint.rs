@@ -11,7 +11,7 @@
 
 use super::super::call_state::Phase;
 use super::super::dialog::EndReason;
-use super::super::{Engine, EngineTimer, Verdict};
+use super::super::{Engine, EngineTimer, Reply, Verdict};
 use super::Endpoint;
 use crate::call::{CallRef, LegId};
 use crate::dialplan::{Command, Resume};
@@ -40,6 +40,40 @@ pub struct Playing {
     sender: RtpSender,
     pacer: Pacer,
     interrupt: Option<String>,
+    /// The law `frames` are encoded in.
+    law: Law,
+    /// The files, to read again should the law change.
+    files: Vec<String>,
+}
+
+impl Playing {
+    /// The law the frames are encoded in.
+    pub(super) fn law(&self) -> Law {
+        self.law
+    }
+
+    /// The files being played.
+    pub(super) fn files(&self) -> &[String] {
+        &self.files
+    }
+
+    /// The caller turned out to receive `law` (a late offer's answer in the ACK): the frames
+    /// still to play switch to `reloaded` (the same files read in `law`) or, should the files
+    /// have changed meanwhile, are transcoded; the payload type follows.
+    pub(super) fn set_law(&mut self, law: Law, reloaded: Vec<Frame>) {
+        if law == self.law {
+            return;
+        }
+        if reloaded.len() == self.frames.len() {
+            self.frames = reloaded;
+        } else {
+            for f in self.frames.iter_mut().skip(self.next) {
+                crate::media::g711::transcode_in_place(f, self.law, law);
+            }
+        }
+        self.law = law;
+        self.sender.set_payload_type(law.payload_type());
+    }
 }
 
 /// The digit of an RFC 4733 event number.
@@ -95,6 +129,20 @@ impl Engine {
         }
     }
 
+    /// Media on an unanswered call (Playback with `noanswer`, after `Progress()`, SayDigits):
+    /// early media, as chan_sip's `sip_write` does: a 183 with sipbox's SDP unless the call is
+    /// answered or sipbox has already sent its SDP.
+    fn progress_if_needed(&mut self, now: Instant, cref: CallRef) {
+        let Some(c) = self.calls.get(cref) else {
+            return;
+        };
+        if c.answered() || c.media.own_answer.is_some() {
+            return;
+        }
+        let body = self.media_answer(now, cref);
+        self.reply_caller(now, cref, Reply::status(183, "Session Progress"), body);
+    }
+
     /// The caller leg's law (µ-law when unknown).
     fn caller_law(&self, cref: CallRef) -> Law {
         self.calls
@@ -106,7 +154,7 @@ impl Engine {
 
     /// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
     /// about and skipped (Asterisk's behaviour).
-    fn load_sounds(&self, files: &[String], law: Law) -> Vec<Frame> {
+    pub(super) fn load_sounds(&self, files: &[String], law: Law) -> Vec<Frame> {
         let dir = self.cfg.general.sounds_dir.clone();
         let dirs = [dir.as_path(), Path::new(FALLBACK_SOUNDS)];
         let mut frames = Vec::new();
@@ -115,10 +163,19 @@ impl Engine {
                 .into_iter()
                 .find_map(|p| std::fs::read(&p).ok().map(|b| (p, b)));
             let Some((path, bytes)) = found else {
-                log::warn!(
-                    "Playback: file '{name}' not found in {} or {FALLBACK_SOUNDS}; skipped",
-                    dir.display()
-                );
+                if dirs.iter().any(|d| d.is_dir()) {
+                    log::warn!(
+                        "Playback: file '{name}' not found in {} or {FALLBACK_SOUNDS}; skipped",
+                        dir.display()
+                    );
+                } else {
+                    log::warn!(
+                        "Playback: file '{name}' not found: no sound prompts installed \
+                         (neither soundsdir {} nor {FALLBACK_SOUNDS} exists); install Debian's \
+                         asterisk-core-sounds-en-wav or set soundsdir in sip.conf [general]; skipped",
+                        dir.display()
+                    );
+                }
                 continue;
             };
             match wav::read_frames(&bytes, law) {
@@ -149,7 +206,9 @@ impl Engine {
                 files,
                 interrupt_digits,
             } => {
-                self.answer_if_needed(now, cref);
+                // The dialplan sends Answer first unless told not to (`noanswer`, `n`):
+                // otherwise this is early media.
+                self.progress_if_needed(now, cref);
                 let law = self.caller_law(cref);
                 let frames = self.load_sounds(&files, law);
                 if frames.is_empty() {
@@ -167,6 +226,8 @@ impl Engine {
                     sender: RtpSender::random(&mut self.rng, law.payload_type()),
                     pacer: Pacer::new(now),
                     interrupt: interrupt_digits,
+                    law,
+                    files,
                 };
                 self.set_endpoint(cref, Endpoint::Playback(Box::new(playing)));
                 let t = self.sched.schedule(now, EngineTimer::Media(cref, PACE));
@@ -185,6 +246,8 @@ impl Engine {
                 }
                 false
             }
+            // Nothing new: keep doing what the endpoint does.
+            Command::Keep => false,
             other => {
                 log::warn!(
                     "call {}: {other:?} is not supported yet; skipped",
@@ -288,6 +351,12 @@ impl Engine {
         let Endpoint::Playback(p) = &mut call.media.endpoint else {
             return;
         };
+        // The last frame went out one interval ago: it has played, the dialplan goes on.
+        // (Ending in the tick that sent it would also let a Hangup close the socket before
+        // the driver has sent that frame.)
+        if p.next >= p.frames.len() {
+            return self.endpoint_done(now, cref, Resume::Done);
+        }
         let due = p.pacer.frames_due(now).max(1);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
         for i in 0..due {
@@ -306,9 +375,6 @@ impl Engine {
             }
             p.pacer.on_sent();
             p.next += 1;
-        }
-        if p.next >= p.frames.len() {
-            return self.endpoint_done(now, cref, Resume::Done);
         }
         let at = p.pacer.next_deadline();
         let t = self.sched.schedule(at, EngineTimer::Media(cref, PACE));

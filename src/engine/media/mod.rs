@@ -25,7 +25,7 @@ use crate::media::g711::Law;
 use crate::media::learning::{Learner, LearningConfig};
 use crate::media::sdp::{CodecName, LocalSession, Sdp};
 use crate::sched::TimerId;
-use crate::sip::Response;
+use crate::sip::{Request, Response};
 use negotiate::law_of;
 pub(super) use ports::Pair;
 use ports::Ports;
@@ -59,8 +59,10 @@ impl MediaState {
         if local.ip().is_unspecified() {
             log::warn!("bindaddr is unspecified: SDP will name {}", local.ip());
         }
+        let mut ports = Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end);
+        ports.start_walk_at(rand::random::<u32>() as usize);
         MediaState {
-            ports: Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end),
+            ports,
             strict: rtp.strict_rtp,
             stats: MediaStats::default(),
         }
@@ -109,6 +111,8 @@ pub struct CallMedia {
     endpoint: Endpoint,
     /// The RTP timestamp of the last DTMF event acted on (RFC 4733 end packets repeat).
     last_event_ts: Option<u32>,
+    /// Late offer: the caller's answer (in its ACK) has been read.
+    late_answer_seen: bool,
     pace_timer: Option<TimerId>,
     watchdog: Option<TimerId>,
     digit_timer: Option<TimerId>,
@@ -123,6 +127,7 @@ impl Default for CallMedia {
             own_answer: None,
             endpoint: Endpoint::Idle,
             last_event_ts: None,
+            late_answer_seen: false,
             pace_timer: None,
             watchdog: None,
             digit_timer: None,
@@ -163,6 +168,11 @@ impl Engine {
     /// Media counters.
     pub fn media_stats(&self) -> MediaStats {
         self.media.stats
+    }
+
+    /// Binds the idle reserve of RTP port pairs (once, at start).
+    pub(super) fn media_prime(&mut self) {
+        self.media.ports.prime(&mut self.out);
     }
 
     /// RTP port pairs held by calls (leak checks; the idle reserve is not counted).
@@ -435,6 +445,57 @@ impl Engine {
         call.media.own_answer = Some(bytes.clone());
         self.arm_watchdog(now, cref);
         Some((SDP.to_string(), bytes))
+    }
+
+    /// The ACK of the caller's 2xx. After a late offer (an INVITE without SDP, RFC 3261
+    /// §13.2.1) sipbox's 2xx carried the offer and this ACK carries the caller's answer: its
+    /// address, codec and telephone-event PT become leg 0's, and a Playback in progress
+    /// switches to the law the caller chose. Other ACKs (and retransmissions) change nothing.
+    pub(super) fn media_caller_ack(&mut self, now: Instant, lr: LegRef, req: &Request) {
+        if lr.leg != 0 || req.body().is_empty() {
+            return;
+        }
+        let Some(call) = self.calls.get_mut(lr.call) else {
+            return;
+        };
+        let m = &mut call.media;
+        if m.caller_offer.is_some() || m.late_answer_seen || m.leg(0).is_none() {
+            return;
+        }
+        m.late_answer_seen = true;
+        let sdp = match Sdp::parse(req.body()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::info!(
+                    "call {}: SDP answer in the ACK unreadable: {e}",
+                    cref_label(lr.call)
+                );
+                return;
+            }
+        };
+        let Some(lm) = m.leg_mut(0) else {
+            return;
+        };
+        learn_from(lm, now, &sdp);
+        let law = lm.law;
+        log::debug!(
+            "call {}: late offer answered in the ACK ({:?})",
+            cref_label(lr.call),
+            sdp.chosen_codec().map(|c| c.name)
+        );
+        let Some(law) = law else {
+            return;
+        };
+        let reload = match &m.endpoint {
+            Endpoint::Playback(p) if p.law() != law => p.files().to_vec(),
+            _ => return,
+        };
+        let frames = self.load_sounds(&reload, law);
+        if let Some(Endpoint::Playback(p)) =
+            self.calls.get_mut(lr.call).map(|c| &mut c.media.endpoint)
+        {
+            p.set_law(law, frames);
+        }
     }
 
     /// A call ended: close its sockets, cancel its timers.

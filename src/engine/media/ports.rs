@@ -70,6 +70,9 @@ pub struct Ports {
     cursor: usize,
     pairs: Slab<PairSlot>,
     reserve: Vec<usize>,
+    /// Binds failed in a row: a failed reserve bind tries another pair only while this is
+    /// below [`BIND_ATTEMPTS`] (a range full of ports held elsewhere must not spin).
+    failures: usize,
 }
 
 /// The socket ids of pair key `k`.
@@ -97,7 +100,22 @@ impl Ports {
             cursor: 0,
             pairs: Slab::new(),
             reserve: Vec::new(),
+            failures: 0,
         }
+    }
+
+    /// Starts the round-robin walk at pair `seed % pairs` instead of `rtpstart`, as Asterisk
+    /// picks a random first port: two instances sharing a range rarely collide.
+    pub fn start_walk_at(&mut self, seed: usize) {
+        if !self.used.is_empty() {
+            self.cursor = seed % self.used.len();
+        }
+    }
+
+    /// Binds the reserve now (at start), so that even the first call's SDP names a pair whose
+    /// bind is confirmed (a port held by another process is skipped before any call needs it).
+    pub fn prime(&mut self, out: &mut Outbox) {
+        self.refill(out);
     }
 
     /// The address RTP sockets bind on (and SDP names).
@@ -260,6 +278,7 @@ impl Ports {
                     if *confirmed == 2 {
                         slot.state = PairState::Ready;
                         self.reserve.push(k);
+                        self.failures = 0;
                     }
                 }
                 PairState::InUse { confirmed, .. } => *confirmed += 1,
@@ -280,19 +299,11 @@ impl Ports {
         if let Some(u) = self.used.get_mut(i) {
             *u = false;
         }
-        if lost.is_none() {
-            // A reserve pair: try the next free pairs, a bounded number of times.
-            for _ in 0..BIND_ATTEMPTS {
-                if self.reserve.len() >= RESERVE {
-                    break;
-                }
-                if self
-                    .open(PairState::Pending { confirmed: 0 }, out)
-                    .is_some()
-                {
-                    break;
-                }
-            }
+        // Each pair fails once (its RTP or RTCP socket, whichever answers first).
+        self.failures += 1;
+        if lost.is_none() && self.failures < BIND_ATTEMPTS && self.reserve.len() < RESERVE {
+            // A reserve pair: try the next free pair.
+            self.open(PairState::Pending { confirmed: 0 }, out);
         }
         lost
     }
@@ -379,5 +390,28 @@ mod tests {
         let a = p.allocate(c, 1, &mut out).unwrap();
         assert_eq!(p.bound(a.rtp, false, &mut out), Some((c, 1)));
         assert!(p.owner(a.rtp).is_none());
+    }
+
+    #[test]
+    fn a_range_of_busy_ports_does_not_spin() {
+        let ip = IpAddr::from([127, 0, 0, 1]);
+        // Four pairs; every bind fails (all held by other processes).
+        let mut p = Ports::new(ip, 30000, 30007);
+        let mut out = Outbox::default();
+        p.prime(&mut out);
+        let mut binds = 0;
+        while let Some(op) = out.socket_ops.pop_front() {
+            if let SocketOp::Bind { id, .. } = op {
+                binds += 1;
+                assert!(binds < 100, "bind retries must be bounded");
+                assert!(p.bound(id, false, &mut out).is_none());
+            }
+        }
+        assert!(p.reserve.is_empty());
+        // A later success resets the count: the reserve fills again.
+        p.failures = 0;
+        p.prime(&mut out);
+        let ops = bind_ops(&mut out);
+        assert_eq!(ops.len(), 2 * RESERVE);
     }
 }
