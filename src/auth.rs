@@ -225,7 +225,11 @@ pub struct NonceStore {
 
 /// A nonce as we print it: exactly 32 lowercase hex digits.
 fn nonce_key(nonce: &str) -> Option<u128> {
-    if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if nonce.len() != 32
+        || !nonce
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
     u128::from_str_radix(nonce, 16).ok()
@@ -253,7 +257,13 @@ impl NonceStore {
             }
         }
         let bits: u128 = rng.random();
-        self.nonces.insert(bits, NonceState { issued: now, last_nc: 0 });
+        self.nonces.insert(
+            bits,
+            NonceState {
+                issued: now,
+                last_nc: 0,
+            },
+        );
         self.order.push_back(bits);
         format!("{bits:032x}")
     }
@@ -261,7 +271,9 @@ impl NonceStore {
     /// Checks (and records) a nonce use. Call only after the digest response matched, so a
     /// forged request cannot burn a client's nonce count.
     pub fn check(&mut self, now: Instant, nonce: &str, nc: u32, has_qop: bool) -> NonceCheck {
-        let Some(key) = nonce_key(nonce) else { return NonceCheck::Stale };
+        let Some(key) = nonce_key(nonce) else {
+            return NonceCheck::Stale;
+        };
         match self.nonces.get_mut(&key) {
             None => NonceCheck::Stale,
             Some(st) if now.saturating_duration_since(st.issued) > NONCE_LIFETIME => {
@@ -279,7 +291,9 @@ impl NonceStore {
 
     /// True if the nonce was issued by us and is still within its lifetime.
     pub fn is_known(&self, now: Instant, nonce: &str) -> bool {
-        let Some(key) = nonce_key(nonce) else { return false };
+        let Some(key) = nonce_key(nonce) else {
+            return false;
+        };
         matches!(self.nonces.get(&key), Some(st) if now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
     }
 

@@ -166,9 +166,13 @@ impl Registrar {
     /// Keeps at most [`MAX_CONTACTS_PER_AOR`] bindings on `aor`, dropping those that expire
     /// first.
     fn trim_aor(&mut self, aor: &str) {
-        let Some(list) = self.aors.get_mut(aor) else { return };
+        let Some(list) = self.aors.get_mut(aor) else {
+            return;
+        };
         while list.len() > MAX_CONTACTS_PER_AOR {
-            let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, b)| b.expires_at) else { break };
+            let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, b)| b.expires_at) else {
+                break;
+            };
             let old = list.remove(i);
             self.expiry.cancel(old.timer);
             self.count -= 1;
@@ -291,12 +295,30 @@ mod tests {
         let mut r = Registrar::new(100);
         for i in 0..(MAX_CONTACTS_PER_AOR as u64 + 5) {
             let c = format!("sip:{i}@127.0.0.1");
-            r.update(t0 + Duration::from_secs(i), "1001", src(), &format!("c{i}"), 1, &[up(&c, 60)]).unwrap();
+            r.update(
+                t0 + Duration::from_secs(i),
+                "1001",
+                src(),
+                &format!("c{i}"),
+                1,
+                &[up(&c, 60)],
+            )
+            .unwrap();
         }
         assert_eq!(r.bindings("1001").len(), MAX_CONTACTS_PER_AOR);
         assert_eq!(r.len(), MAX_CONTACTS_PER_AOR);
-        assert!(r.bindings("1001").iter().all(|b| b.contact != "sip:0@127.0.0.1"), "the oldest went");
-        assert!(r.bindings("1001").iter().any(|b| b.contact == "sip:14@127.0.0.1"), "the newest stays");
+        assert!(
+            r.bindings("1001")
+                .iter()
+                .all(|b| b.contact != "sip:0@127.0.0.1"),
+            "the oldest went"
+        );
+        assert!(
+            r.bindings("1001")
+                .iter()
+                .any(|b| b.contact == "sip:14@127.0.0.1"),
+            "the newest stays"
+        );
     }
 
     #[test]

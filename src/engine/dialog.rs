@@ -7,7 +7,7 @@
 
 use super::build;
 use super::call_state::{PendingAck, Phase};
-use super::transactions::{ClientEvent, ClientPurpose, Relay, ServerTx};
+use super::transactions::{Answering, ClientEvent, ClientPurpose, Relay, ServerTx};
 use super::{Engine, EngineTimer, Reply};
 use crate::call::{CallRef, DialogState, LegId, LegRef, LegRole};
 use crate::sip::{HeaderName, Method, Request, Response};
@@ -513,12 +513,9 @@ impl Engine {
         body: Option<(String, Vec<u8>)>,
     ) -> Option<Response> {
         let ServerTx {
-            request,
-            to_tag,
-            via,
-            ..
+            to_tag, answering, ..
         } = self.server_txs.get(h)?;
-        let request = request.as_ref()?;
+        let Answering { request, via } = answering.as_ref()?;
         let tag = (reply.status > 100).then_some(to_tag.as_str());
         let mut resp = Response::for_request(request, reply.status, &reply.reason, tag);
         resp.set_top_via(via.clone());

@@ -25,12 +25,19 @@ pub(super) struct ServerTx {
     pub machine: ServerMachine,
     /// Where responses go (§18.2.2 with rport).
     pub dest: SocketAddr,
-    /// The request, to build responses from; dropped once a final response went out (only the
-    /// response bytes in the machine are needed to answer retransmissions after that).
-    pub request: Option<Rc<Request>>,
+    /// What responses are built from, until the final one went out; after that only the
+    /// response bytes inside the machine are needed (to answer retransmissions), so a
+    /// lingering transaction stays small.
+    pub answering: Option<Answering>,
     /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
     pub to_tag: String,
-    /// The request's top Via stamped with received/rport, for every response.
+}
+
+/// The request of a server transaction and its stamped top Via.
+pub(super) struct Answering {
+    /// The request.
+    pub request: Rc<Request>,
+    /// Its top Via stamped with received/rport, for every response.
     pub via: crate::sip::Via,
 }
 
@@ -137,7 +144,12 @@ impl Engine {
             // (Timer J): under a flood this shortens the linger instead of refusing requests.
             self.evict_lingering();
         }
-        let tx = ServerTx { machine, dest, request: Some(req), to_tag, via };
+        let tx = ServerTx {
+            machine,
+            dest,
+            to_tag,
+            answering: Some(Answering { request: req, via }),
+        };
         self.server_txs.insert(key, tx)
     }
 
@@ -179,7 +191,7 @@ impl Engine {
                 }
             }
             if final_ {
-                tx.request = None;
+                tx.answering = None;
             }
         }
         if linger {
