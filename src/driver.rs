@@ -73,6 +73,8 @@ impl Driver {
     /// Runs until SIGINT or SIGTERM.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
+        // The engine may have asked for sockets (spare RTP pairs) before the first event.
+        self.flush();
         loop {
             let now = Instant::now();
             let timeout = self
@@ -142,6 +144,9 @@ impl Driver {
 
     /// Sends what the engine queued and carries out its socket requests.
     fn flush(&mut self) {
+        // Socket requests in order; a closed socket is kept until this turn's datagrams are
+        // sent, so a call's last packets still leave from it.
+        let mut closing = Vec::new();
         while let Some(op) = self.engine.poll_socket_op() {
             match op {
                 SocketOp::Bind { id, addr } => {
@@ -155,6 +160,7 @@ impl Driver {
                     if let Some((key, mut sock)) = self.rtp.remove(&id) {
                         let _ = self.poll.registry().deregister(&mut sock);
                         self.sources.remove(key);
+                        closing.push((id, sock));
                     }
                 }
             }
@@ -163,7 +169,10 @@ impl Driver {
             let sock = if t.via == SockId::SIP {
                 Some(&self.sip)
             } else {
-                self.rtp.get(&t.via).map(|(_, s)| s)
+                self.rtp
+                    .get(&t.via)
+                    .map(|(_, s)| s)
+                    .or_else(|| closing.iter().find(|(id, _)| *id == t.via).map(|(_, s)| s))
             };
             if let Some(sock) = sock {
                 // UDP: a full send buffer drops the datagram; retransmission timers cover it.
