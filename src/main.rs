@@ -109,7 +109,8 @@ fn main() -> ExitCode {
     resolve_static_hosts(&mut settings);
     let rtp = cfg.rtp.clone();
     let driver = Driver::bind(bind, |local| {
-        Engine::new(settings, dialplan, rtp, local, Instant::now())
+        let advertised = advertised_addr(local);
+        Engine::new(settings, dialplan, rtp, advertised, Instant::now())
     });
     let mut driver = match driver {
         Ok(d) => d,
@@ -156,5 +157,31 @@ fn resolve_static_hosts(settings: &mut Settings) {
     }
     for (i, addr) in found {
         settings.set_resolved(i, addr);
+    }
+}
+
+/// The address sipbox names in Via, Contact and SDP. Bound to a wildcard (`bindaddr=0.0.0.0`,
+/// the default), it is the address of the interface that carries the default route, found the
+/// way Asterisk's `ast_ouraddrfor` does it: a UDP socket is "connected" towards a
+/// documentation address, which only asks the kernel for a route and sends nothing.
+fn advertised_addr(local: SocketAddr) -> SocketAddr {
+    if !local.ip().is_unspecified() {
+        return local;
+    }
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| {
+        s.connect("203.0.113.1:9")?;
+        s.local_addr()
+    });
+    match probe {
+        Ok(a) if !a.ip().is_unspecified() => {
+            log::info!("bound to {local}; advertising {} in SIP and SDP", a.ip());
+            SocketAddr::new(a.ip(), local.port())
+        }
+        _ => {
+            log::warn!(
+                "bound to {local} and no default route: advertising 127.0.0.1; set bindaddr"
+            );
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+        }
     }
 }

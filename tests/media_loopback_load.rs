@@ -66,7 +66,10 @@ fn relay_load() {
     let calls = env_num("SIPBOX_LOAD_CALLS", 200) as usize;
     let secs = env_num("SIPBOX_LOAD_SECS", 5);
     let rtp_end = (30000 + calls * 4 + 400).min(65000) as u16;
-    let conf = TEST_SIP_CONF.replace("[general]\n", &format!("[general]\nmaxcalls={}\n", calls + 100));
+    let conf = TEST_SIP_CONF.replace(
+        "[general]\n",
+        &format!("[general]\nmaxcalls={}\n", calls + 100),
+    );
     let sb = start_with_rtp(&conf, TEST_EXTENSIONS_CONF, 30000, rtp_end);
     let callee = Phone::new("1002", "1002pass");
     callee.register(sb.addr);
