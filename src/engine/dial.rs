@@ -182,7 +182,6 @@ impl Engine {
             invite_cseq: 1,
             entry: Some(f.entry),
         };
-        let invite_uri = f.uri.clone();
         let call = self.calls.get_mut(cref)?;
         let leg_id = call.legs.len();
         call.legs.push(leg);
@@ -223,7 +222,6 @@ impl Engine {
         if let Some(call) = self.calls.get_mut(cref) {
             call.fork_txs[leg_id] = h;
         }
-        let _ = invite_uri;
         log::debug!("fork {call_id} to {} via {}", f.uri, f.dest);
         h.map(|_| leg_id)
     }
@@ -253,7 +251,7 @@ impl Engine {
                 // we hung up): acknowledge it and end that dialog at once (§13.2.2.4).
                 return self.ack_and_bye_orphan(now, h, lr, resp);
             }
-            return self.fork_answered(now, h, lr, resp);
+            return self.fork_answered(now, lr, resp);
         }
         if !live {
             if (101..200).contains(&status) {
@@ -303,7 +301,7 @@ impl Engine {
         self.reply_caller(now, lr.call, Reply::status(status, reason), body);
     }
 
-    fn fork_answered(&mut self, now: Instant, h: Handle, lr: LegRef, resp: &Response) {
+    fn fork_answered(&mut self, now: Instant, lr: LegRef, resp: &Response) {
         let local = self.local;
         let ua = self.cfg.general.user_agent.clone();
         let branch = self.new_branch();
@@ -322,7 +320,6 @@ impl Engine {
         let peer = leg.peer;
         call.fork_acks[lr.leg] = Some(ack.clone());
         self.out.sip(peer, ack);
-        let _ = h;
         // The caller is answered with the callee's session description.
         let dial_timer = call.dial.as_mut().and_then(|d| d.timer.take());
         let others: Vec<usize> = call

@@ -169,7 +169,6 @@ impl Engine {
         }
         self.apply_2xx_actions(now, lr.call, &mut acts);
         self.actions = acts;
-        self.relay_reinvite_ack(now, lr);
     }
 
     /// A request with a To tag: find its dialog, check it, and act (§12.2.2).
@@ -373,10 +372,6 @@ impl Engine {
             self.server_send(now, server, &built);
         }
     }
-
-    /// After the ACK of a relayed re-INVITE's 2xx: nothing more to do — sipbox already ACKed
-    /// the other side when its 2xx arrived.
-    fn relay_reinvite_ack(&mut self, _now: Instant, _lr: LegRef) {}
 
     /// CANCEL for the caller's INVITE (matched through `invite_h`): 200 to the CANCEL, 487 to
     /// the INVITE, CANCEL to every fork (§9.2).
