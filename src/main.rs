@@ -149,7 +149,7 @@ fn main() -> ExitCode {
 /// does not resolve is logged; Dial to that peer then fails with CHANUNAVAIL.
 fn resolve_static_hosts(settings: &mut Settings) {
     let mut found = Vec::new();
-    for (i, p) in settings.peers.iter().enumerate() {
+    for (i, p) in settings.peers() {
         if let Host::Static {
             host,
             ip: None,

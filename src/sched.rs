@@ -7,29 +7,22 @@
 //! the stale entry until it surfaces or until compaction, which keeps the heap within a constant
 //! factor of the live timers.
 
-use slab::Slab;
+use crate::handle::{GenSlab, Handle};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::marker::PhantomData;
 use std::time::Instant;
 
-/// A handle to a scheduled timer; stale handles are harmless.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimerId {
-    key: u32,
-    generation: u32,
-}
+/// What a [`TimerId`] points at.
+pub struct TimerTag;
 
-struct Slot<T> {
-    generation: u32,
-    deadline: Instant,
-    payload: T,
-}
+/// A handle to a scheduled timer; stale handles are harmless.
+pub type TimerId = Handle<TimerTag>;
 
 /// A deadline-ordered heap of timers carrying payloads of type `T`.
 pub struct Scheduler<T> {
-    heap: BinaryHeap<Reverse<(Instant, u64, u32, u32)>>,
-    slots: Slab<Slot<T>>,
-    next_generation: u32,
+    heap: BinaryHeap<Reverse<(Instant, u64, TimerId)>>,
+    slots: GenSlab<TimerTag, (Instant, T)>,
     sequence: u64,
 }
 
@@ -44,49 +37,34 @@ impl<T> Scheduler<T> {
     pub fn new() -> Self {
         Scheduler {
             heap: BinaryHeap::new(),
-            slots: Slab::new(),
-            next_generation: 1,
+            slots: GenSlab::new(),
             sequence: 0,
         }
     }
 
     /// Schedules `payload` to fire at `deadline`.
     pub fn schedule(&mut self, deadline: Instant, payload: T) -> TimerId {
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        let key = self.slots.insert(Slot {
-            generation,
-            deadline,
-            payload,
-        }) as u32;
+        let id = self.slots.insert((deadline, payload));
         // The sequence number keeps timers with equal deadlines in scheduling order.
         self.sequence += 1;
-        self.heap
-            .push(Reverse((deadline, self.sequence, key, generation)));
+        self.heap.push(Reverse((deadline, self.sequence, id)));
         self.compact_if_bloated();
-        TimerId { key, generation }
+        id
     }
 
     /// Cancels a timer; returns its payload if it was still pending.
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
-        let key = id.key as usize;
-        match self.slots.get(key) {
-            Some(slot) if slot.generation == id.generation => Some(self.slots.remove(key).payload),
-            _ => None,
-        }
+        self.slots.remove(id).map(|(_, p)| p)
     }
 
     /// True if the timer is still pending.
     pub fn is_pending(&self, id: TimerId) -> bool {
-        matches!(self.slots.get(id.key as usize), Some(s) if s.generation == id.generation)
+        self.slots.contains(id)
     }
 
     /// The deadline of a pending timer.
     pub fn deadline(&self, id: TimerId) -> Option<Instant> {
-        match self.slots.get(id.key as usize) {
-            Some(s) if s.generation == id.generation => Some(s.deadline),
-            _ => None,
-        }
+        self.slots.get(id).map(|(d, _)| *d)
     }
 
     /// The earliest deadline among scheduled timers (possibly of a cancelled one, which only
@@ -97,12 +75,11 @@ impl<T> Scheduler<T> {
 
     /// Removes and returns the earliest timer due at `now`, if any.
     pub fn pop_due(&mut self, now: Instant) -> Option<(TimerId, T)> {
-        while let Some(Reverse((deadline, _, key, generation))) = self.heap.peek().copied() {
+        while let Some(Reverse((deadline, _, id))) = self.heap.peek().copied() {
             if deadline > now {
                 return None;
             }
             self.heap.pop();
-            let id = TimerId { key, generation };
             if let Some(payload) = self.cancel(id) {
                 return Some((id, payload));
             }
@@ -123,10 +100,93 @@ impl<T> Scheduler<T> {
     fn compact_if_bloated(&mut self) {
         if self.heap.len() > 64 && self.heap.len() > 2 * self.slots.len() {
             let slots = &self.slots;
-            self.heap.retain(|Reverse((_, _, key, generation))| {
-                matches!(slots.get(*key as usize), Some(s) if s.generation == *generation)
-            });
+            self.heap.retain(|Reverse((_, _, id))| slots.contains(*id));
         }
+    }
+}
+
+/// A closed set of timer kinds of one owner (a transaction's A–K, a call's, a peer's), at
+/// most [`SLOTS`] of them.
+pub trait TimerKindSet: Copy {
+    /// The kind's slot, below [`SLOTS`].
+    fn slot(self) -> usize;
+}
+
+/// How many kinds one owner may have.
+pub const SLOTS: usize = 16;
+
+/// The scheduler ids of one owner's running timers, one slot per kind: starting a kind
+/// replaces its running timer, and [`TimerSlots::stop_all`] cancels every timer of the owner in
+/// one call (a call or transaction that ends can't leave one behind).
+pub struct TimerSlots<K> {
+    ids: [Option<TimerId>; SLOTS],
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Default for TimerSlots<K> {
+    fn default() -> Self {
+        TimerSlots {
+            ids: [None; SLOTS],
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for TimerSlots<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.ids.iter().flatten()).finish()
+    }
+}
+
+impl<K: TimerKindSet> TimerSlots<K> {
+    /// Schedules `payload` at `deadline` for `kind`, cancelling the timer of that kind that
+    /// was running.
+    pub fn start<T>(&mut self, sched: &mut Scheduler<T>, kind: K, deadline: Instant, payload: T) {
+        let id = sched.schedule(deadline, payload);
+        if let Some(old) = self.ids[kind.slot()].replace(id) {
+            sched.cancel(old);
+        }
+    }
+
+    /// Cancels the timer of `kind`, if running.
+    pub fn stop<T>(&mut self, sched: &mut Scheduler<T>, kind: K) {
+        if let Some(old) = self.ids[kind.slot()].take() {
+            sched.cancel(old);
+        }
+    }
+
+    /// Cancels every running timer.
+    pub fn stop_all<T>(&mut self, sched: &mut Scheduler<T>) {
+        for id in self.ids.iter_mut().filter_map(Option::take) {
+            sched.cancel(id);
+        }
+    }
+
+    /// A timer of `kind` with `id` popped from the heap: true (and the slot cleared) if it is
+    /// the current one, false if it is stale and must be ignored.
+    pub fn fired(&mut self, kind: K, id: TimerId) -> bool {
+        let slot = &mut self.ids[kind.slot()];
+        if *slot == Some(id) {
+            *slot = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The id of the running timer of `kind`, if any.
+    pub fn get(&self, kind: K) -> Option<TimerId> {
+        self.ids[kind.slot()]
+    }
+
+    /// True when `kind` is running.
+    pub fn is_running(&self, kind: K) -> bool {
+        self.ids[kind.slot()].is_some()
+    }
+
+    /// True when no timer is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ids.iter().all(Option::is_none)
     }
 }
 

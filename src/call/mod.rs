@@ -1,17 +1,204 @@
-//! The private-call table: every call sipbox is in, each a back-to-back user agent with an
-//! inbound leg (sipbox as UAS towards the caller) and outbound legs (sipbox as UAC towards each
-//! fork of a Dial).
+//! Calls: every call sipbox is in, each a back-to-back user agent with legs (sipbox as UAS
+//! towards the caller, as UAC towards each fork of a Dial), its state machine, its dialogs,
+//! its media and its timers.
 //!
 //! Reading list: RFC 3261 §12 (dialogs: tags, remote target, route set, CSeq), §13 (INVITE,
-//! 2xx and ACK), §9 (CANCEL), §15 (BYE); RFC 5407 for the races between them.
+//! 2xx and ACK), §9 (CANCEL), §15 (BYE), §16.7 (choosing among forks' answers); RFC 5407 for
+//! the races between them; Asterisk's `app_dial.c` (DIALSTATUS, `r`, `g`) and `chan_sip.c`
+//! (`sip_pvt`, `handle_request_invite`) for the behaviour copied.
 //!
-//! Like chan_sip's `sip_pvt` list, but as data: a slab of [`Call`]s addressed by generation-
-//! checked [`CallRef`]s, and a map from each leg's Call-ID (attacker-chosen strings: a SipHash
-//! `HashMap`) to the call and leg it belongs to. The table is bounded; when full a new INVITE is
-//! answered 503.
+//! - [`table`]: the bounded call table (Call-ID → call and leg, generation-checked handles).
+//! - [`state`]: [`Call`], its legs and the one [`CallState`] enum.
+//! - [`dialog`]: one leg's RFC 3261 dialog and the rules in-dialog requests must pass.
+//! - [`build`]: the requests sipbox originates, from typed Via/Contact/CSeq.
+//! - [`outcome`]: the one mapping of fork failures, DIALSTATUS and Q.850 causes to SIP.
+//! - [`reply`]: answers on server transactions.
+//! - `start`, `dial`, `in_dialog`, `answer`, `script`: what a call does, as methods on
+//!   [`Call`] that take a [`Cx`] — the split borrow of what a call may touch — and change only
+//!   the call and that context. A call that ends moves to [`CallState::Ended`] having freed its
+//!   timers, transactions and sockets; the engine then drops it from the table.
+//! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
 
-mod leg;
-mod table;
+pub mod build;
+pub mod dialog;
+pub mod media;
+pub mod outcome;
+pub mod reply;
+pub mod state;
+pub mod table;
 
-pub use leg::{DialogState, Leg, LegRole};
-pub use table::{CallRef, CallTable, LegId, LegRef, TableFull};
+mod answer;
+mod dial;
+mod in_dialog;
+mod script;
+mod start;
+
+pub use dial::dead_fork_event;
+pub use dialog::{Dialog, DialogState, Role};
+pub use reply::Reply;
+pub use start::{dialled_extension, Caller, NewCall};
+pub use state::{Bridge, Call, CallState, DialState, EndReason, Leg};
+pub use table::{CallIds, CallTable, InsertError, LegRef};
+
+use crate::config::settings::{PeerId, Settings};
+use crate::dialplan::Dialplan;
+use crate::flow::Outbox;
+use crate::handle::{CallHandle, LegId};
+use crate::media::sounds::Sounds;
+use crate::registrar::Registrar;
+use crate::sched::Scheduler;
+use crate::transaction::{Handle as TxHandle, Transactions};
+use crate::wake::Wake;
+use media::MediaState;
+use rand::rngs::StdRng;
+use rand::Rng;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+/// The methods sipbox serves, for `Allow`.
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+
+/// What sipbox can receive in a body, for `Accept`.
+pub const ACCEPT: &str = "application/sdp";
+
+/// Whose a client transaction is, so its answer finds its way back.
+#[derive(Debug, Clone)]
+pub enum Purpose {
+    /// The INVITE of an outbound leg.
+    Invite(LegRef),
+    /// A BYE, CANCEL or orphan's BYE whose answer changes nothing.
+    Fire,
+    /// An OPTIONS qualify ping to a peer.
+    Qualify {
+        /// The peer.
+        peer: PeerId,
+        /// When it was sent.
+        sent: Instant,
+    },
+    /// A request relayed between the legs of a call.
+    Relay(Relay),
+}
+
+/// A request relayed from leg `from_leg` to leg `to_leg`; its final answer goes back on
+/// `server`, the transaction of the original request.
+#[derive(Debug, Clone, Copy)]
+pub struct Relay {
+    /// The transaction of the original request.
+    pub server: TxHandle,
+    /// The call.
+    pub call: CallHandle,
+    /// The leg that sent the request.
+    pub from_leg: LegId,
+    /// The leg it was relayed to.
+    pub to_leg: LegId,
+}
+
+/// Calls per sip.conf entry, for call-limit.
+#[derive(Debug, Default)]
+pub struct PeerLoad {
+    active: HashMap<PeerId, u32>,
+}
+
+impl PeerLoad {
+    /// True when `peer` already has as many calls as its call-limit allows.
+    pub fn over_limit(&self, cfg: &Settings, peer: PeerId) -> bool {
+        match cfg.peer(peer).and_then(|p| p.call_limit) {
+            Some(limit) => self.active.get(&peer).copied().unwrap_or(0) >= limit,
+            None => false,
+        }
+    }
+
+    /// A call now counts against `peer`.
+    pub fn add(&mut self, peer: PeerId) {
+        *self.active.entry(peer).or_default() += 1;
+    }
+
+    /// A call no longer counts against `peer`.
+    pub fn release(&mut self, peer: PeerId) {
+        if let Some(n) = self.active.get_mut(&peer) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.active.remove(&peer);
+            }
+        }
+    }
+}
+
+/// Call-IDs of late 2xx we already sent a BYE for (bounded).
+#[derive(Debug, Default)]
+pub struct Orphans(VecDeque<String>);
+
+impl Orphans {
+    const MAX: usize = 64;
+
+    /// Records a BYE for `call_id`; false if one was already sent.
+    pub fn first_bye(&mut self, call_id: &str) -> bool {
+        if self.0.iter().any(|c| c == call_id) {
+            return false;
+        }
+        self.0.push_back(call_id.to_string());
+        if self.0.len() > Self::MAX {
+            self.0.pop_front();
+        }
+        true
+    }
+}
+
+/// What a call may touch while it handles an event: borrowed from the engine beside the call
+/// table (a split borrow), so a call can change itself, its transactions, its timers and its
+/// sockets — and nothing of other calls.
+pub struct Cx<'a> {
+    /// The event's time.
+    pub now: Instant,
+    /// The wall clock at `now`.
+    pub wall: SystemTime,
+    /// sip.conf.
+    pub cfg: &'a Settings,
+    /// extensions.conf.
+    pub dialplan: &'a Dialplan,
+    /// Registered contacts (where a Dial to a dynamic peer goes).
+    pub registrar: &'a Registrar,
+    /// Peers qualify found UNREACHABLE.
+    pub unreachable: &'a HashSet<PeerId>,
+    /// call-limit counters.
+    pub load: &'a mut PeerLoad,
+    /// Both transaction tables.
+    pub txs: &'a mut Transactions<Purpose>,
+    /// The heap.
+    pub sched: &'a mut Scheduler<Wake>,
+    /// What to send.
+    pub out: &'a mut Outbox,
+    /// Every random choice.
+    pub rng: &'a mut StdRng,
+    /// RTP ports and media counters.
+    pub media: &'a mut MediaState,
+    /// Playback's prompts.
+    pub sounds: &'a mut dyn Sounds,
+    /// Our SIP address.
+    pub local: SocketAddr,
+    /// Late 2xx already hung up.
+    pub orphans: &'a mut Orphans,
+}
+
+impl Cx<'_> {
+    /// A fresh tag for To/From: 64 random bits in hex.
+    pub fn new_tag(&mut self) -> String {
+        format!("{:016x}", self.rng.random::<u64>())
+    }
+
+    /// A fresh RFC 3261 branch.
+    pub fn new_branch(&mut self) -> String {
+        crate::transaction::new_branch(self.rng)
+    }
+
+    /// A fresh Call-ID for a request we originate.
+    pub fn new_call_id(&mut self) -> String {
+        format!("{:032x}@sipbox", self.rng.random::<u128>())
+    }
+
+    /// sip.conf `useragent`.
+    pub fn user_agent(&self) -> &str {
+        &self.cfg.general.user_agent
+    }
+}

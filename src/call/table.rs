@@ -1,81 +1,85 @@
 //! The call table: a bounded slab of calls with generation-checked handles, and a map from each
-//! leg's Call-ID to its call and leg.
+//! leg's Call-ID (attacker-chosen strings: a SipHash `HashMap`) to its call and leg.
 
-use slab::Slab;
+use crate::handle::{CallHandle, CallTag, GenSlab, LegId};
 use std::collections::HashMap;
-
-/// A handle to a call; a stale handle (the call ended, the slot was reused) finds nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CallRef {
-    index: u32,
-    generation: u32,
-}
-
-/// Which leg of a call: 0 is the caller (inbound) leg, 1.. the outbound forks in Dial order.
-pub type LegId = usize;
 
 /// A call and one of its legs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LegRef {
     /// The call.
-    pub call: CallRef,
+    pub call: CallHandle,
     /// The leg.
     pub leg: LegId,
 }
 
+/// What the table needs to know of a call: its legs' Call-IDs.
+pub trait CallIds {
+    /// The Call-ID of leg `leg`, if it exists.
+    fn leg_call_id(&self, leg: LegId) -> Option<&str>;
+}
+
 struct Slot<C> {
-    generation: u32,
     call: C,
     call_ids: Vec<String>,
 }
 
+/// Why a call could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertError {
+    /// The table holds `maxcalls` calls: answer 503 with Retry-After.
+    Full,
+    /// A live call already has this Call-ID (a second INVITE reusing it is not a new call).
+    Duplicate(LegRef),
+}
+
 /// Calls by handle and by Call-ID.
 pub struct CallTable<C> {
-    slots: Slab<Slot<C>>,
+    slots: GenSlab<CallTag, Slot<C>>,
     by_call_id: HashMap<String, LegRef>,
-    next_generation: u32,
     max: usize,
 }
 
-/// The table is at its bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableFull;
-
-impl<C> CallTable<C> {
+impl<C: CallIds> CallTable<C> {
     /// A table holding at most `max` calls.
     pub fn new(max: usize) -> Self {
         CallTable {
-            slots: Slab::new(),
+            slots: GenSlab::new(),
             by_call_id: HashMap::new(),
-            next_generation: 1,
             max,
         }
     }
 
-    /// Adds a call whose caller leg has `call_id`.
-    pub fn insert(&mut self, call_id: &str, call: C) -> Result<CallRef, TableFull> {
-        if self.slots.len() >= self.max || self.by_call_id.contains_key(call_id) {
-            return Err(TableFull);
+    /// Adds the call `make` builds from its handle; its leg 0 is indexed under `call_id`.
+    pub fn insert(
+        &mut self,
+        call_id: &str,
+        make: impl FnOnce(CallHandle) -> C,
+    ) -> Result<CallHandle, InsertError> {
+        if let Some(&lr) = self.by_call_id.get(call_id) {
+            return Err(InsertError::Duplicate(lr));
         }
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        let index = self.slots.insert(Slot {
-            generation,
-            call,
+        if self.slots.len() >= self.max {
+            return Err(InsertError::Full);
+        }
+        let h = self.slots.insert_with(|h| Slot {
+            call: make(h),
             call_ids: vec![call_id.to_string()],
-        }) as u32;
-        let r = CallRef { index, generation };
+        });
         self.by_call_id
-            .insert(call_id.to_string(), LegRef { call: r, leg: 0 });
-        Ok(r)
+            .insert(call_id.to_string(), LegRef { call: h, leg: 0 });
+        Ok(h)
     }
 
-    /// Indexes another leg's Call-ID under this call.
-    pub fn index_leg(&mut self, call: CallRef, leg: LegId, call_id: &str) {
-        if let Some(slot) = self.slot_mut(call) {
-            slot.call_ids.push(call_id.to_string());
-            self.by_call_id
-                .insert(call_id.to_string(), LegRef { call, leg });
+    /// Indexes the Call-IDs of legs the call added since the last sync (a Dial's forks).
+    pub fn sync_legs(&mut self, call: CallHandle) {
+        let Some(slot) = self.slots.get_mut(call) else {
+            return;
+        };
+        while let Some(id) = slot.call.leg_call_id(slot.call_ids.len()) {
+            let leg = slot.call_ids.len();
+            slot.call_ids.push(id.to_string());
+            self.by_call_id.insert(id.to_string(), LegRef { call, leg });
         }
     }
 
@@ -85,28 +89,18 @@ impl<C> CallTable<C> {
     }
 
     /// The call behind a handle.
-    pub fn get(&self, call: CallRef) -> Option<&C> {
-        self.slots
-            .get(call.index as usize)
-            .filter(|s| s.generation == call.generation)
-            .map(|s| &s.call)
+    pub fn get(&self, call: CallHandle) -> Option<&C> {
+        self.slots.get(call).map(|s| &s.call)
     }
 
     /// The call behind a handle, mutably.
-    pub fn get_mut(&mut self, call: CallRef) -> Option<&mut C> {
-        self.slot_mut(call).map(|s| &mut s.call)
-    }
-
-    fn slot_mut(&mut self, call: CallRef) -> Option<&mut Slot<C>> {
-        self.slots
-            .get_mut(call.index as usize)
-            .filter(|s| s.generation == call.generation)
+    pub fn get_mut(&mut self, call: CallHandle) -> Option<&mut C> {
+        self.slots.get_mut(call).map(|s| &mut s.call)
     }
 
     /// Removes a call and every Call-ID it indexed.
-    pub fn remove(&mut self, call: CallRef) -> Option<C> {
-        self.slot_mut(call)?;
-        let slot = self.slots.remove(call.index as usize);
+    pub fn remove(&mut self, call: CallHandle) -> Option<C> {
+        let slot = self.slots.remove(call)?;
         for id in &slot.call_ids {
             self.by_call_id.remove(id);
         }
@@ -127,42 +121,47 @@ impl<C> CallTable<C> {
     pub fn indexed_call_ids(&self) -> usize {
         self.by_call_id.len()
     }
-
-    /// Every live call handle.
-    pub fn refs(&self) -> Vec<CallRef> {
-        self.slots
-            .iter()
-            .map(|(i, s)| CallRef {
-                index: i as u32,
-                generation: s.generation,
-            })
-            .collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Fake(Vec<&'static str>);
+
+    impl CallIds for Fake {
+        fn leg_call_id(&self, leg: LegId) -> Option<&str> {
+            self.0.get(leg).copied()
+        }
+    }
+
     #[test]
     fn legs_index_and_removal_frees_everything() {
         let mut t = CallTable::new(2);
-        let a = t.insert("caller-1", "call a").unwrap();
-        t.index_leg(a, 1, "fork-1");
-        t.index_leg(a, 2, "fork-2");
+        let a = t.insert("caller-1", |_| Fake(vec!["caller-1"])).unwrap();
+        t.get_mut(a).unwrap().0.extend(["fork-1", "fork-2"]);
+        t.sync_legs(a);
         assert_eq!(t.find("fork-2"), Some(LegRef { call: a, leg: 2 }));
-        assert_eq!(t.insert("caller-1", "dup"), Err(TableFull));
-        let _b = t.insert("caller-2", "call b").unwrap();
-        assert_eq!(t.insert("caller-3", "c"), Err(TableFull), "bounded");
-        assert_eq!(t.remove(a), Some("call a"));
+        assert_eq!(
+            t.insert("caller-1", |_| Fake(vec![])).err(),
+            Some(InsertError::Duplicate(LegRef { call: a, leg: 0 })),
+            "a live Call-ID is a duplicate, not a full table"
+        );
+        let _b = t.insert("caller-2", |_| Fake(vec!["caller-2"])).unwrap();
+        assert_eq!(
+            t.insert("caller-3", |_| Fake(vec![])).err(),
+            Some(InsertError::Full),
+            "bounded"
+        );
+        assert!(t.remove(a).is_some());
         assert!(t.find("fork-1").is_none() && t.find("caller-1").is_none());
         assert!(t.get(a).is_none());
-        let c = t.insert("caller-3", "call c").unwrap();
+        let c = t.insert("caller-3", |_| Fake(vec!["caller-3"])).unwrap();
         assert!(
             t.get(a).is_none(),
             "stale handle must not see the reused slot"
         );
-        assert_eq!(t.get(c), Some(&"call c"));
+        assert!(t.get(c).is_some());
         assert_eq!(t.indexed_call_ids(), 2);
     }
 }

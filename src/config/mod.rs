@@ -16,6 +16,7 @@ pub mod codec;
 pub mod raw;
 pub mod reader;
 pub mod rtp_conf;
+pub mod settings;
 pub mod sip_conf;
 pub mod sip_general;
 pub mod sip_peer;

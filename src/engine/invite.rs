@@ -4,25 +4,28 @@
 //! Reading list: RFC 3261 §13.3 (UAS processing of an INVITE), §22.3 (Proxy-Authenticate for
 //! a UAS acting as a B2BUA), Asterisk's `check_user_full` for how chan_sip picks the entry.
 
-use super::call_state::{Call, Phase};
-use super::{Engine, Reply};
+use super::{Engine, PeerId, Reply};
 use crate::auth::AuthVerdict;
-use crate::call::{DialogState, Leg, LegRole};
+use crate::call::{Call, Caller, InsertError, NewCall};
 use crate::config::sip_values::Host;
-use crate::sip::{HeaderName, Request};
+use crate::flow::Flow;
+use crate::sip::{HeaderName, Request, StatusCode};
 use crate::transaction::Handle;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
-/// Who an INVITE is from, as chan_sip decides it.
-enum Caller {
-    /// A user/friend by From name, to be authenticated.
-    Entry(usize),
-    /// A static peer matched by source address with `insecure=invite`: no challenge.
-    TrustedPeer(usize),
-    /// Nobody we know.
-    Unknown,
+/// Why an INVITE did not become a call.
+enum InviteRefusal {
+    /// Credentials missing, stale, wrong, or from a denied source.
+    Auth(AuthVerdict),
+    /// Nobody we know, and guests are not allowed.
+    Forbidden,
+    /// The caller's entry is at its call-limit.
+    CallLimit,
+    /// The call table is full.
+    Full,
+    /// A live call already has this Call-ID (a merged or looped request, §8.2.2.2).
+    Duplicate,
 }
 
 impl Engine {
@@ -31,125 +34,144 @@ impl Engine {
         &mut self,
         now: Instant,
         req: Rc<Request>,
-        source: SocketAddr,
+        source: Flow,
         h: Handle,
     ) {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
-        self.reply_on(now, h, Reply::status(100, "Trying"));
-        let caller = self.identify_caller(&req, source);
-        let (entry, context) = match caller {
-            Caller::TrustedPeer(i) => (Some(i), self.cfg.peers[i].context.clone()),
+        self.reply_on(now, h, Reply::new(StatusCode::TRYING));
+        if let Err(refusal) = self.try_new_call(now, req, source, h) {
+            let reply = self.invite_refusal(now, refusal);
+            self.reply_on(now, h, reply);
+        }
+    }
+
+    fn try_new_call(
+        &mut self,
+        now: Instant,
+        req: Rc<Request>,
+        source: Flow,
+        h: Handle,
+    ) -> Result<(), InviteRefusal> {
+        let (peer, context) = match self.identify_caller(&req, source) {
+            Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
                 now,
                 &req,
-                source,
+                source.remote,
                 Some(i),
                 HeaderName::ProxyAuthorization,
             ) {
-                AuthVerdict::Accepted => (Some(i), self.cfg.peers[i].context.clone()),
-                verdict => return self.refuse_auth(now, h, verdict),
+                AuthVerdict::Accepted => (Some(i), self.context_of(i)),
+                verdict => return Err(InviteRefusal::Auth(verdict)),
             },
             Caller::Unknown if self.cfg.general.allow_guest => {
                 (None, self.cfg.general.context.clone())
             }
             Caller::Unknown if self.cfg.general.always_auth_reject => {
-                let verdict =
-                    self.check_credentials(now, &req, source, None, HeaderName::ProxyAuthorization);
-                return self.refuse_auth(now, h, verdict);
+                let verdict = self.check_credentials(
+                    now,
+                    &req,
+                    source.remote,
+                    None,
+                    HeaderName::ProxyAuthorization,
+                );
+                return Err(InviteRefusal::Auth(verdict));
             }
-            Caller::Unknown => return self.reply_on(now, h, Reply::status(403, "Forbidden")),
+            Caller::Unknown => return Err(InviteRefusal::Forbidden),
         };
-        if let Some(i) = entry {
-            if self.over_call_limit(i) {
-                log::info!("call-limit reached for '{}': 486", self.cfg.peers[i].name);
-                return self.reply_on(now, h, Reply::status(486, "Busy Here"));
+        if let Some(i) = peer {
+            if self.load.over_limit(&self.cfg, i) {
+                let name = self.cfg.peer(i).map(|p| p.name.as_str()).unwrap_or("");
+                log::info!("call-limit reached for '{name}': 486");
+                return Err(InviteRefusal::CallLimit);
             }
         }
-        let exten = dialled_extension(&req);
-        let caller_leg = Leg {
-            role: LegRole::Uas,
-            call_id: req.call_id().to_string(),
-            local_tag: self
-                .server_txs
-                .get(h)
+        self.unique_ids += 1;
+        let new = NewCall {
+            invite: req.clone(),
+            tx: h,
+            to_tag: self
+                .txs
+                .server(h)
                 .map(|t| t.to_tag.clone())
                 .unwrap_or_default(),
-            remote_tag: req.from().tag().map(str::to_string),
-            local_uri: without_tag(req.to()),
-            remote_uri: without_tag(req.from()),
-            remote_target: req_contact_uri(&req),
-            route_set: req.record_route().unwrap_or_default(),
-            local_cseq: 0,
-            remote_cseq: req.cseq().seq,
-            peer: source,
-            state: DialogState::Trying,
-            invite_branch: None,
-            invite_cseq: req.cseq().seq,
-            entry,
+            source,
+            peer,
+            context: context.clone(),
+            unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
         };
-        let exec = self.start_dialplan(&context, &exten, &req, entry);
-        let call = Call {
-            legs: vec![caller_leg],
-            invite: req.clone(),
-            invite_tx: Some(h),
-            fork_txs: vec![None],
-            fork_acks: vec![None],
-            phase: Phase::Routing,
-            dial: None,
-            exec,
-            wait_timer: None,
-            pending_ack: None,
-            counted: entry.into_iter().collect(),
-            hangup_status: 480,
-            exten: exten.clone(),
-            dial_attempted: false,
-            media: Default::default(),
+        let wall = self.wall(now);
+        let cx = cx!(self, now, wall);
+        let created = self
+            .calls
+            .insert(req.call_id(), |handle| Call::new(&cx, handle, new));
+        let handle = match created {
+            Ok(handle) => handle,
+            // A second INVITE reusing a live Call-ID with a new branch is not a new call, and
+            // not a full table either: 482 Loop Detected (RFC 3261 §8.2.2.2).
+            Err(InsertError::Duplicate(_)) => return Err(InviteRefusal::Duplicate),
+            Err(InsertError::Full) => return Err(InviteRefusal::Full),
         };
-        let cref = match self.calls.insert(req.call_id(), call) {
-            Ok(c) => c,
-            Err(_) => {
-                let mut r = Reply::status(503, "Service Unavailable");
-                r.headers.push((HeaderName::RetryAfter, "5".into()));
-                return self.reply_on(now, h, r);
-            }
-        };
-        if let Some(i) = entry {
-            *self.active_calls.entry(i).or_default() += 1;
+        if let Some(i) = peer {
+            self.load.add(i);
         }
         log::info!(
-            "call {} from {} to '{exten}' in context '{context}'",
+            "call {} from {} to '{}' in context '{context}'",
             req.call_id(),
-            caller_name(&req)
+            caller_name(&req),
+            crate::call::dialled_extension(&req),
         );
-        self.run_dialplan(now, cref, None);
+        self.with_call(now, handle, |call, cx| call.begin(cx));
+        Ok(())
     }
 
-    fn refuse_auth(&mut self, now: Instant, h: Handle, verdict: AuthVerdict) {
-        let reply = match verdict {
-            AuthVerdict::Accepted => Reply::status(500, "Server Internal Error"),
-            AuthVerdict::Challenge { stale } => self.challenge(now, 407, stale),
-            AuthVerdict::Forbidden => Reply::status(403, "Forbidden"),
-            AuthVerdict::Malformed(_) => Reply::status(400, "Bad Proxy-Authorization header"),
-        };
-        self.reply_on(now, h, reply);
+    fn context_of(&self, peer: PeerId) -> String {
+        self.cfg
+            .peer(peer)
+            .map(|p| p.context.clone())
+            .unwrap_or_default()
     }
 
-    fn identify_caller(&self, req: &Request, source: SocketAddr) -> Caller {
+    /// The one place an INVITE refusal becomes a reply.
+    fn invite_refusal(&mut self, now: Instant, refusal: InviteRefusal) -> Reply {
+        match refusal {
+            InviteRefusal::Auth(AuthVerdict::Accepted) => {
+                Reply::new(StatusCode::SERVER_INTERNAL_ERROR)
+            }
+            InviteRefusal::Auth(AuthVerdict::Challenge { stale }) => {
+                self.challenge(now, StatusCode::PROXY_AUTHENTICATION_REQUIRED, stale)
+            }
+            InviteRefusal::Auth(AuthVerdict::Forbidden) | InviteRefusal::Forbidden => {
+                Reply::new(StatusCode::FORBIDDEN)
+            }
+            InviteRefusal::Duplicate => Reply::new(StatusCode::LOOP_DETECTED),
+            InviteRefusal::Auth(AuthVerdict::Malformed(_)) => {
+                Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Proxy-Authorization header")
+            }
+            InviteRefusal::CallLimit => Reply::new(StatusCode::BUSY_HERE),
+            InviteRefusal::Full => {
+                Reply::new(StatusCode::SERVICE_UNAVAILABLE).header(HeaderName::RetryAfter, "5")
+            }
+        }
+    }
+
+    fn identify_caller(&self, req: &Request, source: Flow) -> Caller {
         if let Some(user) = req.from().uri.user.as_deref() {
             if let Some(i) = self.cfg.entry(user) {
-                if self.cfg.peers[i].kind.calls_in() {
+                if self.cfg.peer(i).is_some_and(|p| p.kind.calls_in()) {
                     return Caller::Entry(i);
                 }
             }
         }
         // chan_sip's find_peer by address: a static host whose address and port match.
-        for (i, p) in self.cfg.peers.iter().enumerate() {
+        let from = source.remote;
+        for (i, p) in self.cfg.peers() {
             if let Host::Static {
                 ip: Some(ip), port, ..
             } = &p.host
             {
-                let port_ok = p.insecure.port || *port == source.port();
-                if *ip == source.ip() && port_ok {
+                let port_ok = p.insecure.port || *port == from.port();
+                if *ip == from.ip() && port_ok {
                     return if p.insecure.invite {
                         Caller::TrustedPeer(i)
                     } else {
@@ -160,30 +182,6 @@ impl Engine {
         }
         Caller::Unknown
     }
-
-    /// True when `entry` already has as many calls as its call-limit allows.
-    pub(super) fn over_call_limit(&self, entry: usize) -> bool {
-        match self.cfg.peers[entry].call_limit {
-            Some(limit) => self.active_calls.get(&entry).copied().unwrap_or(0) >= limit,
-            None => false,
-        }
-    }
-}
-
-/// The extension an INVITE asks for: the Request-URI user (unescaped by the parser), else the
-/// To user, else `s`.
-fn dialled_extension(req: &Request) -> String {
-    let user = req
-        .uri()
-        .user
-        .as_deref()
-        .or(req.to().uri.user.as_deref())
-        .unwrap_or("");
-    if user.is_empty() {
-        "s".to_string()
-    } else {
-        user.to_string()
-    }
 }
 
 fn caller_name(req: &Request) -> String {
@@ -192,26 +190,5 @@ fn caller_name(req: &Request) -> String {
         (Some(d), Some(u)) => format!("\"{d}\" <{u}>"),
         (None, Some(u)) => u.clone(),
         _ => f.uri.host.clone(),
-    }
-}
-
-/// A copy of a From/To without its tag.
-pub(super) fn without_tag(na: &crate::sip::NameAddr) -> crate::sip::NameAddr {
-    let mut na = na.clone();
-    na.params.retain(|(k, _)| !k.eq_ignore_ascii_case("tag"));
-    na
-}
-
-/// The Contact URI of a request (its remote target), or the From URI when absent.
-pub(super) fn req_contact_uri(req: &Request) -> crate::sip::Uri {
-    match req.contacts() {
-        Ok(list) => list
-            .into_iter()
-            .find_map(|c| match c {
-                crate::sip::Contact::Addr(na) => Some(na.uri),
-                crate::sip::Contact::Star => None,
-            })
-            .unwrap_or_else(|| req.from().uri.clone()),
-        Err(_) => req.from().uri.clone(),
     }
 }

@@ -1,167 +1,69 @@
-//! The sans-IO engine: every protocol decision in sipbox happens here, and none of it touches a
-//! socket or reads the clock.
+//! The sans-IO engine: the router. It parses a datagram, matches it to a transaction, a call
+//! (by Call-ID), the registrar or qualify, and hands it over; it never touches a socket, the
+//! clock or the disk.
 //!
 //! In: `(now, socket, source, bytes)` through [`Engine::handle_datagram`] and `now` through
 //! [`Engine::handle_timeout`]. Out: datagrams through [`Engine::poll_transmit`], RTP socket
 //! requests through [`Engine::poll_socket_op`], and the next deadline through
-//! [`Engine::poll_timeout`]. Tests drive it with a fake clock; the driver drives it with mio.
+//! [`Engine::poll_timeout`]. Tests drive it with a fake clock; the binary's driver with mio.
 //!
-//! Requests go through RFC 3261 §8.2's checks ([`validate`]) and then to a handler by method:
-//! REGISTER ([`register`]), OPTIONS, and the call handlers in [`crate::call`].
+//! Requests go through RFC 3261 §8.2's checks ([`validate`]) and then by method: REGISTER
+//! ([`register`]), OPTIONS, a new INVITE ([`invite`]: who is calling, digest, call-limit),
+//! and everything inside a call to [`crate::call`], whose methods get a [`Cx`] borrowed from
+//! the engine's fields beside the call table.
 
-mod build;
-mod call_state;
-mod dial;
-mod dialog;
+/// Builds the [`Cx`] a call gets, from the engine's fields beside the call table.
+macro_rules! cx {
+    ($e:ident, $now:expr, $wall:expr) => {
+        $crate::call::Cx {
+            now: $now,
+            wall: $wall,
+            cfg: &$e.cfg,
+            dialplan: &$e.dialplan,
+            registrar: &$e.registrar,
+            unreachable: &$e.qualify.unreachable,
+            load: &mut $e.load,
+            txs: &mut $e.txs,
+            sched: &mut $e.sched,
+            out: &mut $e.out,
+            rng: &mut $e.rng,
+            media: &mut $e.media,
+            sounds: &mut *$e.sounds,
+            local: $e.local,
+            orphans: &mut $e.orphans,
+        }
+    };
+}
+
 mod invite;
-mod media;
 mod qualify;
 mod register;
-mod respond;
-mod script;
 mod settings;
-mod transactions;
 mod validate;
 
+pub use crate::call::media::MediaStats;
+pub use crate::call::Reply;
+pub use crate::flow::{Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
-pub use settings::Settings;
+pub use settings::{PeerId, Settings};
 
 use crate::auth::{self, Account, AuthVerdict, NonceStore};
-use crate::call::{CallRef, CallTable};
+use crate::call::media::MediaState;
+use crate::call::{Call, CallTable, Cx, Orphans, PeerLoad, Purpose};
 use crate::dialplan::Dialplan;
+use crate::flow::Flow;
+use crate::handle::CallHandle;
 use crate::media::sounds::{NoSounds, Sounds};
 use crate::registrar::Registrar;
 use crate::sched::{Scheduler, TimerId};
-use crate::sip::{self, HeaderName, Message, Method, Request, Response};
-use crate::transaction::{Action, Handle, InsertError, TimerConfig, TimerKind, TransactionTable};
-use call_state::Call;
+use crate::sip::{self, HeaderName, Message, Method, Request, Response, StatusCode};
+use crate::transaction::{InsertError, TimerConfig, Transactions};
+use crate::wake::Wake;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
-use transactions::{ClientPurpose, ClientTx, ServerTx};
-
-/// Which local socket a datagram came in on or goes out of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SockId(pub u32);
-
-impl SockId {
-    /// The SIP UDP socket.
-    pub const SIP: SockId = SockId(0);
-}
-
-/// What the driver should do with a datagram it handed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The engine took it (and may have queued datagrams).
-    Consumed,
-    /// Resend the same (possibly rewritten in place) buffer out of `via` to `to`: the RTP relay's
-    /// per-packet path, which copies and queues nothing.
-    Forward {
-        /// The socket to send from.
-        via: SockId,
-        /// The destination.
-        to: SocketAddr,
-    },
-}
-
-/// A datagram the engine wants sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The socket to send from.
-    pub via: SockId,
-    /// The destination.
-    pub to: SocketAddr,
-    /// The datagram.
-    pub bytes: Vec<u8>,
-}
-
-/// A request to open or close an RTP socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SocketOp {
-    /// Bind a UDP socket at `addr` and report back with [`Engine::socket_bound`].
-    Bind {
-        /// The id the engine will use for it.
-        id: SockId,
-        /// Where to bind.
-        addr: SocketAddr,
-    },
-    /// Close it.
-    Close {
-        /// Which.
-        id: SockId,
-    },
-}
-
-/// What a timer on the engine's heap means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineTimer {
-    /// Forget expired digest nonces.
-    NonceSweep,
-    /// A timer of a server transaction.
-    ServerTx(Handle, TimerKind),
-    /// A timer of a client transaction.
-    ClientTx(Handle, TimerKind),
-    /// The 2xx retransmission of a call (§13.3.1.4).
-    Ack2xx(CallRef, TimerKind),
-    /// A Dial's ring timeout.
-    DialTimeout(CallRef),
-    /// A dialplan Wait().
-    DialplanWait(CallRef),
-    /// Time to qualify a peer.
-    Qualify(usize),
-    /// A qualify ping's answer limit.
-    QualifyLimit(usize),
-    /// A media pacing or timeout timer.
-    Media(CallRef, u32),
-}
-
-/// The engine's outputs, kept apart so handlers can borrow them beside other state.
-#[derive(Default)]
-pub struct Outbox {
-    transmits: VecDeque<Transmit>,
-    socket_ops: VecDeque<SocketOp>,
-}
-
-impl Outbox {
-    /// Queues a datagram from the SIP socket.
-    pub fn sip(&mut self, to: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit {
-            via: SockId::SIP,
-            to,
-            bytes,
-        });
-    }
-
-    /// Queues a datagram from another socket.
-    pub fn send(&mut self, via: SockId, to: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit { via, to, bytes });
-    }
-}
-
-/// A final or provisional answer a handler wants sent, before it is shaped into a response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: String,
-    /// Extra headers in order.
-    pub headers: Vec<(HeaderName, String)>,
-}
-
-impl Reply {
-    /// A reply with no extra headers.
-    pub fn status(status: u16, reason: &str) -> Reply {
-        Reply {
-            status,
-            reason: reason.to_string(),
-            headers: Vec::new(),
-        }
-    }
-}
 
 /// Counters for the log and the benchmarks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -196,27 +98,15 @@ pub struct Engine {
     cfg: Settings,
     dialplan: Dialplan,
     local: SocketAddr,
-    timers: TimerConfig,
-    sched: Scheduler<EngineTimer>,
+    sched: Scheduler<Wake>,
     registrar: Registrar,
     nonces: NonceStore,
     calls: CallTable<Call>,
-    server_txs: TransactionTable<crate::transaction::ServerKey, ServerTx>,
-    client_txs: TransactionTable<crate::transaction::ClientKey, ClientTx>,
-    /// Calls per sip.conf entry, for call-limit.
-    active_calls: HashMap<usize, u32>,
-    /// Reused buffer for machine actions.
-    actions: Vec<Action>,
-    dead_client_txs: Vec<Handle>,
-    /// Non-INVITE server transactions that have sent their final response, oldest first:
-    /// the first to go when the table is full.
-    lingering: VecDeque<Handle>,
-    /// Call-IDs of late 2xx we already sent a BYE for (bounded).
-    orphans_byed: Vec<String>,
-    /// Why forks of the Dial being started could not be sent (e.g. 488: no common codec).
-    fork_setup_failures: Vec<u16>,
+    txs: Transactions<Purpose>,
+    load: PeerLoad,
+    orphans: Orphans,
     qualify: qualify::QualifyState,
-    media: media::MediaState,
+    media: MediaState,
     rng: StdRng,
     out: Outbox,
     stats: Stats,
@@ -289,34 +179,26 @@ impl Engine {
             sounds,
         } = env;
         let mut rng = StdRng::seed_from_u64(seed);
-        let registrar = Registrar::new(cfg.general.max_registrations);
         let mut sched = Scheduler::new();
-        sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
+        sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
         let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
         timers.timer_b = cfg.general.timer_b;
         let start_wall_secs = wall
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let max_calls = cfg.general.max_calls;
         let mut e = Engine {
             dialplan,
             local,
-            timers,
             sched,
-            registrar,
+            registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
-            calls: CallTable::new(max_calls),
-            server_txs: TransactionTable::new(MAX_TRANSACTIONS),
-            client_txs: TransactionTable::new(MAX_TRANSACTIONS),
-            active_calls: HashMap::new(),
-            actions: Vec::new(),
-            dead_client_txs: Vec::new(),
-            lingering: VecDeque::new(),
-            orphans_byed: Vec::new(),
-            fork_setup_failures: Vec::new(),
+            calls: CallTable::new(cfg.general.max_calls),
+            txs: Transactions::new(timers, MAX_TRANSACTIONS),
+            load: PeerLoad::default(),
+            orphans: Orphans::default(),
             qualify: qualify::QualifyState::default(),
-            media: media::MediaState::new(&rtp, local, rng.random()),
+            media: MediaState::new(&rtp, local, rng.random()),
             rng,
             out: Outbox::default(),
             stats: Stats::default(),
@@ -327,7 +209,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
-        e.media_prime();
+        e.media.ports.prime(&mut e.out);
         e
     }
 
@@ -379,15 +261,63 @@ impl Engine {
         self.stats
     }
 
+    /// Media counters.
+    pub fn media_stats(&self) -> MediaStats {
+        self.media.stats
+    }
+
+    /// RTP port pairs held by calls (leak checks; the idle reserve is not counted).
+    pub fn media_pairs_in_use(&self) -> usize {
+        self.media.ports.in_use()
+    }
+
     /// Table sizes, for leak checks.
     pub fn table_sizes(&self) -> TableSizes {
         TableSizes {
             calls: self.calls.len(),
             call_ids: self.calls.indexed_call_ids(),
-            server_transactions: self.server_txs.len(),
-            client_transactions: self.client_txs.len(),
+            server_transactions: self.txs.server_len(),
+            client_transactions: self.txs.client_len(),
             timers: self.sched.len(),
             bindings: self.registrar.len(),
+        }
+    }
+
+    /// The wall clock that corresponds to `now` (for ${EPOCH} and GotoIfTime).
+    fn wall(&self, now: Instant) -> SystemTime {
+        self.epoch.1 + now.saturating_duration_since(self.epoch.0)
+    }
+
+    /// Runs `f` on call `h` with its context; drops the call from the table when it ended,
+    /// indexes the Call-IDs of legs it added otherwise.
+    fn with_call<R>(
+        &mut self,
+        now: Instant,
+        h: CallHandle,
+        f: impl FnOnce(&mut Call, &mut Cx<'_>) -> R,
+    ) -> Option<R> {
+        let wall = self.wall(now);
+        let call = self.calls.get_mut(h)?;
+        let mut cx = cx!(self, now, wall);
+        let r = f(call, &mut cx);
+        if call.is_over() {
+            self.drop_call(h);
+        } else {
+            self.calls.sync_legs(h);
+        }
+        Some(r)
+    }
+
+    fn drop_call(&mut self, h: CallHandle) {
+        if let Some(call) = self.calls.remove(h) {
+            if let crate::call::CallState::Ended(why) = call.state {
+                log::info!(
+                    "call {} to '{}' ended ({why:?}); {} calls up",
+                    call.label(),
+                    call.exten,
+                    self.calls.len()
+                );
+            }
         }
     }
 
@@ -403,16 +333,43 @@ impl Engine {
             return self.handle_media(now, on, from, data);
         }
         self.stats.sip_datagrams += 1;
+        let flow = Flow::udp(from);
         match sip::parse(data) {
-            Ok(Message::Request(req)) => self.on_request(now, req, from),
+            Ok(Message::Request(req)) => self.on_request(now, req, flow),
             Ok(Message::Response(resp)) => self.on_response(now, resp),
-            Err(err) => self.on_parse_error(&err, from),
+            Err(err) => self.on_parse_error(&err, flow),
         }
-        self.reap_client_txs();
+        self.txs.reap(&mut self.sched);
         Verdict::Consumed
     }
 
-    fn on_parse_error(&mut self, err: &sip::ParseError, from: SocketAddr) {
+    /// A datagram on an RTP/RTCP socket: to the call that owns the socket.
+    fn handle_media(
+        &mut self,
+        now: Instant,
+        on: SockId,
+        from: SocketAddr,
+        data: &mut [u8],
+    ) -> Verdict {
+        let Some((h, leg, port)) = self.media.ports.owner(on) else {
+            self.media.stats.dropped += 1;
+            return Verdict::Consumed;
+        };
+        let v = self.with_call(now, h, |call, cx| call.on_media(cx, leg, port, from, data));
+        self.txs.reap(&mut self.sched);
+        v.unwrap_or(Verdict::Consumed)
+    }
+
+    /// The driver's answer to a [`SocketOp::Bind`].
+    pub fn socket_bound(&mut self, id: SockId, ok: bool) {
+        if let Some((h, leg)) = self.media.ports.bound(id, ok, &mut self.out) {
+            if let Some(call) = self.calls.get_mut(h) {
+                call.media_bind_failed(leg);
+            }
+        }
+    }
+
+    fn on_parse_error(&mut self, err: &sip::ParseError, from: Flow) {
         if err.status().is_none() {
             self.stats.dropped += 1;
             log::debug!("dropped datagram from {from}: {}", err.reason());
@@ -424,7 +381,7 @@ impl Engine {
         // even its Via is broken.
         let (via, dest) = match err.top_via() {
             Some(top) => {
-                let (via, dest) = respond::stamp_via(&top, from);
+                let (via, dest) = crate::transaction::stamp_via(&top, from);
                 (Some(via.to_string()), dest)
             }
             None => (None, from),
@@ -435,81 +392,111 @@ impl Engine {
         }
     }
 
-    fn on_request(&mut self, now: Instant, req: Request, from: SocketAddr) {
-        let key = transactions::server_key(&req);
+    fn on_request(&mut self, now: Instant, req: Request, from: Flow) {
+        let key = crate::transaction::server_key(&req);
         if *req.method() == Method::Ack {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
             // dialog (§17.2.3, §13.3.1.4).
-            if let Some(h) = self.server_txs.find(&key) {
-                let ours = self.server_txs.get(h).map(|t| t.to_tag.as_str()) == req.to().tag();
-                if ours && !self.server_ack(now, h) {
+            if let Some(h) = self.txs.find_server(&key) {
+                let ours = self.txs.server(h).map(|t| t.to_tag.as_str()) == req.to().tag();
+                if ours && !self.txs.server_ack(now, &mut self.sched, &mut self.out, h) {
                     return;
                 }
             }
             if let Some(lr) = self.calls.find(req.call_id()) {
-                self.media_caller_ack(now, lr, &req);
-                self.on_dialog_ack(now, lr);
+                self.with_call(now, lr.call, |call, cx| {
+                    call.media_caller_ack(cx, lr.leg, &req);
+                    call.on_dialog_ack(cx, lr.leg);
+                });
             }
             return;
         }
-        if let Some(h) = self.server_txs.find(&key) {
-            return self.server_retransmission(now, h);
+        if let Some(h) = self.txs.find_server(&key) {
+            return self
+                .txs
+                .server_retransmission(now, &mut self.sched, &mut self.out, h);
         }
         if let Err(refusal) = validate::check(&req) {
             self.stats.refused += 1;
-            let reply = Reply {
-                status: refusal.status,
-                reason: refusal.reason.to_string(),
-                headers: refusal.headers,
-            };
-            return self.respond_statelessly(&req, from, reply);
+            return self.respond_statelessly(&req, from, refusal);
         }
         let req = Rc::new(req);
-        let h = match self.open_server_tx(req.clone(), from) {
+        let to_tag = match req.to().tag() {
+            Some(t) => t.to_string(),
+            None => self.new_tag(),
+        };
+        let h = match self
+            .txs
+            .open_server(&mut self.sched, req.clone(), from, to_tag)
+        {
             Ok(h) => h,
-            Err(InsertError::Duplicate(h)) => return self.server_retransmission(now, h),
+            Err(InsertError::Duplicate(h)) => {
+                return self
+                    .txs
+                    .server_retransmission(now, &mut self.sched, &mut self.out, h)
+            }
             Err(InsertError::Full) => {
-                let mut r = Reply::status(503, "Service Unavailable");
-                r.headers.push((HeaderName::RetryAfter, "5".into()));
+                let r =
+                    Reply::new(StatusCode::SERVICE_UNAVAILABLE).header(HeaderName::RetryAfter, "5");
                 return self.respond_statelessly(&req, from, r);
             }
         };
         match req.method() {
-            Method::Cancel => {
-                let invite = self
-                    .server_txs
-                    .key(h)
-                    .and_then(|k| k.cancelled_invite())
-                    .and_then(|k| self.server_txs.find(&k));
-                self.handle_cancel(now, h, invite, &req);
-            }
-            _ if req.to().tag().is_some() => self.handle_in_dialog(now, req, from, h),
+            Method::Cancel => self.handle_cancel(now, h, &req),
+            _ if req.to().tag().is_some() => match self.calls.find(req.call_id()) {
+                Some(lr) => {
+                    self.with_call(now, lr.call, |call, cx| {
+                        call.on_in_dialog(cx, lr.leg, req, from, h)
+                    });
+                }
+                None => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
+            },
             Method::Register => {
-                let reply = self.handle_register(now, &req, from);
+                let reply = self.handle_register(now, &req, from.remote);
                 self.reply_on(now, h, reply);
             }
             Method::Options => {
-                let reply = self.handle_options();
-                self.reply_on(now, h, reply);
+                let r = Reply::new(StatusCode::OK)
+                    .header(HeaderName::Allow, validate::ALLOW)
+                    .header(HeaderName::Accept, validate::ACCEPT);
+                self.reply_on(now, h, r);
             }
             Method::Invite => self.handle_new_invite(now, req, from, h),
-            _ => self.reply_on(
-                now,
-                h,
-                Reply::status(481, "Call/Transaction Does Not Exist"),
-            ),
+            _ => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
+        }
+    }
+
+    /// CANCEL (on its transaction `h`): 200, then the call ends with 487 to its INVITE
+    /// (§9.2); with no call (still being challenged, or answered), the INVITE gets 487 if it
+    /// has no final response yet.
+    fn handle_cancel(&mut self, now: Instant, h: crate::transaction::Handle, req: &Request) {
+        let Some(invite_h) = self.txs.cancelled_invite(h) else {
+            return self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST));
+        };
+        self.reply_on(now, h, Reply::new(StatusCode::OK));
+        let cancelled = match self.calls.find(req.call_id()) {
+            Some(lr) => self
+                .with_call(now, lr.call, |call, cx| call.on_cancel(cx, invite_h))
+                .unwrap_or(false),
+            None => false,
+        };
+        if !cancelled {
+            self.reply_on(now, invite_h, Reply::new(StatusCode::REQUEST_TERMINATED));
         }
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
-        let Some(key) = transactions::client_key(&resp) else {
+        let Some(key) = crate::transaction::client_key(&resp) else {
             return;
         };
-        let Some(h) = self.client_txs.find(&key) else {
+        let Some(h) = self.txs.find_client(&key) else {
             log::debug!("stray response {} for {}", resp.status(), resp.call_id());
             return;
         };
-        let Some(ev) = self.client_response(now, h, &resp) else {
+        let Some(ev) = self
+            .txs
+            .client_response(now, &mut self.sched, &mut self.out, h, &resp)
+        else {
             return;
         };
         self.client_event(now, h, ev, Some(&resp));
@@ -519,38 +506,52 @@ impl Engine {
     fn client_event(
         &mut self,
         now: Instant,
-        h: Handle,
-        ev: transactions::ClientEvent,
+        h: crate::transaction::Handle,
+        ev: crate::transaction::ClientEvent,
         resp: Option<&Response>,
     ) {
-        let Some(purpose) = self.client_txs.get(h).map(|t| t.purpose.clone()) else {
+        let Some(purpose) = self.txs.client(h).map(|t| t.purpose.clone()) else {
             return;
         };
         match purpose {
-            ClientPurpose::Invite(lr) => self.on_fork_event(now, h, lr, ev, resp),
-            ClientPurpose::Relay(relay) => self.on_relay_event(now, relay, ev, resp),
-            ClientPurpose::Qualify { entry, sent } => self.on_qualify_event(now, entry, sent, ev),
-            ClientPurpose::Fire => {}
+            Purpose::Invite(lr) => {
+                let handled = self.with_call(now, lr.call, |call, cx| {
+                    call.on_fork_event(cx, h, lr.leg, ev, resp)
+                });
+                if handled.is_none() {
+                    // The call is gone: what its fork still owes (CANCEL, ACK and BYE).
+                    let status = match ev {
+                        crate::transaction::ClientEvent::Response(s) => StatusCode::new(s),
+                        crate::transaction::ClientEvent::Timeout => None,
+                    };
+                    if let Some(status) = status {
+                        let wall = self.wall(now);
+                        let mut cx = cx!(self, now, wall);
+                        crate::call::dead_fork_event(&mut cx, h, status, resp);
+                    }
+                }
+            }
+            Purpose::Relay(relay) => {
+                self.with_call(now, relay.call, |call, cx| {
+                    call.on_relay_event(cx, relay, ev, resp)
+                });
+            }
+            Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
+            Purpose::Fire => {}
         }
     }
 
-    fn handle_options(&self) -> Reply {
-        let mut r = Reply::status(200, "OK");
-        r.headers.push((HeaderName::Allow, validate::ALLOW.into()));
-        r.headers
-            .push((HeaderName::Accept, validate::ACCEPT.into()));
-        r
-    }
-
     /// Answers without a transaction (refusals before any handler, table full).
-    fn respond_statelessly(&mut self, req: &Request, from: SocketAddr, reply: Reply) {
+    fn respond_statelessly(&mut self, req: &Request, from: Flow, reply: Reply) {
         let to_tag = if req.to().tag().is_none() {
             Some(self.new_tag())
         } else {
             None
         };
-        let (mut resp, dest) =
-            respond::response_to(req, from, reply.status, &reply.reason, to_tag.as_deref());
+        let (via, dest) = crate::transaction::stamp_via(req.top_via(), from);
+        let mut resp =
+            Response::for_request(req, reply.status.code(), reply.reason(), to_tag.as_deref());
+        resp.set_top_via(via);
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
@@ -558,14 +559,24 @@ impl Engine {
         self.out.sip(dest, resp.to_bytes());
     }
 
+    /// Sends a reply on server transaction `h`.
+    fn reply_on(&mut self, now: Instant, h: crate::transaction::Handle, reply: Reply) {
+        crate::call::reply::send(
+            now,
+            &mut self.txs,
+            &mut self.sched,
+            &mut self.out,
+            h,
+            reply,
+            None,
+            self.local,
+            &self.cfg.general.user_agent,
+        );
+    }
+
     /// A fresh tag for To/From: 64 random bits in hex.
     fn new_tag(&mut self) -> String {
         format!("{:016x}", self.rng.random::<u64>())
-    }
-
-    /// A fresh RFC 3261 branch.
-    fn new_branch(&mut self) -> String {
-        crate::transaction::new_branch(&mut self.rng)
     }
 
     /// Looks at a request's credentials for the entry it claims to be.
@@ -574,10 +585,11 @@ impl Engine {
         now: Instant,
         req: &Request,
         source: SocketAddr,
-        entry: Option<usize>,
+        entry: Option<PeerId>,
         header: HeaderName,
     ) -> AuthVerdict {
-        if let Some(e) = entry.map(|i| &self.cfg.peers[i]) {
+        let peer = entry.and_then(|i| self.cfg.peer(i));
+        if let Some(e) = peer {
             if e.secret.is_none() && e.md5secret.is_none() {
                 // chan_sip: an entry without a secret needs no authentication; its ACL still
                 // applies.
@@ -589,13 +601,13 @@ impl Engine {
             }
         }
         let values: Vec<&str> = req.headers().get_all(&header).collect();
-        let realm = self.cfg.general.realm.clone();
+        let realm = &self.cfg.general.realm;
         let ha1;
-        let account = match entry.map(|i| &self.cfg.peers[i]) {
+        let account = match peer {
             Some(e) => {
                 ha1 = match (&e.md5secret, &e.secret) {
                     (Some(h), _) => h.to_ascii_lowercase(),
-                    (None, Some(secret)) => auth::ha1(&e.name, &realm, secret),
+                    (None, Some(secret)) => auth::ha1(&e.name, realm, secret),
                     (None, None) => String::new(),
                 };
                 Some(Account {
@@ -609,30 +621,25 @@ impl Engine {
         auth::verify(
             now,
             &mut self.nonces,
-            &realm,
+            realm,
             req.method().as_str(),
             &values,
             account,
         )
     }
 
-    /// A 401/407 with a fresh nonce.
-    fn challenge(&mut self, now: Instant, status: u16, stale: bool) -> Reply {
+    /// A 401 or 407 with a fresh nonce.
+    fn challenge(&mut self, now: Instant, status: StatusCode, stale: bool) -> Reply {
         let nonce = self.nonces.issue(now, &mut self.rng);
-        let (reason, header) = if status == 401 {
-            ("Unauthorized", HeaderName::WwwAuthenticate)
+        let header = if status == StatusCode::UNAUTHORIZED {
+            HeaderName::WwwAuthenticate
         } else {
-            (
-                "Proxy Authentication Required",
-                HeaderName::ProxyAuthenticate,
-            )
+            HeaderName::ProxyAuthenticate
         };
-        let mut r = Reply::status(status, reason);
-        r.headers.push((
+        Reply::new(status).header(
             header,
             auth::challenge(&self.cfg.general.realm, &nonce, stale),
-        ));
-        r
+        )
     }
 
     /// Runs every timer due at `now`.
@@ -640,42 +647,41 @@ impl Engine {
         for gone in self.registrar.expire_due(now) {
             log::info!("registration of '{}' at {} expired", gone.aor, gone.contact);
         }
-        while let Some((id, timer)) = self.sched.pop_due(now) {
-            self.fire(now, id, timer);
-            self.reap_client_txs();
+        while let Some((id, wake)) = self.sched.pop_due(now) {
+            self.fire(now, id, wake);
+            self.txs.reap(&mut self.sched);
         }
     }
 
-    fn fire(&mut self, now: Instant, id: TimerId, timer: EngineTimer) {
-        match timer {
-            EngineTimer::NonceSweep => {
+    fn fire(&mut self, now: Instant, id: TimerId, wake: Wake) {
+        match wake {
+            Wake::NonceSweep => {
                 self.nonces.expire(now);
-                self.sched
-                    .schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
+                self.sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
             }
-            EngineTimer::ServerTx(h, kind) => self.server_timer(now, h, kind, id),
-            EngineTimer::ClientTx(h, kind) => {
-                if let Some(ev) = self.client_timer(now, h, kind, id) {
-                    self.client_event(now, h, ev, None);
+            Wake::Tx(t) => {
+                let ev = self
+                    .txs
+                    .on_timer(now, &mut self.sched, &mut self.out, t, id);
+                if let Some(ev) = ev {
+                    self.client_event(now, t.tx, ev, None);
                 }
             }
-            EngineTimer::Ack2xx(cref, kind) => self.ack2xx_timer(now, cref, kind, id),
-            EngineTimer::DialTimeout(cref) => self.dial_timed_out(now, cref),
-            EngineTimer::DialplanWait(cref) => self.dialplan_wait_done(now, cref),
-            EngineTimer::Qualify(entry) => self.qualify_due(now, entry),
-            EngineTimer::QualifyLimit(entry) => self.qualify_limit(entry),
-            EngineTimer::Media(cref, what) => self.media_timer(now, cref, what),
+            Wake::Call(h, kind) => {
+                self.with_call(now, h, |call, cx| call.on_timer(cx, kind, id));
+            }
+            Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
         }
     }
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.transmits.pop_front()
+        self.out.pop_transmit()
     }
 
     /// The next socket to open or close.
     pub fn poll_socket_op(&mut self) -> Option<SocketOp> {
-        self.out.socket_ops.pop_front()
+        self.out.pop_socket_op()
     }
 
     /// The earliest deadline the engine needs to be woken at.

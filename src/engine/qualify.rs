@@ -2,11 +2,16 @@
 //! within its limit is OK (with the latency), one that does not is UNREACHABLE, and a Dial to an
 //! UNREACHABLE peer fails at once with CHANUNAVAIL. Status changes are logged.
 
-use super::transactions::{ClientEvent, ClientPurpose};
-use super::{build, Engine, EngineTimer};
+use super::{Engine, PeerId};
+use crate::call::build::{self, Origin, OutOfDialog};
+use crate::call::Purpose;
 use crate::config::sip_values::Host;
-use crate::sip::{HeaderName, Method, Request, Uri};
-use std::collections::HashMap;
+use crate::flow::Flow;
+use crate::sched::{TimerId, TimerSlots};
+use crate::sip::{Method, NameAddr, Uri};
+use crate::transaction::ClientEvent;
+use crate::wake::{PeerTimer, Wake};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -21,83 +26,115 @@ pub enum PeerStatus {
     Unreachable,
 }
 
-/// Per-peer qualify state.
+/// One peer's qualify state.
+#[derive(Default)]
+struct Qualified {
+    status: Option<PeerStatus>,
+    /// When the outstanding ping was sent.
+    pending: Option<Instant>,
+    timers: TimerSlots<PeerTimer>,
+}
+
+/// Per-peer qualify state, by [`PeerId`].
 #[derive(Default)]
 pub struct QualifyState {
-    status: HashMap<usize, PeerStatus>,
-    /// When the outstanding ping of each peer was sent.
-    pending: HashMap<usize, Instant>,
+    peers: HashMap<PeerId, Qualified>,
+    /// The peers now UNREACHABLE (what a Dial checks).
+    pub unreachable: HashSet<PeerId>,
 }
 
 impl Engine {
     /// Schedules the first ping of every qualified peer, staggered over a second.
     pub(super) fn schedule_qualify(&mut self, now: Instant) {
-        let n = self.cfg.peers.len().max(1) as u32;
-        for i in 0..self.cfg.peers.len() {
-            if self.cfg.peers[i].qualify.is_some() {
-                let offset = Duration::from_millis(1000) * (i as u32) / n;
-                self.sched.schedule(
-                    now + Duration::from_secs(1) + offset,
-                    EngineTimer::Qualify(i),
-                );
-            }
+        let n = self.cfg.len().max(1) as u32;
+        let ids: Vec<(usize, PeerId)> = self
+            .cfg
+            .peers()
+            .enumerate()
+            .filter(|(_, (_, p))| p.qualify.is_some())
+            .map(|(i, (id, _))| (i, id))
+            .collect();
+        for (i, id) in ids {
+            let offset = Duration::from_millis(1000) * (i as u32) / n;
+            let at = now + Duration::from_secs(1) + offset;
+            let q = self.qualify.peers.entry(id).or_default();
+            let wake = Wake::Peer(id, PeerTimer::Qualify);
+            q.timers
+                .start(&mut self.sched, PeerTimer::Qualify, at, wake);
         }
-    }
-
-    /// True when qualify says the peer does not answer.
-    pub(super) fn is_unreachable(&self, entry: usize) -> bool {
-        self.qualify.status.get(&entry) == Some(&PeerStatus::Unreachable)
     }
 
     /// The reachability of a peer.
     pub fn peer_status(&self, name: &str) -> Option<PeerStatus> {
-        let i = self.cfg.entry(name)?;
+        let id = self.cfg.entry(name)?;
         Some(
             self.qualify
-                .status
-                .get(&i)
-                .copied()
+                .peers
+                .get(&id)
+                .and_then(|q| q.status)
                 .unwrap_or(PeerStatus::Unknown),
         )
     }
 
-    /// A peer's ping is due: send it and plan the next one.
-    pub(super) fn qualify_due(&mut self, now: Instant, entry: usize) {
-        let Some(limit) = self.cfg.peers[entry].qualify else {
+    /// A timer of a peer fired.
+    pub(super) fn peer_timer(&mut self, now: Instant, peer: PeerId, kind: PeerTimer, id: TimerId) {
+        let Some(q) = self.qualify.peers.get_mut(&peer) else {
             return;
         };
-        self.sched.schedule(
-            now + self.cfg.general.qualify_freq,
-            EngineTimer::Qualify(entry),
-        );
-        let Some((uri, dest)) = self.qualify_target(entry) else {
-            self.set_peer_status(entry, PeerStatus::Unknown);
+        if !q.timers.fired(kind, id) {
             return;
-        };
-        let branch = self.new_branch();
-        let tag = self.new_tag();
-        let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
-        let mut req = Request::new(Method::Options, uri.clone());
-        req.push_header(HeaderName::Via, build::via_value(self.local, &branch));
-        req.push_header(HeaderName::MaxForwards, "70");
-        req.push_header(
-            HeaderName::From,
-            format!("<sip:sipbox@{}>;tag={tag}", self.local),
-        );
-        req.push_header(HeaderName::To, format!("<{uri}>"));
-        req.push_header(HeaderName::CallId, call_id);
-        req.push_header(HeaderName::CSeq, "1 OPTIONS");
-        req.push_header(HeaderName::UserAgent, self.cfg.general.user_agent.clone());
-        self.qualify.pending.insert(entry, now);
-        self.open_client_tx(now, req, dest, ClientPurpose::Qualify { entry, sent: now });
-        self.sched
-            .schedule(now + limit, EngineTimer::QualifyLimit(entry));
+        }
+        match kind {
+            PeerTimer::Qualify => self.qualify_due(now, peer),
+            PeerTimer::QualifyLimit => {
+                // The ping's limit passed: unanswered means UNREACHABLE.
+                if q.pending.take().is_some() {
+                    self.set_peer_status(peer, PeerStatus::Unreachable);
+                }
+            }
+        }
     }
 
-    /// The ping's limit passed: unanswered means UNREACHABLE.
-    pub(super) fn qualify_limit(&mut self, entry: usize) {
-        if self.qualify.pending.remove(&entry).is_some() {
-            self.set_peer_status(entry, PeerStatus::Unreachable);
+    /// A peer's ping is due: send it and plan the next one.
+    fn qualify_due(&mut self, now: Instant, peer: PeerId) {
+        let Some(limit) = self.cfg.peer(peer).and_then(|p| p.qualify) else {
+            return;
+        };
+        let freq = self.cfg.general.qualify_freq;
+        if let Some(q) = self.qualify.peers.get_mut(&peer) {
+            let wake = Wake::Peer(peer, PeerTimer::Qualify);
+            q.timers
+                .start(&mut self.sched, PeerTimer::Qualify, now + freq, wake);
+        }
+        let Some((uri, dest)) = self.qualify_target(peer) else {
+            self.set_peer_status(peer, PeerStatus::Unknown);
+            return;
+        };
+        let branch = crate::transaction::new_branch(&mut self.rng);
+        let tag = self.new_tag();
+        let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
+        let origin = Origin::on(dest, self.local, &branch, &self.cfg.general.user_agent);
+        let req = build::out_of_dialog(
+            OutOfDialog {
+                method: Method::Options,
+                to: NameAddr::new(uri.clone()),
+                uri,
+                from: build::contact("sipbox", self.local),
+                from_tag: &tag,
+                call_id: &call_id,
+                cseq: 1,
+                contact_user: None,
+            },
+            &origin,
+        );
+        let purpose = Purpose::Qualify { peer, sent: now };
+        self.txs
+            .open_client(now, &mut self.sched, &mut self.out, req, dest, purpose);
+        if let Some(q) = self.qualify.peers.get_mut(&peer) {
+            q.pending = Some(now);
+            let wake = Wake::Peer(peer, PeerTimer::QualifyLimit);
+            q.timers
+                .start(&mut self.sched, PeerTimer::QualifyLimit, now + limit, wake);
         }
     }
 
@@ -105,36 +142,40 @@ impl Engine {
     pub(super) fn on_qualify_event(
         &mut self,
         now: Instant,
-        entry: usize,
+        peer: PeerId,
         sent: Instant,
         ev: ClientEvent,
     ) {
-        let Some(limit) = self.cfg.peers.get(entry).and_then(|p| p.qualify) else {
+        let Some(limit) = self.cfg.peer(peer).and_then(|p| p.qualify) else {
             return;
         };
-        if self.qualify.pending.get(&entry) == Some(&sent) {
-            self.qualify.pending.remove(&entry);
+        if let Some(q) = self.qualify.peers.get_mut(&peer) {
+            if q.pending == Some(sent) {
+                q.pending = None;
+            }
         }
         let rtt = now.saturating_duration_since(sent);
         let status = match ev {
             ClientEvent::Response(_) if rtt <= limit => PeerStatus::Reachable(rtt),
             _ => PeerStatus::Unreachable,
         };
-        self.set_peer_status(entry, status);
+        self.set_peer_status(peer, status);
     }
 
-    fn set_peer_status(&mut self, entry: usize, status: PeerStatus) {
-        let old = self
-            .qualify
-            .status
-            .insert(entry, status)
-            .unwrap_or(PeerStatus::Unknown);
+    fn set_peer_status(&mut self, peer: PeerId, status: PeerStatus) {
+        let q = self.qualify.peers.entry(peer).or_default();
+        let old = q.status.replace(status).unwrap_or(PeerStatus::Unknown);
+        if status == PeerStatus::Unreachable {
+            self.qualify.unreachable.insert(peer);
+        } else {
+            self.qualify.unreachable.remove(&peer);
+        }
         let changed = !matches!(
             (old, status),
             (PeerStatus::Reachable(_), PeerStatus::Reachable(_))
         ) && old != status;
         if changed {
-            let name = &self.cfg.peers[entry].name;
+            let name = self.cfg.peer(peer).map(|p| p.name.as_str()).unwrap_or("");
             match status {
                 PeerStatus::Reachable(rtt) => {
                     log::info!("peer '{name}' is now Reachable ({} ms)", rtt.as_millis())
@@ -145,21 +186,19 @@ impl Engine {
         }
     }
 
-    fn qualify_target(&self, entry: usize) -> Option<(Uri, SocketAddr)> {
-        let p = &self.cfg.peers[entry];
+    fn qualify_target(&self, peer: PeerId) -> Option<(Uri, Flow)> {
+        let p = self.cfg.peer(peer)?;
         match &p.host {
             Host::Dynamic => {
                 let b = self.registrar.bindings(&p.name).first()?;
                 let uri = Uri::parse(&b.contact).ok()?;
-                Some((uri, b.source))
+                Some((uri, Flow::udp(b.source)))
             }
             Host::Static { ip, port, .. } => {
                 let addr = ip
                     .map(|ip| SocketAddr::new(ip, *port))
-                    .or_else(|| self.cfg.resolved(entry))?;
-                let uri =
-                    Uri::parse(&format!("sip:{}@{addr}", build::escape_user(&p.name))).ok()?;
-                Some((uri, addr))
+                    .or_else(|| self.cfg.resolved(peer))?;
+                Some((build::sip_uri(Some(&p.name), addr), Flow::udp(addr)))
             }
             Host::Unset => None,
         }

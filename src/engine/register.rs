@@ -6,7 +6,7 @@
 use super::{Engine, Reply};
 use crate::auth::AuthVerdict;
 use crate::registrar::{ContactUpdate, RegisterError};
-use crate::sip::{Contact, HeaderName, Request};
+use crate::sip::{Contact, HeaderName, Request, StatusCode};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -20,45 +20,54 @@ impl Engine {
     ) -> Reply {
         // The AOR must be a SIP or SIPS URI (RFC 3261 §10.3 step 5; RFC 4475 unksm2).
         if !matches!(req.to().uri.scheme.as_str(), "sip" | "sips") {
-            return Reply::status(400, "Bad To header: the AOR must be a SIP or SIPS URI");
+            return Reply::with_reason(
+                StatusCode::BAD_REQUEST,
+                "Bad To header: the AOR must be a SIP or SIPS URI",
+            );
         }
         let Some(aor) = req.to().uri.user.clone() else {
-            return Reply::status(404, "Not Found");
+            return Reply::new(StatusCode::NOT_FOUND);
         };
         let entry = self.cfg.entry(&aor);
         if entry.is_none() && !self.cfg.general.always_auth_reject {
-            return Reply::status(404, "Not Found");
+            return Reply::new(StatusCode::NOT_FOUND);
         }
         match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
             AuthVerdict::Accepted => {}
-            AuthVerdict::Challenge { stale } => return self.challenge(now, 401, stale),
-            AuthVerdict::Forbidden => return Reply::status(403, "Forbidden"),
-            AuthVerdict::Malformed(_) => return Reply::status(400, "Bad Authorization header"),
+            AuthVerdict::Challenge { stale } => {
+                return self.challenge(now, StatusCode::UNAUTHORIZED, stale)
+            }
+            AuthVerdict::Forbidden => return Reply::new(StatusCode::FORBIDDEN),
+            AuthVerdict::Malformed(_) => {
+                return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Authorization header")
+            }
         }
         let Some(entry) = entry else {
-            return Reply::status(403, "Forbidden");
+            return Reply::new(StatusCode::FORBIDDEN);
         };
-        let entry = &self.cfg.peers[entry];
+        let Some(entry) = self.cfg.peer(entry) else {
+            return Reply::new(StatusCode::FORBIDDEN);
+        };
         if !entry.kind.calls_out() || !entry.is_dynamic() {
             log::warn!(
                 "peer '{}' is not host=dynamic: REGISTER refused",
                 entry.name
             );
-            return Reply::status(403, "Forbidden");
+            return Reply::new(StatusCode::FORBIDDEN);
         }
         let contacts = match req.contacts() {
             Ok(c) => c,
-            Err(e) => return Reply::status(400, &e.to_string()),
+            Err(e) => return Reply::with_reason(StatusCode::BAD_REQUEST, e.to_string()),
         };
         let header_expires = match req.expires() {
             Ok(e) => e,
-            Err(e) => return Reply::status(400, &e.to_string()),
+            Err(e) => return Reply::with_reason(StatusCode::BAD_REQUEST, e.to_string()),
         };
         let g = &self.cfg.general;
         let name = entry.name.clone();
         if contacts.iter().any(|c| matches!(c, Contact::Star)) {
             if contacts.len() != 1 || header_expires != Some(0) {
-                return Reply::status(400, "Bad Contact header");
+                return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Contact header");
             }
             let n = self.registrar.remove_all(&name);
             log::info!("unregistered all {n} contact(s) of '{name}'");
@@ -70,16 +79,17 @@ impl Engine {
             let requested = match na.param("expires") {
                 Some(Some(v)) => match parse_delta(v) {
                     Some(n) => Some(n),
-                    None => return Reply::status(400, "Bad Contact header"),
+                    None => {
+                        return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Contact header")
+                    }
                 },
                 _ => header_expires,
             };
             let secs = requested.unwrap_or(secs32(g.default_expiry));
             let (min, max) = (secs32(g.min_expiry), secs32(g.max_expiry));
             if secs != 0 && secs < min {
-                let mut r = Reply::status(423, "Interval Too Brief");
-                r.headers.push((HeaderName::MinExpires, min.to_string()));
-                return r;
+                return Reply::new(StatusCode::INTERVAL_TOO_BRIEF)
+                    .header(HeaderName::MinExpires, min.to_string());
             }
             let secs = secs.min(max);
             if secs != 0 && !contact_allowed(&entry.contact_acl, &na.uri.host) {
@@ -87,7 +97,7 @@ impl Engine {
                     "'{name}' from {source}: contact {} refused by contactpermit/contactdeny",
                     na.uri
                 );
-                return Reply::status(403, "Forbidden");
+                return Reply::new(StatusCode::FORBIDDEN);
             }
             updates.push(ContactUpdate {
                 contact: na.uri.to_string(),
@@ -100,11 +110,10 @@ impl Engine {
             .update(now, &name, source, req.call_id(), cseq, &updates)
         {
             Ok(()) => {}
-            Err(RegisterError::OutOfOrder) => return Reply::status(500, "Server Internal Error"),
+            Err(RegisterError::OutOfOrder) => return Reply::new(StatusCode::SERVER_INTERNAL_ERROR),
             Err(RegisterError::Full) => {
-                let mut r = Reply::status(503, "Service Unavailable");
-                r.headers.push((HeaderName::RetryAfter, "60".into()));
-                return r;
+                return Reply::new(StatusCode::SERVICE_UNAVAILABLE)
+                    .header(HeaderName::RetryAfter, "60");
             }
         }
         for u in &updates {
@@ -123,7 +132,7 @@ impl Engine {
 
     /// 200 OK listing every current binding with its remaining lifetime.
     fn registered_ok(&self, aor: &str, now: Instant) -> Reply {
-        let mut r = Reply::status(200, "OK");
+        let mut r = Reply::new(StatusCode::OK);
         for b in self.registrar.bindings(aor) {
             let left = b.expires_at.saturating_duration_since(now).as_secs();
             r.headers.push((

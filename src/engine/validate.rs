@@ -6,31 +6,17 @@
 //!
 //! Reading list: RFC 3261 §8.2.1–§8.2.2, §16.3 item 3 (Max-Forwards), §20.5 (Allow).
 
-use crate::sip::{Method, Request};
+use crate::call::Reply;
+use crate::sip::{Method, Request, StatusCode};
 
-/// The methods sipbox serves, for `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+pub use crate::call::{ACCEPT, ALLOW};
 
-/// What we can receive in a body, for `Accept`.
-pub const ACCEPT: &str = "application/sdp";
+/// A request refused before any handler: the reply to send (status and the headers it must
+/// carry: Allow, Unsupported).
+pub type Refusal = Reply;
 
-/// A request refused before any handler: the status, its reason, and extra headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// The status code.
-    pub status: u16,
-    /// The reason phrase.
-    pub reason: &'static str,
-    /// `(header, value)` pairs the response must carry (Allow, Unsupported).
-    pub headers: Vec<(crate::sip::HeaderName, String)>,
-}
-
-fn refuse(status: u16, reason: &'static str) -> Refusal {
-    Refusal {
-        status,
-        reason,
-        headers: Vec::new(),
-    }
+fn refuse(status: StatusCode) -> Refusal {
+    Reply::new(status)
 }
 
 /// True for methods sipbox handles.
@@ -53,29 +39,26 @@ pub fn check(req: &Request) -> Result<(), Refusal> {
     use crate::sip::HeaderName;
     let scheme = req.uri().scheme.as_str();
     if scheme != "sip" && scheme != "sips" {
-        return Err(refuse(416, "Unsupported URI Scheme"));
+        return Err(refuse(StatusCode::UNSUPPORTED_URI_SCHEME));
     }
     let mut unsupported: Vec<String> = req.require();
     if *req.method() != Method::Cancel && *req.method() != Method::Ack {
         unsupported.retain(|opt| !opt.is_empty());
         if !unsupported.is_empty() {
-            let mut r = refuse(420, "Bad Extension");
-            r.headers
-                .push((HeaderName::Unsupported, unsupported.join(", ")));
+            let r = refuse(StatusCode::BAD_EXTENSION)
+                .header(HeaderName::Unsupported, unsupported.join(", "));
             return Err(r);
         }
     }
     if req.max_forwards() == Some(0) && *req.method() != Method::Options {
-        return Err(refuse(483, "Too Many Hops"));
+        return Err(refuse(StatusCode::TOO_MANY_HOPS));
     }
     if !is_served(req.method()) {
-        let (status, reason) = match req.method() {
-            Method::Extension(_) => (501, "Not Implemented"),
-            _ => (405, "Method Not Allowed"),
+        let status = match req.method() {
+            Method::Extension(_) => StatusCode::NOT_IMPLEMENTED,
+            _ => StatusCode::METHOD_NOT_ALLOWED,
         };
-        let mut r = refuse(status, reason);
-        r.headers.push((HeaderName::Allow, ALLOW.to_string()));
-        return Err(r);
+        return Err(refuse(status).header(HeaderName::Allow, ALLOW));
     }
     Ok(())
 }

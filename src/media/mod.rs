@@ -14,6 +14,9 @@
 //!   [`rtp::RtpHeader`] to write one.
 //! - [`learning`]: each leg's remote address: the SDP's, confirmed or replaced by what arrives
 //!   (comedia), with strictrtp dropping other sources outside the learning window.
+//! - [`negotiate`]: the offer/answer decisions of a B2BUA call (codec intersection, transcoding,
+//!   488, sipbox's own offer).
+//! - [`ports`]: RTP/RTCP port pairs of `rtpstart..rtpend`, their socket ids and bound reserve.
 //! - [`player`]: sipbox as an RTP source (Playback, Echo): SSRC, sequence, timestamp, marker,
 //!   and the drift-free 20 ms pacing deadlines for the scheduler.
 //! - [`sounds`]: where Playback's prompts come from (the [`sounds::Sounds`] trait; in-memory source).
@@ -29,7 +32,9 @@
 
 pub mod g711;
 pub mod learning;
+pub mod negotiate;
 pub mod player;
+pub mod ports;
 pub mod rtp;
 pub mod sdp;
 pub mod sounds;

@@ -37,6 +37,7 @@ mod params;
 mod parser;
 mod request;
 mod response;
+mod status;
 mod text;
 mod typed;
 mod uri;
@@ -52,6 +53,7 @@ pub use params::Params;
 pub use parser::{parse, Message, MAX_MESSAGE};
 pub use request::Request;
 pub use response::Response;
+pub use status::StatusCode;
 pub use uri::{Uri, UriError};
 pub use via::{Via, MAGIC_COOKIE};
 

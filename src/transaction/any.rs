@@ -68,6 +68,13 @@ impl ClientTransaction {
         }
     }
 
+    /// A CANCEL for this INVITE went out (§9.1: Timer B guards the 487); nothing for others.
+    pub fn on_cancel_sent(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if let ClientTransaction::Invite(t) = self {
+            t.on_cancel_sent(now, out);
+        }
+    }
+
     /// The transport failed.
     pub fn on_transport_error(&mut self, out: &mut Vec<Action>) {
         match self {

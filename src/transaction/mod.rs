@@ -101,7 +101,12 @@ pub use key::{new_branch, ClientKey, RequestIds, RequestKind, ServerKey, MAGIC_C
 pub use retransmit_2xx::{RetransmitterState, TwoHundredRetransmitter};
 pub use server_invite::{InviteServerState, InviteServerTransaction};
 pub use server_non_invite::{NonInviteServerState, NonInviteServerTransaction};
-pub use table::{Handle, InsertError, Removed, TimerSlots, TransactionTable};
+mod layer;
+pub use layer::{
+    ack_for_failure, cancel_for, client_key, server_key, stamp_via, Answering, ClientEvent,
+    ClientTx, ServerTx, Transactions, TxSide, TxTimer,
+};
+pub use table::{Handle, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};

@@ -2,19 +2,20 @@
 //! per-transaction record of scheduled timers.
 
 use super::TimerKind;
-use crate::sched::{Scheduler, TimerId};
-use slab::Slab;
+use crate::handle::GenSlab;
+#[cfg(test)]
+use crate::sched::Scheduler;
 use std::collections::HashMap;
 use std::hash::Hash;
+#[cfg(test)]
 use std::time::Instant;
+
+/// What a transaction [`Handle`] points at.
+pub struct TxTag;
 
 /// A handle to a table entry: a slab index and a generation, so a late timer or event for a
 /// removed transaction can never reach the one that reused its slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Handle {
-    index: u32,
-    generation: u32,
-}
+pub type Handle = crate::handle::Handle<TxTag>;
 
 /// Why an insert failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,66 +27,18 @@ pub enum InsertError {
 }
 
 /// The scheduler ids of one transaction's running timers, one slot per [`TimerKind`].
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct TimerSlots {
-    ids: [Option<TimerId>; TimerKind::COUNT],
-}
+pub type TimerSlots = crate::sched::TimerSlots<TimerKind>;
 
-impl TimerSlots {
-    /// Schedules `payload` at `deadline` for `kind` ([`super::Action::StartTimer`]),
-    /// cancelling the timer of that kind that was running.
-    pub fn start<T>(
-        &mut self,
-        sched: &mut Scheduler<T>,
-        kind: TimerKind,
-        deadline: Instant,
-        payload: T,
-    ) {
-        let id = sched.schedule(deadline, payload);
-        if let Some(old) = self.ids[kind.index()].replace(id) {
-            sched.cancel(old);
-        }
-    }
+// Every kind has its own slot in a transaction's timer table.
+const _: () = assert!(TimerKind::COUNT <= crate::sched::SLOTS);
 
-    /// Cancels the timer of `kind`, if running ([`super::Action::StopTimer`]).
-    pub fn stop<T>(&mut self, sched: &mut Scheduler<T>, kind: TimerKind) {
-        if let Some(old) = self.ids[kind.index()].take() {
-            sched.cancel(old);
-        }
-    }
-
-    /// Cancels every running timer ([`super::Action::Terminated`], or after removal).
-    pub fn stop_all<T>(&mut self, sched: &mut Scheduler<T>) {
-        for id in self.ids.iter_mut().filter_map(Option::take) {
-            sched.cancel(id);
-        }
-    }
-
-    /// A timer of `kind` with `id` popped from the heap: true (and the slot cleared) if it is
-    /// the current one, false if it is stale and must be ignored.
-    pub fn fired(&mut self, kind: TimerKind, id: TimerId) -> bool {
-        let slot = &mut self.ids[kind.index()];
-        if *slot == Some(id) {
-            *slot = None;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// The id of the running timer of `kind`, if any.
-    pub fn get(&self, kind: TimerKind) -> Option<TimerId> {
-        self.ids[kind.index()]
-    }
-
-    /// True when no timer is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.ids.iter().all(Option::is_none)
+impl crate::sched::TimerKindSet for TimerKind {
+    fn slot(self) -> usize {
+        self.index()
     }
 }
 
 struct Entry<K, T> {
-    generation: u32,
     key: K,
     value: T,
     timers: TimerSlots,
@@ -106,20 +59,18 @@ pub struct Removed<K, T> {
 /// Transactions of type `T` under keys `K` ([`super::ClientKey`] or [`super::ServerKey`]),
 /// at most `max` of them. Keys are peer-chosen, so the index is a SipHash `HashMap`.
 pub struct TransactionTable<K, T> {
-    entries: Slab<Entry<K, T>>,
+    entries: GenSlab<TxTag, Entry<K, T>>,
     index: HashMap<K, Handle>,
     max: usize,
-    next_generation: u32,
 }
 
 impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
     /// An empty table holding at most `max` transactions (at most `u32::MAX`).
     pub fn new(max: usize) -> Self {
         TransactionTable {
-            entries: Slab::new(),
+            entries: GenSlab::new(),
             index: HashMap::new(),
             max: max.min(u32::MAX as usize),
-            next_generation: 1,
         }
     }
 
@@ -146,19 +97,11 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
         if self.is_full() {
             return Err(InsertError::Full);
         }
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        let index = self.entries.insert(Entry {
-            generation,
+        let handle = self.entries.insert(Entry {
             key: key.clone(),
             value,
             timers: TimerSlots::default(),
         });
-        let handle = Handle {
-            // `max` is capped at u32::MAX, so slab indices fit.
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            generation,
-        };
         self.index.insert(key, handle);
         Ok(handle)
     }
@@ -191,8 +134,7 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
 
     /// Removes a transaction; `None` for a stale handle. The caller cancels `timers`.
     pub fn remove(&mut self, handle: Handle) -> Option<Removed<K, T>> {
-        self.entry(handle)?;
-        let entry = self.entries.remove(handle.index as usize);
+        let entry = self.entries.remove(handle)?;
         self.index.remove(&entry.key);
         Some(Removed {
             key: entry.key,
@@ -202,15 +144,11 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
     }
 
     fn entry(&self, handle: Handle) -> Option<&Entry<K, T>> {
-        self.entries
-            .get(handle.index as usize)
-            .filter(|e| e.generation == handle.generation)
+        self.entries.get(handle)
     }
 
     fn entry_mut(&mut self, handle: Handle) -> Option<&mut Entry<K, T>> {
-        self.entries
-            .get_mut(handle.index as usize)
-            .filter(|e| e.generation == handle.generation)
+        self.entries.get_mut(handle)
     }
 }
 

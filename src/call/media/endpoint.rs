@@ -6,25 +6,36 @@
 //! `app_echo.c`, `app_playback.c` (missing file: warning, continue) and `chan_sip.c`
 //! `check_rtp_timeout`.
 //!
-//! Pacing runs off the engine's scheduler: one `EngineTimer::Media(call, PACE)` per playing
-//! call, deadlines computed from the start ([`Pacer`]) so late wake-ups never drift.
+//! Pacing runs off the scheduler: one `CallTimer::Pace` per playing call, deadlines computed
+//! from the start ([`Pacer`]) so late wake-ups never drift. Prompts come from the injected
+//! [`crate::media::sounds::Sounds`] source: the core reads no files.
 
-use super::super::call_state::Phase;
-use super::super::dialog::EndReason;
-use super::super::{Engine, EngineTimer, Reply, Verdict};
-use super::Endpoint;
-use crate::call::{CallRef, LegId};
+use super::super::state::{Call, CallState, EndReason};
+use super::super::{Cx, Reply};
 use crate::dialplan::{Command, Resume};
+use crate::flow::Verdict;
+use crate::handle::LegId;
 use crate::media::g711::Law;
 use crate::media::player::{Pacer, RtpSender};
 use crate::media::rtp::RTP_HEADER_LEN;
 use crate::media::wav::{self, Frame, FRAME_BYTES};
-use std::time::{Duration, Instant};
+use crate::sip::StatusCode;
+use crate::wake::{CallTimer, Wake};
+use std::time::Duration;
 
-/// `EngineTimer::Media` kinds.
-const PACE: u32 = 1;
-const WATCHDOG: u32 = 2;
-const DIGIT: u32 = 3;
+/// What sipbox does as the caller's media endpoint.
+#[derive(Default)]
+pub enum Endpoint {
+    /// Nothing: incoming media is dropped.
+    #[default]
+    Idle,
+    /// Echo(): every packet goes back, re-stamped.
+    Echo(RtpSender),
+    /// Playback(): frames paced on the scheduler.
+    Playback(Box<Playing>),
+    /// WaitDigit: the next RFC 4733 digit resumes the dialplan.
+    WaitDigit,
+}
 
 /// Frames sent at most per wake-up when the loop fell behind (the rest are skipped).
 const MAX_CATCH_UP: u32 = 5;
@@ -44,19 +55,19 @@ pub struct Playing {
 
 impl Playing {
     /// The law the frames are encoded in.
-    pub(super) fn law(&self) -> Law {
+    pub fn law(&self) -> Law {
         self.law
     }
 
     /// The files being played.
-    pub(super) fn files(&self) -> &[String] {
+    pub fn files(&self) -> &[String] {
         &self.files
     }
 
     /// The caller turned out to receive `law` (a late offer's answer in the ACK): the frames
     /// still to play switch to `reloaded` (the same files read in `law`) or, should the files
     /// have changed meanwhile, are transcoded; the payload type follows.
-    pub(super) fn set_law(&mut self, law: Law, reloaded: Vec<Frame>) {
+    pub fn set_law(&mut self, law: Law, reloaded: Vec<Frame>) {
         if law == self.law {
             return;
         }
@@ -101,68 +112,71 @@ fn dtmf_end(data: &[u8], te_pt: Option<u8>, last_ts: &mut Option<u32>) -> Option
     event_digit(payload[0])
 }
 
-impl Engine {
+/// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
+/// about and skipped (Asterisk's behaviour).
+fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for name in files {
+        match cx.sounds.wav(name) {
+            Ok(bytes) => match wav::read_frames(&bytes, law) {
+                Ok(f) => frames.extend(f),
+                Err(e) => log::warn!("Playback: {name}: {e}; skipped"),
+            },
+            Err(missing) => log::warn!("Playback: {}; skipped", missing.0),
+        }
+    }
+    frames
+}
+
+impl Call {
     /// Answers the caller (with sipbox's SDP) unless already answered.
-    fn answer_if_needed(&mut self, now: Instant, cref: CallRef) {
-        if self.calls.get(cref).is_some_and(|c| !c.answered()) {
-            let body = self.media_answer(now, cref);
-            self.answer_caller(now, cref, body);
+    fn answer_if_needed(&mut self, cx: &mut Cx<'_>) {
+        if !self.answered() {
+            let body = self.media_answer(cx);
+            self.answer_caller(cx, body);
         }
     }
 
     /// Media on an unanswered call (Playback with `noanswer`, after `Progress()`, SayDigits):
     /// early media, as chan_sip's `sip_write` does: a 183 with sipbox's SDP unless the call is
     /// answered or sipbox has already sent its SDP.
-    fn progress_if_needed(&mut self, now: Instant, cref: CallRef) {
-        let Some(c) = self.calls.get(cref) else {
-            return;
-        };
-        if c.answered() || c.media.own_answer.is_some() {
+    fn progress_if_needed(&mut self, cx: &mut Cx<'_>) {
+        if self.answered() || self.media.own_answer.is_some() {
             return;
         }
-        let body = self.media_answer(now, cref);
-        self.reply_caller(now, cref, Reply::status(183, "Session Progress"), body);
+        let body = self.media_answer(cx);
+        self.reply_caller(cx, Reply::new(StatusCode::SESSION_PROGRESS), body);
     }
 
     /// The caller leg's law (µ-law when unknown).
-    fn caller_law(&self, cref: CallRef) -> Law {
-        self.calls
-            .get(cref)
-            .and_then(|c| c.media.leg(0))
+    fn caller_law(&self) -> Law {
+        self.leg_media(self.caller)
             .and_then(|l| l.law)
             .unwrap_or(Law::Ulaw)
     }
 
-    /// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
-    /// about and skipped (Asterisk's behaviour).
-    pub(super) fn load_sounds(&mut self, files: &[String], law: Law) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        for name in files {
-            match self.sounds.wav(name) {
-                Ok(bytes) => match wav::read_frames(&bytes, law) {
-                    Ok(f) => frames.extend(f),
-                    Err(e) => log::warn!("Playback: {name}: {e}; skipped"),
-                },
-                Err(missing) => log::warn!("Playback: {}; skipped", missing.0),
-            }
+    /// The caller turned out to receive `law` (a late offer's answer in the ACK): a Playback
+    /// in progress switches to it.
+    pub(super) fn playback_law_changed(&mut self, cx: &mut Cx<'_>, law: Law) {
+        let reload = match &self.media.endpoint {
+            Endpoint::Playback(p) if p.law() != law => p.files().to_vec(),
+            _ => return,
+        };
+        let frames = load_sounds(cx, &reload, law);
+        if let Endpoint::Playback(p) = &mut self.media.endpoint {
+            p.set_law(law, frames);
         }
-        frames
     }
 
     /// A dialplan command that needs media. Returns true to keep stepping the dialplan.
-    pub(in crate::engine) fn media_command(
-        &mut self,
-        now: Instant,
-        cref: CallRef,
-        cmd: Command,
-    ) -> bool {
+    pub(in crate::call) fn media_command(&mut self, cx: &mut Cx<'_>, cmd: Command) -> bool {
         match cmd {
             Command::Echo => {
-                self.answer_if_needed(now, cref);
-                let pt = self.caller_law(cref).payload_type();
-                let sender = RtpSender::random(&mut self.rng, pt);
-                self.set_endpoint(cref, Endpoint::Echo(sender));
-                log::info!("call {}: Echo", self.call_label(cref));
+                self.answer_if_needed(cx);
+                let pt = self.caller_law().payload_type();
+                let sender = RtpSender::random(cx.rng, pt);
+                self.media.endpoint = Endpoint::Echo(sender);
+                log::info!("call {}: Echo", self.label());
                 false
             }
             Command::Playback {
@@ -171,42 +185,37 @@ impl Engine {
             } => {
                 // The dialplan sends Answer first unless told not to (`noanswer`, `n`):
                 // otherwise this is early media.
-                self.progress_if_needed(now, cref);
-                let law = self.caller_law(cref);
-                let frames = self.load_sounds(&files, law);
+                self.progress_if_needed(cx);
+                let law = self.caller_law();
+                let frames = load_sounds(cx, &files, law);
                 if frames.is_empty() {
                     return true;
                 }
                 log::info!(
                     "call {}: Playback {} ({} frames)",
-                    self.call_label(cref),
+                    self.label(),
                     files.join("&"),
                     frames.len()
                 );
                 let playing = Playing {
                     frames,
                     next: 0,
-                    sender: RtpSender::random(&mut self.rng, law.payload_type()),
-                    pacer: Pacer::new(now),
+                    sender: RtpSender::random(cx.rng, law.payload_type()),
+                    pacer: Pacer::new(cx.now),
                     interrupt: interrupt_digits,
                     law,
                     files,
                 };
-                self.set_endpoint(cref, Endpoint::Playback(Box::new(playing)));
-                let t = self.sched.schedule(now, EngineTimer::Media(cref, PACE));
-                if let Some(c) = self.calls.get_mut(cref) {
-                    c.media.pace_timer = Some(t);
-                }
+                self.media.endpoint = Endpoint::Playback(Box::new(playing));
+                let wake = Wake::Call(self.handle, CallTimer::Pace);
+                self.timers.start(cx.sched, CallTimer::Pace, cx.now, wake);
                 false
             }
             Command::WaitDigit { timeout } => {
-                self.set_endpoint(cref, Endpoint::WaitDigit);
-                let t = self
-                    .sched
-                    .schedule(now + timeout, EngineTimer::Media(cref, DIGIT));
-                if let Some(c) = self.calls.get_mut(cref) {
-                    c.media.digit_timer = Some(t);
-                }
+                self.media.endpoint = Endpoint::WaitDigit;
+                let wake = Wake::Call(self.handle, CallTimer::Digit);
+                self.timers
+                    .start(cx.sched, CallTimer::Digit, cx.now + timeout, wake);
                 false
             }
             // Nothing new: keep doing what the endpoint does.
@@ -214,70 +223,44 @@ impl Engine {
             other => {
                 log::warn!(
                     "call {}: {other:?} is not supported yet; skipped",
-                    self.call_label(cref)
+                    self.label()
                 );
                 true
             }
         }
     }
 
-    fn set_endpoint(&mut self, cref: CallRef, e: Endpoint) {
-        if let Some(c) = self.calls.get_mut(cref) {
-            c.media.endpoint = e;
-        }
-    }
-
     /// Stops what the endpoint does (timers too) and resumes the dialplan with `resume`.
-    fn endpoint_done(&mut self, now: Instant, cref: CallRef, resume: Resume) {
-        let Some(c) = self.calls.get_mut(cref) else {
-            return;
-        };
-        c.media.endpoint = Endpoint::Idle;
-        for t in [c.media.pace_timer.take(), c.media.digit_timer.take()]
-            .into_iter()
-            .flatten()
-        {
-            self.sched.cancel(t);
-        }
-        self.run_dialplan(now, cref, Some(resume));
+    pub(in crate::call) fn endpoint_done(&mut self, cx: &mut Cx<'_>, resume: Resume) {
+        self.media.endpoint = Endpoint::Idle;
+        self.timers.stop(cx.sched, CallTimer::Pace);
+        self.timers.stop(cx.sched, CallTimer::Digit);
+        self.run_dialplan(cx, resume);
     }
 
     /// An RTP packet from the caller while sipbox is its endpoint.
-    pub(super) fn endpoint_rtp(
-        &mut self,
-        now: Instant,
-        cref: CallRef,
-        leg: LegId,
-        data: &mut [u8],
-    ) -> Verdict {
-        if leg != 0 {
+    pub(super) fn endpoint_rtp(&mut self, cx: &mut Cx<'_>, leg: LegId, data: &mut [u8]) -> Verdict {
+        if leg != self.caller {
             return Verdict::Consumed;
         }
-        let Some(call) = self.calls.get_mut(cref) else {
-            return Verdict::Consumed;
-        };
-        let m = &mut call.media;
-        let Some(lm) = m.leg(0) else {
+        let Some(lm) = self.leg_media(leg) else {
             return Verdict::Consumed;
         };
         let (te, remote, pair) = (lm.te_pt, lm.learner.remote(), lm.pair);
-        if let Some(d) = dtmf_end(data, te, &mut m.last_event_ts) {
-            let resume = match &m.endpoint {
+        if let Some(d) = dtmf_end(data, te, &mut self.media.last_event_ts) {
+            let resume = match &self.media.endpoint {
                 Endpoint::Echo(_) if d == '#' => true,
                 Endpoint::WaitDigit => true,
                 Endpoint::Playback(p) => p.interrupt.as_deref().is_some_and(|i| i.contains(d)),
                 _ => false,
             };
-            log::debug!("call {}: DTMF '{d}'", self.call_label(cref));
+            log::debug!("call {}: DTMF '{d}'", self.label());
             if resume {
-                self.endpoint_done(now, cref, Resume::Digit(d));
+                self.endpoint_done(cx, Resume::Digit(d));
                 return Verdict::Consumed;
             }
         }
-        let Some(call) = self.calls.get_mut(cref) else {
-            return Verdict::Consumed;
-        };
-        match (&mut call.media.endpoint, remote, pair) {
+        match (&mut self.media.endpoint, remote, pair) {
             (Endpoint::Echo(sender), Some(to), Some(pair)) => match sender.restamp(data) {
                 Ok(()) => Verdict::Forward { via: pair.rtp, to },
                 Err(_) => Verdict::Consumed,
@@ -286,41 +269,22 @@ impl Engine {
         }
     }
 
-    /// A media timer fired.
-    pub(in crate::engine) fn media_timer(&mut self, now: Instant, cref: CallRef, what: u32) {
-        match what {
-            PACE => self.pace(now, cref),
-            WATCHDOG => self.watchdog(now, cref),
-            DIGIT => {
-                if let Some(c) = self.calls.get_mut(cref) {
-                    c.media.digit_timer = None;
-                }
-                self.endpoint_done(now, cref, Resume::TimedOut);
-            }
-            _ => {}
-        }
-    }
-
-    /// Sends the Playback frames due at `now` and schedules the next.
-    fn pace(&mut self, now: Instant, cref: CallRef) {
-        let Some(call) = self.calls.get_mut(cref) else {
-            return;
-        };
-        call.media.pace_timer = None;
-        let (remote, pair) = match call.media.leg(0) {
+    /// Sends the Playback frames due now and schedules the next.
+    pub(in crate::call) fn pace(&mut self, cx: &mut Cx<'_>) {
+        let (remote, pair) = match self.leg_media(self.caller) {
             Some(l) => (l.learner.remote(), l.pair),
             None => (None, None),
         };
-        let Endpoint::Playback(p) = &mut call.media.endpoint else {
+        let Endpoint::Playback(p) = &mut self.media.endpoint else {
             return;
         };
         // The last frame went out one interval ago: it has played, the dialplan goes on.
         // (Ending in the tick that sent it would also let a Hangup close the socket before
         // the driver has sent that frame.)
         if p.next >= p.frames.len() {
-            return self.endpoint_done(now, cref, Resume::Done);
+            return self.endpoint_done(cx, Resume::Done);
         }
-        let due = p.pacer.frames_due(now).max(1);
+        let due = p.pacer.frames_due(cx.now).max(1);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
         for i in 0..due {
             let Some(frame) = p.frames.get(p.next) else {
@@ -330,8 +294,8 @@ impl Engine {
                 p.sender.skip_frames(1);
             } else if let (Some(to), Some(pair)) = (remote, pair) {
                 let n = p.sender.next_packet(frame, &mut buf);
-                self.out.send(pair.rtp, to, buf[..n].to_vec());
-                self.media.stats.played += 1;
+                cx.out.send(pair.rtp, to, buf[..n].to_vec());
+                cx.media.stats.played += 1;
             } else {
                 // Nowhere to send yet (or on hold): time still passes.
                 p.sender.skip_frames(1);
@@ -340,61 +304,49 @@ impl Engine {
             p.next += 1;
         }
         let at = p.pacer.next_deadline();
-        let t = self.sched.schedule(at, EngineTimer::Media(cref, PACE));
-        call.media.pace_timer = Some(t);
+        let wake = Wake::Call(self.handle, CallTimer::Pace);
+        self.timers.start(cx.sched, CallTimer::Pace, at, wake);
     }
 
-    /// Starts the rtptimeout watchdog of a call (once).
-    pub(super) fn arm_watchdog(&mut self, now: Instant, cref: CallRef) {
-        let g = &self.cfg.general;
+    /// Starts the rtptimeout watchdog of the call (once).
+    pub(in crate::call) fn arm_watchdog(&mut self, cx: &mut Cx<'_>) {
+        let g = &cx.cfg.general;
         let Some(first) = g.rtp_timeout.or(g.rtp_hold_timeout) else {
             return;
         };
-        let Some(call) = self.calls.get_mut(cref) else {
-            return;
-        };
-        if call.media.watchdog.is_some() {
+        if self.timers.is_running(CallTimer::Watchdog) {
             return;
         }
-        for lm in call.media.legs.iter_mut().flatten() {
+        let now = cx.now;
+        for lm in self.legs.iter_mut().filter_map(|l| l.media.as_mut()) {
             lm.last_rx.get_or_insert(now);
         }
-        let t = self
-            .sched
-            .schedule(now + first, EngineTimer::Media(cref, WATCHDOG));
-        call.media.watchdog = Some(t);
+        let wake = Wake::Call(self.handle, CallTimer::Watchdog);
+        self.timers
+            .start(cx.sched, CallTimer::Watchdog, now + first, wake);
     }
 
     /// rtptimeout / rtpholdtimeout: hang up when a leg of the call has sent no RTP for that
     /// long; otherwise check again when the oldest leg would time out.
-    fn watchdog(&mut self, now: Instant, cref: CallRef) {
-        let (timeout, hold) = {
-            let Some(call) = self.calls.get_mut(cref) else {
-                return;
-            };
-            call.media.watchdog = None;
-            let hold = call.media.on_hold();
-            let g = &self.cfg.general;
-            (
-                if hold {
-                    g.rtp_hold_timeout
-                } else {
-                    g.rtp_timeout
-                },
-                hold,
-            )
-        };
-        let Some(call) = self.calls.get_mut(cref) else {
-            return;
+    pub(in crate::call) fn watchdog(&mut self, cx: &mut Cx<'_>) {
+        let now = cx.now;
+        let hold = self.on_hold();
+        let g = &cx.cfg.general;
+        let timeout = if hold {
+            g.rtp_hold_timeout
+        } else {
+            g.rtp_timeout
         };
         // The legs that carry media now: the caller and the bridged callee.
-        let active: Vec<LegId> = match call.phase {
-            Phase::Answered { callee: Some(c) } => vec![0, c],
-            _ => vec![0],
+        let active: Vec<LegId> = match &self.state {
+            CallState::Answered {
+                bridge: Some(b), ..
+            } => vec![b.a, b.b],
+            _ => vec![self.caller],
         };
         let oldest = active
             .iter()
-            .filter_map(|&l| call.media.leg(l).map(|m| (l, m.last_rx.unwrap_or(now))))
+            .filter_map(|&l| self.leg_media(l).map(|m| (l, m.last_rx.unwrap_or(now))))
             .min_by_key(|&(_, t)| t);
         let next = match (timeout, oldest) {
             (Some(limit), Some((leg, last))) => {
@@ -403,22 +355,18 @@ impl Engine {
                     let which = if hold { "rtpholdtimeout" } else { "rtptimeout" };
                     log::warn!(
                         "call {}: no RTP from leg {leg} for {}s ({which}); hanging up",
-                        self.call_label(cref),
+                        self.label(),
                         idle.as_secs()
                     );
-                    return self.end_call(now, cref, EndReason::Hangup(408));
+                    return self.end(cx, EndReason::Hangup(StatusCode::REQUEST_TIMEOUT));
                 }
                 last + limit
             }
             // Not applicable now (e.g. on hold without rtpholdtimeout): look again later.
             _ => now + Duration::from_secs(1),
         };
-        let t = self
-            .sched
-            .schedule(next, EngineTimer::Media(cref, WATCHDOG));
-        if let Some(c) = self.calls.get_mut(cref) {
-            c.media.watchdog = Some(t);
-        }
+        let wake = Wake::Call(self.handle, CallTimer::Watchdog);
+        self.timers.start(cx.sched, CallTimer::Watchdog, next, wake);
     }
 }
 

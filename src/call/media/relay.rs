@@ -6,27 +6,17 @@
 //! and STUN apart: [`classify`]), RFC 4733 §2.3 (the event payload), ITU-T G.711.
 //!
 //! Nothing here allocates or copies: one slab lookup for the socket, one for the call, and a
-//! [`Verdict::Forward`] that has the driver resend its own buffer.
+//! [`Verdict::Forward`] that has the driver resend its own buffer. Which leg a packet goes to
+//! is the call's bridge ([`Call::media_peer`]): any two legs, not "the caller and leg N".
 
-use super::super::call_state::Phase;
-use super::super::{Engine, SockId, Verdict};
-use super::{CallMedia, LegMedia};
-use crate::call::{CallRef, LegId};
+use super::super::state::Call;
+use super::super::Cx;
+use super::LegMedia;
+use crate::flow::Verdict;
+use crate::handle::LegId;
 use crate::media::g711::{transcode_in_place, Law};
 use crate::media::rtp::{classify, Class, Port, RtpPacket};
 use std::net::SocketAddr;
-use std::time::Instant;
-
-/// The leg a packet from `leg` is relayed to, if the call is bridged (or in early media).
-fn bridge_target(phase: Phase, early: Option<LegId>, leg: LegId) -> Option<LegId> {
-    match phase {
-        Phase::Answered { callee: Some(c) } if leg == 0 => Some(c),
-        Phase::Answered { callee: Some(c) } if leg == c => Some(0),
-        Phase::Dialing if leg == 0 => early,
-        Phase::Dialing if Some(leg) == early => Some(0),
-        _ => None,
-    }
-}
 
 /// Maps an RTP packet from a leg using `in_te` for DTMF to the receiving leg `out`: the
 /// telephone-event payload type, and the G.711 law when the legs differ. False: drop it.
@@ -59,57 +49,49 @@ pub(super) fn map_payload(data: &mut [u8], in_te: Option<u8>, out: &LegMedia) ->
     true
 }
 
-impl Engine {
-    /// A datagram on an RTP/RTCP socket.
-    pub(in crate::engine) fn handle_media(
+impl Call {
+    /// An RTP or RTCP datagram on `leg`'s `port` socket.
+    pub fn on_media(
         &mut self,
-        now: Instant,
-        on: SockId,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        port: Port,
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
-        let Some((cref, leg, port)) = self.media.ports.owner(on) else {
-            self.media.stats.dropped += 1;
-            return Verdict::Consumed;
-        };
         let verdict = match classify(data, port) {
-            Class::Rtp => self.relay_rtp(now, cref, leg, from, data),
-            Class::Rtcp => self.relay_rtcp(cref, leg, port, from),
+            Class::Rtp => self.relay_rtp(cx, leg, from, data),
+            Class::Rtcp => self.relay_rtcp(cx.media.strict, leg, port, from),
             Class::Stun | Class::Other => Verdict::Consumed,
         };
         match verdict {
-            Verdict::Forward { .. } => self.media.stats.forwarded += 1,
-            Verdict::Consumed => self.media.stats.dropped += 1,
+            Verdict::Forward { .. } => cx.media.stats.forwarded += 1,
+            Verdict::Consumed => cx.media.stats.dropped += 1,
         }
         verdict
     }
 
     fn relay_rtp(
         &mut self,
-        now: Instant,
-        cref: CallRef,
+        cx: &mut Cx<'_>,
         leg: LegId,
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
-        let Some(call) = self.calls.get_mut(cref) else {
-            return Verdict::Consumed;
-        };
-        let target = bridge_target(call.phase, call.media.early, leg);
-        let m: &mut CallMedia = &mut call.media;
-        let Some(lm) = m.leg_mut(leg) else {
+        let target = self.media_peer(leg);
+        let Some(lm) = self.leg_media_mut(leg) else {
             return Verdict::Consumed;
         };
         let seq = u16::from_be_bytes([data[2], data[3]]);
-        if !lm.learner.on_packet(now, from, seq).0 {
+        if !lm.learner.on_packet(cx.now, from, seq).0 {
             return Verdict::Consumed;
         }
-        lm.last_rx = Some(now);
+        lm.last_rx = Some(cx.now);
         let in_te = lm.te_pt;
         let Some(other) = target else {
-            return self.endpoint_rtp(now, cref, leg, data);
+            return self.endpoint_rtp(cx, leg, data);
         };
-        let Some(out) = m.leg(other) else {
+        let Some(out) = self.leg_media(other) else {
             return Verdict::Consumed;
         };
         let (Some(pair), Some(to)) = (out.pair, out.learner.remote()) else {
@@ -121,19 +103,15 @@ impl Engine {
         Verdict::Forward { via: pair.rtp, to }
     }
 
-    fn relay_rtcp(&mut self, cref: CallRef, leg: LegId, port: Port, from: SocketAddr) -> Verdict {
-        let Some(call) = self.calls.get_mut(cref) else {
-            return Verdict::Consumed;
-        };
-        let target = bridge_target(call.phase, call.media.early, leg);
-        let m = &mut call.media;
-        let Some(lm) = m.leg_mut(leg) else {
+    fn relay_rtcp(&mut self, strict: bool, leg: LegId, port: Port, from: SocketAddr) -> Verdict {
+        let target = self.media_peer(leg);
+        let Some(lm) = self.leg_media_mut(leg) else {
             return Verdict::Consumed;
         };
         // RTCP follows its RTP: accept it from the RTP remote's host, and with comedia (or
         // when the SDP gave nothing) learn where to send it from what arrives.
         let expected_ip = lm.learner.remote().map(|a| a.ip());
-        if self.media.strict && expected_ip.is_some_and(|ip| ip != from.ip()) {
+        if strict && expected_ip.is_some_and(|ip| ip != from.ip()) {
             return Verdict::Consumed;
         }
         if port == Port::Rtcp && (lm.learner.config().comedia || lm.rtcp_remote.is_none()) {
@@ -142,7 +120,7 @@ impl Engine {
         let Some(other) = target else {
             return Verdict::Consumed;
         };
-        let Some(out) = m.leg(other) else {
+        let Some(out) = self.leg_media(other) else {
             return Verdict::Consumed;
         };
         let to = out.rtcp_remote.or_else(|| {
@@ -227,19 +205,5 @@ mod tests {
             Some(101),
             &leg(Some(Law::Ulaw), None)
         ));
-    }
-
-    #[test]
-    fn bridge_targets() {
-        let a = Phase::Answered { callee: Some(2) };
-        assert_eq!(bridge_target(a, None, 0), Some(2));
-        assert_eq!(bridge_target(a, None, 2), Some(0));
-        assert_eq!(bridge_target(a, None, 1), None);
-        assert_eq!(bridge_target(Phase::Dialing, Some(1), 0), Some(1));
-        assert_eq!(bridge_target(Phase::Dialing, Some(1), 2), None);
-        assert_eq!(
-            bridge_target(Phase::Answered { callee: None }, None, 0),
-            None
-        );
     }
 }

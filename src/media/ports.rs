@@ -15,8 +15,8 @@
 //! Socket ids are derived from slab keys: pair `k` is RTP `SockId(2k+1)` and RTCP
 //! `SockId(2k+2)`, so the per-packet lookup is one slab index.
 
-use super::super::{Outbox, SockId, SocketOp};
-use crate::call::{CallRef, LegId};
+use crate::flow::{Outbox, SockId, SocketOp};
+use crate::handle::{CallHandle as CallRef, LegId};
 use crate::media::rtp::Port;
 use slab::Slab;
 use std::net::{IpAddr, SocketAddr};
@@ -30,13 +30,19 @@ const BIND_ATTEMPTS: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PairState {
     /// Bind requested for the reserve; `confirmed` sockets answered ok so far.
-    Pending { confirmed: u8 },
+    Pending {
+        /// Sockets of the pair whose bind succeeded.
+        confirmed: u8,
+    },
     /// Bound and idle in the reserve.
     Ready,
     /// Given to a call's leg (bound, or still being bound when `confirmed < 2`).
     InUse {
+        /// The call.
         call: CallRef,
+        /// Its leg.
         leg: LegId,
+        /// Sockets of the pair whose bind succeeded.
         confirmed: u8,
     },
 }
@@ -167,11 +173,11 @@ impl Ports {
         let port = self.port_of_index(i);
         let k = self.pairs.insert(PairSlot { port, state });
         let (rtp, rtcp) = ids(k);
-        out.socket_ops.push_back(SocketOp::Bind {
+        out.socket_op(SocketOp::Bind {
             id: rtp,
             addr: SocketAddr::new(self.ip, port),
         });
-        out.socket_ops.push_back(SocketOp::Bind {
+        out.socket_op(SocketOp::Bind {
             id: rtcp,
             addr: SocketAddr::new(self.ip, port.saturating_add(1)),
         });
@@ -262,8 +268,8 @@ impl Ports {
         }
         self.reserve.retain(|&r| r != k);
         let (rtp, rtcp) = ids(k);
-        out.socket_ops.push_back(SocketOp::Close { id: rtp });
-        out.socket_ops.push_back(SocketOp::Close { id: rtcp });
+        out.socket_op(SocketOp::Close { id: rtp });
+        out.socket_op(SocketOp::Close { id: rtcp });
     }
 
     /// The driver's answer to a bind. Returns the call and leg that lost its media when a pair
@@ -322,20 +328,20 @@ impl Ports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::CallTable;
+    use crate::handle::{CallTag, GenSlab};
 
     fn cref(n: u32) -> CallRef {
-        let mut t = CallTable::new(10);
+        let mut t: GenSlab<CallTag, ()> = GenSlab::new();
         let mut last = None;
-        for i in 0..=n {
-            last = t.insert(&i.to_string(), ()).ok();
+        for _ in 0..=n {
+            last = Some(t.insert(()));
         }
         last.unwrap()
     }
 
     fn bind_ops(out: &mut Outbox) -> Vec<(SockId, u16)> {
         let mut v = Vec::new();
-        while let Some(op) = out.socket_ops.pop_front() {
+        while let Some(op) = out.pop_socket_op() {
             if let SocketOp::Bind { id, addr } = op {
                 v.push((id, addr.port()));
             }
@@ -400,7 +406,7 @@ mod tests {
         let mut out = Outbox::default();
         p.prime(&mut out);
         let mut binds = 0;
-        while let Some(op) = out.socket_ops.pop_front() {
+        while let Some(op) = out.pop_socket_op() {
             if let SocketOp::Bind { id, .. } = op {
                 binds += 1;
                 assert!(binds < 100, "bind retries must be bounded");

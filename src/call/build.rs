@@ -1,0 +1,189 @@
+//! Building the requests sipbox originates, from typed parts: our Via (§18.1.1, with `rport`
+//! per RFC 3581), Contact and CSeq; in-dialog requests from a leg's dialog (§12.2.1.1); and the
+//! one out-of-dialog builder that serves Dial's INVITEs and qualify's OPTIONS (and, next,
+//! outbound REGISTER).
+
+use super::dialog::Dialog;
+use crate::flow::{Flow, Transport};
+use crate::sip::{CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via};
+use std::net::SocketAddr;
+
+/// What every request sipbox sends carries besides the dialog: our address, the branch and
+/// the User-Agent.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// Our SIP address (Via sent-by, Contact host).
+    pub local: SocketAddr,
+    /// The transport of the flow the request goes on.
+    pub transport: Transport,
+    /// The new branch (§8.1.1.7).
+    pub branch: &'a str,
+    /// sip.conf `useragent`.
+    pub user_agent: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    /// An origin for a request on `flow`.
+    pub fn on(flow: Flow, local: SocketAddr, branch: &'a str, user_agent: &'a str) -> Self {
+        Origin {
+            local,
+            transport: flow.transport,
+            branch,
+            user_agent,
+        }
+    }
+}
+
+/// Our Via for a request we originate.
+pub fn our_via(o: &Origin<'_>) -> Via {
+    let (host, port) = host_port(o.local);
+    let mut via = Via::new(o.transport.via_token(), &host, Some(port));
+    via.set_param("branch", Some(o.branch.to_string()));
+    via.set_param("rport", None);
+    via
+}
+
+fn host_port(addr: SocketAddr) -> (String, u16) {
+    let host = match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    (host, addr.port())
+}
+
+/// `sip:user@addr` (the user filtered by [`escape_user`]).
+pub fn sip_uri(user: Option<&str>, addr: SocketAddr) -> Uri {
+    let (host, port) = host_port(addr);
+    Uri {
+        scheme: "sip".into(),
+        user: user.map(escape_user).filter(|u| !u.is_empty()),
+        password: None,
+        host,
+        port: Some(port),
+        params: Params::new(),
+        headers: Vec::new(),
+    }
+}
+
+/// Our Contact: `<sip:user@our-address>`.
+pub fn contact(user: &str, local: SocketAddr) -> NameAddr {
+    NameAddr::new(sip_uri(Some(user), local))
+}
+
+/// A NameAddr with a tag parameter set.
+fn tagged(na: &NameAddr, tag: Option<&str>) -> NameAddr {
+    let mut na = na.clone();
+    if let Some(t) = tag {
+        na.set_param("tag", Some(t.to_string()));
+    }
+    na
+}
+
+/// The parts of a request outside any dialog.
+pub struct OutOfDialog<'a> {
+    /// Method.
+    pub method: Method,
+    /// Request-URI.
+    pub uri: Uri,
+    /// From (without tag).
+    pub from: NameAddr,
+    /// Our From tag.
+    pub from_tag: &'a str,
+    /// To (no tag).
+    pub to: NameAddr,
+    /// A fresh Call-ID.
+    pub call_id: &'a str,
+    /// CSeq number.
+    pub cseq: u32,
+    /// Contact user for dialog-creating requests (INVITE), None otherwise.
+    pub contact_user: Option<&'a str>,
+}
+
+/// A request outside any dialog (Dial's INVITE, qualify's OPTIONS).
+pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
+    let mut req = Request::new(r.method.clone(), r.uri);
+    req.push_header(HeaderName::Via, our_via(o).to_string());
+    req.push_header(HeaderName::MaxForwards, "70");
+    req.push_header(
+        HeaderName::From,
+        tagged(&r.from, Some(r.from_tag)).to_string(),
+    );
+    req.push_header(HeaderName::To, r.to.to_string());
+    req.push_header(HeaderName::CallId, r.call_id);
+    let cseq = CSeq {
+        seq: r.cseq,
+        method: r.method,
+    };
+    req.push_header(HeaderName::CSeq, cseq.to_string());
+    if let Some(user) = r.contact_user {
+        req.push_header(HeaderName::Contact, contact(user, o.local).to_string());
+    }
+    req.push_header(HeaderName::UserAgent, o.user_agent);
+    req
+}
+
+/// A request inside a leg's dialog (§12.2.1.1). `cseq` is the number to use (ACK reuses the
+/// INVITE's; others take the next).
+pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Request {
+    let mut r = Request::new(method.clone(), d.remote_target.clone());
+    r.push_header(HeaderName::Via, our_via(o).to_string());
+    r.push_header(HeaderName::MaxForwards, "70");
+    r.push_header(
+        HeaderName::From,
+        tagged(&d.local_uri, Some(&d.local_tag)).to_string(),
+    );
+    r.push_header(
+        HeaderName::To,
+        tagged(&d.remote_uri, d.remote_tag.as_deref()).to_string(),
+    );
+    r.push_header(HeaderName::CallId, d.call_id.clone());
+    let seq = CSeq {
+        seq: cseq,
+        method: method.clone(),
+    };
+    r.push_header(HeaderName::CSeq, seq.to_string());
+    for route in &d.route_set {
+        r.push_header(HeaderName::Route, route.to_string());
+    }
+    if matches!(method, Method::Invite | Method::Update) {
+        let user = d.local_uri.uri.user.as_deref().unwrap_or("sipbox");
+        r.push_header(HeaderName::Contact, contact(user, o.local).to_string());
+    }
+    if method != Method::Ack {
+        r.push_header(HeaderName::UserAgent, o.user_agent);
+    }
+    r
+}
+
+/// Keeps a user part safe to put in a URI we write.
+pub fn escape_user(user: &str) -> String {
+    user.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(*c))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_via_contact_and_uri_print_as_before() {
+        let local: SocketAddr = "127.0.0.1:5060".parse().unwrap();
+        let o = Origin {
+            local,
+            transport: Transport::Udp,
+            branch: "z9hG4bKabc",
+            user_agent: "sipbox",
+        };
+        assert_eq!(
+            our_via(&o).to_string(),
+            "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKabc;rport"
+        );
+        assert_eq!(
+            contact("1001", local).to_string(),
+            "<sip:1001@127.0.0.1:5060>"
+        );
+        let v6: SocketAddr = "[::1]:5062".parse().unwrap();
+        assert_eq!(sip_uri(Some("a b"), v6).to_string(), "sip:ab@[::1]:5062");
+    }
+}

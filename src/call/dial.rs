@@ -1,0 +1,466 @@
+//! Dial(SIP/...): forking the call to callees and translating their answers to the caller.
+//!
+//! Reading list: RFC 3261 §13.2 (UAC INVITE: 1xx, 2xx from several forks, ACK for each 2xx),
+//! §9.1 (CANCEL only after a provisional), §16.7 (how a forking element picks the best
+//! failure); Asterisk's app_dial for DIALSTATUS and the `r`/`g` options.
+
+use super::build::{self, Origin, OutOfDialog};
+use super::dialog::{Dialog, DialogState, Role};
+use super::outcome;
+use super::state::{Call, CallState, DialState, Leg};
+use super::{Bridge, Cx, LegRef, Purpose, Reply};
+use crate::config::settings::PeerId;
+use crate::config::sip_values::Host;
+use crate::dialplan::{DialOptions, DialStatus, DialTarget, Resume};
+use crate::flow::Flow;
+use crate::handle::LegId;
+use crate::sip::{HeaderName, Method, NameAddr, Response, StatusCode, Uri};
+use crate::transaction::{ClientEvent, Handle as TxHandle};
+use crate::wake::{CallTimer, Wake};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Where one fork goes.
+struct ForkTarget {
+    peer: PeerId,
+    uri: Uri,
+    dest: Flow,
+}
+
+impl Call {
+    /// Starts a Dial; returns the status at once when nothing could be called.
+    pub(super) fn start_dial(
+        &mut self,
+        cx: &mut Cx<'_>,
+        targets: &[DialTarget],
+        timeout: Option<Duration>,
+        options: DialOptions,
+    ) -> Option<DialStatus> {
+        let mut forks = Vec::new();
+        let mut busy = false;
+        for t in targets {
+            if !t.tech.eq_ignore_ascii_case("SIP") {
+                log::warn!("Dial: technology '{}' is not supported (only SIP)", t.tech);
+                continue;
+            }
+            let Some(peer) = cx.cfg.entry(&t.resource) else {
+                log::warn!("Dial: no sip.conf entry '{}'", t.resource);
+                continue;
+            };
+            if cx.load.over_limit(cx.cfg, peer) {
+                busy = true;
+                continue;
+            }
+            if cx.unreachable.contains(&peer) {
+                log::info!("Dial: '{}' is UNREACHABLE (qualify)", t.resource);
+                continue;
+            }
+            forks.extend(fork_targets(cx, peer, t.number.as_deref()));
+        }
+        if forks.is_empty() {
+            return Some(if busy {
+                DialStatus::Busy
+            } else {
+                DialStatus::ChanUnavail
+            });
+        }
+        let mut legs = Vec::new();
+        let mut setup_failures = Vec::new();
+        for f in forks {
+            match self.send_fork(cx, f) {
+                Ok(Some(leg)) => legs.push(leg),
+                Ok(None) => {}
+                Err(status) => setup_failures.push(status),
+            }
+        }
+        if legs.is_empty() {
+            if let Some(&f) = setup_failures.first() {
+                self.dial_failure = Some(outcome::failure_to_caller(f));
+            }
+            return Some(DialStatus::ChanUnavail);
+        }
+        if let Some(d) = timeout {
+            let wake = Wake::Call(self.handle, CallTimer::DialTimeout);
+            self.timers
+                .start(cx.sched, CallTimer::DialTimeout, cx.now + d, wake);
+        }
+        self.state = CallState::Dialing(DialState {
+            pending: legs.len(),
+            forks: legs,
+            failure: None,
+            continue_after: options.continue_on_callee_hangup,
+            early: None,
+        });
+        if options.ringback {
+            self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
+        }
+        None
+    }
+
+    /// Creates an outbound leg and sends its INVITE. `Err`: the fork could not be set up
+    /// (488 no common codec, 503 no RTP port).
+    fn send_fork(&mut self, cx: &mut Cx<'_>, f: ForkTarget) -> Result<Option<LegId>, StatusCode> {
+        let call_id = cx.new_call_id();
+        let local_tag = cx.new_tag();
+        let branch = cx.new_branch();
+        let local = cx.local;
+        let Some(peer) = cx.cfg.peer(f.peer) else {
+            return Ok(None);
+        };
+        let (cid_name, cid_num) = self.caller_id();
+        let mut local_uri = NameAddr::new(build::sip_uri(Some(&cid_num), local));
+        local_uri.display = cid_name
+            .map(|n| n.replace('"', ""))
+            .filter(|n| !n.is_empty());
+        let to_user = f.uri.user.clone().unwrap_or_else(|| peer.name.clone());
+        // `<sip:user@host>`: the target's host, no port or parameters.
+        let remote_uri = NameAddr::new(Uri {
+            scheme: "sip".into(),
+            user: Some(build::escape_user(&to_user)),
+            host: f.uri.host.clone(),
+            ..Uri::default()
+        });
+        let dialog = Dialog {
+            role: Role::Uac,
+            call_id: call_id.clone(),
+            local_tag,
+            remote_tag: None,
+            local_uri,
+            remote_uri,
+            remote_target: f.uri.clone(),
+            route_set: Vec::new(),
+            local_cseq: 1,
+            remote_cseq: 0,
+            flow: f.dest,
+            state: DialogState::Trying,
+            invite_cseq: 1,
+        };
+        let leg_id = self.legs.len();
+        self.legs.push(Leg {
+            dialog,
+            invite_tx: None,
+            ack: None,
+            peer: Some(f.peer),
+            media: None,
+        });
+        cx.load.add(f.peer);
+        let body = match self.media_offer_for_fork(cx, leg_id) {
+            Ok(b) => b,
+            Err(status) => {
+                self.legs[leg_id].dialog.state = DialogState::Terminated;
+                return Err(status);
+            }
+        };
+        let d = &self.legs[leg_id].dialog;
+        let origin = Origin::on(d.flow, local, &branch, &cx.cfg.general.user_agent);
+        let mut invite = build::out_of_dialog(
+            OutOfDialog {
+                method: Method::Invite,
+                uri: d.remote_target.clone(),
+                from: d.local_uri.clone(),
+                from_tag: &d.local_tag,
+                to: d.remote_uri.clone(),
+                call_id: &d.call_id,
+                cseq: d.invite_cseq,
+                contact_user: Some(d.local_uri.uri.user.as_deref().unwrap_or("sipbox")),
+            },
+            &origin,
+        );
+        invite.push_header(HeaderName::Allow, super::ALLOW);
+        if let Some((ct, b)) = body {
+            invite.set_body(Some(&ct), b);
+        }
+        let purpose = Purpose::Invite(LegRef {
+            call: self.handle,
+            leg: leg_id,
+        });
+        let h = cx
+            .txs
+            .open_client(cx.now, cx.sched, cx.out, invite, f.dest, purpose);
+        self.legs[leg_id].invite_tx = h;
+        log::debug!("fork {call_id} to {} via {}", f.uri, f.dest);
+        Ok(h.map(|_| leg_id))
+    }
+
+    /// A response (or timeout) arrived for the INVITE of outbound leg `leg` on transaction `h`.
+    pub fn on_fork_event(
+        &mut self,
+        cx: &mut Cx<'_>,
+        h: TxHandle,
+        leg: LegId,
+        ev: ClientEvent,
+        resp: Option<&Response>,
+    ) {
+        let status = match ev {
+            ClientEvent::Response(s) => StatusCode::new(s).unwrap_or(StatusCode::REQUEST_TIMEOUT),
+            ClientEvent::Timeout => StatusCode::REQUEST_TIMEOUT,
+        };
+        let live = self
+            .legs
+            .get(leg)
+            .is_some_and(|l| l.dialog.state != DialogState::Terminated);
+        if status.is_success() {
+            let Some(resp) = resp else { return };
+            if !live || !matches!(self.state, CallState::Dialing(_)) {
+                // A late 2xx (another fork won, the caller gave up, or a retransmission after
+                // we hung up): acknowledge it and end that dialog at once (§13.2.2.4).
+                let already = self.legs.get(leg).is_some_and(|l| l.ack.is_some());
+                return ack_and_bye_orphan(cx, h, resp, already);
+            }
+            return self.fork_answered(cx, leg, resp);
+        }
+        if !live {
+            return dead_fork_event(cx, h, status, resp);
+        }
+        if status == StatusCode::TRYING {
+            return;
+        }
+        if status.is_provisional() {
+            if let Some(resp) = resp {
+                self.fork_early(cx, h, leg, resp);
+            }
+            return;
+        }
+        self.fork_failed(cx, leg, status);
+    }
+
+    fn fork_early(&mut self, cx: &mut Cx<'_>, h: TxHandle, leg: LegId, resp: &Response) {
+        cx.txs.provisional_seen(h);
+        if cx
+            .txs
+            .send_owed_cancel(cx.now, cx.sched, cx.out, h, Purpose::Fire)
+        {
+            return;
+        }
+        self.legs[leg].dialog.early(resp);
+        let status = if resp.status() == 183 || !resp.body().is_empty() {
+            StatusCode::SESSION_PROGRESS
+        } else {
+            StatusCode::RINGING
+        };
+        let body = self.media_answer_from_fork(cx, leg, resp);
+        self.reply_caller(cx, Reply::new(status), body);
+    }
+
+    fn fork_answered(&mut self, cx: &mut Cx<'_>, leg: LegId, resp: &Response) {
+        let branch = cx.new_branch();
+        let d = &mut self.legs[leg].dialog;
+        d.confirm(resp);
+        let origin = Origin::on(d.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+        let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
+        cx.out.sip(d.flow, ack.clone());
+        self.legs[leg].ack = Some(ack);
+        // The caller is answered with the callee's session description.
+        self.timers.stop(cx.sched, CallTimer::DialTimeout);
+        let (others, continue_after) = match &self.state {
+            CallState::Dialing(d) => (
+                d.forks.iter().copied().filter(|&f| f != leg).collect(),
+                d.continue_after,
+            ),
+            _ => (Vec::new(), false),
+        };
+        self.state = CallState::Answered {
+            bridge: Some(Bridge {
+                a: self.caller,
+                b: leg,
+            }),
+            continue_after,
+        };
+        for other in others {
+            self.cancel_fork(cx, other);
+        }
+        let body = self.media_answer_from_fork(cx, leg, resp);
+        self.answer_caller(cx, body);
+        self.set_dial_status(DialStatus::Answer);
+        log::info!("call {} answered by leg {leg}", self.label());
+    }
+
+    fn fork_failed(&mut self, cx: &mut Cx<'_>, leg: LegId, status: StatusCode) {
+        self.legs[leg].dialog.state = DialogState::Terminated;
+        let Some(dial) = self.dial_mut() else {
+            return;
+        };
+        if !dial.forks.contains(&leg) {
+            return;
+        }
+        dial.pending = dial.pending.saturating_sub(1);
+        dial.failure = Some(outcome::better_failure(dial.failure, status));
+        let done = dial.pending == 0;
+        // A 6xx ends the whole search (§16.7 step 5 for forking elements).
+        let global = status.is_global_failure();
+        if global {
+            let forks = dial.forks.clone();
+            for f in forks {
+                self.cancel_fork(cx, f);
+            }
+        }
+        if done || global {
+            self.finish_dial(cx);
+        }
+    }
+
+    /// The Dial ended without an answer: set DIALSTATUS and resume the dialplan.
+    fn finish_dial(&mut self, cx: &mut Cx<'_>) {
+        let CallState::Dialing(dial) = std::mem::replace(&mut self.state, CallState::Routing)
+        else {
+            return;
+        };
+        self.timers.stop(cx.sched, CallTimer::DialTimeout);
+        let failure = dial.failure.unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
+        let status = outcome::dial_status_for(failure);
+        self.dial_failure = Some(outcome::failure_to_caller(failure));
+        self.set_dial_status(status);
+        self.run_dialplan(
+            cx,
+            Resume::DialEnded {
+                status,
+                cause: None,
+            },
+        );
+    }
+
+    /// The Dial timeout fired: cancel every fork still ringing.
+    pub(super) fn dial_timed_out(&mut self, cx: &mut Cx<'_>) {
+        let Some(dial) = self.dial_mut() else {
+            return;
+        };
+        dial.failure = Some(StatusCode::REQUEST_TIMEOUT);
+        let forks = dial.forks.clone();
+        for f in forks {
+            self.cancel_fork(cx, f);
+        }
+        self.finish_dial(cx);
+    }
+
+    /// Ends an outbound leg that has not answered: CANCEL now if it sent a provisional, else
+    /// as soon as it does (§9.1).
+    pub(super) fn cancel_fork(&mut self, cx: &mut Cx<'_>, leg: LegId) {
+        let Some(l) = self.legs.get_mut(leg) else {
+            return;
+        };
+        if !l.dialog.is_pending() {
+            return;
+        }
+        l.dialog.state = DialogState::Terminated;
+        if let Some(h) = l.invite_tx {
+            cx.txs
+                .want_cancel(cx.now, cx.sched, cx.out, h, Purpose::Fire);
+        }
+    }
+
+    /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of
+    /// the caller's INVITE (the dialplan may have changed it with Set(CALLERID(...))).
+    fn caller_id(&self) -> (Option<String>, String) {
+        if let Some(exec) = &self.exec {
+            if let (name, Some(num)) = (exec.var("CALLERID(name)"), exec.var("CALLERID(num)")) {
+                if !num.is_empty() {
+                    return (name.filter(|n| !n.is_empty()), num);
+                }
+            }
+        }
+        let from = self.invite.from();
+        (
+            from.display.clone(),
+            from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
+        )
+    }
+}
+
+/// A response for the INVITE of a fork whose leg (or whole call) is gone: a provisional lets
+/// the owed CANCEL go out (§9.1); a 2xx is acknowledged and hung up at once (§13.2.2.4).
+pub fn dead_fork_event(cx: &mut Cx<'_>, h: TxHandle, status: StatusCode, resp: Option<&Response>) {
+    if status.is_success() {
+        if let Some(resp) = resp {
+            ack_and_bye_orphan(cx, h, resp, false);
+        }
+    } else if status != StatusCode::TRYING && status.is_provisional() {
+        cx.txs.provisional_seen(h);
+        cx.txs
+            .send_owed_cancel(cx.now, cx.sched, cx.out, h, Purpose::Fire);
+    }
+}
+
+/// ACK and BYE for a 2xx nobody wants (`already`: we acknowledged and hung up this leg
+/// before, so a retransmitted 2xx needs only the ACK).
+fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bool) {
+    let Some(tx) = cx.txs.client(h) else {
+        return;
+    };
+    let (invite, dest) = (tx.request.clone(), tx.dest);
+    let d = Dialog::uac_from_2xx(&invite, resp, dest);
+    let b1 = cx.new_branch();
+    let ack = build::in_dialog(
+        &d,
+        Method::Ack,
+        d.invite_cseq,
+        &Origin::on(dest, cx.local, &b1, &cx.cfg.general.user_agent),
+    );
+    cx.out.sip(dest, ack.to_bytes());
+    if !already && cx.orphans.first_bye(&d.call_id) {
+        let b2 = cx.new_branch();
+        let bye = build::in_dialog(
+            &d,
+            Method::Bye,
+            d.invite_cseq + 1,
+            &Origin::on(dest, cx.local, &b2, &cx.cfg.general.user_agent),
+        );
+        cx.txs
+            .open_client(cx.now, cx.sched, cx.out, bye, dest, Purpose::Fire);
+    }
+}
+
+/// The contacts a Dial to `peer` rings: every registered binding of a dynamic peer, or the
+/// static host.
+fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarget> {
+    let Some(p) = cx.cfg.peer(peer) else {
+        return Vec::new();
+    };
+    match &p.host {
+        Host::Dynamic => cx
+            .registrar
+            .bindings(&p.name)
+            .iter()
+            .filter_map(|b| {
+                let mut uri = Uri::parse(&b.contact).ok()?;
+                if let Some(n) = number {
+                    uri.user = Some(n.to_string());
+                }
+                // nat=no trusts the Contact; otherwise (chan_sip's default force_rport)
+                // the address the REGISTER came from.
+                let dest = if p.nat.force_rport {
+                    b.source
+                } else {
+                    uri_addr(&uri).unwrap_or(b.source)
+                };
+                Some(ForkTarget {
+                    peer,
+                    uri,
+                    dest: Flow::udp(dest),
+                })
+            })
+            .collect(),
+        Host::Static { host, ip, port } => {
+            let Some(addr) = ip
+                .map(|ip| SocketAddr::new(ip, *port))
+                .or_else(|| cx.cfg.resolved(peer))
+            else {
+                log::warn!("Dial: host '{host}' of '{}' has no address", p.name);
+                return Vec::new();
+            };
+            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
+            vec![ForkTarget {
+                peer,
+                uri: build::sip_uri(Some(user), addr),
+                dest: Flow::udp(addr),
+            }]
+        }
+        Host::Unset => Vec::new(),
+    }
+}
+
+/// An IP-literal URI's socket address.
+fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
+    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+    let ip = host.parse().ok()?;
+    Some(SocketAddr::new(ip, uri.port.unwrap_or(5060)))
+}

@@ -1,0 +1,424 @@
+//! A call's media: an RTP/RTCP port pair per leg, the relay between the bridged legs, SDP
+//! rewriting at every offer/answer crossing sipbox, and sipbox itself as the media endpoint
+//! (Answer, Echo, Playback, digit collection).
+//!
+//! Reading list: `src/media/mod.rs` (the pure building blocks and their RFCs); RFC 3264 (offer/
+//! answer, hold); RFC 3550 (RTP/RTCP); RFC 4733 (DTMF events); Asterisk's `chan_sip.c`
+//! `process_sdp`/`add_sdp` and `res_rtp_asterisk.c` for the behaviour copied.
+//!
+//! - [`relay`]: the per-packet path (no allocation, no copy: `Verdict::Forward`).
+//! - [`endpoint`]: Echo, Playback, WaitDigit, the rtptimeout watchdog.
+//!
+//! Media code reports what happened to the call (a digit, the end of a Playback, an RTP
+//! timeout) by calling the call's own methods; it never reaches past its call.
+
+pub mod endpoint;
+pub mod relay;
+
+use super::state::Call;
+use super::Cx;
+use crate::config::rtp_conf::RtpConf;
+use crate::config::settings::PeerId;
+use crate::config::sip_values::Nat;
+use crate::handle::LegId;
+use crate::media::g711::Law;
+use crate::media::learning::{Learner, LearningConfig};
+use crate::media::negotiate::{self, law_of};
+use crate::media::ports::{Pair, Ports};
+use crate::media::sdp::{CodecName, LocalSession, Sdp};
+use crate::sip::{Request, Response, StatusCode};
+use endpoint::Endpoint;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The content type of every body sipbox writes.
+const SDP: &str = "application/sdp";
+
+/// Media counters, for the log and the benchmark.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MediaStats {
+    /// RTP and RTCP packets forwarded (relay and echo).
+    pub forwarded: u64,
+    /// Packets dropped: STUN, garbage, unknown source (strictrtp), no destination.
+    pub dropped: u64,
+    /// Packets sipbox sent as the source (Playback).
+    pub played: u64,
+}
+
+/// Engine-wide media state: the RTP port range and the socket → leg map.
+pub struct MediaState {
+    /// The port pairs.
+    pub ports: Ports,
+    /// rtp.conf `strictrtp`.
+    pub strict: bool,
+    /// Counters.
+    pub stats: MediaStats,
+}
+
+impl MediaState {
+    /// Media state for this RTP config, binding on the SIP address's IP; the port walk starts
+    /// at `walk_seed` (random, as Asterisk's, so a restart does not reuse the last ports).
+    pub fn new(rtp: &RtpConf, local: SocketAddr, walk_seed: u32) -> MediaState {
+        if local.ip().is_unspecified() {
+            log::warn!("bindaddr is unspecified: SDP will name {}", local.ip());
+        }
+        let mut ports = Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end);
+        ports.start_walk_at(walk_seed as usize);
+        MediaState {
+            ports,
+            strict: rtp.strict_rtp,
+            stats: MediaStats::default(),
+        }
+    }
+}
+
+/// The media of one leg: its sockets, its remote, its codec.
+pub struct LegMedia {
+    /// Its port pair (None after a failed bind).
+    pub pair: Option<Pair>,
+    /// Where its RTP goes (the SDP's, or learned).
+    pub learner: Learner,
+    /// Where this leg's RTCP goes (its SDP's, or learned).
+    pub rtcp_remote: Option<SocketAddr>,
+    /// The G.711 law this leg's phone receives (None: not G.711 or not known yet).
+    pub law: Option<Law>,
+    /// The telephone-event payload type of this leg.
+    pub te_pt: Option<u8>,
+    /// Our o= session towards this leg.
+    pub session: LocalSession,
+    /// This leg's last description put the stream on hold (sendonly/inactive/c=0.0.0.0).
+    pub hold: bool,
+    /// When RTP last arrived from this leg.
+    pub last_rx: Option<Instant>,
+}
+
+/// Call-wide media state.
+#[derive(Default)]
+pub struct CallMedia {
+    /// The caller's offer, parsed once.
+    caller_offer: Option<Sdp>,
+    /// sipbox's own answer to the caller (Answer/Progress), sent unchanged if asked again.
+    own_answer: Option<Vec<u8>>,
+    /// What sipbox does as the caller's endpoint.
+    endpoint: Endpoint,
+    /// The RTP timestamp of the last DTMF event acted on (RFC 4733 end packets repeat).
+    last_event_ts: Option<u32>,
+    /// Late offer: the caller's answer (in its ACK) has been read.
+    late_answer_seen: bool,
+}
+
+/// Records what a description says about the leg that sent it (address, codec, DTMF, hold).
+fn learn_from(lm: &mut LegMedia, now: Instant, sdp: &Sdp) {
+    lm.learner.set_expected(now, sdp.remote_rtp());
+    lm.rtcp_remote = sdp.remote_rtcp();
+    lm.hold = sdp.is_hold();
+    set_codec(lm, sdp);
+}
+
+/// Takes the codec and telephone-event PT of `sdp` for this leg.
+fn set_codec(lm: &mut LegMedia, sdp: &Sdp) {
+    lm.law = sdp.chosen_codec().and_then(|c| law_of(&c.name));
+    lm.te_pt = sdp.telephone_event_pt();
+}
+
+/// The `allow` list of an entry (or `[general]`'s for guests).
+fn allow_of(cx: &Cx<'_>, peer: Option<PeerId>) -> Vec<CodecName> {
+    let codecs = match peer.and_then(|p| cx.cfg.peer(p)) {
+        Some(e) => &e.codecs,
+        None => &cx.cfg.general.codecs,
+    };
+    negotiate::allow_names(codecs)
+}
+
+impl Call {
+    /// True when any leg put the call on hold.
+    fn on_hold(&self) -> bool {
+        self.legs
+            .iter()
+            .filter_map(|l| l.media.as_ref())
+            .any(|l| l.hold)
+    }
+
+    /// Creates the media of `leg` with its pair, if it has none yet. None when the port
+    /// range is exhausted.
+    fn ensure_leg(&mut self, cx: &mut Cx<'_>, leg: LegId) -> Option<Pair> {
+        let l = self.legs.get_mut(leg)?;
+        if let Some(p) = l.media.as_ref().and_then(|m| m.pair) {
+            return Some(p);
+        }
+        let nat: Nat = match l.peer.and_then(|p| cx.cfg.peer(p)) {
+            Some(e) => e.nat,
+            None => cx.cfg.general.nat,
+        };
+        let config = LearningConfig {
+            comedia: nat.comedia,
+            strict: cx.media.strict,
+            ..LearningConfig::default()
+        };
+        let pair = cx.media.ports.allocate(self.handle, leg, cx.out)?;
+        let session = LocalSession::new(rand::Rng::random::<u32>(cx.rng).into(), 1);
+        l.media = Some(LegMedia {
+            pair: Some(pair),
+            learner: Learner::new(config),
+            rtcp_remote: None,
+            law: None,
+            te_pt: None,
+            session,
+            hold: false,
+            last_rx: None,
+        });
+        Some(pair)
+    }
+
+    /// The caller's offer (parsed once). `Err(488)` when it is not SDP sipbox can read.
+    fn caller_offer(&mut self, now: Instant) -> Result<Option<Sdp>, StatusCode> {
+        if let Some(o) = &self.media.caller_offer {
+            return Ok(Some(o.clone()));
+        }
+        let body = self.invite.body();
+        if body.is_empty() {
+            return Ok(None);
+        }
+        let offer = Sdp::parse(body).map_err(|e| {
+            log::info!("call {}: caller SDP unreadable: {e}", self.label());
+            StatusCode::NOT_ACCEPTABLE_HERE
+        })?;
+        let caller = self.caller;
+        if let Some(lm) = self.leg_media_mut(caller) {
+            learn_from(lm, now, &offer);
+        }
+        self.media.caller_offer = Some(offer.clone());
+        Ok(Some(offer))
+    }
+
+    /// The body of the INVITE to outbound leg `leg`: the caller's offer as that callee should
+    /// see it. `Err(488)`: no common codec; `Err(503)`: no RTP port left.
+    pub(super) fn media_offer_for_fork(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+    ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
+        let caller_allow = allow_of(cx, self.legs[self.caller].peer);
+        let callee_allow = allow_of(cx, self.legs[leg].peer);
+        if self.ensure_leg(cx, self.caller).is_none() {
+            log::warn!("call {}: no RTP port pair left (503)", self.label());
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let offer = self.caller_offer(cx.now)?;
+        let filtered = match &offer {
+            Some(o) => Some(
+                negotiate::offer_for_callee(o, &caller_allow, &callee_allow).map_err(|_| {
+                    log::info!(
+                        "call {}: no codec in common with leg {leg} (488)",
+                        self.label()
+                    );
+                    StatusCode::NOT_ACCEPTABLE_HERE
+                })?,
+            ),
+            None => None,
+        };
+        let Some(pair) = self.ensure_leg(cx, leg) else {
+            log::warn!("call {}: no RTP port pair left (503)", self.label());
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        let ip = cx.media.ports.ip();
+        let Some(lm) = self.leg_media_mut(leg) else {
+            return Ok(None);
+        };
+        let sdp = match filtered {
+            Some(f) => f.rewrite(&mut lm.session, ip, pair.port),
+            // Late offer: sipbox offers the callee's codecs itself.
+            None => negotiate::our_offer(&callee_allow, &mut lm.session, ip, pair.port),
+        };
+        lm.te_pt = sdp.telephone_event_pt();
+        Ok(Some((SDP.to_string(), sdp.to_bytes())))
+    }
+
+    /// The body of a callee's 18x/2xx as the caller should see it.
+    pub(super) fn media_answer_from_fork(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        resp: &Response,
+    ) -> Option<(String, Vec<u8>)> {
+        if resp.body().is_empty() {
+            return None;
+        }
+        let answer = match Sdp::parse(resp.body()) {
+            Ok(a) => a,
+            Err(e) => {
+                log::info!("call {}: callee SDP unreadable: {e}", self.label());
+                return None;
+            }
+        };
+        let caller = self.caller;
+        let caller_pair = self.ensure_leg(cx, caller)?;
+        let offer = self.caller_offer(cx.now).ok().flatten();
+        let caller_allow = allow_of(cx, self.legs[caller].peer);
+        let ip = cx.media.ports.ip();
+        learn_from(self.leg_media_mut(leg)?, cx.now, &answer);
+        if let Some(d) = self.dial_mut() {
+            d.early = Some(leg);
+        }
+        let lm = self.leg_media_mut(caller)?;
+        let sdp = match &offer {
+            Some(o) => {
+                negotiate::answer_for_caller(o, &answer, &mut lm.session, ip, caller_pair.port)?
+            }
+            None => {
+                // Late offer: our offer to the caller, the callee's codec first.
+                let mut allow = caller_allow;
+                if let Some(c) = answer.chosen_codec() {
+                    allow.retain(|n| *n != c.name);
+                    allow.insert(0, c.name);
+                }
+                negotiate::our_offer(&allow, &mut lm.session, ip, caller_pair.port)
+            }
+        };
+        set_codec(lm, &sdp);
+        if (200..300).contains(&resp.status()) {
+            self.arm_watchdog(cx);
+        }
+        Some((SDP.to_string(), sdp.to_bytes()))
+    }
+
+    /// A body relayed in-dialog (re-INVITE, UPDATE, INFO and their answers) from leg `from`
+    /// to leg `to`: SDP is rewritten for `to` (hold and resume keep their direction), other
+    /// bodies (INFO dtmf-relay) pass unchanged.
+    pub(super) fn media_relay_body(
+        &mut self,
+        cx: &mut Cx<'_>,
+        from: LegId,
+        to: LegId,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Option<(String, Vec<u8>)> {
+        if body.is_empty() {
+            return None;
+        }
+        let is_sdp = content_type.is_none_or(|c| c.eq_ignore_ascii_case(SDP));
+        if !is_sdp {
+            return Some((content_type.unwrap_or(SDP).to_string(), body.to_vec()));
+        }
+        let sdp = match Sdp::parse(body) {
+            Ok(s) => s,
+            Err(e) => {
+                log::info!("call {}: in-dialog SDP unreadable: {e}", self.label());
+                return None;
+            }
+        };
+        let pair = self.ensure_leg(cx, to)?;
+        self.ensure_leg(cx, from)?;
+        let ip = cx.media.ports.ip();
+        learn_from(self.leg_media_mut(from)?, cx.now, &sdp);
+        let to_leg = self.leg_media_mut(to)?;
+        // Codecs pass through unchanged, so both legs end up on what this description says.
+        set_codec(to_leg, &sdp);
+        let out = sdp.rewrite(&mut to_leg.session, ip, pair.port);
+        log::debug!(
+            "call {}: SDP from leg {from} to leg {to}: {}",
+            self.label(),
+            sdp.direction().as_str()
+        );
+        Some((SDP.to_string(), out.to_bytes()))
+    }
+
+    /// The SDP sipbox answers with when it answers a call itself (Answer, Progress): the
+    /// caller's first allowed codec, or sipbox's own offer for an offer-less INVITE.
+    pub(super) fn media_answer(&mut self, cx: &mut Cx<'_>) -> Option<(String, Vec<u8>)> {
+        if let Some(a) = self.media.own_answer.clone() {
+            return Some((SDP.to_string(), a));
+        }
+        let caller = self.caller;
+        let Some(pair) = self.ensure_leg(cx, caller) else {
+            log::warn!(
+                "call {}: no RTP port pair left; answering without media",
+                self.label()
+            );
+            return None;
+        };
+        let offer = self.caller_offer(cx.now).ok().flatten();
+        let allow = allow_of(cx, self.legs[caller].peer);
+        let ip = cx.media.ports.ip();
+        let label = self.label().to_string();
+        let lm = self.leg_media_mut(caller)?;
+        let sdp = match &offer {
+            Some(o) => match crate::media::sdp::answer(o, &allow, &mut lm.session, ip, pair.port) {
+                Ok(s) => s,
+                Err(_) => {
+                    log::info!("call {label}: no common codec to answer with");
+                    return None;
+                }
+            },
+            None => negotiate::our_offer(&allow, &mut lm.session, ip, pair.port),
+        };
+        set_codec(lm, &sdp);
+        let bytes = sdp.to_bytes();
+        self.media.own_answer = Some(bytes.clone());
+        self.arm_watchdog(cx);
+        Some((SDP.to_string(), bytes))
+    }
+
+    /// The ACK of the caller's 2xx. After a late offer (an INVITE without SDP, RFC 3261
+    /// §13.2.1) sipbox's 2xx carried the offer and this ACK carries the caller's answer: its
+    /// address, codec and telephone-event PT become the caller leg's, and a Playback in
+    /// progress switches to the law the caller chose. Other ACKs (and retransmissions) change
+    /// nothing.
+    pub fn media_caller_ack(&mut self, cx: &mut Cx<'_>, leg: LegId, req: &Request) {
+        let caller = self.caller;
+        if leg != caller || req.body().is_empty() {
+            return;
+        }
+        if self.media.caller_offer.is_some()
+            || self.media.late_answer_seen
+            || self.leg_media(caller).is_none()
+        {
+            return;
+        }
+        self.media.late_answer_seen = true;
+        let sdp = match Sdp::parse(req.body()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::info!(
+                    "call {}: SDP answer in the ACK unreadable: {e}",
+                    self.label()
+                );
+                return;
+            }
+        };
+        let Some(lm) = self.leg_media_mut(caller) else {
+            return;
+        };
+        learn_from(lm, cx.now, &sdp);
+        let law = lm.law;
+        log::debug!(
+            "call {}: late offer answered in the ACK ({:?})",
+            self.label(),
+            sdp.chosen_codec().map(|c| c.name)
+        );
+        if let Some(law) = law {
+            self.playback_law_changed(cx, law);
+        }
+    }
+
+    /// The call ended: close its sockets, stop the endpoint.
+    pub(super) fn media_ended(&mut self, cx: &mut Cx<'_>) {
+        for lm in self.legs.iter_mut().filter_map(|l| l.media.as_mut()) {
+            if let Some(p) = lm.pair.take() {
+                cx.media.ports.release(p, cx.out);
+            }
+        }
+        self.media.endpoint = Endpoint::Idle;
+    }
+
+    /// The driver could not bind the RTP port of `leg`: that leg has no media.
+    pub fn media_bind_failed(&mut self, leg: LegId) {
+        log::warn!(
+            "call {}: RTP port of leg {leg} could not be bound; that leg has no media",
+            self.label()
+        );
+        if let Some(lm) = self.leg_media_mut(leg) {
+            lm.pair = None;
+        }
+    }
+}

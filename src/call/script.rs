@@ -1,0 +1,126 @@
+//! Running the dialplan for a call: the call side of the runner contract. The dialplan says
+//! what to do next ([`Command`]); the call does it and resumes the runner with what happened
+//! ([`Resume`]) when the SIP, timer or media event arrives.
+
+use super::outcome;
+use super::state::{Call, EndReason};
+use super::{Cx, Reply};
+use crate::dialplan::{Command, DialStatus, Resume};
+use crate::sip::StatusCode;
+use crate::wake::{CallTimer, Wake};
+
+impl Call {
+    /// What an unanswered caller is told when the dialplan hangs up without saying.
+    fn unanswered_status(&self) -> StatusCode {
+        self.dial_failure
+            .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE)
+    }
+
+    /// Steps the dialplan until it waits for something, and does what it says.
+    pub(super) fn run_dialplan(&mut self, cx: &mut Cx<'_>, resume: Resume) {
+        let mut resume = resume;
+        loop {
+            if self.is_over() {
+                return;
+            }
+            let Some(exec) = self.exec.as_mut() else {
+                return;
+            };
+            let cmd = exec.step(cx.dialplan, cx.wall, resume);
+            resume = Resume::Done;
+            match cmd {
+                Command::Answer => {
+                    if !self.answered() {
+                        let body = self.media_answer(cx);
+                        self.answer_caller(cx, body);
+                    }
+                }
+                Command::Ringing => {
+                    if !self.answered() {
+                        self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
+                    }
+                }
+                Command::Progress => {
+                    if !self.answered() {
+                        let body = self.media_answer(cx);
+                        self.reply_caller(cx, Reply::new(StatusCode::SESSION_PROGRESS), body);
+                    }
+                }
+                Command::Busy => return self.end(cx, EndReason::Hangup(StatusCode::BUSY_HERE)),
+                Command::Congestion => {
+                    return self.end(cx, EndReason::Hangup(StatusCode::SERVICE_UNAVAILABLE))
+                }
+                Command::Hangup { cause } => {
+                    let status = cause
+                        .and_then(outcome::cause_to_sip)
+                        .unwrap_or(self.unanswered_status());
+                    return self.end(cx, EndReason::Hangup(status));
+                }
+                Command::End {
+                    sip_status_if_unanswered,
+                } => {
+                    let status = match self.dial_failure {
+                        Some(s) => s,
+                        None => StatusCode::new(sip_status_if_unanswered)
+                            .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
+                    };
+                    return self.end(cx, EndReason::Hangup(status));
+                }
+                Command::Dial {
+                    targets,
+                    timeout,
+                    options,
+                    ..
+                } => {
+                    self.dial_failure = Some(self.unanswered_status());
+                    match self.start_dial(cx, &targets, timeout, options) {
+                        Some(status) => {
+                            let current = self.unanswered_status();
+                            self.dial_failure =
+                                Some(outcome::dial_status_to_caller(status, current));
+                            self.set_dial_status(status);
+                            resume = Resume::DialEnded {
+                                status,
+                                cause: None,
+                            };
+                        }
+                        None => return,
+                    }
+                }
+                Command::Wait(d) => {
+                    let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
+                    self.timers
+                        .start(cx.sched, CallTimer::DialplanWait, cx.now + d, wake);
+                    return;
+                }
+                other => {
+                    if !self.media_command(cx, other) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records DIALSTATUS on the call's channel.
+    pub(super) fn set_dial_status(&mut self, status: DialStatus) {
+        if let Some(exec) = self.exec.as_mut() {
+            exec.set_var("DIALSTATUS", status.as_str());
+        }
+    }
+
+    /// A timer of this call fired (`id` checked against the running one).
+    pub fn on_timer(&mut self, cx: &mut Cx<'_>, kind: CallTimer, id: crate::sched::TimerId) {
+        if !self.timers.fired(kind, id) {
+            return;
+        }
+        match kind {
+            CallTimer::DialplanWait => self.run_dialplan(cx, Resume::Done),
+            CallTimer::DialTimeout => self.dial_timed_out(cx),
+            CallTimer::Pace => self.pace(cx),
+            CallTimer::Watchdog => self.watchdog(cx),
+            CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
+            CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A new call from an INVITE that passed the engine's checks (who is calling, digest,
+//! call-limit): the caller's leg, the dialplan cursor in the caller's context.
+//!
+//! Reading list: RFC 3261 §13.3 (UAS processing of an INVITE); Asterisk's `chan_sip.c`
+//! `handle_request_invite` (the extension is the Request-URI user) and `pbx.c` (`${UNIQUEID}`).
+
+use super::dialog::Dialog;
+use super::media::CallMedia;
+use super::state::{Call, CallState, Leg};
+use super::Cx;
+use crate::config::settings::PeerId;
+use crate::dialplan::{ChannelInfo, Execution};
+use crate::flow::Flow;
+use crate::handle::CallHandle;
+use crate::sched::TimerSlots;
+use crate::sip::Request;
+use crate::transaction::Handle as TxHandle;
+use std::rc::Rc;
+
+/// What the engine decided about an INVITE before it became a call.
+pub struct NewCall {
+    /// The INVITE.
+    pub invite: Rc<Request>,
+    /// Its server transaction (100 Trying already sent).
+    pub tx: TxHandle,
+    /// Our To tag on it.
+    pub to_tag: String,
+    /// Where it came from.
+    pub source: Flow,
+    /// The caller's sip.conf entry (None: a guest).
+    pub peer: Option<PeerId>,
+    /// The dialplan context it runs in.
+    pub context: String,
+    /// `${UNIQUEID}`.
+    pub unique_id: String,
+}
+
+/// Who an INVITE is from, as chan_sip decides it.
+pub enum Caller {
+    /// A user/friend by From name, to be authenticated.
+    Entry(PeerId),
+    /// A static peer matched by source address with `insecure=invite`: no challenge.
+    TrustedPeer(PeerId),
+    /// Nobody we know.
+    Unknown,
+}
+
+impl Call {
+    /// The call for `new` (not yet stepped: see [`Call::begin`]).
+    pub fn new(cx: &Cx<'_>, handle: CallHandle, new: NewCall) -> Call {
+        let NewCall {
+            invite,
+            tx,
+            to_tag,
+            source,
+            peer,
+            context,
+            unique_id,
+        } = new;
+        let exten = dialled_extension(&invite);
+        let leg = Leg {
+            dialog: Dialog::uas(&invite, to_tag, source),
+            invite_tx: Some(tx),
+            ack: None,
+            peer,
+            media: None,
+        };
+        let exec = Some(Execution::new(
+            cx.dialplan,
+            &context,
+            &exten,
+            channel_info(cx, &invite, peer, unique_id),
+        ));
+        Call {
+            handle,
+            legs: vec![leg],
+            caller: 0,
+            invite,
+            state: CallState::Routing,
+            exec,
+            pending_ack: None,
+            dial_failure: None,
+            exten,
+            media: CallMedia::default(),
+            timers: TimerSlots::default(),
+        }
+    }
+
+    /// Starts the dialplan.
+    pub fn begin(&mut self, cx: &mut Cx<'_>) {
+        self.run_dialplan(cx, crate::dialplan::Resume::Start);
+    }
+}
+
+fn channel_info(
+    cx: &Cx<'_>,
+    req: &Request,
+    peer: Option<PeerId>,
+    unique_id: String,
+) -> ChannelInfo {
+    let from = req.from();
+    let (mut name, mut num) = (
+        from.display.clone().unwrap_or_default(),
+        from.uri.user.clone().unwrap_or_default(),
+    );
+    if let Some(cid) = peer.and_then(|p| cx.cfg.peer(p)?.callerid.as_ref()) {
+        if let Some(n) = &cid.name {
+            name = n.clone();
+        }
+        if let Some(n) = &cid.number {
+            num = n.clone();
+        }
+    }
+    ChannelInfo {
+        callerid_name: name,
+        callerid_num: num,
+        sip_call_id: req.call_id().to_string(),
+        unique_id,
+    }
+}
+
+/// The extension an INVITE asks for: the Request-URI user (unescaped by the parser), else the
+/// To user, else `s`.
+pub fn dialled_extension(req: &Request) -> String {
+    let user = req
+        .uri()
+        .user
+        .as_deref()
+        .or(req.to().uri.user.as_deref())
+        .unwrap_or("");
+    if user.is_empty() {
+        "s".to_string()
+    } else {
+        user.to_string()
+    }
+}

@@ -1,0 +1,217 @@
+//! A call: its legs (one slot each: dialog, transaction, stored ACK, entry, media), the one
+//! state machine of the call, and its timers.
+
+use super::dialog::Dialog;
+use super::media::{CallMedia, LegMedia};
+use super::table::CallIds;
+use crate::config::settings::PeerId;
+use crate::dialplan::Execution;
+use crate::handle::{CallHandle, LegId};
+use crate::sched::TimerSlots;
+use crate::sip::{Request, StatusCode};
+use crate::transaction::{Handle as TxHandle, TwoHundredRetransmitter};
+use crate::wake::CallTimer;
+use std::rc::Rc;
+
+/// One leg of a call.
+pub struct Leg {
+    /// Its dialog.
+    pub dialog: Dialog,
+    /// The INVITE transaction: the caller's server transaction until its final response, or
+    /// the client transaction of an outbound leg's INVITE.
+    pub invite_tx: Option<TxHandle>,
+    /// The ACK we sent for this leg's 2xx, resent when the 2xx is retransmitted.
+    pub ack: Option<Vec<u8>>,
+    /// The sip.conf entry this leg talks to, when known; the call counts against its
+    /// call-limit while it lives.
+    pub peer: Option<PeerId>,
+    /// Its media (sockets, remote, codec), once it has any.
+    pub media: Option<LegMedia>,
+}
+
+/// Two legs whose media and in-dialog requests are passed between each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bridge {
+    /// One leg (the caller's, for a Dial).
+    pub a: LegId,
+    /// The other.
+    pub b: LegId,
+}
+
+impl Bridge {
+    /// The leg bridged to `leg`, if `leg` is one of the two.
+    pub fn other(self, leg: LegId) -> Option<LegId> {
+        if leg == self.a {
+            Some(self.b)
+        } else if leg == self.b {
+            Some(self.a)
+        } else {
+            None
+        }
+    }
+}
+
+/// A Dial in progress.
+pub struct DialState {
+    /// The forks' legs.
+    pub forks: Vec<LegId>,
+    /// Forks still without a final answer.
+    pub pending: usize,
+    /// The most telling failure so far.
+    pub failure: Option<StatusCode>,
+    /// Continue the dialplan after the callee hangs up (`g`).
+    pub continue_after: bool,
+    /// The fork whose early media (18x with SDP) the caller hears.
+    pub early: Option<LegId>,
+}
+
+/// The 2xx we retransmit on one leg until its ACK (§13.3.1.4).
+pub struct PendingAck {
+    /// The leg the 2xx went to.
+    pub leg: LegId,
+    /// The retransmission machine.
+    pub machine: TwoHundredRetransmitter,
+}
+
+/// Where a call is in its life.
+pub enum CallState {
+    /// The dialplan is running (or waiting on a timer) and the caller has no final answer.
+    Routing,
+    /// A Dial is ringing its forks.
+    Dialing(DialState),
+    /// The caller is answered; bridged to a callee, or to sipbox itself when `bridge` is None
+    /// (Answer, Echo, Playback).
+    Answered {
+        /// The bridged legs.
+        bridge: Option<Bridge>,
+        /// Continue the dialplan when the bridged callee hangs up (Dial's `g`).
+        continue_after: bool,
+    },
+    /// Over: every leg was told, every timer, transaction and socket freed. The engine drops
+    /// the call from the table (and logs why).
+    Ended(EndReason),
+}
+
+/// Why a call ends, for the log and for what each side is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// A BYE came from this leg.
+    ByeFrom(LegId),
+    /// The caller sent CANCEL.
+    Cancelled,
+    /// The dialplan (or a media timeout) hung up; an unanswered caller gets this status.
+    Hangup(StatusCode),
+    /// A 2xx was never acknowledged.
+    NoAck,
+}
+
+/// One B2BUA call.
+pub struct Call {
+    /// Its own handle (timers and sockets name it).
+    pub handle: CallHandle,
+    /// The legs; the caller's is [`Call::caller`].
+    pub legs: Vec<Leg>,
+    /// The caller's leg.
+    pub caller: LegId,
+    /// The caller's INVITE.
+    pub invite: Rc<Request>,
+    /// The state machine.
+    pub state: CallState,
+    /// The dialplan cursor (None once it has ended).
+    pub exec: Option<Execution>,
+    /// 2xx retransmission towards a leg.
+    pub pending_ack: Option<PendingAck>,
+    /// What an unanswered caller is told once a Dial ran and failed (None: no Dial ran, the
+    /// dialplan's own outcome applies).
+    pub dial_failure: Option<StatusCode>,
+    /// The extension dialled.
+    pub exten: String,
+    /// Call-wide media state.
+    pub media: CallMedia,
+    /// Running timers.
+    pub timers: TimerSlots<CallTimer>,
+}
+
+impl CallIds for Call {
+    fn leg_call_id(&self, leg: LegId) -> Option<&str> {
+        self.legs.get(leg).map(|l| l.dialog.call_id.as_str())
+    }
+}
+
+impl Call {
+    /// True when the caller has been answered (a 2xx sent on its leg).
+    pub fn answered(&self) -> bool {
+        matches!(self.state, CallState::Answered { .. })
+    }
+
+    /// True once the call has ended.
+    pub fn is_over(&self) -> bool {
+        matches!(self.state, CallState::Ended(_))
+    }
+
+    /// The legs media and in-dialog requests pass between now.
+    pub fn bridge(&self) -> Option<Bridge> {
+        match &self.state {
+            CallState::Answered { bridge, .. } => *bridge,
+            _ => None,
+        }
+    }
+
+    /// The Dial in progress.
+    pub fn dial_mut(&mut self) -> Option<&mut DialState> {
+        match &mut self.state {
+            CallState::Dialing(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The leg a packet or request from `leg` goes to: the bridged leg, or during a Dial the
+    /// fork whose early media the caller hears (and back).
+    pub fn media_peer(&self, leg: LegId) -> Option<LegId> {
+        match &self.state {
+            CallState::Answered {
+                bridge: Some(b), ..
+            } => b.other(leg),
+            CallState::Dialing(d) => {
+                let early = d.early?;
+                Bridge {
+                    a: self.caller,
+                    b: early,
+                }
+                .other(leg)
+            }
+            _ => None,
+        }
+    }
+
+    /// The caller's Call-ID (the call's name in the log).
+    pub fn label(&self) -> &str {
+        &self.legs[self.caller].dialog.call_id
+    }
+
+    /// The media of a leg.
+    pub fn leg_media(&self, leg: LegId) -> Option<&LegMedia> {
+        self.legs.get(leg).and_then(|l| l.media.as_ref())
+    }
+
+    /// The media of a leg, mutably.
+    pub fn leg_media_mut(&mut self, leg: LegId) -> Option<&mut LegMedia> {
+        self.legs.get_mut(leg).and_then(|l| l.media.as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridge_names_any_two_legs() {
+        let b = Bridge { a: 0, b: 2 };
+        assert_eq!(b.other(0), Some(2));
+        assert_eq!(b.other(2), Some(0));
+        assert_eq!(b.other(1), None, "a leg outside the bridge goes nowhere");
+        let transferred = Bridge { a: 2, b: 3 };
+        assert_eq!(transferred.other(3), Some(2), "no leg is special");
+        assert_eq!(transferred.other(0), None);
+    }
+}

@@ -1,0 +1,149 @@
+//! sip.conf as the engine reads it: `[general]` and the entries (users, peers, friends), each
+//! named by a [`PeerId`] that survives a reload.
+//!
+//! Live state (call-limit counters, qualify status, a leg's entry) keeps `PeerId`s, never a
+//! position in the file: a reload that inserts, removes or reorders entries keeps every id of
+//! an entry whose name stays ([`Settings::reloaded`]).
+
+use super::sip_general::General;
+use super::sip_peer::SipPeer;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// A sip.conf entry, by identity: stable for the entry's name across reloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(u32);
+
+/// Read-only settings for one configuration generation.
+pub struct Settings {
+    /// sip.conf `[general]`.
+    pub general: General,
+    /// Entries in file order, with their ids.
+    peers: Vec<(PeerId, SipPeer)>,
+    by_name: HashMap<String, usize>,
+    by_id: HashMap<PeerId, usize>,
+    next_id: u32,
+    resolved: HashMap<PeerId, SocketAddr>,
+}
+
+impl Settings {
+    /// Settings for a first load.
+    pub fn new(general: General, peers: Vec<SipPeer>) -> Settings {
+        Settings::build(general, peers, &HashMap::new(), 1)
+    }
+
+    /// Settings for a reload after `self`: entries keep their ids by name; new names get new
+    /// ids (never one a removed entry had).
+    pub fn reloaded(&self, general: General, peers: Vec<SipPeer>) -> Settings {
+        let old: HashMap<String, PeerId> = self
+            .peers
+            .iter()
+            .map(|(id, p)| (p.name.clone(), *id))
+            .collect();
+        Settings::build(general, peers, &old, self.next_id)
+    }
+
+    fn build(
+        general: General,
+        peers: Vec<SipPeer>,
+        old: &HashMap<String, PeerId>,
+        mut next_id: u32,
+    ) -> Settings {
+        let peers: Vec<(PeerId, SipPeer)> = peers
+            .into_iter()
+            .map(|p| {
+                let id = old.get(&p.name).copied().unwrap_or_else(|| {
+                    next_id += 1;
+                    PeerId(next_id - 1)
+                });
+                (id, p)
+            })
+            .collect();
+        let by_name = peers
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (p.name.clone(), i))
+            .collect();
+        let by_id = peers
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        Settings {
+            general,
+            peers,
+            by_name,
+            by_id,
+            next_id,
+            resolved: HashMap::new(),
+        }
+    }
+
+    /// The entry with this exact name.
+    pub fn entry(&self, name: &str) -> Option<PeerId> {
+        self.by_name.get(name).map(|&i| self.peers[i].0)
+    }
+
+    /// The entry behind an id (None after a reload removed it).
+    pub fn peer(&self, id: PeerId) -> Option<&SipPeer> {
+        self.by_id.get(&id).map(|&i| &self.peers[i].1)
+    }
+
+    /// Every entry in file order.
+    pub fn peers(&self) -> impl Iterator<Item = (PeerId, &SipPeer)> {
+        self.peers.iter().map(|(id, p)| (*id, p))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// True when sip.conf has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Records the address a static `host=name` resolved to (the driver resolves names once at
+    /// start; the engine never does DNS).
+    pub fn set_resolved(&mut self, entry: PeerId, addr: SocketAddr) {
+        self.resolved.insert(entry, addr);
+    }
+
+    /// The resolved address of a static host name.
+    pub fn resolved(&self, entry: PeerId) -> Option<SocketAddr> {
+        self.resolved.get(&entry).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peers(names: &[&str]) -> Vec<SipPeer> {
+        let text: String = names
+            .iter()
+            .map(|n| format!("[{n}]\ntype=friend\nhost=dynamic\n"))
+            .collect();
+        let cfg = crate::config::load_str(&text, "[default]\n", None).expect("config");
+        cfg.sip.peers
+    }
+
+    #[test]
+    fn ids_survive_a_reload_that_inserts_and_removes() {
+        let g = General::default();
+        let a = Settings::new(g.clone(), peers(&["1001", "1002", "1003"]));
+        let (i1, i2) = (a.entry("1001").unwrap(), a.entry("1002").unwrap());
+        let i3 = a.entry("1003").unwrap();
+        let b = a.reloaded(g, peers(&["0999", "1002", "1001"]));
+        assert_eq!(b.entry("1001"), Some(i1));
+        assert_eq!(b.entry("1002"), Some(i2));
+        assert!(b.peer(i3).is_none(), "removed");
+        let new = b.entry("0999").unwrap();
+        assert!(
+            ![i1, i2, i3].contains(&new),
+            "a new name never reuses an id"
+        );
+        assert_eq!(b.peer(i1).map(|p| p.name.as_str()), Some("1001"));
+    }
+}

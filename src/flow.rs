@@ -1,0 +1,146 @@
+//! Where datagrams come from and go: the vocabulary between the sans-IO core and the driver.
+//!
+//! A [`Flow`] is a transport, one of our sockets and a remote address: legs, transactions and
+//! bindings keep a flow, never a bare address, so adding TCP or TLS touches the driver and the
+//! wire layer only. The engine queues what it wants sent in an [`Outbox`]; the driver drains it.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Which local socket a datagram came in on or goes out of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SockId(pub u32);
+
+impl SockId {
+    /// The SIP UDP socket.
+    pub const SIP: SockId = SockId(0);
+}
+
+/// A SIP transport (RFC 3261 §18). Only UDP exists today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Unreliable datagrams: retransmissions are the transaction layer's (§17.1.1.2).
+    Udp,
+}
+
+impl Transport {
+    /// The token in a Via (`SIP/2.0/UDP`).
+    pub fn via_token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+        }
+    }
+
+    /// True when the transport itself retransmits (TCP, TLS): timers A, E, G are not run.
+    pub fn is_reliable(self) -> bool {
+        match self {
+            Transport::Udp => false,
+        }
+    }
+}
+
+/// One path to a peer: the transport, our socket and the remote address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flow {
+    /// The transport.
+    pub transport: Transport,
+    /// Our socket.
+    pub local: SockId,
+    /// The peer's address.
+    pub remote: SocketAddr,
+}
+
+impl Flow {
+    /// A flow over the SIP UDP socket.
+    pub fn udp(remote: SocketAddr) -> Flow {
+        Flow {
+            transport: Transport::Udp,
+            local: SockId::SIP,
+            remote,
+        }
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.remote)
+    }
+}
+
+/// What the driver should do with a datagram it handed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The engine took it (and may have queued datagrams).
+    Consumed,
+    /// Resend the same (possibly rewritten in place) buffer out of `via` to `to`: the RTP relay's
+    /// per-packet path, which copies and queues nothing.
+    Forward {
+        /// The socket to send from.
+        via: SockId,
+        /// The destination.
+        to: SocketAddr,
+    },
+}
+
+/// A datagram the engine wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The socket to send from.
+    pub via: SockId,
+    /// The destination.
+    pub to: SocketAddr,
+    /// The datagram.
+    pub bytes: Vec<u8>,
+}
+
+/// A request to open or close an RTP socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketOp {
+    /// Bind a UDP socket at `addr` and report back with `Engine::socket_bound`.
+    Bind {
+        /// The id the engine will use for it.
+        id: SockId,
+        /// Where to bind.
+        addr: SocketAddr,
+    },
+    /// Close it.
+    Close {
+        /// Which.
+        id: SockId,
+    },
+}
+
+/// The core's outputs, kept apart so handlers can borrow them beside other state.
+#[derive(Default)]
+pub struct Outbox {
+    transmits: VecDeque<Transmit>,
+    socket_ops: VecDeque<SocketOp>,
+}
+
+impl Outbox {
+    /// Queues a SIP message on a flow.
+    pub fn sip(&mut self, flow: Flow, bytes: Vec<u8>) {
+        self.send(flow.local, flow.remote, bytes);
+    }
+
+    /// Queues a datagram from a socket.
+    pub fn send(&mut self, via: SockId, to: SocketAddr, bytes: Vec<u8>) {
+        self.transmits.push_back(Transmit { via, to, bytes });
+    }
+
+    /// Queues a socket operation.
+    pub fn socket_op(&mut self, op: SocketOp) {
+        self.socket_ops.push_back(op);
+    }
+
+    /// The next datagram to send.
+    pub fn pop_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next socket operation.
+    pub fn pop_socket_op(&mut self) -> Option<SocketOp> {
+        self.socket_ops.pop_front()
+    }
+}

@@ -1,0 +1,584 @@
+//! The transaction layer as the transaction user sees it: two bounded tables of machines
+//! (server and client), their timers on the owner's heap, the responses and requests they put
+//! on the wire, and the CANCEL rule of §9.1. The engine and the call layer call these methods;
+//! nothing above re-implements a machine's plumbing.
+//!
+//! Reading list: RFC 3261 §17 (the machines), §17.1.1.3 (the ACK for a failure is the
+//! transaction's), §9.1 (CANCEL only after a provisional), §17.2.3 (matching), RFC 6026
+//! (the INVITE server's Accepted state).
+
+use super::{
+    Action, ClientKey, ClientTransaction, Handle, InsertError, RequestIds, RequestKind, ServerKey,
+    ServerTransaction, TimerConfig, TimerKind, TransactionTable, Transport,
+};
+use crate::flow::{Flow, Outbox};
+use crate::sched::{Scheduler, TimerId};
+use crate::sip::{HeaderName, Method, Request, Response, Via};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Which side a transaction timer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxSide {
+    /// A server transaction (a request we received).
+    Server,
+    /// A client transaction (a request we sent).
+    Client,
+}
+
+/// A transaction timer as the owner's heap carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxTimer {
+    /// Server or client.
+    pub side: TxSide,
+    /// The transaction.
+    pub tx: Handle,
+    /// Which of A–K.
+    pub kind: TimerKind,
+}
+
+/// A server transaction with what is needed to answer through it.
+pub struct ServerTx {
+    /// The machine.
+    pub machine: ServerTransaction,
+    /// Where responses go (§18.2.2 with rport).
+    pub dest: Flow,
+    /// What responses are built from, until the final one went out; after that only the
+    /// response bytes inside the machine are needed (to answer retransmissions), so a
+    /// lingering transaction stays small.
+    pub answering: Option<Answering>,
+    /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
+    pub to_tag: String,
+}
+
+impl ServerTx {
+    /// True for an INVITE server transaction.
+    pub fn is_invite(&self) -> bool {
+        matches!(self.machine, ServerTransaction::Invite(_))
+    }
+}
+
+/// The request of a server transaction and its stamped top Via.
+pub struct Answering {
+    /// The request.
+    pub request: Rc<Request>,
+    /// Its top Via stamped with received/rport, for every response.
+    pub via: Via,
+}
+
+/// A client transaction with what its user needs for the answers.
+pub struct ClientTx<P> {
+    /// The machine.
+    pub machine: ClientTransaction,
+    /// Where the request went.
+    pub dest: Flow,
+    /// The request (for building ACK and CANCEL).
+    pub request: Rc<Request>,
+    /// Whose request it is, so the answer finds its way back.
+    pub purpose: P,
+    /// A CANCEL is owed as soon as a provisional response arrives (§9.1).
+    cancel_wanted: bool,
+    /// A provisional response has arrived.
+    provisional_seen: bool,
+}
+
+/// What a client transaction hands to its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A response with this status passed up.
+    Response(u16),
+    /// Timer B/F fired or the transport failed: the user acts as on a 408.
+    Timeout,
+}
+
+/// The key a received request is matched under.
+pub fn server_key(req: &Request) -> ServerKey {
+    let via = req.top_via();
+    let uri = req.uri().to_string();
+    let top = via.to_string();
+    ServerKey::from_request(&RequestIds {
+        method: req.method().as_str(),
+        branch: via.branch(),
+        sent_by_host: &via.host,
+        sent_by_port: via.port,
+        request_uri: &uri,
+        from_tag: req.from().tag(),
+        call_id: req.call_id(),
+        cseq: req.cseq().seq,
+        top_via: &top,
+    })
+}
+
+/// The key a received response is matched under.
+pub fn client_key(resp: &Response) -> Option<ClientKey> {
+    let branch = resp.vias().first()?.branch()?;
+    Some(ClientKey::new(branch, resp.cseq().method.as_str()))
+}
+
+/// The ACK for a 3xx–6xx to an INVITE we sent (§17.1.1.3): same Request-URI, Call-ID, From,
+/// CSeq number and top Via as the INVITE, To from the response, the INVITE's Route.
+pub fn ack_for_failure(invite: &Request, resp: &Response) -> Request {
+    derived_request(Method::Ack, invite, resp.to().to_string())
+}
+
+/// CANCEL for an INVITE we sent (§9.1).
+pub fn cancel_for(invite: &Request) -> Request {
+    derived_request(Method::Cancel, invite, invite.to().to_string())
+}
+
+fn derived_request(method: Method, invite: &Request, to: String) -> Request {
+    let mut r = Request::new(method.clone(), invite.uri().clone());
+    r.push_header(HeaderName::Via, invite.top_via().to_string());
+    r.push_header(HeaderName::MaxForwards, "70");
+    r.push_header(HeaderName::From, invite.from().to_string());
+    r.push_header(HeaderName::To, to);
+    r.push_header(HeaderName::CallId, invite.call_id());
+    let cseq = crate::sip::CSeq {
+        seq: invite.cseq().seq,
+        method,
+    };
+    r.push_header(HeaderName::CSeq, cseq.to_string());
+    for route in invite.headers().get_all(&HeaderName::Route) {
+        r.push_header(HeaderName::Route, route);
+    }
+    r
+}
+
+fn machine_transport(flow: Flow) -> Transport {
+    if flow.transport.is_reliable() {
+        Transport::Reliable
+    } else {
+        Transport::Unreliable
+    }
+}
+
+/// Both tables, bounded, with the plumbing between machines, heap and wire. `P` says whose a
+/// client transaction is.
+pub struct Transactions<P> {
+    server: TransactionTable<ServerKey, ServerTx>,
+    client: TransactionTable<ClientKey, ClientTx<P>>,
+    config: TimerConfig,
+    /// Reused buffer for machine actions.
+    actions: Vec<Action>,
+    /// Client transactions that terminated while their event was handled.
+    dead_clients: Vec<Handle>,
+    /// Non-INVITE server transactions that have sent their final response, oldest first:
+    /// the first to go when the table is full.
+    lingering: VecDeque<Handle>,
+}
+
+impl<P: Clone> Transactions<P> {
+    /// Tables of at most `max` transactions each, with these timer values.
+    pub fn new(config: TimerConfig, max: usize) -> Self {
+        Transactions {
+            server: TransactionTable::new(max),
+            client: TransactionTable::new(max),
+            config,
+            actions: Vec::new(),
+            dead_clients: Vec::new(),
+            lingering: VecDeque::new(),
+        }
+    }
+
+    /// The timer values.
+    pub fn config(&self) -> TimerConfig {
+        self.config
+    }
+
+    /// Number of server transactions.
+    pub fn server_len(&self) -> usize {
+        self.server.len()
+    }
+
+    /// Number of client transactions.
+    pub fn client_len(&self) -> usize {
+        self.client.len()
+    }
+
+    /// The server transaction a request matches.
+    pub fn find_server(&self, key: &ServerKey) -> Option<Handle> {
+        self.server.find(key)
+    }
+
+    /// A server transaction.
+    pub fn server(&self, h: Handle) -> Option<&ServerTx> {
+        self.server.get(h)
+    }
+
+    /// The server transaction a CANCEL on `h` is for.
+    pub fn cancelled_invite(&self, h: Handle) -> Option<Handle> {
+        let k = self.server.key(h)?.cancelled_invite()?;
+        self.server.find(&k)
+    }
+
+    /// A client transaction.
+    pub fn client(&self, h: Handle) -> Option<&ClientTx<P>> {
+        self.client.get(h)
+    }
+
+    /// The client transaction a response matches.
+    pub fn find_client(&self, key: &ClientKey) -> Option<Handle> {
+        self.client.find(key)
+    }
+
+    /// Opens a server transaction for a new request from `source`; its responses carry
+    /// `to_tag` (the request's own when it has one).
+    pub fn open_server<W: From<TxTimer>>(
+        &mut self,
+        sched: &mut Scheduler<W>,
+        req: Rc<Request>,
+        source: Flow,
+        to_tag: String,
+    ) -> Result<Handle, InsertError> {
+        let key = server_key(&req);
+        let (via, dest) = stamp_via(req.top_via(), source);
+        let kind = RequestKind::from_method(req.method().as_str());
+        let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
+        if self.server.is_full() {
+            // Forget the oldest transaction that only lingers to absorb retransmissions
+            // (Timer J): under a flood this shortens the linger instead of refusing requests.
+            self.evict_lingering(sched);
+        }
+        let tx = ServerTx {
+            machine,
+            dest,
+            to_tag,
+            answering: Some(Answering { request: req, via }),
+        };
+        self.server.insert(key, tx)
+    }
+
+    fn evict_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
+        while let Some(h) = self.lingering.pop_front() {
+            if let Some(mut gone) = self.server.remove(h) {
+                gone.timers.stop_all(sched);
+                return;
+            }
+        }
+    }
+
+    /// A retransmitted request matched `h`: the machine resends or absorbs.
+    pub fn server_retransmission<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+    ) {
+        let mut acts = std::mem::take(&mut self.actions);
+        if let Some(tx) = self.server.get_mut(h) {
+            tx.machine.on_retransmission(now, &mut acts);
+        }
+        self.apply_server(sched, out, h, &mut acts);
+        self.actions = acts;
+    }
+
+    /// Sends a response through server transaction `h`.
+    pub fn server_send<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        resp: &Response,
+    ) {
+        let bytes: Rc<[u8]> = resp.to_bytes().into();
+        let mut acts = std::mem::take(&mut self.actions);
+        let final_ = resp.status() >= 200;
+        let mut linger = false;
+        if let Some(tx) = self.server.get_mut(h) {
+            linger = final_ && !tx.is_invite();
+            tx.machine
+                .send_response(now, resp.status(), bytes, &mut acts);
+            if final_ {
+                tx.answering = None;
+            }
+        }
+        if linger {
+            // Entries whose transaction already ended leave from the front, so the queue stays
+            // about as long as the lingering transactions themselves.
+            while let Some(&old) = self.lingering.front() {
+                if self.server.get(old).is_some() {
+                    break;
+                }
+                self.lingering.pop_front();
+            }
+            self.lingering.push_back(h);
+        }
+        self.apply_server(sched, out, h, &mut acts);
+        self.actions = acts;
+    }
+
+    /// An ACK matched INVITE server transaction `h`. Returns true when the ACK belongs to the
+    /// user (an ACK for a 2xx, RFC 6026 Accepted).
+    pub fn server_ack<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+    ) -> bool {
+        let mut acts = std::mem::take(&mut self.actions);
+        if let Some(tx) = self.server.get_mut(h) {
+            tx.machine.on_ack(now, &mut acts);
+        }
+        let pass = acts.contains(&Action::PassAck);
+        self.apply_server(sched, out, h, &mut acts);
+        self.actions = acts;
+        pass
+    }
+
+    /// A timer fired (`side` says which table `h` is in).
+    pub fn on_timer<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        timer: TxTimer,
+        id: TimerId,
+    ) -> Option<ClientEvent> {
+        let TxTimer { side, tx: h, kind } = timer;
+        let mut acts = std::mem::take(&mut self.actions);
+        let ev = match side {
+            TxSide::Server => {
+                if let Some((tx, timers)) = self.server.get_with_timers_mut(h) {
+                    if timers.fired(kind, id) {
+                        tx.machine.on_timer(now, kind, &mut acts);
+                    }
+                }
+                self.apply_server(sched, out, h, &mut acts);
+                None
+            }
+            TxSide::Client => {
+                if let Some((tx, timers)) = self.client.get_with_timers_mut(h) {
+                    if timers.fired(kind, id) {
+                        tx.machine.on_timer(now, kind, &mut acts);
+                    }
+                }
+                self.apply_client(sched, out, h, &mut acts)
+            }
+        };
+        self.actions = acts;
+        ev
+    }
+
+    fn apply_server<W: From<TxTimer>>(
+        &mut self,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        acts: &mut Vec<Action>,
+    ) {
+        for act in acts.drain(..) {
+            let Some((tx, timers)) = self.server.get_with_timers_mut(h) else {
+                break;
+            };
+            match act {
+                Action::Transmit(bytes) => out.sip(tx.dest, bytes.to_vec()),
+                Action::StartTimer(kind, at) => {
+                    let w = TxTimer {
+                        side: TxSide::Server,
+                        tx: h,
+                        kind,
+                    };
+                    timers.start(sched, kind, at, w.into())
+                }
+                Action::StopTimer(kind) => timers.stop(sched, kind),
+                Action::Timeout => {
+                    log::debug!("no ACK for the final response sent to {}", tx.dest)
+                }
+                Action::Terminated => {
+                    if let Some(mut gone) = self.server.remove(h) {
+                        gone.timers.stop_all(sched);
+                    }
+                }
+                Action::PassAck
+                | Action::PassResponse(_)
+                | Action::TransportError
+                | Action::AckTimeout => {}
+            }
+        }
+    }
+
+    /// Sends a request in a new client transaction.
+    pub fn open_client<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        req: Request,
+        dest: Flow,
+        purpose: P,
+    ) -> Option<Handle> {
+        let branch = req.top_via().branch().unwrap_or_default().to_string();
+        let key = ClientKey::new(&branch, req.method().as_str());
+        let bytes: Rc<[u8]> = req.to_bytes().into();
+        let kind = RequestKind::from_method(req.method().as_str());
+        let machine = ClientTransaction::new(kind, self.config, machine_transport(dest), bytes);
+        let tx = ClientTx {
+            machine,
+            dest,
+            request: Rc::new(req),
+            purpose,
+            cancel_wanted: false,
+            provisional_seen: false,
+        };
+        let h = match self.client.insert(key, tx) {
+            Ok(h) => h,
+            Err(_) => {
+                log::warn!("client transaction table full: request not sent");
+                return None;
+            }
+        };
+        let mut acts = std::mem::take(&mut self.actions);
+        if let Some(tx) = self.client.get_mut(h) {
+            tx.machine.start(now, &mut acts);
+        }
+        self.apply_client(sched, out, h, &mut acts);
+        self.actions = acts;
+        Some(h)
+    }
+
+    /// Feeds a response to client transaction `h`; returns what the user must see.
+    pub fn client_response<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        resp: &Response,
+    ) -> Option<ClientEvent> {
+        let mut acts = std::mem::take(&mut self.actions);
+        if let Some(tx) = self.client.get_mut(h) {
+            let req = tx.request.clone();
+            tx.machine.on_response(
+                now,
+                resp.status(),
+                || ack_for_failure(&req, resp).to_bytes().into(),
+                &mut acts,
+            );
+        }
+        let ev = self.apply_client(sched, out, h, &mut acts);
+        self.actions = acts;
+        ev
+    }
+
+    fn apply_client<W: From<TxTimer>>(
+        &mut self,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        acts: &mut Vec<Action>,
+    ) -> Option<ClientEvent> {
+        let mut event = None;
+        for act in acts.drain(..) {
+            let Some((tx, timers)) = self.client.get_with_timers_mut(h) else {
+                break;
+            };
+            match act {
+                Action::Transmit(bytes) => out.sip(tx.dest, bytes.to_vec()),
+                Action::StartTimer(kind, at) => {
+                    let w = TxTimer {
+                        side: TxSide::Client,
+                        tx: h,
+                        kind,
+                    };
+                    timers.start(sched, kind, at, w.into())
+                }
+                Action::StopTimer(kind) => timers.stop(sched, kind),
+                Action::PassResponse(status) => event = Some(ClientEvent::Response(status)),
+                Action::Timeout | Action::TransportError => event = Some(ClientEvent::Timeout),
+                Action::Terminated => {
+                    // Keep the entry until the event is handled: the user may still need it.
+                    self.dead_clients.push(h);
+                }
+                Action::PassAck | Action::AckTimeout => {}
+            }
+        }
+        event
+    }
+
+    /// A provisional response arrived on INVITE transaction `h` (§9.1 allows a CANCEL now).
+    pub fn provisional_seen(&mut self, h: Handle) {
+        if let Some(tx) = self.client.get_mut(h) {
+            tx.provisional_seen = true;
+        }
+    }
+
+    /// The user wants INVITE transaction `h` cancelled: now if a provisional has arrived,
+    /// else as soon as one does ([`Transactions::send_owed_cancel`]).
+    pub fn want_cancel<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        purpose: P,
+    ) {
+        if let Some(tx) = self.client.get_mut(h) {
+            tx.cancel_wanted = true;
+        }
+        self.send_owed_cancel(now, sched, out, h, purpose);
+    }
+
+    /// Sends the CANCEL owed on INVITE transaction `h` if a provisional has arrived. Returns
+    /// true if one is owed (sent now or waiting for a provisional).
+    pub fn send_owed_cancel<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        purpose: P,
+    ) -> bool {
+        let Some(tx) = self.client.get_mut(h) else {
+            return false;
+        };
+        if !tx.cancel_wanted || !tx.provisional_seen {
+            return tx.cancel_wanted;
+        }
+        tx.cancel_wanted = false;
+        let cancel = cancel_for(&tx.request);
+        let dest = tx.dest;
+        let mut acts = std::mem::take(&mut self.actions);
+        tx.machine.on_cancel_sent(now, &mut acts);
+        let _ = self.apply_client(sched, out, h, &mut acts);
+        self.actions = acts;
+        self.open_client(now, sched, out, cancel, dest, purpose);
+        true
+    }
+
+    /// Drops client transactions that terminated while their event was being handled.
+    pub fn reap<W>(&mut self, sched: &mut Scheduler<W>) {
+        for h in std::mem::take(&mut self.dead_clients) {
+            if let Some(mut gone) = self.client.remove(h) {
+                gone.timers.stop_all(sched);
+            }
+        }
+    }
+}
+
+/// Stamps the top Via of a request that came over `source` the way RFC 3581 wants, and says
+/// where the response goes: with `rport`, back to the exact source address and port; without,
+/// to the source IP (the `received` address) at the Via's sent-by port.
+pub fn stamp_via(top: &Via, source: Flow) -> (Via, Flow) {
+    let mut via = top.clone();
+    let from = source.remote;
+    let src_ip = from.ip().to_string();
+    let bracketed = format!("[{src_ip}]");
+    let wants_rport = via.rport().is_some();
+    if wants_rport || (via.host != src_ip && via.host != bracketed) {
+        via.set_param("received", Some(src_ip));
+    }
+    if wants_rport {
+        via.set_param("rport", Some(from.port().to_string()));
+        (via, source)
+    } else {
+        // The source IP, never a host name from the message: answers cannot be steered
+        // elsewhere by what a datagram claims.
+        let port = via.port.unwrap_or(5060);
+        let remote = std::net::SocketAddr::new(from.ip(), port);
+        (via, Flow { remote, ..source })
+    }
+}

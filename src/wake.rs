@@ -1,0 +1,87 @@
+//! What every timer on the engine's one heap means: a closed enum per owner, so a new timer
+//! cannot be added without saying whose it is, and each owner keeps its running timers in a
+//! [`crate::sched::TimerSlots`] table that it cancels in one call when it ends.
+
+use crate::config::settings::PeerId;
+use crate::handle::CallHandle;
+use crate::sched::TimerKindSet;
+use crate::transaction::{TimerKind, TxTimer};
+
+/// A timer of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallTimer {
+    /// A Dial's ring timeout.
+    DialTimeout,
+    /// A dialplan Wait().
+    DialplanWait,
+    /// The next Playback frame.
+    Pace,
+    /// rtptimeout / rtpholdtimeout.
+    Watchdog,
+    /// WaitExten / Read digit timeout.
+    Digit,
+    /// Resend our 2xx (§13.3.1.4: T1 doubling up to T2).
+    Retransmit2xx,
+    /// Give up on the ACK for our 2xx (64·T1).
+    WaitAck,
+}
+
+impl TimerKindSet for CallTimer {
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+impl CallTimer {
+    /// The 2xx retransmitter's timer kinds as call timers.
+    pub fn from_2xx(kind: TimerKind) -> Option<CallTimer> {
+        match kind {
+            TimerKind::Retransmit2xx => Some(CallTimer::Retransmit2xx),
+            TimerKind::WaitAck => Some(CallTimer::WaitAck),
+            _ => None,
+        }
+    }
+
+    /// The transaction-layer kind the 2xx retransmitter knows this timer as.
+    pub fn as_2xx(self) -> Option<TimerKind> {
+        match self {
+            CallTimer::Retransmit2xx => Some(TimerKind::Retransmit2xx),
+            CallTimer::WaitAck => Some(TimerKind::WaitAck),
+            _ => None,
+        }
+    }
+}
+
+/// A timer of a sip.conf entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerTimer {
+    /// Time to send the next qualify OPTIONS.
+    Qualify,
+    /// The outstanding ping's answer limit (qualify=ms).
+    QualifyLimit,
+}
+
+impl TimerKindSet for PeerTimer {
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a timer popped from the heap is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// Forget expired digest nonces.
+    NonceSweep,
+    /// A transaction's timer (A–K).
+    Tx(TxTimer),
+    /// A call's timer.
+    Call(CallHandle, CallTimer),
+    /// A sip.conf entry's timer.
+    Peer(PeerId, PeerTimer),
+}
+
+impl From<TxTimer> for Wake {
+    fn from(t: TxTimer) -> Wake {
+        Wake::Tx(t)
+    }
+}
