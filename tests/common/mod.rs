@@ -4,8 +4,10 @@
 
 pub mod baresip;
 pub mod engine_net;
+pub mod fakenet;
 pub mod scen;
 pub mod sipp;
+pub mod ua;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
