@@ -7,8 +7,9 @@
 mod common;
 use common::fakenet::FakeNet;
 use common::ua::*;
-use common::{temp_dir, TEST_SIP_CONF};
+use common::TEST_SIP_CONF;
 use sipbox::media::g711::{encode_into, Law};
+use sipbox::media::sounds::MemorySounds;
 use sipbox::sip::Method;
 use std::time::Duration;
 
@@ -74,24 +75,17 @@ fn tone_frames(law: Law) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A soundsdir holding `name.wav` made of `samples`.
-fn sounds_with(name: &str, samples: &[i16]) -> std::path::PathBuf {
-    let dir = temp_dir("sipbox-sounds");
-    write_wav(&dir.join(format!("{name}.wav")), samples);
-    dir
+/// Prompts holding `name` made of `samples`.
+fn sounds_with(name: &str, samples: &[i16]) -> MemorySounds {
+    let mut s = MemorySounds::new();
+    s.insert(name, wav_bytes(samples));
+    s
 }
 
-fn conf_with_sounds(dir: &std::path::Path) -> String {
-    TEST_SIP_CONF.replace(
-        "[general]\n",
-        &format!("[general]\nsoundsdir={}\n", dir.display()),
-    )
-}
-
-/// sipbox on [`EXT`] with a soundsdir holding `tone.wav`, RTP ports `lo..=lo+39`.
+/// sipbox on [`EXT`] with a prompt `tone`, RTP ports `lo..=lo+39`.
 fn start(lo: u16) -> FakeNet {
-    let sounds = sounds_with("tone", &tone_samples());
-    FakeNet::with_rtp(&conf_with_sounds(&sounds), EXT, lo, lo + 39)
+    FakeNet::with_rtp(TEST_SIP_CONF, EXT, lo, lo + 39)
+        .with_sounds(sounds_with("tone", &tone_samples()))
 }
 
 fn caller(net: &mut FakeNet) -> Ua {
@@ -200,13 +194,16 @@ fn rfc4733_digits_drive_read_background_and_waitexten() {
     let d = a.call_answered(&mut net, "602");
     let to = d.remote_media();
     for (i, ev) in [1u8, 2, 3].into_iter().enumerate() {
-        a.send_dtmf(&mut net, to, 101, ev, 100 + 10 * i as u16, 1000 * (i as u32 + 1));
+        a.send_dtmf(
+            &mut net,
+            to,
+            101,
+            ev,
+            100 + 10 * i as u16,
+            1000 * (i as u32 + 1),
+        );
     }
-    assert!(
-        net.wait_log("read got 123 status OK", T),
-        "{:?}",
-        net.log()
-    );
+    assert!(net.wait_log("read got 123 status OK", T), "{:?}", net.log());
     // Background plays the tone; '4' interrupts it, '2' completes extension 42.
     let first = a.collect_rtp(&mut net, 5, Duration::from_millis(1000));
     assert_eq!(first.len(), 5, "Background plays");
@@ -252,7 +249,10 @@ fn late_offer_answer_in_the_ack_sets_address_and_law() {
     let (d, resp) = a.call(&mut net, "604", "");
     assert_eq!(resp.status(), 200, "{resp:?}");
     let body = d.remote_sdp.clone();
-    assert!(body.contains("m=audio "), "sipbox offers in the 200: {body}");
+    assert!(
+        body.contains("m=audio "),
+        "sipbox offers in the 200: {body}"
+    );
     assert!(body.contains("PCMA/8000"), "{body}");
     let ours = sdp_addr(&body);
     // The caller picks A-law in its answer, 60 ms after the 200.
@@ -277,19 +277,19 @@ fn late_offer_answer_in_the_ack_sets_address_and_law() {
     net.assert_idle();
 }
 
-/// sipbox on the shipped extensions.conf.example, with `soundsdir` as given.
-fn start_example(lo: u16, soundsdir: &std::path::Path) -> FakeNet {
+/// sipbox on the shipped extensions.conf.example with these prompts.
+fn start_example(lo: u16, sounds: MemorySounds) -> FakeNet {
     let ext = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("extensions.conf.example"),
     )
     .unwrap();
-    FakeNet::with_rtp(&conf_with_sounds(soundsdir), &ext, lo, lo + 39)
+    FakeNet::with_rtp(TEST_SIP_CONF, &ext, lo, lo + 39).with_sounds(sounds)
 }
 
 #[test]
-fn example_600_echoes_and_601_plays_hello_world_from_soundsdir() {
+fn example_600_echoes_and_601_plays_hello_world() {
     let sounds = sounds_with("hello-world", &tone_samples()[..4000]);
-    let mut net = start_example(33200, &sounds);
+    let mut net = start_example(33200, sounds);
     let mut a = caller(&mut net);
     a.call_answered(&mut net, "601");
     let got = a.collect_rtp(&mut net, 60, Duration::from_millis(600));
@@ -309,21 +309,18 @@ fn example_600_echoes_and_601_plays_hello_world_from_soundsdir() {
 }
 
 #[test]
-fn example_601_without_sounds_says_so_and_hangs_up() {
-    let mut net = start_example(33240, &temp_dir("sipbox-nosounds").join("absent"));
+fn example_601_without_the_prompt_warns_and_hangs_up() {
+    let mut net = start_example(33240, MemorySounds::new());
     let mut a = caller(&mut net);
     a.call_answered(&mut net, "601");
-    if std::path::Path::new("/usr/share/asterisk/sounds/en_US_f_Allison/hello-world.wav").exists() {
-        // Debian's asterisk-core-sounds-en-wav is installed: the fallback path plays it.
-        let got = a.collect_rtp(&mut net, 2000, Duration::from_millis(600));
-        assert!(got.len() > 10, "hello-world from the fallback path");
-    } else {
-        assert!(
-            net.wait_log("no sound prompts installed", T),
-            "{:?}",
-            net.log()
-        );
-    }
+    assert!(
+        net.wait_log("Playback: file 'hello-world' not found", T),
+        "{:?}",
+        net.log()
+    );
+    assert!(a
+        .collect_rtp(&mut net, 10, Duration::from_millis(100))
+        .is_empty());
     expect_bye(&mut net, &a);
     net.assert_idle();
 }
@@ -356,7 +353,12 @@ fn late_offer_through_dial_relays_and_transcodes_after_the_ack() {
     let inv = callee.request(&mut net, Method::Invite);
     let offer = String::from_utf8_lossy(inv.body()).into_owned();
     assert!(offer.contains("m=audio "), "sipbox offers to the callee");
-    callee.respond(&mut net, &inv, 200, Some(&sdp(callee.rtp, &[8], "sendrecv")));
+    callee.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(callee.rtp, &[8], "sendrecv")),
+    );
     callee.request(&mut net, Method::Ack);
     let resp = a.invite_outcome(&mut net, &mut d);
     assert_eq!(resp.status(), 200, "{resp:?}");

@@ -8,7 +8,8 @@
 //! thread, so tests can assert what the binary would print.
 #![allow(dead_code)]
 
-use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
+use sipbox::engine::{Engine, Environment, SockId, SocketOp, Verdict};
+use sipbox::media::sounds::MemorySounds;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -68,7 +69,8 @@ impl FakeNet {
         }
         let now = Instant::now();
         let sipbox: SocketAddr = "127.0.0.1:5060".parse().unwrap();
-        let (engine, warnings) = Engine::from_config(&cfg, sipbox, now).expect("engine");
+        let (engine, warnings) =
+            Engine::from_config(&cfg, sipbox, Environment::fixed(now)).expect("engine");
         for w in &warnings {
             log::warn!("{w}");
         }
@@ -87,6 +89,14 @@ impl FakeNet {
             undeliverable: 0,
             binds: 0,
             next_port: 50_000,
+        }
+    }
+
+    /// The same engine with these prompts for Playback.
+    pub fn with_sounds(self, sounds: MemorySounds) -> FakeNet {
+        FakeNet {
+            engine: self.engine.with_sounds(Box::new(sounds)),
+            ..self
         }
     }
 
@@ -151,7 +161,8 @@ impl FakeNet {
                 busy = true;
                 match op {
                     SocketOp::Bind { id, addr } => {
-                        let ok = !self.held.contains(&addr.port()) && !self.bound.contains_key(&addr);
+                        let ok =
+                            !self.held.contains(&addr.port()) && !self.bound.contains_key(&addr);
                         if ok {
                             self.bound.insert(addr, id);
                             self.socks.insert(id, addr);
@@ -170,7 +181,10 @@ impl FakeNet {
             }
             while let Some(t) = self.engine.poll_transmit() {
                 busy = true;
-                let src = *self.socks.get(&t.via).expect("transmit from a known socket");
+                let src = *self
+                    .socks
+                    .get(&t.via)
+                    .expect("transmit from a known socket");
                 self.post(src, t.to, t.bytes);
             }
             if !busy {

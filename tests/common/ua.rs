@@ -217,11 +217,7 @@ impl Ua {
     }
 
     /// The next message satisfying `pred` (others are skipped), within the wait.
-    pub fn wait_for(
-        &self,
-        w: &mut impl Wire,
-        pred: impl Fn(&Message) -> bool,
-    ) -> Option<Message> {
+    pub fn wait_for(&self, w: &mut impl Wire, pred: impl Fn(&Message) -> bool) -> Option<Message> {
         loop {
             let m = self.recv(w)?;
             if pred(&m) {
@@ -242,7 +238,10 @@ impl Ua {
     /// The next final response, skipping provisional ones and requests.
     #[track_caller]
     pub fn final_response(&self, w: &mut impl Wire) -> Response {
-        match self.wait_for(w, |m| matches!(m, Message::Response(r) if r.status() >= 200)) {
+        match self.wait_for(
+            w,
+            |m| matches!(m, Message::Response(r) if r.status() >= 200),
+        ) {
             Some(Message::Response(r)) => r,
             _ => panic!("{}: no final response", self.user),
         }
@@ -251,7 +250,10 @@ impl Ua {
     /// The next response with this status, skipping others.
     #[track_caller]
     pub fn response_with(&self, w: &mut impl Wire, status: u16) -> Response {
-        match self.wait_for(w, |m| matches!(m, Message::Response(r) if r.status() == status)) {
+        match self.wait_for(
+            w,
+            |m| matches!(m, Message::Response(r) if r.status() == status),
+        ) {
             Some(Message::Response(r)) => r,
             _ => panic!("{}: no {status}", self.user),
         }
@@ -267,7 +269,10 @@ impl Ua {
 
     /// As [`Ua::request`], None on silence.
     pub fn try_request(&self, w: &mut impl Wire, method: Method) -> Option<Request> {
-        match self.wait_for(w, |m| matches!(m, Message::Request(r) if *r.method() == method)) {
+        match self.wait_for(
+            w,
+            |m| matches!(m, Message::Request(r) if *r.method() == method),
+        ) {
             Some(Message::Request(r)) => Some(r),
             _ => None,
         }
@@ -276,7 +281,12 @@ impl Ua {
     // ---- REGISTER ----
 
     /// A REGISTER for `expires` seconds with an optional Authorization value.
-    pub fn register_text(&mut self, server: SocketAddr, expires: u32, auth: Option<&str>) -> String {
+    pub fn register_text(
+        &mut self,
+        server: SocketAddr,
+        expires: u32,
+        auth: Option<&str>,
+    ) -> String {
         self.reg_cseq += 1;
         let auth = auth
             .map(|a| format!("Authorization: {a}\r\n"))
@@ -314,7 +324,15 @@ impl Ua {
         let realm = auth_param(www, "realm").unwrap();
         let server = w.sipbox();
         let uri = format!("sip:{server}");
-        let auth = digest(&self.user, &self.password, &realm, &nonce, "REGISTER", &uri, 1);
+        let auth = digest(
+            &self.user,
+            &self.password,
+            &realm,
+            &nonce,
+            "REGISTER",
+            &uri,
+            1,
+        );
         let text = self.register_text(server, expires, Some(&auth));
         self.send(w, &text);
         self.final_response(w)
@@ -379,12 +397,26 @@ impl Ua {
 
     /// Answers the challenge `ch` to the INVITE of `d` (ACK, then the INVITE again with
     /// Proxy-Authorization and the next CSeq).
-    pub fn reinvite_with_auth(&mut self, w: &mut impl Wire, d: &mut Dialog, ch: &Response, body: &str) {
+    pub fn reinvite_with_auth(
+        &mut self,
+        w: &mut impl Wire,
+        d: &mut Dialog,
+        ch: &Response,
+        body: &str,
+    ) {
         self.ack_failure(w, d, ch);
         let pa = header(ch, HeaderName::ProxyAuthenticate).expect("Proxy-Authenticate");
         let nonce = auth_param(pa, "nonce").unwrap();
         let realm = auth_param(pa, "realm").unwrap_or_else(|| "sipbox".into());
-        let auth = digest(&self.user, &self.password, &realm, &nonce, "INVITE", &d.uri, 1);
+        let auth = digest(
+            &self.user,
+            &self.password,
+            &realm,
+            &nonce,
+            "INVITE",
+            &d.uri,
+            1,
+        );
         d.cseq += 1;
         d.branch = format!("z9hG4bK-{}-{}", d.call_id, d.cseq);
         let text = self.invite_text(d, &format!("Proxy-Authorization: {auth}\r\n"), body);
@@ -498,7 +530,13 @@ impl Ua {
     }
 
     /// Sends an in-dialog request (BYE, INVITE, ...) with the next CSeq.
-    pub fn in_dialog(&mut self, w: &mut impl Wire, d: &mut Dialog, method: &str, body: Option<&str>) {
+    pub fn in_dialog(
+        &mut self,
+        w: &mut impl Wire,
+        d: &mut Dialog,
+        method: &str,
+        body: Option<&str>,
+    ) {
         d.cseq += 1;
         let n = self.next();
         d.branch = format!("z9hG4bK-{}-{n}", method.to_lowercase());
@@ -635,7 +673,15 @@ impl Ua {
 
     /// One RFC 4733 event as a phone sends it: three updates (the first with the marker),
     /// then the end packet three times, 5 ms apart, all with timestamp `ts`.
-    pub fn send_dtmf(&self, w: &mut impl Wire, to: SocketAddr, pt: u8, event: u8, seq: u16, ts: u32) {
+    pub fn send_dtmf(
+        &self,
+        w: &mut impl Wire,
+        to: SocketAddr,
+        pt: u8,
+        event: u8,
+        seq: u16,
+        ts: u32,
+    ) {
         for i in 0..6u16 {
             let end = i >= 3;
             let duration = 160 * (i.min(3) + 1);
