@@ -153,6 +153,8 @@ pub struct Ua {
     pub rtcp: SocketAddr,
     /// How long receives wait.
     pub wait: Duration,
+    /// The Contact URI REGISTER binds (default: our SIP address).
+    pub contact: Option<String>,
     n: u32,
     reg_cseq: u32,
 }
@@ -194,6 +196,7 @@ impl Ua {
             rtp,
             rtcp,
             wait: Duration::from_secs(5),
+            contact: None,
             n: 0,
             reg_cseq: 0,
         }
@@ -299,12 +302,16 @@ impl Ua {
              To: <sip:{u}@{server}>\r\n\
              Call-ID: reg-{u}-{me}\r\n\
              CSeq: {c} REGISTER\r\n\
-             Contact: <sip:{u}@{me}>\r\n\
+             Contact: <{contact}>\r\n\
              Expires: {expires}\r\n\
              {auth}Content-Length: 0\r\n\r\n",
             me = self.sip,
             u = self.user,
-            c = self.reg_cseq
+            c = self.reg_cseq,
+            contact = self
+                .contact
+                .clone()
+                .unwrap_or_else(|| format!("sip:{}@{}", self.user, self.sip))
         )
     }
 
