@@ -412,8 +412,8 @@ impl Ua {
         body: &str,
     ) {
         self.ack_failure(w, d, ch);
-        let pa = header(ch, HeaderName::ProxyAuthenticate).expect("Proxy-Authenticate");
-        let nonce = auth_param(pa, "nonce").unwrap();
+        let pa = header(ch, HeaderName::ProxyAuthenticate).unwrap_or_default();
+        let nonce = auth_param(pa, "nonce").unwrap_or_default();
         let realm = auth_param(pa, "realm").unwrap_or_else(|| "sipbox".into());
         let auth = digest(
             &self.user,
@@ -437,6 +437,7 @@ impl Ua {
         let mut d = self.invite_noauth(w, exten, body);
         let ch = self.final_response(w);
         assert_eq!(ch.status(), 407, "{ch:?}");
+        self.ack_failure(w, &d, &ch);
         self.reinvite_with_auth(w, &mut d, &ch, body);
         d
     }
@@ -445,9 +446,11 @@ impl Ua {
     #[track_caller]
     pub fn invite_outcome(&mut self, w: &mut impl Wire, d: &mut Dialog) -> Response {
         let r = self.final_response(w);
-        self.learn(d, &r);
         if r.status() >= 300 {
+            // A failure makes no dialog: the To tag is only for its ACK.
             self.ack_failure(w, d, &r);
+        } else {
+            self.learn(d, &r);
         }
         r
     }
@@ -617,13 +620,37 @@ impl Ua {
         self.send(w, &r);
     }
 
-    /// Waits for an INVITE, answers 200 with `pts` and waits for the ACK; returns the INVITE.
+    /// Waits for an INVITE, rings (180), answers 200 with `pts` and waits for the ACK;
+    /// returns the INVITE.
     #[track_caller]
     pub fn answer(&self, w: &mut impl Wire, pts: &[u8]) -> Request {
         let inv = self.request(w, Method::Invite);
+        self.respond(w, &inv, 180, None);
         self.respond(w, &inv, 200, Some(&sdp(self.rtp, pts, "sendrecv")));
         self.request(w, Method::Ack);
         inv
+    }
+
+    /// Waits for a BYE and answers 200.
+    #[track_caller]
+    pub fn answer_bye(&self, w: &mut impl Wire) {
+        let bye = self.request(w, Method::Bye);
+        self.respond(w, &bye, 200, None);
+    }
+
+    /// A phone at fixed addresses (for peers whose host:port sip.conf names).
+    pub fn at(user: &str, password: &str, sip: SocketAddr, rtp: SocketAddr) -> Ua {
+        Ua {
+            user: user.into(),
+            password: password.into(),
+            sip,
+            rtp,
+            rtcp: SocketAddr::new(rtp.ip(), rtp.port() + 1),
+            wait: Duration::from_secs(5),
+            contact: None,
+            n: 0,
+            reg_cseq: 0,
+        }
     }
 
     /// The dialog of a call sipbox sent us (`inv`), as we answered it.
