@@ -169,7 +169,7 @@ pub fn body_of(m: &Message) -> String {
 }
 
 /// A header of a response by table name.
-pub fn header<'a>(r: &'a Response, name: HeaderName) -> Option<&'a str> {
+pub fn header(r: &Response, name: HeaderName) -> Option<&str> {
     r.headers().get(&name)
 }
 
