@@ -1,5 +1,7 @@
-//! Calls through the real binary between SIPp phones: caller (1001, digest-authenticated) →
-//! sipbox → callee (1002, registered by SIPp on the port its UAS scenario then listens on).
+//! Calls through the real binary between SIPp phones under 10 % loss: caller (1001,
+//! digest-authenticated) → sipbox → callee (1002, registered by SIPp on the port its UAS
+//! scenario then listens on). The loss-free call flows (answered both ways, 486, CANCEL,
+//! 480/404) run as scripted-UA scenarios on the fake network (tests/engine_call_flows.rs).
 
 mod common;
 use common::sipp;
@@ -43,75 +45,6 @@ fn call_flow(
     let uac = sipp::run(sb.addr, &args, timeout);
     let uas = sipp::finish(uas);
     (uac, uas)
-}
-
-#[test]
-fn answered_call_caller_hangs_up() {
-    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
-    let (uac, uas) = call_flow(&sb, "uas_answer.xml", "uac_auth_call.xml", 3, &[]);
-    assert!(sipp::succeeded(&uac), "caller side failed");
-    assert!(sipp::succeeded(&uas), "callee side failed");
-    assert!(sb.wait_log("answered by leg", Duration::from_secs(2)));
-    assert!(sb.wait_log("ended (ByeFrom(0))", Duration::from_secs(2)));
-}
-
-/// Writes the failure-expecting caller scenario for `status` and returns its path.
-fn failing_caller(status: u16) -> String {
-    let tmpl = std::fs::read_to_string(sipp::scenario("uac_auth_fail.xml.tmpl")).unwrap();
-    let dir = temp_dir("sipp-scen");
-    let path = dir.join(format!("uac_fail_{status}.xml"));
-    std::fs::write(&path, tmpl.replace("STATUS", &status.to_string())).unwrap();
-    path.to_string_lossy().into_owned()
-}
-
-#[test]
-fn answered_call_callee_hangs_up() {
-    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
-    let (uac, uas) = call_flow(&sb, "uas_hangup.xml", "uac_auth_wait_bye.xml", 2, &[]);
-    assert!(sipp::succeeded(&uac), "caller side failed");
-    assert!(sipp::succeeded(&uas), "callee side failed");
-    assert!(sb.wait_log("ended (ByeFrom(1))", Duration::from_secs(2)));
-}
-
-#[test]
-fn busy_callee_gives_486() {
-    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
-    let caller = failing_caller(486);
-    let (uac, uas) = call_flow(&sb, "uas_busy.xml", &caller, 2, &[]);
-    assert!(sipp::succeeded(&uac), "caller side failed");
-    assert!(sipp::succeeded(&uas), "callee side failed");
-}
-
-#[test]
-fn caller_cancel_while_ringing() {
-    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
-    let (uac, uas) = call_flow(&sb, "uas_ring_cancelled.xml", "uac_auth_cancel.xml", 2, &[]);
-    assert!(sipp::succeeded(&uac), "caller side failed");
-    assert!(sipp::succeeded(&uas), "callee side failed");
-    assert!(sb.wait_log("cancelled by the caller", Duration::from_secs(2)));
-}
-
-#[test]
-fn unregistered_callee_gives_480_and_unknown_extension_404() {
-    let sb = Sipbox::start(TEST_SIP_CONF, TEST_EXTENSIONS_CONF);
-    let caller = failing_caller(480);
-    let out = sipp::run(
-        sb.addr,
-        &[
-            "-sf", &caller, "-s", "1003", "-au", "1001", "-ap", "1001pass", "-m", "1",
-        ],
-        20,
-    );
-    assert!(sipp::succeeded(&out), "1003 is not registered: 480");
-    let caller = failing_caller(404);
-    let out = sipp::run(
-        sb.addr,
-        &[
-            "-sf", &caller, "-s", "777", "-au", "1001", "-ap", "1001pass", "-m", "1",
-        ],
-        20,
-    );
-    assert!(sipp::succeeded(&out), "no extension 777: 404");
 }
 
 #[test]

@@ -4,8 +4,12 @@
 
 pub mod baresip;
 pub mod engine_net;
+pub mod fakenet;
+pub mod rtp;
 pub mod scen;
 pub mod sipp;
+pub mod ua;
+pub mod wire;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};

@@ -1,0 +1,259 @@
+//! The registrar on the fake network: the digest challenge, register, refresh below
+//! minexpiry (423 with Min-Expires), clamping at maxexpiry, unregister, expiry, wrong
+//! password vs unknown user (they look alike), static peers, contact ACLs, garbage, and the
+//! errors of bad requests.
+
+mod common;
+use common::fakenet::FakeNet;
+use common::ua::*;
+use common::{TEST_EXTENSIONS_CONF, TEST_SIP_CONF};
+use sipbox::sip::{HeaderName, Response};
+use std::time::Duration;
+
+fn net() -> FakeNet {
+    FakeNet::new(TEST_SIP_CONF, TEST_EXTENSIONS_CONF)
+}
+
+fn contact(r: &Response) -> Option<&str> {
+    header(r, HeaderName::Contact)
+}
+
+#[test]
+fn challenge_is_digest_md5_qop_auth_with_to_tag_and_rport() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    let ch = ua.register_challenge(&mut net, 300);
+    assert_eq!(ch.status(), 401, "{ch:?}");
+    let www = header(&ch, HeaderName::WwwAuthenticate).unwrap();
+    assert!(www.starts_with("Digest "), "{www}");
+    assert!(
+        www.contains("realm=\"sipbox\"")
+            && www.contains("qop=\"auth\"")
+            && www.contains("algorithm=MD5"),
+        "{www}"
+    );
+    assert!(ch.to().tag().is_some(), "final responses carry a To tag");
+    let via = ch.top_via().to_string();
+    assert!(
+        via.contains(&format!("rport={}", ua.sip.port())) && via.contains("received=127.0.0.1"),
+        "{via}"
+    );
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+}
+
+#[test]
+fn register_binds_the_contact_for_its_lifetime() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    let ok = ua.register(&mut net, 300);
+    assert_eq!(ok.status(), 200, "{ok:?}");
+    let c = contact(&ok).unwrap();
+    assert!(
+        c.contains(&format!("sip:1001@{}", ua.sip)) && c.contains("expires=300"),
+        "{c}"
+    );
+    assert!(net.logged("registered '1001'"), "{:?}", net.log());
+    assert_eq!(net.engine.registrar().bindings("1001").len(), 1);
+    net.advance(Duration::from_secs(299));
+    assert_eq!(net.engine.registrar().bindings("1001").len(), 1);
+    net.advance(Duration::from_secs(2));
+    assert!(
+        net.engine.registrar().bindings("1001").is_empty(),
+        "expired"
+    );
+}
+
+#[test]
+fn refresh_below_minexpiry_is_423_with_min_expires() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    assert_eq!(ua.register(&mut net, 300).status(), 200);
+    let brief = ua.register(&mut net, 10);
+    assert_eq!(brief.status(), 423);
+    assert_eq!(header(&brief, HeaderName::MinExpires), Some("60"));
+    assert_eq!(
+        net.engine.registrar().bindings("1001").len(),
+        1,
+        "the binding stays"
+    );
+}
+
+#[test]
+fn refresh_above_maxexpiry_is_clamped() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    assert_eq!(ua.register(&mut net, 300).status(), 200);
+    let long = ua.register(&mut net, 99999);
+    assert_eq!(long.status(), 200);
+    assert!(contact(&long).unwrap().contains("expires=3600"), "{long:?}");
+    net.advance(Duration::from_secs(3599));
+    assert_eq!(net.engine.registrar().bindings("1001").len(), 1);
+    net.advance(Duration::from_secs(2));
+    assert!(net.engine.registrar().bindings("1001").is_empty());
+}
+
+#[test]
+fn expires_zero_unregisters() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    assert_eq!(ua.register(&mut net, 300).status(), 200);
+    let gone = ua.register(&mut net, 0);
+    assert_eq!(gone.status(), 200);
+    assert!(contact(&gone).is_none(), "{gone:?}");
+    assert!(net.logged("unregistered '1001'"), "{:?}", net.log());
+    assert!(net.engine.registrar().bindings("1001").is_empty());
+}
+
+#[test]
+fn wrong_password_and_unknown_user_look_alike() {
+    let mut net = net();
+    let mut wrong = Ua::new(&mut net, "1001", "guess");
+    let mut unknown = Ua::new(&mut net, "9999", "guess");
+    let w = wrong.register(&mut net, 120);
+    let u = unknown.register(&mut net, 120);
+    assert_eq!(w.status(), 403);
+    assert_eq!(u.status(), 403);
+    assert_eq!(w.reason(), u.reason());
+    let names = |m: &Response| {
+        m.headers()
+            .iter()
+            .map(|(n, _)| n.as_str().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&w), names(&u));
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+}
+
+#[test]
+fn a_static_peer_may_not_register_even_with_the_right_password() {
+    let mut net = net();
+    let mut trunk = Ua::new(&mut net, "trunk", "trunkpass");
+    assert_eq!(trunk.register(&mut net, 120).status(), 403);
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+}
+
+#[test]
+fn register_binding_a_non_loopback_contact_is_refused() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1001", "1001pass");
+    ua.contact = Some("sip:1001@192.0.2.7:5060".into());
+    let r = ua.register(&mut net, 120);
+    assert_eq!(r.status(), 403, "{r:?}");
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+    // The same REGISTER with a loopback contact is fine.
+    ua.contact = None;
+    assert_eq!(ua.register(&mut net, 120).status(), 200);
+}
+
+#[test]
+fn garbage_does_not_stop_good_traffic() {
+    let mut net = net();
+    let mut ua = Ua::new(&mut net, "1002", "1002pass");
+    for junk in [
+        &b"\x00\x01\x02garbage"[..],
+        b"",
+        b"SIP/2.0",
+        b"INVITE\r\n\r\n",
+        &[0xffu8; 3000][..],
+    ] {
+        let to = net.sipbox;
+        net.deliver(ua.sip, to, junk);
+    }
+    assert!(net.engine.stats().dropped >= 4, "{:?}", net.engine.stats());
+    net.drain(ua.sip);
+    assert_eq!(ua.register(&mut net, 120).status(), 200);
+}
+
+/// A request from `ua` to sipbox with these variations.
+fn base(
+    ua: &Ua,
+    sipbox: std::net::SocketAddr,
+    method: &str,
+    cseq_method: &str,
+    extra: &str,
+    mf: &str,
+) -> String {
+    format!(
+        "{method} sip:1001@{s} SIP/2.0\r\nVia: SIP/2.0/UDP {p};branch=z9hG4bK{method}{mf};rport\r\nMax-Forwards: {mf}\r\n\
+         From: <sip:x@{p}>;tag=1\r\nTo: <sip:1001@{s}>\r\nCall-ID: bad-{method}-{mf}\r\nCSeq: 1 {cseq_method}\r\n{extra}Content-Length: 0\r\n\r\n",
+        s = sipbox,
+        p = ua.sip
+    )
+}
+
+fn ask(net: &mut FakeNet, ua: &Ua, text: String) -> Response {
+    ua.send(net, &text);
+    ua.final_response(net)
+}
+
+#[test]
+fn options_is_answered_and_unknown_methods_get_405_or_501() {
+    let mut net = net();
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    let r = ask(&mut net, &ua, base(&ua, sb, "OPTIONS", "OPTIONS", "", "70"));
+    assert_eq!(r.status(), 200);
+    assert!(
+        header(&r, HeaderName::Allow).unwrap().contains("INVITE"),
+        "{r:?}"
+    );
+    let r = ask(
+        &mut net,
+        &ua,
+        base(&ua, sb, "SUBSCRIBE", "SUBSCRIBE", "", "70"),
+    );
+    assert_eq!(r.status(), 405);
+    assert!(header(&r, HeaderName::Allow).is_some());
+    let r = ask(&mut net, &ua, base(&ua, sb, "FOO", "FOO", "", "70"));
+    assert_eq!(r.status(), 501);
+}
+
+#[test]
+fn require_max_forwards_and_cseq_errors() {
+    let mut net = net();
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    let r = ask(
+        &mut net,
+        &ua,
+        base(
+            &ua,
+            sb,
+            "REGISTER",
+            "REGISTER",
+            "Require: 100rel-x\r\n",
+            "70",
+        ),
+    );
+    assert_eq!(r.status(), 420);
+    assert_eq!(header(&r, HeaderName::Unsupported), Some("100rel-x"));
+    let r = ask(
+        &mut net,
+        &ua,
+        base(&ua, sb, "REGISTER", "REGISTER", "", "0"),
+    );
+    assert_eq!(r.status(), 483);
+    let r = ask(&mut net, &ua, base(&ua, sb, "REGISTER", "INVITE", "", "70"));
+    assert_eq!(r.status(), 400);
+    assert!(r.reason().contains("CSeq"), "{}", r.reason());
+}
+
+#[test]
+fn unsupported_uri_scheme_is_416_and_a_broken_via_400() {
+    let mut net = net();
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    let text = base(&ua, sb, "REGISTER", "REGISTER", "", "70").replace("sip:1001@", "tel:+1");
+    let r = ask(&mut net, &ua, text);
+    assert_eq!(r.status(), 416);
+    let text =
+        base(&ua, sb, "REGISTER", "REGISTER", "", "70").replace("Via: ", "Via: SIP/2.0/UDP ;;;, ");
+    let to = net.sipbox;
+    net.deliver(ua.sip, to, text.as_bytes());
+    // The Via is unusable: the answer goes to the source, and must still parse.
+    let d = net.recv(ua.sip, Duration::from_secs(1)).expect("an answer");
+    let text = String::from_utf8_lossy(&d.bytes).into_owned();
+    let start = text.lines().next().unwrap_or_default();
+    assert!(start.starts_with("SIP/2.0 400"), "{start}");
+    assert!(start.contains("Via"), "{start}");
+}
