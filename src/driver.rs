@@ -5,8 +5,13 @@
 //! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, the rest RTP sockets.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
+//!
+//! This module belongs to the binary, not the library: `src/main.rs` declares it and
+//! `src/lib.rs` does not, so `sipbox` the library exports no I/O and everything it holds can be
+//! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
+//! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
-use crate::engine::{Engine, SockId, SocketOp, Verdict};
+use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};

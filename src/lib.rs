@@ -13,14 +13,17 @@
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
-//! - [`driver`]: the only I/O: one `mio::Poll`, the sockets, signals.
+//!
+//! The library opens no socket and reads no clock: the binary (`src/main.rs`) owns the mio
+//! driver (one `mio::Poll`, the sockets, signals, the clock) and the sound files on disk. The
+//! library's one file access is [`config::load`], which reads the config files and their
+//! `#include`s once at start.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod call;
 pub mod config;
 pub mod dialplan;
-pub mod driver;
 pub mod engine;
 pub mod media;
 pub mod registrar;

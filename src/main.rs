@@ -1,10 +1,12 @@
 //! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
 #![forbid(unsafe_code)]
 
+mod driver;
+
+use driver::Driver;
 use sipbox::config::sip_values::Host;
 use sipbox::config::{self, ConfigSource};
 use sipbox::dialplan::Dialplan;
-use sipbox::driver::Driver;
 use sipbox::engine::{Engine, Settings};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
