@@ -472,7 +472,7 @@ impl Engine {
             }
         }
         if let Some(exec) = call.exec.as_mut() {
-            self.run_hangup_handler(exec, &call.legs[0].call_id);
+            self.run_hangup_handler(now, exec);
         }
         self.media_call_ended(&mut call);
         log::info!(

@@ -29,6 +29,7 @@ pub use settings::Settings;
 use crate::auth::{self, Account, AuthVerdict, NonceStore};
 use crate::call::{CallRef, CallTable};
 use crate::dialplan::Dialplan;
+use crate::media::sounds::{NoSounds, Sounds};
 use crate::registrar::Registrar;
 use crate::sched::{Scheduler, TimerId};
 use crate::sip::{self, HeaderName, Message, Method, Request, Response};
@@ -222,6 +223,48 @@ pub struct Engine {
     epoch: (Instant, SystemTime),
     start_wall_secs: u64,
     unique_ids: u64,
+    sounds: Box<dyn Sounds>,
+}
+
+/// What the host hands the engine instead of letting it read the clock, the OS's entropy or
+/// the disk: the monotonic clock and the wall clock at the same moment, a seed for every random
+/// choice (tags, branches, Call-IDs, SSRCs, the RTP port walk), and the prompts.
+pub struct Environment {
+    /// The monotonic clock at start.
+    pub now: Instant,
+    /// The wall clock at `now` (for `${EPOCH}`, GotoIfTime, `${UNIQUEID}`).
+    pub wall: SystemTime,
+    /// Seed of the engine's random generator.
+    pub seed: u64,
+    /// Where Playback's prompts come from.
+    pub sounds: Box<dyn Sounds>,
+}
+
+impl Environment {
+    /// An environment at `now` with this wall clock and seed, and no prompts.
+    pub fn new(now: Instant, wall: SystemTime, seed: u64) -> Environment {
+        Environment {
+            now,
+            wall,
+            seed,
+            sounds: Box::new(NoSounds),
+        }
+    }
+
+    /// A fixed environment for tests: seed 0, the wall clock at 2026-01-01 00:00 UTC.
+    pub fn fixed(now: Instant) -> Environment {
+        Environment::new(
+            now,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
+            0,
+        )
+    }
+
+    /// The same with these prompts.
+    pub fn with_sounds(mut self, sounds: Box<dyn Sounds>) -> Environment {
+        self.sounds = sounds;
+        self
+    }
 }
 
 /// How often expired nonces are swept.
@@ -237,14 +280,20 @@ impl Engine {
         dialplan: Dialplan,
         rtp: crate::config::rtp_conf::RtpConf,
         local: SocketAddr,
-        now: Instant,
+        env: Environment,
     ) -> Engine {
+        let Environment {
+            now,
+            wall,
+            seed,
+            sounds,
+        } = env;
+        let mut rng = StdRng::seed_from_u64(seed);
         let registrar = Registrar::new(cfg.general.max_registrations);
         let mut sched = Scheduler::new();
         sched.schedule(now + NONCE_SWEEP, EngineTimer::NonceSweep);
         let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
         timers.timer_b = cfg.general.timer_b;
-        let wall = SystemTime::now();
         let start_wall_secs = wall
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -267,13 +316,14 @@ impl Engine {
             orphans_byed: Vec::new(),
             fork_setup_failures: Vec::new(),
             qualify: qualify::QualifyState::default(),
-            media: media::MediaState::new(&rtp, local),
-            rng: StdRng::from_os_rng(),
+            media: media::MediaState::new(&rtp, local, rng.random()),
+            rng,
             out: Outbox::default(),
             stats: Stats::default(),
             epoch: (now, wall),
             start_wall_secs,
             unique_ids: 0,
+            sounds,
             cfg,
         };
         e.schedule_qualify(now);
@@ -287,19 +337,35 @@ impl Engine {
     pub fn from_config(
         cfg: &crate::config::Config,
         local: SocketAddr,
-        now: Instant,
+        env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
         Ok((
-            Engine::new(settings, dialplan, cfg.rtp.clone(), local, now),
+            Engine::new(settings, dialplan, cfg.rtp.clone(), local, env),
             warnings,
         ))
     }
 
-    /// Replaces the random source (tests use a seeded one).
+    /// Replaces the random source's seed.
     pub fn with_rng_seed(mut self, seed: u64) -> Engine {
         self.rng = StdRng::seed_from_u64(seed);
+        self
+    }
+
+    /// Replaces the prompt source.
+    pub fn with_sounds(mut self, sounds: Box<dyn Sounds>) -> Engine {
+        self.sounds = sounds;
+        self
+    }
+
+    /// Sets the wall clock that corresponds to the engine's start instant.
+    pub fn with_wall_clock(mut self, wall: SystemTime) -> Engine {
+        self.epoch.1 = wall;
+        self.start_wall_secs = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         self
     }
 

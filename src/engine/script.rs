@@ -162,8 +162,8 @@ impl Engine {
     }
 
     /// Runs the `h` extension after a call ended.
-    pub(super) fn run_hangup_handler(&self, exec: &mut Execution, _call_id: &str) {
-        exec.hangup(&self.dialplan, SystemTime::now(), None);
+    pub(super) fn run_hangup_handler(&self, now: Instant, exec: &mut Execution) {
+        exec.hangup(&self.dialplan, self.wall(now), None);
     }
 }
 

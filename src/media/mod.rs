@@ -16,6 +16,7 @@
 //!   (comedia), with strictrtp dropping other sources outside the learning window.
 //! - [`player`]: sipbox as an RTP source (Playback, Echo): SSRC, sequence, timestamp, marker,
 //!   and the drift-free 20 ms pacing deadlines for the scheduler.
+//! - [`sounds`]: where Playback's prompts come from (the [`sounds::Sounds`] trait; in-memory source).
 //! - [`wav`]: WAV files (8 kHz mono PCM16, µ-law, A-law) cut into 20 ms frames in a leg's law.
 //!
 //! Reading list for the whole module: RFC 3550 (RTP/RTCP), RFC 3551 (the A/V profile: static
@@ -31,4 +32,5 @@ pub mod learning;
 pub mod player;
 pub mod rtp;
 pub mod sdp;
+pub mod sounds;
 pub mod wav;

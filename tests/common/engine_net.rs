@@ -3,7 +3,7 @@
 //! microseconds.
 #![allow(dead_code)]
 
-use sipbox::engine::{Engine, SockId};
+use sipbox::engine::{Engine, Environment, SockId};
 use sipbox::sip::{self, Message, Request, Response};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -26,7 +26,8 @@ impl Net {
         let cfg = sipbox::config::load_str(sip_conf, extensions, None).expect("config");
         let now = Instant::now();
         let sipbox: SocketAddr = "127.0.0.1:5060".parse().unwrap();
-        let (engine, _) = Engine::from_config(&cfg, sipbox, now).expect("engine");
+        let (engine, _) =
+            Engine::from_config(&cfg, sipbox, Environment::fixed(now)).expect("engine");
         Net {
             engine: engine.with_rng_seed(7),
             now,

@@ -19,7 +19,6 @@ use crate::media::g711::Law;
 use crate::media::player::{Pacer, RtpSender};
 use crate::media::rtp::RTP_HEADER_LEN;
 use crate::media::wav::{self, Frame, FRAME_BYTES};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// `EngineTimer::Media` kinds.
@@ -29,9 +28,6 @@ const DIGIT: u32 = 3;
 
 /// Frames sent at most per wake-up when the loop fell behind (the rest are skipped).
 const MAX_CATCH_UP: u32 = 5;
-
-/// Where Debian's `asterisk-core-sounds-en-wav` puts the prompts, tried after `soundsdir`.
-pub const FALLBACK_SOUNDS: &str = "/usr/share/asterisk/sounds/en_US_f_Allison";
 
 /// A Playback in progress.
 pub struct Playing {
@@ -105,21 +101,6 @@ fn dtmf_end(data: &[u8], te_pt: Option<u8>, last_ts: &mut Option<u32>) -> Option
     event_digit(payload[0])
 }
 
-/// The candidate paths of a sound name (with or without `.wav`) in `dirs`.
-fn sound_paths(name: &str, dirs: &[&Path]) -> Vec<PathBuf> {
-    let names: Vec<String> = if name.ends_with(".wav") {
-        vec![name.to_string()]
-    } else {
-        vec![format!("{name}.wav"), name.to_string()]
-    };
-    if name.starts_with('/') {
-        return names.into_iter().map(PathBuf::from).collect();
-    }
-    dirs.iter()
-        .flat_map(|d| names.iter().map(move |n| d.join(n)))
-        .collect()
-}
-
 impl Engine {
     /// Answers the caller (with sipbox's SDP) unless already answered.
     fn answer_if_needed(&mut self, now: Instant, cref: CallRef) {
@@ -154,33 +135,15 @@ impl Engine {
 
     /// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
     /// about and skipped (Asterisk's behaviour).
-    pub(super) fn load_sounds(&self, files: &[String], law: Law) -> Vec<Frame> {
-        let dir = self.cfg.general.sounds_dir.clone();
-        let dirs = [dir.as_path(), Path::new(FALLBACK_SOUNDS)];
+    pub(super) fn load_sounds(&mut self, files: &[String], law: Law) -> Vec<Frame> {
         let mut frames = Vec::new();
         for name in files {
-            let found = sound_paths(name, &dirs)
-                .into_iter()
-                .find_map(|p| std::fs::read(&p).ok().map(|b| (p, b)));
-            let Some((path, bytes)) = found else {
-                if dirs.iter().any(|d| d.is_dir()) {
-                    log::warn!(
-                        "Playback: file '{name}' not found in {} or {FALLBACK_SOUNDS}; skipped",
-                        dir.display()
-                    );
-                } else {
-                    log::warn!(
-                        "Playback: file '{name}' not found: no sound prompts installed \
-                         (neither soundsdir {} nor {FALLBACK_SOUNDS} exists); install Debian's \
-                         asterisk-core-sounds-en-wav or set soundsdir in sip.conf [general]; skipped",
-                        dir.display()
-                    );
-                }
-                continue;
-            };
-            match wav::read_frames(&bytes, law) {
-                Ok(f) => frames.extend(f),
-                Err(e) => log::warn!("Playback: {}: {e}; skipped", path.display()),
+            match self.sounds.wav(name) {
+                Ok(bytes) => match wav::read_frames(&bytes, law) {
+                    Ok(f) => frames.extend(f),
+                    Err(e) => log::warn!("Playback: {name}: {e}; skipped"),
+                },
+                Err(missing) => log::warn!("Playback: {}; skipped", missing.0),
             }
         }
         frames
@@ -482,16 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn sound_candidates() {
-        let d = Path::new("/s");
-        assert_eq!(
-            sound_paths("hello", &[d]),
-            vec![PathBuf::from("/s/hello.wav"), PathBuf::from("/s/hello")]
-        );
-        assert_eq!(
-            sound_paths("/abs/x.wav", &[d]),
-            vec![PathBuf::from("/abs/x.wav")]
-        );
+    fn event_digits() {
         assert_eq!(event_digit(15), Some('D'));
         assert_eq!(event_digit(16), None);
     }

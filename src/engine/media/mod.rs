@@ -55,12 +55,12 @@ pub struct MediaState {
 
 impl MediaState {
     /// Media state for this RTP config, binding on the SIP address's IP.
-    pub fn new(rtp: &RtpConf, local: SocketAddr) -> MediaState {
+    pub fn new(rtp: &RtpConf, local: SocketAddr, walk_seed: u32) -> MediaState {
         if local.ip().is_unspecified() {
             log::warn!("bindaddr is unspecified: SDP will name {}", local.ip());
         }
         let mut ports = Ports::new(local.ip(), rtp.rtp_start, rtp.rtp_end);
-        ports.start_walk_at(rand::random::<u32>() as usize);
+        ports.start_walk_at(walk_seed as usize);
         MediaState {
             ports,
             strict: rtp.strict_rtp,

@@ -1,0 +1,81 @@
+//! Where Playback's prompts come from. The engine never touches the file system: it asks a
+//! [`Sounds`] source for a prompt's WAV bytes by the name the dialplan uses (`hello-world`,
+//! `digits/5`, an absolute path; with or without `.wav`). The binary gives a disk-backed,
+//! cached source (sip.conf `soundsdir`, then Debian's prompts); tests give [`MemorySounds`].
+//!
+//! Asterisk's `file.c` (`ast_streamfile`) resolves names the same way: relative names under
+//! the sounds directory, absolute names as they are, the format's extension added.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Why a sound could not be had: the text the engine logs before skipping it (Asterisk's
+/// Playback warns and goes on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoundMissing(pub String);
+
+/// A source of prompts.
+pub trait Sounds {
+    /// The WAV file of prompt `name`.
+    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing>;
+}
+
+/// Prompts held in memory, by name (a name given with or without `.wav` finds either).
+#[derive(Debug, Default, Clone)]
+pub struct MemorySounds {
+    files: HashMap<String, Rc<[u8]>>,
+}
+
+impl MemorySounds {
+    /// No prompts.
+    pub fn new() -> MemorySounds {
+        MemorySounds::default()
+    }
+
+    /// Adds prompt `name` (e.g. `tone`, `digits/1`).
+    pub fn insert(&mut self, name: &str, wav: impl Into<Rc<[u8]>>) -> &mut MemorySounds {
+        self.files.insert(strip_wav(name).to_string(), wav.into());
+        self
+    }
+}
+
+impl Sounds for MemorySounds {
+    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing> {
+        self.files
+            .get(strip_wav(name))
+            .cloned()
+            .ok_or_else(|| SoundMissing(format!("file '{name}' not found")))
+    }
+}
+
+/// No prompts at all (an engine built without a source).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSounds;
+
+impl Sounds for NoSounds {
+    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing> {
+        Err(SoundMissing(format!(
+            "file '{name}' not found: no sound source configured"
+        )))
+    }
+}
+
+fn strip_wav(name: &str) -> &str {
+    name.strip_suffix(".wav").unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sounds_find_names_with_or_without_extension() {
+        let mut s = MemorySounds::new();
+        s.insert("tone.wav", vec![1u8, 2])
+            .insert("digits/1", vec![3u8]);
+        assert_eq!(&*s.wav("tone").unwrap(), &[1, 2]);
+        assert_eq!(&*s.wav("digits/1.wav").unwrap(), &[3]);
+        assert!(s.wav("nope").unwrap_err().0.contains("'nope' not found"));
+        assert!(NoSounds.wav("x").is_err());
+    }
+}
