@@ -11,11 +11,11 @@
 //! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
-use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
+use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
 use slab::Slab;
 use std::io;
 use std::net::SocketAddr;

@@ -117,7 +117,8 @@ fn secs(s: &str) -> Option<Duration> {
     }
 }
 
-fn files(s: &str) -> Vec<String> {
+/// The `&`-separated sound files of a Playback, Background or Read argument.
+pub(crate) fn files(s: &str) -> Vec<String> {
     s.split('&')
         .map(str::trim)
         .filter(|f| !f.is_empty())
@@ -272,17 +273,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Read => read(ex, &argv, loc),
         App::Echo => Flow::Cmd(Command::Echo, State::Echo),
-        App::SayDigits => say(arg(0)
-            .chars()
-            .filter_map(|c| match c {
-                '0'..='9' => Some(format!("digits/{c}")),
-                '*' => Some("digits/star".into()),
-                '#' => Some("digits/pound".into()),
-                '-' => Some("letters/dash".into()),
-                c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
-                _ => None,
-            })
-            .collect()),
+        App::SayDigits => say(digit_files(arg(0))),
         App::SayNumber => match arg(0).parse::<i64>() {
             Ok(n) => say(number_files(n)),
             Err(_) => {
@@ -305,6 +296,20 @@ fn say(files: Vec<String>) -> Flow {
         },
         State::AwaitDone { answers: false },
     )
+}
+
+/// The prompts SayDigits plays for `s`, one per character (Asterisk's `ast_say_digit_str`).
+pub fn digit_files(s: &str) -> Vec<String> {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(format!("digits/{c}")),
+            '*' => Some("digits/star".into()),
+            '#' => Some("digits/pound".into()),
+            '-' => Some("letters/dash".into()),
+            c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// English number prompts as Asterisk's `ast_say_number_full_en`.

@@ -11,6 +11,7 @@
 //! - [`command`]: the commands and events exchanged with the call layer.
 //! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
 //! - [`show`]: the `dialplan show` rendering.
+//! - `prompts`: the sound files the dialplan names literally ([`Dialplan::literal_sound_names`]).
 
 pub mod apps;
 pub mod command;
@@ -19,6 +20,7 @@ pub mod expr;
 mod load;
 pub mod model;
 pub mod pattern;
+mod prompts;
 pub mod rx;
 pub mod show;
 pub mod time;
