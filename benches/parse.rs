@@ -1,5 +1,6 @@
 //! Parse and parse+serialize throughput of a typical ~800-byte INVITE.
 //! Run: `cargo bench --bench parse` (plain `fn main`, std::time::Instant).
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -2,6 +2,7 @@
 //! µ→A-law transcode of a 20 ms G.711 packet, and the SDP work per call.
 //!
 //! Run: `cargo bench --bench relay` (prints ns per operation; no harness).
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::hint::black_box;
 use std::net::SocketAddr;

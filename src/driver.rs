@@ -81,7 +81,7 @@ impl Driver {
         // The engine may have asked for sockets (spare RTP pairs) before the first event.
         self.flush();
         loop {
-            let now = Instant::now();
+            let now = clock();
             let timeout = self
                 .engine
                 .poll_timeout()
@@ -107,7 +107,7 @@ impl Driver {
                     None => {}
                 }
             }
-            self.engine.handle_timeout(Instant::now());
+            self.engine.handle_timeout(clock());
             self.flush();
         }
     }
@@ -130,7 +130,7 @@ impl Driver {
                 Err(_) => continue,
             };
             let on = rtp.unwrap_or(SockId::SIP);
-            let now = Instant::now();
+            let now = clock();
             match self
                 .engine
                 .handle_datagram(now, on, from, &mut self.buf[..len])
@@ -200,4 +200,11 @@ impl Driver {
         self.rtp.insert(id, (key, sock));
         Ok(())
     }
+}
+
+/// The time now: the driver is where the engine's `now` comes from (clock reads are disallowed
+/// elsewhere by clippy.toml).
+#[allow(clippy::disallowed_methods)]
+fn clock() -> Instant {
+    Instant::now()
 }

@@ -78,6 +78,8 @@ fn main() -> ExitCode {
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
 
+    // The binary looks at the disk; the library does not.
+    #[allow(clippy::disallowed_methods)]
     let dir = args.config_dir.or_else(|| {
         let etc = PathBuf::from("/etc/sipbox");
         etc.is_dir().then_some(etc)
@@ -122,6 +124,8 @@ fn main() -> ExitCode {
     );
     let driver = Driver::bind(bind, |local| {
         let advertised = advertised_addr(local);
+        // The binary is where the clocks and the seed come from (the engine is sans-IO).
+        #[allow(clippy::disallowed_methods)]
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
             .with_sounds(Box::new(sounds));
         Engine::new(settings, dialplan, rtp, advertised, env)

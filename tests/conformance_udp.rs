@@ -2,6 +2,7 @@
 //! the test's own 127.0.0.1 socket, so every answer stays on loopback) gets the expected
 //! answer or is dropped; a flood of random and mutated datagrams leaves the process up; a
 //! REGISTER binding a non-loopback contact is refused.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Whole calls driven through a sample extensions.conf, the way the call layer drives the
 //! runner: a command out, an event back.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

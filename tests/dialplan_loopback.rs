@@ -4,6 +4,7 @@
 //! several numbers at once; three SIPp callees registered as different sip.conf entries on
 //! different ports check the Request-URI user they are called on, or the caller gets the
 //! expected failure code.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::scen::{self, collect};

@@ -1,5 +1,6 @@
 //! The real binary on 127.0.0.1, driven by std UdpSockets: register, refresh, unregister,
 //! wrong password, unknown user, garbage, bad requests.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::*;

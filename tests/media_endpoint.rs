@@ -3,6 +3,7 @@
 //! bytes equal to the G.711 encoding), a missing sound file, RFC 4733 digits driving Read,
 //! Background and WaitExten, Progress() early media, and a late offer (INVITE without SDP,
 //! the caller's answer in the ACK). Each test uses its own RTP port range.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 #[path = "common/media_helpers.rs"]

@@ -1,6 +1,7 @@
 //! Media through the real binary: two std-socket phones (1001 calls 1002) exchange RTP and RTCP
 //! through sipbox's relay; hold via re-INVITE, µ-law ↔ A-law transcoding, 488, port exhaustion
 //! (503, nothing leaked) and rtptimeout. Each test uses its own RTP port range.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 #[path = "common/media_helpers.rs"]

@@ -1,6 +1,7 @@
 //! sip.conf peers through the real binary: a static trunk with `insecure=port,invite` (in and
 //! out), guests (`allowguest`, `alwaysauthreject`), `call-limit`, and `qualify` (Reachable,
 //! UNREACHABLE, and a Dial to an UNREACHABLE peer failing at once).
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::scen::{self, collect};

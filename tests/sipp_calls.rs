@@ -1,5 +1,6 @@
 //! Calls through the real binary between SIPp phones: caller (1001, digest-authenticated) →
 //! sipbox → callee (1002, registered by SIPp on the port its UAS scenario then listens on).
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::sipp;
