@@ -8,7 +8,8 @@
 //! - [`transaction`]: RFC 3261 §17 client/server INVITE and non-INVITE machines, timers A–K.
 //! - [`registrar`] and [`auth`]: AOR → contact bindings with expiry; nonces and digest checks.
 //! - [`call`]: the private-call table (Call-ID → call), dialogs, the two legs of a B2BUA call.
-//! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications.
+//! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications;
+//!   it ends calls with Q.850 causes ([`dialplan::Cause`]), never SIP statuses.
 //! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams

@@ -258,7 +258,7 @@ impl Engine {
             lr.call,
             Some(crate::dialplan::Resume::DialEnded {
                 status: crate::dialplan::DialStatus::Answer,
-                cause: Some(16),
+                cause: Some(crate::dialplan::Cause::NORMAL_CLEARING),
             }),
         );
         true

@@ -5,7 +5,7 @@
 use super::dialog::EndReason;
 use super::{Engine, EngineTimer, Reply};
 use crate::call::CallRef;
-use crate::dialplan::{ChannelInfo, Command, DialStatus, Execution, Resume};
+use crate::dialplan::{Cause, ChannelInfo, Command, DialStatus, Execution, Resume};
 use crate::sip::Request;
 use std::time::{Instant, SystemTime};
 
@@ -81,18 +81,16 @@ impl Engine {
                 Command::Congestion => return self.end_call(now, cref, EndReason::Hangup(503)),
                 Command::Hangup { cause } => {
                     let status = match cause {
-                        Some(c) => cause_to_sip(c).unwrap_or(call.hangup_status),
+                        Some(c) => cause_to_sip(c.value().into()).unwrap_or(call.hangup_status),
                         None => call.hangup_status,
                     };
                     return self.end_call(now, cref, EndReason::Hangup(status));
                 }
-                Command::End {
-                    sip_status_if_unanswered,
-                } => {
+                Command::End { cause } => {
                     let status = if call.dial_attempted {
                         call.hangup_status
                     } else {
-                        sip_status_if_unanswered
+                        end_status(cause)
                     };
                     return self.end_call(now, cref, EndReason::Hangup(status));
                 }
@@ -164,6 +162,17 @@ impl Engine {
     /// Runs the `h` extension after a call ended.
     pub(super) fn run_hangup_handler(&self, now: Instant, exec: &mut Execution) {
         exec.hangup(&self.dialplan, self.wall(now), None);
+    }
+}
+
+/// The final response for a dialplan that ends an unanswered call with `cause` (the table in
+/// [`Cause`]'s docs).
+fn end_status(cause: Cause) -> u16 {
+    match cause {
+        Cause::NORMAL_CLEARING => 480,
+        Cause::FAILURE => 500,
+        Cause::INTERWORKING => 487,
+        c => cause_to_sip(c.value().into()).unwrap_or(480),
     }
 }
 
