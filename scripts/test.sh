@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The one test command: installs the test peers when they are missing (Debian packages),
-# then runs every test (unit, conformance, loopback tests of the real binary with SIPp).
+# The one test command: installs the test peers when they are missing (Debian packages) and
+# the rustfmt and clippy components, checks the format and the lints (clippy.toml holds the
+# sans-IO rule), then runs every test (unit, conformance, loopback tests of the real binary
+# with SIPp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -15,4 +17,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# A minimal rustup toolchain may lack the format and lint tools.
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
 cargo test

@@ -8,19 +8,23 @@
 //! - [`transaction`]: RFC 3261 §17 client/server INVITE and non-INVITE machines, timers A–K.
 //! - [`registrar`] and [`auth`]: AOR → contact bindings with expiry; nonces and digest checks.
 //! - [`call`]: the private-call table (Call-ID → call), dialogs, the two legs of a B2BUA call.
-//! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications.
+//! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications;
+//!   it ends calls with Q.850 causes ([`dialplan::Cause`]), never SIP statuses.
 //! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
-//! - [`driver`]: the only I/O: one `mio::Poll`, the sockets, signals.
+//!
+//! The library opens no socket and reads no clock: the binary (`src/main.rs`) owns the mio
+//! driver (one `mio::Poll`, the sockets, signals, the clock) and the sound files on disk. The
+//! library's one file access is [`config::load`], which reads the config files and their
+//! `#include`s once at start.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod call;
 pub mod config;
 pub mod dialplan;
-pub mod driver;
 pub mod engine;
 pub mod flow;
 pub mod handle;

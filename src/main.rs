@@ -1,16 +1,18 @@
 //! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
 #![forbid(unsafe_code)]
 
+mod driver;
+mod sounds_disk;
+
+use driver::Driver;
 use sipbox::config::sip_values::Host;
 use sipbox::config::{self, ConfigSource};
 use sipbox::dialplan::Dialplan;
-use sipbox::driver::Driver;
 use sipbox::engine::{Engine, Environment, Settings};
-use sipbox::media::sounds::{SoundMissing, Sounds};
+use sounds_disk::DiskSounds;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
 const USAGE: &str = "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]
@@ -76,6 +78,8 @@ fn main() -> ExitCode {
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
 
+    // The binary looks at the disk; the library does not.
+    #[allow(clippy::disallowed_methods)]
     let dir = args.config_dir.or_else(|| {
         let etc = PathBuf::from("/etc/sipbox");
         etc.is_dir().then_some(etc)
@@ -110,14 +114,18 @@ fn main() -> ExitCode {
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     resolve_static_hosts(&mut settings);
     let rtp = cfg.rtp.clone();
-    let sounds = DirSounds {
-        dirs: vec![
-            cfg.sip.general.sounds_dir.clone(),
-            PathBuf::from(FALLBACK_SOUNDS),
-        ],
-    };
+    let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
+    let named = dialplan.literal_sound_names();
+    let (files, bytes) = sounds.preload(named.iter().map(String::as_str));
+    log::info!(
+        "prompts: {files} of the {} the dialplan names read ({} KiB)",
+        named.len(),
+        bytes >> 10
+    );
     let driver = Driver::bind(bind, |local| {
         let advertised = advertised_addr(local);
+        // The binary is where the clocks and the seed come from (the engine is sans-IO).
+        #[allow(clippy::disallowed_methods)]
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
             .with_sounds(Box::new(sounds));
         Engine::new(settings, dialplan, rtp, advertised, env)
@@ -193,44 +201,5 @@ fn advertised_addr(local: SocketAddr) -> SocketAddr {
             );
             SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
         }
-    }
-}
-
-/// Where Debian's `asterisk-core-sounds-en-wav` puts the prompts, tried after `soundsdir`.
-const FALLBACK_SOUNDS: &str = "/usr/share/asterisk/sounds/en_US_f_Allison";
-
-/// Prompts read from `soundsdir`, then Debian's prompts.
-struct DirSounds {
-    dirs: Vec<PathBuf>,
-}
-
-impl Sounds for DirSounds {
-    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing> {
-        let names: Vec<String> = if name.ends_with(".wav") {
-            vec![name.to_string()]
-        } else {
-            vec![format!("{name}.wav"), name.to_string()]
-        };
-        let paths: Vec<PathBuf> = if name.starts_with('/') {
-            names.iter().map(PathBuf::from).collect()
-        } else {
-            self.dirs
-                .iter()
-                .flat_map(|d| names.iter().map(move |n| d.join(n)))
-                .collect()
-        };
-        if let Some(bytes) = paths.iter().find_map(|p| std::fs::read(p).ok()) {
-            return Ok(bytes.into());
-        }
-        let (dir, fallback) = (self.dirs[0].display(), FALLBACK_SOUNDS);
-        Err(SoundMissing(if self.dirs.iter().any(|d| d.is_dir()) {
-            format!("file '{name}' not found in {dir} or {fallback}")
-        } else {
-            format!(
-                "file '{name}' not found: no sound prompts installed (neither soundsdir {dir} \
-                 nor {fallback} exists); install Debian's asterisk-core-sounds-en-wav or set \
-                 soundsdir in sip.conf [general]"
-            )
-        }))
     }
 }

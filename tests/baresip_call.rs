@@ -1,5 +1,6 @@
 //! A real softphone: two baresip instances register as 1001 and 1002, and 1001 calls 1002
 //! through sipbox; both must see the call established and then ended.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::baresip::{write_tone, Baresip, BaresipSpec};

@@ -3,6 +3,7 @@
 //! `dump-…-dec.wav` files in `snd_path`); a Goertzel filter checks the tone is there.
 //! (a) 1001 calls 600 (Echo): its own 1 kHz comes back. (b) 1001 calls 1002: 1002 hears
 //! 1001's 1 kHz and 1001 hears 1002's 440 Hz. Bounded: every baresip quits by itself (`-t`).
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 #[path = "common/media_helpers.rs"]

@@ -1,4 +1,5 @@
 //! The Asterisk-dialect reader over real files: includes, templates, errors with `file:line`.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

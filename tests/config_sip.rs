@@ -1,5 +1,6 @@
 //! Typed sip.conf / rtp.conf through `config::load`: defaults, the embedded examples, a
 //! realistic chan_sip admin config, warnings exactly once.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

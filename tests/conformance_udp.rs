@@ -2,6 +2,8 @@
 //! the test's own 127.0.0.1 socket, so every answer stays on loopback) gets the expected
 //! answer or is dropped; a flood of random and mutated datagrams leaves the process up. (A REGISTER
 //! binding a non-loopback contact is refused: tests/engine_register.rs.)
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::*;

@@ -1,11 +1,14 @@
 //! Whole calls driven through a sample extensions.conf, the way the call layer drives the
 //! runner: a command out, an event back.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sipbox::config::raw::{Entry, Loc, Section};
-use sipbox::dialplan::{ChannelInfo, Command, DialStatus, DialTarget, Dialplan, Execution, Resume};
+use sipbox::dialplan::{
+    Cause, ChannelInfo, Command, DialStatus, DialTarget, Dialplan, Execution, Resume,
+};
 
 /// A tiny reader for `[section]` and `key => value` lines (the real reader lives in config).
 fn sections(text: &str) -> Vec<Section> {
@@ -184,7 +187,7 @@ fn numbers_land_on_the_expected_callee() {
         assert_eq!(
             cmd,
             Command::End {
-                sip_status_if_unanswered: 404
+                cause: Cause::UNALLOCATED
             },
             "{num:?}"
         );
@@ -193,7 +196,7 @@ fn numbers_land_on_the_expected_callee() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 404
+            cause: Cause::UNALLOCATED
         }
     );
 }
@@ -220,12 +223,12 @@ fn dial_options_and_status_handling() {
         thursday_noon(),
         Resume::DialEnded {
             status: DialStatus::Busy,
-            cause: Some(17),
+            cause: Some(Cause::USER_BUSY),
         },
     );
     assert_eq!(cmd, Command::Busy);
     assert_eq!(ex.var("DIALSTATUS").as_deref(), Some("BUSY"));
-    ex.hangup(&dp, thursday_noon(), Some(17));
+    ex.hangup(&dp, thursday_noon(), Some(Cause::USER_BUSY));
     assert_eq!(ex.var("HUNGUP").as_deref(), Some("yes:17"));
 
     // No answer: the GotoIf falls through to Hangup().
@@ -247,7 +250,7 @@ fn dial_options_and_status_handling() {
         thursday_noon(),
         Resume::DialEnded {
             status: DialStatus::Answer,
-            cause: Some(16),
+            cause: Some(Cause::NORMAL_CLEARING),
         },
     );
     assert!(matches!(cmd, Command::End { .. }));
@@ -268,7 +271,7 @@ fn dial_options_and_status_handling() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 480
+            cause: Cause::NORMAL_CLEARING
         }
     );
     assert_eq!(ex.var("AFTER").as_deref(), Some("ANSWER"));
@@ -286,7 +289,7 @@ fn dial_options_and_status_handling() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 486
+            cause: Cause::USER_BUSY
         }
     );
 }
@@ -314,7 +317,12 @@ fn set_callerid_changes_what_the_callee_sees() {
 fn gosub_return_and_hangup_cause() {
     let dp = load();
     let (mut ex, cmd) = start(&dp, "from-internal", "600");
-    assert_eq!(cmd, Command::Hangup { cause: Some(16) });
+    assert_eq!(
+        cmd,
+        Command::Hangup {
+            cause: Some(Cause::NORMAL_CLEARING)
+        }
+    );
     assert_eq!(ex.var("SUM").as_deref(), Some("5"));
     assert_eq!(ex.var("ARGSEEN").as_deref(), Some(""));
     ex.hangup(&dp, thursday_noon(), None);
@@ -332,7 +340,7 @@ fn goto_loop_hits_the_step_budget() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 500
+            cause: Cause::FAILURE
         }
     );
     let x: u32 = ex.var("X").unwrap().parse().unwrap();
@@ -371,7 +379,7 @@ fn unknown_application_hangs_up() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 500
+            cause: Cause::FAILURE
         }
     );
     // NoOp then off the end: 480.
@@ -379,7 +387,7 @@ fn unknown_application_hangs_up() {
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 480
+            cause: Cause::NORMAL_CLEARING
         }
     );
 }
@@ -481,7 +489,13 @@ fn a_missing_priority_is_taken_from_the_next_matching_extension() {
 fn caller_hangup_runs_h_with_the_channel_variables() {
     let dp = load();
     let (mut ex, _) = start(&dp, "from-internal", "1001");
-    let cmd = ex.step(&dp, thursday_noon(), Resume::HungUp { cause: Some(16) });
+    let cmd = ex.step(
+        &dp,
+        thursday_noon(),
+        Resume::HungUp {
+            cause: Some(Cause::NORMAL_CLEARING),
+        },
+    );
     assert!(matches!(cmd, Command::End { .. }));
     assert_eq!(ex.var("HUNGUP").as_deref(), Some("yes:16"));
     assert_eq!(ex.var("TARGET").as_deref(), Some("1001"));
@@ -641,7 +655,7 @@ exten => 4000,1,Dial(SIP/day)
             None => assert_eq!(
                 cmd,
                 Command::End {
-                    sip_status_if_unanswered: 404
+                    cause: Cause::UNALLOCATED
                 },
                 "{ctx} {num}"
             ),
@@ -683,7 +697,7 @@ exten => 400,1,Goto(nolabel)
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 500
+            cause: Cause::FAILURE
         }
     );
     // A gap in the priorities ends the extension, as in Asterisk.
@@ -693,7 +707,7 @@ exten => 400,1,Goto(nolabel)
     assert_eq!(
         cmd,
         Command::End {
-            sip_status_if_unanswered: 480
+            cause: Cause::NORMAL_CLEARING
         }
     );
     assert_eq!(ex.var("A").as_deref(), Some("1"));

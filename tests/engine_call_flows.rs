@@ -2,6 +2,8 @@
 //! digest-authenticated) → sipbox → callee (1002, registered): answered with either side
 //! hanging up, busy (486), CANCEL while ringing, unregistered callee (480) and no extension
 //! (404). The lossy SIPp run stays on the binary (tests/sipp_calls.rs).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::{FakeNet, LogCapture};

@@ -1,5 +1,6 @@
 //! Call scenarios on the sans-IO engine with a fake clock: forking, CANCEL races, timeouts,
 //! retransmissions, and that ending calls frees every table entry and timer.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::engine_net::{answer, Net, Phone};

@@ -3,6 +3,8 @@
 //! `h` extension. 1001 (authenticated) dials numbers; three phones registered as different
 //! sip.conf entries record the Request-URI user they are called on (two answer, one is busy),
 //! or the caller gets the expected failure code.
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::{FakeNet, LogCapture};

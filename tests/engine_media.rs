@@ -2,6 +2,8 @@
 //! ports byte-exact; STUN and garbage are dropped; hold via re-INVITE keeps ports and
 //! directions; µ-law ↔ A-law transcoding; 488 without a common codec; port exhaustion (503,
 //! nothing leaked); rtptimeout.
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::FakeNet;

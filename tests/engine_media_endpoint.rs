@@ -3,6 +3,8 @@
 //! encoding), a missing sound file, RFC 4733 digits driving Read, Background and WaitExten,
 //! Progress() early media, a late offer (INVITE without SDP, the caller's answer in the ACK),
 //! and RTP ports held by another process.
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::FakeNet;

@@ -1,6 +1,8 @@
 //! More of the relay on the fake network: RFC 4733 events relayed between phones, hold from
 //! the callee's side, early media from the callee through Dial, two calls on separate ports,
 //! and nothing relayed once a call ended.
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::FakeNet;

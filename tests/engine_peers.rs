@@ -1,6 +1,8 @@
 //! sip.conf peers on the fake network: a static trunk with `insecure=port,invite` (in and
 //! out), guests (`allowguest`, `alwaysauthreject`), `call-limit`, and `qualify` (Reachable,
 //! UNREACHABLE, and a Dial to an UNREACHABLE peer failing at once).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::FakeNet;

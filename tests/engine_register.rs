@@ -2,6 +2,8 @@
 //! minexpiry (423 with Min-Expires), clamping at maxexpiry, unregister, expiry, wrong
 //! password vs unknown user (they look alike), static peers, contact ACLs, garbage, and the
 //! errors of bad requests.
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::fakenet::FakeNet;

@@ -1,6 +1,8 @@
 //! The real binary on 127.0.0.1: one digest REGISTER over real UDP (the SIP socket seam) and a
 //! clean stop on SIGTERM. The registrar's behaviour (refresh, 423, clamping, unregister,
 //! look-alike failures, bad requests) is tested on the fake network (tests/engine_register.rs).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::ua::*;

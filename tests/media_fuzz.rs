@@ -1,5 +1,6 @@
 //! Seeded random inputs through every parser of `media`: nothing may panic, and whatever
 //! parses must print and re-parse to the same value.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use rand::{Rng, SeedableRng};
 use sipbox::media::g711::Law;

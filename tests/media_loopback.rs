@@ -3,6 +3,8 @@
 //! 1002 with the scripted UA over real UDP, RTP and RTCP cross byte-exact both ways. Hold,
 //! transcoding, 488, port exhaustion and rtptimeout run on the fake network
 //! (tests/engine_media.rs).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 #[path = "common/media_helpers.rs"]

@@ -5,6 +5,7 @@
 //! Ignored by default (it loads a core). Run:
 //! `SIPBOX_LOAD_CALLS=500 SIPBOX_LOAD_SECS=10 cargo test --release --test media_loopback_load
 //!  -- --ignored --nocapture`
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 #[path = "common/media_helpers.rs"]

@@ -1,6 +1,7 @@
 //! The media building blocks composed as the engine will use them, with a fake clock and
 //! in-memory datagrams: a relayed call with transcoding and DTMF PT mapping, comedia learning,
 //! STUN dropped, hold, and a paced Playback of a generated WAV file.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! RFC 4475 torture messages: every vector of `tests/data/rfc4475/` with the verdict this
 //! parser gives (see the README there for the RFC's expectations). Application-level
 //! answers (416, 420, 415, 501, ...) are the engine's business: here they parse OK.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::path::Path;
 

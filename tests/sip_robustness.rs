@@ -2,6 +2,7 @@
 //! truncations, insertions, header duplication) fed to `parse`. Nothing may panic, and
 //! whatever parses must serialize into bytes that parse again to an equal message.
 //! Seeded and bounded, so it is deterministic and fast in debug builds.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use std::path::Path;
 

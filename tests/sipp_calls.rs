@@ -2,6 +2,8 @@
 //! digest-authenticated) → sipbox → callee (1002, registered by SIPp on the port its UAS
 //! scenario then listens on). The loss-free call flows (answered both ways, 486, CANCEL,
 //! 480/404) run as scripted-UA scenarios on the fake network (tests/engine_call_flows.rs).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::sipp;

@@ -1,4 +1,5 @@
 //! SIPp registers against the real binary with digest auth.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 mod common;
 use common::sipp;

@@ -2,6 +2,8 @@
 //! extensions.conf.example's 601 plays `hello-world` from `soundsdir`; with neither soundsdir
 //! nor Debian's prompts installed it says so and hangs up. What Playback does with the bytes is
 //! tested on the fake network (tests/engine_media_endpoint.rs).
+// Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
 use common::ua::*;

@@ -1,6 +1,7 @@
 //! Timer schedules of the transaction machines (RFC 3261 §17, RFC 6026, §13.3.1.4) against
 //! `/work/shared/conformance/TIMERS.md`, driven by a fake clock: a tiny harness plays the
 //! engine with the real `sched::Scheduler` and jumps time to the next deadline.
+#![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
 use sipbox::sched::Scheduler;
 use sipbox::transaction::{

@@ -10,7 +10,7 @@ use super::dialog::DialogState;
 use super::reply;
 use super::state::{Call, CallState, EndReason};
 use super::{Cx, Purpose, Relay, Reply, ALLOW};
-use crate::dialplan::{DialStatus, Resume};
+use crate::dialplan::{Cause, DialStatus, Resume};
 use crate::flow::Flow;
 use crate::handle::LegId;
 use crate::sip::{HeaderName, Method, Request, Response, StatusCode};
@@ -82,7 +82,7 @@ impl Call {
             cx,
             Resume::DialEnded {
                 status: DialStatus::Answer,
-                cause: Some(16),
+                cause: Some(Cause::NORMAL_CLEARING),
             },
         );
         true

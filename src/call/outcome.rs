@@ -4,7 +4,7 @@
 //!
 //! The dialplan speaks causes and DIALSTATUS; the call layer speaks SIP; nothing else converts.
 
-use crate::dialplan::DialStatus;
+use crate::dialplan::{Cause, DialStatus};
 use crate::sip::StatusCode;
 
 /// Q.850 cause → SIP status (RFC 3398 §8.2.6.1), for a hang-up before an answer. None for
@@ -28,6 +28,19 @@ pub fn cause_to_sip(cause: u16) -> Option<StatusCode> {
         _ => return None,
     };
     StatusCode::new(code)
+}
+
+/// What an unanswered caller is told when the dialplan ends the call with `cause` (and no Dial
+/// ran): the RFC 3398 table, except that the dialplan's own ending causes keep the statuses
+/// chan_sip gives them — running off the end (16) is 480, a dialplan error (38) is 500
+/// (`hangup_cause2sip`), the caller's own hang-up (127) is 487.
+pub fn end_status(cause: Cause) -> StatusCode {
+    match cause {
+        Cause::NORMAL_CLEARING => StatusCode::TEMPORARILY_UNAVAILABLE,
+        Cause::FAILURE => StatusCode::SERVER_INTERNAL_ERROR,
+        Cause::INTERWORKING => StatusCode::REQUEST_TERMINATED,
+        c => cause_to_sip(c.value().into()).unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
+    }
 }
 
 /// Picks the failure to report among forks (§16.7 step 6, simplified): 6xx beats everything,
@@ -103,5 +116,11 @@ mod tests {
         assert_eq!(dial_status_for(s(404)), DialStatus::ChanUnavail);
         assert_eq!(cause_to_sip(17), Some(StatusCode::BUSY_HERE));
         assert_eq!(cause_to_sip(16), None);
+        assert_eq!(end_status(Cause::UNALLOCATED), s(404));
+        assert_eq!(end_status(Cause::NORMAL_CLEARING), s(480));
+        assert_eq!(end_status(Cause::USER_BUSY), s(486));
+        assert_eq!(end_status(Cause::CONGESTION), s(503));
+        assert_eq!(end_status(Cause::FAILURE), s(500));
+        assert_eq!(end_status(Cause::INTERWORKING), s(487));
     }
 }

@@ -52,17 +52,14 @@ impl Call {
                 }
                 Command::Hangup { cause } => {
                     let status = cause
-                        .and_then(outcome::cause_to_sip)
+                        .and_then(|c| outcome::cause_to_sip(c.value().into()))
                         .unwrap_or(self.unanswered_status());
                     return self.end(cx, EndReason::Hangup(status));
                 }
-                Command::End {
-                    sip_status_if_unanswered,
-                } => {
+                Command::End { cause } => {
                     let status = match self.dial_failure {
                         Some(s) => s,
-                        None => StatusCode::new(sip_status_if_unanswered)
-                            .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
+                        None => outcome::end_status(cause),
                     };
                     return self.end(cx, EndReason::Hangup(status));
                 }

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use super::exec::{Command, DialOptions, DialTarget, Execution, Frame, ReadState, State};
+use super::cause::Cause;
+use super::command::{Command, DialOptions, DialTarget};
+use super::cursor::{Execution, Flow, Frame, ReadState, State};
 use super::model::{Dialplan, Want};
 use super::time::TimeSpec;
 use super::vars::truthy;
@@ -87,24 +89,8 @@ impl App {
     }
 }
 
-/// What running one priority did.
-#[derive(Debug)]
-pub(crate) enum Flow {
-    /// Go on with the next priority.
-    Next,
-    /// The cursor was moved (Goto, Gosub, Return).
-    Jumped,
-    /// Hand this command to the call layer and wait in this state.
-    Cmd(Command, State),
-}
-
-fn end(code: u16) -> Flow {
-    Flow::Cmd(
-        Command::End {
-            sip_status_if_unanswered: code,
-        },
-        State::Ended(code),
-    )
+fn end(cause: Cause) -> Flow {
+    Flow::Cmd(Command::End { cause }, State::Ended(cause))
 }
 
 /// Seconds (fractions allowed) into a duration; `None` for empty, zero, negative or junk.
@@ -117,7 +103,8 @@ fn secs(s: &str) -> Option<Duration> {
     }
 }
 
-fn files(s: &str) -> Vec<String> {
+/// The `&`-separated sound files of a Playback, Background or Read argument.
+pub(crate) fn files(s: &str) -> Vec<String> {
     s.split('&')
         .map(str::trim)
         .filter(|f| !f.is_empty())
@@ -138,7 +125,7 @@ fn answered_then(ex: &Execution, no_answer: bool, cmd: Command, st: State) -> Fl
 pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc: &Loc) -> Flow {
     let Some(a) = App::from_name(app) else {
         log::warn!("{loc}: no application '{app}': hanging up");
-        return end(500);
+        return end(Cause::FAILURE);
     };
     let argv: Vec<&str> = args.split(',').collect();
     let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
@@ -203,7 +190,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::Return => {
             let Some(frame) = ex.stack.pop() else {
                 log::warn!("{loc}: Return without Gosub: hanging up");
-                return end(500);
+                return end(Cause::FAILURE);
             };
             ex.vars.insert("GOSUB_RETVAL".into(), args.to_string());
             ex.vars.retain(|k, _| !is_arg(k));
@@ -222,17 +209,23 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Progress => Flow::Cmd(Command::Progress, State::AwaitDone { answers: false }),
         App::Ringing => Flow::Cmd(Command::Ringing, State::AwaitDone { answers: false }),
-        App::Busy => Flow::Cmd(Command::Busy, State::Ended(486)),
-        App::Congestion => Flow::Cmd(Command::Congestion, State::Ended(503)),
+        App::Busy => Flow::Cmd(Command::Busy, State::Ended(Cause::USER_BUSY)),
+        App::Congestion => Flow::Cmd(Command::Congestion, State::Ended(Cause::CONGESTION)),
         App::Hangup => {
-            let cause = arg(0).parse::<u16>().ok();
+            let cause = Cause::parse(arg(0));
             if !arg(0).is_empty() && cause.is_none() {
-                log::warn!("{loc}: Hangup cause '{}' is not a number", arg(0));
+                log::warn!(
+                    "{loc}: Hangup cause '{}' is not a cause (1-127 or a name such as USER_BUSY)",
+                    arg(0)
+                );
             }
             if let Some(c) = cause {
                 ex.vars.insert("HANGUPCAUSE".into(), c.to_string());
             }
-            Flow::Cmd(Command::Hangup { cause }, State::Ended(480))
+            Flow::Cmd(
+                Command::Hangup { cause },
+                State::Ended(Cause::NORMAL_CLEARING),
+            )
         }
         App::Wait => match secs(arg(0)) {
             Some(d) => Flow::Cmd(Command::Wait(d), State::AwaitDone { answers: false }),
@@ -272,17 +265,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Read => read(ex, &argv, loc),
         App::Echo => Flow::Cmd(Command::Echo, State::Echo),
-        App::SayDigits => say(arg(0)
-            .chars()
-            .filter_map(|c| match c {
-                '0'..='9' => Some(format!("digits/{c}")),
-                '*' => Some("digits/star".into()),
-                '#' => Some("digits/pound".into()),
-                '-' => Some("letters/dash".into()),
-                c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
-                _ => None,
-            })
-            .collect()),
+        App::SayDigits => say(digit_files(arg(0))),
         App::SayNumber => match arg(0).parse::<i64>() {
             Ok(n) => say(number_files(n)),
             Err(_) => {
@@ -305,6 +288,20 @@ fn say(files: Vec<String>) -> Flow {
         },
         State::AwaitDone { answers: false },
     )
+}
+
+/// The prompts SayDigits plays for `s`, one per character (Asterisk's `ast_say_digit_str`).
+pub fn digit_files(s: &str) -> Vec<String> {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(format!("digits/{c}")),
+            '*' => Some("digits/star".into()),
+            '#' => Some("digits/pound".into()),
+            '-' => Some("letters/dash".into()),
+            c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// English number prompts as Asterisk's `ast_say_number_full_en`.
@@ -446,7 +443,7 @@ fn goto_or_hangup(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> F
         }
         Err(e) => {
             log::warn!("{loc}: Goto: {e}: hanging up");
-            end(500)
+            end(Cause::FAILURE)
         }
     }
 }
@@ -461,13 +458,13 @@ fn gosub(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
     };
     if ex.stack.len() >= MAX_GOSUB {
         log::warn!("{loc}: Gosub nested deeper than {MAX_GOSUB}: hanging up");
-        return end(500);
+        return end(Cause::FAILURE);
     }
     let (c, e, p) = match target(ex, dp, place) {
         Ok(t) => t,
         Err(err) => {
             log::warn!("{loc}: Gosub: {err}: hanging up");
-            return end(500);
+            return end(Cause::FAILURE);
         }
     };
     let saved_args: Vec<(String, String)> = ex

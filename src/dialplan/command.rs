@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use super::cause::Cause;
+
 /// What the call layer knows about the calling channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelInfo {
@@ -85,10 +87,10 @@ pub enum Command {
     Busy,
     /// Indicate congestion (503 if unanswered) and end the call.
     Congestion,
-    /// Hang up, with this Q.850 cause when given.
+    /// Hang up, with this cause when given.
     Hangup {
-        /// Q.850 cause code.
-        cause: Option<u16>,
+        /// `Hangup(cause)`'s cause.
+        cause: Option<Cause>,
     },
     /// Call the targets in parallel; resume with `DialEnded`.
     Dial {
@@ -122,11 +124,12 @@ pub enum Command {
     },
     /// Nothing new: keep doing what the previous command asked.
     Keep,
-    /// The dialplan is over: hang up, with this SIP status if the call was never answered
-    /// (404 no such extension, 480 ran off the end, 486 after a busy Dial, ...).
+    /// The dialplan is over: hang up for this reason (UNALLOCATED: no such extension,
+    /// NORMAL_CLEARING: ran off the end, USER_BUSY after a busy Dial, ...). The engine turns it
+    /// into the final response of an unanswered call: see [`Cause`] for the table.
     End {
-        /// Final response for an unanswered call.
-        sip_status_if_unanswered: u16,
+        /// Why the call ends.
+        cause: Cause,
     },
 }
 
@@ -141,8 +144,8 @@ pub enum Resume {
     DialEnded {
         /// The outcome (`Answer`: a callee answered and has since hung up).
         status: DialStatus,
-        /// Q.850 cause for `${HANGUPCAUSE}`.
-        cause: Option<u16>,
+        /// The cause for `${HANGUPCAUSE}`.
+        cause: Option<Cause>,
     },
     /// One DTMF digit.
     Digit(char),
@@ -152,7 +155,7 @@ pub enum Resume {
     TimedOut,
     /// The caller hung up.
     HungUp {
-        /// Q.850 cause.
-        cause: Option<u16>,
+        /// The caller's cause.
+        cause: Option<Cause>,
     },
 }

@@ -21,7 +21,8 @@
 //! | `Keep` | nothing new: keep doing what the previous command asked |
 //!
 //! `Resume::HungUp` may come at any time (the caller hung up); it runs the `h` extension
-//! and returns `End { sip_status_if_unanswered: 487 }`. `hangup` runs `h` at most once. Events a command did not ask for (a digit during a plain Playback) are
+//! and returns `End { cause: Cause::INTERWORKING }` (487 for an unanswered call, see
+//! [`Cause`]). `hangup` runs `h` at most once. Events a command did not ask for (a digit during a plain Playback) are
 //! ignored and answered with `Keep`.
 //!
 //! The call keeps its `Execution`; every event for the call goes through one function:
@@ -37,8 +38,8 @@
 //!             Command::WaitDigit { timeout } => { call.arm_timer(now + timeout); return; }
 //!             Command::Playback { files, interrupt_digits } => { call.play(files, interrupt_digits); return; }
 //!             Command::Keep => return,
-//!             Command::End { sip_status_if_unanswered: code } => {
-//!                 call.end(code);                       // final response if unanswered, else BYE
+//!             Command::End { cause } => {
+//!                 call.end(cause);                      // final response if unanswered, else BYE
 //!                 call.ex.hangup(dp, now, call.cause);  // runs `h`
 //!                 return;
 //!             }
@@ -53,8 +54,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use super::apps::{self, Flow};
+use super::apps;
+use super::cause::Cause;
 pub use super::command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+pub use super::cursor::Execution;
+use super::cursor::{Flow, ReadState, State};
 use super::model::{Dialplan, Want};
 use super::time::epoch_secs;
 use super::vars::{self, Scope};
@@ -63,68 +67,6 @@ use super::vars::{self, Scope};
 pub const STEP_BUDGET: usize = 10_000;
 /// Longest number collected from DTMF.
 const MAX_DIGITS: usize = 255;
-
-/// Where the runner waits, and what the next resume means.
-#[derive(Debug, Clone)]
-pub(crate) enum State {
-    Start,
-    /// Done → next priority; `answers` marks the call answered.
-    AwaitDone {
-        answers: bool,
-    },
-    /// Answer first, then issue the held command in the held state.
-    AnswerThen(Box<(Command, State)>),
-    AwaitDial {
-        keep_going: bool,
-    },
-    /// Background playing: Done → next; a digit starts collecting.
-    Background,
-    /// Collecting an extension number from DTMF.
-    Collect(String),
-    /// WaitExten: a digit starts collecting, a timeout goes to `t`.
-    WaitExten,
-    Read(ReadState),
-    Echo,
-    Ended(u16),
-}
-
-/// Progress of a `Read()`.
-#[derive(Debug, Clone)]
-pub(crate) struct ReadState {
-    pub var: String,
-    pub prompt: Vec<String>,
-    pub max: usize,
-    pub timeout: Duration,
-    pub attempts_left: u32,
-    pub buf: String,
-    pub prompting: bool,
-}
-
-/// A Gosub return address with the `ARGn` values it hid.
-#[derive(Debug, Clone)]
-pub(crate) struct Frame {
-    pub context: String,
-    pub exten: String,
-    pub prio: u32,
-    pub saved_args: Vec<(String, String)>,
-}
-
-/// The execution cursor of one call.
-#[derive(Debug, Clone)]
-pub struct Execution {
-    pub(crate) context: String,
-    pub(crate) exten: String,
-    pub(crate) prio: u32,
-    pub(crate) vars: HashMap<String, String>,
-    pub(crate) chan: ChannelInfo,
-    pub(crate) now: SystemTime,
-    pub(crate) stack: Vec<Frame>,
-    pub(crate) state: State,
-    pub(crate) answered: bool,
-    pub(crate) digit_timeout: Duration,
-    pub(crate) response_timeout: Duration,
-    h_done: bool,
-}
 
 /// Variable lookups during substitution: built-ins, channel variables, then globals.
 pub(crate) struct ExecScope<'a> {
@@ -250,7 +192,7 @@ impl Execution {
         if let Resume::HungUp { cause } = resume {
             self.hangup(dp, now, cause);
             return Command::End {
-                sip_status_if_unanswered: 487,
+                cause: Cause::INTERWORKING,
             };
         }
         if let Resume::Digits(ds) = resume {
@@ -263,14 +205,12 @@ impl Execution {
             }
             return last;
         }
-        let state = std::mem::replace(&mut self.state, State::Ended(480));
+        let state = std::mem::replace(&mut self.state, State::Ended(Cause::NORMAL_CLEARING));
         match (state, resume) {
             (State::Start, _) => self.start(dp),
-            (State::Ended(code), _) => {
-                self.state = State::Ended(code);
-                Command::End {
-                    sip_status_if_unanswered: code,
-                }
+            (State::Ended(cause), _) => {
+                self.state = State::Ended(cause);
+                Command::End { cause }
             }
             (State::AwaitDone { answers }, Resume::Done | Resume::TimedOut) => {
                 self.answered |= answers;
@@ -291,7 +231,7 @@ impl Execution {
                 if status == DialStatus::Answer {
                     self.answered = true;
                     if !keep_going {
-                        return self.end(480);
+                        return self.end(Cause::NORMAL_CLEARING);
                     }
                 }
                 self.next(dp)
@@ -305,7 +245,7 @@ impl Execution {
                 self.collect(dp, buf)
             }
             (State::Collect(buf), Resume::TimedOut) => self.dialled(dp, &buf),
-            (State::WaitExten, Resume::TimedOut) => self.special(dp, "t", 480),
+            (State::WaitExten, Resume::TimedOut) => self.special(dp, "t", Cause::NO_ANSWER),
             (State::Read(rs), r @ (Resume::Done | Resume::Digit(_) | Resume::TimedOut)) => {
                 self.read(dp, rs, r)
             }
@@ -331,16 +271,14 @@ impl Execution {
             // The call never entered the dialplan: no `h` (chan_sip answers 404 before it
             // starts a PBX on the channel).
             self.h_done = true;
-            return self.end(404);
+            return self.end(Cause::UNALLOCATED);
         }
         self.run(dp)
     }
 
-    pub(crate) fn end(&mut self, code: u16) -> Command {
-        self.state = State::Ended(code);
-        Command::End {
-            sip_status_if_unanswered: code,
-        }
+    pub(crate) fn end(&mut self, cause: Cause) -> Command {
+        self.state = State::Ended(cause);
+        Command::End { cause }
     }
 
     fn next(&mut self, dp: &Dialplan) -> Command {
@@ -349,8 +287,8 @@ impl Execution {
     }
 
     /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
-    /// does not exist (Asterisk's invalid/timeout handling); ends with `code` otherwise.
-    fn special(&mut self, dp: &Dialplan, name: &str, code: u16) -> Command {
+    /// does not exist (Asterisk's invalid/timeout handling); ends with `cause` otherwise.
+    fn special(&mut self, dp: &Dialplan, name: &str, cause: Cause) -> Command {
         let cid = self.chan.callerid_num.clone();
         if dp
             .find(&self.context, name, &cid, Want::Prio(1), self.now)
@@ -364,7 +302,7 @@ impl Execution {
                 "no '{name}' extension in context '{}': hanging up",
                 self.context
             );
-            self.end(code)
+            self.end(cause)
         }
     }
 
@@ -379,7 +317,7 @@ impl Execution {
             self.run(dp)
         } else {
             self.vars.insert("INVALID_EXTEN".into(), buf.into());
-            self.special(dp, "i", 404)
+            self.special(dp, "i", Cause::UNALLOCATED)
         }
     }
 
@@ -448,7 +386,7 @@ impl Execution {
                 return self.fell_off(dp);
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {
-                return self.end(500);
+                return self.end(Cause::FAILURE);
             };
             let args = self.expand(dp, &p.args);
             log::debug!(
@@ -473,7 +411,7 @@ impl Execution {
             self.exten,
             self.context
         );
-        self.end(500)
+        self.end(Cause::FAILURE)
     }
 
     fn fell_off(&mut self, dp: &Dialplan) -> Command {
@@ -484,11 +422,11 @@ impl Execution {
         {
             let bad = self.exten.clone();
             if bad == "i" {
-                return self.end(404);
+                return self.end(Cause::UNALLOCATED);
             }
             log::info!("channel sent to invalid extension {bad}@{}", self.context);
             self.vars.insert("INVALID_EXTEN".into(), bad);
-            return self.special(dp, "i", 404);
+            return self.special(dp, "i", Cause::UNALLOCATED);
         }
         if !dp.autofallthrough {
             self.state = State::WaitExten;
@@ -496,23 +434,23 @@ impl Execution {
                 timeout: self.response_timeout,
             };
         }
-        let code = match self.vars.get("DIALSTATUS").map(String::as_str) {
-            Some("BUSY") => 486,
-            Some("CONGESTION") => 503,
-            _ => 480,
+        let cause = match self.vars.get("DIALSTATUS").map(String::as_str) {
+            Some("BUSY") => Cause::USER_BUSY,
+            Some("CONGESTION") => Cause::CONGESTION,
+            _ => Cause::NORMAL_CLEARING,
         };
-        self.end(code)
+        self.end(cause)
     }
 
-    /// The call is over (`cause`: Q.850, for `${HANGUPCAUSE}`): runs the `h` extension of the
+    /// The call is over (`cause` for `${HANGUPCAUSE}`): runs the `h` extension of the
     /// current context once, synchronous applications only. Safe to call more than once.
-    pub fn hangup(&mut self, dp: &Dialplan, now: SystemTime, cause: Option<u16>) {
+    pub fn hangup(&mut self, dp: &Dialplan, now: SystemTime, cause: Option<Cause>) {
         self.now = now;
         if let Some(c) = cause {
             self.vars.insert("HANGUPCAUSE".into(), c.to_string());
         }
         if !matches!(self.state, State::Ended(_)) {
-            self.state = State::Ended(487);
+            self.state = State::Ended(Cause::INTERWORKING);
         }
         if self.h_done {
             return;
@@ -543,7 +481,7 @@ impl Execution {
             }
         }
         if !matches!(self.state, State::Ended(_)) {
-            self.state = State::Ended(487);
+            self.state = State::Ended(Cause::INTERWORKING);
         }
     }
 }

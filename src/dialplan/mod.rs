@@ -8,22 +8,29 @@
 //! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
 //! - [`time`]: `GotoIfTime` and timed-include conditions.
 //! - [`apps`]: the applications, each turning its arguments into an action.
+//! - [`cause`]: Q.850 hang-up causes ([`Cause`]), what the dialplan ends a call with.
 //! - [`command`]: the commands and events exchanged with the call layer.
+//! - `cursor`: the runner's state ([`Execution`]), shared by the applications and the runner.
 //! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
 //! - [`show`]: the `dialplan show` rendering.
+//! - `prompts`: the sound files the dialplan names literally ([`Dialplan::literal_sound_names`]).
 
 pub mod apps;
+pub mod cause;
 pub mod command;
+mod cursor;
 pub mod exec;
 pub mod expr;
 mod load;
 pub mod model;
 pub mod pattern;
+mod prompts;
 pub mod rx;
 pub mod show;
 pub mod time;
 pub mod vars;
 
+pub use cause::Cause;
 pub use command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
-pub use exec::Execution;
+pub use cursor::Execution;
 pub use model::Dialplan;

@@ -132,6 +132,8 @@ impl NonInviteClientTransaction {
 }
 
 #[cfg(test)]
+// Tests may read the real clock, the disk and OS entropy (clippy.toml's sans-IO rule).
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

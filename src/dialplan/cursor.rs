@@ -1,0 +1,84 @@
+//! The runner's state: the [`Execution`] cursor of one call, where it waits ([`State`]), and
+//! what running one priority did ([`Flow`]). Both the runner (`exec`) and the applications
+//! (`apps`) use these; neither owns them, so the two import only downwards (`exec` → `apps` →
+//! `cursor`).
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use super::cause::Cause;
+use super::command::{ChannelInfo, Command};
+
+/// Where the runner waits, and what the next resume means.
+#[derive(Debug, Clone)]
+pub(crate) enum State {
+    Start,
+    /// Done → next priority; `answers` marks the call answered.
+    AwaitDone {
+        answers: bool,
+    },
+    /// Answer first, then issue the held command in the held state.
+    AnswerThen(Box<(Command, State)>),
+    AwaitDial {
+        keep_going: bool,
+    },
+    /// Background playing: Done → next; a digit starts collecting.
+    Background,
+    /// Collecting an extension number from DTMF.
+    Collect(String),
+    /// WaitExten: a digit starts collecting, a timeout goes to `t`.
+    WaitExten,
+    Read(ReadState),
+    Echo,
+    /// Over: every later resume repeats `End` with this cause.
+    Ended(Cause),
+}
+
+/// Progress of a `Read()`.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadState {
+    pub var: String,
+    pub prompt: Vec<String>,
+    pub max: usize,
+    pub timeout: Duration,
+    pub attempts_left: u32,
+    pub buf: String,
+    pub prompting: bool,
+}
+
+/// A Gosub return address with the `ARGn` values it hid.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub context: String,
+    pub exten: String,
+    pub prio: u32,
+    pub saved_args: Vec<(String, String)>,
+}
+
+/// The execution cursor of one call.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub(crate) context: String,
+    pub(crate) exten: String,
+    pub(crate) prio: u32,
+    pub(crate) vars: HashMap<String, String>,
+    pub(crate) chan: ChannelInfo,
+    pub(crate) now: SystemTime,
+    pub(crate) stack: Vec<Frame>,
+    pub(crate) state: State,
+    pub(crate) answered: bool,
+    pub(crate) digit_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) h_done: bool,
+}
+
+/// What running one priority did.
+#[derive(Debug)]
+pub(crate) enum Flow {
+    /// Go on with the next priority.
+    Next,
+    /// The cursor was moved (Goto, Gosub, Return).
+    Jumped,
+    /// Hand this command to the call layer and wait in this state.
+    Cmd(Command, State),
+}
