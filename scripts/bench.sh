@@ -19,7 +19,7 @@ if [ "$QUICK" = quick ]; then REG_CALLS=10000; CALLS=2000; HOLD_CALLS=1000; fi
 cargo build --release --quiet
 BIN=target/release/sipbox
 DIR=$(mktemp -d /tmp/sipbox-bench.XXXXXX)
-trap 'kill $SB_PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DIR"' EXIT
+trap 'kill $SB_PID 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$DIR"' EXIT
 cat > "$DIR/sip.conf" <<CONF
 [general]
 bindaddr=127.0.0.1
@@ -60,7 +60,7 @@ ticks() { awk '{print $14+$15}' /proc/$SB_PID/stat; }
 rss_kb() { awk '/VmRSS/{print $2}' /proc/$SB_PID/status; }
 HZ=$(getconf CLK_TCK)
 now() { date +%s.%N; }
-SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error -nr"
+SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error -nr ${SIPP_EXTRA:-}"
 
 echo "sipbox $(git rev-parse --short HEAD), $(nproc) cores, $(uname -r)"
 echo "idle RSS: $(rss_kb) KB"
@@ -82,12 +82,12 @@ PY
 start_sipbox
 CALLEE_PORT=$(free_port)
 $SIPP -sf tests/sipp/register.xml -s 1002 -au 1002 -ap 1002pass -p $CALLEE_PORT -m 1 -timeout 10s 127.0.0.1:$PORT > /dev/null 2>&1
-$SIPP -sf tests/sipp/uas_answer.xml -p $CALLEE_PORT -m $CALLS -timeout 300s 127.0.0.1:$PORT > "$DIR/uas.out" 2>&1 &
+$SIPP -sf tests/sipp/uas_answer.xml -p $CALLEE_PORT -m $CALLS -timeout 100s 127.0.0.1:$PORT > "$DIR/uas.out" 2>&1 &
 UAS=$!
 sleep 0.3
 T0=$(ticks); S0=$(now)
 $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p $(free_port) \
-  -r $CPS -l 5000 -m $CALLS -timeout 300s -trace_stat -stf "$DIR/calls.csv" 127.0.0.1:$PORT > "$DIR/uac.out" 2>&1 && OK=yes || OK=no
+  -r $CPS -l 5000 -m $CALLS -timeout 90s -trace_stat -stf "$DIR/calls.csv" 127.0.0.1:$PORT > "$DIR/uac.out" 2>&1 && OK=yes || OK=no
 S1=$(now); T1=$(ticks)
 wait $UAS || true
 FAILED=$(tail -1 "$DIR/calls.csv" | awk -F';' '{print $18}')

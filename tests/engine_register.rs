@@ -124,6 +124,7 @@ fn wrong_password_and_unknown_user_look_alike() {
     };
     assert_eq!(names(&w), names(&u));
     assert_eq!(net.engine.table_sizes().bindings, 0);
+    assert!(!net.logged("registered '1001'"), "{:?}", net.log());
 }
 
 #[test]

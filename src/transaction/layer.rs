@@ -7,6 +7,7 @@
 //! transaction's), §9.1 (CANCEL only after a provisional), §17.2.3 (matching), RFC 6026
 //! (the INVITE server's Accepted state).
 
+use super::TimerSlots;
 use super::{
     Action, ClientKey, ClientTransaction, Handle, InsertError, RequestIds, RequestKind, ServerKey,
     ServerTransaction, TimerConfig, TimerKind, TransactionTable, Transport,
@@ -374,17 +375,10 @@ impl<P: Clone> Transactions<P> {
             let Some((tx, timers)) = self.server.get_with_timers_mut(h) else {
                 break;
             };
+            let Some(act) = plumb(act, TxSide::Server, h, tx.dest, timers, sched, out) else {
+                continue;
+            };
             match act {
-                Action::Transmit(bytes) => out.sip(tx.dest, bytes.to_vec()),
-                Action::StartTimer(kind, at) => {
-                    let w = TxTimer {
-                        side: TxSide::Server,
-                        tx: h,
-                        kind,
-                    };
-                    timers.start(sched, kind, at, w.into())
-                }
-                Action::StopTimer(kind) => timers.stop(sched, kind),
                 Action::Timeout => {
                     log::debug!("no ACK for the final response sent to {}", tx.dest)
                 }
@@ -393,7 +387,11 @@ impl<P: Clone> Transactions<P> {
                         gone.timers.stop_all(sched);
                     }
                 }
-                Action::PassAck
+                // Plumbing (handled above) and what only a client sees.
+                Action::Transmit(_)
+                | Action::StartTimer(..)
+                | Action::StopTimer(_)
+                | Action::PassAck
                 | Action::PassResponse(_)
                 | Action::TransportError
                 | Action::AckTimeout => {}
@@ -476,24 +474,21 @@ impl<P: Clone> Transactions<P> {
             let Some((tx, timers)) = self.client.get_with_timers_mut(h) else {
                 break;
             };
+            let Some(act) = plumb(act, TxSide::Client, h, tx.dest, timers, sched, out) else {
+                continue;
+            };
             match act {
-                Action::Transmit(bytes) => out.sip(tx.dest, bytes.to_vec()),
-                Action::StartTimer(kind, at) => {
-                    let w = TxTimer {
-                        side: TxSide::Client,
-                        tx: h,
-                        kind,
-                    };
-                    timers.start(sched, kind, at, w.into())
-                }
-                Action::StopTimer(kind) => timers.stop(sched, kind),
                 Action::PassResponse(status) => event = Some(ClientEvent::Response(status)),
                 Action::Timeout | Action::TransportError => event = Some(ClientEvent::Timeout),
                 Action::Terminated => {
                     // Keep the entry until the event is handled: the user may still need it.
                     self.dead_clients.push(h);
                 }
-                Action::PassAck | Action::AckTimeout => {}
+                Action::Transmit(_)
+                | Action::StartTimer(..)
+                | Action::StopTimer(_)
+                | Action::PassAck
+                | Action::AckTimeout => {}
             }
         }
         event
@@ -557,6 +552,28 @@ impl<P: Clone> Transactions<P> {
             }
         }
     }
+}
+
+/// The plumbing both sides share: puts a transmission on the wire and a timer on the owner's
+/// heap; hands back the actions that mean something to the side that asked.
+fn plumb<W: From<TxTimer>>(
+    act: Action,
+    side: TxSide,
+    tx: Handle,
+    dest: Flow,
+    timers: &mut TimerSlots,
+    sched: &mut Scheduler<W>,
+    out: &mut Outbox,
+) -> Option<Action> {
+    match act {
+        Action::Transmit(bytes) => out.sip(dest, bytes.to_vec()),
+        Action::StartTimer(kind, at) => {
+            timers.start(sched, kind, at, TxTimer { side, tx, kind }.into())
+        }
+        Action::StopTimer(kind) => timers.stop(sched, kind),
+        other => return Some(other),
+    }
+    None
 }
 
 /// Stamps the top Via of a request that came over `source` the way RFC 3581 wants, and says

@@ -1,87 +1,60 @@
-//! A fake network and clock around the sans-IO engine: datagrams are handed in and collected
-//! per destination, time jumps straight to the next deadline. A 32-second timer takes
-//! microseconds.
+//! Text-level call scenarios on the fake network: a [`Net`] hands SIP texts to sipbox and
+//! returns what it sent back, parsed, without moving the clock; [`Phone`] builds the texts a
+//! UA would send. The engine runs inside [`FakeNet`], the one harness that services socket
+//! operations and timers.
 #![allow(dead_code)]
 
-use sipbox::engine::{Engine, Environment, SockId};
+use super::fakenet::FakeNet;
 use sipbox::sip::{self, Message, Request, Response};
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-/// The engine, a clock, and a mailbox per address.
-pub struct Net {
-    /// The engine under test.
-    pub engine: Engine,
-    /// The fake now.
-    pub now: Instant,
-    /// Where sipbox "listens".
-    pub sipbox: SocketAddr,
-    inbox: HashMap<SocketAddr, VecDeque<(Instant, Vec<u8>)>>,
+/// The fake network, read one parsed message at a time. Derefs to [`FakeNet`] (`engine`,
+/// `now`, `sipbox`, `advance`).
+pub struct Net(FakeNet);
+
+impl Deref for Net {
+    type Target = FakeNet;
+    fn deref(&self) -> &FakeNet {
+        &self.0
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut FakeNet {
+        &mut self.0
+    }
 }
 
 impl Net {
     /// An engine on the given config texts.
     pub fn new(sip_conf: &str, extensions: &str) -> Net {
-        let cfg = sipbox::config::load_str(sip_conf, extensions, None).expect("config");
-        let now = Instant::now();
-        let sipbox: SocketAddr = "127.0.0.1:5060".parse().unwrap();
-        let (engine, _) =
-            Engine::from_config(&cfg, sipbox, Environment::fixed(now)).expect("engine");
-        Net {
-            engine: engine.with_rng_seed(7),
-            now,
-            sipbox,
-            inbox: HashMap::new(),
-        }
+        Net(FakeNet::new(sip_conf, extensions))
     }
 
     /// Delivers a datagram from `from` to sipbox.
     pub fn send(&mut self, from: SocketAddr, text: &str) {
-        let mut bytes = text.as_bytes().to_vec();
-        self.engine
-            .handle_datagram(self.now, SockId::SIP, from, &mut bytes);
-        self.collect();
+        let to = self.0.sipbox;
+        self.0.deliver(from, to, text.as_bytes());
     }
 
-    fn collect(&mut self) {
-        while let Some(t) = self.engine.poll_transmit() {
-            self.inbox
-                .entry(t.to)
-                .or_default()
-                .push_back((self.now, t.bytes));
-        }
-    }
-
-    /// Moves the clock forward by `d`, firing every timer on the way.
-    pub fn advance(&mut self, d: Duration) {
-        let target = self.now + d;
-        while let Some(next) = self.engine.poll_timeout() {
-            if next > target {
-                break;
-            }
-            self.now = self.now.max(next);
-            self.engine.handle_timeout(self.now);
-            self.collect();
-        }
-        self.now = target;
-    }
-
-    /// The next datagram sipbox sent to `to`, parsed.
+    /// The next datagram sipbox sent to `to`, parsed (the clock does not move).
     pub fn recv(&mut self, to: SocketAddr) -> Option<Message> {
-        let (_, bytes) = self.inbox.get_mut(&to)?.pop_front()?;
-        Some(sip::parse(&bytes).expect("sipbox sends parsable SIP"))
+        let d = self.0.recv(to, Duration::ZERO)?;
+        Some(sip::parse(&d.bytes).expect("sipbox sends parsable SIP"))
     }
 
     /// Every datagram queued for `to`, with the time it was sent.
     pub fn drain(&mut self, to: SocketAddr) -> Vec<(Instant, Message)> {
-        let q = self.inbox.remove(&to).unwrap_or_default();
-        q.into_iter()
-            .map(|(t, b)| (t, sip::parse(&b).expect("parsable")))
+        self.0
+            .drain(to)
+            .into_iter()
+            .map(|d| (d.at, sip::parse(&d.bytes).expect("parsable")))
             .collect()
     }
 
-    /// The next request sent to `to` (skipping nothing: panics if it is a response).
+    /// The next request sent to `to` (panics if it is a response).
     #[track_caller]
     pub fn recv_request(&mut self, to: SocketAddr) -> Request {
         match self.recv(to) {
@@ -107,11 +80,6 @@ impl Net {
                 return r;
             }
         }
-    }
-
-    /// True when nothing is queued for `to`.
-    pub fn quiet(&self, to: SocketAddr) -> bool {
-        self.inbox.get(&to).is_none_or(VecDeque::is_empty)
     }
 }
 
