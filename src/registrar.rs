@@ -2,15 +2,16 @@
 //!
 //! Reading list: RFC 3261 §10.3 (processing REGISTER: `*`, Expires, Call-ID/CSeq ordering),
 //! §20.19 and §20.10 (Expires header and contact param), RFC 3581 (the source address behind a
-//! NAT, remembered as `source` for calls).
+//! NAT, remembered as the binding's `flow` for calls: with a connection-oriented transport,
+//! the connection it came over).
 //!
 //! Pure state with time as a parameter. Expiry runs off the registrar's own deadline heap
 //! (a [`Scheduler`] keyed by binding), whose earliest deadline the engine folds into its poll
 //! timeout. The number of bindings is bounded; a REGISTER that would exceed it is refused.
 
+use crate::flow::Flow;
 use crate::sched::{Scheduler, TimerId};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// One contact bound to an AOR.
@@ -18,8 +19,9 @@ use std::time::{Duration, Instant};
 pub struct Binding {
     /// The Contact URI as the phone wrote it (without the name-addr brackets/params).
     pub contact: String,
-    /// Where the REGISTER came from (received + rport): where calls go behind a NAT.
-    pub source: SocketAddr,
+    /// Where the REGISTER came from (received + rport, our socket, the transport): where
+    /// calls go behind a NAT.
+    pub flow: Flow,
     /// When it expires.
     pub expires_at: Instant,
     /// The Call-ID of the REGISTER that made it (§10.3 step 7 ordering).
@@ -100,7 +102,7 @@ impl Registrar {
         &mut self,
         now: Instant,
         aor: &str,
-        source: SocketAddr,
+        flow: Flow,
         call_id: &str,
         cseq: u32,
         updates: &[ContactUpdate],
@@ -121,7 +123,7 @@ impl Registrar {
             return Err(RegisterError::Full);
         }
         for u in updates {
-            self.apply_one(now, aor, source, call_id, cseq, u);
+            self.apply_one(now, aor, flow, call_id, cseq, u);
         }
         self.trim_aor(aor);
         Ok(())
@@ -131,7 +133,7 @@ impl Registrar {
         &mut self,
         now: Instant,
         aor: &str,
-        source: SocketAddr,
+        flow: Flow,
         call_id: &str,
         cseq: u32,
         u: &ContactUpdate,
@@ -150,7 +152,7 @@ impl Registrar {
                 .schedule(expires_at, (aor.to_string(), u.contact.clone()));
             list.push(Binding {
                 contact: u.contact.clone(),
-                source,
+                flow,
                 expires_at,
                 call_id: call_id.to_string(),
                 cseq,
@@ -219,8 +221,8 @@ impl Registrar {
 mod tests {
     use super::*;
 
-    fn src() -> SocketAddr {
-        "127.0.0.1:5070".parse().unwrap()
+    fn src() -> Flow {
+        Flow::udp("127.0.0.1:5070".parse().unwrap())
     }
 
     fn up(contact: &str, secs: u64) -> ContactUpdate {

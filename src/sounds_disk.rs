@@ -6,8 +6,10 @@
 //! `ast_streamfile` resolves names the same way). The engine calls [`Sounds::wav`] on the loop
 //! thread, so what was read is cached (least recently used out, bounded in bytes and entries),
 //! misses too (bounded on their own), and [`DiskSounds::preload`] reads at start what the
-//! dialplan names literally: the first Playback of a call does not wait for the disk. A prompt
-//! installed while sipbox runs is found once it drops out of the miss cache, or after a restart.
+//! dialplan names literally: the first Playback of a call does not wait for the disk. A miss is
+//! remembered for [`MISS_TTL`], so a prompt installed while sipbox runs is found within a
+//! minute, and a dialplan naming a missing prompt on every call costs one directory lookup a
+//! minute, not one per call.
 //!
 //! This is the binary's (declared by `src/main.rs`), like the driver: the library reads no files.
 
@@ -16,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 /// Where Debian's `asterisk-core-sounds-en-wav` puts the prompts, tried after `soundsdir`.
 pub const FALLBACK_SOUNDS: &str = "/usr/share/asterisk/sounds/en_US_f_Allison";
@@ -25,6 +28,8 @@ const MAX_CACHED_BYTES: usize = 64 << 20;
 const MAX_CACHED_FILES: usize = 4096;
 /// Names remembered as missing.
 const MAX_CACHED_MISSES: usize = 1024;
+/// How long a miss is believed.
+pub const MISS_TTL: Duration = Duration::from_secs(60);
 /// A larger file is not read (about 35 minutes of 8 kHz 16-bit mono).
 const MAX_FILE_BYTES: u64 = 32 << 20;
 
@@ -32,7 +37,7 @@ const MAX_FILE_BYTES: u64 = 32 << 20;
 pub struct DiskSounds {
     dirs: [PathBuf; 2],
     found: Lru<Rc<[u8]>>,
-    missing: Lru<SoundMissing>,
+    missing: Lru<(SoundMissing, Instant)>,
 }
 
 impl DiskSounds {
@@ -110,13 +115,17 @@ impl DiskSounds {
     }
 }
 
-impl Sounds for DiskSounds {
-    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing> {
+impl DiskSounds {
+    /// [`Sounds::wav`] at the instant `now` (misses older than [`MISS_TTL`] are looked up
+    /// again).
+    fn wav_at(&mut self, name: &str, now: Instant) -> Result<Rc<[u8]>, SoundMissing> {
         if let Some(b) = self.found.get(name) {
             return Ok(b.clone());
         }
-        if let Some(m) = self.missing.get(name) {
-            return Err(m.clone());
+        match self.missing.get(name) {
+            Some((m, at)) if now.saturating_duration_since(*at) < MISS_TTL => return Err(m.clone()),
+            Some(_) => self.missing.remove(name),
+            None => {}
         }
         match self.read(name) {
             Ok(bytes) => {
@@ -124,10 +133,18 @@ impl Sounds for DiskSounds {
                 Ok(bytes)
             }
             Err(missing) => {
-                self.missing.insert(name, missing.clone(), 0);
+                self.missing.insert(name, (missing.clone(), now), 0);
                 Err(missing)
             }
         }
+    }
+}
+
+impl Sounds for DiskSounds {
+    fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing> {
+        #[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line
+        let now = Instant::now();
+        self.wav_at(name, now)
     }
 }
 
@@ -259,6 +276,22 @@ mod tests {
         std::fs::write(a.join("y.wav"), b"2").unwrap();
         assert_eq!(&*s.wav("x").unwrap(), b"1", "served from the cache");
         assert!(s.wav("y").is_err(), "the miss is remembered");
+        let _ = std::fs::remove_dir_all(a);
+    }
+
+    #[test]
+    fn a_miss_is_believed_for_a_minute() {
+        let a = temp_dir("ttl");
+        let mut s = DiskSounds::with_dirs(a.clone(), a.join("none"));
+        let t0 = Instant::now();
+        assert!(s.wav_at("late", t0).is_err());
+        std::fs::write(a.join("late.wav"), b"3").unwrap();
+        assert!(
+            s.wav_at("late", t0 + MISS_TTL - Duration::from_secs(1))
+                .is_err(),
+            "still within the miss's lifetime"
+        );
+        assert_eq!(&*s.wav_at("late", t0 + MISS_TTL).unwrap(), b"3");
         let _ = std::fs::remove_dir_all(a);
     }
 

@@ -427,16 +427,11 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                 }
                 // nat=no trusts the Contact; otherwise (chan_sip's default force_rport)
                 // the address the REGISTER came from.
-                let dest = if p.nat.force_rport {
-                    b.source
-                } else {
-                    uri_addr(&uri).unwrap_or(b.source)
+                let dest = match uri_addr(&uri) {
+                    Some(remote) if !p.nat.force_rport => Flow { remote, ..b.flow },
+                    _ => b.flow,
                 };
-                Some(ForkTarget {
-                    peer,
-                    uri,
-                    dest: Flow::udp(dest),
-                })
+                Some(ForkTarget { peer, uri, dest })
             })
             .collect(),
         Host::Static { host, ip, port } => {

@@ -7,8 +7,8 @@
 //! requests through [`Engine::poll_socket_op`], and the next deadline through
 //! [`Engine::poll_timeout`]. Tests drive it with a fake clock; the binary's driver with mio.
 //!
-//! Requests go through RFC 3261 §8.2's checks ([`validate`]) and then by method: REGISTER
-//! ([`register`]), OPTIONS, a new INVITE ([`invite`]: who is calling, digest, call-limit),
+//! Requests go through RFC 3261 §8.2's checks (`validate.rs`) and then by method: REGISTER
+//! (`register.rs`), OPTIONS, a new INVITE (`invite.rs`: who is calling, digest, call-limit),
 //! and everything inside a call to [`crate::call`], whose methods get a [`Cx`] borrowed from
 //! the engine's fields beside the call table.
 
@@ -452,7 +452,7 @@ impl Engine {
                 None => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
             },
             Method::Register => {
-                let reply = self.handle_register(now, &req, from.remote);
+                let reply = self.handle_register(now, &req, from);
                 self.reply_on(now, h, reply);
             }
             Method::Options => {

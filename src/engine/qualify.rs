@@ -192,7 +192,7 @@ impl Engine {
             Host::Dynamic => {
                 let b = self.registrar.bindings(&p.name).first()?;
                 let uri = Uri::parse(&b.contact).ok()?;
-                Some((uri, Flow::udp(b.source)))
+                Some((uri, b.flow))
             }
             Host::Static { ip, port, .. } => {
                 let addr = ip

@@ -5,19 +5,16 @@
 
 use super::{Engine, Reply};
 use crate::auth::AuthVerdict;
+use crate::flow::Flow;
 use crate::registrar::{ContactUpdate, RegisterError};
 use crate::sip::{Contact, HeaderName, Request, StatusCode};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 impl Engine {
     /// Handles a REGISTER that passed validation; returns the final response to send.
-    pub(super) fn handle_register(
-        &mut self,
-        now: Instant,
-        req: &Request,
-        source: SocketAddr,
-    ) -> Reply {
+    pub(super) fn handle_register(&mut self, now: Instant, req: &Request, flow: Flow) -> Reply {
+        let source = flow.remote;
         // The AOR must be a SIP or SIPS URI (RFC 3261 §10.3 step 5; RFC 4475 unksm2).
         if !matches!(req.to().uri.scheme.as_str(), "sip" | "sips") {
             return Reply::with_reason(
@@ -107,7 +104,7 @@ impl Engine {
         let cseq = req.cseq().seq;
         match self
             .registrar
-            .update(now, &name, source, req.call_id(), cseq, &updates)
+            .update(now, &name, flow, req.call_id(), cseq, &updates)
         {
             Ok(()) => {}
             Err(RegisterError::OutOfOrder) => return Reply::new(StatusCode::SERVER_INTERNAL_ERROR),

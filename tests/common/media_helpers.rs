@@ -2,6 +2,8 @@
 //! authenticated call with SDP, answer one, re-INVITE, hang up; and RTP packet helpers.
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use crate::common::rtp::{rtp_packet, sdp, sdp_addr, sdp_direction, write_wav};
 use crate::common::{digest, register, temp_dir, Msg, Peer, Sipbox};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -45,62 +47,6 @@ fn rtp_pair() -> (UdpSocket, UdpSocket) {
         }
     }
     panic!("no RTP port pair");
-}
-
-/// The `m=audio` port and `c=` address of an SDP body.
-pub fn sdp_addr(body: &str) -> SocketAddr {
-    let ip = body
-        .lines()
-        .find_map(|l| l.strip_prefix("c=IN IP4 "))
-        .expect("c= line")
-        .trim();
-    let port = body
-        .lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|r| r.split_whitespace().next())
-        .expect("m=audio line");
-    format!("{ip}:{port}").parse().unwrap()
-}
-
-/// The direction attribute of an SDP body (sendrecv when absent).
-pub fn sdp_direction(body: &str) -> &'static str {
-    for d in ["sendonly", "recvonly", "inactive", "sendrecv"] {
-        if body.lines().any(|l| l.trim() == format!("a={d}")) {
-            return d;
-        }
-    }
-    "sendrecv"
-}
-
-/// An SDP offer/answer for `rtp` with payload types `pts` (0, 8, 101 known).
-pub fn sdp(rtp: SocketAddr, pts: &[u8], dir: &str) -> String {
-    let fmts: Vec<String> = pts.iter().map(u8::to_string).collect();
-    let mut s = format!(
-        "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {} RTP/AVP {}\r\n",
-        rtp.port(),
-        fmts.join(" ")
-    );
-    for pt in pts {
-        match pt {
-            0 => s.push_str("a=rtpmap:0 PCMU/8000\r\n"),
-            8 => s.push_str("a=rtpmap:8 PCMA/8000\r\n"),
-            101 => s.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"),
-            _ => {}
-        }
-    }
-    s.push_str(&format!("a=ptime:20\r\na={dir}\r\n"));
-    s
-}
-
-/// One RTP packet: PT, sequence, timestamp, SSRC, payload.
-pub fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![0x80, pt];
-    v.extend_from_slice(&seq.to_be_bytes());
-    v.extend_from_slice(&ts.to_be_bytes());
-    v.extend_from_slice(&ssrc.to_be_bytes());
-    v.extend_from_slice(payload);
-    v
 }
 
 /// Receives one datagram on `s` (None on timeout).
@@ -315,29 +261,6 @@ impl Phone {
         );
         self.sip.send(server, req.as_bytes());
     }
-}
-
-/// Writes `samples` as an 8 kHz mono 16-bit PCM WAV.
-pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
-    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let mut wav = Vec::with_capacity(44 + data.len());
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    for v in [1u16, 1] {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [8000u32, 16000] {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
-    for v in [2u16, 16] {
-        wav.extend_from_slice(&v.to_le_bytes());
-    }
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    wav.extend_from_slice(&data);
-    std::fs::write(path, wav).unwrap();
 }
 
 /// Sends one RFC 4733 event (`event` 0-15, PT `pt`) to `to` as a phone does: three updates,
