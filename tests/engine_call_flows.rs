@@ -116,3 +116,27 @@ fn unregistered_callee_gives_480_and_unknown_extension_404() {
     assert_eq!(r.status(), 404, "no extension 777: 404");
     net.assert_idle();
 }
+
+#[test]
+fn max_forwards_is_decremented_and_an_exhausted_count_is_483() {
+    let (mut net, mut a, b) = setup();
+    a.max_forwards = 10;
+    let offer = sdp(a.rtp, &[0], "sendrecv");
+    let mut d = a.call_start(&mut net, "1002", &offer);
+    let inv = b.request(&mut net, Method::Invite);
+    assert_eq!(inv.max_forwards(), Some(9), "one hop spent: {inv:?}");
+    b.respond(&mut net, &inv, 486, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 486);
+
+    // The last hop: forking again would let two PBXes routing to each other loop.
+    a.max_forwards = 1;
+    let mut d = a.call_start(&mut net, "1002", &offer);
+    let r = a.invite_outcome(&mut net, &mut d);
+    assert_eq!(r.status(), 483, "{r:?}");
+    assert!(
+        b.try_request(&mut net, Method::Invite).is_none(),
+        "the callee never rings"
+    );
+    assert!(net.logged("Max-Forwards exhausted"), "{:?}", net.log());
+    net.assert_idle();
+}

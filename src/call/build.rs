@@ -97,13 +97,16 @@ pub struct OutOfDialog<'a> {
     pub cseq: u32,
     /// Contact user for dialog-creating requests (INVITE), None otherwise.
     pub contact_user: Option<&'a str>,
+    /// Max-Forwards: 70 for a request we originate, one less than the caller's for a leg
+    /// of a call (RFC 3261 §16.6 step 3, as Asterisk's channel max-forwards count).
+    pub max_forwards: u32,
 }
 
 /// A request outside any dialog (Dial's INVITE, qualify's OPTIONS).
 pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
     let mut req = Request::new(r.method.clone(), r.uri);
     req.push_header(HeaderName::Via, our_via(o).to_string());
-    req.push_header(HeaderName::MaxForwards, "70");
+    req.push_header(HeaderName::MaxForwards, r.max_forwards.to_string());
     req.push_header(
         HeaderName::From,
         tagged(&r.from, Some(r.from_tag)).to_string(),
@@ -154,6 +157,9 @@ pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Reque
     }
     r
 }
+
+/// Max-Forwards of a request sipbox originates (RFC 3261 §8.1.1.6).
+pub const MAX_FORWARDS: u32 = 70;
 
 /// Keeps a user part safe to put in a URI we write.
 pub fn escape_user(user: &str) -> String {

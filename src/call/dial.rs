@@ -36,6 +36,16 @@ impl Call {
         timeout: Option<Duration>,
         options: DialOptions,
     ) -> Option<DialStatus> {
+        if self.hops_left() == 0 {
+            // A loop (two PBXes routing to each other) or a too-long chain: refuse rather
+            // than fork again (RFC 3261 §16.3 item 3; Asterisk's Dial refuses the same way).
+            log::warn!(
+                "call {}: Dial refused, Max-Forwards exhausted",
+                self.label()
+            );
+            self.dial_failure = Some(outcome::failure_to_caller(StatusCode::TOO_MANY_HOPS));
+            return Some(DialStatus::ChanUnavail);
+        }
         let mut forks = Vec::new();
         let mut busy = false;
         for t in targets {
@@ -95,6 +105,14 @@ impl Call {
             self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
         }
         None
+    }
+
+    /// Max-Forwards for an outbound leg: one less than the caller's INVITE carried.
+    fn hops_left(&self) -> u32 {
+        self.invite
+            .max_forwards()
+            .unwrap_or(build::MAX_FORWARDS)
+            .saturating_sub(1)
     }
 
     /// Creates an outbound leg and sends its INVITE. `Err`: the fork could not be set up
@@ -163,6 +181,7 @@ impl Call {
                 call_id: &d.call_id,
                 cseq: d.invite_cseq,
                 contact_user: Some(d.local_uri.uri.user.as_deref().unwrap_or("sipbox")),
+                max_forwards: self.hops_left(),
             },
             &origin,
         );

@@ -74,7 +74,8 @@ pub fn dial_status_for(failure: StatusCode) -> DialStatus {
 /// 603/503 so phones show the real reason).
 pub fn failure_to_caller(failure: StatusCode) -> StatusCode {
     match failure.code() {
-        486 | 488 | 600..=699 => failure,
+        // 482/483: a loop or a too-long chain upstream must learn of it, not retry elsewhere.
+        482 | 483 | 486 | 488 | 600..=699 => failure,
         500..=599 => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::TEMPORARILY_UNAVAILABLE,
     }

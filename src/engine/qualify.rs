@@ -124,6 +124,7 @@ impl Engine {
                 call_id: &call_id,
                 cseq: 1,
                 contact_user: None,
+                max_forwards: build::MAX_FORWARDS,
             },
             &origin,
         );

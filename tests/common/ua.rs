@@ -54,6 +54,8 @@ pub struct Ua {
     pub wait: Duration,
     /// The Contact URI REGISTER binds (default: our SIP address).
     pub contact: Option<String>,
+    /// Max-Forwards of the INVITEs it sends.
+    pub max_forwards: u32,
     n: u32,
     reg_cseq: u32,
 }
@@ -96,6 +98,7 @@ impl Ua {
             rtcp,
             wait: Duration::from_secs(5),
             contact: None,
+            max_forwards: 70,
             n: 0,
             reg_cseq: 0,
         }
@@ -263,7 +266,7 @@ impl Ua {
         format!(
             "INVITE {uri} SIP/2.0\r\n\
              Via: SIP/2.0/UDP {me};branch={b};rport\r\n\
-             Max-Forwards: 70\r\n\
+             Max-Forwards: {mf}\r\n\
              From: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: {c} INVITE\r\n\
              Contact: <sip:{u}@{me}>\r\n{auth}{ct}Content-Length: {len}\r\n\r\n{body}",
             uri = d.uri,
@@ -274,6 +277,7 @@ impl Ua {
             cid = d.call_id,
             c = d.cseq,
             u = self.user,
+            mf = self.max_forwards,
             len = body.len()
         )
     }
@@ -547,6 +551,7 @@ impl Ua {
             rtcp: SocketAddr::new(rtp.ip(), rtp.port() + 1),
             wait: Duration::from_secs(5),
             contact: None,
+            max_forwards: 70,
             n: 0,
             reg_cseq: 0,
         }

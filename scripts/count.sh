@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Deterministic cost counts: sipbox's user-space instructions (valgrind callgrind) for N
+# authenticated REGISTERs or N authenticated calls driven by SIPp on 127.0.0.1, minus an idle
+# start/stop. Counts don't drift with the machine's load the way CPU timings do.
+#   scripts/count.sh reg 500      # per REGISTER (401 + 200)
+#   scripts/count.sh call 200     # per call (INVITE+407, 180, 200, ACK, BYE on both legs)
+# Needs valgrind and sipp. Bounded: SIPp runs have -m and -timeout; sipbox stops on SIGTERM.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KIND=${1:-call}
+N=${2:-200}
+BIN=${BIN:-target/release/sipbox}
+[ -n "${BIN_GIVEN:-}" ] || cargo build --release --quiet
+D=$(mktemp -d /tmp/sipbox-count.XXXXXX)
+trap 'rm -rf "$D"' EXIT
+cat > "$D/sip.conf" <<CONF
+[general]
+bindaddr=127.0.0.1
+context=default
+allowguest=no
+maxexpiry=3600
+[1001]
+type=friend
+host=dynamic
+secret=1001pass
+context=internal
+[1002]
+type=friend
+host=dynamic
+secret=1002pass
+context=internal
+CONF
+printf '[internal]\nexten => _100X,1,Dial(SIP/${EXTEN},30)\n same => n,Hangup()\n' > "$D/extensions.conf"
+fp() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error"
+
+# Instructions of one sipbox run doing `n` operations.
+run() {
+  local n=$1 port pid cp uas
+  port=$(fp)
+  valgrind --tool=callgrind --callgrind-out-file="$D/cg.$n" "$BIN" --config-dir "$D" \
+    --bind 127.0.0.1:$port 2> "$D/log.$n" &
+  pid=$!
+  sleep 3
+  if [ "$n" -gt 0 ] && [ "$KIND" = reg ]; then
+    $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p "$(fp)" \
+      -r 50 -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp failed)" >&2
+  elif [ "$n" -gt 0 ]; then
+    cp=$(fp)
+    $SIPP -sf tests/sipp/register.xml -s 1002 -au 1002 -ap 1002pass -p "$cp" -m 1 -timeout 20s \
+      127.0.0.1:$port > /dev/null 2>&1
+    $SIPP -sf tests/sipp/uas_answer.xml -p "$cp" -m "$n" -timeout 300s 127.0.0.1:$port \
+      > /dev/null 2>&1 &
+    uas=$!
+    sleep 0.5
+    $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p "$(fp)" -r 20 \
+      -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp caller failed)" >&2
+    wait $uas || echo "(SIPp callee failed)" >&2
+  fi
+  sleep 1
+  kill -TERM $pid
+  wait $pid || true
+  awk '/^(summary|totals):/{print $2; exit}' "$D/cg.$n"
+}
+IDLE=$(run 0)
+TOTAL=$(run "$N")
+python3 - "$KIND" "$IDLE" "$TOTAL" "$N" <<'PY'
+import sys
+kind = sys.argv[1]
+idle, total, n = map(int, sys.argv[2:])
+print(f"{kind}: {(total - idle) / n:,.0f} instructions each ({n} of them; idle start/stop {idle:,})")
+PY
