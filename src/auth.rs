@@ -4,14 +4,21 @@
 //! HTTP, MD5 kept for SIP), RFC 3261 §22 (how SIP uses it: 401 WWW-Authenticate for REGISTER,
 //! 407 Proxy-Authenticate for INVITE), RFC 2069 (the qop-less form old phones still send).
 //!
-//! Nonces are 128 random bits, remembered with the time they were issued and the highest
-//! nonce-count seen. A nonce older than [`NONCE_LIFETIME`] (or unknown, e.g. issued before a
-//! restart) is *stale*: the client is re-challenged with `stale=true` and retries without asking
-//! its user. The table is bounded; when full the oldest nonce is forgotten.
+//! Nonces are 128 random bits, remembered with the time they were issued, the address they
+//! were issued to and the highest nonce-count seen. A nonce is good only from that address
+//! (credentials copied off the wire cannot be replayed from another socket); a qop-less
+//! (RFC 2069) response, which has no nonce count, is good once; a wrong response from that
+//! address burns the nonce, so every guess costs a round trip for a new challenge. The digest
+//! `uri` must name the Request-URI (RFC 2617 §3.2.2.5), or the request is a 400. A correct
+//! response on a nonce older than [`NONCE_LIFETIME`] (or unknown, e.g. issued before a
+//! restart) is *stale*: the client is re-challenged with `stale=true` and retries without
+//! asking its user. The table is bounded; when full the oldest nonce is forgotten.
 
+use crate::sip::Uri;
 use md5::{Digest, Md5};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// How long a nonce may be used before the client must take a fresh one.
@@ -206,13 +213,20 @@ pub enum NonceCheck {
     Fresh,
     /// Unknown or expired: re-challenge with `stale=true`.
     Stale,
-    /// The nonce count did not move forward: a replay.
+    /// The nonce count did not move forward, or a qop-less response reused its nonce.
     Replay,
+    /// The nonce was issued to another address.
+    OtherSource,
 }
 
 struct NonceState {
     issued: Instant,
+    source: SocketAddr,
     last_nc: u32,
+    used: bool,
+    /// A wrong guess was made with it: kept (not removed) so that a later correct response
+    /// on it is told "not stale", as for any replay.
+    burnt: bool,
 }
 
 /// Issued nonces, bounded; oldest forgotten first. Kept as the 128-bit numbers they print
@@ -245,8 +259,8 @@ impl NonceStore {
         }
     }
 
-    /// Issues a fresh unpredictable nonce.
-    pub fn issue(&mut self, now: Instant, rng: &mut impl rand::Rng) -> String {
+    /// Issues a fresh unpredictable nonce to `source`.
+    pub fn issue(&mut self, now: Instant, rng: &mut impl rand::Rng, source: SocketAddr) -> String {
         self.expire(now);
         while self.nonces.len() >= self.max {
             match self.order.pop_front() {
@@ -261,30 +275,57 @@ impl NonceStore {
             bits,
             NonceState {
                 issued: now,
+                source,
                 last_nc: 0,
+                used: false,
+                burnt: false,
             },
         );
         self.order.push_back(bits);
         format!("{bits:032x}")
     }
 
-    /// Checks (and records) a nonce use. Call only after the digest response matched, so a
-    /// forged request cannot burn a client's nonce count.
-    pub fn check(&mut self, now: Instant, nonce: &str, nc: u32, has_qop: bool) -> NonceCheck {
+    /// Checks (and records) a nonce use from `source`. Call only after the digest response
+    /// matched.
+    pub fn check(
+        &mut self,
+        now: Instant,
+        nonce: &str,
+        nc: u32,
+        has_qop: bool,
+        source: SocketAddr,
+    ) -> NonceCheck {
         let Some(key) = nonce_key(nonce) else {
             return NonceCheck::Stale;
         };
         match self.nonces.get_mut(&key) {
             None => NonceCheck::Stale,
+            Some(st) if st.source != source => NonceCheck::OtherSource,
+            Some(st) if st.burnt => NonceCheck::Replay,
             Some(st) if now.saturating_duration_since(st.issued) > NONCE_LIFETIME => {
                 NonceCheck::Stale
             }
-            // RFC 2069 clients have no nonce count; the nonce's lifetime bounds their replay.
-            Some(_) if !has_qop => NonceCheck::Fresh,
-            Some(st) if nc <= st.last_nc => NonceCheck::Replay,
+            // RFC 2069 clients have no nonce count: one use per nonce.
+            Some(st) if !has_qop && st.used => NonceCheck::Replay,
+            Some(st) if has_qop && nc <= st.last_nc => NonceCheck::Replay,
             Some(st) => {
                 st.last_nc = nc;
+                st.used = true;
                 NonceCheck::Fresh
+            }
+        }
+    }
+
+    /// Forgets `nonce` if it was issued to `source` (a wrong guess from there): the next try
+    /// needs a new challenge. A nonce issued to someone else is left alone, so nobody can burn
+    /// another client's nonce without spoofing its address.
+    pub fn burn(&mut self, nonce: &str, source: SocketAddr) {
+        let Some(key) = nonce_key(nonce) else {
+            return;
+        };
+        if let Some(st) = self.nonces.get_mut(&key) {
+            if st.source == source {
+                st.burnt = true;
             }
         }
     }
@@ -294,7 +335,7 @@ impl NonceStore {
         let Some(key) = nonce_key(nonce) else {
             return false;
         };
-        matches!(self.nonces.get(&key), Some(st) if now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
+        matches!(self.nonces.get(&key), Some(st) if !st.burnt && now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
     }
 
     /// Forgets expired nonces at the front of the issue order.
@@ -328,6 +369,33 @@ impl NonceStore {
 pub fn challenge(realm: &str, nonce: &str, stale: bool) -> String {
     let stale = if stale { ", stale=true" } else { "" };
     format!("Digest realm=\"{realm}\", nonce=\"{nonce}\", qop=\"auth\", algorithm=MD5{stale}")
+}
+
+/// The request whose credentials are checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// Its method (HA2 covers it).
+    pub method: &'a str,
+    /// Its Request-URI, which the digest `uri` must name.
+    pub request_uri: &'a Uri,
+    /// Where it came from (nonces are bound to it).
+    pub source: SocketAddr,
+}
+
+/// True when the digest `uri` names `request_uri`: the same scheme, host (case-insensitively)
+/// and port (absent = 5060), and the same user or none. Parameters are not compared: phones
+/// differ in which they sign, and they don't change where the request goes. A digest `uri`
+/// without the user part is accepted because SIPp and other stacks sign only the host part of
+/// an INVITE's Request-URI; it still names this server, and the nonce's binding to the
+/// source address is what stops a replay.
+fn digest_uri_matches(digest_uri: &str, request_uri: &Uri) -> bool {
+    let Ok(d) = Uri::parse(digest_uri) else {
+        return false;
+    };
+    d.scheme.eq_ignore_ascii_case(&request_uri.scheme)
+        && (d.user.is_none() || d.user == request_uri.user)
+        && d.host.eq_ignore_ascii_case(&request_uri.host)
+        && d.port.unwrap_or(5060) == request_uri.port.unwrap_or(5060)
 }
 
 /// The account a request claims, as the check needs it.
@@ -366,7 +434,7 @@ pub fn verify(
     now: Instant,
     nonces: &mut NonceStore,
     realm: &str,
-    method: &str,
+    attempt: Attempt<'_>,
     header_values: &[&str],
     account: Option<Account<'_>>,
 ) -> AuthVerdict {
@@ -393,19 +461,24 @@ pub fn verify(
     let Some(creds) = ours else {
         return AuthVerdict::Challenge { stale: false };
     };
-    let Some(account) = account else {
-        return AuthVerdict::Forbidden;
-    };
-    if !account.source_allowed || creds.username != account.name {
+    if !digest_uri_matches(&creds.uri, attempt.request_uri) {
+        return AuthVerdict::Malformed("digest uri does not match the Request-URI");
+    }
+    let right = account.is_some_and(|a| {
+        a.source_allowed
+            && creds.username == a.name
+            && expected_response(a.ha1, attempt.method, &creds)
+                .eq_ignore_ascii_case(&creds.response)
+    });
+    if !right {
+        nonces.burn(&creds.nonce, attempt.source);
         return AuthVerdict::Forbidden;
     }
-    if !expected_response(account.ha1, method, &creds).eq_ignore_ascii_case(&creds.response) {
-        return AuthVerdict::Forbidden;
-    }
-    match nonces.check(now, &creds.nonce, creds.nonce_count(), creds.qop.is_some()) {
+    let qop = creds.qop.is_some();
+    match nonces.check(now, &creds.nonce, creds.nonce_count(), qop, attempt.source) {
         NonceCheck::Fresh => AuthVerdict::Accepted,
         NonceCheck::Stale => AuthVerdict::Challenge { stale: true },
-        NonceCheck::Replay => AuthVerdict::Challenge { stale: false },
+        NonceCheck::Replay | NonceCheck::OtherSource => AuthVerdict::Challenge { stale: false },
     }
 }
 
@@ -479,12 +552,29 @@ mod tests {
         )
     }
 
+    fn src() -> SocketAddr {
+        "127.0.0.1:5070".parse().unwrap()
+    }
+
+    fn register_uri() -> Uri {
+        Uri::parse("sip:127.0.0.1").unwrap()
+    }
+
+    fn attempt(uri: &Uri) -> Attempt<'_> {
+        Attempt {
+            method: "REGISTER",
+            request_uri: uri,
+            source: src(),
+        }
+    }
+
     #[test]
     fn verify_outcomes_are_indistinguishable_for_bad_names_and_passwords() {
         let t0 = Instant::now();
         let mut rng = rand::rng();
         let mut store = NonceStore::new(16);
-        let nonce = store.issue(t0, &mut rng);
+        let ruri = register_uri();
+        let nonce = store.issue(t0, &mut rng, src());
         let h = ha1("1001", "sipbox", "secret");
         let acct = Account {
             name: "1001",
@@ -492,20 +582,28 @@ mod tests {
             source_allowed: true,
         };
         let good = creds_for(&nonce, 1, "secret");
-        let wrong = creds_for(&nonce, 2, "guess");
         let v = |store: &mut NonceStore, hdr: &str, a: Option<Account>| {
-            verify(t0, store, "sipbox", "REGISTER", &[hdr], a)
+            verify(t0, store, "sipbox", attempt(&ruri), &[hdr], a)
         };
         assert_eq!(
-            verify(t0, &mut store, "sipbox", "REGISTER", &[], Some(acct)),
+            verify(t0, &mut store, "sipbox", attempt(&ruri), &[], Some(acct)),
             AuthVerdict::Challenge { stale: false }
         );
+        // Every failure below burns its nonce, so each uses a fresh one.
+        let burnt = store.issue(t0, &mut rng, src());
+        let wrong = creds_for(&burnt, 2, "guess");
         assert_eq!(v(&mut store, &wrong, Some(acct)), AuthVerdict::Forbidden);
-        assert_eq!(v(&mut store, &good, None), AuthVerdict::Forbidden);
+        assert!(!store.is_known(t0, &burnt), "a wrong guess burns its nonce");
+        let n2 = store.issue(t0, &mut rng, src());
+        assert_eq!(
+            v(&mut store, &creds_for(&n2, 1, "secret"), None),
+            AuthVerdict::Forbidden
+        );
+        let n3 = store.issue(t0, &mut rng, src());
         assert_eq!(
             v(
                 &mut store,
-                &good,
+                &creds_for(&n3, 1, "secret"),
                 Some(Account {
                     source_allowed: false,
                     ..acct
@@ -525,7 +623,7 @@ mod tests {
                 t0 + NONCE_LIFETIME * 2,
                 &mut store,
                 "sipbox",
-                "REGISTER",
+                attempt(&ruri),
                 &[&later],
                 Some(acct)
             ),
@@ -538,24 +636,81 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_uri_must_name_the_request_uri() {
+        let ruri = Uri::parse("sip:1002@127.0.0.1:5060;transport=udp").unwrap();
+        for ok in [
+            "sip:1002@127.0.0.1:5060;transport=udp",
+            "sip:1002@127.0.0.1",
+            "SIP:1002@127.0.0.1:5060",
+            "sip:127.0.0.1:5060",
+        ] {
+            assert!(digest_uri_matches(ok, &ruri), "{ok}");
+        }
+        for bad in [
+            "sip:1003@127.0.0.1:5060",
+            "sip:1002@127.0.0.2",
+            "sip:1002@127.0.0.1:5070",
+            "junk",
+        ] {
+            assert!(!digest_uri_matches(bad, &ruri), "{bad}");
+        }
+        let t0 = Instant::now();
+        let mut store = NonceStore::new(4);
+        let nonce = store.issue(t0, &mut rand::rng(), src());
+        let h = ha1("1001", "sipbox", "secret");
+        let acct = Account {
+            name: "1001",
+            ha1: &h,
+            source_allowed: true,
+        };
+        let other = Uri::parse("sip:1001@127.0.0.2").unwrap();
+        assert!(matches!(
+            verify(
+                t0,
+                &mut store,
+                "sipbox",
+                attempt(&other),
+                &[&creds_for(&nonce, 1, "secret")],
+                Some(acct)
+            ),
+            AuthVerdict::Malformed(_)
+        ));
+    }
+
+    #[test]
     fn nonce_lifecycle_with_fake_clock() {
         let t0 = Instant::now();
         let mut rng = rand::rng();
         let mut store = NonceStore::new(2);
-        let n = store.issue(t0, &mut rng);
+        let s = src();
+        let n = store.issue(t0, &mut rng, s);
         assert_eq!(n.len(), 32);
-        assert_eq!(store.check(t0, &n, 1, true), NonceCheck::Fresh);
-        assert_eq!(store.check(t0, &n, 1, true), NonceCheck::Replay);
-        assert_eq!(store.check(t0, &n, 2, true), NonceCheck::Fresh);
+        assert_eq!(store.check(t0, &n, 1, true, s), NonceCheck::Fresh);
+        assert_eq!(store.check(t0, &n, 1, true, s), NonceCheck::Replay);
+        assert_eq!(store.check(t0, &n, 2, true, s), NonceCheck::Fresh);
+        let elsewhere: SocketAddr = "127.0.0.2:5070".parse().unwrap();
         assert_eq!(
-            store.check(t0 + NONCE_LIFETIME + Duration::from_secs(1), &n, 3, true),
+            store.check(t0, &n, 3, true, elsewhere),
+            NonceCheck::OtherSource
+        );
+        assert_eq!(
+            store.check(t0 + NONCE_LIFETIME + Duration::from_secs(1), &n, 3, true, s),
             NonceCheck::Stale
         );
-        assert_eq!(store.check(t0, "unknown", 1, true), NonceCheck::Stale);
+        assert_eq!(store.check(t0, "unknown", 1, true, s), NonceCheck::Stale);
+        // RFC 2069: once per nonce
+        let old = store.issue(t0, &mut rng, s);
+        assert_eq!(store.check(t0, &old, 0, false, s), NonceCheck::Fresh);
+        assert_eq!(store.check(t0, &old, 0, false, s), NonceCheck::Replay);
+        // a guess from elsewhere does not burn it; one from its own source does
+        store.burn(&old, elsewhere);
+        assert!(store.is_known(t0, &old));
+        store.burn(&old, s);
+        assert!(!store.is_known(t0, &old));
         // bounded: the oldest goes
-        let a = store.issue(t0, &mut rng);
-        let _b = store.issue(t0, &mut rng);
-        let _c = store.issue(t0, &mut rng);
+        let a = store.issue(t0, &mut rng, s);
+        let _b = store.issue(t0, &mut rng, s);
+        let _c = store.issue(t0, &mut rng, s);
         assert_eq!(store.len(), 2);
         assert!(!store.is_known(t0, &a));
     }

@@ -260,3 +260,77 @@ fn unsupported_uri_scheme_is_416_and_a_broken_via_400() {
     assert!(start.starts_with("SIP/2.0 400"), "{start}");
     assert!(start.contains("Via"), "{start}");
 }
+
+/// The challenge `ua` gets and the credentials it would answer with (digest `uri` = `uri`,
+/// nonce count `nc`).
+fn challenged_credentials(net: &mut FakeNet, ua: &mut Ua, uri: &str, nc: u32) -> String {
+    let ch = ua.register_challenge(net, 300);
+    assert_eq!(ch.status(), 401, "{ch:?}");
+    let www = header(&ch, HeaderName::WwwAuthenticate).unwrap();
+    let nonce = auth_param(www, "nonce").unwrap();
+    common::digest(
+        &ua.user,
+        &ua.password,
+        "sipbox",
+        &nonce,
+        "REGISTER",
+        uri,
+        nc,
+    )
+}
+
+#[test]
+fn credentials_replayed_from_another_socket_are_challenged_not_accepted() {
+    let mut net = net();
+    let mut phone = Ua::new(&mut net, "1001", "1001pass");
+    let uri = format!("sip:{}", net.sipbox);
+    let auth = challenged_credentials(&mut net, &mut phone, &uri, 1);
+    // An eavesdropper sends the phone's exact credentials from its own socket first.
+    let mut thief = Ua::new(&mut net, "1001", "unknown");
+    let text = thief.register_text(net.sipbox, 300, Some(&auth));
+    thief.send(&mut net, &text);
+    let r = thief.final_response(&mut net);
+    assert_eq!(
+        r.status(),
+        401,
+        "the nonce is bound to the phone's address: {r:?}"
+    );
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+    // The phone itself still gets in with them.
+    let text = phone.register_text(net.sipbox, 300, Some(&auth));
+    phone.send(&mut net, &text);
+    assert_eq!(phone.final_response(&mut net).status(), 200);
+}
+
+#[test]
+fn a_digest_uri_naming_another_target_is_400() {
+    let mut net = net();
+    let mut phone = Ua::new(&mut net, "1001", "1001pass");
+    let auth = challenged_credentials(&mut net, &mut phone, "sip:elsewhere.example", 1);
+    let text = phone.register_text(net.sipbox, 300, Some(&auth));
+    phone.send(&mut net, &text);
+    let r = phone.final_response(&mut net);
+    assert_eq!(r.status(), 400, "{r:?}");
+    assert_eq!(net.engine.table_sizes().bindings, 0);
+}
+
+#[test]
+fn a_wrong_guess_burns_the_nonce() {
+    let mut net = net();
+    let mut guesser = Ua::new(&mut net, "1001", "guess");
+    let uri = format!("sip:{}", net.sipbox);
+    let ch = guesser.register_challenge(&mut net, 300);
+    let nonce = auth_param(header(&ch, HeaderName::WwwAuthenticate).unwrap(), "nonce").unwrap();
+    let wrong = common::digest("1001", "guess", "sipbox", &nonce, "REGISTER", &uri, 1);
+    let text = guesser.register_text(net.sipbox, 300, Some(&wrong));
+    guesser.send(&mut net, &text);
+    assert_eq!(guesser.final_response(&mut net).status(), 403);
+    // The right password on the same nonce now needs a new challenge.
+    let right = common::digest("1001", "1001pass", "sipbox", &nonce, "REGISTER", &uri, 2);
+    let text = guesser.register_text(net.sipbox, 300, Some(&right));
+    guesser.send(&mut net, &text);
+    let r = guesser.final_response(&mut net);
+    assert_eq!(r.status(), 401, "{r:?}");
+    let www = header(&r, HeaderName::WwwAuthenticate).unwrap();
+    assert!(!www.contains("stale"), "{www}");
+}

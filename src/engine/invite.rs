@@ -40,7 +40,7 @@ impl Engine {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
         self.reply_on(now, h, Reply::new(StatusCode::TRYING));
         if let Err(refusal) = self.try_new_call(now, req, source, h) {
-            let reply = self.invite_refusal(now, refusal);
+            let reply = self.invite_refusal(now, refusal, source.remote);
             self.reply_on(now, h, reply);
         }
     }
@@ -133,14 +133,22 @@ impl Engine {
     }
 
     /// The one place an INVITE refusal becomes a reply.
-    fn invite_refusal(&mut self, now: Instant, refusal: InviteRefusal) -> Reply {
+    fn invite_refusal(
+        &mut self,
+        now: Instant,
+        refusal: InviteRefusal,
+        source: std::net::SocketAddr,
+    ) -> Reply {
         match refusal {
             InviteRefusal::Auth(AuthVerdict::Accepted) => {
                 Reply::new(StatusCode::SERVER_INTERNAL_ERROR)
             }
-            InviteRefusal::Auth(AuthVerdict::Challenge { stale }) => {
-                self.challenge(now, StatusCode::PROXY_AUTHENTICATION_REQUIRED, stale)
-            }
+            InviteRefusal::Auth(AuthVerdict::Challenge { stale }) => self.challenge(
+                now,
+                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                stale,
+                source,
+            ),
             InviteRefusal::Auth(AuthVerdict::Forbidden) | InviteRefusal::Forbidden => {
                 Reply::new(StatusCode::FORBIDDEN)
             }

@@ -618,19 +618,23 @@ impl Engine {
             }
             None => None,
         };
-        auth::verify(
-            now,
-            &mut self.nonces,
-            realm,
-            req.method().as_str(),
-            &values,
-            account,
-        )
+        let attempt = auth::Attempt {
+            method: req.method().as_str(),
+            request_uri: req.uri(),
+            source,
+        };
+        auth::verify(now, &mut self.nonces, realm, attempt, &values, account)
     }
 
-    /// A 401 or 407 with a fresh nonce.
-    fn challenge(&mut self, now: Instant, status: StatusCode, stale: bool) -> Reply {
-        let nonce = self.nonces.issue(now, &mut self.rng);
+    /// A 401 or 407 with a fresh nonce for `source`.
+    fn challenge(
+        &mut self,
+        now: Instant,
+        status: StatusCode,
+        stale: bool,
+        source: SocketAddr,
+    ) -> Reply {
+        let nonce = self.nonces.issue(now, &mut self.rng, source);
         let header = if status == StatusCode::UNAUTHORIZED {
             HeaderName::WwwAuthenticate
         } else {

@@ -32,7 +32,7 @@ impl Engine {
         match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
             AuthVerdict::Accepted => {}
             AuthVerdict::Challenge { stale } => {
-                return self.challenge(now, StatusCode::UNAUTHORIZED, stale)
+                return self.challenge(now, StatusCode::UNAUTHORIZED, stale, source)
             }
             AuthVerdict::Forbidden => return Reply::new(StatusCode::FORBIDDEN),
             AuthVerdict::Malformed(_) => {
