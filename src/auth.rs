@@ -14,6 +14,7 @@
 //! restart) is *stale*: the client is re-challenged with `stale=true` and retries without
 //! asking its user. The table is bounded; when full the oldest nonce is forgotten.
 
+pub use crate::security::event::Refusal;
 use crate::sip::Uri;
 use md5::{Digest, Md5};
 use std::collections::{HashMap, VecDeque};
@@ -420,8 +421,9 @@ pub enum AuthVerdict {
         /// Whether to say `stale=true`.
         stale: bool,
     },
-    /// Answer 403: wrong password, unknown user, denied source — all alike.
-    Forbidden,
+    /// Answer 403: wrong password, unknown user, denied source — all alike on the wire; the
+    /// reason is for the security log.
+    Forbidden(Refusal),
     /// Answer 400: the credentials header itself is broken.
     Malformed(&'static str),
 }
@@ -464,15 +466,21 @@ pub fn verify(
     if !digest_uri_matches(&creds.uri, attempt.request_uri) {
         return AuthVerdict::Malformed("digest uri does not match the Request-URI");
     }
-    let right = account.is_some_and(|a| {
-        a.source_allowed
-            && creds.username == a.name
-            && expected_response(a.ha1, attempt.method, &creds)
-                .eq_ignore_ascii_case(&creds.response)
-    });
-    if !right {
+    let refusal = match account {
+        None => Some(Refusal::UnknownAccount),
+        Some(a) if !a.source_allowed => Some(Refusal::AclDenied),
+        Some(a)
+            if creds.username != a.name
+                || !expected_response(a.ha1, attempt.method, &creds)
+                    .eq_ignore_ascii_case(&creds.response) =>
+        {
+            Some(Refusal::WrongPassword)
+        }
+        Some(_) => None,
+    };
+    if let Some(why) = refusal {
         nonces.burn(&creds.nonce, attempt.source);
-        return AuthVerdict::Forbidden;
+        return AuthVerdict::Forbidden(why);
     }
     let qop = creds.qop.is_some();
     match nonces.check(now, &creds.nonce, creds.nonce_count(), qop, attempt.source) {
@@ -592,12 +600,15 @@ mod tests {
         // Every failure below burns its nonce, so each uses a fresh one.
         let burnt = store.issue(t0, &mut rng, src());
         let wrong = creds_for(&burnt, 2, "guess");
-        assert_eq!(v(&mut store, &wrong, Some(acct)), AuthVerdict::Forbidden);
+        assert_eq!(
+            v(&mut store, &wrong, Some(acct)),
+            AuthVerdict::Forbidden(Refusal::WrongPassword)
+        );
         assert!(!store.is_known(t0, &burnt), "a wrong guess burns its nonce");
         let n2 = store.issue(t0, &mut rng, src());
         assert_eq!(
             v(&mut store, &creds_for(&n2, 1, "secret"), None),
-            AuthVerdict::Forbidden
+            AuthVerdict::Forbidden(Refusal::UnknownAccount)
         );
         let n3 = store.issue(t0, &mut rng, src());
         assert_eq!(
@@ -609,7 +620,7 @@ mod tests {
                     ..acct
                 })
             ),
-            AuthVerdict::Forbidden
+            AuthVerdict::Forbidden(Refusal::AclDenied)
         );
         assert_eq!(v(&mut store, &good, Some(acct)), AuthVerdict::Accepted);
         assert_eq!(

@@ -31,6 +31,7 @@ pub mod handle;
 pub mod media;
 pub mod registrar;
 pub mod sched;
+pub mod security;
 pub mod sip;
 pub mod transaction;
 pub mod wake;

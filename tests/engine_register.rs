@@ -6,7 +6,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 mod common;
-use common::fakenet::FakeNet;
+use common::fakenet::{FakeNet, LogCapture};
 use common::ua::*;
 use common::{TEST_EXTENSIONS_CONF, TEST_SIP_CONF};
 use sipbox::sip::{HeaderName, Response};
@@ -333,4 +333,63 @@ fn a_wrong_guess_burns_the_nonce() {
     assert_eq!(r.status(), 401, "{r:?}");
     let www = header(&r, HeaderName::WwwAuthenticate).unwrap();
     assert!(!www.contains("stale"), "{www}");
+}
+
+#[test]
+fn repeated_wrong_passwords_ban_the_address_then_the_ban_lifts() {
+    let conf = TEST_SIP_CONF.replace(
+        "[general]\n",
+        "[general]\nbanfailures=3\nbanwindow=60\nbantime=60\nbanignore=\n",
+    );
+    let mut net = FakeNet::new(&conf, TEST_EXTENSIONS_CONF);
+    let mut guesser = Ua::new(&mut net, "1001", "guess");
+    for _ in 0..3 {
+        assert_eq!(guesser.register(&mut net, 300).status(), 403);
+    }
+    let failed = format!("failed for '{}' - Wrong password", guesser.sip);
+    assert_eq!(LogCapture::count(&failed), 3, "{:?}", net.log());
+    assert!(net.logged("Banned 127.0.0.1 for 60 s after 3 authentication failures in 60 s"));
+    // Banned: not even a challenge, for anyone at that address.
+    let text = guesser.register_text(net.sipbox, 300, None);
+    guesser.send(&mut net, &text);
+    assert!(
+        guesser.recv(&mut net).is_none(),
+        "a banned source gets no answer"
+    );
+    let mut phone = Ua::new(&mut net, "1001", "1001pass");
+    let text = phone.register_text(net.sipbox, 300, None);
+    phone.send(&mut net, &text);
+    assert!(phone.recv(&mut net).is_none());
+    assert!(net.engine.stats().banned >= 2);
+    net.advance(Duration::from_secs(61));
+    assert!(net.logged("Ban of 127.0.0.1 lifted"), "{:?}", net.log());
+    assert_eq!(phone.register(&mut net, 300).status(), 200);
+}
+
+#[test]
+fn loopback_is_never_banned_by_default_and_invites_log_security_events() {
+    let mut net = net();
+    let mut guesser = Ua::new(&mut net, "1001", "guess");
+    for _ in 0..8 {
+        assert_eq!(guesser.register(&mut net, 300).status(), 403);
+    }
+    assert!(!net.logged("Banned"), "{:?}", net.log());
+    let mut caller = Ua::new(&mut net, "1001", "guess");
+    let offer = sdp(caller.rtp, &[0], "sendrecv");
+    let mut d = caller.call_start(&mut net, "1002", &offer);
+    assert_eq!(caller.invite_outcome(&mut net, &mut d).status(), 403);
+    let line = net
+        .log()
+        .into_iter()
+        .find(|l| l.contains("SecurityEvent=\"ChallengeResponseFailed\""))
+        .unwrap_or_default();
+    assert!(
+        line.contains("AccountID=\"1001\"")
+            && line.contains(&format!(
+                "RemoteAddress=\"IPV4/UDP/127.0.0.1/{}\"",
+                caller.sip.port()
+            ))
+            && line.contains(&format!("SessionID=\"{}\"", d.call_id)),
+        "{line}"
+    );
 }

@@ -12,6 +12,7 @@
 //! not know is a warning in [`Config::warnings`], never silently dropped.
 
 pub mod acl;
+pub mod ban;
 pub mod codec;
 pub mod raw;
 pub mod reader;

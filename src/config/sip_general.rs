@@ -1,7 +1,8 @@
 //! sip.conf `[general]`: the server-wide settings, with chan_sip's defaults.
 //!
 //! Options that are sipbox's own, not Asterisk's: `maxcalls` (bound on the call table,
-//! default 1000) and `maxregistrations` (bound on registrar bindings, default 100000).
+//! default 1000), `maxregistrations` (bound on registrar bindings, default 100000) and the
+//! brute-force ban's (`ban.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct General {
     pub max_calls: usize,
     /// `maxregistrations` (sipbox's own, 100000): bound on registrar bindings.
     pub max_registrations: usize,
+    /// `banfailures`, `banwindow`, `bantime`, `banignore` (sipbox's own): the brute-force ban.
+    pub ban: super::ban::BanSettings,
 }
 
 impl Default for General {
@@ -84,6 +87,7 @@ impl Default for General {
             qualify_freq: Duration::from_secs(60),
             max_calls: 1000,
             max_registrations: 100_000,
+            ban: super::ban::BanSettings::default(),
         }
     }
 }
@@ -162,6 +166,7 @@ impl General {
                 "maxcalls" => g.max_calls = positive(e)?,
                 "maxregistrations" => g.max_registrations = positive(e)?,
                 "register" => {} // read by sip_conf
+                k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
                 _ => warnings.unknown(e),
             }
         }

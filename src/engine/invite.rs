@@ -5,7 +5,7 @@
 //! a UAS acting as a B2BUA), Asterisk's `check_user_full` for how chan_sip picks the entry.
 
 use super::{Engine, PeerId, Reply};
-use crate::auth::AuthVerdict;
+use crate::auth::{AuthVerdict, Refusal};
 use crate::call::{Call, Caller, InsertError, NewCall};
 use crate::config::sip_values::Host;
 use crate::flow::Flow;
@@ -39,8 +39,8 @@ impl Engine {
     ) {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
         self.reply_on(now, h, Reply::new(StatusCode::TRYING));
-        if let Err(refusal) = self.try_new_call(now, req, source, h) {
-            let reply = self.invite_refusal(now, refusal, source.remote);
+        if let Err(refusal) = self.try_new_call(now, req.clone(), source, h) {
+            let reply = self.invite_refusal(now, refusal, &req, source.remote);
             self.reply_on(now, h, reply);
         }
     }
@@ -137,6 +137,7 @@ impl Engine {
         &mut self,
         now: Instant,
         refusal: InviteRefusal,
+        req: &Request,
         source: std::net::SocketAddr,
     ) -> Reply {
         match refusal {
@@ -149,7 +150,13 @@ impl Engine {
                 stale,
                 source,
             ),
-            InviteRefusal::Auth(AuthVerdict::Forbidden) | InviteRefusal::Forbidden => {
+            InviteRefusal::Auth(AuthVerdict::Forbidden(why)) => {
+                self.auth_refused(now, req, source, why);
+                Reply::new(StatusCode::FORBIDDEN)
+            }
+            InviteRefusal::Forbidden => {
+                // allowguest=no and nobody we know: a scan or a misdirected phone.
+                self.auth_refused(now, req, source, Refusal::UnknownAccount);
                 Reply::new(StatusCode::FORBIDDEN)
             }
             InviteRefusal::Duplicate => Reply::new(StatusCode::LOOP_DETECTED),

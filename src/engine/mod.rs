@@ -47,7 +47,7 @@ pub use crate::flow::{Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
 pub use settings::{PeerId, Settings};
 
-use crate::auth::{self, Account, AuthVerdict, NonceStore};
+use crate::auth::{self, Account, AuthVerdict, NonceStore, Refusal};
 use crate::call::media::MediaState;
 use crate::call::{Call, CallTable, Cx, Orphans, PeerLoad, Purpose};
 use crate::dialplan::Dialplan;
@@ -56,6 +56,8 @@ use crate::handle::CallHandle;
 use crate::media::sounds::{NoSounds, Sounds};
 use crate::registrar::Registrar;
 use crate::sched::{Scheduler, TimerId};
+use crate::security::ban::{BanList, Counted};
+use crate::security::event::{self, SecurityEvent};
 use crate::sip::{self, HeaderName, Message, Method, Request, Response, StatusCode};
 use crate::transaction::{InsertError, TimerConfig, Transactions};
 use crate::wake::Wake;
@@ -74,6 +76,8 @@ pub struct Stats {
     pub dropped: u64,
     /// Requests refused with a 4xx/5xx before reaching a handler.
     pub refused: u64,
+    /// Datagrams from banned addresses, dropped unanswered.
+    pub banned: u64,
 }
 
 /// Sizes of the engine's tables, for leak checks and the admin view.
@@ -101,6 +105,7 @@ pub struct Engine {
     sched: Scheduler<Wake>,
     registrar: Registrar,
     nonces: NonceStore,
+    ban: BanList,
     calls: CallTable<Call>,
     txs: Transactions<Purpose>,
     load: PeerLoad,
@@ -193,6 +198,7 @@ impl Engine {
             sched,
             registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
+            ban: BanList::new(cfg.general.ban.clone()),
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
             load: PeerLoad::default(),
@@ -333,6 +339,10 @@ impl Engine {
             return self.handle_media(now, on, from, data);
         }
         self.stats.sip_datagrams += 1;
+        if self.ban.is_banned(now, from.ip()) {
+            self.stats.banned += 1;
+            return Verdict::Consumed;
+        }
         let flow = Flow::udp(from);
         match sip::parse(data) {
             Ok(Message::Request(req)) => self.on_request(now, req, flow),
@@ -596,7 +606,7 @@ impl Engine {
                 return if e.acl.allows(source.ip()) {
                     AuthVerdict::Accepted
                 } else {
-                    AuthVerdict::Forbidden
+                    AuthVerdict::Forbidden(Refusal::AclDenied)
                 };
             }
         }
@@ -624,6 +634,35 @@ impl Engine {
             source,
         };
         auth::verify(now, &mut self.nonces, realm, attempt, &values, account)
+    }
+
+    /// Logs a refused request the way Asterisk does (for admins and fail2ban) and counts it
+    /// against its source; enough failures ban the source.
+    fn auth_refused(&mut self, now: Instant, req: &Request, source: SocketAddr, why: Refusal) {
+        if *req.method() == Method::Register {
+            let from = req.headers().get(&HeaderName::From).unwrap_or("");
+            log::warn!("{}", event::registration_failed(from, source, why));
+        } else {
+            let ev = SecurityEvent {
+                why,
+                at: self.wall(now),
+                account: req.from().uri.user.as_deref().unwrap_or(""),
+                session: req.call_id(),
+                local: self.local,
+                remote: source,
+            };
+            log::warn!("{ev}");
+        }
+        let window = self.cfg.general.ban.window.as_secs();
+        match self.ban.failed(now, source.ip()) {
+            Counted::Banned(d) => log::warn!(
+                "Banned {} for {} s after {} authentication failures in {window} s",
+                source.ip(),
+                d.as_secs(),
+                self.cfg.general.ban.failures
+            ),
+            Counted::Failure(_) | Counted::Ignored => {}
+        }
     }
 
     /// A 401 or 407 with a fresh nonce for `source`.
@@ -661,6 +700,9 @@ impl Engine {
         match wake {
             Wake::NonceSweep => {
                 self.nonces.expire(now);
+                for ip in self.ban.sweep(now) {
+                    log::warn!("Ban of {ip} lifted");
+                }
                 self.sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
             }
             Wake::Tx(t) => {

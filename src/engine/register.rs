@@ -4,7 +4,7 @@
 //! §20.19 (Expires), RFC 3581 (the source address we keep for calls).
 
 use super::{Engine, Reply};
-use crate::auth::AuthVerdict;
+use crate::auth::{AuthVerdict, Refusal};
 use crate::flow::Flow;
 use crate::registrar::{ContactUpdate, RegisterError};
 use crate::sip::{Contact, HeaderName, Request, StatusCode};
@@ -27,6 +27,7 @@ impl Engine {
         };
         let entry = self.cfg.entry(&aor);
         if entry.is_none() && !self.cfg.general.always_auth_reject {
+            self.auth_refused(now, req, source, Refusal::UnknownAccount);
             return Reply::new(StatusCode::NOT_FOUND);
         }
         match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
@@ -34,7 +35,10 @@ impl Engine {
             AuthVerdict::Challenge { stale } => {
                 return self.challenge(now, StatusCode::UNAUTHORIZED, stale, source)
             }
-            AuthVerdict::Forbidden => return Reply::new(StatusCode::FORBIDDEN),
+            AuthVerdict::Forbidden(why) => {
+                self.auth_refused(now, req, source, why);
+                return Reply::new(StatusCode::FORBIDDEN);
+            }
             AuthVerdict::Malformed(_) => {
                 return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Authorization header")
             }

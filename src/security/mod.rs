@@ -1,0 +1,5 @@
+//! Defences against hostile traffic that sit before the SIP logic: the brute-force ban and
+//! the security log lines fail2ban and admins read.
+
+pub mod ban;
+pub mod event;
