@@ -133,7 +133,11 @@ pub(crate) fn date_files(
             'd' | 'e' => out.extend(ordinal_files(t.mday)),
             'Y' => out.extend(number_files(t.year)),
             'I' | 'l' => {
-                let h = if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 };
+                let h = if t.hour.is_multiple_of(12) {
+                    12
+                } else {
+                    t.hour % 12
+                };
                 out.push(format!("digits/{h}"));
             }
             'H' | 'k' => hour24(&mut out, t.hour, c == 'H'),

@@ -125,9 +125,11 @@ pub(crate) fn zone_offset(tz: &str) -> Result<Option<i64>, String> {
     let (sign, digits) = match tz.as_bytes().first() {
         Some(b'+') => (1, &tz[1..]),
         Some(b'-') => (-1, &tz[1..]),
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "time zone '{tz}' needs the tz database; sipbox knows UTC and fixed offsets (+HH:MM)"
-        )),
+        ))
+        }
     };
     let d: String = digits.chars().filter(|c| *c != ':').collect();
     if !d.bytes().all(|b| b.is_ascii_digit()) || !(d.len() == 2 || d.len() == 4) {
@@ -179,7 +181,11 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
 pub(crate) fn strftime(fmt: &str, t: &Tm) -> String {
     let mut out = String::new();
     let mut it = fmt.chars().peekable();
-    let h12 = if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 };
+    let h12 = if t.hour.is_multiple_of(12) {
+        12
+    } else {
+        t.hour % 12
+    };
     while let Some(c) = it.next() {
         if c != '%' {
             out.push(c);
