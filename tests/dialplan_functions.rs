@@ -268,6 +268,8 @@ exten => count,1,Set(N=${GROUP_COUNT(sales)}/${GROUP_COUNT(SALES)}/${GROUP_MATCH
 exten => move,1,Set(GROUP()=sales)
  same => n,Set(GROUP()=support)
  same => n,Set(N=${GROUP_COUNT(sales)}/${GROUP_COUNT(support)})
+ same => n,Set(GROUP()=vip@queue)
+ same => n,Set(Q=${GROUP(queue)}/${GROUP_COUNT(vip@queue)})
  same => n,Wait(1)
 "#,
     );
@@ -290,6 +292,7 @@ exten => move,1,Set(GROUP()=sales)
     assert_eq!(c.var("N").as_deref(), Some("1/1/2"));
     let (m, _) = run(&dp, "t", "move");
     assert_eq!(m.var("N").as_deref(), Some("1/1"));
+    assert_eq!(m.var("Q").as_deref(), Some("vip/1"));
     drop(b);
     drop(m);
     let (c, _) = run(&dp, "t", "count");
@@ -600,7 +603,7 @@ exten => 1,1,WaitUntil(1709210100)
  same => n,SIPAddHeader(Alert-Info: <http://x>)
  same => n,SIPAddHeader(no colon)
  same => n,Set(H=${SIPADDHEADER01}|${SIPADDHEADER02}|${SIPADDHEADER03}|${SIPADDHEADER04})
- same => n,SIPRemoveHeader(X-One:)
+ same => n,SIPRemoveHeader(x-one:)
  same => n,Set(H2=${SIPADDHEADER01}|${SIPADDHEADER02})
  same => n,SIPAddHeader(X-Three: 3)
  same => n,Set(H3=${SIPADDHEADER01})

@@ -127,15 +127,18 @@ pub(super) fn add_header(ex: &mut Execution, args: &str) -> Flow {
     Flow::Next
 }
 
-/// `SIPRemoveHeader([prefix])`: drops the added headers starting with `prefix` (all of
-/// them without one).
+/// `SIPRemoveHeader([prefix])`: drops the added headers starting with `prefix`, compared
+/// case-insensitively (all of them without one).
 pub(super) fn remove_header(ex: &mut Execution, args: &str) -> Flow {
     let prefix = args.trim();
     ex.vars.retain(|k, v| {
         let is_header = k
             .strip_prefix("SIPADDHEADER")
             .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()));
-        !(is_header && v.starts_with(prefix))
+        let matches = v
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix));
+        !(is_header && matches)
     });
     Flow::Next
 }

@@ -170,7 +170,7 @@ fn answered_then(ex: &Execution, no_answer: bool, cmd: Command, st: State) -> Fl
 /// Runs one application. `args` are substituted already.
 pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc: &Loc) -> Flow {
     let Some(a) = App::from_name(app) else {
-        log::warn!("{loc}: no application '{app}': hanging up");
+        log::warn!("{loc}: {}: no application '{app}': hanging up", ex.here());
         return end(Cause::FAILURE);
     };
     let argv: Vec<&str> = args.split(',').collect();

@@ -51,9 +51,12 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
             Ok(match arg(0).to_ascii_lowercase().as_str() {
                 "num" | "number" => chan.callerid_num.clone(),
                 "name" => chan.callerid_name.clone(),
+                // ast_callerid_merge: `"name" <num>`, or the one part there is.
                 "all" => {
                     if chan.callerid_name.is_empty() {
-                        format!("<{}>", chan.callerid_num)
+                        chan.callerid_num.clone()
+                    } else if chan.callerid_num.is_empty() {
+                        chan.callerid_name.clone()
                     } else {
                         format!("\"{}\" <{}>", chan.callerid_name, chan.callerid_num)
                     }
@@ -262,8 +265,12 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
             }
         }
         "GROUP" => {
-            let category = args.trim();
-            cx.ex.groups.set(category, value.trim());
+            // `Set(GROUP()=group@category)` names the category in the value.
+            let (group, category) = match (args.trim(), value.trim().split_once('@')) {
+                ("", Some((g, c))) => (g, c),
+                (c, _) => (value.trim(), c),
+            };
+            cx.ex.groups.set(category, group);
         }
         _ => return Err("unknown".into()),
     }
