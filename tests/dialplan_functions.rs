@@ -376,6 +376,8 @@ exten => 900,1,Macro(hangs)
 exten => landed,1,Set(LANDED=${MACRO_CONTEXT}|${ARG1})
  same => n,Wait(1)
 exten => h,1,Set(HCTX=${CONTEXT})
+ same => n,Macro(hangupcall,bye)
+ same => n,Set(HAFTER=${HMACRO})
 
 [macro-dial]
 exten => s,1,Set(SEEN=${ARG1}|${ARG2}|${ARG3}|${MACRO_EXTEN}|${MACRO_CONTEXT}|${MACRO_PRIORITY}|${MACRO_DEPTH})
@@ -399,6 +401,9 @@ exten => s,1,Goto(from-internal,landed,1)
 exten => s,1,Set(E=before)
  same => n,MacroExit()
  same => n,Set(E=after)
+
+[macro-hangupcall]
+exten => s,1,Set(HMACRO=${ARG1}@${MACRO_EXTEN})
 
 [macro-hangs]
 exten => s,1,Answer()
@@ -454,6 +459,7 @@ fn macros_as_app_macro_runs_them() {
     assert!(matches!(cmd, Command::Hangup { .. }), "{cmd:?}");
     ex.hangup(&dp, noon(), None);
     assert_eq!(ex.var("HCTX").as_deref(), Some("from-internal"));
+    assert_eq!(ex.var("HAFTER").as_deref(), Some("bye@h"));
 }
 
 #[test]

@@ -561,8 +561,13 @@ impl Execution {
         self.exten = "h".into();
         self.prio = 1;
         for _ in 0..STEP_BUDGET {
+            // `exten => h,1,Macro(hangupcall)` (FreePBX): macros run to their end here too.
+            apps::macros::left_by_goto(self);
             let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), now)
             else {
+                if apps::macros::leave(self, dp) {
+                    continue;
+                }
                 return;
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {
