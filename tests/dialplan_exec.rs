@@ -143,6 +143,7 @@ fn chan(num: &str) -> ChannelInfo {
         callerid_name: "Alice".into(),
         sip_call_id: "abc@host".into(),
         unique_id: "1700000000.1".into(),
+        ..ChannelInfo::default()
     }
 }
 

@@ -116,6 +116,15 @@ fn channel_info(
         callerid_num: num,
         sip_call_id: req.call_id().to_string(),
         unique_id,
+        // For ${CHANNEL(peername)}, the channel name and ${SIP_HEADER(...)}.
+        peer: peer
+            .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
+            .unwrap_or_default(),
+        sip_headers: req
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_string()))
+            .collect(),
     }
 }
 

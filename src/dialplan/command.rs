@@ -17,6 +17,11 @@ pub struct ChannelInfo {
     pub sip_call_id: String,
     /// A unique id for the call (`${UNIQUEID}`).
     pub unique_id: String,
+    /// The sip.conf entry the call came from, if any (`${CHANNEL(peername)}`, the channel
+    /// name `SIP/peer-...`).
+    pub peer: String,
+    /// The INVITE's headers as received, name and value (`${SIP_HEADER(name)}`).
+    pub sip_headers: Vec<(String, String)>,
 }
 
 /// How a Dial ended, as `${DIALSTATUS}`.

@@ -46,13 +46,35 @@ pub(crate) struct ReadState {
     pub prompting: bool,
 }
 
-/// A Gosub return address with the `ARGn` values it hid.
+/// A Gosub or Macro return address with the `ARGn` values it hid.
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
     pub context: String,
     pub exten: String,
     pub prio: u32,
     pub saved_args: Vec<(String, String)>,
+    /// `LOCAL(name)` variables: the value each had before the subroutine set it.
+    pub saved_locals: Vec<(String, Option<String>)>,
+    /// Set for a Macro frame: how to leave it.
+    pub macro_: Option<MacroFrame>,
+}
+
+/// What a `Macro()` call must restore when the macro ends (app_macro.c).
+#[derive(Debug, Clone)]
+pub(crate) struct MacroFrame {
+    /// `macro-NAME`: leaving it by a Goto ends the macro where the Goto went.
+    pub context: String,
+    /// `MACRO_EXTEN`, `MACRO_CONTEXT`, `MACRO_PRIORITY`, `MACRO_OFFSET`, `MACRO_DEPTH` as
+    /// they were before.
+    pub saved_vars: Vec<(String, Option<String>)>,
+}
+
+/// An active `While()`: where it is, to come back to at `EndWhile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Loop {
+    pub context: String,
+    pub exten: String,
+    pub prio: u32,
 }
 
 /// The execution cursor of one call.
@@ -70,6 +92,20 @@ pub struct Execution {
     pub(crate) digit_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) h_done: bool,
+    /// Every call's globals and group counts (the dialplan's [`super::shared::Shared`]).
+    pub(crate) shared: super::shared::SharedRef,
+    /// This call's `GROUP()` memberships.
+    pub(crate) groups: super::shared::Groups,
+    /// `RAND()` state (splitmix64), seeded from the call's ids: no OS entropy here.
+    pub(crate) rng: u64,
+    /// `TIMEOUT(absolute)`: the call ends (or goes to `T`) when a step finds it passed.
+    pub(crate) absolute_deadline: Option<SystemTime>,
+    /// Open `While()` loops, innermost last.
+    pub(crate) loops: Vec<Loop>,
+    /// `CHANNEL(language)`.
+    pub(crate) language: String,
+    /// `CHANNEL(musicclass)`.
+    pub(crate) musicclass: String,
 }
 
 /// What running one priority did.
@@ -81,4 +117,12 @@ pub(crate) enum Flow {
     Jumped,
     /// Hand this command to the call layer and wait in this state.
     Cmd(Command, State),
+}
+
+impl Execution {
+    /// Where the cursor is, for warnings: `[exten@context:prio]`, as Asterisk's
+    /// `Executing [exten@context:prio]` lines name it.
+    pub(crate) fn here(&self) -> String {
+        format!("[{}@{}:{}]", self.exten, self.context, self.prio)
+    }
 }

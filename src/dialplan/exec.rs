@@ -59,7 +59,9 @@ use super::cause::Cause;
 pub use super::command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
 pub use super::cursor::Execution;
 use super::cursor::{Flow, ReadState, State};
+use super::functions::{self, Ctx};
 use super::model::{Dialplan, Want};
+use super::shared::{lock, Groups};
 use super::time::epoch_secs;
 use super::vars::{self, Scope};
 
@@ -70,72 +72,90 @@ const MAX_DIGITS: usize = 255;
 
 /// Variable lookups during substitution: built-ins, channel variables, then globals.
 pub(crate) struct ExecScope<'a> {
-    pub ex: &'a Execution,
+    pub ex: &'a mut Execution,
     pub dp: &'a Dialplan,
 }
 
 impl Scope for ExecScope<'_> {
     fn var(&self, name: &str) -> Option<String> {
-        let ex = self.ex;
-        Some(match name {
-            "EXTEN" => ex.exten.clone(),
-            "CONTEXT" => ex.context.clone(),
-            "PRIORITY" => ex.prio.to_string(),
-            "UNIQUEID" => ex.chan.unique_id.clone(),
-            "SIPCALLID" => ex.chan.sip_call_id.clone(),
-            "EPOCH" => epoch_secs(ex.now).to_string(),
-            "CALLERIDNUM" => ex.chan.callerid_num.clone(),
-            "CALLERIDNAME" => ex.chan.callerid_name.clone(),
-            _ => {
-                return ex
-                    .vars
-                    .get(name)
-                    .or_else(|| self.dp.globals.get(name))
-                    .cloned()
-            }
-        })
+        builtin_var(self.ex, self.dp, name)
     }
 
-    fn function(&self, name: &str, args: &str) -> Option<String> {
-        let ex = self.ex;
-        let arg = args.trim().to_ascii_lowercase();
-        match (name, arg.as_str()) {
-            ("CALLERID", "num" | "number") => Some(ex.chan.callerid_num.clone()),
-            ("CALLERID", "name") => Some(ex.chan.callerid_name.clone()),
-            ("CALLERID", "all") => Some(format!(
-                "\"{}\" <{}>",
-                ex.chan.callerid_name, ex.chan.callerid_num
-            )),
-            ("TIMEOUT", "digit") => Some(fmt_secs(ex.digit_timeout)),
-            ("TIMEOUT", "response") => Some(fmt_secs(ex.response_timeout)),
-            ("GLOBAL", _) => Some(
-                self.dp
-                    .globals
-                    .get(args.trim())
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-            _ => None,
-        }
+    fn function(&mut self, name: &str, args: &str) -> Option<String> {
+        let mut cx = Ctx {
+            ex: self.ex,
+            dp: self.dp,
+        };
+        functions::read(&mut cx, name, args)
+    }
+
+    fn here(&self) -> String {
+        format!("{}: ", self.ex.here())
     }
 }
 
-fn fmt_secs(d: Duration) -> String {
-    super::expr::fmt_num(d.as_secs_f64())
+fn builtin_var(ex: &Execution, dp: &Dialplan, name: &str) -> Option<String> {
+    Some(match name {
+        "EXTEN" => ex.exten.clone(),
+        "CONTEXT" => ex.context.clone(),
+        "PRIORITY" => ex.prio.to_string(),
+        "UNIQUEID" => ex.chan.unique_id.clone(),
+        "SIPCALLID" => ex.chan.sip_call_id.clone(),
+        "EPOCH" => epoch_secs(ex.now).to_string(),
+        "CALLERIDNUM" => ex.chan.callerid_num.clone(),
+        "CALLERIDNAME" => ex.chan.callerid_name.clone(),
+        "CHANNEL" => ex.channel_name(),
+        "LANGUAGE" => ex.language.clone(),
+        _ => {
+            return ex.vars.get(name).cloned().or_else(|| {
+                lock(&dp.shared)
+                    .globals
+                    .get(name)
+                    .cloned()
+                    .or_else(|| dp.globals.get(name).cloned())
+            })
+        }
+    })
+}
+
+/// splitmix64: a small generator for `RAND()`, seeded per call (no OS entropy in the core).
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// FNV-1a, to turn the call's ids into a seed.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl Execution {
     /// A cursor for a call entering `context` at `exten` (an empty number means `s`).
-    pub fn new(_dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
+    pub fn new(dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
+        let exten = if exten.is_empty() {
+            "s".to_string()
+        } else {
+            exten.to_string()
+        };
+        // RAND() needs no secrecy: the Call-ID (random from the caller) and our unique id
+        // make each call's sequence its own.
+        let rng = fnv(format!("{}\0{}", chan.sip_call_id, chan.unique_id).as_bytes());
+        let mut vars = HashMap::new();
+        vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
+        vars.insert(
+            functions::channel::CID_ANI.to_string(),
+            chan.callerid_num.clone(),
+        );
         Execution {
             context: context.to_string(),
-            exten: if exten.is_empty() {
-                "s".into()
-            } else {
-                exten.to_string()
-            },
+            exten,
             prio: 1,
-            vars: HashMap::new(),
+            vars,
             chan,
             now: SystemTime::UNIX_EPOCH,
             stack: Vec::new(),
@@ -144,27 +164,71 @@ impl Execution {
             digit_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(10),
             h_done: false,
+            shared: dp.shared.clone(),
+            groups: Groups::new(dp.shared.clone()),
+            rng,
+            absolute_deadline: None,
+            loops: Vec::new(),
+            language: "en".into(),
+            musicclass: String::new(),
         }
     }
 
-    /// A channel variable (built-ins like `EXTEN` and `CALLERID(num)` included).
+    /// A channel variable (built-ins like `EXTEN` and functions like `CALLERID(num)`
+    /// included). Globals written at run time are seen; `[globals]` are not (no dialplan
+    /// here).
     pub fn var(&self, name: &str) -> Option<String> {
-        let scope = ExecScope {
-            ex: self,
-            dp: &Dialplan::default(),
+        let dp = Dialplan {
+            shared: self.shared.clone(),
+            ..Dialplan::default()
         };
         match name.find('(') {
-            Some(open) => scope.function(
-                &name[..open].to_ascii_uppercase(),
-                name[open + 1..].trim_end_matches(')'),
-            ),
-            None => scope.var(name),
+            Some(open) => {
+                // Functions may change the call (INC, RAND): they run on a copy.
+                let mut copy = self.clone();
+                let mut cx = Ctx {
+                    ex: &mut copy,
+                    dp: &dp,
+                };
+                functions::read(
+                    &mut cx,
+                    &name[..open].to_ascii_uppercase(),
+                    name[open + 1..].trim_end_matches(')'),
+                )
+            }
+            None => builtin_var(self, &dp, name),
         }
     }
 
     /// Sets a channel variable (or `CALLERID(num)`, `CALLERID(name)`, `TIMEOUT(digit)`).
     pub fn set_var(&mut self, name: &str, value: &str) {
-        apps::set_variable(self, name, value);
+        let dp = Dialplan {
+            shared: self.shared.clone(),
+            ..Dialplan::default()
+        };
+        apps::set_variable(self, &dp, name, value);
+    }
+
+    /// The Asterisk channel name, `SIP/peer-0000000n` (the number from the unique id).
+    pub fn channel_name(&self) -> String {
+        let seq = self
+            .chan
+            .unique_id
+            .rsplit('.')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0);
+        let who = if self.chan.peer.is_empty() {
+            "unknown"
+        } else {
+            &self.chan.peer
+        };
+        format!("SIP/{who}-{seq:08x}")
+    }
+
+    /// The next `RAND()` draw.
+    pub(crate) fn next_rand(&mut self) -> u64 {
+        splitmix(&mut self.rng)
     }
 
     /// Where the cursor is: context, extension, priority.
@@ -182,8 +246,9 @@ impl Execution {
         (&self.chan.callerid_name, &self.chan.callerid_num)
     }
 
-    pub(crate) fn expand(&self, dp: &Dialplan, text: &str) -> String {
-        vars::substitute(text, &ExecScope { ex: self, dp })
+    /// Substitutes `text` as the arguments of the current priority.
+    pub(crate) fn expand_mut(&mut self, dp: &Dialplan, text: &str) -> String {
+        vars::substitute(text, &mut ExecScope { ex: self, dp })
     }
 
     /// Advances the call: see the module docs for which `resume` answers which command.
@@ -375,6 +440,10 @@ impl Execution {
     /// Runs priorities from the cursor until an application needs the call layer.
     fn run(&mut self, dp: &Dialplan) -> Command {
         for _ in 0..STEP_BUDGET {
+            if let Some(cmd) = self.absolute_timeout(dp) {
+                return cmd;
+            }
+            apps::macros::left_by_goto(self);
             let cid = self.chan.callerid_num.clone();
             let Some(found) = dp.find(
                 &self.context,
@@ -383,12 +452,15 @@ impl Execution {
                 Want::Prio(self.prio),
                 self.now,
             ) else {
+                if apps::macros::leave(self, dp) {
+                    continue;
+                }
                 return self.fell_off(dp);
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {
                 return self.end(Cause::FAILURE);
             };
-            let args = self.expand(dp, &p.args);
+            let args = self.expand_mut(dp, &p.args);
             log::debug!(
                 "Executing [{}@{}:{}] {}(\"{}\")",
                 self.exten,
@@ -412,6 +484,28 @@ impl Execution {
             self.context
         );
         self.end(Cause::FAILURE)
+    }
+
+    /// `TIMEOUT(absolute)` passed: to the `T` extension if the context has one (once), else
+    /// hang up, as Asterisk's soft hang-up for the absolute timeout does. Checked when the
+    /// dialplan runs: a Dial or Playback in progress is not cut short.
+    fn absolute_timeout(&mut self, dp: &Dialplan) -> Option<Command> {
+        let at = self.absolute_deadline?;
+        if self.now < at {
+            return None;
+        }
+        self.absolute_deadline = None;
+        log::info!("{}: absolute timeout reached", self.here());
+        let cid = self.chan.callerid_num.clone();
+        if dp
+            .find(&self.context, "T", &cid, Want::Prio(1), self.now)
+            .is_some()
+        {
+            self.exten = "T".into();
+            self.prio = 1;
+            return None;
+        }
+        Some(self.end(Cause::NORMAL_CLEARING))
     }
 
     fn fell_off(&mut self, dp: &Dialplan) -> Command {
@@ -456,6 +550,7 @@ impl Execution {
             return;
         }
         self.h_done = true;
+        apps::macros::unwind_for_hangup(self);
         let cid = self.chan.callerid_num.clone();
         if dp
             .find(&self.context, "h", &cid, Want::Prio(1), now)
@@ -466,14 +561,19 @@ impl Execution {
         self.exten = "h".into();
         self.prio = 1;
         for _ in 0..STEP_BUDGET {
+            // `exten => h,1,Macro(hangupcall)` (FreePBX): macros run to their end here too.
+            apps::macros::left_by_goto(self);
             let Some(found) = dp.find(&self.context, &self.exten, &cid, Want::Prio(self.prio), now)
             else {
+                if apps::macros::leave(self, dp) {
+                    continue;
+                }
                 return;
             };
             let Some(p) = found.ext.prios.get(&found.prio) else {
                 return;
             };
-            let args = self.expand(dp, &p.args);
+            let args = self.expand_mut(dp, &p.args);
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}

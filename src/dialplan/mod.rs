@@ -8,6 +8,8 @@
 //! - [`expr`] / [`rx`]: `ast_expr2` expressions and the regex subset behind `:` / `=~`.
 //! - [`time`]: `GotoIfTime` and timed-include conditions.
 //! - [`apps`]: the applications, each turning its arguments into an action.
+//! - `functions`: the dialplan functions (`CUT`, `MATH`, `STRFTIME`, `GROUP_COUNT`, ...).
+//! - `shared`: run-time globals and group counts every call sees.
 //! - [`cause`]: Q.850 hang-up causes ([`Cause`]), what the dialplan ends a call with.
 //! - [`command`]: the commands and events exchanged with the call layer.
 //! - `cursor`: the runner's state ([`Execution`]), shared by the applications and the runner.
@@ -21,11 +23,13 @@ pub mod command;
 mod cursor;
 pub mod exec;
 pub mod expr;
+mod functions;
 mod load;
 pub mod model;
 pub mod pattern;
 mod prompts;
 pub mod rx;
+mod shared;
 pub mod show;
 pub mod time;
 pub mod vars;

@@ -181,6 +181,8 @@ pub struct Dialplan {
     pub(crate) globals: HashMap<String, String>,
     pub(crate) autofallthrough: bool,
     pub(crate) utc_offset: i64,
+    /// Run-time globals and group counts, shared by every call (see `shared`).
+    pub(crate) shared: super::shared::SharedRef,
 }
 
 impl Dialplan {

@@ -2,14 +2,15 @@
 //! call (the loop thread then does not touch the disk on a call's first Playback).
 //!
 //! The applications that play files are Playback and Background (argument 1), Read (argument
-//! 2, the prompt), SayDigits and SayNumber (the prompts their literal argument says). Text
+//! 2, the prompt), SayDigits, SayNumber, SayAlpha and SayPhonetic (the prompts their literal
+//! argument says). SayUnixTime's prompts depend on the clock and are not listed. Text
 //! before the first `$` of an argument list is what substitution leaves unchanged (only
 //! `${...}` and `$[...]` are replaced), so only that part is read: `Playback(hello&${X})`
 //! names `hello`, `Playback(${X})` names nothing.
 
 use std::collections::BTreeSet;
 
-use super::apps::{digit_files, files, number_files, App};
+use super::apps::{alpha_files, digit_files, files, number_files, phonetic_files, App};
 use super::model::Dialplan;
 
 impl Dialplan {
@@ -34,13 +35,20 @@ fn sound_names(app: &str, args: &str, out: &mut BTreeSet<String>) {
         return;
     };
     let index = match app {
-        App::Playback | App::Background | App::SayDigits | App::SayNumber => 0,
+        App::Playback
+        | App::Background
+        | App::SayDigits
+        | App::SayNumber
+        | App::SayAlpha
+        | App::SayPhonetic => 0,
         App::Read => 1,
         _ => return,
     };
     let (whole, partial) = literal_args(args);
     let names = match (whole.get(index), app) {
         (Some(a), App::SayDigits) => digit_files(a.trim()),
+        (Some(a), App::SayAlpha) => alpha_files(a.trim()),
+        (Some(a), App::SayPhonetic) => phonetic_files(a.trim()),
         (Some(a), App::SayNumber) => match a.trim().parse::<i64>() {
             Ok(n) => number_files(n),
             Err(_) => return,
@@ -92,6 +100,8 @@ mod tests {
         assert_eq!(names("Read", "v,enter-number,4"), ["enter-number"]);
         assert_eq!(names("SayDigits", "12"), ["digits/1", "digits/2"]);
         assert_eq!(names("SayNumber", "20"), ["digits/20"]);
+        assert_eq!(names("SayAlpha", "ab"), ["letters/a", "letters/b"]);
+        assert_eq!(names("SayPhonetic", "z"), ["phonetic/z_p"]);
         assert!(names("Dial", "SIP/hello").is_empty());
         assert!(names("NoSuchApp", "hello").is_empty());
     }

@@ -4,8 +4,7 @@
 //! Reading list: Asterisk `main/pbx.c` (`pbx_substitute_variables_helper_full`,
 //! `parse_variable_name`, `substring`, `pbx_checkcondition`) and `funcs/func_logic.c`.
 //! Values are not re-expanded: a variable holding `${X}` yields that text, as in Asterisk.
-//! Functions handled here: `LEN`, `IF`, `ISNULL`, `EXISTS`; the channel answers the rest
-//! (`CALLERID`, `TIMEOUT`, `GLOBAL`) through [`Scope::function`].
+//! Functions handled here: `LEN`, `IF`, `ISNULL`, `EXISTS`; the channel answers the rest (`super::functions`) through [`Scope::function`].
 
 use super::expr;
 
@@ -18,8 +17,13 @@ const MAX_LEN: usize = 16 * 1024;
 pub trait Scope {
     /// A variable (built-in, channel, then global).
     fn var(&self, name: &str) -> Option<String>;
-    /// A function the channel provides, by upper-case name; `None` if unknown.
-    fn function(&self, name: &str, args: &str) -> Option<String>;
+    /// A function the channel provides, by upper-case name; `None` if unknown. Mutable:
+    /// some functions change the call (`INC`, `RAND`'s generator).
+    fn function(&mut self, name: &str, args: &str) -> Option<String>;
+    /// Where substitution happens, for warnings (`[exten@context:prio]`).
+    fn here(&self) -> String {
+        String::new()
+    }
 }
 
 /// Asterisk's `pbx_checkcondition`: empty is false, a leading integer is its value, any
@@ -102,7 +106,7 @@ fn split_name(name: &str) -> (&str, Option<(i64, i64)>) {
     (name, None)
 }
 
-fn builtin_function(name: &str, args: &str, scope: &dyn Scope) -> Option<String> {
+fn builtin_function(name: &str, args: &str, scope: &mut dyn Scope) -> Option<String> {
     let bool_s = |b: bool| if b { "1" } else { "0" }.to_string();
     Some(match name {
         "LEN" => args.chars().count().to_string(),
@@ -110,7 +114,7 @@ fn builtin_function(name: &str, args: &str, scope: &dyn Scope) -> Option<String>
         "EXISTS" => bool_s(!args.is_empty()),
         "IF" => {
             let Some((cond, branches)) = args.split_once('?') else {
-                log::warn!("IF() needs a '?': IF({args})");
+                log::warn!("{}IF() needs a '?': IF({args})", scope.here());
                 return Some(String::new());
             };
             let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
@@ -121,7 +125,7 @@ fn builtin_function(name: &str, args: &str, scope: &dyn Scope) -> Option<String>
 }
 
 /// Expands every `${...}` and `$[...]` in `input`.
-pub fn substitute(input: &str, scope: &dyn Scope) -> String {
+pub fn substitute(input: &str, scope: &mut dyn Scope) -> String {
     let mut out = String::new();
     expand(input, scope, 0, &mut out);
     if out.len() > MAX_LEN {
@@ -159,9 +163,12 @@ fn closing(s: &[u8], from: usize, open: u8, close: u8) -> Option<(usize, bool)> 
     None
 }
 
-fn expand(input: &str, scope: &dyn Scope, depth: usize, out: &mut String) {
+fn expand(input: &str, scope: &mut dyn Scope, depth: usize, out: &mut String) {
     if depth > MAX_DEPTH {
-        log::warn!("variable nesting deeper than {MAX_DEPTH}; left unexpanded");
+        log::warn!(
+            "{}variable nesting deeper than {MAX_DEPTH}; left unexpanded",
+            scope.here()
+        );
         out.push_str(input);
         return;
     }
@@ -187,7 +194,7 @@ fn expand(input: &str, scope: &dyn Scope, depth: usize, out: &mut String) {
             }
         };
         let Some((end, nested)) = closing(b, at + 2, open, close) else {
-            log::warn!("missing '{}' in '{input}'", close as char);
+            log::warn!("{}missing '{}' in '{input}'", scope.here(), close as char);
             i = b.len();
             continue;
         };
@@ -209,7 +216,7 @@ fn expand(input: &str, scope: &dyn Scope, depth: usize, out: &mut String) {
 }
 
 /// The value of a `${...}` body: variable or function, then the substring if any.
-fn lookup(body: &str, scope: &dyn Scope) -> String {
+fn lookup(body: &str, scope: &mut dyn Scope) -> String {
     let (name, sub) = split_name(body);
     let value = match name.find('(') {
         Some(open) => {
@@ -217,7 +224,7 @@ fn lookup(body: &str, scope: &dyn Scope) -> String {
             let rest = &name[open + 1..];
             let args = rest.strip_suffix(')').unwrap_or(rest);
             builtin_function(&fname, args, scope).unwrap_or_else(|| {
-                log::warn!("unknown function {fname}()");
+                log::warn!("{}unknown function {fname}()", scope.here());
                 String::new()
             })
         }
@@ -239,7 +246,7 @@ mod tests {
         fn var(&self, name: &str) -> Option<String> {
             self.0.get(name).map(|s| s.to_string())
         }
-        fn function(&self, name: &str, args: &str) -> Option<String> {
+        fn function(&mut self, name: &str, args: &str) -> Option<String> {
             (name == "CALLERID" && args == "num").then(|| "5551234".to_string())
         }
     }
@@ -265,7 +272,7 @@ mod tests {
 
     #[test]
     fn expansion_table() {
-        let m = Map(HashMap::from([
+        let mut m = Map(HashMap::from([
             ("EXTEN", "95551234"),
             ("A", "B"),
             ("B", "final"),
@@ -299,7 +306,7 @@ mod tests {
             ("$[]", ""),
         ];
         for (input, want) in cases {
-            assert_eq!(substitute(input, &m), *want, "{input}");
+            assert_eq!(substitute(input, &mut m), *want, "{input}");
         }
     }
 

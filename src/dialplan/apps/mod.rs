@@ -3,13 +3,24 @@
 //!
 //! Reading list: Asterisk `main/pbx.c` (`pbx_builtin_*`: Goto, GotoIf, GotoIfTime, Set,
 //! Wait, WaitExten, Background, Answer, Hangup, Busy, Congestion, Progress, Ringing),
-//! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c`, `main/say.c` (English numbers).
+//! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c`, `apps/app_cdr.c` (NoCDR,
+//! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
+//! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
+//! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader).
 
 use std::time::Duration;
+
+mod loops;
+pub(crate) mod macros;
+mod misc;
+pub mod say;
+
+pub use say::{alpha_files, digit_files, number_files, phonetic_files};
 
 use super::cause::Cause;
 use super::command::{Command, DialOptions, DialTarget};
 use super::cursor::{Execution, Flow, Frame, ReadState, State};
+use super::functions::{self, strftime, Ctx};
 use super::model::{Dialplan, Want};
 use super::time::TimeSpec;
 use super::vars::truthy;
@@ -18,7 +29,7 @@ use crate::config::raw::Loc;
 /// Digits that interrupt Background and Read prompts.
 pub const ALL_DIGITS: &str = "0123456789*#";
 /// Deepest Gosub nesting (Asterisk's limit is similar).
-const MAX_GOSUB: usize = 128;
+pub(crate) const MAX_GOSUB: usize = 128;
 
 /// The applications sipbox knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +60,26 @@ pub enum App {
     Congestion,
     SayDigits,
     SayNumber,
+    SayAlpha,
+    SayPhonetic,
+    SayUnixTime,
+    Macro,
+    MacroIf,
+    MacroExit,
+    ExecIf,
+    While,
+    EndWhile,
+    ExitWhile,
+    ContinueWhile,
+    MSet,
+    WaitUntil,
+    NoCDR,
+    ResetCDR,
+    SIPAddHeader,
+    SIPRemoveHeader,
 }
 
-const NAMES: [(&str, App); 25] = [
+const NAMES: [(&str, App); 43] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -77,6 +105,24 @@ const NAMES: [(&str, App); 25] = [
     ("congestion", App::Congestion),
     ("saydigits", App::SayDigits),
     ("saynumber", App::SayNumber),
+    ("sayalpha", App::SayAlpha),
+    ("sayphonetic", App::SayPhonetic),
+    ("sayunixtime", App::SayUnixTime),
+    ("datetime", App::SayUnixTime),
+    ("macro", App::Macro),
+    ("macroif", App::MacroIf),
+    ("macroexit", App::MacroExit),
+    ("execif", App::ExecIf),
+    ("while", App::While),
+    ("endwhile", App::EndWhile),
+    ("exitwhile", App::ExitWhile),
+    ("continuewhile", App::ContinueWhile),
+    ("mset", App::MSet),
+    ("waituntil", App::WaitUntil),
+    ("nocdr", App::NoCDR),
+    ("resetcdr", App::ResetCDR),
+    ("sipaddheader", App::SIPAddHeader),
+    ("sipremoveheader", App::SIPRemoveHeader),
 ];
 
 impl App {
@@ -89,7 +135,7 @@ impl App {
     }
 }
 
-fn end(cause: Cause) -> Flow {
+pub(crate) fn end(cause: Cause) -> Flow {
     Flow::Cmd(Command::End { cause }, State::Ended(cause))
 }
 
@@ -124,7 +170,7 @@ fn answered_then(ex: &Execution, no_answer: bool, cmd: Command, st: State) -> Fl
 /// Runs one application. `args` are substituted already.
 pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc: &Loc) -> Flow {
     let Some(a) = App::from_name(app) else {
-        log::warn!("{loc}: no application '{app}': hanging up");
+        log::warn!("{loc}: {}: no application '{app}': hanging up", ex.here());
         return end(Cause::FAILURE);
     };
     let argv: Vec<&str> = args.split(',').collect();
@@ -154,8 +200,11 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Set => {
             match args.split_once('=') {
-                Some((name, value)) => set_variable(ex, name.trim(), value),
-                None => log::warn!("{loc}: Set requires name=value, got '{args}'"),
+                Some((name, value)) => set_variable(ex, dp, name.trim(), value),
+                None => log::warn!(
+                    "{loc}: {}: Set requires name=value, got '{args}'",
+                    ex.here()
+                ),
             }
             Flow::Next
         }
@@ -188,13 +237,22 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::Gosub => gosub(ex, dp, args, loc),
         App::Return => {
+            if ex.stack.last().is_none_or(|f| f.macro_.is_some()) {
+                log::warn!("{loc}: {}: Return without Gosub: hanging up", ex.here());
+                return end(Cause::FAILURE);
+            }
             let Some(frame) = ex.stack.pop() else {
-                log::warn!("{loc}: Return without Gosub: hanging up");
                 return end(Cause::FAILURE);
             };
             ex.vars.insert("GOSUB_RETVAL".into(), args.to_string());
             ex.vars.retain(|k, _| !is_arg(k));
             ex.vars.extend(frame.saved_args);
+            for (k, old) in frame.saved_locals {
+                match old {
+                    Some(v) => ex.vars.insert(k, v),
+                    None => ex.vars.remove(&k),
+                };
+            }
             ex.context = frame.context;
             ex.exten = frame.exten;
             ex.prio = frame.prio;
@@ -274,7 +332,77 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             }
         },
         App::Dial => dial(ex, &argv, loc),
+        App::SayAlpha => say(alpha_files(arg(0))),
+        App::SayPhonetic => say(phonetic_files(arg(0))),
+        App::SayUnixTime => say_unixtime(ex, dp, &argv),
+        App::Macro => macros::call(ex, dp, args),
+        App::MacroIf => {
+            let Some((cond, branches)) = args.split_once('?') else {
+                log::warn!("{loc}: {}: MacroIf needs 'expr?macro[:macro]'", ex.here());
+                return Flow::Next;
+            };
+            let (t, f) = match branches.split_once(':') {
+                Some((t, f)) => (t, Some(f)),
+                None => (branches, None),
+            };
+            match if truthy(cond) { Some(t) } else { f } {
+                Some(m) => macros::call(ex, dp, m),
+                None => Flow::Next,
+            }
+        }
+        App::MacroExit => {
+            if macros::leave(ex, dp) {
+                Flow::Jumped
+            } else {
+                // Asterisk's MacroExit outside a macro returns non-zero: the call ends.
+                log::warn!(
+                    "{loc}: {}: MacroExit outside a Macro: hanging up",
+                    ex.here()
+                );
+                end(Cause::NORMAL_CLEARING)
+            }
+        }
+        App::ExecIf => misc::exec_if(ex, dp, args, loc),
+        App::While | App::EndWhile | App::ExitWhile | App::ContinueWhile => {
+            loops::run(ex, dp, a, args)
+        }
+        App::MSet => misc::mset(ex, dp, args),
+        App::WaitUntil => misc::wait_until(ex, arg(0)),
+        App::NoCDR | App::ResetCDR => Flow::Next,
+        App::SIPAddHeader => misc::add_header(ex, args.trim()),
+        App::SIPRemoveHeader => misc::remove_header(ex, args),
     }
+}
+
+/// `SayUnixTime([unixtime[,timezone[,format]]])`.
+fn say_unixtime(ex: &mut Execution, dp: &Dialplan, argv: &[&str]) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let (epoch, usec) = match strftime::epoch_arg(arg(0), ex.now) {
+        Ok(t) => t,
+        Err(e) => {
+            log::warn!("{}: SayUnixTime: {e}", ex.here());
+            return Flow::Next;
+        }
+    };
+    let offset = match strftime::zone_offset(arg(1)) {
+        Ok(o) => o.unwrap_or(dp.utc_offset),
+        Err(e) => {
+            log::warn!(
+                "{}: SayUnixTime: {e}: using the dialplan's offset",
+                ex.here()
+            );
+            dp.utc_offset
+        }
+    };
+    let format = if arg(2).is_empty() {
+        say::DEFAULT_DATE_FORMAT
+    } else {
+        arg(2)
+    };
+    say(say::date_files(
+        format,
+        &strftime::Tm::new(epoch, usec, offset),
+    ))
 }
 
 fn say(files: Vec<String>) -> Flow {
@@ -290,99 +418,27 @@ fn say(files: Vec<String>) -> Flow {
     )
 }
 
-/// The prompts SayDigits plays for `s`, one per character (Asterisk's `ast_say_digit_str`).
-pub fn digit_files(s: &str) -> Vec<String> {
-    s.chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(format!("digits/{c}")),
-            '*' => Some("digits/star".into()),
-            '#' => Some("digits/pound".into()),
-            '-' => Some("letters/dash".into()),
-            c if c.is_ascii_alphabetic() => Some(format!("letters/{}", c.to_ascii_lowercase())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// English number prompts as Asterisk's `ast_say_number_full_en`.
-pub fn number_files(n: i64) -> Vec<String> {
-    let mut out = Vec::new();
-    if n < 0 {
-        out.push("digits/minus".to_string());
-    }
-    let mut n = n.unsigned_abs();
-    if n == 0 {
-        out.push("digits/0".into());
-        return out;
-    }
-    for (unit, name) in [
-        (1_000_000_000u64, "billion"),
-        (1_000_000, "million"),
-        (1_000, "thousand"),
-    ] {
-        if n >= unit {
-            out.extend(number_files((n / unit) as i64));
-            out.push(format!("digits/{name}"));
-            n %= unit;
-        }
-    }
-    if n >= 100 {
-        out.push(format!("digits/{}", n / 100));
-        out.push("digits/hundred".into());
-        n %= 100;
-    }
-    if n >= 20 {
-        out.push(format!("digits/{}", n / 10 * 10));
-        n %= 10;
-    }
-    if n > 0 {
-        out.push(format!("digits/{n}"));
-    }
-    out
-}
-
 fn is_arg(k: &str) -> bool {
     k.strip_prefix("ARG")
         .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `Set()` semantics: `_`/`__` inheritance prefixes dropped, `CALLERID(...)` and
-/// `TIMEOUT(...)` write the channel.
-pub(crate) fn set_variable(ex: &mut Execution, name: &str, value: &str) {
+/// `Set()` semantics: `_`/`__` inheritance prefixes dropped, functions (`CALLERID(...)`,
+/// `GLOBAL(...)`, `GROUP(...)`, ...) written through [`functions::write`].
+pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value: &str) {
     let name = name.trim_start_matches('_');
     if let Some(open) = name.find('(') {
         let func = name[..open].trim().to_ascii_uppercase();
-        let arg = name[open + 1..]
-            .trim_end_matches(')')
-            .trim()
-            .to_ascii_lowercase();
-        match (func.as_str(), arg.as_str()) {
-            ("CALLERID", "num" | "number") => ex.chan.callerid_num = value.to_string(),
-            ("CALLERID", "name") => ex.chan.callerid_name = value.to_string(),
-            ("CALLERID", "all") => {
-                let v = value.trim();
-                match (v.find('<'), v.rfind('>')) {
-                    (Some(l), Some(r)) if l < r => {
-                        ex.chan.callerid_name = v[..l].trim().trim_matches('"').to_string();
-                        ex.chan.callerid_num = v[l + 1..r].trim().to_string();
-                    }
-                    _ => ex.chan.callerid_num = v.to_string(),
-                }
-            }
-            ("TIMEOUT", "digit") => match secs(value) {
-                Some(d) => ex.digit_timeout = d,
-                None => log::warn!("TIMEOUT(digit): bad value '{value}'"),
-            },
-            ("TIMEOUT", "response") => match secs(value) {
-                Some(d) => ex.response_timeout = d,
-                None => log::warn!("TIMEOUT(response): bad value '{value}'"),
-            },
-            _ => log::warn!("cannot set {name}: unsupported function"),
+        let rest = &name[open + 1..];
+        let args = rest.strip_suffix(')').unwrap_or(rest);
+        let mut cx = Ctx { ex, dp };
+        if let Err(e) = functions::write(&mut cx, &func, args, value) {
+            log::warn!("{}: cannot set {name}: {e}", cx.here());
         }
         return;
     }
     if name.is_empty() {
-        log::warn!("Set with an empty variable name");
+        log::warn!("{}: Set with an empty variable name", ex.here());
         return;
     }
     ex.vars.insert(name.to_string(), value.to_string());
@@ -484,6 +540,8 @@ fn gosub(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
         exten: std::mem::replace(&mut ex.exten, e),
         prio: ex.prio.saturating_add(1),
         saved_args,
+        saved_locals: Vec::new(),
+        macro_: None,
     });
     ex.prio = p;
     Flow::Jumped
