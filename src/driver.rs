@@ -23,6 +23,13 @@ use std::time::Instant;
 
 /// The largest datagram we read: SIP over UDP is bounded by 65 535 bytes.
 const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams read from the SIP socket per turn of the loop. A flood on the SIP socket must not
+/// starve the RTP sockets (a turn is about 10 µs of work per datagram, so RTP waits at most
+/// a millisecond or so behind a full SIP batch): the rest is read on the next turn, after
+/// every other ready socket.
+const SIP_BATCH: usize = 64;
+/// Datagrams read from one RTP socket per turn (a call sends 50 a second).
+const RTP_BATCH: usize = 16;
 
 enum Source {
     Sip,
@@ -39,6 +46,9 @@ pub struct Driver {
     rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
     engine: Engine,
     buf: Vec<u8>,
+    /// Sockets left readable when their batch ran out (mio is edge-triggered: they raise no
+    /// new event until read to WouldBlock).
+    unfinished: Vec<Option<SockId>>,
 }
 
 impl Driver {
@@ -67,6 +77,7 @@ impl Driver {
             rtp: Default::default(),
             engine: make_engine(local),
             buf: vec![0; MAX_DATAGRAM],
+            unfinished: Vec::new(),
         })
     }
 
@@ -82,21 +93,30 @@ impl Driver {
         self.flush();
         loop {
             let now = clock();
-            let timeout = self
-                .engine
-                .poll_timeout()
-                .map(|d| d.saturating_duration_since(now));
+            let timeout = if self.unfinished.is_empty() {
+                self.engine
+                    .poll_timeout()
+                    .map(|d| d.saturating_duration_since(now))
+            } else {
+                Some(std::time::Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
+            // Last turn's unfinished sockets go after this turn's ready ones.
+            let mut again = std::mem::take(&mut self.unfinished);
             for event in events.iter() {
                 match self.sources.get(event.token().0) {
-                    Some(Source::Sip) => self.drain(None),
+                    Some(Source::Sip) => {
+                        again.retain(|s| s.is_some());
+                        self.drain(None);
+                    }
                     Some(Source::Rtp(id)) => {
                         let id = *id;
+                        again.retain(|s| *s != Some(id));
                         self.drain(Some(id));
                     }
                     Some(Source::Signals) if self.signals.pending().next().is_some() => {
@@ -107,14 +127,19 @@ impl Driver {
                     None => {}
                 }
             }
+            for sock in again {
+                self.drain(sock);
+            }
             self.engine.handle_timeout(clock());
             self.flush();
         }
     }
 
-    /// Reads one socket until WouldBlock, handing each datagram to the engine.
+    /// Reads one socket until WouldBlock or its batch is used up (then it is remembered in
+    /// `unfinished`), handing each datagram to the engine.
     fn drain(&mut self, rtp: Option<SockId>) {
-        loop {
+        let batch = if rtp.is_some() { RTP_BATCH } else { SIP_BATCH };
+        for _ in 0..batch {
             let sock = match rtp {
                 None => &self.sip,
                 Some(id) => match self.rtp.get(&id) {
@@ -125,7 +150,6 @@ impl Driver {
             let (len, from) = match sock.recv_from(&mut self.buf) {
                 Ok(r) => r,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // ICMP errors surface here on Linux; the next datagram is unaffected.
                 Err(_) => continue,
             };
@@ -144,6 +168,9 @@ impl Driver {
                 }
             }
             self.flush();
+        }
+        if !self.unfinished.contains(&rtp) {
+            self.unfinished.push(rtp);
         }
     }
 
