@@ -393,3 +393,36 @@ fn loopback_is_never_banned_by_default_and_invites_log_security_events() {
         "{line}"
     );
 }
+
+#[test]
+fn scanners_are_dropped_unanswered() {
+    let mut net = net();
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    for agent in ["friendly-scanner", "sipvicious", "VaxSIPUserAgent/3.1"] {
+        let text = base(
+            &ua,
+            sb,
+            "OPTIONS",
+            "OPTIONS",
+            &format!("User-Agent: {agent}\r\n"),
+            "70",
+        );
+        ua.send(&mut net, &text);
+        assert!(ua.recv(&mut net).is_none(), "{agent} got an answer");
+    }
+    assert_eq!(net.engine.stats().scanners, 3);
+    let text = base(
+        &ua,
+        sb,
+        "OPTIONS",
+        "OPTIONS",
+        "User-Agent: baresip v3.10.1\r\n",
+        "70",
+    );
+    assert_eq!(
+        ask(&mut net, &ua, text).status(),
+        200,
+        "a phone is answered"
+    );
+}

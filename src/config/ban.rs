@@ -9,6 +9,10 @@
 //! - `banignore` (`127.0.0.0/8`, `::1`): addresses never banned, in `permit=` syntax
 //!   (`addr[/mask]`), one or more per line, comma-separated, the option repeatable; the first
 //!   `banignore` replaces the default, an empty value leaves the list empty.
+//! - `scanneruseragents` (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, pplsip,
+//!   sundayddr, iWar, sip-scan): requests whose User-Agent contains one of these
+//!   (case-insensitively) are dropped unanswered; comma-separated, repeatable, the first line
+//!   replaces the default, an empty value turns the drop off.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -29,7 +33,23 @@ pub struct BanSettings {
     /// Never banned.
     pub ignore: Vec<Rule>,
     ignore_from_config: bool,
+    /// User-Agent substrings of scanners, lowercase.
+    pub scanners: Vec<String>,
+    scanners_from_config: bool,
 }
+
+/// The scanners dropped by default: the User-Agents of SIPVicious and the tools built on it
+/// or seen in the same scans.
+const SCANNERS: [&str; 8] = [
+    "friendly-scanner",
+    "sipvicious",
+    "sipcli",
+    "vaxsipuseragent",
+    "pplsip",
+    "sundayddr",
+    "iwar",
+    "sip-scan",
+];
 
 impl Default for BanSettings {
     fn default() -> Self {
@@ -42,6 +62,8 @@ impl Default for BanSettings {
                 .filter_map(|r| Rule::parse(Sense::Permit, r).ok())
                 .collect(),
             ignore_from_config: false,
+            scanners: SCANNERS.iter().map(|s| s.to_string()).collect(),
+            scanners_from_config: false,
         }
     }
 }
@@ -49,7 +71,10 @@ impl Default for BanSettings {
 impl BanSettings {
     /// True for the option names this module reads.
     pub fn reads(key: &str) -> bool {
-        matches!(key, "banfailures" | "banwindow" | "bantime" | "banignore")
+        matches!(
+            key,
+            "banfailures" | "banwindow" | "bantime" | "banignore" | "scanneruseragents"
+        )
     }
 
     /// Applies one `[general]` entry whose key [`BanSettings::reads`].
@@ -68,6 +93,14 @@ impl BanSettings {
                     self.ignore.push(rule);
                 }
             }
+            "scanneruseragents" => {
+                if !self.scanners_from_config {
+                    self.scanners.clear();
+                    self.scanners_from_config = true;
+                }
+                let names = e.value.split(',').map(str::trim).filter(|p| !p.is_empty());
+                self.scanners.extend(names.map(str::to_ascii_lowercase));
+            }
             _ => {}
         }
         Ok(())
@@ -76,6 +109,14 @@ impl BanSettings {
     /// True when the ban is on.
     pub fn enabled(&self) -> bool {
         self.failures > 0
+    }
+
+    /// True when a request with this User-Agent comes from a known scanner.
+    pub fn is_scanner(&self, user_agent: &str) -> bool {
+        !self.scanners.is_empty() && {
+            let ua = user_agent.to_ascii_lowercase();
+            self.scanners.iter().any(|s| ua.contains(s.as_str()))
+        }
     }
 
     /// True when `ip` is never banned.
@@ -137,5 +178,20 @@ mod tests {
         b.apply("banfailures", &entry("banfailures", "0")).unwrap();
         assert!(!b.enabled());
         assert!(b.apply("bantime", &entry("bantime", "0")).is_err());
+        assert!(b.is_scanner("friendly-scanner") && b.is_scanner("SIPVicious 0.3"));
+        assert!(!b.is_scanner("baresip v3.10.1 (x86_64/linux)"));
+        b.apply(
+            "scanneruseragents",
+            &entry("scanneruseragents", "evil-probe"),
+        )
+        .unwrap();
+        assert!(b.is_scanner("An Evil-Probe/1") && !b.is_scanner("friendly-scanner"));
+        let mut off = BanSettings::default();
+        off.apply("scanneruseragents", &entry("scanneruseragents", ""))
+            .unwrap();
+        assert!(
+            !off.is_scanner("friendly-scanner"),
+            "an empty first line turns it off"
+        );
     }
 }

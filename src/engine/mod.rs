@@ -78,6 +78,8 @@ pub struct Stats {
     pub refused: u64,
     /// Datagrams from banned addresses, dropped unanswered.
     pub banned: u64,
+    /// Requests from known scanners (`scanneruseragents`), dropped unanswered.
+    pub scanners: u64,
 }
 
 /// Sizes of the engine's tables, for leak checks and the admin view.
@@ -403,6 +405,13 @@ impl Engine {
     }
 
     fn on_request(&mut self, now: Instant, req: Request, from: Flow) {
+        let agent = req.headers().get(&HeaderName::UserAgent);
+        if agent.is_some_and(|ua| self.cfg.general.ban.is_scanner(ua)) {
+            // Silence tells a scanner nothing, not even that something listens here.
+            self.stats.scanners += 1;
+            log::debug!("dropped a request from scanner {}", from.remote);
+            return;
+        }
         let key = crate::transaction::server_key(&req);
         if *req.method() == Method::Ack {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
