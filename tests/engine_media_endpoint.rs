@@ -2,7 +2,8 @@
 //! WAV (packet count, exact 20 ms pacing, RTP stamping, payload bytes equal to the G.711
 //! encoding), a missing sound file, RFC 4733 digits driving Read, Background and WaitExten,
 //! Progress() early media, a late offer (INVITE without SDP, the caller's answer in the ACK),
-//! and RTP ports held by another process.
+//! RTP ports held by another process, and the refusals when sipbox cannot answer with media
+//! (488 without a common codec, 503 with Retry-After when no port pair is left).
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -383,5 +384,46 @@ fn late_offer_through_dial_relays_and_transcodes_after_the_ack() {
     a.hang_up(&mut net, &mut d);
     let bye = callee.request(&mut net, Method::Bye);
     callee.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+}
+
+#[test]
+fn answering_itself_without_a_common_codec_is_488_never_200() {
+    let mut net = start(33600);
+    for exten in ["600", "603", "604"] {
+        let mut a = caller(&mut net);
+        // G.722 only: sipbox allows µ-law and A-law by default.
+        let offer = sdp(a.rtp, &[9], "sendrecv");
+        let (_d, r) = a.call(&mut net, exten, &offer);
+        assert_eq!(r.status(), 488, "{exten}: {r:?}");
+    }
+    assert!(net.logged("no common codec to answer with: 488"));
+    net.assert_idle();
+}
+
+#[test]
+fn answering_itself_with_no_rtp_port_left_is_503_with_retry_after() {
+    // Two pairs: two echo calls hold them both.
+    let mut net = FakeNet::with_rtp(TEST_SIP_CONF, EXT, 33700, 33703);
+    let mut up = Vec::new();
+    for _ in 0..2 {
+        let mut a = caller(&mut net);
+        let d = a.call_answered(&mut net, "600");
+        up.push((a, d));
+    }
+    assert_eq!(net.engine.media_pairs_in_use(), 2);
+    let mut a = caller(&mut net);
+    let offer = sdp(a.rtp, &[0], "sendrecv");
+    let (_d, r) = a.call(&mut net, "600", &offer);
+    assert_eq!(r.status(), 503, "{r:?}");
+    assert_eq!(header(&r, sipbox::sip::HeaderName::RetryAfter), Some("5"));
+    assert!(
+        net.logged("no RTP port pair left; refusing with 503"),
+        "{:?}",
+        net.log()
+    );
+    for (mut a, mut d) in up {
+        a.hang_up(&mut net, &mut d);
+    }
     net.assert_idle();
 }

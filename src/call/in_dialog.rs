@@ -190,13 +190,18 @@ impl Call {
         }
         let caller_status = match why {
             EndReason::Cancelled => StatusCode::REQUEST_TERMINATED,
-            EndReason::Hangup(s) => s,
+            EndReason::Hangup(s) | EndReason::NoMedia(s) => s,
             _ => self
                 .dial_failure
                 .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
         };
         if self.legs[self.caller].invite_tx.is_some() {
-            self.reply_caller(cx, Reply::new(caller_status), None);
+            let mut reply = Reply::new(caller_status);
+            if why == EndReason::NoMedia(StatusCode::SERVICE_UNAVAILABLE) {
+                // Out of RTP ports is a passing overload: tell the phone when to retry.
+                reply = reply.header(crate::sip::HeaderName::RetryAfter, "5");
+            }
+            self.reply_caller(cx, reply, None);
         }
         for id in 0..self.legs.len() {
             if why == EndReason::ByeFrom(id) {

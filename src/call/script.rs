@@ -31,8 +31,10 @@ impl Call {
             match cmd {
                 Command::Answer => {
                     if !self.answered() {
-                        let body = self.media_answer(cx);
-                        self.answer_caller(cx, body);
+                        match self.media_answer(cx) {
+                            Ok(body) => self.answer_caller(cx, body),
+                            Err(status) => return self.end(cx, EndReason::NoMedia(status)),
+                        }
                     }
                 }
                 Command::Ringing => {
@@ -42,8 +44,14 @@ impl Call {
                 }
                 Command::Progress => {
                     if !self.answered() {
-                        let body = self.media_answer(cx);
-                        self.reply_caller(cx, Reply::new(StatusCode::SESSION_PROGRESS), body);
+                        match self.media_answer(cx) {
+                            Ok(body) => self.reply_caller(
+                                cx,
+                                Reply::new(StatusCode::SESSION_PROGRESS),
+                                body,
+                            ),
+                            Err(status) => return self.end(cx, EndReason::NoMedia(status)),
+                        }
                     }
                 }
                 Command::Busy => return self.end(cx, EndReason::Hangup(StatusCode::BUSY_HERE)),

@@ -103,6 +103,9 @@ pub enum EndReason {
     Hangup(StatusCode),
     /// A 2xx was never acknowledged.
     NoAck,
+    /// sipbox could not answer with media (488 no common codec, 503 no RTP port): refused,
+    /// never a 200 without SDP (RFC 3264 §6).
+    NoMedia(StatusCode),
 }
 
 /// One B2BUA call.

@@ -129,23 +129,38 @@ fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
 }
 
 impl Call {
-    /// Answers the caller (with sipbox's SDP) unless already answered.
-    fn answer_if_needed(&mut self, cx: &mut Cx<'_>) {
+    /// Answers the caller (with sipbox's SDP) unless already answered; false when the call
+    /// had to be refused instead (no codec, no port).
+    fn answer_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
         if !self.answered() {
-            let body = self.media_answer(cx);
-            self.answer_caller(cx, body);
+            match self.media_answer(cx) {
+                Ok(body) => self.answer_caller(cx, body),
+                Err(status) => {
+                    self.end(cx, EndReason::NoMedia(status));
+                    return false;
+                }
+            }
         }
+        true
     }
 
     /// Media on an unanswered call (Playback with `noanswer`, after `Progress()`, SayDigits):
     /// early media, as chan_sip's `sip_write` does: a 183 with sipbox's SDP unless the call is
     /// answered or sipbox has already sent its SDP.
-    fn progress_if_needed(&mut self, cx: &mut Cx<'_>) {
+    fn progress_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
         if self.answered() || self.media.own_answer.is_some() {
-            return;
+            return true;
         }
-        let body = self.media_answer(cx);
-        self.reply_caller(cx, Reply::new(StatusCode::SESSION_PROGRESS), body);
+        match self.media_answer(cx) {
+            Ok(body) => {
+                self.reply_caller(cx, Reply::new(StatusCode::SESSION_PROGRESS), body);
+                true
+            }
+            Err(status) => {
+                self.end(cx, EndReason::NoMedia(status));
+                false
+            }
+        }
     }
 
     /// The caller leg's law (µ-law when unknown).
@@ -172,7 +187,9 @@ impl Call {
     pub(in crate::call) fn media_command(&mut self, cx: &mut Cx<'_>, cmd: Command) -> bool {
         match cmd {
             Command::Echo => {
-                self.answer_if_needed(cx);
+                if !self.answer_if_needed(cx) {
+                    return false;
+                }
                 let pt = self.caller_law().payload_type();
                 let sender = RtpSender::random(cx.rng, pt);
                 self.media.endpoint = Endpoint::Echo(sender);
@@ -185,7 +202,9 @@ impl Call {
             } => {
                 // The dialplan sends Answer first unless told not to (`noanswer`, `n`):
                 // otherwise this is early media.
-                self.progress_if_needed(cx);
+                if !self.progress_if_needed(cx) {
+                    return false;
+                }
                 let law = self.caller_law();
                 let frames = load_sounds(cx, &files, law);
                 if frames.is_empty() {

@@ -324,30 +324,36 @@ impl Call {
     }
 
     /// The SDP sipbox answers with when it answers a call itself (Answer, Progress): the
-    /// caller's first allowed codec, or sipbox's own offer for an offer-less INVITE.
-    pub(super) fn media_answer(&mut self, cx: &mut Cx<'_>) -> Option<(String, Vec<u8>)> {
+    /// caller's first allowed codec, or sipbox's own offer for an offer-less INVITE. `Err`:
+    /// the status to refuse the call with (488 no common codec, 503 no RTP port pair).
+    pub(super) fn media_answer(
+        &mut self,
+        cx: &mut Cx<'_>,
+    ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
         if let Some(a) = self.media.own_answer.clone() {
-            return Some((SDP.to_string(), a));
+            return Ok(Some((SDP.to_string(), a)));
         }
         let caller = self.caller;
         let Some(pair) = self.ensure_leg(cx, caller) else {
             log::warn!(
-                "call {}: no RTP port pair left; answering without media",
+                "call {}: no RTP port pair left; refusing with 503",
                 self.label()
             );
-            return None;
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
         let offer = self.caller_offer(cx.now).ok().flatten();
         let allow = allow_of(cx, self.legs[caller].peer);
         let ip = cx.media.ports.ip();
         let label = self.label().to_string();
-        let lm = self.leg_media_mut(caller)?;
+        let Some(lm) = self.leg_media_mut(caller) else {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        };
         let sdp = match &offer {
             Some(o) => match crate::media::sdp::answer(o, &allow, &mut lm.session, ip, pair.port) {
                 Ok(s) => s,
                 Err(_) => {
-                    log::info!("call {label}: no common codec to answer with");
-                    return None;
+                    log::info!("call {label}: no common codec to answer with: 488");
+                    return Err(StatusCode::NOT_ACCEPTABLE_HERE);
                 }
             },
             None => negotiate::our_offer(&allow, &mut lm.session, ip, pair.port),
@@ -356,7 +362,7 @@ impl Call {
         let bytes = sdp.to_bytes();
         self.media.own_answer = Some(bytes.clone());
         self.arm_watchdog(cx);
-        Some((SDP.to_string(), bytes))
+        Ok(Some((SDP.to_string(), bytes)))
     }
 
     /// The ACK of the caller's 2xx. After a late offer (an INVITE without SDP, RFC 3261
