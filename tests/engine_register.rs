@@ -426,3 +426,48 @@ fn scanners_are_dropped_unanswered() {
         "a phone is answered"
     );
 }
+
+#[test]
+fn unauthenticated_requests_are_challenged_statelessly_without_amplification() {
+    let mut net = net();
+    let mut spoofed = Ua::new(&mut net, "1001", "unknown");
+    let offer = sdp(spoofed.rtp, &[0, 8, 101], "sendrecv");
+    let mut sent = 0usize;
+    for _ in 0..200 {
+        // Never ACKed, never answered: what a reflection attack or a flood looks like.
+        let d = spoofed.dialog_to(net.sipbox, "1002");
+        let text = spoofed.invite_text_for(&d, &offer);
+        sent += text.len();
+        spoofed.send(&mut net, &text);
+    }
+    let reg = spoofed.register_text(net.sipbox, 300, None);
+    sent += reg.len();
+    spoofed.send(&mut net, &reg);
+    let t = net.engine.table_sizes();
+    assert_eq!(
+        (t.server_transactions, t.calls),
+        (0, 0),
+        "nothing is kept for an unauthenticated source: {t:?}"
+    );
+    net.advance(Duration::from_secs(40));
+    let got = net.drain(spoofed.sip);
+    let statuses: Vec<u16> = got
+        .iter()
+        .filter_map(|d| match sipbox::sip::parse(&d.bytes) {
+            Ok(sipbox::sip::Message::Response(r)) => Some(r.status()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses.len(),
+        201,
+        "one answer per request, no retransmissions"
+    );
+    assert!(statuses[..200].iter().all(|&s| s == 407) && statuses[200] == 401);
+    let back: usize = got.iter().map(|d| d.bytes.len()).sum();
+    let ratio = back as f64 / sent as f64;
+    assert!(
+        ratio <= 1.0,
+        "amplification {ratio:.2} ({back} bytes for {sent})"
+    );
+}

@@ -1,6 +1,13 @@
 //! A new INVITE (no To tag): who is calling, digest challenge (407), call-limit, and the start
 //! of a call in the caller's dialplan context.
 //!
+//! Admission comes first and is stateless: an INVITE that is challenged or refused before it
+//! proved who sent it gets exactly one response per copy received, no `100 Trying`, no
+//! transaction and no retransmissions of ours (as a stateless proxy challenges, RFC 3261
+//! §16.11). A spoofed source therefore draws one answer no bigger than its request instead of
+//! eleven retransmitted 407s, and a flood of unauthenticated INVITEs fills no table. Only an
+//! admitted INVITE gets a server transaction, its `100` and the call.
+//!
 //! Reading list: RFC 3261 §13.3 (UAS processing of an INVITE), §22.3 (Proxy-Authenticate for
 //! a UAS acting as a B2BUA), Asterisk's `check_user_full` for how chan_sip picks the entry.
 
@@ -28,35 +35,53 @@ enum InviteRefusal {
     Duplicate,
 }
 
+/// Who an admitted INVITE is from.
+pub(super) struct Admitted {
+    peer: Option<PeerId>,
+    context: String,
+}
+
 impl Engine {
-    /// Handles an out-of-dialog INVITE on its new server transaction `h`.
+    /// Admits or refuses a new out-of-dialog INVITE before any state is kept for it. `Err`:
+    /// the reply to send statelessly.
+    pub(super) fn admit_invite(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        source: Flow,
+    ) -> Result<Admitted, Reply> {
+        self.admit(now, req, source)
+            .map_err(|refusal| self.invite_refusal(now, refusal, req, source.remote))
+    }
+
+    /// Starts the call of an admitted INVITE on its new server transaction `h`.
     pub(super) fn handle_new_invite(
         &mut self,
         now: Instant,
         req: Rc<Request>,
         source: Flow,
         h: Handle,
+        who: Admitted,
     ) {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
         self.reply_on(now, h, Reply::new(StatusCode::TRYING));
-        if let Err(refusal) = self.try_new_call(now, req.clone(), source, h) {
+        if let Err(refusal) = self.try_new_call(now, req.clone(), source, h, who) {
             let reply = self.invite_refusal(now, refusal, &req, source.remote);
             self.reply_on(now, h, reply);
         }
     }
 
-    fn try_new_call(
+    fn admit(
         &mut self,
         now: Instant,
-        req: Rc<Request>,
+        req: &Request,
         source: Flow,
-        h: Handle,
-    ) -> Result<(), InviteRefusal> {
-        let (peer, context) = match self.identify_caller(&req, source) {
+    ) -> Result<Admitted, InviteRefusal> {
+        let (peer, context) = match self.identify_caller(req, source) {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
                 now,
-                &req,
+                req,
                 source.remote,
                 Some(i),
                 HeaderName::ProxyAuthorization,
@@ -70,7 +95,7 @@ impl Engine {
             Caller::Unknown if self.cfg.general.always_auth_reject => {
                 let verdict = self.check_credentials(
                     now,
-                    &req,
+                    req,
                     source.remote,
                     None,
                     HeaderName::ProxyAuthorization,
@@ -86,6 +111,18 @@ impl Engine {
                 return Err(InviteRefusal::CallLimit);
             }
         }
+        Ok(Admitted { peer, context })
+    }
+
+    fn try_new_call(
+        &mut self,
+        now: Instant,
+        req: Rc<Request>,
+        source: Flow,
+        h: Handle,
+        who: Admitted,
+    ) -> Result<(), InviteRefusal> {
+        let Admitted { peer, context } = who;
         self.unique_ids += 1;
         let new = NewCall {
             invite: req.clone(),

@@ -439,6 +439,23 @@ impl Engine {
             self.stats.refused += 1;
             return self.respond_statelessly(&req, from, refusal);
         }
+        // A new INVITE or a REGISTER is judged before any state is kept: what is challenged
+        // or refused is answered statelessly (see invite.rs).
+        let mut admitted = None;
+        if *req.method() == Method::Invite && req.to().tag().is_none() {
+            match self.admit_invite(now, &req, from) {
+                Ok(who) => admitted = Some(who),
+                Err(reply) => return self.respond_statelessly(&req, from, reply),
+            }
+        }
+        let mut register_reply = None;
+        if *req.method() == Method::Register && req.to().tag().is_none() {
+            let reply = self.handle_register(now, &req, from);
+            if register::answered_statelessly(reply.status) {
+                return self.respond_statelessly(&req, from, reply);
+            }
+            register_reply = Some(reply);
+        }
         let req = Rc::new(req);
         let to_tag = match req.to().tag() {
             Some(t) => t.to_string(),
@@ -471,7 +488,10 @@ impl Engine {
                 None => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
             },
             Method::Register => {
-                let reply = self.handle_register(now, &req, from);
+                let reply = match register_reply {
+                    Some(r) => r,
+                    None => self.handle_register(now, &req, from),
+                };
                 self.reply_on(now, h, reply);
             }
             Method::Options => {
@@ -480,7 +500,10 @@ impl Engine {
                     .header(HeaderName::Accept, validate::ACCEPT);
                 self.reply_on(now, h, r);
             }
-            Method::Invite => self.handle_new_invite(now, req, from, h),
+            Method::Invite => match admitted {
+                Some(who) => self.handle_new_invite(now, req, from, h, who),
+                None => self.reply_on(now, h, Reply::new(StatusCode::SERVER_INTERNAL_ERROR)),
+            },
             _ => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
         }
     }

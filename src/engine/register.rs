@@ -145,6 +145,20 @@ impl Engine {
     }
 }
 
+/// True for the answers to a REGISTER that has not proved who sent it (challenge, refusal,
+/// unknown name, broken request): sent without a transaction, like a stateless proxy's, so
+/// nothing is kept for a source that may be spoofed. A retransmission is judged again and
+/// gets the same kind of answer.
+pub(super) fn answered_statelessly(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::UNAUTHORIZED
+            | StatusCode::FORBIDDEN
+            | StatusCode::NOT_FOUND
+            | StatusCode::BAD_REQUEST
+    )
+}
+
 /// delta-seconds; values past 2^32-1 mean 2^32-1 (RFC 3261 §20.19's rule for Expires).
 fn parse_delta(v: &str) -> Option<u32> {
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {

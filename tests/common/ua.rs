@@ -257,6 +257,11 @@ impl Ua {
 
     // ---- calls, caller side ----
 
+    /// The INVITE of `d` with `body` and no credentials (sent by nobody yet).
+    pub fn invite_text_for(&self, d: &Dialog, body: &str) -> String {
+        self.invite_text(d, "", body)
+    }
+
     fn invite_text(&self, d: &Dialog, auth: &str, body: &str) -> String {
         let ct = if body.is_empty() {
             ""
