@@ -140,3 +140,33 @@ fn max_forwards_is_decremented_and_an_exhausted_count_is_483() {
     assert!(net.logged("Max-Forwards exhausted"), "{:?}", net.log());
     net.assert_idle();
 }
+
+#[test]
+fn an_invite_that_comes_back_with_our_loop_marker_is_482() {
+    let (mut net, mut a, b) = setup();
+    let offer = sdp(a.rtp, &[0], "sendrecv");
+    let mut d = a.call_start(&mut net, "1002", &offer);
+    let inv = b.request(&mut net, Method::Invite);
+    let marker = inv
+        .headers()
+        .get(&sipbox::sip::HeaderName::SipboxLoop)
+        .expect("outbound INVITEs carry our loop marker")
+        .to_string();
+    assert_eq!(marker.len(), 16, "{marker}");
+    // The callee is another PBX that routes the number straight back to us, copying the
+    // markers as a second sipbox would (adding its own).
+    let mut back = Ua::new(&mut net, "1002", "1002pass");
+    let d2 = back.dialog_to(net.sipbox, "1002");
+    let text = back.invite_text_for(&d2, &offer).replacen(
+        "\r\n",
+        &format!("\r\nX-Sipbox-Loop: 00000000000000aa,{marker}\r\n"),
+        1,
+    );
+    back.send(&mut net, &text);
+    let r = back.final_response(&mut net);
+    assert_eq!(r.status(), 482, "{r:?}");
+    assert!(net.logged("came back to this sipbox"));
+    b.respond(&mut net, &inv, 486, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 486);
+    net.assert_idle();
+}

@@ -186,6 +186,10 @@ impl Call {
             &origin,
         );
         invite.push_header(HeaderName::Allow, super::ALLOW);
+        invite.push_header(
+            HeaderName::SipboxLoop,
+            super::loop_marker(&self.invite, cx.loop_token),
+        );
         if let Some((ct, b)) = body {
             invite.set_body(Some(&ct), b);
         }

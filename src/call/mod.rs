@@ -179,6 +179,32 @@ pub struct Cx<'a> {
     pub local: SocketAddr,
     /// Late 2xx already hung up.
     pub orphans: &'a mut Orphans,
+    /// This sipbox's loop marker (see [`loop_marker`]).
+    pub loop_token: u64,
+}
+
+/// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with
+/// (the sipboxes it passed, at most the last 7) and `ours`. Two sipboxes routing a number to
+/// each other thus see their own marker come back and answer 482 on the second pass, long
+/// before Max-Forwards runs out. (A PBX between them that drops unknown headers hides the
+/// loop from this; Max-Forwards still stops it.)
+pub fn loop_marker(invite: &crate::sip::Request, ours: u64) -> String {
+    let mut seen: Vec<&str> = loop_markers(invite).collect();
+    let keep = seen.len().saturating_sub(7);
+    seen.drain(..keep);
+    let ours = format!("{ours:016x}");
+    seen.push(&ours);
+    seen.join(",")
+}
+
+/// The well-formed markers (16 hex digits) a request carries.
+pub fn loop_markers(req: &crate::sip::Request) -> impl Iterator<Item = &str> {
+    req.headers()
+        .get_all(&crate::sip::HeaderName::SipboxLoop)
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| t.len() == 16 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .take(64)
 }
 
 impl Cx<'_> {
@@ -200,5 +226,32 @@ impl Cx<'_> {
     /// sip.conf `useragent`.
     pub fn user_agent(&self) -> &str {
         &self.cfg.general.user_agent
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_keeps_the_last_seven_and_adds_ours() {
+        let mut text = String::from(
+            "INVITE sip:1@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx\r\n\
+             From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:1@127.0.0.1>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n",
+        );
+        let seen: Vec<String> = (1..=9u64).map(|i| format!("{i:016x}")).collect();
+        text.push_str(&format!("X-Sipbox-Loop: {}, junk\r\n", seen[..5].join(",")));
+        text.push_str(&format!("X-Sipbox-Loop: {}\r\n", seen[5..].join(",")));
+        text.push_str("Content-Length: 0\r\n\r\n");
+        let req = match crate::sip::parse(text.as_bytes()).unwrap() {
+            crate::sip::Message::Request(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(loop_markers(&req).count(), 9, "junk is ignored");
+        let out = loop_marker(&req, 0xabc);
+        let parts: Vec<&str> = out.split(',').collect();
+        assert_eq!(parts.len(), 8);
+        assert_eq!(parts[0], seen[2]);
+        assert_eq!(parts[7], "0000000000000abc");
     }
 }

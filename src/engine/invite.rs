@@ -33,6 +33,8 @@ enum InviteRefusal {
     Full,
     /// A live call already has this Call-ID (a merged or looped request, §8.2.2.2).
     Duplicate,
+    /// The INVITE carries our own loop marker: it went out of this sipbox and came back.
+    Loop,
 }
 
 /// Who an admitted INVITE is from.
@@ -77,6 +79,14 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Result<Admitted, InviteRefusal> {
+        let ours = format!("{:016x}", self.loop_token);
+        if crate::call::loop_markers(req).any(|t| t.eq_ignore_ascii_case(&ours)) {
+            log::warn!(
+                "call {}: INVITE came back to this sipbox (X-Sipbox-Loop): 482",
+                req.call_id()
+            );
+            return Err(InviteRefusal::Loop);
+        }
         let (peer, context) = match self.identify_caller(req, source) {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
@@ -196,7 +206,7 @@ impl Engine {
                 self.auth_refused(now, req, source, Refusal::UnknownAccount);
                 Reply::new(StatusCode::FORBIDDEN)
             }
-            InviteRefusal::Duplicate => Reply::new(StatusCode::LOOP_DETECTED),
+            InviteRefusal::Duplicate | InviteRefusal::Loop => Reply::new(StatusCode::LOOP_DETECTED),
             InviteRefusal::Auth(AuthVerdict::Malformed(_)) => {
                 Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Proxy-Authorization header")
             }

@@ -31,6 +31,7 @@ macro_rules! cx {
             sounds: &mut *$e.sounds,
             local: $e.local,
             orphans: &mut $e.orphans,
+            loop_token: $e.loop_token,
         }
     };
 }
@@ -108,6 +109,8 @@ pub struct Engine {
     registrar: Registrar,
     nonces: NonceStore,
     ban: BanList,
+    /// This process's loop marker, put on every outbound INVITE.
+    loop_token: u64,
     calls: CallTable<Call>,
     txs: Transactions<Purpose>,
     load: PeerLoad,
@@ -201,6 +204,7 @@ impl Engine {
             registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
             ban: BanList::new(cfg.general.ban.clone()),
+            loop_token: 0,
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
             load: PeerLoad::default(),
@@ -218,6 +222,7 @@ impl Engine {
         };
         e.schedule_qualify(now);
         e.media.ports.prime(&mut e.out);
+        e.loop_token = e.rng.random();
         e
     }
 

@@ -161,6 +161,8 @@ header_names! {
     Server, "Server", "server", None, false;
     /// `Retry-After`.
     RetryAfter, "Retry-After", "retry-after", None, false;
+    /// `X-Sipbox-Loop`: the loop markers of the sipboxes an INVITE passed (sipbox's own).
+    SipboxLoop, "X-Sipbox-Loop", "x-sipbox-loop", None, true;
     /// `Date`.
     Date, "Date", "date", None, false;
     /// `Subject` (`s`).
