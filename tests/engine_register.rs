@@ -471,3 +471,26 @@ fn unauthenticated_requests_are_challenged_statelessly_without_amplification() {
         "amplification {ratio:.2} ({back} bytes for {sent})"
     );
 }
+
+#[test]
+fn options_and_requests_for_unknown_dialogs_keep_nothing() {
+    let mut net = net();
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    let big = "x".repeat(60_000);
+    for i in 0..100 {
+        let text = base(&ua, sb, "OPTIONS", "OPTIONS", "", "70")
+            .replace("Call-ID: bad-OPTIONS-70", &format!("Call-ID: {i}-{big}"))
+            .replace("branch=z9hG4bKOPTIONS70", &format!("branch=z9hG4bKo{i}"));
+        assert_eq!(ask(&mut net, &ua, text).status(), 200);
+        let bye = base(&ua, sb, "BYE", "BYE", "", "70")
+            .replace(
+                ";tag=1\r\nTo: <sip:1001@127.0.0.1:5060>",
+                ";tag=1\r\nTo: <sip:1001@127.0.0.1:5060>;tag=gone",
+            )
+            .replace("branch=z9hG4bKBYE70", &format!("branch=z9hG4bKb{i}"));
+        assert_eq!(ask(&mut net, &ua, bye).status(), 481);
+    }
+    let t = net.engine.table_sizes();
+    assert_eq!(t.server_transactions, 0, "{t:?}");
+}

@@ -461,6 +461,21 @@ impl Engine {
             }
             register_reply = Some(reply);
         }
+        // Answers that need no memory are given without any: OPTIONS (a keep-alive or a
+        // probe) and requests for dialogs we do not have. A retransmission gets the same
+        // answer again, and a flood of them keeps nothing.
+        let in_dialog = req.to().tag().is_some();
+        if *req.method() == Method::Options && !in_dialog {
+            let r = Reply::new(StatusCode::OK)
+                .header(HeaderName::Allow, validate::ALLOW)
+                .header(HeaderName::Accept, validate::ACCEPT);
+            return self.respond_statelessly(&req, from, r);
+        }
+        if in_dialog && *req.method() != Method::Cancel && self.calls.find(req.call_id()).is_none()
+        {
+            let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
+            return self.respond_statelessly(&req, from, r);
+        }
         let req = Rc::new(req);
         let to_tag = match req.to().tag() {
             Some(t) => t.to_string(),

@@ -51,6 +51,8 @@ pub struct ServerTx {
     pub answering: Option<Answering>,
     /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
     pub to_tag: String,
+    /// Bytes of the final response it keeps while lingering (counted in the byte budget).
+    lingering_bytes: usize,
 }
 
 impl ServerTx {
@@ -167,7 +169,15 @@ pub struct Transactions<P> {
     /// Non-INVITE server transactions that have sent their final response, oldest first:
     /// the first to go when the table is full.
     lingering: VecDeque<Handle>,
+    /// Bytes the lingering transactions keep (their final responses, which echo the
+    /// request's Via, From, To and Call-ID and so can be as large as it was).
+    lingering_bytes: usize,
 }
+
+/// The most bytes lingering transactions may keep: past it the oldest are forgotten (a
+/// retransmission of their request is then handled as new, which for the non-INVITE requests
+/// that linger is harmless). 32 MB is 50 000 ordinary 600-byte answers.
+pub const MAX_LINGERING_BYTES: usize = 32 << 20;
 
 impl<P: Clone> Transactions<P> {
     /// Tables of at most `max` transactions each, with these timer values.
@@ -179,7 +189,13 @@ impl<P: Clone> Transactions<P> {
             actions: Vec::new(),
             dead_clients: Vec::new(),
             lingering: VecDeque::new(),
+            lingering_bytes: 0,
         }
+    }
+
+    /// Bytes kept by lingering transactions (for the byte budget's tests and the admin view).
+    pub fn lingering_bytes(&self) -> usize {
+        self.lingering_bytes
     }
 
     /// The timer values.
@@ -246,16 +262,28 @@ impl<P: Clone> Transactions<P> {
             dest,
             to_tag,
             answering: Some(Answering { request: req, via }),
+            lingering_bytes: 0,
         };
         self.server.insert(key, tx)
     }
 
     fn evict_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
         while let Some(h) = self.lingering.pop_front() {
-            if let Some(mut gone) = self.server.remove(h) {
-                gone.timers.stop_all(sched);
+            if self.remove_server(sched, h) {
                 return;
             }
+        }
+    }
+
+    /// Removes server transaction `h` with its timers and its share of the byte budget.
+    fn remove_server<W>(&mut self, sched: &mut Scheduler<W>, h: Handle) -> bool {
+        match self.server.remove(h) {
+            Some(mut gone) => {
+                gone.timers.stop_all(sched);
+                self.lingering_bytes -= gone.value.lingering_bytes;
+                true
+            }
+            None => false,
         }
     }
 
@@ -285,6 +313,7 @@ impl<P: Clone> Transactions<P> {
         resp: &Response,
     ) {
         let bytes: Rc<[u8]> = resp.to_bytes().into();
+        let size = bytes.len();
         let mut acts = std::mem::take(&mut self.actions);
         let final_ = resp.status() >= 200;
         let mut linger = false;
@@ -295,8 +324,15 @@ impl<P: Clone> Transactions<P> {
             if final_ {
                 tx.answering = None;
             }
+            if linger {
+                tx.lingering_bytes = size;
+                self.lingering_bytes += size;
+            }
         }
         if linger {
+            while self.lingering_bytes > MAX_LINGERING_BYTES && self.lingering.len() > 1 {
+                self.evict_lingering(sched);
+            }
             // Entries whose transaction already ended leave from the front, so the queue stays
             // about as long as the lingering transactions themselves.
             while let Some(&old) = self.lingering.front() {
@@ -383,9 +419,7 @@ impl<P: Clone> Transactions<P> {
                     log::debug!("no ACK for the final response sent to {}", tx.dest)
                 }
                 Action::Terminated => {
-                    if let Some(mut gone) = self.server.remove(h) {
-                        gone.timers.stop_all(sched);
-                    }
+                    self.remove_server(sched, h);
                 }
                 // Plumbing (handled above) and what only a client sees.
                 Action::Transmit(_)
@@ -597,5 +631,54 @@ pub fn stamp_via(top: &Via, source: Flow) -> (Via, Flow) {
         let port = via.port.unwrap_or(5060);
         let remote = std::net::SocketAddr::new(from.ip(), port);
         (via, Flow { remote, ..source })
+    }
+}
+
+#[cfg(test)]
+// Tests may read the real clock (clippy.toml's sans-IO rule).
+#[allow(clippy::disallowed_methods)]
+mod tests {
+    use super::*;
+    use crate::sip::{parse, Message};
+
+    fn options(i: usize, pad: usize) -> Rc<Request> {
+        let text = format!(
+            "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK{i}\r\n\
+             From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: {i}-{}\r\n\
+             CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            "x".repeat(pad)
+        );
+        match parse(text.as_bytes()) {
+            Ok(Message::Request(r)) => Rc::new(r),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn lingering_answers_are_bounded_in_bytes_not_only_in_count() {
+        let now = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(
+            TimerConfig::with_t1(std::time::Duration::from_millis(500)),
+            50_000,
+        );
+        let from = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        // 60 KB Call-IDs, echoed in every answer: 2 000 of them would keep 120 MB.
+        for i in 0..2_000 {
+            let req = options(i, 60_000);
+            let h = txs
+                .open_server(&mut sched, req.clone(), from, "t".into())
+                .unwrap();
+            let resp = Response::for_request(&req, 200, "OK", Some("t"));
+            txs.server_send(now, &mut sched, &mut out, h, &resp);
+            while out.pop_transmit().is_some() {}
+            assert!(txs.lingering_bytes() <= MAX_LINGERING_BYTES, "at {i}");
+        }
+        assert!(txs.server_len() < 2_000, "the oldest were forgotten");
+        assert!(
+            txs.server_len() >= MAX_LINGERING_BYTES / 70_000,
+            "but not more than needed"
+        );
     }
 }
