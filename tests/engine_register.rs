@@ -494,3 +494,23 @@ fn options_and_requests_for_unknown_dialogs_keep_nothing() {
     let t = net.engine.table_sizes();
     assert_eq!(t.server_transactions, 0, "{t:?}");
 }
+
+#[test]
+fn a_source_over_its_rate_limit_is_dropped_then_served_again() {
+    let conf = TEST_SIP_CONF.replace("[general]\n", "[general]\nratelimit=10\nbanignore=\n");
+    let mut net = FakeNet::new(&conf, TEST_EXTENSIONS_CONF);
+    let ua = Ua::new(&mut net, "x", "");
+    let sb = net.sipbox;
+    let flood = |net: &mut FakeNet, tag: &str| {
+        for i in 0..100 {
+            let text = base(&ua, sb, "OPTIONS", "OPTIONS", "", "70")
+                .replace("branch=z9hG4bKOPTIONS70", &format!("branch=z9hG4bK{tag}{i}"));
+            ua.send(net, &text);
+        }
+        net.drain(ua.sip).len()
+    };
+    assert_eq!(flood(&mut net, "a"), 20, "a burst of twice the rate");
+    assert_eq!(net.engine.stats().rate_limited, 80);
+    net.advance(Duration::from_secs(1));
+    assert_eq!(flood(&mut net, "b"), 10, "refilled at the rate");
+}

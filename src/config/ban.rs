@@ -9,6 +9,8 @@
 //! - `banignore` (`127.0.0.0/8`, `::1`): addresses never banned, in `permit=` syntax
 //!   (`addr[/mask]`), one or more per line, comma-separated, the option repeatable; the first
 //!   `banignore` replaces the default, an empty value leaves the list empty.
+//! - `ratelimit` (200): SIP datagrams a second one source may send (bursts of twice that);
+//!   more are dropped unanswered; 0 = off; sources on `banignore` are not limited.
 //! - `scanneruseragents` (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, pplsip,
 //!   sundayddr, iWar, sip-scan): requests whose User-Agent contains one of these
 //!   (case-insensitively) are dropped unanswered; comma-separated, repeatable, the first line
@@ -33,6 +35,8 @@ pub struct BanSettings {
     /// Never banned.
     pub ignore: Vec<Rule>,
     ignore_from_config: bool,
+    /// SIP datagrams a second per source; 0 = off.
+    pub rate_limit: u32,
     /// User-Agent substrings of scanners, lowercase.
     pub scanners: Vec<String>,
     scanners_from_config: bool,
@@ -62,6 +66,7 @@ impl Default for BanSettings {
                 .filter_map(|r| Rule::parse(Sense::Permit, r).ok())
                 .collect(),
             ignore_from_config: false,
+            rate_limit: 200,
             scanners: SCANNERS.iter().map(|s| s.to_string()).collect(),
             scanners_from_config: false,
         }
@@ -73,7 +78,12 @@ impl BanSettings {
     pub fn reads(key: &str) -> bool {
         matches!(
             key,
-            "banfailures" | "banwindow" | "bantime" | "banignore" | "scanneruseragents"
+            "banfailures"
+                | "banwindow"
+                | "bantime"
+                | "banignore"
+                | "scanneruseragents"
+                | "ratelimit"
         )
     }
 
@@ -81,6 +91,7 @@ impl BanSettings {
     pub fn apply(&mut self, key: &str, e: &Entry) -> Result<(), ConfigError> {
         match key {
             "banfailures" => self.failures = u32_of(e)?,
+            "ratelimit" => self.rate_limit = u32_of(e)?,
             "banwindow" => self.window = positive_secs(e)?,
             "bantime" => self.time = positive_secs(e)?,
             "banignore" => {

@@ -59,6 +59,7 @@ use crate::registrar::Registrar;
 use crate::sched::{Scheduler, TimerId};
 use crate::security::ban::{BanList, Counted};
 use crate::security::event::{self, SecurityEvent};
+use crate::security::rate::RateLimit;
 use crate::sip::{self, HeaderName, Message, Method, Request, Response, StatusCode};
 use crate::transaction::{InsertError, TimerConfig, Transactions};
 use crate::wake::Wake;
@@ -81,6 +82,8 @@ pub struct Stats {
     pub banned: u64,
     /// Requests from known scanners (`scanneruseragents`), dropped unanswered.
     pub scanners: u64,
+    /// Datagrams over their source's `ratelimit`, dropped unanswered.
+    pub rate_limited: u64,
 }
 
 /// Sizes of the engine's tables, for leak checks and the admin view.
@@ -109,6 +112,7 @@ pub struct Engine {
     registrar: Registrar,
     nonces: NonceStore,
     ban: BanList,
+    rate: RateLimit,
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     calls: CallTable<Call>,
@@ -204,6 +208,7 @@ impl Engine {
             registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
             ban: BanList::new(cfg.general.ban.clone()),
+            rate: RateLimit::new(cfg.general.ban.rate_limit),
             loop_token: 0,
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
@@ -348,6 +353,10 @@ impl Engine {
         self.stats.sip_datagrams += 1;
         if self.ban.is_banned(now, from.ip()) {
             self.stats.banned += 1;
+            return Verdict::Consumed;
+        }
+        if !self.cfg.general.ban.ignores(from.ip()) && !self.rate.allow(now, from.ip()) {
+            self.stats.rate_limited += 1;
             return Verdict::Consumed;
         }
         let flow = Flow::udp(from);

@@ -3,3 +3,4 @@
 
 pub mod ban;
 pub mod event;
+pub mod rate;
