@@ -10,6 +10,7 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 command -v baresip >/dev/null 2>&1 || need+=(baresip-core)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
+command -v svwar >/dev/null 2>&1 || need+=(sipvicious)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -503,8 +503,10 @@ fn a_source_over_its_rate_limit_is_dropped_then_served_again() {
     let sb = net.sipbox;
     let flood = |net: &mut FakeNet, tag: &str| {
         for i in 0..100 {
-            let text = base(&ua, sb, "OPTIONS", "OPTIONS", "", "70")
-                .replace("branch=z9hG4bKOPTIONS70", &format!("branch=z9hG4bK{tag}{i}"));
+            let text = base(&ua, sb, "OPTIONS", "OPTIONS", "", "70").replace(
+                "branch=z9hG4bKOPTIONS70",
+                &format!("branch=z9hG4bK{tag}{i}"),
+            );
             ua.send(net, &text);
         }
         net.drain(ua.sip).len()
