@@ -427,3 +427,28 @@ fn answering_itself_with_no_rtp_port_left_is_503_with_retry_after() {
     }
     net.assert_idle();
 }
+
+#[test]
+fn sip_info_dtmf_reaches_the_dialplan_in_both_body_forms() {
+    let mut net = start(33800);
+    // Echo ends on '#' sent by INFO (application/dtmf-relay); a '5' does not end it.
+    let mut a = caller(&mut net);
+    let mut d = a.call_answered(&mut net, "600");
+    let relay = Some(("application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"));
+    a.in_dialog_typed(&mut net, &mut d, "INFO", relay);
+    assert_eq!(a.final_response(&mut net).status(), 200);
+    assert!(!net.logged("echo ended by hash"));
+    let hash = Some(("application/dtmf-relay", "Signal=#\r\nDuration=160\r\n"));
+    a.in_dialog_typed(&mut net, &mut d, "INFO", hash);
+    assert_eq!(a.final_response(&mut net).status(), 200);
+    assert!(net.wait_log("echo ended by hash", T), "{:?}", net.log());
+    expect_bye(&mut net, &a);
+    // Read() takes digits sent as application/dtmf, '#' ending the input.
+    let mut b = caller(&mut net);
+    let mut d2 = b.call_answered(&mut net, "602");
+    for digit in ["4", "2", "11"] {
+        b.in_dialog_typed(&mut net, &mut d2, "INFO", Some(("application/dtmf", digit)));
+        assert_eq!(b.final_response(&mut net).status(), 200);
+    }
+    assert!(net.wait_log("read got 42 status OK", T), "{:?}", net.log());
+}

@@ -92,6 +92,15 @@ impl Call {
     fn relay_in_dialog(&mut self, cx: &mut Cx<'_>, leg: LegId, req: Rc<Request>, h: TxHandle) {
         let Some(other) = self.bridge().and_then(|b| b.other(leg)) else {
             // Bridged to nobody (sipbox answered itself) or not answered yet.
+            if *req.method() == Method::Info && leg == self.caller {
+                let digit = crate::media::info_dtmf::digit(req.content_type(), req.body());
+                self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
+                if let Some(d) = digit {
+                    log::info!("call {}: DTMF '{d}' by SIP INFO", self.label());
+                    self.endpoint_digit(cx, d);
+                }
+                return;
+            }
             let status = match req.method() {
                 Method::Info => StatusCode::OK,
                 Method::Invite => StatusCode::NOT_ACCEPTABLE_HERE,

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod g711;
+pub mod info_dtmf;
 pub mod learning;
 pub mod negotiate;
 pub mod player;

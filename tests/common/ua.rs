@@ -455,11 +455,26 @@ impl Ua {
         method: &str,
         body: Option<&str>,
     ) {
+        self.in_dialog_typed(w, d, method, body.map(|b| ("application/sdp", b)));
+    }
+
+    /// Sends `method` inside `d` with an optional body of the given content type.
+    pub fn in_dialog_typed(
+        &mut self,
+        w: &mut impl Wire,
+        d: &mut Dialog,
+        method: &str,
+        body: Option<(&str, &str)>,
+    ) {
         d.cseq += 1;
         let n = self.next();
         d.branch = format!("z9hG4bK-{}-{n}", method.to_lowercase());
+        let ct_line;
         let (ct, b) = match body {
-            Some(b) => ("Content-Type: application/sdp\r\n", b),
+            Some((t, b)) => {
+                ct_line = format!("Content-Type: {t}\r\n");
+                (ct_line.as_str(), b)
+            }
             None => ("", ""),
         };
         let text = format!(

@@ -257,6 +257,23 @@ impl Call {
         self.run_dialplan(cx, resume);
     }
 
+    /// A digit from the caller (an RFC 4733 event or a SIP INFO) while sipbox is its
+    /// endpoint: `#` ends Echo, any digit ends WaitDigit, an interrupt digit ends Playback.
+    /// True when it resumed the dialplan.
+    pub(in crate::call) fn endpoint_digit(&mut self, cx: &mut Cx<'_>, d: char) -> bool {
+        let resume = match &self.media.endpoint {
+            Endpoint::Echo(_) if d == '#' => true,
+            Endpoint::WaitDigit => true,
+            Endpoint::Playback(p) => p.interrupt.as_deref().is_some_and(|i| i.contains(d)),
+            _ => false,
+        };
+        log::debug!("call {}: DTMF '{d}'", self.label());
+        if resume {
+            self.endpoint_done(cx, Resume::Digit(d));
+        }
+        resume
+    }
+
     /// An RTP packet from the caller while sipbox is its endpoint.
     pub(super) fn endpoint_rtp(&mut self, cx: &mut Cx<'_>, leg: LegId, data: &mut [u8]) -> Verdict {
         if leg != self.caller {
@@ -267,15 +284,7 @@ impl Call {
         };
         let (te, remote, pair) = (lm.te_pt, lm.learner.remote(), lm.pair);
         if let Some(d) = dtmf_end(data, te, &mut self.media.last_event_ts) {
-            let resume = match &self.media.endpoint {
-                Endpoint::Echo(_) if d == '#' => true,
-                Endpoint::WaitDigit => true,
-                Endpoint::Playback(p) => p.interrupt.as_deref().is_some_and(|i| i.contains(d)),
-                _ => false,
-            };
-            log::debug!("call {}: DTMF '{d}'", self.label());
-            if resume {
-                self.endpoint_done(cx, Resume::Digit(d));
+            if self.endpoint_digit(cx, d) {
                 return Verdict::Consumed;
             }
         }
