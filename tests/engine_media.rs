@@ -301,3 +301,40 @@ fn rtptimeout_spares_a_call_with_media_and_fires_about_when_it_stops() {
     callee.respond(&mut net, &bye, 200, None);
     net.assert_idle();
 }
+
+#[test]
+fn re_invites_crossing_in_the_bridge_get_491() {
+    let mut net = net("", "", 31200, 31239);
+    let mut callee = registered_callee(&mut net);
+    let (mut a, mut d, inv) = call_to(&mut net, &callee, &[0], &[0]);
+    let mut back = callee.callee_dialog(&net, &inv);
+    // The caller's re-INVITE is on its way to the callee when the callee sends its own.
+    a.in_dialog(
+        &mut net,
+        &mut d,
+        "INVITE",
+        Some(&sdp(a.rtp, &[0], "sendonly")),
+    );
+    let re = callee.request(&mut net, Method::Invite);
+    callee.in_dialog(
+        &mut net,
+        &mut back,
+        "INVITE",
+        Some(&sdp(callee.rtp, &[0], "sendonly")),
+    );
+    let glare = callee.final_response(&mut net);
+    assert_eq!(glare.status(), 491, "{glare:?}");
+    assert!(net.logged("re-INVITE glare, 491"));
+    // The first completes; afterwards the callee's retry goes through.
+    callee.respond(&mut net, &re, 200, Some(&sdp(callee.rtp, &[0], "recvonly")));
+    assert_eq!(a.final_response(&mut net).status(), 200);
+    a.ack(&mut net, &d, None);
+    callee.in_dialog(
+        &mut net,
+        &mut back,
+        "INVITE",
+        Some(&sdp(callee.rtp, &[0], "sendrecv")),
+    );
+    let relayed = a.request(&mut net, Method::Invite);
+    assert_eq!(sdp_direction(&body(&relayed)), "sendrecv");
+}

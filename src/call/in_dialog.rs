@@ -108,6 +108,14 @@ impl Call {
             };
             return self.reply_on(cx, h, Reply::new(status), None);
         };
+        if *req.method() == Method::Invite {
+            if self.reinvite_pending {
+                // Both sides re-INVITEd at once: the later one waits and retries (§14.2).
+                log::info!("call {}: re-INVITE glare, 491", self.label());
+                return self.reply_on(cx, h, Reply::new(StatusCode::REQUEST_PENDING), None);
+            }
+            self.reinvite_pending = true;
+        }
         let branch = cx.new_branch();
         let body = self.media_relay_body(cx, leg, other, req.content_type(), req.body());
         let target = &mut self.legs[other].dialog;
@@ -122,6 +130,7 @@ impl Call {
             call: self.handle,
             from_leg: leg,
             to_leg: other,
+            invite: *req.method() == Method::Invite,
         });
         let dest = target.flow;
         cx.txs
@@ -140,6 +149,7 @@ impl Call {
             server,
             from_leg,
             to_leg,
+            invite,
             ..
         } = relay;
         let reply = match (ev, resp) {
@@ -153,6 +163,9 @@ impl Call {
             return;
         }
         let is_invite = cx.txs.server(server).is_some_and(|t| t.is_invite());
+        if invite {
+            self.reinvite_pending = false;
+        }
         let success = reply.status.is_success();
         if is_invite && success {
             // ACK the callee side's 2xx ourselves (we are its UAC).

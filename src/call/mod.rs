@@ -92,6 +92,8 @@ pub struct Relay {
     pub from_leg: LegId,
     /// The leg it was relayed to.
     pub to_leg: LegId,
+    /// It is a re-INVITE (its final answer ends the glare window).
+    pub invite: bool,
 }
 
 /// Calls per sip.conf entry, for call-limit.

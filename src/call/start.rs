@@ -80,6 +80,7 @@ impl Call {
             exec,
             pending_ack: None,
             dial_failure: None,
+            reinvite_pending: false,
             exten,
             media: CallMedia::default(),
             timers: TimerSlots::default(),

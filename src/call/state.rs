@@ -127,6 +127,9 @@ pub struct Call {
     /// What an unanswered caller is told once a Dial ran and failed (None: no Dial ran, the
     /// dialplan's own outcome applies).
     pub dial_failure: Option<StatusCode>,
+    /// A re-INVITE relayed from one leg to the other awaits its final answer: another
+    /// re-INVITE from either side meanwhile is glare (RFC 3261 §14.2: 491).
+    pub reinvite_pending: bool,
     /// The extension dialled.
     pub exten: String,
     /// Call-wide media state.
