@@ -231,8 +231,9 @@ mod tests {
 
     #[test]
     fn table() {
+        type Check = fn(Verdict) -> bool;
         let missed = |v: Verdict| matches!(v, Verdict::Missed(_));
-        let cases: &[(&str, &str, fn(Verdict) -> bool)] = &[
+        let cases: &[(&str, &str, Check)] = &[
             ("tos_sip", "cs3", |v| v == Verdict::Quiet),
             ("language", "de", |v| v == Verdict::Quiet),
             ("videosupport", "yes", |v| v == Verdict::Quiet),
