@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc};
-use super::sip_values::{parse_dtmfmode, Nat};
+use super::sip_values::{parse_dtmfmode, parse_qualify, Nat};
 use super::values::{bad, bool_of, millis_of, port_of, secs_of, u32_of, Warnings};
 
 /// The `[general]` settings of sip.conf.
@@ -54,6 +54,8 @@ pub struct General {
     pub sounds_dir: PathBuf,
     /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
     pub qualify_freq: Duration,
+    /// `qualify` (off): default for entries, as chan_sip's `[general]` qualify (1.8+).
+    pub qualify: Option<Duration>,
     /// `maxcalls` (sipbox's own, 1000): bound on the call table.
     pub max_calls: usize,
     /// `maxregistrations` (sipbox's own, 100000): bound on registrar bindings.
@@ -82,6 +84,7 @@ impl Default for General {
             directmedia: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             qualify_freq: Duration::from_secs(60),
+            qualify: None,
             max_calls: 1000,
             max_registrations: 100_000,
         }
@@ -215,6 +218,7 @@ impl General {
                 }
                 g.qualify_freq = f;
             }
+            "qualify" => g.qualify = parse_qualify(e)?,
             "maxcalls" => g.max_calls = positive(e)?,
             "maxregistrations" => g.max_registrations = positive(e)?,
             "register" => {} // read by sip_conf

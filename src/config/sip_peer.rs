@@ -56,7 +56,8 @@ pub struct SipPeer {
     pub fromuser: Option<String>,
     /// `fromdomain`: host part of our From when calling it.
     pub fromdomain: Option<String>,
-    /// `qualify`: OPTIONS ping with this reachability limit; `None` is off.
+    /// `qualify` (default: `[general]` qualify): OPTIONS ping with this reachability limit;
+    /// `None` is off.
     pub qualify: Option<Duration>,
     /// `permit` / `deny`: which source addresses it may use.
     pub acl: Acl,
@@ -158,7 +159,7 @@ impl SipPeer {
             defaultuser: None,
             fromuser: None,
             fromdomain: None,
-            qualify: None,
+            qualify: general.qualify,
             acl: Acl::new(),
             contact_acl: Acl::new(),
             call_limit: None,
@@ -210,10 +211,15 @@ impl SipPeer {
             "port" => *port = Some(port_of(e, false)?),
             "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
             "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
+            // chan_sip's build_peer: name and number of the caller ID set one at a time.
+            "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
+            "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
             "defaultuser" | "username" => p.defaultuser = opt_text(e),
             "fromuser" => p.fromuser = opt_text(e),
             "fromdomain" => p.fromdomain = opt_text(e),
             "qualify" => p.qualify = parse_qualify(e)?,
+            // Per-entry ping interval: sipbox pings every entry at [general] qualifyfreq.
+            "qualifyfreq" => {}
             "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
             "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
             "contactpermit" => p
@@ -221,7 +227,7 @@ impl SipPeer {
                 .push(Sense::Permit, &e.value)
                 .map_err(acl_err)?,
             "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "call-limit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+            "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
             "allow" | "disallow" => {} // applied in order after the loop
             "nat" => p.nat = Nat::parse(e, warnings)?,
             "insecure" => p.insecure = Insecure::parse(e)?,
