@@ -71,7 +71,7 @@ const SETS: &[Expect] = &[
         contexts: 36,
         warns: &[
             "extensions.conf:884: no '=' in ':': line ignored",
-            "sip.conf:7: unknown option 'port' ignored",
+            "sip.conf:7: 'port' ignored: chan_sip's [general] port is bindport",
             "priority 4 of extension 's' in context 'macro-hangupcall' already used",
         ],
         never: &["PRIVMGR", "tos", "callerid"],
@@ -154,6 +154,87 @@ const SETS: &[Expect] = &[
             "unknown option 'contactacl' ignored",
         ],
         never: &["allowoverlap", "use_q850_reason", "namedcallgroup"],
+        refuses: None,
+    },
+    Expect {
+        // Every section sits inside `;-- ... --;` block comments, so nothing is defined.
+        name: "atdg-book",
+        peers: 0,
+        contexts: 0,
+        warns: &[],
+        never: &[],
+        refuses: None,
+    },
+    Expect {
+        name: "ht503-fxo",
+        peers: 4,
+        contexts: 2,
+        warns: &[
+            "sip.conf:3: unknown option 'binaddr' ignored",
+            "sip.conf:30: unknown option 'dtmf' ignored",
+        ],
+        never: &["insecure", "canreinvite"],
+        refuses: None,
+    },
+    Expect {
+        // `[options]` has no type: chan_sip's "Section 'options' lacks type" and goes on.
+        name: "metalhearf-school",
+        peers: 21,
+        contexts: 6,
+        warns: &[
+            "sip.conf:7: [options] has no 'type=' (user, peer or friend); [options] not loaded",
+            "unknown option 'careinvite' ignored",
+        ],
+        never: &[],
+        refuses: None,
+    },
+    Expect {
+        name: "msteams-tls-trunk",
+        peers: 1,
+        contexts: 3,
+        warns: &[
+            "sip.conf:4: 'tlsenable' ignored: SIP over TLS is not supported",
+            "'transport' ignored: only UDP is supported",
+            "'encryption' ignored: SRTP is not supported",
+        ],
+        never: &["tlsbindaddr", "tlscipher", "callerid"],
+        refuses: None,
+    },
+    Expect {
+        name: "octothorpe",
+        peers: 2,
+        contexts: 2,
+        warns: &["'remotesecret' ignored"],
+        never: &[],
+        refuses: None,
+    },
+    Expect {
+        // `same => _[+0-9]!,n,...`: pbx_config reads the priority as `_[` and skips the line.
+        name: "openbts-rangenetworks",
+        peers: 1,
+        contexts: 9,
+        warns: &["extensions.conf:76: invalid priority/label '_['; line skipped"],
+        never: &["autocreatepeer", "cos_audio", "dynamic_exclude_static"],
+        refuses: None,
+    },
+    Expect {
+        // `# register => ...` is an unknown directive to Asterisk: a warning, not a refusal.
+        name: "openwrt-sipgate",
+        peers: 2,
+        contexts: 7,
+        warns: &[
+            "sip.conf:37: unknown directive '# register => sipgate:password@sipgate.de/sipgate' ignored",
+            "sip.conf:2: 'port' ignored",
+        ],
+        never: &["externhost", "rtautoclear", "subscribecontext"],
+        refuses: None,
+    },
+    Expect {
+        name: "kasadaka-rpi",
+        peers: 0,
+        contexts: 3,
+        warns: &["sip.conf:3: 'port' ignored"],
+        never: &[],
         refuses: None,
     },
 ];

@@ -170,6 +170,7 @@ const QUIET: &[&str] = &[
 /// encryption, no T.38); any other value is [`Verdict::Missed`] with this text.
 const QUIET_WHEN_OFF: &[(&str, &str)] = &[
     ("tcpenable", "SIP over TCP is not supported (UDP only)"),
+    ("tlsenable", "SIP over TLS is not supported (UDP only)"),
     ("websocket_enabled", "SIP over WebSocket is not supported"),
     ("encryption", "SRTP is not supported"),
     ("icesupport", "ICE is not supported"),
@@ -199,6 +200,9 @@ const MISSED: &[(&str, &str)] = &[
     ("domain", "SIP domain lists are not supported; any domain is served"),
     ("mailbox_context", "voicemail is not sipbox's job"),
     ("nat_keepalive", "NAT keep-alives are not sent"),
+    // Only reaches here from [general], where chan_sip reads bindport, not port (peers
+    // handle their own port=).
+    ("port", "chan_sip's [general] port is bindport; this line leaves the port at its default"),
 ];
 
 /// The verdict on `key` (lower case) written with `value`.
@@ -225,6 +229,8 @@ pub fn sip_option(key: &str, value: &str) -> Verdict {
         return Verdict::Quiet;
     }
     match MISSED.iter().find(|(k, _)| *k == key) {
+        // `externhost =` with nothing after it asks for nothing.
+        Some(_) if value.trim().is_empty() => Verdict::Quiet,
         Some((_, why)) => Verdict::Missed(why),
         None => Verdict::Unknown,
     }
@@ -252,11 +258,15 @@ mod tests {
             ("videosupport", "yes", |v| v == Verdict::Quiet),
             ("tcpenable", "no", |v| v == Verdict::Quiet),
             ("tcpenable", "yes", missed),
+            ("tlsenable", "yes", missed),
+            ("tlsenable", "no", |v| v == Verdict::Quiet),
             ("encryption", "yes", missed),
             ("transport", "udp", |v| v == Verdict::Quiet),
             ("transport", "udp,tcp", |v| v == Verdict::Quiet),
             ("transport", "tls", missed),
             ("externip", "192.0.2.1", missed),
+            ("externhost", " ", |v| v == Verdict::Quiet),
+            ("port", "5060", missed),
             ("frobnicate", "1", |v| v == Verdict::Unknown),
         ];
         for (k, v, ok) in cases {
