@@ -56,6 +56,18 @@ const SETS: &[Expect] = &[
         refuses: None,
     },
     Expect {
+        // configs/samples/ layout (16+), chan_sip still shipped; `[general]` options all quiet.
+        name: "asterisk-modern-samples",
+        peers: 0,
+        contexts: 28,
+        warns: &[
+            "sip.conf:1212: [authentication] is not supported, ignored",
+            "includes unknown context 'iaxtel700'",
+        ],
+        never: &["unknown option", "ignored: SIP over", "'transport'"],
+        refuses: None,
+    },
+    Expect {
         // Asterisk: "parse error: No category context for line 1".
         name: "coldline-fritzbox",
         peers: 0,
