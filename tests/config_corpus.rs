@@ -249,6 +249,27 @@ const SETS: &[Expect] = &[
         never: &[],
         refuses: None,
     },
+    Expect {
+        // `[office-phone] (!)`: Asterisk would make a peer of the would-be template.
+        name: "ladyk-broadvoice",
+        peers: 2,
+        contexts: 6,
+        warns: &[
+            "sip.conf:15: space before '(' in '[office-phone] (...)'",
+            "sip.conf:52: unknown option 'dtfm' ignored",
+            "sip.conf:71: unknown option 'bindport' ignored",
+        ],
+        never: &["pedantic", "tcpenable"],
+        refuses: None,
+    },
+    Expect {
+        name: "openbts-danielo",
+        peers: 0,
+        contexts: 2,
+        warns: &["sip.conf:2: 'port' ignored"],
+        never: &["canreinvite"],
+        refuses: None,
+    },
 ];
 
 fn corpus_dir() -> PathBuf {

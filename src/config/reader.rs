@@ -247,7 +247,16 @@ impl Reader {
             return Err(ConfigError::at(loc, "unterminated '[' (missing ']')"));
         };
         let name = rest[..close].trim();
-        let after = rest[close + 1..].trim();
+        let raw_after = &rest[close + 1..];
+        let after = raw_after.trim();
+        if after.starts_with('(') && !raw_after.starts_with('(') {
+            // Asterisk only reads options right after `]`; with a space it makes a plain
+            // section of a would-be template. We apply them, and say that Asterisk would not.
+            self.warn(
+                loc,
+                format!("space before '(' in '[{name}] (...)': Asterisk ignores these options; sipbox applies them"),
+            );
+        }
         let opts = match after.strip_prefix('(') {
             None => {
                 if !after.is_empty() {
@@ -645,6 +654,11 @@ mod tests {
             ("[a]\n\nnonsense\nk=v\n", "t.conf:3: no '=' in 'nonsense': line ignored", 1),
             ("[a]\n = 1\nk=v\n", "t.conf:2: no option name before '=' in '= 1': line ignored", 1),
             ("[a] junk\nk=v\n", "t.conf:1: text 'junk' after '[a]' ignored", 1),
+            (
+                "[t] (!)\nq=1\n[a](t)\nk=v\n",
+                "t.conf:1: space before '(' in '[t] (...)': Asterisk ignores these options; sipbox applies them",
+                2,
+            ),
             ("[a](!)x\n[b](a)\nk=v\n", "t.conf:1: text 'x' after '[a](...)' ignored", 1),
             ("[]\nq=1\n[a]\nk=v\n", "t.conf:1: empty section name '[]': its lines are ignored", 1),
             (
