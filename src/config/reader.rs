@@ -131,6 +131,8 @@ fn glob(path: &Path) -> Vec<PathBuf> {
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_str().is_some_and(|n| wild_match(pat, n)))
         .map(|e| e.path())
+        // glob(3) also lists directories; Asterisk then skips them as "not a regular file".
+        .filter(|p| p.is_file())
         .take(MAX_GLOB_FILES)
         .collect();
     found.sort();
@@ -249,14 +251,7 @@ impl Reader {
         let name = rest[..close].trim();
         let raw_after = &rest[close + 1..];
         let after = raw_after.trim();
-        if after.starts_with('(') && !raw_after.starts_with('(') {
-            // Asterisk only reads options right after `]`; with a space it makes a plain
-            // section of a would-be template. We apply them, and say that Asterisk would not.
-            self.warn(
-                loc,
-                format!("space before '(' in '[{name}] (...)': Asterisk ignores these options; sipbox applies them"),
-            );
-        }
+        let spaced = !raw_after.starts_with('(');
         let opts = match after.strip_prefix('(') {
             None => {
                 if !after.is_empty() {
@@ -264,19 +259,38 @@ impl Reader {
                 }
                 ""
             }
-            Some(inner) => {
-                let Some(end) = inner.find(')') else {
+            Some(inner) => match inner.find(')') {
+                // Asterisk reads options only right after `]`: a missing `)` there refuses
+                // the file, after a space the whole text is ignored.
+                None if spaced => {
+                    self.warn(loc, format!("text '{after}' after '[{name}]' ignored"));
+                    ""
+                }
+                None => {
                     return Err(ConfigError::at(
                         loc,
                         format!("missing ')' after the options of '[{name}]'"),
-                    ));
-                };
-                let tail = inner[end + 1..].trim();
-                if !tail.is_empty() {
-                    self.warn(loc, format!("text '{tail}' after '[{name}](...)' ignored"));
+                    ))
                 }
-                &inner[..end]
-            }
+                Some(end) => {
+                    if spaced {
+                        // With a space Asterisk makes a plain section of a would-be
+                        // template; we apply the options and say that Asterisk would not.
+                        self.warn(
+                            loc,
+                            format!(
+                                "space before '(' in '[{name}] (...)': Asterisk ignores \
+                                 these options; sipbox applies them"
+                            ),
+                        );
+                    }
+                    let tail = inner[end + 1..].trim();
+                    if !tail.is_empty() {
+                        self.warn(loc, format!("text '{tail}' after '[{name}](...)' ignored"));
+                    }
+                    &inner[..end]
+                }
+            },
         };
         if name.is_empty() {
             self.warn(loc, "empty section name '[]': its lines are ignored");
@@ -654,6 +668,7 @@ mod tests {
             ("[a]\n\nnonsense\nk=v\n", "t.conf:3: no '=' in 'nonsense': line ignored", 1),
             ("[a]\n = 1\nk=v\n", "t.conf:2: no option name before '=' in '= 1': line ignored", 1),
             ("[a] junk\nk=v\n", "t.conf:1: text 'junk' after '[a]' ignored", 1),
+            ("[a] (broken\nk=v\n", "t.conf:1: text '(broken' after '[a]' ignored", 1),
             (
                 "[t] (!)\nq=1\n[a](t)\nk=v\n",
                 "t.conf:1: space before '(' in '[t] (...)': Asterisk ignores these options; sipbox applies them",
