@@ -1,11 +1,12 @@
 //! Asterisk-dialect configuration, read once at start (and on reload) into typed settings.
 //!
-//! - [`reader`]: the dialect (sections, `=>`, comments, templates, `#include`) into
-//!   [`raw::Section`]s with a `file:line` on every entry;
+//! - [`reader`]: the dialect (sections, `=>`, templates, `#include`) into [`raw::Section`]s
+//!   with a `file:line` on every entry; [`comments`]: `;`, `\;` and `;-- --;` as config.c
+//!   scans them; [`files`]: the reader's file access and `#include` wildcards;
 //! - [`sip_conf`] (with [`sip_general`], [`sip_peer`], [`sip_values`]): typed sip.conf;
 //! - [`rtp_conf`]: typed rtp.conf;
 //! - [`acl`]: permit/deny lists; [`codec`]: allow/disallow lists; [`values`]: shared value
-//!   parsers and the warning collector.
+//!   parsers and the warning collector; [`quiet`]: chan_sip options sipbox does not act on.
 //!
 //! extensions.conf is only read into sections here; the dialplan builds its model from them.
 //! What Asterisk refuses (a line before any `[section]`, a missing `#include`, ...) stops
@@ -18,6 +19,7 @@
 pub mod acl;
 pub mod codec;
 pub mod comments;
+pub mod files;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
