@@ -111,6 +111,12 @@ fn main() -> ExitCode {
     for w in &dp_warnings {
         log::warn!("{w}");
     }
+    // Bad lines no longer stop start-up (as in Asterisk): say how many were set aside, so a
+    // long scroll of warnings is not missed.
+    let total = cfg.warnings.len() + dp_warnings.len();
+    if total > 0 {
+        log::warn!("config: {total} warnings above; those lines or options were ignored");
+    }
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     resolve_static_hosts(&mut settings);
     let rtp = cfg.rtp.clone();

@@ -528,22 +528,40 @@ fn exists_and_show() {
     assert!(dp.show(None).contains("in 7 contexts. =-"));
 }
 
+/// pbx_config logs a line it cannot use and loads the rest; so do we (these were errors
+/// before): each bad line is one `file:line` warning and the good line after it loads.
 #[test]
-fn bad_lines_stop_loading_with_file_and_line() {
+fn bad_lines_are_skipped_with_file_and_line() {
     let cases = [
-        "[c]\nexten => _12[3,1,NoOp()",
-        "[c]\nsame => n,NoOp()",
-        "[c]\nexten => 1,n,NoOp()",
-        "[c]\nexten => 1,0,NoOp()",
-        "[c]\nexten => 1,1",
-        "[c]\ninclude => x,25:00-26:00,*,*,*",
+        // The `[` hides the commas from the field split, as in pbx_strsep: no priority.
+        ("[c]\nexten => _12[3,1,NoOp()", "invalid priority/label ''"),
+        ("[c]\nsame => n,NoOp()", "no previous 'exten =>'"),
+        (
+            "[c]\nexten => 1,n,NoOp()",
+            "'next' priority on the first entry",
+        ),
+        ("[c]\nexten => 1,0,NoOp()", "invalid priority '0'"),
+        ("[c]\nexten => 1,x,NoOp()", "invalid priority/label 'x'"),
+        ("[c]\nexten => 1,1", "no application"),
+        ("[c]\nexten => ,1,NoOp()", "empty extension name"),
+        ("[c]\nSAME = GOTO(c,s,1)", "no previous 'exten =>'"),
+        ("[c]\ninclude => x,25:00-26:00,*,*,*", ""),
+        ("[c]\ninclude => x,alaw", ""),
     ];
-    for text in cases {
-        let err = Dialplan::from_sections(&sections(text)).unwrap_err();
+    for (text, why) in cases {
+        let conf = format!("{text}\nexten => 9,1,NoOp()\n");
+        let (dp, warnings) = Dialplan::from_sections(&sections(&conf)).expect(text);
+        assert_eq!(warnings.len(), 1, "{text}: {warnings:?}");
         assert!(
-            err.to_string().starts_with("test.conf:2: "),
-            "{text}: {err}"
+            warnings[0].starts_with("test.conf:2: "),
+            "{text}: {warnings:?}"
         );
+        assert!(warnings[0].contains(why), "{text}: {warnings:?}");
+        assert!(
+            warnings[0].ends_with("; line skipped"),
+            "{text}: {warnings:?}"
+        );
+        assert!(dp.exists("c", "9", 1, "", thursday_noon()), "{text}");
     }
     let (_, warnings) = Dialplan::from_sections(&sections(
         "[c]\nexten => 1,1,NoOp()\nexten => 1,1,Hangup()\nswitch => x\ninclude => nowhere",

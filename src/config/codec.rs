@@ -8,7 +8,7 @@
 //! Codec names Asterisk knows but sipbox does not carry (gsm, g729, opus, video, ...) are
 //! warned about and skipped, so a chan_sip config loads; any other name is an error.
 
-use super::raw::{ConfigError, Entry};
+use super::raw::Entry;
 use super::values::{bad, Warnings};
 
 /// An audio codec sipbox can negotiate.
@@ -102,13 +102,11 @@ pub fn default_prefs() -> Vec<Codec> {
     vec![Codec::Ulaw, Codec::Alaw]
 }
 
-/// Applies one `allow=` (`allowing`) or `disallow=` entry to `prefs`.
-pub fn apply(
-    prefs: &mut Vec<Codec>,
-    allowing: bool,
-    e: &Entry,
-    warnings: &mut Warnings,
-) -> Result<(), ConfigError> {
+/// Applies one `allow=` (`allowing`) or `disallow=` entry to `prefs`. An unknown codec or a
+/// bad `:framing` is a warning and that item is skipped, as Asterisk's
+/// `ast_format_cap_update_by_allow_disallow` logs "Cannot allow/disallow unknown format" and
+/// goes on with the rest of the list.
+pub fn apply(prefs: &mut Vec<Codec>, allowing: bool, e: &Entry, warnings: &mut Warnings) {
     for item in e.value.split(',').map(str::trim) {
         if item.is_empty() {
             continue;
@@ -119,7 +117,13 @@ pub fn apply(
         };
         let name = match item.split_once(':') {
             Some((n, ms)) if ms.trim().parse::<u32>().is_ok() => n.trim(),
-            Some(_) => return Err(bad(e, "codec framing must be ':milliseconds'")),
+            Some(_) => {
+                warnings.ignored(bad(
+                    e,
+                    &format!("codec framing in '{item}' must be ':milliseconds'"),
+                ));
+                continue;
+            }
             None => item,
         };
         if name.eq_ignore_ascii_case("all") {
@@ -142,10 +146,9 @@ pub fn apply(
                     format!("codec '{name}' is not supported by sipbox, ignored"),
                 );
             }
-            None => return Err(bad(e, &format!("unknown codec '{name}'"))),
+            None => warnings.ignored(bad(e, &format!("unknown codec '{name}'"))),
         }
     }
-    Ok(())
 }
 
 /// Applies every `allow=` / `disallow=` of `entries` in order, starting from `prefs`.
@@ -153,15 +156,15 @@ pub fn apply_all<'a>(
     mut prefs: Vec<Codec>,
     entries: impl IntoIterator<Item = &'a Entry>,
     warnings: &mut Warnings,
-) -> Result<Vec<Codec>, ConfigError> {
+) -> Vec<Codec> {
     for e in entries {
         if e.key.eq_ignore_ascii_case("allow") {
-            apply(&mut prefs, true, e, warnings)?;
+            apply(&mut prefs, true, e, warnings);
         } else if e.key.eq_ignore_ascii_case("disallow") {
-            apply(&mut prefs, false, e, warnings)?;
+            apply(&mut prefs, false, e, warnings);
         }
     }
-    Ok(prefs)
+    prefs
 }
 
 #[cfg(test)]
@@ -185,7 +188,11 @@ mod tests {
             })
             .collect();
         let mut w = Warnings::default();
-        apply_all(start, &entries, &mut w).map_err(|e| e.to_string())
+        let prefs = apply_all(start, &entries, &mut w);
+        match w.into_vec().into_iter().find(|m| m.contains("bad value")) {
+            Some(warning) => Err(warning),
+            None => Ok(prefs),
+        }
     }
 
     use Codec::*;
@@ -219,10 +226,21 @@ mod tests {
     }
 
     #[test]
-    fn unknown_codec_is_error() {
+    fn unknown_codec_is_a_warning_and_the_rest_applies() {
         assert_eq!(
             run(default_prefs(), &[("allow", "ulaw"), ("allow", "bogus")]),
-            Err("s.conf:2: bad value 'bogus' for 'allow': unknown codec 'bogus'".into())
+            Err("s.conf:2: bad value 'bogus' for 'allow': unknown codec 'bogus'; ignored".into())
         );
+        let entries = [Entry {
+            key: "allow".into(),
+            value: "bogus,g722".into(),
+            arrow: false,
+            loc: Loc {
+                file: Arc::from("s.conf"),
+                line: 1,
+            },
+        }];
+        let mut w = Warnings::default();
+        assert_eq!(apply_all(vec![], &entries, &mut w), vec![G722]);
     }
 }

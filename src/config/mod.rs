@@ -1,19 +1,27 @@
 //! Asterisk-dialect configuration, read once at start (and on reload) into typed settings.
 //!
-//! - [`reader`]: the dialect (sections, `=>`, comments, templates, `#include`) into
-//!   [`raw::Section`]s with a `file:line` on every entry;
+//! - [`reader`]: the dialect (sections, `=>`, templates, `#include`) into [`raw::Section`]s
+//!   with a `file:line` on every entry; [`comments`]: `;`, `\;` and `;-- --;` as config.c
+//!   scans them; [`files`]: the reader's file access and `#include` wildcards;
 //! - [`sip_conf`] (with [`sip_general`], [`sip_peer`], [`sip_values`]): typed sip.conf;
 //! - [`rtp_conf`]: typed rtp.conf;
 //! - [`acl`]: permit/deny lists; [`codec`]: allow/disallow lists; [`values`]: shared value
-//!   parsers and the warning collector.
+//!   parsers and the warning collector; [`quiet`]: chan_sip options sipbox does not act on.
 //!
 //! extensions.conf is only read into sections here; the dialplan builds its model from them.
-//! A bad value stops start-up with a [`ConfigError`] naming `file:line`; an option sipbox does
-//! not know is a warning in [`Config::warnings`], never silently dropped.
+//! What Asterisk refuses (a line before any `[section]`, a missing `#include`, ...) stops
+//! start-up with a [`ConfigError`] naming `file:line`; what Asterisk logs and skips (a bad
+//! option value, a malformed `register =>`, an unknown `#` directive) is a `file:line` warning
+//! in [`Config::warnings`] and that option, line or entry is ignored. Options sipbox does not
+//! know are warnings; Asterisk options that change nothing observable here are accepted
+//! quietly (see `quiet.rs`).
 
 pub mod acl;
 pub mod ban;
 pub mod codec;
+pub mod comments;
+pub mod files;
+pub mod quiet;
 pub mod raw;
 pub mod reader;
 pub mod rtp_conf;
@@ -67,56 +75,72 @@ pub struct Config {
 /// Loads `dir/sip.conf` and `dir/extensions.conf` (both required) and `dir/rtp.conf`
 /// (optional), or with `None` the built-in examples.
 pub fn load(dir: Option<&Path>) -> Result<Config, ConfigError> {
-    let mut warnings = Warnings::default();
+    let mut raw = Vec::new();
     let (sip_sections, extensions, rtp_sections, source) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
             #[allow(clippy::disallowed_methods)]
             let rtp = if dir.join("rtp.conf").exists() {
-                reader::read_file(dir, "rtp.conf")?
+                reader::read_file_with(dir, "rtp.conf", &mut raw)?
             } else {
                 Vec::new()
             };
             (
-                reader::read_file(dir, "sip.conf")?,
-                reader::read_file(dir, "extensions.conf")?,
+                reader::read_file_with(dir, "sip.conf", &mut raw)?,
+                reader::read_file_with(dir, "extensions.conf", &mut raw)?,
                 rtp,
                 ConfigSource::Dir(dir.to_path_buf()),
             )
         }
         None => (
-            reader::read_str("sip.conf (built-in)", EXAMPLE_SIP_CONF, None)?,
-            reader::read_str("extensions.conf (built-in)", EXAMPLE_EXTENSIONS_CONF, None)?,
+            reader::read_str_with("sip.conf (built-in)", EXAMPLE_SIP_CONF, None, &mut raw)?,
+            reader::read_str_with(
+                "extensions.conf (built-in)",
+                EXAMPLE_EXTENSIONS_CONF,
+                None,
+                &mut raw,
+            )?,
             Vec::new(),
             ConfigSource::Embedded,
         ),
     };
-    let sip = SipConf::from_sections(&sip_sections, &mut warnings)?;
-    let rtp = RtpConf::from_sections(&rtp_sections, &mut warnings)?;
-    Ok(Config {
-        sip,
-        rtp,
-        extensions,
-        source,
-        warnings: warnings.into_vec(),
-    })
+    build(sip_sections, extensions, rtp_sections, source, raw)
 }
 
 /// Builds a config from texts (tests, and embedding in other programs): `sip` and
 /// `extensions` as the two files would hold them, `rtp` optional. `#include` is not available.
 pub fn load_str(sip: &str, extensions: &str, rtp: Option<&str>) -> Result<Config, ConfigError> {
-    let mut warnings = Warnings::default();
-    let sip_sections = reader::read_str("sip.conf", sip, None)?;
-    let extensions = reader::read_str("extensions.conf", extensions, None)?;
+    let mut raw = Vec::new();
+    let sip_sections = reader::read_str_with("sip.conf", sip, None, &mut raw)?;
+    let extensions = reader::read_str_with("extensions.conf", extensions, None, &mut raw)?;
     let rtp_sections = match rtp {
-        Some(text) => reader::read_str("rtp.conf", text, None)?,
+        Some(text) => reader::read_str_with("rtp.conf", text, None, &mut raw)?,
         None => Vec::new(),
     };
-    Ok(Config {
-        sip: SipConf::from_sections(&sip_sections, &mut warnings)?,
-        rtp: RtpConf::from_sections(&rtp_sections, &mut warnings)?,
+    build(
+        sip_sections,
         extensions,
-        source: ConfigSource::Embedded,
+        rtp_sections,
+        ConfigSource::Embedded,
+        raw,
+    )
+}
+
+/// The typed layers over what the reader produced; `raw` holds the reader's warnings.
+fn build(
+    sip: Vec<Section>,
+    extensions: Vec<Section>,
+    rtp: Vec<Section>,
+    source: ConfigSource,
+    raw: Vec<String>,
+) -> Result<Config, ConfigError> {
+    let mut warnings = Warnings::default();
+    warnings.extend_lines(raw);
+    Ok(Config {
+        sip: SipConf::from_sections(&sip, &mut warnings)?,
+        rtp: RtpConf::from_sections(&rtp, &mut warnings)?,
+        extensions,
+        source,
         warnings: warnings.into_vec(),
     })
 }

@@ -1,45 +1,64 @@
 //! The Asterisk config dialect, read into [`Section`]s of ordered [`Entry`]s.
 //!
-//! Before changing this file, read Asterisk's `main/config.c` (`process_text_line`) and the
-//! "Asterisk Configuration Files" page of the Asterisk wiki (templates, `(+)`, `#include`).
+//! Follows Asterisk's `main/config.c` (`config_text_file_load`, `process_text_line`,
+//! `ast_category_get`) and the "Asterisk Configuration Files" page of the Asterisk wiki. What
+//! Asterisk refuses (the file is invalid and the module reading it does not load) is a
+//! [`ConfigError`]; what Asterisk only logs and skips is a `file:line` warning here too.
 //!
-//! What is understood (as in Asterisk's `main/config.c`):
-//!
-//! - `[section]`; a repeated name yields a second, separate [`Section`] (callers merge);
+//! - `[section]`; a repeated name yields a second, separate [`Section`] (callers merge). Text
+//!   after `]` that is not `(options)` is ignored with a warning (Asterisk ignores it);
+//!   a missing `]` or `)` is an error, as in Asterisk;
 //! - `key = value` and `key => value` (the latter sets [`Entry::arrow`]); duplicate keys are
-//!   kept in order;
-//! - `;` starts a comment, `\;` is a literal semicolon, `;-- ... --;` is a block comment that
-//!   may span lines; blank lines are skipped, keys and values are trimmed;
+//!   kept in order; `key += more` appends to the last `key` of the section (Asterisk 1.8+);
+//!   a line without `=` or without a key is skipped with a warning, as Asterisk does;
+//! - comments as in [`super::comments`]: `;`, `\;`, and `;-- --;` blocks (`;---` is a plain
+//!   comment); an unterminated block is a warning (Asterisk warns and reads on, so the rest
+//!   of that file is comment);
 //! - templates: `[tmpl](!)` is never emitted itself; `[1001](tmpl1,tmpl2)` starts with copies of
 //!   the entries of `tmpl1` then `tmpl2` (each keeping its own [`Loc`]); `[t2](!,tmpl)` is a
 //!   template inheriting a template; a plain earlier section may be inherited from as well;
-//!   inheritance copies the entries the parent has *at that point*, as Asterisk does;
-//! - `[name](+)` appends the following entries to the most recent section or template `name`;
+//!   inheritance copies the entries the parent has *at that point*, as Asterisk does. Names are
+//!   looked up case-insensitively and the first section of that name wins, as
+//!   `ast_category_get` does; an unknown parent is an error (Asterisk refuses the file);
+//! - `[name](+)` appends the following entries to the first earlier section `name` (an error
+//!   when there is none, as in Asterisk);
 //! - `#include "file"`, `#include <file>`, `#include file`: relative to the config directory,
-//!   at most [`MAX_INCLUDE_DEPTH`] deep, loops refused; entries before the first `[section]` of
-//!   the included file continue the current section. `#tryinclude` is the same but a missing
-//!   file is skipped. `#exec` is refused (sipbox runs no programs at start-up).
+//!   `*`/`?` wildcards in the file name as Asterisk's glob, at most [`MAX_INCLUDE_DEPTH`] deep,
+//!   loops refused; entries before the first `[section]` of the included file continue the
+//!   current section. A missing file is an error (Asterisk refuses); `#tryinclude` skips it.
+//!   `#exec` is ignored with a warning (sipbox runs no programs at start-up; Asterisk also
+//!   ignores it unless `execincludes` is set). Any other `#` line is a warning, as in Asterisk.
 //!
 //! Why not the `ini` crate: it has no notion of templates or `(+)`, it folds duplicate keys
 //! (we need every `allow=`, `permit=` and `exten =>` in order), it cannot report the line of
 //! each entry (our errors and warnings are `file:line`), it does not know `=>`, `\;` or
-//! `#include`, and it would accept lines Asterisk refuses. Bending it would cost more code than
-//! this reader, which is a single pass over lines with no allocation beyond the result.
+//! `#include`, and it would refuse lines Asterisk only warns about. Bending it would cost more
+//! code than this reader, which is a single pass over lines.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::comments::Blocks;
+pub use super::files::MAX_FILE_BYTES;
+use super::files::{canonical, glob, load};
 use super::raw::{ConfigError, Entry, Loc, Section};
 
 /// How deep `#include` may nest before we assume a mistake.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
 
-/// Largest config file accepted, so a wrong path (a log, a device) cannot eat the memory.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Reads `dir/name` and everything it includes.
+/// Reads `dir/name` and everything it includes; the reader's warnings are dropped (tests and
+/// tools that only want the sections). Start-up uses [`read_file_with`].
 pub fn read_file(dir: &Path, name: &str) -> Result<Vec<Section>, ConfigError> {
+    read_file_with(dir, name, &mut Vec::new())
+}
+
+/// Reads `dir/name` and everything it includes, adding `file:line` warnings to `warnings`.
+pub fn read_file_with(
+    dir: &Path,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Section>, ConfigError> {
     let mut reader = Reader::new(Some(dir));
     let path = dir.join(name);
     let text = load(&path).map_err(|e| ConfigError {
@@ -48,40 +67,29 @@ pub fn read_file(dir: &Path, name: &str) -> Result<Vec<Section>, ConfigError> {
     })?;
     reader.stack.push(canonical(&path));
     reader.parse(&path.display().to_string(), &text, 0)?;
-    reader.finish()
+    Ok(reader.finish(warnings))
 }
 
 /// Reads config text already in memory. `file_label` names it in errors; `dir` is where
-/// `#include` looks (with `None`, an `#include` is an error).
+/// `#include` looks (with `None`, an `#include` is an error). Warnings are dropped.
 pub fn read_str(
     file_label: &str,
     text: &str,
     dir: Option<&Path>,
 ) -> Result<Vec<Section>, ConfigError> {
+    read_str_with(file_label, text, dir, &mut Vec::new())
+}
+
+/// [`read_str`], adding the reader's `file:line` warnings to `warnings`.
+pub fn read_str_with(
+    file_label: &str,
+    text: &str,
+    dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Section>, ConfigError> {
     let mut reader = Reader::new(dir);
     reader.parse(file_label, text, 0)?;
-    reader.finish()
-}
-
-// The config reader is the library's one file access (the files and their `#include`s, read
-// once at start): clippy.toml's sans-IO rule allows it here.
-#[allow(clippy::disallowed_methods)]
-fn load(path: &Path) -> std::io::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(std::io::Error::other("file too large"));
-    }
-    let bytes = std::fs::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-// The config reader names `#include`d files by their canonical path (loop detection).
-#[allow(clippy::disallowed_methods)]
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    Ok(reader.finish(warnings))
 }
 
 /// A section under construction.
@@ -90,13 +98,24 @@ struct Cat {
     template: bool,
 }
 
+/// Where the next `key = value` goes.
+#[derive(Clone, Copy)]
+enum Target {
+    /// No `[section]` yet: an entry is an error, as in Asterisk.
+    Nowhere,
+    /// After a header we could not use (`[]`): entries are dropped (warned once, at the header).
+    Skip,
+    /// Index into `cats`.
+    Cat(usize),
+}
+
 struct Reader {
     dir: Option<PathBuf>,
     cats: Vec<Cat>,
-    /// Index into `cats` of the section entries go to.
-    current: Option<usize>,
+    target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
+    warnings: Vec<String>,
 }
 
 impl Reader {
@@ -104,30 +123,35 @@ impl Reader {
         Reader {
             dir: dir.map(Path::to_path_buf),
             cats: Vec::new(),
-            current: None,
+            target: Target::Nowhere,
             stack: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
-    fn finish(self) -> Result<Vec<Section>, ConfigError> {
-        Ok(self
-            .cats
+    fn warn(&mut self, loc: &Loc, msg: impl std::fmt::Display) {
+        self.warnings.push(format!("{loc}: {msg}"));
+    }
+
+    fn finish(self, warnings: &mut Vec<String>) -> Vec<Section> {
+        warnings.extend(self.warnings);
+        self.cats
             .into_iter()
             .filter(|c| !c.template)
             .map(|c| c.section)
-            .collect())
+            .collect()
     }
 
     fn parse(&mut self, label: &str, text: &str, depth: usize) -> Result<(), ConfigError> {
         let file: Arc<str> = Arc::from(label);
-        let mut comment: Option<Loc> = None;
+        let mut blocks = Blocks::default();
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw_line) in text.lines().enumerate() {
             let loc = Loc {
                 file: file.clone(),
                 line: u32::try_from(i + 1).unwrap_or(u32::MAX),
             };
-            let line = strip_comments(raw_line, &mut comment, &loc);
+            let line = blocks.strip(raw_line, &loc);
             let line = line.trim();
             if line.is_empty() {
                 continue;
@@ -140,10 +164,13 @@ impl Reader {
                 self.entry(line, &loc)?;
             }
         }
-        match comment {
-            Some(start) => Err(ConfigError::at(&start, "unterminated ';--' block comment")),
-            None => Ok(()),
+        if let Some(start) = blocks.unterminated().cloned() {
+            self.warn(
+                &start,
+                "';--' block comment never closed with '--;': the rest of the file is comment",
+            );
         }
+        Ok(())
     }
 
     fn header(&mut self, rest: &str, loc: &Loc) -> Result<(), ConfigError> {
@@ -151,98 +178,154 @@ impl Reader {
             return Err(ConfigError::at(loc, "unterminated '[' (missing ']')"));
         };
         let name = rest[..close].trim();
-        if name.is_empty() {
-            return Err(ConfigError::at(loc, "empty section name '[]'"));
-        }
-        let after = rest[close + 1..].trim();
-        let opts = if after.is_empty() {
-            ""
-        } else if let Some(inner) = after.strip_prefix('(').and_then(|a| a.strip_suffix(')')) {
-            inner
-        } else {
-            return Err(ConfigError::at(
-                loc,
-                format!("unexpected text '{after}' after '[{name}]'"),
-            ));
+        let raw_after = &rest[close + 1..];
+        let after = raw_after.trim();
+        let spaced = !raw_after.starts_with('(');
+        let opts = match after.strip_prefix('(') {
+            None => {
+                if !after.is_empty() {
+                    self.warn(loc, format!("text '{after}' after '[{name}]' ignored"));
+                }
+                ""
+            }
+            Some(inner) => match inner.find(')') {
+                // Asterisk reads options only right after `]`: a missing `)` there refuses
+                // the file, after a space the whole text is ignored.
+                None if spaced => {
+                    self.warn(loc, format!("text '{after}' after '[{name}]' ignored"));
+                    ""
+                }
+                None => {
+                    return Err(ConfigError::at(
+                        loc,
+                        format!("missing ')' after the options of '[{name}]'"),
+                    ))
+                }
+                Some(end) => {
+                    if spaced {
+                        // With a space Asterisk makes a plain section of a would-be
+                        // template; we apply the options and say that Asterisk would not.
+                        self.warn(
+                            loc,
+                            format!(
+                                "space before '(' in '[{name}] (...)': Asterisk ignores \
+                                 these options; sipbox applies them"
+                            ),
+                        );
+                    }
+                    let tail = inner[end + 1..].trim();
+                    if !tail.is_empty() {
+                        self.warn(loc, format!("text '{tail}' after '[{name}](...)' ignored"));
+                    }
+                    &inner[..end]
+                }
+            },
         };
+        if name.is_empty() {
+            self.warn(loc, "empty section name '[]': its lines are ignored");
+            self.target = Target::Skip;
+            return Ok(());
+        }
 
         let mut template = false;
         let mut append = false;
         let mut parents = Vec::new();
         for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-            match opt {
-                "!" => template = true,
-                "+" => append = true,
-                parent => parents.push(parent),
+            if opt == "!" {
+                template = true;
+            } else if opt.starts_with('+') {
+                append = true;
+            } else {
+                parents.push(opt);
             }
         }
 
-        if append {
-            if template || !parents.is_empty() {
-                return Err(ConfigError::at(
-                    loc,
-                    format!("'(+)' cannot be combined with other options in '[{name}]'"),
-                ));
-            }
-            let Some(idx) = self.find(name) else {
-                return Err(ConfigError::at(
-                    loc,
-                    format!("'[{name}](+)' appends to a section that was not defined before"),
-                ));
-            };
-            self.current = Some(idx);
-            return Ok(());
-        }
-
-        let mut entries = Vec::new();
+        let mut inherited = Vec::new();
         for parent in parents {
-            let Some(idx) = self.find(parent) else {
+            let Some(idx) = self.find(parent, true) else {
                 return Err(ConfigError::at(
                     loc,
                     format!("unknown template '{parent}' in '[{name}]'"),
                 ));
             };
-            entries.extend(self.cats[idx].section.entries.iter().cloned());
+            inherited.extend(self.cats[idx].section.entries.iter().cloned());
         }
+
+        if append {
+            let Some(idx) = self.find(name, false).or_else(|| self.find(name, true)) else {
+                return Err(ConfigError::at(
+                    loc,
+                    format!("'[{name}](+)' appends to a section that was not defined before"),
+                ));
+            };
+            let cat = &mut self.cats[idx];
+            cat.template |= template;
+            cat.section.entries.extend(inherited);
+            self.target = Target::Cat(idx);
+            return Ok(());
+        }
+
         self.cats.push(Cat {
             section: Section {
                 name: name.to_string(),
-                entries,
+                entries: inherited,
                 loc: loc.clone(),
             },
             template,
         });
-        self.current = Some(self.cats.len() - 1);
+        self.target = Target::Cat(self.cats.len() - 1);
         Ok(())
     }
 
-    /// The most recent section or template called `name`.
-    fn find(&self, name: &str) -> Option<usize> {
-        self.cats.iter().rposition(|c| c.section.name == name)
+    /// The first section called `name` (case-insensitive, as Asterisk's `ast_category_get`);
+    /// templates count only when `templates`.
+    fn find(&self, name: &str, templates: bool) -> Option<usize> {
+        self.cats
+            .iter()
+            .position(|c| (templates || !c.template) && c.section.name.eq_ignore_ascii_case(name))
     }
 
     fn entry(&mut self, line: &str, loc: &Loc) -> Result<(), ConfigError> {
-        let Some(eq) = line.find('=') else {
-            return Err(ConfigError::at(
-                loc,
-                format!("expected 'key = value', found '{line}'"),
-            ));
+        let idx = match self.target {
+            Target::Nowhere => {
+                let what = line.split('=').next().unwrap_or(line).trim();
+                return Err(ConfigError::at(
+                    loc,
+                    format!("'{what}' is outside any [section]"),
+                ));
+            }
+            Target::Skip => return Ok(()),
+            Target::Cat(idx) => idx,
         };
-        let key = line[..eq].trim();
+        let Some(eq) = line.find('=') else {
+            self.warn(loc, format!("no '=' in '{line}': line ignored"));
+            return Ok(());
+        };
+        let mut key = line[..eq].trim();
         let (arrow, value) = match line[eq + 1..].strip_prefix('>') {
             Some(v) => (true, v),
             None => (false, &line[eq + 1..]),
         };
-        if key.is_empty() {
-            return Err(ConfigError::at(loc, "missing key before '='"));
+        let plus = !arrow && key.ends_with('+');
+        if plus {
+            key = key[..key.len() - 1].trim_end();
         }
-        let Some(idx) = self.current else {
-            return Err(ConfigError::at(
+        if key.is_empty() {
+            self.warn(
                 loc,
-                format!("'{key}' is outside any [section]"),
-            ));
-        };
-        self.cats[idx].section.entries.push(Entry {
+                format!("no option name before '=' in '{line}': line ignored"),
+            );
+            return Ok(());
+        }
+        let entries = &mut self.cats[idx].section.entries;
+        if plus {
+            // `key += more`: Asterisk appends the raw text to the last value of that key.
+            if let Some(last) = entries.iter_mut().rev().find(|e| e.key == key) {
+                last.value = format!("{}{}", last.value, value).trim().to_string();
+                return Ok(());
+            }
+        }
+        entries.push(Entry {
             key: key.to_string(),
             value: value.trim().to_string(),
             arrow,
@@ -252,7 +335,6 @@ impl Reader {
     }
 
     fn directive(&mut self, text: &str, loc: &Loc, depth: usize) -> Result<(), ConfigError> {
-        let text = text.trim();
         let word_end = text
             .find(|c: char| c.is_ascii_whitespace() || c == '"' || c == '<')
             .unwrap_or(text.len());
@@ -261,17 +343,24 @@ impl Reader {
             "include" => false,
             "tryinclude" => true,
             "exec" | "tryexec" => {
-                return Err(ConfigError::at(
+                self.warn(
                     loc,
-                    format!("#{word} is not supported: sipbox runs no programs to read config"),
-                ))
+                    format!("#{word} ignored: sipbox runs no programs to read its config"),
+                );
+                return Ok(());
             }
-            _ => return Err(ConfigError::at(loc, format!("unknown directive '#{word}'"))),
+            _ => {
+                self.warn(
+                    loc,
+                    format!("unknown directive '#{}' ignored", text.trim_end()),
+                );
+                return Ok(());
+            }
         };
-        let arg = arg.trim();
-        let name = strip_quotes(arg);
+        let name = strip_quotes(arg.trim());
         if name.is_empty() {
-            return Err(ConfigError::at(loc, format!("#{word} needs a file name")));
+            self.warn(loc, format!("#{word} without a file name ignored"));
+            return Ok(());
         }
         let Some(dir) = self.dir.clone() else {
             return Err(ConfigError::at(
@@ -286,7 +375,42 @@ impl Reader {
             ));
         }
         let path = dir.join(name);
-        let text = match load(&path) {
+        let files = if name.contains(['*', '?']) {
+            glob(&path)
+        } else {
+            vec![path.clone()]
+        };
+        if files.is_empty() {
+            return match optional {
+                true => Ok(()),
+                false => Err(ConfigError::at(
+                    loc,
+                    format!("no file matches the included '{}'", path.display()),
+                )),
+            };
+        }
+        for path in files {
+            // Messages name the file as written, or the file a wildcard found.
+            let shown = match name.contains(['*', '?']) {
+                true => path
+                    .file_name()
+                    .map_or(name.into(), |n| n.to_string_lossy()),
+                false => name.into(),
+            };
+            self.include(&path, (word, &shown), optional, loc, depth)?;
+        }
+        Ok(())
+    }
+
+    fn include(
+        &mut self,
+        path: &Path,
+        (word, name): (&str, &str),
+        optional: bool,
+        loc: &Loc,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
+        let text = match load(path) {
             Ok(text) => text,
             Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => {
@@ -296,7 +420,7 @@ impl Reader {
                 ))
             }
         };
-        let canon = canonical(&path);
+        let canon = canonical(path);
         if self.stack.contains(&canon) {
             return Err(ConfigError::at(
                 loc,
@@ -316,39 +440,6 @@ fn strip_quotes(arg: &str) -> &str {
         .and_then(|a| a.strip_suffix('"'))
         .or_else(|| arg.strip_prefix('<').and_then(|a| a.strip_suffix('>')));
     inner.unwrap_or(arg).trim()
-}
-
-/// Removes `;` comments and `;-- --;` block comments, turns `\;` into `;`. `block` is the
-/// start of a block comment still open from an earlier line.
-fn strip_comments(line: &str, block: &mut Option<Loc>, loc: &Loc) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while !rest.is_empty() {
-        if block.is_some() {
-            match rest.find("--;") {
-                Some(end) => {
-                    *block = None;
-                    rest = &rest[end + 3..];
-                }
-                None => return out,
-            }
-        } else if let Some(r) = rest.strip_prefix("\\;") {
-            out.push(';');
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix(";--") {
-            *block = Some(loc.clone());
-            rest = r;
-        } else if rest.starts_with(';') {
-            return out;
-        } else {
-            let mut chars = rest.chars();
-            if let Some(c) = chars.next() {
-                out.push(c);
-            }
-            rest = chars.as_str();
-        }
-    }
-    out
 }
 
 /// Names of sections, for tests and diagnostics.
@@ -426,10 +517,9 @@ mod tests {
                 ("z".into(), "1".into(), false, 6),
             ]
         );
-        assert_eq!(
-            err("[a]\n;-- open\nx=1\n"),
-            "t.conf:2: unterminated ';--' block comment"
-        );
+        // FreePBX / Asterisk sample dividers are plain comments, not block openers.
+        let s = read("[a]\n;--- section ---\nx=1\n;-----------\ny=2\n");
+        assert_eq!(s[0].entries.len(), 2);
     }
 
     #[test]
@@ -471,36 +561,99 @@ mod tests {
         );
     }
 
+    /// What Asterisk refuses (the file is invalid): an error naming `file:line`.
     #[test]
     fn errors_have_file_and_line() {
-        assert_eq!(err("x=1\n"), "t.conf:1: 'x' is outside any [section]");
+        let cases = [
+            ("x=1\n", "t.conf:1: 'x' is outside any [section]"),
+            (
+                "nonsense\n",
+                "t.conf:1: 'nonsense' is outside any [section]",
+            ),
+            ("[a\n", "t.conf:1: unterminated '[' (missing ']')"),
+            (
+                "[a](!\n",
+                "t.conf:1: missing ')' after the options of '[a]'",
+            ),
+            ("[a](nope)\n", "t.conf:1: unknown template 'nope' in '[a]'"),
+            (
+                "[a](+)\n",
+                "t.conf:1: '[a](+)' appends to a section that was not defined before",
+            ),
+            (
+                "#include \"x.conf\"\n",
+                "t.conf:1: #include 'x.conf' is not possible in the built-in config",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "{text:?}");
+        }
+    }
+
+    /// What Asterisk logs and reads past: a warning, the line skipped, the rest kept.
+    #[test]
+    fn warnings_skip_the_line_only() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("[a]\n\nnonsense\nk=v\n", "t.conf:3: no '=' in 'nonsense': line ignored", 1),
+            ("[a]\n = 1\nk=v\n", "t.conf:2: no option name before '=' in '= 1': line ignored", 1),
+            ("[a] junk\nk=v\n", "t.conf:1: text 'junk' after '[a]' ignored", 1),
+            ("[a] (broken\nk=v\n", "t.conf:1: text '(broken' after '[a]' ignored", 1),
+            (
+                "[t] (!)\nq=1\n[a](t)\nk=v\n",
+                "t.conf:1: space before '(' in '[t] (...)': Asterisk ignores these options; sipbox applies them",
+                2,
+            ),
+            ("[a](!)x\n[b](a)\nk=v\n", "t.conf:1: text 'x' after '[a](...)' ignored", 1),
+            ("[]\nq=1\n[a]\nk=v\n", "t.conf:1: empty section name '[]': its lines are ignored", 1),
+            (
+                "[a]\n#exec /bin/true\nk=v\n",
+                "t.conf:2: #exec ignored: sipbox runs no programs to read its config",
+                1,
+            ),
+            ("#frobnicate\n[a]\nk=v\n", "t.conf:1: unknown directive '#frobnicate' ignored", 1),
+            (
+                "[a]\n# register => u:p@h\nk=v\n",
+                "t.conf:2: unknown directive '# register => u:p@h' ignored",
+                1,
+            ),
+            ("[a]\n#include\nk=v\n", "t.conf:2: #include without a file name ignored", 1),
+            (
+                "[a]\nk=v\n;-- open\nx=1\n",
+                "t.conf:3: ';--' block comment never closed with '--;': the rest of the file is comment",
+                1,
+            ),
+        ];
+        for (text, want, entries) in cases {
+            let mut w = Vec::new();
+            let s = read_str_with("t.conf", text, None, &mut w).expect(text);
+            assert_eq!(w, [*want], "{text:?}");
+            let last = s.last().expect("a section");
+            assert_eq!(last.entries.len(), *entries, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn names_match_case_insensitively_first_wins() {
+        let s =
+            read("[Tmpl](!)\na=1\n[TMPL](!)\na=2\n[u](tmpl)\n[General]\nx=1\n[general](+)\ny=2\n");
+        assert_eq!(section_names(&s), ["u", "General"]);
+        assert_eq!(s[0].get("a").map(|e| e.value.as_str()), Some("1"));
+        assert_eq!(s[1].entries.len(), 2);
+    }
+
+    #[test]
+    fn plus_equals_appends_and_combined_options() {
+        let s = read("[a]\nsetvar=X=1\nsetvar +=,Y\nnew+=z\n");
         assert_eq!(
-            err("[a]\n\nnonsense\n"),
-            "t.conf:3: expected 'key = value', found 'nonsense'"
+            s[0].all("setvar")
+                .map(|e| e.value.as_str())
+                .collect::<Vec<_>>(),
+            ["X=1,Y"]
         );
-        assert_eq!(err("[a]\n = 1\n"), "t.conf:2: missing key before '='");
-        assert_eq!(err("[a\n"), "t.conf:1: unterminated '[' (missing ']')");
-        assert_eq!(err("[]\n"), "t.conf:1: empty section name '[]'");
-        assert_eq!(
-            err("[a](nope)\n"),
-            "t.conf:1: unknown template 'nope' in '[a]'"
-        );
-        assert_eq!(
-            err("[a] junk\n"),
-            "t.conf:1: unexpected text 'junk' after '[a]'"
-        );
-        assert_eq!(
-            err("[a]\n#exec /bin/true\n"),
-            "t.conf:2: #exec is not supported: sipbox runs no programs to read config"
-        );
-        assert_eq!(
-            err("#include \"x.conf\"\n"),
-            "t.conf:1: #include 'x.conf' is not possible in the built-in config"
-        );
-        assert_eq!(
-            err("#frobnicate\n"),
-            "t.conf:1: unknown directive '#frobnicate'"
-        );
+        assert_eq!(s[0].get("new").map(|e| e.value.as_str()), Some("z"));
+        let s = read("[t](!)\nq=1\n[a]\nx=1\n[a](+,t)\ny=2\n");
+        let keys: Vec<_> = s[0].entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["x", "q", "y"]);
     }
 
     #[test]

@@ -39,14 +39,26 @@ impl RtpConf {
                 continue;
             }
             for e in &s.entries {
-                match e.key.to_ascii_lowercase().as_str() {
-                    "rtpstart" => c.rtp_start = port_of(e, false)?,
-                    "rtpend" => {
-                        c.rtp_end = port_of(e, false)?;
+                // res_rtp_asterisk logs a bad value and keeps its default; so do we.
+                let r = match e.key.to_ascii_lowercase().as_str() {
+                    "rtpstart" => port_of(e, false).map(|p| c.rtp_start = p),
+                    "rtpend" => port_of(e, false).map(|p| {
+                        c.rtp_end = p;
                         end_entry = Some(e);
+                    }),
+                    // `strictrtp=seqno` (Asterisk 13+) is strict too.
+                    "strictrtp" if e.value.eq_ignore_ascii_case("seqno") => {
+                        c.strict_rtp = true;
+                        Ok(())
                     }
-                    "strictrtp" => c.strict_rtp = bool_of(e)?,
-                    _ => warnings.unknown(e),
+                    "strictrtp" => bool_of(e).map(|b| c.strict_rtp = b),
+                    _ => {
+                        warnings.other(e);
+                        Ok(())
+                    }
+                };
+                if let Err(err) = r {
+                    warnings.ignored(err);
                 }
             }
         }
@@ -54,14 +66,17 @@ impl RtpConf {
             c.rtp_start = c.rtp_start.saturating_add(1);
         }
         if c.rtp_end <= c.rtp_start {
+            // res_rtp_asterisk warns about "unreasonable values" and uses its defaults.
+            let d = RtpConf::default();
             let msg = format!(
-                "rtpend {} must be above rtpstart {} (a pair needs two ports)",
-                c.rtp_end, c.rtp_start
+                "rtpend {} must be above rtpstart {} (a pair needs two ports); using {}-{}",
+                c.rtp_end, c.rtp_start, d.rtp_start, d.rtp_end
             );
-            return Err(match end_entry {
-                Some(e) => ConfigError::at(&e.loc, msg),
-                None => ConfigError { loc: None, msg },
-            });
+            match end_entry {
+                Some(e) => warnings.at(&e.loc, msg),
+                None => warnings.extend_lines([msg]),
+            }
+            (c.rtp_start, c.rtp_end) = (d.rtp_start, d.rtp_end);
         }
         Ok(c)
     }
@@ -88,12 +103,35 @@ mod tests {
             (c.rtp_start, c.rtp_end, c.strict_rtp),
             (30002, 30100, false)
         );
-        assert_eq!(w, ["rtp.conf:5: unknown option 'icesupport' ignored"]);
+        assert!(w.is_empty(), "icesupport=no is what sipbox does: {w:?}");
+        let (c, w) = rtp("[general]\nrtpstart=20000\nrtpend=10000\n").unwrap();
+        assert_eq!((c.rtp_start, c.rtp_end), (10000, 20000));
         assert_eq!(
-            rtp("[general]\nrtpstart=20000\nrtpend=10000\n").unwrap_err(),
-            "rtp.conf:3: rtpend 10000 must be above rtpstart 20000 (a pair needs two ports)"
+            w,
+            [
+                "rtp.conf:3: rtpend 10000 must be above rtpstart 20000 (a pair needs two ports); \
+              using 10000-20000"
+            ]
         );
-        assert!(rtp("[general]\nrtpstart=0\n").is_err());
-        assert!(rtp("[general]\nstrictrtp=maybe\n").is_err());
+        // Bad values are warnings; the option keeps its default.
+        for (text, want) in [
+            (
+                "[general]\nrtpstart=0\n",
+                "rtp.conf:2: bad value '0' for 'rtpstart': port 0 is not allowed here; ignored",
+            ),
+            (
+                "[general]\nstrictrtp=maybe\n",
+                "rtp.conf:2: bad value 'maybe' for 'strictrtp': expected yes or no; ignored",
+            ),
+            (
+                "[general]\nicesupport=yes\n",
+                "rtp.conf:2: 'icesupport' ignored: ICE is not supported (said once)",
+            ),
+        ] {
+            let (c, w) = rtp(text).unwrap();
+            assert_eq!(c, RtpConf::default(), "{text}");
+            assert_eq!(w, [want]);
+        }
+        assert!(rtp("[general]\nstrictrtp=seqno\n").unwrap().0.strict_rtp);
     }
 }

@@ -20,6 +20,7 @@ pub struct Settings {
     pub general: General,
     /// Entries in file order, with their ids.
     peers: Vec<(PeerId, SipPeer)>,
+    /// Lower-cased name → index: chan_sip's `find_peer` compares names without case.
     by_name: HashMap<String, usize>,
     by_id: HashMap<PeerId, usize>,
     next_id: u32,
@@ -62,7 +63,7 @@ impl Settings {
         let by_name = peers
             .iter()
             .enumerate()
-            .map(|(i, (_, p))| (p.name.clone(), i))
+            .map(|(i, (_, p))| (p.name.to_ascii_lowercase(), i))
             .collect();
         let by_id = peers
             .iter()
@@ -79,9 +80,12 @@ impl Settings {
         }
     }
 
-    /// The entry with this exact name.
+    /// The entry with this name, compared without case as chan_sip's `find_peer` does
+    /// (`Dial(SIP/Alice)` and a REGISTER from `ALICE` both find `[alice]`).
     pub fn entry(&self, name: &str) -> Option<PeerId> {
-        self.by_name.get(name).map(|&i| self.peers[i].0)
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| self.peers[i].0)
     }
 
     /// The entry behind an id (None after a reload removed it).
@@ -145,5 +149,15 @@ mod tests {
             "a new name never reuses an id"
         );
         assert_eq!(b.peer(i1).map(|p| p.name.as_str()), Some("1001"));
+    }
+
+    #[test]
+    fn names_are_found_without_case() {
+        let s = Settings::new(General::default(), peers(&["Alice", "bob"]));
+        let alice = s.entry("Alice").unwrap();
+        assert_eq!(s.entry("alice"), Some(alice));
+        assert_eq!(s.entry("ALICE"), Some(alice));
+        assert!(s.entry("BOB").is_some());
+        assert_eq!(s.entry("carol"), None);
     }
 }

@@ -1,8 +1,11 @@
 //! sip.conf as a whole: `[general]` ([`General`]), every user/peer/friend ([`SipPeer`]) and the
 //! `register =>` lines ([`Registration`]).
 //!
-//! Repeated sections of one name are merged in order (case-insensitively), as chan_sip
-//! re-applies a peer it already knows. `[authentication]` is skipped with a warning.
+//! Repeated sections of one name are merged in order (case-insensitively: chan_sip's peer
+//! table compares names without case), as chan_sip re-applies a peer it already knows.
+//! `[authentication]` is skipped with a warning. Nothing in sip.conf stops start-up once the
+//! reader accepted the file: chan_sip logs bad values, malformed `register =>` lines and
+//! unusable entries and loads the rest, and so do we (warnings with `file:line`).
 //!
 //! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
 //! `channels/chan_sip.c`, whose option names, values and defaults we keep.
@@ -43,8 +46,14 @@ impl SipConf {
             .iter()
             .filter(|e| e.key.eq_ignore_ascii_case("register"))
         {
-            registrations.push(Registration::parse(e)?);
-            warnings.at(&e.loc, "register => is not supported yet, stored only");
+            // chan_sip's `sip_register` logs a malformed line and reads on.
+            match Registration::parse(e) {
+                Ok(r) => {
+                    registrations.push(r);
+                    warnings.at(&e.loc, "register => is not supported yet, stored only");
+                }
+                Err(err) => warnings.ignored(err),
+            }
         }
         let mut peers = Vec::new();
         for s in &merged {
@@ -55,7 +64,15 @@ impl SipConf {
                 warnings.at(&s.loc, "[authentication] is not supported, ignored");
                 continue;
             }
-            peers.push(SipPeer::parse(s, &general, warnings)?);
+            // chan_sip's `reload_config` skips a section without a usable type and
+            // `build_peer` drops an entry with a bad ACL or host; the others still load.
+            match SipPeer::parse(s, &general, warnings) {
+                Ok(p) => peers.push(p),
+                Err(err) => warnings.at(
+                    err.loc.as_ref().unwrap_or(&s.loc),
+                    format!("{}; [{}] not loaded", err.msg, s.name),
+                ),
+            }
         }
         Ok(SipConf {
             general,
@@ -216,8 +233,12 @@ mod tests {
         assert_eq!(r.user, "alice@example.org");
         assert_eq!(r.authuser.as_deref(), Some("authy"));
         assert_eq!(r.expiry, Some(300));
-        assert!(conf("[general]\nregister => nohost\n").is_err());
-        assert!(conf("[general]\nregister => u@h:99999\n").is_err());
+        // A malformed line is a warning and dropped, as chan_sip's sip_register does.
+        let (c, w) = conf("[general]\nregister => nohost\nregister => u@h:99999\n").unwrap();
+        assert!(c.registrations.is_empty());
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("sip.conf:2: bad register line 'nohost': missing '@host'"));
+        assert!(w[1].starts_with("sip.conf:3: bad register line 'u@h:99999': bad port"));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::codec::{self, Codec};
-use super::raw::{ConfigError, Entry};
-use super::sip_values::{parse_dtmfmode, Nat};
+use super::raw::{ConfigError, Entry, Loc};
+use super::sip_values::{parse_dtmfmode, parse_qualify, Nat};
 use super::values::{bad, bool_of, millis_of, port_of, secs_of, u32_of, Warnings};
 
 /// The `[general]` settings of sip.conf.
@@ -55,6 +55,8 @@ pub struct General {
     pub sounds_dir: PathBuf,
     /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
     pub qualify_freq: Duration,
+    /// `qualify` (off): default for entries, as chan_sip's `[general]` qualify (1.8+).
+    pub qualify: Option<Duration>,
     /// `maxcalls` (sipbox's own, 1000): bound on the call table.
     pub max_calls: usize,
     /// `maxregistrations` (sipbox's own, 100000): bound on registrar bindings.
@@ -85,6 +87,7 @@ impl Default for General {
             directmedia: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             qualify_freq: Duration::from_secs(60),
+            qualify: None,
             max_calls: 1000,
             max_registrations: 100_000,
             ban: super::ban::BanSettings::default(),
@@ -104,82 +107,43 @@ fn text_of(e: &Entry) -> Result<String, ConfigError> {
     }
 }
 
+/// What `[general]` options set that is only applied once all were read.
+#[derive(Default)]
+struct Pending {
+    bind_ip: Option<IpAddr>,
+    bind_port: Option<u16>,
+    udp_bind: Option<(IpAddr, Option<u16>)>,
+    timer_b: Option<(Duration, Loc)>,
+    expiry_loc: Option<Loc>,
+}
+
 impl General {
     /// Builds the settings from the `[general]` entries (all `[general]` sections merged, in
-    /// order). `register =>` lines are not looked at here. Unknown options become warnings.
+    /// order). `register =>` lines are not looked at here. A bad value is a `file:line` warning
+    /// and the option keeps its default, as chan_sip's `reload_config` does; options sipbox
+    /// does not act on go to [`Warnings::other`].
     pub fn parse<'a>(
         entries: impl IntoIterator<Item = &'a Entry> + Clone,
         warnings: &mut Warnings,
     ) -> Result<General, ConfigError> {
         let mut g = General::default();
-        let mut bind_ip = g.bind.ip();
-        let mut bind_port = g.bind.port();
-        let mut udp_bind: Option<(IpAddr, Option<u16>)> = None;
-        let mut timer_b: Option<(Duration, &Entry)> = None;
-        let mut expiry_entry: Option<&Entry> = None;
+        let mut p = Pending::default();
         for e in entries.clone() {
-            match e.key.to_ascii_lowercase().as_str() {
-                "bindaddr" => {
-                    bind_ip = e
-                        .value
-                        .parse()
-                        .map_err(|_| bad(e, "expected an IP address"))?
-                }
-                "bindport" => bind_port = port_of(e, true)?,
-                "udpbindaddr" => udp_bind = Some(parse_udpbindaddr(e)?),
-                "context" => g.context = text_of(e)?,
-                "realm" => g.realm = text_of(e)?,
-                "allowguest" => g.allow_guest = bool_of(e)?,
-                "alwaysauthreject" => g.always_auth_reject = bool_of(e)?,
-                "defaultexpiry" | "defaultexpirey" => g.default_expiry = secs_of(e)?,
-                "minexpiry" | "minexpirey" => {
-                    g.min_expiry = secs_of(e)?;
-                    expiry_entry = Some(e);
-                }
-                "maxexpiry" | "maxexpirey" => {
-                    g.max_expiry = secs_of(e)?;
-                    expiry_entry = Some(e);
-                }
-                "useragent" => g.user_agent = text_of(e)?,
-                "allow" | "disallow" => {} // applied in order below
-                "timert1" => {
-                    g.timer_t1 = millis_of(e)?;
-                    if g.timer_t1 < Duration::from_millis(100) {
-                        return Err(bad(e, "T1 must be at least 100 ms"));
-                    }
-                }
-                "timerb" => timer_b = Some((millis_of(e)?, e)),
-                "rtptimeout" => g.rtp_timeout = off_if_zero(secs_of(e)?),
-                "rtpholdtimeout" => g.rtp_hold_timeout = off_if_zero(secs_of(e)?),
-                "nat" => g.nat = Nat::parse(e, warnings)?,
-                "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
-                "directmedia" | "canreinvite" => {
-                    g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
-                }
-                "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
-                "qualifyfreq" => {
-                    g.qualify_freq = secs_of(e)?;
-                    if g.qualify_freq.is_zero() {
-                        return Err(bad(e, "must be at least 1 second"));
-                    }
-                }
-                "maxcalls" => g.max_calls = positive(e)?,
-                "maxregistrations" => g.max_registrations = positive(e)?,
-                "register" => {} // read by sip_conf
-                k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
-                _ => warnings.unknown(e),
+            if let Err(err) = g.option(e, &mut p, warnings) {
+                warnings.ignored(err);
             }
         }
-        g.codecs = codec::apply_all(g.codecs, entries, warnings)?;
-        g.bind = match udp_bind {
+        g.codecs = codec::apply_all(g.codecs, entries, warnings);
+        let bind_port = p.bind_port.unwrap_or(g.bind.port());
+        g.bind = match p.udp_bind {
             Some((ip, port)) => SocketAddr::new(ip, port.unwrap_or(bind_port)),
-            None => SocketAddr::new(bind_ip, bind_port),
+            None => SocketAddr::new(p.bind_ip.unwrap_or(g.bind.ip()), bind_port),
         };
         let min_b = g.timer_t1 * 64;
-        g.timer_b = match timer_b {
-            Some((b, e)) if b < min_b => {
+        g.timer_b = match p.timer_b {
+            Some((b, loc)) if b < min_b => {
                 warnings.at(
-                    &e.loc,
+                    &loc,
                     format!("timerb below 64 x timert1, using {} ms", min_b.as_millis()),
                 );
                 min_b
@@ -187,17 +151,85 @@ impl General {
             Some((b, _)) => b,
             None => min_b,
         };
-        if let Some(e) = expiry_entry.filter(|_| g.min_expiry > g.max_expiry) {
-            return Err(ConfigError::at(
-                &e.loc,
+        if let Some(loc) = p.expiry_loc.filter(|_| g.min_expiry > g.max_expiry) {
+            warnings.at(
+                &loc,
                 format!(
-                    "minexpiry {} s is larger than maxexpiry {} s",
+                    "minexpiry {} s is larger than maxexpiry {} s; using {} s for both",
                     g.min_expiry.as_secs(),
+                    g.max_expiry.as_secs(),
                     g.max_expiry.as_secs()
                 ),
-            ));
+            );
+            g.min_expiry = g.max_expiry;
         }
         Ok(g)
+    }
+
+    /// Applies one entry; an error leaves the setting as it was.
+    fn option(
+        &mut self,
+        e: &Entry,
+        p: &mut Pending,
+        warnings: &mut Warnings,
+    ) -> Result<(), ConfigError> {
+        let g = self;
+        match e.key.to_ascii_lowercase().as_str() {
+            "bindaddr" => {
+                p.bind_ip = Some(
+                    e.value
+                        .parse()
+                        .map_err(|_| bad(e, "expected an IP address"))?,
+                )
+            }
+            "bindport" => p.bind_port = Some(port_of(e, true)?),
+            "udpbindaddr" => p.udp_bind = Some(parse_udpbindaddr(e)?),
+            "context" => g.context = text_of(e)?,
+            "realm" => g.realm = text_of(e)?,
+            "allowguest" => g.allow_guest = bool_of(e)?,
+            "alwaysauthreject" => g.always_auth_reject = bool_of(e)?,
+            "defaultexpiry" | "defaultexpirey" => g.default_expiry = secs_of(e)?,
+            "minexpiry" | "minexpirey" => {
+                g.min_expiry = secs_of(e)?;
+                p.expiry_loc = Some(e.loc.clone());
+            }
+            "maxexpiry" | "maxexpirey" => {
+                g.max_expiry = secs_of(e)?;
+                p.expiry_loc = Some(e.loc.clone());
+            }
+            "useragent" => g.user_agent = text_of(e)?,
+            "allow" | "disallow" => {} // applied in order after the loop
+            "timert1" => {
+                let t1 = millis_of(e)?;
+                if t1 < Duration::from_millis(100) {
+                    return Err(bad(e, "T1 must be at least 100 ms"));
+                }
+                g.timer_t1 = t1;
+            }
+            "timerb" => p.timer_b = Some((millis_of(e)?, e.loc.clone())),
+            "rtptimeout" => g.rtp_timeout = off_if_zero(secs_of(e)?),
+            "rtpholdtimeout" => g.rtp_hold_timeout = off_if_zero(secs_of(e)?),
+            "nat" => g.nat = Nat::parse(e, warnings)?,
+            "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
+            "directmedia" | "canreinvite" => {
+                g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
+            }
+            "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
+            "qualifyfreq" => {
+                let f = secs_of(e)?;
+                if f.is_zero() {
+                    return Err(bad(e, "must be at least 1 second"));
+                }
+                g.qualify_freq = f;
+            }
+            "qualify" => g.qualify = parse_qualify(e)?,
+            "maxcalls" => g.max_calls = positive(e)?,
+            "maxregistrations" => g.max_registrations = positive(e)?,
+            "register" => {} // read by sip_conf
+            k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
+            _ => warnings.other(e),
+        }
+        Ok(())
     }
 }
 
@@ -260,11 +292,16 @@ mod tests {
             b("[general]\nudpbindaddr=[::]:5090\n").unwrap(),
             "[::]:5090"
         );
-        assert_eq!(
-            b("[general]\nbindport=70000\n").unwrap_err(),
-            "sip.conf:2: bad value '70000' for 'bindport': expected a port number 0-65535"
-        );
-        assert!(b("[general]\nbindaddr=localhost\n").is_err());
+        // chan_sip warns about a bad port or address and keeps the default.
+        for (text, want) in [
+            ("[general]\nbindport=70000\n", "sip.conf:2: bad value '70000' for 'bindport': expected a port number 0-65535; ignored"),
+            ("[general]\nbindport=<LPORT>\n", "sip.conf:2: bad value '<LPORT>' for 'bindport': expected a port number 0-65535; ignored"),
+            ("[general]\nbindaddr=localhost\n", "sip.conf:2: bad value 'localhost' for 'bindaddr': expected an IP address; ignored"),
+        ] {
+            let (g, w) = general(text).unwrap();
+            assert_eq!(g.bind, General::default().bind, "{text}");
+            assert_eq!(w, [want]);
+        }
     }
 
     #[test]
@@ -277,10 +314,21 @@ mod tests {
         let (g, w) = general("[general]\ntimerb=1000\n").unwrap();
         assert_eq!(g.timer_b, Duration::from_secs(32));
         assert_eq!(w, ["sip.conf:2: timerb below 64 x timert1, using 32000 ms"]);
-        assert!(general("[general]\nmaxcalls=0\n").is_err());
+        let (g, w) = general("[general]\nmaxcalls=0\ntimert1=50\nqualifyfreq=0\n").unwrap();
+        assert_eq!(g, General::default());
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w.iter().all(|m| m.ends_with("; ignored")), "{w:?}");
+        let (g, w) = general("[general]\nminexpiry=4000\n").unwrap();
+        assert_eq!(g.min_expiry, g.max_expiry);
         assert_eq!(
-            general("[general]\nminexpiry=4000\n").unwrap_err(),
-            "sip.conf:2: minexpiry 4000 s is larger than maxexpiry 3600 s"
+            w,
+            ["sip.conf:2: minexpiry 4000 s is larger than maxexpiry 3600 s; using 3600 s for both"]
         );
+        let (g, w) = general("[general]\nnat=route\n").unwrap();
+        assert!(g.nat.force_rport);
+        assert_eq!(w, ["sip.conf:2: nat=route taken as force_rport"]);
+        let (g, w) = general("[general]\nnat=sometimes\n").unwrap();
+        assert_eq!(g.nat, Nat::DEFAULT);
+        assert_eq!(w.len(), 1);
     }
 }

@@ -56,7 +56,8 @@ pub struct SipPeer {
     pub fromuser: Option<String>,
     /// `fromdomain`: host part of our From when calling it.
     pub fromdomain: Option<String>,
-    /// `qualify`: OPTIONS ping with this reachability limit; `None` is off.
+    /// `qualify` (default: `[general]` qualify): OPTIONS ping with this reachability limit;
+    /// `None` is off.
     pub qualify: Option<Duration>,
     /// `permit` / `deny`: which source addresses it may use.
     pub acl: Acl,
@@ -107,13 +108,29 @@ impl fmt::Debug for SipPeer {
     }
 }
 
+/// Why an option was not applied: chan_sip drops the whole entry for some faults and only
+/// ignores the option for the rest.
+enum Fault {
+    Drop(ConfigError),
+    Ignore(ConfigError),
+}
+
+impl From<ConfigError> for Fault {
+    fn from(e: ConfigError) -> Fault {
+        Fault::Ignore(e)
+    }
+}
+
 fn opt_text(e: &Entry) -> Option<String> {
     (!e.value.is_empty()).then(|| e.value.clone())
 }
 
 impl SipPeer {
-    /// Builds the entry from a section (already merged if repeated). Missing `type=` is an
-    /// error, as Asterisk refuses the entry; unknown options become warnings.
+    /// Builds the entry from a section (already merged if repeated). An `Err` means the entry
+    /// is dropped, as chan_sip's `build_peer` drops it: no `type=` or an unknown one, a bad
+    /// `permit`/`deny`/`contactpermit`/`contactdeny` ACL, a `host=` that is not a host. Any
+    /// other bad value is a warning and that option keeps its default; options sipbox does
+    /// not act on go to [`Warnings::other`].
     pub fn parse(
         section: &Section,
         general: &General,
@@ -142,7 +159,7 @@ impl SipPeer {
             defaultuser: None,
             fromuser: None,
             fromdomain: None,
-            qualify: None,
+            qualify: general.qualify,
             acl: Acl::new(),
             contact_acl: Acl::new(),
             call_limit: None,
@@ -156,48 +173,70 @@ impl SipPeer {
         let mut port = None;
         let mut host_entry = None;
         for e in &section.entries {
-            let acl_err = |m: String| bad(e, &m);
-            match e.key.to_ascii_lowercase().as_str() {
-                "type" => {}
-                "secret" => p.secret = opt_text(e),
-                "md5secret" => {
-                    if !e.value.is_empty()
-                        && (e.value.len() != 32 || !e.value.bytes().all(|b| b.is_ascii_hexdigit()))
-                    {
-                        return Err(bad(e, "expected 32 hex digits"));
-                    }
-                    p.md5secret = opt_text(e);
-                }
-                "host" => host_entry = Some(e),
-                "port" => port = Some(port_of(e, false)?),
-                "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
-                "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
-                "defaultuser" | "username" => p.defaultuser = opt_text(e),
-                "fromuser" => p.fromuser = opt_text(e),
-                "fromdomain" => p.fromdomain = opt_text(e),
-                "qualify" => p.qualify = parse_qualify(e)?,
-                "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
-                "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-                "contactpermit" => p
-                    .contact_acl
-                    .push(Sense::Permit, &e.value)
-                    .map_err(acl_err)?,
-                "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-                "call-limit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
-                "allow" | "disallow" => {} // applied in order below
-                "nat" => p.nat = Nat::parse(e, warnings)?,
-                "insecure" => p.insecure = Insecure::parse(e)?,
-                "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
-                "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
-                "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
-                _ => warnings.unknown(e),
+            match p.option(e, (&mut port, &mut host_entry), warnings) {
+                Ok(()) => {}
+                Err(Fault::Drop(err)) => return Err(err),
+                Err(Fault::Ignore(err)) => warnings.ignored(err),
             }
         }
         if let Some(e) = host_entry {
             p.host = Host::parse(e, port)?;
         }
-        p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings)?;
+        p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
         Ok(p)
+    }
+
+    /// Applies one entry. `port` and `host` are kept for after the loop (`host=` needs the
+    /// entry's `port=`).
+    fn option<'a>(
+        &mut self,
+        e: &'a Entry,
+        (port, host): (&mut Option<u16>, &mut Option<&'a Entry>),
+        warnings: &mut Warnings,
+    ) -> Result<(), Fault> {
+        let p = self;
+        let acl_err = |m: String| Fault::Drop(bad(e, &m));
+        match e.key.to_ascii_lowercase().as_str() {
+            "type" => {}
+            "secret" => p.secret = opt_text(e),
+            "md5secret" => {
+                if !e.value.is_empty()
+                    && (e.value.len() != 32 || !e.value.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(Fault::Ignore(bad(e, "expected 32 hex digits")));
+                }
+                p.md5secret = opt_text(e);
+            }
+            "host" => *host = Some(e),
+            "port" => *port = Some(port_of(e, false)?),
+            "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
+            "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
+            // chan_sip's build_peer: name and number of the caller ID set one at a time.
+            "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
+            "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
+            "defaultuser" | "username" => p.defaultuser = opt_text(e),
+            "fromuser" => p.fromuser = opt_text(e),
+            "fromdomain" => p.fromdomain = opt_text(e),
+            "qualify" => p.qualify = parse_qualify(e)?,
+            // Per-entry ping interval: sipbox pings every entry at [general] qualifyfreq.
+            "qualifyfreq" => {}
+            "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
+            "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+            "contactpermit" => p
+                .contact_acl
+                .push(Sense::Permit, &e.value)
+                .map_err(acl_err)?,
+            "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+            "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+            "allow" | "disallow" => {} // applied in order after the loop
+            "nat" => p.nat = Nat::parse(e, warnings)?,
+            "insecure" => p.insecure = Insecure::parse(e)?,
+            "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
+            "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
+            "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
+            _ => warnings.other(e),
+        }
+        Ok(())
     }
 
     /// True when `host=dynamic`: reachable only through a REGISTER binding.
@@ -279,9 +318,22 @@ mod tests {
             peer("[x]\ntype=peer\npermit=10.0.0.0/40\n").unwrap_err(),
             "sip.conf:3: bad value '10.0.0.0/40' for 'permit': prefix length '/40' is larger than 32"
         );
-        assert!(peer("[x]\ntype=peer\nport=abc\n").is_err());
-        assert!(peer("[x]\ntype=peer\nmd5secret=zz\n").is_err());
-        assert!(peer("[x]\ntype=peer\ncall-limit=-1\n").is_err());
+        assert!(peer("[x]\ntype=peer\nhost=bad host\n").is_err());
+        // The rest are ignored options with a warning; the entry loads.
+        for text in [
+            "[x]\ntype=peer\nport=abc\n",
+            "[x]\ntype=peer\nmd5secret=zz\n",
+            "[x]\ntype=peer\ncall-limit=-1\n",
+            "[x]\ntype=peer\nnat=route66\n",
+            "[x]\ntype=peer\ncontext=\n",
+        ] {
+            let (p, w) = peer(text).unwrap();
+            assert_eq!(w.len(), 1, "{text}: {w:?}");
+            assert!(w[0].starts_with("sip.conf:3: bad value"), "{w:?}");
+            assert!(w[0].ends_with("; ignored"), "{w:?}");
+            assert_eq!(p.call_limit, None);
+            assert_eq!(p.context, General::default().context);
+        }
     }
 
     #[test]
@@ -294,12 +346,19 @@ mod tests {
 
     #[test]
     fn unknown_options_warn() {
-        let (_, w) = peer("[x]\ntype=peer\ntransport=udp\nlanguage=en\n").unwrap();
+        // Quiet: what sipbox does anyway or what changes nothing observable.
+        let (_, w) = peer("[x]\ntype=peer\ntransport=udp\nlanguage=en\ntos_audio=ef\n").unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let (_, w) =
+            peer("[x]\ntype=peer\ntransport=tls\nlanguag=en\nsetvar=A=1\nsetvar=B=2\n").unwrap();
         assert_eq!(
             w,
             [
-                "sip.conf:3: unknown option 'transport' ignored",
-                "sip.conf:4: unknown option 'language' ignored"
+                "sip.conf:3: 'transport' ignored: only UDP is supported; this entry is reached \
+                 over UDP (said once)",
+                "sip.conf:4: unknown option 'languag' ignored",
+                "sip.conf:5: 'setvar' ignored: channel variables from sip.conf are not set on \
+                 calls (said once)",
             ]
         );
     }

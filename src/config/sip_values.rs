@@ -36,6 +36,11 @@ impl Nat {
                 }
                 "force_rport" => nat.force_rport = true,
                 "comedia" => nat.comedia = true,
+                "route" => {
+                    // Asterisk 1.8's "NAT, but no rport": send to the source address.
+                    warnings.at(&e.loc, "nat=route taken as force_rport");
+                    nat.force_rport = true;
+                }
                 "auto_force_rport" => {
                     warnings.at(&e.loc, "nat=auto_force_rport taken as force_rport");
                     nat.force_rport = true;

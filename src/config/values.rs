@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::quiet::{self, Verdict};
 use super::raw::{ConfigError, Entry, Loc};
 
 /// Asterisk's `ast_true` / `ast_false`: `yes true y t 1 on` and `no false n f 0 off`.
@@ -60,6 +61,8 @@ pub fn bad(e: &Entry, why: &str) -> ConfigError {
 #[derive(Debug, Default)]
 pub struct Warnings {
     seen: HashSet<(Arc<str>, u32)>,
+    /// Option names already warned about as missed (said once, not at every peer).
+    missed: HashSet<String>,
     list: Vec<String>,
 }
 
@@ -74,6 +77,35 @@ impl Warnings {
     /// `file:line: unknown option 'key' ignored`.
     pub fn unknown(&mut self, e: &Entry) {
         self.at(&e.loc, format!("unknown option '{}' ignored", e.key));
+    }
+
+    /// An option the typed layer does not act on, sorted by [`quiet::sip_option`]: nothing for a
+    /// quiet one, one warning per option name for one the admin would miss, a warning at
+    /// each line for an unknown one.
+    pub fn other(&mut self, e: &Entry) {
+        let key = e.key.to_ascii_lowercase();
+        match quiet::sip_option(&key, &e.value) {
+            Verdict::Quiet => {}
+            Verdict::Missed(why) => {
+                if self.missed.insert(key) {
+                    self.at(&e.loc, format!("'{}' ignored: {why} (said once)", e.key));
+                }
+            }
+            Verdict::Unknown => self.unknown(e),
+        }
+    }
+
+    /// A bad value Asterisk would log and skip: `file:line: <why>; ignored`.
+    pub fn ignored(&mut self, e: ConfigError) {
+        match &e.loc {
+            Some(loc) => self.at(loc, format!("{}; ignored", e.msg)),
+            None => self.list.push(format!("{}; ignored", e.msg)),
+        }
+    }
+
+    /// Warnings already formatted `file:line: ...` (from the reader), kept in order.
+    pub fn extend_lines(&mut self, lines: impl IntoIterator<Item = String>) {
+        self.list.extend(lines);
     }
 
     /// The warnings in the order they were found.

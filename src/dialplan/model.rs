@@ -202,6 +202,17 @@ impl Dialplan {
         self.contexts.contains_key(name)
     }
 
+    /// Every extension with the context holding it, contexts in file order (for reports on
+    /// what was loaded, such as how much of a dialplan uses supported applications).
+    pub fn extensions(&self) -> impl Iterator<Item = (&str, &Extension)> + '_ {
+        self.order.iter().flat_map(move |name| {
+            self.contexts
+                .get(name)
+                .into_iter()
+                .flat_map(move |ctx| ctx.exts.iter().map(move |e| (name.as_str(), e)))
+        })
+    }
+
     /// Is there an extension `exten` with this priority in `context` (or its includes) for a
     /// call from `callerid`? `now` decides time-restricted includes.
     pub fn exists(
