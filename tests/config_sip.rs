@@ -145,14 +145,17 @@ fn general_defaults() {
     assert_eq!(g.bind.to_string(), "0.0.0.0:5060");
     assert_eq!(g.context, "default");
     assert_eq!(g.realm, "sipbox");
-    assert!(g.allow_guest && g.always_auth_reject);
+    // Safe defaults, deliberately unlike chan_sip's (README: Security): no guests.
+    assert!(!g.allow_guest && g.always_auth_reject);
     assert_eq!(g.default_expiry, Duration::from_secs(120));
     assert_eq!(g.min_expiry, Duration::from_secs(60));
     assert_eq!(g.max_expiry, Duration::from_secs(3600));
     assert_eq!(g.user_agent, "sipbox");
     assert_eq!(g.timer_t1, Duration::from_millis(500));
     assert_eq!(g.timer_b, Duration::from_millis(32000));
-    assert_eq!(g.rtp_timeout, None);
+    // A call whose media stopped is cleared (chan_sip: never).
+    assert_eq!(g.rtp_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(g.rtp_hold_timeout, Some(Duration::from_secs(300)));
     assert_eq!(g.sounds_dir, Path::new("/usr/share/asterisk/sounds/en"));
     assert_eq!(g.qualify_freq, Duration::from_secs(60));
     assert_eq!((g.max_calls, g.max_registrations), (1000, 100_000));

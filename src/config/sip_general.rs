@@ -23,7 +23,7 @@ pub struct General {
     pub context: String,
     /// `realm` of digest challenges (`sipbox`).
     pub realm: String,
-    /// `allowguest` (yes): accept calls from unknown sources into `context`.
+    /// `allowguest` (no; chan_sip says yes): accept calls from unknown sources into `context`.
     pub allow_guest: bool,
     /// `alwaysauthreject` (yes): answer a wrong user like a wrong password.
     pub always_auth_reject: bool,
@@ -41,9 +41,10 @@ pub struct General {
     pub timer_t1: Duration,
     /// `timerb` (64 × T1): INVITE transaction timeout; never below 64 × T1.
     pub timer_b: Duration,
-    /// `rtptimeout` (0 = off): hang up a call whose media stopped this long.
+    /// `rtptimeout` (60 s; chan_sip: off; 0 = off): hang up a call whose media stopped this
+    /// long.
     pub rtp_timeout: Option<Duration>,
-    /// `rtpholdtimeout` (0 = off): the same while on hold.
+    /// `rtpholdtimeout` (300 s; chan_sip: off; 0 = off): the same while on hold.
     pub rtp_hold_timeout: Option<Duration>,
     /// `nat` default for entries (force_rport).
     pub nat: Nat,
@@ -71,7 +72,7 @@ impl Default for General {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
             context: "default".into(),
             realm: "sipbox".into(),
-            allow_guest: true,
+            allow_guest: false,
             always_auth_reject: true,
             default_expiry: Duration::from_secs(120),
             min_expiry: Duration::from_secs(60),
@@ -80,8 +81,8 @@ impl Default for General {
             codecs: codec::default_prefs(),
             timer_t1: Duration::from_millis(500),
             timer_b: Duration::from_millis(500 * 64),
-            rtp_timeout: None,
-            rtp_hold_timeout: None,
+            rtp_timeout: Some(Duration::from_secs(60)),
+            rtp_hold_timeout: Some(Duration::from_secs(300)),
             nat: Nat::DEFAULT,
             dtmfmode: "rfc2833".into(),
             directmedia: None,
