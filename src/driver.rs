@@ -2,7 +2,9 @@
 //! RTP sockets the engine asks for and the signal pipe; the engine's earliest timer deadline is
 //! the poll timeout (Asterisk's `ast_sched_wait` + `ast_io_wait` + `ast_sched_runq`).
 //!
-//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, the rest RTP sockets.
+//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, slot 2 the waker of
+//! finished jobs (System() commands run on helper threads, `jobs_driver.rs`), the rest RTP
+//! sockets.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
@@ -11,6 +13,7 @@
 //! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
+use crate::jobs_driver::JobRunner;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -34,6 +37,7 @@ const RTP_BATCH: usize = 16;
 enum Source {
     Sip,
     Signals,
+    Jobs,
     Rtp(SockId),
 }
 
@@ -45,6 +49,7 @@ pub struct Driver {
     signals: Signals,
     rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
     engine: Engine,
+    jobs: JobRunner,
     buf: Vec<u8>,
     /// Sockets left readable when their batch ran out (mio is edge-triggered: they raise no
     /// new event until read to WouldBlock).
@@ -69,6 +74,8 @@ impl Driver {
         let sig_key = sources.insert(Source::Signals);
         poll.registry()
             .register(&mut signals, Token(sig_key), Interest::READABLE)?;
+        let jobs_key = sources.insert(Source::Jobs);
+        let jobs = JobRunner::new(mio::Waker::new(poll.registry(), Token(jobs_key))?);
         Ok(Driver {
             poll,
             sources,
@@ -76,6 +83,7 @@ impl Driver {
             signals,
             rtp: Default::default(),
             engine: make_engine(local),
+            jobs,
             buf: vec![0; MAX_DATAGRAM],
             unfinished: Vec::new(),
         })
@@ -124,6 +132,13 @@ impl Driver {
                         return Ok(());
                     }
                     Some(Source::Signals) => {}
+                    Some(Source::Jobs) => {
+                        let done: Vec<_> = self.jobs.finished().collect();
+                        for (id, outcome) in done {
+                            self.engine.job_done(clock(), id, outcome);
+                        }
+                        self.flush();
+                    }
                     None => {}
                 }
             }
@@ -196,6 +211,9 @@ impl Driver {
                     }
                 }
             }
+        }
+        while let Some(job) = self.engine.poll_job() {
+            self.jobs.start(job);
         }
         while let Some(t) = self.engine.poll_transmit() {
             let sock = if t.via == SockId::SIP {

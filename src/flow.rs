@@ -111,11 +111,41 @@ pub enum SocketOp {
     },
 }
 
+/// Names a job the driver runs for the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JobId(pub u32);
+
+/// Blocking work the driver does off the loop thread (a helper thread per job) and reports
+/// back with `Engine::job_done`: the engine never waits for a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    /// Run `command` with `/bin/sh -c`, stdin, stdout and stderr on /dev/null; kill it after
+    /// `timeout`.
+    Run {
+        /// The job.
+        id: JobId,
+        /// The shell command.
+        command: String,
+        /// Its limit.
+        timeout: std::time::Duration,
+    },
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The command exited with this status.
+    Exited(i32),
+    /// It could not be started, was killed by a signal or ran past its timeout.
+    Failed,
+}
+
 /// The core's outputs, kept apart so handlers can borrow them beside other state.
 #[derive(Default)]
 pub struct Outbox {
     transmits: VecDeque<Transmit>,
     socket_ops: VecDeque<SocketOp>,
+    jobs: VecDeque<Job>,
 }
 
 impl Outbox {
@@ -142,5 +172,15 @@ impl Outbox {
     /// The next socket operation.
     pub fn pop_socket_op(&mut self) -> Option<SocketOp> {
         self.socket_ops.pop_front()
+    }
+
+    /// Queues a job for the driver.
+    pub fn job(&mut self, job: Job) {
+        self.jobs.push_back(job);
+    }
+
+    /// The next job to run.
+    pub fn pop_job(&mut self) -> Option<Job> {
+        self.jobs.pop_front()
     }
 }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod driver;
+mod jobs_driver;
 mod sounds_disk;
 
 use driver::Driver;

@@ -300,3 +300,44 @@ fn every_case_lands_right_and_h_runs_after_each_dialplan_call() {
     assert!(o.net.logged("dialstatus=ANSWER") && o.net.logged("dialstatus=CHANUNAVAIL"));
     o.net.assert_idle();
 }
+
+const SYSTEM_EXT: &str = "\
+[internal]
+exten => 700,1,Answer()
+ same => n,System(touch /tmp/sipbox-never-run)
+ same => n,Verbose(1,status ${SYSTEMSTATUS})
+ same => n,TrySystem(false)
+ same => n,Verbose(1,try ${SYSTEMSTATUS})
+ same => n,TrySystem(no-such-command)
+ same => n,Verbose(1,try again ${SYSTEMSTATUS})
+ same => n,System(no-such-command)
+ same => n,Verbose(1,not reached)
+";
+
+#[test]
+fn system_waits_for_the_driver_and_sets_systemstatus() {
+    let mut net = FakeNet::new(SIP_CONF, SYSTEM_EXT);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let _d = a.call_answered(&mut net, "700");
+    let (id, cmd) = net.jobs.pop().expect("a job for System()");
+    assert_eq!(cmd, "touch /tmp/sipbox-never-run");
+    assert!(!net.logged("status "), "the dialplan waits for the command");
+    net.complete_job(id, sipbox::engine::JobOutcome::Exited(0));
+    assert!(net.logged("status SUCCESS"), "{:?}", net.log());
+    let (id, cmd) = net.jobs.pop().expect("TrySystem's job");
+    assert_eq!(cmd, "false");
+    net.complete_job(id, sipbox::engine::JobOutcome::Exited(1));
+    assert!(net.logged("try APPERROR"));
+    let (id, _) = net.jobs.pop().unwrap();
+    net.complete_job(id, sipbox::engine::JobOutcome::Exited(127));
+    assert!(
+        net.logged("try again FAILURE"),
+        "TrySystem goes on after FAILURE"
+    );
+    let (id, _) = net.jobs.pop().unwrap();
+    net.complete_job(id, sipbox::engine::JobOutcome::Failed);
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    assert!(!net.logged("not reached"), "System hangs up on FAILURE");
+    net.assert_idle();
+}

@@ -21,6 +21,7 @@
 
 pub mod build;
 pub mod dialog;
+pub mod jobs;
 pub mod media;
 pub mod outcome;
 pub mod reply;
@@ -183,6 +184,8 @@ pub struct Cx<'a> {
     pub orphans: &'a mut Orphans,
     /// This sipbox's loop marker (see [`loop_marker`]).
     pub loop_token: u64,
+    /// System() commands running in the driver.
+    pub jobs: &'a mut jobs::Jobs,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

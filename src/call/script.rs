@@ -6,6 +6,7 @@ use super::outcome;
 use super::state::{Call, EndReason};
 use super::{Cx, Reply};
 use crate::dialplan::{Command, DialStatus, Resume};
+use crate::flow::{JobId, JobOutcome};
 use crate::sip::StatusCode;
 use crate::wake::{CallTimer, Wake};
 
@@ -92,6 +93,22 @@ impl Call {
                         None => return,
                     }
                 }
+                Command::System { command } => match cx.jobs.start(cx.out, self.handle, command) {
+                    Some(id) => {
+                        log::debug!("call {}: System() job {}", self.label(), id.0);
+                        self.job = Some(id);
+                        return;
+                    }
+                    None => {
+                        log::warn!(
+                            "call {}: System(): {} commands already running",
+                            self.label(),
+                            super::jobs::MAX_JOBS
+                        );
+                        resume = Resume::SystemDone { exit: None };
+                        continue;
+                    }
+                },
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers
@@ -127,5 +144,18 @@ impl Call {
             CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
         }
+    }
+
+    /// The driver ran the System() job `id`: the dialplan goes on with its status.
+    pub fn on_job_done(&mut self, cx: &mut Cx<'_>, id: JobId, outcome: JobOutcome) {
+        if self.job != Some(id) {
+            return;
+        }
+        self.job = None;
+        let exit = match outcome {
+            JobOutcome::Exited(code) => Some(code),
+            JobOutcome::Failed => None,
+        };
+        self.run_dialplan(cx, Resume::SystemDone { exit });
     }
 }

@@ -81,6 +81,7 @@ impl Call {
             pending_ack: None,
             dial_failure: None,
             reinvite_pending: false,
+            job: None,
             exten,
             media: CallMedia::default(),
             timers: TimerSlots::default(),

@@ -130,6 +130,8 @@ pub struct Call {
     /// A re-INVITE relayed from one leg to the other awaits its final answer: another
     /// re-INVITE from either side meanwhile is glare (RFC 3261 §14.2: 491).
     pub reinvite_pending: bool,
+    /// The System() job the dialplan waits for.
+    pub job: Option<crate::flow::JobId>,
     /// The extension dialled.
     pub exten: String,
     /// Call-wide media state.

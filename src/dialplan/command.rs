@@ -127,6 +127,11 @@ pub enum Command {
         /// How long to wait.
         timeout: Duration,
     },
+    /// Run a shell command off the loop; resume with `SystemDone`.
+    System {
+        /// The command line (for `/bin/sh -c`).
+        command: String,
+    },
     /// Nothing new: keep doing what the previous command asked.
     Keep,
     /// The dialplan is over: hang up for this reason (UNALLOCATED: no such extension,
@@ -158,6 +163,11 @@ pub enum Resume {
     Digits(String),
     /// A `WaitDigit` timed out.
     TimedOut,
+    /// The System() command ended with this exit status (None: it could not run).
+    SystemDone {
+        /// Its exit status.
+        exit: Option<i32>,
+    },
     /// The caller hung up.
     HungUp {
         /// The caller's cause.

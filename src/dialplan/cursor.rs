@@ -30,6 +30,10 @@ pub(crate) enum State {
     WaitExten,
     Read(ReadState),
     Echo,
+    /// System() or TrySystem() running.
+    AwaitSystem {
+        try_: bool,
+    },
     /// Over: every later resume repeats `End` with this cause.
     Ended(Cause),
 }

@@ -315,6 +315,15 @@ impl Execution {
                 self.read(dp, rs, r)
             }
             (State::Echo, Resume::Done | Resume::Digit('#')) => self.next(dp),
+            (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
+                match apps::system::finish(self, exit, try_) {
+                    Flow::Cmd(cmd, st) => {
+                        self.state = st;
+                        cmd
+                    }
+                    _ => self.next(dp),
+                }
+            }
             (st, _) => {
                 self.state = st;
                 Command::Keep

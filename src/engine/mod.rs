@@ -32,6 +32,7 @@ macro_rules! cx {
             local: $e.local,
             orphans: &mut $e.orphans,
             loop_token: $e.loop_token,
+            jobs: &mut $e.jobs,
         }
     };
 }
@@ -44,7 +45,7 @@ mod validate;
 
 pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
-pub use crate::flow::{Outbox, SockId, SocketOp, Transmit, Verdict};
+pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
 pub use settings::{PeerId, Settings};
 
@@ -115,6 +116,7 @@ pub struct Engine {
     rate: RateLimit,
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
+    jobs: crate::call::jobs::Jobs,
     calls: CallTable<Call>,
     txs: Transactions<Purpose>,
     load: PeerLoad,
@@ -210,6 +212,7 @@ impl Engine {
             ban: BanList::new(cfg.general.ban.clone()),
             rate: RateLimit::new(cfg.general.ban.rate_limit),
             loop_token: 0,
+            jobs: Default::default(),
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
             load: PeerLoad::default(),
@@ -789,6 +792,19 @@ impl Engine {
     /// The next socket to open or close.
     pub fn poll_socket_op(&mut self) -> Option<SocketOp> {
         self.out.pop_socket_op()
+    }
+
+    /// The next job (a System() command) to run off the loop thread.
+    pub fn poll_job(&mut self) -> Option<Job> {
+        self.out.pop_job()
+    }
+
+    /// The driver's report that job `id` ended.
+    pub fn job_done(&mut self, now: Instant, id: JobId, outcome: JobOutcome) {
+        if let Some(h) = self.jobs.finish(id) {
+            self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
+            self.txs.reap(&mut self.sched);
+        }
     }
 
     /// The earliest deadline the engine needs to be woken at.

@@ -8,7 +8,7 @@
 //! thread, so tests can assert what the binary would print.
 #![allow(dead_code)]
 
-use sipbox::engine::{Engine, Environment, SockId, SocketOp, Verdict};
+use sipbox::engine::{Engine, Environment, Job, JobId, JobOutcome, SockId, SocketOp, Verdict};
 use sipbox::media::sounds::MemorySounds;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -45,6 +45,8 @@ pub struct FakeNet {
     pub undeliverable: usize,
     /// Binds answered (ok or not).
     pub binds: usize,
+    /// Jobs (System() commands) the engine asked for and the test has not completed.
+    pub jobs: Vec<(JobId, String)>,
     next_port: u16,
 }
 
@@ -88,6 +90,7 @@ impl FakeNet {
             inbox: HashMap::new(),
             undeliverable: 0,
             binds: 0,
+            jobs: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -179,6 +182,9 @@ impl FakeNet {
                     }
                 }
             }
+            while let Some(Job::Run { id, command, .. }) = self.engine.poll_job() {
+                self.jobs.push((id, command));
+            }
             while let Some(t) = self.engine.poll_transmit() {
                 busy = true;
                 let src = *self
@@ -191,6 +197,14 @@ impl FakeNet {
                 return;
             }
         }
+    }
+
+    /// Plays the driver's job runner: job `id` ended with `outcome`.
+    pub fn complete_job(&mut self, id: JobId, outcome: JobOutcome) {
+        self.jobs.retain(|(j, _)| *j != id);
+        let now = self.now;
+        self.engine.job_done(now, id, outcome);
+        self.service();
     }
 
     /// Fires the next timer if it is due by `limit`; false when none is.

@@ -6,7 +6,7 @@
 //! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c`, `apps/app_cdr.c` (NoCDR,
 //! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
-//! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader).
+//! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem).
 
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ mod loops;
 pub(crate) mod macros;
 mod misc;
 pub mod say;
+pub(crate) mod system;
 
 pub use say::{alpha_files, digit_files, number_files, phonetic_files};
 
@@ -77,9 +78,11 @@ pub enum App {
     ResetCDR,
     SIPAddHeader,
     SIPRemoveHeader,
+    System,
+    TrySystem,
 }
 
-const NAMES: [(&str, App); 43] = [
+const NAMES: [(&str, App); 45] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -123,6 +126,8 @@ const NAMES: [(&str, App); 43] = [
     ("resetcdr", App::ResetCDR),
     ("sipaddheader", App::SIPAddHeader),
     ("sipremoveheader", App::SIPRemoveHeader),
+    ("system", App::System),
+    ("trysystem", App::TrySystem),
 ];
 
 impl App {
@@ -368,6 +373,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::MSet => misc::mset(ex, dp, args),
         App::WaitUntil => misc::wait_until(ex, arg(0)),
+        App::System => system::system(ex, args, false, loc),
+        App::TrySystem => system::system(ex, args, true, loc),
         App::NoCDR | App::ResetCDR => Flow::Next,
         App::SIPAddHeader => misc::add_header(ex, args.trim()),
         App::SIPRemoveHeader => misc::remove_header(ex, args),

@@ -1,0 +1,94 @@
+//! The binary's job runner: each job the engine asks for (a System() command) runs on a
+//! helper thread that spawns `/bin/sh -c`, waits for it with a deadline (killing it past its
+//! timeout) and posts the outcome back to the loop through a channel and a `mio::Waker`. The
+//! engine only sees [`Job`]s and `job_done` completions; the loop thread never waits.
+//!
+//! This is the binary's (declared by `src/main.rs`), like the driver.
+
+use mio::Waker;
+use sipbox::engine::{Job, JobId, JobOutcome};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs jobs on helper threads and collects their outcomes.
+pub struct JobRunner {
+    done_tx: Sender<(JobId, JobOutcome)>,
+    done_rx: Receiver<(JobId, JobOutcome)>,
+    waker: Arc<Waker>,
+}
+
+impl JobRunner {
+    /// A runner that wakes the poll through `waker` when a job ends.
+    pub fn new(waker: Waker) -> JobRunner {
+        let (done_tx, done_rx) = channel();
+        JobRunner {
+            done_tx,
+            done_rx,
+            waker: Arc::new(waker),
+        }
+    }
+
+    /// Starts `job` on its own thread.
+    pub fn start(&self, job: Job) {
+        let Job::Run {
+            id,
+            command,
+            timeout,
+        } = job;
+        let tx = self.done_tx.clone();
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("job-{}", id.0))
+            .spawn(move || {
+                let outcome = run(&command, timeout);
+                let _ = tx.send((id, outcome));
+                let _ = waker.wake();
+            });
+        if spawned.is_err() {
+            let _ = self.done_tx.send((id, JobOutcome::Failed));
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Outcomes that arrived since the last call.
+    pub fn finished(&self) -> impl Iterator<Item = (JobId, JobOutcome)> + '_ {
+        self.done_rx.try_iter()
+    }
+}
+
+/// Runs `command` to its end or its timeout.
+#[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: a clock
+fn run(command: &str, timeout: Duration) -> JobOutcome {
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            log::warn!("System(): cannot run /bin/sh: {e}");
+            return JobOutcome::Failed;
+        }
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                return status.code().map_or(JobOutcome::Failed, JobOutcome::Exited);
+            }
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                log::warn!("System(): '{command}' still running after {timeout:?}: killed");
+                let _ = child.kill();
+                let _ = child.wait();
+                return JobOutcome::Failed;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return JobOutcome::Failed,
+        }
+    }
+}
