@@ -808,3 +808,40 @@ fn odd_arguments_never_panic() {
         }
     }
 }
+
+#[test]
+fn setcallerpres_userevent_stackpop() {
+    let dp = load(
+        r#"
+[t]
+exten => 1,1,SetCallerPres(prohib)
+ same => n,Set(P1=${CALLERID(pres)})
+ same => n,SetCallerPres(1)
+ same => n,Set(P2=${CALLERID(name-pres)})
+ same => n,SetCallerPres(nonsense)
+ same => n,Set(P3=${CALLERID(pres)})
+ same => n,UserEvent(Billing,Status: ok)
+ same => n,Gosub(sub,s,1)
+ same => n,Set(AFTER=returned)
+ same => n,Wait(1)
+exten => 2,1,Wait(2)
+exten => 3,1,Gosub(sub2,s,1)
+ same => n,Wait(3)
+[sub]
+exten => s,1,StackPop()
+ same => n,Goto(t,2,1)
+[sub2]
+exten => s,1,StackPop()
+ same => n,Return()
+"#,
+    );
+    // With its frame popped, the Return has nowhere to go: the call hangs up.
+    let (_, cmd) = run(&dp, "t", "3");
+    assert!(matches!(cmd, Command::End { .. }), "{cmd:?}");
+    let (ex, cmd) = run(&dp, "t", "1");
+    assert_eq!(cmd, Command::Wait(Duration::from_secs(2)), "StackPop + Goto left the sub");
+    assert_eq!(ex.var("P1").as_deref(), Some("prohib"));
+    assert_eq!(ex.var("P2").as_deref(), Some("allowed_passed_screen"));
+    assert_eq!(ex.var("P3").as_deref(), Some("allowed_passed_screen"), "bad value ignored");
+    assert_eq!(ex.var("AFTER"), None);
+}

@@ -1,9 +1,11 @@
-//! Small applications: `ExecIf`, `MSet`, `WaitUntil`, `SIPAddHeader`, `SIPRemoveHeader`.
+//! Small applications: `ExecIf`, `MSet`, `WaitUntil`, `SIPAddHeader`, `SIPRemoveHeader`,
+//! `SetCallerPres`, `UserEvent`, `StackPop`.
 //!
 //! Reading list: Asterisk `apps/app_exec.c` (`execif_exec`), `main/pbx_builtins.c`
 //! (`pbx_builtin_setvar_multiple`), `main/pbx_builtins.c` / `apps/app_waituntil.c`,
 //! `channels/chan_sip.c` (`sip_addheader`, `sip_removeheader`: headers are kept as the
-//! variables `__SIPADDHEADER01`... for the outgoing INVITE of a later Dial).
+//! variables `__SIPADDHEADER01`... for the outgoing INVITE of a later Dial),
+//! `apps/app_setcallerid.c`, `apps/app_userevent.c`, `apps/app_stack.c` (StackPop).
 
 use std::time::Duration;
 
@@ -140,5 +142,54 @@ pub(super) fn remove_header(ex: &mut Execution, args: &str) -> Flow {
             .is_some_and(|start| start.eq_ignore_ascii_case(prefix));
         !(is_header && matches)
     });
+    Flow::Next
+}
+
+/// SetCallerPres(presentation): the deprecated form of `CALLERID(pres)=` (app_setcallerid.c);
+/// numeric values (0, 1, 3, 32, 33, 35, 67) are read as Asterisk's presentation codes.
+pub(super) fn set_caller_pres(ex: &mut Execution, args: &str, loc: &Loc) -> Flow {
+    use crate::dialplan::functions::channel::{CID_NAME_PRES, CID_NUM_PRES, PRES};
+    let v = args.trim().to_ascii_lowercase();
+    let name = match v.as_str() {
+        "0" => "allowed_not_screened",
+        "1" => "allowed_passed_screen",
+        "2" => "allowed_failed_screen",
+        "3" => "allowed",
+        "32" => "prohib_not_screened",
+        "33" => "prohib_passed_screen",
+        "34" => "prohib_failed_screen",
+        "35" => "prohib",
+        "67" => "unavailable",
+        other => other,
+    };
+    if !PRES.contains(&name) {
+        log::warn!("{loc}: {}: SetCallerPres: '{args}' is not a presentation", ex.here());
+        return Flow::Next;
+    }
+    ex.vars.insert(CID_NUM_PRES.into(), name.into());
+    ex.vars.insert(CID_NAME_PRES.into(), name.into());
+    Flow::Next
+}
+
+/// UserEvent(name[,body]): Asterisk sends it to manager (AMI) clients; sipbox has no manager
+/// interface, so the event goes to the log (debug), where a script can still see it.
+pub(super) fn user_event(ex: &Execution, args: &str, loc: &Loc) -> Flow {
+    let (name, body) = args.split_once(',').unwrap_or((args, ""));
+    if name.trim().is_empty() {
+        log::warn!("{loc}: {}: UserEvent requires a name", ex.here());
+        return Flow::Next;
+    }
+    log::debug!("UserEvent {}: {}", name.trim(), body.trim());
+    Flow::Next
+}
+
+/// StackPop(): forgets the innermost Gosub return address without returning (app_stack.c).
+pub(super) fn stack_pop(ex: &mut Execution, loc: &Loc) -> Flow {
+    match ex.stack.last() {
+        Some(f) if f.macro_.is_none() => {
+            ex.stack.pop();
+        }
+        _ => log::warn!("{loc}: {}: StackPop with no Gosub to forget", ex.here()),
+    }
     Flow::Next
 }

@@ -80,9 +80,12 @@ pub enum App {
     SIPRemoveHeader,
     System,
     TrySystem,
+    SetCallerPres,
+    UserEvent,
+    StackPop,
 }
 
-const NAMES: [(&str, App); 45] = [
+const NAMES: [(&str, App); 48] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -128,6 +131,9 @@ const NAMES: [(&str, App); 45] = [
     ("sipremoveheader", App::SIPRemoveHeader),
     ("system", App::System),
     ("trysystem", App::TrySystem),
+    ("setcallerpres", App::SetCallerPres),
+    ("userevent", App::UserEvent),
+    ("stackpop", App::StackPop),
 ];
 
 impl App {
@@ -375,6 +381,9 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::WaitUntil => misc::wait_until(ex, arg(0)),
         App::System => system::system(ex, args, false, loc),
         App::TrySystem => system::system(ex, args, true, loc),
+        App::SetCallerPres => misc::set_caller_pres(ex, args, loc),
+        App::UserEvent => misc::user_event(ex, args, loc),
+        App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR | App::ResetCDR => Flow::Next,
         App::SIPAddHeader => misc::add_header(ex, args.trim()),
         App::SIPRemoveHeader => misc::remove_header(ex, args),

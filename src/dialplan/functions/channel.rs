@@ -21,7 +21,7 @@ pub(crate) const CID_NUM_PRES: &str = "~CALLERID~num-pres";
 pub(crate) const CID_NAME_PRES: &str = "~CALLERID~name-pres";
 
 /// The presentation names Asterisk accepts (`ast_parse_caller_presentation`).
-const PRES: [&str; 10] = [
+pub(crate) const PRES: [&str; 10] = [
     "allowed_not_screened",
     "allowed_passed_screen",
     "allowed_failed_screen",
