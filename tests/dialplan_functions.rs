@@ -839,9 +839,69 @@ exten => s,1,StackPop()
     let (_, cmd) = run(&dp, "t", "3");
     assert!(matches!(cmd, Command::End { .. }), "{cmd:?}");
     let (ex, cmd) = run(&dp, "t", "1");
-    assert_eq!(cmd, Command::Wait(Duration::from_secs(2)), "StackPop + Goto left the sub");
+    assert_eq!(
+        cmd,
+        Command::Wait(Duration::from_secs(2)),
+        "StackPop + Goto left the sub"
+    );
     assert_eq!(ex.var("P1").as_deref(), Some("prohib"));
     assert_eq!(ex.var("P2").as_deref(), Some("allowed_passed_screen"));
-    assert_eq!(ex.var("P3").as_deref(), Some("allowed_passed_screen"), "bad value ignored");
+    assert_eq!(
+        ex.var("P3").as_deref(),
+        Some("allowed_passed_screen"),
+        "bad value ignored"
+    );
     assert_eq!(ex.var("AFTER"), None);
+}
+
+#[test]
+fn authenticate_three_tries_then_goodbye() {
+    let dp = load(
+        r#"
+[t]
+exten => 1,1,Answer()
+ same => n,Authenticate(1234)
+ same => n,Set(IN=yes)
+ same => n,Wait(1)
+exten => 2,1,Authenticate(/etc/passwords)
+"#,
+    );
+    let digits = |ex: &mut Execution, s: &str| {
+        let mut cmd = Command::Keep;
+        for c in s.chars() {
+            cmd = ex.step(&dp, noon(), Resume::Digit(c));
+        }
+        cmd
+    };
+    let (mut ex, cmd) = run(&dp, "t", "1");
+    assert_eq!(cmd, Command::Answer);
+    let cmd = ex.step(&dp, noon(), Resume::Done);
+    assert_eq!(playback(&cmd), ["agent-pass"]);
+    // Wrong twice, right the third time.
+    for _ in 0..2 {
+        let cmd = digits(&mut ex, "99#");
+        assert_eq!(playback(&cmd), ["auth-incorrect", "agent-pass"], "{cmd:?}");
+    }
+    let cmd = digits(&mut ex, "1234#");
+    assert_eq!(playback(&cmd), ["auth-thankyou"]);
+    assert_eq!(
+        ex.step(&dp, noon(), Resume::Done),
+        Command::Wait(Duration::from_secs(1))
+    );
+    assert_eq!(ex.var("IN").as_deref(), Some("yes"));
+    // Three wrong tries: goodbye, then the call ends.
+    let (mut ex, _) = run(&dp, "t", "1");
+    ex.step(&dp, noon(), Resume::Done);
+    digits(&mut ex, "1#");
+    digits(&mut ex, "2#");
+    let cmd = digits(&mut ex, "3#");
+    assert_eq!(playback(&cmd), ["vm-goodbye"]);
+    assert!(matches!(
+        ex.step(&dp, noon(), Resume::Done),
+        Command::End { .. }
+    ));
+    assert_eq!(ex.var("IN"), None);
+    // A password file is refused.
+    let (_, cmd) = run(&dp, "t", "2");
+    assert!(matches!(cmd, Command::End { .. }), "{cmd:?}");
 }

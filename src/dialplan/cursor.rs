@@ -28,7 +28,7 @@ pub(crate) enum State {
     Collect(String),
     /// WaitExten: a digit starts collecting, a timeout goes to `t`.
     WaitExten,
-    Read(ReadState),
+    Read(Box<ReadState>),
     Echo,
     /// System() or TrySystem() running.
     AwaitSystem {
@@ -48,6 +48,8 @@ pub(crate) struct ReadState {
     pub attempts_left: u32,
     pub buf: String,
     pub prompting: bool,
+    /// Authenticate(): the password the digits must equal, and the tries left.
+    pub auth: Option<(String, u32)>,
 }
 
 /// A Gosub or Macro return address with the `ARGn` values it hid.

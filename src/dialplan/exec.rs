@@ -312,7 +312,7 @@ impl Execution {
             (State::Collect(buf), Resume::TimedOut) => self.dialled(dp, &buf),
             (State::WaitExten, Resume::TimedOut) => self.special(dp, "t", Cause::NO_ANSWER),
             (State::Read(rs), r @ (Resume::Done | Resume::Digit(_) | Resume::TimedOut)) => {
-                self.read(dp, rs, r)
+                self.read(dp, *rs, r)
             }
             (State::Echo, Resume::Done | Resume::Digit('#')) => self.next(dp),
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
@@ -408,6 +408,9 @@ impl Execution {
 
     fn read(&mut self, dp: &Dialplan, mut rs: ReadState, r: Resume) -> Command {
         let finish = |ex: &mut Execution, rs: ReadState, status: &str| {
+            if rs.auth.is_some() {
+                return ex.authenticated(rs);
+            }
             ex.vars.insert(rs.var.clone(), rs.buf);
             ex.vars.insert("READSTATUS".into(), status.into());
             ex.next(dp)
@@ -431,7 +434,7 @@ impl Execution {
                 if !rs.prompt.is_empty() {
                     rs.prompting = true;
                     let files = rs.prompt.clone();
-                    self.state = State::Read(rs);
+                    self.state = State::Read(Box::new(rs));
                     return Command::Playback {
                         files,
                         interrupt_digits: Some(apps::ALL_DIGITS.into()),
@@ -442,8 +445,41 @@ impl Execution {
         }
         rs.prompting = false;
         let timeout = rs.timeout;
-        self.state = State::Read(rs);
+        self.state = State::Read(Box::new(rs));
         Command::WaitDigit { timeout }
+    }
+
+    /// Authenticate() has the caller's digits: thank and go on, or say so and try again, or
+    /// after the last try say goodbye and hang up.
+    fn authenticated(&mut self, mut rs: ReadState) -> Command {
+        let Some((password, tries)) = rs.auth.take() else {
+            return Command::Keep;
+        };
+        let play = |files: Vec<String>| Command::Playback {
+            files,
+            interrupt_digits: None,
+        };
+        if rs.buf == password {
+            // After the thank-you, AwaitDone moves on to the next priority.
+            self.state = State::AwaitDone { answers: false };
+            return play(vec!["auth-thankyou".into()]);
+        }
+        log::info!("Authenticate: wrong password ({} tries left)", tries - 1);
+        if tries <= 1 {
+            self.state = State::Ended(Cause::NORMAL_CLEARING);
+            return play(vec!["vm-goodbye".into()]);
+        }
+        let mut files = vec!["auth-incorrect".to_string()];
+        files.extend(rs.prompt.iter().cloned());
+        rs.auth = Some((password, tries - 1));
+        rs.buf.clear();
+        rs.prompting = true;
+        rs.attempts_left = 1;
+        self.state = State::Read(Box::new(rs));
+        Command::Playback {
+            files,
+            interrupt_digits: Some(apps::ALL_DIGITS.into()),
+        }
     }
 
     /// Runs priorities from the cursor until an application needs the call layer.

@@ -163,7 +163,10 @@ pub(super) fn set_caller_pres(ex: &mut Execution, args: &str, loc: &Loc) -> Flow
         other => other,
     };
     if !PRES.contains(&name) {
-        log::warn!("{loc}: {}: SetCallerPres: '{args}' is not a presentation", ex.here());
+        log::warn!(
+            "{loc}: {}: SetCallerPres: '{args}' is not a presentation",
+            ex.here()
+        );
         return Flow::Next;
     }
     ex.vars.insert(CID_NUM_PRES.into(), name.into());

@@ -80,12 +80,13 @@ pub enum App {
     SIPRemoveHeader,
     System,
     TrySystem,
+    Authenticate,
     SetCallerPres,
     UserEvent,
     StackPop,
 }
 
-const NAMES: [(&str, App); 48] = [
+const NAMES: [(&str, App); 49] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -131,6 +132,7 @@ const NAMES: [(&str, App); 48] = [
     ("sipremoveheader", App::SIPRemoveHeader),
     ("system", App::System),
     ("trysystem", App::TrySystem),
+    ("authenticate", App::Authenticate),
     ("setcallerpres", App::SetCallerPres),
     ("userevent", App::UserEvent),
     ("stackpop", App::StackPop),
@@ -382,6 +384,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::System => system::system(ex, args, false, loc),
         App::TrySystem => system::system(ex, args, true, loc),
         App::SetCallerPres => misc::set_caller_pres(ex, args, loc),
+        App::Authenticate => authenticate(ex, &argv, loc),
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR | App::ResetCDR => Flow::Next,
@@ -583,6 +586,7 @@ fn read(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
         attempts_left: arg(4).parse::<u32>().unwrap_or(1).clamp(1, 100),
         buf: String::new(),
         prompting: !arg(1).is_empty(),
+        auth: None,
     };
     let cmd = if rs.prompting {
         Command::Playback {
@@ -594,7 +598,48 @@ fn read(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             timeout: rs.timeout,
         }
     };
-    answered_then(ex, opts.contains('n'), cmd, State::Read(rs))
+    answered_then(ex, opts.contains('n'), cmd, State::Read(Box::new(rs)))
+}
+
+/// Tries Authenticate() gives the caller (app_authenticate.c: three).
+pub(crate) const AUTH_TRIES: u32 = 3;
+
+/// Authenticate(password[,options[,maxdigits[,prompt]]]): the caller keys the password
+/// (ended by `#` or `maxdigits`), three tries with `auth-incorrect` between them, then
+/// `vm-goodbye` and a hang-up; a match plays `auth-thankyou` and goes on. Password files
+/// (`/path`) and AstDB keys (option `d`) are refused: sipbox reads no files while calls run
+/// and has no AstDB yet.
+fn authenticate(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let password = arg(0);
+    if password.is_empty() || password.starts_with('/') || arg(1).contains('d') {
+        log::warn!(
+            "{loc}: {}: Authenticate needs a literal password (files and AstDB keys are not \
+             supported): hanging up",
+            ex.here()
+        );
+        return end(Cause::FAILURE);
+    }
+    let prompt = if arg(3).is_empty() {
+        "agent-pass"
+    } else {
+        arg(3)
+    };
+    let rs = ReadState {
+        var: "~AUTH".into(),
+        prompt: files(prompt),
+        max: arg(2).parse::<usize>().unwrap_or(0).min(255),
+        timeout: ex.response_timeout,
+        attempts_left: 1,
+        buf: String::new(),
+        prompting: true,
+        auth: Some((password.to_string(), AUTH_TRIES)),
+    };
+    let cmd = Command::Playback {
+        files: rs.prompt.clone(),
+        interrupt_digits: Some(ALL_DIGITS.into()),
+    };
+    answered_then(ex, false, cmd, State::Read(Box::new(rs)))
 }
 
 fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
