@@ -42,7 +42,7 @@ fn key_method(method: &str) -> String {
 
 /// True when the branch carries the magic cookie and something after it. A bare cookie (RFC
 /// 4475 `badbranch`) is not unique, so it falls back to RFC 2543 matching.
-fn is_rfc3261_branch(branch: &str) -> bool {
+pub(crate) fn is_rfc3261_branch(branch: &str) -> bool {
     branch.len() > MAGIC_COOKIE.len() && branch.starts_with(MAGIC_COOKIE)
 }
 

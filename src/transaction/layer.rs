@@ -98,8 +98,14 @@ pub enum ClientEvent {
 /// The key a received request is matched under.
 pub fn server_key(req: &Request) -> ServerKey {
     let via = req.top_via();
-    let uri = req.uri().to_string();
-    let top = via.to_string();
+    // The Request-URI and top Via only key RFC 2543 requests (no magic-cookie branch): most
+    // requests never pay for printing them.
+    let rfc3261 = via.branch().is_some_and(super::key::is_rfc3261_branch);
+    let (uri, top) = if rfc3261 {
+        (String::new(), String::new())
+    } else {
+        (req.uri().to_string(), via.to_string())
+    };
     ServerKey::from_request(&RequestIds {
         method: req.method().as_str(),
         branch: via.branch(),
