@@ -117,6 +117,8 @@ pub struct Engine {
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     jobs: crate::call::jobs::Jobs,
+    /// HA1 of each entry with a secret, computed on first use.
+    ha1s: std::collections::HashMap<PeerId, String>,
     calls: CallTable<Call>,
     txs: Transactions<Purpose>,
     load: PeerLoad,
@@ -213,6 +215,7 @@ impl Engine {
             rate: RateLimit::new(cfg.general.ban.rate_limit),
             loop_token: 0,
             jobs: Default::default(),
+            ha1s: Default::default(),
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
             load: PeerLoad::default(),
@@ -676,21 +679,28 @@ impl Engine {
         }
         let values: Vec<&str> = req.headers().get_all(&header).collect();
         let realm = &self.cfg.general.realm;
-        let ha1;
-        let account = match peer {
-            Some(e) => {
-                ha1 = match (&e.md5secret, &e.secret) {
-                    (Some(h), _) => h.to_ascii_lowercase(),
-                    (None, Some(secret)) => auth::ha1(&e.name, realm, secret),
-                    (None, None) => String::new(),
-                };
+        let account = match (peer, entry) {
+            // No credentials yet (the first INVITE or REGISTER): only a challenge can follow.
+            (Some(_), _) if values.is_empty() => None,
+            (Some(e), Some(id)) => {
+                // HA1 is MD5(user:realm:secret): the same for every request of this entry,
+                // so it is computed once. (There is no reload yet; the one to come must clear
+                // `ha1s` with the settings it replaces.)
+                let ha1 = self
+                    .ha1s
+                    .entry(id)
+                    .or_insert_with(|| match (&e.md5secret, &e.secret) {
+                        (Some(h), _) => h.to_ascii_lowercase(),
+                        (None, Some(secret)) => auth::ha1(&e.name, realm, secret),
+                        (None, None) => String::new(),
+                    });
                 Some(Account {
                     name: &e.name,
-                    ha1: &ha1,
+                    ha1,
                     source_allowed: e.acl.allows(source.ip()),
                 })
             }
-            None => None,
+            _ => None,
         };
         let attempt = auth::Attempt {
             method: req.method().as_str(),
