@@ -52,9 +52,19 @@ impl<T> Scheduler<T> {
         id
     }
 
-    /// Cancels a timer; returns its payload if it was still pending.
+    /// Cancels a timer; returns its payload if it was still pending. Cancelled entries that
+    /// reach the top of the heap are dropped at once, so the poll timeout never wakes the loop
+    /// for a timer that no longer exists (a cancelled retransmission timer at the top cost a
+    /// spurious wake-up per call before).
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
-        self.slots.remove(id).map(|(_, p)| p)
+        let payload = self.slots.remove(id).map(|(_, p)| p);
+        while let Some(Reverse((_, _, top))) = self.heap.peek() {
+            if self.slots.contains(*top) {
+                break;
+            }
+            self.heap.pop();
+        }
+        payload
     }
 
     /// True if the timer is still pending.
@@ -67,8 +77,8 @@ impl<T> Scheduler<T> {
         self.slots.get(id).map(|(d, _)| *d)
     }
 
-    /// The earliest deadline among scheduled timers (possibly of a cancelled one, which only
-    /// costs a spurious wake-up). This is the event loop's poll timeout.
+    /// The earliest deadline among scheduled timers (never a cancelled one: see
+    /// [`Scheduler::cancel`]). This is the event loop's poll timeout.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((d, ..))| *d)
     }
@@ -213,6 +223,23 @@ mod tests {
             .collect();
         assert_eq!(due, vec!["b", "c"]);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_sets_the_poll_timeout() {
+        let t0 = Instant::now();
+        let mut s = Scheduler::new();
+        let first = s.schedule(t0 + Duration::from_millis(10), "retransmit");
+        let second = s.schedule(t0 + Duration::from_millis(20), "also cancelled");
+        let _live = s.schedule(t0 + Duration::from_secs(32), "linger");
+        s.cancel(second);
+        assert_eq!(s.next_deadline(), Some(t0 + Duration::from_millis(10)));
+        s.cancel(first);
+        assert_eq!(
+            s.next_deadline(),
+            Some(t0 + Duration::from_secs(32)),
+            "no wake-up at 10 or 20 ms for timers that are gone"
+        );
     }
 
     #[test]
