@@ -84,6 +84,8 @@ impl Call {
             exten,
             media: CallMedia::default(),
             timers: TimerSlots::default(),
+            transfer: None,
+            rerouted: false,
         }
     }
 
@@ -93,7 +95,7 @@ impl Call {
     }
 }
 
-fn channel_info(
+pub(super) fn channel_info(
     cx: &Cx<'_>,
     req: &Request,
     peer: Option<PeerId>,
