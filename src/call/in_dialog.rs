@@ -42,7 +42,10 @@ impl Call {
         if let Err(status) = l.dialog.accept_request(&req, source) {
             if *req.method() == Method::Bye && tags_match && self.is_transferer(leg) {
                 // Our BYE to a released transferer crossed its own (chan_sip answers it).
-                log::info!("call {}: BYE from released transferer leg {leg}", self.label());
+                log::info!(
+                    "call {}: BYE from released transferer leg {leg}",
+                    self.label()
+                );
                 return self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
             }
             return self.reply_on(cx, h, Reply::new(status), None);

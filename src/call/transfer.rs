@@ -317,11 +317,7 @@ impl Call {
         let (leg, cseq, state) = (t.transferer, t.refer_cseq, t.state);
         let next = match (state, ev) {
             (TransferState::Routing, TransferEvent::Outcome(status)) => {
-                log::info!(
-                    "call {}: transfer outcome {}",
-                    self.label(),
-                    status.code()
-                );
+                log::info!("call {}: transfer outcome {}", self.label(), status.code());
                 self.notify_transferer(cx, leg, cseq, status, true);
                 if status.is_success() {
                     let at = cx.now + cx.cfg.general.timer_t1 * 64;
@@ -340,10 +336,7 @@ impl Call {
                 TransferState::Released
             }
             (TransferState::AwaitingBye, TransferEvent::ByeTimeout) => {
-                log::info!(
-                    "call {}: the transferer did not hang up, BYE",
-                    self.label()
-                );
+                log::info!("call {}: the transferer did not hang up, BYE", self.label());
                 self.release_transferer(cx, leg, true);
                 TransferState::Released
             }
