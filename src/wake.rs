@@ -24,6 +24,9 @@ pub enum CallTimer {
     Retransmit2xx,
     /// Give up on the ACK for our 2xx (64·T1).
     WaitAck,
+    /// A blind transfer succeeded and the transferer has not sent its BYE (64·T1): sipbox
+    /// sends one.
+    TransfererBye,
 }
 
 impl TimerKindSet for CallTimer {

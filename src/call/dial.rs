@@ -8,6 +8,7 @@ use super::build::{self, Origin, OutOfDialog};
 use super::dialog::{Dialog, DialogState, Role};
 use super::outcome;
 use super::state::{Call, CallState, DialState, Leg};
+use super::transfer::TransferEvent;
 use super::{Bridge, Cx, LegRef, Purpose, Reply};
 use crate::config::settings::PeerId;
 use crate::config::sip_values::Host;
@@ -162,7 +163,12 @@ impl Call {
             media: None,
         });
         cx.load.add(f.peer);
-        let body = match self.media_offer_for_fork(cx, leg_id) {
+        let offer = if self.rerouted {
+            self.media_offer_for_transfer(cx, leg_id)
+        } else {
+            self.media_offer_for_fork(cx, leg_id)
+        };
+        let body = match offer {
             Ok(b) => b,
             Err(status) => {
                 self.legs[leg_id].dialog.state = DialogState::Terminated;
@@ -190,6 +196,9 @@ impl Call {
             HeaderName::SipboxLoop,
             super::loop_marker(&self.invite, cx.loop_token),
         );
+        if let Some(rb) = self.transfer_referred_by() {
+            invite.push_header(HeaderName::ReferredBy, rb);
+        }
         if let Some((ct, b)) = body {
             invite.set_body(Some(&ct), b);
         }
@@ -256,6 +265,11 @@ impl Call {
             return;
         }
         self.legs[leg].dialog.early(resp);
+        if self.rerouted {
+            // A transferee hears nothing of the target's ringing (chan_sip's up channel
+            // ignores it; music on hold is not there yet).
+            return;
+        }
         let status = if resp.status() == 183 || !resp.body().is_empty() {
             StatusCode::SESSION_PROGRESS
         } else {
@@ -292,10 +306,15 @@ impl Call {
         for other in others {
             self.cancel_fork(cx, other);
         }
-        let body = self.media_answer_from_fork(cx, leg, resp);
-        self.answer_caller(cx, body);
+        if self.rerouted {
+            self.media_transfer_answered(cx, leg, resp);
+        } else {
+            let body = self.media_answer_from_fork(cx, leg, resp);
+            self.answer_caller(cx, body);
+        }
         self.set_dial_status(DialStatus::Answer);
         log::info!("call {} answered by leg {leg}", self.label());
+        self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
     }
 
     fn fork_failed(&mut self, cx: &mut Cx<'_>, leg: LegId, status: StatusCode) {
@@ -331,8 +350,10 @@ impl Call {
         self.timers.stop(cx.sched, CallTimer::DialTimeout);
         let failure = dial.failure.unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
         let status = outcome::dial_status_for(failure);
-        self.dial_failure = Some(outcome::failure_to_caller(failure));
+        let to_caller = outcome::failure_to_caller(failure);
+        self.dial_failure = Some(to_caller);
         self.set_dial_status(status);
+        self.transfer_event(cx, TransferEvent::Outcome(to_caller));
         self.run_dialplan(
             cx,
             Resume::DialEnded {

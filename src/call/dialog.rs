@@ -143,13 +143,17 @@ impl Dialog {
         self.local_cseq
     }
 
+    /// The request's tags are this dialog's (To tag ours, From tag theirs).
+    pub fn tags_match(&self, req: &Request) -> bool {
+        req.to().tag() == Some(self.local_tag.as_str())
+            && req.from().tag() == self.remote_tag.as_deref()
+    }
+
     /// §12.2.2: a request with a To tag must match this dialog's tags (else 481) and carry a
     /// CSeq above the last one (else 500); a match records its CSeq and follows the phone to
     /// the address it now sends from (symmetric SIP, NAT rebinding).
     pub fn accept_request(&mut self, req: &Request, source: Flow) -> Result<(), StatusCode> {
-        let tags_match = req.to().tag() == Some(self.local_tag.as_str())
-            && req.from().tag() == self.remote_tag.as_deref();
-        if !tags_match || self.state == DialogState::Terminated {
+        if !self.tags_match(req) || self.state == DialogState::Terminated {
             return Err(StatusCode::CALL_DOES_NOT_EXIST);
         }
         let cseq = req.cseq().seq;

@@ -1,5 +1,5 @@
-//! Requests inside a call's dialogs (BYE, re-INVITE, UPDATE, INFO, OPTIONS), the caller's
-//! CANCEL, and tearing a call down.
+//! Requests inside a call's dialogs (BYE, re-INVITE, UPDATE, INFO, OPTIONS; REFER goes to
+//! [`super::transfer`]), the caller's CANCEL, and tearing a call down.
 //!
 //! Reading list: RFC 3261 §12.2.2 (UAS in-dialog: 481, CSeq ordering → 500), §9.2 (CANCEL:
 //! 200, then 487 to the INVITE), §15.1 (BYE), §14 (re-INVITE), RFC 3311 (UPDATE), RFC 6086
@@ -9,6 +9,7 @@ use super::build::{self, Origin};
 use super::dialog::DialogState;
 use super::reply;
 use super::state::{Call, CallState, EndReason};
+use super::transfer::TransferEvent;
 use super::{Cx, Purpose, Relay, Reply, ALLOW};
 use crate::dialplan::{Cause, DialStatus, Resume};
 use crate::flow::Flow;
@@ -37,10 +38,26 @@ impl Call {
         let Some(l) = self.legs.get_mut(leg) else {
             return self.reply_on(cx, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST), None);
         };
+        let tags_match = l.dialog.tags_match(&req);
         if let Err(status) = l.dialog.accept_request(&req, source) {
+            if *req.method() == Method::Bye && tags_match && self.is_transferer(leg) {
+                // Our BYE to a released transferer crossed its own (chan_sip answers it).
+                log::info!(
+                    "call {}: BYE from released transferer leg {leg}",
+                    self.label()
+                );
+                return self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
+            }
             return self.reply_on(cx, h, Reply::new(status), None);
         }
         match req.method() {
+            Method::Bye if self.transferer_up(leg) => {
+                // RFC 5589 §6: the transferer hangs up; the transferred call goes on.
+                self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
+                log::info!("call {}: BYE from transferer leg {leg}", self.label());
+                self.transfer_event(cx, TransferEvent::TransfererBye);
+            }
+            Method::Refer => self.on_refer(cx, leg, &req, h),
             Method::Bye => {
                 self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
                 log::info!("call {}: BYE from leg {leg}", self.label());
@@ -210,6 +227,7 @@ impl Call {
         if self.is_over() {
             return;
         }
+        self.transfer_call_ended(cx, why);
         let caller_status = match why {
             EndReason::Cancelled => StatusCode::REQUEST_TERMINATED,
             EndReason::Hangup(s) | EndReason::NoMedia(s) => s,
@@ -252,7 +270,7 @@ impl Call {
     }
 
     /// BYE on a confirmed leg.
-    fn send_bye(&mut self, cx: &mut Cx<'_>, leg: LegId) {
+    pub(super) fn send_bye(&mut self, cx: &mut Cx<'_>, leg: LegId) {
         let branch = cx.new_branch();
         let d = &mut self.legs[leg].dialog;
         d.state = DialogState::Terminated;

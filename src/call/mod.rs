@@ -33,6 +33,7 @@ mod dial;
 mod in_dialog;
 mod script;
 mod start;
+pub mod transfer;
 
 pub use dial::dead_fork_event;
 pub use dialog::{Dialog, DialogState, Role};
@@ -58,7 +59,7 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 /// The methods sipbox serves, for `Allow`.
-pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE";
+pub const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER";
 
 /// What sipbox can receive in a body, for `Accept`.
 pub const ACCEPT: &str = "application/sdp";

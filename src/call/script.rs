@@ -4,6 +4,7 @@
 
 use super::outcome;
 use super::state::{Call, EndReason};
+use super::transfer::TransferEvent;
 use super::{Cx, Reply};
 use crate::dialplan::{Command, DialStatus, Resume};
 use crate::flow::{JobId, JobOutcome};
@@ -85,6 +86,8 @@ impl Call {
                             self.dial_failure =
                                 Some(outcome::dial_status_to_caller(status, current));
                             self.set_dial_status(status);
+                            let failure = self.unanswered_status();
+                            self.transfer_event(cx, TransferEvent::Outcome(failure));
                             resume = Resume::DialEnded {
                                 status,
                                 cause: None,
@@ -116,6 +119,8 @@ impl Call {
                     return;
                 }
                 other => {
+                    // A transferee connected to one of sipbox's own applications.
+                    self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
                     if !self.media_command(cx, other) {
                         return;
                     }
@@ -143,6 +148,7 @@ impl Call {
             CallTimer::Watchdog => self.watchdog(cx),
             CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
+            CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
         }
     }
 

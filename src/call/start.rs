@@ -85,6 +85,8 @@ impl Call {
             exten,
             media: CallMedia::default(),
             timers: TimerSlots::default(),
+            transfer: None,
+            rerouted: false,
         }
     }
 
@@ -94,7 +96,7 @@ impl Call {
     }
 }
 
-fn channel_info(
+pub(super) fn channel_info(
     cx: &Cx<'_>,
     req: &Request,
     peer: Option<PeerId>,

@@ -4,6 +4,7 @@
 use super::dialog::Dialog;
 use super::media::{CallMedia, LegMedia};
 use super::table::CallIds;
+use super::transfer::Transfer;
 use crate::config::settings::PeerId;
 use crate::dialplan::Execution;
 use crate::handle::{CallHandle, LegId};
@@ -138,6 +139,12 @@ pub struct Call {
     pub media: CallMedia,
     /// Running timers.
     pub timers: TimerSlots<CallTimer>,
+    /// The last blind transfer (REFER) of this call, while it matters.
+    pub transfer: Option<Transfer>,
+    /// A transfer re-routed the call: the caller leg ([`Call::caller`]) is the transferee,
+    /// answered long ago, and new callees are offered its session rather than the original
+    /// INVITE's offer.
+    pub rerouted: bool,
 }
 
 impl CallIds for Call {
@@ -147,9 +154,14 @@ impl CallIds for Call {
 }
 
 impl Call {
-    /// True when the caller has been answered (a 2xx sent on its leg).
+    /// True when the caller has been answered (a 2xx sent on its leg; after a transfer, the
+    /// transferee's leg is the caller's and was answered long ago).
     pub fn answered(&self) -> bool {
         matches!(self.state, CallState::Answered { .. })
+            || self
+                .legs
+                .get(self.caller)
+                .is_some_and(|l| l.dialog.is_confirmed())
     }
 
     /// True once the call has ended.

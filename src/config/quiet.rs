@@ -27,7 +27,6 @@ const QUIET: &[&str] = &[
     "accountcode",
     "allowoverlap",
     "allowsubscribe",
-    "allowtransfer",
     "allowexternaldomains",
     "amaflags",
     "auth_options_requests",

@@ -52,6 +52,11 @@ pub struct General {
     pub dtmfmode: String,
     /// `directmedia` / `canreinvite` default for entries; stored, sipbox always relays.
     pub directmedia: Option<String>,
+    /// `allowtransfer` (yes, as chan_sip): default for entries; `no` refuses REFER with 603.
+    pub allow_transfer: bool,
+    /// `transfercontext` (unset): default for entries; where a blind transfer's extension is
+    /// looked up instead of the transferer's `context`.
+    pub transfer_context: Option<String>,
     /// `soundsdir` (`/usr/share/asterisk/sounds/en`): where Playback looks.
     pub sounds_dir: PathBuf,
     /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
@@ -86,6 +91,8 @@ impl Default for General {
             nat: Nat::DEFAULT,
             dtmfmode: "rfc2833".into(),
             directmedia: None,
+            allow_transfer: true,
+            transfer_context: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             qualify_freq: Duration::from_secs(60),
             qualify: None,
@@ -215,6 +222,8 @@ impl General {
             "directmedia" | "canreinvite" => {
                 g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
             }
+            "allowtransfer" => g.allow_transfer = bool_of(e)?,
+            "transfercontext" => g.transfer_context = Some(text_of(e)?),
             "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
             "qualifyfreq" => {
                 let f = secs_of(e)?;

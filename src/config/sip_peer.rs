@@ -8,7 +8,7 @@ use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc, Section};
 use super::sip_general::General;
 use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, Host, Insecure, Nat};
-use super::values::{bad, port_of, u32_of, Warnings};
+use super::values::{bad, bool_of, port_of, u32_of, Warnings};
 
 /// `type=`: what the entry may do, as in chan_sip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,11 @@ pub struct SipPeer {
     /// `directmedia` / `canreinvite` as written (default: general's); stored, sipbox always
     /// relays media.
     pub directmedia: Option<String>,
+    /// `allowtransfer` (default: general's, yes): `no` refuses its REFERs with 603.
+    pub allow_transfer: bool,
+    /// `transfercontext` (default: general's, unset): where its blind transfers are routed
+    /// instead of its `context`.
+    pub transfer_context: Option<String>,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -103,6 +108,8 @@ impl fmt::Debug for SipPeer {
             .field("insecure", &self.insecure)
             .field("dtmfmode", &self.dtmfmode)
             .field("directmedia", &self.directmedia)
+            .field("allow_transfer", &self.allow_transfer)
+            .field("transfer_context", &self.transfer_context)
             .field("loc", &self.loc)
             .finish()
     }
@@ -168,6 +175,8 @@ impl SipPeer {
             insecure: Insecure::default(),
             dtmfmode: general.dtmfmode.clone(),
             directmedia: general.directmedia.clone(),
+            allow_transfer: general.allow_transfer,
+            transfer_context: general.transfer_context.clone(),
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -233,6 +242,10 @@ impl SipPeer {
             "insecure" => p.insecure = Insecure::parse(e)?,
             "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
             "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
+            "allowtransfer" => p.allow_transfer = bool_of(e)?,
+            "transfercontext" => {
+                p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
+            }
             "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
             _ => warnings.other(e),
         }
@@ -361,5 +374,29 @@ mod tests {
                  calls (said once)",
             ]
         );
+    }
+
+    #[test]
+    fn transfer_options_inherit_from_general_and_can_be_set_per_entry() {
+        let (p, w) = peer("[x]\ntype=friend\n").unwrap();
+        assert!(p.allow_transfer, "chan_sip's default: transfers allowed");
+        assert_eq!(p.transfer_context, None);
+        assert!(w.is_empty(), "{w:?}");
+        let (p, w) = peer("[x]\ntype=friend\nallowtransfer=no\ntransfercontext=xfer\n").unwrap();
+        assert!(!p.allow_transfer);
+        assert_eq!(p.transfer_context.as_deref(), Some("xfer"));
+        assert!(w.is_empty(), "acted on, not warned: {w:?}");
+        let g = General {
+            allow_transfer: false,
+            transfer_context: Some("g".into()),
+            ..General::default()
+        };
+        let s = read_str("sip.conf", "[y]\ntype=peer\n", None).unwrap();
+        let mut w = Warnings::default();
+        let p = SipPeer::parse(s.last().unwrap(), &g, &mut w).unwrap();
+        assert!(!p.allow_transfer);
+        assert_eq!(p.transfer_context.as_deref(), Some("g"));
+        let (_, w) = peer("[x]\ntype=friend\nallowtransfer=maybe\n").unwrap();
+        assert_eq!(w.len(), 1, "a bad yes/no is warned: {w:?}");
     }
 }

@@ -31,6 +31,7 @@ pub fn is_served(method: &Method) -> bool {
             | Method::Register
             | Method::Info
             | Method::Update
+            | Method::Refer
     )
 }
 

@@ -1,10 +1,11 @@
 //! Running baresip (Debian `baresip-core`) as a real softphone against sipbox on loopback:
 //! its own config dir, file audio (aufile source, aubridge as a silent sink), and an
-//! LD_PRELOAD shim so it sees only 127.0.0.1 (see tests/baresip/lo_only.c).
+//! LD_PRELOAD shim so it sees only 127.0.0.1 (see tests/baresip/lo_only.c); optionally its
+//! `ctrl_tcp` module, to send it commands (netstring JSON) while it runs.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -64,6 +65,7 @@ pub fn write_tone(path: &Path, hz: f64, secs: f64, silence: f64) {
 pub struct Baresip {
     child: Child,
     out: Arc<Mutex<Vec<String>>>,
+    ctrl: Option<u16>,
     /// Its config dir.
     pub dir: PathBuf,
 }
@@ -91,6 +93,34 @@ pub struct BaresipSpec<'a> {
 impl Baresip {
     /// Writes its config and starts it.
     pub fn start(spec: &BaresipSpec) -> Baresip {
+        Self::launch(spec, None)
+    }
+
+    /// As [`Baresip::start`], with `ctrl_tcp` listening for [`Baresip::command`].
+    pub fn start_controlled(spec: &BaresipSpec) -> Baresip {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        Self::launch(spec, Some(port))
+    }
+
+    /// Sends a command (as the menu's `/cmd params`) through `ctrl_tcp`; false when it could
+    /// not be delivered.
+    pub fn command(&self, cmd: &str, params: &str) -> bool {
+        let Some(port) = self.ctrl else {
+            return false;
+        };
+        let json = format!(r#"{{"command":"{cmd}","params":"{params}","token":"t1"}}"#);
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let ok = write!(s, "{}:{json},", json.len()).is_ok();
+        std::thread::sleep(Duration::from_millis(200));
+        ok
+    }
+
+    fn launch(spec: &BaresipSpec, ctrl: Option<u16>) -> Baresip {
         let dir = super::temp_dir(&format!("baresip-{}", spec.user));
         let sip_port = super::sipp::free_port();
         let player = "aubridge,sink";
@@ -104,6 +134,9 @@ impl Baresip {
         if spec.record.is_some() {
             modules.push("sndfile.so");
         }
+        if ctrl.is_some() {
+            modules.push("ctrl_tcp.so");
+        }
         let mut config = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\ncall_local_timeout 120\naudio_player {player}\n\
              audio_source aufile,{src}\naudio_alert {player}\nrtp_ports 30000-39999\nrtcp_mux no\njitter_buffer_delay 1-5\n\
@@ -115,6 +148,9 @@ impl Baresip {
         }
         if let Some(rec) = spec.record {
             config += &format!("snd_path {}\n", rec.display());
+        }
+        if let Some(port) = ctrl {
+            config += &format!("ctrl_tcp_listen 127.0.0.1:{port}\n");
         }
         std::fs::write(dir.join("config"), config).unwrap();
         let answer = if spec.auto_answer {
@@ -167,7 +203,12 @@ impl Baresip {
                 }
             });
         }
-        Baresip { child, out, dir }
+        Baresip {
+            child,
+            out,
+            ctrl,
+            dir,
+        }
     }
 
     /// Everything it printed so far.

@@ -14,6 +14,7 @@
 
 pub mod endpoint;
 pub mod relay;
+mod transfer;
 
 use super::state::Call;
 use super::Cx;
@@ -32,7 +33,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 /// The content type of every body sipbox writes.
-const SDP: &str = "application/sdp";
+pub(super) const SDP: &str = "application/sdp";
 
 /// Media counters, for the log and the benchmark.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,8 @@ pub struct LegMedia {
     pub rtcp_remote: Option<SocketAddr>,
     /// The G.711 law this leg's phone receives (None: not G.711 or not known yet).
     pub law: Option<Law>,
+    /// The codec this leg's session settled on, when known.
+    pub codec: Option<CodecName>,
     /// The telephone-event payload type of this leg.
     pub te_pt: Option<u8>,
     /// Our o= session towards this leg.
@@ -117,7 +120,8 @@ fn learn_from(lm: &mut LegMedia, now: Instant, sdp: &Sdp) {
 
 /// Takes the codec and telephone-event PT of `sdp` for this leg.
 fn set_codec(lm: &mut LegMedia, sdp: &Sdp) {
-    lm.law = sdp.chosen_codec().and_then(|c| law_of(&c.name));
+    lm.codec = sdp.chosen_codec().map(|c| c.name);
+    lm.law = lm.codec.as_ref().and_then(law_of);
     lm.te_pt = sdp.telephone_event_pt();
 }
 
@@ -162,6 +166,7 @@ impl Call {
             learner: Learner::new(config),
             rtcp_remote: None,
             law: None,
+            codec: None,
             te_pt: None,
             session,
             hold: false,

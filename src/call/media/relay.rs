@@ -150,6 +150,7 @@ mod tests {
             learner: Learner::new(LearningConfig::default()),
             rtcp_remote: None,
             law,
+            codec: None,
             te_pt: te,
             session: LocalSession::new(1, 1),
             hold: false,
