@@ -516,3 +516,30 @@ fn a_source_over_its_rate_limit_is_dropped_then_served_again() {
     net.advance(Duration::from_secs(1));
     assert_eq!(flood(&mut net, "b"), 10, "refilled at the rate");
 }
+
+#[test]
+fn svcrack_style_guesses_count_towards_the_ban() {
+    let conf = TEST_SIP_CONF.replace("[general]\n", "[general]\nbanignore=\n");
+    let mut net = FakeNet::new(&conf, TEST_EXTENSIONS_CONF);
+    let mut cracker = Ua::new(&mut net, "1001", "x");
+    for i in 0..5 {
+        let ch = cracker.register_challenge(&mut net, 300);
+        let nonce = auth_param(header(&ch, HeaderName::WwwAuthenticate).unwrap(), "nonce").unwrap();
+        // svcrack: qop=auth without nc and cnonce.
+        let bad = format!(
+            "Digest username=\"1001\",realm=\"sipbox\",nonce=\"{nonce}\",uri=\"sip:{}\",\
+             response=\"0123456789abcdef0123456789abcdef\",algorithm=MD5,qop=auth",
+            net.sipbox
+        );
+        let text = cracker.register_text(net.sipbox, 300, Some(&bad));
+        cracker.send(&mut net, &text);
+        assert_eq!(cracker.final_response(&mut net).status(), 400, "guess {i}");
+    }
+    assert!(net.logged("Banned 127.0.0.1"), "{:?}", net.log());
+    let text = cracker.register_text(net.sipbox, 300, None);
+    cracker.send(&mut net, &text);
+    assert!(
+        cracker.recv(&mut net).is_none(),
+        "banned after five guesses"
+    );
+}

@@ -208,6 +208,7 @@ impl Engine {
             }
             InviteRefusal::Duplicate | InviteRefusal::Loop => Reply::new(StatusCode::LOOP_DETECTED),
             InviteRefusal::Auth(AuthVerdict::Malformed(_)) => {
+                self.auth_refused(now, req, source, Refusal::BadCredentials);
                 Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Proxy-Authorization header")
             }
             InviteRefusal::CallLimit => Reply::new(StatusCode::BUSY_HERE),

@@ -40,7 +40,8 @@ impl Engine {
                 return Reply::new(StatusCode::FORBIDDEN);
             }
             AuthVerdict::Malformed(_) => {
-                return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Authorization header")
+                self.auth_refused(now, req, source, Refusal::BadCredentials);
+                return Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Authorization header");
             }
         }
         let Some(entry) = entry else {

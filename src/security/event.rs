@@ -22,13 +22,16 @@ pub enum Refusal {
     UnknownAccount,
     /// The entry's `permit`/`deny` does not let the source in.
     AclDenied,
+    /// The credentials could not be used at all (svcrack's qop without nc/cnonce, a digest
+    /// `uri` naming another target): answered 400, counted as a guess all the same.
+    BadCredentials,
 }
 
 impl Refusal {
     /// chan_sip's reason text after "Registration from ... failed for ... - ".
     fn register_reason(self) -> &'static str {
         match self {
-            Refusal::WrongPassword => "Wrong password",
+            Refusal::WrongPassword | Refusal::BadCredentials => "Wrong password",
             Refusal::UnknownAccount => "No matching peer found",
             Refusal::AclDenied => "Device does not match ACL",
         }
@@ -37,7 +40,7 @@ impl Refusal {
     /// The security event type res_security_log prints.
     fn event(self) -> &'static str {
         match self {
-            Refusal::WrongPassword => "ChallengeResponseFailed",
+            Refusal::WrongPassword | Refusal::BadCredentials => "ChallengeResponseFailed",
             Refusal::UnknownAccount => "InvalidAccountID",
             Refusal::AclDenied => "FailedACL",
         }
