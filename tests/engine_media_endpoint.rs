@@ -452,3 +452,28 @@ fn sip_info_dtmf_reaches_the_dialplan_in_both_body_forms() {
     }
     assert!(net.wait_log("read got 42 status OK", T), "{:?}", net.log());
 }
+
+#[test]
+fn one_source_may_not_hold_more_than_maxcallspersource_calls() {
+    let conf = TEST_SIP_CONF.replace(
+        "[general]\n",
+        "[general]\nmaxcallspersource=2\nbanignore=\n",
+    );
+    let mut net = FakeNet::with_rtp(&conf, EXT, 33900, 33939);
+    let mut up = Vec::new();
+    for _ in 0..2 {
+        let mut a = caller(&mut net);
+        let d = a.call_answered(&mut net, "600");
+        up.push((a, d));
+    }
+    let mut third = caller(&mut net);
+    let offer = sdp(third.rtp, &[0], "sendrecv");
+    let (_d, r) = third.call(&mut net, "600", &offer);
+    assert_eq!(r.status(), 503, "{r:?}");
+    assert_eq!(header(&r, sipbox::sip::HeaderName::RetryAfter), Some("60"));
+    // One hangs up: the address may call again.
+    let (mut a, mut d) = up.pop().unwrap();
+    a.hang_up(&mut net, &mut d);
+    let mut again = caller(&mut net);
+    let _d = again.call_answered(&mut net, "600");
+}

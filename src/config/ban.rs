@@ -11,6 +11,8 @@
 //!   `banignore` replaces the default, an empty value leaves the list empty.
 //! - `ratelimit` (200): SIP datagrams a second one source may send (bursts of twice that);
 //!   more are dropped unanswered; 0 = off; sources on `banignore` are not limited.
+//! - `maxcallspersource` (100): calls one source address may hold at once (trunks trusted
+//!   by address and `banignore` are exempt); more get 503 with Retry-After; 0 = off.
 //! - `scanneruseragents` (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, pplsip,
 //!   sundayddr, iWar, sip-scan): requests whose User-Agent contains one of these
 //!   (case-insensitively) are dropped unanswered; comma-separated, repeatable, the first line
@@ -37,6 +39,8 @@ pub struct BanSettings {
     ignore_from_config: bool,
     /// SIP datagrams a second per source; 0 = off.
     pub rate_limit: u32,
+    /// Calls one source may hold; 0 = off.
+    pub max_calls_per_source: u32,
     /// User-Agent substrings of scanners, lowercase.
     pub scanners: Vec<String>,
     scanners_from_config: bool,
@@ -67,6 +71,7 @@ impl Default for BanSettings {
                 .collect(),
             ignore_from_config: false,
             rate_limit: 200,
+            max_calls_per_source: 100,
             scanners: SCANNERS.iter().map(|s| s.to_string()).collect(),
             scanners_from_config: false,
         }
@@ -84,6 +89,7 @@ impl BanSettings {
                 | "banignore"
                 | "scanneruseragents"
                 | "ratelimit"
+                | "maxcallspersource"
         )
     }
 
@@ -92,6 +98,7 @@ impl BanSettings {
         match key {
             "banfailures" => self.failures = u32_of(e)?,
             "ratelimit" => self.rate_limit = u32_of(e)?,
+            "maxcallspersource" => self.max_calls_per_source = u32_of(e)?,
             "banwindow" => self.window = positive_secs(e)?,
             "bantime" => self.time = positive_secs(e)?,
             "banignore" => {

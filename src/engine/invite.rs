@@ -35,6 +35,8 @@ enum InviteRefusal {
     Duplicate,
     /// The INVITE carries our own loop marker: it went out of this sipbox and came back.
     Loop,
+    /// Its source address already holds `maxcallspersource` calls.
+    SourceLimit,
 }
 
 /// Who an admitted INVITE is from.
@@ -87,7 +89,9 @@ impl Engine {
             );
             return Err(InviteRefusal::Loop);
         }
-        let (peer, context) = match self.identify_caller(req, source) {
+        let caller = self.identify_caller(req, source);
+        let trunk = matches!(caller, Caller::TrustedPeer(_));
+        let (peer, context) = match caller {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
                 now,
@@ -120,6 +124,18 @@ impl Engine {
                 log::info!("call-limit reached for '{name}': 486");
                 return Err(InviteRefusal::CallLimit);
             }
+        }
+        // One address may not hold the whole call table (an account opening calls and never
+        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt.
+        let max = self.cfg.general.ban.max_calls_per_source;
+        let ip = source.remote.ip();
+        if max > 0
+            && !trunk
+            && !self.cfg.general.ban.ignores(ip)
+            && self.calls_by_source.get(&ip).copied().unwrap_or(0) >= max
+        {
+            log::warn!("{ip} holds {max} calls (maxcallspersource): 503");
+            return Err(InviteRefusal::SourceLimit);
         }
         Ok(Admitted { peer, context })
     }
@@ -162,6 +178,7 @@ impl Engine {
         if let Some(i) = peer {
             self.load.add(i);
         }
+        *self.calls_by_source.entry(source.remote.ip()).or_insert(0) += 1;
         log::info!(
             "call {} from {} to '{}' in context '{context}'",
             req.call_id(),
@@ -212,6 +229,9 @@ impl Engine {
                 Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Proxy-Authorization header")
             }
             InviteRefusal::CallLimit => Reply::new(StatusCode::BUSY_HERE),
+            InviteRefusal::SourceLimit => {
+                Reply::new(StatusCode::SERVICE_UNAVAILABLE).header(HeaderName::RetryAfter, "60")
+            }
             InviteRefusal::Full => {
                 Reply::new(StatusCode::SERVICE_UNAVAILABLE).header(HeaderName::RetryAfter, "5")
             }

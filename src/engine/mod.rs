@@ -117,6 +117,8 @@ pub struct Engine {
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     jobs: crate::call::jobs::Jobs,
+    /// Calls up per source address (leg 0's), for `maxcallspersource`.
+    calls_by_source: std::collections::HashMap<std::net::IpAddr, u32>,
     /// HA1 of each entry with a secret, computed on first use.
     ha1s: std::collections::HashMap<PeerId, String>,
     calls: CallTable<Call>,
@@ -216,6 +218,7 @@ impl Engine {
             loop_token: 0,
             jobs: Default::default(),
             ha1s: Default::default(),
+            calls_by_source: Default::default(),
             calls: CallTable::new(cfg.general.max_calls),
             txs: Transactions::new(timers, MAX_TRANSACTIONS),
             load: PeerLoad::default(),
@@ -334,6 +337,15 @@ impl Engine {
 
     fn drop_call(&mut self, h: CallHandle) {
         if let Some(call) = self.calls.remove(h) {
+            // Leg 0 is the caller the call was admitted for (a transfer may make another leg
+            // the caller later).
+            let ip = call.legs[0].dialog.flow.remote.ip();
+            if let Some(n) = self.calls_by_source.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    self.calls_by_source.remove(&ip);
+                }
+            }
             if let crate::call::CallState::Ended(why) = call.state {
                 log::info!(
                     "call {} to '{}' ended ({why:?}); {} calls up",
