@@ -51,6 +51,14 @@ exten => 604,1,Answer()
  same => n,Playback(tone)
  same => n,Hangup()
 
+exten => 605,1,Answer()
+ same => n,PlayTones(ring)
+ same => n,Wait(3)
+ same => n,StopPlayTones()
+ same => n,Verbose(1,tones stopped)
+ same => n,Wait(1)
+ same => n,Hangup()
+
 exten => _100X,1,Dial(SIP/${EXTEN},5)
  same => n,Hangup()
 ";
@@ -476,4 +484,30 @@ fn one_source_may_not_hold_more_than_maxcallspersource_calls() {
     a.hang_up(&mut net, &mut d);
     let mut again = caller(&mut net);
     let _d = again.call_answered(&mut net, "600");
+}
+
+#[test]
+fn playtones_plays_the_ring_cadence_while_the_dialplan_goes_on() {
+    let mut net = start(34000);
+    let mut a = caller(&mut net);
+    let _d = a.call_answered(&mut net, "605");
+    // Three seconds of tone while Wait(3) runs, then StopPlayTones: the stream stops.
+    let got = a.collect_rtp(&mut net, 1000, Duration::from_millis(500));
+    assert!(
+        (148..=152).contains(&got.len()),
+        "{} packets in 3 s",
+        got.len()
+    );
+    assert!(got.iter().all(|r| r.pt == 0), "PCMU as negotiated");
+    for w in got.windows(2) {
+        assert_eq!(w[1].at - w[0].at, Duration::from_millis(20), "paced");
+    }
+    let silence = |r: &Rtp| r.payload.iter().all(|&b| b == 0xff || b == 0x7f);
+    assert!(
+        got[..100].iter().all(|r| !silence(r)),
+        "two seconds of 440+480 Hz"
+    );
+    assert!(got[100..].iter().all(silence), "then the cadence's silence");
+    assert!(net.logged("tones stopped"));
+    expect_bye(&mut net, &a);
 }

@@ -127,6 +127,14 @@ pub enum Command {
         /// How long to wait.
         timeout: Duration,
     },
+    /// Start playing a tone (a name of the tone zone or a tone list) in the background;
+    /// resume with `Done` at once.
+    PlayTones {
+        /// `ring`, `busy`, ... or `440+480/2000,0/4000`.
+        tone: String,
+    },
+    /// Stop the tone PlayTones started; resume with `Done`.
+    StopPlayTones,
     /// Run a shell command off the loop; resume with `SystemDone`.
     System {
         /// The command line (for `/bin/sh -c`).

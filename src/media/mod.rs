@@ -39,4 +39,5 @@ pub mod ports;
 pub mod rtp;
 pub mod sdp;
 pub mod sounds;
+pub mod tones;
 pub mod wav;

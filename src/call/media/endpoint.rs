@@ -35,6 +35,9 @@ pub enum Endpoint {
     Playback(Box<Playing>),
     /// WaitDigit: the next RFC 4733 digit resumes the dialplan.
     WaitDigit,
+    /// PlayTones(): frames paced like Playback's while the dialplan goes on; the cycle
+    /// repeats until StopPlayTones() or another media application.
+    Tones(Box<Playing>),
 }
 
 /// Frames sent at most per wake-up when the loop fell behind (the rest are skipped).
@@ -51,6 +54,8 @@ pub struct Playing {
     law: Law,
     /// The files, to read again should the law change.
     files: Vec<String>,
+    /// Tones: where the repeating part starts (None for Playback: it ends).
+    loop_from: Option<usize>,
 }
 
 impl Playing {
@@ -224,11 +229,44 @@ impl Call {
                     interrupt: interrupt_digits,
                     law,
                     files,
+                    loop_from: None,
                 };
                 self.media.endpoint = Endpoint::Playback(Box::new(playing));
                 let wake = Wake::Call(self.handle, CallTimer::Pace);
                 self.timers.start(cx.sched, CallTimer::Pace, cx.now, wake);
                 false
+            }
+            Command::PlayTones { tone } => {
+                if !self.progress_if_needed(cx) {
+                    return false;
+                }
+                let law = self.caller_law();
+                match crate::media::tones::render(&tone, law) {
+                    Ok(t) => {
+                        let playing = Playing {
+                            frames: t.frames,
+                            next: 0,
+                            sender: RtpSender::random(cx.rng, law.payload_type()),
+                            pacer: Pacer::new(cx.now),
+                            interrupt: None,
+                            law,
+                            files: Vec::new(),
+                            loop_from: Some(t.loop_from),
+                        };
+                        self.media.endpoint = Endpoint::Tones(Box::new(playing));
+                        let wake = Wake::Call(self.handle, CallTimer::Pace);
+                        self.timers.start(cx.sched, CallTimer::Pace, cx.now, wake);
+                    }
+                    Err(e) => log::warn!("call {}: PlayTones: {e}", self.label()),
+                }
+                true
+            }
+            Command::StopPlayTones => {
+                if matches!(self.media.endpoint, Endpoint::Tones(_)) {
+                    self.media.endpoint = Endpoint::Idle;
+                    self.timers.stop(cx.sched, CallTimer::Pace);
+                }
+                true
             }
             Command::WaitDigit { timeout } => {
                 self.media.endpoint = Endpoint::WaitDigit;
@@ -303,14 +341,22 @@ impl Call {
             Some(l) => (l.learner.remote(), l.pair),
             None => (None, None),
         };
-        let Endpoint::Playback(p) = &mut self.media.endpoint else {
+        let (Endpoint::Playback(p) | Endpoint::Tones(p)) = &mut self.media.endpoint else {
             return;
         };
         // The last frame went out one interval ago: it has played, the dialplan goes on.
         // (Ending in the tick that sent it would also let a Hangup close the socket before
-        // the driver has sent that frame.)
+        // the driver has sent that frame.) Tones start their cycle again, or, when nothing
+        // repeats, just stop: the dialplan never waited for them.
         if p.next >= p.frames.len() {
-            return self.endpoint_done(cx, Resume::Done);
+            match p.loop_from {
+                None => return self.endpoint_done(cx, Resume::Done),
+                Some(from) if from < p.frames.len() => p.next = from,
+                Some(_) => {
+                    self.media.endpoint = Endpoint::Idle;
+                    return;
+                }
+            }
         }
         let due = p.pacer.frames_due(cx.now).max(1);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
@@ -330,6 +376,12 @@ impl Call {
             }
             p.pacer.on_sent();
             p.next += 1;
+            if p.next >= p.frames.len() {
+                match p.loop_from {
+                    Some(from) if from < p.frames.len() => p.next = from,
+                    _ => break,
+                }
+            }
         }
         let at = p.pacer.next_deadline();
         let wake = Wake::Call(self.handle, CallTimer::Pace);

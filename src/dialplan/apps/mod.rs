@@ -81,12 +81,14 @@ pub enum App {
     System,
     TrySystem,
     Authenticate,
+    PlayTones,
+    StopPlayTones,
     SetCallerPres,
     UserEvent,
     StackPop,
 }
 
-const NAMES: [(&str, App); 49] = [
+const NAMES: [(&str, App); 51] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -133,6 +135,8 @@ const NAMES: [(&str, App); 49] = [
     ("system", App::System),
     ("trysystem", App::TrySystem),
     ("authenticate", App::Authenticate),
+    ("playtones", App::PlayTones),
+    ("stopplaytones", App::StopPlayTones),
     ("setcallerpres", App::SetCallerPres),
     ("userevent", App::UserEvent),
     ("stackpop", App::StackPop),
@@ -385,6 +389,21 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::TrySystem => system::system(ex, args, true, loc),
         App::SetCallerPres => misc::set_caller_pres(ex, args, loc),
         App::Authenticate => authenticate(ex, &argv, loc),
+        App::PlayTones => {
+            if args.trim().is_empty() {
+                log::warn!("{loc}: {}: PlayTones requires a tone", ex.here());
+                return Flow::Next;
+            }
+            // The whole argument: a tone list has commas of its own.
+            let tone = args.trim().to_string();
+            Flow::Cmd(
+                Command::PlayTones { tone },
+                State::AwaitDone { answers: false },
+            )
+        }
+        App::StopPlayTones => {
+            Flow::Cmd(Command::StopPlayTones, State::AwaitDone { answers: false })
+        }
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR | App::ResetCDR => Flow::Next,
