@@ -61,6 +61,7 @@ impl Driver {
     /// The engine is built once the bound address is known (bindport=0 is ephemeral).
     pub fn bind(
         addr: SocketAddr,
+        db: Option<std::sync::mpsc::Sender<sipbox::dialplan::astdb::DbOp>>,
         make_engine: impl FnOnce(SocketAddr) -> Engine,
     ) -> io::Result<Driver> {
         let poll = Poll::new()?;
@@ -75,7 +76,7 @@ impl Driver {
         poll.registry()
             .register(&mut signals, Token(sig_key), Interest::READABLE)?;
         let jobs_key = sources.insert(Source::Jobs);
-        let jobs = JobRunner::new(mio::Waker::new(poll.registry(), Token(jobs_key))?);
+        let jobs = JobRunner::new(mio::Waker::new(poll.registry(), Token(jobs_key))?, db);
         Ok(Driver {
             poll,
             sources,

@@ -129,6 +129,9 @@ pub enum Job {
         /// Its limit.
         timeout: std::time::Duration,
     },
+    /// Write an AstDB change to disk (no completion is reported: the dialplan already sees
+    /// the change in memory).
+    Db(crate::dialplan::astdb::DbOp),
 }
 
 /// How a job ended.

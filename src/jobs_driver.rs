@@ -6,6 +6,7 @@
 //! This is the binary's (declared by `src/main.rs`), like the driver.
 
 use mio::Waker;
+use sipbox::dialplan::astdb::DbOp;
 use sipbox::engine::{Job, JobId, JobOutcome};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -17,26 +18,37 @@ pub struct JobRunner {
     done_tx: Sender<(JobId, JobOutcome)>,
     done_rx: Receiver<(JobId, JobOutcome)>,
     waker: Arc<Waker>,
+    /// The AstDB writer (None: the database lives in memory only).
+    db: Option<Sender<DbOp>>,
 }
 
 impl JobRunner {
     /// A runner that wakes the poll through `waker` when a job ends.
-    pub fn new(waker: Waker) -> JobRunner {
+    pub fn new(waker: Waker, db: Option<Sender<DbOp>>) -> JobRunner {
         let (done_tx, done_rx) = channel();
         JobRunner {
             done_tx,
             done_rx,
             waker: Arc::new(waker),
+            db,
         }
     }
 
     /// Starts `job` on its own thread.
     pub fn start(&self, job: Job) {
-        let Job::Run {
-            id,
-            command,
-            timeout,
-        } = job;
+        let (id, command, timeout) = match job {
+            Job::Run {
+                id,
+                command,
+                timeout,
+            } => (id, command, timeout),
+            Job::Db(op) => {
+                if let Some(db) = &self.db {
+                    let _ = db.send(op);
+                }
+                return;
+            }
+        };
         let tx = self.done_tx.clone();
         let waker = self.waker.clone();
         let spawned = std::thread::Builder::new()

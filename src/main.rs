@@ -1,6 +1,7 @@
 //! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
 #![forbid(unsafe_code)]
 
+mod astdb_disk;
 mod driver;
 mod jobs_driver;
 mod sounds_disk;
@@ -118,6 +119,30 @@ fn main() -> ExitCode {
     if total > 0 {
         log::warn!("config: {total} warnings above; those lines or options were ignored");
     }
+    // AstDB: read now, written behind by a helper thread of the driver.
+    let db_writer = match &cfg.source {
+        ConfigSource::Dir(d) => {
+            let path = d.join("astdb.sqlite3");
+            match astdb_disk::open(&path) {
+                Ok((rows, conn)) => {
+                    let n = dialplan.load_astdb(rows);
+                    log::info!("AstDB: {n} entries from {}", path.display());
+                    astdb_disk::writer(conn)
+                }
+                Err(e) => {
+                    log::warn!(
+                        "AstDB: cannot open {}: {e}; kept in memory only",
+                        path.display()
+                    );
+                    None
+                }
+            }
+        }
+        ConfigSource::Embedded => {
+            log::info!("AstDB: kept in memory only (no config directory)");
+            None
+        }
+    };
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     resolve_static_hosts(&mut settings);
     let rtp = cfg.rtp.clone();
@@ -129,7 +154,11 @@ fn main() -> ExitCode {
         named.len(),
         bytes >> 10
     );
-    let driver = Driver::bind(bind, |local| {
+    let (db_tx, db_thread) = match db_writer {
+        Some((tx, handle)) => (Some(tx), Some(handle)),
+        None => (None, None),
+    };
+    let driver = Driver::bind(bind, db_tx, |local| {
         let advertised = advertised_addr(local);
         // The binary is where the clocks and the seed come from (the engine is sans-IO).
         #[allow(clippy::disallowed_methods)]
@@ -148,7 +177,14 @@ fn main() -> ExitCode {
         Ok(a) => log::info!("listening on udp {a}"),
         Err(e) => log::warn!("bound, but the address is unknown: {e}"),
     }
-    match driver.run() {
+    let result = driver.run();
+    // The AstDB writer ends once the driver (its last sender) is gone and the queue is on
+    // disk.
+    drop(driver);
+    if let Some(t) = db_thread {
+        let _ = t.join();
+    }
+    match result {
         Ok(()) => {
             log::info!("stopped");
             ExitCode::SUCCESS

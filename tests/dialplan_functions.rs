@@ -905,3 +905,46 @@ exten => 2,1,Authenticate(/etc/passwords)
     let (_, cmd) = run(&dp, "t", "2");
     assert!(matches!(cmd, Command::End { .. }), "{cmd:?}");
 }
+
+#[test]
+fn astdb_functions_and_applications() {
+    let dp = load(
+        r#"
+[t]
+exten => 1,1,Set(DB(cf/1001)=2000)
+ same => n,Set(DB(cf/1002)=3000)
+ same => n,Set(DB(cfb/1001)=busy)
+ same => n,Set(A=${DB(cf/1001)})
+ same => n,Set(E=${DB_EXISTS(cf/1002)}:${DB_RESULT})
+ same => n,Set(N=${DB_EXISTS(cf/9999)})
+ same => n,Set(K=${DB_KEYS(cf)})
+ same => n,Set(D=${DB_DELETE(cf/1002)})
+ same => n,Set(K2=${DB_KEYS(cf)})
+ same => n,DBdel(cfb/1001)
+ same => n,Set(DB(bad)=x)
+ same => n,DBdeltree(cf)
+ same => n,Set(GONE=${DB(cf/1001)})
+ same => n,Wait(1)
+"#,
+    );
+    dp.load_astdb([("/old/key".to_string(), "kept".to_string())]);
+    let (ex, cmd) = run(&dp, "t", "1");
+    assert_eq!(cmd, Command::Wait(Duration::from_secs(1)));
+    assert_eq!(ex.var("A").as_deref(), Some("2000"));
+    assert_eq!(ex.var("E").as_deref(), Some("1:3000"));
+    assert_eq!(ex.var("N").as_deref(), Some("0"));
+    assert_eq!(ex.var("K").as_deref(), Some("1001,1002"));
+    assert_eq!(ex.var("D").as_deref(), Some("3000"));
+    assert_eq!(ex.var("K2").as_deref(), Some("1001"));
+    assert_eq!(ex.var("GONE").as_deref(), Some(""));
+    assert_eq!(
+        dp.db_get("old/key").as_deref(),
+        Some("kept"),
+        "loaded rows are seen"
+    );
+    assert_eq!(dp.db_get("cfb/1001"), None);
+    // Every change is queued for the disk, in order.
+    let ops = dp.take_db_ops();
+    assert_eq!(ops.len(), 6, "{ops:?}");
+    assert!(dp.take_db_ops().is_empty());
+}

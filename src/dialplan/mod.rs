@@ -9,7 +9,7 @@
 //! - [`time`]: `GotoIfTime` and timed-include conditions.
 //! - [`apps`]: the applications, each turning its arguments into an action.
 //! - `functions`: the dialplan functions (`CUT`, `MATH`, `STRFTIME`, `GROUP_COUNT`, ...).
-//! - `shared`: run-time globals and group counts every call sees.
+//! - `shared`: run-time globals, group counts and the AstDB every call sees ([`astdb`]).
 //! - [`cause`]: Q.850 hang-up causes ([`Cause`]), what the dialplan ends a call with.
 //! - [`command`]: the commands and events exchanged with the call layer.
 //! - `cursor`: the runner's state ([`Execution`]), shared by the applications and the runner.
@@ -18,6 +18,7 @@
 //! - `prompts`: the sound files the dialplan names literally ([`Dialplan::literal_sound_names`]).
 
 pub mod apps;
+pub mod astdb;
 pub mod cause;
 pub mod command;
 mod cursor;

@@ -192,6 +192,25 @@ impl Dialplan {
         self.utc_offset = secs;
     }
 
+    /// Loads AstDB rows (`/family/key`, value) read from disk at start; how many are held.
+    pub fn load_astdb(&self, rows: impl IntoIterator<Item = (String, String)>) -> usize {
+        super::shared::lock(&self.shared).astdb.load(rows)
+    }
+
+    /// The AstDB changes made since the last call, for the disk.
+    pub fn take_db_ops(&self) -> Vec<super::astdb::DbOp> {
+        super::shared::lock(&self.shared).astdb.take_pending()
+    }
+
+    /// The AstDB value of `family/key`.
+    pub fn db_get(&self, family_key: &str) -> Option<String> {
+        let key = super::astdb::full_key(family_key)?;
+        super::shared::lock(&self.shared)
+            .astdb
+            .get(&key)
+            .map(str::to_string)
+    }
+
     /// The `[globals]` value of `name`.
     pub fn global(&self, name: &str) -> Option<&str> {
         self.globals.get(name).map(String::as_str)

@@ -20,6 +20,8 @@ pub struct Shared {
     pub(crate) globals: HashMap<String, String>,
     /// `(category, group)` (category may be empty) → channels in it.
     pub(crate) groups: HashMap<(String, String), usize>,
+    /// AstDB (`DB()`), in memory; the binary writes its changes to disk.
+    pub(crate) astdb: super::astdb::AstDb,
 }
 
 /// The handle calls keep.

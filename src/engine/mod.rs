@@ -816,9 +816,17 @@ impl Engine {
         self.out.pop_socket_op()
     }
 
-    /// The next job (a System() command) to run off the loop thread.
+    /// The next job (a System() command, an AstDB write) to run off the loop thread.
     pub fn poll_job(&mut self) -> Option<Job> {
+        for op in self.dialplan.take_db_ops() {
+            self.out.job(Job::Db(op));
+        }
         self.out.pop_job()
+    }
+
+    /// Loads the AstDB rows the binary read from disk at start; how many are held.
+    pub fn load_astdb(&mut self, rows: impl IntoIterator<Item = (String, String)>) -> usize {
+        self.dialplan.load_astdb(rows)
     }
 
     /// The driver's report that job `id` ended.

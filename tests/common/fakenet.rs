@@ -47,6 +47,8 @@ pub struct FakeNet {
     pub binds: usize,
     /// Jobs (System() commands) the engine asked for and the test has not completed.
     pub jobs: Vec<(JobId, String)>,
+    /// AstDB changes the engine handed to the disk.
+    pub db_ops: Vec<sipbox::dialplan::astdb::DbOp>,
     next_port: u16,
 }
 
@@ -91,6 +93,7 @@ impl FakeNet {
             undeliverable: 0,
             binds: 0,
             jobs: Vec::new(),
+            db_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -182,8 +185,11 @@ impl FakeNet {
                     }
                 }
             }
-            while let Some(Job::Run { id, command, .. }) = self.engine.poll_job() {
-                self.jobs.push((id, command));
+            while let Some(job) = self.engine.poll_job() {
+                match job {
+                    Job::Run { id, command, .. } => self.jobs.push((id, command)),
+                    Job::Db(op) => self.db_ops.push(op),
+                }
             }
             while let Some(t) = self.engine.poll_transmit() {
                 busy = true;

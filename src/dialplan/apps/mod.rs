@@ -83,12 +83,14 @@ pub enum App {
     Authenticate,
     PlayTones,
     StopPlayTones,
+    DBdel,
+    DBdeltree,
     SetCallerPres,
     UserEvent,
     StackPop,
 }
 
-const NAMES: [(&str, App); 51] = [
+const NAMES: [(&str, App); 53] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -136,6 +138,8 @@ const NAMES: [(&str, App); 51] = [
     ("trysystem", App::TrySystem),
     ("authenticate", App::Authenticate),
     ("playtones", App::PlayTones),
+    ("dbdel", App::DBdel),
+    ("dbdeltree", App::DBdeltree),
     ("stopplaytones", App::StopPlayTones),
     ("setcallerpres", App::SetCallerPres),
     ("userevent", App::UserEvent),
@@ -400,6 +404,26 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 Command::PlayTones { tone },
                 State::AwaitDone { answers: false },
             )
+        }
+        App::DBdel => {
+            match crate::dialplan::astdb::full_key(args) {
+                Some(k) => {
+                    super::shared::lock(&dp.shared).astdb.del(&k);
+                }
+                None => log::warn!("{loc}: {}: DBdel needs family/key", ex.here()),
+            }
+            Flow::Next
+        }
+        App::DBdeltree => {
+            let tree = args.trim().trim_start_matches('/');
+            if tree.is_empty() {
+                log::warn!("{loc}: {}: DBdeltree needs a family", ex.here());
+            } else {
+                super::shared::lock(&dp.shared)
+                    .astdb
+                    .del_tree(&format!("/{tree}"));
+            }
+            Flow::Next
         }
         App::StopPlayTones => {
             Flow::Cmd(Command::StopPlayTones, State::AwaitDone { answers: false })

@@ -9,10 +9,12 @@
 //! Families, one file each: [`strings`] (text), [`math`] (numbers, `RAND`, `INC`),
 //! [`strftime`] (`STRFTIME` and the broken-down time `SayUnixTime` also uses), [`channel`]
 //! (`CALLERID`, `CHANNEL`, `TIMEOUT`, `SIP_HEADER`, `GROUP*`, `DIALPLAN_EXISTS`) and
-//! [`variables`] (`GLOBAL`, `LOCAL`, `SHARED`, `ARRAY`, `HASH`). A function given bad
+//! [`variables`] (`GLOBAL`, `LOCAL`, `SHARED`, `ARRAY`, `HASH`), [`astdb`] (`DB`,
+//! `DB_EXISTS`, `DB_DELETE`, `DB_KEYS`). A function given bad
 //! arguments logs a warning naming the priority and yields an empty string, as Asterisk's
 //! functions return -1 (empty) after an error.
 
+pub(crate) mod astdb;
 pub(crate) mod channel;
 pub(crate) mod math;
 pub(crate) mod strftime;
@@ -64,6 +66,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "GLOBAL" | "LOCAL" | "SHARED" | "HASH" | "HASHKEYS" | "ARRAY" => {
             variables::read(cx, name, args)
         }
+        "DB" | "DB_EXISTS" | "DB_DELETE" | "DB_KEYS" => astdb::read(cx, name, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
@@ -77,6 +80,7 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
     match name {
         "CALLERID" | "CHANNEL" | "TIMEOUT" | "GROUP" => channel::write(cx, name, args, value),
         "GLOBAL" | "LOCAL" | "SHARED" | "HASH" | "ARRAY" => variables::write(cx, name, args, value),
+        "DB" => astdb::write(cx, args, value),
         _ => Err(format!("{name}() cannot be written (or is unknown)")),
     }
 }
