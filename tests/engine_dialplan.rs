@@ -341,3 +341,33 @@ fn system_waits_for_the_driver_and_sets_systemstatus() {
     assert!(!net.logged("not reached"), "System hangs up on FAILURE");
     net.assert_idle();
 }
+
+const AVAIL_EXT: &str = "\
+[internal]
+exten => 720,1,Answer()
+ same => n,ChanIsAvail(SIP/2009&SIP/2002&SIP/2001)
+ same => n,Verbose(1,first ${AVAILCHAN} status ${AVAILSTATUS})
+ same => n,ChanIsAvail(SIP/2009&SIP/2002&SIP/2001&IAX2/x,a)
+ same => n,Verbose(1,all ${AVAILCHAN})
+ same => n,ChanIsAvail(SIP/2009&SIP/nobody)
+ same => n,Verbose(1,none '${AVAILCHAN}' status ${AVAILSTATUS})
+ same => n,Hangup()
+";
+
+#[test]
+fn chanisavail_reports_registered_entries() {
+    let mut net = FakeNet::new(SIP_CONF, AVAIL_EXT);
+    let _b = Ua::new(&mut net, "2002", "2002pass").registered(&mut net);
+    let _c = Ua::new(&mut net, "2001", "2001pass").registered(&mut net);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let _d = a.call_answered(&mut net, "720");
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    // 2009 never registered: unavailable; 2002 and 2001 are.
+    assert!(net.logged("first SIP/2002 status 1"), "{:?}", net.log());
+    assert!(net.logged("all SIP/2002&SIP/2001"));
+    assert!(
+        net.logged("none '' status 4"),
+        "an unknown entry is invalid"
+    );
+}

@@ -113,6 +113,11 @@ impl PeerLoad {
         }
     }
 
+    /// Calls counting against `peer` now.
+    pub fn active(&self, peer: PeerId) -> u32 {
+        self.active.get(&peer).copied().unwrap_or(0)
+    }
+
     /// A call now counts against `peer`.
     pub fn add(&mut self, peer: PeerId) {
         *self.active.entry(peer).or_default() += 1;

@@ -96,6 +96,11 @@ impl Call {
                         None => return,
                     }
                 }
+                Command::ChanIsAvail { targets } => {
+                    let states = targets.iter().map(|t| self.device_state(cx, t)).collect();
+                    resume = Resume::Availability { states };
+                    continue;
+                }
                 Command::System { command } => match cx.jobs.start(cx.out, self.handle, command) {
                     Some(id) => {
                         log::debug!("call {}: System() job {}", self.label(), id.0);
@@ -163,5 +168,35 @@ impl Call {
             JobOutcome::Failed => None,
         };
         self.run_dialplan(cx, Resume::SystemDone { exit });
+    }
+
+    /// The device state of a ChanIsAvail target, in Asterisk's numbers: 1 not in use, 2 in
+    /// use, 3 busy (at its call-limit), 4 invalid (no such SIP entry, another technology),
+    /// 5 unavailable (not registered, or UNREACHABLE by qualify).
+    fn device_state(&self, cx: &Cx<'_>, t: &crate::dialplan::DialTarget) -> u8 {
+        use crate::config::sip_values::Host;
+        if !t.tech.eq_ignore_ascii_case("SIP") {
+            return 4;
+        }
+        let Some(id) = cx.cfg.entry(&t.resource) else {
+            return 4;
+        };
+        let Some(p) = cx.cfg.peer(id) else {
+            return 4;
+        };
+        let reachable = match &p.host {
+            Host::Dynamic => !cx.registrar.bindings(&p.name).is_empty(),
+            Host::Static { .. } => true,
+            Host::Unset => false,
+        };
+        if !reachable || cx.unreachable.contains(&id) {
+            5
+        } else if cx.load.over_limit(cx.cfg, id) {
+            3
+        } else if cx.load.active(id) > 0 {
+            2
+        } else {
+            1
+        }
     }
 }

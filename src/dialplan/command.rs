@@ -135,6 +135,11 @@ pub enum Command {
     },
     /// Stop the tone PlayTones started; resume with `Done`.
     StopPlayTones,
+    /// Report the device state of each target; resume with `Availability`.
+    ChanIsAvail {
+        /// The targets, as Dial's.
+        targets: Vec<DialTarget>,
+    },
     /// Run a shell command off the loop; resume with `SystemDone`.
     System {
         /// The command line (for `/bin/sh -c`).
@@ -171,6 +176,12 @@ pub enum Resume {
     Digits(String),
     /// A `WaitDigit` timed out.
     TimedOut,
+    /// The device state of each ChanIsAvail target, in order (Asterisk's numbers: 1 not in
+    /// use, 2 in use, 3 busy, 4 invalid, 5 unavailable).
+    Availability {
+        /// One state per target.
+        states: Vec<u8>,
+    },
     /// The System() command ended with this exit status (None: it could not run).
     SystemDone {
         /// Its exit status.

@@ -30,6 +30,12 @@ pub(crate) enum State {
     WaitExten,
     Read(Box<ReadState>),
     Echo,
+    /// ChanIsAvail() asked the call layer.
+    AwaitAvail {
+        targets: Vec<String>,
+        all: bool,
+        in_use_busy: bool,
+    },
     /// System() or TrySystem() running.
     AwaitSystem {
         try_: bool,

@@ -315,6 +315,37 @@ impl Execution {
                 self.read(dp, *rs, r)
             }
             (State::Echo, Resume::Done | Resume::Digit('#')) => self.next(dp),
+            (
+                State::AwaitAvail {
+                    targets,
+                    all,
+                    in_use_busy,
+                },
+                Resume::Availability { states },
+            ) => {
+                let ok = |s: u8| s == 1 || (s == 2 && !in_use_busy);
+                let found: Vec<(&String, u8)> = targets
+                    .iter()
+                    .zip(states.iter().copied())
+                    .filter(|(_, s)| ok(*s))
+                    .take(if all { usize::MAX } else { 1 })
+                    .collect();
+                let chans = found
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let status = found
+                    .first()
+                    .map(|(_, s)| *s)
+                    .or(states.last().copied())
+                    .unwrap_or(4);
+                self.vars.insert("AVAILCHAN".into(), chans.clone());
+                self.vars.insert("AVAILORIGCHAN".into(), chans);
+                self.vars.insert("AVAILSTATUS".into(), status.to_string());
+                self.vars.insert("AVAILCAUSECODE".into(), "0".into());
+                self.next(dp)
+            }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
                 match apps::system::finish(self, exit, try_) {
                     Flow::Cmd(cmd, st) => {

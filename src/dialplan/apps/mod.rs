@@ -85,12 +85,13 @@ pub enum App {
     StopPlayTones,
     DBdel,
     DBdeltree,
+    ChanIsAvail,
     SetCallerPres,
     UserEvent,
     StackPop,
 }
 
-const NAMES: [(&str, App); 53] = [
+const NAMES: [(&str, App); 54] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -139,6 +140,7 @@ const NAMES: [(&str, App); 53] = [
     ("authenticate", App::Authenticate),
     ("playtones", App::PlayTones),
     ("dbdel", App::DBdel),
+    ("chanisavail", App::ChanIsAvail),
     ("dbdeltree", App::DBdeltree),
     ("stopplaytones", App::StopPlayTones),
     ("setcallerpres", App::SetCallerPres),
@@ -405,6 +407,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 State::AwaitDone { answers: false },
             )
         }
+        App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
@@ -685,12 +688,12 @@ fn authenticate(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
     answered_then(ex, false, cmd, State::Read(Box::new(rs)))
 }
 
-fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
-    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+/// The `TECH/resource[/number]` list of Dial and ChanIsAvail.
+fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
     let mut targets = Vec::new();
-    for t in arg(0).split('&').map(str::trim).filter(|t| !t.is_empty()) {
+    for t in spec.split('&').map(str::trim).filter(|t| !t.is_empty()) {
         let Some((tech, rest)) = t.split_once('/') else {
-            log::warn!("{loc}: Dial target '{t}' is not TECH/resource");
+            log::warn!("{loc}: target '{t}' is not TECH/resource");
             continue;
         };
         let (resource, number) = match rest.split_once('/') {
@@ -698,7 +701,7 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             None => (rest, None),
         };
         if tech.is_empty() || resource.is_empty() {
-            log::warn!("{loc}: Dial target '{t}' is not TECH/resource");
+            log::warn!("{loc}: target '{t}' is not TECH/resource");
             continue;
         }
         targets.push(DialTarget {
@@ -707,6 +710,41 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             number,
         });
     }
+    targets
+}
+
+/// ChanIsAvail(TECH/res[&TECH/res...][,options]) as app_chanisavail.c: `${AVAILCHAN}` the
+/// first available target (`a`: all of them, `&`-joined), `${AVAILORIGCHAN}` the same as
+/// written, `${AVAILSTATUS}` its device state number (or the last one checked), option `s`
+/// counts a device in use as unavailable. sipbox names targets `SIP/peer`, not a channel
+/// instance (`SIP/peer-0000002a`), since it creates no channel to probe.
+fn chan_is_avail(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let targets = parse_targets(arg(0), loc);
+    if targets.is_empty() {
+        log::warn!("{loc}: {}: ChanIsAvail requires TECH/resource", ex.here());
+        for v in ["AVAILCHAN", "AVAILORIGCHAN"] {
+            ex.vars.insert(v.into(), String::new());
+        }
+        return Flow::Next;
+    }
+    let names = targets
+        .iter()
+        .map(|t| format!("{}/{}", t.tech, t.resource))
+        .collect();
+    Flow::Cmd(
+        Command::ChanIsAvail { targets },
+        State::AwaitAvail {
+            targets: names,
+            all: arg(1).contains('a'),
+            in_use_busy: arg(1).contains('s'),
+        },
+    )
+}
+
+fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let targets = parse_targets(arg(0), loc);
     if targets.is_empty() {
         ex.vars.insert("DIALSTATUS".into(), "CHANUNAVAIL".into());
         return Flow::Next;
