@@ -132,6 +132,13 @@ pub enum Job {
     /// Write an AstDB change to disk (no completion is reported: the dialplan already sees
     /// the change in memory).
     Db(crate::dialplan::astdb::DbOp),
+    /// Write `bytes` to the file at `path` (a Record() recording); no completion is reported.
+    WriteFile {
+        /// Where.
+        path: std::path::PathBuf,
+        /// What.
+        bytes: Vec<u8>,
+    },
 }
 
 /// How a job ended.

@@ -48,6 +48,22 @@ impl JobRunner {
                 }
                 return;
             }
+            Job::WriteFile { path, bytes } => {
+                let spawned = std::thread::Builder::new()
+                    .name("record".into())
+                    .spawn(move || {
+                        // The binary's side of the sans-IO line: it writes files.
+                        #[allow(clippy::disallowed_methods)]
+                        let written = std::fs::write(&path, bytes);
+                        if let Err(e) = written {
+                            log::warn!("Record: cannot write {}: {e}", path.display());
+                        }
+                    });
+                if let Err(e) = spawned {
+                    log::warn!("Record: no thread to write the file: {e}");
+                }
+                return;
+            }
         };
         let tx = self.done_tx.clone();
         let waker = self.waker.clone();

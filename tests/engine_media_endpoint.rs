@@ -59,6 +59,15 @@ exten => 605,1,Answer()
  same => n,Wait(1)
  same => n,Hangup()
 
+exten => 606,1,Answer()
+ same => n,Record(/var/tmp/sipbox-msg.wav,2,10)
+ same => n,Verbose(1,record status ${RECORD_STATUS} file ${RECORDED_FILE})
+ same => n,Hangup()
+
+exten => 607,1,Record(greeting.gsm)
+ same => n,Verbose(1,gsm status ${RECORD_STATUS})
+ same => n,Hangup()
+
 exten => _100X,1,Dial(SIP/${EXTEN},5)
  same => n,Hangup()
 ";
@@ -510,4 +519,63 @@ fn playtones_plays_the_ring_cadence_while_the_dialplan_goes_on() {
     assert!(got[100..].iter().all(silence), "then the cadence's silence");
     assert!(net.logged("tones stopped"));
     expect_bye(&mut net, &a);
+}
+
+#[test]
+fn record_keeps_the_callers_audio_until_hash_or_silence() {
+    let mut net = start(34100);
+    let loud: Vec<u8> = (0..160u16)
+        .map(|i| if i % 2 == 0 { 0x10 } else { 0x90 })
+        .collect();
+    // '#' ends it: 50 frames kept.
+    let mut a = caller(&mut net);
+    let d = a.call_answered(&mut net, "606");
+    let to = d.remote_media();
+    for i in 0..50u16 {
+        a.send_rtp(
+            &mut net,
+            to,
+            &rtp_packet(0, i, 160 * u32::from(i), 7, &loud),
+        );
+    }
+    a.send_dtmf(&mut net, to, 101, 11, 60, 9_000);
+    assert!(
+        net.wait_log("record status DTMF file /var/tmp/sipbox-msg", T),
+        "{:?}",
+        net.log()
+    );
+    expect_bye(&mut net, &a);
+    let (path, bytes) = net.files.pop().expect("the recording goes to the driver");
+    assert_eq!(path, std::path::Path::new("/var/tmp/sipbox-msg.wav"));
+    assert_eq!(
+        bytes.len(),
+        44 + 50 * 160 * 2,
+        "50 frames of 16-bit samples"
+    );
+    // Two seconds of silence end it; the silence is not kept.
+    let mut b = caller(&mut net);
+    let d = b.call_answered(&mut net, "606");
+    let to = d.remote_media();
+    for i in 0..125u16 {
+        let payload = if i < 25 {
+            loud.clone()
+        } else {
+            vec![0xff; 160]
+        };
+        b.send_rtp(
+            &mut net,
+            to,
+            &rtp_packet(0, i, 160 * u32::from(i), 8, &payload),
+        );
+    }
+    assert!(net.wait_log("record status SILENCE", T), "{:?}", net.log());
+    expect_bye(&mut net, &b);
+    let (_, bytes) = net.files.pop().unwrap();
+    assert_eq!(bytes.len(), 44 + 25 * 160 * 2);
+    // Formats other than wav are refused.
+    let mut c = caller(&mut net);
+    let offer = sdp(c.rtp, &[0], "sendrecv");
+    let _ = c.call(&mut net, "607", &offer);
+    assert!(net.wait_log("gsm status ERROR", T));
+    assert!(net.files.is_empty());
 }

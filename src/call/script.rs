@@ -151,6 +151,7 @@ impl Call {
             CallTimer::DialTimeout => self.dial_timed_out(cx),
             CallTimer::Pace => self.pace(cx),
             CallTimer::Watchdog => self.watchdog(cx),
+            CallTimer::Digit if self.media.is_recording() => self.finish_recording(cx, "TIMEOUT"),
             CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),

@@ -135,6 +135,17 @@ pub enum Command {
     },
     /// Stop the tone PlayTones started; resume with `Done`.
     StopPlayTones,
+    /// Record the caller into a WAV file; resume with `Recorded`.
+    Record {
+        /// The file (relative names are under soundsdir), `.wav` included.
+        path: String,
+        /// Stop after this much trailing silence.
+        silence: Option<Duration>,
+        /// Stop after this long.
+        max: Option<Duration>,
+        /// Digits that end the recording (`#` by default).
+        terminators: String,
+    },
     /// Report the device state of each target; resume with `Availability`.
     ChanIsAvail {
         /// The targets, as Dial's.
@@ -181,6 +192,11 @@ pub enum Resume {
     Availability {
         /// One state per target.
         states: Vec<u8>,
+    },
+    /// Record() ended: `DTMF`, `SILENCE`, `TIMEOUT` or `ERROR` (`${RECORD_STATUS}`).
+    Recorded {
+        /// Why it ended.
+        status: &'static str,
     },
     /// The System() command ended with this exit status (None: it could not run).
     SystemDone {

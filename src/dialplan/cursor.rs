@@ -30,6 +30,10 @@ pub(crate) enum State {
     WaitExten,
     Read(Box<ReadState>),
     Echo,
+    /// Record(): the beep is playing, the recording follows.
+    BeepThenRecord(Box<Command>),
+    /// Record() recording.
+    AwaitRecord,
     /// ChanIsAvail() asked the call layer.
     AwaitAvail {
         targets: Vec<String>,

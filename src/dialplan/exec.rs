@@ -346,6 +346,14 @@ impl Execution {
                 self.vars.insert("AVAILCAUSECODE".into(), "0".into());
                 self.next(dp)
             }
+            (State::BeepThenRecord(rec), Resume::Done) => {
+                self.state = State::AwaitRecord;
+                *rec
+            }
+            (State::AwaitRecord, Resume::Recorded { status }) => {
+                self.vars.insert("RECORD_STATUS".into(), status.into());
+                self.next(dp)
+            }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
                 match apps::system::finish(self, exit, try_) {
                     Flow::Cmd(cmd, st) => {

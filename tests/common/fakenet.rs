@@ -49,6 +49,8 @@ pub struct FakeNet {
     pub jobs: Vec<(JobId, String)>,
     /// AstDB changes the engine handed to the disk.
     pub db_ops: Vec<sipbox::dialplan::astdb::DbOp>,
+    /// Files the engine asked the driver to write (Record()).
+    pub files: Vec<(std::path::PathBuf, Vec<u8>)>,
     next_port: u16,
 }
 
@@ -94,6 +96,7 @@ impl FakeNet {
             binds: 0,
             jobs: Vec::new(),
             db_ops: Vec::new(),
+            files: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -189,6 +192,7 @@ impl FakeNet {
                 match job {
                     Job::Run { id, command, .. } => self.jobs.push((id, command)),
                     Job::Db(op) => self.db_ops.push(op),
+                    Job::WriteFile { path, bytes } => self.files.push((path, bytes)),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

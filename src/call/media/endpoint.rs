@@ -38,6 +38,8 @@ pub enum Endpoint {
     /// PlayTones(): frames paced like Playback's while the dialplan goes on; the cycle
     /// repeats until StopPlayTones() or another media application.
     Tones(Box<Playing>),
+    /// Record(): the caller's audio is kept until a terminator, silence or the limit.
+    Recording(Box<super::record::Recording>),
 }
 
 /// Frames sent at most per wake-up when the loop fell behind (the rest are skipped).
@@ -268,6 +270,20 @@ impl Call {
                 }
                 true
             }
+            Command::Record {
+                path,
+                silence,
+                max,
+                terminators,
+            } => {
+                // The dialplan answered first unless told not to (`n`): then early media.
+                if !self.progress_if_needed(cx) {
+                    return false;
+                }
+                let law = self.caller_law();
+                self.start_recording(cx, path, silence, max, terminators, law);
+                false
+            }
             Command::WaitDigit { timeout } => {
                 self.media.endpoint = Endpoint::WaitDigit;
                 let wake = Wake::Call(self.handle, CallTimer::Digit);
@@ -299,6 +315,10 @@ impl Call {
     /// endpoint: `#` ends Echo, any digit ends WaitDigit, an interrupt digit ends Playback.
     /// True when it resumed the dialplan.
     pub(in crate::call) fn endpoint_digit(&mut self, cx: &mut Cx<'_>, d: char) -> bool {
+        if matches!(&self.media.endpoint, Endpoint::Recording(r) if r.ends_on(d)) {
+            self.finish_recording(cx, "DTMF");
+            return true;
+        }
         let resume = match &self.media.endpoint {
             Endpoint::Echo(_) if d == '#' => true,
             Endpoint::WaitDigit => true,
@@ -325,6 +345,10 @@ impl Call {
             if self.endpoint_digit(cx, d) {
                 return Verdict::Consumed;
             }
+        }
+        if matches!(self.media.endpoint, Endpoint::Recording(_)) {
+            self.record_rtp(cx, data);
+            return Verdict::Consumed;
         }
         match (&mut self.media.endpoint, remote, pair) {
             (Endpoint::Echo(sender), Some(to), Some(pair)) => match sender.restamp(data) {

@@ -13,6 +13,7 @@
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
 pub mod endpoint;
+pub mod record;
 pub mod relay;
 mod transfer;
 
@@ -108,6 +109,13 @@ pub struct CallMedia {
     last_event_ts: Option<u32>,
     /// Late offer: the caller's answer (in its ACK) has been read.
     late_answer_seen: bool,
+}
+
+impl CallMedia {
+    /// True while Record() is recording the caller.
+    pub fn is_recording(&self) -> bool {
+        matches!(self.endpoint, endpoint::Endpoint::Recording(_))
+    }
 }
 
 /// Records what a description says about the leg that sent it (address, codec, DTMF, hold).

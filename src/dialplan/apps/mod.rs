@@ -86,12 +86,13 @@ pub enum App {
     DBdel,
     DBdeltree,
     ChanIsAvail,
+    Record,
     SetCallerPres,
     UserEvent,
     StackPop,
 }
 
-const NAMES: [(&str, App); 54] = [
+const NAMES: [(&str, App); 55] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -141,6 +142,7 @@ const NAMES: [(&str, App); 54] = [
     ("playtones", App::PlayTones),
     ("dbdel", App::DBdel),
     ("chanisavail", App::ChanIsAvail),
+    ("record", App::Record),
     ("dbdeltree", App::DBdeltree),
     ("stopplaytones", App::StopPlayTones),
     ("setcallerpres", App::SetCallerPres),
@@ -408,6 +410,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             )
         }
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
+        App::Record => record(ex, &argv, loc),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
@@ -686,6 +689,72 @@ fn authenticate(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
         interrupt_digits: Some(ALL_DIGITS.into()),
     };
     answered_then(ex, false, cmd, State::Read(Box::new(rs)))
+}
+
+/// Record(filename.format[,silence[,maxduration[,options]]]) as app_record.c: format `wav`
+/// (8 kHz 16-bit PCM; others are refused), a beep first unless `q`, `#` ends it (`t`: `*`,
+/// `y`: any digit, `x`: none), `n` records without answering; `%d` in the name becomes the
+/// wall-clock seconds (Asterisk picks the first unused number, which needs the disk). A
+/// hang-up discards the recording, as Asterisk does without `k`.
+fn record(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    let fail = |ex: &mut Execution, why: &str| {
+        log::warn!("{loc}: {}: Record: {why}", ex.here());
+        ex.vars.insert("RECORD_STATUS".into(), "ERROR".into());
+        Flow::Next
+    };
+    let Some((name, format)) = arg(0).rsplit_once('.') else {
+        return fail(ex, "needs filename.format");
+    };
+    if !format.eq_ignore_ascii_case("wav") || name.is_empty() {
+        return fail(
+            ex,
+            &format!("format '{format}' is not supported (only wav)"),
+        );
+    }
+    let epoch = super::time::epoch_secs(ex.now).to_string();
+    let path = format!("{}.wav", name.replace("%d", &epoch));
+    let opts = arg(3);
+    let terminators = if opts.contains('x') {
+        String::new()
+    } else if opts.contains('y') {
+        ALL_DIGITS.to_string()
+    } else if opts.contains('t') {
+        "*".to_string()
+    } else {
+        "#".to_string()
+    };
+    let rec = Command::Record {
+        path: path.clone(),
+        silence: arg(1)
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
+        max: arg(2)
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
+        terminators,
+    };
+    ex.vars.insert(
+        "RECORDED_FILE".into(),
+        path.trim_end_matches(".wav").to_string(),
+    );
+    if opts.contains('q') {
+        return answered_then(ex, opts.contains('n'), rec, State::AwaitRecord);
+    }
+    let beep = Command::Playback {
+        files: vec!["beep".into()],
+        interrupt_digits: None,
+    };
+    answered_then(
+        ex,
+        opts.contains('n'),
+        beep,
+        State::BeepThenRecord(Box::new(rec)),
+    )
 }
 
 /// The `TECH/resource[/number]` list of Dial and ChanIsAvail.
