@@ -49,7 +49,7 @@ pub struct Transfer {
     pub state: TransferState,
 }
 
-/// The one state machine of a transfer (transitions in [`Call::transfer_event`]).
+/// The one state machine of a transfer (transitions in `Call::transfer_event`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferState {
     /// `NOTIFY 100 Trying` sent; the transferee is in the dialplan, the outcome is unknown.
