@@ -369,6 +369,14 @@ impl Engine {
             return self.handle_media(now, on, from, data);
         }
         self.stats.sip_datagrams += 1;
+        if log::log_enabled!(target: "sip", log::Level::Trace) {
+            // chan_sip's `sip set debug on` wording, what admins search their logs for.
+            log::trace!(
+                target: "sip",
+                "\n<--- SIP read from UDP:{from} --->\n{}\n<------------->",
+                String::from_utf8_lossy(data).trim_end()
+            );
+        }
         if self.ban.is_banned(now, from.ip()) {
             self.stats.banned += 1;
             return Verdict::Consumed;
@@ -808,7 +816,16 @@ impl Engine {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.pop_transmit()
+        let t = self.out.pop_transmit()?;
+        if t.via == SockId::SIP && log::log_enabled!(target: "sip", log::Level::Trace) {
+            log::trace!(
+                target: "sip",
+                "\n<--- Transmitting to UDP:{} --->\n{}\n<------------>",
+                t.to,
+                String::from_utf8_lossy(&t.bytes).trim_end()
+            );
+        }
+        Some(t)
     }
 
     /// The next socket to open or close.

@@ -39,11 +39,16 @@ impl Sipbox {
 
     /// Starts sipbox on an existing config dir.
     pub fn start_in(dir: &Path) -> Sipbox {
+        Sipbox::start_logging(dir, "debug")
+    }
+
+    /// Starts sipbox on `dir` with this `RUST_LOG` filter.
+    pub fn start_logging(dir: &Path, rust_log: &str) -> Sipbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sipbox"))
             .arg("--config-dir")
             .arg(dir)
             .args(["--bind", "127.0.0.1:0", "-v"])
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", rust_log)
             .env("RUST_LOG_STYLE", "never")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
