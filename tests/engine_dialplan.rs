@@ -371,3 +371,20 @@ fn chanisavail_reports_registered_entries() {
         "an unknown entry is invalid"
     );
 }
+
+#[test]
+fn astdb_changes_reach_the_driver_from_the_dialplan_and_the_h_extension() {
+    let ext = "[internal]\nexten => 730,1,Answer()\n same => n,Set(DB(cf/1001)=2000)\n \
+               same => n,Wait(10)\nexten => h,1,DBdel(cf/1001)\n";
+    let mut net = FakeNet::new(SIP_CONF, ext);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_answered(&mut net, "730");
+    assert_eq!(net.db_ops.len(), 1, "{:?}", net.db_ops);
+    a.hang_up(&mut net, &mut d);
+    assert_eq!(
+        net.db_ops.len(),
+        2,
+        "the h extension's DBdel too: {:?}",
+        net.db_ops
+    );
+}

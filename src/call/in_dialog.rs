@@ -265,6 +265,7 @@ impl Call {
         }
         if let Some(exec) = self.exec.as_mut() {
             exec.hangup(cx.dialplan, cx.wall, None);
+            super::script::hand_db_ops_to_driver(cx);
         }
         self.media_ended(cx);
     }

@@ -20,6 +20,11 @@ impl Call {
 
     /// Steps the dialplan until it waits for something, and does what it says.
     pub(super) fn run_dialplan(&mut self, cx: &mut Cx<'_>, resume: Resume) {
+        self.step_dialplan(cx, resume);
+        hand_db_ops_to_driver(cx);
+    }
+
+    fn step_dialplan(&mut self, cx: &mut Cx<'_>, resume: Resume) {
         let mut resume = resume;
         loop {
             if self.is_over() {
@@ -199,5 +204,14 @@ impl Call {
         } else {
             1
         }
+    }
+}
+
+/// The AstDB changes the dialplan just made go to the driver as jobs. Called where the
+/// dialplan runs (its steps and the `h` extension), not per datagram: the RTP path never
+/// touches the shared lock.
+pub(super) fn hand_db_ops_to_driver(cx: &mut Cx<'_>) {
+    for op in cx.dialplan.take_db_ops() {
+        cx.out.job(crate::flow::Job::Db(op));
     }
 }

@@ -293,6 +293,7 @@ impl Call {
             if transferer == self.caller {
                 // The caller's channel is the one that goes: its `h` runs.
                 old.hangup(cx.dialplan, cx.wall, None);
+                super::script::hand_db_ops_to_driver(cx);
             }
         }
         self.caller = a.transferee;

@@ -835,9 +835,6 @@ impl Engine {
 
     /// The next job (a System() command, an AstDB write) to run off the loop thread.
     pub fn poll_job(&mut self) -> Option<Job> {
-        for op in self.dialplan.take_db_ops() {
-            self.out.job(Job::Db(op));
-        }
         self.out.pop_job()
     }
 
