@@ -301,12 +301,25 @@ impl<P: Clone> Transactions<P> {
         out: &mut Outbox,
         h: Handle,
     ) {
+        self.drive_server(sched, out, h, |tx, acts| {
+            tx.machine.on_retransmission(now, acts)
+        });
+    }
+
+    /// Feeds server transaction `h`'s machine through `feed` (which may look at the actions
+    /// it produced) and carries out what the machine asked for.
+    fn drive_server<W: From<TxTimer>, R>(
+        &mut self,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        feed: impl FnOnce(&mut ServerTx, &mut Vec<Action>) -> R,
+    ) -> Option<R> {
         let mut acts = std::mem::take(&mut self.actions);
-        if let Some(tx) = self.server.get_mut(h) {
-            tx.machine.on_retransmission(now, &mut acts);
-        }
+        let r = self.server.get_mut(h).map(|tx| feed(tx, &mut acts));
         self.apply_server(sched, out, h, &mut acts);
         self.actions = acts;
+        r
     }
 
     /// Sends a response through server transaction `h`.
@@ -362,14 +375,11 @@ impl<P: Clone> Transactions<P> {
         out: &mut Outbox,
         h: Handle,
     ) -> bool {
-        let mut acts = std::mem::take(&mut self.actions);
-        if let Some(tx) = self.server.get_mut(h) {
-            tx.machine.on_ack(now, &mut acts);
-        }
-        let pass = acts.contains(&Action::PassAck);
-        self.apply_server(sched, out, h, &mut acts);
-        self.actions = acts;
-        pass
+        self.drive_server(sched, out, h, |tx, acts| {
+            tx.machine.on_ack(now, acts);
+            acts.contains(&Action::PassAck)
+        })
+        .unwrap_or(false)
     }
 
     /// A timer fired (`side` says which table `h` is in).
