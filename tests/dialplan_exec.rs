@@ -2,50 +2,16 @@
 //! runner: a command out, an event back.
 #![allow(clippy::disallowed_methods)] // tests and benches may read clocks, files, OS entropy
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sipbox::config::raw::{Entry, Loc, Section};
+use sipbox::config::raw::Section;
 use sipbox::dialplan::{
     Cause, ChannelInfo, Command, DialStatus, DialTarget, Dialplan, Execution, Resume,
 };
 
-/// A tiny reader for `[section]` and `key => value` lines (the real reader lives in config).
+/// The sections of extensions.conf text, read by the project's own config reader.
 fn sections(text: &str) -> Vec<Section> {
-    let file: Arc<str> = Arc::from("test.conf");
-    let mut out: Vec<Section> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let loc = Loc {
-            file: file.clone(),
-            line: i as u32 + 1,
-        };
-        let line = raw.split(';').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            out.push(Section {
-                name: name.to_string(),
-                entries: Vec::new(),
-                loc,
-            });
-            continue;
-        }
-        let (key, value, arrow) = match line.split_once("=>") {
-            Some((k, v)) => (k, v, true),
-            None => {
-                let (k, v) = line.split_once('=').expect("key = value");
-                (k, v, false)
-            }
-        };
-        out.last_mut().expect("a section").entries.push(Entry {
-            key: key.trim().to_string(),
-            value: value.trim().to_string(),
-            arrow,
-            loc,
-        });
-    }
-    out
+    sipbox::config::reader::read_str("test.conf", text, None).expect("reads")
 }
 
 const CONF: &str = r#"
