@@ -20,33 +20,10 @@ cargo build --release --quiet
 BIN=target/release/sipbox
 DIR=$(mktemp -d /tmp/sipbox-bench.XXXXXX)
 trap 'kill $SB_PID 2>/dev/null || true; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$DIR"' EXIT
-cat > "$DIR/sip.conf" <<CONF
-[general]
-bindaddr=127.0.0.1
-context=default
-allowguest=no
-maxexpiry=3600
-maxregistrations=200000
-maxcalls=20000
-[1001]
-type=friend
-host=dynamic
-secret=1001pass
-context=internal
-[1002]
-type=friend
-host=dynamic
-secret=1002pass
-context=internal
-CONF
-cat > "$DIR/extensions.conf" <<CONF
-[internal]
-exten => _100X,1,Dial(SIP/\${EXTEN},30)
- same => n,Hangup()
-CONF
+. scripts/bench/config.sh
+write_bench_config "$DIR"
 printf '[general]\nrtpstart=20000\nrtpend=60000\n' > "$DIR/rtp.conf"
 
-free_port() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 SB_PID=
 start_sipbox() {  # a fresh process for each measurement, so memory figures do not mix
   [ -n "$SB_PID" ] && { kill $SB_PID 2>/dev/null || true; wait $SB_PID 2>/dev/null || true; }

@@ -13,47 +13,30 @@ BIN=${BIN:-target/release/sipbox}
 [ -n "${BIN_GIVEN:-}" ] || cargo build --release --quiet
 D=$(mktemp -d /tmp/sipbox-count.XXXXXX)
 trap 'rm -rf "$D"' EXIT
-cat > "$D/sip.conf" <<CONF
-[general]
-bindaddr=127.0.0.1
-context=default
-allowguest=no
-maxexpiry=3600
-[1001]
-type=friend
-host=dynamic
-secret=1001pass
-context=internal
-[1002]
-type=friend
-host=dynamic
-secret=1002pass
-context=internal
-CONF
-printf '[internal]\nexten => _100X,1,Dial(SIP/${EXTEN},30)\n same => n,Hangup()\n' > "$D/extensions.conf"
-fp() { python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. scripts/bench/config.sh
+write_bench_config "$D"
 SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error"
 
 # Instructions of one sipbox run doing `n` operations.
 run() {
   local n=$1 port pid cp uas
-  port=$(fp)
+  port=$(free_port)
   valgrind --tool=callgrind --callgrind-out-file="$D/cg.$n" "$BIN" --config-dir "$D" \
     --bind 127.0.0.1:$port 2> "$D/log.$n" &
   pid=$!
   sleep 3
   if [ "$n" -gt 0 ] && [ "$KIND" = reg ]; then
-    $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p "$(fp)" \
+    $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p "$(free_port)" \
       -r 50 -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp failed)" >&2
   elif [ "$n" -gt 0 ]; then
-    cp=$(fp)
+    cp=$(free_port)
     $SIPP -sf tests/sipp/register.xml -s 1002 -au 1002 -ap 1002pass -p "$cp" -m 1 -timeout 20s \
       127.0.0.1:$port > /dev/null 2>&1
     $SIPP -sf tests/sipp/uas_answer.xml -p "$cp" -m "$n" -timeout 300s 127.0.0.1:$port \
       > /dev/null 2>&1 &
     uas=$!
     sleep 0.5
-    $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p "$(fp)" -r 20 \
+    $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p "$(free_port)" -r 20 \
       -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp caller failed)" >&2
     wait $uas || echo "(SIPp callee failed)" >&2
   fi
