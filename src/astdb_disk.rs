@@ -1,6 +1,6 @@
-//! The binary's AstDB on disk: `astdb.sqlite3` in the config directory, with Asterisk's own
-//! schema (table `astdb`, `key` `/family/key` and `value`, both `VARCHAR(256)`), so an
-//! Asterisk `astdb.sqlite3` copied over keeps its call forwards, blacklists and the rest. All
+//! The binary's AstDB on disk: `astdb.sqlite3` in `astdbdir` (see `config::directories`),
+//! with Asterisk's own schema (table `astdb`, `key` `/family/key` and `value`, both
+//! `VARCHAR(256)`), so an Asterisk `astdb.sqlite3` copied over keeps its call forwards, blacklists and the rest. All
 //! rows are read at start (before the loop runs); afterwards one helper thread applies the
 //! dialplan's changes in order, so a call never waits for the disk.
 //!

@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         let etc = PathBuf::from("/etc/sipbox");
         etc.is_dir().then_some(etc)
     });
-    let cfg = match config::load(dir.as_deref()) {
+    let cfg = match config::load(dir.as_deref(), &embedded_base()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sipbox: {e}");
@@ -119,28 +119,34 @@ fn main() -> ExitCode {
     if total > 0 {
         log::warn!("config: {total} warnings above; those lines or options were ignored");
     }
+    log::info!(
+        "directories: run {}, db {}, log {}, spool {}, data {}",
+        cfg.dirs.run.display(),
+        cfg.dirs.db.display(),
+        cfg.dirs.log.display(),
+        cfg.dirs.spool.display(),
+        cfg.dirs.data.display()
+    );
     // AstDB: read now, written behind by a helper thread of the driver.
-    let db_writer = match &cfg.source {
-        ConfigSource::Dir(d) => {
-            let path = d.join("astdb.sqlite3");
-            match astdb_disk::open(&path) {
-                Ok((rows, conn)) => {
-                    let n = dialplan.load_astdb(rows);
-                    log::info!("AstDB: {n} entries from {}", path.display());
-                    astdb_disk::writer(conn)
-                }
-                Err(e) => {
-                    log::warn!(
-                        "AstDB: cannot open {}: {e}; kept in memory only",
-                        path.display()
-                    );
-                    None
-                }
+    let db_writer = {
+        let path = cfg.dirs.db.join("astdb.sqlite3");
+        #[allow(clippy::disallowed_methods)]
+        let opened = std::fs::create_dir_all(&cfg.dirs.db)
+            .map_err(|e| e.to_string())
+            .and_then(|()| astdb_disk::open(&path).map_err(|e| e.to_string()));
+        match opened {
+            Ok((rows, conn)) => {
+                let n = dialplan.load_astdb(rows);
+                log::info!("AstDB: {n} entries from {}", path.display());
+                astdb_disk::writer(conn)
             }
-        }
-        ConfigSource::Embedded => {
-            log::info!("AstDB: kept in memory only (no config directory)");
-            None
+            Err(e) => {
+                log::warn!(
+                    "AstDB: cannot open {}: {e}; kept in memory only, not persisted",
+                    path.display()
+                );
+                None
+            }
         }
     };
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
@@ -194,6 +200,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where the embedded example config keeps its socket, database, logs and spool: a place the
+/// user running it may write (`$XDG_STATE_HOME/sipbox`, else `~/.local/state/sipbox`, else
+/// the temp directory), so `cargo run` works unprivileged.
+fn embedded_base() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("XDG_STATE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("sipbox")
 }
 
 /// Resolves `host=name` of static peers once at start (the engine never does DNS). A name that

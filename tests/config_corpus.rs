@@ -289,7 +289,8 @@ struct Loaded {
 
 /// The binary's start-up path, without sockets.
 fn load(dir: &Path) -> Result<Loaded, String> {
-    let cfg = sipbox::config::load(Some(dir)).map_err(|e| e.to_string())?;
+    let cfg = sipbox::config::load(Some(dir), std::path::Path::new("/nonexistent"))
+        .map_err(|e| e.to_string())?;
     let local: SocketAddr = "127.0.0.1:5060".parse().expect("addr");
     let (engine, dp_warnings) =
         Engine::from_config(&cfg, local, Environment::fixed(Instant::now()))

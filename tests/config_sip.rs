@@ -56,7 +56,8 @@ fn sip(text: &str) -> Result<(SipConf, Vec<String>), String> {
 
 #[test]
 fn embedded_examples_load_with_users() {
-    let c = config::load(None).expect("built-in config loads");
+    let c =
+        config::load(None, std::path::Path::new("/nonexistent")).expect("built-in config loads");
     assert_eq!(c.source, ConfigSource::Embedded);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     let g = &c.sip.general;
@@ -110,8 +111,8 @@ fn load_from_dir_matches_embedded_and_rtp_is_optional() {
     let d = TempDir::new("load");
     d.write("sip.conf", config::EXAMPLE_SIP_CONF)
         .write("extensions.conf", config::EXAMPLE_EXTENSIONS_CONF);
-    let c = config::load(Some(d.path())).expect("loads");
-    let e = config::load(None).expect("loads");
+    let c = config::load(Some(d.path()), std::path::Path::new("/nonexistent")).expect("loads");
+    let e = config::load(None, std::path::Path::new("/nonexistent")).expect("loads");
     assert_eq!(c.sip.general, e.sip.general);
     assert_eq!(c.sip.peers.len(), e.sip.peers.len());
     for (a, b) in c.sip.peers.iter().zip(&e.sip.peers) {
@@ -130,7 +131,8 @@ fn load_from_dir_matches_embedded_and_rtp_is_optional() {
 
     let only_sip = TempDir::new("noext");
     only_sip.write("sip.conf", "[general]\n");
-    let err = config::load(Some(only_sip.path())).expect_err("extensions.conf required");
+    let err = config::load(Some(only_sip.path()), std::path::Path::new("/nonexistent"))
+        .expect_err("extensions.conf required");
     assert!(
         err.to_string().contains("extensions.conf: cannot read"),
         "{err}"

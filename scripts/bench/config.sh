@@ -1,7 +1,7 @@
 # Shared by scripts/bench.sh and scripts/count.sh: the benchmark config (two friends, 1001 and
 # 1002, dialling each other) and a free UDP port on 127.0.0.1.
 
-# Writes sip.conf and extensions.conf into directory $1.
+# Writes sip.conf, extensions.conf and sipbox.conf (every directory inside $1) into directory $1.
 write_bench_config() {
   cat > "$1/sip.conf" <<CONF
 [general]
@@ -27,6 +27,7 @@ CONF
 exten => _100X,1,Dial(SIP/\${EXTEN},30)
  same => n,Hangup()
 CONF
+  printf '[directories]\nastrundir => .\nastdbdir => .\nastlogdir => log\nastspooldir => spool\nastdatadir => data\n' > "$1/sipbox.conf"
 }
 
 free_port() {

@@ -20,6 +20,7 @@ pub mod acl;
 pub mod ban;
 pub mod codec;
 pub mod comments;
+pub mod directories;
 pub mod files;
 pub mod quiet;
 pub mod raw;
@@ -34,6 +35,7 @@ pub mod values;
 
 use std::path::{Path, PathBuf};
 
+pub use directories::Directories;
 pub use raw::{ConfigError, Entry, Loc, Section};
 pub use rtp_conf::RtpConf;
 pub use sip_conf::SipConf;
@@ -68,28 +70,40 @@ pub struct Config {
     pub extensions: Vec<Section>,
     /// Where it was read from (a reload reads the same place).
     pub source: ConfigSource,
+    /// Where the socket, database, logs and spool live (`sipbox.conf` or `asterisk.conf`).
+    pub dirs: Directories,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
 
-/// Loads `dir/sip.conf` and `dir/extensions.conf` (both required) and `dir/rtp.conf`
-/// (optional), or with `None` the built-in examples.
-pub fn load(dir: Option<&Path>) -> Result<Config, ConfigError> {
+/// Loads `dir/sip.conf` and `dir/extensions.conf` (both required), `dir/rtp.conf`
+/// (optional) and the directories of `dir/sipbox.conf` or else `dir/asterisk.conf`
+/// (optional; Debian's places by default), or with `None` the built-in examples, whose
+/// directories are all under `embedded_base`.
+pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
-    let (sip_sections, extensions, rtp_sections, source) = match dir {
+    let (sip_sections, extensions, rtp_sections, source, dir_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
             #[allow(clippy::disallowed_methods)]
-            let rtp = if dir.join("rtp.conf").exists() {
-                reader::read_file_with(dir, "rtp.conf", &mut raw)?
-            } else {
-                Vec::new()
+            let optional = |name: &str, raw: &mut Vec<String>| {
+                if dir.join(name).exists() {
+                    reader::read_file_with(dir, name, raw).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            let rtp = optional("rtp.conf", &mut raw)?.unwrap_or_default();
+            let dirs = match optional("sipbox.conf", &mut raw)? {
+                Some(s) => s,
+                None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
             };
             (
                 reader::read_file_with(dir, "sip.conf", &mut raw)?,
                 reader::read_file_with(dir, "extensions.conf", &mut raw)?,
                 rtp,
                 ConfigSource::Dir(dir.to_path_buf()),
+                dirs,
             )
         }
         None => (
@@ -102,9 +116,16 @@ pub fn load(dir: Option<&Path>) -> Result<Config, ConfigError> {
             )?,
             Vec::new(),
             ConfigSource::Embedded,
+            Vec::new(),
         ),
     };
-    build(sip_sections, extensions, rtp_sections, source, raw)
+    let mut warnings = Warnings::default();
+    let dirs = match dir {
+        Some(d) => Directories::debian().apply(&dir_sections, d, &mut warnings),
+        None => Directories::under(embedded_base),
+    };
+    raw.extend(warnings.into_vec());
+    build(sip_sections, extensions, rtp_sections, source, dirs, raw)
 }
 
 /// Builds a config from texts (tests, and embedding in other programs): `sip` and
@@ -122,6 +143,7 @@ pub fn load_str(sip: &str, extensions: &str, rtp: Option<&str>) -> Result<Config
         extensions,
         rtp_sections,
         ConfigSource::Embedded,
+        Directories::under(Path::new("sipbox-state")),
         raw,
     )
 }
@@ -132,6 +154,7 @@ fn build(
     extensions: Vec<Section>,
     rtp: Vec<Section>,
     source: ConfigSource,
+    dirs: Directories,
     raw: Vec<String>,
 ) -> Result<Config, ConfigError> {
     let mut warnings = Warnings::default();
@@ -141,6 +164,7 @@ fn build(
         rtp: RtpConf::from_sections(&rtp, &mut warnings)?,
         extensions,
         source,
+        dirs,
         warnings: warnings.into_vec(),
     })
 }
@@ -149,8 +173,12 @@ impl Config {
     /// Reads the same place again (for a reload); the running config stays if this fails.
     pub fn reload(&self) -> Result<Config, ConfigError> {
         match &self.source {
-            ConfigSource::Dir(d) => load(Some(d)),
-            ConfigSource::Embedded => load(None),
+            ConfigSource::Dir(d) => load(Some(d), &self.dirs.run),
+            // The embedded config's places do not change on reload.
+            ConfigSource::Embedded => load(None, Path::new("")).map(|c| Config {
+                dirs: self.dirs.clone(),
+                ..c
+            }),
         }
     }
 }

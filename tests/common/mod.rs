@@ -18,6 +18,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// `sipbox.conf` putting the socket and the database in the config dir itself.
+pub const LOCAL_DIRECTORIES: &str = "[directories]\nastrundir => .\nastdbdir => .\n\
+    astlogdir => log\nastspooldir => spool\nastdatadir => data\n";
+
 /// A running sipbox; killed (by PID, the child we started) on drop.
 pub struct Sipbox {
     child: Child,
@@ -42,8 +46,13 @@ impl Sipbox {
         Sipbox::start_logging(dir, "debug")
     }
 
-    /// Starts sipbox on `dir` with this `RUST_LOG` filter.
+    /// Starts sipbox on `dir` with this `RUST_LOG` filter. A dir without `sipbox.conf` or
+    /// `asterisk.conf` gets a `sipbox.conf` keeping every directory inside it, so tests never
+    /// share Debian's `/run/sipbox` or `/var/lib/sipbox`.
     pub fn start_logging(dir: &Path, rust_log: &str) -> Sipbox {
+        if !dir.join("sipbox.conf").exists() && !dir.join("asterisk.conf").exists() {
+            std::fs::write(dir.join("sipbox.conf"), LOCAL_DIRECTORIES).unwrap();
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_sipbox"))
             .arg("--config-dir")
             .arg(dir)
