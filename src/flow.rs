@@ -15,6 +15,8 @@ pub struct SockId(pub u32);
 impl SockId {
     /// The SIP UDP socket.
     pub const SIP: SockId = SockId(0);
+    /// The DNS client socket (`crate::dns`), bound on first use to an ephemeral port.
+    pub const DNS: SockId = SockId(u32::MAX);
 }
 
 /// A SIP transport (RFC 3261 §18). Only UDP exists today.

@@ -11,6 +11,8 @@
 //! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications;
 //!   it ends calls with Q.850 causes ([`dialplan::Cause`]), never SIP statuses.
 //! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
+//! - [`dns`]: RFC 3263 SRV and A/AAAA lookups, sans-IO: queries out as datagrams, answers
+//!   in with `now`, a TTL cache.
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod call;
 pub mod config;
 pub mod dialplan;
+pub mod dns;
 pub mod engine;
 pub mod flow;
 pub mod handle;

@@ -111,7 +111,6 @@ const QUIET: &[&str] = &[
     "session-timers",
     "shrinkcallerid",
     "sipdebug",
-    "srvlookup",
     "storesipcause",
     "subscribecontext",
     "subscribemwi",

@@ -24,7 +24,8 @@ pub struct Settings {
     by_name: HashMap<String, usize>,
     by_id: HashMap<PeerId, usize>,
     next_id: u32,
-    resolved: HashMap<PeerId, SocketAddr>,
+    /// Addresses of static `host=name` entries, best first (RFC 3263 order).
+    resolved: HashMap<PeerId, Vec<SocketAddr>>,
 }
 
 impl Settings {
@@ -108,15 +109,29 @@ impl Settings {
         self.peers.is_empty()
     }
 
-    /// Records the address a static `host=name` resolved to (the driver resolves names once at
-    /// start; the engine never does DNS).
+    /// Records the address a static `host=name` resolved to.
     pub fn set_resolved(&mut self, entry: PeerId, addr: SocketAddr) {
-        self.resolved.insert(entry, addr);
+        self.resolved.insert(entry, vec![addr]);
     }
 
-    /// The resolved address of a static host name.
+    /// Records every address a static `host=name` resolved to, best first (the engine's
+    /// resolver, `crate::dns`, fills this on the event loop); an empty list forgets them.
+    pub fn set_resolved_all(&mut self, entry: PeerId, addrs: Vec<SocketAddr>) {
+        if addrs.is_empty() {
+            self.resolved.remove(&entry);
+        } else {
+            self.resolved.insert(entry, addrs);
+        }
+    }
+
+    /// The resolved address of a static host name (the best one).
     pub fn resolved(&self, entry: PeerId) -> Option<SocketAddr> {
-        self.resolved.get(&entry).copied()
+        self.resolved.get(&entry).and_then(|a| a.first()).copied()
+    }
+
+    /// Every resolved address of a static host name, best first: the failover order.
+    pub fn resolved_all(&self, entry: PeerId) -> &[SocketAddr] {
+        self.resolved.get(&entry).map(Vec::as_slice).unwrap_or(&[])
     }
 }
 

@@ -69,6 +69,9 @@ pub struct General {
     pub max_registrations: usize,
     /// `banfailures`, `banwindow`, `bantime`, `banignore` (sipbox's own): the brute-force ban.
     pub ban: super::ban::BanSettings,
+    /// `srvlookup` (yes, chan_sip's `DEFAULT_SRVLOOKUP`): a static `host=name` without a port
+    /// is looked up by `_sip._udp` SRV first (RFC 3263 §4.2).
+    pub srv_lookup: bool,
 }
 
 impl Default for General {
@@ -78,6 +81,7 @@ impl Default for General {
             context: "default".into(),
             realm: "sipbox".into(),
             allow_guest: false,
+            srv_lookup: true,
             always_auth_reject: true,
             default_expiry: Duration::from_secs(120),
             min_expiry: Duration::from_secs(60),
@@ -195,6 +199,7 @@ impl General {
             "context" => g.context = text_of(e)?,
             "realm" => g.realm = text_of(e)?,
             "allowguest" => g.allow_guest = bool_of(e)?,
+            "srvlookup" => g.srv_lookup = bool_of(e)?,
             "alwaysauthreject" => g.always_auth_reject = bool_of(e)?,
             "defaultexpiry" | "defaultexpirey" => g.default_expiry = secs_of(e)?,
             "minexpiry" | "minexpirey" => {

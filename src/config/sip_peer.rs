@@ -46,6 +46,9 @@ pub struct SipPeer {
     pub md5secret: Option<String>,
     /// `host` (with `port`).
     pub host: Host,
+    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
+    /// SRV lookup of a host name.
+    pub port_given: bool,
     /// `context` (default: the general context): where its calls enter the dialplan.
     pub context: String,
     /// `callerid`.
@@ -94,6 +97,7 @@ impl fmt::Debug for SipPeer {
             .field("secret", &hide(&self.secret))
             .field("md5secret", &hide(&self.md5secret))
             .field("host", &self.host)
+            .field("port_given", &self.port_given)
             .field("context", &self.context)
             .field("callerid", &self.callerid)
             .field("defaultuser", &self.defaultuser)
@@ -161,6 +165,7 @@ impl SipPeer {
             secret: None,
             md5secret: None,
             host: Host::Unset,
+            port_given: false,
             context: general.context.clone(),
             callerid: None,
             defaultuser: None,
@@ -190,6 +195,8 @@ impl SipPeer {
         }
         if let Some(e) = host_entry {
             p.host = Host::parse(e, port)?;
+            // A host name has a ':' only before its port (brackets are for IPv6 literals).
+            p.port_given = port.is_some() || e.value.contains(':');
         }
         p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
         Ok(p)
