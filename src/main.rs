@@ -1,4 +1,5 @@
-//! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]`: load the config, bind, run the loop.
+//! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v|-vv]`: load the config, bind,
+//! run the loop.
 #![forbid(unsafe_code)]
 
 mod astdb_disk;
@@ -7,26 +8,31 @@ mod jobs_driver;
 mod sounds_disk;
 
 use driver::Driver;
-use sipbox::config::sip_values::Host;
 use sipbox::config::{self, ConfigSource};
 use sipbox::dialplan::Dialplan;
+use sipbox::dns::ResolverConfig;
 use sipbox::engine::{Engine, Environment, Settings};
 use sounds_disk::DiskSounds;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-const USAGE: &str = "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [-v|-vv]
+const USAGE: &str =
+    "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v|-vv]
 
   --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf if present).
                     Default: /etc/sipbox if it exists, else the example files built in.
   --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
+  --nameserver ADDR[:PORT]
+                    ask this DNS server (port 53 unless given; repeatable) instead of the
+                    nameservers of /etc/resolv.conf
   -v, -vv           more logging (debug, trace: every SIP message); RUST_LOG also works";
 
 struct Args {
     config_dir: Option<PathBuf>,
     bind: Option<SocketAddr>,
+    nameservers: Vec<SocketAddr>,
     verbosity: u8,
 }
 
@@ -34,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         config_dir: None,
         bind: None,
+        nameservers: Vec::new(),
         verbosity: 0,
     };
     let mut it = std::env::args().skip(1);
@@ -48,6 +55,17 @@ fn parse_args() -> Result<Args, String> {
                     v.parse()
                         .map_err(|_| format!("--bind: '{v}' is not ADDR:PORT"))?,
                 );
+            }
+            "--nameserver" => {
+                let v = it.next().ok_or("--nameserver needs ADDR[:PORT]")?;
+                let addr = v
+                    .parse::<SocketAddr>()
+                    .or_else(|_| {
+                        v.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| format!("--nameserver: '{v}' is not ADDR[:PORT]"))?;
+                args.nameservers.push(addr);
             }
             "-v" => args.verbosity += 1,
             "-vv" => args.verbosity += 2,
@@ -149,8 +167,8 @@ fn main() -> ExitCode {
             }
         }
     };
-    let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
-    resolve_static_hosts(&mut settings);
+    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+    let resolver = resolver_config(args.nameservers);
     let rtp = cfg.rtp.clone();
     let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
     let named = dialplan.literal_sound_names();
@@ -169,7 +187,8 @@ fn main() -> ExitCode {
         // The binary is where the clocks and the seed come from (the engine is sans-IO).
         #[allow(clippy::disallowed_methods)]
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
-            .with_sounds(Box::new(sounds));
+            .with_sounds(Box::new(sounds))
+            .with_resolver(resolver);
         Engine::new(settings, dialplan, rtp, advertised, env)
     });
     let mut driver = match driver {
@@ -217,29 +236,21 @@ fn embedded_base() -> PathBuf {
         .join("sipbox")
 }
 
-/// Resolves `host=name` of static peers once at start (the engine never does DNS). A name that
-/// does not resolve is logged; Dial to that peer then fails with CHANUNAVAIL.
-fn resolve_static_hosts(settings: &mut Settings) {
-    let mut found = Vec::new();
-    for (i, p) in settings.peers() {
-        if let Host::Static {
-            host,
-            ip: None,
-            port,
-        } = &p.host
-        {
-            match (host.as_str(), *port)
-                .to_socket_addrs()
-                .map(|mut a| a.next())
-            {
-                Ok(Some(addr)) => found.push((i, addr)),
-                _ => log::warn!("{}: host '{host}' of '{}' does not resolve", p.loc, p.name),
-            }
-        }
+/// The nameservers: `--nameserver` if given, else `/etc/resolv.conf` (read once at start, as
+/// the binary reads the disk; the engine's resolver sends its queries on the loop).
+fn resolver_config(nameservers: Vec<SocketAddr>) -> ResolverConfig {
+    #[allow(clippy::disallowed_methods)]
+    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut conf = ResolverConfig::parse(&text);
+    if !nameservers.is_empty() {
+        conf.servers = nameservers;
     }
-    for (i, addr) in found {
-        settings.set_resolved(i, addr);
+    if conf.servers.is_empty() {
+        log::warn!(
+            "DNS: no nameserver (/etc/resolv.conf, --nameserver): host names will not resolve"
+        );
     }
+    conf
 }
 
 /// The address sipbox names in Via, Contact and SDP. Bound to a wildcard (`bindaddr=0.0.0.0`,

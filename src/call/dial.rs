@@ -26,6 +26,8 @@ struct ForkTarget {
     peer: PeerId,
     uri: Uri,
     dest: Flow,
+    /// The host's other addresses, for failover.
+    rest: Vec<SocketAddr>,
 }
 
 impl Call {
@@ -76,10 +78,17 @@ impl Call {
             });
         }
         let mut legs = Vec::new();
+        let mut failover = Vec::new();
         let mut setup_failures = Vec::new();
-        for f in forks {
+        for mut f in forks {
+            let rest = std::mem::take(&mut f.rest);
             match self.send_fork(cx, f) {
-                Ok(Some(leg)) => legs.push(leg),
+                Ok(Some(leg)) => {
+                    legs.push(leg);
+                    if !rest.is_empty() {
+                        failover.push((leg, rest));
+                    }
+                }
                 Ok(None) => {}
                 Err(status) => setup_failures.push(status),
             }
@@ -101,6 +110,7 @@ impl Call {
             failure: None,
             continue_after: options.continue_on_callee_hangup,
             early: None,
+            failover,
         });
         if options.ringback {
             self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
@@ -319,6 +329,9 @@ impl Call {
 
     fn fork_failed(&mut self, cx: &mut Cx<'_>, leg: LegId, status: StatusCode) {
         self.legs[leg].dialog.state = DialogState::Terminated;
+        if self.fail_over(cx, leg, status) {
+            return;
+        }
         let Some(dial) = self.dial_mut() else {
             return;
         };
@@ -339,6 +352,53 @@ impl Call {
         if done || global {
             self.finish_dial(cx);
         }
+    }
+
+    /// RFC 3263 §4.3: a fork that timed out (Timer B) or got 503 is sent again to its host's
+    /// next address, as a new leg in its place. False when there is none left.
+    fn fail_over(&mut self, cx: &mut Cx<'_>, leg: LegId, status: StatusCode) -> bool {
+        if status != StatusCode::REQUEST_TIMEOUT && status != StatusCode::SERVICE_UNAVAILABLE {
+            return false;
+        }
+        let Some(dial) = self.dial_mut() else {
+            return false;
+        };
+        let Some(i) = dial.failover.iter().position(|(l, _)| *l == leg) else {
+            return false;
+        };
+        let (_, mut rest) = dial.failover.swap_remove(i);
+        let Some(peer) = self.legs[leg].peer else {
+            return false;
+        };
+        let uri = self.legs[leg].dialog.remote_target.clone();
+        while !rest.is_empty() {
+            let next = rest.remove(0);
+            log::info!(
+                "call {}: {} from {}; trying the next address {next}",
+                self.label(),
+                status.code(),
+                self.legs[leg].dialog.flow
+            );
+            let f = ForkTarget {
+                peer,
+                uri: uri.clone(),
+                dest: Flow::udp(next),
+                rest: Vec::new(),
+            };
+            if let Ok(Some(new_leg)) = self.send_fork(cx, f) {
+                let Some(dial) = self.dial_mut() else {
+                    return true;
+                };
+                for f in dial.forks.iter_mut().filter(|f| **f == leg) {
+                    *f = new_leg;
+                }
+                if !rest.is_empty() {
+                    dial.failover.push((new_leg, rest));
+                }
+                return true;
+            }
+        }
+        false
     }
 
     /// The Dial ended without an answer: set DIALSTATUS and resume the dialplan.
@@ -475,22 +535,39 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                     Some(remote) if !p.nat.force_rport => Flow { remote, ..b.flow },
                     _ => b.flow,
                 };
-                Some(ForkTarget { peer, uri, dest })
+                Some(ForkTarget {
+                    peer,
+                    uri,
+                    dest,
+                    rest: Vec::new(),
+                })
             })
             .collect(),
         Host::Static { host, ip, port } => {
-            let Some(addr) = ip
-                .map(|ip| SocketAddr::new(ip, *port))
-                .or_else(|| cx.cfg.resolved(peer))
-            else {
+            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
+            if let Some(ip) = ip {
+                let addr = SocketAddr::new(*ip, *port);
+                return vec![ForkTarget {
+                    peer,
+                    uri: build::sip_uri(Some(user), addr),
+                    dest: Flow::udp(addr),
+                    rest: Vec::new(),
+                }];
+            }
+            // A host name (resolved on the loop, engine/dns.rs): the Request-URI names it,
+            // as chan_sip's tohost does, with the port only when the config gave one.
+            let Some((&first, rest)) = cx.cfg.resolved_all(peer).split_first() else {
                 log::warn!("Dial: host '{host}' of '{}' has no address", p.name);
                 return Vec::new();
             };
-            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
+            let mut uri = build::sip_uri(Some(user), first);
+            uri.host = host.clone();
+            uri.port = p.port_given.then_some(*port);
             vec![ForkTarget {
                 peer,
-                uri: build::sip_uri(Some(user), addr),
-                dest: Flow::udp(addr),
+                uri,
+                dest: Flow::udp(first),
+                rest: rest.to_vec(),
             }]
         }
         Host::Unset => Vec::new(),

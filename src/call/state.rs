@@ -64,6 +64,9 @@ pub struct DialState {
     pub continue_after: bool,
     /// The fork whose early media (18x with SDP) the caller hears.
     pub early: Option<LegId>,
+    /// Forks with more addresses of their host to try after a timeout or 503 (RFC 3263
+    /// §4.3): the leg and the addresses left, best first.
+    pub failover: Vec<(LegId, Vec<std::net::SocketAddr>)>,
 }
 
 /// The 2xx we retransmit on one leg until its ACK (§13.3.1.4).

@@ -227,6 +227,11 @@ impl Resolver {
         self.queries.retain(|_, q| q.lookup != id);
     }
 
+    /// True when finished lookups wait in [`Resolver::poll_done`].
+    pub fn has_done(&self) -> bool {
+        !self.done.is_empty()
+    }
+
     /// The next finished lookup.
     pub fn poll_done(&mut self) -> Option<(LookupId, Result<Resolved, LookupError>)> {
         self.done.pop_front()

@@ -18,6 +18,7 @@ use crate::config::sip_values::Host;
 use crate::flow::Flow;
 use crate::sip::{HeaderName, Request, StatusCode};
 use crate::transaction::Handle;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -246,15 +247,19 @@ impl Engine {
                 }
             }
         }
-        // chan_sip's find_peer by address: a static host whose address and port match.
+        // chan_sip's find_peer by address: a static host whose address and port match (a
+        // host name by the addresses it resolved to).
         let from = source.remote;
         for (i, p) in self.cfg.peers() {
-            if let Host::Static {
-                ip: Some(ip), port, ..
-            } = &p.host
-            {
-                let port_ok = p.insecure.port || *port == from.port();
-                if *ip == from.ip() && port_ok {
+            if let Host::Static { ip, port, .. } = &p.host {
+                let matches = |a: SocketAddr| {
+                    a.ip() == from.ip() && (p.insecure.port || a.port() == from.port())
+                };
+                let hit = match ip {
+                    Some(ip) => matches(SocketAddr::new(*ip, *port)),
+                    None => self.cfg.resolved_all(i).iter().any(|a| matches(*a)),
+                };
+                if hit {
                     return if p.insecure.invite {
                         Caller::TrustedPeer(i)
                     } else {

@@ -37,6 +37,7 @@ macro_rules! cx {
     };
 }
 
+mod dns;
 mod invite;
 mod qualify;
 mod register;
@@ -134,6 +135,7 @@ pub struct Engine {
     start_wall_secs: u64,
     unique_ids: u64,
     sounds: Box<dyn Sounds>,
+    dns: dns::DnsState,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -148,6 +150,8 @@ pub struct Environment {
     pub seed: u64,
     /// Where Playback's prompts come from.
     pub sounds: Box<dyn Sounds>,
+    /// The nameservers (`/etc/resolv.conf`; none: host names do not resolve).
+    pub resolver: crate::dns::ResolverConfig,
 }
 
 impl Environment {
@@ -158,6 +162,7 @@ impl Environment {
             wall,
             seed,
             sounds: Box::new(NoSounds),
+            resolver: Default::default(),
         }
     }
 
@@ -173,6 +178,12 @@ impl Environment {
     /// The same with these prompts.
     pub fn with_sounds(mut self, sounds: Box<dyn Sounds>) -> Environment {
         self.sounds = sounds;
+        self
+    }
+
+    /// The same with these nameservers.
+    pub fn with_resolver(mut self, resolver: crate::dns::ResolverConfig) -> Environment {
+        self.resolver = resolver;
         self
     }
 }
@@ -197,6 +208,7 @@ impl Engine {
             wall,
             seed,
             sounds,
+            resolver,
         } = env;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut sched = Scheduler::new();
@@ -232,6 +244,7 @@ impl Engine {
             start_wall_secs,
             unique_ids: 0,
             sounds,
+            dns: dns::DnsState::new(&cfg, resolver, local, now),
             cfg,
         };
         e.schedule_qualify(now);
@@ -241,8 +254,8 @@ impl Engine {
     }
 
     /// An engine for a loaded config: indexes sip.conf and builds the dialplan. Static hosts
-    /// given by name must be resolved by the caller ([`Settings::set_resolved`]) before; this
-    /// leaves them unresolved. Returns the dialplan's load warnings too.
+    /// given by name are resolved on the loop by the engine's resolver (`crate::dns`), with
+    /// the nameservers of `env`. Returns the dialplan's load warnings too.
     pub fn from_config(
         cfg: &crate::config::Config,
         local: SocketAddr,
@@ -365,6 +378,10 @@ impl Engine {
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
+        if on == SockId::DNS {
+            self.handle_dns_datagram(now, from, data);
+            return Verdict::Consumed;
+        }
         if on != SockId::SIP {
             return self.handle_media(now, on, from, data);
         }
@@ -414,6 +431,9 @@ impl Engine {
 
     /// The driver's answer to a [`SocketOp::Bind`].
     pub fn socket_bound(&mut self, id: SockId, ok: bool) {
+        if id == SockId::DNS {
+            return self.dns.resolver.socket_bound(ok);
+        }
         if let Some((h, leg)) = self.media.ports.bound(id, ok, &mut self.out) {
             if let Some(call) = self.calls.get_mut(h) {
                 call.media_bind_failed(leg);
@@ -788,6 +808,7 @@ impl Engine {
             self.fire(now, id, wake);
             self.txs.reap(&mut self.sched);
         }
+        self.dns_timeout(now);
     }
 
     fn fire(&mut self, now: Instant, id: TimerId, wake: Wake) {
@@ -853,7 +874,15 @@ impl Engine {
 
     /// The earliest deadline the engine needs to be woken at.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.sched.next_deadline(), self.registrar.next_expiry()) {
+        let t = match (self.sched.next_deadline(), self.registrar.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // Finished lookups not yet handed on (a failed DNS bind): due at once.
+        if self.dns.resolver.has_done() {
+            return Some(self.epoch.0);
+        }
+        match (t, self.dns.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

@@ -107,7 +107,10 @@ impl Engine {
                 .start(&mut self.sched, PeerTimer::Qualify, now + freq, wake);
         }
         let Some((uri, dest)) = self.qualify_target(peer) else {
-            self.set_peer_status(peer, PeerStatus::Unknown);
+            // A host name that does not resolve stays UNREACHABLE (engine/dns.rs).
+            if !self.dns.failed.contains(&peer) {
+                self.set_peer_status(peer, PeerStatus::Unknown);
+            }
             return;
         };
         let branch = crate::transaction::new_branch(&mut self.rng);
@@ -163,7 +166,7 @@ impl Engine {
         self.set_peer_status(peer, status);
     }
 
-    fn set_peer_status(&mut self, peer: PeerId, status: PeerStatus) {
+    pub(super) fn set_peer_status(&mut self, peer: PeerId, status: PeerStatus) {
         let q = self.qualify.peers.entry(peer).or_default();
         let old = q.status.replace(status).unwrap_or(PeerStatus::Unknown);
         if status == PeerStatus::Unreachable {
