@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod baresip;
+pub mod dns;
 pub mod engine_net;
 pub mod fakenet;
 pub mod rtp;
