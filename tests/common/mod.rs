@@ -51,6 +51,11 @@ impl Sipbox {
     /// `asterisk.conf` gets a `sipbox.conf` keeping every directory inside it, so tests never
     /// share Debian's `/run/sipbox` or `/var/lib/sipbox`.
     pub fn start_logging(dir: &Path, rust_log: &str) -> Sipbox {
+        Sipbox::start_with(dir, rust_log, &[])
+    }
+
+    /// As [`Sipbox::start_logging`], with extra command-line arguments.
+    pub fn start_with(dir: &Path, rust_log: &str, extra: &[&str]) -> Sipbox {
         if !dir.join("sipbox.conf").exists() && !dir.join("asterisk.conf").exists() {
             std::fs::write(dir.join("sipbox.conf"), LOCAL_DIRECTORIES).unwrap();
         }
@@ -58,6 +63,7 @@ impl Sipbox {
             .arg("--config-dir")
             .arg(dir)
             .args(["--bind", "127.0.0.1:0", "-v"])
+            .args(extra)
             .env("RUST_LOG", rust_log)
             .env("RUST_LOG_STYLE", "never")
             .stdin(Stdio::null())
