@@ -4,7 +4,9 @@
 //!
 //! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, slot 2 the waker of
 //! finished jobs (System() commands run on helper threads, `jobs_driver.rs`), the rest RTP
-//! sockets.
+//! sockets — and the DNS client socket, which the engine asks for with the same
+//! `SocketOp::Bind` (id `SockId::DNS`, an ephemeral port) and whose datagrams go back through
+//! `handle_datagram` to the engine's resolver like any other.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
