@@ -29,6 +29,7 @@ pub mod engine;
 pub mod flow;
 pub mod handle;
 pub mod media;
+pub mod nat;
 pub mod registrar;
 pub mod sched;
 pub mod security;

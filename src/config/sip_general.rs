@@ -69,6 +69,8 @@ pub struct General {
     pub max_registrations: usize,
     /// `banfailures`, `banwindow`, `bantime`, `banignore` (sipbox's own): the brute-force ban.
     pub ban: super::ban::BanSettings,
+    /// `externaddr`, `externhost`, `externrefresh`, `localnet`, `keepalive`, `rtpkeepalive`.
+    pub nat_addressing: super::sip_nat::NatAddressing,
 }
 
 impl Default for General {
@@ -99,6 +101,7 @@ impl Default for General {
             max_calls: 1000,
             max_registrations: 100_000,
             ban: super::ban::BanSettings::default(),
+            nat_addressing: Default::default(),
         }
     }
 }
@@ -237,6 +240,7 @@ impl General {
             "maxregistrations" => g.max_registrations = positive(e)?,
             "register" => {} // read by sip_conf
             k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
+            k if super::sip_nat::NatAddressing::reads(k) => g.nat_addressing.apply(k, e)?,
             _ => warnings.other(e),
         }
         Ok(())

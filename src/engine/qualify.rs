@@ -113,13 +113,13 @@ impl Engine {
         let branch = crate::transaction::new_branch(&mut self.rng);
         let tag = self.new_tag();
         let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
-        let origin = Origin::on(dest, self.local, &branch, &self.cfg.general.user_agent);
+        let origin = Origin::on(dest, &self.advertise, &branch, &self.cfg.general.user_agent);
         let req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Options,
                 to: NameAddr::new(uri.clone()),
                 uri,
-                from: build::contact("sipbox", self.local),
+                from: build::contact("sipbox", self.advertise.sip(dest.remote)),
                 from_tag: &tag,
                 call_id: &call_id,
                 cseq: 1,
