@@ -4,6 +4,7 @@
 mod astdb_disk;
 mod driver;
 mod jobs_driver;
+mod resolve;
 mod sounds_disk;
 
 use driver::Driver;
@@ -12,7 +13,7 @@ use sipbox::config::{self, ConfigSource};
 use sipbox::dialplan::Dialplan;
 use sipbox::engine::{Engine, Environment, Settings};
 use sounds_disk::DiskSounds;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
@@ -151,6 +152,7 @@ fn main() -> ExitCode {
     };
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     resolve_static_hosts(&mut settings);
+    let extern_ip = resolve_extern(&cfg.sip.general.nat_addressing);
     let rtp = cfg.rtp.clone();
     let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
     let named = dialplan.literal_sound_names();
@@ -170,7 +172,11 @@ fn main() -> ExitCode {
         #[allow(clippy::disallowed_methods)]
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
             .with_sounds(Box::new(sounds));
-        Engine::new(settings, dialplan, rtp, advertised, env)
+        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env);
+        if let Some(ip) = extern_ip {
+            engine.set_extern_ip(ip);
+        }
+        engine
     });
     let mut driver = match driver {
         Ok(d) => d,
@@ -228,18 +234,34 @@ fn resolve_static_hosts(settings: &mut Settings) {
             port,
         } = &p.host
         {
-            match (host.as_str(), *port)
-                .to_socket_addrs()
-                .map(|mut a| a.next())
-            {
-                Ok(Some(addr)) => found.push((i, addr)),
-                _ => log::warn!("{}: host '{host}' of '{}' does not resolve", p.loc, p.name),
+            match resolve::first_addr(host, *port) {
+                Some(addr) => found.push((i, addr)),
+                None => log::warn!("{}: host '{host}' of '{}' does not resolve", p.loc, p.name),
             }
         }
     }
     for (i, addr) in found {
         settings.set_resolved(i, addr);
     }
+}
+
+/// `externaddr` / `externhost` given by name: resolved once at start (externhost is then
+/// refreshed by the engine every `externrefresh`). A name that does not resolve is logged;
+/// until it does, the local address is advertised everywhere.
+fn resolve_extern(nat: &sipbox::config::sip_nat::NatAddressing) -> Option<std::net::IpAddr> {
+    let x = nat.extern_addr.as_ref()?;
+    if nat.localnet.is_empty() {
+        // chan_sip's rule: without localnet nothing is "outside", so nothing is rewritten.
+        log::warn!("externaddr/externhost without localnet: nothing is rewritten (set localnet)");
+    }
+    if x.ip.is_some() {
+        return None;
+    }
+    let ip = resolve::first_addr(&x.host, x.port.unwrap_or(5060)).map(|a| a.ip());
+    if ip.is_none() {
+        log::warn!("externaddr/externhost '{}' does not resolve", x.host);
+    }
+    ip
 }
 
 /// The address sipbox names in Via, Contact and SDP. Bound to a wildcard (`bindaddr=0.0.0.0`,

@@ -38,6 +38,7 @@ macro_rules! cx {
 }
 
 mod invite;
+mod nat;
 mod qualify;
 mod register;
 mod settings;
@@ -237,6 +238,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
+        e.schedule_nat(now);
         e.media.ports.prime(&mut e.out);
         e.loop_token = e.rng.random();
         e
@@ -813,6 +815,7 @@ impl Engine {
                 self.with_call(now, h, |call, cx| call.on_timer(cx, kind, id));
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
+            Wake::ExternRefresh => self.extern_refresh_due(now),
         }
     }
 
@@ -847,6 +850,9 @@ impl Engine {
 
     /// The driver's report that job `id` ended.
     pub fn job_done(&mut self, now: Instant, id: JobId, outcome: JobOutcome) {
+        if id == nat::EXTERN_JOB {
+            return self.extern_resolved(outcome);
+        }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
             self.txs.reap(&mut self.sched);

@@ -64,6 +64,13 @@ impl Engine {
         }
     }
 
+    /// (Re)starts timer `kind` of `peer` at `at`.
+    pub(super) fn start_peer_timer(&mut self, peer: PeerId, kind: PeerTimer, at: Instant) {
+        let q = self.qualify.peers.entry(peer).or_default();
+        q.timers
+            .start(&mut self.sched, kind, at, Wake::Peer(peer, kind));
+    }
+
     /// The reachability of a peer.
     pub fn peer_status(&self, name: &str) -> Option<PeerStatus> {
         let id = self.cfg.entry(name)?;
@@ -86,6 +93,7 @@ impl Engine {
         }
         match kind {
             PeerTimer::Qualify => self.qualify_due(now, peer),
+            PeerTimer::Keepalive => self.keepalive_due(now, peer),
             PeerTimer::QualifyLimit => {
                 // The ping's limit passed: unanswered means UNREACHABLE.
                 if q.pending.take().is_some() {

@@ -13,6 +13,7 @@
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
 pub mod endpoint;
+mod keepalive;
 pub mod record;
 pub mod relay;
 mod transfer;
@@ -94,6 +95,10 @@ pub struct LegMedia {
     pub hold: bool,
     /// When RTP last arrived from this leg.
     pub last_rx: Option<Instant>,
+    /// When sipbox last sent this leg RTP (relayed, played or a keep-alive).
+    pub last_tx: Option<Instant>,
+    /// The `rtpkeepalive` comfort-noise stream toward this leg.
+    pub keepalive: keepalive::KeepaliveStream,
 }
 
 /// Call-wide media state.
@@ -190,6 +195,11 @@ impl Call {
             session,
             hold: false,
             last_rx: None,
+            last_tx: None,
+            keepalive: keepalive::KeepaliveStream {
+                ssrc: rand::Rng::random(cx.rng),
+                ..Default::default()
+            },
         });
         Some(pair)
     }
