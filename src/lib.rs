@@ -11,6 +11,8 @@
 //! - [`dialplan`]: the extensions.conf model, pattern matching, expressions, applications;
 //!   it ends calls with Q.850 causes ([`dialplan::Cause`]), never SIP statuses.
 //! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
+//! - [`nat`]: which address we advertise toward a destination (externaddr/localnet) and
+//!   whether a device is behind NAT (Via vs source).
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
