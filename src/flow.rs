@@ -134,6 +134,16 @@ pub enum Job {
     /// Write an AstDB change to disk (no completion is reported: the dialplan already sees
     /// the change in memory).
     Db(crate::dialplan::astdb::DbOp),
+    /// Resolve `host` (port `port`) to an address and report it with
+    /// [`JobOutcome::Resolved`] (the `externhost` refresh).
+    Resolve {
+        /// The job.
+        id: JobId,
+        /// The name.
+        host: String,
+        /// The port to resolve for.
+        port: u16,
+    },
     /// Write `bytes` to the file at `path` (a Record() recording); no completion is reported.
     WriteFile {
         /// Where.
@@ -150,6 +160,8 @@ pub enum JobOutcome {
     Exited(i32),
     /// It could not be started, was killed by a signal or ran past its timeout.
     Failed,
+    /// A [`Job::Resolve`]'s answer (None: the name did not resolve).
+    Resolved(Option<std::net::IpAddr>),
 }
 
 /// The core's outputs, kept apart so handlers can borrow them beside other state.

@@ -48,6 +48,21 @@ impl JobRunner {
                 }
                 return;
             }
+            Job::Resolve { id, host, port } => {
+                let (tx, waker) = (self.done_tx.clone(), self.waker.clone());
+                let spawned = std::thread::Builder::new()
+                    .name("resolve".into())
+                    .spawn(move || {
+                        let ip = crate::resolve::first_addr(&host, port).map(|a| a.ip());
+                        let _ = tx.send((id, JobOutcome::Resolved(ip)));
+                        let _ = waker.wake();
+                    });
+                if spawned.is_err() {
+                    let _ = self.done_tx.send((id, JobOutcome::Resolved(None)));
+                    let _ = self.waker.wake();
+                }
+                return;
+            }
             Job::WriteFile { path, bytes } => {
                 let spawned = std::thread::Builder::new()
                     .name("record".into())

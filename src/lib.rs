@@ -13,6 +13,8 @@
 //! - [`media`]: RTP relay, SDP offer/answer, G.711, playback.
 //! - [`dns`]: RFC 3263 SRV and A/AAAA lookups, sans-IO: queries out as datagrams, answers
 //!   in with `now`, a TTL cache.
+//! - [`nat`]: which address we advertise toward a destination (externaddr/localnet) and
+//!   whether a device is behind NAT (Via vs source).
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
@@ -32,6 +34,7 @@ pub mod engine;
 pub mod flow;
 pub mod handle;
 pub mod media;
+pub mod nat;
 pub mod registrar;
 pub mod sched;
 pub mod security;

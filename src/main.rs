@@ -5,6 +5,7 @@
 mod astdb_disk;
 mod driver;
 mod jobs_driver;
+mod resolve;
 mod sounds_disk;
 
 use driver::Driver;
@@ -169,6 +170,7 @@ fn main() -> ExitCode {
     };
     let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
     let resolver = resolver_config(args.nameservers);
+    let extern_ip = resolve_extern(&cfg.sip.general.nat_addressing);
     let rtp = cfg.rtp.clone();
     let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
     let named = dialplan.literal_sound_names();
@@ -189,7 +191,11 @@ fn main() -> ExitCode {
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
             .with_sounds(Box::new(sounds))
             .with_resolver(resolver);
-        Engine::new(settings, dialplan, rtp, advertised, env)
+        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env);
+        if let Some(ip) = extern_ip {
+            engine.set_extern_ip(ip);
+        }
+        engine
     });
     let mut driver = match driver {
         Ok(d) => d,
@@ -251,6 +257,25 @@ fn resolver_config(nameservers: Vec<SocketAddr>) -> ResolverConfig {
         );
     }
     conf
+}
+
+/// `externaddr` / `externhost` given by name: resolved once at start (externhost is then
+/// refreshed by the engine every `externrefresh`). A name that does not resolve is logged;
+/// until it does, the local address is advertised everywhere.
+fn resolve_extern(nat: &sipbox::config::sip_nat::NatAddressing) -> Option<std::net::IpAddr> {
+    let x = nat.extern_addr.as_ref()?;
+    if nat.localnet.is_empty() {
+        // chan_sip's rule: without localnet nothing is "outside", so nothing is rewritten.
+        log::warn!("externaddr/externhost without localnet: nothing is rewritten (set localnet)");
+    }
+    if x.ip.is_some() {
+        return None;
+    }
+    let ip = resolve::first_addr(&x.host, x.port.unwrap_or(5060)).map(|a| a.ip());
+    if ip.is_none() {
+        log::warn!("externaddr/externhost '{}' does not resolve", x.host);
+    }
+    ip
 }
 
 /// The address sipbox names in Via, Contact and SDP. Bound to a wildcard (`bindaddr=0.0.0.0`,

@@ -28,6 +28,9 @@ pub struct Binding {
     pub call_id: String,
     /// The CSeq of that REGISTER.
     pub cseq: u32,
+    /// The REGISTER had passed a NAT (its Via sent-by was not its source): what
+    /// `nat=auto_force_rport` / `auto_comedia` decide on for calls to this contact.
+    pub nated: bool,
     timer: TimerId,
 }
 
@@ -38,6 +41,8 @@ pub struct ContactUpdate {
     pub contact: String,
     /// Granted lifetime; zero removes the binding.
     pub expires: Duration,
+    /// The REGISTER came through a NAT ([`Binding::nated`]).
+    pub nated: bool,
 }
 
 /// Why the registrar refused an update.
@@ -156,6 +161,7 @@ impl Registrar {
                 expires_at,
                 call_id: call_id.to_string(),
                 cseq,
+                nated: u.nated,
                 timer,
             });
             self.count += 1;
@@ -229,6 +235,7 @@ mod tests {
         ContactUpdate {
             contact: contact.into(),
             expires: Duration::from_secs(secs),
+            nated: false,
         }
     }
 

@@ -27,6 +27,8 @@ pub enum CallTimer {
     /// A blind transfer succeeded and the transferer has not sent its BYE (64·T1): sipbox
     /// sends one.
     TransfererBye,
+    /// `rtpkeepalive`: check which legs need a comfort-noise packet.
+    RtpKeepalive,
 }
 
 impl TimerKindSet for CallTimer {
@@ -62,6 +64,8 @@ pub enum PeerTimer {
     Qualify,
     /// The outstanding ping's answer limit (qualify=ms).
     QualifyLimit,
+    /// Time to send the next `keepalive` CRLF.
+    Keepalive,
 }
 
 impl TimerKindSet for PeerTimer {
@@ -81,6 +85,8 @@ pub enum Wake {
     Call(CallHandle, CallTimer),
     /// A sip.conf entry's timer.
     Peer(PeerId, PeerTimer),
+    /// Time to resolve `externhost` again.
+    ExternRefresh,
 }
 
 impl From<TxTimer> for Wake {

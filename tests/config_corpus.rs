@@ -110,10 +110,10 @@ const SETS: &[Expect] = &[
             "sip.conf:221: bad value 'PROVIDERIP/255.255.255.252' for 'permit'",
             "[provider] not loaded",
             "'tcpenable' ignored: SIP over TCP is not supported",
-            "'externaddr' ignored",
             "sip.conf:188: unknown option 'alow' ignored",
         ],
-        never: &["unknown template", "tcpbindaddr", "allowsubscribe"],
+        // externaddr and localnet are acted on (NAT rewriting).
+        never: &["unknown template", "tcpbindaddr", "allowsubscribe", "externaddr", "localnet"],
         refuses: None,
     },
     Expect {
@@ -162,10 +162,10 @@ const SETS: &[Expect] = &[
         contexts: 8,
         warns: &[
             "'t38pt_udptl' ignored: T.38 fax is not supported (said once)",
-            "nat=auto_force_rport taken as force_rport",
             "unknown option 'contactacl' ignored",
         ],
-        never: &["allowoverlap", "use_q850_reason", "namedcallgroup"],
+        // nat=auto_force_rport is understood as itself.
+        never: &["allowoverlap", "use_q850_reason", "namedcallgroup", "auto_force_rport"],
         refuses: None,
     },
     Expect {

@@ -399,12 +399,10 @@ fn realistic_admin_sip_conf_loads() {
             "{opt}: {w:#?}"
         );
     }
-    // What the admin would miss is said once per option name.
+    // externip and localnet are acted on (NAT rewriting): nothing to warn about.
     for opt in ["externip", "localnet"] {
-        let needle = format!("'{opt}' ignored: sipbox does not rewrite addresses for NAT");
-        assert_eq!(
-            w.iter().filter(|m| m.contains(&needle)).count(),
-            1,
+        assert!(
+            !w.iter().any(|m| m.contains(&format!("'{opt}'"))),
             "{opt}: {w:#?}"
         );
     }

@@ -23,7 +23,15 @@ impl Call {
         let final_ = reply.status.is_final();
         let ua = cx.cfg.general.user_agent.as_str();
         reply::send(
-            cx.now, cx.txs, cx.sched, cx.out, h, reply, body, cx.local, ua,
+            cx.now,
+            cx.txs,
+            cx.sched,
+            cx.out,
+            h,
+            reply,
+            body,
+            cx.advertise,
+            ua,
         );
         if final_ {
             self.legs[caller].invite_tx = None;
@@ -37,8 +45,14 @@ impl Call {
             return;
         };
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(resp) = reply::build(cx.txs, h, Reply::new(StatusCode::OK), body, cx.local, ua)
-        else {
+        let Some(resp) = reply::build(
+            cx.txs,
+            h,
+            Reply::new(StatusCode::OK),
+            body,
+            cx.advertise,
+            ua,
+        ) else {
             return;
         };
         let bytes: Rc<[u8]> = resp.to_bytes().into();

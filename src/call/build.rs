@@ -5,6 +5,7 @@
 
 use super::dialog::Dialog;
 use crate::flow::{Flow, Transport};
+use crate::nat::Advertise;
 use crate::sip::{CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via};
 use std::net::SocketAddr;
 
@@ -23,10 +24,11 @@ pub struct Origin<'a> {
 }
 
 impl<'a> Origin<'a> {
-    /// An origin for a request on `flow`.
-    pub fn on(flow: Flow, local: SocketAddr, branch: &'a str, user_agent: &'a str) -> Self {
+    /// An origin for a request on `flow`: our address is what `adv` advertises toward the
+    /// flow's remote (externaddr outside the localnets, the local address inside).
+    pub fn on(flow: Flow, adv: &Advertise, branch: &'a str, user_agent: &'a str) -> Self {
         Origin {
-            local,
+            local: adv.sip(flow.remote),
             transport: flow.transport,
             branch,
             user_agent,

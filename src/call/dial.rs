@@ -28,6 +28,8 @@ struct ForkTarget {
     dest: Flow,
     /// The host's other addresses, for failover.
     rest: Vec<SocketAddr>,
+    /// The binding's REGISTER passed a NAT.
+    nated: bool,
 }
 
 impl Call {
@@ -132,7 +134,7 @@ impl Call {
         let call_id = cx.new_call_id();
         let local_tag = cx.new_tag();
         let branch = cx.new_branch();
-        let local = cx.local;
+        let local = cx.advertise.sip(f.dest.remote);
         let Some(peer) = cx.cfg.peer(f.peer) else {
             return Ok(None);
         };
@@ -171,6 +173,7 @@ impl Call {
             ack: None,
             peer: Some(f.peer),
             media: None,
+            nated: f.nated,
         });
         cx.load.add(f.peer);
         let offer = if self.rerouted {
@@ -186,7 +189,7 @@ impl Call {
             }
         };
         let d = &self.legs[leg_id].dialog;
-        let origin = Origin::on(d.flow, local, &branch, &cx.cfg.general.user_agent);
+        let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let mut invite = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Invite,
@@ -293,7 +296,7 @@ impl Call {
         let branch = cx.new_branch();
         let d = &mut self.legs[leg].dialog;
         d.confirm(resp);
-        let origin = Origin::on(d.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+        let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
         cx.out.sip(d.flow, ack.clone());
         self.legs[leg].ack = Some(ack);
@@ -384,6 +387,7 @@ impl Call {
                 uri: uri.clone(),
                 dest: Flow::udp(next),
                 rest: Vec::new(),
+                nated: false,
             };
             if let Ok(Some(new_leg)) = self.send_fork(cx, f) {
                 let Some(dial) = self.dial_mut() else {
@@ -497,7 +501,7 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
         &d,
         Method::Ack,
         d.invite_cseq,
-        &Origin::on(dest, cx.local, &b1, &cx.cfg.general.user_agent),
+        &Origin::on(dest, cx.advertise, &b1, &cx.cfg.general.user_agent),
     );
     cx.out.sip(dest, ack.to_bytes());
     if !already && cx.orphans.first_bye(&d.call_id) {
@@ -506,7 +510,7 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
             &d,
             Method::Bye,
             d.invite_cseq + 1,
-            &Origin::on(dest, cx.local, &b2, &cx.cfg.general.user_agent),
+            &Origin::on(dest, cx.advertise, &b2, &cx.cfg.general.user_agent),
         );
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, bye, dest, Purpose::Fire);
@@ -529,10 +533,13 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                 if let Some(n) = number {
                     uri.user = Some(n.to_string());
                 }
-                // nat=no trusts the Contact; otherwise (chan_sip's default force_rport)
-                // the address the REGISTER came from.
+                // nat=no trusts the Contact; otherwise (chan_sip's default force_rport, or
+                // auto_force_rport when the REGISTER passed a NAT) the address the REGISTER
+                // came from.
                 let dest = match uri_addr(&uri) {
-                    Some(remote) if !p.nat.force_rport => Flow { remote, ..b.flow },
+                    Some(remote) if !p.nat.applied(b.nated).force_rport => {
+                        Flow { remote, ..b.flow }
+                    }
                     _ => b.flow,
                 };
                 Some(ForkTarget {
@@ -540,6 +547,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                     uri,
                     dest,
                     rest: Vec::new(),
+                    nated: b.nated,
                 })
             })
             .collect(),
@@ -552,6 +560,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                     uri: build::sip_uri(Some(user), addr),
                     dest: Flow::udp(addr),
                     rest: Vec::new(),
+                    nated: false,
                 }];
             }
             // A host name (resolved on the loop, engine/dns.rs): the Request-URI names it,
@@ -568,6 +577,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                 uri,
                 dest: Flow::udp(first),
                 rest: rest.to_vec(),
+                nated: false,
             }]
         }
         Host::Unset => Vec::new(),

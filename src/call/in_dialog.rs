@@ -22,7 +22,17 @@ use std::rc::Rc;
 impl Call {
     fn reply_on(&self, cx: &mut Cx<'_>, h: TxHandle, r: Reply, body: reply::Body) {
         let ua = cx.cfg.general.user_agent.as_str();
-        reply::send(cx.now, cx.txs, cx.sched, cx.out, h, r, body, cx.local, ua);
+        reply::send(
+            cx.now,
+            cx.txs,
+            cx.sched,
+            cx.out,
+            h,
+            r,
+            body,
+            cx.advertise,
+            ua,
+        );
     }
 
     /// A request with a To tag for `leg` of this call, on its new server transaction `h`:
@@ -137,7 +147,12 @@ impl Call {
         let body = self.media_relay_body(cx, leg, other, req.content_type(), req.body());
         let target = &mut self.legs[other].dialog;
         let cseq = target.next_cseq();
-        let origin = Origin::on(target.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+        let origin = Origin::on(
+            target.flow,
+            cx.advertise,
+            &branch,
+            &cx.cfg.general.user_agent,
+        );
         let mut out = build::in_dialog(target, req.method().clone(), cseq, &origin);
         if let Some((ct, body)) = body {
             out.set_body(Some(&ct), body);
@@ -189,7 +204,7 @@ impl Call {
             let branch = cx.new_branch();
             if let Some(l) = self.legs.get(to_leg) {
                 let d = &l.dialog;
-                let origin = Origin::on(d.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+                let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
                 let ack = build::in_dialog(d, Method::Ack, d.local_cseq, &origin);
                 cx.out.sip(d.flow, ack.to_bytes());
             }
@@ -199,7 +214,7 @@ impl Call {
             None => None,
         };
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(built) = reply::build(cx.txs, server, reply, body, cx.local, ua) else {
+        let Some(built) = reply::build(cx.txs, server, reply, body, cx.advertise, ua) else {
             return;
         };
         cx.txs.server_send(cx.now, cx.sched, cx.out, server, &built);
@@ -276,7 +291,7 @@ impl Call {
         let d = &mut self.legs[leg].dialog;
         d.state = DialogState::Terminated;
         let cseq = d.next_cseq();
-        let origin = Origin::on(d.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+        let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let bye = build::in_dialog(d, Method::Bye, cseq, &origin);
         let dest = d.flow;
         cx.txs

@@ -25,7 +25,8 @@ impl Jobs {
         if self.owners.len() >= MAX_JOBS {
             return None;
         }
-        self.next = self.next.wrapping_add(1);
+        // Id 0 is the engine's own externhost lookup.
+        self.next = self.next.wrapping_add(1).max(1);
         let id = JobId(self.next);
         self.owners.insert(id, call);
         out.job(Job::Run {

@@ -55,7 +55,6 @@ use media::MediaState;
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 /// The methods sipbox serves, for `Allow`.
@@ -184,8 +183,9 @@ pub struct Cx<'a> {
     pub media: &'a mut MediaState,
     /// Playback's prompts.
     pub sounds: &'a mut dyn Sounds,
-    /// Our SIP address.
-    pub local: SocketAddr,
+    /// Our addresses toward each destination (Via, Contact, SDP): the one place they come
+    /// from.
+    pub advertise: &'a crate::nat::Advertise,
     /// Late 2xx already hung up.
     pub orphans: &'a mut Orphans,
     /// This sipbox's loop marker (see [`loop_marker`]).

@@ -4,11 +4,11 @@
 
 use super::build;
 use crate::flow::Outbox;
+use crate::nat::Advertise;
 use crate::sched::Scheduler;
 use crate::sip::{HeaderName, Method, Response, StatusCode};
 use crate::transaction::{Handle, Transactions, TxTimer};
 use std::borrow::Cow;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A final or provisional answer, before it is shaped into a response.
@@ -62,10 +62,11 @@ pub fn build<P: Clone>(
     h: Handle,
     reply: Reply,
     body: Body,
-    local: SocketAddr,
+    adv: &Advertise,
     user_agent: &str,
 ) -> Option<Response> {
     let tx = txs.server(h)?;
+    let local = adv.sip(tx.dest.remote);
     let answering = tx.answering.as_ref()?;
     let request = &answering.request;
     let status = reply.status;
@@ -99,10 +100,10 @@ pub fn send<P: Clone, W: From<TxTimer>>(
     h: Handle,
     reply: Reply,
     body: Body,
-    local: SocketAddr,
+    adv: &Advertise,
     user_agent: &str,
 ) {
-    if let Some(resp) = build(txs, h, reply, body, local, user_agent) {
+    if let Some(resp) = build(txs, h, reply, body, adv, user_agent) {
         txs.server_send(now, sched, out, h, &resp);
     }
 }

@@ -156,6 +156,7 @@ impl Call {
             CallTimer::DialTimeout => self.dial_timed_out(cx),
             CallTimer::Pace => self.pace(cx),
             CallTimer::Watchdog => self.watchdog(cx),
+            CallTimer::RtpKeepalive => self.rtp_keepalive(cx),
             CallTimer::Digit if self.media.is_recording() => self.finish_recording(cx, "TIMEOUT"),
             CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
@@ -171,7 +172,7 @@ impl Call {
         self.job = None;
         let exit = match outcome {
             JobOutcome::Exited(code) => Some(code),
-            JobOutcome::Failed => None,
+            JobOutcome::Failed | JobOutcome::Resolved(_) => None,
         };
         self.run_dialplan(cx, Resume::SystemDone { exit });
     }

@@ -64,6 +64,7 @@ impl Call {
             ack: None,
             peer,
             media: None,
+            nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
         };
         let exec = Some(Execution::new(
             cx.dialplan,

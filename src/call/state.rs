@@ -28,6 +28,9 @@ pub struct Leg {
     pub peer: Option<PeerId>,
     /// Its media (sockets, remote, codec), once it has any.
     pub media: Option<LegMedia>,
+    /// The device is behind NAT (its INVITE's or REGISTER's Via sent-by was not its source):
+    /// what `nat=auto_force_rport` / `auto_comedia` decide on.
+    pub nated: bool,
 }
 
 /// Two legs whose media and in-dialog requests are passed between each other.

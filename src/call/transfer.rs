@@ -122,7 +122,17 @@ impl Call {
     fn reply_refer(&self, cx: &mut Cx<'_>, h: TxHandle, status: StatusCode) {
         let ua = cx.cfg.general.user_agent.as_str();
         let r = Reply::new(status);
-        super::reply::send(cx.now, cx.txs, cx.sched, cx.out, h, r, None, cx.local, ua);
+        super::reply::send(
+            cx.now,
+            cx.txs,
+            cx.sched,
+            cx.out,
+            h,
+            r,
+            None,
+            cx.advertise,
+            ua,
+        );
     }
 
     /// True when `leg` is the transferer of this call's last transfer.
@@ -392,7 +402,7 @@ impl Call {
             return;
         }
         let seq = d.next_cseq();
-        let origin = Origin::on(d.flow, cx.local, &branch, &cx.cfg.general.user_agent);
+        let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let mut n = build::in_dialog(d, Method::Notify, seq, &origin);
         n.push_header(HeaderName::Event, format!("refer;id={refer_cseq}"));
         let sub = if last {
@@ -404,7 +414,7 @@ impl Call {
         let user = d.local_uri.uri.user.as_deref().unwrap_or("sipbox");
         n.push_header(
             HeaderName::Contact,
-            build::contact(user, cx.local).to_string(),
+            build::contact(user, cx.advertise.sip(d.flow.remote)).to_string(),
         );
         n.set_body(Some(SIPFRAG), sipfrag(status));
         let dest = d.flow;

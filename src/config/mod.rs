@@ -29,6 +29,7 @@ pub mod rtp_conf;
 pub mod settings;
 pub mod sip_conf;
 pub mod sip_general;
+pub mod sip_nat;
 pub mod sip_peer;
 pub mod sip_values;
 pub mod values;

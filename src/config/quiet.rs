@@ -61,7 +61,6 @@ const QUIET: &[&str] = &[
     "jbmaxsize",
     "jbresyncthreshold",
     "jbtargetextra",
-    "keepalive",
     "language",
     "legacy_useroption_parsing",
     "limitonpeers",
@@ -97,7 +96,6 @@ const QUIET: &[&str] = &[
     "rtautoclear",
     "rtcachefriends",
     "rtp_engine",
-    "rtpkeepalive",
     "rtsavepath",
     "rtsavesysname",
     "rtupdate",
@@ -182,25 +180,44 @@ const QUIET_WHEN_OFF: &[(&str, &str)] = &[
 
 /// Options an admin would miss, with what is missing.
 const MISSED: &[(&str, &str)] = &[
-    ("externip", "sipbox does not rewrite addresses for NAT (set bindaddr to the public address or use a NAT helper)"),
-    ("externaddr", "sipbox does not rewrite addresses for NAT (set bindaddr to the public address or use a NAT helper)"),
-    ("externhost", "sipbox does not rewrite addresses for NAT (set bindaddr to the public address or use a NAT helper)"),
-    ("externrefresh", "sipbox does not rewrite addresses for NAT"),
-    ("localnet", "sipbox does not rewrite addresses for NAT"),
     ("media_address", "sipbox advertises the bind address in SDP"),
-    ("outboundproxy", "calls are not sent through an outbound proxy"),
+    (
+        "outboundproxy",
+        "calls are not sent through an outbound proxy",
+    ),
     ("stunaddr", "STUN is not supported"),
-    ("setvar", "channel variables from sip.conf are not set on calls"),
-    ("remotesecret", "outbound authentication towards this peer is not supported"),
-    ("auth", "outbound authentication towards this peer is not supported"),
-    ("authuser", "outbound authentication towards this peer is not supported"),
-    ("defaultip", "a dynamic peer is not reachable before it registers"),
-    ("domain", "SIP domain lists are not supported; any domain is served"),
+    (
+        "setvar",
+        "channel variables from sip.conf are not set on calls",
+    ),
+    (
+        "remotesecret",
+        "outbound authentication towards this peer is not supported",
+    ),
+    (
+        "auth",
+        "outbound authentication towards this peer is not supported",
+    ),
+    (
+        "authuser",
+        "outbound authentication towards this peer is not supported",
+    ),
+    (
+        "defaultip",
+        "a dynamic peer is not reachable before it registers",
+    ),
+    (
+        "domain",
+        "SIP domain lists are not supported; any domain is served",
+    ),
     ("mailbox_context", "voicemail is not sipbox's job"),
     ("nat_keepalive", "NAT keep-alives are not sent"),
     // Only reaches here from [general], where chan_sip reads bindport, not port (peers
     // handle their own port=).
-    ("port", "chan_sip's [general] port is bindport; this line leaves the port at its default"),
+    (
+        "port",
+        "chan_sip's [general] port is bindport; this line leaves the port at its default",
+    ),
 ];
 
 /// The verdict on `key` (lower case) written with `value`.
@@ -227,7 +244,7 @@ pub fn sip_option(key: &str, value: &str) -> Verdict {
         return Verdict::Quiet;
     }
     match MISSED.iter().find(|(k, _)| *k == key) {
-        // `externhost =` with nothing after it asks for nothing.
+        // `stunaddr =` with nothing after it asks for nothing.
         Some(_) if value.trim().is_empty() => Verdict::Quiet,
         Some((_, why)) => Verdict::Missed(why),
         None => Verdict::Unknown,
@@ -262,9 +279,8 @@ mod tests {
             ("transport", "udp", |v| v == Verdict::Quiet),
             ("transport", "udp,tcp", |v| v == Verdict::Quiet),
             ("transport", "tls", missed),
-            ("externip", "192.0.2.1", missed),
-            ("externhost", " ", |v| v == Verdict::Quiet),
             ("port", "5060", missed),
+            ("stunaddr", " ", |v| v == Verdict::Quiet),
             ("frobnicate", "1", |v| v == Verdict::Unknown),
         ];
         for (k, v, ok) in cases {

@@ -72,6 +72,8 @@ pub struct General {
     /// `srvlookup` (yes, chan_sip's `DEFAULT_SRVLOOKUP`): a static `host=name` without a port
     /// is looked up by `_sip._udp` SRV first (RFC 3263 §4.2).
     pub srv_lookup: bool,
+    /// `externaddr`, `externhost`, `externrefresh`, `localnet`, `keepalive`, `rtpkeepalive`.
+    pub nat_addressing: super::sip_nat::NatAddressing,
 }
 
 impl Default for General {
@@ -103,6 +105,7 @@ impl Default for General {
             max_calls: 1000,
             max_registrations: 100_000,
             ban: super::ban::BanSettings::default(),
+            nat_addressing: Default::default(),
         }
     }
 }
@@ -242,6 +245,7 @@ impl General {
             "maxregistrations" => g.max_registrations = positive(e)?,
             "register" => {} // read by sip_conf
             k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
+            k if super::sip_nat::NatAddressing::reads(k) => g.nat_addressing.apply(k, e)?,
             _ => warnings.other(e),
         }
         Ok(())

@@ -72,6 +72,11 @@ pub struct SipPeer {
     pub codecs: Vec<Codec>,
     /// `nat` (default: general's).
     pub nat: Nat,
+    /// `keepalive` (default: general's, off): a CRLF to its registered contacts this often.
+    pub keepalive: Option<Duration>,
+    /// `rtpkeepalive` (default: general's, off): a comfort-noise packet to its media after
+    /// this long without sending any.
+    pub rtp_keepalive: Option<Duration>,
     /// `insecure`.
     pub insecure: Insecure,
     /// `dtmfmode` as written (default: general's, `rfc2833`); stored, not acted on yet.
@@ -109,6 +114,8 @@ impl fmt::Debug for SipPeer {
             .field("call_limit", &self.call_limit)
             .field("codecs", &self.codecs)
             .field("nat", &self.nat)
+            .field("keepalive", &self.keepalive)
+            .field("rtp_keepalive", &self.rtp_keepalive)
             .field("insecure", &self.insecure)
             .field("dtmfmode", &self.dtmfmode)
             .field("directmedia", &self.directmedia)
@@ -177,6 +184,8 @@ impl SipPeer {
             call_limit: None,
             codecs: Vec::new(),
             nat: general.nat,
+            keepalive: general.nat_addressing.keepalive,
+            rtp_keepalive: general.nat_addressing.rtp_keepalive,
             insecure: Insecure::default(),
             dtmfmode: general.dtmfmode.clone(),
             directmedia: general.directmedia.clone(),
@@ -246,6 +255,8 @@ impl SipPeer {
             "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
             "allow" | "disallow" => {} // applied in order after the loop
             "nat" => p.nat = Nat::parse(e, warnings)?,
+            "keepalive" => p.keepalive = super::sip_nat::parse_keepalive(e)?,
+            "rtpkeepalive" => p.rtp_keepalive = super::sip_nat::parse_rtp_keepalive(e)?,
             "insecure" => p.insecure = Insecure::parse(e)?,
             "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
             "directmedia" | "canreinvite" => p.directmedia = opt_text(e),

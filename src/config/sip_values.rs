@@ -7,13 +7,20 @@ use std::time::Duration;
 use super::raw::{ConfigError, Entry};
 use super::values::{bad, parse_bool_str, Warnings};
 
-/// `nat=`: how we treat a device behind NAT (Asterisk 11 values).
+/// `nat=`: how we treat a device behind NAT (Asterisk 11/12 values, `sip.conf.sample`'s
+/// "NAT SUPPORT").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Nat {
-    /// Answer to the source address and port even without `;rport` in the Via (RFC 3581).
+    /// Answer to the source address and port even without `;rport` in the Via (RFC 3581), and
+    /// call a registered contact at the address its REGISTER came from.
     pub force_rport: bool,
     /// Send RTP to where the peer's RTP comes from, not to its SDP address (symmetric RTP).
     pub comedia: bool,
+    /// `auto_force_rport`: `force_rport` only when NAT is detected (the top Via's sent-by is
+    /// not the packet's source).
+    pub auto_force_rport: bool,
+    /// `auto_comedia`: `comedia` only when NAT is detected.
+    pub auto_comedia: bool,
 }
 
 impl Nat {
@@ -21,15 +28,20 @@ impl Nat {
     pub const DEFAULT: Nat = Nat {
         force_rport: true,
         comedia: false,
+        auto_force_rport: false,
+        auto_comedia: false,
     };
 
-    /// Parses `no`, `yes` (both), `force_rport`, `comedia`, a comma list of those; the
-    /// `auto_*` forms of Asterisk 12 are taken as the plain ones with a warning.
+    /// Parses a comma list of `no`, `yes` (force_rport,comedia), `force_rport`, `comedia`,
+    /// `auto_force_rport`, `auto_comedia` (and 1.8's `route`, taken as force_rport). As in
+    /// chan_sip: any `no` in the list makes the whole setting `no`, and an `auto_` option
+    /// beside its plain counterpart wins over it.
     pub fn parse(e: &Entry, warnings: &mut Warnings) -> Result<Nat, ConfigError> {
         let mut nat = Nat::default();
+        let mut no = false;
         for word in e.value.split(',').map(str::trim) {
             match word.to_ascii_lowercase().as_str() {
-                "no" | "never" => nat = Nat::default(),
+                "no" | "never" => no = true,
                 "yes" => {
                     nat.force_rport = true;
                     nat.comedia = true;
@@ -41,23 +53,39 @@ impl Nat {
                     warnings.at(&e.loc, "nat=route taken as force_rport");
                     nat.force_rport = true;
                 }
-                "auto_force_rport" => {
-                    warnings.at(&e.loc, "nat=auto_force_rport taken as force_rport");
-                    nat.force_rport = true;
-                }
-                "auto_comedia" => {
-                    warnings.at(&e.loc, "nat=auto_comedia taken as comedia");
-                    nat.comedia = true;
-                }
+                "auto_force_rport" => nat.auto_force_rport = true,
+                "auto_comedia" => nat.auto_comedia = true,
                 _ => {
                     return Err(bad(
                         e,
-                        "expected no, yes, force_rport, comedia or force_rport,comedia",
+                        "expected a comma list of no, yes, force_rport, comedia, \
+                         auto_force_rport, auto_comedia",
                     ))
                 }
             }
         }
+        if no {
+            return Ok(Nat::default());
+        }
+        nat.force_rport &= !nat.auto_force_rport;
+        nat.comedia &= !nat.auto_comedia;
         Ok(nat)
+    }
+
+    /// The setting with its `auto_` parts decided: `nated` says whether NAT was detected for
+    /// this device (see `crate::nat::detect`).
+    pub fn applied(self, nated: bool) -> Nat {
+        Nat {
+            force_rport: self.force_rport || (self.auto_force_rport && nated),
+            comedia: self.comedia || (self.auto_comedia && nated),
+            auto_force_rport: false,
+            auto_comedia: false,
+        }
+    }
+
+    /// True when either part depends on NAT detection.
+    pub fn is_auto(self) -> bool {
+        self.auto_force_rport || self.auto_comedia
     }
 }
 
@@ -242,16 +270,29 @@ mod tests {
         let both = Nat {
             force_rport: true,
             comedia: true,
+            ..Nat::default()
         };
         assert_eq!(nat("no", &mut w), Ok(Nat::default()));
         assert_eq!(nat("yes", &mut w), Ok(both));
         assert_eq!(nat("force_rport,comedia", &mut w), Ok(both));
         assert_eq!(nat("comedia", &mut w).map(|n| n.force_rport), Ok(false));
-        assert_eq!(nat("auto_force_rport", &mut w), Ok(Nat::DEFAULT));
+        // Any `no` in the list wins (sip.conf.sample).
+        assert_eq!(nat("force_rport,no,comedia", &mut w), Ok(Nat::default()));
+        let auto = nat("auto_force_rport", &mut w).unwrap();
+        assert!(auto.auto_force_rport && !auto.force_rport && !auto.comedia);
+        // An auto option beside its plain counterpart: the plain one is ignored.
+        let ac = nat("comedia,auto_comedia,force_rport", &mut w).unwrap();
+        assert!(ac.auto_comedia && !ac.comedia && ac.force_rport);
+        assert_eq!(ac.applied(false), Nat::DEFAULT);
+        assert_eq!(ac.applied(true), both);
+        assert_eq!(auto.applied(false), Nat::default());
+        assert_eq!(auto.applied(true), Nat::DEFAULT);
+        assert!(w.into_vec().is_empty());
+        let mut w = Warnings::default();
         assert_eq!(
             nat("route66", &mut w).unwrap_err().to_string(),
-            "sip.conf:3: bad value 'route66' for 'nat': expected no, yes, force_rport, \
-             comedia or force_rport,comedia"
+            "sip.conf:3: bad value 'route66' for 'nat': expected a comma list of no, yes, \
+             force_rport, comedia, auto_force_rport, auto_comedia"
         );
     }
 

@@ -82,7 +82,7 @@ impl Engine {
     /// Replaces the nameservers (the binary reads `/etc/resolv.conf`; tests name their own).
     /// Lookups already sent keep going to the old ones.
     pub fn set_resolver(&mut self, conf: ResolverConfig) {
-        let family = Family::of(self.local);
+        let family = Family::of(self.advertise.local());
         self.dns.resolver = Resolver::new(conf, self.cfg.general.srv_lookup, family);
         self.dns.owners.clear();
         self.dns.pending.clear();

@@ -29,7 +29,7 @@ macro_rules! cx {
             rng: &mut $e.rng,
             media: &mut $e.media,
             sounds: &mut *$e.sounds,
-            local: $e.local,
+            advertise: &$e.advertise,
             orphans: &mut $e.orphans,
             loop_token: $e.loop_token,
             jobs: &mut $e.jobs,
@@ -39,6 +39,7 @@ macro_rules! cx {
 
 mod dns;
 mod invite;
+mod nat;
 mod qualify;
 mod register;
 mod settings;
@@ -109,7 +110,7 @@ pub struct TableSizes {
 pub struct Engine {
     cfg: Settings,
     dialplan: Dialplan,
-    local: SocketAddr,
+    advertise: crate::nat::Advertise,
     sched: Scheduler<Wake>,
     registrar: Registrar,
     nonces: NonceStore,
@@ -219,9 +220,11 @@ impl Engine {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let mut txs = Transactions::new(timers, MAX_TRANSACTIONS);
+        txs.set_nat(cfg.general.nat);
         let mut e = Engine {
             dialplan,
-            local,
+            advertise: crate::nat::Advertise::new(local, &cfg.general.nat_addressing),
             sched,
             registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
@@ -232,7 +235,7 @@ impl Engine {
             ha1s: Default::default(),
             calls_by_source: Default::default(),
             calls: CallTable::new(cfg.general.max_calls),
-            txs: Transactions::new(timers, MAX_TRANSACTIONS),
+            txs,
             load: PeerLoad::default(),
             orphans: Orphans::default(),
             qualify: qualify::QualifyState::default(),
@@ -248,6 +251,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
+        e.schedule_nat(now);
         e.media.ports.prime(&mut e.out);
         e.loop_token = e.rng.random();
         e
@@ -453,7 +457,7 @@ impl Engine {
         // even its Via is broken.
         let (via, dest) = match err.top_via() {
             Some(top) => {
-                let (via, dest) = crate::transaction::stamp_via(&top, from);
+                let (via, dest) = self.txs.stamp_via(&top, from);
                 (Some(via.to_string()), dest)
             }
             None => (None, from),
@@ -665,7 +669,7 @@ impl Engine {
         } else {
             None
         };
-        let (via, dest) = crate::transaction::stamp_via(req.top_via(), from);
+        let (via, dest) = self.txs.stamp_via(req.top_via(), from);
         let mut resp =
             Response::for_request(req, reply.status.code(), reply.reason(), to_tag.as_deref());
         resp.set_top_via(via);
@@ -686,7 +690,7 @@ impl Engine {
             h,
             reply,
             None,
-            self.local,
+            &self.advertise,
             &self.cfg.general.user_agent,
         );
     }
@@ -762,7 +766,7 @@ impl Engine {
                 at: self.wall(now),
                 account: req.from().uri.user.as_deref().unwrap_or(""),
                 session: req.call_id(),
-                local: self.local,
+                local: self.advertise.local(),
                 remote: source,
             };
             log::warn!("{ev}");
@@ -832,6 +836,7 @@ impl Engine {
                 self.with_call(now, h, |call, cx| call.on_timer(cx, kind, id));
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
+            Wake::ExternRefresh => self.extern_refresh_due(now),
         }
     }
 
@@ -866,6 +871,9 @@ impl Engine {
 
     /// The driver's report that job `id` ended.
     pub fn job_done(&mut self, now: Instant, id: JobId, outcome: JobOutcome) {
+        if id == nat::EXTERN_JOB {
+            return self.extern_resolved(outcome);
+        }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
             self.txs.reap(&mut self.sched);
@@ -890,6 +898,6 @@ impl Engine {
 
     /// The SIP socket's address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.local
+        self.advertise.local()
     }
 }

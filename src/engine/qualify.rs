@@ -64,6 +64,13 @@ impl Engine {
         }
     }
 
+    /// (Re)starts timer `kind` of `peer` at `at`.
+    pub(super) fn start_peer_timer(&mut self, peer: PeerId, kind: PeerTimer, at: Instant) {
+        let q = self.qualify.peers.entry(peer).or_default();
+        q.timers
+            .start(&mut self.sched, kind, at, Wake::Peer(peer, kind));
+    }
+
     /// The reachability of a peer.
     pub fn peer_status(&self, name: &str) -> Option<PeerStatus> {
         let id = self.cfg.entry(name)?;
@@ -86,6 +93,7 @@ impl Engine {
         }
         match kind {
             PeerTimer::Qualify => self.qualify_due(now, peer),
+            PeerTimer::Keepalive => self.keepalive_due(now, peer),
             PeerTimer::QualifyLimit => {
                 // The ping's limit passed: unanswered means UNREACHABLE.
                 if q.pending.take().is_some() {
@@ -116,13 +124,13 @@ impl Engine {
         let branch = crate::transaction::new_branch(&mut self.rng);
         let tag = self.new_tag();
         let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
-        let origin = Origin::on(dest, self.local, &branch, &self.cfg.general.user_agent);
+        let origin = Origin::on(dest, &self.advertise, &branch, &self.cfg.general.user_agent);
         let req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Options,
                 to: NameAddr::new(uri.clone()),
                 uri,
-                from: build::contact("sipbox", self.local),
+                from: build::contact("sipbox", self.advertise.sip(dest.remote)),
                 from_tag: &tag,
                 call_id: &call_id,
                 cseq: 1,

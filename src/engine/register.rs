@@ -104,6 +104,7 @@ impl Engine {
             updates.push(ContactUpdate {
                 contact: na.uri.to_string(),
                 expires: Duration::from_secs(secs.into()),
+                nated: crate::nat::detect::behind_nat(req.top_via(), source),
             });
         }
         let cseq = req.cseq().seq;

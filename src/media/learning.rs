@@ -6,11 +6,20 @@
 //!   remote from what arrives). Asterisk's `nat=comedia` and `res_rtp_asterisk.c`'s strictrtp
 //!   learning (`rtp.conf` `strictrtp=yes`, `probation=4`) are the behaviour we copy.
 //!
-//! One state enum, one transition function ([`Learner::on_packet`]). The SDP gives the expected
-//! address ([`Learner::set_expected`]); what arrives may confirm it, replace it (comedia, or a
-//! new source that proves itself with `probation` sequential packets inside the learning window
-//! that every SDP change opens), or be dropped (strictrtp). `strict = false` accepts everything
-//! and follows the latest source. Time is a parameter; nothing here reads a clock.
+//! Two questions, kept apart as Asterisk keeps them: *which sources are accepted* (strictrtp,
+//! one state enum and one transition function, [`Learner::on_packet`]) and *where to send*
+//! ([`Learner::remote`]). Without comedia, media goes to the address the SDP gave
+//! ([`Learner::set_expected`]) and strictrtp only filters what arrives; with comedia
+//! (`nat=comedia` / `yes`, RFC 4961 symmetric RTP), it goes to the source strictrtp accepted.
+//!
+//! strictrtp: until a source is accepted, the SDP's address is accepted at once and any other
+//! source after `probation` sequential packets (Asterisk's learning mode, which has no
+//! deadline). Once a source is accepted, another takes over after `probation` sequential
+//! packets inside the learning window that every SDP change opens; with comedia also outside
+//! it, so that a phone whose NAT mapping changes mid-call (a new source port) is followed
+//! (res_rtp_asterisk's re-learning: "Switching RTP source address"). `strict = false` accepts
+//! everything; with comedia the latest source is then where media goes. Time is a parameter;
+//! nothing here reads a clock.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -18,13 +27,13 @@ use std::time::{Duration, Instant};
 /// The learning policy of a leg (from its peer's `nat=` and `rtp.conf` `strictrtp`/`probation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LearningConfig {
-    /// `nat=yes` / `comedia`: the first packet that arrives fixes the remote address.
+    /// `nat=yes` / `comedia`: send to where the accepted RTP comes from, not the SDP address.
     pub comedia: bool,
     /// `strictrtp=yes` (Asterisk's default): once learned, other sources are dropped.
     pub strict: bool,
     /// Sequential packets a new source must send before it takes over (Asterisk: 4).
     pub probation: u8,
-    /// How long after an SDP change a new source may take over.
+    /// How long after an SDP change a new source may take over from an accepted one.
     pub window: Duration,
 }
 
@@ -52,17 +61,14 @@ struct Candidate {
     count: u8,
 }
 
-/// The learning state of one leg's remote.
+/// strictrtp's state: which source is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// No source accepted yet; `expected` is the SDP's address, if any.
-    Learning {
-        expected: Option<SocketAddr>,
-        candidate: Option<Candidate>,
-    },
-    /// The remote is fixed; a candidate may take over only inside the learning window.
+    /// No source accepted yet.
+    Learning { candidate: Option<Candidate> },
+    /// `source` is accepted; a candidate may take over (see the module docs).
     Locked {
-        remote: SocketAddr,
+        source: SocketAddr,
         candidate: Option<Candidate>,
     },
 }
@@ -72,6 +78,8 @@ enum State {
 pub struct Learner {
     config: LearningConfig,
     state: State,
+    /// The SDP's address (c= + m= port), if any.
+    expected: Option<SocketAddr>,
     /// End of the learning window opened by the last SDP change.
     window_end: Option<Instant>,
     /// The SDP says hold (c=0.0.0.0 or port 0): send nothing, still accept what arrives.
@@ -88,10 +96,8 @@ impl Learner {
     pub fn new(config: LearningConfig) -> Self {
         Learner {
             config,
-            state: State::Learning {
-                expected: None,
-                candidate: None,
-            },
+            state: State::Learning { candidate: None },
+            expected: None,
             window_end: None,
             held: false,
         }
@@ -102,26 +108,36 @@ impl Learner {
         self.config
     }
 
-    /// Where to send this leg's media, if anywhere (`None`: unknown yet, or on hold).
+    /// Where to send this leg's media, if anywhere (`None`: unknown yet, or on hold): the
+    /// SDP's address, or with comedia the accepted source once there is one.
     pub fn remote(&self) -> Option<SocketAddr> {
         if self.held {
             return None;
         }
         match self.state {
-            State::Learning { expected, .. } => expected,
-            State::Locked { remote, .. } => Some(remote),
+            State::Locked { source, .. } if self.config.comedia => Some(source),
+            _ => self.expected,
         }
     }
 
-    /// Whether the remote has been learned or confirmed by a packet.
+    /// The source strictrtp accepts now, once one has been learned.
+    pub fn source(&self) -> Option<SocketAddr> {
+        match self.state {
+            State::Locked { source, .. } => Some(source),
+            State::Learning { .. } => None,
+        }
+    }
+
+    /// Whether a source has been learned or confirmed by a packet.
     pub fn is_locked(&self) -> bool {
         matches!(self.state, State::Locked { .. })
     }
 
     /// The SDP (offer or answer) of this leg gave `addr` (c= + m= port). An unspecified address
     /// or port 0 means hold: nothing is sent until an SDP gives an address again. Every call
-    /// opens the learning window; a changed address (without comedia) is sent to at once and
-    /// confirmed by the first packet from it.
+    /// opens the learning window. Without comedia a changed address is sent to at once and
+    /// strictrtp learns again (the new address is accepted at its first packet); with comedia
+    /// the learned source stays until another proves itself.
     pub fn set_expected(&mut self, now: Instant, addr: Option<SocketAddr>) {
         self.window_end = now.checked_add(self.config.window);
         let Some(addr) = usable(addr) else {
@@ -129,14 +145,12 @@ impl Learner {
             return;
         };
         self.held = false;
+        let changed = self.expected != Some(addr);
+        self.expected = Some(addr);
         match self.state {
-            State::Locked { remote, .. } if remote == addr || self.config.comedia => {}
-            _ => {
-                self.state = State::Learning {
-                    expected: Some(addr),
-                    candidate: None,
-                }
-            }
+            State::Locked { source, .. } if source == addr || self.config.comedia => {}
+            State::Locked { .. } if changed => self.state = State::Learning { candidate: None },
+            _ => {}
         }
     }
 
@@ -145,7 +159,7 @@ impl Learner {
     }
 
     /// One more sequential packet from `from`; returns the updated candidate.
-    fn prove(&self, cand: Option<Candidate>, from: SocketAddr, seq: u16) -> Candidate {
+    fn prove(cand: Option<Candidate>, from: SocketAddr, seq: u16) -> Candidate {
         match cand {
             Some(c) if c.addr == from && seq == c.last_seq.wrapping_add(1) => Candidate {
                 addr: from,
@@ -164,48 +178,39 @@ impl Learner {
     /// learn from it. The one transition function of this machine.
     pub fn on_packet(&mut self, now: Instant, from: SocketAddr, seq: u16) -> Accept {
         let cfg = self.config;
-        let locked = |remote| State::Locked {
-            remote,
+        let locked = |source| State::Locked {
+            source,
             candidate: None,
         };
         let (next, accept) = match self.state {
-            // strictrtp=no: anything goes, follow the latest source.
+            // strictrtp=no: anything goes (with comedia, media follows the latest source).
             _ if !cfg.strict => (locked(from), true),
-            // The learned source: accepted; a candidate on probation keeps its count.
-            state @ State::Locked { remote, .. } if remote == from => (state, true),
-            State::Learning { expected, .. } if expected == Some(from) => (locked(from), true),
-            // comedia: the first packet fixes the remote.
-            State::Learning { .. } if cfg.comedia => (locked(from), true),
-            // Nothing to compare against, or inside the window: a new source on probation.
-            State::Learning {
-                expected,
-                candidate,
-            } if expected.is_none() || self.in_window(now) => {
-                let c = self.prove(candidate, from, seq);
-                if c.count >= cfg.probation {
-                    (locked(from), true)
-                } else {
-                    (
-                        State::Learning {
-                            expected,
-                            candidate: Some(c),
-                        },
-                        false,
-                    )
+            // The accepted source; a candidate on probation keeps its count.
+            state @ State::Locked { source, .. } if source == from => (state, true),
+            // The SDP's address, or with comedia the first packet: accepted at once.
+            State::Learning { .. } if self.expected == Some(from) || cfg.comedia => {
+                (locked(from), true)
+            }
+            // Any other source proves itself (learning has no deadline).
+            State::Learning { candidate } => {
+                let c = Self::prove(candidate, from, seq);
+                match c.count >= cfg.probation {
+                    true => (locked(from), true),
+                    false => (State::Learning { candidate: Some(c) }, false),
                 }
             }
-            State::Locked { remote, candidate } if self.in_window(now) => {
-                let c = self.prove(candidate, from, seq);
+            // Another source: it may take over inside the window, or any time with comedia.
+            State::Locked { source, candidate } if cfg.comedia || self.in_window(now) => {
+                let c = Self::prove(candidate, from, seq);
                 if c.count >= cfg.probation {
+                    log::debug!("RTP source switched from {source} to {from}");
                     (locked(from), true)
                 } else {
-                    (
-                        State::Locked {
-                            remote,
-                            candidate: Some(c),
-                        },
-                        false,
-                    )
+                    let state = State::Locked {
+                        source,
+                        candidate: Some(c),
+                    };
+                    (state, false)
                 }
             }
             // strictrtp: an unexpected source outside the window is dropped.
@@ -273,7 +278,9 @@ mod tests {
     }
 
     #[test]
-    fn strict_new_source_takes_over_after_probation_in_window() {
+    fn strict_new_source_accepted_after_probation_but_media_stays_on_sdp() {
+        // The trunk case: RTP leaves from a port other than the SDP's. strictrtp
+        // accepts it after probation; without comedia media still goes to the SDP address.
         let (mut l, t0) = learner(false, true);
         run(
             &mut l,
@@ -284,9 +291,65 @@ mod tests {
                 (40, NAT, 13, false, Some(SDP)), // gap: probation restarts
                 (60, NAT, 14, false, Some(SDP)),
                 (80, NAT, 15, false, Some(SDP)),
-                (100, NAT, 16, true, Some(NAT)), // 4th sequential packet
-                (120, OTHER, 1, false, Some(NAT)),
-                (140, NAT, 17, true, Some(NAT)),
+                (100, NAT, 16, true, Some(SDP)), // 4th sequential packet: accepted
+                (120, OTHER, 1, false, Some(SDP)),
+                (140, NAT, 17, true, Some(SDP)),
+            ],
+        );
+        assert_eq!(l.source(), Some(a(NAT)));
+    }
+
+    #[test]
+    fn learning_has_no_deadline_before_the_first_source() {
+        // A callee that starts sending long after its SDP (ringing): still learned.
+        let (mut l, t0) = learner(false, true);
+        run(
+            &mut l,
+            t0,
+            &[
+                (30_000, NAT, 1, false, Some(SDP)),
+                (30_020, NAT, 2, false, Some(SDP)),
+                (30_040, NAT, 3, false, Some(SDP)),
+                (30_060, NAT, 4, true, Some(SDP)),
+            ],
+        );
+        assert_eq!(l.source(), Some(a(NAT)));
+    }
+
+    #[test]
+    fn comedia_follows_a_port_change_mid_call() {
+        let (mut l, t0) = learner(true, true);
+        let moved = "203.0.113.5:31544";
+        run(
+            &mut l,
+            t0,
+            &[
+                (0, NAT, 100, true, Some(NAT)),
+                (20, NAT, 101, true, Some(NAT)),
+                // 60 s later the NAT gives the phone a new port: same stream, new source.
+                (60_000, moved, 102, false, Some(NAT)),
+                (60_020, moved, 103, false, Some(NAT)),
+                (60_040, moved, 104, false, Some(NAT)),
+                (60_060, moved, 105, true, Some(moved)),
+                (60_080, NAT, 102, false, Some(moved)),
+            ],
+        );
+    }
+
+    #[test]
+    fn without_comedia_a_port_change_after_the_window_is_dropped() {
+        let (mut l, t0) = learner(false, true);
+        let moved = "192.0.2.10:4100";
+        run(
+            &mut l,
+            t0,
+            &[
+                (0, SDP, 1, true, Some(SDP)),
+                (60_000, moved, 2, false, Some(SDP)),
+                (60_020, moved, 3, false, Some(SDP)),
+                (60_040, moved, 4, false, Some(SDP)),
+                (60_060, moved, 5, false, Some(SDP)),
+                (60_080, moved, 6, false, Some(SDP)),
             ],
         );
     }
@@ -333,15 +396,25 @@ mod tests {
                 (30, NAT, 51, false, Some(SDP)),
                 (40, SDP, 3, true, Some(SDP)),
                 (50, NAT, 52, false, Some(SDP)),
-                (70, NAT, 53, true, Some(NAT)),
-                (80, SDP, 4, false, Some(NAT)),
+                (70, NAT, 53, true, Some(SDP)),
+                (80, SDP, 4, false, Some(SDP)),
             ],
         );
+        assert_eq!(l.source(), Some(a(NAT)));
     }
 
     #[test]
-    fn strictrtp_no_follows_latest_source() {
+    fn strictrtp_no_accepts_all_and_comedia_follows_latest_source() {
         let (mut l, t0) = learner(false, false);
+        run(
+            &mut l,
+            t0,
+            &[
+                (0, NAT, 1, true, Some(SDP)),
+                (20, OTHER, 900, true, Some(SDP)),
+            ],
+        );
+        let (mut l, t0) = learner(true, false);
         run(
             &mut l,
             t0,
@@ -365,9 +438,10 @@ mod tests {
                 (0, NAT, 65534, false, None),
                 (20, NAT, 65535, false, None),
                 (40, NAT, 0, false, None), // sequence wraps, still sequential
-                (60, NAT, 1, true, Some(NAT)),
+                (60, NAT, 1, true, None),  // accepted; nowhere to send without comedia
             ],
         );
+        assert_eq!(l.source(), Some(a(NAT)));
     }
 
     #[test]

@@ -178,6 +178,8 @@ pub struct Transactions<P> {
     /// Bytes the lingering transactions keep (their final responses, which echo the
     /// request's Via, From, To and Call-ID and so can be as large as it was).
     lingering_bytes: usize,
+    /// `[general]` `nat=`: whether answers go to the source port without `;rport`.
+    nat: crate::config::sip_values::Nat,
 }
 
 /// The most bytes lingering transactions may keep: past it the oldest are forgotten (a
@@ -196,7 +198,20 @@ impl<P: Clone> Transactions<P> {
             dead_clients: Vec::new(),
             lingering: VecDeque::new(),
             lingering_bytes: 0,
+            nat: crate::config::sip_values::Nat::DEFAULT,
         }
+    }
+
+    /// Sets the `nat=` that decides where answers go (`force_rport`, `auto_force_rport`).
+    pub fn set_nat(&mut self, nat: crate::config::sip_values::Nat) {
+        self.nat = nat;
+    }
+
+    /// [`stamp_via`] under the `nat=` setting: with `force_rport` (or `auto_force_rport` and
+    /// NAT detected) answers go to the source address and port as if `;rport` were present.
+    pub fn stamp_via(&self, top: &Via, source: Flow) -> (Via, Flow) {
+        let force = crate::nat::detect::force_rport(self.nat, top, source.remote);
+        stamp_via(top, source, force)
     }
 
     /// Bytes kept by lingering transactions (for the byte budget's tests and the admin view).
@@ -255,7 +270,7 @@ impl<P: Clone> Transactions<P> {
         to_tag: String,
     ) -> Result<Handle, InsertError> {
         let key = server_key(&req);
-        let (via, dest) = stamp_via(req.top_via(), source);
+        let (via, dest) = self.stamp_via(req.top_via(), source);
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
         if self.server.is_full() {
@@ -627,9 +642,11 @@ fn plumb<W: From<TxTimer>>(
 }
 
 /// Stamps the top Via of a request that came over `source` the way RFC 3581 wants, and says
-/// where the response goes: with `rport`, back to the exact source address and port; without,
-/// to the source IP (the `received` address) at the Via's sent-by port.
-pub fn stamp_via(top: &Via, source: Flow) -> (Via, Flow) {
+/// where the response goes: with `rport`, back to the exact source address and port; with
+/// `force_rport` (chan_sip's `nat=force_rport`: "pretend there was an rport") the same, but
+/// the Via only gains `received`; otherwise to the source IP (the `received` address) at the
+/// Via's sent-by port.
+pub fn stamp_via(top: &Via, source: Flow, force_rport: bool) -> (Via, Flow) {
     let mut via = top.clone();
     let from = source.remote;
     let src_ip = from.ip().to_string();
@@ -640,6 +657,8 @@ pub fn stamp_via(top: &Via, source: Flow) -> (Via, Flow) {
     }
     if wants_rport {
         via.set_param("rport", Some(from.port().to_string()));
+        (via, source)
+    } else if force_rport {
         (via, source)
     } else {
         // The source IP, never a host name from the message: answers cannot be steered

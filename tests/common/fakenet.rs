@@ -51,6 +51,8 @@ pub struct FakeNet {
     pub db_ops: Vec<sipbox::dialplan::astdb::DbOp>,
     /// Files the engine asked the driver to write (Record()).
     pub files: Vec<(std::path::PathBuf, Vec<u8>)>,
+    /// Names the engine asked the driver to resolve (`externhost`), not yet answered.
+    pub resolves: Vec<(JobId, String, u16)>,
     next_port: u16,
 }
 
@@ -68,13 +70,17 @@ impl FakeNet {
 
     /// An engine on sip.conf, extensions.conf and an optional rtp.conf.
     pub fn with_rtp_conf(sip_conf: &str, extensions: &str, rtp: Option<&str>) -> FakeNet {
+        FakeNet::at("127.0.0.1:5060".parse().unwrap(), sip_conf, extensions, rtp)
+    }
+
+    /// An engine whose SIP socket (and RTP sockets) are at `sipbox` (a LAN address, say).
+    pub fn at(sipbox: SocketAddr, sip_conf: &str, extensions: &str, rtp: Option<&str>) -> FakeNet {
         LogCapture::install();
         let cfg = sipbox::config::load_str(sip_conf, extensions, rtp).expect("config");
         for w in &cfg.warnings {
             log::warn!("{w}");
         }
         let now = Instant::now();
-        let sipbox: SocketAddr = "127.0.0.1:5060".parse().unwrap();
         let (engine, warnings) =
             Engine::from_config(&cfg, sipbox, Environment::fixed(now)).expect("engine");
         for w in &warnings {
@@ -97,6 +103,7 @@ impl FakeNet {
             jobs: Vec::new(),
             db_ops: Vec::new(),
             files: Vec::new(),
+            resolves: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -193,6 +200,7 @@ impl FakeNet {
                     Job::Run { id, command, .. } => self.jobs.push((id, command)),
                     Job::Db(op) => self.db_ops.push(op),
                     Job::WriteFile { path, bytes } => self.files.push((path, bytes)),
+                    Job::Resolve { id, host, port } => self.resolves.push((id, host, port)),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

@@ -384,6 +384,7 @@ impl Call {
         }
         let due = p.pacer.frames_due(cx.now).max(1);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
+        let mut sent = false;
         for i in 0..due {
             let Some(frame) = p.frames.get(p.next) else {
                 break;
@@ -394,6 +395,7 @@ impl Call {
                 let n = p.sender.next_packet(frame, &mut buf);
                 cx.out.send(pair.rtp, to, buf[..n].to_vec());
                 cx.media.stats.played += 1;
+                sent = true;
             } else {
                 // Nowhere to send yet (or on hold): time still passes.
                 p.sender.skip_frames(1);
@@ -410,10 +412,15 @@ impl Call {
         let at = p.pacer.next_deadline();
         let wake = Wake::Call(self.handle, CallTimer::Pace);
         self.timers.start(cx.sched, CallTimer::Pace, at, wake);
+        let caller = self.caller;
+        if let Some(lm) = self.leg_media_mut(caller).filter(|_| sent) {
+            lm.last_tx = Some(cx.now);
+        }
     }
 
     /// Starts the rtptimeout watchdog of the call (once).
     pub(in crate::call) fn arm_watchdog(&mut self, cx: &mut Cx<'_>) {
+        self.arm_rtp_keepalive(cx);
         let g = &cx.cfg.general;
         let Some(first) = g.rtp_timeout.or(g.rtp_hold_timeout) else {
             return;

@@ -13,6 +13,7 @@
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
 pub mod endpoint;
+mod keepalive;
 pub mod record;
 pub mod relay;
 mod transfer;
@@ -94,6 +95,10 @@ pub struct LegMedia {
     pub hold: bool,
     /// When RTP last arrived from this leg.
     pub last_rx: Option<Instant>,
+    /// When sipbox last sent this leg RTP (relayed, played or a keep-alive).
+    pub last_tx: Option<Instant>,
+    /// The `rtpkeepalive` comfort-noise stream toward this leg.
+    pub keepalive: keepalive::KeepaliveStream,
 }
 
 /// Call-wide media state.
@@ -143,6 +148,16 @@ fn allow_of(cx: &Cx<'_>, peer: Option<PeerId>) -> Vec<CodecName> {
 }
 
 impl Call {
+    /// The address our SDP names toward `leg`: what [`crate::nat::Advertise`] answers for
+    /// the leg's signalling destination (externaddr outside the localnets).
+    fn media_ip_toward(&self, cx: &Cx<'_>, leg: LegId) -> std::net::IpAddr {
+        let dest = self.legs.get(leg).map(|l| l.dialog.flow.remote);
+        match dest {
+            Some(d) => cx.advertise.media(d),
+            None => cx.media.ports.ip(),
+        }
+    }
+
     /// True when any leg put the call on hold.
     fn on_hold(&self) -> bool {
         self.legs
@@ -161,7 +176,8 @@ impl Call {
         let nat: Nat = match l.peer.and_then(|p| cx.cfg.peer(p)) {
             Some(e) => e.nat,
             None => cx.cfg.general.nat,
-        };
+        }
+        .applied(l.nated);
         let config = LearningConfig {
             comedia: nat.comedia,
             strict: cx.media.strict,
@@ -179,6 +195,11 @@ impl Call {
             session,
             hold: false,
             last_rx: None,
+            last_tx: None,
+            keepalive: keepalive::KeepaliveStream {
+                ssrc: rand::Rng::random(cx.rng),
+                ..Default::default()
+            },
         });
         Some(pair)
     }
@@ -234,7 +255,7 @@ impl Call {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, leg);
         let Some(lm) = self.leg_media_mut(leg) else {
             return Ok(None);
         };
@@ -268,7 +289,7 @@ impl Call {
         let caller_pair = self.ensure_leg(cx, caller)?;
         let offer = self.caller_offer(cx.now).ok().flatten();
         let caller_allow = allow_of(cx, self.legs[caller].peer);
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, caller);
         learn_from(self.leg_media_mut(leg)?, cx.now, &answer);
         if let Some(d) = self.dial_mut() {
             d.early = Some(leg);
@@ -322,7 +343,7 @@ impl Call {
         };
         let pair = self.ensure_leg(cx, to)?;
         self.ensure_leg(cx, from)?;
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, to);
         learn_from(self.leg_media_mut(from)?, cx.now, &sdp);
         let to_leg = self.leg_media_mut(to)?;
         // Codecs pass through unchanged, so both legs end up on what this description says.
@@ -356,7 +377,7 @@ impl Call {
         };
         let offer = self.caller_offer(cx.now).ok().flatten();
         let allow = allow_of(cx, self.legs[caller].peer);
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, caller);
         let label = self.label().to_string();
         let Some(lm) = self.leg_media_mut(caller) else {
             return Err(StatusCode::SERVICE_UNAVAILABLE);

@@ -91,7 +91,7 @@ impl Call {
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
-        let Some(out) = self.leg_media(other) else {
+        let Some(out) = self.leg_media_mut(other) else {
             return Verdict::Consumed;
         };
         let (Some(pair), Some(to)) = (out.pair, out.learner.remote()) else {
@@ -100,6 +100,7 @@ impl Call {
         if !map_payload(data, in_te, out) {
             return Verdict::Consumed;
         }
+        out.last_tx = Some(cx.now);
         Verdict::Forward { via: pair.rtp, to }
     }
 
@@ -110,7 +111,7 @@ impl Call {
         };
         // RTCP follows its RTP: accept it from the RTP remote's host, and with comedia (or
         // when the SDP gave nothing) learn where to send it from what arrives.
-        let expected_ip = lm.learner.remote().map(|a| a.ip());
+        let expected_ip = lm.learner.source().or(lm.learner.remote()).map(|a| a.ip());
         if strict && expected_ip.is_some_and(|ip| ip != from.ip()) {
             return Verdict::Consumed;
         }
@@ -155,6 +156,8 @@ mod tests {
             session: LocalSession::new(1, 1),
             hold: false,
             last_rx: None,
+            last_tx: None,
+            keepalive: Default::default(),
         }
     }
 

@@ -54,7 +54,7 @@ impl Call {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, leg);
         let Some(lm) = self.leg_media_mut(leg) else {
             return Ok(None);
         };
