@@ -149,8 +149,10 @@ fn main() -> ExitCode {
             }
         }
     };
-    let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+    let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
+        .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     resolve_static_hosts(&mut settings);
+    resolve_trunk_names(&mut settings);
     let rtp = cfg.rtp.clone();
     let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
     let named = dialplan.literal_sound_names();
@@ -239,6 +241,21 @@ fn resolve_static_hosts(settings: &mut Settings) {
     }
     for (i, addr) in found {
         settings.set_resolved(i, addr);
+    }
+}
+
+/// Resolves register hosts and outbound proxies given by name, once at start, as static
+/// hosts are (the one seam the DNS work replaces). A name that does not resolve is logged;
+/// its registration retries and logs again.
+fn resolve_trunk_names(settings: &mut Settings) {
+    for name in settings.names_to_resolve() {
+        match (name.as_str(), 5060)
+            .to_socket_addrs()
+            .map(|mut a| a.next())
+        {
+            Ok(Some(addr)) => settings.set_name_resolved(&name, addr.ip()),
+            _ => log::warn!("host '{name}' (register => / outboundproxy) does not resolve"),
+        }
     }
 }
 

@@ -70,6 +70,21 @@ impl TimerKindSet for PeerTimer {
     }
 }
 
+/// A timer of an outbound registration (`register =>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegTimer {
+    /// Time to send (first, refresh, retry).
+    Due,
+    /// `registertimeout`: the outstanding REGISTER had no final answer.
+    Timeout,
+}
+
+impl TimerKindSet for RegTimer {
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
 /// What a timer popped from the heap is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -81,6 +96,8 @@ pub enum Wake {
     Call(CallHandle, CallTimer),
     /// A sip.conf entry's timer.
     Peer(PeerId, PeerTimer),
+    /// An outbound registration's timer (by its index in sip.conf's `register =>` lines).
+    Registry(usize, RegTimer),
 }
 
 impl From<TxTimer> for Wake {

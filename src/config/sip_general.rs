@@ -69,6 +69,16 @@ pub struct General {
     pub max_registrations: usize,
     /// `banfailures`, `banwindow`, `bantime`, `banignore` (sipbox's own): the brute-force ban.
     pub ban: super::ban::BanSettings,
+    /// `registertimeout` (20 s): how long an outbound REGISTER waits for its answer before
+    /// it is tried again.
+    pub register_timeout: Duration,
+    /// `registerattempts` (0 = forever): failed outbound REGISTERs in a row before a
+    /// registration gives up (state Failed).
+    pub register_attempts: u32,
+    /// `sendrpid` (no): default for entries.
+    pub sendrpid: super::sip_outbound::SendRpid,
+    /// `trustrpid` (no): default for entries.
+    pub trustrpid: bool,
 }
 
 impl Default for General {
@@ -99,6 +109,10 @@ impl Default for General {
             max_calls: 1000,
             max_registrations: 100_000,
             ban: super::ban::BanSettings::default(),
+            register_timeout: Duration::from_secs(20),
+            register_attempts: 0,
+            sendrpid: super::sip_outbound::SendRpid::No,
+            trustrpid: false,
         }
     }
 }
@@ -236,6 +250,16 @@ impl General {
             "maxcalls" => g.max_calls = positive(e)?,
             "maxregistrations" => g.max_registrations = positive(e)?,
             "register" => {} // read by sip_conf
+            "registertimeout" => {
+                let t = secs_of(e)?;
+                if t.is_zero() {
+                    return Err(bad(e, "must be at least 1 second"));
+                }
+                g.register_timeout = t;
+            }
+            "registerattempts" => g.register_attempts = u32_of(e)?,
+            "sendrpid" => g.sendrpid = super::sip_outbound::SendRpid::parse(e)?,
+            "trustrpid" => g.trustrpid = bool_of(e)?,
             k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
             _ => warnings.other(e),
         }

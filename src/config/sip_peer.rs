@@ -40,8 +40,24 @@ pub struct SipPeer {
     pub name: String,
     /// `type=`.
     pub kind: Kind,
-    /// `secret`: plain password for digest auth.
+    /// `secret`: plain password for digest auth (theirs to us, and ours to them unless
+    /// `remotesecret` is set).
     pub secret: Option<String>,
+    /// `remotesecret`: the password we answer this entry's challenges with.
+    pub remotesecret: Option<String>,
+    /// `authuser`: the digest user name we answer its challenges with (else `defaultuser`,
+    /// else `fromuser`, else the entry's name).
+    pub authuser: Option<String>,
+    /// `auth = user:secret@realm` lines of the entry: credentials by realm, before
+    /// `[authentication]`'s.
+    pub auth: Vec<super::register_line::RealmAuth>,
+    /// `outboundproxy`: every request to the entry goes there, with a Route header.
+    pub outboundproxy: Option<Host>,
+    /// `sendrpid` (default: general's, no): Remote-Party-ID or P-Asserted-Identity on calls to it.
+    pub sendrpid: super::sip_outbound::SendRpid,
+    /// `trustrpid` (default: general's, no): take the caller ID of its calls from their
+    /// Remote-Party-ID / P-Asserted-Identity.
+    pub trustrpid: bool,
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
     pub md5secret: Option<String>,
     /// `host` (with `port`).
@@ -93,6 +109,12 @@ impl fmt::Debug for SipPeer {
             .field("kind", &self.kind)
             .field("secret", &hide(&self.secret))
             .field("md5secret", &hide(&self.md5secret))
+            .field("remotesecret", &hide(&self.remotesecret))
+            .field("authuser", &self.authuser)
+            .field("auth", &self.auth)
+            .field("outboundproxy", &self.outboundproxy)
+            .field("sendrpid", &self.sendrpid)
+            .field("trustrpid", &self.trustrpid)
             .field("host", &self.host)
             .field("context", &self.context)
             .field("callerid", &self.callerid)
@@ -160,6 +182,12 @@ impl SipPeer {
             kind,
             secret: None,
             md5secret: None,
+            remotesecret: None,
+            authuser: None,
+            auth: Vec::new(),
+            outboundproxy: None,
+            sendrpid: general.sendrpid,
+            trustrpid: general.trustrpid,
             host: Host::Unset,
             context: general.context.clone(),
             callerid: None,
@@ -216,6 +244,12 @@ impl SipPeer {
                 }
                 p.md5secret = opt_text(e);
             }
+            "remotesecret" => p.remotesecret = opt_text(e),
+            "authuser" => p.authuser = opt_text(e),
+            "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
+            "outboundproxy" => p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?),
+            "sendrpid" => p.sendrpid = super::sip_outbound::SendRpid::parse(e)?,
+            "trustrpid" => p.trustrpid = bool_of(e)?,
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),
             "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,

@@ -41,6 +41,7 @@ mod invite;
 mod qualify;
 mod register;
 mod settings;
+mod trunk;
 mod validate;
 
 pub use crate::call::media::MediaStats;
@@ -126,6 +127,7 @@ pub struct Engine {
     load: PeerLoad,
     orphans: Orphans,
     qualify: qualify::QualifyState,
+    trunks: crate::trunk::Trunks,
     media: MediaState,
     rng: StdRng,
     out: Outbox,
@@ -224,6 +226,7 @@ impl Engine {
             load: PeerLoad::default(),
             orphans: Orphans::default(),
             qualify: qualify::QualifyState::default(),
+            trunks: Default::default(),
             media: MediaState::new(&rtp, local, rng.random()),
             rng,
             out: Outbox::default(),
@@ -235,6 +238,7 @@ impl Engine {
             cfg,
         };
         e.schedule_qualify(now);
+        e.start_registrations(now);
         e.media.ports.prime(&mut e.out);
         e.loop_token = e.rng.random();
         e
@@ -249,7 +253,8 @@ impl Engine {
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
-        let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+        let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
+            .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
             Engine::new(settings, dialplan, cfg.rtp.clone(), local, env),
             warnings,
@@ -634,6 +639,7 @@ impl Engine {
                 });
             }
             Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
+            Purpose::Register { reg, cseq } => self.on_register_event(now, reg, cseq, ev, resp),
             Purpose::Fire => {}
         }
     }
@@ -811,6 +817,7 @@ impl Engine {
                 self.with_call(now, h, |call, cx| call.on_timer(cx, kind, id));
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
+            Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
         }
     }
 
