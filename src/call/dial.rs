@@ -214,6 +214,19 @@ impl Call {
         Ok(h.map(|_| leg_id))
     }
 
+    /// A request of leg `leg` went out again with credentials at `cseq` (a 401/407 answered);
+    /// for its INVITE, on the new transaction `invite_tx`.
+    pub fn request_reauthenticated(&mut self, leg: LegId, cseq: u32, invite_tx: Option<TxHandle>) {
+        let Some(l) = self.legs.get_mut(leg) else {
+            return;
+        };
+        l.dialog.local_cseq = l.dialog.local_cseq.max(cseq);
+        if let Some(h) = invite_tx {
+            l.invite_tx = Some(h);
+            l.dialog.invite_cseq = cseq;
+        }
+    }
+
     /// A response (or timeout) arrived for the INVITE of outbound leg `leg` on transaction `h`.
     pub fn on_fork_event(
         &mut self,

@@ -37,6 +37,7 @@ macro_rules! cx {
     };
 }
 
+mod challenge;
 mod invite;
 mod qualify;
 mod register;
@@ -615,6 +616,14 @@ impl Engine {
         let Some(purpose) = self.txs.client(h).map(|t| t.purpose.clone()) else {
             return;
         };
+        let challenged = matches!(ev, crate::transaction::ClientEvent::Response(401 | 407));
+        if let (true, Some(resp)) = (challenged, resp) {
+            if !matches!(purpose, Purpose::Register { .. })
+                && self.answer_challenge(now, h, &purpose, resp)
+            {
+                return;
+            }
+        }
         match purpose {
             Purpose::Invite(lr) => {
                 let handled = self.with_call(now, lr.call, |call, cx| {
