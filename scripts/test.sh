@@ -12,6 +12,7 @@ command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v fail2ban-regex >/dev/null 2>&1 || need+=(fail2ban)
 command -v svwar >/dev/null 2>&1 || need+=(sipvicious)
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo

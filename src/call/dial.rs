@@ -127,7 +127,15 @@ impl Call {
             return Ok(None);
         };
         let (cid_name, cid_num) = self.caller_id();
-        let mut local_uri = NameAddr::new(build::sip_uri(Some(&cid_num), local));
+        // fromuser / fromdomain name us in From (chan_sip's initreqprep): an ITSP account
+        // usually must appear there; the caller ID then travels in the display name.
+        let from_user = peer.fromuser.clone().unwrap_or(cid_num);
+        let mut from = build::sip_uri(Some(&from_user), local);
+        if let Some(d) = &peer.fromdomain {
+            from.host = d.clone();
+            from.port = None;
+        }
+        let mut local_uri = NameAddr::new(from);
         local_uri.display = cid_name
             .map(|n| n.replace('"', ""))
             .filter(|n| !n.is_empty());
