@@ -106,7 +106,7 @@ fn assert_signed(req: &Request, header: HeaderName, user: &str, pass: &str, nonc
     );
 }
 
-fn header<'a>(req: &'a Request, name: HeaderName) -> &'a str {
+fn header(req: &Request, name: HeaderName) -> &str {
     req.headers().get(&name).unwrap_or("")
 }
 
@@ -297,7 +297,7 @@ fn malformed_challenges_and_missing_credentials_fail_cleanly() {
     ] {
         let mut net = FakeNet::new(&conf(&format!("register => 2000:pw@{ITSP}"), ""), EXT);
         let (_, r) = next_register(&mut net, Duration::from_secs(1));
-        reply(&mut net, &r, 401, &[bad.clone()]);
+        reply(&mut net, &r, 401, std::slice::from_ref(&bad));
         assert!(net.quiet(itsp()), "{bad}");
         assert_eq!(state(&net), "No Authentication", "{bad}");
         assert!(LogCapture::contains("cannot answer the 401"), "{bad}");

@@ -176,13 +176,22 @@ pub struct RealmAuth {
     pub realm: String,
 }
 
-/// How a [`RealmAuth`] proves itself.
+/// How a [`RealmAuth`] proves itself. Its `Debug` output hides the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum RealmSecret {
     /// `user:secret@realm`.
     Plain(String),
     /// `user#md5secret@realm`: MD5(user:realm:secret) in hex.
     Md5(String),
+}
+
+impl fmt::Debug for RealmSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RealmSecret::Plain(_) => "Plain(<hidden>)",
+            RealmSecret::Md5(_) => "Md5(<hidden>)",
+        })
+    }
 }
 
 impl fmt::Debug for RealmAuth {

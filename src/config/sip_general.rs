@@ -75,10 +75,6 @@ pub struct General {
     /// `registerattempts` (0 = forever): failed outbound REGISTERs in a row before a
     /// registration gives up (state Failed).
     pub register_attempts: u32,
-    /// `sendrpid` (no): default for entries.
-    pub sendrpid: super::sip_outbound::SendRpid,
-    /// `trustrpid` (no): default for entries.
-    pub trustrpid: bool,
 }
 
 impl Default for General {
@@ -111,8 +107,6 @@ impl Default for General {
             ban: super::ban::BanSettings::default(),
             register_timeout: Duration::from_secs(20),
             register_attempts: 0,
-            sendrpid: super::sip_outbound::SendRpid::No,
-            trustrpid: false,
         }
     }
 }
@@ -258,8 +252,6 @@ impl General {
                 g.register_timeout = t;
             }
             "registerattempts" => g.register_attempts = u32_of(e)?,
-            "sendrpid" => g.sendrpid = super::sip_outbound::SendRpid::parse(e)?,
-            "trustrpid" => g.trustrpid = bool_of(e)?,
             k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
             _ => warnings.other(e),
         }

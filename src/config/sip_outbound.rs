@@ -1,36 +1,8 @@
-//! The sip.conf options of an entry that shape our own requests to it: `sendrpid=` and
-//! `outboundproxy=` (chan_sip's `build_peer`, `sip.conf.sample`).
+//! `outboundproxy=` of an entry (chan_sip's `build_peer`, `sip.conf.sample`).
 
 use super::raw::{ConfigError, Entry};
 use super::sip_values::Host;
-use super::values::{bad, parse_bool_str};
-
-/// `sendrpid=`: how the caller's identity goes out to this entry besides From.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SendRpid {
-    /// `no` (chan_sip's default): From only.
-    #[default]
-    No,
-    /// `yes` or `rpid`: a `Remote-Party-ID` header.
-    Rpid,
-    /// `pai`: a `P-Asserted-Identity` header (RFC 3325).
-    Pai,
-}
-
-impl SendRpid {
-    /// Parses `yes`/`rpid`, `pai`, `no`.
-    pub fn parse(e: &Entry) -> Result<SendRpid, ConfigError> {
-        match e.value.to_ascii_lowercase().as_str() {
-            "rpid" => Ok(SendRpid::Rpid),
-            "pai" => Ok(SendRpid::Pai),
-            v => match parse_bool_str(v) {
-                Some(true) => Ok(SendRpid::Rpid),
-                Some(false) => Ok(SendRpid::No),
-                None => Err(bad(e, "expected yes, no, rpid or pai")),
-            },
-        }
-    }
-}
+use super::values::bad;
 
 /// `outboundproxy=host[:port][,force]` or `sip:host[:port][;lr]`: every request to the entry
 /// goes to this host, with a Route header naming it (loose routing, RFC 3261 §16.12).
@@ -93,18 +65,5 @@ mod tests {
         }
         assert!(parse_outboundproxy(&entry("dynamic")).is_err());
         assert!(parse_outboundproxy(&entry("bad host")).is_err());
-    }
-
-    #[test]
-    fn sendrpid_values() {
-        let e = |v: &str| Entry {
-            key: "sendrpid".into(),
-            ..entry(v)
-        };
-        assert_eq!(SendRpid::parse(&e("yes")).unwrap(), SendRpid::Rpid);
-        assert_eq!(SendRpid::parse(&e("rpid")).unwrap(), SendRpid::Rpid);
-        assert_eq!(SendRpid::parse(&e("PAI")).unwrap(), SendRpid::Pai);
-        assert_eq!(SendRpid::parse(&e("no")).unwrap(), SendRpid::No);
-        assert!(SendRpid::parse(&e("both")).is_err());
     }
 }

@@ -51,13 +51,10 @@ pub struct SipPeer {
     /// `auth = user:secret@realm` lines of the entry: credentials by realm, before
     /// `[authentication]`'s.
     pub auth: Vec<super::register_line::RealmAuth>,
-    /// `outboundproxy`: every request to the entry goes there, with a Route header.
+    /// `outboundproxy`: the entry's REGISTERs (`register => name?...`) go there, with a Route
+    /// header (calls do not yet).
     pub outboundproxy: Option<Host>,
-    /// `sendrpid` (default: general's, no): Remote-Party-ID or P-Asserted-Identity on calls to it.
-    pub sendrpid: super::sip_outbound::SendRpid,
-    /// `trustrpid` (default: general's, no): take the caller ID of its calls from their
-    /// Remote-Party-ID / P-Asserted-Identity.
-    pub trustrpid: bool,
+
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
     pub md5secret: Option<String>,
     /// `host` (with `port`).
@@ -113,8 +110,6 @@ impl fmt::Debug for SipPeer {
             .field("authuser", &self.authuser)
             .field("auth", &self.auth)
             .field("outboundproxy", &self.outboundproxy)
-            .field("sendrpid", &self.sendrpid)
-            .field("trustrpid", &self.trustrpid)
             .field("host", &self.host)
             .field("context", &self.context)
             .field("callerid", &self.callerid)
@@ -186,8 +181,6 @@ impl SipPeer {
             authuser: None,
             auth: Vec::new(),
             outboundproxy: None,
-            sendrpid: general.sendrpid,
-            trustrpid: general.trustrpid,
             host: Host::Unset,
             context: general.context.clone(),
             callerid: None,
@@ -247,9 +240,14 @@ impl SipPeer {
             "remotesecret" => p.remotesecret = opt_text(e),
             "authuser" => p.authuser = opt_text(e),
             "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
-            "outboundproxy" => p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?),
-            "sendrpid" => p.sendrpid = super::sip_outbound::SendRpid::parse(e)?,
-            "trustrpid" => p.trustrpid = bool_of(e)?,
+            "outboundproxy" => {
+                p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
+                warnings.at(
+                    &e.loc,
+                    "outboundproxy carries this entry's registration (register => name?...); \
+                     its calls still go to its host",
+                );
+            }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),
             "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
