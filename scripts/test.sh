@@ -15,6 +15,7 @@ command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 { command -v dnsmasq || [ -x /usr/sbin/dnsmasq ]; } >/dev/null 2>&1 || need+=(dnsmasq)
 # The real-NAT test (tests/nat_netns.rs): network namespaces and a MASQUERADE rule.
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo

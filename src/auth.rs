@@ -42,18 +42,27 @@ pub fn ha1(user: &str, realm: &str, password: &str) -> String {
 
 /// The digest `response` value for the given HA1 (RFC 2617 §3.2.2.1; RFC 2069 without qop).
 pub fn expected_response(ha1: &str, method: &str, creds: &Credentials) -> String {
-    let ha2 = md5_hex(format!("{method}:{}", creds.uri).as_bytes());
+    response_with(md5_hex, ha1, method, creds)
+}
+
+/// The same with another hash (`hex` is the algorithm's lowercase-hex digest: MD5, or
+/// SHA-256 for RFC 8760's `algorithm=SHA-256`).
+pub fn response_with(
+    hex: fn(&[u8]) -> String,
+    ha1: &str,
+    method: &str,
+    creds: &Credentials,
+) -> String {
+    let ha2 = hex(format!("{method}:{}", creds.uri).as_bytes());
     match &creds.qop {
-        Some(qop) => md5_hex(
-            format!(
-                "{ha1}:{}:{}:{}:{qop}:{ha2}",
-                creds.nonce,
-                creds.nc.as_deref().unwrap_or(""),
-                creds.cnonce.as_deref().unwrap_or("")
-            )
-            .as_bytes(),
-        ),
-        None => md5_hex(format!("{ha1}:{}:{ha2}", creds.nonce).as_bytes()),
+        Some(qop) => hex(format!(
+            "{ha1}:{}:{}:{}:{qop}:{ha2}",
+            creds.nonce,
+            creds.nc.as_deref().unwrap_or(""),
+            creds.cnonce.as_deref().unwrap_or("")
+        )
+        .as_bytes()),
+        None => hex(format!("{ha1}:{}:{ha2}", creds.nonce).as_bytes()),
     }
 }
 
@@ -161,7 +170,7 @@ impl Credentials {
 }
 
 /// Splits `k=v, k="quoted \" v"` into pairs; None on a syntax error.
-fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
+pub(crate) fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {

@@ -35,6 +35,8 @@ const MAX_DATAGRAM: usize = 65_535;
 const SIP_BATCH: usize = 64;
 /// Datagrams read from one RTP socket per turn (a call sends 50 a second).
 const RTP_BATCH: usize = 16;
+/// How long a stopping sipbox waits for the answers to its `Expires: 0` REGISTERs.
+const UNREGISTER_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 enum Source {
     Sip,
@@ -97,7 +99,7 @@ impl Driver {
         self.sip.local_addr()
     }
 
-    /// Runs until SIGINT or SIGTERM.
+    /// Runs until SIGINT or SIGTERM (then unregisters, briefly: see `unregister_then_stop`).
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         // The engine may have asked for sockets (spare RTP pairs) before the first event.
@@ -132,7 +134,7 @@ impl Driver {
                     }
                     Some(Source::Signals) if self.signals.pending().next().is_some() => {
                         log::info!("signal received, stopping");
-                        return Ok(());
+                        return self.unregister_then_stop();
                     }
                     Some(Source::Signals) => {}
                     Some(Source::Jobs) => {
@@ -151,6 +153,41 @@ impl Driver {
             self.engine.handle_timeout(clock());
             self.flush();
         }
+    }
+
+    /// Gives outbound registrations their `Expires: 0` (and the answers to it, challenges
+    /// included) before stopping, for at most [`UNREGISTER_WAIT`].
+    fn unregister_then_stop(&mut self) -> io::Result<()> {
+        let deadline = clock() + UNREGISTER_WAIT;
+        self.engine.begin_shutdown(clock());
+        self.flush();
+        let mut events = Events::with_capacity(64);
+        while self.engine.unregistering() {
+            let now = clock();
+            if now >= deadline {
+                log::warn!("stopping without the answer to every unregistration");
+                break;
+            }
+            let wait = self
+                .engine
+                .poll_timeout()
+                .map_or(deadline, |t| t.min(deadline))
+                .saturating_duration_since(now);
+            match self.poll.poll(&mut events, Some(wait)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if events
+                .iter()
+                .any(|e| matches!(self.sources.get(e.token().0), Some(Source::Sip)))
+            {
+                self.drain(None);
+            }
+            self.engine.handle_timeout(clock());
+            self.flush();
+        }
+        Ok(())
     }
 
     /// Reads one socket until WouldBlock or its batch is used up (then it is remembered in

@@ -40,4 +40,5 @@ pub mod sched;
 pub mod security;
 pub mod sip;
 pub mod transaction;
+pub mod trunk;
 pub mod wake;

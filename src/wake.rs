@@ -74,6 +74,21 @@ impl TimerKindSet for PeerTimer {
     }
 }
 
+/// A timer of an outbound registration (`register =>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegTimer {
+    /// Time to send (first, refresh, retry).
+    Due,
+    /// `registertimeout`: the outstanding REGISTER had no final answer.
+    Timeout,
+}
+
+impl TimerKindSet for RegTimer {
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
 /// What a timer popped from the heap is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -87,6 +102,8 @@ pub enum Wake {
     Peer(PeerId, PeerTimer),
     /// Time to resolve `externhost` again.
     ExternRefresh,
+    /// An outbound registration's timer (by its index in sip.conf's `register =>` lines).
+    Registry(usize, RegTimer),
 }
 
 impl From<TxTimer> for Wake {

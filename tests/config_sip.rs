@@ -204,7 +204,7 @@ fn bad_values_name_file_and_line() {
         ("[x]\ntype=friend\ndeny=10.0.0.0/255.0.255.0.1\n", "sip.conf:3: bad value '10.0.0.0/255.0.255.0.1' for 'deny': '255.0.255.0.1' is not a netmask for '10.0.0.0'; [x] not loaded", 0),
         ("[x]\ntype=friend\npermit=PROVIDERIP/255.255.255.0\n[y]\ntype=peer\n", "sip.conf:3: bad value 'PROVIDERIP/255.255.255.0' for 'permit': 'PROVIDERIP' is not an IP address; [x] not loaded", 1),
         ("[x]\ntype=phone\n", "sip.conf:2: bad value 'phone' for 'type': expected user, peer or friend; [x] not loaded", 0),
-        ("[general]\nregister => <user>\n", "sip.conf:2: bad register line '<user>': missing '@host' (expected user:secret@host[:port][/contact]); ignored", 0),
+        ("[general]\nregister => <user>\n", "sip.conf:2: bad register line '<user>': missing '@host' (expected [peer?][transport://]user[@domain][:secret[:authuser]]@host[:port][/extension][~expiry]); ignored", 0),
     ];
     for (text, want, peers) in cases {
         let (c, w) = sip(text).expect(text);
@@ -409,12 +409,11 @@ fn realistic_admin_sip_conf_loads() {
     assert!(w
         .iter()
         .any(|m| m.ends_with("codec 'gsm' is not supported by sipbox, ignored")));
-    assert!(w
-        .iter()
-        .any(|m| m.ends_with("register => is not supported yet, stored only")));
-    assert!(w
-        .iter()
-        .any(|m| m.ends_with("[authentication] is not supported, ignored")));
+    // Since issue 11 the register line and [authentication] are acted on, without a word.
+    assert!(!w.iter().any(|m| m.contains("register")), "{w:#?}");
+    assert!(!w.iter().any(|m| m.contains("[authentication]")), "{w:#?}");
+    assert_eq!(c.registrations.len(), 1);
+    assert_eq!(c.registrations[0].extension.as_deref(), Some("4420001"));
     assert!(!w.iter().any(|m| m.contains("mailbox")));
 }
 

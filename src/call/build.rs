@@ -160,6 +160,38 @@ pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Reque
     r
 }
 
+/// The same request again with credentials (RFC 3261 §22.2, §8.1.3.5): a new branch, CSeq + 1,
+/// the same Call-ID, From tag, To and body; `header: value` replaces credentials of that kind.
+pub fn with_credentials(
+    req: &Request,
+    branch: &str,
+    cseq: u32,
+    header: HeaderName,
+    value: String,
+) -> Request {
+    let mut out = Request::new(req.method().clone(), req.uri().clone());
+    let mut via = req.top_via().clone();
+    via.set_param("branch", Some(branch.to_string()));
+    out.push_header(HeaderName::Via, via.to_string());
+    for (name, v) in req.headers().iter() {
+        match name {
+            HeaderName::Via | HeaderName::ContentLength | HeaderName::ContentType => {}
+            HeaderName::CSeq => {
+                let seq = CSeq {
+                    seq: cseq,
+                    method: req.method().clone(),
+                };
+                out.push_header(HeaderName::CSeq, seq.to_string());
+            }
+            n if *n == header => {}
+            n => out.push_header(n.clone(), v),
+        }
+    }
+    out.push_header(header, value);
+    out.set_body(req.content_type(), req.body().to_vec());
+    out
+}
+
 /// Max-Forwards of a request sipbox originates (RFC 3261 §8.1.1.6).
 pub const MAX_FORWARDS: u32 = 70;
 

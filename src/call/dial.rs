@@ -139,7 +139,15 @@ impl Call {
             return Ok(None);
         };
         let (cid_name, cid_num) = self.caller_id();
-        let mut local_uri = NameAddr::new(build::sip_uri(Some(&cid_num), local));
+        // fromuser / fromdomain name us in From (chan_sip's initreqprep): an ITSP account
+        // usually must appear there; the caller ID then travels in the display name.
+        let from_user = peer.fromuser.clone().unwrap_or(cid_num);
+        let mut from = build::sip_uri(Some(&from_user), local);
+        if let Some(d) = &peer.fromdomain {
+            from.host = d.clone();
+            from.port = None;
+        }
+        let mut local_uri = NameAddr::new(from);
         local_uri.display = cid_name
             .map(|n| n.replace('"', ""))
             .filter(|n| !n.is_empty());
@@ -225,6 +233,19 @@ impl Call {
         self.legs[leg_id].invite_tx = h;
         log::debug!("fork {call_id} to {} via {}", f.uri, f.dest);
         Ok(h.map(|_| leg_id))
+    }
+
+    /// A request of leg `leg` went out again with credentials at `cseq` (a 401/407 answered);
+    /// for its INVITE, on the new transaction `invite_tx`.
+    pub fn request_reauthenticated(&mut self, leg: LegId, cseq: u32, invite_tx: Option<TxHandle>) {
+        let Some(l) = self.legs.get_mut(leg) else {
+            return;
+        };
+        l.dialog.local_cseq = l.dialog.local_cseq.max(cseq);
+        if let Some(h) = invite_tx {
+            l.invite_tx = Some(h);
+            l.dialog.invite_cseq = cseq;
+        }
     }
 
     /// A response (or timeout) arrived for the INVITE of outbound leg `leg` on transaction `h`.

@@ -79,6 +79,13 @@ pub enum Purpose {
     },
     /// A request relayed between the legs of a call.
     Relay(Relay),
+    /// An outbound REGISTER (`register =>` line `reg`) with this CSeq.
+    Register {
+        /// The registration's index.
+        reg: usize,
+        /// The CSeq it went with (answers to older ones are ignored).
+        cseq: u32,
+    },
 }
 
 /// A request relayed from leg `from_leg` to leg `to_leg`; its final answer goes back on

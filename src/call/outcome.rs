@@ -65,6 +65,8 @@ pub fn dial_status_for(failure: StatusCode) -> DialStatus {
     match failure.code() {
         486 | 600 | 603 => DialStatus::Busy,
         408 | 480 | 487 => DialStatus::NoAnswer,
+        // A challenge we could not answer: chan_sip queues CONGESTION (do_proxy_auth failed).
+        401 | 407 => DialStatus::Congestion,
         500..=599 => DialStatus::Congestion,
         _ => DialStatus::ChanUnavail,
     }
@@ -76,7 +78,7 @@ pub fn failure_to_caller(failure: StatusCode) -> StatusCode {
     match failure.code() {
         // 482/483: a loop or a too-long chain upstream must learn of it, not retry elsewhere.
         482 | 483 | 486 | 488 | 600..=699 => failure,
-        500..=599 => StatusCode::SERVICE_UNAVAILABLE,
+        401 | 407 | 500..=599 => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::TEMPORARILY_UNAVAILABLE,
     }
 }

@@ -33,6 +33,8 @@ pub struct NewCall {
     pub context: String,
     /// `${UNIQUEID}`.
     pub unique_id: String,
+    /// The extension to run, when not the Request-URI's (a registration's `/extension`).
+    pub exten: Option<String>,
 }
 
 /// Who an INVITE is from, as chan_sip decides it.
@@ -56,8 +58,9 @@ impl Call {
             peer,
             context,
             unique_id,
+            exten,
         } = new;
-        let exten = dialled_extension(&invite);
+        let exten = exten.unwrap_or_else(|| dialled_extension(&invite));
         let leg = Leg {
             dialog: Dialog::uas(&invite, to_tag, source),
             invite_tx: Some(tx),

@@ -86,8 +86,6 @@ const QUIET: &[&str] = &[
     "regcontext",
     "regexten",
     "regextenonqualify",
-    "registertimeout",
-    "registerattempts",
     "relaxdtmf",
     "rfc2833compensate",
     "ringinuse",
@@ -119,7 +117,6 @@ const QUIET: &[&str] = &[
     "tos_sip",
     "tos_text",
     "tos_video",
-    "trustrpid",
     "unsolicited_mailbox",
     "useclientcode",
     "usereqphone",
@@ -133,6 +130,7 @@ const QUIET: &[&str] = &[
     "cc_monitor_policy",
     "counteronpeer",
     "trunkname",
+    "trustrpid",
     "registertrying",
     "callerid_tag",
     "cid_tag",
@@ -181,26 +179,10 @@ const QUIET_WHEN_OFF: &[(&str, &str)] = &[
 /// Options an admin would miss, with what is missing.
 const MISSED: &[(&str, &str)] = &[
     ("media_address", "sipbox advertises the bind address in SDP"),
-    (
-        "outboundproxy",
-        "calls are not sent through an outbound proxy",
-    ),
     ("stunaddr", "STUN is not supported"),
     (
         "setvar",
         "channel variables from sip.conf are not set on calls",
-    ),
-    (
-        "remotesecret",
-        "outbound authentication towards this peer is not supported",
-    ),
-    (
-        "auth",
-        "outbound authentication towards this peer is not supported",
-    ),
-    (
-        "authuser",
-        "outbound authentication towards this peer is not supported",
     ),
     (
         "defaultip",

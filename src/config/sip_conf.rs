@@ -10,9 +10,8 @@
 //! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
 //! `channels/chan_sip.c`, whose option names, values and defaults we keep.
 
-use std::fmt;
-
-use super::raw::{ConfigError, Entry, Loc, Section};
+use super::raw::{ConfigError, Entry, Section};
+pub use super::register_line::{RealmAuth, RealmSecret, Registration};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
 use super::values::Warnings;
@@ -24,8 +23,10 @@ pub struct SipConf {
     pub general: General,
     /// Users, peers and friends in file order, one per name.
     pub peers: Vec<SipPeer>,
-    /// `register =>` lines of `[general]` (outbound registration; stored, not acted on yet).
+    /// `register =>` lines of `[general]`: outbound registrations.
     pub registrations: Vec<Registration>,
+    /// `auth =` lines of `[authentication]`: our credentials by realm.
+    pub realm_auth: Vec<RealmAuth>,
 }
 
 impl SipConf {
@@ -47,21 +48,29 @@ impl SipConf {
             .filter(|e| e.key.eq_ignore_ascii_case("register"))
         {
             // chan_sip's `sip_register` logs a malformed line and reads on.
-            match Registration::parse(e) {
-                Ok(r) => {
-                    registrations.push(r);
-                    warnings.at(&e.loc, "register => is not supported yet, stored only");
-                }
+            match Registration::parse(e, warnings) {
+                Ok(r) => registrations.push(r),
                 Err(err) => warnings.ignored(err),
             }
         }
+        let mut realm_auth = Vec::new();
         let mut peers = Vec::new();
         for s in &merged {
             if s.name.eq_ignore_ascii_case("general") {
                 continue;
             }
             if s.name.eq_ignore_ascii_case("authentication") {
-                warnings.at(&s.loc, "[authentication] is not supported, ignored");
+                // chan_sip reads only `auth =` lines there.
+                for e in &s.entries {
+                    if !e.key.eq_ignore_ascii_case("auth") {
+                        warnings.unknown(e);
+                        continue;
+                    }
+                    match RealmAuth::parse(e) {
+                        Ok(a) => realm_auth.push(a),
+                        Err(err) => warnings.ignored(err),
+                    }
+                }
                 continue;
             }
             // chan_sip's `reload_config` skips a section without a usable type and
@@ -78,6 +87,7 @@ impl SipConf {
             general,
             peers,
             registrations,
+            realm_auth,
         })
     }
 
@@ -104,99 +114,6 @@ fn merge(sections: &[Section]) -> Vec<Section> {
     out
 }
 
-/// One `register => [transport://]user[@domain][:secret[:authuser]]@host[:port][/contact][~expiry]`.
-/// Its `Debug` output hides the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Registration {
-    /// The user to register (may carry `@domain`).
-    pub user: String,
-    /// The password, if given.
-    pub secret: Option<String>,
-    /// The authentication user, if different.
-    pub authuser: Option<String>,
-    /// The registrar host.
-    pub host: String,
-    /// The registrar port, if given.
-    pub port: Option<u16>,
-    /// The extension calls to this registration enter, if given.
-    pub contact: Option<String>,
-    /// The requested expiry in seconds, if given.
-    pub expiry: Option<u32>,
-    /// Where the line is.
-    pub loc: Loc,
-}
-
-impl fmt::Debug for Registration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registration")
-            .field("user", &self.user)
-            .field("secret", &self.secret.as_ref().map(|_| "<hidden>"))
-            .field("authuser", &self.authuser)
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("contact", &self.contact)
-            .field("expiry", &self.expiry)
-            .field("loc", &self.loc)
-            .finish()
-    }
-}
-
-impl Registration {
-    /// Parses the value of a `register =>` line.
-    pub fn parse(e: &Entry) -> Result<Registration, ConfigError> {
-        let bad = |why: &str| {
-            ConfigError::at(
-                &e.loc,
-                format!(
-                    "bad register line '{}': {why} (expected user:secret@host[:port][/contact])",
-                    e.value
-                ),
-            )
-        };
-        let mut v = e.value.as_str();
-        if let Some((_, rest)) = v.split_once("://") {
-            v = rest;
-        }
-        let mut expiry = None;
-        if let Some((rest, exp)) = v.rsplit_once('~') {
-            expiry = Some(exp.trim().parse::<u32>().map_err(|_| bad("bad ~expiry"))?);
-            v = rest;
-        }
-        let (creds, target) = v.rsplit_once('@').ok_or_else(|| bad("missing '@host'"))?;
-        let (hostport, contact) = match target.split_once('/') {
-            Some((h, c)) => (h, Some(c.trim().to_string()).filter(|c| !c.is_empty())),
-            None => (target, None),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                Some(p.trim().parse::<u16>().map_err(|_| bad("bad port"))?),
-            ),
-            None => (hostport, None),
-        };
-        let host = host.trim();
-        if host.is_empty() {
-            return Err(bad("empty host"));
-        }
-        let mut parts = creds.splitn(3, ':');
-        let user = parts.next().unwrap_or_default().trim();
-        if user.is_empty() {
-            return Err(bad("empty user"));
-        }
-        let text = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-        Ok(Registration {
-            user: user.to_string(),
-            secret: text(parts.next()),
-            authuser: text(parts.next()),
-            host: host.to_string(),
-            port,
-            contact,
-            expiry,
-            loc: e.loc.clone(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::reader::read_str;
@@ -216,8 +133,7 @@ mod tests {
              register => udp://alice@example.org:pw:authy@10.0.0.1~300\n",
         )
         .unwrap();
-        assert_eq!(w.len(), 2);
-        assert!(w[0].ends_with("register => is not supported yet, stored only"));
+        assert!(w.is_empty(), "{w:?}");
         let r = &c.registrations[0];
         assert_eq!(
             (
@@ -228,9 +144,10 @@ mod tests {
             ),
             ("2000", Some("pw"), "sip.example.com", Some(5061))
         );
-        assert_eq!(r.contact.as_deref(), Some("1001"));
+        assert_eq!(r.extension.as_deref(), Some("1001"));
         let r = &c.registrations[1];
-        assert_eq!(r.user, "alice@example.org");
+        assert_eq!(r.user, "alice");
+        assert_eq!(r.domain.as_deref(), Some("example.org"));
         assert_eq!(r.authuser.as_deref(), Some("authy"));
         assert_eq!(r.expiry, Some(300));
         // A malformed line is a warning and dropped, as chan_sip's sip_register does.

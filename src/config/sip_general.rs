@@ -74,6 +74,12 @@ pub struct General {
     pub srv_lookup: bool,
     /// `externaddr`, `externhost`, `externrefresh`, `localnet`, `keepalive`, `rtpkeepalive`.
     pub nat_addressing: super::sip_nat::NatAddressing,
+    /// `registertimeout` (20 s): how long an outbound REGISTER waits for its answer before
+    /// it is tried again.
+    pub register_timeout: Duration,
+    /// `registerattempts` (0 = forever): failed outbound REGISTERs in a row before a
+    /// registration gives up (state Failed).
+    pub register_attempts: u32,
 }
 
 impl Default for General {
@@ -106,6 +112,8 @@ impl Default for General {
             max_registrations: 100_000,
             ban: super::ban::BanSettings::default(),
             nat_addressing: Default::default(),
+            register_timeout: Duration::from_secs(20),
+            register_attempts: 0,
         }
     }
 }
@@ -244,6 +252,14 @@ impl General {
             "maxcalls" => g.max_calls = positive(e)?,
             "maxregistrations" => g.max_registrations = positive(e)?,
             "register" => {} // read by sip_conf
+            "registertimeout" => {
+                let t = secs_of(e)?;
+                if t.is_zero() {
+                    return Err(bad(e, "must be at least 1 second"));
+                }
+                g.register_timeout = t;
+            }
+            "registerattempts" => g.register_attempts = u32_of(e)?,
             k if super::ban::BanSettings::reads(k) => g.ban.apply(k, e)?,
             k if super::sip_nat::NatAddressing::reads(k) => g.nat_addressing.apply(k, e)?,
             _ => warnings.other(e),

@@ -40,8 +40,21 @@ pub struct SipPeer {
     pub name: String,
     /// `type=`.
     pub kind: Kind,
-    /// `secret`: plain password for digest auth.
+    /// `secret`: plain password for digest auth (theirs to us, and ours to them unless
+    /// `remotesecret` is set).
     pub secret: Option<String>,
+    /// `remotesecret`: the password we answer this entry's challenges with.
+    pub remotesecret: Option<String>,
+    /// `authuser`: the digest user name we answer its challenges with (else `defaultuser`,
+    /// else `fromuser`, else the entry's name).
+    pub authuser: Option<String>,
+    /// `auth = user:secret@realm` lines of the entry: credentials by realm, before
+    /// `[authentication]`'s.
+    pub auth: Vec<super::register_line::RealmAuth>,
+    /// `outboundproxy`: the entry's REGISTERs (`register => name?...`) go there, with a Route
+    /// header (calls do not yet).
+    pub outboundproxy: Option<Host>,
+
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
     pub md5secret: Option<String>,
     /// `host` (with `port`).
@@ -101,6 +114,10 @@ impl fmt::Debug for SipPeer {
             .field("kind", &self.kind)
             .field("secret", &hide(&self.secret))
             .field("md5secret", &hide(&self.md5secret))
+            .field("remotesecret", &hide(&self.remotesecret))
+            .field("authuser", &self.authuser)
+            .field("auth", &self.auth)
+            .field("outboundproxy", &self.outboundproxy)
             .field("host", &self.host)
             .field("port_given", &self.port_given)
             .field("context", &self.context)
@@ -171,6 +188,10 @@ impl SipPeer {
             kind,
             secret: None,
             md5secret: None,
+            remotesecret: None,
+            authuser: None,
+            auth: Vec::new(),
+            outboundproxy: None,
             host: Host::Unset,
             port_given: false,
             context: general.context.clone(),
@@ -231,6 +252,17 @@ impl SipPeer {
                     return Err(Fault::Ignore(bad(e, "expected 32 hex digits")));
                 }
                 p.md5secret = opt_text(e);
+            }
+            "remotesecret" => p.remotesecret = opt_text(e),
+            "authuser" => p.authuser = opt_text(e),
+            "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
+            "outboundproxy" => {
+                p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
+                warnings.at(
+                    &e.loc,
+                    "outboundproxy carries this entry's registration (register => name?...); \
+                     its calls still go to its host",
+                );
             }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),

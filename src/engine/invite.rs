@@ -44,6 +44,8 @@ enum InviteRefusal {
 pub(super) struct Admitted {
     peer: Option<PeerId>,
     context: String,
+    /// The extension, when not the Request-URI's (a registration's `/extension`).
+    exten: Option<String>,
 }
 
 impl Engine {
@@ -90,9 +92,58 @@ impl Engine {
             );
             return Err(InviteRefusal::Loop);
         }
-        let caller = self.identify_caller(req, source);
-        let trunk = matches!(caller, Caller::TrustedPeer(_));
+        // The ITSP calling a number we registered: it cannot answer our challenge (it does
+        // not know our secret), so it is trusted by address, as `insecure=invite` would.
+        let mut exten = None;
+        let caller = match self.trunk_call(req, source) {
+            Some((peer, context, x)) => {
+                exten = Some(x);
+                Some((peer, context))
+            }
+            None => None,
+        };
+        let trunk =
+            caller.is_some() || matches!(self.identify_caller(req, source), Caller::TrustedPeer(_));
         let (peer, context) = match caller {
+            Some(pc) => pc,
+            None => self.caller_entry(now, req, source)?,
+        };
+        if let Some(i) = peer {
+            if self.load.over_limit(&self.cfg, i) {
+                let name = self.cfg.peer(i).map(|p| p.name.as_str()).unwrap_or("");
+                log::info!("call-limit reached for '{name}': 486");
+                return Err(InviteRefusal::CallLimit);
+            }
+        }
+        // One address may not hold the whole call table (an account opening calls and never
+        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt.
+        let max = self.cfg.general.ban.max_calls_per_source;
+        let ip = source.remote.ip();
+        if max > 0
+            && !trunk
+            && !self.cfg.general.ban.ignores(ip)
+            && self.calls_by_source.get(&ip).copied().unwrap_or(0) >= max
+        {
+            log::warn!("{ip} holds {max} calls (maxcallspersource): 503");
+            return Err(InviteRefusal::SourceLimit);
+        }
+        Ok(Admitted {
+            peer,
+            context,
+            exten,
+        })
+    }
+
+    /// Who a new INVITE is from when it is not the ITSP of a registration: an entry by name
+    /// (authenticated), a trusted static peer, or a guest.
+    fn caller_entry(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        source: Flow,
+    ) -> Result<(Option<PeerId>, String), InviteRefusal> {
+        let caller = self.identify_caller(req, source);
+        Ok(match caller {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
                 now,
@@ -118,27 +169,7 @@ impl Engine {
                 return Err(InviteRefusal::Auth(verdict));
             }
             Caller::Unknown => return Err(InviteRefusal::Forbidden),
-        };
-        if let Some(i) = peer {
-            if self.load.over_limit(&self.cfg, i) {
-                let name = self.cfg.peer(i).map(|p| p.name.as_str()).unwrap_or("");
-                log::info!("call-limit reached for '{name}': 486");
-                return Err(InviteRefusal::CallLimit);
-            }
-        }
-        // One address may not hold the whole call table (an account opening calls and never
-        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt.
-        let max = self.cfg.general.ban.max_calls_per_source;
-        let ip = source.remote.ip();
-        if max > 0
-            && !trunk
-            && !self.cfg.general.ban.ignores(ip)
-            && self.calls_by_source.get(&ip).copied().unwrap_or(0) >= max
-        {
-            log::warn!("{ip} holds {max} calls (maxcallspersource): 503");
-            return Err(InviteRefusal::SourceLimit);
-        }
-        Ok(Admitted { peer, context })
+        })
     }
 
     fn try_new_call(
@@ -149,8 +180,15 @@ impl Engine {
         h: Handle,
         who: Admitted,
     ) -> Result<(), InviteRefusal> {
-        let Admitted { peer, context } = who;
+        let Admitted {
+            peer,
+            context,
+            exten,
+        } = who;
         self.unique_ids += 1;
+        let new_exten = exten
+            .clone()
+            .unwrap_or_else(|| crate::call::dialled_extension(&req));
         let new = NewCall {
             invite: req.clone(),
             tx: h,
@@ -163,6 +201,7 @@ impl Engine {
             peer,
             context: context.clone(),
             unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
+            exten,
         };
         let wall = self.wall(now);
         let cx = cx!(self, now, wall);
@@ -184,7 +223,7 @@ impl Engine {
             "call {} from {} to '{}' in context '{context}'",
             req.call_id(),
             caller_name(&req),
-            crate::call::dialled_extension(&req),
+            new_exten,
         );
         self.with_call(now, handle, |call, cx| call.begin(cx));
         Ok(())

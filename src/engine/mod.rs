@@ -37,12 +37,14 @@ macro_rules! cx {
     };
 }
 
+mod challenge;
 mod dns;
 mod invite;
 mod nat;
 mod qualify;
 mod register;
 mod settings;
+mod trunk;
 mod validate;
 
 pub use crate::call::media::MediaStats;
@@ -128,6 +130,7 @@ pub struct Engine {
     load: PeerLoad,
     orphans: Orphans,
     qualify: qualify::QualifyState,
+    trunks: crate::trunk::Trunks,
     media: MediaState,
     rng: StdRng,
     out: Outbox,
@@ -239,6 +242,7 @@ impl Engine {
             load: PeerLoad::default(),
             orphans: Orphans::default(),
             qualify: qualify::QualifyState::default(),
+            trunks: Default::default(),
             media: MediaState::new(&rtp, local, rng.random()),
             rng,
             out: Outbox::default(),
@@ -252,6 +256,7 @@ impl Engine {
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
+        e.start_registrations(now);
         e.media.ports.prime(&mut e.out);
         e.loop_token = e.rng.random();
         e
@@ -266,7 +271,8 @@ impl Engine {
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
-        let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone());
+        let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
+            .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
             Engine::new(settings, dialplan, cfg.rtp.clone(), local, env),
             warnings,
@@ -634,6 +640,14 @@ impl Engine {
         let Some(purpose) = self.txs.client(h).map(|t| t.purpose.clone()) else {
             return;
         };
+        let challenged = matches!(ev, crate::transaction::ClientEvent::Response(401 | 407));
+        if let (true, Some(resp)) = (challenged, resp) {
+            if !matches!(purpose, Purpose::Register { .. })
+                && self.answer_challenge(now, h, &purpose, resp)
+            {
+                return;
+            }
+        }
         match purpose {
             Purpose::Invite(lr) => {
                 let handled = self.with_call(now, lr.call, |call, cx| {
@@ -658,6 +672,7 @@ impl Engine {
                 });
             }
             Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
+            Purpose::Register { reg, cseq } => self.on_register_event(now, reg, cseq, ev, resp),
             Purpose::Fire => {}
         }
     }
@@ -837,6 +852,7 @@ impl Engine {
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
             Wake::ExternRefresh => self.extern_refresh_due(now),
+            Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
         }
     }
 

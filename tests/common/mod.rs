@@ -130,6 +130,14 @@ impl Sipbox {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// As [`Sipbox::stop`], also returning every log line (those written while stopping).
+    pub fn stop_logged(self) -> (Option<i32>, Vec<String>) {
+        let log = self.log.clone();
+        let code = self.stop();
+        let lines = log.lock().unwrap().clone();
+        (code, lines)
+    }
+
     /// Sends SIGTERM and waits for a clean exit; returns the exit code.
     pub fn stop(mut self) -> Option<i32> {
         let _ = Command::new("kill")

@@ -1,0 +1,437 @@
+//! Outbound registration driven by the engine: each `register =>` line's [`Registry`] gets
+//! its timers from the scheduler, its REGISTERs sent through the transaction layer (built
+//! with the same Via/Contact helpers as Dial's INVITEs), its answers and timeouts fed back.
+//! Also: `Expires: 0` at shutdown, the `sip show registry` snapshot, and which inbound
+//! INVITEs are the ITSP calling a registered number (routed to the line's `/extension`).
+//!
+//! Reading list: RFC 3261 §10.2; chan_sip's `transmit_register`, `handle_response_register`.
+
+use super::{Engine, PeerId};
+use crate::call::build::{self, Origin, OutOfDialog};
+use crate::call::Purpose;
+use crate::config::sip_conf::Registration;
+use crate::config::sip_values::Host;
+use crate::flow::Flow;
+use crate::sched::{TimerId, TimerSlots};
+use crate::sip::{Contact, HeaderName, Method, NameAddr, Request, Response, Uri};
+use crate::transaction::ClientEvent;
+use crate::trunk::credentials::{self, LineCredentials};
+use crate::trunk::digest::{self, Answering, Challenge};
+use crate::trunk::registry::{Answer, Limits, RegEvent, Step};
+use crate::trunk::{Registry, RegistryRow, Trunk};
+use crate::wake::{RegTimer, Wake};
+use rand::Rng;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Where a registration's REGISTERs go and what they say.
+struct Target {
+    /// The registrar's (or outbound proxy's) address.
+    dest: Option<SocketAddr>,
+    /// Request-URI: `sip:domain[:port]`.
+    uri: Uri,
+    /// To and From: `<sip:user@domain>`.
+    aor: NameAddr,
+    /// `Route: <sip:proxy;lr>` when an outbound proxy is in the way.
+    route: Option<String>,
+}
+
+/// The user part of our Contact in a registration: the line's `/extension`, else `s`
+/// (chan_sip's `callback`).
+fn contact_user(r: &Registration) -> &str {
+    r.extension.as_deref().unwrap_or("s")
+}
+
+impl Engine {
+    /// The entry a register line names with `peer?`.
+    fn reg_peer(&self, r: &Registration) -> Option<PeerId> {
+        self.cfg.entry(r.peer.as_deref()?)
+    }
+
+    /// Sets up every registration; the first REGISTERs go out at once, 100 ms apart.
+    pub(super) fn start_registrations(&mut self, now: Instant) {
+        let default = self.cfg.general.default_expiry.as_secs() as u32;
+        for (i, r) in self.cfg.registrations.iter().enumerate() {
+            if let Some(p) = &r.peer {
+                if self.cfg.entry(p).is_none() {
+                    log::warn!(
+                        "{}: register => names peer '{p}', which does not exist",
+                        r.loc
+                    );
+                }
+            }
+            let mut t = Trunk {
+                machine: Registry::new(r.label(), r.expiry.unwrap_or(default)),
+                call_id: format!("{:032x}@sipbox", self.rng.random::<u128>()),
+                from_tag: format!("{:016x}", self.rng.random::<u64>()),
+                cseq: 0,
+                dest: None,
+                timers: TimerSlots::default(),
+                proxy_challenge: false,
+            };
+            let at = now + Duration::from_millis(100) * i as u32;
+            t.timers.start(
+                &mut self.sched,
+                RegTimer::Due,
+                at,
+                Wake::Registry(i, RegTimer::Due),
+            );
+            self.trunks.list.push(t);
+        }
+    }
+
+    fn reg_limits(&self) -> Limits {
+        Limits {
+            timeout: self.cfg.general.register_timeout,
+            attempts: self.cfg.general.register_attempts,
+            default_expiry: self.cfg.general.default_expiry.as_secs() as u32,
+        }
+    }
+
+    /// A registration's timer fired.
+    pub(super) fn registry_timer(&mut self, now: Instant, reg: usize, kind: RegTimer, id: TimerId) {
+        let Some(t) = self.trunks.list.get_mut(reg) else {
+            return;
+        };
+        if !t.timers.fired(kind, id) {
+            return;
+        }
+        let ev = match kind {
+            RegTimer::Due => RegEvent::Due,
+            RegTimer::Timeout => RegEvent::NoAnswer,
+        };
+        self.reg_event(now, reg, ev);
+    }
+
+    /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `reg`.
+    pub(super) fn on_register_event(
+        &mut self,
+        now: Instant,
+        reg: usize,
+        cseq: u32,
+        ev: ClientEvent,
+        resp: Option<&Response>,
+    ) {
+        if self.trunks.list.get(reg).map(|t| t.cseq) != Some(cseq) {
+            return; // an answer to a REGISTER we already gave up on
+        }
+        let ev = match (ev, resp) {
+            (ClientEvent::Response(_), Some(resp)) => RegEvent::Answer(self.reg_answer(reg, resp)),
+            _ => RegEvent::NoAnswer,
+        };
+        self.reg_event(now, reg, ev);
+    }
+
+    fn reg_event(&mut self, now: Instant, reg: usize, ev: RegEvent) {
+        let lim = self.reg_limits();
+        let Some(t) = self.trunks.list.get_mut(reg) else {
+            return;
+        };
+        let step = t.machine.step(now, ev, lim);
+        match step {
+            Step::Send { expiry, answer } => self.send_register(now, reg, expiry, answer),
+            Step::WakeAt(at) => {
+                t.timers.stop(&mut self.sched, RegTimer::Timeout);
+                let wake = Wake::Registry(reg, RegTimer::Due);
+                t.timers.start(&mut self.sched, RegTimer::Due, at, wake);
+            }
+            Step::Stay => {}
+            Step::Done => t.timers.stop_all(&mut self.sched),
+        }
+    }
+
+    /// What the machine needs of a final answer.
+    fn reg_answer(&mut self, reg: usize, resp: &Response) -> Answer {
+        let status = resp.status();
+        let r = &self.cfg.registrations[reg];
+        let header_u32 = |name: HeaderName| {
+            resp.headers().get(&name).and_then(|v| {
+                let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<u32>().ok()
+            })
+        };
+        let challenge = match status {
+            401 | 407 => {
+                let proxy = status == 407;
+                if let Some(t) = self.trunks.list.get_mut(reg) {
+                    t.proxy_challenge = proxy;
+                }
+                let header = if proxy {
+                    HeaderName::ProxyAuthenticate
+                } else {
+                    HeaderName::WwwAuthenticate
+                };
+                match digest::pick(resp.headers().get_all(&header)) {
+                    Ok(ch)
+                        if self
+                            .reg_authorization(r, &ch, "sip:probe", "probe")
+                            .is_some() =>
+                    {
+                        Some(ch)
+                    }
+                    Ok(ch) => {
+                        log::warn!(
+                            "register '{}': no credentials answer realm '{}' ({})",
+                            r.label(),
+                            ch.realm,
+                            ch.algorithm.token()
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        log::warn!("register '{}': cannot answer the {status}: {e}", r.label());
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        // The expiry granted to our contact, else the Expires header (RFC 3261 §10.2.4).
+        let ours = contact_user(r);
+        let expires = resp
+            .contacts()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| match c {
+                Contact::Addr(na) => Some(na),
+                Contact::Star => None,
+            })
+            .find(|na| na.uri.user.as_deref() == Some(ours))
+            .and_then(|na| na.param("expires").flatten().and_then(|v| v.parse().ok()))
+            .or_else(|| header_u32(HeaderName::Expires));
+        Answer {
+            status,
+            challenge,
+            expires,
+            min_expires: header_u32(HeaderName::MinExpires),
+            retry_after: header_u32(HeaderName::RetryAfter),
+        }
+    }
+
+    /// The credentials value answering `ch` for a REGISTER of line `r` to `uri`.
+    fn reg_authorization(
+        &self,
+        r: &Registration,
+        ch: &Challenge,
+        uri: &str,
+        cnonce: &str,
+    ) -> Option<String> {
+        let peer = self.reg_peer(r).and_then(|p| self.cfg.peer(p));
+        let line = LineCredentials {
+            user: r.authuser.as_deref().unwrap_or(&r.user),
+            secret: r.secret.as_deref(),
+        };
+        let id = credentials::for_realm(&ch.realm, peer, Some(line), &self.cfg.realm_auth)?;
+        let req = Answering {
+            method: Method::Register.as_str(),
+            uri,
+            cnonce,
+            nc: 1,
+        };
+        digest::authorization(ch, id.user, id.secret, req)
+    }
+
+    /// Where line `r`'s REGISTERs go (the one resolution seam: IP literals, the names the
+    /// driver resolved at start, a `peer?`'s static host or outbound proxy).
+    fn reg_target(&self, r: &Registration) -> Target {
+        let peer = self.reg_peer(r).and_then(|p| Some((p, self.cfg.peer(p)?)));
+        let domain = r
+            .domain
+            .clone()
+            .or_else(|| peer.and_then(|(_, p)| p.fromdomain.clone()))
+            .unwrap_or_else(|| r.host.clone());
+        let port = r.port.unwrap_or(5060);
+        let uri_port = match (&r.domain, r.domain_port) {
+            (_, Some(p)) => Some(p),
+            (None, None) if port != 5060 => Some(port),
+            _ => None,
+        };
+        let uri = Uri {
+            scheme: "sip".into(),
+            host: domain.clone(),
+            port: uri_port,
+            ..Uri::default()
+        };
+        let aor = NameAddr::new(Uri {
+            scheme: "sip".into(),
+            user: Some(build::escape_user(&r.user)),
+            host: domain,
+            ..Uri::default()
+        });
+        let proxy = peer.and_then(|(_, p)| p.outboundproxy.as_ref());
+        let (dest, route) = match proxy {
+            Some(Host::Static { host, port, .. }) => (
+                self.cfg.host_ip(host).map(|ip| SocketAddr::new(ip, *port)),
+                Some(format!("<sip:{host}:{port};lr>")),
+            ),
+            _ => {
+                let from_peer = peer.and_then(|(id, p)| match &p.host {
+                    Host::Static { ip, port, .. } if r.port.is_none() => ip
+                        .map(|ip| SocketAddr::new(ip, *port))
+                        .or_else(|| self.cfg.resolved(id)),
+                    _ => None,
+                });
+                let direct = self
+                    .cfg
+                    .host_ip(&r.host)
+                    .map(|ip| SocketAddr::new(ip, port));
+                (from_peer.or(direct), None)
+            }
+        };
+        Target {
+            dest,
+            uri,
+            aor,
+            route,
+        }
+    }
+
+    fn send_register(&mut self, now: Instant, reg: usize, expiry: u32, answer: Option<Challenge>) {
+        let r = self.cfg.registrations[reg].clone();
+        let target = self.reg_target(&r);
+        let Some(t) = self.trunks.list.get_mut(reg) else {
+            return;
+        };
+        t.cseq += 1;
+        let cseq = t.cseq;
+        // The answer comes within registertimeout or the machine hears NoAnswer.
+        let timeout = now + self.cfg.general.register_timeout;
+        t.timers.stop(&mut self.sched, RegTimer::Due);
+        let wake = Wake::Registry(reg, RegTimer::Timeout);
+        t.timers
+            .start(&mut self.sched, RegTimer::Timeout, timeout, wake);
+        let Some(addr) = target.dest else {
+            log::warn!("register '{}': host '{}' has no address", r.label(), r.host);
+            return; // the timeout fires and the machine retries with backoff
+        };
+        let dest = Flow::udp(addr);
+        let (call_id, from_tag, proxy) = (t.call_id.clone(), t.from_tag.clone(), t.proxy_challenge);
+        t.dest = Some(dest);
+        let branch = crate::transaction::new_branch(&mut self.rng);
+        let origin = Origin::on(dest, &self.advertise, &branch, &self.cfg.general.user_agent);
+        let uri_text = target.uri.to_string();
+        let mut req: Request = build::out_of_dialog(
+            OutOfDialog {
+                method: Method::Register,
+                uri: target.uri,
+                from: target.aor.clone(),
+                from_tag: &from_tag,
+                to: target.aor,
+                call_id: &call_id,
+                cseq,
+                contact_user: Some(contact_user(&r)),
+                max_forwards: build::MAX_FORWARDS,
+            },
+            &origin,
+        );
+        req.push_header(HeaderName::Expires, expiry.to_string());
+        if let Some(route) = target.route {
+            req.push_header(HeaderName::Route, route);
+        }
+        if let Some(ch) = answer {
+            // A fresh cnonce per answer, from the engine's random source.
+            let cnonce = format!("{:016x}", self.rng.random::<u64>());
+            match self.reg_authorization(&r, &ch, &uri_text, &cnonce) {
+                Some(v) => {
+                    let header = if proxy {
+                        HeaderName::ProxyAuthorization
+                    } else {
+                        HeaderName::Authorization
+                    };
+                    req.push_header(header, v);
+                }
+                None => log::warn!("register '{}': credentials vanished", r.label()),
+            }
+        }
+        let purpose = Purpose::Register { reg, cseq };
+        self.txs
+            .open_client(now, &mut self.sched, &mut self.out, req, dest, purpose);
+    }
+}
+
+impl Engine {
+    /// `sip show registry`: one row per `register =>` line, read-only.
+    pub fn registry(&self, now: Instant) -> Vec<RegistryRow> {
+        self.trunks
+            .list
+            .iter()
+            .zip(&self.cfg.registrations)
+            .map(|(t, r)| RegistryRow {
+                host: format!("{}:{}", r.host, r.port.unwrap_or(5060)),
+                username: r.user.clone(),
+                refresh: t.machine.granted.unwrap_or(t.machine.requested),
+                state: t.machine.state.name(),
+                registered_for: t
+                    .machine
+                    .registered_at
+                    .filter(|_| t.machine.state == crate::trunk::RegState::Registered)
+                    .map(|at| now.saturating_duration_since(at)),
+            })
+            .collect()
+    }
+
+    /// sipbox is stopping: every registration that is (or may be) bound sends `Expires: 0`.
+    /// The driver keeps the loop running until [`Engine::unregistering`] is false or its
+    /// own bound passes.
+    pub fn begin_shutdown(&mut self, now: Instant) {
+        if self.trunks.stopping {
+            return;
+        }
+        self.trunks.stopping = true;
+        for reg in 0..self.trunks.list.len() {
+            self.reg_event(now, reg, RegEvent::Shutdown);
+        }
+    }
+
+    /// True while an unregistration of the shutdown waits for its answer.
+    pub fn unregistering(&self) -> bool {
+        self.trunks.list.iter().any(|t| t.machine.unregistering())
+    }
+
+    /// A new INVITE that is the ITSP calling in for a registration: it comes from the address
+    /// the registration's REGISTERs go to and names the registered user or our Contact user
+    /// (Request-URI, else To). Returns the entry (`peer?`, else a static peer at that
+    /// address), the context and the extension: the line's `/extension`, else the
+    /// Request-URI user, else `s`.
+    pub(super) fn trunk_call(
+        &self,
+        req: &Request,
+        source: Flow,
+    ) -> Option<(Option<PeerId>, String, String)> {
+        let (i, r) = self
+            .trunks
+            .list
+            .iter()
+            .zip(&self.cfg.registrations)
+            .enumerate()
+            .find_map(|(i, (t, r))| {
+                let from_there = t.dest.is_some_and(|d| d.remote.ip() == source.remote.ip());
+                let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
+                let for_us = user.is_some_and(|u| u == r.user || u == contact_user(r));
+                (from_there && for_us).then_some((i, r))
+            })?;
+        let peer = self.reg_peer(r).or_else(|| {
+            self.cfg.peers().find_map(|(id, p)| match &p.host {
+                Host::Static { ip, .. } => {
+                    let ip = ip.or_else(|| self.cfg.resolved(id).map(|a| a.ip()));
+                    (ip == Some(source.remote.ip())).then_some(id)
+                }
+                _ => None,
+            })
+        });
+        let context = peer
+            .and_then(|p| self.cfg.peer(p))
+            .map(|p| p.context.clone())
+            .unwrap_or_else(|| self.cfg.general.context.clone());
+        let exten = r
+            .extension
+            .clone()
+            .or_else(|| req.uri().user.clone().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "s".into());
+        log::debug!(
+            "INVITE from {source} is for registration #{i} '{}'",
+            r.label()
+        );
+        Some((peer, context, exten))
+    }
+}
