@@ -144,6 +144,11 @@ pub enum Job {
         /// The port to resolve for.
         port: u16,
     },
+    /// Apply a registration change to `sipbox.db` (no completion: the registrar already holds
+    /// it in memory; the writer batches these into transactions).
+    Store(crate::store::StoreOp),
+    /// Append a call record to the CDR files (no completion).
+    Cdr(Box<crate::cdr::CdrRecord>),
     /// Write `bytes` to the file at `path` (a Record() recording); no completion is reported.
     WriteFile {
         /// Where.

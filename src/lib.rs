@@ -27,6 +27,7 @@
 
 pub mod auth;
 pub mod call;
+pub mod cdr;
 pub mod config;
 pub mod dialplan;
 pub mod dns;
@@ -39,6 +40,7 @@ pub mod registrar;
 pub mod sched;
 pub mod security;
 pub mod sip;
+pub mod store;
 pub mod transaction;
 pub mod trunk;
 pub mod wake;

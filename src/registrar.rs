@@ -31,7 +31,31 @@ pub struct Binding {
     /// The REGISTER had passed a NAT (its Via sent-by was not its source): what
     /// `nat=auto_force_rport` / `auto_comedia` decide on for calls to this contact.
     pub nated: bool,
+    /// The phone's `User-Agent` (for the admin view and the store).
+    pub user_agent: String,
+    /// The REGISTER's `Path` header values, comma-joined (RFC 3327; stored, not yet routed on).
+    pub path: String,
     timer: TimerId,
+}
+
+/// A change to the bindings, for the store that keeps them across a restart
+/// ([`Registrar::take_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Added or refreshed: write it.
+    Bound {
+        /// The AOR.
+        aor: String,
+        /// The contact.
+        contact: String,
+    },
+    /// Removed (unregistered, replaced, expired): delete it.
+    Unbound {
+        /// The AOR.
+        aor: String,
+        /// The contact.
+        contact: String,
+    },
 }
 
 /// What a REGISTER asks for one contact.
@@ -74,6 +98,8 @@ pub struct Registrar {
     expiry: Scheduler<(String, String)>,
     count: usize,
     max: usize,
+    /// Changes since the last [`Registrar::take_changes`].
+    changes: Vec<Change>,
 }
 
 impl Registrar {
@@ -84,6 +110,7 @@ impl Registrar {
             expiry: Scheduler::new(),
             count: 0,
             max,
+            changes: Vec::new(),
         }
     }
 
@@ -149,6 +176,12 @@ impl Registrar {
             let old = list.remove(i);
             self.expiry.cancel(old.timer);
             self.count -= 1;
+            if u.expires.is_zero() {
+                self.changes.push(Change::Unbound {
+                    aor: aor.to_string(),
+                    contact: old.contact,
+                });
+            }
         }
         if !u.expires.is_zero() {
             let expires_at = now + u.expires;
@@ -162,9 +195,15 @@ impl Registrar {
                 call_id: call_id.to_string(),
                 cseq,
                 nated: u.nated,
+                user_agent: String::new(),
+                path: String::new(),
                 timer,
             });
             self.count += 1;
+            self.changes.push(Change::Bound {
+                aor: aor.to_string(),
+                contact: u.contact.clone(),
+            });
         }
         if list.is_empty() {
             self.aors.remove(aor);
@@ -184,6 +223,10 @@ impl Registrar {
             let old = list.remove(i);
             self.expiry.cancel(old.timer);
             self.count -= 1;
+            self.changes.push(Change::Unbound {
+                aor: aor.to_string(),
+                contact: old.contact,
+            });
         }
     }
 
@@ -192,9 +235,36 @@ impl Registrar {
         let list = self.aors.remove(aor).unwrap_or_default();
         for b in &list {
             self.expiry.cancel(b.timer);
+            self.changes.push(Change::Unbound {
+                aor: aor.to_string(),
+                contact: b.contact.clone(),
+            });
         }
         self.count -= list.len();
         list.len()
+    }
+
+    /// Records the phone's User-Agent and Path on a binding just made.
+    pub fn set_details(&mut self, aor: &str, contact: &str, user_agent: &str, path: &str) {
+        if let Some(b) = self
+            .aors
+            .get_mut(aor)
+            .and_then(|l| l.iter_mut().find(|b| b.contact == contact))
+        {
+            b.user_agent = user_agent.to_string();
+            b.path = path.to_string();
+        }
+    }
+
+    /// The binding of `aor` at `contact`.
+    pub fn binding(&self, aor: &str, contact: &str) -> Option<&Binding> {
+        self.bindings(aor).iter().find(|b| b.contact == contact)
+    }
+
+    /// Every change since the last call, oldest first (the engine turns them into store
+    /// operations after each REGISTER and timer run, so this never grows past one burst).
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
     }
 
     /// The earliest binding expiry, for the engine's poll timeout.
@@ -210,6 +280,10 @@ impl Registrar {
                 if let Some(i) = list.iter().position(|b| b.contact == contact) {
                     list.remove(i);
                     self.count -= 1;
+                    self.changes.push(Change::Unbound {
+                        aor: aor.clone(),
+                        contact: contact.clone(),
+                    });
                 }
                 if list.is_empty() {
                     self.aors.remove(&aor);

@@ -58,6 +58,10 @@ impl Call {
         let bytes: Rc<[u8]> = resp.to_bytes().into();
         cx.txs.server_send(cx.now, cx.sched, cx.out, h, &resp);
         self.legs[caller].dialog.state = super::DialogState::Confirmed;
+        self.cdr.caller_answered(cx.wall);
+        if let Some(e) = self.exec.as_mut() {
+            e.cdr.answered_at.get_or_insert(cx.wall);
+        }
         if !self.answered() {
             self.state = super::CallState::Answered {
                 bridge: None,

@@ -184,6 +184,10 @@ impl Call {
             nated: f.nated,
         });
         cx.load.add(f.peer);
+        *cx.seq += 1;
+        let channel = format!("SIP/{}-{:08x}", peer.name, *cx.seq);
+        let mark = self.exec.as_ref().and_then(|e| e.cdr.last.as_ref());
+        self.cdr.callee_called(cx.wall, leg_id, channel, mark);
         let offer = if self.rerouted {
             self.media_offer_for_transfer(cx, leg_id)
         } else {
@@ -193,6 +197,8 @@ impl Call {
             Ok(b) => b,
             Err(status) => {
                 self.legs[leg_id].dialog.state = DialogState::Terminated;
+                self.cdr
+                    .callee_outcome(cx.wall, leg_id, DialStatus::ChanUnavail);
                 return Err(status);
             }
         };
@@ -315,6 +321,10 @@ impl Call {
 
     fn fork_answered(&mut self, cx: &mut Cx<'_>, leg: LegId, resp: &Response) {
         let branch = cx.new_branch();
+        self.cdr.callee_outcome(cx.wall, leg, DialStatus::Answer);
+        if let (Some(e), Some(name)) = (self.exec.as_mut(), self.cdr.answered_callee(leg)) {
+            e.cdr.dstchannel = name.to_string();
+        }
         let d = &mut self.legs[leg].dialog;
         d.confirm(resp);
         let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
@@ -356,6 +366,8 @@ impl Call {
         if self.fail_over(cx, leg, status) {
             return;
         }
+        self.cdr
+            .callee_outcome(cx.wall, leg, outcome::dial_status_for(status));
         let Some(dial) = self.dial_mut() else {
             return;
         };
@@ -471,6 +483,10 @@ impl Call {
             return;
         }
         l.dialog.state = DialogState::Terminated;
+        self.cdr.callee_outcome(cx.wall, leg, DialStatus::Cancel);
+        let Some(l) = self.legs.get(leg) else {
+            return;
+        };
         if let Some(h) = l.invite_tx {
             cx.txs
                 .want_cancel(cx.now, cx.sched, cx.out, h, Purpose::Fire);

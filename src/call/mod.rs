@@ -20,6 +20,7 @@
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
 
 pub mod build;
+pub mod cdr;
 pub mod dialog;
 pub mod jobs;
 pub mod media;
@@ -199,6 +200,8 @@ pub struct Cx<'a> {
     pub loop_token: u64,
     /// System() commands running in the driver.
     pub jobs: &'a mut jobs::Jobs,
+    /// The channel sequence (the `-0000000n` of channel names, the `.n` of UNIQUEID).
+    pub seq: &'a mut u64,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

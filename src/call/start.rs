@@ -69,12 +69,17 @@ impl Call {
             media: None,
             nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
         };
-        let exec = Some(Execution::new(
+        let mut exec = Execution::new(
             cx.dialplan,
             &context,
             &exten,
             channel_info(cx, &invite, peer, unique_id),
-        ));
+        );
+        if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
+            exec.cdr.accountcode = p.accountcode.clone().unwrap_or_default();
+            exec.cdr.amaflags = p.amaflags;
+        }
+        let exec = Some(exec);
         Call {
             handle,
             legs: vec![leg],
@@ -91,6 +96,7 @@ impl Call {
             timers: TimerSlots::default(),
             transfer: None,
             rerouted: false,
+            cdr: super::cdr::CallCdr::new(cx.wall),
         }
     }
 

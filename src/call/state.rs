@@ -151,6 +151,8 @@ pub struct Call {
     /// answered long ago, and new callees are offered its session rather than the original
     /// INVITE's offer.
     pub rerouted: bool,
+    /// Its CDR records so far.
+    pub cdr: super::cdr::CallCdr,
 }
 
 impl CallIds for Call {

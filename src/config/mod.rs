@@ -18,6 +18,7 @@
 
 pub mod acl;
 pub mod ban;
+pub mod cdr_conf;
 pub mod codec;
 pub mod comments;
 pub mod directories;
@@ -75,6 +76,8 @@ pub struct Config {
     pub source: ConfigSource,
     /// Where the socket, database, logs and spool live (`sipbox.conf` or `asterisk.conf`).
     pub dirs: Directories,
+    /// Typed cdr.conf (defaults when the file is absent).
+    pub cdr: cdr_conf::CdrConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -85,6 +88,7 @@ pub struct Config {
 /// directories are all under `embedded_base`.
 pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
+    let mut cdr_sections = None;
     let (sip_sections, extensions, rtp_sections, source, dir_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
@@ -97,6 +101,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 }
             };
             let rtp = optional("rtp.conf", &mut raw)?.unwrap_or_default();
+            cdr_sections = optional("cdr.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -127,8 +132,11 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         Some(d) => Directories::debian().apply(&dir_sections, d, &mut warnings),
         None => Directories::under(embedded_base),
     };
+    let cdr = cdr_conf::CdrConf::from_sections(cdr_sections.as_deref(), &mut warnings);
     raw.extend(warnings.into_vec());
-    build(sip_sections, extensions, rtp_sections, source, dirs, raw)
+    let mut cfg = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
+    cfg.cdr = cdr;
+    Ok(cfg)
 }
 
 /// Builds a config from texts (tests, and embedding in other programs): `sip` and
@@ -168,6 +176,7 @@ fn build(
         extensions,
         source,
         dirs,
+        cdr: cdr_conf::CdrConf::default(),
         warnings: warnings.into_vec(),
     })
 }

@@ -102,6 +102,10 @@ pub struct SipPeer {
     /// `transfercontext` (default: general's, unset): where its blind transfers are routed
     /// instead of its `context`.
     pub transfer_context: Option<String>,
+    /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
+    pub accountcode: Option<String>,
+    /// `amaflags` (default DOCUMENTATION).
+    pub amaflags: crate::cdr::AmaFlags,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -138,6 +142,8 @@ impl fmt::Debug for SipPeer {
             .field("directmedia", &self.directmedia)
             .field("allow_transfer", &self.allow_transfer)
             .field("transfer_context", &self.transfer_context)
+            .field("accountcode", &self.accountcode)
+            .field("amaflags", &self.amaflags)
             .field("loc", &self.loc)
             .finish()
     }
@@ -212,6 +218,8 @@ impl SipPeer {
             directmedia: general.directmedia.clone(),
             allow_transfer: general.allow_transfer,
             transfer_context: general.transfer_context.clone(),
+            accountcode: None,
+            amaflags: crate::cdr::AmaFlags::default(),
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -272,6 +280,11 @@ impl SipPeer {
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
             "defaultuser" | "username" => p.defaultuser = opt_text(e),
+            "accountcode" => p.accountcode = opt_text(e),
+            "amaflags" => {
+                p.amaflags = crate::cdr::AmaFlags::parse(&e.value)
+                    .ok_or_else(|| bad(e, "expected default, omit, billing or documentation"))?
+            }
             "fromuser" => p.fromuser = opt_text(e),
             "fromdomain" => p.fromdomain = opt_text(e),
             "qualify" => p.qualify = parse_qualify(e)?,

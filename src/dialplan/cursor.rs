@@ -122,6 +122,8 @@ pub struct Execution {
     pub(crate) language: String,
     /// `CHANNEL(musicclass)`.
     pub(crate) musicclass: String,
+    /// The call's CDR fields (`CDR()`, NoCDR, the last application).
+    pub cdr: super::cdr_vars::CdrVars,
 }
 
 /// What running one priority did.

@@ -171,6 +171,7 @@ impl Execution {
             loops: Vec::new(),
             language: "en".into(),
             musicclass: String::new(),
+            cdr: Default::default(),
         }
     }
 
@@ -241,6 +242,16 @@ impl Execution {
         self.answered
     }
 
+    /// The extension and context the cursor is in.
+    pub fn position_names(&self) -> (&str, &str) {
+        (&self.exten, &self.context)
+    }
+
+    /// `${UNIQUEID}`.
+    pub fn chan_unique_id(&self) -> String {
+        self.chan.unique_id.clone()
+    }
+
     /// The caller ID as currently set (name, number).
     pub fn callerid(&self) -> (&str, &str) {
         (&self.chan.callerid_name, &self.chan.callerid_num)
@@ -254,6 +265,7 @@ impl Execution {
     /// Advances the call: see the module docs for which `resume` answers which command.
     pub fn step(&mut self, dp: &Dialplan, now: SystemTime, resume: Resume) -> Command {
         self.now = now;
+        self.cdr.started_at.get_or_insert(now);
         if let Resume::HungUp { cause } = resume {
             self.hangup(dp, now, cause);
             return Command::End {
@@ -553,6 +565,9 @@ impl Execution {
                 p.app,
                 args
             );
+            let now = self.now;
+            self.cdr
+                .ran(&p.app, &args, &self.context, &self.exten, now);
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}

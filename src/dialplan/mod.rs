@@ -20,6 +20,7 @@
 pub mod apps;
 pub mod astdb;
 pub mod cause;
+pub mod cdr_vars;
 pub mod command;
 mod cursor;
 pub mod exec;

@@ -33,6 +33,7 @@ macro_rules! cx {
             orphans: &mut $e.orphans,
             loop_token: $e.loop_token,
             jobs: &mut $e.jobs,
+            seq: &mut $e.unique_ids,
         }
     };
 }
@@ -42,9 +43,11 @@ mod dns;
 mod invite;
 mod nat;
 mod qualify;
+mod records;
 mod register;
 mod settings;
 mod trunk;
+mod store;
 mod validate;
 
 pub use crate::call::media::MediaStats;
@@ -52,6 +55,7 @@ pub use crate::call::Reply;
 pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
 pub use settings::{PeerId, Settings};
+pub use store::Restored;
 
 use crate::auth::{self, Account, AuthVerdict, NonceStore, Refusal};
 use crate::call::media::MediaState;
@@ -140,6 +144,8 @@ pub struct Engine {
     unique_ids: u64,
     sounds: Box<dyn Sounds>,
     dns: dns::DnsState,
+    /// cdr.conf.
+    cdr_conf: crate::config::cdr_conf::CdrConf,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -252,6 +258,7 @@ impl Engine {
             unique_ids: 0,
             sounds,
             dns: dns::DnsState::new(&cfg, resolver, local, now),
+            cdr_conf: Default::default(),
             cfg,
         };
         e.schedule_qualify(now);
@@ -274,7 +281,7 @@ impl Engine {
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
-            Engine::new(settings, dialplan, cfg.rtp.clone(), local, env),
+            Engine::new(settings, dialplan, cfg.rtp.clone(), local, env).with_cdr(cfg.cdr.clone()),
             warnings,
         ))
     }
@@ -282,6 +289,12 @@ impl Engine {
     /// Replaces the random source's seed.
     pub fn with_rng_seed(mut self, seed: u64) -> Engine {
         self.rng = StdRng::seed_from_u64(seed);
+        self
+    }
+
+    /// Uses these cdr.conf settings for the call records.
+    pub fn with_cdr(mut self, conf: crate::config::cdr_conf::CdrConf) -> Engine {
+        self.cdr_conf = conf;
         self
     }
 
@@ -351,15 +364,16 @@ impl Engine {
         let mut cx = cx!(self, now, wall);
         let r = f(call, &mut cx);
         if call.is_over() {
-            self.drop_call(h);
+            self.drop_call(h, wall);
         } else {
             self.calls.sync_legs(h);
         }
         Some(r)
     }
 
-    fn drop_call(&mut self, h: CallHandle) {
+    fn drop_call(&mut self, h: CallHandle, wall: SystemTime) {
         if let Some(call) = self.calls.remove(h) {
+            self.emit_cdr(&call, wall);
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
             let ip = call.legs[0].dialog.flow.remote.ip();
@@ -419,6 +433,7 @@ impl Engine {
             Err(err) => self.on_parse_error(&err, flow),
         }
         self.txs.reap(&mut self.sched);
+        self.flush_store_ops();
         Verdict::Consumed
     }
 
@@ -828,6 +843,7 @@ impl Engine {
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
+        self.flush_store_ops();
     }
 
     fn fire(&mut self, now: Instant, id: TimerId, wake: Wake) {

@@ -119,6 +119,15 @@ impl Engine {
                     .header(HeaderName::RetryAfter, "60");
             }
         }
+        let user_agent = req.headers().get(&HeaderName::UserAgent).unwrap_or("");
+        let path: Vec<&str> = req.headers().get_all(&HeaderName::Path).collect();
+        let path = path.join(", ");
+        for u in &updates {
+            if !u.expires.is_zero() {
+                self.registrar
+                    .set_details(&name, &u.contact, user_agent, &path);
+            }
+        }
         for u in &updates {
             if u.expires.is_zero() {
                 log::info!("unregistered '{name}' contact {}", u.contact);

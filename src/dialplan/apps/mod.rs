@@ -436,7 +436,14 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
-        App::NoCDR | App::ResetCDR => Flow::Next,
+        App::NoCDR => {
+            ex.cdr.disabled = true;
+            Flow::Next
+        }
+        App::ResetCDR => {
+            ex.cdr.reset = Some(ex.now);
+            Flow::Next
+        }
         App::SIPAddHeader => misc::add_header(ex, args.trim()),
         App::SIPRemoveHeader => misc::remove_header(ex, args),
     }

@@ -15,6 +15,7 @@
 //! functions return -1 (empty) after an error.
 
 pub(crate) mod astdb;
+pub(crate) mod cdr;
 pub(crate) mod channel;
 pub(crate) mod math;
 pub(crate) mod strftime;
@@ -67,6 +68,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
             variables::read(cx, name, args)
         }
         "DB" | "DB_EXISTS" | "DB_DELETE" | "DB_KEYS" => astdb::read(cx, name, args),
+        "CDR" => cdr::read(cx, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
@@ -81,6 +83,7 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
         "CALLERID" | "CHANNEL" | "TIMEOUT" | "GROUP" => channel::write(cx, name, args, value),
         "GLOBAL" | "LOCAL" | "SHARED" | "HASH" | "ARRAY" => variables::write(cx, name, args, value),
         "DB" => astdb::write(cx, args, value),
+        "CDR" => cdr::write(cx, args, value),
         _ => Err(format!("{name}() cannot be written (or is unknown)")),
     }
 }

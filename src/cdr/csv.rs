@@ -1,0 +1,177 @@
+//! One `Master.csv` line, as `cdr/cdr_csv.c`'s `build_csv_record` prints it: every text field
+//! in double quotes with `"` doubled, duration and billsec bare, an unset answer time as an
+//! empty unquoted field, times as `%Y-%m-%d %T` in local time (or UTC with `usegmtime`),
+//! `uniqueid` and `userfield` only when `loguniqueid` / `loguserfield` ask for them. A line
+//! that would not fit cdr_csv's 1024-byte buffer is not written (Asterisk logs "Unable to
+//! create CSV record"): [`line`] returns None.
+
+use super::CdrRecord;
+use crate::dialplan::time::civil;
+use std::time::SystemTime;
+
+/// The `[csv]` options of cdr.conf that shape a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// `usegmtime` (no): times in UTC instead of local time.
+    pub usegmtime: bool,
+    /// `loguniqueid` (no): append the uniqueid column.
+    pub loguniqueid: bool,
+    /// `loguserfield` (no): append the userfield column.
+    pub loguserfield: bool,
+    /// `accountlogs` (yes): also append to `<accountcode>.csv`.
+    pub accountlogs: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            usegmtime: false,
+            loguniqueid: false,
+            loguserfield: false,
+            accountlogs: true,
+        }
+    }
+}
+
+/// cdr_csv's buffer.
+const BUF: usize = 1024;
+
+/// The line (with its newline) for `r`; `local_offset` gives the local zone's offset east of
+/// UTC in seconds for a Unix time (ignored with `usegmtime`).
+pub fn line(r: &CdrRecord, o: &CsvOptions, local_offset: &dyn Fn(i64) -> i64) -> Option<String> {
+    let mut s = String::with_capacity(256);
+    for f in [
+        &r.accountcode,
+        &r.src,
+        &r.dst,
+        &r.dcontext,
+        &r.clid,
+        &r.channel,
+        &r.dstchannel,
+        &r.lastapp,
+        &r.lastdata,
+    ] {
+        quoted(&mut s, f);
+    }
+    let date = |t: SystemTime| {
+        let secs = crate::dialplan::time::epoch_secs(t);
+        let off = if o.usegmtime { 0 } else { local_offset(secs) };
+        format_time(secs + off)
+    };
+    quoted(&mut s, &date(r.start));
+    match r.answer {
+        Some(t) => quoted(&mut s, &date(t)),
+        None => s.push(','),
+    }
+    quoted(&mut s, &date(r.end));
+    s.push_str(&format!("{},{},", r.duration, r.billsec));
+    quoted(&mut s, r.disposition.as_str());
+    quoted(&mut s, r.amaflags.as_str());
+    if o.loguniqueid {
+        quoted(&mut s, &r.uniqueid);
+    }
+    if o.loguserfield {
+        quoted(&mut s, &r.userfield);
+    }
+    if s.len() >= BUF - 5 {
+        return None;
+    }
+    s.pop();
+    s.push('\n');
+    Some(s)
+}
+
+fn quoted(s: &mut String, v: &str) {
+    s.push('"');
+    for c in v.chars() {
+        if c == '"' {
+            s.push('"');
+        }
+        s.push(c);
+    }
+    s.push_str("\",");
+}
+
+/// `%Y-%m-%d %H:%M:%S` of local seconds since the epoch.
+pub fn format_time(secs: i64) -> String {
+    let c = civil(secs);
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        c.year,
+        c.month,
+        c.mday,
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cdr::{AmaFlags, Disposition};
+    use std::time::Duration;
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    }
+
+    fn rec() -> CdrRecord {
+        CdrRecord {
+            accountcode: String::new(),
+            src: "1001".into(),
+            dst: "1002".into(),
+            dcontext: "internal".into(),
+            clid: "\"Alice \"A\"\" <1001>".into(),
+            channel: "SIP/1001-00000001".into(),
+            dstchannel: "SIP/1002-00000002".into(),
+            lastapp: "Dial".into(),
+            lastdata: "SIP/1002,30".into(),
+            start: at(1_767_225_600),
+            answer: None,
+            end: at(1_767_225_605),
+            duration: 5,
+            billsec: 0,
+            disposition: Disposition::NoAnswer,
+            amaflags: AmaFlags::Documentation,
+            uniqueid: "1767225600.1".into(),
+            userfield: "x".into(),
+        }
+    }
+
+    #[test]
+    fn cdr_csv_quoting_and_an_unset_answer_time() {
+        let o = CsvOptions {
+            usegmtime: true,
+            ..CsvOptions::default()
+        };
+        assert_eq!(
+            line(&rec(), &o, &|_| 3600).unwrap(),
+            "\"\",\"1001\",\"1002\",\"internal\",\"\"\"Alice \"\"A\"\"\"\" <1001>\",\
+             \"SIP/1001-00000001\",\"SIP/1002-00000002\",\"Dial\",\"SIP/1002,30\",\
+             \"2026-01-01 00:00:00\",,\"2026-01-01 00:00:05\",5,0,\"NO ANSWER\",\"DOCUMENTATION\"\n"
+        );
+    }
+
+    #[test]
+    fn local_time_uniqueid_userfield_and_the_buffer_bound() {
+        let o = CsvOptions {
+            loguniqueid: true,
+            loguserfield: true,
+            ..CsvOptions::default()
+        };
+        let mut r = rec();
+        r.answer = Some(at(1_767_225_601));
+        let l = line(&r, &o, &|_| 3600).unwrap();
+        assert!(
+            l.ends_with(
+                "\"2026-01-01 01:00:00\",\"2026-01-01 01:00:01\",\"2026-01-01 01:00:05\",5,0,\
+                 \"NO ANSWER\",\"DOCUMENTATION\",\"1767225600.1\",\"x\"\n"
+            ),
+            "{l}"
+        );
+        r.userfield = "\"".repeat(600);
+        assert!(line(&r, &o, &|_| 0).is_none(), "past cdr_csv's 1024 bytes");
+    }
+}
