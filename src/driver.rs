@@ -94,6 +94,11 @@ impl Driver {
         })
     }
 
+    /// Hands registration changes and call records to the store writer from now on.
+    pub fn set_disk(&mut self, disk: std::sync::mpsc::Sender<crate::store_disk::Write>) {
+        self.jobs.set_disk(disk);
+    }
+
     /// The address the SIP socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.sip.local_addr()

@@ -20,6 +20,8 @@ pub struct JobRunner {
     waker: Arc<Waker>,
     /// The AstDB writer (None: the database lives in memory only).
     db: Option<Sender<DbOp>>,
+    /// The sipbox.db and CDR writer (None: neither is written).
+    disk: Option<Sender<crate::store_disk::Write>>,
 }
 
 impl JobRunner {
@@ -31,7 +33,13 @@ impl JobRunner {
             done_rx,
             waker: Arc::new(waker),
             db,
+            disk: None,
         }
+    }
+
+    /// Hands registration changes and call records to this writer from now on.
+    pub fn set_disk(&mut self, disk: Sender<crate::store_disk::Write>) {
+        self.disk = Some(disk);
     }
 
     /// Starts `job` on its own thread.
@@ -60,6 +68,18 @@ impl JobRunner {
                 if spawned.is_err() {
                     let _ = self.done_tx.send((id, JobOutcome::Resolved(None)));
                     let _ = self.waker.wake();
+                }
+                return;
+            }
+            Job::Store(op) => {
+                if let Some(d) = &self.disk {
+                    let _ = d.send(crate::store_disk::Write::Store(op));
+                }
+                return;
+            }
+            Job::Cdr(r) => {
+                if let Some(d) = &self.disk {
+                    let _ = d.send(crate::store_disk::Write::Cdr(r));
                 }
                 return;
             }

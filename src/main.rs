@@ -3,10 +3,12 @@
 #![forbid(unsafe_code)]
 
 mod astdb_disk;
+mod cdr_disk;
 mod driver;
 mod jobs_driver;
 mod resolve;
 mod sounds_disk;
+mod store_disk;
 
 use driver::Driver;
 use sipbox::config::{self, ConfigSource};
@@ -146,6 +148,9 @@ fn main() -> ExitCode {
         cfg.dirs.spool.display(),
         cfg.dirs.data.display()
     );
+    // chan_sip's registrations in an Asterisk AstDB (`/SIP/Registry/<peer>`), for a first
+    // start on a copied astdb.sqlite3.
+    let mut asterisk_registry = Vec::new();
     // AstDB: read now, written behind by a helper thread of the driver.
     let db_writer = {
         let path = cfg.dirs.db.join("astdb.sqlite3");
@@ -155,6 +160,11 @@ fn main() -> ExitCode {
             .and_then(|()| astdb_disk::open(&path).map_err(|e| e.to_string()));
         match opened {
             Ok((rows, conn)) => {
+                asterisk_registry = rows
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix("/SIP/Registry/")?, v)))
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect();
                 let n = dialplan.load_astdb(rows);
                 log::info!("AstDB: {n} entries from {}", path.display());
                 astdb_disk::writer(conn)
@@ -168,6 +178,7 @@ fn main() -> ExitCode {
             }
         }
     };
+    let (store, cdr_sink) = open_store(&cfg);
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     resolve_trunk_names(&mut settings);
@@ -186,17 +197,24 @@ fn main() -> ExitCode {
         Some((tx, handle)) => (Some(tx), Some(handle)),
         None => (None, None),
     };
+    let (stored_rows, store_conn, fresh) = match store {
+        Some(o) => (o.rows, Some(o.conn), o.fresh),
+        None => (Vec::new(), None, false),
+    };
+    let cdr_conf = cfg.cdr.clone();
     let driver = Driver::bind(bind, db_tx, |local| {
         let advertised = advertised_addr(local);
         // The binary is where the clocks and the seed come from (the engine is sans-IO).
         #[allow(clippy::disallowed_methods)]
-        let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let env = Environment::new(now, wall, rand::random())
             .with_sounds(Box::new(sounds))
             .with_resolver(resolver);
-        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env);
+        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env).with_cdr(cdr_conf);
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }
+        restore_registrations(&mut engine, now, wall, stored_rows, fresh, asterisk_registry);
         engine
     });
     let mut driver = match driver {
@@ -205,6 +223,13 @@ fn main() -> ExitCode {
             eprintln!("sipbox: cannot bind {bind}: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    let store_thread = match store_disk::writer(store_conn, cdr_sink) {
+        Some((tx, handle)) => {
+            driver.set_disk(tx);
+            Some(handle)
+        }
+        None => None,
     };
     match driver.local_addr() {
         Ok(a) => log::info!("listening on udp {a}"),
@@ -217,6 +242,9 @@ fn main() -> ExitCode {
     if let Some(t) = db_thread {
         let _ = t.join();
     }
+    if let Some(t) = store_thread {
+        let _ = t.join();
+    }
     match result {
         Ok(()) => {
             log::info!("stopped");
@@ -226,6 +254,93 @@ fn main() -> ExitCode {
             eprintln!("sipbox: event loop failed: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Opens `sipbox.db` in astdbdir (None, logged, when it cannot be used: registrations then
+/// live in memory only) and the CDR sink cdr.conf asks for.
+fn open_store(cfg: &config::Config) -> (Option<store_disk::Opened>, Option<cdr_disk::CdrSink>) {
+    let path = cfg.dirs.db.join("sipbox.db");
+    #[allow(clippy::disallowed_methods)]
+    let now_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    #[allow(clippy::disallowed_methods)]
+    let opened = std::fs::create_dir_all(&cfg.dirs.db)
+        .map_err(|e| e.to_string())
+        .and_then(|()| store_disk::open(&path, now_unix).map_err(|e| e.to_string()));
+    let store = match opened {
+        Ok(o) => {
+            log::info!(
+                "registrations: {} stored in {} ({} expired ones deleted)",
+                o.rows.len(),
+                path.display(),
+                o.expired
+            );
+            Some(o)
+        }
+        Err(e) => {
+            log::error!(
+                "registrations: cannot use {}: {e}; registrations are kept in memory only \
+                 and will not survive a restart",
+                path.display()
+            );
+            None
+        }
+    };
+    let cdr = &cfg.cdr;
+    let sink = match (cdr.enable, cdr.csv) {
+        (false, _) => {
+            log::info!("CDR: off (cdr.conf enable=no)");
+            None
+        }
+        (true, None) => {
+            log::info!("CDR: cdr.conf has no [csv] section: no CSV records are written");
+            None
+        }
+        (true, Some(csv)) => {
+            let dir = cfg.dirs.log.join("cdr-csv");
+            log::info!("CDR: records go to {}", dir.join("Master.csv").display());
+            Some(cdr_disk::CdrSink::new(dir, csv))
+        }
+    };
+    (store, sink)
+}
+
+/// Puts the stored registrations back (and, on a first start, those of an Asterisk AstDB's
+/// `SIP/Registry` family), and says how many.
+fn restore_registrations(
+    engine: &mut Engine,
+    now: Instant,
+    wall: SystemTime,
+    rows: Vec<sipbox::store::StoredBinding>,
+    fresh: bool,
+    asterisk: Vec<(String, String)>,
+) {
+    let r = engine.restore_bindings(now, rows, false);
+    if r.restored + r.expired + r.dropped > 0 {
+        log::info!(
+            "registrations: {} restored with their remaining lifetime, {} expired, {} of \
+             entries no longer host=dynamic dropped",
+            r.restored,
+            r.expired,
+            r.dropped
+        );
+    }
+    if fresh && !asterisk.is_empty() {
+        let now_unix = wall
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let rows: Vec<_> = asterisk
+            .iter()
+            .filter_map(|(peer, v)| sipbox::store::parse_asterisk_registry(peer, v, now_unix))
+            .collect();
+        let r = engine.restore_bindings(now, rows, true);
+        log::info!(
+            "registrations: {} imported from the AstDB's SIP/Registry (chan_sip), {} dropped",
+            r.restored,
+            r.dropped + r.expired
+        );
     }
 }
 

@@ -294,8 +294,13 @@ impl Engine {
 
     /// Uses these cdr.conf settings for the call records.
     pub fn with_cdr(mut self, conf: crate::config::cdr_conf::CdrConf) -> Engine {
-        self.cdr_conf = conf;
+        self.set_cdr(conf);
         self
+    }
+
+    /// Replaces the cdr.conf settings (new calls' records follow them).
+    pub fn set_cdr(&mut self, conf: crate::config::cdr_conf::CdrConf) {
+        self.cdr_conf = conf;
     }
 
     /// Replaces the prompt source.

@@ -53,6 +53,10 @@ pub struct FakeNet {
     pub files: Vec<(std::path::PathBuf, Vec<u8>)>,
     /// Names the engine asked the driver to resolve (`externhost`), not yet answered.
     pub resolves: Vec<(JobId, String, u16)>,
+    /// Registration changes the engine handed to the store writer, in order.
+    pub store_ops: Vec<sipbox::store::StoreOp>,
+    /// Call records the engine handed to the CDR writer, in order.
+    pub cdrs: Vec<sipbox::cdr::CdrRecord>,
     next_port: u16,
 }
 
@@ -104,6 +108,8 @@ impl FakeNet {
             db_ops: Vec::new(),
             files: Vec::new(),
             resolves: Vec::new(),
+            store_ops: Vec::new(),
+            cdrs: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -201,6 +207,8 @@ impl FakeNet {
                     Job::Db(op) => self.db_ops.push(op),
                     Job::WriteFile { path, bytes } => self.files.push((path, bytes)),
                     Job::Resolve { id, host, port } => self.resolves.push((id, host, port)),
+                    Job::Store(op) => self.store_ops.push(op),
+                    Job::Cdr(r) => self.cdrs.push(*r),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {
