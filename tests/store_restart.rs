@@ -86,3 +86,89 @@ fn a_corrupt_database_is_said_and_sipbox_serves_from_memory() {
     assert_eq!(sb.stop(), Some(0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The README figure: restart-to-first-call with 10 000 stored registrations. Run with
+/// `cargo test --release --test store_restart -- --ignored --nocapture restart_to_first_call`.
+#[test]
+#[ignore]
+fn restart_to_first_call_with_10000_stored_registrations() {
+    use std::net::UdpSocket;
+    let dir = temp_dir("store-10k");
+    let mut sip = String::from("[general]\nbindaddr=127.0.0.1\ncontext=internal\n");
+    sip.push_str("[p](!)\ntype=friend\nhost=dynamic\ncontext=internal\n[caller](p)\n");
+    for i in 0..10_000 {
+        sip.push_str(&format!("[2{i:04}](p)\n"));
+    }
+    std::fs::write(dir.join("sip.conf"), sip).unwrap();
+    std::fs::write(
+        dir.join("extensions.conf"),
+        "[internal]\nexten => _2XXXX,1,Dial(SIP/${EXTEN},10)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sipbox.conf"), LOCAL_DIRECTORIES).unwrap();
+    let callee = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = callee.local_addr().unwrap();
+    {
+        let db = rusqlite::Connection::open(dir.join("sipbox.db")).unwrap();
+        db.execute_batch(
+            "CREATE TABLE registrations(aor TEXT NOT NULL, contact TEXT NOT NULL,
+             transport TEXT NOT NULL, remote TEXT NOT NULL, expires INTEGER NOT NULL,
+             user_agent TEXT NOT NULL, path TEXT NOT NULL, call_id TEXT NOT NULL,
+             cseq INTEGER NOT NULL, PRIMARY KEY(aor, contact)); BEGIN;",
+        )
+        .unwrap();
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        for i in 0..10_000 {
+            // The last one is the phone that gets the call; the others point at it too
+            // (nothing is sent to them).
+            db.execute(
+                "INSERT INTO registrations VALUES (?1, ?2, 'udp', ?3, ?4, 'ua', '', ?5, 1)",
+                rusqlite::params![
+                    format!("2{i:04}"),
+                    format!("sip:2{i:04}@{target}"),
+                    target.to_string(),
+                    exp as i64,
+                    format!("reg-{i}")
+                ],
+            )
+            .unwrap();
+        }
+        db.execute_batch("COMMIT;").unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    let sb = Sipbox::start_logging(&dir, "info");
+    let up = t0.elapsed();
+    let caller = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = caller.local_addr().unwrap();
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+               m=audio 4000 RTP/AVP 0\r\n";
+    let invite = format!(
+        "INVITE sip:29999@{a} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK10k;rport\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:caller@{a}>;tag=1\r\nTo: <sip:29999@{a}>\r\n\
+         Call-ID: first-call\r\nCSeq: 1 INVITE\r\nContact: <sip:caller@{me}>\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len(),
+        a = sb.addr
+    );
+    caller.send_to(invite.as_bytes(), sb.addr).unwrap();
+    callee
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = callee.recv_from(&mut buf).expect("the INVITE reaches the stored phone");
+    let first_call = t0.elapsed();
+    assert!(buf[..n].starts_with(b"INVITE sip:29999@"));
+    assert!(sb.log().iter().any(|l| l.contains("10000 restored")), "{:?}", sb.log());
+    println!(
+        "restart with 10000 stored registrations: listening after {} ms, first call at the \
+         restored phone after {} ms",
+        up.as_millis(),
+        first_call.as_millis()
+    );
+    let _ = sb.stop();
+    let _ = std::fs::remove_dir_all(dir);
+}
