@@ -206,15 +206,22 @@ fn main() -> ExitCode {
         let advertised = advertised_addr(local);
         // The binary is where the clocks and the seed come from (the engine is sans-IO).
         #[allow(clippy::disallowed_methods)]
-        let (now, wall) = (Instant::now(), SystemTime::now());
-        let env = Environment::new(now, wall, rand::random())
+        let (now, wall, seed) = (Instant::now(), SystemTime::now(), rand::random());
+        let env = Environment::new(now, wall, seed)
             .with_sounds(Box::new(sounds))
             .with_resolver(resolver);
         let mut engine = Engine::new(settings, dialplan, rtp, advertised, env).with_cdr(cdr_conf);
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }
-        restore_registrations(&mut engine, now, wall, stored_rows, fresh, asterisk_registry);
+        restore_registrations(
+            &mut engine,
+            now,
+            wall,
+            stored_rows,
+            fresh,
+            asterisk_registry,
+        );
         engine
     });
     let mut driver = match driver {

@@ -407,6 +407,38 @@ mod tests {
     }
 
     #[test]
+    fn every_change_is_reported_once_for_the_store() {
+        let t0 = Instant::now();
+        let mut r = Registrar::new(10);
+        r.update(t0, "1001", src(), "c1", 1, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        r.update(t0, "1001", src(), "c1", 2, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        let bound = Change::Bound {
+            aor: "1001".into(),
+            contact: "sip:a@127.0.0.1".into(),
+        };
+        let unbound = Change::Unbound {
+            aor: "1001".into(),
+            contact: "sip:a@127.0.0.1".into(),
+        };
+        assert_eq!(r.take_changes(), vec![bound.clone(), bound.clone()]);
+        assert!(r.take_changes().is_empty());
+        r.update(t0, "1001", src(), "c1", 3, &[up("sip:a@127.0.0.1", 0)])
+            .unwrap();
+        assert_eq!(r.take_changes(), vec![unbound.clone()]);
+        r.update(t0, "1001", src(), "c1", 4, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        r.remove_all("1001");
+        assert_eq!(r.take_changes(), vec![bound.clone(), unbound.clone()]);
+        r.update(t0, "1001", src(), "c1", 5, &[up("sip:a@127.0.0.1", 60)])
+            .unwrap();
+        let _ = r.take_changes();
+        r.expire_due(t0 + Duration::from_secs(60));
+        assert_eq!(r.take_changes(), vec![unbound]);
+    }
+
+    #[test]
     fn out_of_order_and_full() {
         let t0 = Instant::now();
         let mut r = Registrar::new(1);

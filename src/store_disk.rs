@@ -83,19 +83,21 @@ pub fn open(path: &Path, now_unix: u64) -> rusqlite::Result<Opened> {
             ))
         })?;
         it.filter_map(Result::ok)
-            .filter_map(|(aor, contact, transport, remote, exp, ua, path, cid, cseq)| {
-                Some(StoredBinding {
-                    aor,
-                    contact,
-                    remote: remote.parse().ok()?,
-                    transport,
-                    expires_unix: u64::try_from(exp).ok()?,
-                    user_agent: ua,
-                    path,
-                    call_id: cid,
-                    cseq: u32::try_from(cseq).unwrap_or(0),
-                })
-            })
+            .filter_map(
+                |(aor, contact, transport, remote, exp, ua, path, cid, cseq)| {
+                    Some(StoredBinding {
+                        aor,
+                        contact,
+                        remote: remote.parse().ok()?,
+                        transport,
+                        expires_unix: u64::try_from(exp).ok()?,
+                        user_agent: ua,
+                        path,
+                        call_id: cid,
+                        cseq: u32::try_from(cseq).unwrap_or(0),
+                    })
+                },
+            )
             .collect()
     };
     Ok(Opened {
@@ -187,4 +189,50 @@ pub fn apply(conn: &mut Connection, ops: &[StoreOp]) -> rusqlite::Result<()> {
         }
     }
     tx.commit()
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests use the disk
+mod tests {
+    use super::*;
+
+    fn b(i: u32, exp: u64) -> StoredBinding {
+        StoredBinding {
+            aor: format!("{i}"),
+            contact: format!("sip:{i}@127.0.0.1:5060"),
+            remote: "127.0.0.1:5060".parse().unwrap(),
+            transport: "udp".into(),
+            expires_unix: exp,
+            user_agent: "ua".into(),
+            path: String::new(),
+            call_id: "c".into(),
+            cseq: i,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_one_transaction_and_expired_rows_go_at_open() {
+        let dir = std::env::temp_dir().join(format!("sipbox-store-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("sipbox.db");
+        let _ = std::fs::remove_file(&path);
+        let mut o = open(&path, 1000).unwrap();
+        assert!(o.fresh && o.rows.is_empty());
+        let mut ops: Vec<StoreOp> = (0..1500).map(|i| StoreOp::Put(b(i, 2000))).collect();
+        ops.push(StoreOp::Put(b(7, 1500)));
+        ops.push(StoreOp::Remove {
+            aor: "8".into(),
+            contact: "sip:8@127.0.0.1:5060".into(),
+        });
+        apply(&mut o.conn, &ops).unwrap();
+        drop(o);
+        let o = open(&path, 1600).unwrap();
+        assert!(!o.fresh);
+        assert_eq!((o.rows.len(), o.expired), (1498, 1), "7 expired, 8 removed");
+        assert!(o.rows.iter().any(|r| *r == b(9, 2000)));
+        drop(o);
+        std::fs::write(&path, vec![0x5a; 4096]).unwrap();
+        assert!(open(&path, 0).is_err(), "not a database");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

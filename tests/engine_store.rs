@@ -48,9 +48,10 @@ fn put(op: &StoreOp) -> &StoredBinding {
 fn register_refresh_unregister_and_expiry_become_store_ops() {
     let mut net = Net::new(SIP_CONF, EXTENSIONS);
     let mut b = Phone::new("1002", 6002);
-    let reg = b
-        .register(net.sipbox, 300)
-        .replace("Expires: 300\r\n", "Expires: 300\r\nUser-Agent: deskphone 1.0\r\n");
+    let reg = b.register(net.sipbox, 300).replace(
+        "Expires: 300\r\n",
+        "Expires: 300\r\nUser-Agent: deskphone 1.0\r\n",
+    );
     net.send(b.addr, &reg);
     assert_eq!(net.recv_response(b.addr).status(), 200);
     assert_eq!(net.store_ops.len(), 1, "{:?}", net.store_ops);
@@ -204,7 +205,10 @@ fn restore_stops_at_the_registrar_bound() {
     let conf = SIP_CONF.replace("minexpiry=60", "minexpiry=60\nmaxregistrations=1");
     let mut net = Net::new(&conf, EXTENSIONS);
     let now = net.now;
-    let rows = vec![stored("1001", 6001, T0 + 100), stored("1002", 6002, T0 + 100)];
+    let rows = vec![
+        stored("1001", 6001, T0 + 100),
+        stored("1002", 6002, T0 + 100),
+    ];
     let r = net.engine.restore_bindings(now, rows, false);
     assert_eq!((r.restored, r.dropped), (1, 1));
     assert_eq!(net.engine.table_sizes().bindings, 1);

@@ -33,7 +33,10 @@ fn a_phone_registered_before_a_restart_takes_a_call_after_it() {
 
     let sb = Sipbox::start_in(&dir);
     assert!(
-        sb.wait_log("1 restored with their remaining lifetime", Duration::from_secs(3)),
+        sb.wait_log(
+            "1 restored with their remaining lifetime",
+            Duration::from_secs(3)
+        ),
         "{:?}",
         sb.log()
     );
@@ -62,7 +65,12 @@ fn a_phone_registered_before_a_restart_takes_a_call_after_it() {
     assert!(l.contains(",\"ANSWERED\",\"DOCUMENTATION\",\""), "{l}");
     // start, answer, end as "YYYY-MM-DD HH:MM:SS", then duration and billsec bare.
     let fields: Vec<&str> = l.split("\",").collect();
-    assert!(fields.iter().any(|f| f.len() == 20 && f.as_bytes()[11] == b' '), "{l}");
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.len() == 20 && f.as_bytes()[11] == b' '),
+        "{l}"
+    );
     assert!(l.ends_with('"'), "uniqueid last, quoted: {l}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -159,10 +167,16 @@ fn restart_to_first_call_with_10000_stored_registrations() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut buf = [0u8; 4096];
-    let (n, _) = callee.recv_from(&mut buf).expect("the INVITE reaches the stored phone");
+    let (n, _) = callee
+        .recv_from(&mut buf)
+        .expect("the INVITE reaches the stored phone");
     let first_call = t0.elapsed();
     assert!(buf[..n].starts_with(b"INVITE sip:29999@"));
-    assert!(sb.log().iter().any(|l| l.contains("10000 restored")), "{:?}", sb.log());
+    assert!(
+        sb.log().iter().any(|l| l.contains("10000 restored")),
+        "{:?}",
+        sb.log()
+    );
     println!(
         "restart with 10000 stored registrations: listening after {} ms, first call at the \
          restored phone after {} ms",

@@ -47,7 +47,15 @@ impl Default for CdrConf {
 
 /// Backends Asterisk has and sipbox does not.
 const OTHER_BACKENDS: &[&str] = &[
-    "custom", "manager", "odbc", "pgsql", "radius", "sqlite", "tds", "mysql", "adaptive_odbc",
+    "custom",
+    "manager",
+    "odbc",
+    "pgsql",
+    "radius",
+    "sqlite",
+    "tds",
+    "mysql",
+    "adaptive_odbc",
     "beanstalkd",
 ];
 
@@ -84,10 +92,14 @@ impl CdrConf {
                 "initiatedseconds" => &mut self.initiated_seconds,
                 "batch" => &mut self.batch,
                 // Batch sizes and threads: the writer thread batches whatever is queued.
-                "size" | "time" | "scheduleronly" | "safeshutdown" | "debug"
-                | "channeldefaultenabled" | "ignorestatechanges" | "ignoredialchanges" => {
-                    continue
-                }
+                "size"
+                | "time"
+                | "scheduleronly"
+                | "safeshutdown"
+                | "debug"
+                | "channeldefaultenabled"
+                | "ignorestatechanges"
+                | "ignoredialchanges" => continue,
                 _ => {
                     warnings.at(&e.loc, format!("unknown cdr.conf option '{}'", e.key));
                     continue;

@@ -566,8 +566,7 @@ impl Execution {
                 args
             );
             let now = self.now;
-            self.cdr
-                .ran(&p.app, &args, &self.context, &self.exten, now);
+            self.cdr.ran(&p.app, &args, &self.context, &self.exten, now);
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}

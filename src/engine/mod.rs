@@ -46,8 +46,8 @@ mod qualify;
 mod records;
 mod register;
 mod settings;
-mod trunk;
 mod store;
+mod trunk;
 mod validate;
 
 pub use crate::call::media::MediaStats;

@@ -86,7 +86,14 @@ impl Engine {
             let accepted = fits
                 && self
                     .registrar
-                    .update(now, &b.aor, Flow::udp(b.remote), &b.call_id, b.cseq, &[update])
+                    .update(
+                        now,
+                        &b.aor,
+                        Flow::udp(b.remote),
+                        &b.call_id,
+                        b.cseq,
+                        &[update],
+                    )
                     .is_ok();
             if !accepted {
                 r.dropped += 1;

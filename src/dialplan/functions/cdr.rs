@@ -55,7 +55,12 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
 
 /// Sets a field.
 pub(crate) fn write(cx: &mut Ctx<'_>, args: &str, value: &str) -> Result<(), String> {
-    let field = args.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+    let field = args
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let c = &mut cx.ex.cdr;
     match field.as_str() {
         "accountcode" => c.accountcode = crate::cdr::bounded(value, crate::cdr::FIELD_MAX),
@@ -64,9 +69,9 @@ pub(crate) fn write(cx: &mut Ctx<'_>, args: &str, value: &str) -> Result<(), Str
             c.amaflags = crate::cdr::AmaFlags::parse(value)
                 .ok_or_else(|| format!("CDR(amaflags): unknown value '{value}'"))?
         }
-        "src" | "dst" | "dcontext" | "clid" | "channel" | "dstchannel" | "lastapp"
-        | "lastdata" | "start" | "answer" | "end" | "duration" | "billsec" | "disposition"
-        | "uniqueid" | "linkedid" | "sequence" => {
+        "src" | "dst" | "dcontext" | "clid" | "channel" | "dstchannel" | "lastapp" | "lastdata"
+        | "start" | "answer" | "end" | "duration" | "billsec" | "disposition" | "uniqueid"
+        | "linkedid" | "sequence" => {
             return Err(format!("Unable to set read-only CDR variable '{field}'"))
         }
         "" => return Err("CDR() needs a field name".into()),
