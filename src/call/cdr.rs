@@ -136,6 +136,22 @@ impl CallCdr {
         }
     }
 
+    /// The callee on `old` is now tried on leg `new` (DNS failover to its next address): the
+    /// record opened for `new` is dropped and `old`'s follows `new`.
+    pub fn moved(&mut self, old: LegId, new: LegId) {
+        let is = |s: &Segment, l: LegId| s.party_b.as_ref().is_some_and(|(b, _)| *b == l);
+        if let Some(i) = self.segments.iter().rposition(|s| is(s, new)) {
+            if self.segments.iter().any(|s| is(s, old)) {
+                self.segments.remove(i);
+            }
+        }
+        for s in self.segments.iter_mut().filter(|s| is(s, old)) {
+            if let Some((l, _)) = s.party_b.as_mut() {
+                *l = new;
+            }
+        }
+    }
+
     /// The callee's channel of the answered Dial, for `CDR(dstchannel)`.
     pub fn answered_callee(&self, leg: LegId) -> Option<&str> {
         self.segments

@@ -423,6 +423,8 @@ impl Call {
                 nated: false,
             };
             if let Ok(Some(new_leg)) = self.send_fork(cx, f) {
+                // The same callee at its next address: still one channel, one record.
+                self.cdr.moved(leg, new_leg);
                 let Some(dial) = self.dial_mut() else {
                     return true;
                 };
