@@ -20,6 +20,8 @@ pub struct JobRunner {
     waker: Arc<Waker>,
     /// The AstDB writer (None: the database lives in memory only).
     db: Option<Sender<DbOp>>,
+    /// The voicemail spool writer (`voicemail_disk.rs`).
+    vm: Option<Sender<sipbox::voicemail::FsOp>>,
 }
 
 impl JobRunner {
@@ -31,6 +33,7 @@ impl JobRunner {
             done_rx,
             waker: Arc::new(waker),
             db,
+            vm: crate::voicemail_disk::writer(),
         }
     }
 
@@ -42,6 +45,15 @@ impl JobRunner {
                 command,
                 timeout,
             } => (id, command, timeout),
+            Job::Voicemail(op) => {
+                match &self.vm {
+                    Some(vm) => {
+                        let _ = vm.send(op);
+                    }
+                    None => log::error!("voicemail: no writer thread; {op:?} dropped"),
+                }
+                return;
+            }
             Job::Db(op) => {
                 if let Some(db) = &self.db {
                     let _ = db.send(op);

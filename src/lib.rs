@@ -41,4 +41,5 @@ pub mod security;
 pub mod sip;
 pub mod transaction;
 pub mod trunk;
+pub mod voicemail;
 pub mod wake;

@@ -75,6 +75,10 @@ pub struct Config {
     pub source: ConfigSource,
     /// Where the socket, database, logs and spool live (`sipbox.conf` or `asterisk.conf`).
     pub dirs: Directories,
+    /// Typed voicemail.conf (defaults and no mailboxes when the file is absent).
+    pub voicemail: crate::voicemail::VoicemailConf,
+    /// Where voicemail.conf was read from (password changes are written back there).
+    pub voicemail_file: Option<PathBuf>,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -128,7 +132,25 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         None => Directories::under(embedded_base),
     };
     raw.extend(warnings.into_vec());
-    build(sip_sections, extensions, rtp_sections, source, dirs, raw)
+    let (vm_sections, voicemail_file) = match dir {
+        Some(d) => {
+            #[allow(clippy::disallowed_methods)] // the config reader may look at the disk
+            let exists = d.join("voicemail.conf").exists();
+            if exists {
+                let s = reader::read_file_with(d, "voicemail.conf", &mut raw)?;
+                (s, Some(d.join("voicemail.conf")))
+            } else {
+                (Vec::new(), None)
+            }
+        }
+        None => (Vec::new(), None),
+    };
+    let mut cfg = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
+    let mut w = Warnings::default();
+    cfg.voicemail = crate::voicemail::VoicemailConf::from_sections(&vm_sections, &mut w);
+    cfg.voicemail_file = voicemail_file;
+    cfg.warnings.extend(w.into_vec());
+    Ok(cfg)
 }
 
 /// Builds a config from texts (tests, and embedding in other programs): `sip` and
@@ -168,6 +190,8 @@ fn build(
         extensions,
         source,
         dirs,
+        voicemail: Default::default(),
+        voicemail_file: None,
         warnings: warnings.into_vec(),
     })
 }

@@ -271,6 +271,11 @@ impl Engine {
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
+        dialplan.set_voicemail(crate::voicemail::Voicemail::new(
+            cfg.voicemail.clone(),
+            cfg.dirs.spool.join("voicemail"),
+            cfg.voicemail_file.clone(),
+        ));
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((

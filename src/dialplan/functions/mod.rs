@@ -67,6 +67,11 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
             variables::read(cx, name, args)
         }
         "DB" | "DB_EXISTS" | "DB_DELETE" | "DB_KEYS" => astdb::read(cx, name, args),
+        "MAILBOX_EXISTS" => Ok(crate::dialplan::apps::voicemail::mailbox_exists(
+            cx.dp, args,
+        )),
+        "VMCOUNT" => Ok(crate::dialplan::apps::voicemail::vmcount(cx.dp, args)),
+        "VM_INFO" => crate::dialplan::apps::voicemail::vm_info(cx.dp, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
