@@ -102,6 +102,9 @@ pub struct SipPeer {
     /// `transfercontext` (default: general's, unset): where its blind transfers are routed
     /// instead of its `context`.
     pub transfer_context: Option<String>,
+    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
+    /// phone is sent (RFC 3842 NOTIFY).
+    pub mailbox: Option<String>,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -212,6 +215,7 @@ impl SipPeer {
             directmedia: general.directmedia.clone(),
             allow_transfer: general.allow_transfer,
             transfer_context: general.transfer_context.clone(),
+            mailbox: None,
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -296,7 +300,9 @@ impl SipPeer {
             "transfercontext" => {
                 p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
-            "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
+            "mailbox" => p.mailbox = opt_text(e),
+            // The phone's own voicemail key setting; [general]'s names the Message-Account.
+            "vmexten" => {}
             _ => warnings.other(e),
         }
         Ok(())

@@ -41,6 +41,7 @@ mod challenge;
 mod dns;
 mod invite;
 mod nat;
+mod mwi;
 mod qualify;
 mod register;
 mod settings;
@@ -140,6 +141,7 @@ pub struct Engine {
     unique_ids: u64,
     sounds: Box<dyn Sounds>,
     dns: dns::DnsState,
+    mwi: mwi::MwiState,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -252,6 +254,7 @@ impl Engine {
             unique_ids: 0,
             sounds,
             dns: dns::DnsState::new(&cfg, resolver, local, now),
+            mwi: Default::default(),
             cfg,
         };
         e.schedule_qualify(now);
@@ -423,6 +426,7 @@ impl Engine {
             Ok(Message::Response(resp)) => self.on_response(now, resp),
             Err(err) => self.on_parse_error(&err, flow),
         }
+        self.flush_mwi(now);
         self.txs.reap(&mut self.sched);
         Verdict::Consumed
     }
@@ -440,6 +444,8 @@ impl Engine {
             return Verdict::Consumed;
         };
         let v = self.with_call(now, h, |call, cx| call.on_media(cx, leg, port, from, data));
+        // A Vec's emptiness: the RTP path takes no lock for this.
+        self.flush_mwi(now);
         self.txs.reap(&mut self.sched);
         v.unwrap_or(Verdict::Consumed)
     }
@@ -535,6 +541,9 @@ impl Engine {
         // probe) and requests for dialogs we do not have. A retransmission gets the same
         // answer again, and a flood of them keeps nothing.
         let in_dialog = req.to().tag().is_some();
+        if *req.method() == Method::Subscribe {
+            return self.handle_subscribe(now, &req, from);
+        }
         if *req.method() == Method::Options && !in_dialog {
             let r = Reply::new(StatusCode::OK)
                 .header(HeaderName::Allow, validate::ALLOW)
@@ -582,7 +591,13 @@ impl Engine {
                     Some(r) => r,
                     None => self.handle_register(now, &req, from),
                 };
+                let ok = reply.status == StatusCode::OK;
                 self.reply_on(now, h, reply);
+                if ok {
+                    if let Some(aor) = req.to().uri.user.clone() {
+                        self.mwi_registered(now, &aor);
+                    }
+                }
             }
             Method::Options => {
                 let r = Reply::new(StatusCode::OK)
@@ -830,6 +845,7 @@ impl Engine {
         }
         while let Some((id, wake)) = self.sched.pop_due(now) {
             self.fire(now, id, wake);
+            self.flush_mwi(now);
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
@@ -858,6 +874,7 @@ impl Engine {
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
             Wake::ExternRefresh => self.extern_refresh_due(now),
             Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
+            Wake::MwiExpiry => self.mwi_expired(now, id),
         }
     }
 
@@ -885,6 +902,16 @@ impl Engine {
         self.out.pop_job()
     }
 
+    /// Installs voicemail state (the binary's spool index, or a test's).
+    pub fn set_voicemail(&mut self, vm: crate::voicemail::Voicemail) {
+        self.dialplan.set_voicemail(vm);
+    }
+
+    /// Runs `f` on the voicemail state (inspection in tests and the admin view).
+    pub fn with_voicemail<R>(&self, f: impl FnOnce(&mut crate::voicemail::Voicemail) -> R) -> R {
+        self.dialplan.with_voicemail(f)
+    }
+
     /// Loads the AstDB rows the binary read from disk at start; how many are held.
     pub fn load_astdb(&mut self, rows: impl IntoIterator<Item = (String, String)>) -> usize {
         self.dialplan.load_astdb(rows)
@@ -897,6 +924,7 @@ impl Engine {
         }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
+            self.flush_mwi(now);
             self.txs.reap(&mut self.sched);
         }
     }

@@ -53,6 +53,8 @@ pub struct FakeNet {
     pub files: Vec<(std::path::PathBuf, Vec<u8>)>,
     /// Names the engine asked the driver to resolve (`externhost`), not yet answered.
     pub resolves: Vec<(JobId, String, u16)>,
+    /// Voicemail spool changes the engine handed to the driver, in order.
+    pub vm_ops: Vec<sipbox::voicemail::FsOp>,
     next_port: u16,
 }
 
@@ -104,6 +106,7 @@ impl FakeNet {
             db_ops: Vec::new(),
             files: Vec::new(),
             resolves: Vec::new(),
+            vm_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -201,6 +204,7 @@ impl FakeNet {
                     Job::Db(op) => self.db_ops.push(op),
                     Job::WriteFile { path, bytes } => self.files.push((path, bytes)),
                     Job::Resolve { id, host, port } => self.resolves.push((id, host, port)),
+                    Job::Voicemail(op) => self.vm_ops.push(op),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {
