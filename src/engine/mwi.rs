@@ -267,7 +267,23 @@ impl Engine {
         let source = flow.remote;
         let user = req.from().uri.user.clone().unwrap_or_default();
         let entry = self.cfg.entry(&user);
-        match self.check_credentials(now, req, source, entry, HeaderName::Authorization) {
+        let key = (
+            req.call_id().to_string(),
+            req.from().tag().unwrap_or("").to_string(),
+        );
+        // A refresh inside a subscription's dialog (both tags known only to the two ends)
+        // is not challenged again, as chan_sip does for a subscribed dialog.
+        let in_dialog = self
+            .mwi
+            .subs
+            .get(&key)
+            .is_some_and(|s| req.to().tag() == Some(s.dialog.local_tag.as_str()));
+        let verdict = if in_dialog {
+            AuthVerdict::Accepted
+        } else {
+            self.check_credentials(now, req, source, entry, HeaderName::Authorization)
+        };
+        match verdict {
             AuthVerdict::Accepted => {}
             AuthVerdict::Challenge { stale } => {
                 let r = self.challenge(now, StatusCode::UNAUTHORIZED, stale, source);
@@ -300,10 +316,6 @@ impl Engine {
             return self.respond_statelessly(req, flow, r);
         }
         let expires = expires.min(MAX_EXPIRES);
-        let key = (
-            req.call_id().to_string(),
-            req.from().tag().unwrap_or("").to_string(),
-        );
         let existing = self.mwi.subs.contains_key(&key);
         if req.to().tag().is_some() && !existing {
             let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
