@@ -187,14 +187,14 @@ impl Main {
                 Resume::Done => Step::Cmd(Command::WaitDigit {
                     timeout: MENU_TIMEOUT,
                 }),
-                Resume::Digit(_) | Resume::TimedOut => self.to_message_menu(),
+                Resume::Digit(_) | Resume::TimedOut => self.message_menu(),
                 _ => Step::Cmd(Command::Keep),
             },
             Stage::Advanced => match r {
                 Resume::Done => Step::Cmd(Command::WaitDigit {
                     timeout: MENU_TIMEOUT,
                 }),
-                Resume::Digit(_) | Resume::TimedOut => self.to_message_menu(),
+                Resume::Digit(_) | Resume::TimedOut => self.message_menu(),
                 _ => Step::Cmd(Command::Keep),
             },
             Stage::Options => self.options_key(ex, dp, r),
@@ -209,7 +209,7 @@ impl Main {
             Stage::GreetingRecord(which) => match r {
                 Resume::Message { samples, status } => {
                     if samples.is_empty() {
-                        return self.to_options();
+                        return self.options_menu();
                     }
                     vm(dp).voicemail.save_greeting(
                         &self.context,
@@ -276,9 +276,9 @@ impl Main {
                         terminators: "#".into(),
                     })
                 }
-                (Resume::Done | Resume::Digit(_), Stage::Options) => self.to_options(),
-                (Resume::Done | Resume::Digit(_), Stage::Message) => self.to_message_menu(),
-                (Resume::Done | Resume::Digit(_), _) => self.to_menu(dp, false),
+                (Resume::Done | Resume::Digit(_), Stage::Options) => self.options_menu(),
+                (Resume::Done | Resume::Digit(_), Stage::Message) => self.message_menu(),
+                (Resume::Done | Resume::Digit(_), _) => self.main_menu(dp, false),
                 (_, next) => {
                     self.stage = Stage::Then(Box::new(next));
                     Step::Cmd(Command::Keep)
@@ -343,7 +343,7 @@ impl Main {
         );
         ex.vars.insert("AUTH_MAILBOX".into(), self.mailbox.clone());
         ex.vars.insert("AUTH_CONTEXT".into(), self.context.clone());
-        self.to_menu(dp, true)
+        self.main_menu(dp, true)
     }
 
     fn counts(&self, dp: &Dialplan) -> (usize, usize) {
@@ -352,7 +352,7 @@ impl Main {
     }
 
     /// The counts (at login) and the main menu (vm_intro, vm_instructions_en).
-    fn to_menu(&mut self, dp: &Dialplan, with_counts: bool) -> Step {
+    fn main_menu(&mut self, dp: &Dialplan, with_counts: bool) -> Step {
         self.stage = Stage::Menu;
         self.cur = None;
         let (new, old) = self.counts(dp);
@@ -396,16 +396,16 @@ impl Main {
                 if self.silent_menus >= MAX_SILENT_MENUS {
                     return self.goodbye(false);
                 }
-                self.to_menu(dp, false)
+                self.main_menu(dp, false)
             }
             Resume::Digit(d) => {
                 self.silent_menus = 0;
                 match d {
                     '1' => self.open_folder(ex, dp),
-                    '0' => self.to_options(),
-                    '*' => self.to_menu(dp, false),
+                    '0' => self.options_menu(),
+                    '*' => self.main_menu(dp, false),
                     '#' => self.goodbye(false),
-                    _ => self.to_menu(dp, false),
+                    _ => self.main_menu(dp, false),
                 }
             }
             _ => Step::Cmd(Command::Keep),
@@ -465,7 +465,7 @@ impl Main {
     }
 
     /// The menu while a message is current.
-    fn to_message_menu(&mut self) -> Step {
+    fn message_menu(&mut self) -> Step {
         self.stage = Stage::Message;
         let i = self.cur.unwrap_or(0);
         let mut files = s(&["vm-advopts", "vm-repeat"]);
@@ -492,7 +492,7 @@ impl Main {
                 if self.silent_menus >= MAX_SILENT_MENUS {
                     return self.goodbye(false);
                 }
-                self.to_message_menu()
+                self.message_menu()
             }
             Resume::Digit(d) => {
                 self.silent_menus = 0;
@@ -526,10 +526,10 @@ impl Main {
                             s(&["vm-toreply", "vm-tocallback", "vm-tohearenv", "vm-starmain"]);
                         Step::Cmd(prompt(files, ALL_DIGITS))
                     }
-                    '0' => self.to_options(),
-                    '*' => self.to_message_menu(),
+                    '0' => self.options_menu(),
+                    '*' => self.message_menu(),
                     '#' => self.goodbye(false),
-                    _ => self.to_message_menu(),
+                    _ => self.message_menu(),
                 }
             }
             _ => Step::Cmd(Command::Keep),
@@ -540,11 +540,11 @@ impl Main {
     fn save_to(&mut self, dp: &Dialplan, folder: &'static str) -> Step {
         let i = self.cur.unwrap_or(0);
         let Some(&(from, n)) = self.msgs.get(i) else {
-            return self.to_menu(dp, false);
+            return self.main_menu(dp, false);
         };
         self.stage = Stage::Then(Box::new(Stage::Message));
         if from == folder {
-            return self.to_message_menu();
+            return self.message_menu();
         }
         let moved = vm(dp)
             .voicemail
@@ -562,7 +562,7 @@ impl Main {
         }
     }
 
-    fn to_options(&mut self) -> Step {
+    fn options_menu(&mut self) -> Step {
         self.stage = Stage::Options;
         Step::Cmd(prompt(s(&["vm-options"]), ALL_DIGITS))
     }
@@ -596,9 +596,9 @@ impl Main {
             Resume::Digit('#') => self.goodbye(false),
             Resume::Digit(_) | Resume::TimedOut => {
                 if self.cur.is_some() {
-                    self.to_message_menu()
+                    self.message_menu()
                 } else {
-                    self.to_menu(dp, false)
+                    self.main_menu(dp, false)
                 }
             }
             _ => Step::Cmd(Command::Keep),
