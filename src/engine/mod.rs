@@ -40,8 +40,8 @@ macro_rules! cx {
 mod challenge;
 mod dns;
 mod invite;
-mod nat;
 mod mwi;
+mod nat;
 mod qualify;
 mod register;
 mod settings;

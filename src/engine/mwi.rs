@@ -88,7 +88,11 @@ impl Engine {
     }
 
     fn account_uri(&self) -> String {
-        format!("sip:{}@{}", self.cfg.general.vmexten, self.local.ip())
+        format!(
+            "sip:{}@{}",
+            self.cfg.general.vmexten,
+            self.advertise.local().ip()
+        )
     }
 
     fn summary_for(&self, peer: PeerId) -> Option<String> {
@@ -129,13 +133,13 @@ impl Engine {
             let branch = crate::transaction::new_branch(&mut self.rng);
             let tag = self.new_tag();
             let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
-            let origin = Origin::on(flow, self.local, &branch, &self.cfg.general.user_agent);
+            let origin = Origin::on(flow, &self.advertise, &branch, &self.cfg.general.user_agent);
             let mut req = build::out_of_dialog(
                 OutOfDialog {
                     method: Method::Notify,
                     to: NameAddr::new(uri.clone()),
                     uri,
-                    from: build::contact(&self.cfg.general.vmexten.clone(), self.local),
+                    from: build::contact(&self.cfg.general.vmexten.clone(), origin.local),
                     from_tag: &tag,
                     call_id: &call_id,
                     cseq: 1,
@@ -202,13 +206,13 @@ impl Engine {
             .summary_for(peer)
             .unwrap_or_else(|| summary_body(Counts::default(), &self.account_uri()));
         let branch = crate::transaction::new_branch(&mut self.rng);
-        let local = self.local;
         let ua = self.cfg.general.user_agent.clone();
         let Some(sub) = self.mwi.subs.get_mut(key) else {
             return;
         };
         let cseq = sub.dialog.next_cseq();
-        let origin = Origin::on(sub.dialog.flow, local, &branch, &ua);
+        let origin = Origin::on(sub.dialog.flow, &self.advertise, &branch, &ua);
+        let local = origin.local;
         let mut req = build::in_dialog(&sub.dialog, Method::Notify, cseq, &origin);
         req.push_header(HeaderName::Event, "message-summary");
         let left = sub.expires_at.saturating_duration_since(now).as_secs();
@@ -382,14 +386,14 @@ impl Engine {
     /// A 200 to a SUBSCRIBE with our dialog tag and the granted Expires.
     fn respond_tagged(&mut self, req: &Request, flow: Flow, tag: &str, expires: u32) {
         let to_tag = req.to().tag().is_none().then_some(tag);
-        let (via, dest) = crate::transaction::stamp_via(req.top_via(), flow);
+        let (via, dest) = self.txs.stamp_via(req.top_via(), flow);
         let status = StatusCode::OK;
         let mut resp = Response::for_request(req, status.code(), status.reason(), to_tag);
         resp.set_top_via(via);
         resp.push_header(HeaderName::Expires, expires.to_string());
         resp.push_header(
             HeaderName::Contact,
-            build::contact("sipbox", self.local).to_string(),
+            build::contact("sipbox", self.advertise.sip(flow.remote)).to_string(),
         );
         resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
         self.out.sip(dest, resp.to_bytes());
