@@ -156,6 +156,9 @@ pub enum Job {
         /// What.
         bytes: Vec<u8>,
     },
+    /// A voicemail spool change (message, greeting, e-mail, password): the driver performs
+    /// these on one thread in the order given; no completion is reported.
+    Voicemail(crate::voicemail::FsOp),
 }
 
 /// How a job ended.
@@ -175,6 +178,8 @@ pub struct Outbox {
     transmits: VecDeque<Transmit>,
     socket_ops: VecDeque<SocketOp>,
     jobs: VecDeque<Job>,
+    /// Voicemail boxes whose counts changed (message-waiting NOTIFYs to send).
+    mailboxes: Vec<(String, String)>,
 }
 
 impl Outbox {
@@ -211,5 +216,22 @@ impl Outbox {
     /// The next job to run.
     pub fn pop_job(&mut self) -> Option<Job> {
         self.jobs.pop_front()
+    }
+
+    /// Notes that voicemail box (context, box) changed.
+    pub fn mailbox_changed(&mut self, context: String, mailbox: String) {
+        if !self.mailboxes.contains(&(context.clone(), mailbox.clone())) {
+            self.mailboxes.push((context, mailbox));
+        }
+    }
+
+    /// The boxes changed since the last call.
+    pub fn take_mailbox_changes(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.mailboxes)
+    }
+
+    /// True when some box changed.
+    pub fn has_mailbox_changes(&self) -> bool {
+        !self.mailboxes.is_empty()
     }
 }

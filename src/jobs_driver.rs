@@ -22,6 +22,8 @@ pub struct JobRunner {
     db: Option<Sender<DbOp>>,
     /// The sipbox.db and CDR writer (None: neither is written).
     disk: Option<Sender<crate::store_disk::Write>>,
+    /// The voicemail spool writer (`voicemail_disk.rs`).
+    vm: Option<Sender<sipbox::voicemail::FsOp>>,
 }
 
 impl JobRunner {
@@ -34,6 +36,7 @@ impl JobRunner {
             waker: Arc::new(waker),
             db,
             disk: None,
+            vm: crate::voicemail_disk::writer(),
         }
     }
 
@@ -50,6 +53,15 @@ impl JobRunner {
                 command,
                 timeout,
             } => (id, command, timeout),
+            Job::Voicemail(op) => {
+                match &self.vm {
+                    Some(vm) => {
+                        let _ = vm.send(op);
+                    }
+                    None => log::error!("voicemail: no writer thread; {op:?} dropped"),
+                }
+                return;
+            }
             Job::Db(op) => {
                 if let Some(db) = &self.db {
                     let _ = db.send(op);

@@ -43,4 +43,5 @@ pub mod sip;
 pub mod store;
 pub mod transaction;
 pub mod trunk;
+pub mod voicemail;
 pub mod wake;

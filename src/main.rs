@@ -9,6 +9,7 @@ mod jobs_driver;
 mod resolve;
 mod sounds_disk;
 mod store_disk;
+mod voicemail_disk;
 
 use driver::Driver;
 use sipbox::config::{self, ConfigSource};
@@ -179,6 +180,24 @@ fn main() -> ExitCode {
         }
     };
     let (store, cdr_sink) = open_store(&cfg);
+    // Voicemail: the spool is read now (as AstDB is), then kept current by the engine.
+    {
+        let root = cfg.dirs.spool.join("voicemail");
+        let mut vm = sipbox::voicemail::Voicemail::new(
+            cfg.voicemail.clone(),
+            root.clone(),
+            cfg.voicemail_file.clone(),
+        );
+        vm.index = voicemail_disk::scan(&root, &cfg.voicemail);
+        if !cfg.voicemail.boxes.is_empty() {
+            log::info!(
+                "voicemail: {} mailboxes, spool {}",
+                cfg.voicemail.boxes.len(),
+                root.display()
+            );
+        }
+        dialplan.set_voicemail(vm);
+    }
     let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     resolve_trunk_names(&mut settings);

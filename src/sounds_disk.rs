@@ -146,6 +146,14 @@ impl Sounds for DiskSounds {
         let now = Instant::now();
         self.wav_at(name, now)
     }
+
+    fn forget(&mut self, name: &str) {
+        let bare = name.strip_suffix(".wav").unwrap_or(name);
+        for key in [bare.to_string(), format!("{bare}.wav")] {
+            self.found.remove(&key);
+            self.missing.remove(&key);
+        }
+    }
 }
 
 /// The file's bytes; `None` when it is larger than [`MAX_FILE_BYTES`].

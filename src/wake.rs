@@ -104,6 +104,8 @@ pub enum Wake {
     ExternRefresh,
     /// An outbound registration's timer (by its index in sip.conf's `register =>` lines).
     Registry(usize, RegTimer),
+    /// A message-waiting subscription's expiry (`engine/mwi.rs`, by timer id).
+    MwiExpiry,
 }
 
 impl From<TxTimer> for Wake {

@@ -278,7 +278,13 @@ impl Call {
                 cx.load.release(p);
             }
         }
+        let message = self.take_message_recording();
         if let Some(exec) = self.exec.as_mut() {
+            if let Some(samples) = message {
+                // VoiceMail() keeps what the caller said before hanging up.
+                let status = "HANGUP";
+                exec.step(cx.dialplan, cx.wall, Resume::Message { status, samples });
+            }
             exec.hangup(cx.dialplan, cx.wall, None);
             super::script::hand_db_ops_to_driver(cx);
         }

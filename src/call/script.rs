@@ -215,4 +215,23 @@ pub(super) fn hand_db_ops_to_driver(cx: &mut Cx<'_>) {
     for op in cx.dialplan.take_db_ops() {
         cx.out.job(crate::flow::Job::Db(op));
     }
+    let (ops, changed) = cx
+        .dialplan
+        .with_voicemail(|vm| (vm.take_ops(), vm.take_changed()));
+    for op in ops {
+        // A message file that changes must not be played from the prompt cache.
+        if let crate::voicemail::FsOp::Write { path, .. }
+        | crate::voicemail::FsOp::Remove { path }
+        | crate::voicemail::FsOp::Rename { from: path, .. } = &op
+        {
+            cx.sounds.forget(&path.with_extension("").to_string_lossy());
+        }
+        if let crate::voicemail::FsOp::Rename { to, .. } = &op {
+            cx.sounds.forget(&to.with_extension("").to_string_lossy());
+        }
+        cx.out.job(crate::flow::Job::Voicemail(op));
+    }
+    for (context, mailbox) in changed {
+        cx.out.mailbox_changed(context, mailbox);
+    }
 }

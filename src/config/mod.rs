@@ -78,6 +78,10 @@ pub struct Config {
     pub dirs: Directories,
     /// Typed cdr.conf (defaults when the file is absent).
     pub cdr: cdr_conf::CdrConf,
+    /// Typed voicemail.conf (defaults and no mailboxes when the file is absent).
+    pub voicemail: crate::voicemail::VoicemailConf,
+    /// Where voicemail.conf was read from (password changes are written back there).
+    pub voicemail_file: Option<PathBuf>,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -134,8 +138,25 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     };
     let cdr = cdr_conf::CdrConf::from_sections(cdr_sections.as_deref(), &mut warnings);
     raw.extend(warnings.into_vec());
+    let (vm_sections, voicemail_file) = match dir {
+        Some(d) => {
+            #[allow(clippy::disallowed_methods)] // the config reader may look at the disk
+            let exists = d.join("voicemail.conf").exists();
+            if exists {
+                let s = reader::read_file_with(d, "voicemail.conf", &mut raw)?;
+                (s, Some(d.join("voicemail.conf")))
+            } else {
+                (Vec::new(), None)
+            }
+        }
+        None => (Vec::new(), None),
+    };
     let mut cfg = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
     cfg.cdr = cdr;
+    let mut w = Warnings::default();
+    cfg.voicemail = crate::voicemail::VoicemailConf::from_sections(&vm_sections, &mut w);
+    cfg.voicemail_file = voicemail_file;
+    cfg.warnings.extend(w.into_vec());
     Ok(cfg)
 }
 
@@ -177,6 +198,8 @@ fn build(
         source,
         dirs,
         cdr: cdr_conf::CdrConf::default(),
+        voicemail: Default::default(),
+        voicemail_file: None,
         warnings: warnings.into_vec(),
     })
 }

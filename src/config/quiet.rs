@@ -121,7 +121,6 @@ const QUIET: &[&str] = &[
     "useclientcode",
     "usereqphone",
     "videosupport",
-    "vmexten",
     "callgroup",
     "pickupgroup",
     "namedcallgroup",

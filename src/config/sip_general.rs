@@ -35,6 +35,8 @@ pub struct General {
     pub max_expiry: Duration,
     /// `useragent` (`sipbox`): our User-Agent / Server header.
     pub user_agent: String,
+    /// `vmexten` (`asterisk`): the voicemail extension named in MWI's Message-Account.
+    pub vmexten: String,
     /// `allow` / `disallow`: codec preference, best first (µ-law, A-law by default).
     pub codecs: Vec<Codec>,
     /// `timert1` (500 ms): RFC 3261 T1.
@@ -95,6 +97,7 @@ impl Default for General {
             min_expiry: Duration::from_secs(60),
             max_expiry: Duration::from_secs(3600),
             user_agent: "sipbox".into(),
+            vmexten: "asterisk".into(),
             codecs: codec::default_prefs(),
             timer_t1: Duration::from_millis(500),
             timer_b: Duration::from_millis(500 * 64),
@@ -222,6 +225,7 @@ impl General {
                 p.expiry_loc = Some(e.loc.clone());
             }
             "useragent" => g.user_agent = text_of(e)?,
+            "vmexten" => g.vmexten = text_of(e)?,
             "allow" | "disallow" => {} // applied in order after the loop
             "timert1" => {
                 let t1 = millis_of(e)?;

@@ -106,6 +106,9 @@ pub struct SipPeer {
     pub accountcode: Option<String>,
     /// `amaflags` (default DOCUMENTATION).
     pub amaflags: crate::cdr::AmaFlags,
+    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
+    /// phone is sent (RFC 3842 NOTIFY).
+    pub mailbox: Option<String>,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -220,6 +223,7 @@ impl SipPeer {
             transfer_context: general.transfer_context.clone(),
             accountcode: None,
             amaflags: crate::cdr::AmaFlags::default(),
+            mailbox: None,
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -309,7 +313,9 @@ impl SipPeer {
             "transfercontext" => {
                 p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
-            "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
+            "mailbox" => p.mailbox = opt_text(e),
+            // The phone's own voicemail key setting; [general]'s names the Message-Account.
+            "vmexten" => {}
             _ => warnings.other(e),
         }
         Ok(())

@@ -146,6 +146,18 @@ pub enum Command {
         /// Digits that end the recording (`#` by default).
         terminators: String,
     },
+    /// Record a voicemail message or greeting (sipbox keeps the samples: the voicemail
+    /// application stores them); resume with `Message`.
+    RecordMessage {
+        /// Stop after this much trailing silence.
+        silence: Option<Duration>,
+        /// Stop after this long.
+        max: Option<Duration>,
+        /// Mean absolute sample of a 20 ms frame below which it is silence.
+        threshold: u32,
+        /// Digits that end the recording.
+        terminators: String,
+    },
     /// Report the device state of each target; resume with `Availability`.
     ChanIsAvail {
         /// The targets, as Dial's.
@@ -197,6 +209,14 @@ pub enum Resume {
     Recorded {
         /// Why it ended.
         status: &'static str,
+    },
+    /// A `RecordMessage` ended (`DTMF`, `SILENCE`, `TIMEOUT`, or `HANGUP` when the caller
+    /// hung up while recording) with what was recorded: 8 kHz samples, trailing silence cut.
+    Message {
+        /// Why it ended.
+        status: &'static str,
+        /// The recording.
+        samples: Vec<i16>,
     },
     /// The System() command ended with this exit status (None: it could not run).
     SystemDone {

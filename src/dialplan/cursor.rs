@@ -44,6 +44,8 @@ pub(crate) enum State {
     AwaitSystem {
         try_: bool,
     },
+    /// VoiceMail() or VoiceMailMain() in progress.
+    Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.
     Ended(Cause),
 }

@@ -375,6 +375,27 @@ impl Execution {
                     _ => self.next(dp),
                 }
             }
+            (State::Voicemail(mut session), r) => match session.resume(self, dp, r) {
+                apps::voicemail::Step::Cmd(cmd) => {
+                    self.state = State::Voicemail(session);
+                    cmd
+                }
+                apps::voicemail::Step::Next => self.next(dp),
+                apps::voicemail::Step::Exten(name) => {
+                    let cid = self.chan.callerid_num.clone();
+                    if dp
+                        .find(&self.context, name, &cid, Want::Prio(1), self.now)
+                        .is_some()
+                    {
+                        self.exten = name.into();
+                        self.prio = 1;
+                        self.run(dp)
+                    } else {
+                        self.next(dp)
+                    }
+                }
+                apps::voicemail::Step::Ended => self.end(Cause::NORMAL_CLEARING),
+            },
             (st, _) => {
                 self.state = st;
                 Command::Keep
@@ -640,6 +661,9 @@ impl Execution {
         self.now = now;
         if let Some(c) = cause {
             self.vars.insert("HANGUPCAUSE".into(), c.to_string());
+        }
+        if let State::Voicemail(session) = &mut self.state {
+            session.close(dp);
         }
         if !matches!(self.state, State::Ended(_)) {
             self.state = State::Ended(Cause::INTERWORKING);

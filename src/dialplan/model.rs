@@ -197,6 +197,16 @@ impl Dialplan {
         super::shared::lock(&self.shared).astdb.load(rows)
     }
 
+    /// Installs voicemail (voicemail.conf, the spool root and the index the binary read).
+    pub fn set_voicemail(&self, vm: crate::voicemail::Voicemail) {
+        super::shared::lock(&self.shared).voicemail = vm;
+    }
+
+    /// Runs `f` on the voicemail state (counts for MWI, the index for inspection).
+    pub fn with_voicemail<R>(&self, f: impl FnOnce(&mut crate::voicemail::Voicemail) -> R) -> R {
+        f(&mut super::shared::lock(&self.shared).voicemail)
+    }
+
     /// The AstDB changes made since the last call, for the disk.
     pub fn take_db_ops(&self) -> Vec<super::astdb::DbOp> {
         super::shared::lock(&self.shared).astdb.take_pending()

@@ -22,6 +22,8 @@ pub struct Shared {
     pub(crate) groups: HashMap<(String, String), usize>,
     /// AstDB (`DB()`), in memory; the binary writes its changes to disk.
     pub(crate) astdb: super::astdb::AstDb,
+    /// Voicemail: voicemail.conf and what the spool holds.
+    pub(crate) voicemail: crate::voicemail::Voicemail,
 }
 
 /// The handle calls keep.

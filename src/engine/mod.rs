@@ -41,6 +41,7 @@ macro_rules! cx {
 mod challenge;
 mod dns;
 mod invite;
+mod mwi;
 mod nat;
 mod qualify;
 mod records;
@@ -146,6 +147,7 @@ pub struct Engine {
     dns: dns::DnsState,
     /// cdr.conf.
     cdr_conf: crate::config::cdr_conf::CdrConf,
+    mwi: mwi::MwiState,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -259,6 +261,7 @@ impl Engine {
             sounds,
             dns: dns::DnsState::new(&cfg, resolver, local, now),
             cdr_conf: Default::default(),
+            mwi: Default::default(),
             cfg,
         };
         e.schedule_qualify(now);
@@ -278,6 +281,11 @@ impl Engine {
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
+        dialplan.set_voicemail(crate::voicemail::Voicemail::new(
+            cfg.voicemail.clone(),
+            cfg.dirs.spool.join("voicemail"),
+            cfg.voicemail_file.clone(),
+        ));
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
@@ -437,6 +445,7 @@ impl Engine {
             Ok(Message::Response(resp)) => self.on_response(now, resp),
             Err(err) => self.on_parse_error(&err, flow),
         }
+        self.flush_mwi(now);
         self.txs.reap(&mut self.sched);
         self.flush_store_ops();
         Verdict::Consumed
@@ -455,6 +464,8 @@ impl Engine {
             return Verdict::Consumed;
         };
         let v = self.with_call(now, h, |call, cx| call.on_media(cx, leg, port, from, data));
+        // A Vec's emptiness: the RTP path takes no lock for this.
+        self.flush_mwi(now);
         self.txs.reap(&mut self.sched);
         v.unwrap_or(Verdict::Consumed)
     }
@@ -550,6 +561,9 @@ impl Engine {
         // probe) and requests for dialogs we do not have. A retransmission gets the same
         // answer again, and a flood of them keeps nothing.
         let in_dialog = req.to().tag().is_some();
+        if *req.method() == Method::Subscribe {
+            return self.handle_subscribe(now, &req, from);
+        }
         if *req.method() == Method::Options && !in_dialog {
             let r = Reply::new(StatusCode::OK)
                 .header(HeaderName::Allow, validate::ALLOW)
@@ -597,7 +611,13 @@ impl Engine {
                     Some(r) => r,
                     None => self.handle_register(now, &req, from),
                 };
+                let ok = reply.status == StatusCode::OK;
                 self.reply_on(now, h, reply);
+                if ok {
+                    if let Some(aor) = req.to().uri.user.clone() {
+                        self.mwi_registered(now, &aor);
+                    }
+                }
             }
             Method::Options => {
                 let r = Reply::new(StatusCode::OK)
@@ -845,6 +865,7 @@ impl Engine {
         }
         while let Some((id, wake)) = self.sched.pop_due(now) {
             self.fire(now, id, wake);
+            self.flush_mwi(now);
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
@@ -874,6 +895,7 @@ impl Engine {
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
             Wake::ExternRefresh => self.extern_refresh_due(now),
             Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
+            Wake::MwiExpiry => self.mwi_expired(now, id),
         }
     }
 
@@ -901,6 +923,16 @@ impl Engine {
         self.out.pop_job()
     }
 
+    /// Installs voicemail state (the binary's spool index, or a test's).
+    pub fn set_voicemail(&mut self, vm: crate::voicemail::Voicemail) {
+        self.dialplan.set_voicemail(vm);
+    }
+
+    /// Runs `f` on the voicemail state (inspection in tests and the admin view).
+    pub fn with_voicemail<R>(&self, f: impl FnOnce(&mut crate::voicemail::Voicemail) -> R) -> R {
+        self.dialplan.with_voicemail(f)
+    }
+
     /// Loads the AstDB rows the binary read from disk at start; how many are held.
     pub fn load_astdb(&mut self, rows: impl IntoIterator<Item = (String, String)>) -> usize {
         self.dialplan.load_astdb(rows)
@@ -913,6 +945,7 @@ impl Engine {
         }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
+            self.flush_mwi(now);
             self.txs.reap(&mut self.sched);
         }
     }

@@ -32,6 +32,7 @@ pub fn is_served(method: &Method) -> bool {
             | Method::Info
             | Method::Update
             | Method::Refer
+            | Method::Subscribe
     )
 }
 

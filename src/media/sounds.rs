@@ -18,6 +18,10 @@ pub struct SoundMissing(pub String);
 pub trait Sounds {
     /// The WAV file of prompt `name`.
     fn wav(&mut self, name: &str) -> Result<Rc<[u8]>, SoundMissing>;
+
+    /// Forgets what is cached for `name` (a voicemail message or greeting that was just
+    /// written, moved or deleted). Sources without a cache do nothing.
+    fn forget(&mut self, _name: &str) {}
 }
 
 /// Prompts held in memory, by name (a name given with or without `.wav` finds either).

@@ -57,6 +57,8 @@ pub struct FakeNet {
     pub store_ops: Vec<sipbox::store::StoreOp>,
     /// Call records the engine handed to the CDR writer, in order.
     pub cdrs: Vec<sipbox::cdr::CdrRecord>,
+    /// Voicemail spool changes the engine handed to the driver, in order.
+    pub vm_ops: Vec<sipbox::voicemail::FsOp>,
     next_port: u16,
 }
 
@@ -110,6 +112,7 @@ impl FakeNet {
             resolves: Vec::new(),
             store_ops: Vec::new(),
             cdrs: Vec::new(),
+            vm_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -209,6 +212,7 @@ impl FakeNet {
                     Job::Resolve { id, host, port } => self.resolves.push((id, host, port)),
                     Job::Store(op) => self.store_ops.push(op),
                     Job::Cdr(r) => self.cdrs.push(*r),
+                    Job::Voicemail(op) => self.vm_ops.push(op),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

@@ -284,6 +284,19 @@ impl Call {
                 self.start_recording(cx, path, silence, max, terminators, law);
                 false
             }
+            Command::RecordMessage {
+                silence,
+                max,
+                threshold,
+                terminators,
+            } => {
+                if !self.answer_if_needed(cx) {
+                    return false;
+                }
+                let law = self.caller_law();
+                self.record_into(cx, None, silence, max, threshold, terminators, law);
+                false
+            }
             Command::WaitDigit { timeout } => {
                 self.media.endpoint = Endpoint::WaitDigit;
                 let wake = Wake::Call(self.handle, CallTimer::Digit);

@@ -25,7 +25,10 @@ const SILENCE_LEVEL: u32 = 256;
 
 /// A Record() in progress.
 pub struct Recording {
-    path: PathBuf,
+    /// None: a voicemail recording, whose samples go back to the dialplan.
+    path: Option<PathBuf>,
+    /// The silence level (mean absolute sample of a frame).
+    level: u32,
     law: Law,
     samples: Vec<i16>,
     max_samples: usize,
@@ -56,9 +59,35 @@ impl Call {
         if full.is_relative() {
             full = cx.cfg.general.sounds_dir.join(full);
         }
+        log::info!("call {}: Record {}", self.label(), full.display());
+        self.record_into(
+            cx,
+            Some(full),
+            silence,
+            max,
+            SILENCE_LEVEL,
+            terminators,
+            law,
+        );
+    }
+
+    /// Starts recording a voicemail message or greeting: the samples go back to the
+    /// dialplan (`Resume::Message`), which stores them.
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::call) fn record_into(
+        &mut self,
+        cx: &mut Cx<'_>,
+        path: Option<PathBuf>,
+        silence: Option<Duration>,
+        max: Option<Duration>,
+        level: u32,
+        terminators: String,
+        law: Law,
+    ) {
         let max = max.unwrap_or(MAX_RECORDING).min(MAX_RECORDING);
         let rec = Recording {
-            path: full,
+            path,
+            level,
             law,
             samples: Vec::new(),
             max_samples: (max.as_millis() as usize) * 8,
@@ -66,7 +95,6 @@ impl Call {
             silent_run: 0,
             terminators,
         };
-        log::info!("call {}: Record {}", self.label(), rec.path.display());
         self.media.endpoint = Endpoint::Recording(Box::new(rec));
         let wake = Wake::Call(self.handle, CallTimer::Digit);
         self.timers
@@ -91,7 +119,7 @@ impl Call {
             rec.samples.push(s);
         }
         let n = p.payload().len().max(1) as u32;
-        if energy / n < SILENCE_LEVEL {
+        if energy / n < rec.level {
             rec.silent_run += 1;
         } else {
             rec.silent_run = 0;
@@ -116,16 +144,36 @@ impl Call {
         let Endpoint::Recording(rec) = std::mem::take(&mut self.media.endpoint) else {
             return;
         };
+        let Some(path) = rec.path else {
+            log::info!(
+                "call {}: recorded a {} ms message ({status})",
+                self.label(),
+                rec.samples.len() / 8
+            );
+            let samples = rec.samples;
+            return self.endpoint_done(cx, Resume::Message { status, samples });
+        };
         log::info!(
             "call {}: recorded {} ms to {} ({status})",
             self.label(),
             rec.samples.len() / 8,
-            rec.path.display()
+            path.display()
         );
         cx.out.job(Job::WriteFile {
-            path: rec.path,
+            path,
             bytes: encode_pcm16(&rec.samples),
         });
         self.endpoint_done(cx, Resume::Recorded { status });
+    }
+
+    /// The caller hung up: a voicemail recording in progress is kept (app_voicemail saves
+    /// what was said before the hang-up); a Record() one is dropped.
+    pub(in crate::call) fn take_message_recording(&mut self) -> Option<Vec<i16>> {
+        match &mut self.media.endpoint {
+            Endpoint::Recording(rec) if rec.path.is_none() => {
+                Some(std::mem::take(&mut rec.samples))
+            }
+            _ => None,
+        }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod macros;
 mod misc;
 pub mod say;
 pub(crate) mod system;
+pub(crate) mod voicemail;
 
 pub use say::{alpha_files, digit_files, number_files, phonetic_files};
 
@@ -90,9 +91,11 @@ pub enum App {
     SetCallerPres,
     UserEvent,
     StackPop,
+    VoiceMail,
+    VoiceMailMain,
 }
 
-const NAMES: [(&str, App); 55] = [
+const NAMES: [(&str, App); 57] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -148,6 +151,8 @@ const NAMES: [(&str, App); 55] = [
     ("setcallerpres", App::SetCallerPres),
     ("userevent", App::UserEvent),
     ("stackpop", App::StackPop),
+    ("voicemail", App::VoiceMail),
+    ("voicemailmain", App::VoiceMailMain),
 ];
 
 impl App {
@@ -444,6 +449,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             ex.cdr.reset = Some(ex.now);
             Flow::Next
         }
+        App::VoiceMail => voicemail::voicemail(ex, dp, &argv),
+        App::VoiceMailMain => voicemail::voicemail_main(ex, dp, &argv),
         App::SIPAddHeader => misc::add_header(ex, args.trim()),
         App::SIPRemoveHeader => misc::remove_header(ex, args),
     }

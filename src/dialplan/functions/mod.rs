@@ -69,6 +69,11 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         }
         "DB" | "DB_EXISTS" | "DB_DELETE" | "DB_KEYS" => astdb::read(cx, name, args),
         "CDR" => cdr::read(cx, args),
+        "MAILBOX_EXISTS" => Ok(crate::dialplan::apps::voicemail::mailbox_exists(
+            cx.dp, args,
+        )),
+        "VMCOUNT" => Ok(crate::dialplan::apps::voicemail::vmcount(cx.dp, args)),
+        "VM_INFO" => crate::dialplan::apps::voicemail::vm_info(cx.dp, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
