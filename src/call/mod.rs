@@ -199,6 +199,8 @@ pub struct Cx<'a> {
     pub loop_token: u64,
     /// System() commands running in the driver.
     pub jobs: &'a mut jobs::Jobs,
+    /// Music on hold classes.
+    pub moh: &'a mut crate::media::moh::MohLibrary,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -22,6 +22,7 @@ pub mod codec;
 pub mod comments;
 pub mod directories;
 pub mod files;
+pub mod moh_conf;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
@@ -75,6 +76,8 @@ pub struct Config {
     pub source: ConfigSource,
     /// Where the socket, database, logs and spool live (`sipbox.conf` or `asterisk.conf`).
     pub dirs: Directories,
+    /// musiconhold.conf (optional; without it, class `default` under `<astdatadir>/moh`).
+    pub moh: moh_conf::MohConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -85,7 +88,7 @@ pub struct Config {
 /// directories are all under `embedded_base`.
 pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
-    let (sip_sections, extensions, rtp_sections, source, dir_sections) = match dir {
+    let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
             #[allow(clippy::disallowed_methods)]
@@ -97,6 +100,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 }
             };
             let rtp = optional("rtp.conf", &mut raw)?.unwrap_or_default();
+            let moh = optional("musiconhold.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -107,6 +111,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 rtp,
                 ConfigSource::Dir(dir.to_path_buf()),
                 dirs,
+                moh,
             )
         }
         None => (
@@ -120,6 +125,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             Vec::new(),
             ConfigSource::Embedded,
             Vec::new(),
+            None,
         ),
     };
     let mut warnings = Warnings::default();
@@ -128,7 +134,13 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         None => Directories::under(embedded_base),
     };
     raw.extend(warnings.into_vec());
-    build(sip_sections, extensions, rtp_sections, source, dirs, raw)
+    let mut config = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
+    if let Some(sections) = moh_sections {
+        let mut w = Warnings::default();
+        config.moh = moh_conf::MohConf::from_sections(&sections, &mut w);
+        config.warnings.extend(w.into_vec());
+    }
+    Ok(config)
 }
 
 /// Builds a config from texts (tests, and embedding in other programs): `sip` and
@@ -168,6 +180,7 @@ fn build(
         extensions,
         source,
         dirs,
+        moh: moh_conf::MohConf::default(),
         warnings: warnings.into_vec(),
     })
 }

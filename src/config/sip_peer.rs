@@ -102,6 +102,10 @@ pub struct SipPeer {
     /// `transfercontext` (default: general's, unset): where its blind transfers are routed
     /// instead of its `context`.
     pub transfer_context: Option<String>,
+    /// `mohinterpret` (default: general's, `default`).
+    pub moh_interpret: String,
+    /// `mohsuggest` (default: general's, empty).
+    pub moh_suggest: String,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -138,6 +142,8 @@ impl fmt::Debug for SipPeer {
             .field("directmedia", &self.directmedia)
             .field("allow_transfer", &self.allow_transfer)
             .field("transfer_context", &self.transfer_context)
+            .field("moh_interpret", &self.moh_interpret)
+            .field("moh_suggest", &self.moh_suggest)
             .field("loc", &self.loc)
             .finish()
     }
@@ -212,6 +218,8 @@ impl SipPeer {
             directmedia: general.directmedia.clone(),
             allow_transfer: general.allow_transfer,
             transfer_context: general.transfer_context.clone(),
+            moh_interpret: general.moh_interpret.clone(),
+            moh_suggest: general.moh_suggest.clone(),
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -296,6 +304,8 @@ impl SipPeer {
             "transfercontext" => {
                 p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
+            "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
+            "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
             "mailbox" => {} // voicemail is not sipbox's job; quietly ignored
             _ => warnings.other(e),
         }

@@ -33,6 +33,7 @@ macro_rules! cx {
             orphans: &mut $e.orphans,
             loop_token: $e.loop_token,
             jobs: &mut $e.jobs,
+            moh: &mut $e.moh,
         }
     };
 }
@@ -140,6 +141,7 @@ pub struct Engine {
     unique_ids: u64,
     sounds: Box<dyn Sounds>,
     dns: dns::DnsState,
+    moh: crate::media::moh::MohLibrary,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -252,6 +254,7 @@ impl Engine {
             unique_ids: 0,
             sounds,
             dns: dns::DnsState::new(&cfg, resolver, local, now),
+            moh: Default::default(),
             cfg,
         };
         e.schedule_qualify(now);
@@ -282,6 +285,12 @@ impl Engine {
     /// Replaces the random source's seed.
     pub fn with_rng_seed(mut self, seed: u64) -> Engine {
         self.rng = StdRng::seed_from_u64(seed);
+        self
+    }
+
+    /// Sets the music on hold classes (their files come through the prompt source).
+    pub fn with_moh(mut self, moh: crate::media::moh::MohLibrary) -> Engine {
+        self.moh = moh;
         self
     }
 
