@@ -5,6 +5,7 @@
 mod astdb_disk;
 mod driver;
 mod jobs_driver;
+mod moh_disk;
 mod resolve;
 mod sounds_disk;
 
@@ -182,6 +183,7 @@ fn main() -> ExitCode {
         named.len(),
         bytes >> 10
     );
+    let moh = moh_disk::load(&cfg.moh, &cfg.dirs.data, &mut sounds);
     let (db_tx, db_thread) = match db_writer {
         Some((tx, handle)) => (Some(tx), Some(handle)),
         None => (None, None),
@@ -193,7 +195,7 @@ fn main() -> ExitCode {
         let env = Environment::new(Instant::now(), SystemTime::now(), rand::random())
             .with_sounds(Box::new(sounds))
             .with_resolver(resolver);
-        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env);
+        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env).with_moh(moh);
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }
