@@ -168,7 +168,8 @@ fn the_callee_holds_with_inactive_and_old_style_c_zero() {
     assert_eq!(got.len(), 10, "the caller hears music");
     assert_eq!(got[0].payload, frames_of(400.0)[0].to_vec());
     // Resume, then hold the RFC 2543 way.
-    hold_request(&mut net, &mut b, &mut bd, "sendrecv");
+    let resumed = hold_request(&mut net, &mut b, &mut bd, "sendrecv");
+    assert_eq!(sdp_direction(&resumed), "sendrecv");
     a.collect_rtp(&mut net, 1000, Duration::from_millis(30));
     assert!(a.recv_rtp(&mut net, Duration::from_millis(100)).is_none());
     let old = sdp(b.rtp, &[0, 101], "sendrecv").replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
