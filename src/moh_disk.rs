@@ -52,9 +52,9 @@ pub fn load(conf: &MohConf, data: &Path, sounds: &mut DiskSounds) -> MohLibrary 
 }
 
 /// The `.wav` files of `dir` (absolute paths), sorted by name.
+// The binary's disk access, once at start.
+#[allow(clippy::disallowed_methods)]
 fn list_wavs(dir: &Path) -> Vec<String> {
-    // The binary's disk access, once at start.
-    #[allow(clippy::disallowed_methods)]
     let Ok(list) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

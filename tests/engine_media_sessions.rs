@@ -72,7 +72,10 @@ fn callee_puts_the_call_on_hold_with_inactive_and_resumes() {
     assert!(a.try_request(&mut net, Method::Invite).is_none());
     // Resume from the callee; media flows again.
     let ok = callee.reinvite(&mut net, &mut bd, &sdp(callee.rtp, &[0, 101], "sendrecv"));
-    assert_eq!(sdp_direction(&String::from_utf8_lossy(ok.body())), "sendrecv");
+    assert_eq!(
+        sdp_direction(&String::from_utf8_lossy(ok.body())),
+        "sendrecv"
+    );
     let p = rtp_packet(0, 9, 900, 0xB0B, &[0x11; 160]);
     callee.send_rtp(&mut net, to_caller_leg, &p);
     assert_eq!(a.recv_rtp(&mut net, T).map(|d| d.bytes), Some(p));

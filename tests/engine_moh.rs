@@ -126,25 +126,40 @@ fn hold_plays_the_class_to_the_other_party_and_resume_brings_the_relay_back() {
         "the held party is not re-INVITEd"
     );
     // A's own audio while holding is not passed on; B hears the music.
-    a.send_rtp(&mut net, to_b_leg, &rtp_packet(0, 1, 160, 0xA, &[0x55; 160]));
+    a.send_rtp(
+        &mut net,
+        to_b_leg,
+        &rtp_packet(0, 1, 160, 0xA, &[0x55; 160]),
+    );
     let got = b.collect_rtp(&mut net, 30, Duration::from_millis(100));
     assert_eq!(got.len(), 30, "music at 50 packets a second");
     let want = frames_of(400.0);
     for (i, r) in got.iter().enumerate() {
         assert_eq!(r.pt, 0);
-        assert_eq!(r.payload, want[i % want.len()].to_vec(), "frame {i} is the file's");
+        assert_eq!(
+            r.payload,
+            want[i % want.len()].to_vec(),
+            "frame {i} is the file's"
+        );
         assert_eq!(r.ssrc, got[0].ssrc, "one stream");
         assert_eq!(r.seq, got[0].seq.wrapping_add(i as u16));
     }
     // What B says does not reach the holder.
-    b.send_rtp(&mut net, to_a_leg, &rtp_packet(0, 1, 160, 0xB, &[0x66; 160]));
+    b.send_rtp(
+        &mut net,
+        to_a_leg,
+        &rtp_packet(0, 1, 160, 0xB, &[0x66; 160]),
+    );
     assert!(a.recv_rtp(&mut net, Duration::from_millis(50)).is_none());
 
     let answer = hold_request(&mut net, &mut a, &mut d, "sendrecv");
     assert_eq!(sdp_direction(&answer), "sendrecv");
     assert!(net.logged("leg 0 resumes"));
     b.collect_rtp(&mut net, 1000, Duration::from_millis(30));
-    assert!(b.recv_rtp(&mut net, Duration::from_millis(200)).is_none(), "music stopped");
+    assert!(
+        b.recv_rtp(&mut net, Duration::from_millis(200)).is_none(),
+        "music stopped"
+    );
     let p = rtp_packet(0, 2, 320, 0xA, &[0x12; 160]);
     a.send_rtp(&mut net, to_b_leg, &p);
     assert_eq!(b.recv_rtp(&mut net, T).map(|x| x.bytes), Some(p));
@@ -175,7 +190,10 @@ fn the_callee_holds_with_inactive_and_old_style_c_zero() {
     let old = sdp(b.rtp, &[0, 101], "sendrecv").replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
     assert!(old.contains("0.0.0.0"), "{old}");
     hold_with(&mut net, &mut b, &mut bd, &old);
-    assert_eq!(a.collect_rtp(&mut net, 5, Duration::from_millis(100)).len(), 5);
+    assert_eq!(
+        a.collect_rtp(&mut net, 5, Duration::from_millis(100)).len(),
+        5
+    );
     a.hang_up(&mut net, &mut d);
     b.answer_bye(&mut net);
     net.assert_idle();
@@ -188,7 +206,10 @@ fn without_files_the_call_stays_up_in_silence_with_one_log_line() {
     let (mut a, mut d, b, _inv) = bridged(&mut net);
     for _ in 0..2 {
         hold_request(&mut net, &mut a, &mut d, "sendonly");
-        assert!(b.recv_rtp(&mut net, Duration::from_millis(300)).is_none(), "silence");
+        assert!(
+            b.recv_rtp(&mut net, Duration::from_millis(300)).is_none(),
+            "silence"
+        );
         hold_request(&mut net, &mut a, &mut d, "sendrecv");
     }
     assert_eq!(
@@ -257,10 +278,17 @@ fn music_on_hold_with_a_duration_then_the_dialplan_goes_on() {
         "two seconds of music: {} frames",
         got.len()
     );
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_millis(2300), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(2300),
+        "{took:?}"
+    );
     let want = frames_of(400.0);
     assert_eq!(got[0].payload, want[0].to_vec());
-    assert_eq!(got[30].payload, want[5].to_vec(), "the 25-frame file starts over");
+    assert_eq!(
+        got[30].payload,
+        want[5].to_vec(),
+        "the 25-frame file starts over"
+    );
     a.respond(&mut net, &bye, 200, None);
     net.assert_idle();
 }
@@ -274,7 +302,11 @@ fn start_and_stop_music_on_hold_around_a_wait() {
     a.ack(&mut net, &d, None);
     let got = a.collect_rtp(&mut net, 500, Duration::from_millis(300));
     assert!((48..=52).contains(&got.len()), "one second: {}", got.len());
-    assert_eq!(got[0].payload, frames_of(1000.0)[0].to_vec(), "the class argument");
+    assert_eq!(
+        got[0].payload,
+        frames_of(1000.0)[0].to_vec(),
+        "the class argument"
+    );
     let bye = a.request(&mut net, Method::Bye);
     a.respond(&mut net, &bye, 200, None);
     net.assert_idle();
@@ -293,13 +325,21 @@ fn dial_m_plays_music_until_the_callee_answers() {
     let got = a.collect_rtp(&mut net, 20, Duration::from_millis(100));
     assert_eq!(got.len(), 20);
     assert_eq!(got[0].payload, frames_of(1000.0)[0].to_vec(), "m(jazz)");
-    b.respond(&mut net, &inv, 200, Some(&sdp(b.rtp, &[0, 101], "sendrecv")));
+    b.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(b.rtp, &[0, 101], "sendrecv")),
+    );
     let ok = a.invite_outcome(&mut net, &mut d);
     assert_eq!(ok.status(), 200);
     a.ack(&mut net, &d, None);
     b.request(&mut net, Method::Ack);
     a.collect_rtp(&mut net, 1000, Duration::from_millis(30));
-    assert!(a.recv_rtp(&mut net, Duration::from_millis(100)).is_none(), "music stopped");
+    assert!(
+        a.recv_rtp(&mut net, Duration::from_millis(100)).is_none(),
+        "music stopped"
+    );
     let p = rtp_packet(0, 1, 160, 0xB, &[0x21; 160]);
     b.send_rtp(&mut net, sdp_addr(&body(&inv)), &p);
     let relayed = a.recv_rtp(&mut net, T).expect("relayed");

@@ -124,8 +124,15 @@ impl MohConf {
                     },
                     // Options of the modes sipbox does not play, or of features it has not:
                     // harmless to ignore, said once per line.
-                    "application" | "format" | "digit" | "announcement" | "kill_escalation_delay"
-                    | "kill_method" | "loop_last" | "answeredonly" | "entry" => warnings.at(
+                    "application"
+                    | "format"
+                    | "digit"
+                    | "announcement"
+                    | "kill_escalation_delay"
+                    | "kill_method"
+                    | "loop_last"
+                    | "answeredonly"
+                    | "entry" => warnings.at(
                         &e.loc,
                         format!("'{}' is not supported by sipbox; ignored", e.key),
                     ),

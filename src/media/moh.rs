@@ -162,7 +162,9 @@ impl MohStream {
                 }
             }
             let bytes = self.current.clone()?;
-            let frame = wav::parse(&bytes).ok().and_then(|w| frame_at(&w, self.frame, law));
+            let frame = wav::parse(&bytes)
+                .ok()
+                .and_then(|w| frame_at(&w, self.frame, law));
             match frame {
                 Some(f) => {
                     self.frame += 1;

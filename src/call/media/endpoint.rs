@@ -210,9 +210,7 @@ impl Call {
             Command::MusicOnHold { class, duration } => {
                 self.moh_command(cx, MohCommand::Play(&class, duration))
             }
-            Command::StartMusicOnHold { class } => {
-                self.moh_command(cx, MohCommand::Start(&class))
-            }
+            Command::StartMusicOnHold { class } => self.moh_command(cx, MohCommand::Start(&class)),
             Command::StopMusicOnHold => self.moh_command(cx, MohCommand::Stop),
             Command::Echo => {
                 if !self.answer_if_needed(cx) {

@@ -78,7 +78,12 @@ impl Call {
         }
         v.push(explicit.to_string());
         let g = &cx.cfg.general;
-        let entry = |leg: LegId| self.legs.get(leg).and_then(|l| l.peer).and_then(|p| cx.cfg.peer(p));
+        let entry = |leg: LegId| {
+            self.legs
+                .get(leg)
+                .and_then(|l| l.peer)
+                .and_then(|p| cx.cfg.peer(p))
+        };
         if let Some(h) = holder {
             v.push(entry(h).map_or(g.moh_suggest.clone(), |e| e.moh_suggest.clone()));
         }
@@ -135,7 +140,11 @@ impl Call {
         if why.is_some_and(|w| w != p.why) {
             return;
         }
-        log::info!("call {}: music on hold to leg {} stops", self.label(), p.leg);
+        log::info!(
+            "call {}: music on hold to leg {} stops",
+            self.label(),
+            p.leg
+        );
         self.media.moh = None;
         self.timers.stop(cx.sched, CallTimer::Moh);
     }
