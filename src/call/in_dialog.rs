@@ -189,8 +189,14 @@ impl Call {
         };
         let body = Some((super::media::SDP_TYPE.to_string(), bytes));
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(built) = reply::build(cx.txs, h, Reply::new(StatusCode::OK), body, cx.local, ua)
-        else {
+        let Some(built) = reply::build(
+            cx.txs,
+            h,
+            Reply::new(StatusCode::OK),
+            body,
+            cx.advertise,
+            ua,
+        ) else {
             return;
         };
         cx.txs.server_send(cx.now, cx.sched, cx.out, h, &built);

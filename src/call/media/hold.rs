@@ -42,7 +42,7 @@ impl Call {
             allow.retain(|n| *n != c);
             allow.insert(0, c);
         }
-        let ip = cx.media.ports.ip();
+        let ip = self.media_ip_toward(cx, leg);
         let lm = self.leg_media_mut(leg)?;
         let mut answer = match sdp::answer(&offer, &allow, &mut lm.session, ip, pair.port) {
             Ok(a) => a,

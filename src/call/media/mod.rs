@@ -13,8 +13,8 @@
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
 pub mod endpoint;
-mod keepalive;
 mod hold;
+mod keepalive;
 pub mod moh;
 pub mod record;
 pub mod relay;

@@ -262,6 +262,7 @@ impl Call {
         };
         let due = p.pacer.frames_due(cx.now).max(1);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
+        let mut sent = false;
         for i in 0..due {
             let frame = if i < MAX_CATCH_UP {
                 p.stream.next_frame(cx.sounds, p.law)
@@ -273,13 +274,24 @@ impl Call {
                     let n = p.sender.next_packet(&f, &mut buf);
                     cx.out.send(pair.rtp, to, buf[..n].to_vec());
                     cx.media.stats.played += 1;
+                    sent = true;
                 }
                 // Silence, or nowhere to send yet: time still passes.
                 _ => p.sender.skip_frames(1),
             }
             p.pacer.on_sent();
         }
-        if p.stream.is_silent() {
+        let (leg, silent) = (p.leg, p.stream.is_silent());
+        if sent {
+            // rtpkeepalive counts what sipbox sent on the leg.
+            if let Some(lm) = self.leg_media_mut(leg) {
+                lm.last_tx = Some(cx.now);
+            }
+        }
+        let Some(p) = self.media.moh.as_mut() else {
+            return;
+        };
+        if silent {
             // Nothing to play: no more ticks (the reason's end still stops the player).
             return;
         }
