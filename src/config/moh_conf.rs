@@ -201,7 +201,7 @@ mod tests {
         assert!(!c.class("radio").unwrap().files_mode);
         assert!(
             w.iter()
-                .any(|l| l.starts_with("musiconhold.conf:9:") && l.contains("mode=custom")),
+                .any(|l| l.starts_with("musiconhold.conf:11:") && l.contains("mode=custom")),
             "{w:?}"
         );
         assert!(w.iter().any(|l| l.contains("'application'")), "{w:?}");
