@@ -6,6 +6,7 @@ mod astdb_disk;
 mod cdr_disk;
 mod driver;
 mod jobs_driver;
+mod moh_disk;
 mod resolve;
 mod sounds_disk;
 mod store_disk;
@@ -212,6 +213,7 @@ fn main() -> ExitCode {
         named.len(),
         bytes >> 10
     );
+    let moh = moh_disk::load(&cfg.moh, &cfg.dirs.data, &mut sounds);
     let (db_tx, db_thread) = match db_writer {
         Some((tx, handle)) => (Some(tx), Some(handle)),
         None => (None, None),
@@ -229,7 +231,9 @@ fn main() -> ExitCode {
         let env = Environment::new(now, wall, seed)
             .with_sounds(Box::new(sounds))
             .with_resolver(resolver);
-        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env).with_cdr(cdr_conf);
+        let mut engine = Engine::new(settings, dialplan, rtp, advertised, env)
+            .with_cdr(cdr_conf)
+            .with_moh(moh);
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }

@@ -29,6 +29,8 @@ pub enum CallTimer {
     TransfererBye,
     /// `rtpkeepalive`: check which legs need a comfort-noise packet.
     RtpKeepalive,
+    /// The next music on hold frame.
+    Moh,
 }
 
 impl TimerKindSet for CallTimer {

@@ -305,6 +305,10 @@ impl Call {
             return;
         }
         self.legs[leg].dialog.early(resp);
+        if self.moh_ringing() {
+            // Dial's `m`: the caller hears music, not the callee's ringing.
+            return;
+        }
         if self.rerouted {
             // A transferee hears nothing of the target's ringing (chan_sip's up channel
             // ignores it; music on hold is not there yet).
@@ -333,6 +337,7 @@ impl Call {
         self.legs[leg].ack = Some(ack);
         // The caller is answered with the callee's session description.
         self.timers.stop(cx.sched, CallTimer::DialTimeout);
+        self.stop_moh(cx, Some(super::media::moh::MohFor::Ringing));
         let (others, continue_after) = match &self.state {
             CallState::Dialing(d) => (
                 d.forks.iter().copied().filter(|&f| f != leg).collect(),

@@ -135,6 +135,11 @@ impl Call {
             };
             return self.reply_on(cx, h, Reply::new(status), None);
         };
+        if *req.method() == Method::Invite && !self.reinvite_pending {
+            if let Some(answer) = self.media_hold_answer(cx, leg, &req) {
+                return self.answer_reinvite_here(cx, leg, h, answer);
+            }
+        }
         if *req.method() == Method::Invite {
             if self.reinvite_pending {
                 // Both sides re-INVITEd at once: the later one waits and retries (§14.2).
@@ -167,6 +172,35 @@ impl Call {
         let dest = target.flow;
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, out, dest, purpose);
+    }
+
+    /// A hold or resume re-INVITE sipbox answers itself: 200 with `answer` (retransmitted
+    /// until its ACK), or the refusal.
+    fn answer_reinvite_here(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        h: TxHandle,
+        answer: Result<Vec<u8>, StatusCode>,
+    ) {
+        let bytes = match answer {
+            Ok(b) => b,
+            Err(status) => return self.reply_on(cx, h, Reply::new(status), None),
+        };
+        let body = Some((super::media::SDP_TYPE.to_string(), bytes));
+        let ua = cx.cfg.general.user_agent.as_str();
+        let Some(built) = reply::build(
+            cx.txs,
+            h,
+            Reply::new(StatusCode::OK),
+            body,
+            cx.advertise,
+            ua,
+        ) else {
+            return;
+        };
+        cx.txs.server_send(cx.now, cx.sched, cx.out, h, &built);
+        self.start_2xx_retransmit(cx, leg, built.to_bytes().into());
     }
 
     /// The answer to a relayed request arrived: pass it back on the original transaction.

@@ -203,6 +203,8 @@ pub struct Cx<'a> {
     pub jobs: &'a mut jobs::Jobs,
     /// The channel sequence (the `-0000000n` of channel names, the `.n` of UNIQUEID).
     pub seq: &'a mut u64,
+    /// Music on hold classes.
+    pub moh: &'a mut crate::media::moh::MohLibrary,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -82,6 +82,7 @@ impl Call {
                     targets,
                     timeout,
                     options,
+                    music_class,
                     ..
                 } => {
                     self.dial_failure = Some(self.unanswered_status());
@@ -98,7 +99,13 @@ impl Call {
                                 cause: None,
                             };
                         }
-                        None => return,
+                        None => {
+                            if options.music && !self.rerouted {
+                                use super::media::moh::MohCommand;
+                                self.moh_command(cx, MohCommand::Ringing(&music_class));
+                            }
+                            return;
+                        }
                     }
                 }
                 Command::ChanIsAvail { targets } => {
@@ -152,7 +159,11 @@ impl Call {
             return;
         }
         match kind {
-            CallTimer::DialplanWait => self.run_dialplan(cx, Resume::Done),
+            CallTimer::DialplanWait => {
+                // MusicOnHold(class,duration) is over.
+                self.stop_moh(cx, Some(super::media::moh::MohFor::App));
+                self.run_dialplan(cx, Resume::Done)
+            }
             CallTimer::DialTimeout => self.dial_timed_out(cx),
             CallTimer::Pace => self.pace(cx),
             CallTimer::Watchdog => self.watchdog(cx),
@@ -161,6 +172,7 @@ impl Call {
             CallTimer::Digit => self.endpoint_done(cx, Resume::TimedOut),
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
+            CallTimer::Moh => self.moh_pace(cx),
         }
     }
 

@@ -23,6 +23,7 @@ pub mod codec;
 pub mod comments;
 pub mod directories;
 pub mod files;
+pub mod moh_conf;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
@@ -82,6 +83,8 @@ pub struct Config {
     pub voicemail: crate::voicemail::VoicemailConf,
     /// Where voicemail.conf was read from (password changes are written back there).
     pub voicemail_file: Option<PathBuf>,
+    /// musiconhold.conf (optional; without it, class `default` under `<astdatadir>/moh`).
+    pub moh: moh_conf::MohConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -93,7 +96,7 @@ pub struct Config {
 pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
     let mut cdr_sections = None;
-    let (sip_sections, extensions, rtp_sections, source, dir_sections) = match dir {
+    let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
             #[allow(clippy::disallowed_methods)]
@@ -106,6 +109,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             };
             let rtp = optional("rtp.conf", &mut raw)?.unwrap_or_default();
             cdr_sections = optional("cdr.conf", &mut raw)?;
+            let moh = optional("musiconhold.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -116,6 +120,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 rtp,
                 ConfigSource::Dir(dir.to_path_buf()),
                 dirs,
+                moh,
             )
         }
         None => (
@@ -129,6 +134,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             Vec::new(),
             ConfigSource::Embedded,
             Vec::new(),
+            None,
         ),
     };
     let mut warnings = Warnings::default();
@@ -157,6 +163,11 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     cfg.voicemail = crate::voicemail::VoicemailConf::from_sections(&vm_sections, &mut w);
     cfg.voicemail_file = voicemail_file;
     cfg.warnings.extend(w.into_vec());
+    if let Some(sections) = moh_sections {
+        let mut w = Warnings::default();
+        cfg.moh = moh_conf::MohConf::from_sections(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
     Ok(cfg)
 }
 
@@ -200,6 +211,7 @@ fn build(
         cdr: cdr_conf::CdrConf::default(),
         voicemail: Default::default(),
         voicemail_file: None,
+        moh: moh_conf::MohConf::default(),
         warnings: warnings.into_vec(),
     })
 }

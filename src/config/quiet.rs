@@ -67,8 +67,6 @@ const QUIET: &[&str] = &[
     "match_auth_username",
     "maxcallbitrate",
     "maxforwards",
-    "mohinterpret",
-    "mohsuggest",
     "mwi_from",
     "mwiexpiry",
     "notifycid",

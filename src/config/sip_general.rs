@@ -61,6 +61,12 @@ pub struct General {
     pub transfer_context: Option<String>,
     /// `soundsdir` (`/usr/share/asterisk/sounds/en`): where Playback looks.
     pub sounds_dir: PathBuf,
+    /// `mohinterpret` (`default`): default for entries; the class an entry's phone hears
+    /// when the other party holds and suggests none.
+    pub moh_interpret: String,
+    /// `mohsuggest` (empty): default for entries; the class an entry suggests to the party
+    /// it puts on hold.
+    pub moh_suggest: String,
     /// `qualifyfreq` (60 s): how often qualified entries are OPTIONS-pinged.
     pub qualify_freq: Duration,
     /// `qualify` (off): default for entries, as chan_sip's `[general]` qualify (1.8+).
@@ -109,6 +115,8 @@ impl Default for General {
             allow_transfer: true,
             transfer_context: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
+            moh_interpret: "default".into(),
+            moh_suggest: String::new(),
             qualify_freq: Duration::from_secs(60),
             qualify: None,
             max_calls: 1000,
@@ -245,6 +253,8 @@ impl General {
             "allowtransfer" => g.allow_transfer = bool_of(e)?,
             "transfercontext" => g.transfer_context = Some(text_of(e)?),
             "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
+            "mohinterpret" => g.moh_interpret = e.value.trim().to_string(),
+            "mohsuggest" => g.moh_suggest = e.value.trim().to_string(),
             "qualifyfreq" => {
                 let f = secs_of(e)?;
                 if f.is_zero() {

@@ -109,6 +109,10 @@ pub struct SipPeer {
     /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
     /// phone is sent (RFC 3842 NOTIFY).
     pub mailbox: Option<String>,
+    /// `mohinterpret` (default: general's, `default`).
+    pub moh_interpret: String,
+    /// `mohsuggest` (default: general's, empty).
+    pub moh_suggest: String,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -147,6 +151,8 @@ impl fmt::Debug for SipPeer {
             .field("transfer_context", &self.transfer_context)
             .field("accountcode", &self.accountcode)
             .field("amaflags", &self.amaflags)
+            .field("moh_interpret", &self.moh_interpret)
+            .field("moh_suggest", &self.moh_suggest)
             .field("loc", &self.loc)
             .finish()
     }
@@ -224,6 +230,8 @@ impl SipPeer {
             accountcode: None,
             amaflags: crate::cdr::AmaFlags::default(),
             mailbox: None,
+            moh_interpret: general.moh_interpret.clone(),
+            moh_suggest: general.moh_suggest.clone(),
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -316,6 +324,8 @@ impl SipPeer {
             "mailbox" => p.mailbox = opt_text(e),
             // The phone's own voicemail key setting; [general]'s names the Message-Account.
             "vmexten" => {}
+            "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
+            "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
             _ => warnings.other(e),
         }
         Ok(())

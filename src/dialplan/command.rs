@@ -77,6 +77,9 @@ pub struct DialOptions {
     pub callee_transfer: bool,
     /// `T`: the caller may transfer (accepted, no effect yet).
     pub caller_transfer: bool,
+    /// `m[(class)]`: music on hold to the caller instead of ringing until a callee answers
+    /// (the class is [`Command::Dial`]'s `music_class`).
+    pub music: bool,
 }
 
 /// What the call layer must do next.
@@ -109,6 +112,8 @@ pub enum Command {
         callerid_name: String,
         /// Caller ID number to present.
         callerid_num: String,
+        /// `m(class)`'s class (empty: the channel's).
+        music_class: String,
     },
     /// Play these sound files in order; with `interrupt_digits`, stop at the first of those
     /// digits and resume with `Digit`.
@@ -135,6 +140,22 @@ pub enum Command {
     },
     /// Stop the tone PlayTones started; resume with `Done`.
     StopPlayTones,
+    /// `MusicOnHold([class[,duration]])`: music to the caller; resume with `Done` after
+    /// `duration` (never without one: until hang-up).
+    MusicOnHold {
+        /// The class (empty: the channel's, then `default`).
+        class: String,
+        /// How long.
+        duration: Option<Duration>,
+    },
+    /// `StartMusicOnHold([class])`: music to the caller while the dialplan goes on; resume
+    /// with `Done` at once.
+    StartMusicOnHold {
+        /// The class (empty: the channel's, then `default`).
+        class: String,
+    },
+    /// `StopMusicOnHold()`; resume with `Done`.
+    StopMusicOnHold,
     /// Record the caller into a WAV file; resume with `Recorded`.
     Record {
         /// The file (relative names are under soundsdir), `.wav` included.

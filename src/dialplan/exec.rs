@@ -175,6 +175,11 @@ impl Execution {
         }
     }
 
+    /// `CHANNEL(musicclass)` (empty unless set).
+    pub fn music_class(&self) -> &str {
+        &self.musicclass
+    }
+
     /// A channel variable (built-ins like `EXTEN` and functions like `CALLERID(num)`
     /// included). Globals written at run time are seen; `[globals]` are not (no dialplan
     /// here).

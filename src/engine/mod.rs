@@ -34,6 +34,7 @@ macro_rules! cx {
             loop_token: $e.loop_token,
             jobs: &mut $e.jobs,
             seq: &mut $e.unique_ids,
+            moh: &mut $e.moh,
         }
     };
 }
@@ -148,6 +149,7 @@ pub struct Engine {
     /// cdr.conf.
     cdr_conf: crate::config::cdr_conf::CdrConf,
     mwi: mwi::MwiState,
+    moh: crate::media::moh::MohLibrary,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -262,6 +264,7 @@ impl Engine {
             dns: dns::DnsState::new(&cfg, resolver, local, now),
             cdr_conf: Default::default(),
             mwi: Default::default(),
+            moh: Default::default(),
             cfg,
         };
         e.schedule_qualify(now);
@@ -309,6 +312,12 @@ impl Engine {
     /// Replaces the cdr.conf settings (new calls' records follow them).
     pub fn set_cdr(&mut self, conf: crate::config::cdr_conf::CdrConf) {
         self.cdr_conf = conf;
+    }
+
+    /// Sets the music on hold classes (their files come through the prompt source).
+    pub fn with_moh(mut self, moh: crate::media::moh::MohLibrary) -> Engine {
+        self.moh = moh;
+        self
     }
 
     /// Replaces the prompt source.

@@ -125,6 +125,14 @@ impl FakeNet {
         }
     }
 
+    /// The same engine with these music on hold classes (their files among the prompts).
+    pub fn with_moh(self, moh: sipbox::media::moh::MohLibrary) -> FakeNet {
+        FakeNet {
+            engine: self.engine.with_moh(moh),
+            ..self
+        }
+    }
+
     /// Makes binds of these ports fail from now on (call before the first datagram: the
     /// engine asks for its reserve at start and the harness answers on the first turn).
     pub fn hold_ports(&mut self, ports: impl IntoIterator<Item = u16>) {

@@ -418,7 +418,7 @@ impl Ua {
             None => ("", ""),
         };
         let text = format!(
-            "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{cid}-{n};rport\r\n\
+            "ACK {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{tok}-{n};rport\r\n\
              Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: {c} ACK\r\n\
              {ct}Content-Length: {len}\r\n\r\n{b}",
             uri = d.uri,
@@ -426,6 +426,8 @@ impl Ua {
             from = d.local,
             to = d.remote,
             cid = d.call_id,
+            // A branch is a token: sipbox's own Call-IDs carry an '@'.
+            tok = d.call_id.replace('@', "-"),
             c = d.cseq,
             len = b.len()
         );

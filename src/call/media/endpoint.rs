@@ -154,7 +154,7 @@ impl Call {
     /// Media on an unanswered call (Playback with `noanswer`, after `Progress()`, SayDigits):
     /// early media, as chan_sip's `sip_write` does: a 183 with sipbox's SDP unless the call is
     /// answered or sipbox has already sent its SDP.
-    fn progress_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
+    pub(in crate::call) fn progress_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
         if self.answered() || self.media.own_answer.is_some() {
             return true;
         }
@@ -192,7 +192,26 @@ impl Call {
 
     /// A dialplan command that needs media. Returns true to keep stepping the dialplan.
     pub(in crate::call) fn media_command(&mut self, cx: &mut Cx<'_>, cmd: Command) -> bool {
+        use super::moh::MohCommand;
+        if matches!(
+            cmd,
+            Command::Echo
+                | Command::Playback { .. }
+                | Command::PlayTones { .. }
+                | Command::Record { .. }
+                | Command::MusicOnHold { .. }
+                | Command::StartMusicOnHold { .. }
+        ) {
+            // Another sound for the caller replaces the dialplan's music (Asterisk's streams
+            // deactivate the channel's generator).
+            self.stop_moh(cx, None);
+        }
         match cmd {
+            Command::MusicOnHold { class, duration } => {
+                self.moh_command(cx, MohCommand::Play(&class, duration))
+            }
+            Command::StartMusicOnHold { class } => self.moh_command(cx, MohCommand::Start(&class)),
+            Command::StopMusicOnHold => self.moh_command(cx, MohCommand::Stop),
             Command::Echo => {
                 if !self.answer_if_needed(cx) {
                     return false;

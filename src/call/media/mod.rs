@@ -13,7 +13,9 @@
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
 pub mod endpoint;
+mod hold;
 mod keepalive;
+pub mod moh;
 pub mod record;
 pub mod relay;
 mod transfer;
@@ -36,6 +38,8 @@ use std::time::Instant;
 
 /// The content type of every body sipbox writes.
 pub(super) const SDP: &str = "application/sdp";
+/// The same, for the call layer's own answers.
+pub(in crate::call) const SDP_TYPE: &str = SDP;
 
 /// Media counters, for the log and the benchmark.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +118,8 @@ pub struct CallMedia {
     last_event_ts: Option<u32>,
     /// Late offer: the caller's answer (in its ACK) has been read.
     late_answer_seen: bool,
+    /// Music on hold playing to one leg.
+    moh: Option<moh::MohPlayer>,
 }
 
 impl CallMedia {
@@ -449,6 +455,7 @@ impl Call {
             }
         }
         self.media.endpoint = Endpoint::Idle;
+        self.media.moh = None;
     }
 
     /// The driver could not bind the RTP port of `leg`: that leg has no media.

@@ -91,12 +91,20 @@ impl Call {
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
+        if self.moh_to(other) {
+            // The other side hears music instead; a holder said it wants nothing.
+            return Verdict::Consumed;
+        }
         let Some(out) = self.leg_media_mut(other) else {
             return Verdict::Consumed;
         };
         let (Some(pair), Some(to)) = (out.pair, out.learner.remote()) else {
             return Verdict::Consumed;
         };
+        if out.hold {
+            // RFC 3264 §8.4: a party that holds (sendonly/inactive) is sent nothing.
+            return Verdict::Consumed;
+        }
         if !map_payload(data, in_te, out) {
             return Verdict::Consumed;
         }

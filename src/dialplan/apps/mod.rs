@@ -93,9 +93,12 @@ pub enum App {
     StackPop,
     VoiceMail,
     VoiceMailMain,
+    MusicOnHold,
+    StartMusicOnHold,
+    StopMusicOnHold,
 }
 
-const NAMES: [(&str, App); 57] = [
+const NAMES: [(&str, App); 60] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -153,6 +156,9 @@ const NAMES: [(&str, App); 57] = [
     ("stackpop", App::StackPop),
     ("voicemail", App::VoiceMail),
     ("voicemailmain", App::VoiceMailMain),
+    ("musiconhold", App::MusicOnHold),
+    ("startmusiconhold", App::StartMusicOnHold),
+    ("stopmusiconhold", App::StopMusicOnHold),
 ];
 
 impl App {
@@ -439,6 +445,23 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::StopPlayTones => {
             Flow::Cmd(Command::StopPlayTones, State::AwaitDone { answers: false })
         }
+        App::MusicOnHold => Flow::Cmd(
+            Command::MusicOnHold {
+                class: arg(0).to_string(),
+                duration: secs(arg(1)),
+            },
+            State::AwaitDone { answers: false },
+        ),
+        App::StartMusicOnHold => Flow::Cmd(
+            Command::StartMusicOnHold {
+                class: arg(0).to_string(),
+            },
+            State::AwaitDone { answers: false },
+        ),
+        App::StopMusicOnHold => Flow::Cmd(
+            Command::StopMusicOnHold,
+            State::AwaitDone { answers: false },
+        ),
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR => {
@@ -834,16 +857,24 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
     }
     let mut options = DialOptions::default();
     let mut depth = 0;
+    let mut music_class = String::new();
+    let mut last = ' ';
     for c in arg(2).chars() {
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
+            // m(class): the class is the option's argument.
+            _ if depth > 0 && last == 'm' => music_class.push(c),
             _ if depth > 0 => {}
+            'm' => options.music = true,
             'r' => options.ringback = true,
             'g' => options.continue_on_callee_hangup = true,
             't' => options.callee_transfer = true,
             'T' => options.caller_transfer = true,
             other => log::debug!("{loc}: Dial option '{other}' ignored"),
+        }
+        if depth == 0 && c != ')' {
+            last = c;
         }
     }
     let keep_going = options.continue_on_callee_hangup;
@@ -854,6 +885,7 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             options,
             callerid_name: ex.chan.callerid_name.clone(),
             callerid_num: ex.chan.callerid_num.clone(),
+            music_class,
         },
         State::AwaitDial { keep_going },
     )
