@@ -871,6 +871,9 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Instant) {
         for gone in self.registrar.expire_due(now) {
             log::info!("registration of '{}' at {} expired", gone.aor, gone.contact);
+            if self.registrar.bindings(&gone.aor).is_empty() {
+                crate::verbose!(3, "Unregistered SIP '{}'", gone.aor);
+            }
         }
         while let Some((id, wake)) = self.sched.pop_due(now) {
             self.fire(now, id, wake);
