@@ -280,7 +280,7 @@ pub fn run(line: &str, view: &View<'_>) -> Answer {
 /// `No such command 'x' (type 'core show help y' for other possible commands)`, y being the
 /// longest start of the line that begins some command (main/cli.c's `find_best`).
 fn no_such(line: &str, words: &[&str]) -> Answer {
-    let mut best = String::new();
+    let mut best = line.to_string();
     for n in (1..=words.len()).rev() {
         let prefix = words[..n].join(" ");
         if COMMANDS
