@@ -122,13 +122,14 @@ fn app(c: &ChannelView) -> String {
     }
 }
 
+/// `2 active channels`, `1 active call`.
+fn active(n: usize, word: &str) -> String {
+    format!("{n} active {word}{}", if n == 1 { "" } else { "s" })
+}
+
 fn totals(view: &View<'_>, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "{} active",
-        plural(view.channels.len() as u64, "channel")
-    );
-    let _ = writeln!(out, "{} active", plural(view.active_calls as u64, "call"));
+    let _ = writeln!(out, "{}", active(view.channels.len(), "channel"));
+    let _ = writeln!(out, "{}", active(view.active_calls, "call"));
     let _ = writeln!(out, "{} processed", plural(view.calls_processed, "call"));
 }
 
@@ -219,7 +220,7 @@ pub(super) fn core_calls(view: &View<'_>, args: &[&str]) -> Answer {
         }
         _ => return Answer::usage("core show calls"),
     }
-    let _ = writeln!(out, "{} active", plural(view.active_calls as u64, "call"));
+    let _ = writeln!(out, "{}", active(view.active_calls, "call"));
     let _ = writeln!(out, "{} processed", plural(view.calls_processed, "call"));
     Answer::text(out)
 }
