@@ -76,11 +76,25 @@ fn sip_show_peers_lists_the_registered_phone_in_asterisks_columns() {
     let (mut net, _a, b) = setup();
     let out = cli(&mut net, "sip show peers");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("Name/username             Host"), "{out}");
-    for col in ["Dyn", "Forcerport", "Comedia", "ACL", "Port", "Status", "Description"] {
+    assert!(
+        lines[0].starts_with("Name/username             Host"),
+        "{out}"
+    );
+    for col in [
+        "Dyn",
+        "Forcerport",
+        "Comedia",
+        "ACL",
+        "Port",
+        "Status",
+        "Description",
+    ] {
         assert!(lines[0].contains(col), "{col}: {out}");
     }
-    let row = lines.iter().find(|l| l.starts_with("1002/1002")).expect(&out);
+    let row = lines
+        .iter()
+        .find(|l| l.starts_with("1002/1002"))
+        .expect(&out);
     assert!(row.contains(&b.addr.ip().to_string()), "{row}");
     assert!(row.contains(" D "), "dynamic: {row}");
     assert!(row.contains(&b.addr.port().to_string()), "{row}");
@@ -88,25 +102,46 @@ fn sip_show_peers_lists_the_registered_phone_in_asterisks_columns() {
     let unregistered = lines.iter().find(|l| l.starts_with("1001 ")).expect(&out);
     assert!(unregistered.contains("(Unspecified)"), "{unregistered}");
     let trunk = lines.iter().find(|l| l.starts_with("trunk ")).expect(&out);
-    assert!(trunk.contains("UNKNOWN") && trunk.contains("5099"), "{trunk}");
+    assert!(
+        trunk.contains("UNKNOWN") && trunk.contains("5099"),
+        "{trunk}"
+    );
     assert_eq!(
         *lines.last().unwrap(),
         "3 sip peers [Monitored: 0 online, 1 offline Unmonitored: 1 online, 1 offline]"
     );
     let peer = cli(&mut net, "sip show peer 1002");
     assert!(peer.contains("  * Name       : 1002"), "{peer}");
-    assert!(peer.contains(&format!("Addr->IP     : {}", b.addr)), "{peer}");
+    assert!(
+        peer.contains(&format!("Addr->IP     : {}", b.addr)),
+        "{peer}"
+    );
     assert!(peer.contains("Call limit   : 2"), "{peer}");
-    assert_eq!(cli(&mut net, "sip show peer nobody"), "Peer nobody not found.\n");
+    assert_eq!(
+        cli(&mut net, "sip show peer nobody"),
+        "Peer nobody not found.\n"
+    );
     let users = cli(&mut net, "sip show users");
     assert!(users.starts_with("Username"), "{users}");
-    assert!(users.contains("1001") && !users.contains("trunk"), "{users}");
+    assert!(
+        users.contains("1001") && !users.contains("trunk"),
+        "{users}"
+    );
     let reg = cli(&mut net, "sip show registry");
-    assert!(reg.starts_with("Host ") && reg.contains("Reg.Time"), "{reg}");
+    assert!(
+        reg.starts_with("Host ") && reg.contains("Reg.Time"),
+        "{reg}"
+    );
     assert!(reg.ends_with("0 SIP registrations.\n"), "{reg}");
     let inuse = cli(&mut net, "sip show inuse");
-    assert!(inuse.contains("* Peer name") && inuse.contains("1002"), "{inuse}");
-    assert!(!inuse.contains("1001"), "no call-limit, not listed without 'all': {inuse}");
+    assert!(
+        inuse.contains("* Peer name") && inuse.contains("1002"),
+        "{inuse}"
+    );
+    assert!(
+        !inuse.contains("1001"),
+        "no call-limit, not listed without 'all': {inuse}"
+    );
     assert!(cli(&mut net, "sip show inuse all").contains("1001"));
     assert!(cli(&mut net, "sip show settings").contains("Realm. (Auth.)"));
 }
@@ -123,11 +158,20 @@ fn a_call_shows_in_core_show_channels_and_sip_show_channel_and_hangup_ends_it() 
         .iter()
         .find(|l| l.starts_with("SIP/1001-"))
         .expect(&chans);
-    assert!(caller.contains("1002@internal:1") && caller.contains("Up"), "{caller}");
+    assert!(
+        caller.contains("1002@internal:1") && caller.contains("Up"),
+        "{caller}"
+    );
     assert!(caller.contains("Dial(SIP/1002,20)"), "{caller}");
-    let callee = lines.iter().find(|l| l.starts_with("SIP/1002-")).expect(&chans);
+    let callee = lines
+        .iter()
+        .find(|l| l.starts_with("SIP/1002-"))
+        .expect(&chans);
     assert!(callee.contains("AppDial((Outgoing Line))"), "{callee}");
-    assert!(chans.contains("2 active channels\n1 active call\n1 call processed\n"), "{chans}");
+    assert!(
+        chans.contains("2 active channels\n1 active call\n1 call processed\n"),
+        "{chans}"
+    );
     let name = caller.split_whitespace().next().unwrap().to_string();
     assert_eq!(name, "SIP/1001-00000001", "Asterisk's channel names");
     // The verbose lines an admin reads.
@@ -141,19 +185,37 @@ fn a_call_shows_in_core_show_channels_and_sip_show_channel_and_hangup_ends_it() 
         assert!(net.logged(line), "{line}: {:?}", net.log());
     }
     let concise = cli(&mut net, "core show channels concise");
-    assert!(concise.starts_with("SIP/1001-00000001!internal!1002!1!Up!Dial!SIP/1002,20!"), "{concise}");
+    assert!(
+        concise.starts_with("SIP/1001-00000001!internal!1002!1!Up!Dial!SIP/1002,20!"),
+        "{concise}"
+    );
     let verbose = cli(&mut net, "core show channels verbose");
-    assert!(verbose.contains("BridgeID") && verbose.contains("SIP/1002-00000002"), "{verbose}");
-    assert_eq!(cli(&mut net, "core show calls"), "1 active call\n1 call processed\n");
+    assert!(
+        verbose.contains("BridgeID") && verbose.contains("SIP/1002-00000002"),
+        "{verbose}"
+    );
+    assert_eq!(
+        cli(&mut net, "core show calls"),
+        "1 active call\n1 call processed\n"
+    );
 
     let call_id = ok.call_id().to_string();
     let sip_chans = cli(&mut net, "sip show channels");
-    assert!(sip_chans.starts_with("Peer             User/ANR"), "{sip_chans}");
+    assert!(
+        sip_chans.starts_with("Peer             User/ANR"),
+        "{sip_chans}"
+    );
     assert!(sip_chans.ends_with("2 active SIP dialogs\n"), "{sip_chans}");
     let one = cli(&mut net, &format!("sip show channel {}", &call_id[..6]));
     assert!(one.contains("* SIP Call"), "{one}");
-    assert!(one.contains(&format!("Call-ID:                {call_id}")), "{one}");
-    assert!(one.contains("Owner channel ID:       SIP/1001-00000001"), "{one}");
+    assert!(
+        one.contains(&format!("Call-ID:                {call_id}")),
+        "{one}"
+    );
+    assert!(
+        one.contains("Owner channel ID:       SIP/1001-00000001"),
+        "{one}"
+    );
     assert!(one.contains("Curr. trans. direction: Incoming"), "{one}");
     assert_eq!(
         cli(&mut net, "sip show channel nosuchcall"),
@@ -186,7 +248,10 @@ fn a_call_shows_in_core_show_channels_and_sip_show_channel_and_hangup_ends_it() 
 #[test]
 fn database_put_get_del_and_bad_arguments() {
     let (mut net, _a, _b) = setup();
-    assert_eq!(cli(&mut net, "database get cf 1001"), "Database entry not found.\n");
+    assert_eq!(
+        cli(&mut net, "database get cf 1001"),
+        "Database entry not found.\n"
+    );
     assert_eq!(
         cli(&mut net, "database put cf 1001 \"5551 234\""),
         "Updated database successfully\n"
@@ -194,20 +259,41 @@ fn database_put_get_del_and_bad_arguments() {
     assert_eq!(cli(&mut net, "database get cf 1001"), "Value: 5551 234\n");
     net.service();
     assert!(
-        net.db_ops.iter().any(|op| format!("{op:?}").contains("/cf/1001")),
+        net.db_ops
+            .iter()
+            .any(|op| format!("{op:?}").contains("/cf/1001")),
         "the change goes to the disk: {:?}",
         net.db_ops
     );
     cli(&mut net, "database put cf 1002 x");
     let show = cli(&mut net, "database show cf");
-    assert!(show.contains("/cf/1001") && show.ends_with("2 results found.\n"), "{show}");
+    assert!(
+        show.contains("/cf/1001") && show.ends_with("2 results found.\n"),
+        "{show}"
+    );
     assert!(cli(&mut net, "database put cf").starts_with("Usage: database put"));
     assert!(cli(&mut net, "database get").starts_with("Usage: database get"));
-    assert_eq!(cli(&mut net, "database get cf 1001"), "Value: 5551 234\n", "unchanged");
-    assert_eq!(cli(&mut net, "database del cf 1001"), "Database entry removed.\n");
-    assert_eq!(cli(&mut net, "database del cf 1001"), "Database entry does not exist.\n");
-    assert_eq!(cli(&mut net, "database deltree cf"), "1 database entries removed.\n");
-    assert_eq!(cli(&mut net, "database deltree cf"), "Database entries do not exist.\n");
+    assert_eq!(
+        cli(&mut net, "database get cf 1001"),
+        "Value: 5551 234\n",
+        "unchanged"
+    );
+    assert_eq!(
+        cli(&mut net, "database del cf 1001"),
+        "Database entry removed.\n"
+    );
+    assert_eq!(
+        cli(&mut net, "database del cf 1001"),
+        "Database entry does not exist.\n"
+    );
+    assert_eq!(
+        cli(&mut net, "database deltree cf"),
+        "1 database entries removed.\n"
+    );
+    assert_eq!(
+        cli(&mut net, "database deltree cf"),
+        "Database entries do not exist.\n"
+    );
 }
 
 #[test]
@@ -222,24 +308,31 @@ fn unknown_commands_usage_help_and_levels() {
         "No such command 'sip show peerss' (type 'core show help sip show' for other possible commands)\n"
     );
     assert!(cli(&mut net, "sip show peer").starts_with("Usage: sip show peer <name>"));
-    assert!(cli(&mut net, "help").contains("sip show peers                 -- List defined SIP peers"));
+    assert!(
+        cli(&mut net, "help").contains("sip show peers                 -- List defined SIP peers")
+    );
     assert!(cli(&mut net, "help sip show peers").starts_with("Usage: sip show peers"));
     assert!(cli(&mut net, "dialplan show 600@internal").contains("'600' =>"));
     assert_eq!(
         cli(&mut net, "dialplan show 601@internal"),
         "There is no existence of 601@internal extension\n"
     );
-    assert!(cli(&mut net, "dialplan show").contains("-= 2 extensions (4 priorities) in 1 context. =-"));
+    assert!(
+        cli(&mut net, "dialplan show").contains("-= 2 extensions (4 priorities) in 1 context. =-")
+    );
     let now = net.now;
     let r = net.engine.cli(now, "core set verbose 3", Levels::default());
     assert_eq!(r.text, "Console verbose was OFF and is now 3.\n");
     assert_eq!(r.driver, Some(ForDriver::Verbose(3)));
-    let r = net.engine.cli(now, "core set verbose loud", Levels::default());
+    let r = net
+        .engine
+        .cli(now, "core set verbose loud", Levels::default());
     assert!(r.text.starts_with("Usage: core set verbose") && r.driver.is_none());
     let r = net.engine.cli(now, "sip reload", Levels::default());
     assert_eq!(r.driver, Some(ForDriver::Reload(sipbox::cli::Reload::Sip)));
     net.advance(Duration::from_secs(3_723));
-    assert!(cli(&mut net, "core show uptime").starts_with("System uptime: 1 hour, 2 minutes, 3 seconds\n"));
+    assert!(cli(&mut net, "core show uptime")
+        .starts_with("System uptime: 1 hour, 2 minutes, 3 seconds\n"));
     assert!(cli(&mut net, "core show version").starts_with("sipbox "));
 }
 
@@ -262,10 +355,17 @@ fn sip_set_debug_prints_only_the_named_address() {
     let reg = b.register(net.sipbox, 300);
     net.send(b.addr, &reg);
     assert_eq!(net.recv_response(b.addr).status(), 200);
-    assert!(net.logged(&format!("<--- SIP read from UDP:{} --->", b.addr)), "{:?}", net.log());
+    assert!(
+        net.logged(&format!("<--- SIP read from UDP:{} --->", b.addr)),
+        "{:?}",
+        net.log()
+    );
     assert!(net.logged(&format!("<--- Transmitting to UDP:{} --->", b.addr)));
     assert!(cli(&mut net, "sip set debug ip not-an-ip").starts_with("Usage: sip set debug"));
-    assert_eq!(cli(&mut net, "sip set debug off"), "SIP Debugging Disabled\n");
+    assert_eq!(
+        cli(&mut net, "sip set debug off"),
+        "SIP Debugging Disabled\n"
+    );
     assert_eq!(net.engine.sip_debug(), sipbox::cli::SipDebug::Off);
 }
 
@@ -274,14 +374,23 @@ fn core_stop_gracefully_refuses_new_calls_and_waits_for_the_last() {
     let (mut net, mut a, b) = setup();
     let (inv, ok) = call_up(&mut net, &mut a, &b);
     let now = net.now;
-    let r = net.engine.cli(now, "core stop gracefully", Levels::default());
-    assert_eq!(r.driver, Some(ForDriver::Stop(sipbox::cli::StopMode::Gracefully)));
+    let r = net
+        .engine
+        .cli(now, "core stop gracefully", Levels::default());
+    assert_eq!(
+        r.driver,
+        Some(ForDriver::Stop(sipbox::cli::StopMode::Gracefully))
+    );
     assert!(r.text.contains("1 call up"), "{}", r.text);
     assert!(!net.engine.may_stop(), "a call is up");
     let mut c = Phone::new("1001", 6003);
     let (inv2, _, _) = c.invite(net.sipbox, "600");
     net.send(c.addr, &inv2);
-    assert_eq!(net.recv_non_trying(c.addr).status(), 503, "new calls refused");
+    assert_eq!(
+        net.recv_non_trying(c.addr).status(),
+        503,
+        "new calls refused"
+    );
     net.send(a.addr, &a.bye_as_caller(&inv, &ok));
     assert_eq!(net.recv_response(a.addr).status(), 200);
     let bye = net.recv_request(b.addr);
