@@ -9,9 +9,9 @@ mod console;
 mod ctl_driver;
 mod driver;
 mod jobs_driver;
+mod log_sink;
 mod moh_disk;
 mod resolve;
-mod log_sink;
 mod sounds_disk;
 mod store_disk;
 mod voicemail_disk;
@@ -27,7 +27,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-const USAGE: &str = "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v...] [-d...]
+const USAGE: &str =
+    "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v...] [-d...]
        sipbox [--config-dir DIR | -s SOCKET] -rx 'COMMAND'
        sipbox [--config-dir DIR | -s SOCKET] -r [-v...]
 

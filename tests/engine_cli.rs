@@ -397,3 +397,20 @@ fn core_stop_gracefully_refuses_new_calls_and_waits_for_the_last() {
     net.send(b.addr, &answer(&bye, 200, "bt", b.addr, false));
     assert!(net.engine.may_stop(), "the last call ended");
 }
+
+#[test]
+fn sip_show_registry_lists_register_lines_with_their_state() {
+    let conf = format!("{SIP_CONF}\n").replacen(
+        "[general]\n",
+        "[general]\nregister => itsp:secret@127.0.0.1:5099/1001\n",
+        1,
+    );
+    let mut net = Net::new(&conf, EXTENSIONS);
+    net.advance(Duration::from_secs(2));
+    let out = cli(&mut net, "sip show registry");
+    let row = out.lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.starts_with("127.0.0.1:5099"), "{out}");
+    assert!(row.contains("itsp"), "{out}");
+    assert!(!row.contains("Registered"), "nobody answered: {out}");
+    assert!(out.ends_with("1 SIP registrations.\n"), "{out}");
+}

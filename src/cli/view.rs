@@ -21,7 +21,7 @@ pub struct View<'a> {
     pub peers: Vec<PeerView<'a>>,
     /// Every live channel (one per call leg).
     pub channels: Vec<ChannelView>,
-    /// Outbound registrations (`register =>`), empty until sipbox sends any.
+    /// Outbound registrations (`register =>` lines).
     pub registry: Vec<RegistryView>,
     /// extensions.conf and the AstDB.
     pub dialplan: &'a Dialplan,

@@ -260,7 +260,17 @@ impl Engine {
             general: &self.cfg.general,
             peers,
             channels: self.channel_views(),
-            registry: Vec::new(),
+            registry: self
+                .registry(now)
+                .into_iter()
+                .map(|r| cli::RegistryView {
+                    host: r.host,
+                    username: r.username,
+                    refresh: r.refresh,
+                    state: r.state.to_string(),
+                    reg_time: r.registered_for.map(|ago| self.wall(now) - ago),
+                })
+                .collect(),
             dialplan: &self.dialplan,
             local: self.advertise.local(),
             started: self.admin.started,

@@ -39,9 +39,9 @@ macro_rules! cx {
     };
 }
 
+mod admin;
 mod challenge;
 mod dns;
-mod admin;
 mod invite;
 mod mwi;
 mod nat;
