@@ -47,6 +47,6 @@ pub mod sip;
 pub mod store;
 pub mod transaction;
 pub mod trunk;
-pub mod voicemail;
 pub mod verbose;
+pub mod voicemail;
 pub mod wake;
