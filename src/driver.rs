@@ -7,6 +7,7 @@
 //! sockets — and the DNS client socket, which the engine asks for with the same
 //! `SocketOp::Bind` (id `SockId::DNS`, an ephemeral port) and whose datagrams go back through
 //! `handle_datagram` to the engine's resolver like any other.
+//! The control socket and its clients (`ctl_driver.rs`) get slots as they come.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
@@ -15,12 +16,14 @@
 //! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
+use crate::ctl_driver::{CtlServer, OpenError};
 use crate::jobs_driver::JobRunner;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
-use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
+use sipbox::cli::{Reload, StopMode};
+use sipbox::engine::{Engine, ForDriver, SockId, SocketOp, Verdict};
 use slab::Slab;
 use std::io;
 use std::net::SocketAddr;
@@ -43,6 +46,10 @@ enum Source {
     Signals,
     Jobs,
     Rtp(SockId),
+    /// The control socket's listener.
+    Ctl,
+    /// A control socket client, by its key in the server's slab.
+    CtlClient(usize),
 }
 
 /// Owns the poll, the sockets and the engine.
@@ -58,6 +65,10 @@ pub struct Driver {
     /// Sockets left readable when their batch ran out (mio is edge-triggered: they raise no
     /// new event until read to WouldBlock).
     unfinished: Vec<Option<SockId>>,
+    /// The control socket (None: not opened).
+    ctl: Option<CtlServer>,
+    /// `core stop now` was asked: leave after this turn.
+    stop_now: bool,
 }
 
 impl Driver {
@@ -91,6 +102,8 @@ impl Driver {
             jobs,
             buf: vec![0; MAX_DATAGRAM],
             unfinished: Vec::new(),
+            ctl: None,
+            stop_now: false,
         })
     }
 
@@ -112,9 +125,13 @@ impl Driver {
         loop {
             let now = clock();
             let timeout = if self.unfinished.is_empty() {
-                self.engine
-                    .poll_timeout()
-                    .map(|d| d.saturating_duration_since(now))
+                let ctl = self.ctl.as_ref().and_then(|c| c.next_deadline());
+                let engine = self.engine.poll_timeout();
+                let next = match (engine, ctl) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                next.map(|d| d.saturating_duration_since(now))
             } else {
                 Some(std::time::Duration::ZERO)
             };
@@ -149,6 +166,18 @@ impl Driver {
                         }
                         self.flush();
                     }
+                    Some(Source::Ctl) => self.ctl_accept(),
+                    Some(Source::CtlClient(key)) => {
+                        let key = *key;
+                        if event.is_readable() || event.is_read_closed() {
+                            self.ctl_read(key);
+                        }
+                        if event.is_writable() {
+                            if let Some(c) = self.ctl.as_mut() {
+                                c.writable(key);
+                            }
+                        }
+                    }
                     None => {}
                 }
             }
@@ -157,6 +186,131 @@ impl Driver {
             }
             self.engine.handle_timeout(clock());
             self.flush();
+            self.ctl_turn();
+            if self.stop_now || self.engine.may_stop() {
+                log::info!("core stop: stopping ({} calls up)", self.engine.calls_up());
+                return Ok(());
+            }
+        }
+    }
+
+    /// Opens the control socket at `dirs.ctl` on this poll. `Err(InUse)`: another sipbox
+    /// answers there.
+    pub fn listen_ctl(&mut self, dirs: &sipbox::config::Directories) -> Result<(), OpenError> {
+        let mut server = CtlServer::open(dirs)?;
+        let key = self.sources.insert(Source::Ctl);
+        if let Err(e) = server.register(self.poll.registry(), Token(key)) {
+            self.sources.remove(key);
+            return Err(OpenError::Io(server.path().to_path_buf(), e));
+        }
+        log::info!("control socket {}", server.path().display());
+        self.ctl = Some(server);
+        Ok(())
+    }
+
+    /// The engine, for set-up before the loop runs (`-vvv`: SIP debug on).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    fn ctl_accept(&mut self) {
+        let Some(ctl) = self.ctl.as_mut() else { return };
+        let verbose = crate::log_sink::get()
+            .map(|s| s.stderr_verbose())
+            .unwrap_or(0);
+        let sources = &mut self.sources;
+        ctl.accept(self.poll.registry(), clock(), verbose, |k| {
+            Token(sources.insert(Source::CtlClient(k)))
+        });
+    }
+
+    /// Runs the commands client `key` sent and queues their answers.
+    fn ctl_read(&mut self, key: usize) {
+        let Some(ctl) = self.ctl.as_mut() else { return };
+        let lines = ctl.read(key, clock());
+        for line in lines {
+            let Some(ctl) = self.ctl.as_mut() else { return };
+            let Some(client) = ctl.clients.get(key) else {
+                return;
+            };
+            let (console, levels) = (client.console, client.levels);
+            let reply = self.engine.cli(clock(), &line, levels);
+            let mut text = reply.text;
+            match reply.driver {
+                None => {}
+                Some(ForDriver::Verbose(v)) => {
+                    if console {
+                        if let Some(c) = ctl.clients.get_mut(key) {
+                            c.levels.verbose = v;
+                        }
+                    } else if let Some(s) = crate::log_sink::get() {
+                        s.set_stderr_verbose(v);
+                    }
+                }
+                Some(ForDriver::Debug(d)) => {
+                    if let Some(c) = ctl.clients.get_mut(key) {
+                        c.levels.debug = d;
+                    }
+                    if let Some(s) = crate::log_sink::get() {
+                        s.set_debug(d);
+                    }
+                }
+                Some(ForDriver::Stop(mode)) => {
+                    log::info!("core stop {mode:?} asked on the control socket");
+                    if mode == StopMode::Now {
+                        self.stop_now = true;
+                    }
+                }
+                Some(ForDriver::Reload(what)) => text.push_str(&self.reload(what)),
+            }
+            text.push('\0');
+            if let Some(ctl) = self.ctl.as_mut() {
+                ctl.send(key, text.as_bytes());
+            }
+            self.flush();
+        }
+    }
+
+    /// The reload seam: `sip reload`, `dialplan reload`, `core reload`, `module reload` end
+    /// here. Re-reading and applying the files is not built yet: say so, change nothing.
+    fn reload(&mut self, what: Reload) -> String {
+        log::warn!(
+            "{what:?} reload asked: not supported yet; restart sipbox to apply config changes"
+        );
+        "Reload is not supported by this sipbox yet: nothing was re-read. Restart sipbox to apply changes to its config files.\n".into()
+    }
+
+    /// Hands the log to the consoles, closes dead and idle clients.
+    fn ctl_turn(&mut self) {
+        let Some(ctl) = self.ctl.as_mut() else { return };
+        if let Some(sink) = crate::log_sink::get() {
+            sink.set_consoles(ctl.console_verbose());
+            let lines = sink.take_lines();
+            if !lines.is_empty() {
+                let consoles: Vec<(usize, sipbox::cli::Levels)> = ctl
+                    .clients
+                    .iter()
+                    .filter(|(_, c)| c.console)
+                    .map(|(k, c)| (k, c.levels))
+                    .collect();
+                for (k, levels) in consoles {
+                    let mut text = String::new();
+                    for l in &lines {
+                        if crate::log_sink::Sink::console_wants(l, levels.verbose, levels.debug) {
+                            text.push_str(&l.text);
+                            text.push('\n');
+                        }
+                    }
+                    if !text.is_empty() {
+                        ctl.send(k, text.as_bytes());
+                    }
+                }
+            }
+        }
+        let gone = ctl.reap(self.poll.registry(), clock());
+        if !gone.is_empty() {
+            self.sources
+                .retain(|_, s| !matches!(s, Source::CtlClient(k) if gone.contains(k)));
         }
     }
 

@@ -16,6 +16,9 @@
 //! - [`nat`]: which address we advertise toward a destination (externaddr/localnet) and
 //!   whether a device is behind NAT (Via vs source).
 //! - [`config`]: Asterisk-dialect config files read into typed settings with `file:line` errors.
+//! - [`cli`]: the admin commands (`sip show peers`, `core show channels`, ...) over read-only
+//!   views of the engine, answered as Asterisk lays them out; [`verbose`]: Asterisk's verbose
+//!   lines.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
 //!
@@ -28,6 +31,7 @@
 pub mod auth;
 pub mod call;
 pub mod cdr;
+pub mod cli;
 pub mod config;
 pub mod dialplan;
 pub mod dns;
@@ -43,5 +47,6 @@ pub mod sip;
 pub mod store;
 pub mod transaction;
 pub mod trunk;
+pub mod verbose;
 pub mod voicemail;
 pub mod wake;

@@ -1,11 +1,15 @@
-//! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v|-vv]`: load the config, bind,
-//! run the loop.
+//! `sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v...] [-d...]`:
+//! load the config, bind, run the loop. `sipbox -rx 'COMMAND'` / `sipbox -r`: talk to a
+//! running sipbox over its control socket (`console.rs`).
 #![forbid(unsafe_code)]
 
 mod astdb_disk;
 mod cdr_disk;
+mod console;
+mod ctl_driver;
 mod driver;
 mod jobs_driver;
+mod log_sink;
 mod moh_disk;
 mod resolve;
 mod sounds_disk;
@@ -24,21 +28,38 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 const USAGE: &str =
-    "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v|-vv]
+    "usage: sipbox [--config-dir DIR] [--bind ADDR:PORT] [--nameserver ADDR[:PORT]] [-v...] [-d...]
+       sipbox [--config-dir DIR | -s SOCKET] -rx 'COMMAND'
+       sipbox [--config-dir DIR | -s SOCKET] -r [-v...]
 
-  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf if present).
-                    Default: /etc/sipbox if it exists, else the example files built in.
+  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf, DIR/sipbox.conf
+  (-c DIR)          or DIR/asterisk.conf if present). Default: /etc/sipbox if it exists, else
+                    the example files built in.
   --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
   --nameserver ADDR[:PORT]
                     ask this DNS server (port 53 unless given; repeatable) instead of the
                     nameservers of /etc/resolv.conf
-  -v, -vv           more logging (debug, trace: every SIP message); RUST_LOG also works";
+  -v, -vv, -vvv     Asterisk's verbosity: -- and == lines (Executing, Called, Registered SIP)
+                    up to that level; -vvv also prints every SIP message (sip set debug on)
+  -d, -dd           debug logging (debug, trace); RUST_LOG works too
+  -r                remote console on a running sipbox: line editing, history, tab
+                    completion, the live log at the console's verbosity (-r -vvv: 3);
+                    commands are read from stdin when it is not a terminal
+  -x COMMAND        with -r (-rx): run one command, print its answer, exit
+  -s SOCKET         the control socket to use (default: [files] astctl in astrundir of
+                    DIR/sipbox.conf or DIR/asterisk.conf, /run/sipbox/sipbox.ctl)
+  -V, --version     print the version
+  -h, --help        this text";
 
 struct Args {
     config_dir: Option<PathBuf>,
     bind: Option<SocketAddr>,
     nameservers: Vec<SocketAddr>,
     verbosity: u8,
+    debug: u8,
+    remote: bool,
+    execute: Option<String>,
+    socket: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -47,6 +68,10 @@ fn parse_args() -> Result<Args, String> {
         bind: None,
         nameservers: Vec::new(),
         verbosity: 0,
+        debug: 0,
+        remote: false,
+        execute: None,
+        socket: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -72,12 +97,26 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--nameserver: '{v}' is not ADDR[:PORT]"))?;
                 args.nameservers.push(addr);
             }
-            "-v" => args.verbosity += 1,
-            "-vv" => args.verbosity += 2,
             "-h" | "--help" => return Err(String::new()),
             "-V" | "--version" => {
                 println!("sipbox {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
+            }
+            // Asterisk's bundled short flags: -rx, -rvvv, -vvv, -dd, -s.
+            flags
+                if flags.len() > 1
+                    && flags.starts_with('-')
+                    && flags[1..].chars().all(|c| "rvdxs".contains(c)) =>
+            {
+                for c in flags[1..].chars() {
+                    match c {
+                        'r' => args.remote = true,
+                        'v' => args.verbosity = args.verbosity.saturating_add(1),
+                        'd' => args.debug = args.debug.saturating_add(1),
+                        'x' => args.execute = Some(it.next().ok_or("-x needs a command")?),
+                        _ => args.socket = Some(it.next().ok_or("-s needs a socket path")?.into()),
+                    }
+                }
             }
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -96,19 +135,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let level = match args.verbosity {
+    // The binary looks at the disk; the library does not.
+    #[allow(clippy::disallowed_methods)]
+    let dir = args.config_dir.clone().or_else(|| {
+        let etc = PathBuf::from("/etc/sipbox");
+        etc.is_dir().then_some(etc)
+    });
+    if args.remote || args.execute.is_some() {
+        return remote(&args, dir.as_deref());
+    }
+    let level = match args.debug {
         0 => "info",
         1 => "debug",
         _ => "trace",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level)).init();
-
-    // The binary looks at the disk; the library does not.
-    #[allow(clippy::disallowed_methods)]
-    let dir = args.config_dir.or_else(|| {
-        let etc = PathBuf::from("/etc/sipbox");
-        etc.is_dir().then_some(etc)
-    });
+    log_sink::install(level, args.verbosity, args.debug);
     let cfg = match config::load(dir.as_deref(), &embedded_base()) {
         Ok(c) => c,
         Err(e) => {
@@ -254,6 +295,27 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match driver.listen_ctl(&cfg.dirs) {
+        Ok(()) => {}
+        Err(ctl_driver::OpenError::InUse(p)) => {
+            eprintln!(
+                "sipbox: another sipbox is running and answers on {} (stop it, or give this one \
+                 its own [files] astctl / astrundir)",
+                p.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(ctl_driver::OpenError::Io(p, e)) => log::warn!(
+            "control socket {}: {e}; sipbox -r/-rx cannot reach this sipbox",
+            p.display()
+        ),
+    }
+    if args.verbosity >= 3 {
+        // -vvv: every SIP message, as `sip set debug on`.
+        driver
+            .engine_mut()
+            .set_sip_debug(sipbox::cli::SipDebug::All);
+    }
     let store_thread = match store_disk::writer(store_conn, cdr_sink) {
         Some((tx, handle)) => {
             driver.set_disk(tx);
@@ -371,6 +433,24 @@ fn restore_registrations(
             r.restored,
             r.dropped + r.expired
         );
+    }
+}
+
+/// `-rx COMMAND` / `-r`: the socket from `-s`, else from the config dir's directories.
+fn remote(args: &Args, dir: Option<&std::path::Path>) -> ExitCode {
+    let socket = match &args.socket {
+        Some(s) => s.clone(),
+        None => match config::Directories::load(dir, &embedded_base()) {
+            Ok(d) => d.ctl,
+            Err(e) => {
+                eprintln!("sipbox: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match &args.execute {
+        Some(cmd) => console::execute(&socket, cmd),
+        None => console::console(&socket, (args.verbosity > 0).then_some(args.verbosity)),
     }
 }
 

@@ -175,7 +175,7 @@ fn a_name_that_does_not_resolve_is_unreachable_until_it_does() {
         "{:?}",
         net.log()
     );
-    assert!(net.logged("peer 'itsp' is now UNREACHABLE"));
+    assert!(net.logged("Peer 'itsp' is now UNREACHABLE!"));
     assert_eq!(
         net.engine.peer_status("itsp"),
         Some(PeerStatus::Unreachable)

@@ -242,7 +242,7 @@ fn qualify_reachable_unreachable_and_dial_to_unreachable_fails_at_once() {
         p1.respond(&mut net, &ping, 200, None);
     }
     assert!(
-        net.logged("peer '2001' is now Reachable"),
+        net.logged("Peer '2001' is now Reachable. ("),
         "2001 answers OPTIONS: {:?}",
         net.log()
     );
@@ -251,7 +251,7 @@ fn qualify_reachable_unreachable_and_dial_to_unreachable_fails_at_once() {
         Some(PeerStatus::Reachable(_))
     ));
     assert!(
-        net.wait_log("peer '2002' is now UNREACHABLE", T),
+        net.wait_log("Peer '2002' is now UNREACHABLE!", T),
         "2002 never answers"
     );
     assert_eq!(

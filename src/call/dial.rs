@@ -175,6 +175,12 @@ impl Call {
             invite_cseq: 1,
         };
         let leg_id = self.legs.len();
+        let channel = cx.new_channel(&peer.name);
+        // app_dial's `Called SIP/1002` (or `SIP/trunk/0123` for a number at a peer).
+        match f.uri.user.as_deref() {
+            Some(u) if u != peer.name => crate::verbose!(3, "Called SIP/{}/{u}", peer.name),
+            _ => crate::verbose!(3, "Called SIP/{}", peer.name),
+        }
         self.legs.push(Leg {
             dialog,
             invite_tx: None,
@@ -182,10 +188,11 @@ impl Call {
             peer: Some(f.peer),
             media: None,
             nated: f.nated,
+            channel,
+            created: cx.now,
         });
         cx.load.add(f.peer);
-        *cx.seq += 1;
-        let channel = format!("SIP/{}-{:08x}", peer.name, *cx.seq);
+        let channel = self.legs[leg_id].channel.clone();
         let mark = self.exec.as_ref().and_then(|e| e.cdr.last.as_ref());
         self.cdr.callee_called(cx.wall, leg_id, channel, mark);
         let offer = if self.rerouted {
@@ -319,6 +326,12 @@ impl Call {
         } else {
             StatusCode::RINGING
         };
+        let (callee, caller) = (&self.legs[leg].channel, &self.legs[self.caller].channel);
+        if status == StatusCode::RINGING {
+            crate::verbose!(3, "{callee} is ringing");
+        } else {
+            crate::verbose!(3, "{callee} is making progress passing it to {caller}");
+        }
         let body = self.media_answer_from_fork(cx, leg, resp);
         self.reply_caller(cx, Reply::new(status), body);
     }
@@ -363,6 +376,12 @@ impl Call {
         }
         self.set_dial_status(DialStatus::Answer);
         log::info!("call {} answered by leg {leg}", self.label());
+        crate::verbose!(
+            3,
+            "{} answered {}",
+            self.legs[leg].channel,
+            self.legs[self.caller].channel
+        );
         self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
     }
 
@@ -373,6 +392,12 @@ impl Call {
         }
         self.cdr
             .callee_outcome(cx.wall, leg, outcome::dial_status_for(status));
+        let callee = &self.legs[leg].channel;
+        match status.code() {
+            486 | 600 => crate::verbose!(3, "{callee} is busy"),
+            503 => crate::verbose!(3, "{callee} is circuit-busy"),
+            _ => {}
+        }
         let Some(dial) = self.dial_mut() else {
             return;
         };

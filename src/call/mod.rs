@@ -247,10 +247,23 @@ impl Cx<'_> {
         format!("{:032x}@sipbox", self.rng.random::<u128>())
     }
 
+    /// The name of a new channel to `who` (a peer name; empty: `unknown`), numbered as
+    /// Asterisk numbers channels: one counter for every channel of the process.
+    pub fn new_channel(&mut self, who: &str) -> String {
+        *self.seq += 1;
+        channel_name(who, *self.seq)
+    }
+
     /// sip.conf `useragent`.
     pub fn user_agent(&self) -> &str {
         &self.cfg.general.user_agent
     }
+}
+
+/// `SIP/who-0000000n`, the way chan_sip names its channels.
+pub fn channel_name(who: &str, seq: u64) -> String {
+    let who = if who.is_empty() { "unknown" } else { who };
+    format!("SIP/{who}-{:08x}", seq as u32)
 }
 
 #[cfg(test)]

@@ -68,6 +68,8 @@ impl Call {
             peer,
             media: None,
             nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
+            channel: String::new(),
+            created: cx.now,
         };
         let mut exec = Execution::new(
             cx.dialplan,
@@ -79,6 +81,8 @@ impl Call {
             exec.cdr.accountcode = p.accountcode.clone().unwrap_or_default();
             exec.cdr.amaflags = p.amaflags;
         }
+        let mut leg = leg;
+        leg.channel = exec.channel_name();
         let exec = Some(exec);
         Call {
             handle,

@@ -31,6 +31,10 @@ pub struct Leg {
     /// The device is behind NAT (its INVITE's or REGISTER's Via sent-by was not its source):
     /// what `nat=auto_force_rport` / `auto_comedia` decide on.
     pub nated: bool,
+    /// Its Asterisk channel name, `SIP/1001-00000001` (the CLI and verbose lines name it).
+    pub channel: String,
+    /// When the leg was created (`core show channels verbose` shows its duration).
+    pub created: std::time::Instant,
 }
 
 /// Two legs whose media and in-dialog requests are passed between each other.

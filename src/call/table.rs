@@ -107,6 +107,11 @@ impl<C: CallIds> CallTable<C> {
         Some(slot.call)
     }
 
+    /// Every call with its handle.
+    pub fn iter(&self) -> impl Iterator<Item = (CallHandle, &C)> {
+        self.slots.iter().map(|(h, s)| (h, &s.call))
+    }
+
     /// Number of calls.
     pub fn len(&self) -> usize {
         self.slots.len()

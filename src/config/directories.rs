@@ -125,6 +125,31 @@ impl Directories {
     }
 }
 
+impl Directories {
+    /// Only the directories of a config dir (`sipbox.conf`, else `asterisk.conf`, else
+    /// Debian's), or with `None` those of the embedded config under `embedded_base`: what
+    /// `sipbox -r` / `-rx` need to find the control socket without reading sip.conf.
+    pub fn load(
+        dir: Option<&Path>,
+        embedded_base: &Path,
+    ) -> Result<Directories, super::ConfigError> {
+        let Some(dir) = dir else {
+            return Ok(Directories::under(embedded_base));
+        };
+        // The config reader may look at the disk.
+        #[allow(clippy::disallowed_methods)]
+        let name = ["sipbox.conf", "asterisk.conf"]
+            .into_iter()
+            .find(|n| dir.join(n).exists());
+        let sections = match name {
+            Some(n) => super::reader::read_file(dir, n)?,
+            None => Vec::new(),
+        };
+        let mut w = Warnings::default();
+        Ok(Directories::debian().apply(&sections, dir, &mut w))
+    }
+}
+
 fn mode_of(e: &Entry) -> Option<u32> {
     u32::from_str_radix(e.value.trim_start_matches("0o"), 8)
         .ok()

@@ -132,6 +132,17 @@ impl AstDb {
         out
     }
 
+    /// Every entry whose key starts with `prefix` (`/family`, `/family/sub`, or "" for all),
+    /// sorted, at most `max` (`database show`).
+    pub fn entries_under(&self, prefix: &str, max: usize) -> Vec<(String, String)> {
+        self.entries
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(max)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// The changes not yet handed to the disk.
     pub fn take_pending(&mut self) -> Vec<DbOp> {
         std::mem::take(&mut self.pending)

@@ -126,6 +126,9 @@ pub struct Execution {
     pub(crate) musicclass: String,
     /// The call's CDR fields (`CDR()`, NoCDR, the last application).
     pub cdr: super::cdr_vars::CdrVars,
+    /// The application running (or last run) and its expanded data, for
+    /// `core show channels`.
+    pub(crate) app: (String, String),
 }
 
 /// What running one priority did.

@@ -172,6 +172,7 @@ impl Execution {
             language: "en".into(),
             musicclass: String::new(),
             cdr: Default::default(),
+            app: (String::new(), String::new()),
         }
     }
 
@@ -230,6 +231,38 @@ impl Execution {
             &self.chan.peer
         };
         format!("SIP/{who}-{seq:08x}")
+    }
+
+    /// pbx.c's line when an application ends the call (Hangup, Busy, the caller leaving a
+    /// Dial): `== Spawn extension (internal, 600, 2) exited non-zero on 'SIP/1001-00000001'`.
+    fn spawn_exited(&self) {
+        if matches!(self.state, State::Ended(_)) || self.h_done {
+            return;
+        }
+        crate::verbose!(
+            2,
+            "Spawn extension ({}, {}, {}) exited non-zero on '{}'",
+            self.context,
+            self.exten,
+            self.prio,
+            self.channel_name()
+        );
+    }
+
+    /// The application running (or last run) and its data, as `core show channels` shows
+    /// them.
+    pub fn application(&self) -> (&str, &str) {
+        (&self.app.0, &self.app.1)
+    }
+
+    /// The caller number (`${CALLERID(num)}`).
+    pub fn callerid_num(&self) -> &str {
+        &self.chan.callerid_num
+    }
+
+    /// `${UNIQUEID}`.
+    pub fn unique_id(&self) -> &str {
+        &self.chan.unique_id
     }
 
     /// The next `RAND()` draw.
@@ -428,6 +461,7 @@ impl Execution {
     }
 
     pub(crate) fn end(&mut self, cause: Cause) -> Command {
+        self.spawn_exited();
         self.state = State::Ended(cause);
         Command::End { cause }
     }
@@ -583,16 +617,20 @@ impl Execution {
                 return self.end(Cause::FAILURE);
             };
             let args = self.expand_mut(dp, &p.args);
-            log::debug!(
-                "Executing [{}@{}:{}] {}(\"{}\")",
+            // pbx.c's line, word for word: scripts and admins grep for it.
+            crate::verbose!(
+                3,
+                "Executing [{}@{}:{}] {}(\"{}\", \"{}\") in new stack",
                 self.exten,
                 self.context,
                 self.prio,
                 p.app,
+                self.channel_name(),
                 args
             );
             let now = self.now;
             self.cdr.ran(&p.app, &args, &self.context, &self.exten, now);
+            self.app = (p.app.clone(), args.clone());
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}
@@ -652,12 +690,21 @@ impl Execution {
                 timeout: self.response_timeout,
             };
         }
-        let cause = match self.vars.get("DIALSTATUS").map(String::as_str) {
+        let status = self.vars.get("DIALSTATUS").map(String::as_str);
+        let cause = match status {
             Some("BUSY") => Cause::USER_BUSY,
             Some("CONGESTION") => Cause::CONGESTION,
             _ => Cause::NORMAL_CLEARING,
         };
-        self.end(cause)
+        crate::verbose!(
+            2,
+            "Auto fallthrough, channel '{}' status is '{}'",
+            self.channel_name(),
+            status.unwrap_or("UNKNOWN")
+        );
+        // Falling off the end is not an application failing: no "exited non-zero".
+        self.state = State::Ended(cause);
+        Command::End { cause }
     }
 
     /// The call is over (`cause` for `${HANGUPCAUSE}`): runs the `h` extension of the
@@ -671,6 +718,8 @@ impl Execution {
             session.close(dp);
         }
         if !matches!(self.state, State::Ended(_)) {
+            // The channel hung up while an application ran (the caller left during Dial).
+            self.spawn_exited();
             self.state = State::Ended(Cause::INTERWORKING);
         }
         if self.h_done {

@@ -221,6 +221,12 @@ impl Dialplan {
             .map(str::to_string)
     }
 
+    /// Runs `f` on the AstDB (the CLI's `database` commands; changes it makes are queued for
+    /// the disk like the dialplan's).
+    pub fn with_astdb<R>(&self, f: impl FnOnce(&mut super::astdb::AstDb) -> R) -> R {
+        f(&mut super::shared::lock(&self.shared).astdb)
+    }
+
     /// The `[globals]` value of `name`.
     pub fn global(&self, name: &str) -> Option<&str> {
         self.globals.get(name).map(String::as_str)

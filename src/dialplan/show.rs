@@ -8,6 +8,12 @@ impl Dialplan {
     /// Renders every context (in file order) or just `context`, with a summary line, like
     /// Asterisk's `dialplan show`.
     pub fn show(&self, context: Option<&str>) -> String {
+        self.show_filtered(context, None)
+    }
+
+    /// `dialplan show [EXT@][CTX]`: as [`Dialplan::show`], only extension `exten` (by name)
+    /// when given; includes are listed only when the whole context is shown.
+    pub fn show_filtered(&self, context: Option<&str>, exten: Option<&str>) -> String {
         let mut out = String::new();
         let (mut nctx, mut next, mut nprio) = (0, 0, 0);
         for name in &self.order {
@@ -17,9 +23,17 @@ impl Dialplan {
             let Some(ctx) = self.contexts.get(name) else {
                 continue;
             };
+            let shown: Vec<_> = ctx
+                .exts
+                .iter()
+                .filter(|e| exten.is_none_or(|x| e.name.text == x))
+                .collect();
+            if exten.is_some() && shown.is_empty() {
+                continue;
+            }
             nctx += 1;
             let _ = writeln!(out, "[ Context '{name}' created by 'pbx_config' ]");
-            for ext in &ctx.exts {
+            for ext in shown {
                 next += 1;
                 let mut first = true;
                 let shown = match &ext.cid {
@@ -39,7 +53,7 @@ impl Dialplan {
                     let _ = writeln!(out, "  {left:<17} {step:<45} [{}]", p.loc);
                 }
             }
-            for inc in &ctx.includes {
+            for inc in ctx.includes.iter().filter(|_| exten.is_none()) {
                 let inc_name = if inc.when.is_some() {
                     format!("'{}' (time-restricted)", inc.name)
                 } else {
@@ -49,9 +63,16 @@ impl Dialplan {
             }
             out.push('\n');
         }
-        if let Some(c) = context {
-            if nctx == 0 {
-                let _ = writeln!(out, "There is no existence of '{c}' context");
+        if nctx == 0 {
+            // pbx_config's wording for each kind of miss.
+            let miss = match (exten, context) {
+                (Some(x), Some(c)) => format!("There is no existence of {x}@{c} extension"),
+                (Some(x), None) => format!("There is no existence of '{x}' extension"),
+                (None, Some(c)) => format!("There is no existence of '{c}' context"),
+                (None, None) => String::new(),
+            };
+            if !miss.is_empty() {
+                let _ = writeln!(out, "{miss}");
                 return out;
             }
         }

@@ -57,6 +57,10 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Result<Admitted, Reply> {
+        if self.stopping() == Some(crate::cli::StopMode::Gracefully) {
+            // `core stop gracefully`: no new calls; the phone may try again elsewhere.
+            return Err(Reply::new(StatusCode::SERVICE_UNAVAILABLE));
+        }
         self.admit(now, req, source)
             .map_err(|refusal| self.invite_refusal(now, refusal, req, source.remote))
     }
@@ -215,6 +219,7 @@ impl Engine {
             Err(InsertError::Duplicate(_)) => return Err(InviteRefusal::Duplicate),
             Err(InsertError::Full) => return Err(InviteRefusal::Full),
         };
+        self.count_call();
         if let Some(i) = peer {
             self.load.add(i);
         }

@@ -39,6 +39,7 @@ macro_rules! cx {
     };
 }
 
+mod admin;
 mod challenge;
 mod dns;
 mod invite;
@@ -55,6 +56,7 @@ mod validate;
 pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
 pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
+pub use admin::{CliReply, ForDriver};
 pub use qualify::PeerStatus;
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
@@ -150,6 +152,8 @@ pub struct Engine {
     cdr_conf: crate::config::cdr_conf::CdrConf,
     mwi: mwi::MwiState,
     moh: crate::media::moh::MohLibrary,
+    /// The admin CLI's state (SIP debug, `core stop`, uptime).
+    admin: admin::Admin,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -266,6 +270,7 @@ impl Engine {
             mwi: Default::default(),
             moh: Default::default(),
             cfg,
+            admin: admin::Admin::new(now),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -432,14 +437,7 @@ impl Engine {
             return self.handle_media(now, on, from, data);
         }
         self.stats.sip_datagrams += 1;
-        if log::log_enabled!(target: "sip", log::Level::Trace) {
-            // chan_sip's `sip set debug on` wording, what admins search their logs for.
-            log::trace!(
-                target: "sip",
-                "\n<--- SIP read from UDP:{from} --->\n{}\n<------------->",
-                String::from_utf8_lossy(data).trim_end()
-            );
-        }
+        self.debug_read(from, data);
         if self.ban.is_banned(now, from.ip()) {
             self.stats.banned += 1;
             return Verdict::Consumed;
@@ -871,6 +869,9 @@ impl Engine {
     pub fn handle_timeout(&mut self, now: Instant) {
         for gone in self.registrar.expire_due(now) {
             log::info!("registration of '{}' at {} expired", gone.aor, gone.contact);
+            if self.registrar.bindings(&gone.aor).is_empty() {
+                crate::verbose!(3, "Unregistered SIP '{}'", gone.aor);
+            }
         }
         while let Some((id, wake)) = self.sched.pop_due(now) {
             self.fire(now, id, wake);
@@ -911,13 +912,8 @@ impl Engine {
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         let t = self.out.pop_transmit()?;
-        if t.via == SockId::SIP && log::log_enabled!(target: "sip", log::Level::Trace) {
-            log::trace!(
-                target: "sip",
-                "\n<--- Transmitting to UDP:{} --->\n{}\n<------------>",
-                t.to,
-                String::from_utf8_lossy(&t.bytes).trim_end()
-            );
+        if t.via == SockId::SIP {
+            self.debug_sent(t.to, &t.bytes);
         }
         Some(t)
     }

@@ -187,15 +187,46 @@ impl Engine {
             (PeerStatus::Reachable(_), PeerStatus::Reachable(_))
         ) && old != status;
         if changed {
-            let name = self.cfg.peer(peer).map(|p| p.name.as_str()).unwrap_or("");
+            let p = self.cfg.peer(peer);
+            let name = p.map(|p| p.name.as_str()).unwrap_or("");
+            let limit = p.and_then(|p| p.qualify).unwrap_or_default().as_millis();
+            // chan_sip's NOTICE lines (`handle_response_peerpoke`, `sip_poke_noanswer`).
             match status {
                 PeerStatus::Reachable(rtt) => {
-                    log::info!("peer '{name}' is now Reachable ({} ms)", rtt.as_millis())
+                    log::info!(
+                        "Peer '{name}' is now Reachable. ({}ms / {limit}ms)",
+                        rtt.as_millis()
+                    );
                 }
-                PeerStatus::Unreachable => log::warn!("peer '{name}' is now UNREACHABLE"),
-                PeerStatus::Unknown => log::info!("peer '{name}' is now UNKNOWN"),
+                PeerStatus::Unreachable => {
+                    let last = match old {
+                        PeerStatus::Reachable(rtt) => rtt.as_millis(),
+                        _ => 0,
+                    };
+                    log::warn!("Peer '{name}' is now UNREACHABLE!  Last qualify: {last}");
+                }
+                PeerStatus::Unknown => log::info!("Peer '{name}' is now UNKNOWN"),
             }
         }
+    }
+
+    /// Sends a ping to `peer` now (`sip qualify peer`); false when it is not qualified.
+    pub(super) fn qualify_now(&mut self, now: Instant, peer: PeerId) -> bool {
+        if self.cfg.peer(peer).and_then(|p| p.qualify).is_none() {
+            return false;
+        }
+        self.qualify.peers.entry(peer).or_default();
+        self.qualify_due(now, peer);
+        true
+    }
+
+    /// The reachability of a peer by id (Unknown when never qualified).
+    pub(super) fn status_of(&self, peer: PeerId) -> PeerStatus {
+        self.qualify
+            .peers
+            .get(&peer)
+            .and_then(|q| q.status)
+            .unwrap_or(PeerStatus::Unknown)
     }
 
     fn qualify_target(&self, peer: PeerId) -> Option<(Uri, Flow)> {

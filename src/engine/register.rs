@@ -73,6 +73,9 @@ impl Engine {
             }
             let n = self.registrar.remove_all(&name);
             log::info!("unregistered all {n} contact(s) of '{name}'");
+            if n > 0 {
+                crate::verbose!(3, "Unregistered SIP '{name}'");
+            }
             return self.registered_ok(&name, now);
         }
         let mut updates = Vec::with_capacity(contacts.len());
@@ -108,6 +111,13 @@ impl Engine {
             });
         }
         let cseq = req.cseq().seq;
+        // chan_sip says `Registered SIP` when the peer's address changes, not on a refresh.
+        let known_source = self
+            .registrar
+            .bindings(&name)
+            .iter()
+            .any(|b| b.flow.remote == source);
+        let had_bindings = !self.registrar.bindings(&name).is_empty();
         match self
             .registrar
             .update(now, &name, flow, req.call_id(), cseq, &updates)
@@ -127,6 +137,12 @@ impl Engine {
                 self.registrar
                     .set_details(&name, &u.contact, user_agent, &path);
             }
+        }
+        let has_bindings = !self.registrar.bindings(&name).is_empty();
+        if has_bindings && !known_source {
+            crate::verbose!(3, "Registered SIP '{name}' at {source}");
+        } else if had_bindings && !has_bindings {
+            crate::verbose!(3, "Unregistered SIP '{name}'");
         }
         for u in &updates {
             if u.expires.is_zero() {
