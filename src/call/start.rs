@@ -66,6 +66,7 @@ impl Call {
             invite_tx: Some(tx),
             ack: None,
             peer,
+            entry: peer.and_then(|p| cx.cfg.peer_rc(p)),
             media: None,
             nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
         };
@@ -93,6 +94,7 @@ impl Call {
             job: None,
             exten,
             media: CallMedia::default(),
+            general: cx.cfg.general.clone(),
             timers: TimerSlots::default(),
             transfer: None,
             rerouted: false,
