@@ -47,6 +47,7 @@ mod nat;
 mod qualify;
 mod records;
 mod register;
+mod reload;
 mod settings;
 mod store;
 mod trunk;
@@ -56,6 +57,7 @@ pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
 pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
+pub use reload::ReloadReport;
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
 
@@ -150,6 +152,8 @@ pub struct Engine {
     cdr_conf: crate::config::cdr_conf::CdrConf,
     mwi: mwi::MwiState,
     moh: crate::media::moh::MohLibrary,
+    /// rtp.conf's port range as bound at start (a reload cannot move it).
+    rtp_range: (u16, u16),
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -266,6 +270,7 @@ impl Engine {
             mwi: Default::default(),
             moh: Default::default(),
             cfg,
+            rtp_range: (rtp.rtp_start, rtp.rtp_end),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -792,8 +797,7 @@ impl Engine {
             (Some(_), _) if values.is_empty() => None,
             (Some(e), Some(id)) => {
                 // HA1 is MD5(user:realm:secret): the same for every request of this entry,
-                // so it is computed once. (There is no reload yet; the one to come must clear
-                // `ha1s` with the settings it replaces.)
+                // so it is computed once (a reload clears `ha1s`).
                 let ha1 = self
                     .ha1s
                     .entry(id)
