@@ -57,7 +57,7 @@ pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
 pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use qualify::PeerStatus;
-pub use reload::ReloadReport;
+pub use reload::{ReloadReport, ReloadScope};
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
 

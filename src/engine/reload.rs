@@ -18,8 +18,20 @@ use crate::config::rtp_conf::RtpConf;
 use crate::config::sip_peer::SipPeer;
 use crate::dialplan::Dialplan;
 use crate::transaction::TimerConfig;
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
+
+/// What a reload re-reads, by Asterisk's command names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadScope {
+    /// `core reload`, `module reload` and SIGHUP: every file.
+    All,
+    /// `sip reload`, `module reload chan_sip.so`: sip.conf and rtp.conf.
+    Sip,
+    /// `dialplan reload`, `module reload pbx_config.so`: extensions.conf.
+    Dialplan,
+}
 
 /// What a reload changed, for the log and the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +52,8 @@ pub struct ReloadReport {
     pub needs_restart: Vec<String>,
     /// Contexts of the new dialplan (None when extensions.conf was not reloaded).
     pub contexts: Option<usize>,
+    /// The new files' `file:line` warnings (lines and options ignored, as at start).
+    pub warnings: Vec<String>,
 }
 
 impl ReloadReport {
@@ -71,11 +85,12 @@ impl ReloadReport {
 
 /// Equal settings, wherever in the file the entry now is.
 fn same_entry(old: &SipPeer, new: &SipPeer) -> bool {
-    old.loc == new.loc || {
-        let mut moved = new.clone();
-        moved.loc = old.loc.clone();
-        *old == moved
+    if old.loc == new.loc {
+        return old == new;
     }
+    let mut moved = new.clone();
+    moved.loc = old.loc.clone();
+    *old == moved
 }
 
 impl Engine {
@@ -83,6 +98,47 @@ impl Engine {
     /// [`Settings::reloaded`], so ids survive by name).
     pub fn settings(&self) -> &Settings {
         &self.cfg
+    }
+
+    /// Applies `cfg`, a configuration read again and found free of errors (a config with an
+    /// error is refused before: nothing changes), for `scope`. `resolved` gives the addresses
+    /// of static `host=name` entries looked up by the caller (the engine does no DNS); a
+    /// name not given keeps the address it had if its host did not change.
+    pub fn reload_config(
+        &mut self,
+        now: Instant,
+        cfg: &crate::config::Config,
+        scope: ReloadScope,
+        resolved: &[(String, SocketAddr)],
+    ) -> Result<ReloadReport, crate::config::ConfigError> {
+        let mut warnings = cfg.warnings.clone();
+        let dialplan = match scope {
+            ReloadScope::Sip => None,
+            ReloadScope::All | ReloadScope::Dialplan => {
+                let (dp, w) = Dialplan::from_sections(&cfg.extensions)?;
+                warnings.extend(w);
+                Some(dp)
+            }
+        };
+        let mut report = match scope {
+            ReloadScope::Dialplan => ReloadReport::default(),
+            ReloadScope::All | ReloadScope::Sip => {
+                let mut settings = self
+                    .cfg
+                    .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone());
+                for (name, addr) in resolved {
+                    if let Some(id) = settings.entry(name) {
+                        settings.set_resolved(id, *addr);
+                    }
+                }
+                self.reload_sip(now, settings, &cfg.rtp)
+            }
+        };
+        if let Some(dp) = dialplan {
+            report.contexts = self.reload_dialplan(dp).contexts;
+        }
+        report.warnings = warnings;
+        Ok(report)
     }
 
     /// Applies a whole new configuration: sip.conf and rtp.conf, then the dialplan.
@@ -224,6 +280,15 @@ impl Engine {
             g.srv_lookup = old.srv_lookup;
         }
         self.txs.set_nat(g.nat);
+        if g.sounds_dir != old.sounds_dir {
+            // The binary's prompt source reads the directory it was given at start.
+            kept.push(format!(
+                "soundsdir (now {}, in the file {})",
+                old.sounds_dir.display(),
+                g.sounds_dir.display()
+            ));
+            g.sounds_dir = old.sounds_dir.clone();
+        }
         self.media.strict = rtp.strict_rtp;
         self.calls.set_max(g.max_calls);
         self.registrar.set_max(g.max_registrations);
