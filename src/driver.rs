@@ -16,11 +16,12 @@
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
 use crate::jobs_driver::JobRunner;
+use crate::reload_driver::{ReloadRunner, Requester};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
-use sipbox::engine::{Engine, SockId, SocketOp, Verdict};
+use sipbox::engine::{Engine, ReloadScope, SockId, SocketOp, Verdict};
 use slab::Slab;
 use std::io;
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub struct Driver {
     rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
     engine: Engine,
     jobs: JobRunner,
+    /// SIGHUP's and the CLI's reloads (None: no config to re-read).
+    reloads: Option<ReloadRunner>,
     buf: Vec<u8>,
     /// Sockets left readable when their batch ran out (mio is edge-triggered: they raise no
     /// new event until read to WouldBlock).
@@ -75,7 +78,7 @@ impl Driver {
         let sip_key = sources.insert(Source::Sip);
         poll.registry()
             .register(&mut sip, Token(sip_key), Interest::READABLE)?;
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         let sig_key = sources.insert(Source::Signals);
         poll.registry()
             .register(&mut signals, Token(sig_key), Interest::READABLE)?;
@@ -89,6 +92,7 @@ impl Driver {
             rtp: Default::default(),
             engine: make_engine(local),
             jobs,
+            reloads: None,
             buf: vec![0; MAX_DATAGRAM],
             unfinished: Vec::new(),
         })
@@ -97,6 +101,31 @@ impl Driver {
     /// Hands registration changes and call records to the store writer from now on.
     pub fn set_disk(&mut self, disk: std::sync::mpsc::Sender<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
+    }
+
+    /// Makes SIGHUP (and [`Driver::request_reload`]) re-read the files `cfg` came from.
+    pub fn set_config(&mut self, cfg: sipbox::config::Config) {
+        self.reloads = Some(ReloadRunner::new(cfg, self.jobs.waker()));
+    }
+
+    /// Asks for a reload; its answer comes back through [`Driver::finish_reloads`].
+    pub fn request_reload(&mut self, scope: ReloadScope, who: Requester) {
+        match &mut self.reloads {
+            Some(r) => r.request(scope, who),
+            None => log::warn!("reload: no config directory to read again"),
+        }
+    }
+
+    /// Applies reloads the helper thread has read. The log already has every answer; this is
+    /// where a requester other than the signal gets its own.
+    fn finish_reloads(&mut self) {
+        let Some(r) = &mut self.reloads else { return };
+        for (who, _answer) in r.apply_finished(&mut self.engine, clock()) {
+            match who {
+                Requester::Signal => {}
+            }
+        }
+        self.flush();
     }
 
     /// The address the SIP socket is bound to.
@@ -137,17 +166,32 @@ impl Driver {
                         again.retain(|s| *s != Some(id));
                         self.drain(Some(id));
                     }
-                    Some(Source::Signals) if self.signals.pending().next().is_some() => {
-                        log::info!("signal received, stopping");
-                        return self.unregister_then_stop();
+                    Some(Source::Signals) => {
+                        let mut stop = false;
+                        let mut reload = false;
+                        for sig in self.signals.pending() {
+                            match sig {
+                                SIGHUP => reload = true,
+                                _ => stop = true,
+                            }
+                        }
+                        if stop {
+                            log::info!("signal received, stopping");
+                            return self.unregister_then_stop();
+                        }
+                        if reload {
+                            log::info!("SIGHUP: reloading");
+                            self.request_reload(ReloadScope::All, Requester::Signal);
+                        }
                     }
-                    Some(Source::Signals) => {}
                     Some(Source::Jobs) => {
                         let done: Vec<_> = self.jobs.finished().collect();
                         for (id, outcome) in done {
                             self.engine.job_done(clock(), id, outcome);
                         }
                         self.flush();
+                        // The waker is shared with the reload thread.
+                        self.finish_reloads();
                     }
                     None => {}
                 }

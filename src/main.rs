@@ -7,6 +7,7 @@ mod cdr_disk;
 mod driver;
 mod jobs_driver;
 mod moh_disk;
+mod reload_driver;
 mod resolve;
 mod sounds_disk;
 mod store_disk;
@@ -261,6 +262,8 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    // SIGHUP reads the same place again (the embedded config too: nothing changes then).
+    driver.set_config(cfg);
     match driver.local_addr() {
         Ok(a) => log::info!("listening on udp {a}"),
         Err(e) => log::warn!("bound, but the address is unknown: {e}"),
