@@ -2,11 +2,12 @@
 //! RTP sockets the engine asks for and the signal pipe; the engine's earliest timer deadline is
 //! the poll timeout (Asterisk's `ast_sched_wait` + `ast_io_wait` + `ast_sched_runq`).
 //!
-//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, slot 2 the waker of
-//! finished jobs (System() commands run on helper threads, `jobs_driver.rs`), the rest RTP
-//! sockets — and the DNS client socket, which the engine asks for with the same
-//! `SocketOp::Bind` (id `SockId::DNS`, an ephemeral port) and whose datagrams go back through
-//! `handle_datagram` to the engine's resolver like any other.
+//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals (SIGHUP reloads:
+//! `reload_driver.rs`), slot 2 the waker of finished jobs (System() commands run on helper
+//! threads, `jobs_driver.rs`) and of a config read for a reload, the rest RTP sockets — and the
+//! DNS client socket, which the engine asks for with the same `SocketOp::Bind` (id
+//! `SockId::DNS`, an ephemeral port) and whose datagrams go back through `handle_datagram` to
+//! the engine's resolver like any other.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
@@ -133,7 +134,8 @@ impl Driver {
         self.sip.local_addr()
     }
 
-    /// Runs until SIGINT or SIGTERM (then unregisters, briefly: see `unregister_then_stop`).
+    /// Runs until SIGINT or SIGTERM (then unregisters, briefly: see `unregister_then_stop`);
+    /// SIGHUP reloads the config.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         // The engine may have asked for sockets (spare RTP pairs) before the first event.

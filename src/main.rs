@@ -33,7 +33,9 @@ const USAGE: &str =
   --nameserver ADDR[:PORT]
                     ask this DNS server (port 53 unless given; repeatable) instead of the
                     nameservers of /etc/resolv.conf
-  -v, -vv           more logging (debug, trace: every SIP message); RUST_LOG also works";
+  -v, -vv           more logging (debug, trace: every SIP message); RUST_LOG also works
+
+SIGHUP reloads the config files without dropping calls or registrations; SIGINT/SIGTERM stop.";
 
 struct Args {
     config_dir: Option<PathBuf>,

@@ -70,6 +70,8 @@ impl ReloadRunner {
         whos.push(who);
     }
 
+    // The binary's side of the sans-IO line: it times the reload with the real clock.
+    #[allow(clippy::disallowed_methods)]
     fn spawn(&mut self, scope: ReloadScope) {
         log::info!("reload ({scope:?}) requested: reading the config");
         let cfg = self.cfg.clone();
@@ -78,7 +80,6 @@ impl ReloadRunner {
         let spawned = std::thread::Builder::new()
             .name("reload".into())
             .spawn(move || {
-                #[allow(clippy::disallowed_methods)]
                 let t0 = Instant::now();
                 let read = cfg.reload().map(|c| {
                     let resolved = resolve(&c);
@@ -95,6 +96,7 @@ impl ReloadRunner {
 
     /// Applies the reloads that were read (on the loop thread); returns each requester's
     /// answer (the summary, or the error that kept everything as it was).
+    #[allow(clippy::disallowed_methods)]
     pub fn apply_finished(
         &mut self,
         engine: &mut Engine,
@@ -104,7 +106,6 @@ impl ReloadRunner {
         while let Ok((scope, read, read_time)) = self.rx.try_recv() {
             let result = match read {
                 Ok((cfg, resolved)) => {
-                    #[allow(clippy::disallowed_methods)]
                     let t0 = Instant::now();
                     match engine.reload_config(now, &cfg, scope, &resolved) {
                         Ok(report) => {

@@ -330,3 +330,57 @@ fn options_bound_to_sockets_are_kept_until_a_restart() {
     callee.answer_bye(&mut net);
     net.assert_idle();
 }
+
+/// The README's figure: a reload of a sip.conf with 10 000 peers (1 000 of them registered,
+/// one changed) on the engine, read and applied. Run with
+/// `cargo test --release --test engine_reload -- --ignored --nocapture reload_time`.
+#[test]
+#[ignore = "a measurement, not a check: run it by name"]
+fn reload_time_with_10000_peers() {
+    let peers = |secret7: &str| -> String {
+        let mut s = String::new();
+        for n in 0..10_000 {
+            let secret = if n == 7 {
+                secret7.to_string()
+            } else {
+                format!("p{n}")
+            };
+            s.push_str(&format!("[{}](phone)\nsecret={secret}\n\n", 100_000 + n));
+        }
+        sip_conf(&s)
+    };
+    let first = peers("p7");
+    let mut net = FakeNet::new(&first, EXTENSIONS);
+    for n in 0..1000 {
+        let user = (100_000 + n).to_string();
+        let _ = Ua::new(&mut net, &user, &format!("p{n}")).registered(&mut net);
+    }
+    assert_eq!(net.engine.table_sizes().bindings, 1000);
+    let next = peers("changed");
+    let runs = 5;
+    let (mut read, mut apply) = (Duration::ZERO, Duration::ZERO);
+    for i in 0..runs {
+        let text = if i % 2 == 0 { &next } else { &first };
+        let t0 = std::time::Instant::now();
+        let cfg = sipbox::config::load_str(text, EXTENSIONS, None).unwrap();
+        let t1 = std::time::Instant::now();
+        let report = net
+            .engine
+            .reload_config(net.now, &cfg, ReloadScope::All, &[])
+            .unwrap();
+        let t2 = std::time::Instant::now();
+        assert_eq!(report.changed.len(), 1);
+        read += t1 - t0;
+        apply += t2 - t1;
+    }
+    assert_eq!(
+        net.engine.table_sizes().bindings,
+        1000,
+        "registrations kept"
+    );
+    println!(
+        "reload of 10000 peers (1000 registered): read+parse {:.1} ms, apply {:.1} ms (mean of {runs})",
+        read.as_secs_f64() * 1000.0 / f64::from(runs),
+        apply.as_secs_f64() * 1000.0 / f64::from(runs)
+    );
+}
