@@ -1,7 +1,8 @@
 //! The binary's reload: SIGHUP (and the CLI's `sip reload`, `dialplan reload`, `core reload`,
-//! `module reload ...`) read the config files again on a helper thread, with the DNS lookups
-//! of static `host=name` entries, so the loop never waits on the disk or a resolver; the loop
-//! then applies the result with [`Engine::reload_config`] in one step, between two datagrams.
+//! `module reload ...`) read the config files again on a helper thread, so the loop never
+//! waits on the disk; the loop then applies the result with [`Engine::reload_config`] in one
+//! step, between two datagrams (new or changed `host=name` entries are then looked up by the
+//! engine's own resolver, as at start).
 //!
 //! A config with an error changes nothing: the error (`file:line`) is logged and answered to
 //! whoever asked. One reload runs at a time; requests arriving meanwhile are merged into one
@@ -11,10 +12,8 @@
 //! This is the binary's (declared by `src/main.rs`), like the driver.
 
 use mio::Waker;
-use sipbox::config::sip_values::Host;
 use sipbox::config::{Config, ConfigError};
 use sipbox::engine::{Engine, ReloadScope};
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,8 +25,8 @@ pub enum Requester {
     Signal,
 }
 
-/// A config read on the helper thread, with its static hosts resolved and the time it took.
-type Read = Result<(Config, Vec<(String, SocketAddr)>), ConfigError>;
+/// A config read on the helper thread.
+type Read = Result<Config, ConfigError>;
 
 /// Reads configs off the loop and applies them on it.
 pub struct ReloadRunner {
@@ -81,10 +80,7 @@ impl ReloadRunner {
             .name("reload".into())
             .spawn(move || {
                 let t0 = Instant::now();
-                let read = cfg.reload().map(|c| {
-                    let resolved = resolve(&c);
-                    (c, resolved)
-                });
+                let read = cfg.reload();
                 let _ = tx.send((scope, read, t0.elapsed()));
                 let _ = waker.wake();
             });
@@ -105,9 +101,9 @@ impl ReloadRunner {
         let mut answers = Vec::new();
         while let Ok((scope, read, read_time)) = self.rx.try_recv() {
             let result = match read {
-                Ok((cfg, resolved)) => {
+                Ok(cfg) => {
                     let t0 = Instant::now();
-                    match engine.reload_config(now, &cfg, scope, &resolved) {
+                    match engine.reload_config(now, &cfg, scope) {
                         Ok(report) => {
                             let applied = t0.elapsed();
                             for w in &report.warnings {
@@ -141,27 +137,4 @@ impl ReloadRunner {
         }
         answers
     }
-}
-
-/// Looks up the static `host=name` entries of `cfg` (on the helper thread). A name that does
-/// not resolve is logged; the entry keeps the address it had if its host did not change.
-fn resolve(cfg: &Config) -> Vec<(String, SocketAddr)> {
-    let mut found = Vec::new();
-    for p in &cfg.sip.peers {
-        if let Host::Static {
-            host,
-            ip: None,
-            port,
-        } = &p.host
-        {
-            match (host.as_str(), *port)
-                .to_socket_addrs()
-                .map(|mut a| a.next())
-            {
-                Ok(Some(addr)) => found.push((p.name.clone(), addr)),
-                _ => log::warn!("{}: host '{host}' of '{}' does not resolve", p.loc, p.name),
-            }
-        }
-    }
-    found
 }

@@ -366,7 +366,7 @@ fn reload_time_with_10000_peers() {
         let t1 = std::time::Instant::now();
         let report = net
             .engine
-            .reload_config(net.now, &cfg, ReloadScope::All, &[])
+            .reload_config(net.now, &cfg, ReloadScope::All)
             .unwrap();
         let t2 = std::time::Instant::now();
         assert_eq!(report.changed.len(), 1);

@@ -18,7 +18,6 @@ use crate::config::rtp_conf::RtpConf;
 use crate::config::sip_peer::SipPeer;
 use crate::dialplan::Dialplan;
 use crate::transaction::TimerConfig;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -101,15 +100,14 @@ impl Engine {
     }
 
     /// Applies `cfg`, a configuration read again and found free of errors (a config with an
-    /// error is refused before: nothing changes), for `scope`. `resolved` gives the addresses
-    /// of static `host=name` entries looked up by the caller (the engine does no DNS); a
-    /// name not given keeps the address it had if its host did not change.
+    /// error is refused before: nothing changes), for `scope`. A static `host=name` entry
+    /// whose host did not change keeps its addresses; a new or changed one is looked up by
+    /// the engine's resolver at once.
     pub fn reload_config(
         &mut self,
         now: Instant,
         cfg: &crate::config::Config,
         scope: ReloadScope,
-        resolved: &[(String, SocketAddr)],
     ) -> Result<ReloadReport, crate::config::ConfigError> {
         let mut warnings = cfg.warnings.clone();
         let dialplan = match scope {
@@ -123,14 +121,9 @@ impl Engine {
         let mut report = match scope {
             ReloadScope::Dialplan => ReloadReport::default(),
             ReloadScope::All | ReloadScope::Sip => {
-                let mut settings = self
+                let settings = self
                     .cfg
                     .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone());
-                for (name, addr) in resolved {
-                    if let Some(id) = settings.entry(name) {
-                        settings.set_resolved(id, *addr);
-                    }
-                }
                 self.reload_sip(now, settings, &cfg.rtp)
             }
         };

@@ -128,7 +128,7 @@ impl FakeNet {
     ) -> Result<sipbox::engine::ReloadReport, sipbox::config::ConfigError> {
         let cfg = sipbox::config::load_str(sip_conf, extensions, rtp)?;
         let now = self.now;
-        let report = self.engine.reload_config(now, &cfg, scope, &[])?;
+        let report = self.engine.reload_config(now, &cfg, scope)?;
         self.service();
         Ok(report)
     }
