@@ -384,3 +384,35 @@ fn reload_time_with_10000_peers() {
         apply.as_secs_f64() * 1000.0 / f64::from(runs)
     );
 }
+
+/// Outbound registrations are indexed by their `register =>` line: a reload keeps them
+/// running (answers and refreshes after it still find their line), and a changed line is
+/// reported as needing a restart.
+#[test]
+fn outbound_registrations_survive_a_reload() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59150".parse().unwrap();
+    let line = |user: &str| format!("register => {user}:pw@{itsp}\n");
+    let with = |user: &str| {
+        sip_conf(BASE_PEERS).replace("qualifyfreq=1\n", &format!("qualifyfreq=1\n{}", line(user)))
+    };
+    let mut net = FakeNet::new(&with("2000"), EXTENSIONS);
+    let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59152".parse().unwrap());
+    let first = provider.request(&mut net, Method::Register);
+    let same = net
+        .reload(&with("2000"), EXTENSIONS, None, ReloadScope::All)
+        .unwrap();
+    assert!(same.needs_restart.is_empty(), "{:?}", same.needs_restart);
+    let changed = net
+        .reload(&with("2001"), EXTENSIONS, None, ReloadScope::All)
+        .unwrap();
+    assert_eq!(changed.needs_restart, ["register =>"]);
+    // The REGISTER sent before the reloads is answered after them, and refreshed later.
+    provider.respond(&mut net, &first, 200, None);
+    net.advance(Duration::from_secs(110));
+    let refresh = provider.request(&mut net, Method::Register);
+    assert_eq!(
+        refresh.from().uri.user.as_deref(),
+        Some("2000"),
+        "the running line"
+    );
+}

@@ -121,10 +121,22 @@ impl Engine {
         let mut report = match scope {
             ReloadScope::Dialplan => ReloadReport::default(),
             ReloadScope::All | ReloadScope::Sip => {
+                // The running outbound registrations are indexed by their line: they stay as
+                // they are (re-sending changed `register =>` lines is not done yet); the
+                // `[authentication]` credentials apply to the next challenge.
+                let lines_changed = cfg.sip.registrations != self.cfg.registrations;
                 let settings = self
                     .cfg
-                    .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone());
-                self.reload_sip(now, settings, &cfg.rtp)
+                    .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone())
+                    .with_trunks(self.cfg.registrations.clone(), cfg.sip.realm_auth.clone());
+                let mut report = self.reload_sip(now, settings, &cfg.rtp);
+                if lines_changed {
+                    let line = "register => lines changed: needs a restart, the running \
+                                registrations stay";
+                    log::warn!("{line}");
+                    report.needs_restart.push("register =>".to_string());
+                }
+                report
             }
         };
         if let Some(dp) = dialplan {
