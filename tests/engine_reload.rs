@@ -102,6 +102,13 @@ fn peers_added_removed_and_changed_keep_the_registrations_of_those_that_stay() {
         "a removed peer's binding is dropped"
     );
     assert!(
+        net.store_ops.iter().any(|op| matches!(
+            op,
+            sipbox::store::StoreOp::Remove { aor, .. } if aor == "1003"
+        )),
+        "and deleted from the store"
+    );
+    assert!(
         net.engine.peer_status("1003").is_none(),
         "the removed peer is gone"
     );

@@ -239,6 +239,8 @@ impl Engine {
         // HA1 depends on the secret and the realm: the next REGISTER or INVITE computes it
         // from the new ones.
         self.ha1s.clear();
+        // Dropped bindings leave the database too.
+        self.flush_store_ops();
         for line in report.summary() {
             if line.contains("needs a restart") {
                 log::warn!("{line}");
