@@ -37,6 +37,8 @@ pub struct Client {
     pub levels: Levels,
     /// A console (gets the log).
     pub console: bool,
+    /// Tells this client from a later one on the same slab key (a reload's answer comes late).
+    pub serial: u64,
     dead: bool,
 }
 
@@ -46,6 +48,7 @@ pub struct CtlServer {
     path: PathBuf,
     /// Clients by slab key (the driver maps tokens to keys).
     pub clients: Slab<Client>,
+    accepted: u64,
 }
 
 /// Why the control socket was not opened.
@@ -106,6 +109,7 @@ impl CtlServer {
             listener,
             path,
             clients: Slab::new(),
+            accepted: 0,
         })
     }
 
@@ -162,8 +166,10 @@ impl CtlServer {
                     debug: 0,
                 },
                 console: false,
+                serial: self.accepted,
                 dead: false,
             });
+            self.accepted += 1;
             new.push(key);
         }
         new

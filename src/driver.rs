@@ -2,11 +2,12 @@
 //! RTP sockets the engine asks for and the signal pipe; the engine's earliest timer deadline is
 //! the poll timeout (Asterisk's `ast_sched_wait` + `ast_io_wait` + `ast_sched_runq`).
 //!
-//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals, slot 2 the waker of
-//! finished jobs (System() commands run on helper threads, `jobs_driver.rs`), the rest RTP
-//! sockets — and the DNS client socket, which the engine asks for with the same
-//! `SocketOp::Bind` (id `SockId::DNS`, an ephemeral port) and whose datagrams go back through
-//! `handle_datagram` to the engine's resolver like any other.
+//! Tokens are slab keys: slot 0 is the SIP socket, slot 1 the signals (SIGHUP reloads:
+//! `reload_driver.rs`), slot 2 the waker of finished jobs (System() commands run on helper
+//! threads, `jobs_driver.rs`) and of a config read for a reload, the rest RTP sockets — and the
+//! DNS client socket, which the engine asks for with the same `SocketOp::Bind` (id
+//! `SockId::DNS`, an ephemeral port) and whose datagrams go back through `handle_datagram` to
+//! the engine's resolver like any other.
 //! The control socket and its clients (`ctl_driver.rs`) get slots as they come.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
@@ -18,12 +19,13 @@
 
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::jobs_driver::JobRunner;
+use crate::reload_driver::{ReloadRunner, Requester};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use sipbox::cli::{Reload, StopMode};
-use sipbox::engine::{Engine, ForDriver, SockId, SocketOp, Verdict};
+use sipbox::engine::{Engine, ForDriver, ReloadScope, SockId, SocketOp, Verdict};
 use slab::Slab;
 use std::io;
 use std::net::SocketAddr;
@@ -61,6 +63,8 @@ pub struct Driver {
     rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
     engine: Engine,
     jobs: JobRunner,
+    /// SIGHUP's and the CLI's reloads (None: no config to re-read).
+    reloads: Option<ReloadRunner>,
     buf: Vec<u8>,
     /// Sockets left readable when their batch ran out (mio is edge-triggered: they raise no
     /// new event until read to WouldBlock).
@@ -86,7 +90,7 @@ impl Driver {
         let sip_key = sources.insert(Source::Sip);
         poll.registry()
             .register(&mut sip, Token(sip_key), Interest::READABLE)?;
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         let sig_key = sources.insert(Source::Signals);
         poll.registry()
             .register(&mut signals, Token(sig_key), Interest::READABLE)?;
@@ -100,6 +104,7 @@ impl Driver {
             rtp: Default::default(),
             engine: make_engine(local),
             jobs,
+            reloads: None,
             buf: vec![0; MAX_DATAGRAM],
             unfinished: Vec::new(),
             ctl: None,
@@ -112,12 +117,55 @@ impl Driver {
         self.jobs.set_disk(disk);
     }
 
+    /// Makes SIGHUP (and [`Driver::request_reload`]) re-read the files `cfg` came from.
+    pub fn set_config(&mut self, cfg: sipbox::config::Config) {
+        self.reloads = Some(ReloadRunner::new(cfg, self.jobs.waker()));
+    }
+
+    /// Asks for a reload; its answer comes back through [`Driver::finish_reloads`].
+    pub fn request_reload(&mut self, scope: ReloadScope, who: Requester) {
+        match &mut self.reloads {
+            Some(r) => r.request(scope, who),
+            None => log::warn!("reload: no config directory to read again"),
+        }
+    }
+
+    /// Applies reloads the helper thread has read. The log already has every answer; this is
+    /// where a requester other than the signal gets its own.
+    fn finish_reloads(&mut self) {
+        let Some(r) = &mut self.reloads else { return };
+        for (who, answer) in r.apply_finished(&mut self.engine, clock()) {
+            match who {
+                Requester::Signal => {}
+                Requester::Ctl { key, serial } => {
+                    let Some(ctl) = self.ctl.as_mut() else {
+                        continue;
+                    };
+                    if ctl.clients.get(key).map(|c| c.serial) != Some(serial) {
+                        continue; // that client has gone
+                    }
+                    let mut text = match answer {
+                        Ok(summary) => summary,
+                        Err(e) => format!("Reload failed, nothing changed: {e}"),
+                    };
+                    if !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    text.push('\0');
+                    ctl.send(key, text.as_bytes());
+                }
+            }
+        }
+        self.flush();
+    }
+
     /// The address the SIP socket is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.sip.local_addr()
     }
 
-    /// Runs until SIGINT or SIGTERM (then unregisters, briefly: see `unregister_then_stop`).
+    /// Runs until SIGINT or SIGTERM (then unregisters, briefly: see `unregister_then_stop`);
+    /// SIGHUP reloads the config.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         // The engine may have asked for sockets (spare RTP pairs) before the first event.
@@ -154,17 +202,32 @@ impl Driver {
                         again.retain(|s| *s != Some(id));
                         self.drain(Some(id));
                     }
-                    Some(Source::Signals) if self.signals.pending().next().is_some() => {
-                        log::info!("signal received, stopping");
-                        return self.unregister_then_stop();
+                    Some(Source::Signals) => {
+                        let mut stop = false;
+                        let mut reload = false;
+                        for sig in self.signals.pending() {
+                            match sig {
+                                SIGHUP => reload = true,
+                                _ => stop = true,
+                            }
+                        }
+                        if stop {
+                            log::info!("signal received, stopping");
+                            return self.unregister_then_stop();
+                        }
+                        if reload {
+                            log::info!("SIGHUP: reloading");
+                            self.request_reload(ReloadScope::All, Requester::Signal);
+                        }
                     }
-                    Some(Source::Signals) => {}
                     Some(Source::Jobs) => {
                         let done: Vec<_> = self.jobs.finished().collect();
                         for (id, outcome) in done {
                             self.engine.job_done(clock(), id, outcome);
                         }
                         self.flush();
+                        // The waker is shared with the reload thread.
+                        self.finish_reloads();
                     }
                     Some(Source::Ctl) => self.ctl_accept(),
                     Some(Source::CtlClient(key)) => {
@@ -233,7 +296,7 @@ impl Driver {
             let Some(client) = ctl.clients.get(key) else {
                 return;
             };
-            let (console, levels) = (client.console, client.levels);
+            let (console, levels, serial) = (client.console, client.levels, client.serial);
             let reply = self.engine.cli(clock(), &line, levels);
             let mut text = reply.text;
             match reply.driver {
@@ -261,7 +324,20 @@ impl Driver {
                         self.stop_now = true;
                     }
                 }
-                Some(ForDriver::Reload(what)) => text.push_str(&self.reload(what)),
+                Some(ForDriver::Reload(what)) => {
+                    if self.reloads.is_some() {
+                        // The answer (its summary or its file:line error) follows when the
+                        // files have been read and applied.
+                        let scope = match what {
+                            Reload::Sip => ReloadScope::Sip,
+                            Reload::Dialplan => ReloadScope::Dialplan,
+                            Reload::All => ReloadScope::All,
+                        };
+                        self.request_reload(scope, Requester::Ctl { key, serial });
+                        continue;
+                    }
+                    text.push_str("Nothing to reload: sipbox runs on its built-in config.\n");
+                }
             }
             text.push('\0');
             if let Some(ctl) = self.ctl.as_mut() {
@@ -269,15 +345,6 @@ impl Driver {
             }
             self.flush();
         }
-    }
-
-    /// The reload seam: `sip reload`, `dialplan reload`, `core reload`, `module reload` end
-    /// here. Re-reading and applying the files is not built yet: say so, change nothing.
-    fn reload(&mut self, what: Reload) -> String {
-        log::warn!(
-            "{what:?} reload asked: not supported yet; restart sipbox to apply config changes"
-        );
-        "Reload is not supported by this sipbox yet: nothing was re-read. Restart sipbox to apply changes to its config files.\n".into()
     }
 
     /// Hands the log to the consoles, closes dead and idle clients.

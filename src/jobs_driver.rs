@@ -45,6 +45,12 @@ impl JobRunner {
         self.disk = Some(disk);
     }
 
+    /// The poll's one waker, for other helper threads (the reload's) to share: mio allows a
+    /// single waker per poll.
+    pub fn waker(&self) -> Arc<Waker> {
+        self.waker.clone()
+    }
+
     /// Starts `job` on its own thread.
     pub fn start(&self, job: Job) {
         let (id, command, timeout) = match job {

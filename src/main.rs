@@ -11,6 +11,7 @@ mod driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
+mod reload_driver;
 mod resolve;
 mod sounds_disk;
 mod store_disk;
@@ -49,7 +50,9 @@ const USAGE: &str =
   -s SOCKET         the control socket to use (default: [files] astctl in astrundir of
                     DIR/sipbox.conf or DIR/asterisk.conf, /run/sipbox/sipbox.ctl)
   -V, --version     print the version
-  -h, --help        this text";
+  -h, --help        this text
+
+SIGHUP reloads the config files without dropping calls or registrations; SIGINT/SIGTERM stop.";
 
 struct Args {
     config_dir: Option<PathBuf>,
@@ -323,6 +326,8 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    // SIGHUP reads the same place again (the embedded config too: nothing changes then).
+    driver.set_config(cfg);
     match driver.local_addr() {
         Ok(a) => log::info!("listening on udp {a}"),
         Err(e) => log::warn!("bound, but the address is unknown: {e}"),

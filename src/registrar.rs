@@ -114,6 +114,12 @@ impl Registrar {
         }
     }
 
+    /// A new bound (a reload's `maxregistrations`): bindings held stay; new ones wait for
+    /// room.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
     /// The live bindings of an AOR.
     pub fn bindings(&self, aor: &str) -> &[Binding] {
         self.aors.get(aor).map(Vec::as_slice).unwrap_or(&[])

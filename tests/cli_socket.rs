@@ -192,3 +192,28 @@ fn core_stop_gracefully_waits_for_the_last_call_and_refuses_new_ones() {
         "the socket file is removed"
     );
 }
+
+/// `sip reload` on the socket re-reads sip.conf (a new peer appears in `sip show peers`) and
+/// answers with the reload's summary; a broken sip.conf answers its `file:line` and changes
+/// nothing.
+#[test]
+fn sip_reload_on_the_socket_applies_and_answers() {
+    let sb = Sipbox::start(TEST_SIP_CONF, EXT);
+    let (_, before, _) = rx(&sb, "sip show peers");
+    assert!(!before.contains("4242"), "{before}");
+    let added = format!("{TEST_SIP_CONF}\n[4242]\ntype=friend\nhost=dynamic\nsecret=x4242\n");
+    std::fs::write(sb.dir.join("sip.conf"), &added).unwrap();
+    let (code, out, _) = rx(&sb, "sip reload");
+    assert_eq!(code, 0);
+    assert!(out.contains("1 peers added"), "{out}");
+    let (_, after, _) = rx(&sb, "sip show peers");
+    assert!(after.contains("4242"), "{after}");
+    std::fs::write(sb.dir.join("sip.conf"), "stray line before any section\n").unwrap();
+    let (_, out, _) = rx(&sb, "module reload chan_sip.so");
+    assert!(
+        out.contains("Reload failed, nothing changed") && out.contains("sip.conf:1"),
+        "{out}"
+    );
+    let (_, still, _) = rx(&sb, "sip show peers");
+    assert!(still.contains("4242"), "{still}");
+}

@@ -186,6 +186,7 @@ impl Call {
             invite_tx: None,
             ack: None,
             peer: Some(f.peer),
+            entry: cx.cfg.peer_rc(f.peer),
             media: None,
             nated: f.nated,
             channel,

@@ -6,6 +6,8 @@ use super::media::{CallMedia, LegMedia};
 use super::table::CallIds;
 use super::transfer::Transfer;
 use crate::config::settings::PeerId;
+use crate::config::sip_general::General;
+use crate::config::sip_peer::SipPeer;
 use crate::dialplan::Execution;
 use crate::handle::{CallHandle, LegId};
 use crate::sched::TimerSlots;
@@ -26,6 +28,9 @@ pub struct Leg {
     /// The sip.conf entry this leg talks to, when known; the call counts against its
     /// call-limit while it lives.
     pub peer: Option<PeerId>,
+    /// That entry's settings as they were when the leg began: a reload changes the entry for
+    /// new legs, never under this one (its codecs, nat, transfer rights stay).
+    pub entry: Option<Rc<SipPeer>>,
     /// Its media (sockets, remote, codec), once it has any.
     pub media: Option<LegMedia>,
     /// The device is behind NAT (its INVITE's or REGISTER's Via sent-by was not its source):
@@ -147,6 +152,8 @@ pub struct Call {
     pub exten: String,
     /// Call-wide media state.
     pub media: CallMedia,
+    /// sip.conf `[general]` as it was when the call began (what guest legs follow).
+    pub general: Rc<General>,
     /// Running timers.
     pub timers: TimerSlots<CallTimer>,
     /// The last blind transfer (REFER) of this call, while it matters.
@@ -224,6 +231,11 @@ impl Call {
     /// The media of a leg.
     pub fn leg_media(&self, leg: LegId) -> Option<&LegMedia> {
         self.legs.get(leg).and_then(|l| l.media.as_ref())
+    }
+
+    /// The settings of a leg's entry, as the leg began with them (None for a guest).
+    pub fn entry_of(&self, leg: LegId) -> Option<&SipPeer> {
+        self.legs.get(leg).and_then(|l| l.entry.as_deref())
     }
 
     /// The media of a leg, mutably.

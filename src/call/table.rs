@@ -50,6 +50,11 @@ impl<C: CallIds> CallTable<C> {
         }
     }
 
+    /// A new bound (a reload's `maxcalls`): calls already up stay; new ones wait for room.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
     /// Adds the call `make` builds from its handle; its leg 0 is indexed under `call_id`.
     pub fn insert(
         &mut self,

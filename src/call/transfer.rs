@@ -158,7 +158,7 @@ impl Call {
 
     /// A REFER on `leg` (already matched to its dialog), on its server transaction `h`.
     pub(super) fn on_refer(&mut self, cx: &mut Cx<'_>, leg: LegId, req: &Request, h: TxHandle) {
-        let accepted = match self.check_refer(cx, leg, req) {
+        let accepted = match self.check_refer(leg, req) {
             Ok(a) => a,
             Err(status) => {
                 log::info!(
@@ -189,9 +189,9 @@ impl Call {
     }
 
     /// chan_sip's checks, in its order. `Err`: the status to refuse the REFER with.
-    fn check_refer(&self, cx: &Cx<'_>, leg: LegId, req: &Request) -> Result<Accepted, StatusCode> {
-        let entry = self.legs[leg].peer.and_then(|p| cx.cfg.peer(p));
-        let g = &cx.cfg.general;
+    fn check_refer(&self, leg: LegId, req: &Request) -> Result<Accepted, StatusCode> {
+        let entry = self.entry_of(leg);
+        let g = &self.general;
         let (allowed, transfer_context, context) = match entry {
             Some(e) => (e.allow_transfer, e.transfer_context.as_ref(), &e.context),
             None => (g.allow_transfer, g.transfer_context.as_ref(), &g.context),
@@ -255,7 +255,7 @@ impl Call {
         if l.dialog.role == super::Role::Uas {
             return super::start::channel_info(cx, &self.invite, l.peer, unique_id);
         }
-        let entry = l.peer.and_then(|p| cx.cfg.peer(p));
+        let entry = l.entry.as_deref();
         let cid = entry.and_then(|e| e.callerid.as_ref());
         let name = cid.and_then(|c| c.name.clone()).unwrap_or_default();
         let num = cid

@@ -11,6 +11,7 @@ use super::sip_peer::SipPeer;
 use super::sip_values::Host;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 
 /// A sip.conf entry, by identity: stable for the entry's name across reloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,10 +19,11 @@ pub struct PeerId(u32);
 
 /// Read-only settings for one configuration generation.
 pub struct Settings {
-    /// sip.conf `[general]`.
-    pub general: General,
-    /// Entries in file order, with their ids.
-    peers: Vec<(PeerId, SipPeer)>,
+    /// sip.conf `[general]` (shared with the calls that started under it).
+    pub general: Rc<General>,
+    /// Entries in file order, with their ids; a call's legs keep the `Rc` of their entry
+    /// as it was when the leg began, so a reload changes nothing under a running call.
+    peers: Vec<(PeerId, Rc<SipPeer>)>,
     /// Lower-cased name → index: chan_sip's `find_peer` compares names without case.
     by_name: HashMap<String, usize>,
     by_id: HashMap<PeerId, usize>,
@@ -43,14 +45,25 @@ impl Settings {
     }
 
     /// Settings for a reload after `self`: entries keep their ids by name; new names get new
-    /// ids (never one a removed entry had).
+    /// ids (never one a removed entry had). A static host name that did not change keeps the
+    /// address it resolved to.
     pub fn reloaded(&self, general: General, peers: Vec<SipPeer>) -> Settings {
         let old: HashMap<String, PeerId> = self
             .peers
             .iter()
             .map(|(id, p)| (p.name.clone(), *id))
             .collect();
-        Settings::build(general, peers, &old, self.next_id)
+        let mut new = Settings::build(general, peers, &old, self.next_id);
+        for (id, addr) in &self.resolved {
+            let same_host = match (self.peer(*id), new.peer(*id)) {
+                (Some(a), Some(b)) => a.host == b.host,
+                _ => false,
+            };
+            if same_host {
+                new.resolved.insert(*id, addr.clone());
+            }
+        }
+        new
     }
 
     fn build(
@@ -59,14 +72,14 @@ impl Settings {
         old: &HashMap<String, PeerId>,
         mut next_id: u32,
     ) -> Settings {
-        let peers: Vec<(PeerId, SipPeer)> = peers
+        let peers: Vec<(PeerId, Rc<SipPeer>)> = peers
             .into_iter()
             .map(|p| {
                 let id = old.get(&p.name).copied().unwrap_or_else(|| {
                     next_id += 1;
                     PeerId(next_id - 1)
                 });
-                (id, p)
+                (id, Rc::new(p))
             })
             .collect();
         let by_name = peers
@@ -80,7 +93,7 @@ impl Settings {
             .map(|(i, (id, _))| (*id, i))
             .collect();
         Settings {
-            general,
+            general: Rc::new(general),
             peers,
             by_name,
             by_id,
@@ -150,12 +163,18 @@ impl Settings {
 
     /// The entry behind an id (None after a reload removed it).
     pub fn peer(&self, id: PeerId) -> Option<&SipPeer> {
-        self.by_id.get(&id).map(|&i| &self.peers[i].1)
+        self.by_id.get(&id).map(|&i| &*self.peers[i].1)
+    }
+
+    /// The entry behind an id as a shared snapshot, for what must not change under a
+    /// running call.
+    pub fn peer_rc(&self, id: PeerId) -> Option<Rc<SipPeer>> {
+        self.by_id.get(&id).map(|&i| self.peers[i].1.clone())
     }
 
     /// Every entry in file order.
     pub fn peers(&self) -> impl Iterator<Item = (PeerId, &SipPeer)> {
-        self.peers.iter().map(|(id, p)| (*id, p))
+        self.peers.iter().map(|(id, p)| (*id, &**p))
     }
 
     /// Number of entries.

@@ -99,16 +99,20 @@ impl SipConf {
     }
 }
 
-/// Sections of one name joined in first-seen order.
+/// Sections of one name joined in first-seen order (indexed by lower-cased name: a sip.conf
+/// of 10 000 entries is merged in linear time).
 fn merge(sections: &[Section]) -> Vec<Section> {
     let mut out: Vec<Section> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
     for s in sections {
-        match out
-            .iter_mut()
-            .find(|o| o.name.eq_ignore_ascii_case(&s.name))
-        {
-            Some(o) => o.entries.extend(s.entries.iter().cloned()),
-            None => out.push(s.clone()),
+        match index.entry(s.name.to_ascii_lowercase()) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                out[*o.get()].entries.extend(s.entries.iter().cloned())
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(out.len());
+                out.push(s.clone());
+            }
         }
     }
     out

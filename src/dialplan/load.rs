@@ -170,11 +170,9 @@ impl Dialplan {
                     for e in &sec.entries {
                         match e.key.to_ascii_lowercase().as_str() {
                             "autofallthrough" => dp.autofallthrough = yes(&e.value),
-                            "static"
-                            | "writeprotect"
-                            | "clearglobalvars"
-                            | "extenpatternmatchnew"
-                            | "userscontext" => {}
+                            "clearglobalvars" => dp.clear_globals = yes(&e.value),
+                            "static" | "writeprotect" | "extenpatternmatchnew" | "userscontext" => {
+                            }
                             _ => warnings.push(format!(
                                 "{}: unsupported [general] option '{}' ignored",
                                 e.loc, e.key

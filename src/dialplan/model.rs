@@ -181,6 +181,8 @@ pub struct Dialplan {
     pub(crate) globals: HashMap<String, String>,
     pub(crate) autofallthrough: bool,
     pub(crate) utc_offset: i64,
+    /// extensions.conf `clearglobalvars`: a reload forgets globals set at run time.
+    pub(crate) clear_globals: bool,
     /// Run-time globals and group counts, shared by every call (see `shared`).
     pub(crate) shared: super::shared::SharedRef,
 }
@@ -190,6 +192,28 @@ impl Dialplan {
     /// (default 0: UTC).
     pub fn set_utc_offset(&mut self, secs: i64) {
         self.utc_offset = secs;
+    }
+
+    /// For a reload: takes over `old`'s run-time state (globals calls set, group counts, the
+    /// AstDB) and its UTC offset, so running calls and new ones keep sharing one. As
+    /// pbx_config's reload re-sets `[globals]`, a name the new file defines there drops the
+    /// value set at run time; with `clearglobalvars=yes` every run-time global goes.
+    pub fn adopt_shared(&mut self, old: &Dialplan) {
+        self.shared = old.shared.clone();
+        self.utc_offset = old.utc_offset;
+        let mut s = super::shared::lock(&self.shared);
+        if self.clear_globals {
+            s.globals.clear();
+        } else {
+            for name in self.globals.keys() {
+                s.globals.remove(name);
+            }
+        }
+    }
+
+    /// Number of contexts (for the reload summary).
+    pub fn context_count(&self) -> usize {
+        self.contexts.len()
     }
 
     /// Loads AstDB rows (`/family/key`, value) read from disk at start; how many are held.

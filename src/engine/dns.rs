@@ -149,6 +149,45 @@ impl Engine {
         self.dns_completions(now);
     }
 
+    /// After a reload replaced the settings that were `old`: an entry new or with another
+    /// host name (or port) is looked up at once, its lookup in flight forgotten; an entry gone
+    /// or no longer named by host is not looked up any more.
+    pub(super) fn dns_reloaded(&mut self, now: Instant, old: &super::Settings) {
+        let named =
+            |p: &crate::config::sip_peer::SipPeer| matches!(p.host, Host::Static { ip: None, .. });
+        let tracked: Vec<PeerId> = self
+            .dns
+            .due
+            .keys()
+            .chain(self.dns.pending.iter())
+            .chain(self.dns.failed.iter())
+            .copied()
+            .collect();
+        let mut stale: Vec<PeerId> = tracked
+            .into_iter()
+            .filter(|id| !self.cfg.peer(*id).is_some_and(named))
+            .collect();
+        let mut fresh = Vec::new();
+        for (id, p) in self.cfg.peers() {
+            let same = old
+                .peer(id)
+                .is_some_and(|o| o.host == p.host && o.port_given == p.port_given);
+            if named(p) && !same {
+                stale.push(id);
+                fresh.push(id);
+            }
+        }
+        for id in stale {
+            self.dns.due.remove(&id);
+            self.dns.pending.remove(&id);
+            self.dns.failed.remove(&id);
+            self.dns.owners.retain(|_, o| *o != DnsOwner::Peer(id));
+        }
+        for id in fresh {
+            self.dns.due.insert(id, now);
+        }
+    }
+
     fn dns_completions(&mut self, now: Instant) {
         while let Some((id, result)) = self.dns.resolver.poll_done() {
             if let Some(owner) = self.dns.owners.remove(&id) {

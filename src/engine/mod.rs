@@ -48,6 +48,7 @@ mod nat;
 mod qualify;
 mod records;
 mod register;
+mod reload;
 mod settings;
 mod store;
 mod trunk;
@@ -58,6 +59,7 @@ pub use crate::call::Reply;
 pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
 pub use admin::{CliReply, ForDriver};
 pub use qualify::PeerStatus;
+pub use reload::{ReloadReport, ReloadScope};
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
 
@@ -154,6 +156,8 @@ pub struct Engine {
     moh: crate::media::moh::MohLibrary,
     /// The admin CLI's state (SIP debug, `core stop`, uptime).
     admin: admin::Admin,
+    /// rtp.conf's port range as bound at start (a reload cannot move it).
+    rtp_range: (u16, u16),
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -271,6 +275,7 @@ impl Engine {
             moh: Default::default(),
             cfg,
             admin: admin::Admin::new(now),
+            rtp_range: (rtp.rtp_start, rtp.rtp_end),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -790,8 +795,7 @@ impl Engine {
             (Some(_), _) if values.is_empty() => None,
             (Some(e), Some(id)) => {
                 // HA1 is MD5(user:realm:secret): the same for every request of this entry,
-                // so it is computed once. (There is no reload yet; the one to come must clear
-                // `ha1s` with the settings it replaces.)
+                // so it is computed once (a reload clears `ha1s`).
                 let ha1 = self
                     .ha1s
                     .entry(id)

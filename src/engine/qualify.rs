@@ -71,6 +71,64 @@ impl Engine {
             .start(&mut self.sched, kind, at, Wake::Peer(peer, kind));
     }
 
+    /// Starts qualifying these peers (added or given `qualify` by a reload), staggered over a
+    /// second as at start; a peer already being qualified keeps its schedule.
+    pub(super) fn qualify_peers(&mut self, now: Instant, ids: &[PeerId]) {
+        let n = ids.len().max(1) as u32;
+        for (i, &id) in ids.iter().enumerate() {
+            let q = self.qualify.peers.entry(id).or_default();
+            if q.timers.is_running(PeerTimer::Qualify) {
+                continue;
+            }
+            let at = now + Duration::from_secs(1) + Duration::from_millis(1000) * (i as u32) / n;
+            let wake = Wake::Peer(id, PeerTimer::Qualify);
+            q.timers
+                .start(&mut self.sched, PeerTimer::Qualify, at, wake);
+        }
+    }
+
+    /// Forgets a removed peer: its status and every timer (qualify, keep-alive). An
+    /// outstanding ping's answer then finds nothing to update.
+    pub(super) fn forget_peer(&mut self, id: PeerId) {
+        if let Some(mut q) = self.qualify.peers.remove(&id) {
+            q.timers.stop_all(&mut self.sched);
+        }
+        self.qualify.unreachable.remove(&id);
+    }
+
+    /// `qualify=no` now: the pings stop and the status is unknown again (its other timers,
+    /// the keep-alive, go on).
+    pub(super) fn unqualify(&mut self, id: PeerId) {
+        if let Some(q) = self.qualify.peers.get_mut(&id) {
+            q.timers.stop(&mut self.sched, PeerTimer::Qualify);
+            q.timers.stop(&mut self.sched, PeerTimer::QualifyLimit);
+            q.pending = None;
+            q.status = None;
+        }
+        self.qualify.unreachable.remove(&id);
+    }
+
+    /// Starts the keep-alive of a peer that has `keepalive` and none running (added, or
+    /// given `keepalive` by a reload); a changed interval applies from the next one.
+    pub(super) fn keepalive_if_idle(&mut self, now: Instant, id: PeerId, every: Duration) {
+        let running = self
+            .qualify
+            .peers
+            .get(&id)
+            .is_some_and(|q| q.timers.is_running(PeerTimer::Keepalive));
+        if !running {
+            self.start_peer_timer(id, PeerTimer::Keepalive, now + every);
+        }
+    }
+
+    /// True when a peer has qualify timers running (for tests and `sip show peers`).
+    pub fn is_qualifying(&self, name: &str) -> bool {
+        self.cfg
+            .entry(name)
+            .and_then(|id| self.qualify.peers.get(&id))
+            .is_some_and(|q| !q.timers.is_empty())
+    }
+
     /// The reachability of a peer.
     pub fn peer_status(&self, name: &str) -> Option<PeerStatus> {
         let id = self.cfg.entry(name)?;

@@ -54,6 +54,11 @@ impl BanList {
         }
     }
 
+    /// New settings (a reload): bans and failures counted so far stay.
+    pub fn set_settings(&mut self, cfg: BanSettings) {
+        self.cfg = cfg;
+    }
+
     /// True when `ip` is banned at `now`.
     pub fn is_banned(&self, now: Instant, ip: IpAddr) -> bool {
         self.sources

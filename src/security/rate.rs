@@ -36,6 +36,12 @@ impl RateLimit {
         }
     }
 
+    /// A new rate (a reload's `ratelimit`); buckets refill at it from now on.
+    pub fn set_rate(&mut self, per_sec: u32) {
+        self.per_sec = f64::from(per_sec);
+        self.burst = f64::from(per_sec) * 2.0;
+    }
+
     /// Takes one token for a datagram from `ip`; false when it must be dropped.
     pub fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
         if self.per_sec <= 0.0 {

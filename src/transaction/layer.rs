@@ -214,6 +214,12 @@ impl<P: Clone> Transactions<P> {
         stamp_via(top, source, force)
     }
 
+    /// New timer values (a reload's `timert1`/`timerb`) for transactions opened from now on;
+    /// running ones keep theirs.
+    pub fn set_timer_config(&mut self, config: TimerConfig) {
+        self.config = config;
+    }
+
     /// Bytes kept by lingering transactions (for the byte budget's tests and the admin view).
     pub fn lingering_bytes(&self) -> usize {
         self.lingering_bytes

@@ -117,6 +117,22 @@ impl FakeNet {
         }
     }
 
+    /// Reloads from these texts as SIGHUP or `core reload` would (read and checked first:
+    /// an error returns before the engine sees anything), then lets the engine send.
+    pub fn reload(
+        &mut self,
+        sip_conf: &str,
+        extensions: &str,
+        rtp: Option<&str>,
+        scope: sipbox::engine::ReloadScope,
+    ) -> Result<sipbox::engine::ReloadReport, sipbox::config::ConfigError> {
+        let cfg = sipbox::config::load_str(sip_conf, extensions, rtp)?;
+        let now = self.now;
+        let report = self.engine.reload_config(now, &cfg, scope)?;
+        self.service();
+        Ok(report)
+    }
+
     /// The same engine with these prompts for Playback.
     pub fn with_sounds(self, sounds: MemorySounds) -> FakeNet {
         FakeNet {

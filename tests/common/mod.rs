@@ -125,6 +125,11 @@ impl Sipbox {
         false
     }
 
+    /// Its process id (to signal it: `kill -HUP`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -37,7 +37,7 @@ impl Call {
         }
         let pair = self.ensure_leg(cx, leg)?;
         // The leg's codec first: the other party's session does not change.
-        let mut allow = allow_of(cx, self.legs[leg].peer);
+        let mut allow = allow_of(self, leg);
         if let Some(c) = self.leg_media(leg).and_then(|m| m.codec.clone()) {
             allow.retain(|n| *n != c);
             allow.insert(0, c);

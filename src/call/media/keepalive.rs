@@ -28,24 +28,25 @@ fn cn_packet(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
 
 impl Call {
     /// The `rtpkeepalive` of `leg`: its entry's, or `[general]`'s for a guest.
-    fn rtp_keepalive_of(&self, cx: &Cx<'_>, leg: LegId) -> Option<Duration> {
-        match self.legs.get(leg)?.peer.and_then(|p| cx.cfg.peer(p)) {
+    fn rtp_keepalive_of(&self, leg: LegId) -> Option<Duration> {
+        // As the leg and the call began (a reload changes it for new calls).
+        match self.legs.get(leg)?.entry.as_deref() {
             Some(e) => e.rtp_keepalive,
-            None => cx.cfg.general.nat_addressing.rtp_keepalive,
+            None => self.general.nat_addressing.rtp_keepalive,
         }
     }
 
     /// The shortest `rtpkeepalive` among the legs with media.
-    fn rtp_keepalive_tick(&self, cx: &Cx<'_>) -> Option<Duration> {
+    fn rtp_keepalive_tick(&self) -> Option<Duration> {
         (0..self.legs.len())
             .filter(|&l| self.legs[l].media.is_some())
-            .filter_map(|l| self.rtp_keepalive_of(cx, l))
+            .filter_map(|l| self.rtp_keepalive_of(l))
             .min()
     }
 
     /// Starts the keep-alive check once the call has media (answered, or early media).
     pub(in crate::call) fn arm_rtp_keepalive(&mut self, cx: &mut Cx<'_>) {
-        let Some(every) = self.rtp_keepalive_tick(cx) else {
+        let Some(every) = self.rtp_keepalive_tick() else {
             return;
         };
         if self.timers.is_running(CallTimer::RtpKeepalive) {
@@ -61,7 +62,7 @@ impl Call {
     pub(in crate::call) fn rtp_keepalive(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now;
         for leg in 0..self.legs.len() {
-            let Some(every) = self.rtp_keepalive_of(cx, leg) else {
+            let Some(every) = self.rtp_keepalive_of(leg) else {
                 continue;
             };
             let Some(lm) = self.legs[leg].media.as_mut() else {
@@ -82,7 +83,7 @@ impl Call {
             cx.out.send(pair.rtp, to, cn_packet(ka.seq, ka.ts, ka.ssrc));
             lm.last_tx = Some(now);
         }
-        if let Some(every) = self.rtp_keepalive_tick(cx) {
+        if let Some(every) = self.rtp_keepalive_tick() {
             let wake = Wake::Call(self.handle, CallTimer::RtpKeepalive);
             self.timers
                 .start(cx.sched, CallTimer::RtpKeepalive, now + every, wake);

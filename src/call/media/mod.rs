@@ -23,7 +23,6 @@ mod transfer;
 use super::state::Call;
 use super::Cx;
 use crate::config::rtp_conf::RtpConf;
-use crate::config::settings::PeerId;
 use crate::config::sip_values::Nat;
 use crate::handle::LegId;
 use crate::media::g711::Law;
@@ -144,11 +143,12 @@ fn set_codec(lm: &mut LegMedia, sdp: &Sdp) {
     lm.te_pt = sdp.telephone_event_pt();
 }
 
-/// The `allow` list of an entry (or `[general]`'s for guests).
-fn allow_of(cx: &Cx<'_>, peer: Option<PeerId>) -> Vec<CodecName> {
-    let codecs = match peer.and_then(|p| cx.cfg.peer(p)) {
+/// The `allow` list of a leg's entry (or `[general]`'s for guests), as the leg and the call
+/// began with them: a reload does not change codecs under a running call.
+fn allow_of(call: &Call, leg: LegId) -> Vec<CodecName> {
+    let codecs = match call.entry_of(leg) {
         Some(e) => &e.codecs,
-        None => &cx.cfg.general.codecs,
+        None => &call.general.codecs,
     };
     negotiate::allow_names(codecs)
 }
@@ -179,9 +179,9 @@ impl Call {
         if let Some(p) = l.media.as_ref().and_then(|m| m.pair) {
             return Some(p);
         }
-        let nat: Nat = match l.peer.and_then(|p| cx.cfg.peer(p)) {
+        let nat: Nat = match l.entry.as_deref() {
             Some(e) => e.nat,
-            None => cx.cfg.general.nat,
+            None => self.general.nat,
         }
         .applied(l.nated);
         let config = LearningConfig {
@@ -238,8 +238,8 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
     ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
-        let caller_allow = allow_of(cx, self.legs[self.caller].peer);
-        let callee_allow = allow_of(cx, self.legs[leg].peer);
+        let caller_allow = allow_of(self, self.caller);
+        let callee_allow = allow_of(self, leg);
         if self.ensure_leg(cx, self.caller).is_none() {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
             return Err(StatusCode::SERVICE_UNAVAILABLE);
@@ -294,7 +294,7 @@ impl Call {
         let caller = self.caller;
         let caller_pair = self.ensure_leg(cx, caller)?;
         let offer = self.caller_offer(cx.now).ok().flatten();
-        let caller_allow = allow_of(cx, self.legs[caller].peer);
+        let caller_allow = allow_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
         learn_from(self.leg_media_mut(leg)?, cx.now, &answer);
         if let Some(d) = self.dial_mut() {
@@ -382,7 +382,7 @@ impl Call {
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
         let offer = self.caller_offer(cx.now).ok().flatten();
-        let allow = allow_of(cx, self.legs[caller].peer);
+        let allow = allow_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
         let label = self.label().to_string();
         let Some(lm) = self.leg_media_mut(caller) else {

@@ -65,7 +65,6 @@ impl Call {
     /// class argument), the holder's `mohsuggest`, the listener's `mohinterpret`.
     fn moh_candidates(
         &self,
-        cx: &Cx<'_>,
         listener: LegId,
         holder: Option<LegId>,
         explicit: &str,
@@ -77,13 +76,9 @@ impl Call {
             }
         }
         v.push(explicit.to_string());
-        let g = &cx.cfg.general;
-        let entry = |leg: LegId| {
-            self.legs
-                .get(leg)
-                .and_then(|l| l.peer)
-                .and_then(|p| cx.cfg.peer(p))
-        };
+        // As the legs and the call began (a reload changes them for new calls).
+        let g = &self.general;
+        let entry = |leg: LegId| self.entry_of(leg);
         if let Some(h) = holder {
             v.push(entry(h).map_or(g.moh_suggest.clone(), |e| e.moh_suggest.clone()));
         }
@@ -100,7 +95,7 @@ impl Call {
         holder: Option<LegId>,
         class: &str,
     ) {
-        let names = self.moh_candidates(cx, leg, holder, class);
+        let names = self.moh_candidates(leg, holder, class);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let stream = cx.moh.start(&names, cx.rng);
         let lm = self.leg_media(leg);

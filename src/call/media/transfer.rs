@@ -34,7 +34,7 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
     ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
-        let callee_allow = allow_of(cx, self.legs[leg].peer);
+        let callee_allow = allow_of(self, leg);
         let wanted = match self.leg_media(self.caller).and_then(|m| m.codec.as_ref()) {
             Some(c) => bridgeable(c),
             None => callee_allow.clone(),
