@@ -124,7 +124,7 @@ fn peers_added_removed_and_changed_keep_the_registrations_of_those_that_stay() {
     assert!(net.engine.is_qualifying("2001"));
     let ping = p21.request(&mut net, Method::Options);
     p21.respond(&mut net, &ping, 200, None);
-    assert!(net.logged("peer '2001' is now Reachable"));
+    assert!(net.logged("Peer '2001' is now Reachable"));
     // A Dial to the removed peer finds no such peer (CHANUNAVAIL) and never reaches its old
     // contact.
     let mut a = Ua::new(&mut net, "1001", "1001pass");
