@@ -8,9 +8,8 @@
 use super::register_line::{RealmAuth, Registration};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
-use super::sip_values::Host;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// A sip.conf entry, by identity: stable for the entry's name across reloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,8 +31,6 @@ pub struct Settings {
     pub registrations: Vec<Registration>,
     /// `[authentication]` `auth =` lines.
     pub realm_auth: Vec<RealmAuth>,
-    /// Host names of register lines and outbound proxies, resolved by the driver.
-    names: HashMap<String, IpAddr>,
 }
 
 impl Settings {
@@ -88,7 +85,6 @@ impl Settings {
             resolved: HashMap::new(),
             registrations: Vec::new(),
             realm_auth: Vec::new(),
-            names: HashMap::new(),
         }
     }
 
@@ -101,43 +97,6 @@ impl Settings {
         self.registrations = registrations;
         self.realm_auth = realm_auth;
         self
-    }
-
-    /// Host names the engine will need an address for besides static `host=`s: register
-    /// hosts and outbound proxies given by name. The driver resolves them
-    /// ([`Settings::set_name_resolved`]); the engine never does DNS.
-    pub fn names_to_resolve(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .registrations
-            .iter()
-            .map(|r| r.host.clone())
-            .chain(
-                self.peers
-                    .iter()
-                    .filter_map(|(_, p)| match &p.outboundproxy {
-                        Some(Host::Static { host, ip: None, .. }) => Some(host.clone()),
-                        _ => None,
-                    }),
-            )
-            .filter(|h| h.parse::<IpAddr>().is_err())
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    /// Records the address a host name resolved to.
-    pub fn set_name_resolved(&mut self, name: &str, ip: IpAddr) {
-        self.names.insert(name.to_ascii_lowercase(), ip);
-    }
-
-    /// The address of a host: an IP literal, or a name the driver resolved.
-    pub fn host_ip(&self, host: &str) -> Option<IpAddr> {
-        let h = host.trim_start_matches('[').trim_end_matches(']');
-        h.parse()
-            .ok()
-            .or_else(|| self.names.get(&h.to_ascii_lowercase()).copied())
     }
 
     /// The entry with this name, compared without case as chan_sip's `find_peer` does

@@ -31,6 +31,28 @@ pub fn parse_outboundproxy(e: &Entry) -> Result<Host, ConfigError> {
     }
 }
 
+/// True when the `outboundproxy=` value names a port (`host:port`, `[v6]:port`): then no SRV
+/// lookup is done for it (RFC 3263 §4.2).
+pub fn proxy_port_given(value: &str) -> bool {
+    let mut v = value.trim();
+    if let Some((h, _)) = v.split_once(',') {
+        v = h.trim();
+    }
+    for scheme in ["sips:", "sip:"] {
+        if v.len() >= scheme.len() && v[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            v = &v[scheme.len()..];
+        }
+    }
+    if let Some((h, _)) = v.split_once(';') {
+        v = h;
+    }
+    match v.rsplit_once(']') {
+        Some((_, rest)) => rest.starts_with(':'),
+        // A bare IPv6 literal has several colons and no port.
+        None => v.matches(':').count() == 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +86,10 @@ mod tests {
             }
         }
         assert!(parse_outboundproxy(&entry("dynamic")).is_err());
+        assert!(proxy_port_given("sip:proxy.test:5070;lr"));
+        assert!(proxy_port_given("[::1]:5070,force"));
+        assert!(!proxy_port_given("proxy.test"));
+        assert!(!proxy_port_given("::1"));
         assert!(parse_outboundproxy(&entry("bad host")).is_err());
     }
 }

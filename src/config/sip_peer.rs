@@ -54,6 +54,8 @@ pub struct SipPeer {
     /// `outboundproxy`: the entry's REGISTERs (`register => name?...`) go there, with a Route
     /// header (calls do not yet).
     pub outboundproxy: Option<Host>,
+    /// The `outboundproxy=` value named a port (no SRV lookup for it).
+    pub outboundproxy_port_given: bool,
 
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
     pub md5secret: Option<String>,
@@ -207,6 +209,7 @@ impl SipPeer {
             authuser: None,
             auth: Vec::new(),
             outboundproxy: None,
+            outboundproxy_port_given: false,
             host: Host::Unset,
             port_given: false,
             context: general.context.clone(),
@@ -278,11 +281,7 @@ impl SipPeer {
             "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
             "outboundproxy" => {
                 p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
-                warnings.at(
-                    &e.loc,
-                    "outboundproxy carries this entry's registration (register => name?...); \
-                     its calls still go to its host",
-                );
+                p.outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
             }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),

@@ -28,10 +28,12 @@ pub const MAX_REFRESH: Duration = Duration::from_secs(300);
 pub const RETRY: Duration = Duration::from_secs(60);
 
 /// Who waits for a lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DnsOwner {
     /// A static `host=name` entry.
     Peer(PeerId),
+    /// A register host or outbound proxy name ([`super::dns_names`]).
+    Name(super::dns_names::NameKey),
 }
 
 /// The engine's DNS state.
@@ -44,6 +46,8 @@ pub(crate) struct DnsState {
     pending: HashSet<PeerId>,
     /// Entries UNREACHABLE because their name does not resolve.
     pub failed: HashSet<PeerId>,
+    /// Register hosts and outbound proxies.
+    pub names: super::dns_names::Names,
 }
 
 impl DnsState {
@@ -65,12 +69,17 @@ impl DnsState {
             due,
             pending: HashSet::new(),
             failed: HashSet::new(),
+            names: super::dns_names::Names::new(cfg, now),
         }
     }
 
     /// The earliest moment something DNS needs doing.
     pub fn next_deadline(&self) -> Option<Instant> {
         let due = self.due.values().min().copied();
+        let due = match (due, self.names.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (due, self.resolver.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -86,6 +95,7 @@ impl Engine {
         self.dns.resolver = Resolver::new(conf, self.cfg.general.srv_lookup, family);
         self.dns.owners.clear();
         self.dns.pending.clear();
+        self.dns.names.forget_pending();
     }
 
     /// DNS counters.
@@ -146,6 +156,7 @@ impl Engine {
             let port = given.then_some(port);
             self.dns_resolve(now, &host, port, Transport::Udp, DnsOwner::Peer(peer));
         }
+        self.names_timeout(now);
         self.dns_completions(now);
     }
 
@@ -161,6 +172,7 @@ impl Engine {
     fn dns_done(&mut self, now: Instant, owner: DnsOwner, result: Result<Resolved, LookupError>) {
         match owner {
             DnsOwner::Peer(peer) => self.peer_resolved(now, peer, result),
+            DnsOwner::Name(key) => self.name_resolved(now, key, result),
         }
     }
 

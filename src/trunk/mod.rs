@@ -53,6 +53,11 @@ pub struct Trunk {
     pub timers: TimerSlots<RegTimer>,
     /// The last challenge was a 407 (answer with Proxy-Authorization).
     pub proxy_challenge: bool,
+    /// Which of the registrar's addresses (RFC 3263 order) REGISTERs go to: advanced on a
+    /// timeout or 503, back to the first after the last.
+    pub target: usize,
+    /// Due, but waiting for the registrar's name to resolve.
+    pub waiting_dns: bool,
 }
 
 /// Every registration, by its index among the `register =>` lines.
