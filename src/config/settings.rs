@@ -27,6 +27,8 @@ pub struct Settings {
     next_id: u32,
     /// Addresses of static `host=name` entries, best first (RFC 3263 order).
     resolved: HashMap<PeerId, Vec<SocketAddr>>,
+    /// Addresses of entries' outbound proxies given by name, best first.
+    proxies: HashMap<PeerId, Vec<SocketAddr>>,
     /// `register =>` lines, in file order (a registration's index is its position).
     pub registrations: Vec<Registration>,
     /// `[authentication]` `auth =` lines.
@@ -83,6 +85,7 @@ impl Settings {
             by_id,
             next_id,
             resolved: HashMap::new(),
+            proxies: HashMap::new(),
             registrations: Vec::new(),
             realm_auth: Vec::new(),
         }
@@ -140,6 +143,16 @@ impl Settings {
         } else {
             self.resolved.insert(entry, addrs);
         }
+    }
+
+    /// Records the addresses an entry's outbound proxy name resolved to.
+    pub fn set_proxy_resolved(&mut self, entry: PeerId, addrs: Vec<SocketAddr>) {
+        self.proxies.insert(entry, addrs);
+    }
+
+    /// The addresses of an entry's outbound proxy given by name, best first.
+    pub fn proxy_resolved(&self, entry: PeerId) -> &[SocketAddr] {
+        self.proxies.get(&entry).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The resolved address of a static host name (the best one).

@@ -51,8 +51,8 @@ pub struct SipPeer {
     /// `auth = user:secret@realm` lines of the entry: credentials by realm, before
     /// `[authentication]`'s.
     pub auth: Vec<super::register_line::RealmAuth>,
-    /// `outboundproxy`: the entry's REGISTERs (`register => name?...`) go there, with a Route
-    /// header (calls do not yet).
+    /// `outboundproxy`: every request to the entry (its calls, their in-dialog requests, its
+    /// REGISTERs via `register => name?...`) goes there, with a `Route: <sip:proxy;lr>`.
     pub outboundproxy: Option<Host>,
     /// The `outboundproxy=` value named a port (no SRV lookup for it).
     pub outboundproxy_port_given: bool,
@@ -68,6 +68,13 @@ pub struct SipPeer {
     pub context: String,
     /// `callerid`.
     pub callerid: Option<CallerId>,
+    /// `sendrpid`: the identity header on requests to it.
+    pub sendrpid: super::sip_identity::SendRpid,
+    /// `trustrpid`: take the caller ID of its INVITEs from P-Asserted-Identity or
+    /// Remote-Party-ID.
+    pub trustrpid: bool,
+    /// `callingpres`: the presentation of its calls.
+    pub callingpres: Option<&'static str>,
     /// `defaultuser` (alias `username`): user part when we call it before it registered.
     pub defaultuser: Option<String>,
     /// `fromuser`: user part of our From when calling it.
@@ -214,6 +221,9 @@ impl SipPeer {
             port_given: false,
             context: general.context.clone(),
             callerid: None,
+            sendrpid: general.sendrpid,
+            trustrpid: general.trustrpid,
+            callingpres: None,
             defaultuser: None,
             fromuser: None,
             fromdomain: None,
@@ -287,6 +297,9 @@ impl SipPeer {
             "port" => *port = Some(port_of(e, false)?),
             "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
             "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
+            "sendrpid" => p.sendrpid = super::sip_identity::SendRpid::parse(e)?,
+            "trustrpid" => p.trustrpid = bool_of(e)?,
+            "callingpres" => p.callingpres = Some(super::sip_identity::parse_callingpres(e)?),
             // chan_sip's build_peer: name and number of the caller ID set one at a time.
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),

@@ -12,7 +12,7 @@
 use super::dns::{DnsOwner, MAX_REFRESH, MIN_REFRESH, RETRY};
 use super::Engine;
 use crate::config::settings::Settings;
-use crate::config::sip_values::Host;
+use crate::config::sip_outbound::proxy_of;
 use crate::dns::{LookupError, Resolved};
 use crate::flow::Transport;
 use std::collections::HashMap;
@@ -57,16 +57,6 @@ pub(crate) struct Names {
     map: HashMap<NameKey, NameEntry>,
     /// When the names were first due (a lookup forgotten by a new resolver is due again).
     start: Option<Instant>,
-}
-
-/// The outbound proxy of an entry, as a host, port and name key.
-pub(crate) fn proxy_of(
-    p: &crate::config::sip_peer::SipPeer,
-) -> Option<(String, u16, Option<IpAddr>)> {
-    match &p.outboundproxy {
-        Some(Host::Static { host, ip, port }) => Some((host.clone(), *port, *ip)),
-        _ => None,
-    }
 }
 
 impl Names {
@@ -209,6 +199,21 @@ impl Engine {
                 }
             }
         };
+        let addrs = self.dns.names.addrs(&key).to_vec();
+        let proxied: Vec<_> = self
+            .cfg
+            .peers()
+            .filter(|(_, p)| {
+                proxy_of(p).is_some_and(|(host, port, _)| {
+                    NameKey::of(&host, p.outboundproxy_port_given.then_some(port)).as_ref()
+                        == Some(&key)
+                })
+            })
+            .map(|(id, _)| id)
+            .collect();
+        for id in proxied {
+            self.cfg.set_proxy_resolved(id, addrs.clone());
+        }
         self.trunks_name_ready(now, &key, ok);
     }
 }

@@ -6,11 +6,12 @@
 //!
 //! Reading list: RFC 3261 §10.2; chan_sip's `transmit_register`, `handle_response_register`.
 
-use super::dns_names::{proxy_of, NameKey};
+use super::dns_names::NameKey;
 use super::{Engine, PeerId};
 use crate::call::build::{self, Origin, OutOfDialog};
 use crate::call::Purpose;
 use crate::config::sip_conf::Registration;
+use crate::config::sip_outbound::{proxy_of, proxy_route};
 use crate::config::sip_values::Host;
 use crate::flow::Flow;
 use crate::sched::{TimerId, TimerSlots};
@@ -320,14 +321,10 @@ impl Engine {
             host: domain,
             ..Uri::default()
         });
-        let proxy = peer.and_then(|(_, p)| Some((proxy_of(p)?, p.outboundproxy_port_given)));
+        let proxy = peer
+            .and_then(|(_, p)| Some((proxy_of(p)?, p.outboundproxy_port_given, proxy_route(p)?)));
         let (dests, name, route) = match proxy {
-            Some(((host, port, ip), given)) => {
-                let route = if given {
-                    format!("<sip:{host}:{port};lr>")
-                } else {
-                    format!("<sip:{host};lr>")
-                };
+            Some(((host, port, ip), given, route)) => {
                 let (dests, name) = self.named_dests(&host, ip, port, given);
                 (dests, name, Some(route))
             }
