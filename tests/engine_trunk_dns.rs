@@ -21,7 +21,8 @@ fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-const EXT: &str = "[guests]\nexten => s,1,Congestion()\n";
+const EXT: &str = "[guests]\nexten => s,1,Congestion()\n\
+    exten => _X.,1,Verbose(1,did call for ${EXTEN})\n same => n,Busy()\n";
 
 fn net(general: &str, rest: &str) -> FakeNet {
     let conf = format!(
@@ -229,4 +230,64 @@ fn an_outbound_proxy_by_name_is_resolved_and_carries_the_register() {
         Some("<sip:proxy.itsp.test;lr>")
     );
     assert!(net.drain(addr("127.0.0.1:59300")).is_empty());
+}
+
+/// An INVITE for `user` from `from`; returns the final status.
+fn invite_from(net: &mut FakeNet, from: &str, user: &str, n: u32) -> u16 {
+    let sb = net.sipbox;
+    let text = format!(
+        "INVITE sip:{user}@{sb} SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bKd{n}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:+15551234@itsp.test>;tag=f{n}\r\nTo: <sip:{user}@{sb}>\r\n\
+         Call-ID: did-{n}\r\nCSeq: 1 INVITE\r\nContact: <sip:carrier@{from}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    net.deliver(addr(from), sb, text.as_bytes());
+    loop {
+        let d = net.recv(addr(from), Duration::from_secs(5)).expect("an answer");
+        if let Ok(Message::Response(r)) = sip::parse(&d.bytes) {
+            if r.status() >= 200 && r.cseq().method.as_str() == "INVITE" {
+                return r.status();
+            }
+        }
+    }
+}
+
+#[test]
+fn inbound_dids_match_the_registrar_by_address_and_port() {
+    // Two accounts with the same user at two registrars on one host: each DID lands on its
+    // own line's /extension.
+    let mut net = net(
+        &format!("register => 2000@{A}/1111\nregister => 2000@{B}/2222"),
+        "",
+    );
+    let mut dns = FakeDns::new(NS);
+    let ra = register_at(&mut net, &mut dns, A, Duration::from_secs(1));
+    reply(&mut net, A, &ra, 200, &[]);
+    let rb = register_at(&mut net, &mut dns, B, Duration::from_secs(1));
+    reply(&mut net, B, &rb, 200, &[]);
+    assert_eq!(invite_from(&mut net, B, "2000", 1), 486);
+    assert!(net.logged("did call for 2222"), "{:?}", net.log());
+    assert!(!net.logged("did call for 1111"));
+    assert_eq!(invite_from(&mut net, A, "2000", 2), 486);
+    assert!(net.logged("did call for 1111"));
+}
+
+#[test]
+fn a_peers_line_takes_another_port_only_with_insecure_port() {
+    let peer = |insecure: &str| {
+        format!("[itsp]\ntype=peer\nhost=127.0.0.1\nport=59100\ncontext=guests\n{insecure}\n")
+    };
+    for (insecure, routed) in [("", false), ("insecure=port", true)] {
+        let mut net = net("register => itsp?2000@127.0.0.1/1111", &peer(insecure));
+        let mut dns = FakeDns::new(NS);
+        let r = register_at(&mut net, &mut dns, A, Duration::from_secs(1));
+        reply(&mut net, A, &r, 200, &[]);
+        // The ITSP's media gateway calls from another port of the same host.
+        let status = invite_from(&mut net, "127.0.0.1:59111", "2000", 1);
+        assert_eq!(
+            net.logged("did call for 1111"),
+            routed,
+            "{insecure:?}: {status}; {:?}",
+            net.log()
+        );
+    }
 }

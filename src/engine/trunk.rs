@@ -490,23 +490,40 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Option<(Option<PeerId>, String, String)> {
-        let (i, r) = self
-            .trunks
-            .list
-            .iter()
-            .zip(&self.cfg.registrations)
-            .enumerate()
-            .find_map(|(i, (t, r))| {
-                let from_there = t.dest.is_some_and(|d| d.remote.ip() == source.remote.ip());
-                let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
-                let for_us = user.is_some_and(|u| u == r.user || u == contact_user(r));
-                (from_there && for_us).then_some((i, r))
-            })?;
+        let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
+        let lines = || {
+            self.trunks
+                .list
+                .iter()
+                .zip(&self.cfg.registrations)
+                .enumerate()
+                .filter(|(_, (_, r))| user.is_some_and(|u| u == r.user || u == contact_user(r)))
+        };
+        // The registrar's address and port first (two accounts on one host stay apart);
+        // else its address alone, unless the line's peer? insists on the port (no
+        // insecure=port, as chan_sip matches a peer by address).
+        let exact = lines().find(|(_, (t, _))| t.dest.is_some_and(|d| d.remote == source.remote));
+        let (i, (_, r)) = exact.or_else(|| {
+            lines().find(|(_, (t, r))| {
+                let port_free = self
+                    .reg_peer(r)
+                    .and_then(|p| self.cfg.peer(p))
+                    .is_none_or(|p| p.insecure.port);
+                port_free && t.dest.is_some_and(|d| d.remote.ip() == source.remote.ip())
+            })
+        })?;
         let peer = self.reg_peer(r).or_else(|| {
             self.cfg.peers().find_map(|(id, p)| match &p.host {
-                Host::Static { ip, .. } => {
-                    let ip = ip.or_else(|| self.cfg.resolved(id).map(|a| a.ip()));
-                    (ip == Some(source.remote.ip())).then_some(id)
+                Host::Static { ip, port, .. } => {
+                    let addrs: Vec<SocketAddr> = match ip {
+                        Some(ip) => vec![SocketAddr::new(*ip, *port)],
+                        None => self.cfg.resolved_all(id).to_vec(),
+                    };
+                    let hit = addrs.iter().any(|a| {
+                        a.ip() == source.remote.ip()
+                            && (p.insecure.port || a.port() == source.remote.port())
+                    });
+                    hit.then_some(id)
                 }
                 _ => None,
             })
