@@ -22,7 +22,8 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 const EXT: &str = "[guests]\nexten => s,1,Congestion()\n\
-    exten => _X.,1,Verbose(1,did call for ${EXTEN})\n same => n,Busy()\n";
+    exten => _X.,1,Verbose(1,did call for ${EXTEN})\n same => n,Busy()\n\
+    [out]\nexten => _9X.,1,Dial(SIP/itsp/${EXTEN:1},5)\n";
 
 fn net(general: &str, rest: &str) -> FakeNet {
     let conf = format!(
@@ -242,7 +243,9 @@ fn invite_from(net: &mut FakeNet, from: &str, user: &str, n: u32) -> u16 {
     );
     net.deliver(addr(from), sb, text.as_bytes());
     loop {
-        let d = net.recv(addr(from), Duration::from_secs(5)).expect("an answer");
+        let d = net
+            .recv(addr(from), Duration::from_secs(5))
+            .expect("an answer");
         if let Ok(Message::Response(r)) = sip::parse(&d.bytes) {
             if r.status() >= 200 && r.cseq().method.as_str() == "INVITE" {
                 return r.status();
@@ -290,4 +293,35 @@ fn a_peers_line_takes_another_port_only_with_insecure_port() {
             net.log()
         );
     }
+}
+
+#[test]
+fn calls_go_to_an_outbound_proxy_resolved_by_srv() {
+    use common::ua::{sdp, Ua};
+    use sipbox::sip::Method;
+    let mut net = net(
+        "",
+        "[1001]\ntype=friend\nhost=dynamic\nsecret=1001pass\ncontext=out\n\n\
+         [itsp]\ntype=peer\nhost=itsp.example\noutboundproxy=proxy.itsp.test\n",
+    );
+    let mut dns = FakeDns::new(NS)
+        .srv("_sip._udp.proxy.itsp.test", 10, 50, 59100, "p1.itsp.test")
+        .a("p1.itsp.test", [127, 0, 0, 1]);
+    run(&mut net, &mut dns, Duration::from_millis(200));
+    assert!(net.logged("host 'proxy.itsp.test' (register => / outboundproxy) resolved (SRV)"));
+    let proxy = Ua::at("proxy", "", addr(A), addr("127.0.0.1:59102"));
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let offer = sdp(a.rtp, &[0], "sendrecv");
+    let mut d = a.call_start(&mut net, "95551234", &offer);
+    let inv = proxy
+        .try_request(&mut net, Method::Invite)
+        .unwrap_or_else(|| panic!("no INVITE at the proxy: {:?}", net.log()));
+    assert_eq!(inv.uri().to_string(), "sip:5551234@itsp.example");
+    assert_eq!(
+        inv.headers().get(&HeaderName::Route),
+        Some("<sip:proxy.itsp.test;lr>")
+    );
+    proxy.respond(&mut net, &inv, 486, None);
+    proxy.request(&mut net, Method::Ack);
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 486);
 }

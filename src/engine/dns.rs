@@ -5,7 +5,8 @@
 //! is looked up again when the shortest TTL runs out (at least [`MIN_REFRESH`] apart, at most
 //! [`MAX_REFRESH`]: Asterisk's dnsmgr re-resolves every `refreshinterval`, 300 s). A name that
 //! does not resolve makes the entry UNREACHABLE (Dial gives CHANUNAVAIL) with a log line and is
-//! tried again after [`RETRY`]; sipbox never refuses to start for it. A refresh that fails
+//! tried again after [`RETRY`]; sipbox never refuses to start for it. An entry with an
+//! `outboundproxy` is not looked up (its proxy's name is, [`super::dns_names`]). A refresh that fails
 //! keeps the last addresses (dnsmgr does the same) and retries.
 //!
 //! The seam for other users of DNS (outbound registration): [`Engine::dns_resolve`] with a
@@ -60,7 +61,11 @@ impl DnsState {
     ) -> DnsState {
         let due = cfg
             .peers()
-            .filter(|(_, p)| matches!(p.host, Host::Static { ip: None, .. }))
+            // With an outbound proxy the host name only goes into the Request-URI; the proxy
+            // resolves it.
+            .filter(|(_, p)| {
+                matches!(p.host, Host::Static { ip: None, .. }) && p.outboundproxy.is_none()
+            })
             .map(|(id, _)| (id, now))
             .collect();
         DnsState {
