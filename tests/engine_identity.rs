@@ -241,3 +241,34 @@ fn outboundproxy_carries_the_call_and_its_in_dialog_requests() {
     assert!(net.wait_log("", T));
     net.assert_idle();
 }
+
+#[test]
+fn qualify_of_a_proxied_peer_goes_via_its_proxy() {
+    let proxy = Ua::at(
+        "proxy",
+        "",
+        addr("127.0.0.1:59300"),
+        addr("127.0.0.1:59302"),
+    );
+    let mut net = net("host=itsp.example\noutboundproxy=127.0.0.1:59300\nqualify=yes\n");
+    let d = net
+        .recv(proxy.sip, Duration::from_secs(70))
+        .expect("a qualify OPTIONS at the proxy");
+    let opt = match sipbox::sip::parse(&d.bytes).unwrap() {
+        sipbox::sip::Message::Request(r) => r,
+        m => panic!("{m:?}"),
+    };
+    assert_eq!(*opt.method(), Method::Options);
+    assert_eq!(opt.uri().to_string(), "sip:itsp@itsp.example");
+    assert_eq!(h(&opt, HeaderName::Route), Some("<sip:127.0.0.1:59300;lr>"));
+    proxy.respond(&mut net, &opt, 200, None);
+    net.advance(Duration::from_millis(10));
+    assert!(
+        matches!(
+            net.engine.peer_status("itsp"),
+            Some(sipbox::engine::PeerStatus::Reachable(_))
+        ),
+        "{:?}",
+        net.engine.peer_status("itsp")
+    );
+}
