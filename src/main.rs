@@ -243,9 +243,8 @@ fn main() -> ExitCode {
         }
         dialplan.set_voicemail(vm);
     }
-    let mut settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
+    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
-    resolve_trunk_names(&mut settings);
     let resolver = resolver_config(args.nameservers);
     let extern_ip = resolve_extern(&cfg.sip.general.nat_addressing);
     let rtp = cfg.rtp.clone();
@@ -508,18 +507,6 @@ fn resolve_extern(nat: &sipbox::config::sip_nat::NatAddressing) -> Option<std::n
         log::warn!("externaddr/externhost '{}' does not resolve", x.host);
     }
     ip
-}
-
-/// Resolves register hosts and outbound proxies given by name, once at start, as static
-/// hosts are (the one seam the DNS work replaces). A name that does not resolve is logged;
-/// its registration retries and logs again.
-fn resolve_trunk_names(settings: &mut Settings) {
-    for name in settings.names_to_resolve() {
-        match resolve::first_addr(&name, 5060) {
-            Some(addr) => settings.set_name_resolved(&name, addr.ip()),
-            None => log::warn!("host '{name}' (register => / outboundproxy) does not resolve"),
-        }
-    }
 }
 
 /// The address sipbox names in Via, Contact and SDP. Bound to a wildcard (`bindaddr=0.0.0.0`,

@@ -342,3 +342,33 @@ fn literal_hosts_send_no_dns_at_all() {
     assert!(!net.is_bound(addr("0.0.0.0:0")), "no DNS socket opened");
     net.assert_idle();
 }
+
+#[test]
+fn calls_from_any_resolved_address_are_the_peers() {
+    // No insecure=port: the source must be one of the name's addresses, port included; the
+    // second SRV target counts as much as the first; another port is not the trusted peer
+    // (challenged).
+    let conf = "[general]\nbindaddr=127.0.0.1\nbindport=0\ncontext=guests\nallowguest=no\n\n\
+                [itsp]\ntype=peer\nhost=itsp.test\ninsecure=invite\ncontext=fromitsp\n";
+    let ext =
+        "[fromitsp]\nexten => _X.,1,Verbose(1,from peer ${CHANNEL(peername)})\n same => n,Busy()\n";
+    let mut net = FakeNet::new(conf, ext);
+    net.engine.set_resolver(ResolverConfig {
+        servers: vec![addr(NS)],
+        timeout: Duration::from_secs(2),
+        attempts: 2,
+    });
+    let mut dns = itsp_zone();
+    resolve(&mut net, &mut dns);
+    for (from, status) in [
+        ("127.0.0.1:59100", 486),
+        ("127.0.0.1:59000", 486),
+        ("127.0.0.1:59111", 407),
+    ] {
+        let mut t = Ua::at("itsp", "", addr(from), addr("127.0.0.1:59202"));
+        t.invite_noauth(&mut net, "5550000", "");
+        let r = t.final_response(&mut net);
+        assert_eq!(r.status(), status, "from {from}: {r:?}; {:?}", net.log());
+    }
+    assert!(net.logged("from peer itsp"));
+}

@@ -15,13 +15,25 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A Kamailio we started; killed by PID on drop.
-struct Kamailio(Child);
+/// A Kamailio we started; killed by PID on drop. Its stderr log is in the file `.1`.
+struct Kamailio(Child, std::path::PathBuf);
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Kamailio {
+    /// The REGISTERs it logged (its `xlog` line per REGISTER) that carried credentials.
+    fn signed_registers(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.1)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("ITSP REGISTER") && l.contains("Digest"))
+            .map(String::from)
+            .collect()
     }
 }
 
@@ -42,6 +54,8 @@ fn kamailio(port: u16, pstn: u16) -> Option<Kamailio> {
     .replace("@PSTN@", &pstn.to_string());
     let path = dir.join("itsp.cfg");
     std::fs::write(&path, cfg).unwrap();
+    let log = dir.join("kamailio.log");
+    let log_file = std::fs::File::create(&log).unwrap();
     let child = Command::new("kamailio")
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
         .arg(&path)
@@ -49,10 +63,10 @@ fn kamailio(port: u16, pstn: u16) -> Option<Kamailio> {
         .arg(dir.join("kamailio.pid"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file)
         .spawn()
         .ok()?;
-    let mut k = Kamailio(child);
+    let mut k = Kamailio(child, log);
     // Up when it answers an OPTIONS (405 from its route) on its port.
     let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     probe
@@ -174,5 +188,103 @@ fn registers_calls_out_and_in_through_kamailio() {
         log.iter()
             .any(|l| l.contains("SIP registration 'trunk@127.0.0.1': Auth. Sent -> Unregistered")),
         "{log:?}"
+    );
+}
+
+/// How many signed REGISTERs Kamailio has seen, waiting up to `wait` for at least `n`.
+fn wait_registers(k: &Kamailio, n: usize, wait: Duration) -> usize {
+    let end = Instant::now() + wait;
+    loop {
+        let seen = k.signed_registers().len();
+        if seen >= n || Instant::now() >= end {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn srv_named_registrar_refreshes_and_registers_again_after_a_restart() {
+    // dnsmasq: _sip._udp.itsp.test SRV -> sip1.itsp.test:KPORT -> 127.0.0.1; the register
+    // line names only itsp.test (srvlookup=yes, no port), with a 4 s expiry.
+    let (kport, pstn, dns_port) = (free_port(), free_port(), free_port());
+    let Some(k) = kamailio(kport, pstn) else {
+        return;
+    };
+    let dir = temp_dir("sipbox-kam-dns");
+    let _dns = common::dnsmasq::start(
+        dns_port,
+        &dir,
+        &[format!("_sip._udp.itsp.test,sip1.itsp.test,{kport},10,50")],
+        &["sip1.itsp.test,127.0.0.1"],
+    );
+    let sip_conf = "[general]\ncontext=guests\nsrvlookup=yes\ndefaultexpiry=4\nregistertimeout=2\n\
+         register => trunk:trunkpw@itsp.test/1234~4\n\n\
+         [1001]\ntype=friend\nhost=dynamic\ncontext=internal\nsecret=1001pass\n";
+    std::fs::write(dir.join("sip.conf"), sip_conf).unwrap();
+    std::fs::write(
+        dir.join("extensions.conf"),
+        "[guests]\nexten => 1234,1,Verbose(1,DID call on ${EXTEN})\n same => n,Answer()\n \
+         same => n,Wait(1)\n same => n,Hangup()\n",
+    )
+    .unwrap();
+    let ns = format!("127.0.0.1:{dns_port}");
+    let sb = Sipbox::start_with(&dir, "info", &["--nameserver", &ns]);
+    let resolved = format!(
+        "host 'itsp.test' (register => / outboundproxy) resolved (SRV) to 127.0.0.1:{kport}"
+    );
+    assert!(
+        sb.wait_log(&resolved, Duration::from_secs(5)),
+        "{:?}",
+        sb.log()
+    );
+    assert!(
+        sb.wait_log(
+            "SIP registration 'trunk@itsp.test': Auth. Sent -> Registered",
+            Duration::from_secs(5)
+        ),
+        "{:?}",
+        sb.log()
+    );
+    // The refresh (at 80 % of 4 s) reaches Kamailio: a second signed REGISTER.
+    let t0 = Instant::now();
+    assert_eq!(
+        wait_registers(&k, 2, Duration::from_secs(6)),
+        2,
+        "refresh seen by Kamailio"
+    );
+    let took = t0.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "refreshed before expiry: {took:?}"
+    );
+    // Kamailio restarts with an empty location table: only a new registration lets the DID
+    // call through, and it must come at sipbox's next refresh.
+    drop(k);
+    let Some(k2) = kamailio(kport, pstn) else {
+        panic!("kamailio started once but not twice");
+    };
+    assert_eq!(
+        wait_registers(&k2, 1, Duration::from_secs(6)),
+        1,
+        "sipbox registered again with the restarted Kamailio; {:?}",
+        sb.log()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let kamailio: SocketAddr = format!("127.0.0.1:{kport}").parse().unwrap();
+    let out = sipp::run(
+        kamailio,
+        &["-sn", "uac", "-s", "5550000", "-m", "1", "-d", "200"],
+        10,
+    );
+    assert!(
+        sipp::succeeded(&out),
+        "inbound call through the restarted Kamailio; {:?}",
+        sb.log()
+    );
+    assert!(
+        sb.wait_log("DID call on 1234", Duration::from_secs(2)),
+        "{:?}",
+        sb.log()
     );
 }

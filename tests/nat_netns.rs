@@ -11,6 +11,11 @@
 //! to a SIPp "ITSP" in `srv`, which checks that Via, Contact, SDP c= and o= name the external
 //! address, while the LAN phone's answer names the LAN address.
 //!
+//! Part 1 also carries RTP both ways on the call from the public side to the phone, and
+//! shows `keepalive=1` holding a 3 s conntrack UDP timeout (set in the router namespace)
+//! open for 6 s, with a control peer without keepalive that must not be reached. Part 2 also
+//! carries RTP both ways between the LAN phone and the ITSP through the router.
+//!
 //! Everything is created with names carrying the test's PID and deleted at the end, also on
 //! failure (a guard's Drop). Without root, netns or iptables NAT support the test prints why
 //! and skips. Bounded: every SIPp has a `-timeout`, sipbox is killed by PID.
@@ -334,7 +339,7 @@ fn caller_xml(from_user: &str, hold_ms: u32, check: &str) -> String {
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="true">
-    <action><ereg regexp="{check}" search_in="msg" check_it="true" assign_to="m"/></action>
+    <action><ereg regexp="{check}" search_in="msg" check_it="true" assign_to="m"/><ereg regexp="m=audio ([0-9]+)" search_in="body" check_it="true" assign_to="answer,rtpport"/><log message="SIPBOX_RTP_PORT=[$rtpport]"/></action>
   </recv>
   <send><![CDATA[
 {ack2}]]></send>
@@ -342,7 +347,7 @@ fn caller_xml(from_user: &str, hold_ms: u32, check: &str) -> String {
   <send retrans="500"><![CDATA[
 {bye}]]></send>
   <recv response="200" crlf="true"/>
-  <Reference variables="m"/>
+  <Reference variables="m,answer"/>
 </scenario>
 "#,
         inv1 = invite(1, ""),
@@ -362,12 +367,13 @@ fn callee_xml(checks: &[&str]) -> String {
             format!(r#"<ereg regexp="{c}" search_in="msg" check_it="true" assign_to="c{i}"/>"#)
         })
         .collect();
-    let refs: Vec<String> = (0..checks.len()).map(|i| format!("c{i}")).collect();
+    let mut refs: Vec<String> = (0..checks.len()).map(|i| format!("c{i}")).collect();
+    refs.push("offer".into());
     let refs = refs.join(",");
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="callee checking addresses">
-  <recv request="INVITE" crlf="true"><action>{actions}</action></recv>
+  <recv request="INVITE" crlf="true"><action>{actions}<ereg regexp="m=audio ([0-9]+)" search_in="body" check_it="true" assign_to="offer,rtpport"/><log message="SIPBOX_RTP_PORT=[$rtpport]"/></action></recv>
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -424,6 +430,46 @@ fn rtp_peer_in(ns: &str, bind: &str, to: &str, n: u32) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn the RTP peer")
+}
+
+/// SIPp's `-trace_logs` file (in a fresh temp dir) and the arguments writing it.
+fn sipp_log(name: &str) -> (std::path::PathBuf, Vec<String>) {
+    let path = common::temp_dir("sipp-nat-log").join(name);
+    let args = vec![
+        "-trace_logs".to_string(),
+        "-log_file".to_string(),
+        path.to_string_lossy().into_owned(),
+    ];
+    (path, args)
+}
+
+/// The RTP port sipbox named to a SIPp (its `SIPBOX_RTP_PORT=` log line), waiting up to 5 s.
+fn logged_port(path: &std::path::Path) -> Option<u16> {
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(p) = text
+            .lines()
+            .find_map(|l| l.split("SIPBOX_RTP_PORT=").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+        {
+            return Some(p);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// RTP both ways on a bridged call: a peer at `a` (in `a_ns`) sends to sipbox at `a_to`,
+/// one at `b` (in `b_ns`) to `b_to`, 100 packets each; returns what each got back.
+fn rtp_both_ways(a_ns: &str, a: &str, a_to: &str, b_ns: &str, b: &str, b_to: &str) -> (u32, u32) {
+    let pa = rtp_peer_in(a_ns, a, a_to, 100);
+    let pb = rtp_peer_in(b_ns, b, b_to, 100);
+    let (pa, pb) = (
+        pa.wait_with_output().unwrap(),
+        pb.wait_with_output().unwrap(),
+    );
+    (received(&pa), received(&pb))
 }
 
 fn received(out: &Output) -> u32 {
@@ -509,6 +555,7 @@ fn through_a_real_nat_both_sides() {
         }
     };
     phone_behind_nat(&topo);
+    keepalive_holds_a_short_conntrack_timeout_open(&topo);
     sipbox_behind_nat(&topo);
 }
 
@@ -594,38 +641,190 @@ fn phone_behind_nat(t: &Topology) {
         "RTP both ways through the NAT: {back} of 100 came back"
     );
     // 3. A caller on the public side calls the phone: the INVITE crosses the NAT to the
-    //    registered mapping (force_rport), the phone answers, the call ends cleanly.
+    //    registered mapping (force_rport), the phone answers; RTP flows both ways between
+    //    the caller's RTP peer and the phone's (behind the NAT, learned by comedia).
     let callee = scenario_file(
         "callee.xml",
         &callee_xml(&["INVITE sip:1001@10.0.0.2:5070"]),
     );
-    let phone = sipp(
-        &t.home,
-        "10.0.0.2",
-        5070,
-        "203.0.113.1:5060",
-        &["-sf", &callee, "-m", "1"],
-    )
-    .spawn()
-    .unwrap();
+    let (phone_log, phone_args) = sipp_log("phone.log");
+    let mut args: Vec<&str> = vec!["-sf", &callee, "-m", "1"];
+    args.extend(phone_args.iter().map(String::as_str));
+    let phone = sipp(&t.home, "10.0.0.2", 5070, "203.0.113.1:5060", &args)
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let caller = scenario_file("to_phone.xml", &caller_xml("1003", 500, "SIP/2.0 200"));
-    let out = sipp(
+    let caller = scenario_file("to_phone.xml", &caller_xml("1003", 4000, "SIP/2.0 200"));
+    let (caller_log, caller_args) = sipp_log("caller.log");
+    let mut args: Vec<&str> = vec![
+        "-sf", &caller, "-s", "1001", "-au", "1003", "-ap", "1003pass", "-m", "1",
+    ];
+    args.extend(caller_args.iter().map(String::as_str));
+    let call = sipp(&t.srv, "203.0.113.1", 5080, "203.0.113.1:5060", &args)
+        .spawn()
+        .unwrap();
+    let phone_port = logged_port(&phone_log).expect("the INVITE to the phone named an RTP port");
+    let caller_port = logged_port(&caller_log).expect("the 200 to the caller named an RTP port");
+    let (at_phone, at_caller) = rtp_both_ways(
+        &t.home,
+        "10.0.0.2:7090",
+        &format!("203.0.113.1:{phone_port}"),
         &t.srv,
-        "203.0.113.1",
-        5080,
-        "203.0.113.1:5060",
-        &[
-            "-sf", &caller, "-s", "1001", "-au", "1003", "-ap", "1003pass", "-m", "1",
-        ],
-    )
-    .output()
-    .unwrap();
-    assert!(ok("public caller to the phone", &out));
+        "203.0.113.1:7078",
+        &format!("203.0.113.1:{caller_port}"),
+    );
+    println!("RTP on the call to the phone behind the NAT: phone got {at_phone}, caller got {at_caller} of 100");
+    assert!(ok(
+        "public caller to the phone",
+        &call.wait_with_output().unwrap()
+    ));
     assert!(ok(
         "phone behind NAT answering",
         &phone.wait_with_output().unwrap()
     ));
+    assert!(
+        at_phone >= 50 && at_caller >= 50,
+        "RTP both ways to the phone behind the NAT: phone {at_phone}, caller {at_caller}; {:#?}",
+        sb.lines()
+    );
+}
+
+const KEEPALIVE_CONF: &str = "\
+[general]
+context=default
+realm=sipbox
+[phone](!)
+type=friend
+host=dynamic
+context=internal
+nat=force_rport,comedia
+[1003](phone)
+secret=1003pass
+[1004](phone)
+secret=1004pass
+keepalive=1
+[1005](phone)
+secret=1005pass
+";
+
+const KEEPALIVE_EXT: &str = "\
+[internal]
+exten => _100X,1,Dial(SIP/${EXTEN},3)
+";
+
+/// The router forgets a UDP mapping after 3 s of silence; sipbox's `keepalive=1` CRLFs keep
+/// 1004's open, so a call reaches it 6 s after it registered; 1005 (no keepalive) is not
+/// reached - the control proving that the short timeout is real.
+fn keepalive_holds_a_short_conntrack_timeout_open(t: &Topology) {
+    let short = [
+        "nf_conntrack_udp_timeout",
+        "nf_conntrack_udp_timeout_stream",
+    ]
+    .iter()
+    .all(|k| {
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &t.nat,
+            "sysctl",
+            "-qw",
+            &format!("net.netfilter.{k}=3"),
+        ])
+    });
+    if !short {
+        println!(
+            "SKIPPED keepalive part: net.netfilter.nf_conntrack_udp_timeout is not settable in \
+             the router namespace"
+        );
+        return;
+    }
+    let sb = Sipbox::start(&t.srv, "203.0.113.1:5060", KEEPALIVE_CONF, KEEPALIVE_EXT);
+    let register = common::sipp::scenario("register.xml");
+    for (user, port) in [("1004", 5074u16), ("1005", 5076)] {
+        let pass = format!("{user}pass");
+        let out = sipp(
+            &t.home,
+            "10.0.0.2",
+            port,
+            "203.0.113.1:5060",
+            &[
+                "-sf", &register, "-s", user, "-au", user, "-ap", &pass, "-m", "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(ok("register", &out));
+    }
+    // Twice the router's timeout with nobody listening behind it.
+    std::thread::sleep(Duration::from_secs(6));
+    let call = |user: &str, port: u16, n: u32| {
+        let callee = scenario_file(
+            &format!("ka_callee{n}.xml"),
+            &callee_xml(&[&format!("INVITE sip:{user}@10.0.0.2:{port}")]),
+        );
+        let mut phone = sipp(
+            &t.home,
+            "10.0.0.2",
+            port,
+            "203.0.113.1:5060",
+            &["-sf", &callee, "-m", "1"],
+        )
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let caller = scenario_file(
+            &format!("ka_caller{n}.xml"),
+            &caller_xml("1003", 300, "SIP/2.0 200"),
+        );
+        let out = sipp(
+            &t.srv,
+            "203.0.113.1",
+            5080 + n as u16,
+            "203.0.113.1:5060",
+            &[
+                "-sf", &caller, "-s", user, "-au", "1003", "-ap", "1003pass", "-m", "1",
+            ],
+        )
+        .output()
+        .unwrap();
+        let reached = out.status.success();
+        if reached {
+            assert!(ok("phone answering", &phone.wait_with_output().unwrap()));
+        } else {
+            let _ = phone.kill();
+            let _ = phone.wait();
+        }
+        reached
+    };
+    let kept = call("1004", 5074, 1);
+    assert!(
+        kept,
+        "keepalive=1 held the 3 s NAT mapping open for 6 s; {:#?}",
+        sb.lines()
+    );
+    let lost = call("1005", 5076, 2);
+    assert!(
+        !lost,
+        "without keepalive the router must have forgotten the mapping (else this test proves \
+         nothing)"
+    );
+    println!("keepalive: 1004 (keepalive=1) reached after 6 s; 1005 (none) not reached");
+    // Back to the kernel's defaults for the rest of the test.
+    for (k, v) in [
+        ("nf_conntrack_udp_timeout", "30"),
+        ("nf_conntrack_udp_timeout_stream", "120"),
+    ] {
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &t.nat,
+            "sysctl",
+            "-qw",
+            &format!("net.netfilter.{k}={v}"),
+        ]);
+    }
 }
 
 const BEHIND_CONF: &str = "\
@@ -665,30 +864,43 @@ fn sipbox_behind_nat(t: &Topology) {
             "o=.* IN IP4 203.0.113.2",
         ]),
     );
-    let itsp = sipp(
-        &t.srv,
-        "203.0.113.1",
-        5090,
-        "203.0.113.2:5060",
-        &["-sf", &itsp, "-m", "1"],
-    )
-    .spawn()
-    .unwrap();
+    let (itsp_log, itsp_args) = sipp_log("itsp.log");
+    let mut args: Vec<&str> = vec!["-sf", &itsp, "-m", "1"];
+    args.extend(itsp_args.iter().map(String::as_str));
+    let itsp = sipp(&t.srv, "203.0.113.1", 5090, "203.0.113.2:5060", &args)
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // The LAN phone (inside the localnet) gets the LAN address in the answer.
-    let lan = scenario_file("lan.xml", &caller_xml("2001", 500, "c=IN IP4 10.0.0.2"));
-    let out = sipp(
+    let lan = scenario_file("lan.xml", &caller_xml("2001", 4000, "c=IN IP4 10.0.0.2"));
+    let (lan_log, lan_args) = sipp_log("lan.log");
+    let mut args: Vec<&str> = vec![
+        "-sf", &lan, "-s", "9555", "-au", "2001", "-ap", "2001pass", "-m", "1",
+    ];
+    args.extend(lan_args.iter().map(String::as_str));
+    let call = sipp(&t.home, "10.0.0.2", 5072, "10.0.0.2:5060", &args)
+        .spawn()
+        .unwrap();
+    // RTP both ways: the ITSP sends to the external address (the router forwards the RTP
+    // range), the LAN phone to the LAN one.
+    let itsp_port = logged_port(&itsp_log).expect("the INVITE to the ITSP named an RTP port");
+    let lan_port = logged_port(&lan_log).expect("the 200 to the LAN phone named an RTP port");
+    let (at_itsp, at_lan) = rtp_both_ways(
+        &t.srv,
+        "203.0.113.1:7090",
+        &format!("203.0.113.2:{itsp_port}"),
         &t.home,
-        "10.0.0.2",
-        5072,
-        "10.0.0.2:5060",
-        &[
-            "-sf", &lan, "-s", "9555", "-au", "2001", "-ap", "2001pass", "-m", "1",
-        ],
-    )
-    .output()
-    .unwrap();
+        "10.0.0.2:7078",
+        &format!("10.0.0.2:{lan_port}"),
+    );
+    println!("RTP with sipbox behind the NAT: ITSP got {at_itsp}, LAN phone got {at_lan} of 100");
+    let out = call.wait_with_output().unwrap();
     assert!(ok("LAN phone calling out", &out), "{:#?}", sb.lines());
+    assert!(
+        at_itsp >= 50 && at_lan >= 50,
+        "RTP both ways with sipbox behind the NAT: ITSP {at_itsp}, LAN {at_lan}; {:#?}",
+        sb.lines()
+    );
     assert!(ok(
         "ITSP checking the external address",
         &itsp.wait_with_output().unwrap()

@@ -45,7 +45,8 @@ pub fn our_via(o: &Origin<'_>) -> Via {
     via
 }
 
-fn host_port(addr: SocketAddr) -> (String, u16) {
+/// The host text (IPv6 in brackets) and port of an address.
+pub fn host_port(addr: SocketAddr) -> (String, u16) {
     let host = match addr {
         SocketAddr::V4(a) => a.ip().to_string(),
         SocketAddr::V6(a) => format!("[{}]", a.ip()),

@@ -6,11 +6,13 @@
 
 use super::build::{self, Origin, OutOfDialog};
 use super::dialog::{Dialog, DialogState, Role};
+use super::identity::Identity;
 use super::outcome;
 use super::state::{Call, CallState, DialState, Leg};
 use super::transfer::TransferEvent;
 use super::{Bridge, Cx, LegRef, Purpose, Reply};
 use crate::config::settings::PeerId;
+use crate::config::sip_identity::SendRpid;
 use crate::config::sip_values::Host;
 use crate::dialplan::{DialOptions, DialStatus, DialTarget, Resume};
 use crate::flow::Flow;
@@ -30,6 +32,8 @@ struct ForkTarget {
     rest: Vec<SocketAddr>,
     /// The binding's REGISTER passed a NAT.
     nated: bool,
+    /// `Route: <sip:proxy;lr>` when the entry has an `outboundproxy` (dest is then the proxy).
+    route: Option<NameAddr>,
 }
 
 impl Call {
@@ -138,19 +142,53 @@ impl Call {
         let Some(peer) = cx.cfg.peer(f.peer) else {
             return Ok(None);
         };
-        let (cid_name, cid_num) = self.caller_id();
+        let id = self.leg_identity(cx, peer);
         // fromuser / fromdomain name us in From (chan_sip's initreqprep): an ITSP account
-        // usually must appear there; the caller ID then travels in the display name.
-        let from_user = peer.fromuser.clone().unwrap_or(cid_num);
+        // usually must appear there; the caller ID then travels in the display name. A
+        // restricted caller is Anonymous there (the identity header still names it).
+        let hidden = super::identity::restricted(id.pres);
+        let from_user = match (&peer.fromuser, hidden) {
+            (Some(u), _) => u.clone(),
+            (None, true) => super::identity::ANONYMOUS.into(),
+            (None, false) => id.number.clone(),
+        };
         let mut from = build::sip_uri(Some(&from_user), local);
-        if let Some(d) = &peer.fromdomain {
+        if hidden {
+            from.host = super::identity::ANONYMOUS_DOMAIN.into();
+            from.port = None;
+        } else if let Some(d) = &peer.fromdomain {
             from.host = d.clone();
             from.port = None;
         }
         let mut local_uri = NameAddr::new(from);
-        local_uri.display = cid_name
-            .map(|n| n.replace('"', ""))
-            .filter(|n| !n.is_empty());
+        local_uri.display = if hidden {
+            Some(super::identity::ANONYMOUS.into())
+        } else {
+            id.name
+                .clone()
+                .map(|n| n.replace('"', ""))
+                .filter(|n| !n.is_empty())
+        };
+        // sendrpid: the identity header, its host the fromdomain or our address (add_rpid).
+        let domain = peer
+            .fromdomain
+            .clone()
+            .unwrap_or_else(|| build::host_port(local).0);
+        let identity_headers: Vec<(HeaderName, String)> = match peer.sendrpid {
+            SendRpid::No => Vec::new(),
+            SendRpid::Rpid => vec![(
+                HeaderName::RemotePartyId,
+                super::identity::rpid(&id, &domain),
+            )],
+            SendRpid::Pai => {
+                let (v, privacy) = super::identity::pai(&id, &domain);
+                let mut h = vec![(HeaderName::PAssertedIdentity, v)];
+                if let Some(p) = privacy {
+                    h.push((HeaderName::Privacy, p.to_string()));
+                }
+                h
+            }
+        };
         let to_user = f.uri.user.clone().unwrap_or_else(|| peer.name.clone());
         // `<sip:user@host>`: the target's host, no port or parameters.
         let remote_uri = NameAddr::new(Uri {
@@ -173,6 +211,7 @@ impl Call {
             flow: f.dest,
             state: DialogState::Trying,
             invite_cseq: 1,
+            preloaded_route: f.route.iter().cloned().collect(),
         };
         let leg_id = self.legs.len();
         let channel = cx.new_channel(&peer.name);
@@ -227,6 +266,12 @@ impl Call {
             &origin,
         );
         invite.push_header(HeaderName::Allow, super::ALLOW);
+        for (name, value) in identity_headers {
+            invite.push_header(name, value);
+        }
+        if let Some(route) = &f.route {
+            invite.push_header(HeaderName::Route, route.to_string());
+        }
         invite.push_header(
             HeaderName::SipboxLoop,
             super::loop_marker(&self.invite, cx.loop_token),
@@ -452,6 +497,7 @@ impl Call {
                 dest: Flow::udp(next),
                 rest: Vec::new(),
                 nated: false,
+                route: self.legs[leg].dialog.preloaded_route.first().cloned(),
             };
             if let Ok(Some(new_leg)) = self.send_fork(cx, f) {
                 // The same callee at its next address: still one channel, one record.
@@ -526,6 +572,35 @@ impl Call {
         }
     }
 
+    /// The identity a leg to `peer` presents: the call's caller ID ([`Self::caller_id`]) and
+    /// presentation (`CALLERID(pres)`); the called entry's `callerid=` replaces the parts it
+    /// names unless the dialplan changed the caller ID (Set(CALLERID(...)) wins).
+    fn leg_identity(&self, cx: &Cx<'_>, peer: &crate::config::sip_peer::SipPeer) -> Identity {
+        let (name, number) = self.caller_id();
+        let pres = self
+            .exec
+            .as_ref()
+            .and_then(|e| e.var("CALLERID(pres)"))
+            .and_then(|p| crate::config::sip_identity::presentation(&p))
+            .unwrap_or("allowed_not_screened");
+        let mut id = Identity { name, number, pres };
+        if let Some(cid) = &peer.callerid {
+            let caller_peer = self.legs.get(self.caller).and_then(|l| l.peer);
+            let initial = super::start::caller_identity(cx, &self.invite, caller_peer);
+            let changed = initial.number != id.number
+                || initial.name.unwrap_or_default() != id.name.clone().unwrap_or_default();
+            if !changed {
+                if let Some(n) = &cid.name {
+                    id.name = Some(n.clone());
+                }
+                if let Some(n) = &cid.number {
+                    id.number = n.clone();
+                }
+            }
+        }
+        id
+    }
+
     /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of
     /// the caller's INVITE (the dialplan may have changed it with Set(CALLERID(...))).
     fn caller_id(&self) -> (Option<String>, String) {
@@ -587,9 +662,69 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
     }
 }
 
-/// The contacts a Dial to `peer` rings: every registered binding of a dynamic peer, or the
-/// static host.
+/// The contacts a Dial to `peer` rings ([`direct_targets`]); with an `outboundproxy`, each
+/// INVITE goes to the proxy (its addresses, best first, for failover) with a Route naming
+/// it, the Request-URI unchanged (RFC 3261 §8.1.2, §16.12; chan_sip sends every request to
+/// such a peer to its proxy).
 fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarget> {
+    let Some(p) = cx.cfg.peer(peer) else {
+        return Vec::new();
+    };
+    let (Some((host, port, ip)), Some(route)) = (
+        crate::config::sip_outbound::proxy_of(p),
+        crate::config::sip_outbound::proxy_route(p),
+    ) else {
+        return direct_targets(cx, peer, number);
+    };
+    let addrs = match ip {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => cx.cfg.proxy_resolved(peer).to_vec(),
+    };
+    let Some((&first, rest)) = addrs.split_first() else {
+        log::warn!(
+            "Dial: outboundproxy '{host}' of '{}' has no address",
+            p.name
+        );
+        return Vec::new();
+    };
+    let Ok(route) = NameAddr::parse(&route) else {
+        return Vec::new();
+    };
+    let mut targets = direct_targets(cx, peer, number);
+    if targets.is_empty() {
+        // A host name the proxy resolves for us: it only needs to be in the Request-URI.
+        if let Host::Static {
+            host,
+            ip: None,
+            port,
+            ..
+        } = &p.host
+        {
+            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
+            let mut uri = build::sip_uri(Some(user), first);
+            uri.host = host.clone();
+            uri.port = p.port_given.then_some(*port);
+            targets.push(ForkTarget {
+                peer,
+                uri,
+                dest: Flow::udp(first),
+                rest: Vec::new(),
+                nated: false,
+                route: None,
+            });
+        }
+    }
+    for t in &mut targets {
+        t.dest = Flow::udp(first);
+        t.rest = rest.to_vec();
+        t.route = Some(route.clone());
+    }
+    targets
+}
+
+/// The contacts a Dial to `peer` rings without a proxy: every registered binding of a
+/// dynamic peer, or the static host.
+fn direct_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarget> {
     let Some(p) = cx.cfg.peer(peer) else {
         return Vec::new();
     };
@@ -618,6 +753,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                     dest,
                     rest: Vec::new(),
                     nated: b.nated,
+                    route: None,
                 })
             })
             .collect(),
@@ -631,6 +767,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                     dest: Flow::udp(addr),
                     rest: Vec::new(),
                     nated: false,
+                    route: None,
                 }];
             }
             // A host name (resolved on the loop, engine/dns.rs): the Request-URI names it,
@@ -648,6 +785,7 @@ fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarg
                 dest: Flow::udp(first),
                 rest: rest.to_vec(),
                 nated: false,
+                route: None,
             }]
         }
         Host::Unset => Vec::new(),

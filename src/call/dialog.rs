@@ -59,6 +59,10 @@ pub struct Dialog {
     pub state: DialogState,
     /// The CSeq number of the initial INVITE on this leg.
     pub invite_cseq: u32,
+    /// The Route our INVITE carried (an entry's `outboundproxy`): the route set when the
+    /// 2xx records no route of its own, so in-dialog requests still go via the proxy (as
+    /// chan_sip sends every request of such a dialog there).
+    pub preloaded_route: Vec<NameAddr>,
 }
 
 impl Dialog {
@@ -78,6 +82,7 @@ impl Dialog {
             flow,
             state: DialogState::Trying,
             invite_cseq: req.cseq().seq,
+            preloaded_route: Vec::new(),
         }
     }
 
@@ -98,6 +103,7 @@ impl Dialog {
             flow,
             state: DialogState::Trying,
             invite_cseq: invite.cseq().seq,
+            preloaded_route: invite.route().unwrap_or_default(),
         };
         d.confirm(resp);
         d
@@ -117,6 +123,9 @@ impl Dialog {
             .into_iter()
             .rev()
             .collect();
+        if self.route_set.is_empty() {
+            self.route_set = self.preloaded_route.clone();
+        }
     }
 
     /// A provisional with a To tag made this UAC dialog early.

@@ -22,6 +22,7 @@
 pub mod build;
 pub mod cdr;
 pub mod dialog;
+pub mod identity;
 pub mod jobs;
 pub mod media;
 pub mod outcome;

@@ -84,6 +84,10 @@ impl Call {
         }
         let mut leg = leg;
         leg.channel = exec.channel_name();
+        let pres = caller_identity(cx, &invite, peer).pres;
+        if pres != "allowed_not_screened" {
+            exec.set_var("CALLERID(pres)", pres);
+        }
         let exec = Some(exec);
         Call {
             handle,
@@ -112,25 +116,58 @@ impl Call {
     }
 }
 
+/// The caller ID of an INVITE from `peer`: its From, replaced part by part by the entry's
+/// `callerid=`, its presentation the entry's `callingpres=`; with `trustrpid=yes`, a
+/// P-Asserted-Identity or Remote-Party-ID then replaces both (chan_sip's `check_peer_ok`
+/// then `get_rpid`). Without trustrpid those headers are ignored.
+pub(super) fn caller_identity(
+    cx: &Cx<'_>,
+    req: &Request,
+    peer: Option<PeerId>,
+) -> super::identity::Identity {
+    let from = req.from();
+    let mut id = super::identity::Identity {
+        name: from.display.clone().filter(|n| !n.is_empty()),
+        number: from.uri.user.clone().unwrap_or_default(),
+        pres: "allowed_not_screened",
+    };
+    let Some(entry) = peer.and_then(|p| cx.cfg.peer(p)) else {
+        return id;
+    };
+    if let Some(cid) = &entry.callerid {
+        if let Some(n) = &cid.name {
+            id.name = Some(n.clone());
+        }
+        if let Some(n) = &cid.number {
+            id.number = n.clone();
+        }
+    }
+    if let Some(p) = entry.callingpres {
+        id.pres = p;
+    }
+    if entry.trustrpid {
+        if let Some(asserted) = super::identity::asserted(req) {
+            log::debug!(
+                "trusting the asserted identity {:?} <{}> of '{}' ({})",
+                asserted.name,
+                asserted.number,
+                entry.name,
+                asserted.pres
+            );
+            id = asserted;
+        }
+    }
+    id
+}
+
 pub(super) fn channel_info(
     cx: &Cx<'_>,
     req: &Request,
     peer: Option<PeerId>,
     unique_id: String,
 ) -> ChannelInfo {
-    let from = req.from();
-    let (mut name, mut num) = (
-        from.display.clone().unwrap_or_default(),
-        from.uri.user.clone().unwrap_or_default(),
-    );
-    if let Some(cid) = peer.and_then(|p| cx.cfg.peer(p)?.callerid.as_ref()) {
-        if let Some(n) = &cid.name {
-            name = n.clone();
-        }
-        if let Some(n) = &cid.number {
-            num = n.clone();
-        }
-    }
+    let id = caller_identity(cx, req, peer);
+    let (name, num) = (id.name.unwrap_or_default(), id.number);
     ChannelInfo {
         callerid_name: name,
         callerid_num: num,

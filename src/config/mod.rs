@@ -32,6 +32,7 @@ pub mod rtp_conf;
 pub mod settings;
 pub mod sip_conf;
 pub mod sip_general;
+pub mod sip_identity;
 pub mod sip_nat;
 pub mod sip_outbound;
 pub mod sip_peer;

@@ -8,9 +8,8 @@
 use super::register_line::{RealmAuth, Registration};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
-use super::sip_values::Host;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::rc::Rc;
 
 /// A sip.conf entry, by identity: stable for the entry's name across reloads.
@@ -30,12 +29,12 @@ pub struct Settings {
     next_id: u32,
     /// Addresses of static `host=name` entries, best first (RFC 3263 order).
     resolved: HashMap<PeerId, Vec<SocketAddr>>,
+    /// Addresses of entries' outbound proxies given by name, best first.
+    proxies: HashMap<PeerId, Vec<SocketAddr>>,
     /// `register =>` lines, in file order (a registration's index is its position).
     pub registrations: Vec<Registration>,
     /// `[authentication]` `auth =` lines.
     pub realm_auth: Vec<RealmAuth>,
-    /// Host names of register lines and outbound proxies, resolved by the driver.
-    names: HashMap<String, IpAddr>,
 }
 
 impl Settings {
@@ -99,9 +98,9 @@ impl Settings {
             by_id,
             next_id,
             resolved: HashMap::new(),
+            proxies: HashMap::new(),
             registrations: Vec::new(),
             realm_auth: Vec::new(),
-            names: HashMap::new(),
         }
     }
 
@@ -114,43 +113,6 @@ impl Settings {
         self.registrations = registrations;
         self.realm_auth = realm_auth;
         self
-    }
-
-    /// Host names the engine will need an address for besides static `host=`s: register
-    /// hosts and outbound proxies given by name. The driver resolves them
-    /// ([`Settings::set_name_resolved`]); the engine never does DNS.
-    pub fn names_to_resolve(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .registrations
-            .iter()
-            .map(|r| r.host.clone())
-            .chain(
-                self.peers
-                    .iter()
-                    .filter_map(|(_, p)| match &p.outboundproxy {
-                        Some(Host::Static { host, ip: None, .. }) => Some(host.clone()),
-                        _ => None,
-                    }),
-            )
-            .filter(|h| h.parse::<IpAddr>().is_err())
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    }
-
-    /// Records the address a host name resolved to.
-    pub fn set_name_resolved(&mut self, name: &str, ip: IpAddr) {
-        self.names.insert(name.to_ascii_lowercase(), ip);
-    }
-
-    /// The address of a host: an IP literal, or a name the driver resolved.
-    pub fn host_ip(&self, host: &str) -> Option<IpAddr> {
-        let h = host.trim_start_matches('[').trim_end_matches(']');
-        h.parse()
-            .ok()
-            .or_else(|| self.names.get(&h.to_ascii_lowercase()).copied())
     }
 
     /// The entry with this name, compared without case as chan_sip's `find_peer` does
@@ -200,6 +162,16 @@ impl Settings {
         } else {
             self.resolved.insert(entry, addrs);
         }
+    }
+
+    /// Records the addresses an entry's outbound proxy name resolved to.
+    pub fn set_proxy_resolved(&mut self, entry: PeerId, addrs: Vec<SocketAddr>) {
+        self.proxies.insert(entry, addrs);
+    }
+
+    /// The addresses of an entry's outbound proxy given by name, best first.
+    pub fn proxy_resolved(&self, entry: PeerId) -> &[SocketAddr] {
+        self.proxies.get(&entry).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The resolved address of a static host name (the best one).

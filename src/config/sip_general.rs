@@ -56,6 +56,10 @@ pub struct General {
     pub directmedia: Option<String>,
     /// `allowtransfer` (yes, as chan_sip): default for entries; `no` refuses REFER with 603.
     pub allow_transfer: bool,
+    /// `sendrpid` (no): default for entries.
+    pub sendrpid: super::sip_identity::SendRpid,
+    /// `trustrpid` (no): default for entries.
+    pub trustrpid: bool,
     /// `transfercontext` (unset): default for entries; where a blind transfer's extension is
     /// looked up instead of the transferer's `context`.
     pub transfer_context: Option<String>,
@@ -113,6 +117,8 @@ impl Default for General {
             dtmfmode: "rfc2833".into(),
             directmedia: None,
             allow_transfer: true,
+            sendrpid: Default::default(),
+            trustrpid: false,
             transfer_context: None,
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             moh_interpret: "default".into(),
@@ -251,6 +257,8 @@ impl General {
                 g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
             }
             "allowtransfer" => g.allow_transfer = bool_of(e)?,
+            "sendrpid" => g.sendrpid = super::sip_identity::SendRpid::parse(e)?,
+            "trustrpid" => g.trustrpid = bool_of(e)?,
             "transfercontext" => g.transfer_context = Some(text_of(e)?),
             "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
             "mohinterpret" => g.moh_interpret = e.value.trim().to_string(),

@@ -51,9 +51,11 @@ pub struct SipPeer {
     /// `auth = user:secret@realm` lines of the entry: credentials by realm, before
     /// `[authentication]`'s.
     pub auth: Vec<super::register_line::RealmAuth>,
-    /// `outboundproxy`: the entry's REGISTERs (`register => name?...`) go there, with a Route
-    /// header (calls do not yet).
+    /// `outboundproxy`: every request to the entry (its calls, their in-dialog requests, its
+    /// REGISTERs via `register => name?...`) goes there, with a `Route: <sip:proxy;lr>`.
     pub outboundproxy: Option<Host>,
+    /// The `outboundproxy=` value named a port (no SRV lookup for it).
+    pub outboundproxy_port_given: bool,
 
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
     pub md5secret: Option<String>,
@@ -66,6 +68,13 @@ pub struct SipPeer {
     pub context: String,
     /// `callerid`.
     pub callerid: Option<CallerId>,
+    /// `sendrpid`: the identity header on requests to it.
+    pub sendrpid: super::sip_identity::SendRpid,
+    /// `trustrpid`: take the caller ID of its INVITEs from P-Asserted-Identity or
+    /// Remote-Party-ID.
+    pub trustrpid: bool,
+    /// `callingpres`: the presentation of its calls.
+    pub callingpres: Option<&'static str>,
     /// `defaultuser` (alias `username`): user part when we call it before it registered.
     pub defaultuser: Option<String>,
     /// `fromuser`: user part of our From when calling it.
@@ -207,10 +216,14 @@ impl SipPeer {
             authuser: None,
             auth: Vec::new(),
             outboundproxy: None,
+            outboundproxy_port_given: false,
             host: Host::Unset,
             port_given: false,
             context: general.context.clone(),
             callerid: None,
+            sendrpid: general.sendrpid,
+            trustrpid: general.trustrpid,
+            callingpres: None,
             defaultuser: None,
             fromuser: None,
             fromdomain: None,
@@ -278,16 +291,15 @@ impl SipPeer {
             "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
             "outboundproxy" => {
                 p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
-                warnings.at(
-                    &e.loc,
-                    "outboundproxy carries this entry's registration (register => name?...); \
-                     its calls still go to its host",
-                );
+                p.outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
             }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),
             "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
             "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
+            "sendrpid" => p.sendrpid = super::sip_identity::SendRpid::parse(e)?,
+            "trustrpid" => p.trustrpid = bool_of(e)?,
+            "callingpres" => p.callingpres = Some(super::sip_identity::parse_callingpres(e)?),
             // chan_sip's build_peer: name and number of the caller ID set one at a time.
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),

@@ -5,7 +5,8 @@
 //! is looked up again when the shortest TTL runs out (at least [`MIN_REFRESH`] apart, at most
 //! [`MAX_REFRESH`]: Asterisk's dnsmgr re-resolves every `refreshinterval`, 300 s). A name that
 //! does not resolve makes the entry UNREACHABLE (Dial gives CHANUNAVAIL) with a log line and is
-//! tried again after [`RETRY`]; sipbox never refuses to start for it. A refresh that fails
+//! tried again after [`RETRY`]; sipbox never refuses to start for it. An entry with an
+//! `outboundproxy` is not looked up (its proxy's name is, [`super::dns_names`]). A refresh that fails
 //! keeps the last addresses (dnsmgr does the same) and retries.
 //!
 //! The seam for other users of DNS (outbound registration): [`Engine::dns_resolve`] with a
@@ -28,10 +29,12 @@ pub const MAX_REFRESH: Duration = Duration::from_secs(300);
 pub const RETRY: Duration = Duration::from_secs(60);
 
 /// Who waits for a lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DnsOwner {
     /// A static `host=name` entry.
     Peer(PeerId),
+    /// A register host or outbound proxy name ([`super::dns_names`]).
+    Name(super::dns_names::NameKey),
 }
 
 /// The engine's DNS state.
@@ -44,6 +47,8 @@ pub(crate) struct DnsState {
     pending: HashSet<PeerId>,
     /// Entries UNREACHABLE because their name does not resolve.
     pub failed: HashSet<PeerId>,
+    /// Register hosts and outbound proxies.
+    pub names: super::dns_names::Names,
 }
 
 impl DnsState {
@@ -56,7 +61,11 @@ impl DnsState {
     ) -> DnsState {
         let due = cfg
             .peers()
-            .filter(|(_, p)| matches!(p.host, Host::Static { ip: None, .. }))
+            // With an outbound proxy the host name only goes into the Request-URI; the proxy
+            // resolves it.
+            .filter(|(_, p)| {
+                matches!(p.host, Host::Static { ip: None, .. }) && p.outboundproxy.is_none()
+            })
             .map(|(id, _)| (id, now))
             .collect();
         DnsState {
@@ -65,12 +74,17 @@ impl DnsState {
             due,
             pending: HashSet::new(),
             failed: HashSet::new(),
+            names: super::dns_names::Names::new(cfg, now),
         }
     }
 
     /// The earliest moment something DNS needs doing.
     pub fn next_deadline(&self) -> Option<Instant> {
         let due = self.due.values().min().copied();
+        let due = match (due, self.names.next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match (due, self.resolver.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -86,6 +100,7 @@ impl Engine {
         self.dns.resolver = Resolver::new(conf, self.cfg.general.srv_lookup, family);
         self.dns.owners.clear();
         self.dns.pending.clear();
+        self.dns.names.forget_pending();
     }
 
     /// DNS counters.
@@ -146,6 +161,7 @@ impl Engine {
             let port = given.then_some(port);
             self.dns_resolve(now, &host, port, Transport::Udp, DnsOwner::Peer(peer));
         }
+        self.names_timeout(now);
         self.dns_completions(now);
     }
 
@@ -200,6 +216,7 @@ impl Engine {
     fn dns_done(&mut self, now: Instant, owner: DnsOwner, result: Result<Resolved, LookupError>) {
         match owner {
             DnsOwner::Peer(peer) => self.peer_resolved(now, peer, result),
+            DnsOwner::Name(key) => self.name_resolved(now, key, result),
         }
     }
 

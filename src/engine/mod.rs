@@ -42,6 +42,7 @@ macro_rules! cx {
 mod admin;
 mod challenge;
 mod dns;
+mod dns_names;
 mod invite;
 mod mwi;
 mod nat;

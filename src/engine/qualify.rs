@@ -183,7 +183,7 @@ impl Engine {
         let tag = self.new_tag();
         let call_id = format!("{:032x}@sipbox", rand::Rng::random::<u128>(&mut self.rng));
         let origin = Origin::on(dest, &self.advertise, &branch, &self.cfg.general.user_agent);
-        let req = build::out_of_dialog(
+        let mut req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Options,
                 to: NameAddr::new(uri.clone()),
@@ -197,6 +197,14 @@ impl Engine {
             },
             &origin,
         );
+        let route = self
+            .cfg
+            .peer(peer)
+            .filter(|p| matches!(p.host, Host::Static { .. }))
+            .and_then(crate::config::sip_outbound::proxy_route);
+        if let Some(route) = route {
+            req.push_header(crate::sip::HeaderName::Route, route);
+        }
         let purpose = Purpose::Qualify { peer, sent: now };
         self.txs
             .open_client(now, &mut self.sched, &mut self.out, req, dest, purpose);
@@ -289,6 +297,19 @@ impl Engine {
 
     fn qualify_target(&self, peer: PeerId) -> Option<(Uri, Flow)> {
         let p = self.cfg.peer(peer)?;
+        // With an outbound proxy the ping goes via it too (Route added by the caller), the
+        // Request-URI naming the host as Dial's INVITEs do.
+        if let (Some((_, pport, pip)), Host::Static { host, port, .. }) =
+            (crate::config::sip_outbound::proxy_of(p), &p.host)
+        {
+            let addr = pip
+                .map(|ip| SocketAddr::new(ip, pport))
+                .or_else(|| self.cfg.proxy_resolved(peer).first().copied())?;
+            let mut uri = build::sip_uri(Some(&p.name), addr);
+            uri.host = host.clone();
+            uri.port = p.port_given.then_some(*port);
+            return Some((uri, Flow::udp(addr)));
+        }
         match &p.host {
             Host::Dynamic => {
                 let b = self.registrar.bindings(&p.name).first()?;

@@ -6,10 +6,12 @@
 //!
 //! Reading list: RFC 3261 §10.2; chan_sip's `transmit_register`, `handle_response_register`.
 
+use super::dns_names::NameKey;
 use super::{Engine, PeerId};
 use crate::call::build::{self, Origin, OutOfDialog};
 use crate::call::Purpose;
 use crate::config::sip_conf::Registration;
+use crate::config::sip_outbound::{proxy_of, proxy_route};
 use crate::config::sip_values::Host;
 use crate::flow::Flow;
 use crate::sched::{TimerId, TimerSlots};
@@ -26,8 +28,10 @@ use std::time::{Duration, Instant};
 
 /// Where a registration's REGISTERs go and what they say.
 struct Target {
-    /// The registrar's (or outbound proxy's) address.
-    dest: Option<SocketAddr>,
+    /// The registrar's (or outbound proxy's) addresses, best first.
+    dests: Vec<SocketAddr>,
+    /// The name those addresses come from (None: an IP literal or the `peer?`'s host).
+    name: Option<NameKey>,
     /// Request-URI: `sip:domain[:port]`.
     uri: Uri,
     /// To and From: `<sip:user@domain>`.
@@ -68,6 +72,8 @@ impl Engine {
                 dest: None,
                 timers: TimerSlots::default(),
                 proxy_challenge: false,
+                target: 0,
+                waiting_dns: false,
             };
             let at = now + Duration::from_millis(100) * i as u32;
             t.timers.start(
@@ -96,11 +102,45 @@ impl Engine {
         if !t.timers.fired(kind, id) {
             return;
         }
-        let ev = match kind {
-            RegTimer::Due => RegEvent::Due,
-            RegTimer::Timeout => RegEvent::NoAnswer,
+        match kind {
+            RegTimer::Due => self.reg_due(now, reg),
+            RegTimer::Timeout => self.reg_event(now, reg, RegEvent::NoAnswer),
+        }
+    }
+
+    /// A registration is due: send if the registrar has an address, else look its name up
+    /// first (the REGISTER goes out when the answer comes; a failure is
+    /// [`RegEvent::Unresolved`], retried with backoff).
+    fn reg_due(&mut self, now: Instant, reg: usize) {
+        let Some(r) = self.cfg.registrations.get(reg) else {
+            return;
         };
-        self.reg_event(now, reg, ev);
+        let target = self.reg_target(r);
+        if let (true, Some(key)) = (target.dests.is_empty(), target.name) {
+            if let Some(t) = self.trunks.list.get_mut(reg) {
+                t.waiting_dns = true;
+            }
+            self.name_lookup_now(now, &key);
+            return;
+        }
+        self.reg_event(now, reg, RegEvent::Due);
+    }
+
+    /// A name finished resolving (`ok`: it has addresses): registrations waiting for it go.
+    pub(super) fn trunks_name_ready(&mut self, now: Instant, key: &NameKey, ok: bool) {
+        for reg in 0..self.trunks.list.len() {
+            let waiting = self.trunks.list[reg].waiting_dns
+                && self.reg_target(&self.cfg.registrations[reg]).name.as_ref() == Some(key);
+            if waiting {
+                self.trunks.list[reg].waiting_dns = false;
+                let ev = if ok {
+                    RegEvent::Due
+                } else {
+                    RegEvent::Unresolved
+                };
+                self.reg_event(now, reg, ev);
+            }
+        }
     }
 
     /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `reg`.
@@ -122,11 +162,34 @@ impl Engine {
         self.reg_event(now, reg, ev);
     }
 
-    fn reg_event(&mut self, now: Instant, reg: usize, ev: RegEvent) {
+    fn reg_event(&mut self, now: Instant, reg: usize, mut ev: RegEvent) {
         let lim = self.reg_limits();
+        let failover = match &ev {
+            RegEvent::NoAnswer => true,
+            RegEvent::Answer(a) => a.status == 503,
+            _ => false,
+        };
+        let n = match self.cfg.registrations.get(reg) {
+            Some(r) if failover => self.reg_target(r).dests.len(),
+            _ => 0,
+        };
         let Some(t) = self.trunks.list.get_mut(reg) else {
             return;
         };
+        if failover && t.machine.outstanding() {
+            // RFC 3263 §4.3: a timeout or 503 moves on to the next address of the name.
+            if t.target + 1 < n {
+                t.target += 1;
+                log::info!(
+                    "register '{}': no answer or 503; trying the registrar's address #{}",
+                    t.machine.label,
+                    t.target + 1
+                );
+                ev = RegEvent::Failover;
+            } else {
+                t.target = 0;
+            }
+        }
         let step = t.machine.step(now, ev, lim);
         match step {
             Step::Send { expiry, answer } => self.send_register(now, reg, expiry, answer),
@@ -258,31 +321,60 @@ impl Engine {
             host: domain,
             ..Uri::default()
         });
-        let proxy = peer.and_then(|(_, p)| p.outboundproxy.as_ref());
-        let (dest, route) = match proxy {
-            Some(Host::Static { host, port, .. }) => (
-                self.cfg.host_ip(host).map(|ip| SocketAddr::new(ip, *port)),
-                Some(format!("<sip:{host}:{port};lr>")),
-            ),
-            _ => {
+        let proxy = peer
+            .and_then(|(_, p)| Some((proxy_of(p)?, p.outboundproxy_port_given, proxy_route(p)?)));
+        let (dests, name, route) = match proxy {
+            Some(((host, port, ip), given, route)) => {
+                let (dests, name) = self.named_dests(&host, ip, port, given);
+                (dests, name, Some(route))
+            }
+            None => {
                 let from_peer = peer.and_then(|(id, p)| match &p.host {
-                    Host::Static { ip, port, .. } if r.port.is_none() => ip
-                        .map(|ip| SocketAddr::new(ip, *port))
-                        .or_else(|| self.cfg.resolved(id)),
+                    Host::Static { ip, port, .. } if r.port.is_none() => match ip {
+                        Some(ip) => Some(vec![SocketAddr::new(*ip, *port)]),
+                        None => Some(self.cfg.resolved_all(id).to_vec()),
+                    },
                     _ => None,
                 });
-                let direct = self
-                    .cfg
-                    .host_ip(&r.host)
-                    .map(|ip| SocketAddr::new(ip, port));
-                (from_peer.or(direct), None)
+                match from_peer.filter(|d| !d.is_empty()) {
+                    Some(d) => (d, None, None),
+                    None => {
+                        let ip = r
+                            .host
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .parse()
+                            .ok();
+                        let (d, n) = self.named_dests(&r.host, ip, port, r.port.is_some());
+                        (d, n, None)
+                    }
+                }
             }
         };
         Target {
-            dest,
+            dests,
+            name,
             uri,
             aor,
             route,
+        }
+    }
+
+    /// The addresses of `host` (an IP literal, or a name resolved on the loop) and the name's
+    /// key.
+    fn named_dests(
+        &self,
+        host: &str,
+        ip: Option<std::net::IpAddr>,
+        port: u16,
+        port_given: bool,
+    ) -> (Vec<SocketAddr>, Option<NameKey>) {
+        if let Some(ip) = ip {
+            return (vec![SocketAddr::new(ip, port)], None);
+        }
+        match NameKey::of(host, port_given.then_some(port)) {
+            Some(key) => (self.dns.names.addrs(&key).to_vec(), Some(key)),
+            None => (Vec::new(), None),
         }
     }
 
@@ -300,7 +392,7 @@ impl Engine {
         let wake = Wake::Registry(reg, RegTimer::Timeout);
         t.timers
             .start(&mut self.sched, RegTimer::Timeout, timeout, wake);
-        let Some(addr) = target.dest else {
+        let Some(&addr) = target.dests.get(t.target % target.dests.len().max(1)) else {
             log::warn!("register '{}': host '{}' has no address", r.label(), r.host);
             return; // the timeout fires and the machine retries with backoff
         };
@@ -398,23 +490,40 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Option<(Option<PeerId>, String, String)> {
-        let (i, r) = self
-            .trunks
-            .list
-            .iter()
-            .zip(&self.cfg.registrations)
-            .enumerate()
-            .find_map(|(i, (t, r))| {
-                let from_there = t.dest.is_some_and(|d| d.remote.ip() == source.remote.ip());
-                let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
-                let for_us = user.is_some_and(|u| u == r.user || u == contact_user(r));
-                (from_there && for_us).then_some((i, r))
-            })?;
+        let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
+        let lines = || {
+            self.trunks
+                .list
+                .iter()
+                .zip(&self.cfg.registrations)
+                .enumerate()
+                .filter(|(_, (_, r))| user.is_some_and(|u| u == r.user || u == contact_user(r)))
+        };
+        // The registrar's address and port first (two accounts on one host stay apart);
+        // else its address alone, unless the line's peer? insists on the port (no
+        // insecure=port, as chan_sip matches a peer by address).
+        let exact = lines().find(|(_, (t, _))| t.dest.is_some_and(|d| d.remote == source.remote));
+        let (i, (_, r)) = exact.or_else(|| {
+            lines().find(|(_, (t, r))| {
+                let port_free = self
+                    .reg_peer(r)
+                    .and_then(|p| self.cfg.peer(p))
+                    .is_none_or(|p| p.insecure.port);
+                port_free && t.dest.is_some_and(|d| d.remote.ip() == source.remote.ip())
+            })
+        })?;
         let peer = self.reg_peer(r).or_else(|| {
             self.cfg.peers().find_map(|(id, p)| match &p.host {
-                Host::Static { ip, .. } => {
-                    let ip = ip.or_else(|| self.cfg.resolved(id).map(|a| a.ip()));
-                    (ip == Some(source.remote.ip())).then_some(id)
+                Host::Static { ip, port, .. } => {
+                    let addrs: Vec<SocketAddr> = match ip {
+                        Some(ip) => vec![SocketAddr::new(*ip, *port)],
+                        None => self.cfg.resolved_all(id).to_vec(),
+                    };
+                    let hit = addrs.iter().any(|a| {
+                        a.ip() == source.remote.ip()
+                            && (p.insecure.port || a.port() == source.remote.port())
+                    });
+                    hit.then_some(id)
                 }
                 _ => None,
             })

@@ -175,6 +175,12 @@ header_names! {
     SubscriptionState, "Subscription-State", "subscription-state", None, false;
     /// `Refer-To` (`r`, RFC 3515).
     ReferTo, "Refer-To", "refer-to", Some("r"), false;
+    /// `Remote-Party-ID` (draft-ietf-sip-privacy-04, as chan_sip sends it).
+    RemotePartyId, "Remote-Party-ID", "remote-party-id", None, true;
+    /// `P-Asserted-Identity` (RFC 3325).
+    PAssertedIdentity, "P-Asserted-Identity", "p-asserted-identity", None, true;
+    /// `Privacy` (RFC 3323).
+    Privacy, "Privacy", "privacy", None, false;
     /// `Referred-By` (`b`, RFC 3892).
     ReferredBy, "Referred-By", "referred-by", Some("b"), false;
     /// `Content-Encoding` (`e`).

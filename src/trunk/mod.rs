@@ -3,8 +3,8 @@
 //!
 //! The engine drives it with the scheduler (`src/engine/trunk.rs`, `src/engine/challenge.rs`):
 //! it sends the REGISTERs a [`Registry`] asks for and feeds back their answers and timeouts.
-//! Until a CLI exists, `sip show registry` is the log (state changes in chan_sip's wording)
-//! and [`RegistryRow`], the read-only snapshot a later CLI prints.
+//! State changes are logged in chan_sip's wording; [`RegistryRow`] is the read-only snapshot
+//! `sip show registry` prints.
 //!
 //! Reading list: RFC 3261 §10 (registration), §22 (authentication), RFC 8760 (SHA-256);
 //! chan_sip's `transmit_register`, `handle_response_register`, `do_proxy_auth`,
@@ -53,6 +53,11 @@ pub struct Trunk {
     pub timers: TimerSlots<RegTimer>,
     /// The last challenge was a 407 (answer with Proxy-Authorization).
     pub proxy_challenge: bool,
+    /// Which of the registrar's addresses (RFC 3263 order) REGISTERs go to: advanced on a
+    /// timeout or 503, back to the first after the last.
+    pub target: usize,
+    /// Due, but waiting for the registrar's name to resolve.
+    pub waiting_dns: bool,
 }
 
 /// Every registration, by its index among the `register =>` lines.

@@ -32,6 +32,9 @@ pub enum RegState {
     Timeout,
     /// `registerattempts` failed in a row: stopped.
     Failed,
+    /// The registrar's host name (or the outbound proxy's) does not resolve: retried with
+    /// backoff (chan_sip logs "Probably a DNS error" and retries; sipbox also shows it).
+    Unresolved,
 }
 
 impl RegState {
@@ -46,6 +49,7 @@ impl RegState {
             RegState::NoAuthentication => "No Authentication",
             RegState::Timeout => "Timeout",
             RegState::Failed => "Failed",
+            RegState::Unresolved => "Unresolved",
         }
     }
 }
@@ -91,6 +95,12 @@ pub enum RegEvent {
     NoAnswer,
     /// sipbox is stopping: unregister (Expires: 0) if registered.
     Shutdown,
+    /// The outstanding REGISTER timed out or drew a 503 and the registrar's name has another
+    /// address (RFC 3263 §4.3): send it again there, without credentials (a new server's
+    /// nonce is its own), and without counting a failure.
+    Failover,
+    /// It was due, but the registrar's name does not resolve.
+    Unresolved,
 }
 
 /// What the engine must do next.
@@ -171,6 +181,11 @@ impl Registry {
         }
     }
 
+    /// True while a REGISTER is outstanding.
+    pub fn outstanding(&self) -> bool {
+        matches!(self.state, RegState::RequestSent | RegState::AuthSent)
+    }
+
     /// True while the Expires: 0 REGISTER of a shutdown is outstanding.
     pub fn unregistering(&self) -> bool {
         self.stopping && matches!(self.state, RegState::RequestSent | RegState::AuthSent)
@@ -221,7 +236,7 @@ impl Registry {
 
     /// The one transition function.
     pub fn step(&mut self, now: Instant, ev: RegEvent, lim: Limits) -> Step {
-        let outstanding = matches!(self.state, RegState::RequestSent | RegState::AuthSent);
+        let outstanding = self.outstanding();
         match ev {
             RegEvent::Due if self.halted || self.stopping => Step::Stay,
             RegEvent::Due => self.send(self.requested, None),
@@ -233,6 +248,22 @@ impl Registry {
                 } else {
                     Step::Done
                 }
+            }
+            RegEvent::Failover if !outstanding => Step::Stay,
+            RegEvent::Failover => {
+                let expiry = if self.stopping { 0 } else { self.requested };
+                self.send(expiry, None)
+            }
+            RegEvent::Unresolved if self.halted || self.stopping || outstanding => Step::Stay,
+            RegEvent::Unresolved => {
+                log::warn!(
+                    "Probably a DNS error for registration to '{}', trying REGISTER again \
+                     (Attempt #{})",
+                    self.label,
+                    self.failures + 2
+                );
+                self.set(RegState::Unresolved);
+                self.failed(now, lim, None)
             }
             RegEvent::NoAnswer if !outstanding => Step::Stay,
             RegEvent::NoAnswer if self.stopping => {

@@ -4,6 +4,7 @@
 
 pub mod baresip;
 pub mod dns;
+pub mod dnsmasq;
 pub mod engine_net;
 pub mod fakenet;
 pub mod rtp;

@@ -74,6 +74,8 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         )),
         "VMCOUNT" => Ok(crate::dialplan::apps::voicemail::vmcount(cx.dp, args)),
         "VM_INFO" => crate::dialplan::apps::voicemail::vm_info(cx.dp, args),
+        // CALLERPRES(): the deprecated form of CALLERID(pres) (func_callerid.c).
+        "CALLERPRES" => channel::read(cx, "CALLERID", "pres"),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
@@ -89,6 +91,11 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
         "GLOBAL" | "LOCAL" | "SHARED" | "HASH" | "ARRAY" => variables::write(cx, name, args, value),
         "DB" => astdb::write(cx, args, value),
         "CDR" => cdr::write(cx, args, value),
+        "CALLERPRES" => {
+            let pres = crate::config::sip_identity::presentation(value)
+                .ok_or_else(|| format!("'{value}' is not a presentation"))?;
+            channel::write(cx, "CALLERID", "pres", pres)
+        }
         _ => Err(format!("{name}() cannot be written (or is unknown)")),
     }
 }
