@@ -12,7 +12,8 @@ N=${2:-200}
 BIN=${BIN:-target/release/sipbox}
 [ -n "${BIN_GIVEN:-}" ] || cargo build --release --quiet
 D=$(mktemp -d /tmp/sipbox-count.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+# KEEP=1 keeps the callgrind files (and prints where), for callgrind_annotate.
+if [ -n "${KEEP:-}" ]; then echo "callgrind files in $D" >&2; else trap 'rm -rf "$D"' EXIT; fi
 . scripts/bench/config.sh
 write_bench_config "$D"
 SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error"
@@ -21,7 +22,7 @@ SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error"
 run() {
   local n=$1 port pid cp uas
   port=$(free_port)
-  valgrind --tool=callgrind --callgrind-out-file="$D/cg.$n" "$BIN" --config-dir "$D" \
+  valgrind --tool=callgrind ${CG_OPTS:-} --callgrind-out-file="$D/cg.$n" "$BIN" --config-dir "$D" \
     --bind 127.0.0.1:$port 2> "$D/log.$n" &
   pid=$!
   sleep 3
@@ -43,7 +44,13 @@ run() {
   sleep 1
   kill -TERM $pid
   wait $pid || true
-  awk '/^(summary|totals):/{print $2; exit}' "$D/cg.$n"
+  # Every thread's file when CG_OPTS=--separate-threads=yes (cg.N-01, -02, ...).
+  awk '/^(summary|totals):/ && !seen[FILENAME]++ {s += $2} END {print s}' "$D"/cg."$n"*
+  if [ -n "${CG_OPTS:-}" ]; then
+    for f in "$D"/cg."$n"-*; do
+      echo "  $(basename "$f"): $(awk '/^(summary|totals):/{print $2; exit}' "$f")" >&2
+    done
+  fi
 }
 IDLE=$(run 0)
 TOTAL=$(run "$N")
