@@ -107,6 +107,7 @@ impl Call {
             transfer: None,
             rerouted: false,
             cdr: super::cdr::CallCdr::new(cx.wall),
+            join: None,
         }
     }
 

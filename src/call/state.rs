@@ -164,6 +164,8 @@ pub struct Call {
     pub rerouted: bool,
     /// Its CDR records so far.
     pub cdr: super::cdr::CallCdr,
+    /// A join of this call with another that only the engine can do (attended transfer).
+    pub join: Option<super::join::JoinRequest>,
 }
 
 impl CallIds for Call {

@@ -44,6 +44,7 @@ mod challenge;
 mod dns;
 mod dns_names;
 mod invite;
+mod join;
 mod mwi;
 mod nat;
 mod qualify;
@@ -396,10 +397,14 @@ impl Engine {
         let call = self.calls.get_mut(h)?;
         let mut cx = cx!(self, now, wall);
         let r = f(call, &mut cx);
+        let join = call.join.take();
         if call.is_over() {
             self.drop_call(h, wall);
         } else {
             self.calls.sync_legs(h);
+        }
+        if let Some(j) = join {
+            self.on_join(now, h, j);
         }
         Some(r)
     }

@@ -14,6 +14,7 @@
 
 pub mod endpoint;
 mod hold;
+mod join;
 mod keepalive;
 pub mod moh;
 pub mod record;

@@ -1,0 +1,55 @@
+//! Media for a leg that replaces another (INVITE with Replaces, RFC 3891): sipbox answers
+//! the new phone's offer with a codec the bridged peer's unchanged session can be relayed to
+//! (its own, or the other G.711 law, which the relay transcodes), on the new leg's own ports.
+//! The peer is not re-INVITEd.
+
+use super::super::state::Call;
+use super::super::Cx;
+use super::transfer::bridgeable;
+use super::{allow_of, learn_from, set_codec, SDP};
+use crate::handle::LegId;
+use crate::media::sdp::{CodecName, Sdp};
+use crate::sip::{Request, StatusCode};
+
+impl Call {
+    /// The SDP answer to the replacing INVITE of `leg`, bridged to `other`. `Err(488)`: no
+    /// offer (sipbox needs one here), an unreadable one or no codec in common; `Err(503)`: no
+    /// RTP port pair left.
+    pub(in crate::call) fn media_answer_replacing(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        other: LegId,
+        invite: &Request,
+    ) -> Result<(String, Vec<u8>), StatusCode> {
+        let offer = Sdp::parse(invite.body()).map_err(|e| {
+            log::info!("call {}: replacing INVITE's SDP: {e} (488)", self.label());
+            StatusCode::NOT_ACCEPTABLE_HERE
+        })?;
+        let own = allow_of(cx, self.legs[leg].peer);
+        let allow: Vec<CodecName> = match self.leg_media(other).and_then(|m| m.codec.as_ref()) {
+            Some(c) => bridgeable(c)
+                .into_iter()
+                .filter(|c| own.contains(c))
+                .collect(),
+            None => own,
+        };
+        let Some(pair) = self.ensure_leg(cx, leg) else {
+            log::warn!("call {}: no RTP port pair left (503)", self.label());
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        let ip = self.media_ip_toward(cx, leg);
+        let label = self.label().to_string();
+        let lm = self
+            .leg_media_mut(leg)
+            .ok_or(StatusCode::SERVICE_UNAVAILABLE)?;
+        let sdp = crate::media::sdp::answer(&offer, &allow, &mut lm.session, ip, pair.port)
+            .map_err(|_| {
+                log::info!("call {label}: replacing leg has no codec of its peer (488)");
+                StatusCode::NOT_ACCEPTABLE_HERE
+            })?;
+        learn_from(lm, cx.now, &offer);
+        set_codec(lm, &sdp);
+        Ok((SDP.to_string(), sdp.to_bytes()))
+    }
+}
