@@ -93,6 +93,12 @@ pub enum JoinRequest {
         /// The consultation dialog.
         replaces: Replaces,
     },
+    /// `Pickup()`/`PickupChan()`: move this call's unanswered caller into the ringing call
+    /// `target` names.
+    Pickup {
+        /// Which ringing call.
+        target: crate::dialplan::command::PickupTarget,
+    },
 }
 
 impl Call {
@@ -307,6 +313,93 @@ impl Call {
             continue_after: false,
         };
         self.update_hold_music(cx);
+        self.arm_watchdog(cx);
+        Ok(())
+    }
+
+    /// The first fork still ringing (or trying) whose entry `matches`, while the caller waits
+    /// for an answer: a call that can be picked up.
+    pub fn ringing_fork(&self, matches: impl Fn(&Leg) -> bool) -> Option<LegId> {
+        let CallState::Dialing(d) = &self.state else {
+            return None;
+        };
+        // The caller is still waiting for its answer.
+        self.legs[self.caller].invite_tx?;
+        d.forks.iter().copied().find(|&f| {
+            self.legs
+                .get(f)
+                .is_some_and(|l| l.dialog.is_pending() && matches(l))
+        })
+    }
+
+    /// Nothing to pick up: the dialplan goes on.
+    pub fn pickup_failed(&mut self, cx: &mut Cx<'_>) {
+        log::info!("call {}: nothing to pick up", self.label());
+        self.run_dialplan(cx, crate::dialplan::Resume::Done);
+    }
+
+    /// Call pickup: the ringing call gets `picker` (attached, unanswered, its INVITE `invite`):
+    /// the picker is answered at once, the forks are cancelled, and the caller — bridged to the
+    /// picker — is answered once the picker ACKs. `Err`: the picker was refused with that
+    /// status and the call rings on.
+    pub fn picked_up(
+        &mut self,
+        cx: &mut Cx<'_>,
+        picker: LegId,
+        invite: &Request,
+    ) -> Result<(), StatusCode> {
+        let forks = match &self.state {
+            CallState::Dialing(d) => d.forks.clone(),
+            _ => return Err(StatusCode::CALL_DOES_NOT_EXIST),
+        };
+        let bodies = self.media_pickup(cx, picker, invite);
+        let Some(h) = self.legs.get_mut(picker).and_then(|l| l.invite_tx.take()) else {
+            return Err(StatusCode::SERVER_INTERNAL_ERROR);
+        };
+        let ua = cx.cfg.general.user_agent.as_str();
+        let (to_picker, to_caller) = match bodies {
+            Ok(b) => b,
+            Err(status) => {
+                let r = Reply::new(status);
+                reply::send(
+                    cx.now,
+                    cx.txs,
+                    cx.sched,
+                    cx.out,
+                    h,
+                    r,
+                    None,
+                    cx.advertise,
+                    ua,
+                );
+                self.drop_leg(cx, picker);
+                return Err(status);
+            }
+        };
+        let ok = Reply::new(StatusCode::OK);
+        let Some(resp) = reply::build(cx.txs, h, ok, Some(to_picker), cx.advertise, ua) else {
+            self.drop_leg(cx, picker);
+            return Err(StatusCode::SERVER_INTERNAL_ERROR);
+        };
+        let bytes: Rc<[u8]> = resp.to_bytes().into();
+        cx.txs.server_send(cx.now, cx.sched, cx.out, h, &resp);
+        self.legs[picker].dialog.state = DialogState::Confirmed;
+        self.start_2xx_retransmit(cx, picker, bytes);
+        log::info!("call {}: picked up by leg {picker}", self.label());
+        self.timers.stop(cx.sched, CallTimer::DialTimeout);
+        self.stop_moh(cx, Some(super::media::moh::MohFor::Ringing));
+        for f in forks {
+            self.cancel_fork(cx, f);
+        }
+        self.state = CallState::Answered {
+            bridge: Some(Bridge {
+                a: self.caller,
+                b: picker,
+            }),
+            continue_after: false,
+        };
+        self.set_dial_status(crate::dialplan::DialStatus::Answer);
+        self.owed_answer = Some(Some(to_caller));
         self.arm_watchdog(cx);
         Ok(())
     }

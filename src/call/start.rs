@@ -108,6 +108,7 @@ impl Call {
             rerouted: false,
             cdr: super::cdr::CallCdr::new(cx.wall),
             join: None,
+            owed_answer: None,
         }
     }
 

@@ -42,6 +42,7 @@ impl Engine {
                     });
                 }
             },
+            JoinRequest::Pickup { target } => self.dialplan_pickup(now, a, target),
         }
     }
 

@@ -47,6 +47,7 @@ mod invite;
 mod join;
 mod mwi;
 mod nat;
+mod pickup;
 mod qualify;
 mod records;
 mod register;
@@ -160,6 +161,8 @@ pub struct Engine {
     admin: admin::Admin,
     /// rtp.conf's port range as bound at start (a reload cannot move it).
     rtp_range: (u16, u16),
+    /// features.conf.
+    features: crate::config::features_conf::FeaturesConf,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -275,6 +278,7 @@ impl Engine {
             cdr_conf: Default::default(),
             mwi: Default::default(),
             moh: Default::default(),
+            features: Default::default(),
             cfg,
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
@@ -329,6 +333,12 @@ impl Engine {
     /// Sets the music on hold classes (their files come through the prompt source).
     pub fn with_moh(mut self, moh: crate::media::moh::MohLibrary) -> Engine {
         self.moh = moh;
+        self
+    }
+
+    /// features.conf (Asterisk's defaults without it).
+    pub fn with_features(mut self, f: crate::config::features_conf::FeaturesConf) -> Engine {
+        self.features = f;
         self
     }
 
