@@ -187,6 +187,13 @@ fn the_caller_of_both_calls_joins_the_transferee_and_the_target() {
     let mut net = net_with(TEST_SIP_CONF);
     let (mut t, x, mut y, timers) = phones(&mut net);
     let (mut da, inv_x) = call(&mut net, &mut t, &x, "1002");
+    // As phones do: the transferee is put on hold (sipbox answers the hold itself) while
+    // the transferer consults the target.
+    t.reinvite(&mut net, &mut da, &sdp(t.rtp, &[0, 101], "sendonly"));
+    assert!(
+        net.quiet(x.sip),
+        "the transferee is not re-INVITEd for the hold"
+    );
     let (db, inv_y) = call(&mut net, &mut t, &y, "1003");
     assert_eq!(net.engine.table_sizes().calls, 2);
 

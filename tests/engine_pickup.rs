@@ -12,7 +12,7 @@ mod common;
 use common::fakenet::FakeNet;
 use common::ua::*;
 use common::TEST_SIP_CONF;
-use sipbox::sip::{Method, Request};
+use sipbox::sip::{Method, Request, Response};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -89,10 +89,20 @@ fn rtp_flows(net: &mut FakeNet, x: &Ua, to_x_leg: SocketAddr, y: &Ua, to_y_leg: 
 
 /// `c` picks up by dialling `exten`; the whole pickup is checked and torn down.
 fn picks_up(exten: &str) {
+    picks_up_with(exten, |net, c, _| {
+        c.call(net, exten, &sdp(c.rtp, &[8, 0, 101], "sendrecv"))
+    });
+}
+
+/// As [`picks_up`], `how` making the picker's call (given the ringing phone's INVITE).
+fn picks_up_with(
+    exten: &str,
+    how: impl FnOnce(&mut FakeNet, &mut Ua, &Request) -> (Dialog, Response),
+) {
     let mut net = net();
     let (mut a, b, mut c, timers) = phones(&mut net);
     let (mut da, inv_b) = ringing(&mut net, &mut a, &b);
-    let (mut dc, r) = c.call(&mut net, exten, &sdp(c.rtp, &[8, 0, 101], "sendrecv"));
+    let (mut dc, r) = how(&mut net, &mut c, &inv_b);
     assert_eq!(r.status(), 200, "{exten}: {r:?}");
     assert!(
         String::from_utf8_lossy(r.body()).contains("RTP/AVP 0 "),
@@ -130,6 +140,23 @@ fn pickup_by_extension_takes_the_call_dial_rings_from_it() {
 #[test]
 fn pickupchan_takes_the_call_ringing_that_entry() {
     picks_up("81");
+}
+
+#[test]
+fn an_invite_replacing_the_ringing_fork_picks_it_up() {
+    // A phone that learned the ringing dialog (dialog-info) replaces it (RFC 3891): to-tag
+    // is sipbox's (the From tag it rang 1002 with), from-tag the ringing phone's.
+    picks_up_with("Replaces", |net, c, inv_b| {
+        let sipbox_tag = inv_b.from().tag().unwrap_or_default().to_string();
+        let rep = format!(
+            "Replaces: {};to-tag={sipbox_tag};from-tag=callee1002\r\n",
+            inv_b.call_id()
+        );
+        let body = sdp(c.rtp, &[8, 0, 101], "sendrecv");
+        let mut d = c.call_start_with(net, "1002", &rep, &body);
+        let r = c.invite_outcome(net, &mut d);
+        (d, r)
+    });
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!   names and takes that leg's place: 400 for more than one Replaces or a malformed one, 481
 //!   without a match or for an early dialog sipbox did not start, 486 for `early-only` on a
 //!   confirmed dialog, 603 for a terminated one or when the caller's `allowtransfer=no`.
+//!   A ringing fork sipbox started is picked up (see `pickup.rs`).
 //!
 //! Reading list: RFC 3891, RFC 5589 §7; Asterisk's `chan_sip.c` `local_attended_transfer`
 //! and `handle_invite_replaces`.
@@ -168,8 +169,17 @@ impl Engine {
             (DialogState::Confirmed, _) => {}
             // An early dialog sipbox did not start (RFC 3891 §3: 481).
             (_, Role::Uas) => return Err(not_found),
-            // A ringing fork sipbox started (pickup by Replaces): not supported.
-            (_, Role::Uac) => return Err(Some(StatusCode::BUSY_HERE)),
+            // A fork sipbox is ringing (a phone's directed pickup, having learned the
+            // dialog from a dialog-info NOTIFY): picked up as by PickupChan.
+            (_, Role::Uac) => {
+                if call.ringing_fork(|l| r.names(&l.dialog)).is_none() {
+                    return Err(not_found);
+                }
+                let c = lr.call;
+                let leg = self.new_leg(req, source, h, peer);
+                self.move_picker(now, c, leg, req);
+                return Ok(());
+            }
         }
         if call.bridge().and_then(|b| b.other(old)).is_none() {
             // sipbox itself is the other party (Echo, Playback): nothing to bridge to.
@@ -178,23 +188,8 @@ impl Engine {
         if call.reinvite_pending {
             return Err(Some(StatusCode::REQUEST_PENDING));
         }
-        let to_tag = self
-            .txs
-            .server(h)
-            .map(|t| t.to_tag.clone())
-            .unwrap_or_default();
-        let leg = Leg {
-            dialog: Dialog::uas(req, to_tag, source),
-            invite_tx: Some(h),
-            ack: None,
-            peer,
-            media: None,
-            nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
-        };
-        if let Some(p) = peer {
-            self.load.add(p);
-        }
         let c = lr.call;
+        let leg = self.new_leg(req, source, h, peer);
         let wall = self.wall(now);
         let new = {
             let call = self.calls.get_mut(c).ok_or(not_found)?;
@@ -205,6 +200,33 @@ impl Engine {
         match self.with_call(now, c, |call, cx| call.replace_leg(cx, new, old, req)) {
             Some(Ok(())) => Ok(()),
             _ => Err(None),
+        }
+    }
+
+    /// The leg of a new INVITE (its server transaction `h`) that joins an existing call
+    /// instead of making one; it counts against its entry's call-limit from now on.
+    pub(super) fn new_leg(
+        &mut self,
+        req: &Request,
+        source: Flow,
+        h: Handle,
+        peer: Option<PeerId>,
+    ) -> Leg {
+        let to_tag = self
+            .txs
+            .server(h)
+            .map(|t| t.to_tag.clone())
+            .unwrap_or_default();
+        if let Some(p) = peer {
+            self.load.add(p);
+        }
+        Leg {
+            dialog: Dialog::uas(req, to_tag, source),
+            invite_tx: Some(h),
+            ack: None,
+            peer,
+            media: None,
+            nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
         }
     }
 }

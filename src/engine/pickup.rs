@@ -10,7 +10,6 @@
 //! answers 503 (chan_sip's "503 Unavailable"), the applications let the dialplan go on.
 
 use super::Engine;
-use crate::call::dialog::Dialog;
 use crate::call::{Call, EndReason, Leg, Reply};
 use crate::config::settings::PeerId;
 use crate::dialplan::command::PickupTarget;
@@ -76,22 +75,7 @@ impl Engine {
             log::info!("call {}: nothing to pick up (503)", req.call_id());
             return self.reply_on(now, h, Reply::new(StatusCode::SERVICE_UNAVAILABLE));
         };
-        let to_tag = self
-            .txs
-            .server(h)
-            .map(|t| t.to_tag.clone())
-            .unwrap_or_default();
-        let leg = Leg {
-            dialog: Dialog::uas(&req, to_tag, source),
-            invite_tx: Some(h),
-            ack: None,
-            peer,
-            media: None,
-            nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
-        };
-        if let Some(p) = peer {
-            self.load.add(p);
-        }
+        let leg = self.new_leg(&req, source, h, peer);
         self.move_picker(now, r, leg, &req);
     }
 
@@ -120,7 +104,7 @@ impl Engine {
         self.with_call(now, n, |c, cx| c.end(cx, EndReason::Hangup(StatusCode::OK)));
     }
 
-    fn move_picker(&mut self, now: Instant, r: CallHandle, leg: Leg, invite: &Request) {
+    pub(super) fn move_picker(&mut self, now: Instant, r: CallHandle, leg: Leg, invite: &Request) {
         let wall = self.wall(now);
         let new = {
             let Some(call) = self.calls.get_mut(r) else {
