@@ -210,6 +210,16 @@ impl Call {
             "call {}: attended transfer joins leg {transferee} with leg {moved}",
             self.label()
         );
+        let codec = |c: &Call, l: LegId| c.leg_media(l).and_then(|m| m.codec.clone());
+        if let (Some(a), Some(b)) = (codec(self, transferee), codec(self, moved)) {
+            if !super::media::bridgeable(&a).contains(&b) {
+                // Neither side is re-INVITEd: the relay passes what each sends.
+                log::warn!(
+                    "call {}: attended transfer bridges {a:?} with {b:?}; they may not hear each other",
+                    self.label()
+                );
+            }
+        }
         self.state = CallState::Answered {
             bridge: Some(Bridge {
                 a: transferee,

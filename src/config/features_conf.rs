@@ -50,3 +50,36 @@ impl FeaturesConf {
         f
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> (FeaturesConf, Vec<String>) {
+        let mut raw = Vec::new();
+        let sections = super::super::reader::read_str_with("features.conf", text, None, &mut raw)
+            .expect("reads");
+        let mut w = Warnings::default();
+        let f = FeaturesConf::from_sections(&sections, &mut w);
+        (f, w.into_vec())
+    }
+
+    #[test]
+    fn defaults_and_options_with_file_line_warnings() {
+        assert_eq!(conf("").0, FeaturesConf::default());
+        assert_eq!(FeaturesConf::default().pickup_exten, "*8");
+        let (f, w) = conf(
+            "[general]\npickupexten = *9\nparkext => 700\n[featuremap]\nblindxfer=##\natxfer=*3\n",
+        );
+        assert_eq!(
+            (
+                f.pickup_exten.as_str(),
+                f.blind_xfer.as_str(),
+                f.at_xfer.as_str()
+            ),
+            ("*9", "##", "*3")
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("features.conf:3:"), "{w:?}");
+    }
+}

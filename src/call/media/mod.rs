@@ -21,6 +21,8 @@ pub mod record;
 pub mod relay;
 mod transfer;
 
+pub(in crate::call) use transfer::bridgeable;
+
 use super::state::Call;
 use super::Cx;
 use crate::config::rtp_conf::RtpConf;
