@@ -145,8 +145,11 @@ impl Call {
             invite_tx: None,
             ack: None,
             peer: None,
+            entry: l.entry.clone(),
             media: None,
             nated: l.nated,
+            channel: l.channel.clone(),
+            created: l.created,
         };
         let moved = std::mem::replace(l, placeholder);
         if self.pending_ack.as_ref().is_some_and(|p| p.leg == leg) {

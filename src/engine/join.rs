@@ -176,7 +176,7 @@ impl Engine {
                     return Err(not_found);
                 }
                 let c = lr.call;
-                let leg = self.new_leg(req, source, h, peer);
+                let leg = self.new_leg(now, req, source, h, peer);
                 self.move_picker(now, c, leg, req);
                 return Ok(());
             }
@@ -189,7 +189,7 @@ impl Engine {
             return Err(Some(StatusCode::REQUEST_PENDING));
         }
         let c = lr.call;
-        let leg = self.new_leg(req, source, h, peer);
+        let leg = self.new_leg(now, req, source, h, peer);
         let wall = self.wall(now);
         let new = {
             let call = self.calls.get_mut(c).ok_or(not_found)?;
@@ -207,6 +207,7 @@ impl Engine {
     /// instead of making one; it counts against its entry's call-limit from now on.
     pub(super) fn new_leg(
         &mut self,
+        now: Instant,
         req: &Request,
         source: Flow,
         h: Handle,
@@ -220,13 +221,19 @@ impl Engine {
         if let Some(p) = peer {
             self.load.add(p);
         }
+        let entry = peer.and_then(|p| self.cfg.peer_rc(p));
+        self.unique_ids += 1;
+        let name = entry.as_ref().map(|e| e.name.clone()).unwrap_or_default();
         Leg {
             dialog: Dialog::uas(req, to_tag, source),
             invite_tx: Some(h),
             ack: None,
             peer,
+            entry,
             media: None,
             nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
+            channel: crate::call::channel_name(&name, self.unique_ids),
+            created: now,
         }
     }
 }

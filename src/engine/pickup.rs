@@ -32,7 +32,11 @@ impl Engine {
         let mine = picker
             .and_then(|p| cfg.peer(p))
             .map_or(0, |e| e.pickup_group);
-        let name_of = |l: &Leg| l.peer.and_then(|p| cfg.peer(p)).map(|e| e.name.as_str());
+        // A ringing leg is matched on the entry its call began with (a reload does not
+        // change running calls).
+        fn name_of(l: &Leg) -> Option<&str> {
+            l.entry.as_deref().map(|e| e.name.as_str())
+        }
         let fits = |h: CallHandle, c: &Call| -> bool {
             if Some(h) == except {
                 return false;
@@ -40,7 +44,7 @@ impl Engine {
             match target {
                 PickupTarget::Group => c
                     .ringing_fork(|l| {
-                        let group = l.peer.and_then(|p| cfg.peer(p)).map_or(0, |e| e.call_group);
+                        let group = l.entry.as_deref().map_or(0, |e| e.call_group);
                         group & mine != 0
                     })
                     .is_some(),
@@ -75,7 +79,7 @@ impl Engine {
             log::info!("call {}: nothing to pick up (503)", req.call_id());
             return self.reply_on(now, h, Reply::new(StatusCode::SERVICE_UNAVAILABLE));
         };
-        let leg = self.new_leg(&req, source, h, peer);
+        let leg = self.new_leg(now, &req, source, h, peer);
         self.move_picker(now, r, leg, &req);
     }
 

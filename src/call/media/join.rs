@@ -29,7 +29,7 @@ impl Call {
             log::info!("call {}: replacing INVITE's SDP: {e} (488)", self.label());
             StatusCode::NOT_ACCEPTABLE_HERE
         })?;
-        let own = allow_of(cx, self.legs[leg].peer);
+        let own = allow_of(self, leg);
         let allow: Vec<CodecName> = match self.leg_media(other).and_then(|m| m.codec.as_ref()) {
             Some(c) => bridgeable(c)
                 .into_iter()
@@ -82,8 +82,8 @@ impl Call {
             StatusCode::NOT_ACCEPTABLE_HERE
         })?;
         let offered: Vec<CodecName> = theirs.codecs().into_iter().map(|c| c.name).collect();
-        let picker_allow = allow_of(cx, self.legs[picker].peer);
-        let common: Vec<CodecName> = allow_of(cx, self.legs[caller].peer)
+        let picker_allow = allow_of(self, picker);
+        let common: Vec<CodecName> = allow_of(self, caller)
             .into_iter()
             .filter(|c| offered.contains(c) && picker_allow.contains(c))
             .collect();
