@@ -188,3 +188,30 @@ fn nothing_to_pick_up_is_503_for_pickupexten_and_the_dialplan_goes_on_for_pickup
     net.assert_idle();
     assert_eq!(net.engine.table_sizes().timers, timers);
 }
+
+#[test]
+fn a_reload_takes_features_conf_pickupexten() {
+    let mut net = net();
+    let (mut a, b, mut c, _) = phones(&mut net);
+    let conf = TEST_SIP_CONF
+        .replace("[1002](phone)\n", "[1002](phone)\ncallgroup=1,3-5\n")
+        .replace("[1003](phone)\n", "[1003](phone)\npickupgroup=4\n");
+    let mut cfg = sipbox::config::load_str(&conf, EXTENSIONS, None).unwrap();
+    cfg.features.pickup_exten = "*9".into();
+    net.engine
+        .reload_config(net.now, &cfg, sipbox::engine::ReloadScope::All)
+        .unwrap();
+    let (mut da, inv_b) = ringing(&mut net, &mut a, &b);
+    let offer = sdp(c.rtp, &[0, 101], "sendrecv");
+    // *8 is an ordinary extension now: none in the dialplan (404).
+    assert_eq!(c.call(&mut net, "*8", &offer).1.status(), 404);
+    let (mut dc, r) = c.call(&mut net, "*9", &offer);
+    assert_eq!(r.status(), 200, "{r:?}");
+    cancelled(&mut net, &b, &inv_b);
+    c.ack(&mut net, &dc, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut da).status(), 200);
+    a.ack(&mut net, &da, None);
+    c.hang_up(&mut net, &mut dc);
+    a.answer_bye(&mut net);
+    net.assert_idle();
+}
