@@ -389,3 +389,63 @@ fn an_early_dialog_sipbox_did_not_start_is_not_replaced() {
     t.ack_failure(&mut net, &da, &r);
     all_gone(&mut net, timers);
 }
+
+#[test]
+fn a_transfer_while_the_target_rings_hands_the_target_to_the_transferee() {
+    let mut net = net_with(TEST_SIP_CONF);
+    let (mut t, mut x, y, timers) = phones(&mut net);
+    let (mut da, inv_x) = call(&mut net, &mut t, &x, "1002");
+    // The consultation call rings; the transferer transfers before the target answers.
+    let mut db = t.call_start(&mut net, "1003", &sdp(t.rtp, &[0, 101], "sendrecv"));
+    let inv_y = y.request(&mut net, Method::Invite);
+    y.respond(&mut net, &inv_y, 180, None);
+    let ringing = t.response_with(&mut net, 180);
+    t.learn_from(&mut db, &ringing);
+    attended_refer(&t, &mut net, &mut da, &db);
+    assert_eq!(status_of(&t, &mut net), 202);
+    assert_eq!(notify(&t, &mut net, da.cseq).1, "SIP/2.0 100 Trying\r\n");
+    // The consultation INVITE is ended (487), call A tells and releases the transferer.
+    let r = t.response_with(&mut net, 487);
+    t.ack_failure(&mut net, &db, &r);
+    let got = requests(&t, &mut net, 2);
+    for r in &got {
+        match r.method() {
+            Method::Notify => {
+                let (state, frag) = check_notify(&t, &mut net, r, da.cseq);
+                assert_eq!(
+                    (state.as_str(), frag.as_str()),
+                    ("terminated;reason=noresource", "SIP/2.0 200 OK\r\n")
+                );
+            }
+            Method::Bye => {
+                assert_eq!(r.call_id(), da.call_id);
+                t.respond(&mut net, r, 200, None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(
+        net.quiet(x.sip) && net.quiet(y.sip),
+        "nobody is re-INVITEd or told"
+    );
+    // The target answers: it is bridged to the transferee.
+    y.respond(
+        &mut net,
+        &inv_y,
+        200,
+        Some(&sdp(y.rtp, &[0, 101], "sendrecv")),
+    );
+    y.request(&mut net, Method::Ack);
+    assert!(net.quiet(x.sip));
+    rtp_flows(
+        &mut net,
+        &x,
+        sdp_addr(&body(&inv_x)),
+        &y,
+        sdp_addr(&body(&inv_y)),
+    );
+    let mut dx = x.callee_dialog(&net, &inv_x);
+    x.hang_up(&mut net, &mut dx);
+    y.answer_bye(&mut net);
+    all_gone(&mut net, timers);
+}

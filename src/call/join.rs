@@ -189,6 +189,33 @@ impl Call {
         id
     }
 
+    /// The caller's leg, when `r` names it and it still waits for its answer while a Dial
+    /// rings (an attended transfer before the target answered).
+    pub fn ringing_caller_named(&self, r: &Replaces) -> Option<LegId> {
+        let l = self.legs.get(self.caller)?;
+        let ringing = matches!(self.state, CallState::Dialing(_));
+        (ringing && l.invite_tx.is_some() && r.names(&l.dialog)).then_some(self.caller)
+    }
+
+    /// The transferee `new` (moved here, answered long ago) takes the ringing caller's place:
+    /// the transferer's INVITE gets `487`, and the target's answer will be bridged to the
+    /// transferee's unchanged session, as after a blind transfer.
+    pub fn caller_replaced_by(&mut self, cx: &mut Cx<'_>, new: LegId) {
+        log::info!(
+            "call {}: attended transfer while ringing: leg {new} replaces the caller",
+            self.label()
+        );
+        self.stop_moh(cx, Some(super::media::moh::MohFor::Ringing));
+        self.reply_caller(cx, Reply::new(StatusCode::REQUEST_TERMINATED), None);
+        let old = self.caller;
+        self.drop_leg(cx, old);
+        self.caller = new;
+        self.rerouted = true;
+        if let Some(d) = self.dial_mut() {
+            d.early = None;
+        }
+    }
+
     /// The engine moved the consultation call's other party here as `moved`: it is bridged
     /// to the transferee, the transferer hears NOTIFY 200 and is released (its BYE is
     /// awaited, as after a blind transfer, 64·T1 at most).
@@ -244,6 +271,13 @@ impl Call {
         self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
         self.update_hold_music(cx);
         self.arm_watchdog(cx);
+    }
+
+    /// The attended transfer was done elsewhere (the transferee moved out): NOTIFY 200, and
+    /// this call, left with the transferer only, ends (BYE).
+    pub fn refer_moved_out(&mut self, cx: &mut Cx<'_>, transferer: LegId, refer_cseq: u32) {
+        self.notify_transferer(cx, transferer, refer_cseq, StatusCode::OK, true);
+        self.end(cx, super::state::EndReason::Hangup(StatusCode::OK));
     }
 
     /// The attended transfer could not be done: the transferer is told (NOTIFY), the call

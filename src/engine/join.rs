@@ -6,6 +6,8 @@
 //!   index entry and INVITE transaction go with it; B keeps a terminated placeholder) and is
 //!   bridged to A's transferee; B ends, which sends BYE to the transferer's leg there; A
 //!   NOTIFYs the transferer 200 and awaits its BYE. No match: NOTIFY 481, nothing changes.
+//!   While B still rings, the transferee moves into B instead, as its caller (487 to the
+//!   transferer's INVITE there), and A ends.
 //! - INVITE with Replaces (RFC 3891 §3): the new INVITE's leg joins the call of the dialog it
 //!   names and takes that leg's place: 400 for more than one Replaces or a malformed one, 481
 //!   without a match or for an early dialog sipbox did not start, 486 for `early-only` on a
@@ -70,6 +72,9 @@ impl Engine {
             .transferee_of(transferer)
             .ok_or(StatusCode::DECLINE)?;
         let call_b = self.calls.get(b).ok_or(StatusCode::CALL_DOES_NOT_EXIST)?;
+        if call_b.ringing_caller_named(replaces) == Some(lr.leg) {
+            return self.join_refer_ringing(now, a, b, transferer, refer_cseq);
+        }
         let named = call_b
             .legs
             .get(lr.leg)
@@ -110,6 +115,47 @@ impl Engine {
         // What is left of the consultation call is the transferer's leg: BYE, and it ends.
         self.with_call(now, b, |call, cx| {
             call.end(cx, EndReason::Hangup(StatusCode::OK))
+        });
+        Ok(())
+    }
+
+    /// Attended transfer while the target still rings ("semi-attended"): the transferee
+    /// moves into the consultation call as its caller, taking the transferer's place; the
+    /// target's answer is bridged to it; call A, now only the transferer's, ends.
+    fn join_refer_ringing(
+        &mut self,
+        now: Instant,
+        a: CallHandle,
+        b: CallHandle,
+        transferer: usize,
+        refer_cseq: u32,
+    ) -> Result<(), StatusCode> {
+        let call_a = self.calls.get(a).ok_or(StatusCode::CALL_DOES_NOT_EXIST)?;
+        let transferee = call_a
+            .transferee_of(transferer)
+            .ok_or(StatusCode::DECLINE)?;
+        let wall = self.wall(now);
+        let leg = {
+            let call = self
+                .calls
+                .get_mut(a)
+                .ok_or(StatusCode::CALL_DOES_NOT_EXIST)?;
+            let mut cx = cx!(self, now, wall);
+            call.detach_leg(&mut cx, transferee)
+        }
+        .ok_or(StatusCode::CALL_DOES_NOT_EXIST)?;
+        let moved = {
+            let call = self
+                .calls
+                .get_mut(b)
+                .ok_or(StatusCode::CALL_DOES_NOT_EXIST)?;
+            let mut cx = cx!(self, now, wall);
+            call.attach_leg(&mut cx, leg)
+        };
+        self.calls.sync_legs(b);
+        self.with_call(now, b, |call, cx| call.caller_replaced_by(cx, moved));
+        self.with_call(now, a, |call, cx| {
+            call.refer_moved_out(cx, transferer, refer_cseq)
         });
         Ok(())
     }
