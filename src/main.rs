@@ -276,7 +276,8 @@ fn main() -> ExitCode {
             .with_resolver(resolver);
         let mut engine = Engine::new(settings, dialplan, rtp, advertised, env)
             .with_cdr(cdr_conf)
-            .with_moh(moh);
+            .with_moh(moh)
+            .with_features(cfg.features.clone());
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }

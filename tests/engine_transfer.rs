@@ -3,7 +3,7 @@
 //! target's outcome as a sipfrag), dials 1003 for the transferee and bridges their RTP
 //! byte-exact; the transferer's BYE after the NOTIFY 200 is answered without ending the call
 //! (or sipbox sends its own after 64·T1). A busy target is reported as 486 and the
-//! transferee's call ends; `allowtransfer=no` is 603; bad REFERs are 400/481/501/603 and an
+//! transferee's call ends; `allowtransfer=no` is 603; bad REFERs are 400/481/603 and an
 //! unknown extension is 202 + NOTIFY 404 with the call left as it was. Every scenario ends
 //! with nothing leaked.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
@@ -274,8 +274,9 @@ fn bad_refers_are_refused_and_an_unknown_extension_is_a_notify_404() {
         ),
         ("Refer-To: <tel:+15551234>\r\n".to_string(), 603),
         (
-            format!("Refer-To: <sip:1003@{host}?Replaces=abc%3Bto-tag%3D1%3Bfrom-tag%3D2>\r\n"),
-            501,
+            // A Replaces without its tags (RFC 3891 §6.1).
+            format!("Refer-To: <sip:1003@{host}?Replaces=abc%3Bto-tag%3D1>\r\n"),
+            400,
         ),
     ] {
         refer(&b, &mut net, &mut db, &headers);
@@ -302,6 +303,19 @@ fn bad_refers_are_refused_and_an_unknown_extension_is_a_notify_404() {
     let (state, frag) = notify(&b, &mut net, db.cseq);
     assert_eq!(state, "terminated;reason=noresource");
     assert_eq!(frag, "SIP/2.0 404 Not Found\r\n");
+    // An attended transfer naming no dialog sipbox has: 202, then NOTIFY 481 (RFC 3891 §3),
+    // the call stays up (tests/engine_attended_transfer.rs has the ones that work).
+    refer(
+        &b,
+        &mut net,
+        &mut db,
+        &format!("Refer-To: <sip:1003@{host}?Replaces=abc%3Bto-tag%3D1%3Bfrom-tag%3D2>\r\n"),
+    );
+    assert_eq!(status_of(&b, &mut net), 202);
+    assert_eq!(notify(&b, &mut net, db.cseq).1, "SIP/2.0 100 Trying\r\n");
+    let (state, frag) = notify(&b, &mut net, db.cseq);
+    assert_eq!(state, "terminated;reason=noresource");
+    assert_eq!(frag, "SIP/2.0 481 Call/Transaction Does Not Exist\r\n");
     rtp_flows(&mut net, &a, da.remote_media(), &b, sdp_addr(&body(&inv_b)));
     a.hang_up(&mut net, &mut da);
     b.answer_bye(&mut net);

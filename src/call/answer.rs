@@ -134,11 +134,19 @@ impl Call {
     /// An ACK outside any transaction: the ACK for a 2xx (§13.2.2.4), on `leg`.
     pub fn on_dialog_ack(&mut self, cx: &mut Cx<'_>, leg: LegId) {
         let mut acts = Vec::new();
+        let mut acked = false;
         if let Some(p) = self.pending_ack.as_mut() {
             if p.leg == leg {
                 p.machine.on_ack(&mut acts);
+                acked = true;
             }
         }
         self.apply_2xx_actions(cx, acts);
+        if acked && leg != self.caller {
+            if let Some(body) = self.owed_answer.take() {
+                // A pickup: the picker's 200 is acknowledged, now the caller's.
+                self.answer_caller(cx, body);
+            }
+        }
     }
 }

@@ -33,6 +33,7 @@ pub mod table;
 mod answer;
 mod dial;
 mod in_dialog;
+pub mod join;
 mod script;
 mod start;
 pub mod transfer;

@@ -108,6 +108,16 @@ impl Call {
                         }
                     }
                 }
+                Command::Pickup { target } => {
+                    if self.answered() || self.legs[self.caller].invite_tx.is_none() {
+                        // The picker's leg is moved unanswered; an answered one would need a
+                        // re-INVITE.
+                        log::info!("call {}: Pickup() on an answered channel", self.label());
+                        continue;
+                    }
+                    self.join = Some(super::join::JoinRequest::Pickup { target });
+                    return;
+                }
                 Command::ChanIsAvail { targets } => {
                     let states = targets.iter().map(|t| self.device_state(cx, t)).collect();
                     resume = Resume::Availability { states };

@@ -107,6 +107,8 @@ impl Call {
             transfer: None,
             rerouted: false,
             cdr: super::cdr::CallCdr::new(cx.wall),
+            join: None,
+            owed_answer: None,
         }
     }
 

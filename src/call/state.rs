@@ -164,6 +164,11 @@ pub struct Call {
     pub rerouted: bool,
     /// Its CDR records so far.
     pub cdr: super::cdr::CallCdr,
+    /// A join of this call with another that only the engine can do (attended transfer).
+    pub join: Option<super::join::JoinRequest>,
+    /// A picked-up caller's 200, sent once the picker's phone ACKs its own (one 2xx is
+    /// retransmitted at a time).
+    pub owed_answer: Option<super::reply::Body>,
 }
 
 impl CallIds for Call {

@@ -103,11 +103,14 @@ impl<C: CallIds> CallTable<C> {
         self.slots.get_mut(call).map(|s| &mut s.call)
     }
 
-    /// Removes a call and every Call-ID it indexed.
+    /// Removes a call and every Call-ID it indexed that still names it (a leg moved to
+    /// another call, see [`crate::call::join`], is indexed there now).
     pub fn remove(&mut self, call: CallHandle) -> Option<C> {
         let slot = self.slots.remove(call)?;
         for id in &slot.call_ids {
-            self.by_call_id.remove(id);
+            if self.by_call_id.get(id).is_some_and(|lr| lr.call == call) {
+                self.by_call_id.remove(id);
+            }
         }
         Some(slot.call)
     }

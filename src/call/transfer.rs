@@ -77,6 +77,7 @@ struct Accepted {
     exten: String,
     context: String,
     referred_by: Option<String>,
+    replaces: Option<super::join::Replaces>,
 }
 
 /// How many URIs a header value lists (commas outside `<>` and quotes separate them).
@@ -171,6 +172,9 @@ impl Call {
         };
         self.reply_refer(cx, h, StatusCode::ACCEPTED);
         let refer_cseq = req.cseq().seq;
+        if let Some(replaces) = accepted.replaces {
+            return self.attended_refer(cx, leg, refer_cseq, replaces);
+        }
         let cid = self.channel_for(cx, accepted.transferee).callerid_num;
         if !cx
             .dialplan
@@ -217,18 +221,19 @@ impl Call {
         if target.uri.scheme != "sip" && target.uri.scheme != "sips" {
             return Err(StatusCode::DECLINE);
         }
-        let replaces = target
-            .uri
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("replaces"));
-        if replaces {
-            // Attended transfer (RFC 3891): not yet.
-            return Err(StatusCode::NOT_IMPLEMENTED);
-        }
         let Some(transferee) = self.bridge().and_then(|b| b.other(leg)) else {
             // Nothing to transfer: sipbox itself is the other party, or the call is not up.
             return Err(StatusCode::DECLINE);
+        };
+        // Attended transfer (RFC 3891 in the Refer-To's headers): the engine joins calls.
+        let replaces = match target
+            .uri
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("replaces"))
+        {
+            Some((_, v)) => Some(super::join::Replaces::parse(v).ok_or(StatusCode::BAD_REQUEST)?),
+            None => None,
         };
         let referred_by = req
             .headers()
@@ -240,6 +245,7 @@ impl Call {
             exten: target.uri.user.unwrap_or_default(),
             context: transfer_context.unwrap_or(context).clone(),
             referred_by,
+            replaces,
         })
     }
 
@@ -385,7 +391,7 @@ impl Call {
 
     /// A NOTIFY of the `refer` subscription on the transferer's leg (RFC 3515 §2.4.4): the
     /// status as a sipfrag, `terminated` with the final one.
-    fn notify_transferer(
+    pub(super) fn notify_transferer(
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,

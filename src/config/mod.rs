@@ -22,7 +22,9 @@ pub mod cdr_conf;
 pub mod codec;
 pub mod comments;
 pub mod directories;
+pub mod features_conf;
 pub mod files;
+pub mod groups;
 pub mod moh_conf;
 pub mod quiet;
 pub mod raw;
@@ -86,6 +88,8 @@ pub struct Config {
     pub voicemail_file: Option<PathBuf>,
     /// musiconhold.conf (optional; without it, class `default` under `<astdatadir>/moh`).
     pub moh: moh_conf::MohConf,
+    /// features.conf (optional; Asterisk's defaults without it).
+    pub features: features_conf::FeaturesConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -97,6 +101,7 @@ pub struct Config {
 pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
     let mut cdr_sections = None;
+    let mut features_sections = None;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
@@ -111,6 +116,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             let rtp = optional("rtp.conf", &mut raw)?.unwrap_or_default();
             cdr_sections = optional("cdr.conf", &mut raw)?;
             let moh = optional("musiconhold.conf", &mut raw)?;
+            features_sections = optional("features.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -164,6 +170,11 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     cfg.voicemail = crate::voicemail::VoicemailConf::from_sections(&vm_sections, &mut w);
     cfg.voicemail_file = voicemail_file;
     cfg.warnings.extend(w.into_vec());
+    if let Some(sections) = features_sections {
+        let mut w = Warnings::default();
+        cfg.features = features_conf::FeaturesConf::from_sections(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
     if let Some(sections) = moh_sections {
         let mut w = Warnings::default();
         cfg.moh = moh_conf::MohConf::from_sections(&sections, &mut w);
@@ -213,6 +224,7 @@ fn build(
         voicemail: Default::default(),
         voicemail_file: None,
         moh: moh_conf::MohConf::default(),
+        features: Default::default(),
         warnings: warnings.into_vec(),
     })
 }

@@ -117,8 +117,6 @@ const QUIET: &[&str] = &[
     "useclientcode",
     "usereqphone",
     "videosupport",
-    "callgroup",
-    "pickupgroup",
     "namedcallgroup",
     "namedpickupgroup",
     "cc_agent_policy",

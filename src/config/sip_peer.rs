@@ -90,6 +90,10 @@ pub struct SipPeer {
     pub contact_acl: Acl,
     /// `call-limit`: concurrent calls, `None` unlimited (0 in the file).
     pub call_limit: Option<u32>,
+    /// `callgroup`: the groups whose members may pick up this entry's ringing calls.
+    pub call_group: super::groups::Groups,
+    /// `pickupgroup`: the groups whose ringing calls this entry may pick up.
+    pub pickup_group: super::groups::Groups,
     /// `allow` / `disallow` applied to the general list.
     pub codecs: Vec<Codec>,
     /// `nat` (default: general's).
@@ -231,6 +235,8 @@ impl SipPeer {
             acl: Acl::new(),
             contact_acl: Acl::new(),
             call_limit: None,
+            call_group: 0,
+            pickup_group: 0,
             codecs: Vec::new(),
             nat: general.nat,
             keepalive: general.nat_addressing.keepalive,
@@ -330,6 +336,18 @@ impl SipPeer {
             "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
             "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
             "allowtransfer" => p.allow_transfer = bool_of(e)?,
+            "callgroup" | "pickupgroup" => {
+                let (set, bad) = super::groups::parse(&e.value);
+                if !bad.is_empty() {
+                    let msg = format!("{}: groups {} are not 0-63; ignored", e.key, bad.join(","));
+                    warnings.at(&e.loc, msg);
+                }
+                if e.key.eq_ignore_ascii_case("callgroup") {
+                    p.call_group = set;
+                } else {
+                    p.pickup_group = set;
+                }
+            }
             "transfercontext" => {
                 p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }

@@ -184,6 +184,12 @@ pub enum Command {
         /// The targets, as Dial's.
         targets: Vec<DialTarget>,
     },
+    /// `Pickup()` / `PickupChan()`: answer a ringing call on this (unanswered) channel; the
+    /// dialplan stops when it worked, else resume with `Done`.
+    Pickup {
+        /// Whose ringing call.
+        target: PickupTarget,
+    },
     /// Run a shell command off the loop; resume with `SystemDone`.
     System {
         /// The command line (for `/bin/sh -c`).
@@ -249,4 +255,21 @@ pub enum Resume {
         /// The caller's cause.
         cause: Option<Cause>,
     },
+}
+
+/// The ringing call a pickup answers (Asterisk's `app_directed_pickup.c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickupTarget {
+    /// `Pickup()` without an argument, or `pickupexten`: a call ringing a phone whose
+    /// `callgroup` meets the picker's `pickupgroup`.
+    Group,
+    /// `Pickup(exten[@context])`: a call that Dial rings from `exten` in `context`.
+    Exten {
+        /// The extension.
+        exten: String,
+        /// Its context.
+        context: String,
+    },
+    /// `PickupChan(SIP/name[&SIP/name2])`: a call ringing one of these sip.conf entries.
+    Channel(Vec<String>),
 }

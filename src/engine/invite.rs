@@ -76,6 +76,15 @@ impl Engine {
     ) {
         // 100 Trying at once: the phone stops retransmitting while we think (§17.2.1).
         self.reply_on(now, h, Reply::new(StatusCode::TRYING));
+        if req.headers().get(&HeaderName::Replaces).is_some() {
+            // RFC 3891: it takes another leg's place (see join.rs).
+            return self.invite_replaces(now, req, source, h, who.peer);
+        }
+        if who.exten.is_none() && crate::call::dialled_extension(&req) == self.features.pickup_exten
+        {
+            // features.conf pickupexten, before the dialplan (as chan_sip).
+            return self.invite_pickup(now, req, source, h, who.peer);
+        }
         if let Err(refusal) = self.try_new_call(now, req.clone(), source, h, who) {
             let reply = self.invite_refusal(now, refusal, &req, source.remote);
             self.reply_on(now, h, reply);

@@ -44,8 +44,10 @@ mod challenge;
 mod dns;
 mod dns_names;
 mod invite;
+mod join;
 mod mwi;
 mod nat;
+mod pickup;
 mod qualify;
 mod records;
 mod register;
@@ -159,6 +161,8 @@ pub struct Engine {
     admin: admin::Admin,
     /// rtp.conf's port range as bound at start (a reload cannot move it).
     rtp_range: (u16, u16),
+    /// features.conf.
+    features: crate::config::features_conf::FeaturesConf,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -274,6 +278,7 @@ impl Engine {
             cdr_conf: Default::default(),
             mwi: Default::default(),
             moh: Default::default(),
+            features: Default::default(),
             cfg,
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
@@ -328,6 +333,12 @@ impl Engine {
     /// Sets the music on hold classes (their files come through the prompt source).
     pub fn with_moh(mut self, moh: crate::media::moh::MohLibrary) -> Engine {
         self.moh = moh;
+        self
+    }
+
+    /// features.conf (Asterisk's defaults without it).
+    pub fn with_features(mut self, f: crate::config::features_conf::FeaturesConf) -> Engine {
+        self.features = f;
         self
     }
 
@@ -396,10 +407,14 @@ impl Engine {
         let call = self.calls.get_mut(h)?;
         let mut cx = cx!(self, now, wall);
         let r = f(call, &mut cx);
+        let join = call.join.take();
         if call.is_over() {
             self.drop_call(h, wall);
         } else {
             self.calls.sync_legs(h);
+        }
+        if let Some(j) = join {
+            self.on_join(now, h, j);
         }
         Some(r)
     }

@@ -142,6 +142,10 @@ impl Engine {
         if let Some(dp) = dialplan {
             report.contexts = self.reload_dialplan(dp).contexts;
         }
+        if scope == ReloadScope::All {
+            // features.conf (`reload` reloads every module, features among them).
+            self.features = cfg.features.clone();
+        }
         report.warnings = warnings;
         Ok(report)
     }

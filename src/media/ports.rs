@@ -314,6 +314,24 @@ impl Ports {
         lost
     }
 
+    /// Hands `pair` to another call's leg (a leg moved between calls keeps its ports, so
+    /// its phone goes on sending to the address it knows).
+    pub fn reassign(&mut self, pair: Pair, call: CallRef, leg: LegId) {
+        let Some((k, _)) = key_of(pair.rtp) else {
+            return;
+        };
+        if let Some(PairSlot {
+            state: PairState::InUse {
+                call: c, leg: l, ..
+            },
+            ..
+        }) = self.pairs.get_mut(k)
+        {
+            *c = call;
+            *l = leg;
+        }
+    }
+
     /// The owner of the socket a packet arrived on, and which of its pair it is.
     #[inline]
     pub fn owner(&self, id: SockId) -> Option<(CallRef, LegId, Port)> {

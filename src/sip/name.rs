@@ -183,6 +183,8 @@ header_names! {
     Privacy, "Privacy", "privacy", None, false;
     /// `Referred-By` (`b`, RFC 3892).
     ReferredBy, "Referred-By", "referred-by", Some("b"), false;
+    /// `Replaces` (RFC 3891).
+    Replaces, "Replaces", "replaces", None, false;
     /// `Content-Encoding` (`e`).
     ContentEncoding, "Content-Encoding", "content-encoding", Some("e"), true;
     /// `Content-Disposition`.

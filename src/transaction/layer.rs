@@ -261,6 +261,13 @@ impl<P: Clone> Transactions<P> {
         self.client.get(h)
     }
 
+    /// Gives client transaction `h` a new owner (a leg moved to another call).
+    pub fn set_client_purpose(&mut self, h: Handle, purpose: P) {
+        if let Some(t) = self.client.get_mut(h) {
+            t.purpose = purpose;
+        }
+    }
+
     /// The client transaction a response matches.
     pub fn find_client(&self, key: &ClientKey) -> Option<Handle> {
         self.client.find(key)

@@ -338,6 +338,42 @@ impl Ua {
         self.send(w, &text);
     }
 
+    /// As [`Ua::call_start`], with extra header lines (each ending in CRLF) on both INVITEs
+    /// (a `Replaces`, say).
+    #[track_caller]
+    pub fn call_start_with(
+        &mut self,
+        w: &mut impl Wire,
+        exten: &str,
+        headers: &str,
+        body: &str,
+    ) -> Dialog {
+        let mut d = self.dialog_to(w.sipbox(), exten);
+        let text = self.invite_text(&d, headers, body);
+        self.send(w, &text);
+        let ch = self.final_response(w);
+        assert_eq!(ch.status(), 407, "{ch:?}");
+        self.ack_failure(w, &d, &ch);
+        let pa = header(&ch, HeaderName::ProxyAuthenticate).unwrap_or_default();
+        let nonce = auth_param(pa, "nonce").unwrap_or_default();
+        let realm = auth_param(pa, "realm").unwrap_or_else(|| "sipbox".into());
+        let auth = digest(
+            &self.user,
+            &self.password,
+            &realm,
+            &nonce,
+            "INVITE",
+            &d.uri,
+            1,
+        );
+        d.cseq += 1;
+        d.branch = format!("z9hG4bK-{}-{}", d.call_id, d.cseq);
+        let extra = format!("{headers}Proxy-Authorization: {auth}\r\n");
+        let text = self.invite_text(&d, &extra, body);
+        self.send(w, &text);
+        d
+    }
+
     /// Sends the INVITE, answers the 407 and sends it again with credentials; the answer to
     /// that is left to read.
     #[track_caller]

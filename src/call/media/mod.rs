@@ -14,11 +14,14 @@
 
 pub mod endpoint;
 mod hold;
+mod join;
 mod keepalive;
 pub mod moh;
 pub mod record;
 pub mod relay;
 mod transfer;
+
+pub(in crate::call) use transfer::bridgeable;
 
 use super::state::Call;
 use super::Cx;

@@ -17,7 +17,7 @@ use crate::media::sdp::{CodecName, Sdp};
 use crate::sip::{Response, StatusCode};
 
 /// The codecs the transferee's session can be bridged to: its own, and the other G.711 law.
-fn bridgeable(codec: &CodecName) -> Vec<CodecName> {
+pub(in crate::call) fn bridgeable(codec: &CodecName) -> Vec<CodecName> {
     match codec {
         CodecName::Pcmu => vec![CodecName::Pcmu, CodecName::Pcma],
         CodecName::Pcma => vec![CodecName::Pcma, CodecName::Pcmu],

@@ -96,9 +96,11 @@ pub enum App {
     MusicOnHold,
     StartMusicOnHold,
     StopMusicOnHold,
+    Pickup,
+    PickupChan,
 }
 
-const NAMES: [(&str, App); 60] = [
+const NAMES: [(&str, App); 62] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -158,6 +160,8 @@ const NAMES: [(&str, App); 60] = [
     ("voicemailmain", App::VoiceMailMain),
     ("musiconhold", App::MusicOnHold),
     ("startmusiconhold", App::StartMusicOnHold),
+    ("pickup", App::Pickup),
+    ("pickupchan", App::PickupChan),
     ("stopmusiconhold", App::StopMusicOnHold),
 ];
 
@@ -421,6 +425,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             )
         }
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
+        App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
         App::Record => record(ex, &argv, loc),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
@@ -817,6 +822,46 @@ fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
         });
     }
     targets
+}
+
+/// Pickup([exten[@context]]) and PickupChan(SIP/name[&...]) as app_directed_pickup.c: the
+/// context defaults to the channel's; the first `&` alternative only for Pickup. The call
+/// layer finds the ringing call; when there is none the dialplan goes on (Asterisk returns 0).
+fn pickup(ex: &mut Execution, app: App, args: &str, loc: &Loc) -> Flow {
+    use crate::dialplan::command::PickupTarget;
+    let first = args.split('&').next().unwrap_or("").trim();
+    let target = match app {
+        App::PickupChan => {
+            let names: Vec<String> = args
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|c| {
+                    let c = c.trim();
+                    let (tech, name) = c.split_once('/')?;
+                    tech.eq_ignore_ascii_case("sip").then(|| name.to_string())
+                })
+                .collect();
+            if names.is_empty() {
+                log::warn!("{loc}: {}: PickupChan requires SIP/name", ex.here());
+                return Flow::Next;
+            }
+            PickupTarget::Channel(names)
+        }
+        _ if first.is_empty() => PickupTarget::Group,
+        _ => {
+            let (exten, context) = match first.split_once('@') {
+                Some((e, c)) => (e.to_string(), c.to_string()),
+                None => (first.to_string(), ex.context.clone()),
+            };
+            PickupTarget::Exten { exten, context }
+        }
+    };
+    Flow::Cmd(
+        Command::Pickup { target },
+        State::AwaitDone { answers: false },
+    )
 }
 
 /// ChanIsAvail(TECH/res[&TECH/res...][,options]) as app_chanisavail.c: `${AVAILCHAN}` the
