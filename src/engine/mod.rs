@@ -40,6 +40,7 @@ macro_rules! cx {
 }
 
 mod admin;
+mod blf;
 mod challenge;
 mod dns;
 mod dns_names;
@@ -156,6 +157,7 @@ pub struct Engine {
     /// cdr.conf.
     cdr_conf: crate::config::cdr_conf::CdrConf,
     mwi: mwi::MwiState,
+    blf: blf::BlfState,
     moh: crate::media::moh::MohLibrary,
     /// The admin CLI's state (SIP debug, `core stop`, uptime).
     admin: admin::Admin,
@@ -277,6 +279,7 @@ impl Engine {
             dns: dns::DnsState::new(&cfg, resolver, local, now),
             cdr_conf: Default::default(),
             mwi: Default::default(),
+            blf: Default::default(),
             moh: Default::default(),
             features: Default::default(),
             cfg,
@@ -474,6 +477,7 @@ impl Engine {
             Err(err) => self.on_parse_error(&err, flow),
         }
         self.flush_mwi(now);
+        self.blf_flush(now);
         self.txs.reap(&mut self.sched);
         self.flush_store_ops();
         Verdict::Consumed
@@ -899,6 +903,7 @@ impl Engine {
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
+        self.blf_flush(now);
         self.flush_store_ops();
     }
 
@@ -926,6 +931,7 @@ impl Engine {
             Wake::ExternRefresh => self.extern_refresh_due(now),
             Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
+            Wake::BlfCheck => self.blf_check(now),
         }
     }
 
@@ -971,6 +977,7 @@ impl Engine {
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
             self.flush_mwi(now);
+            self.blf_flush(now);
             self.txs.reap(&mut self.sched);
         }
     }
