@@ -37,6 +37,7 @@ pub mod sip_general;
 pub mod sip_identity;
 pub mod sip_nat;
 pub mod sip_outbound;
+pub mod sip_message;
 pub mod sip_peer;
 pub mod sip_presence;
 pub mod sip_values;

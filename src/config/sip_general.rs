@@ -94,6 +94,8 @@ pub struct General {
     pub register_attempts: u32,
     /// Presence and busy lamps (`allowsubscribe`, `notifyringing`, ...).
     pub presence: super::sip_presence::PresenceGeneral,
+    /// SIP MESSAGE (`accept_outofcall_message`, ...).
+    pub message: super::sip_message::MessageGeneral,
 }
 
 impl Default for General {
@@ -134,6 +136,7 @@ impl Default for General {
             register_timeout: Duration::from_secs(20),
             register_attempts: 0,
             presence: Default::default(),
+            message: Default::default(),
         }
     }
 }
@@ -243,6 +246,7 @@ impl General {
             }
             "useragent" => g.user_agent = text_of(e)?,
             "vmexten" => g.vmexten = text_of(e)?,
+            k if super::sip_message::is_key(k) => super::sip_message::option(&mut g.message, e)?,
             k if super::sip_presence::is_general_key(k) => {
                 super::sip_presence::general_option(&mut g.presence, e)?
             }

@@ -46,6 +46,7 @@ mod dns;
 mod dns_names;
 mod invite;
 mod join;
+mod message;
 mod mwi;
 mod nat;
 mod pickup;
@@ -657,6 +658,10 @@ impl Engine {
                     .header(HeaderName::Accept, validate::ACCEPT);
                 self.reply_on(now, h, r);
             }
+            Method::Message => self.handle_message(now, &req, from, h),
+            // chan_sip's event state compositor serves only call-completion, which sipbox
+            // does not have: every PUBLISH is 489 (RFC 3903 §6 step 2).
+            Method::Publish => self.reply_on(now, h, Reply::new(StatusCode::BAD_EVENT)),
             Method::Invite => match admitted {
                 Some(who) => self.handle_new_invite(now, req, from, h, who),
                 None => self.reply_on(now, h, Reply::new(StatusCode::SERVER_INTERNAL_ERROR)),
