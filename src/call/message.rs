@@ -46,7 +46,10 @@ pub fn deliver(cx: &mut Cx<'_>, to: &str, from: &str, body: &str) -> &'static st
         return "INVALID_URI";
     }
     if body.len() > MAX_BODY {
-        log::warn!("MessageSend to '{name}': body of {} bytes refused", body.len());
+        log::warn!(
+            "MessageSend to '{name}': body of {} bytes refused",
+            body.len()
+        );
         return "FAILURE";
     }
     let targets: Vec<(String, crate::flow::Flow)> = cx
@@ -95,10 +98,7 @@ pub fn deliver(cx: &mut Cx<'_>, to: &str, from: &str, body: &str) -> &'static st
             },
             &origin,
         );
-        req.set_body(
-            Some("text/plain;charset=UTF-8"),
-            body.as_bytes().to_vec(),
-        );
+        req.set_body(Some("text/plain;charset=UTF-8"), body.as_bytes().to_vec());
         log::info!("MessageSend: MESSAGE to '{name}' at {}", flow.remote);
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, req, flow, Purpose::Fire);

@@ -405,7 +405,8 @@ impl Execution {
                 self.next(dp)
             }
             (State::AwaitMessageSend, Resume::MessageSent { status }) => {
-                self.vars.insert("MESSAGE_SEND_STATUS".into(), status.into());
+                self.vars
+                    .insert("MESSAGE_SEND_STATUS".into(), status.into());
                 self.next(dp)
             }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {

@@ -62,7 +62,10 @@ impl Engine {
                 }
                 AuthVerdict::Malformed(_) => {
                     self.auth_refused(now, req, source, Refusal::BadCredentials);
-                    let r = Reply::with_reason(StatusCode::BAD_REQUEST, "Bad Proxy-Authorization header");
+                    let r = Reply::with_reason(
+                        StatusCode::BAD_REQUEST,
+                        "Bad Proxy-Authorization header",
+                    );
                     return self.reply_on(now, h, r);
                 }
             }
@@ -98,7 +101,10 @@ impl Engine {
         crate::dialplan::set_message_field(&mut ex, "from", &shown_from.to_string());
         let body = String::from_utf8_lossy(req.body()).into_owned();
         crate::dialplan::set_message_field(&mut ex, "body", &body);
-        log::info!("MESSAGE from '{user}' to {exten}@{context} ({} bytes)", body.len());
+        log::info!(
+            "MESSAGE from '{user}' to {exten}@{context} ({} bytes)",
+            body.len()
+        );
         self.run_message(now, ex);
     }
 

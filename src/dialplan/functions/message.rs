@@ -51,8 +51,14 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
 /// `MessageSend(to[,from])`.
 pub(crate) fn send(ex: &mut Execution, args: &str) -> Flow {
     let parts = super::split_args(args);
-    let to = parts.first().map(|s| s.trim().to_string()).unwrap_or_default();
-    let from = parts.get(1).map(|s| s.trim().to_string()).unwrap_or_default();
+    let to = parts
+        .first()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let from = parts
+        .get(1)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
     if to.is_empty() {
         log::warn!("{}: MessageSend requires a destination", ex.here());
         ex.vars
@@ -65,5 +71,8 @@ pub(crate) fn send(ex: &mut Execution, args: &str) -> Flow {
     } else {
         from
     };
-    Flow::Cmd(Command::MessageSend { to, from, body }, State::AwaitMessageSend)
+    Flow::Cmd(
+        Command::MessageSend { to, from, body },
+        State::AwaitMessageSend,
+    )
 }
