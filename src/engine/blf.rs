@@ -7,9 +7,11 @@
 //! RINGING/RINGINUSE while an INVITE to the phone is pending, ONHOLD with `notifyhold`;
 //! `cb_extensionstate`, `transmit_state_notify`), `main/pbx.c` (hints), RFC 4235 / RFC 3856.
 //!
-//! Device states are recomputed after every event that may change them (a SIP datagram, a
-//! batch of due timers, a finished job) and compared with the cache; only a change touches
-//! the subscriptions. NOTIFYs are coalesced: one per subscription per event, and at most one
+//! Device states are recomputed after events that may change them (a SIP datagram, a batch
+//! of due timers, a finished job) — at most once per [`RECOMPUTE_GAP`], an event inside the
+//! gap leaving a [`Wake::BlfCheck`] at its end, so that a REGISTER flood on a large sip.conf
+//! does not walk every entry per datagram — and compared with the cache; only a change
+//! touches the subscriptions and the dialplan's view. NOTIFYs are coalesced: one per subscription per event, and at most one
 //! per [`MIN_NOTIFY_GAP`] per subscription (a change inside the gap is sent when it ends,
 //! with the state then).
 
@@ -26,6 +28,9 @@ use std::time::{Duration, Instant};
 
 /// Shortest time between two NOTIFYs of one dialog/presence subscription.
 pub const MIN_NOTIFY_GAP: Duration = Duration::from_millis(200);
+
+/// Shortest time between two walks over every entry's device state.
+pub const RECOMPUTE_GAP: Duration = Duration::from_millis(100);
 
 /// What a dialog or presence subscription watches.
 #[derive(Debug, Clone)]
@@ -46,8 +51,12 @@ pub(super) struct Watch {
 #[derive(Debug, Default)]
 pub(super) struct BlfState {
     devices: HashMap<PeerId, DeviceState>,
-    /// The pending [`Wake::BlfCheck`] (a NOTIFY held back by [`MIN_NOTIFY_GAP`]).
-    wake: Option<TimerId>,
+    /// The pending [`Wake::BlfCheck`] (a recompute or a NOTIFY held back by a gap).
+    wake: Option<(TimerId, Instant)>,
+    /// The earliest next recompute.
+    next_recompute: Option<Instant>,
+    /// A NOTIFY held back by its gap is due: look at the watchers even without a change.
+    recheck: bool,
 }
 
 /// One entry's calls.
@@ -124,6 +133,10 @@ impl Engine {
     /// Recomputes device states; on a change, the dialplan's view is replaced and the
     /// watching subscriptions are told.
     pub(super) fn blf_flush(&mut self, now: Instant) {
+        if let Some(at) = self.blf.next_recompute.filter(|at| *at > now) {
+            return self.blf_wake_at(at);
+        }
+        self.blf.next_recompute = Some(now + RECOMPUTE_GAP);
         let counts = self.peer_counts();
         let mut changed = false;
         let ids: Vec<PeerId> = self.cfg.peers().map(|(id, _)| id).collect();
@@ -137,7 +150,11 @@ impl Engine {
                 changed = true;
             }
         }
+        let recheck = std::mem::take(&mut self.blf.recheck);
         if !changed {
+            if recheck {
+                self.notify_watchers(now);
+            }
             return;
         }
         let names = self
@@ -169,16 +186,28 @@ impl Engine {
             self.notify_subscription(now, &key, false);
         }
         if let Some(at) = later {
-            if self.blf.wake.is_none() {
-                self.blf.wake = Some(self.sched.schedule(at, Wake::BlfCheck));
-            }
+            self.blf_wake_at(at);
         }
     }
 
-    /// A NOTIFY held back by the gap may go now.
-    pub(super) fn blf_check(&mut self, now: Instant) {
+    /// A [`Wake::BlfCheck`] at `at` (or earlier, when one is pending).
+    fn blf_wake_at(&mut self, at: Instant) {
+        match self.blf.wake {
+            Some((_, t)) if t <= at => {}
+            Some((id, _)) => {
+                self.sched.cancel(id);
+                self.blf.wake = Some((self.sched.schedule(at, Wake::BlfCheck), at));
+            }
+            None => self.blf.wake = Some((self.sched.schedule(at, Wake::BlfCheck), at)),
+        }
+    }
+
+    /// A recompute or a NOTIFY held back by its gap may go now: the flush at the end of
+    /// this batch of timers does it.
+    pub(super) fn blf_check(&mut self) {
         self.blf.wake = None;
-        self.notify_watchers(now);
+        self.blf.next_recompute = None;
+        self.blf.recheck = true;
     }
 
     /// The body of a watching subscription's next NOTIFY (its version taken), or None.

@@ -936,7 +936,7 @@ impl Engine {
             Wake::ExternRefresh => self.extern_refresh_due(now),
             Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
-            Wake::BlfCheck => self.blf_check(now),
+            Wake::BlfCheck => self.blf_check(),
         }
     }
 
