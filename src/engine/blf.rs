@@ -8,10 +8,11 @@
 //! `cb_extensionstate`, `transmit_state_notify`), `main/pbx.c` (hints), RFC 4235 / RFC 3856.
 //!
 //! Device states are recomputed after events that may change them (a SIP datagram, a batch
-//! of due timers, a finished job) — at most once per [`RECOMPUTE_GAP`], an event inside the
-//! gap leaving a [`Wake::BlfCheck`] at its end, so that a REGISTER flood on a large sip.conf
-//! does not walk every entry per datagram — and compared with the cache; only a change
-//! touches the subscriptions and the dialplan's view. NOTIFYs are coalesced: one per subscription per event, and at most one
+//! of due timers, a finished job) and compared with the cache; only a change touches the
+//! subscriptions and the dialplan's view. Every entry is looked at at most once per
+//! [`RECOMPUTE_GAP`] (an event inside the gap leaves a [`Wake::BlfCheck`] at its end), so that
+//! a REGISTER flood on a large sip.conf does not walk every entry per datagram; the devices
+//! that subscriptions watch are looked at after every event. NOTIFYs are coalesced: one per subscription per event, and at most one
 //! per [`MIN_NOTIFY_GAP`] per subscription (a change inside the gap is sent when it ends,
 //! with the state then).
 
@@ -133,13 +134,24 @@ impl Engine {
     /// Recomputes device states; on a change, the dialplan's view is replaced and the
     /// watching subscriptions are told.
     pub(super) fn blf_flush(&mut self, now: Instant) {
-        if let Some(at) = self.blf.next_recompute.filter(|at| *at > now) {
-            return self.blf_wake_at(at);
-        }
-        self.blf.next_recompute = Some(now + RECOMPUTE_GAP);
+        let ids: Vec<PeerId> = match self.blf.next_recompute.filter(|at| *at > now) {
+            Some(at) => {
+                // Inside the gap: only the devices subscriptions watch, at once (a ring
+                // shorter than the gap still lights the lamp).
+                self.blf_wake_at(at);
+                let watched = self.watched_peers();
+                if watched.is_empty() {
+                    return;
+                }
+                watched
+            }
+            None => {
+                self.blf.next_recompute = Some(now + RECOMPUTE_GAP);
+                self.cfg.peers().map(|(id, _)| id).collect()
+            }
+        };
         let counts = self.peer_counts();
         let mut changed = false;
-        let ids: Vec<PeerId> = self.cfg.peers().map(|(id, _)| id).collect();
         for id in ids {
             let s = self.device_of(id, counts.get(&id));
             if self.blf.devices.get(&id) != Some(&s) {
@@ -248,6 +260,27 @@ impl Engine {
         w.last = Some(state);
         w.last_sent = Some(now);
         Some(text)
+    }
+
+    /// The entries named by the hints that subscriptions watch.
+    fn watched_peers(&self) -> Vec<PeerId> {
+        let mut ids = Vec::new();
+        for (_, sub) in self.mwi.watchers() {
+            let Some(w) = &sub.watch else { continue };
+            let Some(hint) = self.dialplan.hint(&w.context, &w.exten) else {
+                continue;
+            };
+            for d in hint.split('&') {
+                let id = d
+                    .trim()
+                    .strip_prefix("SIP/")
+                    .and_then(|n| self.cfg.entry(n));
+                if let Some(id) = id.filter(|id| !ids.contains(id)) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
     }
 
     /// Who rings one of the hint's devices (for `notifycid`).
