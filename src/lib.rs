@@ -40,6 +40,7 @@ pub mod flow;
 pub mod handle;
 pub mod media;
 pub mod nat;
+pub mod presence;
 pub mod registrar;
 pub mod sched;
 pub mod security;

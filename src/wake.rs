@@ -108,6 +108,9 @@ pub enum Wake {
     Registry(usize, RegTimer),
     /// A message-waiting subscription's expiry (`engine/mwi.rs`, by timer id).
     MwiExpiry,
+    /// Time to look at device states again (`engine/blf.rs`: a change noticed on a timer
+    /// path is NOTIFYed at most this often).
+    BlfCheck,
 }
 
 impl From<TxTimer> for Wake {

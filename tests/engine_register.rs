@@ -200,17 +200,24 @@ fn options_is_answered_and_unknown_methods_get_405_or_501() {
         header(&r, HeaderName::Allow).unwrap().contains("INVITE"),
         "{r:?}"
     );
-    let r = ask(&mut net, &ua, base(&ua, sb, "PUBLISH", "PUBLISH", "", "70"));
+    let r = ask(&mut net, &ua, base(&ua, sb, "NOTIFY", "NOTIFY", "", "70"));
     assert_eq!(r.status(), 405);
     assert!(header(&r, HeaderName::Allow).is_some());
-    // SUBSCRIBE is served now (message-summary): an unknown or missing package is 489.
+    // PUBLISH: chan_sip's compositor has no package sipbox serves, 489.
+    let r = ask(&mut net, &ua, base(&ua, sb, "PUBLISH", "PUBLISH", "", "70"));
+    assert_eq!(r.status(), 489);
+    // SUBSCRIBE is served now (message-summary, dialog, presence): an unknown or missing
+    // package is 489.
     let r = ask(
         &mut net,
         &ua,
         base(&ua, sb, "SUBSCRIBE", "SUBSCRIBE", "", "70"),
     );
     assert_eq!(r.status(), 489);
-    assert_eq!(header(&r, HeaderName::AllowEvents), Some("message-summary"));
+    assert_eq!(
+        header(&r, HeaderName::AllowEvents),
+        Some("message-summary, dialog, presence")
+    );
     let r = ask(&mut net, &ua, base(&ua, sb, "FOO", "FOO", "", "70"));
     assert_eq!(r.status(), 501);
 }

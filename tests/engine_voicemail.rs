@@ -437,7 +437,7 @@ fn subscribe_refresh_unsubscribe_and_expiry() {
     // Other packages: 489.
     ua.send(
         &mut net,
-        &subscribe_text(&ua, sb, 1, None, 600, "presence", None),
+        &subscribe_text(&ua, sb, 1, None, 600, "conference", None),
     );
     let r = ua.final_response(&mut net);
     assert_eq!(r.status(), 489);

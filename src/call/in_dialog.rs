@@ -79,7 +79,9 @@ impl Call {
                 let r = Reply::new(StatusCode::OK).header(HeaderName::Allow, ALLOW);
                 self.reply_on(cx, h, r, None);
             }
-            Method::Invite | Method::Update | Method::Info => self.relay_in_dialog(cx, leg, req, h),
+            Method::Invite | Method::Update | Method::Info | Method::Message => {
+                self.relay_in_dialog(cx, leg, req, h)
+            }
             _ => {
                 let r = Reply::new(StatusCode::METHOD_NOT_ALLOWED).header(HeaderName::Allow, ALLOW);
                 self.reply_on(cx, h, r, None);
@@ -130,6 +132,8 @@ impl Call {
             }
             let status = match req.method() {
                 Method::Info => StatusCode::OK,
+                // RFC 3428: a text nobody can read is still taken.
+                Method::Message => StatusCode::ACCEPTED,
                 Method::Invite => StatusCode::NOT_ACCEPTABLE_HERE,
                 _ => StatusCode::REQUEST_PENDING,
             };

@@ -25,6 +25,7 @@ pub mod dialog;
 pub mod identity;
 pub mod jobs;
 pub mod media;
+pub mod message;
 pub mod outcome;
 pub mod reply;
 pub mod state;
@@ -62,7 +63,7 @@ use std::time::{Instant, SystemTime};
 
 /// The methods sipbox serves, for `Allow`.
 pub const ALLOW: &str =
-    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, SUBSCRIBE";
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, SUBSCRIBE, MESSAGE, PUBLISH";
 
 /// What sipbox can receive in a body, for `Accept`.
 pub const ACCEPT: &str = "application/sdp";

@@ -139,6 +139,11 @@ impl Call {
                         continue;
                     }
                 },
+                Command::MessageSend { to, from, body } => {
+                    let status = super::message::deliver(cx, &to, &from, &body);
+                    resume = Resume::MessageSent { status };
+                    continue;
+                }
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers

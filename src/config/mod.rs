@@ -35,9 +35,11 @@ pub mod settings;
 pub mod sip_conf;
 pub mod sip_general;
 pub mod sip_identity;
+pub mod sip_message;
 pub mod sip_nat;
 pub mod sip_outbound;
 pub mod sip_peer;
+pub mod sip_presence;
 pub mod sip_values;
 pub mod values;
 

@@ -92,6 +92,10 @@ pub struct General {
     /// `registerattempts` (0 = forever): failed outbound REGISTERs in a row before a
     /// registration gives up (state Failed).
     pub register_attempts: u32,
+    /// Presence and busy lamps (`allowsubscribe`, `notifyringing`, ...).
+    pub presence: super::sip_presence::PresenceGeneral,
+    /// SIP MESSAGE (`accept_outofcall_message`, ...).
+    pub message: super::sip_message::MessageGeneral,
 }
 
 impl Default for General {
@@ -131,6 +135,8 @@ impl Default for General {
             nat_addressing: Default::default(),
             register_timeout: Duration::from_secs(20),
             register_attempts: 0,
+            presence: Default::default(),
+            message: Default::default(),
         }
     }
 }
@@ -240,6 +246,10 @@ impl General {
             }
             "useragent" => g.user_agent = text_of(e)?,
             "vmexten" => g.vmexten = text_of(e)?,
+            k if super::sip_message::is_key(k) => super::sip_message::option(&mut g.message, e)?,
+            k if super::sip_presence::is_general_key(k) => {
+                super::sip_presence::general_option(&mut g.presence, e)?
+            }
             "allow" | "disallow" => {} // applied in order after the loop
             "timert1" => {
                 let t1 = millis_of(e)?;

@@ -126,6 +126,8 @@ pub struct SipPeer {
     pub moh_interpret: String,
     /// `mohsuggest` (default: general's, empty).
     pub moh_suggest: String,
+    /// Presence and busy lamps (`allowsubscribe`, `subscribecontext`, `callcounter`, ...).
+    pub presence: super::sip_presence::PeerPresence,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -251,6 +253,7 @@ impl SipPeer {
             mailbox: None,
             moh_interpret: general.moh_interpret.clone(),
             moh_suggest: general.moh_suggest.clone(),
+            presence: super::sip_presence::PeerPresence::from_general(&general.presence),
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -356,6 +359,9 @@ impl SipPeer {
             "vmexten" => {}
             "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
             "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
+            k if super::sip_presence::is_peer_key(k) => {
+                super::sip_presence::peer_option(&mut p.presence, e)?
+            }
             _ => warnings.other(e),
         }
         Ok(())

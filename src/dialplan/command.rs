@@ -195,6 +195,16 @@ pub enum Command {
         /// The command line (for `/bin/sh -c`).
         command: String,
     },
+    /// `MessageSend(to[,from])`: send the text message (`MESSAGE(body)`) to `to`; resume
+    /// with `MessageSent`.
+    MessageSend {
+        /// `sip:peer` or `sip:user@host`.
+        to: String,
+        /// The From to use (empty: the message's own `MESSAGE(from)`).
+        from: String,
+        /// The body.
+        body: String,
+    },
     /// Nothing new: keep doing what the previous command asked.
     Keep,
     /// The dialplan is over: hang up for this reason (UNALLOCATED: no such extension,
@@ -211,6 +221,11 @@ pub enum Command {
 pub enum Resume {
     /// First call of `step`.
     Start,
+    /// A `MessageSend` was handed on (or not): `${MESSAGE_SEND_STATUS}`.
+    MessageSent {
+        /// SUCCESS, FAILURE, INVALID_URI, INVALID_PROTOCOL.
+        status: &'static str,
+    },
     /// The command finished normally.
     Done,
     /// The Dial finished.

@@ -40,6 +40,8 @@ pub(crate) enum State {
         all: bool,
         in_use_busy: bool,
     },
+    /// MessageSend() handed to the engine.
+    AwaitMessageSend,
     /// System() or TrySystem() running.
     AwaitSystem {
         try_: bool,

@@ -404,6 +404,11 @@ impl Execution {
                 self.vars.insert("RECORD_STATUS".into(), status.into());
                 self.next(dp)
             }
+            (State::AwaitMessageSend, Resume::MessageSent { status }) => {
+                self.vars
+                    .insert("MESSAGE_SEND_STATUS".into(), status.into());
+                self.next(dp)
+            }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
                 match apps::system::finish(self, exit, try_) {
                     Flow::Cmd(cmd, st) => {

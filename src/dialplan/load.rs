@@ -2,7 +2,7 @@
 //!
 //! Follows Asterisk's `pbx/pbx_config.c` (`pbx_load_config`): `exten => ext,prio,App(args)`,
 //! `same => prio,...` (any key starting with `same`, as its `strncasecmp(.., 4)`), priorities
-//! as numbers, `n`/`next`, `s`/`same`, `hint` (ignored), a label `prio(label)`, a label of
+//! as numbers, `n`/`next`, `s`/`same`, `hint` (kept as the extension's device list), a label `prio(label)`, a label of
 //! the same extension as priority, and `+N` offsets on any of them (`n+2`, `label+101`,
 //! `1+199`), `ext/callerid` matches, `include => ctx[,timespec]`, `ignorepat` (quiet: it only
 //! shapes overlap dial tone); `[general]` and `[globals]`. A context written in several
@@ -292,6 +292,10 @@ fn add_line(
     let field = parse_prio(pri_text, st.last_pri, |l| existing.and_then(|x| x.label(l)))?;
     st.last_pri = Some(field.prio);
     if field.prio == HINT {
+        let devices = app_text.trim();
+        if !devices.is_empty() && cid_text.is_none() {
+            ctx.hints.insert(name_text.clone(), devices.to_string());
+        }
         return Ok(());
     }
     let Ok(prio) = u32::try_from(field.prio) else {

@@ -77,6 +77,8 @@ pub struct Context {
     prefixes: HashMap<String, Vec<u32>>,
     /// While loading: `name[/cid]` as written → index in `exts`.
     pub(crate) by_text: HashMap<String, usize>,
+    /// `exten => 1001,hint,SIP/1001&SIP/1001b`: extension → its device list.
+    pub hints: HashMap<String, String>,
 }
 
 impl Context {
@@ -249,6 +251,55 @@ impl Dialplan {
     /// the disk like the dialplan's).
     pub fn with_astdb<R>(&self, f: impl FnOnce(&mut super::astdb::AstDb) -> R) -> R {
         f(&mut super::shared::lock(&self.shared).astdb)
+    }
+
+    /// The hint of `exten` in `context` or, as Asterisk's `ast_get_hint`, in its includes
+    /// (depth first, at most 8 levels).
+    pub fn hint(&self, context: &str, exten: &str) -> Option<&str> {
+        fn walk<'a>(d: &'a Dialplan, ctx: &str, exten: &str, depth: u8) -> Option<&'a str> {
+            let c = d.contexts.get(ctx)?;
+            if let Some(h) = c.hints.get(exten) {
+                return Some(h.as_str());
+            }
+            if depth == 0 {
+                return None;
+            }
+            c.includes
+                .iter()
+                .find_map(|i| walk(d, &i.name, exten, depth - 1))
+        }
+        walk(self, context, exten, 8)
+    }
+
+    /// Replaces the device states functions read (the engine's view after each event).
+    pub fn set_device_states(&self, states: HashMap<String, crate::presence::DeviceState>) {
+        super::shared::lock(&self.shared).devices = states;
+    }
+
+    /// The state of device `SIP/name` (`DEVICE_STATE()`): INVALID for an unknown entry,
+    /// UNKNOWN for another technology.
+    pub fn device_state(&self, device: &str) -> crate::presence::DeviceState {
+        use crate::presence::DeviceState;
+        let Some((tech, name)) = device.trim().split_once('/') else {
+            return DeviceState::Invalid;
+        };
+        if !tech.eq_ignore_ascii_case("SIP") {
+            return DeviceState::Unknown;
+        }
+        super::shared::lock(&self.shared)
+            .devices
+            .get(name)
+            .copied()
+            .unwrap_or(DeviceState::Invalid)
+    }
+
+    /// The state of extension `exten` in `context` from its hint (`EXTENSION_STATE()`);
+    /// `None` without a hint.
+    pub fn extension_state(&self, context: &str, exten: &str) -> Option<crate::presence::ExtState> {
+        let hint = self.hint(context, exten)?;
+        Some(crate::presence::ExtState::aggregate(
+            hint.split('&').map(|d| self.device_state(d)),
+        ))
     }
 
     /// The `[globals]` value of `name`.

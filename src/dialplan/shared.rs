@@ -24,6 +24,9 @@ pub struct Shared {
     pub(crate) astdb: super::astdb::AstDb,
     /// Voicemail: voicemail.conf and what the spool holds.
     pub(crate) voicemail: crate::voicemail::Voicemail,
+    /// Device states by sip.conf entry name (the engine's last view, for `DEVICE_STATE()` and
+    /// `EXTENSION_STATE()`).
+    pub(crate) devices: HashMap<String, crate::presence::DeviceState>,
 }
 
 /// The handle calls keep.

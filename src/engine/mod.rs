@@ -40,11 +40,13 @@ macro_rules! cx {
 }
 
 mod admin;
+mod blf;
 mod challenge;
 mod dns;
 mod dns_names;
 mod invite;
 mod join;
+mod message;
 mod mwi;
 mod nat;
 mod pickup;
@@ -156,6 +158,7 @@ pub struct Engine {
     /// cdr.conf.
     cdr_conf: crate::config::cdr_conf::CdrConf,
     mwi: mwi::MwiState,
+    blf: blf::BlfState,
     moh: crate::media::moh::MohLibrary,
     /// The admin CLI's state (SIP debug, `core stop`, uptime).
     admin: admin::Admin,
@@ -277,6 +280,7 @@ impl Engine {
             dns: dns::DnsState::new(&cfg, resolver, local, now),
             cdr_conf: Default::default(),
             mwi: Default::default(),
+            blf: Default::default(),
             moh: Default::default(),
             features: Default::default(),
             cfg,
@@ -474,6 +478,7 @@ impl Engine {
             Err(err) => self.on_parse_error(&err, flow),
         }
         self.flush_mwi(now);
+        self.blf_flush(now);
         self.txs.reap(&mut self.sched);
         self.flush_store_ops();
         Verdict::Consumed
@@ -653,6 +658,10 @@ impl Engine {
                     .header(HeaderName::Accept, validate::ACCEPT);
                 self.reply_on(now, h, r);
             }
+            Method::Message => self.handle_message(now, &req, from, h),
+            // chan_sip's event state compositor serves only call-completion, which sipbox
+            // does not have: every PUBLISH is 489 (RFC 3903 §6 step 2).
+            Method::Publish => self.reply_on(now, h, Reply::new(StatusCode::BAD_EVENT)),
             Method::Invite => match admitted {
                 Some(who) => self.handle_new_invite(now, req, from, h, who),
                 None => self.reply_on(now, h, Reply::new(StatusCode::SERVER_INTERNAL_ERROR)),
@@ -899,6 +908,7 @@ impl Engine {
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
+        self.blf_flush(now);
         self.flush_store_ops();
     }
 
@@ -926,6 +936,7 @@ impl Engine {
             Wake::ExternRefresh => self.extern_refresh_due(now),
             Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
+            Wake::BlfCheck => self.blf_check(),
         }
     }
 
@@ -971,6 +982,7 @@ impl Engine {
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
             self.flush_mwi(now);
+            self.blf_flush(now);
             self.txs.reap(&mut self.sched);
         }
     }

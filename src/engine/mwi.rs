@@ -1,8 +1,13 @@
+//! Subscriptions (RFC 6665) for every event package sipbox serves, and message waiting.
+//! `message-summary` is here; `dialog` and `presence` subscriptions are kept by the same
+//! machinery (challenge, expiry, refresh, bounds, terminated NOTIFY) and their bodies and
+//! state changes come from `blf.rs`.
+//!
 //! Message waiting (RFC 3842 over RFC 6665): `Event: message-summary` NOTIFYs to the phones
 //! whose sip.conf entry names voicemail boxes (`mailbox=`), unsolicited after each
 //! registration and whenever the counts change, and SUBSCRIBE dialogs for the same event
 //! (answered 200, kept until they expire or are ended with `Expires: 0`, each refresh and
-//! change NOTIFYed, a terminated NOTIFY at the end). Other event packages get 489 Bad Event.
+//! change NOTIFYed, a terminated NOTIFY at the end). Unknown event packages get 489 Bad Event.
 //!
 //! Reading list: RFC 3842 §5 (the body), RFC 6665 §4.2 (the notifier: 200, the immediate
 //! NOTIFY, Subscription-State, refresh and removal), RFC 3261 §17.1.2 (the NOTIFYs are
@@ -26,8 +31,10 @@ use crate::wake::Wake;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Subscriptions one sip.conf entry may hold.
+/// message-summary subscriptions one sip.conf entry may hold.
 pub const MAX_PER_PEER: usize = 4;
+/// dialog/presence subscriptions one sip.conf entry may hold (a phone's BLF keys).
+pub const MAX_WATCH_PER_PEER: usize = 64;
 /// Subscriptions in all.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 /// Shortest subscription accepted (Asterisk's `minexpiry` default).
@@ -40,13 +47,74 @@ pub const DEFAULT_EXPIRES: u32 = 3600;
 /// The content type of the body.
 const SUMMARY: &str = "application/simple-message-summary";
 
-/// One message-summary subscription.
+/// The event packages served (chan_sip's `handle_request_subscribe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Package {
+    /// RFC 3842 message waiting.
+    MessageSummary,
+    /// RFC 4235 dialog state (busy lamps).
+    Dialog,
+    /// RFC 3856 presence, PIDF bodies.
+    Presence,
+    /// Presence for older phones whose Accept names only `application/xpidf+xml`.
+    Xpidf,
+}
+
+/// The packages for `Allow-Events`.
+pub(super) const ALLOW_EVENTS: &str = "message-summary, dialog, presence";
+
+impl Package {
+    /// The package of an `Event` header (an `id` parameter allowed), with the body format
+    /// the `Accept` header asks for.
+    fn parse(event: &str, accept: &str) -> Option<Package> {
+        let name = event.split(';').next()?.trim().to_ascii_lowercase();
+        let accept = accept.to_ascii_lowercase();
+        match name.as_str() {
+            "message-summary" => Some(Package::MessageSummary),
+            "dialog" => Some(Package::Dialog),
+            // chan_sip: PIDF when asked for (or nothing said: RFC 3856's default), XPIDF
+            // only when that alone is accepted.
+            "presence"
+                if !accept.contains("application/pidf+xml")
+                    && accept.contains("application/xpidf+xml") =>
+            {
+                Some(Package::Xpidf)
+            }
+            "presence" => Some(Package::Presence),
+            _ => None,
+        }
+    }
+
+    /// The `Event` header of its NOTIFYs.
+    fn event(self) -> &'static str {
+        match self {
+            Package::MessageSummary => "message-summary",
+            Package::Dialog => "dialog",
+            Package::Presence | Package::Xpidf => "presence",
+        }
+    }
+
+    /// The content type of its bodies.
+    fn content_type(self) -> &'static str {
+        match self {
+            Package::MessageSummary => SUMMARY,
+            Package::Dialog => "application/dialog-info+xml",
+            Package::Presence => "application/pidf+xml",
+            Package::Xpidf => "application/xpidf+xml",
+        }
+    }
+}
+
+/// One subscription.
 #[derive(Debug, Clone)]
-struct Subscription {
-    peer: PeerId,
-    dialog: Dialog,
-    expires_at: Instant,
-    timer: TimerId,
+pub(super) struct Subscription {
+    pub peer: PeerId,
+    pub dialog: Dialog,
+    pub expires_at: Instant,
+    pub timer: TimerId,
+    pub package: Package,
+    /// What a dialog or presence subscription watches.
+    pub watch: Option<super::blf::Watch>,
 }
 
 /// Subscriptions by (Call-ID, the phone's tag).
@@ -56,8 +124,24 @@ pub(super) struct MwiState {
 }
 
 impl MwiState {
-    fn count_for(&self, peer: PeerId) -> usize {
-        self.subs.values().filter(|s| s.peer == peer).count()
+    fn count_for(&self, peer: PeerId, watch: bool) -> usize {
+        self.subs
+            .values()
+            .filter(|s| s.peer == peer && s.watch.is_some() == watch)
+            .count()
+    }
+
+    /// The dialog and presence subscriptions.
+    pub(super) fn watchers(&self) -> impl Iterator<Item = (&(String, String), &Subscription)> + '_ {
+        self.subs.iter().filter(|(_, s)| s.watch.is_some())
+    }
+
+    pub(super) fn get(&self, key: &(String, String)) -> Option<&Subscription> {
+        self.subs.get(key)
+    }
+
+    pub(super) fn get_mut(&mut self, key: &(String, String)) -> Option<&mut Subscription> {
+        self.subs.get_mut(key)
     }
 }
 
@@ -71,14 +155,6 @@ pub fn summary_body(c: Counts, account: &str) -> String {
         c.old,
         c.urgent
     )
-}
-
-/// True for `message-summary` (an `id` parameter allowed).
-fn is_message_summary(event: &str) -> bool {
-    event
-        .split(';')
-        .next()
-        .is_some_and(|p| p.trim().eq_ignore_ascii_case("message-summary"))
 }
 
 impl Engine {
@@ -185,7 +261,7 @@ impl Engine {
                 .mwi
                 .subs
                 .iter()
-                .filter(|(_, s)| s.peer == peer)
+                .filter(|(_, s)| s.peer == peer && s.package == Package::MessageSummary)
                 .map(|(k, _)| k.clone())
                 .collect();
             if keys.is_empty() {
@@ -198,13 +274,21 @@ impl Engine {
     }
 
     /// A NOTIFY in subscription `key`'s dialog; `terminated` for the last one.
-    fn notify_subscription(&mut self, now: Instant, key: &(String, String), terminated: bool) {
-        let Some(peer) = self.mwi.subs.get(key).map(|s| s.peer) else {
+    pub(super) fn notify_subscription(
+        &mut self,
+        now: Instant,
+        key: &(String, String),
+        terminated: bool,
+    ) {
+        let Some((peer, package)) = self.mwi.subs.get(key).map(|s| (s.peer, s.package)) else {
             return;
         };
-        let body = self
-            .summary_for(peer)
-            .unwrap_or_else(|| summary_body(Counts::default(), &self.account_uri()));
+        let body = if package == Package::MessageSummary {
+            self.summary_for(peer)
+                .unwrap_or_else(|| summary_body(Counts::default(), &self.account_uri()))
+        } else {
+            self.watch_body(key, now).unwrap_or_default()
+        };
         let branch = crate::transaction::new_branch(&mut self.rng);
         let ua = self.cfg.general.user_agent.clone();
         let Some(sub) = self.mwi.subs.get_mut(key) else {
@@ -214,7 +298,7 @@ impl Engine {
         let origin = Origin::on(sub.dialog.flow, &self.advertise, &branch, &ua);
         let local = origin.local;
         let mut req = build::in_dialog(&sub.dialog, Method::Notify, cseq, &origin);
-        req.push_header(HeaderName::Event, "message-summary");
+        req.push_header(HeaderName::Event, package.event());
         let left = sub.expires_at.saturating_duration_since(now).as_secs();
         let state = if terminated {
             "terminated;reason=timeout".to_string()
@@ -226,7 +310,7 @@ impl Engine {
             HeaderName::Contact,
             build::contact("sipbox", local).to_string(),
         );
-        req.set_body(Some(SUMMARY), body.into_bytes());
+        req.set_body(Some(package.content_type()), body.into_bytes());
         let flow = sub.dialog.flow;
         self.txs.open_client(
             now,
@@ -249,7 +333,7 @@ impl Engine {
         else {
             return;
         };
-        log::info!("MWI: subscription {} expired", key.0);
+        log::info!("subscription {} expired", key.0);
         self.notify_subscription(now, &key, true);
         self.mwi.subs.remove(&key);
     }
@@ -263,11 +347,11 @@ impl Engine {
     /// again gets the same answer, and a refused one leaves nothing behind.
     pub(super) fn handle_subscribe(&mut self, now: Instant, req: &Request, flow: Flow) {
         let event = req.headers().get(&HeaderName::Event).unwrap_or("");
-        if !is_message_summary(event) {
-            let r = Reply::new(StatusCode::BAD_EVENT)
-                .header(HeaderName::AllowEvents, "message-summary");
+        let accept = req.headers().get(&HeaderName::Accept).unwrap_or("");
+        let Some(package) = Package::parse(event, accept) else {
+            let r = Reply::new(StatusCode::BAD_EVENT).header(HeaderName::AllowEvents, ALLOW_EVENTS);
             return self.respond_statelessly(req, flow, r);
-        }
+        };
         let source = flow.remote;
         let user = req.from().uri.user.clone().unwrap_or_default();
         let entry = self.cfg.entry(&user);
@@ -303,9 +387,18 @@ impl Engine {
                 return self.respond_statelessly(req, flow, r);
             }
         }
-        let Some(peer) = entry.filter(|p| self.mailboxes_of(*p).is_some()) else {
-            // chan_sip: a peer without a mailbox has nothing to subscribe to.
-            return self.respond_statelessly(req, flow, Reply::new(StatusCode::NOT_FOUND));
+        let existing = self.mwi.subs.contains_key(&key);
+        let (peer, watch) = if package == Package::MessageSummary {
+            let Some(peer) = entry.filter(|p| self.mailboxes_of(*p).is_some()) else {
+                // chan_sip: a peer without a mailbox has nothing to subscribe to.
+                return self.respond_statelessly(req, flow, Reply::new(StatusCode::NOT_FOUND));
+            };
+            (peer, None)
+        } else {
+            match self.watch_target(req, entry) {
+                Ok(t) => t,
+                Err(r) => return self.respond_statelessly(req, flow, r),
+            }
         };
         let expires = match req.expires() {
             Ok(e) => e.unwrap_or(DEFAULT_EXPIRES),
@@ -320,7 +413,6 @@ impl Engine {
             return self.respond_statelessly(req, flow, r);
         }
         let expires = expires.min(MAX_EXPIRES);
-        let existing = self.mwi.subs.contains_key(&key);
         if req.to().tag().is_some() && !existing {
             let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
             return self.respond_statelessly(req, flow, r);
@@ -357,9 +449,18 @@ impl Engine {
             let tag = s.dialog.local_tag.clone();
             self.respond_tagged(req, flow, &tag, expires);
         } else {
-            if self.mwi.count_for(peer) >= MAX_PER_PEER || self.mwi.subs.len() >= MAX_SUBSCRIPTIONS
+            let per_peer = if watch.is_some() {
+                MAX_WATCH_PER_PEER
+            } else {
+                MAX_PER_PEER
+            };
+            if self.mwi.count_for(peer, watch.is_some()) >= per_peer
+                || self.mwi.subs.len() >= MAX_SUBSCRIPTIONS
             {
-                log::warn!("MWI: subscription from '{user}' refused: too many");
+                log::warn!(
+                    "{} subscription from '{user}' refused: too many",
+                    package.event()
+                );
                 let r = Reply::new(StatusCode::SERVICE_UNAVAILABLE)
                     .header(HeaderName::RetryAfter, "60");
                 return self.respond_statelessly(req, flow, r);
@@ -375,10 +476,12 @@ impl Engine {
                     dialog,
                     expires_at,
                     timer,
+                    package,
+                    watch,
                 },
             );
             self.respond_tagged(req, flow, &tag, expires);
-            log::info!("MWI: '{user}' subscribed for {expires} s");
+            log::info!("'{user}' subscribed to {} for {expires} s", package.event());
         }
         self.notify_subscription(now, &key, false);
     }
@@ -416,7 +519,15 @@ mod tests {
             "Messages-Waiting: yes\r\nMessage-Account: sip:asterisk@127.0.0.1\r\nVoice-Message: 3/1 (1/0)\r\n"
         );
         assert!(summary_body(Counts::default(), "x").starts_with("Messages-Waiting: no\r\n"));
-        assert!(is_message_summary("message-summary;id=1"));
-        assert!(!is_message_summary("presence"));
+        let p = |e, a| Package::parse(e, a);
+        assert_eq!(p("message-summary;id=1", ""), Some(Package::MessageSummary));
+        assert_eq!(p("presence", ""), Some(Package::Presence));
+        assert_eq!(p("presence", "application/xpidf+xml"), Some(Package::Xpidf));
+        assert_eq!(
+            p("presence", "application/pidf+xml, application/xpidf+xml"),
+            Some(Package::Presence)
+        );
+        assert_eq!(p("Dialog", ""), Some(Package::Dialog));
+        assert_eq!(p("conference", ""), None);
     }
 }

@@ -33,6 +33,8 @@ pub fn is_served(method: &Method) -> bool {
             | Method::Update
             | Method::Refer
             | Method::Subscribe
+            | Method::Message
+            | Method::Publish
     )
 }
 

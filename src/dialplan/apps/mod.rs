@@ -81,6 +81,7 @@ pub enum App {
     SIPRemoveHeader,
     System,
     TrySystem,
+    MessageSend,
     Authenticate,
     PlayTones,
     StopPlayTones,
@@ -100,7 +101,7 @@ pub enum App {
     PickupChan,
 }
 
-const NAMES: [(&str, App); 62] = [
+const NAMES: [(&str, App); 63] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -146,6 +147,7 @@ const NAMES: [(&str, App); 62] = [
     ("sipremoveheader", App::SIPRemoveHeader),
     ("system", App::System),
     ("trysystem", App::TrySystem),
+    ("messagesend", App::MessageSend),
     ("authenticate", App::Authenticate),
     ("playtones", App::PlayTones),
     ("dbdel", App::DBdel),
@@ -410,6 +412,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::WaitUntil => misc::wait_until(ex, arg(0)),
         App::System => system::system(ex, args, false, loc),
         App::TrySystem => system::system(ex, args, true, loc),
+        App::MessageSend => crate::dialplan::functions::message::send(ex, args),
         App::SetCallerPres => misc::set_caller_pres(ex, args, loc),
         App::Authenticate => authenticate(ex, &argv, loc),
         App::PlayTones => {

@@ -18,6 +18,8 @@ pub(crate) mod astdb;
 pub(crate) mod cdr;
 pub(crate) mod channel;
 pub(crate) mod math;
+pub(crate) mod message;
+pub(crate) mod presence;
 pub(crate) mod strftime;
 pub(crate) mod strings;
 pub(crate) mod variables;
@@ -76,6 +78,8 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "VM_INFO" => crate::dialplan::apps::voicemail::vm_info(cx.dp, args),
         // CALLERPRES(): the deprecated form of CALLERID(pres) (func_callerid.c).
         "CALLERPRES" => channel::read(cx, "CALLERID", "pres"),
+        "DEVICE_STATE" | "EXTENSION_STATE" => presence::read(cx, name, args),
+        "MESSAGE" | "MESSAGE_DATA" => message::read(cx, name, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
@@ -96,6 +100,7 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
                 .ok_or_else(|| format!("'{value}' is not a presentation"))?;
             channel::write(cx, "CALLERID", "pres", pres)
         }
+        "MESSAGE" | "MESSAGE_DATA" => message::write(cx, name, args, value),
         _ => Err(format!("{name}() cannot be written (or is unknown)")),
     }
 }
