@@ -53,8 +53,17 @@ fn proxy(
     while !stop.load(Ordering::Relaxed) {
         if let Ok((n, from)) = front.recv_from(&mut buf) {
             client = Some(from);
+            // svcrack's bare REGISTER is smaller than the 401 it draws, and sipbox answers an
+            // untrusted source with no more bytes than it sent (security/reflect.rs): it would
+            // stay silent and svcrack give up before guessing. A header of padding, as a
+            // phone's User-Agent/Allow/Supported would be, lets the guesses reach the ban.
             let text = String::from_utf8_lossy(&buf[..n])
-                .replace("sip:123@1.1.1.1", &format!("sip:123@127.0.0.1:{dead}"));
+                .replace("sip:123@1.1.1.1", &format!("sip:123@127.0.0.1:{dead}"))
+                .replacen(
+                    "Content-Length:",
+                    &format!("X-Relay-Padding: {}\r\nContent-Length:", "p".repeat(200)),
+                    1,
+                );
             let mut s = seen.lock().unwrap();
             if text.contains("1.1.1.1") {
                 // Never relay anything naming the public address.
@@ -148,7 +157,7 @@ fn svcrack_is_banned_within_ten_guesses_and_never_finds_the_password() {
         .filter(|&&c| c == 403 || c == 400)
         .count();
     assert!(
-        answered_guesses <= 10 && answered_guesses >= 1,
+        (1..=10).contains(&answered_guesses),
         "banned within 10 guesses: {answered_guesses} answered, {seen:?}"
     );
     assert!(
