@@ -109,11 +109,6 @@ impl Sipbox {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
-    /// Its process id (for /proc).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Its log lines so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
