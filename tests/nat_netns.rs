@@ -273,7 +273,10 @@ fn sipp(ns: &str, ip: &str, port: u16, target: &str, args: &[&str]) -> Command {
             "-timeout_error",
             "-max_recv_loops",
             "1000",
-            "-nr",
+            // No `-nr`: these phones retransmit as UDP phones must (RFC 3261 Timer E/A).
+            // sipbox answers an untrusted source with no more bytes than it sent
+            // (security/reflect.rs), so SIPp's bare REGISTER, smaller than its 401, is
+            // challenged at its first retransmission.
         ])
         .args(["-mp", "7100"])
         .args(args)

@@ -80,6 +80,7 @@ use crate::sched::{Scheduler, TimerId};
 use crate::security::ban::{BanList, Counted};
 use crate::security::event::{self, SecurityEvent};
 use crate::security::rate::RateLimit;
+use crate::security::reflect::Reflection;
 use crate::sip::{self, HeaderName, Message, Method, Request, Response, StatusCode};
 use crate::transaction::{InsertError, TimerConfig, Transactions};
 use crate::wake::Wake;
@@ -104,6 +105,9 @@ pub struct Stats {
     pub scanners: u64,
     /// Datagrams over their source's `ratelimit`, dropped unanswered.
     pub rate_limited: u64,
+    /// Stateless answers not sent: they would have exceeded the bytes their untrusted source
+    /// sent (security/reflect.rs).
+    pub reflection_withheld: u64,
 }
 
 /// Sizes of the engine's tables, for leak checks and the admin view.
@@ -133,6 +137,8 @@ pub struct Engine {
     nonces: NonceStore,
     ban: BanList,
     rate: RateLimit,
+    /// Byte credit per untrusted source: amplification <= 1.0.
+    reflect: Reflection,
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     jobs: crate::call::jobs::Jobs,
@@ -259,6 +265,7 @@ impl Engine {
             nonces: NonceStore::new(100_000),
             ban: BanList::new(cfg.general.ban.clone()),
             rate: RateLimit::new(cfg.general.ban.rate_limit),
+            reflect: Reflection::new(),
             loop_token: 0,
             jobs: Default::default(),
             ha1s: Default::default(),
@@ -467,9 +474,13 @@ impl Engine {
             self.stats.banned += 1;
             return Verdict::Consumed;
         }
-        if !self.cfg.general.ban.ignores(from.ip()) && !self.rate.allow(now, from.ip()) {
-            self.stats.rate_limited += 1;
-            return Verdict::Consumed;
+        if !self.cfg.general.ban.ignores(from.ip()) {
+            // Bytes in are bytes in, answered or not: the credit answers may spend.
+            self.reflect.received(now, from.ip(), data.len());
+            if !self.rate.allow(now, from.ip()) {
+                self.stats.rate_limited += 1;
+                return Verdict::Consumed;
+            }
         }
         let flow = Flow::udp(from);
         match sip::parse(data) {
@@ -645,6 +656,9 @@ impl Engine {
                     None => self.handle_register(now, &req, from),
                 };
                 let ok = reply.status == StatusCode::OK;
+                if ok {
+                    self.reflect.trust(now, from.remote.ip());
+                }
                 self.reply_on(now, h, reply);
                 if ok {
                     if let Some(aor) = req.to().uri.user.clone() {
@@ -663,7 +677,10 @@ impl Engine {
             // does not have: every PUBLISH is 489 (RFC 3903 §6 step 2).
             Method::Publish => self.reply_on(now, h, Reply::new(StatusCode::BAD_EVENT)),
             Method::Invite => match admitted {
-                Some(who) => self.handle_new_invite(now, req, from, h, who),
+                Some(who) => {
+                    self.reflect.trust(now, from.remote.ip());
+                    self.handle_new_invite(now, req, from, h, who)
+                }
                 None => self.reply_on(now, h, Reply::new(StatusCode::SERVER_INTERNAL_ERROR)),
             },
             _ => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
@@ -769,7 +786,13 @@ impl Engine {
             resp.push_header(name, value);
         }
         resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
-        self.out.sip(dest, resp.to_bytes());
+        let bytes = resp.to_bytes();
+        let ip = from.remote.ip();
+        if !self.cfg.general.ban.ignores(ip) && !self.reflect.spend(ip, bytes.len()) {
+            self.stats.reflection_withheld += 1;
+            return;
+        }
+        self.out.sip(dest, bytes);
     }
 
     /// Sends a reply on server transaction `h`.

@@ -37,6 +37,10 @@ pub const MAX_PER_PEER: usize = 4;
 pub const MAX_WATCH_PER_PEER: usize = 64;
 /// Subscriptions in all.
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+/// Bytes all subscriptions may keep (each is charged its SUBSCRIBE's size, an upper bound of
+/// the dialog it keeps: issue 13's byte budgets). Subscriptions come only from authenticated
+/// entries, at most [`MAX_PER_PEER`] + [`MAX_WATCH_PER_PEER`] each; this bounds what large requests can make them keep.
+pub const MAX_SUBSCRIPTION_BYTES: usize = 8 << 20;
 /// Shortest subscription accepted (Asterisk's `minexpiry` default).
 pub const MIN_EXPIRES: u32 = 60;
 /// Longest subscription granted (Asterisk's `subscribe` maximum, `maxexpiry`).
@@ -115,6 +119,8 @@ pub(super) struct Subscription {
     pub package: Package,
     /// What a dialog or presence subscription watches.
     pub watch: Option<super::blf::Watch>,
+    /// Bytes charged to [`MAX_SUBSCRIPTION_BYTES`].
+    pub size: usize,
 }
 
 /// Subscriptions by (Call-ID, the phone's tag).
@@ -142,6 +148,11 @@ impl MwiState {
 
     pub(super) fn get_mut(&mut self, key: &(String, String)) -> Option<&mut Subscription> {
         self.subs.get_mut(key)
+    }
+
+    /// Bytes the subscriptions keep (see [`MAX_SUBSCRIPTION_BYTES`]).
+    pub(super) fn bytes(&self) -> usize {
+        self.subs.values().map(|s| s.size).sum()
     }
 }
 
@@ -372,7 +383,8 @@ impl Engine {
             self.check_credentials(now, req, source, entry, HeaderName::Authorization)
         };
         match verdict {
-            AuthVerdict::Accepted => {}
+            // Proved: answered in full from now on (security/reflect.rs).
+            AuthVerdict::Accepted => self.reflect.trust(now, source.ip()),
             AuthVerdict::Challenge { stale } => {
                 let r = self.challenge(now, StatusCode::UNAUTHORIZED, stale, source);
                 return self.respond_statelessly(req, flow, r);
@@ -449,6 +461,7 @@ impl Engine {
             let tag = s.dialog.local_tag.clone();
             self.respond_tagged(req, flow, &tag, expires);
         } else {
+            let size = req.to_bytes().len();
             let per_peer = if watch.is_some() {
                 MAX_WATCH_PER_PEER
             } else {
@@ -456,6 +469,7 @@ impl Engine {
             };
             if self.mwi.count_for(peer, watch.is_some()) >= per_peer
                 || self.mwi.subs.len() >= MAX_SUBSCRIPTIONS
+                || self.mwi.bytes() + size > MAX_SUBSCRIPTION_BYTES
             {
                 log::warn!(
                     "{} subscription from '{user}' refused: too many",
@@ -478,6 +492,7 @@ impl Engine {
                     timer,
                     package,
                     watch,
+                    size,
                 },
             );
             self.respond_tagged(req, flow, &tag, expires);

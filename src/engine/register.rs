@@ -11,6 +11,10 @@ use crate::sip::{Contact, HeaderName, Request, StatusCode};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// The most bytes one binding may keep (its contact, User-Agent and Path): a phone's are a
+/// few hundred.
+pub const MAX_BINDING_BYTES: usize = 4096;
+
 impl Engine {
     /// Handles a REGISTER that passed validation; returns the final response to send.
     pub(super) fn handle_register(&mut self, now: Instant, req: &Request, flow: Flow) -> Reply {
@@ -109,6 +113,24 @@ impl Engine {
                 expires: Duration::from_secs(secs.into()),
                 nated: crate::nat::detect::behind_nat(req.top_via(), source),
             });
+        }
+        // Byte budget (issue 13): what a binding keeps (contact, User-Agent, Path) is bounded,
+        // so an entry's cost is at most MAX_CONTACTS_PER_AOR times this.
+        let details = req
+            .headers()
+            .get(&HeaderName::UserAgent)
+            .map_or(0, str::len)
+            + req
+                .headers()
+                .get_all(&HeaderName::Path)
+                .map(str::len)
+                .sum::<usize>();
+        if updates
+            .iter()
+            .any(|u| u.contact.len() + details > MAX_BINDING_BYTES)
+        {
+            log::warn!("'{name}' from {source}: binding over {MAX_BINDING_BYTES} bytes refused");
+            return Reply::with_reason(StatusCode::BAD_REQUEST, "Binding too large");
         }
         let cseq = req.cseq().seq;
         // chan_sip says `Registered SIP` when the peer's address changes, not on a refresh.

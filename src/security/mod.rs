@@ -4,3 +4,4 @@
 pub mod ban;
 pub mod event;
 pub mod rate;
+pub mod reflect;

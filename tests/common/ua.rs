@@ -185,7 +185,10 @@ impl Ua {
 
     // ---- REGISTER ----
 
-    /// A REGISTER for `expires` seconds with an optional Authorization value.
+    /// A REGISTER for `expires` seconds with an optional Authorization value; with the
+    /// User-Agent, Allow and Supported a phone sends (which also make it larger than its
+    /// 401, as real phones' are: sipbox answers an untrusted source with no more bytes than
+    /// it sent).
     pub fn register_text(
         &mut self,
         server: SocketAddr,
@@ -206,6 +209,9 @@ impl Ua {
              CSeq: {c} REGISTER\r\n\
              Contact: <{contact}>\r\n\
              Expires: {expires}\r\n\
+             User-Agent: sipbox-test-phone/1.0\r\n\
+             Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY, MESSAGE\r\n\
+             Supported: replaces\r\n\
              {auth}Content-Length: 0\r\n\r\n",
             me = self.sip,
             u = self.user,
