@@ -18,26 +18,41 @@ use crate::sip::{HeaderName, NameAddr, Request, StatusCode};
 use crate::transaction::Handle;
 use std::time::Instant;
 
+/// Where an admitted MESSAGE runs ([`Engine::admit_message`]).
+pub(super) struct AdmittedMessage {
+    user: String,
+    context: String,
+    exten: String,
+    peer_name: String,
+}
+
 /// Dialplan steps one message may take (it never waits, so a loop must be cut).
 const MAX_STEPS: usize = 200;
 
 impl Engine {
-    /// An out-of-dialog MESSAGE on server transaction `h`.
-    pub(super) fn handle_message(&mut self, now: Instant, req: &Request, flow: Flow, h: Handle) {
+    /// Judges an out-of-dialog MESSAGE before any state is kept: a refusal or a challenge is
+    /// the `Err` the router sends statelessly (its bytes count against the source's credit,
+    /// security/reflect.rs); `Ok` is where the admitted message runs.
+    pub(super) fn admit_message(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        flow: Flow,
+    ) -> Result<AdmittedMessage, Reply> {
         let opts = self.cfg.general.message.clone();
         if !opts.accept_outofcall {
             let r = Reply::new(StatusCode::METHOD_NOT_ALLOWED)
                 .header(HeaderName::Allow, super::validate::ALLOW);
-            return self.reply_on(now, h, r);
+            return Err(r);
         }
         let ct = req.content_type().unwrap_or("").to_ascii_lowercase();
         if !ct.starts_with("text/plain") {
             let r = Reply::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
                 .header(HeaderName::Accept, "text/plain");
-            return self.reply_on(now, h, r);
+            return Err(r);
         }
         if req.body().len() > MAX_BODY {
-            return self.reply_on(now, h, Reply::new(StatusCode::REQUEST_ENTITY_TOO_LARGE));
+            return Err(Reply::new(StatusCode::REQUEST_ENTITY_TOO_LARGE));
         }
         let source = flow.remote;
         let user = req.from().uri.user.clone().unwrap_or_default();
@@ -46,7 +61,8 @@ impl Engine {
             let verdict =
                 self.check_credentials(now, req, source, entry, HeaderName::ProxyAuthorization);
             match verdict {
-                AuthVerdict::Accepted => {}
+                // Proved: answered in full from now on (security/reflect.rs).
+                AuthVerdict::Accepted => self.reflect.trust(now, source.ip()),
                 AuthVerdict::Challenge { stale } => {
                     let r = self.challenge(
                         now,
@@ -54,11 +70,11 @@ impl Engine {
                         stale,
                         source,
                     );
-                    return self.reply_on(now, h, r);
+                    return Err(r);
                 }
                 AuthVerdict::Forbidden(why) => {
                     self.auth_refused(now, req, source, why);
-                    return self.reply_on(now, h, Reply::new(StatusCode::FORBIDDEN));
+                    return Err(Reply::new(StatusCode::FORBIDDEN));
                 }
                 AuthVerdict::Malformed(_) => {
                     self.auth_refused(now, req, source, Refusal::BadCredentials);
@@ -66,7 +82,7 @@ impl Engine {
                         StatusCode::BAD_REQUEST,
                         "Bad Proxy-Authorization header",
                     );
-                    return self.reply_on(now, h, r);
+                    return Err(r);
                 }
             }
         }
@@ -81,8 +97,30 @@ impl Engine {
         let wall = self.wall(now);
         if !self.dialplan.exists(&context, &exten, 1, &user, wall) {
             log::info!("MESSAGE from '{user}' to {exten}@{context}: no such extension");
-            return self.reply_on(now, h, Reply::new(StatusCode::NOT_FOUND));
+            return Err(Reply::new(StatusCode::NOT_FOUND));
         }
+        Ok(AdmittedMessage {
+            user,
+            context,
+            exten,
+            peer_name,
+        })
+    }
+
+    /// Runs an admitted MESSAGE: 202 on server transaction `h`, then its dialplan.
+    pub(super) fn handle_message(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        h: Handle,
+        admitted: AdmittedMessage,
+    ) {
+        let AdmittedMessage {
+            user,
+            context,
+            exten,
+            peer_name,
+        } = admitted;
         self.reply_on(now, h, Reply::new(StatusCode::ACCEPTED));
         self.unique_ids += 1;
         let from = req.from();

@@ -593,6 +593,13 @@ impl Engine {
                 Err(reply) => return self.respond_statelessly(&req, from, reply),
             }
         }
+        let mut message = None;
+        if *req.method() == Method::Message && req.to().tag().is_none() {
+            match self.admit_message(now, &req, from) {
+                Ok(m) => message = Some(m),
+                Err(reply) => return self.respond_statelessly(&req, from, reply),
+            }
+        }
         let mut register_reply = None;
         if *req.method() == Method::Register && req.to().tag().is_none() {
             let reply = self.handle_register(now, &req, from);
@@ -672,7 +679,10 @@ impl Engine {
                     .header(HeaderName::Accept, validate::ACCEPT);
                 self.reply_on(now, h, r);
             }
-            Method::Message => self.handle_message(now, &req, from, h),
+            Method::Message => match message {
+                Some(m) => self.handle_message(now, &req, h, m),
+                None => self.reply_on(now, h, Reply::new(StatusCode::CALL_DOES_NOT_EXIST)),
+            },
             // chan_sip's event state compositor serves only call-completion, which sipbox
             // does not have: every PUBLISH is 489 (RFC 3903 §6 step 2).
             Method::Publish => self.reply_on(now, h, Reply::new(StatusCode::BAD_EVENT)),
