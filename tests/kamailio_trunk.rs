@@ -12,20 +12,40 @@ use common::ua::*;
 use common::wire::UdpWire;
 use common::{temp_dir, Sipbox};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A Kamailio we started; killed by PID on drop. Its stderr log is in the file `.1`.
+/// A Kamailio we started, in a process group of its own; stopped with its workers on drop.
+/// Its stderr log is in the file `.1`.
 struct Kamailio(Child, std::path::PathBuf);
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.stop();
     }
 }
 
 impl Kamailio {
+    /// SIGTERM to its whole group (the main process and the workers it forked; a SIGKILL of
+    /// the main process alone leaves the workers running), then SIGKILL to the group if it
+    /// has not gone within 2 s.
+    fn stop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let end = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Workers may outlive the main process by a moment: the group gets SIGKILL anyway.
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
     /// The REGISTERs it logged (its `xlog` line per REGISTER) that carried credentials.
     fn signed_registers(&self) -> Vec<String> {
         std::fs::read_to_string(&self.1)
@@ -57,6 +77,7 @@ fn kamailio(port: u16, pstn: u16) -> Option<Kamailio> {
     let log = dir.join("kamailio.log");
     let log_file = std::fs::File::create(&log).unwrap();
     let child = Command::new("kamailio")
+        .process_group(0)
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-f"])
         .arg(&path)
         .args(["-Y", dir.to_str().unwrap(), "-P"])
@@ -91,7 +112,7 @@ fn kamailio(port: u16, pstn: u16) -> Option<Kamailio> {
         }
     }
     eprintln!("SKIPPED: kamailio did not answer on 127.0.0.1:{port}");
-    let _ = k.0.kill();
+    k.stop();
     None
 }
 
