@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use super::acl::{Acl, Sense};
 use super::raw::{ConfigError, Entry};
+use super::sip_values::{split_host_port, valid_host_name};
 use super::values::{bad, parse_bool_str, u32_of};
 
 /// `externaddr` / `externhost`: what outside destinations are told our address is.
@@ -36,39 +37,8 @@ pub struct ExternAddr {
 impl ExternAddr {
     /// Parses `address[:port]`, `[v6]:port`, a bare IPv6 address or `name[:port]`.
     pub fn parse(e: &Entry, refresh: bool) -> Result<ExternAddr, ConfigError> {
-        let v = e.value.trim();
-        let (host, port) = if let Ok(ip) = v.parse::<IpAddr>() {
-            (ip.to_string(), None)
-        } else if let Some(rest) = v.strip_prefix('[') {
-            let (h, after) = rest
-                .split_once(']')
-                .ok_or_else(|| bad(e, "missing ']' after IPv6 address"))?;
-            let p = match after {
-                "" => None,
-                _ => Some(after.strip_prefix(':').ok_or_else(|| bad(e, "bad port"))?),
-            };
-            (h.to_string(), p)
-        } else {
-            match v.split_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (v.to_string(), None),
-            }
-        };
-        let port = match port {
-            Some(p) => Some(
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|p| *p != 0)
-                    .ok_or_else(|| bad(e, "bad port after ':'"))?,
-            ),
-            None => None,
-        };
-        let ip = host.parse::<IpAddr>().ok();
-        let valid_name = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
-        if ip.is_none() && !valid_name {
+        let (host, ip, port) = split_host_port(e, e.value.trim())?;
+        if ip.is_none() && !valid_host_name(&host) {
             return Err(bad(
                 e,
                 "expected an address or host name with an optional :port",

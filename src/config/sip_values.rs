@@ -187,44 +187,61 @@ impl Host {
         if v.eq_ignore_ascii_case("dynamic") {
             return Ok(Host::Dynamic);
         }
-        let (host, explicit) = if let Ok(ip) = v.parse::<IpAddr>() {
-            (ip.to_string(), None)
-        } else if let Some(rest) = v.strip_prefix('[') {
-            let (h, after) = rest
-                .split_once(']')
-                .ok_or_else(|| bad(e, "missing ']' after IPv6 address"))?;
-            let p = match after {
-                "" => None,
-                _ => Some(after.strip_prefix(':').ok_or_else(|| bad(e, "bad port"))?),
-            };
-            (h.to_string(), p)
-        } else {
-            match v.split_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (v.to_string(), None),
-            }
-        };
-        let port = match explicit {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| bad(e, "bad port after ':'"))?,
-            None => port.unwrap_or(5060),
-        };
-        let ip = host.parse::<IpAddr>().ok();
-        let valid_name = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
-        if ip.is_none() && !valid_name {
+        let (host, ip, explicit) = split_host_port(e, v)?;
+        if ip.is_none() && !valid_host_name(&host) {
             return Err(bad(e, "expected dynamic, a host name or an IP address"));
         }
+        let port = explicit.or(port).unwrap_or(5060);
         Ok(Host::Static { host, ip, port })
     }
 }
 
 /// `qualify=`: `no` (off), `yes` (2000 ms) or a limit in milliseconds (0 is off).
+/// Splits `v` (the value of `e`) as `address`, `address:port`, `[v6]:port`, a bare IPv6
+/// address or `name[:port]`: the host, its IP when it is one, and the port when written
+/// (0 or not a number is an error).
+pub fn split_host_port(
+    e: &Entry,
+    v: &str,
+) -> Result<(String, Option<IpAddr>, Option<u16>), ConfigError> {
+    let (host, port) = if let Ok(ip) = v.parse::<IpAddr>() {
+        (ip.to_string(), None)
+    } else if let Some(rest) = v.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad(e, "missing ']' after IPv6 address"))?;
+        let p = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| bad(e, "bad port"))?),
+        };
+        (h.to_string(), p)
+    } else {
+        match v.split_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (v.to_string(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| bad(e, "bad port after ':'"))?,
+        ),
+        None => None,
+    };
+    let ip = host.parse::<IpAddr>().ok();
+    Ok((host, ip, port))
+}
+
+/// A host name sip.conf accepts: letters, digits, `.`, `-`, `_`.
+pub fn valid_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+}
+
 pub fn parse_qualify(e: &Entry) -> Result<Option<Duration>, ConfigError> {
     match e.value.parse::<u32>() {
         Ok(0) => Ok(None),
