@@ -9,7 +9,7 @@
 use rusqlite::{params, Connection};
 use sipbox::dialplan::astdb::DbOp;
 use std::path::Path;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 /// Opens (or creates) the database; its rows and the connection for the writer.
@@ -29,8 +29,8 @@ pub fn open(path: &Path) -> rusqlite::Result<(Vec<(String, String)>, Connection)
 /// Starts the writer thread; changes sent to the returned channel are applied in order. The
 /// thread ends when every sender is dropped and the queue is written: join it at shutdown so
 /// the last changes are on disk.
-pub fn writer(conn: Connection) -> Option<(Sender<DbOp>, JoinHandle<()>)> {
-    let (tx, rx) = channel::<DbOp>();
+pub fn writer(conn: Connection) -> Option<(SyncSender<DbOp>, JoinHandle<()>)> {
+    let (tx, rx) = sync_channel::<DbOp>(crate::jobs_driver::WRITER_QUEUE);
     let spawned = std::thread::Builder::new()
         .name("astdb".into())
         .spawn(move || {

@@ -80,7 +80,7 @@ impl Driver {
     /// The engine is built once the bound address is known (bindport=0 is ephemeral).
     pub fn bind(
         addr: SocketAddr,
-        db: Option<std::sync::mpsc::Sender<sipbox::dialplan::astdb::DbOp>>,
+        db: Option<std::sync::mpsc::SyncSender<sipbox::dialplan::astdb::DbOp>>,
         make_engine: impl FnOnce(SocketAddr) -> Engine,
     ) -> io::Result<Driver> {
         let poll = Poll::new()?;
@@ -113,7 +113,7 @@ impl Driver {
     }
 
     /// Hands registration changes and call records to the store writer from now on.
-    pub fn set_disk(&mut self, disk: std::sync::mpsc::Sender<crate::store_disk::Write>) {
+    pub fn set_disk(&mut self, disk: std::sync::mpsc::SyncSender<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
     }
 

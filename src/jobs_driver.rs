@@ -9,7 +9,7 @@ use mio::Waker;
 use sipbox::dialplan::astdb::DbOp;
 use sipbox::engine::{Job, JobId, JobOutcome};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,16 +19,16 @@ pub struct JobRunner {
     done_rx: Receiver<(JobId, JobOutcome)>,
     waker: Arc<Waker>,
     /// The AstDB writer (None: the database lives in memory only).
-    db: Option<Sender<DbOp>>,
+    db: Option<SyncSender<DbOp>>,
     /// The sipbox.db and CDR writer (None: neither is written).
-    disk: Option<Sender<crate::store_disk::Write>>,
+    disk: Option<SyncSender<crate::store_disk::Write>>,
     /// The voicemail spool writer (`voicemail_disk.rs`).
-    vm: Option<Sender<sipbox::voicemail::FsOp>>,
+    vm: Option<SyncSender<sipbox::voicemail::FsOp>>,
 }
 
 impl JobRunner {
     /// A runner that wakes the poll through `waker` when a job ends.
-    pub fn new(waker: Waker, db: Option<Sender<DbOp>>) -> JobRunner {
+    pub fn new(waker: Waker, db: Option<SyncSender<DbOp>>) -> JobRunner {
         let (done_tx, done_rx) = channel();
         JobRunner {
             done_tx,
@@ -41,7 +41,7 @@ impl JobRunner {
     }
 
     /// Hands registration changes and call records to this writer from now on.
-    pub fn set_disk(&mut self, disk: Sender<crate::store_disk::Write>) {
+    pub fn set_disk(&mut self, disk: SyncSender<crate::store_disk::Write>) {
         self.disk = Some(disk);
     }
 
@@ -62,7 +62,7 @@ impl JobRunner {
             Job::Voicemail(op) => {
                 match &self.vm {
                     Some(vm) => {
-                        let _ = vm.send(op);
+                        offer(vm, op, "voicemail spool");
                     }
                     None => log::error!("voicemail: no writer thread; {op:?} dropped"),
                 }
@@ -70,7 +70,7 @@ impl JobRunner {
             }
             Job::Db(op) => {
                 if let Some(db) = &self.db {
-                    let _ = db.send(op);
+                    offer(db, op, "AstDB");
                 }
                 return;
             }
@@ -91,13 +91,13 @@ impl JobRunner {
             }
             Job::Store(op) => {
                 if let Some(d) = &self.disk {
-                    let _ = d.send(crate::store_disk::Write::Store(op));
+                    offer(d, crate::store_disk::Write::Store(op), "sipbox.db");
                 }
                 return;
             }
             Job::Cdr(r) => {
                 if let Some(d) = &self.disk {
-                    let _ = d.send(crate::store_disk::Write::Cdr(r));
+                    offer(d, crate::store_disk::Write::Cdr(r), "CDR");
                 }
                 return;
             }
@@ -170,6 +170,24 @@ fn run(command: &str, timeout: Duration) -> JobOutcome {
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(_) => return JobOutcome::Failed,
+        }
+    }
+}
+
+/// Changes queued for one writer thread at most: a disk that stalls while traffic goes on
+/// costs at most this many queued operations, not unbounded memory.
+pub const WRITER_QUEUE: usize = 65_536;
+
+/// Hands `op` to a writer thread; when its queue is full (the disk is not keeping up) the
+/// change is dropped and said so, and the loop never waits.
+fn offer<T>(tx: &SyncSender<T>, op: T, what: &str) {
+    match tx.try_send(op) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            log::warn!("{what}: the disk is not keeping up ({WRITER_QUEUE} changes queued); a change was not persisted")
+        }
+        Err(TrySendError::Disconnected(_)) => {
+            log::error!("{what}: the writer thread has stopped; a change was not persisted")
         }
     }
 }

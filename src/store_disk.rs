@@ -15,7 +15,7 @@ use rusqlite::{params, Connection};
 use sipbox::cdr::CdrRecord;
 use sipbox::store::{StoreOp, StoredBinding};
 use std::path::Path;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 /// Most operations applied in one transaction.
@@ -114,8 +114,8 @@ pub fn open(path: &Path, now_unix: u64) -> rusqlite::Result<Opened> {
 pub fn writer(
     conn: Option<Connection>,
     cdr: Option<CdrSink>,
-) -> Option<(Sender<Write>, JoinHandle<()>)> {
-    let (tx, rx) = channel::<Write>();
+) -> Option<(SyncSender<Write>, JoinHandle<()>)> {
+    let (tx, rx) = sync_channel::<Write>(crate::jobs_driver::WRITER_QUEUE);
     let spawned = std::thread::Builder::new()
         .name("store".into())
         .spawn(move || {

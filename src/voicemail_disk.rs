@@ -12,7 +12,7 @@ use sipbox::voicemail::{FsOp, Index, VoicemailConf};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::time::{Duration, Instant};
 
 /// How long `mailcmd` may run before it is killed.
@@ -48,8 +48,8 @@ pub fn scan(root: &Path, conf: &VoicemailConf) -> Index {
 }
 
 /// Starts the voicemail writer thread; None when no thread could be had.
-pub fn writer() -> Option<Sender<FsOp>> {
-    let (tx, rx) = channel::<FsOp>();
+pub fn writer() -> Option<SyncSender<FsOp>> {
+    let (tx, rx) = sync_channel::<FsOp>(crate::jobs_driver::WRITER_QUEUE);
     std::thread::Builder::new()
         .name("voicemail".into())
         .spawn(move || {
