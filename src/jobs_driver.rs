@@ -176,7 +176,7 @@ fn run(command: &str, timeout: Duration) -> JobOutcome {
 
 /// Changes queued for one writer thread at most: a disk that stalls while traffic goes on
 /// costs at most this many queued operations, not unbounded memory.
-pub const WRITER_QUEUE: usize = 65_536;
+pub const WRITER_QUEUE: usize = 1_024;
 
 /// Hands `op` to a writer thread; when its queue is full (the disk is not keeping up) the
 /// change is dropped and said so, and the loop never waits.
