@@ -31,6 +31,9 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The earliest deadline of the call's Local channels (a Dial timeout or a Wait()
+    /// inside one).
+    Local,
 }
 
 impl TimerKindSet for CallTimer {
