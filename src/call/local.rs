@@ -140,6 +140,7 @@ impl Call {
         let mut exec = Execution::new(cx.dialplan, context, exten, chan);
         exec.inherit(inherited);
         crate::verbose!(3, "Called Local/{exten}@{context}");
+        log::debug!("call {}: {name} runs {exten}@{context}", self.label());
         let dial = self.dial_mut().ok_or(StatusCode::NOT_FOUND)?;
         dial.locals.push(LocalChan {
             exec: Some(exec),
