@@ -30,6 +30,13 @@ exten => 600,1,Dial(Local/1002@ring&Local/1003@ring/n,20)
 ; a Local channel that answers itself
 exten => 601,1,Dial(Local/s@selfans,20)
  same => n,Hangup()
+; ... and the caller's dialplan goes on after it (g)
+exten => 606,1,Dial(Local/s@selfans,20,g)
+ same => n,Playback(tone)
+ same => n,Hangup()
+; the outer Dial's own timeout
+exten => 607,1,Dial(Local/1002@ring&Local/1003@ring,3)
+ same => n,Goto(st-${DIALSTATUS},1)
 ; follow-me: 1002 for 5 s, then 1003
 exten => 602,1,Dial(Local/fm@followme,30)
  same => n,Goto(st-${DIALSTATUS},1)
@@ -219,6 +226,55 @@ fn a_local_channel_answers_and_plays_a_prompt_itself() {
     a.respond(&mut net, &bye, 200, None);
     let _ = &mut da;
     assert!(net.quiet(b.sip) && net.quiet(c.sip));
+    net.assert_idle();
+    assert_eq!(net.engine.table_sizes().timers, timers);
+}
+
+#[test]
+fn with_g_the_callers_dialplan_goes_on_after_the_local_channels() {
+    let samples: Vec<i16> = (0..8000)
+        .map(|i| ((i % 40) * 500 - 10_000) as i16)
+        .collect();
+    let mut sounds = MemorySounds::new();
+    sounds.insert("tone", common::rtp::wav_bytes(&samples));
+    let mut net = net().with_sounds(sounds);
+    let (mut a, _b, _c, timers) = phones(&mut net);
+    let (da, r) = a.call(&mut net, "606", &offer(&a));
+    assert_eq!(r.status(), 200, "{r:?}");
+    a.ack(&mut net, &da, None);
+    // The Local channel's prompt, then the caller's own: twice the frames before the BYE.
+    let frames = a.collect_rtp(&mut net, 200, Duration::from_millis(500));
+    assert!(frames.len() >= 95, "{} frames", frames.len());
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+    assert_eq!(net.engine.table_sizes().timers, timers);
+}
+
+#[test]
+fn the_caller_cancelling_or_the_outer_timeout_cancels_every_local_target() {
+    let mut net = net();
+    let (mut a, b, c, timers) = phones(&mut net);
+    for (exten, cancel) in [("600", true), ("607", false)] {
+        let mut da = a.call_start(&mut net, exten, &offer(&a));
+        let inv_b = b.request(&mut net, Method::Invite);
+        let inv_c = c.request(&mut net, Method::Invite);
+        b.respond(&mut net, &inv_b, 180, None);
+        c.respond(&mut net, &inv_c, 180, None);
+        a.response_with(&mut net, 180);
+        if cancel {
+            a.cancel(&mut net, &da);
+            let ok = a.response_with(&mut net, 200);
+            assert_eq!(ok.cseq().method, Method::Cancel);
+        } else {
+            net.advance(Duration::from_secs(3));
+        }
+        cancelled(&mut net, &b, &inv_b);
+        cancelled(&mut net, &c, &inv_c);
+        let r = a.invite_outcome(&mut net, &mut da);
+        let want = if cancel { 487 } else { 410 };
+        assert_eq!(r.status(), want, "{exten}: {r:?}");
+    }
     net.assert_idle();
     assert_eq!(net.engine.table_sizes().timers, timers);
 }
