@@ -227,6 +227,12 @@ fn a_local_channel_answers_and_plays_a_prompt_itself() {
     let _ = &mut da;
     assert!(net.quiet(b.sip) && net.quiet(c.sip));
     net.assert_idle();
+    let cdr = net.cdrs.last().expect("a record");
+    assert_eq!(
+        cdr.disposition,
+        sipbox::cdr::Disposition::Answered,
+        "{cdr:?}"
+    );
     assert_eq!(net.engine.table_sizes().timers, timers);
 }
 

@@ -577,14 +577,19 @@ impl Call {
             e.cdr.dstchannel = name.replace(";2", ";1");
         }
         crate::verbose!(3, "{name} answered {}", self.legs[self.caller].channel);
-        self.dialer = self.exec.take();
-        self.exec = Some(exec);
         if !answered {
+            // Before the cursors change places: the caller's records the answer.
             match self.media_answer(cx) {
                 Ok(body) => self.answer_caller(cx, body),
-                Err(status) => return self.end(cx, EndReason::NoMedia(status)),
+                Err(status) => {
+                    let mut exec = exec;
+                    exec.hangup(cx.dialplan, cx.wall, None);
+                    return self.end(cx, EndReason::NoMedia(status));
+                }
             }
         }
+        self.dialer = self.exec.take();
+        self.exec = Some(exec);
         self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
         match cmd {
             None => self.run_dialplan(cx, Resume::Done),
