@@ -67,6 +67,11 @@ exten => 631,1,Dial(IAX2/box/1&DAHDI/g1/2&SIP/1002,20)
  same => n,Goto(st-${DIALSTATUS},1)
 exten => 632,1,Dial(PJSIP/1002)
  same => n,Goto(st-${DIALSTATUS},1)
+; ChanIsAvail of Local targets: the first whose extension exists
+exten => 640,1,ChanIsAvail(Local/999@ring&Local/1002@ring)
+ same => n,GotoIf($[\"${AVAILORIGCHAN}/${AVAILSTATUS}\"=\"Local/1002@ring/1\"]?ok)
+ same => n,Hangup(1)
+ same => n(ok),Hangup(21)
 ; what the caller is told for each DIALSTATUS
 exten => st-BUSY,1,Hangup(21)
 exten => st-CHANUNAVAIL,1,Hangup(1)
@@ -332,6 +337,8 @@ fn a_nonexistent_extension_is_chanunavail_and_the_rest_of_the_dial_rings() {
     assert_eq!(r.status(), 403, "DIALSTATUS=BUSY from 1002: {r:?}");
     // Alone, it makes the Dial CHANUNAVAIL at once.
     assert_eq!(outcome(&mut net, &mut a, "604"), 404);
+    // ChanIsAvail: 4 (invalid) for it, 1 for an extension that exists.
+    assert_eq!(outcome(&mut net, &mut a, "640"), 403);
     net.assert_idle();
 }
 

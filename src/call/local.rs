@@ -441,21 +441,23 @@ impl Call {
         self.local_child_failed(cx, parent, status);
     }
 
-    /// [`CallTimer::Local`] fired: every Local channel whose deadline passed.
+    /// [`CallTimer::Local`] fired: every Local channel whose deadline passed, one at a time
+    /// (handling one may end this Dial and start another: the next is looked up afresh, and
+    /// a `Wait(0)` loop waits for the next turn of the loop after a bounded number).
     pub(super) fn local_timer(&mut self, cx: &mut Cx<'_>) {
-        let due: Vec<usize> = match &self.state {
-            CallState::Dialing(d) => d
-                .locals
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.wake.is_some_and(|w| w <= cx.now))
-                .map(|(i, _)| i)
-                .collect(),
-            _ => return,
-        };
-        for idx in due {
+        for _ in 0..2 * MAX_LOCALS {
+            let due = match &self.state {
+                CallState::Dialing(d) => d
+                    .locals
+                    .iter()
+                    .position(|l| l.wake.is_some_and(|w| w <= cx.now)),
+                _ => None,
+            };
+            let Some(idx) = due else {
+                break;
+            };
             let Some(l) = self.local_mut(idx) else {
-                return;
+                break;
             };
             l.wake = None;
             match l.state {
