@@ -24,8 +24,8 @@ use std::time::Duration;
 /// What ringing a Dial's targets started.
 #[derive(Default)]
 pub(super) struct Rung {
-    /// SIP forks sent.
-    pub legs: Vec<LegId>,
+    /// SIP forks sent (their legs are in the Dial's `forks`).
+    pub legs: usize,
     /// Local channels created.
     pub locals: Vec<usize>,
     /// A target was at its call-limit (or a Local at its Max-Forwards bound).
@@ -37,7 +37,7 @@ pub(super) struct Rung {
 impl Rung {
     /// Nothing rings.
     pub fn is_empty(&self) -> bool {
-        self.legs.is_empty() && self.locals.is_empty()
+        self.legs == 0 && self.locals.is_empty()
     }
 
     /// DIALSTATUS when nothing rings.
@@ -82,7 +82,7 @@ impl Call {
             return Some(rung.status_when_empty());
         }
         if let Some(dial) = self.dial_mut() {
-            dial.pending = rung.legs.len() + rung.locals.len();
+            dial.pending = rung.legs + rung.locals.len();
         }
         if let Some(d) = timeout {
             let wake = Wake::Call(self.handle, CallTimer::DialTimeout);
@@ -137,7 +137,7 @@ impl Call {
             let rest = std::mem::take(&mut f.rest);
             match self.send_fork(cx, f) {
                 Ok(Some(leg)) => {
-                    rung.legs.push(leg);
+                    rung.legs += 1;
                     if let Some(dial) = self.dial_mut() {
                         dial.forks.push(leg);
                         if !rest.is_empty() {

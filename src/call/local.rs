@@ -136,6 +136,8 @@ impl Call {
         chan.unique_id = format!("{prefix}.{seq}");
         chan.peer = String::new();
         chan.name = Some(name.clone());
+        // A Local channel carries no SIP request: `SIP_HEADER()` finds nothing there.
+        chan.sip_headers = Vec::new();
         let inherited = parent.inherited();
         let mut exec = Execution::new(cx.dialplan, context, exten, chan);
         exec.inherit(inherited);
@@ -320,7 +322,7 @@ impl Call {
             return Some(status);
         }
         if let LocalState::Dialing { pending, .. } = &mut l.state {
-            *pending = rung.legs.len() + rung.locals.len();
+            *pending = rung.legs + rung.locals.len();
         }
         l.wake = timeout.map(|d| cx.now + d);
         if options.ringback && !self.answered() {
