@@ -123,8 +123,14 @@ impl Call {
                 continue;
             }
             if !t.tech.eq_ignore_ascii_case("SIP") {
-                // Warned about once when the dialplan was loaded.
-                log::debug!("Dial: technology '{}' is not supported", t.tech);
+                // Warned about once at load when written literally (one from a variable is
+                // only known now: an info line, not a warning per call).
+                log::info!(
+                    "Dial: technology '{}' is not supported: {}/{} is CHANUNAVAIL",
+                    t.tech,
+                    t.tech,
+                    t.resource
+                );
                 continue;
             }
             match targets::sip_target(cx, t) {
