@@ -31,6 +31,8 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// A parked call's `parkingtime` is over.
+    Park,
 }
 
 impl TimerKindSet for CallTimer {

@@ -113,7 +113,7 @@ impl Engine {
         let dialplan = match scope {
             ReloadScope::Sip => None,
             ReloadScope::All | ReloadScope::Dialplan => {
-                let (dp, w) = Dialplan::from_sections(&cfg.extensions)?;
+                let (dp, w) = Dialplan::from_sections(&cfg.dialplan_sections())?;
                 warnings.extend(w);
                 Some(dp)
             }
@@ -145,6 +145,8 @@ impl Engine {
         if scope == ReloadScope::All {
             // features.conf (`reload` reloads every module, features among them).
             self.features = cfg.features.clone();
+            // Parking lots too; the calls parked stay where they are.
+            self.parking.set_conf(cfg.parking.clone());
         }
         report.warnings = warnings;
         Ok(report)
