@@ -201,6 +201,23 @@ pub fn is_features_parking_key(key: &str) -> bool {
 }
 
 impl ParkingConf {
+    /// The lots of a features.conf and a res_parking.conf given as texts (tests, embedding),
+    /// with the warnings.
+    pub fn from_texts(
+        features: &str,
+        res_parking: &str,
+    ) -> Result<(ParkingConf, Vec<String>), super::raw::ConfigError> {
+        let mut raw = Vec::new();
+        let f = super::reader::read_str_with("features.conf", features, None, &mut raw)?;
+        let r = super::reader::read_str_with("res_parking.conf", res_parking, None, &mut raw)?;
+        let mut w = Warnings::default();
+        w.extend_lines(raw);
+        let mut c = ParkingConf::default();
+        c.apply_features(&f, &mut w);
+        c.apply_res_parking(&r, &mut w);
+        Ok((c, w.into_vec()))
+    }
+
     /// The lot named `name` (case-insensitive, as Asterisk's container compares).
     pub fn lot(&self, name: &str) -> Option<&ParkingLot> {
         self.lots.iter().find(|l| l.name.eq_ignore_ascii_case(name))
