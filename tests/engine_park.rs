@@ -130,7 +130,12 @@ fn phones(net: &mut FakeNet) -> (Ua, Ua, Ua) {
 fn bridged(net: &mut FakeNet, caller: &mut Ua, callee: &Ua) -> (Dialog, Dialog, Request) {
     let mut d = caller.call_start(net, &callee.user, &sdp(caller.rtp, &[0, 101], "sendrecv"));
     let inv = callee.request(net, Method::Invite);
-    callee.respond(net, &inv, 200, Some(&sdp(callee.rtp, &[0, 101], "sendrecv")));
+    callee.respond(
+        net,
+        &inv,
+        200,
+        Some(&sdp(callee.rtp, &[0, 101], "sendrecv")),
+    );
     assert_eq!(caller.invite_outcome(net, &mut d).status(), 200);
     caller.ack(net, &d, None);
     callee.request(net, Method::Ack);
@@ -215,6 +220,14 @@ fn rtp_flows(net: &mut FakeNet, x: &Ua, to_x_leg: SocketAddr, y: &Ua, to_y_leg: 
     }
 }
 
+/// A CLI command's answer.
+fn cli(net: &mut FakeNet, line: &str) -> String {
+    let now = net.now;
+    net.engine
+        .cli(now, line, sipbox::cli::Levels::default())
+        .text
+}
+
 /// `ua` dials `exten` and is answered: its dialog.
 #[track_caller]
 fn dial_answered(net: &mut FakeNet, ua: &mut Ua, exten: &str) -> Dialog {
@@ -239,7 +252,27 @@ fn dialling_700_parks_the_caller_and_701_retrieves_it() {
     let (mut a, _b, mut c) = phones(&mut net);
     let da = self_park(&mut net, &mut a, 701);
     assert!(net.logged("on 701@parkedcalls"), "{:?}", net.log());
+    let show = cli(&mut net, "parking show default");
+    assert!(show.contains("Parking Extension   :  700\n"), "{show}");
+    assert!(show.contains("Parking Spaces      :  701-702\n"), "{show}");
+    assert!(show.contains("  Space               :  701\n"), "{show}");
+    assert!(
+        show.contains("  Channel             :  SIP/1001-"),
+        "{show}"
+    );
+    assert!(
+        show.contains("  Parker Dial String  :  SIP/1001\n"),
+        "{show}"
+    );
+    assert_eq!(
+        cli(&mut net, "parkedcalls show default"),
+        show,
+        "the 1.8 name"
+    );
+    assert!(cli(&mut net, "parking show").contains("Parking Lot: default\n"));
+    assert!(cli(&mut net, "parking show nosuch").contains("Could not find parking lot 'nosuch'"));
     let dc = dial_answered(&mut net, &mut c, "701");
+    assert!(cli(&mut net, "parking show default").contains("  (none)\n"));
     assert!(net.logged("retrieved by leg"));
     rtp_flows(&mut net, &a, da.remote_media(), &c, dc.remote_media());
     let mut dc = dc;
@@ -300,12 +333,21 @@ fn parkingtime_over_rings_the_parker_back() {
     notify(&b, &mut net);
     b.hang_up(&mut net, &mut db);
     drain_rtp(&mut net, &a);
-    assert!(!net.logged("timed out"), "not before parkingtime: {:?}", net.log());
+    assert!(
+        !net.logged("timed out"),
+        "not before parkingtime: {:?}",
+        net.log()
+    );
     net.advance(Duration::from_secs(10));
     // The comeback: Dial(SIP/1002,30) from park-dial,SIP_1002.
     let inv = b.request(&mut net, Method::Invite);
     assert!(net.logged("timed out (parker SIP/1002)"), "{:?}", net.log());
-    b.respond(&mut net, &inv, 200, Some(&sdp(b.rtp, &[0, 101], "sendrecv")));
+    b.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(b.rtp, &[0, 101], "sendrecv")),
+    );
     b.request(&mut net, Method::Ack);
     let to_b_leg = sdp_addr(&String::from_utf8_lossy(inv.body()));
     rtp_flows(&mut net, &a, da.remote_media(), &b, to_b_leg);
@@ -332,7 +374,12 @@ fn without_comebacktoorigin_the_call_goes_to_comebackcontext() {
     net.advance(Duration::from_secs(6));
     // parkedcallstimeout,SIP_1002,1: Dial(SIP/1003).
     let inv = c.request(&mut net, Method::Invite);
-    c.respond(&mut net, &inv, 200, Some(&sdp(c.rtp, &[0, 101], "sendrecv")));
+    c.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(c.rtp, &[0, 101], "sendrecv")),
+    );
     c.request(&mut net, Method::Ack);
     let to_c_leg = sdp_addr(&String::from_utf8_lossy(inv.body()));
     rtp_flows(&mut net, &a, da.remote_media(), &c, to_c_leg);

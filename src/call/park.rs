@@ -221,7 +221,8 @@ impl Call {
         );
         if let Some(d) = limit {
             let wake = Wake::Call(self.handle, CallTimer::Park);
-            self.timers.start(cx.sched, CallTimer::Park, cx.now + d, wake);
+            self.timers
+                .start(cx.sched, CallTimer::Park, cx.now + d, wake);
         }
         crate::verbose!(
             3,
@@ -272,7 +273,11 @@ impl Call {
             "call {}: parked call on {} timed out (parker {})",
             self.label(),
             p.slot,
-            if p.parker.is_empty() { "unknown" } else { &p.parker }
+            if p.parker.is_empty() {
+                "unknown"
+            } else {
+                &p.parker
+            }
         );
         if let Some(exec) = self.exec.as_mut() {
             let slot = p.slot.to_string();
@@ -464,7 +469,6 @@ impl Call {
         }
         full
     }
-
 }
 
 #[cfg(test)]
@@ -479,12 +483,12 @@ mod tests {
         }
     }
 
-    fn entry(call: CallHandle) -> ParkedEntry {
+    fn entry(call: CallHandle, since: Instant) -> ParkedEntry {
         ParkedEntry {
             call,
             channel: String::new(),
             parker: String::new(),
-            since: Instant::now(),
+            since,
             timeout: None,
         }
     }
@@ -494,15 +498,16 @@ mod tests {
     fn first_and_next_free_positions() {
         let mut slab: crate::handle::GenSlab<crate::handle::CallTag, ()> = Default::default();
         let h: Vec<CallHandle> = (0..3).map(|_| slab.insert(())).collect();
+        let t = Instant::now();
         let mut p = Parking::default();
         let first = lot(FindSlot::First);
         assert_eq!(p.free_slot(&first), Some(701));
-        p.take("default", 701, entry(h[0]));
-        p.take("DEFAULT", 703, entry(h[2]));
+        p.take("default", 701, entry(h[0], t));
+        p.take("DEFAULT", 703, entry(h[2], t));
         assert_eq!(p.free_slot(&first), Some(702));
         let next = lot(FindSlot::Next);
         assert_eq!(p.free_slot(&next), Some(702), "after 703 it wraps");
-        p.take("default", 702, entry(h[1]));
+        p.take("default", 702, entry(h[1], t));
         assert_eq!(p.free_slot(&first), None, "full");
         assert_eq!(p.find("Default", None), Some(h[0]));
         p.release(h[0]);

@@ -196,7 +196,14 @@ impl Call {
             );
             return self.notify_transferer(cx, leg, refer_cseq, StatusCode::NOT_FOUND, true);
         }
-        if self.refer_to_full_lot(cx, leg, refer_cseq, &accepted.context, &accepted.exten, &cid) {
+        if self.refer_to_full_lot(
+            cx,
+            leg,
+            refer_cseq,
+            &accepted.context,
+            &accepted.exten,
+            &cid,
+        ) {
             return;
         }
         self.start_transfer(cx, leg, refer_cseq, accepted);

@@ -82,6 +82,9 @@ mod tests {
             ("*9", "##", "*3")
         );
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("features.conf:4:"), "parkext is parking's: {w:?}");
+        assert!(
+            w[0].starts_with("features.conf:4:"),
+            "parkext is parking's: {w:?}"
+        );
     }
 }

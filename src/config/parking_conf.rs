@@ -136,8 +136,13 @@ impl ParkingLot {
             }
             // Options of features Sipbox has no counterpart for yet (DTMF features in the
             // retrieved call, the courtesy tone): read, warned, no effect.
-            "parkext_exclusive" | "courtesytone" | "parkedplay" | "parkedcalltransfers"
-            | "parkedcallreparking" | "parkedcallhangup" | "parkedcallrecording" => {
+            "parkext_exclusive"
+            | "courtesytone"
+            | "parkedplay"
+            | "parkedcalltransfers"
+            | "parkedcallreparking"
+            | "parkedcallhangup"
+            | "parkedcallrecording" => {
                 w.at(
                     &e.loc,
                     format!("parking option '{}' not supported yet; ignored", e.key),
@@ -328,7 +333,11 @@ mod tests {
         c.apply_features(&s, &mut w);
         let l = c.default_lot();
         assert_eq!(l.parkext.as_ref().map(|p| p.0.as_str()), Some("700"));
-        assert_eq!(l.positions, (701, 720), "the bad parkpos keeps the last good one");
+        assert_eq!(
+            l.positions,
+            (701, 720),
+            "the bad parkpos keeps the last good one"
+        );
         assert!(!l.comeback_to_origin);
         assert_eq!(l.music_class, "jazz");
         assert_eq!(l.find_slot, FindSlot::Next);
@@ -342,7 +351,10 @@ mod tests {
     fn res_parking_conf_lots_and_generated_extensions() {
         let mut c = ParkingConf::default();
         let mut w = Warnings::default();
-        c.apply_features(&sections("features.conf", "[general]\nparkext=>700\n"), &mut w);
+        c.apply_features(
+            &sections("features.conf", "[general]\nparkext=>700\n"),
+            &mut w,
+        );
         let s = sections(
             "res_parking.conf",
             "[general]\nparkeddynamic=yes\n[default]\nparkpos=>701-703\nparkingtime=>10\n\
@@ -355,7 +367,9 @@ mod tests {
         assert!(w[1].starts_with("res_parking.conf:10:"), "{w:?}");
         assert_eq!(c.lots.len(), 2);
         assert_eq!(c.default_lot().parking_time, Duration::from_secs(10));
-        assert!(c.lot("SALES").is_some_and(|l| l.holds(802) && !l.holds(803)));
+        assert!(c
+            .lot("SALES")
+            .is_some_and(|l| l.holds(802) && !l.holds(803)));
         let dp = c.dialplan_sections();
         assert_eq!(dp.len(), 2);
         assert_eq!(dp[0].name, "parkedcalls");

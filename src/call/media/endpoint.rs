@@ -11,8 +11,8 @@
 //! [`crate::media::sounds::Sounds`] source: the core reads no files.
 
 use super::super::state::{Call, CallState, EndReason};
-use super::super::{Cx, Reply};
 use super::super::transfer::TransferEvent;
+use super::super::{Cx, Reply};
 use crate::dialplan::{Command, Resume};
 use crate::flow::Verdict;
 use crate::handle::LegId;
