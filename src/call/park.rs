@@ -224,6 +224,11 @@ impl Call {
             self.timers
                 .start(cx.sched, CallTimer::Park, cx.now + d, wake);
         }
+        log::info!(
+            "call {}: parked at {slot} of lot '{}'",
+            self.label(),
+            conf.name
+        );
         crate::verbose!(
             3,
             "Parked {} on {}@{} (lot {})",
