@@ -35,6 +35,8 @@ autofallthrough=yes
 include => parkedcalls
 exten => _100X,1,Dial(SIP/${EXTEN},20)
  same => n,Hangup()
+exten => 799,1,Verbose(0,lamp 701 ${EXTENSION_STATE(701@parkedcalls)} 702 ${DEVICE_STATE(park:702@parkedcalls)})
+ same => n,Hangup()
 
 [parkedcallstimeout]
 exten => SIP_1002,1,Dial(SIP/1003,20)
@@ -431,6 +433,33 @@ fn a_full_lot_is_parkingfailed_for_park_and_503_for_a_refer() {
     b.answer_bye(&mut net);
     a.hang_up(&mut net, &mut da);
     c.hang_up(&mut net, &mut dc);
+    net.assert_idle();
+}
+
+/// The lamp line extension 799 logs next.
+#[track_caller]
+fn lamps(net: &mut FakeNet, ua: &mut Ua) -> String {
+    let before = net.log().len();
+    let (_, r) = ua.call(net, "799", &sdp(ua.rtp, &[0, 101], "sendrecv"));
+    assert!(r.status() >= 400, "{r:?}");
+    let log = net.log();
+    log[before..]
+        .iter()
+        .filter(|l| !l.contains("Executing"))
+        .find_map(|l| l.split_once("lamp ").map(|(_, rest)| rest.to_string()))
+        .expect("the lamp line")
+}
+
+#[test]
+fn parkinghints_light_the_positions_lamps() {
+    let features = format!("{FEATURES}parkinghints = yes\n");
+    let mut net = net_with(&features, "", 34320);
+    let (mut a, mut b, _c) = phones(&mut net);
+    assert_eq!(lamps(&mut net, &mut b), "701 NOT_INUSE 702 NOT_INUSE");
+    let mut da = self_park(&mut net, &mut a, 701);
+    assert_eq!(lamps(&mut net, &mut b), "701 INUSE 702 NOT_INUSE");
+    a.hang_up(&mut net, &mut da);
+    assert_eq!(lamps(&mut net, &mut b), "701 NOT_INUSE 702 NOT_INUSE");
     net.assert_idle();
 }
 

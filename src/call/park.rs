@@ -61,6 +61,8 @@ pub struct Parking {
     taken: BTreeMap<(String, u32), ParkedEntry>,
     /// The position last used per lot (`findslot=next`).
     last: HashMap<String, u32>,
+    /// Counts changes of `taken` (busy lamps look again only after one).
+    generation: u64,
 }
 
 impl Parking {
@@ -93,6 +95,7 @@ impl Parking {
         let key = lot.to_ascii_lowercase();
         self.last.insert(key.clone(), slot);
         self.taken.insert((key, slot), e);
+        self.generation += 1;
     }
 
     /// The call parked at `slot` of `lot` (None: the lowest taken position).
@@ -110,7 +113,30 @@ impl Parking {
 
     /// Frees the position `call` holds.
     pub fn release(&mut self, call: CallHandle) {
+        let before = self.taken.len();
         self.taken.retain(|_, e| e.call != call);
+        if self.taken.len() != before {
+            self.generation += 1;
+        }
+    }
+
+    /// Changes so far (a new value: positions were taken or freed).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The taken positions as `park:` devices name them: `701@parkedcalls`, lower case.
+    pub fn positions(&self) -> std::collections::HashSet<String> {
+        self.taken
+            .keys()
+            .map(|(lot, slot)| {
+                let context = self
+                    .conf
+                    .lot(lot)
+                    .map_or("parkedcalls", |l| l.context.as_str());
+                format!("{slot}@{}", context.to_ascii_lowercase())
+            })
+            .collect()
     }
 
     /// Every parked call by lot and position.
