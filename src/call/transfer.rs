@@ -357,11 +357,7 @@ impl Call {
                 log::info!("call {}: transfer outcome {}", self.label(), status.code());
                 self.notify_transferer(cx, leg, cseq, status, true);
                 if status.is_success() {
-                    let at = cx.now + cx.cfg.general.timer_t1 * 64;
-                    let wake = Wake::Call(self.handle, CallTimer::TransfererBye);
-                    self.timers
-                        .start(cx.sched, CallTimer::TransfererBye, at, wake);
-                    TransferState::AwaitingBye
+                    self.await_transferer_bye(cx)
                 } else {
                     self.release_transferer(cx, leg, true);
                     TransferState::Released
@@ -374,11 +370,9 @@ impl Call {
             // The parked call's music is no outcome of the transfer.
             (TransferState::Parking, TransferEvent::Outcome(_)) => TransferState::Parking,
             (TransferState::Parking, TransferEvent::Announced) => {
-                self.transfer = self.transfer.take().map(|t| Transfer {
-                    state: TransferState::Routing,
-                    ..t
-                });
-                return self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
+                log::info!("call {}: transfer outcome 200 (parked)", self.label());
+                self.notify_transferer(cx, leg, cseq, StatusCode::OK, true);
+                self.await_transferer_bye(cx)
             }
             (
                 TransferState::Routing | TransferState::Parking | TransferState::AwaitingBye,
@@ -399,6 +393,15 @@ impl Call {
         if let Some(t) = self.transfer.as_mut() {
             t.state = next;
         }
+    }
+
+    /// After the final NOTIFY 200 the transferer's BYE is awaited, 64·T1 at most.
+    fn await_transferer_bye(&mut self, cx: &mut Cx<'_>) -> TransferState {
+        let at = cx.now + cx.cfg.general.timer_t1 * 64;
+        let wake = Wake::Call(self.handle, CallTimer::TransfererBye);
+        self.timers
+            .start(cx.sched, CallTimer::TransfererBye, at, wake);
+        TransferState::AwaitingBye
     }
 
     /// The call ends: a transfer still routing tells its transferer why.

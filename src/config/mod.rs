@@ -253,9 +253,7 @@ impl Config {
         s.extend(self.parking.dialplan_sections());
         s
     }
-}
 
-impl Config {
     /// Reads the same place again (for a reload); the running config stays if this fails.
     pub fn reload(&self) -> Result<Config, ConfigError> {
         match &self.source {
