@@ -114,10 +114,8 @@ impl Call {
             .filter(|t| t.state == TransferState::Routing && t.transferee == parkee)
             .map(|t| t.transferer);
         let parker = self.parker_of(transferer.unwrap_or(parkee));
-        let limit = timeout
-            .unwrap_or(conf.parking_time)
-            .gt(&Duration::ZERO)
-            .then(|| timeout.unwrap_or(conf.parking_time));
+        // `parkingtime => 0` (or `t(0)`): parked until retrieved or gone.
+        let limit = Some(timeout.unwrap_or(conf.parking_time)).filter(|d| !d.is_zero());
         cx.parking.take(
             &conf.name,
             slot,
