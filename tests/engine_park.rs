@@ -35,6 +35,7 @@ autofallthrough=yes
 include => parkedcalls
 exten => _100X,1,Dial(SIP/${EXTEN},20)
  same => n,Hangup()
+exten => 711,1,Park(default,st(3)c(internal,1003,1))
 exten => 799,1,Verbose(0,lamp 701 ${EXTENSION_STATE(701@parkedcalls)} 702 ${DEVICE_STATE(park:702@parkedcalls)})
  same => n,Hangup()
 
@@ -375,6 +376,35 @@ fn without_comebacktoorigin_the_call_goes_to_comebackcontext() {
     b.hang_up(&mut net, &mut db);
     net.advance(Duration::from_secs(6));
     // parkedcallstimeout,SIP_1002,1: Dial(SIP/1003).
+    let inv = c.request(&mut net, Method::Invite);
+    c.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(c.rtp, &[0, 101], "sendrecv")),
+    );
+    c.request(&mut net, Method::Ack);
+    let to_c_leg = sdp_addr(&String::from_utf8_lossy(inv.body()));
+    rtp_flows(&mut net, &a, da.remote_media(), &c, to_c_leg);
+    let mut dc = c.callee_dialog(&net, &inv);
+    let mut c = c;
+    c.hang_up(&mut net, &mut dc);
+    a.answer_bye(&mut net);
+    net.assert_idle();
+}
+
+#[test]
+fn park_options_s_t_and_c_silence_the_time_and_the_comeback() {
+    let mut net = net(34360);
+    let (mut a, _b, c) = phones(&mut net);
+    let da = dial_answered(&mut net, &mut a, "711");
+    // `s`: straight to the music, no position said.
+    hears_music(&mut net, &a);
+    assert!(net.logged("parked at 701 of lot 'default'"));
+    drain_rtp(&mut net, &a);
+    assert!(!net.logged("timed out"), "not before t(3)");
+    net.advance(Duration::from_secs(3));
+    // `t(3)` then `c(internal,1003,1)`: Dial(SIP/1003) there.
     let inv = c.request(&mut net, Method::Invite);
     c.respond(
         &mut net,
