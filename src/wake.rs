@@ -34,6 +34,8 @@ pub enum CallTimer {
     /// The earliest deadline of the call's Local channels (a Dial timeout or a Wait()
     /// inside one).
     Local,
+    /// A parked call's `parkingtime` is over.
+    Park,
 }
 
 impl TimerKindSet for CallTimer {

@@ -309,6 +309,7 @@ impl Call {
             }
         }
         self.state = CallState::Ended(why);
+        self.unpark_on_end(cx);
         self.timers.stop_all(cx.sched);
         self.pending_ack = None;
         for l in &self.legs {

@@ -19,6 +19,7 @@
 //!   the call and that context. A call that ends moves to [`CallState::Ended`] having freed its
 //!   timers, transactions and sockets; the engine then drops it from the table.
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
+//! - [`park`]: call parking (Park, ParkedCall, the comeback) and the table of taken positions.
 
 pub mod build;
 pub mod cdr;
@@ -37,6 +38,7 @@ mod dial;
 mod in_dialog;
 pub mod join;
 pub mod local;
+pub mod park;
 mod script;
 mod start;
 mod targets;
@@ -211,6 +213,8 @@ pub struct Cx<'a> {
     pub seq: &'a mut u64,
     /// Music on hold classes.
     pub moh: &'a mut crate::media::moh::MohLibrary,
+    /// The parking lots and who is parked where.
+    pub parking: &'a mut park::Parking,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

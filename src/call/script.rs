@@ -131,6 +131,21 @@ impl Call {
                     self.join = Some(super::join::JoinRequest::Pickup { target });
                     return;
                 }
+                Command::Park {
+                    lot,
+                    timeout,
+                    comeback,
+                    silence,
+                } => {
+                    resume = self.park(cx, &lot, timeout, comeback, silence);
+                    continue;
+                }
+                Command::ParkedCall { lot, slot } => {
+                    if self.retrieve(cx, &lot, slot) {
+                        return;
+                    }
+                    continue;
+                }
                 Command::ChanIsAvail { targets } => {
                     let states = targets.iter().map(|t| self.device_state(cx, t)).collect();
                     resume = Resume::Availability { states };
@@ -202,6 +217,7 @@ impl Call {
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
             CallTimer::Local => self.local_timer(cx),
+            CallTimer::Park => self.park_timed_out(cx),
         }
     }
 

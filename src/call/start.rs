@@ -110,6 +110,7 @@ impl Call {
             cdr: super::cdr::CallCdr::new(cx.wall),
             join: None,
             owed_answer: None,
+            parked: None,
         }
     }
 

@@ -197,6 +197,8 @@ pub struct Call {
     /// A picked-up caller's 200, sent once the picker's phone ACKs its own (one 2xx is
     /// retransmitted at a time).
     pub owed_answer: Option<super::reply::Body>,
+    /// Where the caller is parked, while it is.
+    pub parked: Option<super::park::Parked>,
 }
 
 impl CallIds for Call {

@@ -348,6 +348,9 @@ impl Execution {
             return last;
         }
         let state = std::mem::replace(&mut self.state, State::Ended(Cause::NORMAL_CLEARING));
+        if let Some(cmd) = apps::park::resume(self, dp, &state, &resume) {
+            return cmd;
+        }
         match (state, resume) {
             (State::Start, _) => self.start(dp),
             (State::Ended(cause), _) => {
@@ -498,7 +501,7 @@ impl Execution {
         Command::End { cause }
     }
 
-    fn next(&mut self, dp: &Dialplan) -> Command {
+    pub(crate) fn next(&mut self, dp: &Dialplan) -> Command {
         self.prio = self.prio.saturating_add(1);
         self.run(dp)
     }
@@ -626,7 +629,7 @@ impl Execution {
     }
 
     /// Runs priorities from the cursor until an application needs the call layer.
-    fn run(&mut self, dp: &Dialplan) -> Command {
+    pub(crate) fn run(&mut self, dp: &Dialplan) -> Command {
         for _ in 0..STEP_BUDGET {
             if let Some(cmd) = self.absolute_timeout(dp) {
                 return cmd;
