@@ -52,6 +52,8 @@ enum Source {
     Ctl,
     /// A control socket client, by its key in the server's slab.
     CtlClient(usize),
+    /// A FastAGI connection.
+    Agi(sipbox::engine::JobId),
 }
 
 /// Owns the poll, the sockets and the engine.
@@ -73,6 +75,14 @@ pub struct Driver {
     ctl: Option<CtlServer>,
     /// `core stop now` was asked: leave after this turn.
     stop_now: bool,
+    /// FastAGI connections (on this poll).
+    fast: crate::fastagi_driver::FastAgi,
+    /// Process AGI sessions (on helper threads).
+    procs: std::collections::HashMap<sipbox::engine::JobId, crate::agi_driver::ProcessSession>,
+    /// Where scripts are and what they are told.
+    agi_places: crate::agi_driver::Places,
+    /// AGI events to hand to the engine once the current flush is over.
+    agi_events: Vec<(sipbox::engine::JobId, sipbox::engine::AgiEvent)>,
 }
 
 impl Driver {
@@ -109,12 +119,34 @@ impl Driver {
             unfinished: Vec::new(),
             ctl: None,
             stop_now: false,
+            fast: crate::fastagi_driver::FastAgi::new(),
+            procs: Default::default(),
+            agi_places: crate::agi_driver::Places {
+                agi: "/usr/share/sipbox/agi-bin".into(),
+                env: Vec::new(),
+            },
+            agi_events: Vec::new(),
         })
     }
 
     /// Hands registration changes and call records to the store writer from now on.
     pub fn set_disk(&mut self, disk: std::sync::mpsc::SyncSender<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
+    }
+
+    /// Where `AGI(name)` finds scripts and the places they are told of (`AST_*`).
+    pub fn set_agi_places(&mut self, dirs: &sipbox::config::Directories) {
+        self.agi_places = crate::agi_driver::Places {
+            agi: dirs.agi.clone(),
+            env: vec![
+                ("AST_SPOOL_DIR", dirs.spool.clone()),
+                ("AST_MONITOR_DIR", dirs.spool.join("monitor")),
+                ("AST_VAR_DIR", dirs.db.clone()),
+                ("AST_DATA_DIR", dirs.data.clone()),
+                ("AST_LOG_DIR", dirs.log.clone()),
+                ("AST_RUN_DIR", dirs.run.clone()),
+            ],
+        };
     }
 
     /// Makes SIGHUP (and [`Driver::request_reload`]) re-read the files `cfg` came from.
@@ -225,9 +257,19 @@ impl Driver {
                         for (id, outcome) in done {
                             self.engine.job_done(clock(), id, outcome);
                         }
+                        let resolved = self.fast.resolved(self.poll.registry());
+                        self.agi_events.extend(resolved);
                         self.flush();
                         // The waker is shared with the reload thread.
                         self.finish_reloads();
+                    }
+                    Some(Source::Agi(id)) => {
+                        let id = *id;
+                        let (r, w) = (
+                            event.is_readable() || event.is_read_closed(),
+                            event.is_writable() || event.is_error(),
+                        );
+                        self.agi_ready(id, r, w);
                     }
                     Some(Source::Ctl) => self.ctl_accept(),
                     Some(Source::CtlClient(key)) => {
@@ -479,7 +521,10 @@ impl Driver {
             }
         }
         while let Some(job) = self.engine.poll_job() {
-            self.jobs.start(job);
+            match job {
+                sipbox::engine::Job::Agi(op) => self.agi_op(op),
+                job => self.jobs.start(job),
+            }
         }
         while let Some(t) = self.engine.poll_transmit() {
             let sock = if t.via == SockId::SIP {
@@ -495,6 +540,81 @@ impl Driver {
                 let _ = sock.send_to(&t.bytes, t.to);
             }
         }
+        let events = std::mem::take(&mut self.agi_events);
+        if !events.is_empty() {
+            for (id, ev) in events {
+                self.engine
+                    .job_done(clock(), id, sipbox::engine::JobOutcome::Agi(ev));
+            }
+            self.flush();
+        }
+    }
+
+    /// Carries out an AGI transport operation; failures to report are kept for the engine.
+    fn agi_op(&mut self, op: sipbox::engine::AgiOp) {
+        use sipbox::engine::{AgiOp, AgiTarget};
+        match op {
+            AgiOp::Open {
+                id,
+                target: AgiTarget::Process { script, args },
+            } => {
+                let session = crate::agi_driver::ProcessSession::start(
+                    id,
+                    &script,
+                    args,
+                    &self.agi_places,
+                    self.jobs.done_sender(),
+                    self.jobs.waker(),
+                );
+                self.procs.insert(id, session);
+            }
+            AgiOp::Open {
+                id,
+                target: AgiTarget::Fast { host, port },
+            } => {
+                let key = self.sources.insert(Source::Agi(id));
+                let waker = self.jobs.waker();
+                if let Some(ev) = self
+                    .fast
+                    .open(self.poll.registry(), id, &host, port, key, &waker)
+                {
+                    self.sources.remove(key);
+                    self.agi_events.push((id, ev));
+                }
+            }
+            AgiOp::Send { id, bytes } => {
+                if let Some(p) = self.procs.get(&id) {
+                    p.send(bytes);
+                } else if let Some(ev) = self.fast.send(id, &bytes) {
+                    if let Some(key) = self.fast.close(self.poll.registry(), id, false) {
+                        self.sources.remove(key);
+                    }
+                    self.agi_events.push((id, ev));
+                }
+            }
+            AgiOp::Close { id, hangup, sighup } => {
+                if let Some(p) = self.procs.remove(&id) {
+                    p.close(hangup, sighup);
+                } else if let Some(key) = self.fast.close(self.poll.registry(), id, hangup) {
+                    self.sources.remove(key);
+                }
+            }
+        }
+    }
+
+    /// A FastAGI socket is ready: its lines (and end) go to the engine.
+    fn agi_ready(&mut self, id: sipbox::engine::JobId, readable: bool, writable: bool) {
+        let (events, freed) = self
+            .fast
+            .ready(self.poll.registry(), id, readable, writable);
+        if let Some(key) = freed {
+            self.sources.remove(key);
+        }
+        for ev in events {
+            self.engine
+                .job_done(clock(), id, sipbox::engine::JobOutcome::Agi(ev));
+        }
+        self.flush();
     }
 
     fn open_rtp(&mut self, id: SockId, addr: SocketAddr) -> io::Result<()> {

@@ -68,6 +68,10 @@ impl JobRunner {
                 }
                 return;
             }
+            Job::Agi(_) => {
+                log::error!("AGI operation sent to the job runner");
+                return;
+            }
             Job::Db(op) => {
                 if let Some(db) = &self.db {
                     offer(db, op, "AstDB");
@@ -131,6 +135,11 @@ impl JobRunner {
             let _ = self.done_tx.send((id, JobOutcome::Failed));
             let _ = self.waker.wake();
         }
+    }
+
+    /// Where helper threads post outcomes (the process AGI sessions').
+    pub fn done_sender(&self) -> Sender<(JobId, JobOutcome)> {
+        self.done_tx.clone()
     }
 
     /// Outcomes that arrived since the last call.

@@ -31,6 +31,8 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// An AGI script owes its next line (connect, write and read together).
+    Agi,
 }
 
 impl TimerKindSet for CallTimer {

@@ -35,6 +35,8 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            // An AGI session the dialplan has left is closed before what comes next.
+            self.agi_sync(cx);
             match cmd {
                 Command::Answer => {
                     if !self.answered() {
@@ -139,6 +141,18 @@ impl Call {
                         continue;
                     }
                 },
+                Command::AgiOpen {
+                    target,
+                    env,
+                    timeout,
+                } => match self.agi_open(cx, target, env, timeout) {
+                    Some(r) => resume = r,
+                    None => return,
+                },
+                Command::AgiSend { text, wait } => match self.agi_send(cx, text, wait) {
+                    Some(r) => resume = r,
+                    None => return,
+                },
                 Command::MessageSend { to, from, body } => {
                     let status = super::message::deliver(cx, &to, &from, &body);
                     resume = Resume::MessageSent { status };
@@ -188,6 +202,7 @@ impl Call {
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
+            CallTimer::Agi => self.agi_timed_out(cx),
         }
     }
 
@@ -199,7 +214,7 @@ impl Call {
         self.job = None;
         let exit = match outcome {
             JobOutcome::Exited(code) => Some(code),
-            JobOutcome::Failed | JobOutcome::Resolved(_) => None,
+            JobOutcome::Failed | JobOutcome::Resolved(_) | JobOutcome::Agi(_) => None,
         };
         self.run_dialplan(cx, Resume::SystemDone { exit });
     }

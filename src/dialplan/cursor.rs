@@ -46,6 +46,8 @@ pub(crate) enum State {
     AwaitSystem {
         try_: bool,
     },
+    /// An AGI script drives the channel (the session is `Execution::agi`).
+    Agi,
     /// VoiceMail() or VoiceMailMain() in progress.
     Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.
@@ -131,6 +133,9 @@ pub struct Execution {
     /// The application running (or last run) and its expanded data, for
     /// `core show channels`.
     pub(crate) app: (String, String),
+    /// The AGI session running, if any (it outlives `State::Agi` while an EXEC'd
+    /// application waits).
+    pub(crate) agi: Option<Box<super::agi::Session>>,
 }
 
 /// What running one priority did.

@@ -173,6 +173,7 @@ impl Execution {
             musicclass: String::new(),
             cdr: Default::default(),
             app: (String::new(), String::new()),
+            agi: None,
         }
     }
 
@@ -310,6 +311,9 @@ impl Execution {
                 cause: Cause::INTERWORKING,
             };
         }
+        if super::agi::stash(self, &resume) {
+            return Command::Keep;
+        }
         if let Resume::Digits(ds) = resume {
             let mut last = Command::Keep;
             for c in ds.chars() {
@@ -400,7 +404,7 @@ impl Execution {
                 self.state = State::AwaitRecord;
                 *rec
             }
-            (State::AwaitRecord, Resume::Recorded { status }) => {
+            (State::AwaitRecord, Resume::Recorded { status, .. }) => {
                 self.vars.insert("RECORD_STATUS".into(), status.into());
                 self.next(dp)
             }
@@ -418,6 +422,7 @@ impl Execution {
                     _ => self.next(dp),
                 }
             }
+            (State::Agi, r) => super::agi::resume(self, dp, r),
             (State::Voicemail(mut session), r) => match session.resume(self, dp, r) {
                 apps::voicemail::Step::Cmd(cmd) => {
                     self.state = State::Voicemail(session);
@@ -472,8 +477,36 @@ impl Execution {
     }
 
     fn next(&mut self, dp: &Dialplan) -> Command {
+        if let Some(cmd) = super::agi::exec_done(self) {
+            return cmd;
+        }
         self.prio = self.prio.saturating_add(1);
         self.run(dp)
+    }
+
+    /// Whether an AGI session runs (the call keeps its transport open while it does).
+    pub fn agi_active(&self) -> bool {
+        self.agi.is_some()
+    }
+
+    /// Goes on with the next priority (the AGI session has ended).
+    pub(crate) fn next_priority(&mut self, dp: &Dialplan) -> Command {
+        self.next(dp)
+    }
+
+    /// A variable, or a function when `name` ends with `)` (AGI's GET VARIABLE); None when
+    /// unset.
+    pub(crate) fn lookup(&mut self, dp: &Dialplan, name: &str) -> Option<String> {
+        let name = name.trim();
+        if let (Some(open), true) = (name.find('('), name.ends_with(')')) {
+            let mut cx = Ctx { ex: self, dp };
+            return functions::read(
+                &mut cx,
+                &name[..open].to_ascii_uppercase(),
+                &name[open + 1..name.len() - 1],
+            );
+        }
+        builtin_var(self, dp, name)
     }
 
     /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
@@ -722,6 +755,7 @@ impl Execution {
         if let State::Voicemail(session) = &mut self.state {
             session.close(dp);
         }
+        super::agi::hung_up(self);
         if !matches!(self.state, State::Ended(_)) {
             // The channel hung up while an application ran (the caller left during Dial).
             self.spawn_exited();

@@ -99,9 +99,11 @@ pub enum App {
     StopMusicOnHold,
     Pickup,
     PickupChan,
+    Agi,
+    DeadAgi,
 }
 
-const NAMES: [(&str, App); 63] = [
+const NAMES: [(&str, App); 65] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -165,6 +167,8 @@ const NAMES: [(&str, App); 63] = [
     ("pickup", App::Pickup),
     ("pickupchan", App::PickupChan),
     ("stopmusiconhold", App::StopMusicOnHold),
+    ("agi", App::Agi),
+    ("deadagi", App::DeadAgi),
 ];
 
 impl App {
@@ -410,6 +414,11 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::MSet => misc::mset(ex, dp, args),
         App::WaitUntil => misc::wait_until(ex, arg(0)),
+        App::Agi => super::agi::start(ex, args, loc),
+        App::DeadAgi => {
+            log::warn!("{loc}: DeadAGI has been deprecated, please use AGI in all cases!");
+            super::agi::start(ex, args, loc)
+        }
         App::System => system::system(ex, args, false, loc),
         App::TrySystem => system::system(ex, args, true, loc),
         App::MessageSend => crate::dialplan::functions::message::send(ex, args),
