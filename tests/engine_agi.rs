@@ -17,7 +17,6 @@ use sipbox::media::sounds::MemorySounds;
 use sipbox::sip::Method;
 use std::time::Duration;
 
-
 const EXT: &str = "\
 [internal]
 exten => 800,1,Answer()
