@@ -121,8 +121,8 @@ pub struct JobId(pub u32);
 /// back with `Engine::job_done`: the engine never waits for a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    /// Run `command` with `/bin/sh -c`, stdin, stdout and stderr on /dev/null; kill it after
-    /// `timeout`.
+    /// Run `command` with `/bin/sh -c`, stdin and stderr on /dev/null, stdout too unless
+    /// `capture`; kill it after `timeout`.
     Run {
         /// The job.
         id: JobId,
@@ -130,6 +130,9 @@ pub enum Job {
         command: String,
         /// Its limit.
         timeout: std::time::Duration,
+        /// Report its standard output ([`JobOutcome::Output`], at most
+        /// `SHELL_MAX` bytes) instead of its exit status.
+        capture: bool,
     },
     /// Write an AstDB change to disk (no completion is reported: the dialplan already sees
     /// the change in memory).
@@ -216,6 +219,10 @@ pub enum AgiEvent {
     Failed,
 }
 
+/// Bytes of a `SHELL()` command's output kept (the rest is read and dropped), as Asterisk's
+/// function buffer.
+pub const SHELL_MAX: usize = 4095;
+
 /// The longest line an AGI script may send (res_agi.c's `AGI_BUF_LEN`).
 pub const AGI_LINE_MAX: usize = 2048;
 
@@ -228,6 +235,9 @@ pub enum JobOutcome {
     Failed,
     /// A [`Job::Resolve`]'s answer (None: the name did not resolve).
     Resolved(Option<std::net::IpAddr>),
+    /// A captured command's standard output (None: it could not run, or ran past its
+    /// timeout).
+    Output(Option<String>),
     /// An AGI session's news (many per session; a session ends with `Closed`, `NotFound`
     /// or `Failed`).
     Agi(AgiEvent),

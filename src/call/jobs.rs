@@ -25,7 +25,13 @@ pub struct Jobs {
 
 impl Jobs {
     /// Queues `command` for `call`; None when [`MAX_JOBS`] are running.
-    pub fn start(&mut self, out: &mut Outbox, call: CallHandle, command: String) -> Option<JobId> {
+    pub fn start(
+        &mut self,
+        out: &mut Outbox,
+        call: CallHandle,
+        command: String,
+        capture: bool,
+    ) -> Option<JobId> {
         if self.owners.len() - self.agi.len() >= MAX_JOBS {
             return None;
         }
@@ -34,6 +40,7 @@ impl Jobs {
             id,
             command,
             timeout: JOB_TIMEOUT,
+            capture,
         });
         Some(id)
     }

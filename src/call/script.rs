@@ -125,22 +125,41 @@ impl Call {
                     resume = Resume::Availability { states };
                     continue;
                 }
-                Command::System { command } => match cx.jobs.start(cx.out, self.handle, command) {
-                    Some(id) => {
-                        log::debug!("call {}: System() job {}", self.label(), id.0);
-                        self.job = Some(id);
-                        return;
+                Command::Shell { command } => {
+                    match cx.jobs.start(cx.out, self.handle, command, true) {
+                        Some(id) => {
+                            self.job = Some(id);
+                            return;
+                        }
+                        None => {
+                            log::warn!(
+                                "call {}: SHELL(): {} commands already running",
+                                self.label(),
+                                super::jobs::MAX_JOBS
+                            );
+                            resume = Resume::ShellDone { output: None };
+                            continue;
+                        }
                     }
-                    None => {
-                        log::warn!(
-                            "call {}: System(): {} commands already running",
-                            self.label(),
-                            super::jobs::MAX_JOBS
-                        );
-                        resume = Resume::SystemDone { exit: None };
-                        continue;
+                }
+                Command::System { command } => {
+                    match cx.jobs.start(cx.out, self.handle, command, false) {
+                        Some(id) => {
+                            log::debug!("call {}: System() job {}", self.label(), id.0);
+                            self.job = Some(id);
+                            return;
+                        }
+                        None => {
+                            log::warn!(
+                                "call {}: System(): {} commands already running",
+                                self.label(),
+                                super::jobs::MAX_JOBS
+                            );
+                            resume = Resume::SystemDone { exit: None };
+                            continue;
+                        }
                     }
-                },
+                }
                 Command::AgiOpen {
                     target,
                     env,
@@ -206,13 +225,17 @@ impl Call {
         }
     }
 
-    /// The driver ran the System() job `id`: the dialplan goes on with its status.
+    /// The driver ran the System() (or SHELL()) job `id`: the dialplan goes on with its
+    /// status (output).
     pub fn on_job_done(&mut self, cx: &mut Cx<'_>, id: JobId, outcome: JobOutcome) {
         if self.job != Some(id) {
             return;
         }
         self.job = None;
         let exit = match outcome {
+            JobOutcome::Output(output) => {
+                return self.run_dialplan(cx, Resume::ShellDone { output });
+            }
             JobOutcome::Exited(code) => Some(code),
             JobOutcome::Failed | JobOutcome::Resolved(_) | JobOutcome::Agi(_) => None,
         };

@@ -216,6 +216,12 @@ pub enum Command {
         /// How long to wait for the next command.
         wait: Option<Duration>,
     },
+    /// Run a shell command off the loop for `SHELL()` and capture its output; resume with
+    /// `ShellDone`.
+    Shell {
+        /// The command line (for `/bin/sh -c`).
+        command: String,
+    },
     /// `MessageSend(to[,from])`: send the text message (`MESSAGE(body)`) to `to`; resume
     /// with `MessageSent`.
     MessageSend {
@@ -289,6 +295,11 @@ pub enum Resume {
     SystemDone {
         /// Its exit status.
         exit: Option<i32>,
+    },
+    /// A `Shell` command ended with this output (None: it could not run).
+    ShellDone {
+        /// Its standard output, bounded.
+        output: Option<String>,
     },
     /// One line from the AGI script (newline removed).
     AgiLine(String),

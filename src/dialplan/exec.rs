@@ -174,6 +174,7 @@ impl Execution {
             cdr: Default::default(),
             app: (String::new(), String::new()),
             agi: None,
+            shell: Default::default(),
         }
     }
 
@@ -412,6 +413,10 @@ impl Execution {
                 self.vars
                     .insert("MESSAGE_SEND_STATUS".into(), status.into());
                 self.next(dp)
+            }
+            (State::AwaitShell(command), Resume::ShellDone { output }) => {
+                self.shell.done.push((command, output.unwrap_or_default()));
+                self.run(dp)
             }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
                 match apps::system::finish(self, exit, try_) {
@@ -654,7 +659,14 @@ impl Execution {
             let Some(p) = found.ext.prios.get(&found.prio) else {
                 return self.end(Cause::FAILURE);
             };
+            self.shell.wanted = None;
             let args = self.expand_mut(dp, &p.args);
+            if let Some(command) = self.shell.wanted.take() {
+                // SHELL(): wait for its output, then substitute this priority again.
+                self.state = State::AwaitShell(command.clone());
+                return Command::Shell { command };
+            }
+            self.shell.done.clear();
             // pbx.c's line, word for word: scripts and admins grep for it.
             crate::verbose!(
                 3,
@@ -789,6 +801,13 @@ impl Execution {
                 return;
             };
             let args = self.expand_mut(dp, &p.args);
+            if let Some(cmd) = self.shell.wanted.take() {
+                log::warn!(
+                    "{}: SHELL({cmd}) cannot wait on a hung-up channel: empty",
+                    self.here()
+                );
+            }
+            self.shell.done.clear();
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}

@@ -63,7 +63,7 @@ pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
 pub use crate::flow::{
     AgiEvent, AgiOp, AgiTarget, Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit,
-    Verdict, AGI_LINE_MAX,
+    Verdict, AGI_LINE_MAX, SHELL_MAX,
 };
 pub use admin::{CliReply, ForDriver};
 pub use qualify::PeerStatus;
