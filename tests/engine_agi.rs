@@ -317,6 +317,13 @@ fn commands_that_wait_for_the_call() {
     assert_eq!(sent(&mut net, id), "");
     net.advance(Duration::from_millis(200));
     assert_eq!(sent(&mut net, id), "200 result=0\n");
+    // EXEC Background: a digit ends it and is the result (no extension is collected).
+    assert_eq!(say(&mut net, id, "EXEC Background tone"), "");
+    info_digit(&mut a, &mut net, &mut d, "3");
+    assert_eq!(sent(&mut net, id), "200 result=51\n");
+    assert_eq!(say(&mut net, id, "EXEC WaitExten 1"), "");
+    net.advance(Duration::from_millis(1100));
+    assert_eq!(sent(&mut net, id), "200 result=0\n");
     // Lines sent ahead wait their turn, answered in order.
     assert_eq!(say(&mut net, id, "WAIT FOR DIGIT 3000"), "");
     assert_eq!(say(&mut net, id, "NOOP"), "");

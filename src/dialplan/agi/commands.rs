@@ -537,6 +537,29 @@ fn exec(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str) -> Command {
         log::warn!("{}: AGI EXEC: an AGI cannot start another", ex.here());
         return reply(ex, "200 result=-1\n".into());
     }
+    // Background and WaitExten would go on to collect an extension: under EXEC a digit ends
+    // them and is the result, as a STREAM FILE's.
+    match a {
+        App::Background => {
+            let files = apps::files(args.split(',').next().unwrap_or(""));
+            return wait(
+                ex,
+                Pending::Play { endpos: None },
+                playback(files, ALL_DIGITS),
+            );
+        }
+        App::WaitExten => {
+            let timeout = args
+                .split(',')
+                .next()
+                .and_then(|t| t.trim().parse::<f64>().ok())
+                .filter(|t| *t > 0.0)
+                .and_then(|t| Duration::try_from_secs_f64(t.min(86_400.0)).ok())
+                .unwrap_or(ex.response_timeout);
+            return wait(ex, Pending::Digit, Command::WaitDigit { timeout });
+        }
+        _ => {}
+    }
     let session: Option<Box<Session>> = ex.agi.take();
     let loc = match &session {
         Some(s) => s.loc.clone(),
