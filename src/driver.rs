@@ -8,7 +8,8 @@
 //! DNS client socket, which the engine asks for with the same `SocketOp::Bind` (id
 //! `SockId::DNS`, an ephemeral port) and whose datagrams go back through `handle_datagram` to
 //! the engine's resolver like any other.
-//! The control socket and its clients (`ctl_driver.rs`) get slots as they come.
+//! The control socket and its clients (`ctl_driver.rs`) and FastAGI connections
+//! (`driver/agi.rs`, `fastagi_driver.rs`) get slots as they come.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
@@ -16,6 +17,8 @@
 //! `src/lib.rs` does not, so `sipbox` the library exports no I/O and everything it holds can be
 //! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
+
+mod agi;
 
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::jobs_driver::JobRunner;
@@ -132,21 +135,6 @@ impl Driver {
     /// Hands registration changes and call records to the store writer from now on.
     pub fn set_disk(&mut self, disk: std::sync::mpsc::SyncSender<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
-    }
-
-    /// Where `AGI(name)` finds scripts and the places they are told of (`AST_*`).
-    pub fn set_agi_places(&mut self, dirs: &sipbox::config::Directories) {
-        self.agi_places = crate::agi_driver::Places {
-            agi: dirs.agi.clone(),
-            env: vec![
-                ("AST_SPOOL_DIR", dirs.spool.clone()),
-                ("AST_MONITOR_DIR", dirs.spool.join("monitor")),
-                ("AST_VAR_DIR", dirs.db.clone()),
-                ("AST_DATA_DIR", dirs.data.clone()),
-                ("AST_LOG_DIR", dirs.log.clone()),
-                ("AST_RUN_DIR", dirs.run.clone()),
-            ],
-        };
     }
 
     /// Makes SIGHUP (and [`Driver::request_reload`]) re-read the files `cfg` came from.
@@ -548,73 +536,6 @@ impl Driver {
             }
             self.flush();
         }
-    }
-
-    /// Carries out an AGI transport operation; failures to report are kept for the engine.
-    fn agi_op(&mut self, op: sipbox::engine::AgiOp) {
-        use sipbox::engine::{AgiOp, AgiTarget};
-        match op {
-            AgiOp::Open {
-                id,
-                target: AgiTarget::Process { script, args },
-            } => {
-                let session = crate::agi_driver::ProcessSession::start(
-                    id,
-                    &script,
-                    args,
-                    &self.agi_places,
-                    self.jobs.done_sender(),
-                    self.jobs.waker(),
-                );
-                self.procs.insert(id, session);
-            }
-            AgiOp::Open {
-                id,
-                target: AgiTarget::Fast { host, port },
-            } => {
-                let key = self.sources.insert(Source::Agi(id));
-                let waker = self.jobs.waker();
-                if let Some(ev) = self
-                    .fast
-                    .open(self.poll.registry(), id, &host, port, key, &waker)
-                {
-                    self.sources.remove(key);
-                    self.agi_events.push((id, ev));
-                }
-            }
-            AgiOp::Send { id, bytes } => {
-                if let Some(p) = self.procs.get(&id) {
-                    p.send(bytes);
-                } else if let Some(ev) = self.fast.send(id, &bytes) {
-                    if let Some(key) = self.fast.close(self.poll.registry(), id, false) {
-                        self.sources.remove(key);
-                    }
-                    self.agi_events.push((id, ev));
-                }
-            }
-            AgiOp::Close { id, hangup, sighup } => {
-                if let Some(p) = self.procs.remove(&id) {
-                    p.close(hangup, sighup);
-                } else if let Some(key) = self.fast.close(self.poll.registry(), id, hangup) {
-                    self.sources.remove(key);
-                }
-            }
-        }
-    }
-
-    /// A FastAGI socket is ready: its lines (and end) go to the engine.
-    fn agi_ready(&mut self, id: sipbox::engine::JobId, readable: bool, writable: bool) {
-        let (events, freed) = self
-            .fast
-            .ready(self.poll.registry(), id, readable, writable);
-        if let Some(key) = freed {
-            self.sources.remove(key);
-        }
-        for ev in events {
-            self.engine
-                .job_done(clock(), id, sipbox::engine::JobOutcome::Agi(ev));
-        }
-        self.flush();
     }
 
     fn open_rtp(&mut self, id: SockId, addr: SocketAddr) -> io::Result<()> {
