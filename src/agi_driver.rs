@@ -15,6 +15,7 @@ use sipbox::engine::{AgiEvent, JobId, JobOutcome, AGI_LINE_MAX};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct Places {
 /// A running process session, as the loop holds it.
 pub struct ProcessSession {
     tx: Sender<Msg>,
+    /// The child's pid once started (0 before).
+    pid: Arc<AtomicU32>,
 }
 
 impl ProcessSession {
@@ -65,13 +68,32 @@ impl ProcessSession {
         let agi_dir = places.agi.clone();
         let own_tx = tx.clone();
         let post = Post { id, done, waker };
+        let pid = Arc::new(AtomicU32::new(0));
+        let child_pid = pid.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("agi-{}", id.0))
-            .spawn(move || own(path, args, agi_dir, env, rx, own_tx, post.clone_ref()));
+            .spawn(move || {
+                let start = Start {
+                    path,
+                    args,
+                    agi_dir,
+                    env,
+                };
+                own(start, rx, own_tx, post.clone_ref(), child_pid)
+            });
         if spawned.is_err() {
             log::warn!("AGI: no thread for the script");
         }
-        ProcessSession { tx }
+        ProcessSession { tx, pid }
+    }
+
+    /// sipbox stops: the script is killed now (its owner thread would not outlive the
+    /// process to do it).
+    pub fn kill_now(&self) {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid != 0 {
+            signal(pid, "KILL");
+        }
     }
 
     /// Hands bytes to the script's stdin.
@@ -117,17 +139,23 @@ fn resolve(agi_dir: &Path, script: &str) -> PathBuf {
     }
 }
 
-/// The owner thread: spawns the child, feeds the writer, ends the child.
-#[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: a clock
-fn own(
+/// What the owner thread starts.
+struct Start {
     path: PathBuf,
     args: Vec<String>,
     agi_dir: PathBuf,
     env: Vec<(&'static str, PathBuf)>,
-    rx: Receiver<Msg>,
-    own_tx: Sender<Msg>,
-    post: Post,
-) {
+}
+
+/// The owner thread: spawns the child, feeds the writer, ends the child.
+#[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: the disk
+fn own(start: Start, rx: Receiver<Msg>, own_tx: Sender<Msg>, post: Post, pid: Arc<AtomicU32>) {
+    let Start {
+        path,
+        args,
+        agi_dir,
+        env,
+    } = start;
     if !path.exists() {
         return post.event(AgiEvent::NotFound);
     }
@@ -147,6 +175,7 @@ fn own(
             return post.event(AgiEvent::Failed);
         }
     };
+    pid.store(child.id(), Ordering::SeqCst);
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         let _ = child.kill();
         let _ = child.wait();
@@ -162,7 +191,12 @@ fn own(
         .spawn(move || read_lines(stdout, reader_post, own_tx));
     let mut wtx = Some(wtx);
     loop {
-        match rx.recv() {
+        let msg = rx.recv();
+        if !matches!(msg, Ok(Msg::Send(_))) {
+            // Reaped below: the pid must not be signalled once it may be reused.
+            pid.store(0, Ordering::SeqCst);
+        }
+        match msg {
             Ok(Msg::Send(bytes)) => {
                 if let Some(w) = &wtx {
                     let _ = w.send(bytes);
@@ -170,7 +204,7 @@ fn own(
             }
             Ok(Msg::Close { hangup, sighup }) => {
                 if hangup && sighup {
-                    hangup_signal(child.id());
+                    signal(child.id(), "HUP");
                 }
                 drop(wtx.take());
                 end_child(&mut child, GRACE);
@@ -195,12 +229,12 @@ fn own(
     }
 }
 
-/// SIGHUP to the script. `#![forbid(unsafe_code)]` leaves no `kill(2)` here: the shell's
-/// `kill` builtin sends it.
-fn hangup_signal(pid: u32) {
+/// Sends the script `SIG{name}`. `#![forbid(unsafe_code)]` leaves no `kill(2)` here: the
+/// shell's `kill` builtin sends it.
+fn signal(pid: u32, name: &str) {
     let _ = Command::new("/bin/sh")
         .arg("-c")
-        .arg(format!("kill -HUP {pid}"))
+        .arg(format!("kill -{name} {pid}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -294,3 +294,43 @@ fn a_caller_hanging_up_sends_the_script_sighup() {
     assert!(marker.exists(), "the script got SIGHUP");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn stopping_sipbox_kills_running_scripts() {
+    let dir = config_dir("");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let ext = format!(
+        "[internal]\nexten => 850,1,Answer()\n same => n,AGI(sleeps.agi,{})\n",
+        out.display()
+    );
+    std::fs::write(dir.join("extensions.conf"), ext).unwrap();
+    script(
+        &dir,
+        "sleeps.agi",
+        "#!/bin/sh\necho $$ > \"$1/pid\"\nexec sleep 30\n",
+    );
+    let sb = Sipbox::start_in(&dir);
+    let mut w = common::wire::UdpWire::to(&sb);
+    let mut a = common::ua::Ua::new(&mut w, "1001", "1001pass");
+    let _d = a.call_answered(&mut w, "850");
+    let pid_file = out.join("pid");
+    let end = Instant::now() + T;
+    while !pid_file.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(alive(pid));
+    sb.stop();
+    let end = Instant::now() + Duration::from_secs(3);
+    while alive(pid) && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!alive(pid), "the script did not outlive sipbox");
+    let _ = std::fs::remove_dir_all(dir);
+}

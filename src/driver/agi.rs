@@ -86,4 +86,19 @@ impl Driver {
         }
         self.flush();
     }
+
+    /// sipbox stops: AGI scripts still running are killed (their helper threads end with
+    /// the process).
+    pub(super) fn stop_agi(&mut self) {
+        for p in self.procs.values() {
+            p.kill_now();
+        }
+        self.procs.clear();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop_agi();
+    }
 }
