@@ -194,14 +194,22 @@ impl FastAgi {
         };
         let mut end = None;
         if writable && !conn.connected {
-            match conn
-                .stream
-                .as_ref()
-                .map(|s| (s.take_error(), s.peer_addr()))
-            {
-                Some((Ok(None), Ok(_))) => conn.connected = true,
-                Some((_, Err(e))) if e.kind() == io::ErrorKind::NotConnected => {}
-                _ => end = Some(AgiEvent::Failed),
+            // A non-blocking connect is over when the socket turns writable: an error, or a
+            // peer address (none yet: still connecting).
+            let Some(s) = conn.stream.as_ref() else {
+                return (events, None);
+            };
+            match (s.take_error(), s.peer_addr()) {
+                (Ok(Some(e)) | Err(e), _) => {
+                    log::warn!("FastAGI: connect failed: {e}");
+                    end = Some(AgiEvent::Failed);
+                }
+                (Ok(None), Ok(_)) => conn.connected = true,
+                (Ok(None), Err(e)) if e.kind() == io::ErrorKind::NotConnected => {}
+                (Ok(None), Err(e)) => {
+                    log::warn!("FastAGI: connect failed: {e}");
+                    end = Some(AgiEvent::Failed);
+                }
             }
         }
         if end.is_none() && conn.connected {

@@ -184,9 +184,15 @@ fn a_fastagi_server_gets_the_block_and_drives_the_call() {
         }
         (env, replies)
     });
+    // A port nobody listens on: the connection is refused, FAILURE at once.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
     let ext = format!(
         "[internal]\nexten => 820,1,AGI(agi://127.0.0.1:{port}/route?x=1,first)\n \
-         same => n,Verbose(1,fast status ${{AGISTATUS}} set ${{FROMFAST}})\n same => n,Hangup()\n"
+         same => n,Verbose(1,fast status ${{AGISTATUS}} set ${{FROMFAST}})\n \
+         same => n,AGI(agi://127.0.0.1:{closed_port})\n \
+         same => n,Verbose(1,refused ${{AGISTATUS}})\n same => n,Hangup()\n"
     );
     let dir = config_dir(&ext);
     let sb = Sipbox::start_in(&dir);
@@ -219,6 +225,8 @@ fn a_fastagi_server_gets_the_block_and_drives_the_call() {
         "{:?}",
         sb.log()
     );
+    assert!(sb.wait_log("refused FAILURE", T), "{:?}", sb.log());
+    assert!(sb.wait_log("FastAGI: connect failed", T));
     let _ = std::fs::remove_dir_all(dir);
 }
 
