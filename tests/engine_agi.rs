@@ -408,6 +408,19 @@ fn hangup_command_ends_the_call_after_its_result() {
 }
 
 #[test]
+fn exec_of_an_application_that_ends_the_call() {
+    let mut net = start(34800);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let _d = a.call_answered(&mut net, "800");
+    let (id, _, _) = opened(&mut net);
+    assert_eq!(say(&mut net, id, "EXEC Hangup 16"), "200 result=-1\n");
+    expect_bye(&mut net, &a);
+    assert_eq!(closed(&net, id), Some((true, true)));
+    assert!(!net.logged("agi status"), "the dialplan does not go on");
+    net.assert_idle();
+}
+
+#[test]
 fn fastagi_target_and_network_block() {
     let mut net = start(34500);
     let mut a = Ua::new(&mut net, "1001", "1001pass");

@@ -575,6 +575,18 @@ fn exec(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str) -> Command {
             ex.prio = ex.prio.saturating_sub(1);
             reply(ex, "200 result=0\n".into())
         }
+        Flow::Cmd(cmd, st @ State::Ended(_)) => {
+            // The application ends the call: the script hears -1 first, as pbx_exec's
+            // result, then the channel goes.
+            if let Some(s) = ex.agi.as_mut() {
+                s.pending = Pending::Then(Box::new((cmd, st)));
+            }
+            ex.state = State::Agi;
+            Command::AgiSend {
+                text: "200 result=-1\n".into(),
+                wait: None,
+            }
+        }
         Flow::Cmd(cmd, st) => {
             if let Some(s) = ex.agi.as_mut() {
                 s.pending = Pending::Exec;

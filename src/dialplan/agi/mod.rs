@@ -65,6 +65,9 @@ pub(crate) enum Pending {
     Exec,
     /// HANGUP: the result line went out; the call ends next.
     Hangup,
+    /// EXEC of an application that ends the call (Hangup, Busy, ...): its result line went
+    /// out, this command and state follow.
+    Then(Box<(Command, State)>),
 }
 
 /// GET DATA's progress.
@@ -308,6 +311,12 @@ pub(crate) fn resume(ex: &mut Execution, dp: &Dialplan, resume: Resume) -> Comma
         (Pending::Hangup, _) => {
             ex.agi = Some(s);
             return ex.end(super::cause::Cause::NORMAL_CLEARING);
+        }
+        (Pending::Then(held), Resume::Done) => {
+            ex.agi = Some(s);
+            let (cmd, st) = *held;
+            ex.state = st;
+            return cmd;
         }
         (p, _) => return keep(ex, s, p),
     };
