@@ -8,7 +8,8 @@
 //! DNS client socket, which the engine asks for with the same `SocketOp::Bind` (id
 //! `SockId::DNS`, an ephemeral port) and whose datagrams go back through `handle_datagram` to
 //! the engine's resolver like any other.
-//! The control socket and its clients (`ctl_driver.rs`) get slots as they come.
+//! The control socket and its clients (`ctl_driver.rs`) and FastAGI connections
+//! (`driver/agi.rs`, `fastagi_driver.rs`) get slots as they come.
 //! The driver holds no protocol logic: it moves bytes and time between the sockets and the
 //! [`Engine`].
 //!
@@ -16,6 +17,8 @@
 //! `src/lib.rs` does not, so `sipbox` the library exports no I/O and everything it holds can be
 //! driven by tests with a fake clock. The file stays at `src/driver.rs`, where DESIGN.md's
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
+
+mod agi;
 
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::jobs_driver::JobRunner;
@@ -52,6 +55,8 @@ enum Source {
     Ctl,
     /// A control socket client, by its key in the server's slab.
     CtlClient(usize),
+    /// A FastAGI connection.
+    Agi(sipbox::engine::JobId),
 }
 
 /// Owns the poll, the sockets and the engine.
@@ -73,6 +78,14 @@ pub struct Driver {
     ctl: Option<CtlServer>,
     /// `core stop now` was asked: leave after this turn.
     stop_now: bool,
+    /// FastAGI connections (on this poll).
+    fast: crate::fastagi_driver::FastAgi,
+    /// Process AGI sessions (on helper threads).
+    procs: std::collections::HashMap<sipbox::engine::JobId, crate::agi_driver::ProcessSession>,
+    /// Where scripts are and what they are told.
+    agi_places: crate::agi_driver::Places,
+    /// AGI events to hand to the engine once the current flush is over.
+    agi_events: Vec<(sipbox::engine::JobId, sipbox::engine::AgiEvent)>,
 }
 
 impl Driver {
@@ -109,6 +122,13 @@ impl Driver {
             unfinished: Vec::new(),
             ctl: None,
             stop_now: false,
+            fast: crate::fastagi_driver::FastAgi::new(),
+            procs: Default::default(),
+            agi_places: crate::agi_driver::Places {
+                agi: "/usr/share/sipbox/agi-bin".into(),
+                env: Vec::new(),
+            },
+            agi_events: Vec::new(),
         })
     }
 
@@ -225,9 +245,19 @@ impl Driver {
                         for (id, outcome) in done {
                             self.engine.job_done(clock(), id, outcome);
                         }
+                        let resolved = self.fast.resolved(self.poll.registry());
+                        self.agi_events.extend(resolved);
                         self.flush();
                         // The waker is shared with the reload thread.
                         self.finish_reloads();
+                    }
+                    Some(Source::Agi(id)) => {
+                        let id = *id;
+                        let (r, w) = (
+                            event.is_readable() || event.is_read_closed(),
+                            event.is_writable() || event.is_error(),
+                        );
+                        self.agi_ready(id, r, w);
                     }
                     Some(Source::Ctl) => self.ctl_accept(),
                     Some(Source::CtlClient(key)) => {
@@ -479,7 +509,10 @@ impl Driver {
             }
         }
         while let Some(job) = self.engine.poll_job() {
-            self.jobs.start(job);
+            match job {
+                sipbox::engine::Job::Agi(op) => self.agi_op(op),
+                job => self.jobs.start(job),
+            }
         }
         while let Some(t) = self.engine.poll_transmit() {
             let sock = if t.via == SockId::SIP {
@@ -494,6 +527,14 @@ impl Driver {
                 // UDP: a full send buffer drops the datagram; retransmission timers cover it.
                 let _ = sock.send_to(&t.bytes, t.to);
             }
+        }
+        let events = std::mem::take(&mut self.agi_events);
+        if !events.is_empty() {
+            for (id, ev) in events {
+                self.engine
+                    .job_done(clock(), id, sipbox::engine::JobOutcome::Agi(ev));
+            }
+            self.flush();
         }
     }
 

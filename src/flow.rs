@@ -121,8 +121,8 @@ pub struct JobId(pub u32);
 /// back with `Engine::job_done`: the engine never waits for a process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    /// Run `command` with `/bin/sh -c`, stdin, stdout and stderr on /dev/null; kill it after
-    /// `timeout`.
+    /// Run `command` with `/bin/sh -c`, stdin and stderr on /dev/null, stdout too unless
+    /// `capture`; kill it after `timeout`.
     Run {
         /// The job.
         id: JobId,
@@ -130,6 +130,9 @@ pub enum Job {
         command: String,
         /// Its limit.
         timeout: std::time::Duration,
+        /// Report its standard output ([`JobOutcome::Output`], at most
+        /// `SHELL_MAX` bytes) instead of its exit status.
+        capture: bool,
     },
     /// Write an AstDB change to disk (no completion is reported: the dialplan already sees
     /// the change in memory).
@@ -159,10 +162,72 @@ pub enum Job {
     /// A voicemail spool change (message, greeting, e-mail, password): the driver performs
     /// these on one thread in the order given; no completion is reported.
     Voicemail(crate::voicemail::FsOp),
+    /// An AGI session's transport (a script's pipes or a FastAGI connection); the driver
+    /// reports what the script sends with [`JobOutcome::Agi`].
+    Agi(AgiOp),
 }
 
+/// What the engine asks of an AGI session's transport (`res/res_agi.c`'s `launch_script`,
+/// `launch_netscript`, the writes to `agi->fd`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgiOp {
+    /// Start the script (its stdin and stdout become the session) or connect to the FastAGI
+    /// server; what the server sends comes back line by line.
+    Open {
+        /// The session.
+        id: JobId,
+        /// Where the script is.
+        target: AgiTarget,
+    },
+    /// Send these bytes (the environment block, a result line).
+    Send {
+        /// The session.
+        id: JobId,
+        /// What to send.
+        bytes: Vec<u8>,
+    },
+    /// End the session. `hangup`: the channel hung up, so a process gets SIGHUP
+    /// (unless `AGISIGHUP=no`) and a FastAGI server the line `HANGUP` before the close; a
+    /// process still running after a short grace is killed. No completion is reported.
+    Close {
+        /// The session.
+        id: JobId,
+        /// Why.
+        hangup: bool,
+        /// `AGISIGHUP` was not `no`.
+        sighup: bool,
+    },
+}
+
+pub use crate::dialplan::command::AgiTarget;
+
+/// What an AGI session's transport reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgiEvent {
+    /// One line from the script, its newline removed (at most [`AGI_LINE_MAX`] bytes: a
+    /// longer line is cut there).
+    Line(String),
+    /// The script ended (EOF on its output, the connection closed); the exit status of a
+    /// process when known.
+    Closed {
+        /// Its exit status (None: killed, or a FastAGI server).
+        exit: Option<i32>,
+    },
+    /// The program does not exist (`AGISTATUS=NOTFOUND`).
+    NotFound,
+    /// It could not be started, or the connection failed (`AGISTATUS=FAILURE`).
+    Failed,
+}
+
+/// Bytes of a `SHELL()` command's output kept (the rest is read and dropped), as Asterisk's
+/// function buffer.
+pub const SHELL_MAX: usize = 4095;
+
+/// The longest line an AGI script may send (res_agi.c's `AGI_BUF_LEN`).
+pub const AGI_LINE_MAX: usize = 2048;
+
 /// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
     /// The command exited with this status.
     Exited(i32),
@@ -170,6 +235,12 @@ pub enum JobOutcome {
     Failed,
     /// A [`Job::Resolve`]'s answer (None: the name did not resolve).
     Resolved(Option<std::net::IpAddr>),
+    /// A captured command's standard output (None: it could not run, or ran past its
+    /// timeout).
+    Output(Option<String>),
+    /// An AGI session's news (many per session; a session ends with `Closed`, `NotFound`
+    /// or `Failed`).
+    Agi(AgiEvent),
 }
 
 /// The core's outputs, kept apart so handlers can borrow them beside other state.

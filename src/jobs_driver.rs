@@ -7,7 +7,7 @@
 
 use mio::Waker;
 use sipbox::dialplan::astdb::DbOp;
-use sipbox::engine::{Job, JobId, JobOutcome};
+use sipbox::engine::{Job, JobId, JobOutcome, SHELL_MAX};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -53,12 +53,13 @@ impl JobRunner {
 
     /// Starts `job` on its own thread.
     pub fn start(&self, job: Job) {
-        let (id, command, timeout) = match job {
+        let (id, command, timeout, capture) = match job {
             Job::Run {
                 id,
                 command,
                 timeout,
-            } => (id, command, timeout),
+                capture,
+            } => (id, command, timeout, capture),
             Job::Voicemail(op) => {
                 match &self.vm {
                     Some(vm) => {
@@ -66,6 +67,10 @@ impl JobRunner {
                     }
                     None => log::error!("voicemail: no writer thread; {op:?} dropped"),
                 }
+                return;
+            }
+            Job::Agi(_) => {
+                log::error!("AGI operation sent to the job runner");
                 return;
             }
             Job::Db(op) => {
@@ -123,7 +128,11 @@ impl JobRunner {
         let spawned = std::thread::Builder::new()
             .name(format!("job-{}", id.0))
             .spawn(move || {
-                let outcome = run(&command, timeout);
+                let outcome = if capture {
+                    JobOutcome::Output(run_captured(&command, timeout))
+                } else {
+                    run(&command, timeout)
+                };
                 let _ = tx.send((id, outcome));
                 let _ = waker.wake();
             });
@@ -131,6 +140,11 @@ impl JobRunner {
             let _ = self.done_tx.send((id, JobOutcome::Failed));
             let _ = self.waker.wake();
         }
+    }
+
+    /// Where helper threads post outcomes (the process AGI sessions').
+    pub fn done_sender(&self) -> Sender<(JobId, JobOutcome)> {
+        self.done_tx.clone()
     }
 
     /// Outcomes that arrived since the last call.
@@ -172,6 +186,57 @@ fn run(command: &str, timeout: Duration) -> JobOutcome {
             Err(_) => return JobOutcome::Failed,
         }
     }
+}
+
+/// Runs `command` for `SHELL()`: its standard output (the first `SHELL_MAX` bytes; the rest
+/// is read and dropped), or None when it could not run or ran past `timeout` (then killed).
+#[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: a clock
+fn run_captured(command: &str, timeout: Duration) -> Option<String> {
+    use std::io::Read;
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| log::warn!("SHELL(): cannot run /bin/sh: {e}"))
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // A reader of its own: the pipe may outlive the command (a background child holds it).
+    let _ = std::thread::Builder::new()
+        .name("shell-read".into())
+        .spawn(move || {
+            let mut kept = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let room = SHELL_MAX.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            let _ = tx.send(kept);
+        });
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                log::warn!("SHELL(): '{command}' still running after {timeout:?}: killed");
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return None,
+        }
+    }
+    let kept = rx
+        .recv_timeout(Duration::from_millis(500))
+        .unwrap_or_default();
+    Some(String::from_utf8_lossy(&kept).into_owned())
 }
 
 /// Changes queued for one writer thread at most: a disk that stalls while traffic goes on

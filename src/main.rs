@@ -3,11 +3,13 @@
 //! running sipbox over its control socket (`console.rs`).
 #![forbid(unsafe_code)]
 
+mod agi_driver;
 mod astdb_disk;
 mod cdr_disk;
 mod console;
 mod ctl_driver;
 mod driver;
+mod fastagi_driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
@@ -299,6 +301,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    driver.set_agi_places(&cfg.dirs);
     match driver.listen_ctl(&cfg.dirs) {
         Ok(()) => {}
         Err(ctl_driver::OpenError::InUse(p)) => {

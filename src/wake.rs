@@ -36,6 +36,8 @@ pub enum CallTimer {
     Local,
     /// A parked call's `parkingtime` is over.
     Park,
+    /// An AGI script owes its next line (connect, write and read together).
+    Agi,
 }
 
 impl TimerKindSet for CallTimer {

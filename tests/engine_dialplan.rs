@@ -388,3 +388,41 @@ fn astdb_changes_reach_the_driver_from_the_dialplan_and_the_h_extension() {
         net.db_ops
     );
 }
+
+const SHELL_EXT: &str = "\
+[internal]
+exten => 710,1,Answer()
+ same => n,Set(X=${SHELL(echo bar)}-${SHELL(echo baz)}-${SHELL(echo bar)})
+ same => n,Verbose(1,x is ${X})
+ same => n,Verbose(1,empty [${SHELL()}])
+ same => n,Set(Y=${SHELL(exit 3)})
+ same => n,Verbose(1,y is [${Y}])
+ same => n,Hangup()
+";
+
+#[test]
+fn shell_waits_for_the_output_then_substitutes_the_priority_again() {
+    let mut net = FakeNet::new(SIP_CONF, SHELL_EXT);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let _d = a.call_answered(&mut net, "710");
+    let (id, cmd) = net.jobs.pop().expect("a job for SHELL()");
+    assert_eq!(cmd, "echo bar");
+    assert!(!net.logged("x is"), "the priority waits for the output");
+    net.complete_job(id, sipbox::engine::JobOutcome::Output(Some("bar".into())));
+    let (id, cmd) = net.jobs.pop().expect("the second SHELL()");
+    assert_eq!(cmd, "echo baz");
+    net.complete_job(id, sipbox::engine::JobOutcome::Output(Some("baz".into())));
+    // The same command twice in one priority runs once.
+    assert!(net.logged("x is bar-baz-bar"), "{:?}", net.log());
+    assert!(net.logged("empty []"));
+    assert!(net.logged("SHELL(): missing argument"), "{:?}", net.log());
+    // A command that could not run reads empty.
+    let (id, cmd) = net.jobs.pop().expect("SHELL(exit 3)");
+    assert_eq!(cmd, "exit 3");
+    net.complete_job(id, sipbox::engine::JobOutcome::Output(None));
+    assert!(net.logged("y is []"));
+    assert!(net.jobs.is_empty());
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+}

@@ -324,6 +324,10 @@ impl Call {
                 let status = "HANGUP";
                 exec.step(cx.dialplan, cx.wall, Resume::Message { status, samples });
             }
+        }
+        // Told before `h` runs: SIGHUP or `HANGUP`, as res_agi.c does on a hang-up.
+        self.agi_close(cx, true);
+        if let Some(exec) = self.exec.as_mut() {
             exec.hangup(cx.dialplan, cx.wall, None);
             super::script::hand_db_ops_to_driver(cx);
         }

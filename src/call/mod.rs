@@ -33,6 +33,7 @@ pub mod reply;
 pub mod state;
 pub mod table;
 
+mod agi;
 mod answer;
 mod dial;
 mod in_dialog;

@@ -35,6 +35,8 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            // An AGI session the dialplan has left is closed before what comes next.
+            self.agi_sync(cx);
             let ends = matches!(
                 cmd,
                 Command::Busy | Command::Congestion | Command::Hangup { .. } | Command::End { .. }
@@ -151,21 +153,52 @@ impl Call {
                     resume = Resume::Availability { states };
                     continue;
                 }
-                Command::System { command } => match cx.jobs.start(cx.out, self.handle, command) {
-                    Some(id) => {
-                        log::debug!("call {}: System() job {}", self.label(), id.0);
-                        self.job = Some(id);
-                        return;
+                Command::Shell { command } => {
+                    match cx.jobs.start(cx.out, self.handle, command, true) {
+                        Some(id) => {
+                            self.job = Some(id);
+                            return;
+                        }
+                        None => {
+                            log::warn!(
+                                "call {}: SHELL(): {} commands already running",
+                                self.label(),
+                                super::jobs::MAX_JOBS
+                            );
+                            resume = Resume::ShellDone { output: None };
+                            continue;
+                        }
                     }
-                    None => {
-                        log::warn!(
-                            "call {}: System(): {} commands already running",
-                            self.label(),
-                            super::jobs::MAX_JOBS
-                        );
-                        resume = Resume::SystemDone { exit: None };
-                        continue;
+                }
+                Command::System { command } => {
+                    match cx.jobs.start(cx.out, self.handle, command, false) {
+                        Some(id) => {
+                            log::debug!("call {}: System() job {}", self.label(), id.0);
+                            self.job = Some(id);
+                            return;
+                        }
+                        None => {
+                            log::warn!(
+                                "call {}: System(): {} commands already running",
+                                self.label(),
+                                super::jobs::MAX_JOBS
+                            );
+                            resume = Resume::SystemDone { exit: None };
+                            continue;
+                        }
                     }
+                }
+                Command::AgiOpen {
+                    target,
+                    env,
+                    timeout,
+                } => match self.agi_open(cx, target, env, timeout) {
+                    Some(r) => resume = r,
+                    None => return,
+                },
+                Command::AgiSend { text, wait } => match self.agi_send(cx, text, wait) {
+                    Some(r) => resume = r,
+                    None => return,
                 },
                 Command::MessageSend { to, from, body } => {
                     let status = super::message::deliver(cx, &to, &from, &body);
@@ -218,18 +251,23 @@ impl Call {
             CallTimer::Moh => self.moh_pace(cx),
             CallTimer::Local => self.local_timer(cx),
             CallTimer::Park => self.park_timed_out(cx),
+            CallTimer::Agi => self.agi_timed_out(cx),
         }
     }
 
-    /// The driver ran the System() job `id`: the dialplan goes on with its status.
+    /// The driver ran the System() (or SHELL()) job `id`: the dialplan goes on with its
+    /// status (output).
     pub fn on_job_done(&mut self, cx: &mut Cx<'_>, id: JobId, outcome: JobOutcome) {
         if self.job != Some(id) {
             return;
         }
         self.job = None;
         let exit = match outcome {
+            JobOutcome::Output(output) => {
+                return self.run_dialplan(cx, Resume::ShellDone { output });
+            }
             JobOutcome::Exited(code) => Some(code),
-            JobOutcome::Failed | JobOutcome::Resolved(_) => None,
+            JobOutcome::Failed | JobOutcome::Resolved(_) | JobOutcome::Agi(_) => None,
         };
         self.run_dialplan(cx, Resume::SystemDone { exit });
     }

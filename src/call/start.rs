@@ -101,6 +101,7 @@ impl Call {
             dial_failure: None,
             reinvite_pending: false,
             job: None,
+            agi: None,
             exten,
             media: CallMedia::default(),
             general: cx.cfg.general.clone(),

@@ -176,6 +176,8 @@ pub struct Call {
     pub reinvite_pending: bool,
     /// The System() job the dialplan waits for.
     pub job: Option<crate::flow::JobId>,
+    /// The AGI session the dialplan runs, if any (its transport in the driver).
+    pub agi: Option<crate::flow::JobId>,
     /// The extension dialled.
     pub exten: String,
     /// Call-wide media state.

@@ -7,9 +7,10 @@
 //! `asterisk.conf`. As in Asterisk, a template section (`[directories](!)`, how Asterisk's own
 //! sample ships) is ignored and the built-in defaults apply. Relative paths are taken relative
 //! to the config directory (Asterisk would take them relative to its working directory, which
-//! a daemon does not choose). Options Asterisk has that name its own program's places
-//! (`astmoddir`, `astagidir`, `astsbindir`, `astkeydir`, `astcachedir`, `astetcdir`,
-//! `astvarlibdir`) are accepted quietly: sipbox has no modules, AGI or keys.
+//! a daemon does not choose). `astagidir` is where `AGI(name)` finds a relative script name
+//! (Debian's default `/usr/share/sipbox/agi-bin`). Options Asterisk has that name its own
+//! program's places (`astmoddir`, `astsbindir`, `astkeydir`, `astcachedir`, `astetcdir`,
+//! `astvarlibdir`) are accepted quietly: sipbox has no modules or keys.
 
 use super::raw::{Entry, Section};
 use super::values::Warnings;
@@ -28,6 +29,8 @@ pub struct Directories {
     pub spool: PathBuf,
     /// `astdatadir`: `moh/`, `sounds/`.
     pub data: PathBuf,
+    /// `astagidir`: AGI scripts named without a leading `/`.
+    pub agi: PathBuf,
     /// `[files] astctl`: the control socket's path (a bare name lives in `run`).
     pub ctl: PathBuf,
     /// `[files] astctlpermissions`: the socket's mode (default 0660).
@@ -68,6 +71,7 @@ impl Directories {
 
     fn with(run: PathBuf, db: PathBuf, log: PathBuf, spool: PathBuf, data: PathBuf) -> Self {
         Directories {
+            agi: data.join("agi-bin"),
             ctl: run.join(CTL_NAME),
             run,
             db,
@@ -95,8 +99,9 @@ impl Directories {
                         "astlogdir" => self.log = path(),
                         "astspooldir" => self.spool = path(),
                         "astdatadir" => self.data = path(),
-                        "astmoddir" | "astagidir" | "astsbindir" | "astkeydir" | "astcachedir"
-                        | "astetcdir" | "astvarlibdir" => {}
+                        "astagidir" => self.agi = path(),
+                        "astmoddir" | "astsbindir" | "astkeydir" | "astcachedir" | "astetcdir"
+                        | "astvarlibdir" => {}
                         _ => warnings.unknown(e),
                     }
                 }
@@ -174,6 +179,7 @@ mod tests {
         assert_eq!(d, Directories::debian());
         assert_eq!(d.ctl, PathBuf::from("/run/sipbox/sipbox.ctl"));
         assert_eq!(d.ctl_mode, 0o660);
+        assert_eq!(d.agi, PathBuf::from("/usr/share/sipbox/agi-bin"));
         assert!(w.is_empty());
     }
 
@@ -182,7 +188,7 @@ mod tests {
         let (d, w) = dirs(
             "[directories]\nastrundir => /var/run/asterisk\nastdbdir => db\nastlogdir => /l\n\
              astspooldir => /s\nastdatadir => /d\nastmoddir => /usr/lib/asterisk/modules\n\
-             [files]\nastctl = asterisk.ctl\nastctlpermissions = 0600\nastctlgroup = apache\n",
+             astagidir => agi\n[files]\nastctl = asterisk.ctl\nastctlpermissions = 0600\nastctlgroup = apache\n",
         );
         assert!(w.is_empty(), "{w:?}");
         assert_eq!(d.run, PathBuf::from("/var/run/asterisk"));
@@ -190,6 +196,7 @@ mod tests {
         assert_eq!(d.log, PathBuf::from("/l"));
         assert_eq!(d.spool, PathBuf::from("/s"));
         assert_eq!(d.data, PathBuf::from("/d"));
+        assert_eq!(d.agi, PathBuf::from("/etc/sipbox/agi"));
         assert_eq!(d.ctl, PathBuf::from("/var/run/asterisk/asterisk.ctl"));
         assert_eq!(d.ctl_mode, 0o600);
         assert_eq!(d.ctl_group.as_deref(), Some("apache"));

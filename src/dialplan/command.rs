@@ -218,6 +218,33 @@ pub enum Command {
         /// The command line (for `/bin/sh -c`).
         command: String,
     },
+    /// `AGI()`: start the script (or connect to the FastAGI server) and send it `env`, the
+    /// `agi_*` block; resume with `AgiLine` for each line it sends and `AgiClosed` when it
+    /// ends. No line within `timeout`: the call layer closes the session and resumes with
+    /// `AgiClosed { end: AgiEnd::TimedOut }`.
+    AgiOpen {
+        /// Where the script is.
+        target: AgiTarget,
+        /// The environment block, blank line included.
+        env: String,
+        /// How long the script may take to send its first line.
+        timeout: Duration,
+    },
+    /// Send `text` (a result line) to the AGI script. `wait: Some(t)`: wait up to `t` for its
+    /// next line; `None`: resume with `Done` at once (the next line is already here, or the
+    /// script is gone).
+    AgiSend {
+        /// The result line(s), newline included.
+        text: String,
+        /// How long to wait for the next command.
+        wait: Option<Duration>,
+    },
+    /// Run a shell command off the loop for `SHELL()` and capture its output; resume with
+    /// `ShellDone`.
+    Shell {
+        /// The command line (for `/bin/sh -c`).
+        command: String,
+    },
     /// `MessageSend(to[,from])`: send the text message (`MESSAGE(body)`) to `to`; resume
     /// with `MessageSent`.
     MessageSend {
@@ -274,6 +301,10 @@ pub enum Resume {
     Recorded {
         /// Why it ended.
         status: &'static str,
+        /// The digit that ended it (`DTMF`).
+        digit: Option<char>,
+        /// Samples recorded (8 kHz).
+        samples: usize,
     },
     /// A `RecordMessage` ended (`DTMF`, `SILENCE`, `TIMEOUT`, or `HANGUP` when the caller
     /// hung up while recording) with what was recorded: 8 kHz samples, trailing silence cut.
@@ -305,6 +336,18 @@ pub enum Resume {
     ParkTimedOut {
         /// The comeback.
         comeback: ParkComeback,
+    },
+    /// A `Shell` command ended with this output (None: it could not run).
+    ShellDone {
+        /// Its standard output, bounded.
+        output: Option<String>,
+    },
+    /// One line from the AGI script (newline removed).
+    AgiLine(String),
+    /// The AGI session is over.
+    AgiClosed {
+        /// How.
+        end: AgiEnd,
     },
     /// The caller hung up.
     HungUp {
@@ -354,4 +397,36 @@ pub enum PickupTarget {
     },
     /// `PickupChan(SIP/name[&SIP/name2])`: a call ringing one of these sip.conf entries.
     Channel(Vec<String>),
+}
+
+/// Where an AGI script runs (`res/res_agi.c` `launch_script`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgiTarget {
+    /// A program (relative names resolve in `astagidir`) run with these arguments.
+    Process {
+        /// The program as written.
+        script: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
+    /// `agi://host[:port]/...`: a FastAGI server.
+    Fast {
+        /// Host name or address.
+        host: String,
+        /// Port (4573 by default).
+        port: u16,
+    },
+}
+
+/// How an AGI session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgiEnd {
+    /// The script closed its output (a process: with this exit status when known).
+    Exited(Option<i32>),
+    /// The program does not exist.
+    NotFound,
+    /// It could not be started, or the connection failed or broke a bound.
+    Failed,
+    /// It sent nothing within the AGI timeout and was stopped.
+    TimedOut,
 }

@@ -42,6 +42,9 @@ pub(crate) enum State {
     },
     /// MessageSend() handed to the engine.
     AwaitMessageSend,
+    /// A SHELL() in this priority's arguments runs; the priority is substituted again when
+    /// its output is in.
+    AwaitShell(String),
     /// System() or TrySystem() running.
     AwaitSystem {
         try_: bool,
@@ -62,6 +65,8 @@ pub(crate) enum State {
     AwaitRetrieve,
     /// ParkedCall() found nothing: `pbx-invalidpark` plays, then hang up.
     InvalidPark,
+    /// An AGI script drives the channel (the session is `Execution::agi`).
+    Agi,
     /// VoiceMail() or VoiceMailMain() in progress.
     Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.
@@ -150,6 +155,20 @@ pub struct Execution {
     /// Variables set as `_NAME` (1) or `__NAME` (2): what a channel this one dials inherits
     /// (`ast_channel_inherit_variables`).
     pub(crate) inheritable: HashMap<String, u8>,
+    /// The AGI session running, if any (it outlives `State::Agi` while an EXEC'd
+    /// application waits).
+    pub(crate) agi: Option<Box<super::agi::Session>>,
+    /// SHELL() results of the priority being run, and the command it waits for.
+    pub(crate) shell: ShellCalls,
+}
+
+/// SHELL() in the priority being run (`functions::shell`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShellCalls {
+    /// Commands run and their output.
+    pub done: Vec<(String, String)>,
+    /// The command a substitution met and has no output for yet.
+    pub wanted: Option<String>,
 }
 
 /// What running one priority did.

@@ -174,6 +174,8 @@ impl Execution {
             cdr: Default::default(),
             app: (String::new(), String::new()),
             inheritable: HashMap::new(),
+            agi: None,
+            shell: Default::default(),
         }
     }
 
@@ -337,6 +339,9 @@ impl Execution {
                 cause: Cause::INTERWORKING,
             };
         }
+        if super::agi::stash(self, &resume) {
+            return Command::Keep;
+        }
         if let Resume::Digits(ds) = resume {
             let mut last = Command::Keep;
             for c in ds.chars() {
@@ -430,7 +435,7 @@ impl Execution {
                 self.state = State::AwaitRecord;
                 *rec
             }
-            (State::AwaitRecord, Resume::Recorded { status }) => {
+            (State::AwaitRecord, Resume::Recorded { status, .. }) => {
                 self.vars.insert("RECORD_STATUS".into(), status.into());
                 self.next(dp)
             }
@@ -438,6 +443,10 @@ impl Execution {
                 self.vars
                     .insert("MESSAGE_SEND_STATUS".into(), status.into());
                 self.next(dp)
+            }
+            (State::AwaitShell(command), Resume::ShellDone { output }) => {
+                self.shell.done.push((command, output.unwrap_or_default()));
+                self.run(dp)
             }
             (State::AwaitSystem { try_ }, Resume::SystemDone { exit }) => {
                 match apps::system::finish(self, exit, try_) {
@@ -448,6 +457,7 @@ impl Execution {
                     _ => self.next(dp),
                 }
             }
+            (State::Agi, r) => super::agi::resume(self, dp, r),
             (State::Voicemail(mut session), r) => match session.resume(self, dp, r) {
                 apps::voicemail::Step::Cmd(cmd) => {
                     self.state = State::Voicemail(session);
@@ -502,8 +512,36 @@ impl Execution {
     }
 
     pub(crate) fn next(&mut self, dp: &Dialplan) -> Command {
+        if let Some(cmd) = super::agi::exec_done(self) {
+            return cmd;
+        }
         self.prio = self.prio.saturating_add(1);
         self.run(dp)
+    }
+
+    /// Whether an AGI session runs (the call keeps its transport open while it does).
+    pub fn agi_active(&self) -> bool {
+        self.agi.is_some()
+    }
+
+    /// Goes on with the next priority (the AGI session has ended).
+    pub(crate) fn next_priority(&mut self, dp: &Dialplan) -> Command {
+        self.next(dp)
+    }
+
+    /// A variable, or a function when `name` ends with `)` (AGI's GET VARIABLE); None when
+    /// unset.
+    pub(crate) fn lookup(&mut self, dp: &Dialplan, name: &str) -> Option<String> {
+        let name = name.trim();
+        if let (Some(open), true) = (name.find('('), name.ends_with(')')) {
+            let mut cx = Ctx { ex: self, dp };
+            return functions::read(
+                &mut cx,
+                &name[..open].to_ascii_uppercase(),
+                &name[open + 1..name.len() - 1],
+            );
+        }
+        builtin_var(self, dp, name)
     }
 
     /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
@@ -651,7 +689,14 @@ impl Execution {
             let Some(p) = found.ext.prios.get(&found.prio) else {
                 return self.end(Cause::FAILURE);
             };
+            self.shell.wanted = None;
             let args = self.expand_mut(dp, &p.args);
+            if let Some(command) = self.shell.wanted.take() {
+                // SHELL(): wait for its output, then substitute this priority again.
+                self.state = State::AwaitShell(command.clone());
+                return Command::Shell { command };
+            }
+            self.shell.done.clear();
             // pbx.c's line, word for word: scripts and admins grep for it.
             crate::verbose!(
                 3,
@@ -752,6 +797,7 @@ impl Execution {
         if let State::Voicemail(session) = &mut self.state {
             session.close(dp);
         }
+        super::agi::hung_up(self);
         if !matches!(self.state, State::Ended(_)) {
             // The channel hung up while an application ran (the caller left during Dial).
             self.spawn_exited();
@@ -785,6 +831,13 @@ impl Execution {
                 return;
             };
             let args = self.expand_mut(dp, &p.args);
+            if let Some(cmd) = self.shell.wanted.take() {
+                log::warn!(
+                    "{}: SHELL({cmd}) cannot wait on a hung-up channel: empty",
+                    self.here()
+                );
+            }
+            self.shell.done.clear();
             match apps::run(self, dp, &p.app, &args, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}

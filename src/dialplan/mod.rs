@@ -17,6 +17,7 @@
 //! - [`show`]: the `dialplan show` rendering.
 //! - `prompts`: the sound files the dialplan names literally ([`Dialplan::literal_sound_names`]).
 
+pub mod agi;
 pub mod apps;
 pub mod astdb;
 pub mod cause;
@@ -38,7 +39,9 @@ pub mod time;
 pub mod vars;
 
 pub use cause::Cause;
-pub use command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+pub use command::{
+    AgiEnd, AgiTarget, ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume,
+};
 pub use cursor::Execution;
 pub use functions::message::set_field as set_message_field;
 pub use model::Dialplan;

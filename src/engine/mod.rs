@@ -63,7 +63,10 @@ mod validate;
 
 pub use crate::call::media::MediaStats;
 pub use crate::call::Reply;
-pub use crate::flow::{Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit, Verdict};
+pub use crate::flow::{
+    AgiEvent, AgiOp, AgiTarget, Job, JobId, JobOutcome, Outbox, SockId, SocketOp, Transmit,
+    Verdict, AGI_LINE_MAX, SHELL_MAX,
+};
 pub use admin::{CliReply, ForDriver};
 pub use qualify::PeerStatus;
 pub use reload::{ReloadReport, ReloadScope};
@@ -1024,6 +1027,16 @@ impl Engine {
     pub fn job_done(&mut self, now: Instant, id: JobId, outcome: JobOutcome) {
         if id == nat::EXTERN_JOB {
             return self.extern_resolved(outcome);
+        }
+        if let JobOutcome::Agi(ev) = outcome {
+            // A session's lines come one by one; the call forgets the id when it ends.
+            if let Some(h) = self.jobs.owner(id) {
+                self.with_call(now, h, |call, cx| call.on_agi_event(cx, id, ev));
+                self.flush_mwi(now);
+                self.blf_flush(now);
+                self.txs.reap(&mut self.sched);
+            }
+            return;
         }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));

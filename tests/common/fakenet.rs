@@ -59,6 +59,8 @@ pub struct FakeNet {
     pub cdrs: Vec<sipbox::cdr::CdrRecord>,
     /// Voicemail spool changes the engine handed to the driver, in order.
     pub vm_ops: Vec<sipbox::voicemail::FsOp>,
+    /// AGI transport operations, in order.
+    pub agi_ops: Vec<sipbox::engine::AgiOp>,
     next_port: u16,
 }
 
@@ -123,6 +125,7 @@ impl FakeNet {
             store_ops: Vec::new(),
             cdrs: Vec::new(),
             vm_ops: Vec::new(),
+            agi_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -247,6 +250,7 @@ impl FakeNet {
                     Job::Store(op) => self.store_ops.push(op),
                     Job::Cdr(r) => self.cdrs.push(*r),
                     Job::Voicemail(op) => self.vm_ops.push(op),
+                    Job::Agi(op) => self.agi_ops.push(op),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

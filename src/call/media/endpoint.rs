@@ -353,7 +353,7 @@ impl Call {
     /// True when it resumed the dialplan.
     pub(in crate::call) fn endpoint_digit(&mut self, cx: &mut Cx<'_>, d: char) -> bool {
         if matches!(&self.media.endpoint, Endpoint::Recording(r) if r.ends_on(d)) {
-            self.finish_recording(cx, "DTMF");
+            self.finish_recording_with(cx, "DTMF", Some(d));
             return true;
         }
         let resume = match &self.media.endpoint {

@@ -141,6 +141,16 @@ impl Call {
 
     /// The recording is over: the file goes to the driver, the dialplan goes on.
     pub(in crate::call) fn finish_recording(&mut self, cx: &mut Cx<'_>, status: &'static str) {
+        self.finish_recording_with(cx, status, None);
+    }
+
+    /// The recording ends on `status`; `digit` is the one that ended it (`DTMF`).
+    pub(in crate::call) fn finish_recording_with(
+        &mut self,
+        cx: &mut Cx<'_>,
+        status: &'static str,
+        digit: Option<char>,
+    ) {
         let Endpoint::Recording(rec) = std::mem::take(&mut self.media.endpoint) else {
             return;
         };
@@ -159,11 +169,19 @@ impl Call {
             rec.samples.len() / 8,
             path.display()
         );
+        let samples = rec.samples.len();
         cx.out.job(Job::WriteFile {
             path,
             bytes: encode_pcm16(&rec.samples),
         });
-        self.endpoint_done(cx, Resume::Recorded { status });
+        self.endpoint_done(
+            cx,
+            Resume::Recorded {
+                status,
+                digit,
+                samples,
+            },
+        );
     }
 
     /// The caller hung up: a voicemail recording in progress is kept (app_voicemail saves

@@ -103,9 +103,11 @@ pub enum App {
     PickupChan,
     Park,
     ParkedCall,
+    Agi,
+    DeadAgi,
 }
 
-const NAMES: [(&str, App); 65] = [
+const NAMES: [(&str, App); 67] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -171,6 +173,8 @@ const NAMES: [(&str, App); 65] = [
     ("park", App::Park),
     ("parkedcall", App::ParkedCall),
     ("stopmusiconhold", App::StopMusicOnHold),
+    ("agi", App::Agi),
+    ("deadagi", App::DeadAgi),
 ];
 
 impl App {
@@ -416,6 +420,11 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::MSet => misc::mset(ex, dp, args),
         App::WaitUntil => misc::wait_until(ex, arg(0)),
+        App::Agi => super::agi::start(ex, args, loc),
+        App::DeadAgi => {
+            log::warn!("{loc}: DeadAGI has been deprecated, please use AGI in all cases!");
+            super::agi::start(ex, args, loc)
+        }
         App::System => system::system(ex, args, false, loc),
         App::TrySystem => system::system(ex, args, true, loc),
         App::MessageSend => crate::dialplan::functions::message::send(ex, args),

@@ -20,6 +20,7 @@ pub(crate) mod channel;
 pub(crate) mod math;
 pub(crate) mod message;
 pub(crate) mod presence;
+pub(crate) mod shell;
 pub(crate) mod strftime;
 pub(crate) mod strings;
 pub(crate) mod variables;
@@ -80,6 +81,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "CALLERPRES" => channel::read(cx, "CALLERID", "pres"),
         "DEVICE_STATE" | "EXTENSION_STATE" => presence::read(cx, name, args),
         "MESSAGE" | "MESSAGE_DATA" => message::read(cx, name, args),
+        "SHELL" => shell::read(cx, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
