@@ -57,6 +57,11 @@ impl ReloadRunner {
         }
     }
 
+    /// True while a reload is being read or waits to be applied.
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
     /// Asks for a reload of `scope`.
     pub fn request(&mut self, scope: ReloadScope, who: Requester) {
         if self.running.is_empty() {
