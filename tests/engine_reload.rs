@@ -392,34 +392,217 @@ fn reload_time_with_10000_peers() {
     );
 }
 
-/// Outbound registrations are indexed by their `register =>` line: a reload keeps them
-/// running (answers and refreshes after it still find their line), and a changed line is
-/// reported as needing a restart.
+/// `register =>` lines to one ITSP, one per user (`user` or `user:secret`).
+fn with_lines(itsp: std::net::SocketAddr, users: &[&str]) -> String {
+    let lines: String = users
+        .iter()
+        .map(|u| {
+            let (user, secret) = u.split_once(':').unwrap_or((u, "pw"));
+            format!("register => {user}:{secret}@{itsp}\n")
+        })
+        .collect();
+    sip_conf(BASE_PEERS).replace("qualifyfreq=1\n", &format!("qualifyfreq=1\n{lines}"))
+}
+
+/// The REGISTERs the ITSP has received by now, without moving the clock; retransmissions
+/// (the same Call-ID and CSeq) once.
+fn registers_at(net: &mut FakeNet, itsp: std::net::SocketAddr) -> Vec<Request> {
+    let mut out: Vec<Request> = Vec::new();
+    for d in net.drain(itsp) {
+        if let Ok(sipbox::sip::Message::Request(r)) = sipbox::sip::parse(&d.bytes) {
+            let seen = out
+                .iter()
+                .any(|o| o.call_id() == r.call_id() && o.cseq().seq == r.cseq().seq);
+            if *r.method() == Method::Register && !seen {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+fn user_of(r: &Request) -> String {
+    r.from().uri.user.clone().unwrap_or_default()
+}
+
+fn registry(net: &FakeNet) -> Vec<(String, &'static str)> {
+    net.engine
+        .registry(net.now)
+        .into_iter()
+        .map(|r| (r.username, r.state))
+        .collect()
+}
+
+/// Unchanged `register =>` lines keep their registration through a reload even when a new
+/// line before them moves them down: no new REGISTER, a REGISTER in flight across the reload
+/// is still theirs when answered, and the refresh goes on with the same Call-ID and the next
+/// CSeq. The new line registers at once.
 #[test]
-fn outbound_registrations_survive_a_reload() {
+fn unchanged_register_lines_keep_their_registrations_and_a_new_one_registers() {
     let itsp: std::net::SocketAddr = "127.0.0.1:59150".parse().unwrap();
-    let line = |user: &str| format!("register => {user}:pw@{itsp}\n");
-    let with = |user: &str| {
-        sip_conf(BASE_PEERS).replace("qualifyfreq=1\n", &format!("qualifyfreq=1\n{}", line(user)))
-    };
-    let mut net = FakeNet::new(&with("2000"), EXTENSIONS);
     let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59152".parse().unwrap());
-    let first = provider.request(&mut net, Method::Register);
-    let same = net
-        .reload(&with("2000"), EXTENSIONS, None, ReloadScope::All)
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000", "2001"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    let users: Vec<String> = first.iter().map(user_of).collect();
+    assert_eq!(users, ["2000", "2001"]);
+    provider.respond(&mut net, &first[0], 200, None);
+    // 2001's REGISTER stays unanswered across the reload.
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2002", "2000", "2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::Sip,
+        )
         .unwrap();
-    assert!(same.needs_restart.is_empty(), "{:?}", same.needs_restart);
-    let changed = net
-        .reload(&with("2001"), EXTENSIONS, None, ReloadScope::All)
-        .unwrap();
-    assert_eq!(changed.needs_restart, ["register =>"]);
-    // The REGISTER sent before the reloads is answered after them, and refreshed later.
-    provider.respond(&mut net, &first, 200, None);
-    net.advance(Duration::from_secs(110));
-    let refresh = provider.request(&mut net, Method::Register);
+    let r = report.registrations.clone().expect("sip.conf reloaded");
     assert_eq!(
-        refresh.from().uri.user.as_deref(),
-        Some("2000"),
-        "the running line"
+        (r.kept, r.started.len(), r.stopped.len()),
+        (2, 1, 0),
+        "{r:?}"
     );
+    assert!(
+        report.needs_restart.is_empty(),
+        "{:?}",
+        report.needs_restart
+    );
+    net.advance(Duration::from_millis(300));
+    let known: Vec<&str> = first.iter().map(|r| r.call_id()).collect();
+    let fresh: Vec<Request> = registers_at(&mut net, itsp)
+        .into_iter()
+        .filter(|r| !known.contains(&r.call_id()))
+        .collect();
+    let users: Vec<String> = fresh.iter().map(user_of).collect();
+    assert_eq!(users, ["2002"], "only the new line registers");
+    provider.respond(&mut net, &first[1], 200, None);
+    provider.respond(&mut net, &fresh[0], 200, None);
+    assert_eq!(
+        registry(&net),
+        [
+            ("2002".to_string(), "Registered"),
+            ("2000".to_string(), "Registered"),
+            ("2001".to_string(), "Registered"),
+        ],
+        "2001's answer, sent for a REGISTER from before the reload, found its line"
+    );
+    // The refreshes continue each registration's dialog.
+    net.advance(Duration::from_secs(115));
+    let refreshes = registers_at(&mut net, itsp);
+    for old in &first {
+        let again = refreshes
+            .iter()
+            .find(|r| r.call_id() == old.call_id())
+            .unwrap_or_else(|| panic!("{} refreshed on its Call-ID", user_of(old)));
+        assert_eq!(again.cseq().seq, old.cseq().seq + 1, "{}", user_of(old));
+    }
+    assert_eq!(refreshes.len(), 3, "one refresh each: {refreshes:?}");
+}
+
+/// A changed `register =>` line (here its secret) is registered afresh at once, with a new
+/// Call-ID, and the old registration is no longer refreshed; a removed line stops, and an
+/// answer to its last REGISTER changes nothing.
+#[test]
+fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59160".parse().unwrap();
+    let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59162".parse().unwrap());
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000", "2001"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    assert_eq!(first.len(), 2);
+    provider.respond(&mut net, &first[0], 200, None);
+    provider.respond(&mut net, &first[1], 200, None);
+
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2000:newpw", "2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::All,
+        )
+        .unwrap();
+    let r = report.registrations.clone().expect("sip.conf reloaded");
+    assert_eq!(
+        (r.kept, r.started.len(), r.stopped.len()),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    assert!(
+        report
+            .summary()
+            .iter()
+            .any(|l| l == "Reloading registrations: 1 kept, 1 (re)started, 1 stopped"),
+        "{:?}",
+        report.summary()
+    );
+    net.advance(Duration::from_millis(50));
+    let sent = registers_at(&mut net, itsp);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(user_of(&sent[0]), "2000");
+    assert_ne!(
+        sent[0].call_id(),
+        first[0].call_id(),
+        "a fresh registration"
+    );
+    provider.respond(&mut net, &sent[0], 200, None);
+    // Over the next refresh period only the new 2000 and the kept 2001 refresh.
+    net.advance(Duration::from_secs(115));
+    let refreshes = registers_at(&mut net, itsp);
+    let mut ids: Vec<&str> = refreshes.iter().map(|r| r.call_id()).collect();
+    ids.sort();
+    let mut want = vec![sent[0].call_id(), first[1].call_id()];
+    want.sort();
+    assert_eq!(ids, want, "the old 2000 is not refreshed");
+    for r in &refreshes {
+        provider.respond(&mut net, r, 200, None);
+    }
+
+    // Removing a line: it stops, 2000 goes on.
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2000:newpw"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::All,
+        )
+        .unwrap();
+    let r = report.registrations.unwrap();
+    assert_eq!(
+        (r.kept, r.started.len(), r.stopped.len()),
+        (1, 0, 1),
+        "{r:?}"
+    );
+    assert!(r.stopped[0].contains("2001"), "{r:?}");
+    assert_eq!(registry(&net), [("2000".to_string(), "Registered")]);
+    net.advance(Duration::from_secs(115));
+    let last = registers_at(&mut net, itsp);
+    let users: Vec<String> = last.iter().map(user_of).collect();
+    assert_eq!(users, ["2000"]);
+
+    // No lines: nothing is sent any more, and a late answer finds no registration.
+    net.reload(&with_lines(itsp, &[]), EXTENSIONS, None, ReloadScope::All)
+        .unwrap();
+    provider.respond(&mut net, &last[0], 200, None);
+    assert!(registry(&net).is_empty());
+    net.advance(Duration::from_secs(600));
+    assert!(registers_at(&mut net, itsp).is_empty());
+}
+
+/// `dialplan reload` leaves the registrations alone.
+#[test]
+fn dialplan_reload_leaves_register_lines_alone() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59170".parse().unwrap();
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(registers_at(&mut net, itsp).len(), 1);
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::Dialplan,
+        )
+        .unwrap();
+    assert_eq!(report.registrations, None);
+    assert_eq!(registry(&net)[0].0, "2000");
 }

@@ -84,10 +84,11 @@ pub enum Purpose {
     },
     /// A request relayed between the legs of a call.
     Relay(Relay),
-    /// An outbound REGISTER (`register =>` line `reg`) with this CSeq.
+    /// An outbound REGISTER of registration `trunk` with this CSeq.
     Register {
-        /// The registration's index.
-        reg: usize,
+        /// The registration's [`crate::trunk::Trunk::id`] (stable across reloads, unlike its
+        /// index among the `register =>` lines).
+        trunk: u32,
         /// The CSeq it went with (answers to older ones are ignored).
         cseq: u32,
     },

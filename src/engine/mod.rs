@@ -67,6 +67,7 @@ pub use qualify::PeerStatus;
 pub use reload::{ReloadReport, ReloadScope};
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
+pub use trunk::RegistrationsReloaded;
 
 use crate::auth::{self, Account, AuthVerdict, NonceStore, Refusal};
 use crate::call::media::MediaState;
@@ -776,7 +777,7 @@ impl Engine {
                 });
             }
             Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
-            Purpose::Register { reg, cseq } => self.on_register_event(now, reg, cseq, ev, resp),
+            Purpose::Register { trunk, cseq } => self.on_register_event(now, trunk, cseq, ev, resp),
             Purpose::Fire => {}
         }
     }
@@ -967,7 +968,7 @@ impl Engine {
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
             Wake::ExternRefresh => self.extern_refresh_due(now),
-            Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
+            Wake::Registry(trunk, kind) => self.registry_timer(now, trunk, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
             Wake::BlfCheck => self.blf_check(),
         }

@@ -49,6 +49,8 @@ pub struct ReloadReport {
     pub bindings_dropped: usize,
     /// Options that changed in the files but need a restart; their old values stay.
     pub needs_restart: Vec<String>,
+    /// What happened to the `register =>` lines (None: sip.conf was not reloaded).
+    pub registrations: Option<super::trunk::RegistrationsReloaded>,
     /// Contexts of the new dialplan (None when extensions.conf was not reloaded).
     pub contexts: Option<usize>,
     /// The new files' `file:line` warnings (lines and options ignored, as at start).
@@ -69,6 +71,16 @@ impl ReloadReport {
                 self.unchanged,
                 self.bindings_dropped
             ));
+        }
+        if let Some(r) = &self.registrations {
+            if !r.started.is_empty() || !r.stopped.is_empty() {
+                lines.push(format!(
+                    "Reloading registrations: {} kept, {} (re)started, {} stopped",
+                    r.kept,
+                    r.started.len(),
+                    r.stopped.len()
+                ));
+            }
         }
         for opt in &self.needs_restart {
             lines.push(format!(
@@ -121,21 +133,16 @@ impl Engine {
         let mut report = match scope {
             ReloadScope::Dialplan => ReloadReport::default(),
             ReloadScope::All | ReloadScope::Sip => {
-                // The running outbound registrations are indexed by their line: they stay as
-                // they are (re-sending changed `register =>` lines is not done yet); the
-                // `[authentication]` credentials apply to the next challenge.
-                let lines_changed = cfg.sip.registrations != self.cfg.registrations;
+                // Outbound registrations are matched by their line (see
+                // `reload_registrations`); the `[authentication]` credentials apply to the
+                // next challenge.
+                let old_lines = self.cfg.registrations.clone();
                 let settings = self
                     .cfg
                     .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone())
-                    .with_trunks(self.cfg.registrations.clone(), cfg.sip.realm_auth.clone());
+                    .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
                 let mut report = self.reload_sip(now, settings, &cfg.rtp);
-                if lines_changed {
-                    let line = "register => lines changed: needs a restart, the running \
-                                registrations stay";
-                    log::warn!("{line}");
-                    report.needs_restart.push("register =>".to_string());
-                }
+                report.registrations = Some(self.reload_registrations(now, &old_lines));
                 report
             }
         };

@@ -54,36 +54,41 @@ impl Engine {
 
     /// Sets up every registration; the first REGISTERs go out at once, 100 ms apart.
     pub(super) fn start_registrations(&mut self, now: Instant) {
-        let default = self.cfg.general.default_expiry.as_secs() as u32;
-        for (i, r) in self.cfg.registrations.iter().enumerate() {
-            if let Some(p) = &r.peer {
-                if self.cfg.entry(p).is_none() {
-                    log::warn!(
-                        "{}: register => names peer '{p}', which does not exist",
-                        r.loc
-                    );
-                }
-            }
-            let mut t = Trunk {
-                machine: Registry::new(r.label(), r.expiry.unwrap_or(default)),
-                call_id: format!("{:032x}@sipbox", self.rng.random::<u128>()),
-                from_tag: format!("{:016x}", self.rng.random::<u64>()),
-                cseq: 0,
-                dest: None,
-                timers: TimerSlots::default(),
-                proxy_challenge: false,
-                target: 0,
-                waiting_dns: false,
-            };
-            let at = now + Duration::from_millis(100) * i as u32;
-            t.timers.start(
-                &mut self.sched,
-                RegTimer::Due,
-                at,
-                Wake::Registry(i, RegTimer::Due),
-            );
+        let lines = self.cfg.registrations.clone();
+        for (i, r) in lines.iter().enumerate() {
+            let t = self.new_trunk(r, now + Duration::from_millis(100) * i as u32);
             self.trunks.list.push(t);
         }
+    }
+
+    /// A fresh registration for line `r` (new Call-ID and From tag), due at `at`.
+    pub(super) fn new_trunk(&mut self, r: &Registration, at: Instant) -> Trunk {
+        if let Some(p) = &r.peer {
+            if self.cfg.entry(p).is_none() {
+                log::warn!(
+                    "{}: register => names peer '{p}', which does not exist",
+                    r.loc
+                );
+            }
+        }
+        let default = self.cfg.general.default_expiry.as_secs() as u32;
+        let id = self.trunks.next_id;
+        self.trunks.next_id = self.trunks.next_id.wrapping_add(1);
+        let mut t = Trunk {
+            id,
+            machine: Registry::new(r.label(), r.expiry.unwrap_or(default)),
+            call_id: format!("{:032x}@sipbox", self.rng.random::<u128>()),
+            from_tag: format!("{:016x}", self.rng.random::<u64>()),
+            cseq: 0,
+            dest: None,
+            timers: TimerSlots::default(),
+            proxy_challenge: false,
+            target: 0,
+            waiting_dns: false,
+        };
+        let wake = Wake::Registry(id, RegTimer::Due);
+        t.timers.start(&mut self.sched, RegTimer::Due, at, wake);
+        t
     }
 
     fn reg_limits(&self) -> Limits {
@@ -95,10 +100,11 @@ impl Engine {
     }
 
     /// A registration's timer fired.
-    pub(super) fn registry_timer(&mut self, now: Instant, reg: usize, kind: RegTimer, id: TimerId) {
-        let Some(t) = self.trunks.list.get_mut(reg) else {
-            return;
+    pub(super) fn registry_timer(&mut self, now: Instant, trunk: u32, kind: RegTimer, id: TimerId) {
+        let Some(reg) = self.trunks.index_of(trunk) else {
+            return; // removed by a reload
         };
+        let t = &mut self.trunks.list[reg];
         if !t.timers.fired(kind, id) {
             return;
         }
@@ -143,16 +149,19 @@ impl Engine {
         }
     }
 
-    /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `reg`.
+    /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `trunk`.
     pub(super) fn on_register_event(
         &mut self,
         now: Instant,
-        reg: usize,
+        trunk: u32,
         cseq: u32,
         ev: ClientEvent,
         resp: Option<&Response>,
     ) {
-        if self.trunks.list.get(reg).map(|t| t.cseq) != Some(cseq) {
+        let Some(reg) = self.trunks.index_of(trunk) else {
+            return; // its line was removed or changed by a reload
+        };
+        if self.trunks.list[reg].cseq != cseq {
             return; // an answer to a REGISTER we already gave up on
         }
         let ev = match (ev, resp) {
@@ -195,7 +204,7 @@ impl Engine {
             Step::Send { expiry, answer } => self.send_register(now, reg, expiry, answer),
             Step::WakeAt(at) => {
                 t.timers.stop(&mut self.sched, RegTimer::Timeout);
-                let wake = Wake::Registry(reg, RegTimer::Due);
+                let wake = Wake::Registry(t.id, RegTimer::Due);
                 t.timers.start(&mut self.sched, RegTimer::Due, at, wake);
             }
             Step::Stay => {}
@@ -389,7 +398,7 @@ impl Engine {
         // The answer comes within registertimeout or the machine hears NoAnswer.
         let timeout = now + self.cfg.general.register_timeout;
         t.timers.stop(&mut self.sched, RegTimer::Due);
-        let wake = Wake::Registry(reg, RegTimer::Timeout);
+        let wake = Wake::Registry(t.id, RegTimer::Timeout);
         t.timers
             .start(&mut self.sched, RegTimer::Timeout, timeout, wake);
         let Some(&addr) = target.dests.get(t.target % target.dests.len().max(1)) else {
@@ -435,13 +444,88 @@ impl Engine {
                 None => log::warn!("register '{}': credentials vanished", r.label()),
             }
         }
-        let purpose = Purpose::Register { reg, cseq };
+        let trunk = self.trunks.list[reg].id;
+        let purpose = Purpose::Register { trunk, cseq };
         self.txs
             .open_client(now, &mut self.sched, &mut self.out, req, dest, purpose);
     }
 }
 
+/// The same `register =>` line, wherever in the file it now is.
+fn same_line(old: &Registration, new: &Registration) -> bool {
+    let mut moved = new.clone();
+    moved.loc = old.loc.clone();
+    *old == moved
+}
+
+/// What a reload did to the outbound registrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationsReloaded {
+    /// Lines as they were: their registrations go on untouched.
+    pub kept: usize,
+    /// New or changed lines: registered afresh (new Call-ID), at once.
+    pub started: Vec<String>,
+    /// Lines gone or changed: no longer refreshed.
+    pub stopped: Vec<String>,
+}
+
 impl Engine {
+    /// A reload put new `register =>` lines into `self.cfg`; `old_lines` are those the running
+    /// registrations were made from (parallel to `self.trunks.list`). An unchanged line keeps
+    /// its registration (state, Call-ID, CSeq, timers, a REGISTER in flight); a changed or new
+    /// one starts a fresh registration at once (100 ms apart); a removed or changed one stops:
+    /// its timers are cancelled and answers to its REGISTERs are ignored. It is not
+    /// unregistered: the registrar drops the binding when it expires, and a changed line's
+    /// REGISTER with the same Contact replaces it (RFC 3261 §10.3 step 7).
+    pub(super) fn reload_registrations(
+        &mut self,
+        now: Instant,
+        old_lines: &[Registration],
+    ) -> RegistrationsReloaded {
+        let mut report = RegistrationsReloaded::default();
+        if self.trunks.stopping {
+            return report; // stopping: nothing new is sent
+        }
+        let mut old: Vec<Option<Trunk>> = std::mem::take(&mut self.trunks.list)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let lines = self.cfg.registrations.clone();
+        let mut list = Vec::with_capacity(lines.len());
+        for r in &lines {
+            let hit = old_lines
+                .iter()
+                .zip(&old)
+                .position(|(o, t)| t.is_some() && same_line(o, r));
+            match hit.and_then(|i| old.get_mut(i)?.take()) {
+                Some(t) => {
+                    report.kept += 1;
+                    list.push(t);
+                }
+                None => {
+                    let at = now + Duration::from_millis(100) * report.started.len() as u32;
+                    log::info!(
+                        "{}: register '{}' is new or changed: registering",
+                        r.loc,
+                        r.label()
+                    );
+                    report.started.push(r.label());
+                    list.push(self.new_trunk(r, at));
+                }
+            }
+        }
+        for mut t in old.into_iter().flatten() {
+            t.timers.stop_all(&mut self.sched);
+            log::info!(
+                "register '{}' removed or changed: no longer refreshed",
+                t.machine.label
+            );
+            report.stopped.push(t.machine.label.clone());
+        }
+        self.trunks.list = list;
+        report
+    }
+
     /// `sip show registry`: one row per `register =>` line, read-only.
     pub fn registry(&self, now: Instant) -> Vec<RegistryRow> {
         self.trunks
