@@ -394,22 +394,19 @@ fn open_store(cfg: &config::Config) -> (Option<store_disk::Opened>, Option<cdr_d
         }
     };
     let cdr = &cfg.cdr;
-    let sink = match (cdr.enable, cdr.csv) {
-        (false, _) => {
-            log::info!("CDR: off (cdr.conf enable=no)");
-            None
-        }
+    let dir = cfg.dirs.log.join("cdr-csv");
+    match (cdr.enable, cdr.csv) {
+        (false, _) => log::info!("CDR: off (cdr.conf enable=no)"),
         (true, None) => {
-            log::info!("CDR: cdr.conf has no [csv] section: no CSV records are written");
-            None
+            log::info!("CDR: cdr.conf has no [csv] section: no CSV records are written")
         }
-        (true, Some(csv)) => {
-            let dir = cfg.dirs.log.join("cdr-csv");
-            log::info!("CDR: records go to {}", dir.join("Master.csv").display());
-            Some(cdr_disk::CdrSink::new(dir, csv))
+        (true, Some(_)) => {
+            log::info!("CDR: records go to {}", dir.join("Master.csv").display())
         }
-    };
-    (store, sink)
+    }
+    // The sink is there whatever cdr.conf says: a reload may turn records on (the engine
+    // sends none while they are off).
+    (store, Some(cdr_disk::CdrSink::new(dir)))
 }
 
 /// Puts the stored registrations back (and, on a first start, those of an Asterisk AstDB's

@@ -606,3 +606,153 @@ fn dialplan_reload_leaves_register_lines_alone() {
     assert_eq!(report.registrations, None);
     assert_eq!(registry(&net)[0].0, "2000");
 }
+
+/// A full reload (`core reload`, SIGHUP) with this cdr.conf and voicemail.conf text.
+fn reload_modules(
+    net: &mut FakeNet,
+    extensions: &str,
+    cdr: sipbox::config::cdr_conf::CdrConf,
+    voicemail: &str,
+) -> sipbox::engine::ReloadReport {
+    let mut cfg = sipbox::config::load_str(&sip_conf(BASE_PEERS), extensions, None).unwrap();
+    cfg.cdr = cdr;
+    let sections = sipbox::config::reader::read_str("voicemail.conf", voicemail, None).unwrap();
+    let mut w = sipbox::config::values::Warnings::default();
+    cfg.voicemail = sipbox::voicemail::VoicemailConf::from_sections(&sections, &mut w);
+    let report = net
+        .engine
+        .reload_config(net.now, &cfg, ReloadScope::All)
+        .unwrap();
+    net.service();
+    report
+}
+
+/// 1001 calls 800 (Answer, Wait(2), Hangup) and is hung up on.
+fn call_800_start(net: &mut FakeNet, a: &mut Ua) -> String {
+    a.call_answered(net, "800").call_id
+}
+
+fn call_800_end(net: &mut FakeNet, a: &mut Ua, call_id: &str) {
+    let bye = a.request(net, Method::Bye);
+    assert_eq!(bye.call_id(), call_id);
+    a.respond(net, &bye, 200, None);
+}
+
+/// cdr.conf is applied on reload: calls that arrive after it are recorded by it (its rules
+/// and its `[csv]` format); a call up across the reload keeps the cdr.conf it arrived with.
+#[test]
+fn cdr_conf_applies_to_calls_after_the_reload_and_a_call_up_keeps_its_own() {
+    use sipbox::cdr::csv::CsvOptions;
+    use sipbox::config::cdr_conf::CdrConf;
+    let mut net = FakeNet::with_rtp(&sip_conf(BASE_PEERS), EXTENSIONS, 34100, 34119);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let first = call_800_start(&mut net, &mut a);
+    let gmt = CsvOptions {
+        usegmtime: true,
+        loguniqueid: true,
+        ..CsvOptions::default()
+    };
+    let report = reload_modules(
+        &mut net,
+        EXTENSIONS,
+        CdrConf {
+            csv: Some(gmt),
+            ..CdrConf::default()
+        },
+        "",
+    );
+    assert!(
+        report
+            .summary()
+            .iter()
+            .any(|l| l.starts_with("Reloading cdr: records to Master.csv")),
+        "{:?}",
+        report.summary()
+    );
+    call_800_end(&mut net, &mut a, &first);
+    let second = call_800_start(&mut net, &mut a);
+    call_800_end(&mut net, &mut a, &second);
+    assert_eq!(net.cdrs.len(), 2);
+    assert_eq!(
+        net.cdr_csv,
+        [CsvOptions::default(), gmt],
+        "the first call kept its [csv]"
+    );
+
+    // enable=no: a call up at the reload is still recorded, the next one is not.
+    let third = call_800_start(&mut net, &mut a);
+    let report = reload_modules(
+        &mut net,
+        EXTENSIONS,
+        CdrConf {
+            enable: false,
+            ..CdrConf::default()
+        },
+        "",
+    );
+    assert!(report.modules.iter().any(|l| l.contains("off (enable=no)")));
+    call_800_end(&mut net, &mut a, &third);
+    let fourth = call_800_start(&mut net, &mut a);
+    call_800_end(&mut net, &mut a, &fourth);
+    assert_eq!(
+        net.cdrs.len(),
+        3,
+        "the call that arrived with records on is recorded"
+    );
+    net.assert_idle();
+}
+
+/// voicemail.conf is applied on reload: a mailbox added exists for the dialplan at once
+/// (`MAILBOX_EXISTS()`, seen here through `CDR(userfield)`), one removed is gone, and the
+/// spool index of mailboxes that stay is kept.
+#[test]
+fn voicemail_conf_applies_on_reload() {
+    use sipbox::config::cdr_conf::CdrConf;
+    let ext = format!(
+        "{EXTENSIONS}\n[internal]\nexten => 900,1,Set(CDR(userfield)=${{MAILBOX_EXISTS(2000@default)}}${{MAILBOX_EXISTS(2001@default)}})\n same => n,Answer()\n same => n,Wait(1)\n same => n,Hangup()\n"
+    );
+    let mut net = FakeNet::with_rtp(&sip_conf(BASE_PEERS), &ext, 34120, 34139);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let userfield = |net: &mut FakeNet, a: &mut Ua| {
+        let d = a.call_answered(net, "900");
+        call_800_end(net, a, &d.call_id);
+        net.cdrs.last().expect("a record").userfield.clone()
+    };
+    reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2001 => 1234,Bob\n",
+    );
+    net.engine
+        .with_voicemail(|vm| vm.index.get_mut("default", "2001").insert("INBOX", 0));
+    assert_eq!(userfield(&mut net, &mut a), "01");
+    let report = reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2000 => 4321,Alice\n2001 => 1234,Bob\n",
+    );
+    assert!(
+        report
+            .modules
+            .iter()
+            .any(|l| l == "Reloading app_voicemail: 2 mailboxes"),
+        "{:?}",
+        report.modules
+    );
+    assert_eq!(userfield(&mut net, &mut a), "11");
+    assert_eq!(
+        net.engine
+            .with_voicemail(|vm| vm.index.get("default", "2001").count("INBOX")),
+        1,
+        "the index of a mailbox that stays is kept"
+    );
+    reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2000 => 4321,Alice\n",
+    );
+    assert_eq!(userfield(&mut net, &mut a), "10");
+}

@@ -209,6 +209,8 @@ pub struct Cx<'a> {
     pub seq: &'a mut u64,
     /// Music on hold classes.
     pub moh: &'a mut crate::media::moh::MohLibrary,
+    /// cdr.conf in force (a new call keeps this one to its end).
+    pub cdr_conf: &'a std::rc::Rc<crate::config::cdr_conf::CdrConf>,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -35,6 +35,7 @@ macro_rules! cx {
             jobs: &mut $e.jobs,
             seq: &mut $e.unique_ids,
             moh: &mut $e.moh,
+            cdr_conf: &$e.cdr_conf,
         }
     };
 }
@@ -163,7 +164,8 @@ pub struct Engine {
     sounds: Box<dyn Sounds>,
     dns: dns::DnsState,
     /// cdr.conf.
-    cdr_conf: crate::config::cdr_conf::CdrConf,
+    /// cdr.conf in force; each call holds the one it arrived with.
+    cdr_conf: Rc<crate::config::cdr_conf::CdrConf>,
     mwi: mwi::MwiState,
     blf: blf::BlfState,
     moh: crate::media::moh::MohLibrary,
@@ -337,9 +339,9 @@ impl Engine {
         self
     }
 
-    /// Replaces the cdr.conf settings (new calls' records follow them).
+    /// Replaces the cdr.conf settings (new calls' records follow them; calls up keep theirs).
     pub fn set_cdr(&mut self, conf: crate::config::cdr_conf::CdrConf) {
-        self.cdr_conf = conf;
+        self.cdr_conf = Rc::new(conf);
     }
 
     /// Sets the music on hold classes (their files come through the prompt source).

@@ -53,6 +53,8 @@ pub struct ReloadReport {
     pub registrations: Option<super::trunk::RegistrationsReloaded>,
     /// Contexts of the new dialplan (None when extensions.conf was not reloaded).
     pub contexts: Option<usize>,
+    /// One line per other module reloaded (cdr, voicemail; music on hold from the binary).
+    pub modules: Vec<String>,
     /// The new files' `file:line` warnings (lines and options ignored, as at start).
     pub warnings: Vec<String>,
 }
@@ -90,6 +92,7 @@ impl ReloadReport {
         if let Some(n) = self.contexts {
             lines.push(format!("Reloading pbx_config: {n} contexts"));
         }
+        lines.extend(self.modules.iter().cloned());
         lines
     }
 }
@@ -150,11 +153,69 @@ impl Engine {
             report.contexts = self.reload_dialplan(dp).contexts;
         }
         if scope == ReloadScope::All {
-            // features.conf (`reload` reloads every module, features among them).
+            // `reload` reloads every module: features.conf, cdr.conf (cdr and cdr_csv),
+            // voicemail.conf (app_voicemail). musiconhold.conf needs its directories
+            // listed: the binary does that off the loop and hands the result to
+            // [`Engine::reload_moh`].
             self.features = cfg.features.clone();
+            report.modules.push(self.reload_cdr(&cfg.cdr));
+            report.modules.push(self.reload_voicemail(cfg));
+            for line in &report.modules {
+                log::info!("{line}");
+            }
         }
         report.warnings = warnings;
         Ok(report)
+    }
+
+    /// cdr.conf: calls that arrive from now on are recorded by it (rules and `[csv]`
+    /// format); each call up keeps the cdr.conf it arrived with, to its last record.
+    fn reload_cdr(&mut self, conf: &crate::config::cdr_conf::CdrConf) -> String {
+        self.set_cdr(conf.clone());
+        let what = match (conf.enable, conf.csv.is_some()) {
+            (false, _) => "off (enable=no)",
+            (true, false) => "no [csv]: no records written",
+            (true, true) => "records to Master.csv",
+        };
+        format!("Reloading cdr: {what}; calls up keep the settings they began with")
+    }
+
+    /// voicemail.conf: mailboxes and options for what starts from now on; the spool index
+    /// stays (the binary adds the spool of new mailboxes, [`Engine::adopt_voicemail_index`]).
+    /// A VoiceMail() or VoiceMailMain() in progress keeps the mailbox it found; `[general]`
+    /// options apply from its next step, as app_voicemail's globals do.
+    fn reload_voicemail(&mut self, cfg: &crate::config::Config) -> String {
+        let boxes = cfg.voicemail.boxes.len();
+        self.dialplan.with_voicemail(|vm| {
+            vm.conf = cfg.voicemail.clone();
+            vm.conf_path = cfg.voicemail_file.clone();
+        });
+        format!("Reloading app_voicemail: {boxes} mailboxes")
+    }
+
+    /// The spool of mailboxes a reload added, read off the loop by the binary; boxes already
+    /// indexed stay as they are.
+    pub fn adopt_voicemail_index(&mut self, index: crate::voicemail::Index) {
+        self.dialplan
+            .with_voicemail(|vm| vm.index.adopt_missing(index));
+    }
+
+    /// musiconhold.conf reloaded: `library` (the classes and their files, listed by the
+    /// binary off the loop) for holds that start from now on, `files` (read off the loop)
+    /// into the prompt source. A call on hold keeps its class's file list until it is
+    /// taken off hold.
+    pub fn reload_moh(
+        &mut self,
+        library: crate::media::moh::MohLibrary,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> String {
+        for (name, bytes) in files {
+            self.sounds.adopt(&name, bytes.into());
+        }
+        self.moh = library;
+        let line = format!("Reloading res_musiconhold: {} classes", self.moh.len());
+        log::info!("{line}");
+        line
     }
 
     /// Applies a whole new configuration: sip.conf and rtp.conf, then the dialplan.
