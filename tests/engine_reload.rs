@@ -499,11 +499,16 @@ fn unchanged_register_lines_keep_their_registrations_and_a_new_one_registers() {
     assert_eq!(refreshes.len(), 3, "one refresh each: {refreshes:?}");
 }
 
+fn expires_of(r: &Request) -> Option<&str> {
+    r.headers().get(&sipbox::sip::HeaderName::Expires)
+}
+
 /// A changed `register =>` line (here its secret) is registered afresh at once, with a new
-/// Call-ID, and the old registration is no longer refreshed; a removed line stops, and an
-/// answer to its last REGISTER changes nothing.
+/// Call-ID, and the old registration is no longer refreshed (nor unregistered: the new
+/// REGISTER replaces its binding); a removed line unregisters (`Expires: 0` on its Call-ID)
+/// and goes, and an answer to a REGISTER of a line gone changes nothing.
 #[test]
-fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
+fn changed_register_lines_are_sent_again_and_removed_ones_unregister() {
     let itsp: std::net::SocketAddr = "127.0.0.1:59160".parse().unwrap();
     let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59162".parse().unwrap());
     let mut net = FakeNet::new(&with_lines(itsp, &["2000", "2001"]), EXTENSIONS);
@@ -528,10 +533,15 @@ fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
         "{r:?}"
     );
     assert!(
+        r.unregistered.is_empty(),
+        "the same user at the same registrar: {r:?}"
+    );
+    assert!(
         report
             .summary()
             .iter()
-            .any(|l| l == "Reloading registrations: 1 kept, 1 (re)started, 1 stopped"),
+            .any(|l| l
+                == "Reloading registrations: 1 kept, 1 (re)started, 1 stopped (0 unregistering)"),
         "{:?}",
         report.summary()
     );
@@ -544,6 +554,7 @@ fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
         first[0].call_id(),
         "a fresh registration"
     );
+    assert_eq!(expires_of(&sent[0]), Some("120"));
     provider.respond(&mut net, &sent[0], 200, None);
     // Over the next refresh period only the new 2000 and the kept 2001 refresh.
     net.advance(Duration::from_secs(115));
@@ -552,12 +563,15 @@ fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
     ids.sort();
     let mut want = vec![sent[0].call_id(), first[1].call_id()];
     want.sort();
-    assert_eq!(ids, want, "the old 2000 is not refreshed");
+    assert_eq!(
+        ids, want,
+        "the old 2000 is neither refreshed nor unregistered"
+    );
     for r in &refreshes {
         provider.respond(&mut net, r, 200, None);
     }
 
-    // Removing a line: it stops, 2000 goes on.
+    // Removing a line: it unregisters on its own Call-ID and goes; 2000 goes on.
     let report = net
         .reload(
             &with_lines(itsp, &["2000:newpw"]),
@@ -572,20 +586,60 @@ fn changed_register_lines_are_sent_again_and_removed_ones_stop() {
         (1, 0, 1),
         "{r:?}"
     );
+    assert_eq!(r.unregistered, r.stopped);
     assert!(r.stopped[0].contains("2001"), "{r:?}");
     assert_eq!(registry(&net), [("2000".to_string(), "Registered")]);
+    let bye = registers_at(&mut net, itsp);
+    assert_eq!(bye.len(), 1, "{bye:?}");
+    assert_eq!(user_of(&bye[0]), "2001");
+    assert_eq!(
+        bye[0].call_id(),
+        first[1].call_id(),
+        "the registration's own dialog"
+    );
+    assert_eq!(expires_of(&bye[0]), Some("0"));
+    provider.respond(&mut net, &bye[0], 200, None);
+    assert!(net.logged("unregistered, gone"), "{:?}", net.log());
     net.advance(Duration::from_secs(115));
     let last = registers_at(&mut net, itsp);
     let users: Vec<String> = last.iter().map(user_of).collect();
-    assert_eq!(users, ["2000"]);
+    assert_eq!(users, ["2000"], "2001 is gone");
 
-    // No lines: nothing is sent any more, and a late answer finds no registration.
+    // No lines while 2000's refresh is in flight: it unregisters (a new CSeq), and the late
+    // answer to the refresh changes nothing.
     net.reload(&with_lines(itsp, &[]), EXTENSIONS, None, ReloadScope::All)
         .unwrap();
-    provider.respond(&mut net, &last[0], 200, None);
     assert!(registry(&net).is_empty());
+    provider.respond(&mut net, &last[0], 200, None);
+    let bye = registers_at(&mut net, itsp);
+    assert_eq!(bye.len(), 1, "{bye:?}");
+    assert_eq!(expires_of(&bye[0]), Some("0"));
+    assert_eq!(bye[0].cseq().seq, last[0].cseq().seq + 1);
+    provider.respond(&mut net, &bye[0], 200, None);
     net.advance(Duration::from_secs(600));
     assert!(registers_at(&mut net, itsp).is_empty());
+    assert!(!net.engine.unregistering());
+}
+
+/// A registration whose line is removed while its REGISTER goes unanswered gives up after
+/// the transaction's timeout, as at shutdown, and is gone.
+#[test]
+fn a_removed_line_whose_registrar_is_silent_goes_after_the_timeout() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59180".parse().unwrap();
+    let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59182".parse().unwrap());
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    provider.respond(&mut net, &first[0], 200, None);
+    net.reload(&with_lines(itsp, &[]), EXTENSIONS, None, ReloadScope::Sip)
+        .unwrap();
+    assert!(net.engine.unregistering(), "the Expires: 0 is out");
+    net.advance(Duration::from_secs(60));
+    assert!(!net.engine.unregistering());
+    let sent = registers_at(&mut net, itsp);
+    assert!(sent.iter().all(|r| expires_of(r) == Some("0")), "{sent:?}");
+    net.advance(Duration::from_secs(600));
+    assert!(registers_at(&mut net, itsp).is_empty(), "nothing more");
 }
 
 /// `dialplan reload` leaves the registrations alone.

@@ -77,10 +77,12 @@ impl ReloadReport {
         if let Some(r) = &self.registrations {
             if !r.started.is_empty() || !r.stopped.is_empty() {
                 lines.push(format!(
-                    "Reloading registrations: {} kept, {} (re)started, {} stopped",
+                    "Reloading registrations: {} kept, {} (re)started, {} stopped ({} \
+                     unregistering)",
                     r.kept,
                     r.started.len(),
-                    r.stopped.len()
+                    r.stopped.len(),
+                    r.unregistered.len()
                 ));
             }
         }
@@ -139,13 +141,12 @@ impl Engine {
                 // Outbound registrations are matched by their line (see
                 // `reload_registrations`); the `[authentication]` credentials apply to the
                 // next challenge.
-                let old_lines = self.cfg.registrations.clone();
                 let settings = self
                     .cfg
                     .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone())
                     .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
                 let mut report = self.reload_sip(now, settings, &cfg.rtp);
-                report.registrations = Some(self.reload_registrations(now, &old_lines));
+                report.registrations = Some(self.reload_registrations(now));
                 report
             }
         };

@@ -42,6 +42,10 @@ pub struct Trunk {
     /// Its id: timers and REGISTER transactions name it (a reload may move it to another
     /// index when lines around it are added or removed).
     pub id: u32,
+    /// The `register =>` line it registers.
+    pub line: crate::config::sip_conf::Registration,
+    /// A reload removed its line: it is unregistering (`Expires: 0`), then goes.
+    pub retiring: bool,
     /// The state machine.
     pub machine: Registry,
     /// Call-ID of all its REGISTERs.
