@@ -1,5 +1,6 @@
-//! Reload: a new sip.conf / rtp.conf / extensions.conf generation applied without dropping a
-//! call or a registration.
+//! Reload: a new sip.conf / rtp.conf / extensions.conf generation (and cdr.conf,
+//! voicemail.conf, musiconhold.conf, features.conf) applied without dropping a call or a
+//! registration.
 //!
 //! Follows chan_sip's `sip reload` (`reload_config`: entries matched by name, the ones gone
 //! from the file pruned with their registrations and pokes, the others keeping where they are
@@ -7,6 +8,13 @@
 //! (`ast_merge_contexts_and_delete`: the contexts are swapped at once, and a channel looks its
 //! context, extension and priority up by name at its next step — one whose extension went is
 //! sent to `i` or hung up, as `__ast_pbx_run` does).
+//!
+//! `register =>` lines are matched by their content (`trunk.rs` `reload_registrations`):
+//! chan_sip's `reload_config` rebuilds its registry and sends every registration again
+//! (`sip_send_all_registers`); sipbox sends only new and changed lines and unregisters the
+//! removed ones. A full reload (`core reload`, SIGHUP) also applies cdr.conf (each call keeps
+//! the one it arrived with), voicemail.conf and, from what the binary lists off the loop,
+//! musiconhold.conf ([`Engine::reload_moh`]).
 //!
 //! What does not move: a running call keeps the entry settings of each of its legs and the
 //! `[general]` it began with (see [`crate::call::Leg::entry`]); the SIP socket and the RTP
