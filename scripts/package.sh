@@ -38,6 +38,13 @@ for f in sip.conf extensions.conf rtp.conf sipbox.conf; do
   grep -qx "/etc/sipbox/$f" <<<"$conffiles" || fail "/etc/sipbox/$f is not a conffile"
 done
 dpkg-deb --info "$deb" postinst | grep -q adduser || fail "postinst does not create the user"
+# The maintainer scripts as cargo deb assembled them (its systemd snippets at #DEBHELPER#).
+for m in postinst prerm postrm; do
+  dpkg-deb --info "$deb" "$m" >"${TMPDIR:-/tmp}/sipbox-pkg-$m.$$"
+  sh -n "${TMPDIR:-/tmp}/sipbox-pkg-$m.$$" || fail "$m: shell syntax"
+  rm -f "${TMPDIR:-/tmp}/sipbox-pkg-$m.$$"
+done
+echo "== maintainer scripts: sh -n clean"
 
 if command -v lintian >/dev/null 2>&1; then
   echo "== lintian"

@@ -68,7 +68,11 @@ impl Notifier {
             State::Stopping => "STOPPING=1",
         };
         let msg = format!("{word}\nSTATUS={status}\n");
-        if let Err(e) = sock.send_to_addr(msg.as_bytes(), addr) {
+        let mut sent = sock.send_to_addr(msg.as_bytes(), addr);
+        if matches!(&sent, Err(e) if e.kind() == std::io::ErrorKind::Interrupted) {
+            sent = sock.send_to_addr(msg.as_bytes(), addr); // a signal arrived: once more
+        }
+        if let Err(e) = sent {
             if !self.failed {
                 log::warn!("NOTIFY_SOCKET: cannot send {word}: {e}");
                 self.failed = true;

@@ -217,6 +217,18 @@ fn every_asset_exists_and_every_conffile_is_an_example_config() {
         let p = Path::new(ROOT).join(&dir).join(script);
         let mode = std::fs::metadata(&p).unwrap().permissions().mode();
         assert!(mode & 0o111 != 0, "{p:?} is executable");
+        // cargo deb replaces every #DEBHELPER# with its shell snippets: once, on its own
+        // line, never inside a comment.
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("#DEBHELPER#")).collect();
+        assert_eq!(lines, ["#DEBHELPER#"], "{script}");
+        let ok = Command::new("sh")
+            .arg("-n")
+            .arg(&p)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "{script}: sh -n");
     }
 }
 
@@ -321,8 +333,15 @@ fn start_notified(notify: &str) -> (Child, PathBuf) {
 /// The next notification (its first line, the state; then STATUS=).
 fn next(sock: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
-    let n = sock.recv(&mut buf).expect("a notification within 20 s");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    // A signal to the test process (another test's child ending) may interrupt the wait.
+    for _ in 0..100 {
+        match sock.recv(&mut buf) {
+            Ok(n) => return String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("no notification within 20 s: {e:?}"),
+        }
+    }
+    panic!("no notification: interrupted 100 times")
 }
 
 fn signal(child: &Child, sig: &str) {
