@@ -15,36 +15,41 @@ use sipbox::cdr::CdrRecord;
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Where and how records are written.
+/// Where records are written. How (cdr.conf `[csv]`) comes with each record: a reload
+/// applies to the records of calls that arrive after it.
 pub struct CdrSink {
     dir: PathBuf,
-    opts: CsvOptions,
-    zone: Zone,
+    /// The local zone, read on the first record that needs it (`usegmtime=no`).
+    zone: std::cell::OnceCell<Zone>,
 }
 
 impl CdrSink {
     /// A sink writing into `dir` (created on the first record).
-    pub fn new(dir: PathBuf, opts: CsvOptions) -> CdrSink {
-        let zone = if opts.usegmtime {
-            Zone::default()
-        } else {
-            Zone::local()
-        };
-        CdrSink { dir, opts, zone }
+    pub fn new(dir: PathBuf) -> CdrSink {
+        CdrSink {
+            dir,
+            zone: std::cell::OnceCell::new(),
+        }
     }
 
     /// Appends the records' lines (one open, write and close per file per batch).
     #[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: the disk
-    pub fn write(&self, records: &[CdrRecord]) {
+    pub fn write(&self, records: &[(CdrRecord, CsvOptions)]) {
         let mut master = String::new();
         let mut accounts: Vec<(String, String)> = Vec::new();
-        for r in records {
-            let Some(line) = csv::line(r, &self.opts, &|t| self.zone.offset_at(t)) else {
+        let utc = Zone::default();
+        for (r, opts) in records {
+            let zone = if opts.usegmtime {
+                &utc
+            } else {
+                self.zone.get_or_init(Zone::local)
+            };
+            let Some(line) = csv::line(r, opts, &|t| zone.offset_at(t)) else {
                 log::warn!("CDR: unable to create CSV record in 1024 bytes; CDR not recorded");
                 continue;
             };
             master.push_str(&line);
-            if self.opts.accountlogs && !r.accountcode.is_empty() {
+            if opts.accountlogs && !r.accountcode.is_empty() {
                 if r.accountcode.contains('/') || r.accountcode.starts_with('.') {
                     log::warn!(
                         "CDR: account code '{}' insecure for writing file",

@@ -23,6 +23,7 @@ mod agi;
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::jobs_driver::JobRunner;
 use crate::reload_driver::{ReloadRunner, Requester};
+use crate::sd_notify::{Notifier, State};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -86,6 +87,8 @@ pub struct Driver {
     agi_places: crate::agi_driver::Places,
     /// AGI events to hand to the engine once the current flush is over.
     agi_events: Vec<(sipbox::engine::JobId, sipbox::engine::AgiEvent)>,
+    /// systemd's `$NOTIFY_SOCKET` (READY=1, RELOADING=1, STOPPING=1).
+    notify: Notifier,
 }
 
 impl Driver {
@@ -129,7 +132,13 @@ impl Driver {
                 env: Vec::new(),
             },
             agi_events: Vec::new(),
+            notify: Notifier::none(),
         })
+    }
+
+    /// Tells systemd (`$NOTIFY_SOCKET`) when sipbox is ready, reloading and stopping.
+    pub fn set_notifier(&mut self, notify: Notifier) {
+        self.notify = notify;
     }
 
     /// Hands registration changes and call records to the store writer from now on.
@@ -145,7 +154,12 @@ impl Driver {
     /// Asks for a reload; its answer comes back through [`Driver::finish_reloads`].
     pub fn request_reload(&mut self, scope: ReloadScope, who: Requester) {
         match &mut self.reloads {
-            Some(r) => r.request(scope, who),
+            Some(r) => {
+                if !r.is_running() {
+                    self.notify.send(State::Reloading, "reloading the config");
+                }
+                r.request(scope, who)
+            }
             None => log::warn!("reload: no config directory to read again"),
         }
     }
@@ -154,7 +168,15 @@ impl Driver {
     /// where a requester other than the signal gets its own.
     fn finish_reloads(&mut self) {
         let Some(r) = &mut self.reloads else { return };
-        for (who, answer) in r.apply_finished(&mut self.engine, clock()) {
+        let answers = r.apply_finished(&mut self.engine, clock());
+        if !answers.is_empty() && !r.is_running() {
+            let status = match answers.last().map(|(_, a)| a) {
+                Some(Err(_)) => "serving; the last reload failed and changed nothing",
+                _ => "serving; config reloaded",
+            };
+            self.notify.send(State::Ready, status);
+        }
+        for (who, answer) in answers {
             match who {
                 Requester::Signal => {}
                 Requester::Ctl { key, serial } => {
@@ -190,6 +212,9 @@ impl Driver {
         let mut events = Events::with_capacity(256);
         // The engine may have asked for sockets (spare RTP pairs) before the first event.
         self.flush();
+        // Everything is open (SIP, control socket, stores): systemd may start what depends on
+        // sipbox.
+        self.notify.send(State::Ready, "serving");
         loop {
             let now = clock();
             let timeout = if self.unfinished.is_empty() {
@@ -233,6 +258,7 @@ impl Driver {
                         }
                         if stop {
                             log::info!("signal received, stopping");
+                            self.notify.send(State::Stopping, "stopping: unregistering");
                             return self.unregister_then_stop();
                         }
                         if reload {
@@ -350,6 +376,7 @@ impl Driver {
                 }
                 Some(ForDriver::Stop(mode)) => {
                     log::info!("core stop {mode:?} asked on the control socket");
+                    self.notify.send(State::Stopping, "core stop");
                     if mode == StopMode::Now {
                         self.stop_now = true;
                     }

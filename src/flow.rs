@@ -150,8 +150,9 @@ pub enum Job {
     /// Apply a registration change to `sipbox.db` (no completion: the registrar already holds
     /// it in memory; the writer batches these into transactions).
     Store(crate::store::StoreOp),
-    /// Append a call record to the CDR files (no completion).
-    Cdr(Box<crate::cdr::CdrRecord>),
+    /// Append a call record to the CDR files, formatted with these `[csv]` options (the
+    /// cdr.conf of the call's start); no completion.
+    Cdr(Box<crate::cdr::CdrRecord>, crate::cdr::csv::CsvOptions),
     /// Write `bytes` to the file at `path` (a Record() recording); no completion is reported.
     WriteFile {
         /// Where.

@@ -100,9 +100,9 @@ impl JobRunner {
                 }
                 return;
             }
-            Job::Cdr(r) => {
+            Job::Cdr(r, csv) => {
                 if let Some(d) = &self.disk {
-                    offer(d, crate::store_disk::Write::Cdr(r), "CDR");
+                    offer(d, crate::store_disk::Write::Cdr(r, csv), "CDR");
                 }
                 return;
             }

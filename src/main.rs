@@ -15,6 +15,7 @@ mod log_sink;
 mod moh_disk;
 mod reload_driver;
 mod resolve;
+mod sd_notify;
 mod sounds_disk;
 mod store_disk;
 mod voicemail_disk;
@@ -39,6 +40,7 @@ const USAGE: &str =
   (-c DIR)          or DIR/asterisk.conf if present). Default: /etc/sipbox if it exists, else
                     the example files built in.
   --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
+  (-b ADDR:PORT)
   --nameserver ADDR[:PORT]
                     ask this DNS server (port 53 unless given; repeatable) instead of the
                     nameservers of /etc/resolv.conf
@@ -54,7 +56,9 @@ const USAGE: &str =
   -V, --version     print the version
   -h, --help        this text
 
-SIGHUP reloads the config files without dropping calls or registrations; SIGINT/SIGTERM stop.";
+SIGHUP reloads the config files without dropping calls or registrations; SIGINT/SIGTERM stop.
+Under systemd (NOTIFY_SOCKET set) sipbox reports READY=1, RELOADING=1 and STOPPING=1.
+See sipbox(8).";
 
 struct Args {
     config_dir: Option<PathBuf>,
@@ -102,7 +106,10 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--nameserver: '{v}' is not ADDR[:PORT]"))?;
                 args.nameservers.push(addr);
             }
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             "-V" | "--version" => {
                 println!("sipbox {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
@@ -133,9 +140,7 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("sipbox: {e}");
-            }
+            eprintln!("sipbox: {e}");
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
@@ -155,6 +160,8 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     log_sink::install(level, args.verbosity, args.debug);
+    // Before any helper thread exists: the variable is cleared from the environment.
+    let notifier = sd_notify::Notifier::from_env();
     let cfg = match config::load(dir.as_deref(), &embedded_base()) {
         Ok(c) => c,
         Err(e) => {
@@ -330,6 +337,7 @@ fn main() -> ExitCode {
         }
         None => None,
     };
+    driver.set_notifier(notifier);
     // SIGHUP reads the same place again (the embedded config too: nothing changes then).
     driver.set_config(cfg);
     match driver.local_addr() {
@@ -390,22 +398,19 @@ fn open_store(cfg: &config::Config) -> (Option<store_disk::Opened>, Option<cdr_d
         }
     };
     let cdr = &cfg.cdr;
-    let sink = match (cdr.enable, cdr.csv) {
-        (false, _) => {
-            log::info!("CDR: off (cdr.conf enable=no)");
-            None
-        }
+    let dir = cfg.dirs.log.join("cdr-csv");
+    match (cdr.enable, cdr.csv) {
+        (false, _) => log::info!("CDR: off (cdr.conf enable=no)"),
         (true, None) => {
-            log::info!("CDR: cdr.conf has no [csv] section: no CSV records are written");
-            None
+            log::info!("CDR: cdr.conf has no [csv] section: no CSV records are written")
         }
-        (true, Some(csv)) => {
-            let dir = cfg.dirs.log.join("cdr-csv");
-            log::info!("CDR: records go to {}", dir.join("Master.csv").display());
-            Some(cdr_disk::CdrSink::new(dir, csv))
+        (true, Some(_)) => {
+            log::info!("CDR: records go to {}", dir.join("Master.csv").display())
         }
-    };
-    (store, sink)
+    }
+    // The sink is there whatever cdr.conf says: a reload may turn records on (the engine
+    // sends none while they are off).
+    (store, Some(cdr_disk::CdrSink::new(dir)))
 }
 
 /// Puts the stored registrations back (and, on a first start, those of an Asterisk AstDB's

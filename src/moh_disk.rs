@@ -11,13 +11,26 @@
 use crate::sounds_disk::DiskSounds;
 use sipbox::config::moh_conf::{MohConf, MohSort};
 use sipbox::media::moh::{MohFiles, MohLibrary};
+use sipbox::media::sounds::Sounds;
 use std::path::Path;
 
 /// Files listed per class at most.
 const MAX_FILES: usize = 1000;
 
-/// Lists every class's files and preloads them into `sounds`.
+/// Lists every class's files and preloads them into `sounds` (at start).
 pub fn load(conf: &MohConf, data: &Path, sounds: &mut DiskSounds) -> MohLibrary {
+    let (library, files) = scan(conf, data);
+    for (name, bytes) in files {
+        sounds.adopt(&name, bytes.into());
+    }
+    library
+}
+
+/// Lists every class's files and reads them (at most the prompt cache's size; the rest are
+/// read on first use): what a reload does on its helper thread, off the loop.
+pub fn scan(conf: &MohConf, data: &Path) -> (MohLibrary, Vec<(String, Vec<u8>)>) {
+    let mut read = Vec::new();
+    let mut budget = crate::sounds_disk::CACHE_BYTES;
     let mut classes = Vec::new();
     for c in &conf.classes {
         let dir = c.dir(data);
@@ -33,7 +46,19 @@ pub fn load(conf: &MohConf, data: &Path, sounds: &mut DiskSounds) -> MohLibrary 
             continue;
         }
         files.files = list_wavs(&dir);
-        let (n, bytes) = sounds.preload(files.files.iter().map(String::as_str));
+        let (mut n, mut bytes) = (0, 0);
+        for f in &files.files {
+            let Some(b) = crate::sounds_disk::read_file(Path::new(f)) else {
+                continue;
+            };
+            if b.len() > budget {
+                break;
+            }
+            budget -= b.len();
+            n += 1;
+            bytes += b.len();
+            read.push((f.clone(), b));
+        }
         if files.files.is_empty() {
             // Said once, when a call first needs the class.
             files.silent_because = Some(format!("no WAV files in {}", dir.display()));
@@ -48,7 +73,7 @@ pub fn load(conf: &MohConf, data: &Path, sounds: &mut DiskSounds) -> MohLibrary 
         );
         classes.push(files);
     }
-    MohLibrary::new(classes)
+    (MohLibrary::new(classes), read)
 }
 
 /// The `.wav` files of `dir` (absolute paths), sorted by name.

@@ -27,8 +27,29 @@ pub enum Requester {
     Ctl { key: usize, serial: u64 },
 }
 
-/// A config read on the helper thread.
-type Read = Result<Config, ConfigError>;
+/// What the helper thread read: the config and, for a full reload, what of the disk the
+/// other modules need (so the loop never lists a directory).
+type Read = Result<(Config, Option<DiskParts>), ConfigError>;
+
+/// The disk side of a full reload, read on the helper thread.
+struct DiskParts {
+    /// musiconhold.conf's classes with their files listed, and the files read.
+    moh: (sipbox::media::moh::MohLibrary, Vec<(String, Vec<u8>)>),
+    /// The spool of mailboxes voicemail.conf now has and did not have.
+    new_boxes: sipbox::voicemail::Index,
+}
+
+/// Lists and reads what `new` needs beyond the config files (`old`: the config in force).
+fn disk_parts(old: &Config, new: &Config) -> DiskParts {
+    DiskParts {
+        moh: crate::moh_disk::scan(&new.moh, &new.dirs.data),
+        new_boxes: crate::voicemail_disk::scan_new(
+            &new.dirs.spool.join("voicemail"),
+            &new.voicemail,
+            &old.voicemail,
+        ),
+    }
+}
 
 /// Reads configs off the loop and applies them on it.
 pub struct ReloadRunner {
@@ -57,6 +78,11 @@ impl ReloadRunner {
         }
     }
 
+    /// True while a reload is being read or waits to be applied.
+    pub fn is_running(&self) -> bool {
+        !self.running.is_empty()
+    }
+
     /// Asks for a reload of `scope`.
     pub fn request(&mut self, scope: ReloadScope, who: Requester) {
         if self.running.is_empty() {
@@ -82,7 +108,10 @@ impl ReloadRunner {
             .name("reload".into())
             .spawn(move || {
                 let t0 = Instant::now();
-                let read = cfg.reload();
+                let read = cfg.reload().map(|new| {
+                    let parts = (scope == ReloadScope::All).then(|| disk_parts(&cfg, &new));
+                    (new, parts)
+                });
                 let _ = tx.send((scope, read, t0.elapsed()));
                 let _ = waker.wake();
             });
@@ -103,15 +132,19 @@ impl ReloadRunner {
         let mut answers = Vec::new();
         while let Ok((scope, read, read_time)) = self.rx.try_recv() {
             let result = match read {
-                Ok(cfg) => {
+                Ok((cfg, parts)) => {
                     let t0 = Instant::now();
                     match engine.reload_config(now, &cfg, scope) {
                         Ok(report) => {
+                            let mut lines = report.summary();
+                            if let Some(p) = parts {
+                                lines.push(engine.reload_moh(p.moh.0, p.moh.1));
+                                engine.adopt_voicemail_index(p.new_boxes);
+                            }
                             let applied = t0.elapsed();
                             for w in &report.warnings {
                                 log::warn!("{w}");
                             }
-                            let mut lines = report.summary();
                             lines.push(format!(
                                 "reload done: read in {} ms (off the loop), applied in {} ms",
                                 read_time.as_millis(),

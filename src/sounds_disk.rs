@@ -154,7 +154,22 @@ impl Sounds for DiskSounds {
             self.missing.remove(&key);
         }
     }
+
+    fn adopt(&mut self, name: &str, wav: Rc<[u8]>) {
+        self.missing.remove(name);
+        let len = wav.len();
+        self.found.insert(name, wav, len);
+    }
 }
+
+/// The bytes of the file at `path` (None: unreadable or larger than the largest prompt
+/// read); for reads off the loop (music on hold on reload).
+pub fn read_file(path: &Path) -> Option<Vec<u8>> {
+    read_bounded(path).ok().flatten()
+}
+
+/// Bytes of prompts the cache holds (what a reload reads ahead at most).
+pub const CACHE_BYTES: usize = MAX_CACHED_BYTES;
 
 /// The file's bytes; `None` when it is larger than [`MAX_FILE_BYTES`].
 fn read_bounded(path: &Path) -> std::io::Result<Option<Vec<u8>>> {

@@ -12,6 +12,7 @@
 
 use crate::cdr_disk::CdrSink;
 use rusqlite::{params, Connection};
+use sipbox::cdr::csv::CsvOptions;
 use sipbox::cdr::CdrRecord;
 use sipbox::store::{StoreOp, StoredBinding};
 use std::path::Path;
@@ -25,8 +26,8 @@ pub const BATCH: usize = 2_000;
 pub enum Write {
     /// A registration change.
     Store(StoreOp),
-    /// A call record.
-    Cdr(Box<CdrRecord>),
+    /// A call record and the `[csv]` options of the cdr.conf its call began with.
+    Cdr(Box<CdrRecord>, CsvOptions),
 }
 
 /// The database as read at start.
@@ -127,7 +128,7 @@ pub fn writer(
                 while let Some(w) = next.take() {
                     match w {
                         Write::Store(op) => ops.push(op),
-                        Write::Cdr(r) => records.push(*r),
+                        Write::Cdr(r, csv) => records.push((*r, csv)),
                     }
                     if ops.len() + records.len() < BATCH {
                         next = rx.try_recv().ok();

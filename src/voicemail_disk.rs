@@ -20,8 +20,20 @@ const MAIL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reads `<root>/CTX/BOX/FOLDER/msgNNNN.*` and the greetings of every configured box.
 pub fn scan(root: &Path, conf: &VoicemailConf) -> Index {
+    scan_boxes(root, conf.boxes.keys())
+}
+
+/// The spool of the mailboxes `conf` has and `old` had not (a reload's new boxes).
+pub fn scan_new(root: &Path, conf: &VoicemailConf, old: &VoicemailConf) -> Index {
+    scan_boxes(
+        root,
+        conf.boxes.keys().filter(|k| !old.boxes.contains_key(*k)),
+    )
+}
+
+fn scan_boxes<'a>(root: &Path, boxes: impl Iterator<Item = &'a (String, String)>) -> Index {
     let mut index = Index::default();
-    for (ctx, mailbox) in conf.boxes.keys() {
+    for (ctx, mailbox) in boxes {
         let dir = root.join(ctx).join(mailbox);
         let b = index.get_mut(ctx, mailbox);
         for folder in FOLDERS {

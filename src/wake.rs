@@ -111,8 +111,8 @@ pub enum Wake {
     Peer(PeerId, PeerTimer),
     /// Time to resolve `externhost` again.
     ExternRefresh,
-    /// An outbound registration's timer (by its index in sip.conf's `register =>` lines).
-    Registry(usize, RegTimer),
+    /// An outbound registration's timer (by its [`crate::trunk::Trunk::id`]).
+    Registry(u32, RegTimer),
     /// A message-waiting subscription's expiry (`engine/mwi.rs`, by timer id).
     MwiExpiry,
     /// Time to look at device states again (`engine/blf.rs`: a change noticed on a timer

@@ -348,3 +348,48 @@ fn dial_m_plays_music_until_the_callee_answers() {
     b.answer_bye(&mut net);
     net.assert_idle();
 }
+
+/// musiconhold.conf reloaded (the binary lists the classes and reads the files off the loop,
+/// then hands both over): a call hearing music keeps its class's files; the next hold gets
+/// the new class, whose file came only with the reload.
+#[test]
+fn a_moh_reload_applies_to_the_next_hold_and_a_listener_keeps_its_music() {
+    let mut net = net_with(TEST_SIP_CONF, 33600);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_start(&mut net, "600", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200);
+    a.ack(&mut net, &d, None);
+    let before = a.collect_rtp(&mut net, 20, Duration::from_millis(100));
+    let old = frames_of(400.0);
+    assert_eq!(before[0].payload, old[0].to_vec());
+    let line = net.engine.reload_moh(
+        MohLibrary::new(vec![class("default", &["/moh/new/b.wav"])]),
+        vec![("/moh/new/b.wav".to_string(), tone(700.0, 0.5, 8000.0))],
+    );
+    assert_eq!(line, "Reloading res_musiconhold: 1 classes");
+    let after = a.collect_rtp(&mut net, 30, Duration::from_millis(100));
+    assert_eq!(after.len(), 30);
+    for (i, r) in after.iter().enumerate() {
+        assert_eq!(
+            r.payload,
+            old[(20 + i) % old.len()].to_vec(),
+            "frame {} still the old class's file",
+            20 + i
+        );
+    }
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    net.drain(a.rtp); // the rest of the first call's music
+    let mut d = a.call_start(&mut net, "600", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200);
+    a.ack(&mut net, &d, None);
+    let next = a.collect_rtp(&mut net, 10, Duration::from_millis(100));
+    let new = frames_of(700.0);
+    assert_eq!(next.len(), 10);
+    for (i, r) in next.iter().enumerate() {
+        assert_eq!(r.payload, new[i].to_vec(), "frame {i} is the new file's");
+    }
+    let bye = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+}

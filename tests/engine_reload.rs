@@ -392,34 +392,421 @@ fn reload_time_with_10000_peers() {
     );
 }
 
-/// Outbound registrations are indexed by their `register =>` line: a reload keeps them
-/// running (answers and refreshes after it still find their line), and a changed line is
-/// reported as needing a restart.
+/// `register =>` lines to one ITSP, one per user (`user` or `user:secret`).
+fn with_lines(itsp: std::net::SocketAddr, users: &[&str]) -> String {
+    let lines: String = users
+        .iter()
+        .map(|u| {
+            let (user, secret) = u.split_once(':').unwrap_or((u, "pw"));
+            format!("register => {user}:{secret}@{itsp}\n")
+        })
+        .collect();
+    sip_conf(BASE_PEERS).replace("qualifyfreq=1\n", &format!("qualifyfreq=1\n{lines}"))
+}
+
+/// The REGISTERs the ITSP has received by now, without moving the clock; retransmissions
+/// (the same Call-ID and CSeq) once.
+fn registers_at(net: &mut FakeNet, itsp: std::net::SocketAddr) -> Vec<Request> {
+    let mut out: Vec<Request> = Vec::new();
+    for d in net.drain(itsp) {
+        if let Ok(sipbox::sip::Message::Request(r)) = sipbox::sip::parse(&d.bytes) {
+            let seen = out
+                .iter()
+                .any(|o| o.call_id() == r.call_id() && o.cseq().seq == r.cseq().seq);
+            if *r.method() == Method::Register && !seen {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+fn user_of(r: &Request) -> String {
+    r.from().uri.user.clone().unwrap_or_default()
+}
+
+fn registry(net: &FakeNet) -> Vec<(String, &'static str)> {
+    net.engine
+        .registry(net.now)
+        .into_iter()
+        .map(|r| (r.username, r.state))
+        .collect()
+}
+
+/// Unchanged `register =>` lines keep their registration through a reload even when a new
+/// line before them moves them down: no new REGISTER, a REGISTER in flight across the reload
+/// is still theirs when answered, and the refresh goes on with the same Call-ID and the next
+/// CSeq. The new line registers at once.
 #[test]
-fn outbound_registrations_survive_a_reload() {
+fn unchanged_register_lines_keep_their_registrations_and_a_new_one_registers() {
     let itsp: std::net::SocketAddr = "127.0.0.1:59150".parse().unwrap();
-    let line = |user: &str| format!("register => {user}:pw@{itsp}\n");
-    let with = |user: &str| {
-        sip_conf(BASE_PEERS).replace("qualifyfreq=1\n", &format!("qualifyfreq=1\n{}", line(user)))
-    };
-    let mut net = FakeNet::new(&with("2000"), EXTENSIONS);
     let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59152".parse().unwrap());
-    let first = provider.request(&mut net, Method::Register);
-    let same = net
-        .reload(&with("2000"), EXTENSIONS, None, ReloadScope::All)
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000", "2001"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    let users: Vec<String> = first.iter().map(user_of).collect();
+    assert_eq!(users, ["2000", "2001"]);
+    provider.respond(&mut net, &first[0], 200, None);
+    // 2001's REGISTER stays unanswered across the reload.
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2002", "2000", "2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::Sip,
+        )
         .unwrap();
-    assert!(same.needs_restart.is_empty(), "{:?}", same.needs_restart);
-    let changed = net
-        .reload(&with("2001"), EXTENSIONS, None, ReloadScope::All)
-        .unwrap();
-    assert_eq!(changed.needs_restart, ["register =>"]);
-    // The REGISTER sent before the reloads is answered after them, and refreshed later.
-    provider.respond(&mut net, &first, 200, None);
-    net.advance(Duration::from_secs(110));
-    let refresh = provider.request(&mut net, Method::Register);
+    let r = report.registrations.clone().expect("sip.conf reloaded");
     assert_eq!(
-        refresh.from().uri.user.as_deref(),
-        Some("2000"),
-        "the running line"
+        (r.kept, r.started.len(), r.stopped.len()),
+        (2, 1, 0),
+        "{r:?}"
     );
+    assert!(
+        report.needs_restart.is_empty(),
+        "{:?}",
+        report.needs_restart
+    );
+    net.advance(Duration::from_millis(300));
+    let known: Vec<&str> = first.iter().map(|r| r.call_id()).collect();
+    let fresh: Vec<Request> = registers_at(&mut net, itsp)
+        .into_iter()
+        .filter(|r| !known.contains(&r.call_id()))
+        .collect();
+    let users: Vec<String> = fresh.iter().map(user_of).collect();
+    assert_eq!(users, ["2002"], "only the new line registers");
+    provider.respond(&mut net, &first[1], 200, None);
+    provider.respond(&mut net, &fresh[0], 200, None);
+    assert_eq!(
+        registry(&net),
+        [
+            ("2002".to_string(), "Registered"),
+            ("2000".to_string(), "Registered"),
+            ("2001".to_string(), "Registered"),
+        ],
+        "2001's answer, sent for a REGISTER from before the reload, found its line"
+    );
+    // The refreshes continue each registration's dialog.
+    net.advance(Duration::from_secs(115));
+    let refreshes = registers_at(&mut net, itsp);
+    for old in &first {
+        let again = refreshes
+            .iter()
+            .find(|r| r.call_id() == old.call_id())
+            .unwrap_or_else(|| panic!("{} refreshed on its Call-ID", user_of(old)));
+        assert_eq!(again.cseq().seq, old.cseq().seq + 1, "{}", user_of(old));
+    }
+    assert_eq!(refreshes.len(), 3, "one refresh each: {refreshes:?}");
+}
+
+fn expires_of(r: &Request) -> Option<&str> {
+    r.headers().get(&sipbox::sip::HeaderName::Expires)
+}
+
+/// A changed `register =>` line (here its secret) is registered afresh at once, with a new
+/// Call-ID, and the old registration is no longer refreshed (nor unregistered: the new
+/// REGISTER replaces its binding); a removed line unregisters (`Expires: 0` on its Call-ID)
+/// and goes, and an answer to a REGISTER of a line gone changes nothing.
+#[test]
+fn changed_register_lines_are_sent_again_and_removed_ones_unregister() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59160".parse().unwrap();
+    let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59162".parse().unwrap());
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000", "2001"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    assert_eq!(first.len(), 2);
+    provider.respond(&mut net, &first[0], 200, None);
+    provider.respond(&mut net, &first[1], 200, None);
+
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2000:newpw", "2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::All,
+        )
+        .unwrap();
+    let r = report.registrations.clone().expect("sip.conf reloaded");
+    assert_eq!(
+        (r.kept, r.started.len(), r.stopped.len()),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    assert!(
+        r.unregistered.is_empty(),
+        "the same user at the same registrar: {r:?}"
+    );
+    assert!(
+        report
+            .summary()
+            .iter()
+            .any(|l| l
+                == "Reloading registrations: 1 kept, 1 (re)started, 1 stopped (0 unregistering)"),
+        "{:?}",
+        report.summary()
+    );
+    net.advance(Duration::from_millis(50));
+    let sent = registers_at(&mut net, itsp);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(user_of(&sent[0]), "2000");
+    assert_ne!(
+        sent[0].call_id(),
+        first[0].call_id(),
+        "a fresh registration"
+    );
+    assert_eq!(expires_of(&sent[0]), Some("120"));
+    provider.respond(&mut net, &sent[0], 200, None);
+    // Over the next refresh period only the new 2000 and the kept 2001 refresh.
+    net.advance(Duration::from_secs(115));
+    let refreshes = registers_at(&mut net, itsp);
+    let mut ids: Vec<&str> = refreshes.iter().map(|r| r.call_id()).collect();
+    ids.sort();
+    let mut want = vec![sent[0].call_id(), first[1].call_id()];
+    want.sort();
+    assert_eq!(
+        ids, want,
+        "the old 2000 is neither refreshed nor unregistered"
+    );
+    for r in &refreshes {
+        provider.respond(&mut net, r, 200, None);
+    }
+
+    // Removing a line: it unregisters on its own Call-ID and goes; 2000 goes on.
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2000:newpw"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::All,
+        )
+        .unwrap();
+    let r = report.registrations.unwrap();
+    assert_eq!(
+        (r.kept, r.started.len(), r.stopped.len()),
+        (1, 0, 1),
+        "{r:?}"
+    );
+    assert_eq!(r.unregistered, r.stopped);
+    assert!(r.stopped[0].contains("2001"), "{r:?}");
+    assert_eq!(registry(&net), [("2000".to_string(), "Registered")]);
+    let bye = registers_at(&mut net, itsp);
+    assert_eq!(bye.len(), 1, "{bye:?}");
+    assert_eq!(user_of(&bye[0]), "2001");
+    assert_eq!(
+        bye[0].call_id(),
+        first[1].call_id(),
+        "the registration's own dialog"
+    );
+    assert_eq!(expires_of(&bye[0]), Some("0"));
+    provider.respond(&mut net, &bye[0], 200, None);
+    assert!(net.logged("unregistered, gone"), "{:?}", net.log());
+    net.advance(Duration::from_secs(115));
+    let last = registers_at(&mut net, itsp);
+    let users: Vec<String> = last.iter().map(user_of).collect();
+    assert_eq!(users, ["2000"], "2001 is gone");
+
+    // No lines while 2000's refresh is in flight: it unregisters (a new CSeq), and the late
+    // answer to the refresh changes nothing.
+    net.reload(&with_lines(itsp, &[]), EXTENSIONS, None, ReloadScope::All)
+        .unwrap();
+    assert!(registry(&net).is_empty());
+    provider.respond(&mut net, &last[0], 200, None);
+    let bye = registers_at(&mut net, itsp);
+    assert_eq!(bye.len(), 1, "{bye:?}");
+    assert_eq!(expires_of(&bye[0]), Some("0"));
+    assert_eq!(bye[0].cseq().seq, last[0].cseq().seq + 1);
+    provider.respond(&mut net, &bye[0], 200, None);
+    net.advance(Duration::from_secs(600));
+    assert!(registers_at(&mut net, itsp).is_empty());
+    assert!(!net.engine.unregistering());
+}
+
+/// A registration whose line is removed while its REGISTER goes unanswered gives up after
+/// the transaction's timeout, as at shutdown, and is gone.
+#[test]
+fn a_removed_line_whose_registrar_is_silent_goes_after_the_timeout() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59180".parse().unwrap();
+    let provider = Ua::at("itsp", "", itsp, "127.0.0.1:59182".parse().unwrap());
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    let first = registers_at(&mut net, itsp);
+    provider.respond(&mut net, &first[0], 200, None);
+    net.reload(&with_lines(itsp, &[]), EXTENSIONS, None, ReloadScope::Sip)
+        .unwrap();
+    assert!(net.engine.unregistering(), "the Expires: 0 is out");
+    net.advance(Duration::from_secs(60));
+    assert!(!net.engine.unregistering());
+    let sent = registers_at(&mut net, itsp);
+    assert!(sent.iter().all(|r| expires_of(r) == Some("0")), "{sent:?}");
+    net.advance(Duration::from_secs(600));
+    assert!(registers_at(&mut net, itsp).is_empty(), "nothing more");
+}
+
+/// `dialplan reload` leaves the registrations alone.
+#[test]
+fn dialplan_reload_leaves_register_lines_alone() {
+    let itsp: std::net::SocketAddr = "127.0.0.1:59170".parse().unwrap();
+    let mut net = FakeNet::new(&with_lines(itsp, &["2000"]), EXTENSIONS);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(registers_at(&mut net, itsp).len(), 1);
+    let report = net
+        .reload(
+            &with_lines(itsp, &["2001"]),
+            EXTENSIONS,
+            None,
+            ReloadScope::Dialplan,
+        )
+        .unwrap();
+    assert_eq!(report.registrations, None);
+    assert_eq!(registry(&net)[0].0, "2000");
+}
+
+/// A full reload (`core reload`, SIGHUP) with this cdr.conf and voicemail.conf text.
+fn reload_modules(
+    net: &mut FakeNet,
+    extensions: &str,
+    cdr: sipbox::config::cdr_conf::CdrConf,
+    voicemail: &str,
+) -> sipbox::engine::ReloadReport {
+    let mut cfg = sipbox::config::load_str(&sip_conf(BASE_PEERS), extensions, None).unwrap();
+    cfg.cdr = cdr;
+    let sections = sipbox::config::reader::read_str("voicemail.conf", voicemail, None).unwrap();
+    let mut w = sipbox::config::values::Warnings::default();
+    cfg.voicemail = sipbox::voicemail::VoicemailConf::from_sections(&sections, &mut w);
+    let report = net
+        .engine
+        .reload_config(net.now, &cfg, ReloadScope::All)
+        .unwrap();
+    net.service();
+    report
+}
+
+/// 1001 calls 800 (Answer, Wait(2), Hangup) and is hung up on.
+fn call_800_start(net: &mut FakeNet, a: &mut Ua) -> String {
+    a.call_answered(net, "800").call_id
+}
+
+fn call_800_end(net: &mut FakeNet, a: &mut Ua, call_id: &str) {
+    let bye = a.request(net, Method::Bye);
+    assert_eq!(bye.call_id(), call_id);
+    a.respond(net, &bye, 200, None);
+}
+
+/// cdr.conf is applied on reload: calls that arrive after it are recorded by it (its rules
+/// and its `[csv]` format); a call up across the reload keeps the cdr.conf it arrived with.
+#[test]
+fn cdr_conf_applies_to_calls_after_the_reload_and_a_call_up_keeps_its_own() {
+    use sipbox::cdr::csv::CsvOptions;
+    use sipbox::config::cdr_conf::CdrConf;
+    let mut net = FakeNet::with_rtp(&sip_conf(BASE_PEERS), EXTENSIONS, 34100, 34119);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let first = call_800_start(&mut net, &mut a);
+    let gmt = CsvOptions {
+        usegmtime: true,
+        loguniqueid: true,
+        ..CsvOptions::default()
+    };
+    let report = reload_modules(
+        &mut net,
+        EXTENSIONS,
+        CdrConf {
+            csv: Some(gmt),
+            ..CdrConf::default()
+        },
+        "",
+    );
+    assert!(
+        report
+            .summary()
+            .iter()
+            .any(|l| l.starts_with("Reloading cdr: records to Master.csv")),
+        "{:?}",
+        report.summary()
+    );
+    call_800_end(&mut net, &mut a, &first);
+    let second = call_800_start(&mut net, &mut a);
+    call_800_end(&mut net, &mut a, &second);
+    assert_eq!(net.cdrs.len(), 2);
+    assert_eq!(
+        net.cdr_csv,
+        [CsvOptions::default(), gmt],
+        "the first call kept its [csv]"
+    );
+
+    // enable=no: a call up at the reload is still recorded, the next one is not.
+    let third = call_800_start(&mut net, &mut a);
+    let report = reload_modules(
+        &mut net,
+        EXTENSIONS,
+        CdrConf {
+            enable: false,
+            ..CdrConf::default()
+        },
+        "",
+    );
+    assert!(report.modules.iter().any(|l| l.contains("off (enable=no)")));
+    call_800_end(&mut net, &mut a, &third);
+    let fourth = call_800_start(&mut net, &mut a);
+    call_800_end(&mut net, &mut a, &fourth);
+    assert_eq!(
+        net.cdrs.len(),
+        3,
+        "the call that arrived with records on is recorded"
+    );
+    net.assert_idle();
+}
+
+/// voicemail.conf is applied on reload: a mailbox added exists for the dialplan at once
+/// (`MAILBOX_EXISTS()`, seen here through `CDR(userfield)`), one removed is gone, and the
+/// spool index of mailboxes that stay is kept.
+#[test]
+fn voicemail_conf_applies_on_reload() {
+    use sipbox::config::cdr_conf::CdrConf;
+    let ext = format!(
+        "{EXTENSIONS}\n[internal]\nexten => 900,1,Set(CDR(userfield)=${{MAILBOX_EXISTS(2000@default)}}${{MAILBOX_EXISTS(2001@default)}})\n same => n,Answer()\n same => n,Wait(1)\n same => n,Hangup()\n"
+    );
+    let mut net = FakeNet::with_rtp(&sip_conf(BASE_PEERS), &ext, 34120, 34139);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let userfield = |net: &mut FakeNet, a: &mut Ua| {
+        let d = a.call_answered(net, "900");
+        call_800_end(net, a, &d.call_id);
+        net.cdrs.last().expect("a record").userfield.clone()
+    };
+    reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2001 => 1234,Bob\n",
+    );
+    net.engine
+        .with_voicemail(|vm| vm.index.get_mut("default", "2001").insert("INBOX", 0));
+    assert_eq!(userfield(&mut net, &mut a), "01");
+    let report = reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2000 => 4321,Alice\n2001 => 1234,Bob\n",
+    );
+    assert!(
+        report
+            .modules
+            .iter()
+            .any(|l| l == "Reloading app_voicemail: 2 mailboxes"),
+        "{:?}",
+        report.modules
+    );
+    assert_eq!(userfield(&mut net, &mut a), "11");
+    assert_eq!(
+        net.engine
+            .with_voicemail(|vm| vm.index.get("default", "2001").count("INBOX")),
+        1,
+        "the index of a mailbox that stays is kept"
+    );
+    reload_modules(
+        &mut net,
+        &ext,
+        CdrConf::default(),
+        "[default]\n2000 => 4321,Alice\n",
+    );
+    assert_eq!(userfield(&mut net, &mut a), "10");
 }

@@ -162,3 +162,61 @@ fn sighup_under_sipp_load_loses_no_call_and_no_registration() {
     assert_eq!(count(&sb, "reload done:"), before);
     assert!(one_call(&sb, port), "calls and the binding are as before");
 }
+
+/// `core reload` through the real binary applies cdr.conf, voicemail.conf and
+/// musiconhold.conf (the binary lists the new music directory off the loop), and answers
+/// with a line for each; SIGHUP does the same.
+#[test]
+fn core_reload_applies_cdr_voicemail_and_music_on_hold() {
+    let dir = temp_dir("reload-modules");
+    std::fs::write(dir.join("sip.conf"), TEST_SIP_CONF).unwrap();
+    std::fs::write(dir.join("extensions.conf"), TEST_EXTENSIONS_CONF).unwrap();
+    std::fs::write(dir.join("cdr.conf"), "[general]\nenable=no\n").unwrap();
+    let sb = Sipbox::start_logging(&dir, "info");
+    assert!(sb.wait_log("CDR: off (cdr.conf enable=no)", Duration::from_secs(5)));
+
+    std::fs::write(dir.join("cdr.conf"), "[general]\nenable=yes\n[csv]\n").unwrap();
+    std::fs::write(
+        dir.join("voicemail.conf"),
+        "[default]\n2000 => 1234,Alice\n",
+    )
+    .unwrap();
+    let moh = dir.join("data/moh"); // class default without musiconhold.conf
+    std::fs::create_dir_all(&moh).unwrap();
+    let tone: Vec<i16> = (0..4000).map(|i| ((i % 20) * 800 - 8000) as i16).collect();
+    std::fs::write(moh.join("a.wav"), sipbox::media::wav::encode_pcm16(&tone)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipbox"))
+        .arg("-s")
+        .arg(dir.join("sipbox.ctl"))
+        .args(["-rx", "core reload"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "Reloading cdr: records to Master.csv",
+        "Reloading app_voicemail: 1 mailboxes",
+        "Reloading res_musiconhold: 1 classes",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    assert!(
+        sb.wait_log(
+            "music on hold class 'default': 1 files",
+            Duration::from_secs(5)
+        ),
+        "{:?}",
+        sb.log()
+    );
+    // SIGHUP: the same, in the log.
+    std::fs::write(dir.join("voicemail.conf"), "[default]\n").unwrap();
+    hup(&sb);
+    assert!(
+        sb.wait_log(
+            "Reloading app_voicemail: 0 mailboxes",
+            Duration::from_secs(5)
+        ),
+        "{:?}",
+        sb.log()
+    );
+    assert_eq!(sb.stop(), Some(0));
+}

@@ -26,6 +26,7 @@ use crate::dialplan::cdr_vars::AppMark;
 use crate::dialplan::{DialStatus, Execution};
 use crate::handle::LegId;
 use crate::sip::StatusCode;
+use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 /// One record of the chain.
@@ -62,6 +63,8 @@ impl Segment {
 pub struct CallCdr {
     segments: Vec<Segment>,
     answered: bool,
+    /// cdr.conf as it was when the call arrived: a reload applies to new calls.
+    conf: Rc<CdrConf>,
 }
 
 /// At most this many records per call (a Dial loop in the dialplan cannot grow it without
@@ -69,12 +72,19 @@ pub struct CallCdr {
 const MAX_SEGMENTS: usize = 64;
 
 impl CallCdr {
-    /// The chain of a call that arrived at `wall`.
-    pub fn new(wall: SystemTime) -> CallCdr {
+    /// The chain of a call that arrived at `wall`, recorded by the rules of `conf`.
+    pub fn new(wall: SystemTime, conf: Rc<CdrConf>) -> CallCdr {
         CallCdr {
             segments: vec![Segment::open(wall, false, None)],
             answered: false,
+            conf,
         }
+    }
+
+    /// How the call's records are written to CSV (None: cdr.conf had no `[csv]` when the
+    /// call arrived).
+    pub fn csv(&self) -> Option<crate::cdr::csv::CsvOptions> {
+        self.conf.csv
     }
 
     /// The caller was answered (once).
@@ -162,14 +172,16 @@ impl CallCdr {
     }
 
     /// The records of the call that ended at `wall` (`caller_status`: what an unanswered
-    /// caller was told, standing in for its hang-up cause), by cdr.conf's rules.
+    /// caller was told, standing in for its hang-up cause), by the rules of the cdr.conf the
+    /// call began with.
     pub fn finish(
         mut self,
         wall: SystemTime,
         exec: Option<&Execution>,
         caller_status: StatusCode,
-        conf: &CdrConf,
     ) -> Vec<CdrRecord> {
+        let conf = self.conf.clone();
+        let conf = &*conf;
         let Some(ex) = exec else {
             return Vec::new();
         };

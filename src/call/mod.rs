@@ -90,10 +90,11 @@ pub enum Purpose {
     },
     /// A request relayed between the legs of a call.
     Relay(Relay),
-    /// An outbound REGISTER (`register =>` line `reg`) with this CSeq.
+    /// An outbound REGISTER of registration `trunk` with this CSeq.
     Register {
-        /// The registration's index.
-        reg: usize,
+        /// The registration's [`crate::trunk::Trunk::id`] (stable across reloads, unlike its
+        /// index among the `register =>` lines).
+        trunk: u32,
         /// The CSeq it went with (answers to older ones are ignored).
         cseq: u32,
     },
@@ -216,6 +217,8 @@ pub struct Cx<'a> {
     pub moh: &'a mut crate::media::moh::MohLibrary,
     /// The parking lots and who is parked where.
     pub parking: &'a mut park::Parking,
+    /// cdr.conf in force (a new call keeps this one to its end).
+    pub cdr_conf: &'a std::rc::Rc<crate::config::cdr_conf::CdrConf>,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -108,7 +108,7 @@ impl Call {
             timers: TimerSlots::default(),
             transfer: None,
             rerouted: false,
-            cdr: super::cdr::CallCdr::new(cx.wall),
+            cdr: super::cdr::CallCdr::new(cx.wall, cx.cdr_conf.clone()),
             join: None,
             owed_answer: None,
             parked: None,

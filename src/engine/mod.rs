@@ -36,6 +36,7 @@ macro_rules! cx {
             seq: &mut $e.unique_ids,
             moh: &mut $e.moh,
             parking: &mut $e.parking,
+            cdr_conf: &$e.cdr_conf,
         }
     };
 }
@@ -72,6 +73,7 @@ pub use qualify::PeerStatus;
 pub use reload::{ReloadReport, ReloadScope};
 pub use settings::{PeerId, Settings};
 pub use store::Restored;
+pub use trunk::RegistrationsReloaded;
 
 use crate::auth::{self, Account, AuthVerdict, NonceStore, Refusal};
 use crate::call::media::MediaState;
@@ -167,7 +169,8 @@ pub struct Engine {
     sounds: Box<dyn Sounds>,
     dns: dns::DnsState,
     /// cdr.conf.
-    cdr_conf: crate::config::cdr_conf::CdrConf,
+    /// cdr.conf in force; each call holds the one it arrived with.
+    cdr_conf: Rc<crate::config::cdr_conf::CdrConf>,
     mwi: mwi::MwiState,
     blf: blf::BlfState,
     moh: crate::media::moh::MohLibrary,
@@ -346,9 +349,9 @@ impl Engine {
         self
     }
 
-    /// Replaces the cdr.conf settings (new calls' records follow them).
+    /// Replaces the cdr.conf settings (new calls' records follow them; calls up keep theirs).
     pub fn set_cdr(&mut self, conf: crate::config::cdr_conf::CdrConf) {
-        self.cdr_conf = conf;
+        self.cdr_conf = Rc::new(conf);
     }
 
     /// Sets the music on hold classes (their files come through the prompt source).
@@ -792,7 +795,7 @@ impl Engine {
                 });
             }
             Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
-            Purpose::Register { reg, cseq } => self.on_register_event(now, reg, cseq, ev, resp),
+            Purpose::Register { trunk, cseq } => self.on_register_event(now, trunk, cseq, ev, resp),
             Purpose::Fire => {}
         }
     }
@@ -983,7 +986,7 @@ impl Engine {
             }
             Wake::Peer(peer, kind) => self.peer_timer(now, peer, kind, id),
             Wake::ExternRefresh => self.extern_refresh_due(now),
-            Wake::Registry(reg, kind) => self.registry_timer(now, reg, kind, id),
+            Wake::Registry(trunk, kind) => self.registry_timer(now, trunk, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
             Wake::BlfCheck => self.blf_check(),
         }

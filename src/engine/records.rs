@@ -18,12 +18,15 @@ impl Engine {
                 .dial_failure
                 .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
         };
-        let records =
-            call.cdr
-                .clone()
-                .finish(wall, call.exec.as_ref(), caller_status, &self.cdr_conf);
+        let Some(csv) = call.cdr.csv() else {
+            return; // cdr.conf without [csv]: cdr_csv is not loaded, nothing is written
+        };
+        let records = call
+            .cdr
+            .clone()
+            .finish(wall, call.exec.as_ref(), caller_status);
         for r in records {
-            self.out.job(Job::Cdr(Box::new(r)));
+            self.out.job(Job::Cdr(Box::new(r), csv));
         }
     }
 }

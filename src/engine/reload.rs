@@ -1,5 +1,6 @@
-//! Reload: a new sip.conf / rtp.conf / extensions.conf generation applied without dropping a
-//! call or a registration.
+//! Reload: a new sip.conf / rtp.conf / extensions.conf generation (and cdr.conf,
+//! voicemail.conf, musiconhold.conf, features.conf) applied without dropping a call or a
+//! registration.
 //!
 //! Follows chan_sip's `sip reload` (`reload_config`: entries matched by name, the ones gone
 //! from the file pruned with their registrations and pokes, the others keeping where they are
@@ -7,6 +8,13 @@
 //! (`ast_merge_contexts_and_delete`: the contexts are swapped at once, and a channel looks its
 //! context, extension and priority up by name at its next step — one whose extension went is
 //! sent to `i` or hung up, as `__ast_pbx_run` does).
+//!
+//! `register =>` lines are matched by their content (`trunk.rs` `reload_registrations`):
+//! chan_sip's `reload_config` rebuilds its registry and sends every registration again
+//! (`sip_send_all_registers`); sipbox sends only new and changed lines and unregisters the
+//! removed ones. A full reload (`core reload`, SIGHUP) also applies cdr.conf (each call keeps
+//! the one it arrived with), voicemail.conf and, from what the binary lists off the loop,
+//! musiconhold.conf ([`Engine::reload_moh`]).
 //!
 //! What does not move: a running call keeps the entry settings of each of its legs and the
 //! `[general]` it began with (see [`crate::call::Leg::entry`]); the SIP socket and the RTP
@@ -49,8 +57,12 @@ pub struct ReloadReport {
     pub bindings_dropped: usize,
     /// Options that changed in the files but need a restart; their old values stay.
     pub needs_restart: Vec<String>,
+    /// What happened to the `register =>` lines (None: sip.conf was not reloaded).
+    pub registrations: Option<super::trunk::RegistrationsReloaded>,
     /// Contexts of the new dialplan (None when extensions.conf was not reloaded).
     pub contexts: Option<usize>,
+    /// One line per other module reloaded (cdr, voicemail; music on hold from the binary).
+    pub modules: Vec<String>,
     /// The new files' `file:line` warnings (lines and options ignored, as at start).
     pub warnings: Vec<String>,
 }
@@ -70,6 +82,18 @@ impl ReloadReport {
                 self.bindings_dropped
             ));
         }
+        if let Some(r) = &self.registrations {
+            if !r.started.is_empty() || !r.stopped.is_empty() {
+                lines.push(format!(
+                    "Reloading registrations: {} kept, {} (re)started, {} stopped ({} \
+                     unregistering)",
+                    r.kept,
+                    r.started.len(),
+                    r.stopped.len(),
+                    r.unregistered.len()
+                ));
+            }
+        }
         for opt in &self.needs_restart {
             lines.push(format!(
                 "'{opt}' changed: needs a restart, the running value stays"
@@ -78,6 +102,7 @@ impl ReloadReport {
         if let Some(n) = self.contexts {
             lines.push(format!("Reloading pbx_config: {n} contexts"));
         }
+        lines.extend(self.modules.iter().cloned());
         lines
     }
 }
@@ -129,21 +154,15 @@ impl Engine {
         let mut report = match scope {
             ReloadScope::Dialplan => ReloadReport::default(),
             ReloadScope::All | ReloadScope::Sip => {
-                // The running outbound registrations are indexed by their line: they stay as
-                // they are (re-sending changed `register =>` lines is not done yet); the
-                // `[authentication]` credentials apply to the next challenge.
-                let lines_changed = cfg.sip.registrations != self.cfg.registrations;
+                // Outbound registrations are matched by their line (see
+                // `reload_registrations`); the `[authentication]` credentials apply to the
+                // next challenge.
                 let settings = self
                     .cfg
                     .reloaded(cfg.sip.general.clone(), cfg.sip.peers.clone())
-                    .with_trunks(self.cfg.registrations.clone(), cfg.sip.realm_auth.clone());
+                    .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
                 let mut report = self.reload_sip(now, settings, &cfg.rtp);
-                if lines_changed {
-                    let line = "register => lines changed: needs a restart, the running \
-                                registrations stay";
-                    log::warn!("{line}");
-                    report.needs_restart.push("register =>".to_string());
-                }
+                report.registrations = Some(self.reload_registrations(now));
                 report
             }
         };
@@ -151,13 +170,71 @@ impl Engine {
             report.contexts = self.reload_dialplan(dp).contexts;
         }
         if scope == ReloadScope::All {
-            // features.conf (`reload` reloads every module, features among them).
+            // `reload` reloads every module: features.conf, cdr.conf (cdr and cdr_csv),
+            // voicemail.conf (app_voicemail). musiconhold.conf needs its directories
+            // listed: the binary does that off the loop and hands the result to
+            // [`Engine::reload_moh`].
             self.features = cfg.features.clone();
             // Parking lots too; the calls parked stay where they are.
             self.parking.set_conf(cfg.parking.clone());
+            report.modules.push(self.reload_cdr(&cfg.cdr));
+            report.modules.push(self.reload_voicemail(cfg));
+            for line in &report.modules {
+                log::info!("{line}");
+            }
         }
         report.warnings = warnings;
         Ok(report)
+    }
+
+    /// cdr.conf: calls that arrive from now on are recorded by it (rules and `[csv]`
+    /// format); each call up keeps the cdr.conf it arrived with, to its last record.
+    fn reload_cdr(&mut self, conf: &crate::config::cdr_conf::CdrConf) -> String {
+        self.set_cdr(conf.clone());
+        let what = match (conf.enable, conf.csv.is_some()) {
+            (false, _) => "off (enable=no)",
+            (true, false) => "no [csv]: no records written",
+            (true, true) => "records to Master.csv",
+        };
+        format!("Reloading cdr: {what}; calls up keep the settings they began with")
+    }
+
+    /// voicemail.conf: mailboxes and options for what starts from now on; the spool index
+    /// stays (the binary adds the spool of new mailboxes, [`Engine::adopt_voicemail_index`]).
+    /// A VoiceMail() or VoiceMailMain() in progress keeps the mailbox it found; `[general]`
+    /// options apply from its next step, as app_voicemail's globals do.
+    fn reload_voicemail(&mut self, cfg: &crate::config::Config) -> String {
+        let boxes = cfg.voicemail.boxes.len();
+        self.dialplan.with_voicemail(|vm| {
+            vm.conf = cfg.voicemail.clone();
+            vm.conf_path = cfg.voicemail_file.clone();
+        });
+        format!("Reloading app_voicemail: {boxes} mailboxes")
+    }
+
+    /// The spool of mailboxes a reload added, read off the loop by the binary; boxes already
+    /// indexed stay as they are.
+    pub fn adopt_voicemail_index(&mut self, index: crate::voicemail::Index) {
+        self.dialplan
+            .with_voicemail(|vm| vm.index.adopt_missing(index));
+    }
+
+    /// musiconhold.conf reloaded: `library` (the classes and their files, listed by the
+    /// binary off the loop) for holds that start from now on, `files` (read off the loop)
+    /// into the prompt source. A call on hold keeps its class's file list until it is
+    /// taken off hold.
+    pub fn reload_moh(
+        &mut self,
+        library: crate::media::moh::MohLibrary,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> String {
+        for (name, bytes) in files {
+            self.sounds.adopt(&name, bytes.into());
+        }
+        self.moh = library;
+        let line = format!("Reloading res_musiconhold: {} classes", self.moh.len());
+        log::info!("{line}");
+        line
     }
 
     /// Applies a whole new configuration: sip.conf and rtp.conf, then the dialplan.

@@ -54,36 +54,43 @@ impl Engine {
 
     /// Sets up every registration; the first REGISTERs go out at once, 100 ms apart.
     pub(super) fn start_registrations(&mut self, now: Instant) {
-        let default = self.cfg.general.default_expiry.as_secs() as u32;
-        for (i, r) in self.cfg.registrations.iter().enumerate() {
-            if let Some(p) = &r.peer {
-                if self.cfg.entry(p).is_none() {
-                    log::warn!(
-                        "{}: register => names peer '{p}', which does not exist",
-                        r.loc
-                    );
-                }
-            }
-            let mut t = Trunk {
-                machine: Registry::new(r.label(), r.expiry.unwrap_or(default)),
-                call_id: format!("{:032x}@sipbox", self.rng.random::<u128>()),
-                from_tag: format!("{:016x}", self.rng.random::<u64>()),
-                cseq: 0,
-                dest: None,
-                timers: TimerSlots::default(),
-                proxy_challenge: false,
-                target: 0,
-                waiting_dns: false,
-            };
-            let at = now + Duration::from_millis(100) * i as u32;
-            t.timers.start(
-                &mut self.sched,
-                RegTimer::Due,
-                at,
-                Wake::Registry(i, RegTimer::Due),
-            );
+        let lines = self.cfg.registrations.clone();
+        for (i, r) in lines.iter().enumerate() {
+            let t = self.new_trunk(r, now + Duration::from_millis(100) * i as u32);
             self.trunks.list.push(t);
         }
+    }
+
+    /// A fresh registration for line `r` (new Call-ID and From tag), due at `at`.
+    pub(super) fn new_trunk(&mut self, r: &Registration, at: Instant) -> Trunk {
+        if let Some(p) = &r.peer {
+            if self.cfg.entry(p).is_none() {
+                log::warn!(
+                    "{}: register => names peer '{p}', which does not exist",
+                    r.loc
+                );
+            }
+        }
+        let default = self.cfg.general.default_expiry.as_secs() as u32;
+        let id = self.trunks.next_id;
+        self.trunks.next_id = self.trunks.next_id.wrapping_add(1);
+        let mut t = Trunk {
+            id,
+            line: r.clone(),
+            retiring: false,
+            machine: Registry::new(r.label(), r.expiry.unwrap_or(default)),
+            call_id: format!("{:032x}@sipbox", self.rng.random::<u128>()),
+            from_tag: format!("{:016x}", self.rng.random::<u64>()),
+            cseq: 0,
+            dest: None,
+            timers: TimerSlots::default(),
+            proxy_challenge: false,
+            target: 0,
+            waiting_dns: false,
+        };
+        let wake = Wake::Registry(id, RegTimer::Due);
+        t.timers.start(&mut self.sched, RegTimer::Due, at, wake);
+        t
     }
 
     fn reg_limits(&self) -> Limits {
@@ -95,10 +102,11 @@ impl Engine {
     }
 
     /// A registration's timer fired.
-    pub(super) fn registry_timer(&mut self, now: Instant, reg: usize, kind: RegTimer, id: TimerId) {
-        let Some(t) = self.trunks.list.get_mut(reg) else {
-            return;
+    pub(super) fn registry_timer(&mut self, now: Instant, trunk: u32, kind: RegTimer, id: TimerId) {
+        let Some(reg) = self.trunks.index_of(trunk) else {
+            return; // removed by a reload
         };
+        let t = &mut self.trunks.list[reg];
         if !t.timers.fired(kind, id) {
             return;
         }
@@ -112,10 +120,10 @@ impl Engine {
     /// first (the REGISTER goes out when the answer comes; a failure is
     /// [`RegEvent::Unresolved`], retried with backoff).
     fn reg_due(&mut self, now: Instant, reg: usize) {
-        let Some(r) = self.cfg.registrations.get(reg) else {
+        let Some(t) = self.trunks.list.get(reg) else {
             return;
         };
-        let target = self.reg_target(r);
+        let target = self.reg_target(&t.line);
         if let (true, Some(key)) = (target.dests.is_empty(), target.name) {
             if let Some(t) = self.trunks.list.get_mut(reg) {
                 t.waiting_dns = true;
@@ -128,9 +136,14 @@ impl Engine {
 
     /// A name finished resolving (`ok`: it has addresses): registrations waiting for it go.
     pub(super) fn trunks_name_ready(&mut self, now: Instant, key: &NameKey, ok: bool) {
-        for reg in 0..self.trunks.list.len() {
-            let waiting = self.trunks.list[reg].waiting_dns
-                && self.reg_target(&self.cfg.registrations[reg]).name.as_ref() == Some(key);
+        // By id: a step may remove a retiring registration from the list.
+        let ids: Vec<u32> = self.trunks.list.iter().map(|t| t.id).collect();
+        for id in ids {
+            let Some(reg) = self.trunks.index_of(id) else {
+                continue;
+            };
+            let t = &self.trunks.list[reg];
+            let waiting = t.waiting_dns && self.reg_target(&t.line).name.as_ref() == Some(key);
             if waiting {
                 self.trunks.list[reg].waiting_dns = false;
                 let ev = if ok {
@@ -143,16 +156,19 @@ impl Engine {
         }
     }
 
-    /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `reg`.
+    /// The answer (or the transaction's timeout) for REGISTER `cseq` of registration `trunk`.
     pub(super) fn on_register_event(
         &mut self,
         now: Instant,
-        reg: usize,
+        trunk: u32,
         cseq: u32,
         ev: ClientEvent,
         resp: Option<&Response>,
     ) {
-        if self.trunks.list.get(reg).map(|t| t.cseq) != Some(cseq) {
+        let Some(reg) = self.trunks.index_of(trunk) else {
+            return; // its line was removed or changed by a reload
+        };
+        if self.trunks.list[reg].cseq != cseq {
             return; // an answer to a REGISTER we already gave up on
         }
         let ev = match (ev, resp) {
@@ -169,8 +185,8 @@ impl Engine {
             RegEvent::Answer(a) => a.status == 503,
             _ => false,
         };
-        let n = match self.cfg.registrations.get(reg) {
-            Some(r) if failover => self.reg_target(r).dests.len(),
+        let n = match self.trunks.list.get(reg) {
+            Some(t) if failover => self.reg_target(&t.line).dests.len(),
             _ => 0,
         };
         let Some(t) = self.trunks.list.get_mut(reg) else {
@@ -195,18 +211,24 @@ impl Engine {
             Step::Send { expiry, answer } => self.send_register(now, reg, expiry, answer),
             Step::WakeAt(at) => {
                 t.timers.stop(&mut self.sched, RegTimer::Timeout);
-                let wake = Wake::Registry(reg, RegTimer::Due);
+                let wake = Wake::Registry(t.id, RegTimer::Due);
                 t.timers.start(&mut self.sched, RegTimer::Due, at, wake);
             }
             Step::Stay => {}
-            Step::Done => t.timers.stop_all(&mut self.sched),
+            Step::Done => {
+                t.timers.stop_all(&mut self.sched);
+                if t.retiring {
+                    log::info!("register '{}': unregistered, gone", t.machine.label);
+                    self.trunks.list.remove(reg);
+                }
+            }
         }
     }
 
     /// What the machine needs of a final answer.
     fn reg_answer(&mut self, reg: usize, resp: &Response) -> Answer {
         let status = resp.status();
-        let r = &self.cfg.registrations[reg];
+        let r = &self.trunks.list[reg].line.clone();
         let header_u32 = |name: HeaderName| {
             resp.headers().get(&name).and_then(|v| {
                 let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
@@ -379,7 +401,7 @@ impl Engine {
     }
 
     fn send_register(&mut self, now: Instant, reg: usize, expiry: u32, answer: Option<Challenge>) {
-        let r = self.cfg.registrations[reg].clone();
+        let r = self.trunks.list[reg].line.clone();
         let target = self.reg_target(&r);
         let Some(t) = self.trunks.list.get_mut(reg) else {
             return;
@@ -389,7 +411,7 @@ impl Engine {
         // The answer comes within registertimeout or the machine hears NoAnswer.
         let timeout = now + self.cfg.general.register_timeout;
         t.timers.stop(&mut self.sched, RegTimer::Due);
-        let wake = Wake::Registry(reg, RegTimer::Timeout);
+        let wake = Wake::Registry(t.id, RegTimer::Timeout);
         t.timers
             .start(&mut self.sched, RegTimer::Timeout, timeout, wake);
         let Some(&addr) = target.dests.get(t.target % target.dests.len().max(1)) else {
@@ -435,19 +457,124 @@ impl Engine {
                 None => log::warn!("register '{}': credentials vanished", r.label()),
             }
         }
-        let purpose = Purpose::Register { reg, cseq };
+        let trunk = self.trunks.list[reg].id;
+        let purpose = Purpose::Register { trunk, cseq };
         self.txs
             .open_client(now, &mut self.sched, &mut self.out, req, dest, purpose);
     }
 }
 
+/// The same `register =>` line, wherever in the file it now is.
+fn same_line(old: &Registration, new: &Registration) -> bool {
+    let mut moved = new.clone();
+    moved.loc = old.loc.clone();
+    *old == moved
+}
+
+/// What a reload did to the outbound registrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrationsReloaded {
+    /// Lines as they were: their registrations go on untouched.
+    pub kept: usize,
+    /// New or changed lines: registered afresh (new Call-ID), at once.
+    pub started: Vec<String>,
+    /// Lines gone or changed: no longer refreshed.
+    pub stopped: Vec<String>,
+    /// Of `stopped`, those unregistered with `Expires: 0` (their user at that registrar is in
+    /// no line any more).
+    pub unregistered: Vec<String>,
+}
+
+/// The same address of record at the same registrar: a REGISTER of `b` replaces the binding
+/// a REGISTER of `a` made (our Contact is the same), so `a` must not be unregistered.
+fn same_binding(a: &Registration, b: &Registration) -> bool {
+    (
+        &a.user,
+        &a.domain,
+        a.domain_port,
+        &a.host,
+        a.port,
+        &a.extension,
+    ) == (
+        &b.user,
+        &b.domain,
+        b.domain_port,
+        &b.host,
+        b.port,
+        &b.extension,
+    )
+}
+
 impl Engine {
+    /// A reload put new `register =>` lines into `self.cfg`; the running registrations carry
+    /// the lines they were made from. An unchanged line keeps its registration (state,
+    /// Call-ID, CSeq, timers, a REGISTER in flight); a changed or new one starts a fresh
+    /// registration at once (100 ms apart). A removed or changed one stops: if no new line
+    /// registers the same user at the same registrar it unregisters (`Expires: 0`, as at
+    /// shutdown; `sip show registry` no longer lists it) and then goes; otherwise it just goes
+    /// (the new line's REGISTER replaces its binding, RFC 3261 §10.3 step 7, where an
+    /// `Expires: 0` racing it could remove the new one). Answers to its REGISTERs are then
+    /// ignored.
+    pub(super) fn reload_registrations(&mut self, now: Instant) -> RegistrationsReloaded {
+        let mut report = RegistrationsReloaded::default();
+        if self.trunks.stopping {
+            return report; // stopping: nothing new is sent
+        }
+        let (retiring, mut old): (Vec<Trunk>, Vec<Trunk>) = std::mem::take(&mut self.trunks.list)
+            .into_iter()
+            .partition(|t| t.retiring);
+        let lines = self.cfg.registrations.clone();
+        let mut list = Vec::with_capacity(lines.len() + retiring.len());
+        for r in &lines {
+            match old.iter().position(|t| same_line(&t.line, r)) {
+                Some(i) => {
+                    report.kept += 1;
+                    list.push(old.remove(i));
+                }
+                None => {
+                    let at = now + Duration::from_millis(100) * report.started.len() as u32;
+                    log::info!(
+                        "{}: register '{}' is new or changed: registering",
+                        r.loc,
+                        r.label()
+                    );
+                    report.started.push(r.label());
+                    list.push(self.new_trunk(r, at));
+                }
+            }
+        }
+        list.extend(retiring);
+        let mut unregister = Vec::new();
+        for mut t in old {
+            let label = t.machine.label.clone();
+            report.stopped.push(label.clone());
+            if lines.iter().any(|r| same_binding(&t.line, r)) {
+                t.timers.stop_all(&mut self.sched);
+                log::info!("register '{label}' changed: the new line's REGISTER replaces it");
+                continue;
+            }
+            log::info!("register '{label}' removed: unregistering");
+            report.unregistered.push(label);
+            t.retiring = true;
+            unregister.push(t.id);
+            list.push(t);
+        }
+        self.trunks.list = list;
+        for id in unregister {
+            if let Some(reg) = self.trunks.index_of(id) {
+                self.reg_event(now, reg, RegEvent::Shutdown);
+            }
+        }
+        report
+    }
+
     /// `sip show registry`: one row per `register =>` line, read-only.
     pub fn registry(&self, now: Instant) -> Vec<RegistryRow> {
         self.trunks
             .list
             .iter()
-            .zip(&self.cfg.registrations)
+            .filter(|t| !t.retiring)
+            .map(|t| (t, &t.line))
             .map(|(t, r)| RegistryRow {
                 host: format!("{}:{}", r.host, r.port.unwrap_or(5060)),
                 username: r.user.clone(),
@@ -470,8 +597,15 @@ impl Engine {
             return;
         }
         self.trunks.stopping = true;
-        for reg in 0..self.trunks.list.len() {
-            self.reg_event(now, reg, RegEvent::Shutdown);
+        // By id: a step may remove a retiring registration from the list.
+        let ids: Vec<u32> = (self.trunks.list.iter())
+            .filter(|t| !t.retiring) // already unregistering
+            .map(|t| t.id)
+            .collect();
+        for id in ids {
+            if let Some(reg) = self.trunks.index_of(id) {
+                self.reg_event(now, reg, RegEvent::Shutdown);
+            }
         }
     }
 
@@ -495,7 +629,8 @@ impl Engine {
             self.trunks
                 .list
                 .iter()
-                .zip(&self.cfg.registrations)
+                .filter(|t| !t.retiring)
+                .map(|t| (t, &t.line))
                 .enumerate()
                 .filter(|(_, (_, r))| user.is_some_and(|u| u == r.user || u == contact_user(r)))
         };

@@ -55,6 +55,16 @@ impl MohLibrary {
         }
     }
 
+    /// How many classes there are.
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// True without any class.
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
     /// The class of `name` (case-insensitive).
     pub fn class(&self, name: &str) -> Option<&MohFiles> {
         self.classes

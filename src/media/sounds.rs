@@ -22,6 +22,10 @@ pub trait Sounds {
     /// Forgets what is cached for `name` (a voicemail message or greeting that was just
     /// written, moved or deleted). Sources without a cache do nothing.
     fn forget(&mut self, _name: &str) {}
+
+    /// Takes `wav` as the file of `name`, read off the loop by the binary (music on hold
+    /// files after a reload). Sources without a cache ignore it.
+    fn adopt(&mut self, _name: &str, _wav: Rc<[u8]>) {}
 }
 
 /// Prompts held in memory, by name (a name given with or without `.wav` finds either).
@@ -49,6 +53,10 @@ impl Sounds for MemorySounds {
             .get(strip_wav(name))
             .cloned()
             .ok_or_else(|| SoundMissing(format!("file '{name}' not found")))
+    }
+
+    fn adopt(&mut self, name: &str, wav: Rc<[u8]>) {
+        self.files.insert(strip_wav(name).to_string(), wav);
     }
 }
 

@@ -39,6 +39,13 @@ pub struct RegistryRow {
 /// A registration as the engine runs it: the machine, the dialog-like identifiers every
 /// REGISTER of it shares (RFC 3261 §10.2: one Call-ID, increasing CSeq), its timers.
 pub struct Trunk {
+    /// Its id: timers and REGISTER transactions name it (a reload may move it to another
+    /// index when lines around it are added or removed).
+    pub id: u32,
+    /// The `register =>` line it registers.
+    pub line: crate::config::sip_conf::Registration,
+    /// A reload removed its line: it is unregistering (`Expires: 0`), then goes.
+    pub retiring: bool,
     /// The state machine.
     pub machine: Registry,
     /// Call-ID of all its REGISTERs.
@@ -67,4 +74,13 @@ pub struct Trunks {
     pub list: Vec<Trunk>,
     /// Shutdown has begun: nothing new is sent.
     pub stopping: bool,
+    /// The next [`Trunk::id`].
+    pub next_id: u32,
+}
+
+impl Trunks {
+    /// The index of registration `id` (None: removed by a reload).
+    pub fn index_of(&self, id: u32) -> Option<usize> {
+        self.list.iter().position(|t| t.id == id)
+    }
 }

@@ -111,6 +111,14 @@ impl Index {
             .or_default()
     }
 
+    /// Takes the boxes of `other` this index does not have (mailboxes a reload added, their
+    /// spool read off the loop); boxes it has stay as the loop keeps them.
+    pub fn adopt_missing(&mut self, other: Index) {
+        for (key, b) in other.boxes {
+            self.boxes.entry(key).or_insert(b);
+        }
+    }
+
     /// Boxes indexed.
     pub fn len(&self) -> usize {
         self.boxes.len()

@@ -57,6 +57,8 @@ pub struct FakeNet {
     pub store_ops: Vec<sipbox::store::StoreOp>,
     /// Call records the engine handed to the CDR writer, in order.
     pub cdrs: Vec<sipbox::cdr::CdrRecord>,
+    /// The `[csv]` options each of `cdrs` is to be written with.
+    pub cdr_csv: Vec<sipbox::cdr::csv::CsvOptions>,
     /// Voicemail spool changes the engine handed to the driver, in order.
     pub vm_ops: Vec<sipbox::voicemail::FsOp>,
     /// AGI transport operations, in order.
@@ -124,6 +126,7 @@ impl FakeNet {
             resolves: Vec::new(),
             store_ops: Vec::new(),
             cdrs: Vec::new(),
+            cdr_csv: Vec::new(),
             vm_ops: Vec::new(),
             agi_ops: Vec::new(),
             next_port: 50_000,
@@ -248,7 +251,10 @@ impl FakeNet {
                     Job::WriteFile { path, bytes } => self.files.push((path, bytes)),
                     Job::Resolve { id, host, port } => self.resolves.push((id, host, port)),
                     Job::Store(op) => self.store_ops.push(op),
-                    Job::Cdr(r) => self.cdrs.push(*r),
+                    Job::Cdr(r, csv) => {
+                        self.cdrs.push(*r);
+                        self.cdr_csv.push(csv);
+                    }
                     Job::Voicemail(op) => self.vm_ops.push(op),
                     Job::Agi(op) => self.agi_ops.push(op),
                 }
