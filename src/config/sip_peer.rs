@@ -128,6 +128,8 @@ pub struct SipPeer {
     pub moh_suggest: String,
     /// Presence and busy lamps (`allowsubscribe`, `subscribecontext`, `callcounter`, ...).
     pub presence: super::sip_presence::PeerPresence,
+    /// Session timers (RFC 4028), `[general]`'s unless set here.
+    pub session_timers: super::sip_session_timers::SessionTimers,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -254,6 +256,7 @@ impl SipPeer {
             moh_interpret: general.moh_interpret.clone(),
             moh_suggest: general.moh_suggest.clone(),
             presence: super::sip_presence::PeerPresence::from_general(&general.presence),
+            session_timers: general.session_timers,
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -359,6 +362,9 @@ impl SipPeer {
             "vmexten" => {}
             "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
             "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
+            k if super::sip_session_timers::is_key(k) => {
+                super::sip_session_timers::option(&mut p.session_timers, e)?
+            }
             k if super::sip_presence::is_peer_key(k) => {
                 super::sip_presence::peer_option(&mut p.presence, e)?
             }
