@@ -31,6 +31,9 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
+    /// the expiry of a leg whose end refreshes).
+    SessionTimer,
 }
 
 impl TimerKindSet for CallTimer {

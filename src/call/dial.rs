@@ -230,6 +230,7 @@ impl Call {
             nated: f.nated,
             channel,
             created: cx.now,
+            session: Default::default(),
         });
         cx.load.add(f.peer);
         let channel = self.legs[leg_id].channel.clone();
@@ -266,6 +267,9 @@ impl Call {
             &origin,
         );
         invite.push_header(HeaderName::Allow, super::ALLOW);
+        for (name, value) in self.session_invite_headers(leg_id) {
+            invite.push_header(name, value);
+        }
         for (name, value) in identity_headers {
             invite.push_header(name, value);
         }
@@ -346,6 +350,13 @@ impl Call {
             }
             return;
         }
+        if status == StatusCode::SESSION_INTERVAL_TOO_SMALL {
+            if let Some(resp) = resp {
+                if self.session_fork_422(cx, h, leg, resp) {
+                    return;
+                }
+            }
+        }
         self.fork_failed(cx, leg, status);
     }
 
@@ -394,6 +405,7 @@ impl Call {
         let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
         cx.out.sip(d.flow, ack.clone());
         self.legs[leg].ack = Some(ack);
+        self.session_fork_answered(cx, leg, resp);
         // The caller is answered with the callee's session description.
         self.timers.stop(cx.sched, CallTimer::DialTimeout);
         self.stop_moh(cx, Some(super::media::moh::MohFor::Ringing));

@@ -28,6 +28,7 @@ pub mod media;
 pub mod message;
 pub mod outcome;
 pub mod reply;
+pub mod session_timer;
 pub mod state;
 pub mod table;
 
@@ -36,6 +37,7 @@ mod dial;
 mod in_dialog;
 pub mod join;
 mod script;
+pub mod session_refresh;
 mod start;
 pub mod transfer;
 
@@ -84,6 +86,8 @@ pub enum Purpose {
     },
     /// A request relayed between the legs of a call.
     Relay(Relay),
+    /// Our session-timer refresh (re-INVITE or UPDATE) on a leg (RFC 4028).
+    Refresh(LegRef),
     /// An outbound REGISTER (`register =>` line `reg`) with this CSeq.
     Register {
         /// The registration's index.

@@ -40,6 +40,8 @@ pub struct Leg {
     pub channel: String,
     /// When the leg was created (`core show channels verbose` shows its duration).
     pub created: std::time::Instant,
+    /// Its session timer (RFC 4028).
+    pub session: super::session_refresh::LegSession,
 }
 
 /// Two legs whose media and in-dialog requests are passed between each other.

@@ -98,9 +98,6 @@ pub struct General {
     pub message: super::sip_message::MessageGeneral,
     /// Session timers (`session-timers`, `session-expires`, ...): the entries' defaults.
     pub session_timers: super::sip_session_timers::SessionTimers,
-    /// `maxcallsperip` (sipbox's own, 50; 0 = off): answered calls one source address
-    /// may hold at once.
-    pub max_calls_per_ip: Option<u32>,
 }
 
 impl Default for General {
@@ -143,7 +140,6 @@ impl Default for General {
             presence: Default::default(),
             message: Default::default(),
             session_timers: Default::default(),
-            max_calls_per_ip: Some(50),
         }
     }
 }
@@ -257,7 +253,6 @@ impl General {
             k if super::sip_session_timers::is_key(k) => {
                 super::sip_session_timers::option(&mut g.session_timers, e)?
             }
-            "maxcallsperip" => g.max_calls_per_ip = Some(u32_of(e)?).filter(|n| *n != 0),
             k if super::sip_presence::is_general_key(k) => {
                 super::sip_presence::general_option(&mut g.presence, e)?
             }

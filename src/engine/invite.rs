@@ -85,6 +85,19 @@ impl Engine {
             // features.conf pickupexten, before the dialplan (as chan_sip).
             return self.invite_pickup(now, req, source, h, who.peer);
         }
+        // RFC 4028 §9: an interval below our Min-SE is 422 before any call exists.
+        let st = match who.peer.and_then(|p| self.cfg.peer(p)) {
+            Some(p) => p.session_timers,
+            None => self.cfg.general.session_timers,
+        };
+        if let Err(reply) = crate::call::session_timer::negotiate_uas(&st, &req, None, now) {
+            log::info!(
+                "call {}: session timer refused ({})",
+                req.call_id(),
+                reply.status.code()
+            );
+            return self.reply_on(now, h, reply);
+        }
         if let Err(refusal) = self.try_new_call(now, req.clone(), source, h, who) {
             let reply = self.invite_refusal(now, refusal, &req, source.remote);
             self.reply_on(now, h, reply);

@@ -280,6 +280,7 @@ impl Engine {
             nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
             channel: crate::call::channel_name(&name, self.unique_ids),
             created: now,
+            session: Default::default(),
         }
     }
 }
