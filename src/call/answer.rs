@@ -49,14 +49,7 @@ impl Call {
             ok = ok.header(name, value);
         }
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(resp) = reply::build(
-            cx.txs,
-            h,
-            ok,
-            body,
-            cx.advertise,
-            ua,
-        ) else {
+        let Some(resp) = reply::build(cx.txs, h, ok, body, cx.advertise, ua) else {
             return;
         };
         let bytes: Rc<[u8]> = resp.to_bytes().into();

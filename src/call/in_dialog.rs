@@ -21,7 +21,13 @@ use std::rc::Rc;
 
 impl Call {
     /// Answers an in-dialog request on its server transaction `h`.
-    pub(super) fn reply_in_dialog(&self, cx: &mut Cx<'_>, h: TxHandle, r: Reply, body: reply::Body) {
+    pub(super) fn reply_in_dialog(
+        &self,
+        cx: &mut Cx<'_>,
+        h: TxHandle,
+        r: Reply,
+        body: reply::Body,
+    ) {
         self.reply_on(cx, h, r, body)
     }
 
@@ -223,14 +229,7 @@ impl Call {
         body: reply::Body,
     ) {
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(built) = reply::build(
-            cx.txs,
-            h,
-            reply,
-            body,
-            cx.advertise,
-            ua,
-        ) else {
+        let Some(built) = reply::build(cx.txs, h, reply, body, cx.advertise, ua) else {
             return;
         };
         cx.txs.server_send(cx.now, cx.sched, cx.out, h, &built);
@@ -267,11 +266,12 @@ impl Call {
             self.reinvite_pending = false;
         }
         let success = reply.status.is_success();
-        let session_method = invite || cx.txs.server(server).is_some_and(|t| {
-            t.answering
-                .as_ref()
-                .is_some_and(|a| *a.request.method() == Method::Update)
-        });
+        let session_method = invite
+            || cx.txs.server(server).is_some_and(|t| {
+                t.answering
+                    .as_ref()
+                    .is_some_and(|a| *a.request.method() == Method::Update)
+            });
         if success && session_method {
             for (name, value) in self.session_relayed_2xx(cx, from_leg, to_leg, resp) {
                 reply = reply.header(name, value);

@@ -11,6 +11,7 @@
 //! call). The rules themselves are in [`super::session_timer`].
 
 use super::build::{self, Origin};
+use super::dialog::DialogState;
 use super::session_timer::{self, Refresher, SessionTimer};
 use super::state::{Call, EndReason};
 use super::{Cx, LegRef, Purpose, Reply};
@@ -42,6 +43,8 @@ pub struct LegSession {
     min_se: u32,
     /// A 422 was already answered on this leg (asked again once only).
     retried_422: bool,
+    /// Our refresh in flight is a re-INVITE (no other re-INVITE may cross it).
+    refresh_invite: bool,
 }
 
 fn allows_update(headers: &crate::sip::Headers) -> bool {
@@ -109,7 +112,11 @@ impl Call {
         let cseq = req.cseq().seq.wrapping_add(1);
         let branch = cx.new_branch();
         let again = build::again(&req, &branch, cseq, &headers);
-        let dest = cx.txs.client(h).map(|t| t.dest).unwrap_or(self.legs[leg].dialog.flow);
+        let dest = cx
+            .txs
+            .client(h)
+            .map(|t| t.dest)
+            .unwrap_or(self.legs[leg].dialog.flow);
         let purpose = Purpose::Invite(LegRef {
             call: self.handle,
             leg,
@@ -187,8 +194,13 @@ impl Call {
             }
         };
         let invite = *req.method() == Method::Invite;
-        if invite && current.is_some_and(|t| t.outstanding) {
-            // Our refresh re-INVITE to this end crossed its own (§14.1).
+        let our_reinvite = self
+            .legs
+            .iter()
+            .any(|l| l.session.refresh_invite && l.session.timer.is_some_and(|t| t.outstanding));
+        if invite && our_reinvite {
+            // Our refresh re-INVITE crossed this one (on this leg, or on the leg it would be
+            // relayed to): §14.1.
             self.reply_in_dialog(cx, h, Reply::new(StatusCode::REQUEST_PENDING), None);
             return true;
         }
@@ -273,7 +285,7 @@ impl Call {
         let next = self
             .legs
             .iter()
-            .filter(|l| l.dialog.is_confirmed())
+            .filter(|l| l.dialog.state != DialogState::Terminated)
             .filter_map(|l| l.session.timer)
             .filter(|t| !t.outstanding)
             .map(|t| t.deadline())
@@ -281,7 +293,8 @@ impl Call {
         match next {
             Some(at) => {
                 let wake = Wake::Call(self.handle, CallTimer::SessionTimer);
-                self.timers.start(cx.sched, CallTimer::SessionTimer, at, wake);
+                self.timers
+                    .start(cx.sched, CallTimer::SessionTimer, at, wake);
             }
             None => self.timers.stop(cx.sched, CallTimer::SessionTimer),
         }
@@ -296,7 +309,7 @@ impl Call {
             let Some(t) = l.session.timer.filter(|t| !t.outstanding) else {
                 continue;
             };
-            if !l.dialog.is_confirmed() || t.deadline() > cx.now {
+            if l.dialog.state == DialogState::Terminated || t.deadline() > cx.now {
                 continue;
             }
             match t.refresher {
@@ -365,10 +378,8 @@ impl Call {
         {
             return;
         }
-        if method == Method::Invite {
-            self.reinvite_pending = true;
-        }
         let s = &mut self.legs[leg].session;
+        s.refresh_invite = method == Method::Invite;
         s.asked = t.interval;
         if let Some(t) = s.timer.as_mut() {
             t.outstanding = true;
@@ -392,10 +403,15 @@ impl Call {
         if status < 200 || self.is_over() || leg >= self.legs.len() {
             return;
         }
-        let invite = cx.txs.client(h).is_some_and(|t| *t.request.method() == Method::Invite);
+        let invite = cx
+            .txs
+            .client(h)
+            .is_some_and(|t| *t.request.method() == Method::Invite);
         if invite && (200..300).contains(&status) {
             // ACK every 2xx of our re-INVITE, retransmissions too (§13.2.2.4).
-            let cseq = resp.map(|r| r.cseq().seq).unwrap_or(self.legs[leg].dialog.local_cseq);
+            let cseq = resp
+                .map(|r| r.cseq().seq)
+                .unwrap_or(self.legs[leg].dialog.local_cseq);
             let branch = cx.new_branch();
             let d = &self.legs[leg].dialog;
             let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
@@ -404,9 +420,6 @@ impl Call {
         }
         if !self.legs[leg].session.timer.is_some_and(|t| t.outstanding) {
             return;
-        }
-        if invite {
-            self.reinvite_pending = false;
         }
         let st = self.session_settings(leg);
         let s = &mut self.legs[leg].session;

@@ -315,7 +315,10 @@ mod tests {
         let t = negotiate_uas(&st(StMode::Originate), &longer, None, now)
             .unwrap()
             .unwrap();
-        assert_eq!(t.interval, 3600, "lowered to ours, never below their Min-SE");
+        assert_eq!(
+            t.interval, 3600,
+            "lowered to ours, never below their Min-SE"
+        );
         assert_eq!(t.refresher, Refresher::Us, "session-refresher=uas");
     }
 
@@ -330,7 +333,10 @@ mod tests {
         let err = negotiate_uas(&s, &req("Require: timer\r\n"), None, now).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_EXTENSION);
         assert!(invite_headers(&s, 1800, 90).is_empty());
-        assert_eq!(negotiate_uac(&s, &resp("Session-Expires: 90\r\n"), 90, now), None);
+        assert_eq!(
+            negotiate_uac(&s, &resp("Session-Expires: 90\r\n"), 90, now),
+            None
+        );
     }
 
     #[test]
@@ -340,8 +346,13 @@ mod tests {
         let h = invite_headers(&s, 1800, 90);
         assert_eq!(h[1], (HeaderName::SessionExpires, "1800".into()));
         assert_eq!(h[2], (HeaderName::MinSe, "90".into()));
-        let t = negotiate_uac(&s, &resp("Session-Expires: 900;refresher=uas\r\n"), 1800, now)
-            .unwrap();
+        let t = negotiate_uac(
+            &s,
+            &resp("Session-Expires: 900;refresher=uas\r\n"),
+            1800,
+            now,
+        )
+        .unwrap();
         assert_eq!((t.interval, t.refresher), (900, Refresher::Them));
         assert_eq!(
             t.request_headers(90)[1],
@@ -349,7 +360,10 @@ mod tests {
         );
         let t = negotiate_uac(&s, &resp(""), 1800, now).unwrap();
         assert_eq!((t.interval, t.refresher), (1800, Refresher::Us));
-        assert_eq!(negotiate_uac(&st(StMode::Accept), &resp(""), 1800, now), None);
+        assert_eq!(
+            negotiate_uac(&st(StMode::Accept), &resp(""), 1800, now),
+            None
+        );
         assert_eq!(after_422(&resp("Min-SE: 300\r\n"), 90), Some(300));
         assert_eq!(after_422(&resp("Min-SE: 60\r\n"), 90), None);
         assert_eq!(after_422(&resp(""), 90), None);
