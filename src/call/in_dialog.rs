@@ -167,7 +167,7 @@ impl Call {
         let branch = cx.new_branch();
         let body = self.media_relay_body(cx, leg, other, req.content_type(), req.body());
         let session_headers = if matches!(req.method(), Method::Invite | Method::Update) {
-            self.session_relay_headers(leg, other, &req)
+            self.session_relay_headers(other)
         } else {
             Vec::new()
         };

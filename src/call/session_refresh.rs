@@ -33,8 +33,9 @@ pub struct LegSession {
     pub timer: Option<SessionTimer>,
     /// What the leg's INVITE, re-INVITE or UPDATE negotiated, started by our 2xx.
     pending: Option<SessionTimer>,
-    /// The o= id and version of the last description the leg's end sent us.
-    remote_origin: Option<(u64, u64)>,
+    /// A digest of the last description the leg's end sent us (a refresh repeats it byte
+    /// for byte; a phone that changes it without a new o= version is still relayed).
+    remote_sdp: Option<u64>,
     /// The leg's end listed UPDATE in Allow (refreshes go as UPDATE then).
     peer_update: bool,
     /// The interval our last INVITE or refresh on this leg asked for.
@@ -54,9 +55,15 @@ fn allows_update(headers: &crate::sip::Headers) -> bool {
         .any(|m| m.eq_ignore_ascii_case(Method::Update.as_str()))
 }
 
-/// Where in a request or response the description's o= is (None: no body).
-fn origin(body: &[u8]) -> Option<(u64, u64)> {
-    crate::media::sdp::origin_of(body)
+/// A digest of a body (None: no body).
+fn digest(body: &[u8]) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    if body.is_empty() {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    Some(h.finish())
 }
 
 impl LegSession {
@@ -65,7 +72,7 @@ impl LegSession {
     pub fn for_caller(invite: &Request, negotiated: Option<SessionTimer>) -> LegSession {
         LegSession {
             pending: negotiated,
-            remote_origin: origin(invite.body()),
+            remote_sdp: digest(invite.body()),
             peer_update: allows_update(invite.headers()),
             ..LegSession::default()
         }
@@ -143,7 +150,7 @@ impl Call {
     pub(super) fn session_fork_answered(&mut self, cx: &mut Cx<'_>, leg: LegId, resp: &Response) {
         let st = self.session_settings(leg);
         let s = &mut self.legs[leg].session;
-        s.remote_origin = origin(resp.body());
+        s.remote_sdp = digest(resp.body());
         s.peer_update = allows_update(resp.headers());
         s.timer = session_timer::negotiate_uac(&st, resp, s.asked.max(st.min_se), cx.now);
         self.arm_session_timer(cx);
@@ -173,9 +180,9 @@ impl Call {
     }
 
     /// A re-INVITE or UPDATE from `leg`'s end on its server transaction `h`. True when it
-    /// was answered here: a refusal (422, 420), or a session refresh — an UPDATE without a
-    /// body, or a re-INVITE offering the leg's last description again (same o= version) —
-    /// answered with our last description to that leg, unchanged. False: relay it as any
+    /// was answered here: a refusal (422, 420), or a session refresh — with Session-Expires,
+    /// an UPDATE without a body or a re-INVITE offering the leg's last description again,
+    /// byte for byte — answered with our last description to that leg, unchanged. False: relay it as any
     /// other re-INVITE (its timer starts with the 2xx).
     pub(super) fn session_in_dialog(
         &mut self,
@@ -205,21 +212,36 @@ impl Call {
             return true;
         }
         self.legs[leg].session.pending = negotiated;
-        if negotiated.is_none() || (invite && self.reinvite_pending) {
+        if invite && self.reinvite_pending {
+            return false;
+        }
+        if negotiated.is_none() {
+            if let Some(d) = digest(req.body()) {
+                self.legs[leg].session.remote_sdp = Some(d);
+            }
             return false;
         }
         let ours = self
             .leg_media(leg)
             .and_then(|m| m.session.last())
             .map(|sdp| sdp.to_bytes());
-        let refresh = match (invite, req.body().is_empty()) {
-            (false, true) => true,
-            (true, false) => {
-                ours.is_some() && origin(req.body()) == self.legs[leg].session.remote_origin
-            }
-            _ => false,
-        };
+        // §7.4: a refresh from an end with the extension names its interval; anything else
+        // (a phone's own re-INVITE, even with the same description) goes through as before.
+        let names_interval = req.headers().get(&HeaderName::SessionExpires).is_some();
+        let refresh = names_interval
+            && match (invite, req.body().is_empty()) {
+                (false, true) => true,
+                (true, false) => {
+                    ours.is_some() && digest(req.body()) == self.legs[leg].session.remote_sdp
+                }
+                _ => false,
+            };
         if !refresh {
+            if let Some(d) = digest(req.body()) {
+                // A new description (hold, resume, a codec change): the next refresh repeats
+                // this one.
+                self.legs[leg].session.remote_sdp = Some(d);
+            }
             return false;
         }
         log::debug!("call {}: session refresh from leg {leg}", self.label());
@@ -236,17 +258,9 @@ impl Call {
         true
     }
 
-    /// A re-INVITE or UPDATE relayed from `from` to `to` is going out: the headers it carries
-    /// for `to`'s timer; `from`'s description is now the one it offered.
-    pub(super) fn session_relay_headers(
-        &mut self,
-        from: LegId,
-        to: LegId,
-        req: &Request,
-    ) -> Vec<(HeaderName, String)> {
-        if let Some(o) = origin(req.body()) {
-            self.legs[from].session.remote_origin = Some(o);
-        }
+    /// A re-INVITE or UPDATE relayed to `to` is going out: the headers it carries for `to`'s
+    /// timer.
+    pub(super) fn session_relay_headers(&mut self, to: LegId) -> Vec<(HeaderName, String)> {
         let s = &self.legs[to].session;
         match s.timer {
             Some(t) => t.request_headers(s.min_se.max(self.session_settings(to).min_se)),
@@ -266,8 +280,8 @@ impl Call {
         if let Some(resp) = resp {
             let st = self.session_settings(to);
             let s = &mut self.legs[to].session;
-            if let Some(o) = origin(resp.body()) {
-                s.remote_origin = Some(o);
+            if let Some(o) = digest(resp.body()) {
+                s.remote_sdp = Some(o);
             }
             if let Some(t) = s.timer {
                 s.timer = session_timer::negotiate_uac(&st, resp, t.interval, cx.now).or(Some(t));

@@ -24,7 +24,6 @@ mod parse;
 mod rewrite;
 
 pub use codec::{answer, filter_offer, Codec, CodecName, NoCommonCodec};
-pub use parse::origin_of;
 pub use rewrite::LocalSession;
 
 /// A parse failure: what was wrong and on which line (1-based; 0 = the body as a whole).

@@ -126,19 +126,6 @@ fn parse_media(v: &str) -> Option<Media> {
     })
 }
 
-/// The `o=` session id and version of a body, found without parsing the rest: telling a
-/// session refresh (the same description offered again, RFC 4028 §7.4 / RFC 3264 §8) from a
-/// change. None when there is no well-formed o= line.
-pub fn origin_of(body: &[u8]) -> Option<(u64, u64)> {
-    let text = std::str::from_utf8(body).ok()?;
-    let line = text.lines().find(|l| l.starts_with("o="))?;
-    let mut fields = line.get(2..)?.split_ascii_whitespace();
-    let _user = fields.next()?;
-    let id = fields.next()?.parse().ok()?;
-    let version = fields.next()?.parse().ok()?;
-    Some((id, version))
-}
-
 impl Sdp {
     /// Parse an SDP body.
     pub fn parse(body: &[u8]) -> Result<Sdp, SdpError> {
