@@ -135,6 +135,14 @@ impl Call {
     /// Creates an outbound leg and sends its INVITE. `Err`: the fork could not be set up
     /// (488 no common codec, 503 no RTP port).
     fn send_fork(&mut self, cx: &mut Cx<'_>, f: ForkTarget) -> Result<Option<LegId>, StatusCode> {
+        if !self.has_room_for_leg() {
+            log::warn!(
+                "call {}: {} legs already; no new fork (503)",
+                self.label(),
+                self.legs.len()
+            );
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let call_id = cx.new_call_id();
         let local_tag = cx.new_tag();
         let branch = cx.new_branch();

@@ -142,8 +142,12 @@ impl Engine {
             }
         }
         // One address may not hold the whole call table (an account opening calls and never
-        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt.
-        let max = self.cfg.general.ban.max_calls_per_source;
+        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt; an
+        // entry may set its own cap.
+        let max = match peer.and_then(|i| self.cfg.peer(i)) {
+            Some(p) => p.max_calls_per_source,
+            None => self.cfg.general.ban.max_calls_per_source,
+        };
         let ip = source.remote.ip();
         if max > 0
             && !trunk

@@ -89,6 +89,9 @@ impl Engine {
         if call_b.reinvite_pending || call_a.reinvite_pending {
             return Err(StatusCode::REQUEST_PENDING);
         }
+        if !call_a.has_room_for_leg() {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let wall = self.wall(now);
         let leg = {
             let call = self
@@ -134,6 +137,9 @@ impl Engine {
         let transferee = call_a
             .transferee_of(transferer)
             .ok_or(StatusCode::DECLINE)?;
+        if !self.calls.get(b).is_some_and(|c| c.has_room_for_leg()) {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let wall = self.wall(now);
         let leg = {
             let call = self
@@ -233,6 +239,9 @@ impl Engine {
         }
         if call.reinvite_pending {
             return Err(Some(StatusCode::REQUEST_PENDING));
+        }
+        if !call.has_room_for_leg() {
+            return Err(Some(StatusCode::SERVICE_UNAVAILABLE));
         }
         let c = lr.call;
         let leg = self.new_leg(now, req, source, h, peer);
