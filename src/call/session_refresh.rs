@@ -182,8 +182,8 @@ impl Call {
     /// A re-INVITE or UPDATE from `leg`'s end on its server transaction `h`. True when it
     /// was answered here: a refusal (422, 420), or a session refresh — with Session-Expires,
     /// an UPDATE without a body or a re-INVITE offering the leg's last description again,
-    /// byte for byte — answered with our last description to that leg, unchanged. False: relay it as any
-    /// other re-INVITE (its timer starts with the 2xx).
+    /// byte for byte — answered with our last description to that leg, unchanged. False:
+    /// relay it as any other re-INVITE (its timer starts with the 2xx).
     pub(super) fn session_in_dialog(
         &mut self,
         cx: &mut Cx<'_>,
@@ -221,10 +221,7 @@ impl Call {
             }
             return false;
         }
-        let ours = self
-            .leg_media(leg)
-            .and_then(|m| m.session.last())
-            .map(|sdp| sdp.to_bytes());
+        let have_ours = self.leg_media(leg).and_then(|m| m.session.last()).is_some();
         // §7.4: a refresh from an end with the extension names its interval; anything else
         // (a phone's own re-INVITE, even with the same description) goes through as before.
         let names_interval = req.headers().get(&HeaderName::SessionExpires).is_some();
@@ -232,7 +229,7 @@ impl Call {
             && match (invite, req.body().is_empty()) {
                 (false, true) => true,
                 (true, false) => {
-                    ours.is_some() && digest(req.body()) == self.legs[leg].session.remote_sdp
+                    have_ours && digest(req.body()) == self.legs[leg].session.remote_sdp
                 }
                 _ => false,
             };
@@ -250,7 +247,10 @@ impl Call {
             reply = reply.header(name, value);
         }
         if invite {
-            let body = ours.map(|b| (super::media::SDP_TYPE.to_string(), b));
+            let body = self
+                .leg_media(leg)
+                .and_then(|m| m.session.last())
+                .map(|sdp| (super::media::SDP_TYPE.to_string(), sdp.to_bytes()));
             self.answer_reinvite_with(cx, leg, h, reply, body);
         } else {
             self.reply_in_dialog(cx, h, reply, None);
