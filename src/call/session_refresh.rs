@@ -445,6 +445,11 @@ impl Call {
                     t = session_timer::negotiate_uac(&st, resp, s.asked, cx.now).unwrap_or(t);
                 }
                 t.refreshed_at(cx.now);
+                log::debug!(
+                    "call {}: leg {leg} refreshed ({} s)",
+                    self.label(),
+                    t.interval
+                );
             }
             408 | 481 => {
                 s.timer = Some(t);
