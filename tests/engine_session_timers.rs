@@ -360,3 +360,57 @@ fn a_call_sipbox_answers_itself_is_timed_too() {
     a.answer_bye(&mut net);
     net.assert_idle();
 }
+
+#[test]
+fn an_entry_may_refuse_and_a_reload_applies_to_new_calls_only() {
+    let mut net = net_with("", 36320);
+    // A call up under originate keeps its timers across a reload to refuse.
+    let mut u = up(&mut net, "", "");
+    let conf = TEST_SIP_CONF
+        .replace(
+            "[general]\n",
+            "[general]\nrtptimeout=0\nrtpholdtimeout=0\nsession-timers=refuse\n",
+        )
+        .replace("[1002](phone)\n", "[1002](phone)\nsession-timers=accept\n");
+    net.reload(&conf, EXTENSIONS, None, sipbox::engine::ReloadScope::Sip)
+        .unwrap();
+    u.a.wait = Duration::from_secs(65);
+    let re = u.a.request(&mut net, Method::Invite);
+    assert_eq!(
+        req_header(&re, HeaderName::SessionExpires),
+        Some("120;refresher=uac"),
+        "the running call keeps what it negotiated"
+    );
+    u.a.respond(
+        &mut net,
+        &re,
+        200,
+        Some(&sdp(u.a.rtp, &[0, 101], "sendrecv")),
+    );
+    u.a.wait = Duration::from_secs(5);
+    u.a.request(&mut net, Method::Ack);
+    let upd = u.b.try_request(&mut net, Method::Invite);
+    if let Some(r) = upd {
+        u.b.respond(
+            &mut net,
+            &r,
+            200,
+            Some(&sdp(u.b.rtp, &[0, 101], "sendrecv")),
+        );
+        u.b.request(&mut net, Method::Ack);
+    }
+    u.a.hang_up(&mut net, &mut u.da);
+    u.b.answer_bye(&mut net);
+    net.assert_idle();
+    // A new call: 1001 ([general]: refuse) gets no timer; 1002 (accept) is offered
+    // `Supported: timer` only.
+    let mut u = up(&mut net, "Supported: timer\r\nSession-Expires: 600\r\n", "");
+    assert_eq!(header(&u.ok, HeaderName::SessionExpires), None);
+    assert!(u.inv.headers().names_option("timer"));
+    assert_eq!(req_header(&u.inv, HeaderName::SessionExpires), None);
+    net.advance(Duration::from_secs(1000));
+    assert!(net.quiet(u.a.sip) && net.quiet(u.b.sip), "nothing timed");
+    u.a.hang_up(&mut net, &mut u.da);
+    u.b.answer_bye(&mut net);
+    net.assert_idle();
+}

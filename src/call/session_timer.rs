@@ -140,7 +140,11 @@ pub fn negotiate_uas(
         Some(se) if se.delta < st.min_se => return Err(too_small(st.min_se)),
         // §9: the interval may be lowered to ours, never below the request's Min-SE.
         Some(se) => (
-            se.delta.min(st.expires).max(their_min).max(st.min_se),
+            se.delta
+                .min(st.expires)
+                .max(their_min)
+                .max(st.min_se)
+                .min(se.delta),
             se.refresher,
         ),
         None => match current {
