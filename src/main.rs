@@ -170,7 +170,7 @@ fn main() -> ExitCode {
         log::warn!("{w}");
     }
     let bind = args.bind.unwrap_or(cfg.sip.general.bind);
-    let (dialplan, dp_warnings) = match Dialplan::from_sections(&cfg.extensions) {
+    let (dialplan, dp_warnings) = match Dialplan::from_sections(&cfg.dialplan_sections()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("sipbox: {e}");
@@ -277,7 +277,8 @@ fn main() -> ExitCode {
         let mut engine = Engine::new(settings, dialplan, rtp, advertised, env)
             .with_cdr(cdr_conf)
             .with_moh(moh)
-            .with_features(cfg.features.clone());
+            .with_features(cfg.features.clone())
+            .with_parking(cfg.parking.clone());
         if let Some(ip) = extern_ip {
             engine.set_extern_ip(ip);
         }

@@ -31,6 +31,11 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The earliest deadline of the call's Local channels (a Dial timeout or a Wait()
+    /// inside one).
+    Local,
+    /// A parked call's `parkingtime` is over.
+    Park,
     /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
     /// the expiry of a leg whose end refreshes).
     SessionTimer,

@@ -446,3 +446,44 @@ fn mutated_values_never_panic() {
         }
     }
 }
+
+#[test]
+fn parking_lots_come_from_features_conf_and_res_parking_conf() {
+    let d = TempDir::new("parking");
+    d.write("sip.conf", config::EXAMPLE_SIP_CONF)
+        .write(
+            "extensions.conf",
+            "[internal]\ninclude => parkedcalls\nexten => 1,1,NoOp()\n",
+        )
+        .write(
+            "features.conf",
+            "[general]\npickupexten = *8\nparkext => 700\nparkpos => 701-720\n\
+             context => parkedcalls\nparkingtime => 45\n",
+        )
+        .write(
+            "res_parking.conf",
+            "[default]\nparkingtime => 60\n[sales]\nparkext => 800\nparkpos => 801-805\n\
+             context => sales_park\nfindslot => sideways\n",
+        );
+    let c = config::load(Some(d.path()), std::path::Path::new("/nonexistent")).expect("loads");
+    let lot = c.parking.default_lot();
+    assert_eq!(lot.positions, (701, 720), "features.conf");
+    assert_eq!(lot.parking_time.as_secs(), 60, "res_parking.conf wins");
+    assert!(c.parking.lot("sales").is_some());
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].contains("res_parking.conf:7: bad value 'sideways' for 'findslot'"),
+        "{:?}",
+        c.warnings
+    );
+    let (dp, w) = sipbox::dialplan::Dialplan::from_sections(&c.dialplan_sections()).unwrap();
+    assert!(w.is_empty(), "parkedcalls exists now: {w:?}");
+    let now = std::time::SystemTime::UNIX_EPOCH;
+    assert!(
+        dp.exists("internal", "700", 1, "", now),
+        "through the include"
+    );
+    assert!(dp.exists("internal", "720", 1, "", now));
+    assert!(!dp.exists("internal", "721", 1, "", now));
+    assert!(dp.exists("sales_park", "805", 1, "", now));
+}

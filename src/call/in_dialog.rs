@@ -349,6 +349,7 @@ impl Call {
             }
         }
         self.state = CallState::Ended(why);
+        self.unpark_on_end(cx);
         self.timers.stop_all(cx.sched);
         self.pending_ack = None;
         for l in &self.legs {
@@ -364,6 +365,13 @@ impl Call {
                 exec.step(cx.dialplan, cx.wall, Resume::Message { status, samples });
             }
             exec.hangup(cx.dialplan, cx.wall, None);
+            super::script::hand_db_ops_to_driver(cx);
+        }
+        if let Some(dialer) = self.dialer.take() {
+            // An answered Local channel ran in `exec`: the caller's channel hangs up too
+            // (its `h`, its CDR).
+            let dialer = self.exec.insert(dialer);
+            dialer.hangup(cx.dialplan, cx.wall, None);
             super::script::hand_db_ops_to_driver(cx);
         }
         self.media_ended(cx);

@@ -99,6 +99,11 @@ pub enum JoinRequest {
         /// Which ringing call.
         target: crate::dialplan::command::PickupTarget,
     },
+    /// `ParkedCall()`: move this call's caller into the parked call `parked`.
+    Retrieve {
+        /// The parked call.
+        parked: crate::handle::CallHandle,
+    },
 }
 
 impl Call {
@@ -453,7 +458,7 @@ impl Call {
     }
 
     /// A leg is over while the call goes on: terminated, its call-limit count and ports freed.
-    fn drop_leg(&mut self, cx: &mut Cx<'_>, leg: LegId) {
+    pub(super) fn drop_leg(&mut self, cx: &mut Cx<'_>, leg: LegId) {
         let Some(l) = self.legs.get_mut(leg) else {
             return;
         };

@@ -13,11 +13,13 @@
 //! - [`build`]: the requests sipbox originates, from typed Via/Contact/CSeq.
 //! - [`outcome`]: the one mapping of fork failures, DIALSTATUS and Q.850 causes to SIP.
 //! - [`reply`]: answers on server transactions.
+//! - [`local`]: `Local/exten@context` Dial targets, run as dialplan cursors inside the call.
 //! - `start`, `dial`, `in_dialog`, `answer`, `script`: what a call does, as methods on
 //!   [`Call`] that take a [`Cx`] — the split borrow of what a call may touch — and change only
 //!   the call and that context. A call that ends moves to [`CallState::Ended`] having freed its
 //!   timers, transactions and sockets; the engine then drops it from the table.
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
+//! - [`park`]: call parking (Park, ParkedCall, the comeback) and the table of taken positions.
 
 pub mod build;
 pub mod cdr;
@@ -36,9 +38,12 @@ mod answer;
 mod dial;
 mod in_dialog;
 pub mod join;
+pub mod local;
+pub mod park;
 mod script;
 pub mod session_refresh;
 mod start;
+mod targets;
 pub mod transfer;
 
 pub use dial::dead_fork_event;
@@ -212,6 +217,8 @@ pub struct Cx<'a> {
     pub seq: &'a mut u64,
     /// Music on hold classes.
     pub moh: &'a mut crate::media::moh::MohLibrary,
+    /// The parking lots and who is parked where.
+    pub parking: &'a mut park::Parking,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -35,6 +35,18 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            let ends = matches!(
+                cmd,
+                Command::Busy | Command::Congestion | Command::Hangup { .. } | Command::End { .. }
+            );
+            if ends && self.dialer.is_some() {
+                // An answered Local channel's dialplan is over: the caller's is back (and
+                // goes on after its Dial with `g`; else the call ends as it says).
+                if let Some(r) = self.local_dialplan_over(cx) {
+                    resume = r;
+                    continue;
+                }
+            }
             match cmd {
                 Command::Answer => {
                     if !self.answered() {
@@ -100,7 +112,8 @@ impl Call {
                             };
                         }
                         None => {
-                            if options.music && !self.rerouted {
+                            let ringing = matches!(self.state, super::CallState::Dialing(_));
+                            if options.music && !self.rerouted && ringing {
                                 use super::media::moh::MohCommand;
                                 self.moh_command(cx, MohCommand::Ringing(&music_class));
                             }
@@ -117,6 +130,21 @@ impl Call {
                     }
                     self.join = Some(super::join::JoinRequest::Pickup { target });
                     return;
+                }
+                Command::Park {
+                    lot,
+                    timeout,
+                    comeback,
+                    silence,
+                } => {
+                    resume = self.park(cx, &lot, timeout, comeback, silence);
+                    continue;
+                }
+                Command::ParkedCall { lot, slot } => {
+                    if self.retrieve(cx, &lot, slot) {
+                        return;
+                    }
+                    continue;
                 }
                 Command::ChanIsAvail { targets } => {
                     let states = targets.iter().map(|t| self.device_state(cx, t)).collect();
@@ -188,6 +216,8 @@ impl Call {
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
+            CallTimer::Local => self.local_timer(cx),
+            CallTimer::Park => self.park_timed_out(cx),
             CallTimer::SessionTimer => self.on_session_timer(cx),
         }
     }
@@ -207,9 +237,22 @@ impl Call {
 
     /// The device state of a ChanIsAvail target, in Asterisk's numbers: 1 not in use, 2 in
     /// use, 3 busy (at its call-limit), 4 invalid (no such SIP entry, another technology),
-    /// 5 unavailable (not registered, or UNREACHABLE by qualify).
-    fn device_state(&self, cx: &Cx<'_>, t: &crate::dialplan::DialTarget) -> u8 {
+    /// 5 unavailable (not registered, or UNREACHABLE by qualify). A `Local/exten@context`
+    /// target is 1 when that extension exists, else 4 (core_local's `local_devicestate`).
+    pub(super) fn device_state(&self, cx: &Cx<'_>, t: &crate::dialplan::DialTarget) -> u8 {
         use crate::config::sip_values::Host;
+        if t.tech.eq_ignore_ascii_case("Local") {
+            let (exten, context) = t
+                .resource
+                .split_once('@')
+                .unwrap_or((&t.resource, "default"));
+            let cid = self.exec.as_ref().map_or("", |e| e.callerid_num());
+            return if cx.dialplan.exists(context, exten, 1, cid, cx.wall) {
+                1
+            } else {
+                4
+            };
+        }
         if !t.tech.eq_ignore_ascii_case("SIP") {
             return 4;
         }

@@ -106,6 +106,7 @@ impl Call {
             invite,
             state: CallState::Routing,
             exec,
+            dialer: None,
             pending_ack: None,
             dial_failure: None,
             reinvite_pending: false,
@@ -119,6 +120,7 @@ impl Call {
             cdr: super::cdr::CallCdr::new(cx.wall),
             join: None,
             owed_answer: None,
+            parked: None,
         }
     }
 
@@ -189,6 +191,7 @@ pub(super) fn channel_info(
         peer: peer
             .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
             .unwrap_or_default(),
+        name: None,
         sip_headers: req
             .headers()
             .iter()

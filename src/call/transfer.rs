@@ -54,6 +54,9 @@ pub struct Transfer {
 pub enum TransferState {
     /// `NOTIFY 100 Trying` sent; the transferee is in the dialplan, the outcome is unknown.
     Routing,
+    /// The transferee was parked (a transfer to `parkext`): the transferer hears the
+    /// position; NOTIFY 200 follows the announcement (res_parking's `say_parking_space`).
+    Parking,
     /// The final NOTIFY said `200 OK`; the transferer's BYE is awaited (64·T1 at most).
     AwaitingBye,
     /// The transferer's leg is over (its BYE came, or ours went).
@@ -69,6 +72,10 @@ pub enum TransferEvent {
     TransfererBye,
     /// The transferer did not hang up in time after a success.
     ByeTimeout,
+    /// The transferee was parked; the transferer is told the position.
+    Parked,
+    /// The parking position was announced to the transferer.
+    Announced,
 }
 
 /// A REFER that passed every check.
@@ -189,6 +196,16 @@ impl Call {
             );
             return self.notify_transferer(cx, leg, refer_cseq, StatusCode::NOT_FOUND, true);
         }
+        if self.refer_to_full_lot(
+            cx,
+            leg,
+            refer_cseq,
+            &accepted.context,
+            &accepted.exten,
+            &cid,
+        ) {
+            return;
+        }
         self.start_transfer(cx, leg, refer_cseq, accepted);
     }
 
@@ -275,6 +292,7 @@ impl Call {
             sip_call_id: l.dialog.call_id.clone(),
             unique_id,
             peer: entry.map(|e| e.name.clone()).unwrap_or_default(),
+            name: None,
             sip_headers: Vec::new(),
         }
     }
@@ -318,6 +336,9 @@ impl Call {
         self.state = CallState::Routing;
         let mut exec = Execution::new(cx.dialplan, &a.context, &a.exten, chan);
         exec.set_var("SIPTRANSFER", "yes");
+        // Asterisk names the transferer on the transferee's channel (Park() takes it as the
+        // parker).
+        exec.set_var("BLINDTRANSFER", &self.legs[transferer].channel);
         if let Some(rb) = &a.referred_by {
             exec.set_var("SIPREFERREDBYHDR", rb);
         }
@@ -337,18 +358,29 @@ impl Call {
                 log::info!("call {}: transfer outcome {}", self.label(), status.code());
                 self.notify_transferer(cx, leg, cseq, status, true);
                 if status.is_success() {
-                    let at = cx.now + cx.cfg.general.timer_t1 * 64;
-                    let wake = Wake::Call(self.handle, CallTimer::TransfererBye);
-                    self.timers
-                        .start(cx.sched, CallTimer::TransfererBye, at, wake);
-                    TransferState::AwaitingBye
+                    self.await_transferer_bye(cx)
                 } else {
                     self.release_transferer(cx, leg, true);
                     TransferState::Released
                 }
             }
-            (TransferState::Routing | TransferState::AwaitingBye, TransferEvent::TransfererBye) => {
+            (TransferState::Routing, TransferEvent::Parked) => {
+                log::info!("call {}: transferee parked", self.label());
+                TransferState::Parking
+            }
+            // The parked call's music is no outcome of the transfer.
+            (TransferState::Parking, TransferEvent::Outcome(_)) => TransferState::Parking,
+            (TransferState::Parking, TransferEvent::Announced) => {
+                log::info!("call {}: transfer outcome 200 (parked)", self.label());
+                self.notify_transferer(cx, leg, cseq, StatusCode::OK, true);
+                self.await_transferer_bye(cx)
+            }
+            (
+                TransferState::Routing | TransferState::Parking | TransferState::AwaitingBye,
+                TransferEvent::TransfererBye,
+            ) => {
                 self.timers.stop(cx.sched, CallTimer::TransfererBye);
+                self.stop_announcement(cx, leg);
                 self.release_transferer(cx, leg, false);
                 TransferState::Released
             }
@@ -362,6 +394,15 @@ impl Call {
         if let Some(t) = self.transfer.as_mut() {
             t.state = next;
         }
+    }
+
+    /// After the final NOTIFY 200 the transferer's BYE is awaited, 64·T1 at most.
+    fn await_transferer_bye(&mut self, cx: &mut Cx<'_>) -> TransferState {
+        let at = cx.now + cx.cfg.general.timer_t1 * 64;
+        let wake = Wake::Call(self.handle, CallTimer::TransfererBye);
+        self.timers
+            .start(cx.sched, CallTimer::TransfererBye, at, wake);
+        TransferState::AwaitingBye
     }
 
     /// The call ends: a transfer still routing tells its transferer why.

@@ -7,22 +7,25 @@
 //! inuse`, `sip qualify peer`, `sip set debug`), `pbx/pbx_config.c` (`dialplan show`),
 //! `main/cli.c` (`core show channels|calls|uptime|settings|version`, `core set verbose|debug`,
 //! `channel request hangup`, `help`, "No such command"), `main/db.c` (`database ...`),
-//! `main/asterisk.c` (`core stop ...`). A command with bad arguments prints its usage and
+//! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`). A command with bad arguments prints its usage and
 //! changes nothing.
 //!
 //! - [`view`]: what a command may read.
 //! - `sip`: the `sip ...` commands; `channels`: channel listings; `core`: `core ...`, `help`;
-//!   `database`: AstDB; `format`: Asterisk's time and padding helpers.
+//!   `database`: AstDB; `parking`: `parking show`; `format`: Asterisk's time and padding
+//!   helpers.
 
 mod channels;
 mod core;
 mod database;
 mod format;
+mod parking;
 mod sip;
 pub mod view;
 
 pub use view::{
-    ChanState, ChannelView, Levels, PeerView, Reach, RegistryView, Reload, SipDebug, StopMode, View,
+    ChanState, ChannelView, Levels, ParkedView, PeerView, Reach, RegistryView, Reload, SipDebug,
+    StopMode, View,
 };
 
 /// What the engine or the driver must do after a command.
@@ -165,6 +168,10 @@ pub const COMMANDS: &[Spec] = &[
         "Usage: help [topic]\n       When called with a topic as an argument, displays usage\n       information on the given command. If called without a\n       topic, it provides a list of commands."),
     spec!("module reload", "Reload configuration for a module",
         "Usage: module reload [module ...]\n       Reloads configuration files for all listed modules which support\n       reloading, or for all supported modules if none are listed\n       (chan_sip.so: sip.conf, pbx_config.so: extensions.conf)."),
+    spec!("parkedcalls show", "List currently parked calls",
+        "Usage: parkedcalls show [name]\n       The name Asterisk 1.8-11 had: answered as 'parking show'."),
+    spec!("parking show", "Show a parking lot or a list of all parking lots.",
+        "Usage: parking show [name]\n\tShows a list of parking lots or details of a specific parking lot."),
     spec!("sip qualify peer", "Send an OPTIONS packet to a peer",
         "Usage: sip qualify peer <name> [load]\n       Requests a response from one SIP peer and the current status.\n       Option \"load\" forces lookup of peer in realtime storage."),
     spec!("sip reload", "Reload SIP configuration",
@@ -273,6 +280,7 @@ pub fn run(line: &str, view: &View<'_>) -> Answer {
         ["core", "stop", ..] => core::stop(view, &l[2..]),
         ["channel", "request", "hangup", ..] => channels::hangup(view, &a[3..]),
         ["database", ..] => database::run(view, &l, &a),
+        ["parking", "show", ..] | ["parkedcalls", "show", ..] => parking::show(view, &a[2..]),
         _ => no_such(line, &l),
     }
 }

@@ -41,6 +41,23 @@ pub struct View<'a> {
     pub console: Levels,
     /// A `core stop` in progress.
     pub stopping: Option<StopMode>,
+    /// The parking lots.
+    pub parking: &'a crate::config::parking_conf::ParkingConf,
+    /// The parked calls, by lot and position.
+    pub parked: Vec<ParkedView>,
+}
+
+/// One parked call for `parking show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedView {
+    /// Its lot's name, lower case.
+    pub lot: String,
+    /// Its position.
+    pub slot: u32,
+    /// The parkee's channel.
+    pub channel: String,
+    /// Who parked it (`SIP/1002`).
+    pub parker: String,
 }
 
 /// A console's verbosity and debug level.

@@ -1,7 +1,8 @@
 //! Typed features.conf (optional): Asterisk's `main/features_config.c` and
 //! `configs/samples/features.conf.sample`. `[general] pickupexten` (default `*8`) is acted on;
 //! `[featuremap] blindxfer` (`#`) and `atxfer` (`*2`) are read for the DTMF transfers, which
-//! are not acted on yet; other options are warned about with `file:line`.
+//! are not acted on yet; the Asterisk 1.8–11 parking options of `[general]` (`parkext`, ...)
+//! are [`super::parking_conf`]'s; other options are warned about with `file:line`.
 
 use super::raw::Section;
 use super::values::Warnings;
@@ -40,6 +41,7 @@ impl FeaturesConf {
                     (true, _, "pickupexten") if !v.is_empty() => f.pickup_exten = v.into(),
                     (_, true, "blindxfer") if !v.is_empty() => f.blind_xfer = v.into(),
                     (_, true, "atxfer") if !v.is_empty() => f.at_xfer = v.into(),
+                    (true, _, k) if super::parking_conf::is_features_parking_key(k) => {}
                     _ => warnings.at(
                         &e.loc,
                         format!("features.conf option '{}' not supported; ignored", e.key),
@@ -69,7 +71,7 @@ mod tests {
         assert_eq!(conf("").0, FeaturesConf::default());
         assert_eq!(FeaturesConf::default().pickup_exten, "*8");
         let (f, w) = conf(
-            "[general]\npickupexten = *9\nparkext => 700\n[featuremap]\nblindxfer=##\natxfer=*3\n",
+            "[general]\npickupexten = *9\nparkext => 700\nfoo=1\n[featuremap]\nblindxfer=##\natxfer=*3\n",
         );
         assert_eq!(
             (
@@ -80,6 +82,9 @@ mod tests {
             ("*9", "##", "*3")
         );
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("features.conf:3:"), "{w:?}");
+        assert!(
+            w[0].starts_with("features.conf:4:"),
+            "parkext is parking's: {w:?}"
+        );
     }
 }

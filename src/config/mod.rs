@@ -26,6 +26,7 @@ pub mod features_conf;
 pub mod files;
 pub mod groups;
 pub mod moh_conf;
+pub mod parking_conf;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
@@ -93,6 +94,9 @@ pub struct Config {
     pub moh: moh_conf::MohConf,
     /// features.conf (optional; Asterisk's defaults without it).
     pub features: features_conf::FeaturesConf,
+    /// Parking lots (features.conf `[general]` and res_parking.conf; the default lot only
+    /// without them).
+    pub parking: parking_conf::ParkingConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -105,6 +109,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut raw = Vec::new();
     let mut cdr_sections = None;
     let mut features_sections = None;
+    let mut parking_sections = None;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
@@ -120,6 +125,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             cdr_sections = optional("cdr.conf", &mut raw)?;
             let moh = optional("musiconhold.conf", &mut raw)?;
             features_sections = optional("features.conf", &mut raw)?;
+            parking_sections = optional("res_parking.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -176,6 +182,12 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     if let Some(sections) = features_sections {
         let mut w = Warnings::default();
         cfg.features = features_conf::FeaturesConf::from_sections(&sections, &mut w);
+        cfg.parking.apply_features(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
+    if let Some(sections) = parking_sections {
+        let mut w = Warnings::default();
+        cfg.parking.apply_res_parking(&sections, &mut w);
         cfg.warnings.extend(w.into_vec());
     }
     if let Some(sections) = moh_sections {
@@ -228,11 +240,21 @@ fn build(
         voicemail_file: None,
         moh: moh_conf::MohConf::default(),
         features: Default::default(),
+        parking: Default::default(),
         warnings: warnings.into_vec(),
     })
 }
 
 impl Config {
+    /// extensions.conf's sections and the extensions the parking lots make (res_parking's
+    /// `parkext` and positions), which merge into contexts of the same name: what the
+    /// dialplan is built from.
+    pub fn dialplan_sections(&self) -> Vec<Section> {
+        let mut s = self.extensions.clone();
+        s.extend(self.parking.dialplan_sections());
+        s
+    }
+
     /// Reads the same place again (for a reload); the running config stays if this fails.
     pub fn reload(&self) -> Result<Config, ConfigError> {
         match &self.source {

@@ -20,6 +20,9 @@ pub struct ChannelInfo {
     /// The sip.conf entry the call came from, if any (`${CHANNEL(peername)}`, the channel
     /// name `SIP/peer-...`).
     pub peer: String,
+    /// The channel's name when it is not `SIP/peer-0000000n` (a Local channel's
+    /// `Local/exten@context-0000000n;2`).
+    pub name: Option<String>,
     /// The INVITE's headers as received, name and value (`${SIP_HEADER(name)}`).
     pub sip_headers: Vec<(String, String)>,
 }
@@ -190,6 +193,26 @@ pub enum Command {
         /// Whose ringing call.
         target: PickupTarget,
     },
+    /// `Park([lot[,options]])`: park the caller in `lot` (res_parking's `park_app_exec`);
+    /// resume with `Parked` or `ParkFailed`, later `ParkTimedOut`.
+    Park {
+        /// The lot (empty: `${PARKINGLOT}`, then `default`).
+        lot: String,
+        /// `t(duration)`: instead of the lot's `parkingtime`.
+        timeout: Option<Duration>,
+        /// `c(context,exten,priority)`: where the call goes on timeout instead.
+        comeback: Option<(String, String, u32)>,
+        /// `s`: no announcement (and no failure prompt).
+        silence: bool,
+    },
+    /// `ParkedCall([lot[,slot]])`: bridge this caller with the call parked there; the dialplan
+    /// stops when it worked, else resume with `Done`.
+    ParkedCall {
+        /// The lot (empty: `${PARKINGLOT}`, then `default`).
+        lot: String,
+        /// The position (None: the lowest one taken).
+        slot: Option<u32>,
+    },
     /// Run a shell command off the loop; resume with `SystemDone`.
     System {
         /// The command line (for `/bin/sh -c`).
@@ -265,11 +288,55 @@ pub enum Resume {
         /// Its exit status.
         exit: Option<i32>,
     },
+    /// `Park`: the caller is parked at `slot` of `lot`.
+    Parked {
+        /// The lot's name.
+        lot: String,
+        /// The position.
+        slot: u32,
+        /// The caller parked itself: it hears the position (unless `s`).
+        announce: bool,
+        /// The lot's `parkedmusicclass`.
+        music_class: String,
+    },
+    /// `Park`: no free position, or no such lot.
+    ParkFailed,
+    /// The parked caller's `parkingtime` is over: where it goes now.
+    ParkTimedOut {
+        /// The comeback.
+        comeback: ParkComeback,
+    },
     /// The caller hung up.
     HungUp {
         /// The caller's cause.
         cause: Option<Cause>,
     },
+}
+
+/// Where a parked call goes when its time is over (res_parking's `comeback_goto`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParkComeback {
+    /// To this place in the dialplan.
+    Goto {
+        /// The context.
+        context: String,
+        /// The extension.
+        exten: String,
+        /// The priority.
+        prio: u32,
+    },
+    /// `comebacktoorigin`: `Dial(parker,comebackdialtime)` at `park-dial,<flat>,1` (the
+    /// extension res_parking makes there), then hang up.
+    Dial {
+        /// The parker's device.
+        target: DialTarget,
+        /// `comebackdialtime`.
+        timeout: Duration,
+        /// The parker flattened (`SIP_1002`): the extension's name.
+        flat: String,
+    },
+    /// Nowhere (a parker sipbox cannot call back): hang up.
+    Hangup,
 }
 
 /// The ringing call a pickup answers (Asterisk's `app_directed_pickup.c`).

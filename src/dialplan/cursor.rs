@@ -46,6 +46,22 @@ pub(crate) enum State {
     AwaitSystem {
         try_: bool,
     },
+    /// Park() asked the call layer for a position.
+    AwaitPark {
+        silence: bool,
+    },
+    /// Parked: the position is being announced; the music follows.
+    ParkAnnounce {
+        class: String,
+    },
+    /// Parked: music until retrieved (the call layer bridges) or timed out.
+    Parked,
+    /// The comeback Dial of a timed-out parked call (hang up after it).
+    ParkComebackDial,
+    /// ParkedCall() asked the call layer.
+    AwaitRetrieve,
+    /// ParkedCall() found nothing: `pbx-invalidpark` plays, then hang up.
+    InvalidPark,
     /// VoiceMail() or VoiceMailMain() in progress.
     Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.
@@ -131,6 +147,9 @@ pub struct Execution {
     /// The application running (or last run) and its expanded data, for
     /// `core show channels`.
     pub(crate) app: (String, String),
+    /// Variables set as `_NAME` (1) or `__NAME` (2): what a channel this one dials inherits
+    /// (`ast_channel_inherit_variables`).
+    pub(crate) inheritable: HashMap<String, u8>,
 }
 
 /// What running one priority did.

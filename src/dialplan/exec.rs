@@ -173,6 +173,30 @@ impl Execution {
             musicclass: String::new(),
             cdr: Default::default(),
             app: (String::new(), String::new()),
+            inheritable: HashMap::new(),
+        }
+    }
+
+    /// The variables a channel this one dials inherits, with their level there: `__NAME`
+    /// stays inheritable (2), `_NAME` arrives as a plain variable (0), as Asterisk's
+    /// `ast_channel_inherit_variables` does.
+    pub fn inherited(&self) -> Vec<(String, String, u8)> {
+        self.inheritable
+            .iter()
+            .filter_map(|(name, &level)| {
+                let value = self.vars.get(name)?;
+                Some((name.clone(), value.clone(), if level >= 2 { 2 } else { 0 }))
+            })
+            .collect()
+    }
+
+    /// Takes variables a dialling channel passed on ([`Execution::inherited`]).
+    pub fn inherit(&mut self, vars: Vec<(String, String, u8)>) {
+        for (name, value, level) in vars {
+            if level > 0 {
+                self.inheritable.insert(name.clone(), level);
+            }
+            self.vars.insert(name, value);
         }
     }
 
@@ -218,6 +242,9 @@ impl Execution {
 
     /// The Asterisk channel name, `SIP/peer-0000000n` (the number from the unique id).
     pub fn channel_name(&self) -> String {
+        if let Some(name) = &self.chan.name {
+            return name.clone();
+        }
         let seq = self
             .chan
             .unique_id
@@ -321,6 +348,9 @@ impl Execution {
             return last;
         }
         let state = std::mem::replace(&mut self.state, State::Ended(Cause::NORMAL_CLEARING));
+        if let Some(cmd) = apps::park::resume(self, dp, &state, &resume) {
+            return cmd;
+        }
         match (state, resume) {
             (State::Start, _) => self.start(dp),
             (State::Ended(cause), _) => {
@@ -471,7 +501,7 @@ impl Execution {
         Command::End { cause }
     }
 
-    fn next(&mut self, dp: &Dialplan) -> Command {
+    pub(crate) fn next(&mut self, dp: &Dialplan) -> Command {
         self.prio = self.prio.saturating_add(1);
         self.run(dp)
     }
@@ -599,7 +629,7 @@ impl Execution {
     }
 
     /// Runs priorities from the cursor until an application needs the call layer.
-    fn run(&mut self, dp: &Dialplan) -> Command {
+    pub(crate) fn run(&mut self, dp: &Dialplan) -> Command {
         for _ in 0..STEP_BUDGET {
             if let Some(cmd) = self.absolute_timeout(dp) {
                 return cmd;

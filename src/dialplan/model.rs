@@ -276,11 +276,32 @@ impl Dialplan {
         super::shared::lock(&self.shared).devices = states;
     }
 
+    /// The taken parking positions (`701@parkedcalls`, lower case), for `park:` hints.
+    pub fn set_parked(&self, positions: std::collections::HashSet<String>) {
+        super::shared::lock(&self.shared).parked = positions;
+    }
+
     /// The state of device `SIP/name` (`DEVICE_STATE()`): INVALID for an unknown entry,
-    /// UNKNOWN for another technology.
+    /// UNKNOWN for another technology; `park:701@parkedcalls` (res_parking's
+    /// `parking_devicestate.c`) is INUSE while a call is parked there, else NOT_INUSE.
     pub fn device_state(&self, device: &str) -> crate::presence::DeviceState {
         use crate::presence::DeviceState;
-        let Some((tech, name)) = device.trim().split_once('/') else {
+        let device = device.trim();
+        if let Some(pos) = device
+            .get(..5)
+            .filter(|p| p.eq_ignore_ascii_case("park:"))
+            .map(|_| &device[5..])
+        {
+            let taken = super::shared::lock(&self.shared)
+                .parked
+                .contains(&pos.to_ascii_lowercase());
+            return if taken {
+                DeviceState::InUse
+            } else {
+                DeviceState::NotInUse
+            };
+        }
+        let Some((tech, name)) = device.split_once('/') else {
             return DeviceState::Invalid;
         };
         if !tech.eq_ignore_ascii_case("SIP") {

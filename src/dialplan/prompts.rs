@@ -42,6 +42,13 @@ fn sound_names(app: &str, args: &str, out: &mut BTreeSet<String>) {
         | App::SayAlpha
         | App::SayPhonetic => 0,
         App::Read => 1,
+        // The slot announcement (any digit) and the failure prompts.
+        App::Park | App::ParkedCall => {
+            out.extend((0..10).map(|d| format!("digits/{d}")));
+            out.insert("pbx-parkingfailed".into());
+            out.insert("pbx-invalidpark".into());
+            return;
+        }
         _ => return,
     };
     let (whole, partial) = literal_args(args);
@@ -104,6 +111,9 @@ mod tests {
         assert_eq!(names("SayPhonetic", "z"), ["phonetic/z_p"]);
         assert!(names("Dial", "SIP/hello").is_empty());
         assert!(names("NoSuchApp", "hello").is_empty());
+        let park = names("Park", "default");
+        assert_eq!(park.len(), 12, "{park:?}");
+        assert!(park.contains(&"pbx-parkingfailed".to_string()));
     }
 
     #[test]

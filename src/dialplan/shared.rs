@@ -27,6 +27,9 @@ pub struct Shared {
     /// Device states by sip.conf entry name (the engine's last view, for `DEVICE_STATE()` and
     /// `EXTENSION_STATE()`).
     pub(crate) devices: HashMap<String, crate::presence::DeviceState>,
+    /// Taken parking positions as `701@parkedcalls` (lower case): the `park:` devices of
+    /// `parkinghints`.
+    pub(crate) parked: std::collections::HashSet<String>,
 }
 
 /// The handle calls keep.

@@ -280,6 +280,17 @@ impl Engine {
             sip_debug: self.admin.sip_debug,
             console,
             stopping: self.admin.stopping,
+            parking: self.parking.conf(),
+            parked: self
+                .parking
+                .entries()
+                .map(|(lot, slot, e)| cli::ParkedView {
+                    lot: lot.to_string(),
+                    slot,
+                    channel: e.channel.clone(),
+                    parker: e.parker.clone(),
+                })
+                .collect(),
         }
     }
 

@@ -58,6 +58,8 @@ pub(super) struct BlfState {
     next_recompute: Option<Instant>,
     /// A NOTIFY held back by its gap is due: look at the watchers even without a change.
     recheck: bool,
+    /// The parking table's generation the dialplan's `park:` devices show.
+    parked_seen: u64,
 }
 
 /// One entry's calls.
@@ -134,6 +136,13 @@ impl Engine {
     /// Recomputes device states; on a change, the dialplan's view is replaced and the
     /// watching subscriptions are told.
     pub(super) fn blf_flush(&mut self, now: Instant) {
+        let generation = self.parking.generation();
+        if generation != self.blf.parked_seen {
+            // A call was parked or left its position: `park:` hints change.
+            self.blf.parked_seen = generation;
+            self.dialplan.set_parked(self.parking.positions());
+            self.blf.recheck = true;
+        }
         let ids: Vec<PeerId> = match self.blf.next_recompute.filter(|at| *at > now) {
             Some(at) => {
                 // Inside the gap: only the devices subscriptions watch, at once (a ring

@@ -46,6 +46,7 @@ impl Engine {
                 }
             },
             JoinRequest::Pickup { target } => self.dialplan_pickup(now, a, target),
+            JoinRequest::Retrieve { parked } => self.dialplan_retrieve(now, a, parked),
         }
     }
 

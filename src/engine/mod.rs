@@ -35,6 +35,7 @@ macro_rules! cx {
             jobs: &mut $e.jobs,
             seq: &mut $e.unique_ids,
             moh: &mut $e.moh,
+            parking: &mut $e.parking,
         }
     };
 }
@@ -49,6 +50,7 @@ mod join;
 mod message;
 mod mwi;
 mod nat;
+mod park;
 mod pickup;
 mod qualify;
 mod records;
@@ -172,6 +174,8 @@ pub struct Engine {
     rtp_range: (u16, u16),
     /// features.conf.
     features: crate::config::features_conf::FeaturesConf,
+    /// Parking lots and parked calls.
+    parking: crate::call::park::Parking,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -290,6 +294,7 @@ impl Engine {
             blf: Default::default(),
             moh: Default::default(),
             features: Default::default(),
+            parking: Default::default(),
             cfg,
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
@@ -310,7 +315,7 @@ impl Engine {
         local: SocketAddr,
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
-        let (dialplan, warnings) = Dialplan::from_sections(&cfg.extensions)?;
+        let (dialplan, warnings) = Dialplan::from_sections(&cfg.dialplan_sections())?;
         dialplan.set_voicemail(crate::voicemail::Voicemail::new(
             cfg.voicemail.clone(),
             cfg.dirs.spool.join("voicemail"),
@@ -319,7 +324,9 @@ impl Engine {
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
-            Engine::new(settings, dialplan, cfg.rtp.clone(), local, env).with_cdr(cfg.cdr.clone()),
+            Engine::new(settings, dialplan, cfg.rtp.clone(), local, env)
+                .with_cdr(cfg.cdr.clone())
+                .with_parking(cfg.parking.clone()),
             warnings,
         ))
     }
@@ -344,6 +351,12 @@ impl Engine {
     /// Sets the music on hold classes (their files come through the prompt source).
     pub fn with_moh(mut self, moh: crate::media::moh::MohLibrary) -> Engine {
         self.moh = moh;
+        self
+    }
+
+    /// The parking lots (features.conf / res_parking.conf; the default lot without them).
+    pub fn with_parking(mut self, lots: crate::config::parking_conf::ParkingConf) -> Engine {
+        self.parking.set_conf(lots);
         self
     }
 

@@ -113,7 +113,15 @@ impl Engine {
         let dialplan = match scope {
             ReloadScope::Sip => None,
             ReloadScope::All | ReloadScope::Dialplan => {
-                let (dp, w) = Dialplan::from_sections(&cfg.extensions)?;
+                // `dialplan reload` keeps the running parking lots and their extensions (the
+                // parking files are res_parking's, reloaded with everything).
+                let mut sections = cfg.extensions.clone();
+                let lots = match scope {
+                    ReloadScope::All => &cfg.parking,
+                    _ => self.parking.conf(),
+                };
+                sections.extend(lots.dialplan_sections());
+                let (dp, w) = Dialplan::from_sections(&sections)?;
                 warnings.extend(w);
                 Some(dp)
             }
@@ -145,6 +153,8 @@ impl Engine {
         if scope == ReloadScope::All {
             // features.conf (`reload` reloads every module, features among them).
             self.features = cfg.features.clone();
+            // Parking lots too; the calls parked stay where they are.
+            self.parking.set_conf(cfg.parking.clone());
         }
         report.warnings = warnings;
         Ok(report)

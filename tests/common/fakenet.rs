@@ -81,14 +81,24 @@ impl FakeNet {
 
     /// An engine whose SIP socket (and RTP sockets) are at `sipbox` (a LAN address, say).
     pub fn at(sipbox: SocketAddr, sip_conf: &str, extensions: &str, rtp: Option<&str>) -> FakeNet {
-        LogCapture::install();
         let cfg = sipbox::config::load_str(sip_conf, extensions, rtp).expect("config");
+        FakeNet::at_config(sipbox, &cfg)
+    }
+
+    /// An engine on a config built by the test (features.conf or res_parking.conf settings
+    /// added to what `load_str` read).
+    pub fn with_config(cfg: &sipbox::config::Config) -> FakeNet {
+        FakeNet::at_config("127.0.0.1:5060".parse().unwrap(), cfg)
+    }
+
+    fn at_config(sipbox: SocketAddr, cfg: &sipbox::config::Config) -> FakeNet {
+        LogCapture::install();
         for w in &cfg.warnings {
             log::warn!("{w}");
         }
         let now = Instant::now();
         let (engine, warnings) =
-            Engine::from_config(&cfg, sipbox, Environment::fixed(now)).expect("engine");
+            Engine::from_config(cfg, sipbox, Environment::fixed(now)).expect("engine");
         for w in &warnings {
             log::warn!("{w}");
         }

@@ -11,6 +11,7 @@
 //! [`crate::media::sounds::Sounds`] source: the core reads no files.
 
 use super::super::state::{Call, CallState, EndReason};
+use super::super::transfer::TransferEvent;
 use super::super::{Cx, Reply};
 use crate::dialplan::{Command, Resume};
 use crate::flow::Verdict;
@@ -58,6 +59,8 @@ pub struct Playing {
     files: Vec<String>,
     /// Tones: where the repeating part starts (None for Playback: it ends).
     loop_from: Option<usize>,
+    /// Who hears it: the caller, or (a parking announcement) another leg.
+    to: Option<LegId>,
 }
 
 impl Playing {
@@ -138,7 +141,7 @@ fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
 impl Call {
     /// Answers the caller (with sipbox's SDP) unless already answered; false when the call
     /// had to be refused instead (no codec, no port).
-    fn answer_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
+    pub(in crate::call) fn answer_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
         if !self.answered() {
             match self.media_answer(cx) {
                 Ok(body) => self.answer_caller(cx, body),
@@ -251,6 +254,7 @@ impl Call {
                     law,
                     files,
                     loop_from: None,
+                    to: None,
                 };
                 self.media.endpoint = Endpoint::Playback(Box::new(playing));
                 let wake = Wake::Call(self.handle, CallTimer::Pace);
@@ -273,6 +277,7 @@ impl Call {
                             law,
                             files: Vec::new(),
                             loop_from: Some(t.loop_from),
+                            to: None,
                         };
                         self.media.endpoint = Endpoint::Tones(Box::new(playing));
                         let wake = Wake::Call(self.handle, CallTimer::Pace);
@@ -391,9 +396,50 @@ impl Call {
         }
     }
 
+    /// Plays `files` to `leg`, not the caller (the parker hears its parking position while
+    /// the parked caller hears music); the call's transfer hears `Announced` when it ends.
+    pub(in crate::call) fn announce_to(&mut self, cx: &mut Cx<'_>, leg: LegId, files: Vec<String>) {
+        let law = self.leg_media(leg).and_then(|l| l.law).unwrap_or(Law::Ulaw);
+        let frames = load_sounds(cx, &files, law);
+        if frames.is_empty() {
+            return self.transfer_event(cx, TransferEvent::Announced);
+        }
+        log::info!(
+            "call {}: announcing {} to leg {leg}",
+            self.label(),
+            files.join("&")
+        );
+        let playing = Playing {
+            frames,
+            next: 0,
+            sender: RtpSender::random(cx.rng, law.payload_type()),
+            pacer: Pacer::new(cx.now),
+            interrupt: None,
+            law,
+            files,
+            loop_from: None,
+            to: Some(leg),
+        };
+        self.media.endpoint = Endpoint::Playback(Box::new(playing));
+        let wake = Wake::Call(self.handle, CallTimer::Pace);
+        self.timers.start(cx.sched, CallTimer::Pace, cx.now, wake);
+    }
+
+    /// Stops an announcement to `leg` (it hung up).
+    pub(in crate::call) fn stop_announcement(&mut self, cx: &mut Cx<'_>, leg: LegId) {
+        if matches!(&self.media.endpoint, Endpoint::Playback(p) if p.to == Some(leg)) {
+            self.media.endpoint = Endpoint::Idle;
+            self.timers.stop(cx.sched, CallTimer::Pace);
+        }
+    }
+
     /// Sends the Playback frames due now and schedules the next.
     pub(in crate::call) fn pace(&mut self, cx: &mut Cx<'_>) {
-        let (remote, pair) = match self.leg_media(self.caller) {
+        let listener = match &self.media.endpoint {
+            Endpoint::Playback(p) | Endpoint::Tones(p) => p.to.unwrap_or(self.caller),
+            _ => return,
+        };
+        let (remote, pair) = match self.leg_media(listener) {
             Some(l) => (l.learner.remote(), l.pair),
             None => (None, None),
         };
@@ -406,6 +452,11 @@ impl Call {
         // repeats, just stop: the dialplan never waited for them.
         if p.next >= p.frames.len() {
             match p.loop_from {
+                None if p.to.is_some() => {
+                    // A parking announcement: the parked call's dialplan does not wait on it.
+                    self.media.endpoint = Endpoint::Idle;
+                    return self.transfer_event(cx, TransferEvent::Announced);
+                }
                 None => return self.endpoint_done(cx, Resume::Done),
                 Some(from) if from < p.frames.len() => p.next = from,
                 Some(_) => {
@@ -444,8 +495,7 @@ impl Call {
         let at = p.pacer.next_deadline();
         let wake = Wake::Call(self.handle, CallTimer::Pace);
         self.timers.start(cx.sched, CallTimer::Pace, at, wake);
-        let caller = self.caller;
-        if let Some(lm) = self.leg_media_mut(caller).filter(|_| sent) {
+        if let Some(lm) = self.leg_media_mut(listener).filter(|_| sent) {
             lm.last_tx = Some(cx.now);
         }
     }

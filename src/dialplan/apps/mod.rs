@@ -6,13 +6,15 @@
 //! `apps/app_dial.c`, `apps/app_read.c`, `apps/app_stack.c`, `apps/app_cdr.c` (NoCDR,
 //! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
-//! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem).
+//! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem),
+//! `park` (Park, ParkedCall).
 
 use std::time::Duration;
 
 mod loops;
 pub(crate) mod macros;
 mod misc;
+pub(crate) mod park;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -99,9 +101,11 @@ pub enum App {
     StopMusicOnHold,
     Pickup,
     PickupChan,
+    Park,
+    ParkedCall,
 }
 
-const NAMES: [(&str, App); 63] = [
+const NAMES: [(&str, App); 65] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -164,6 +168,8 @@ const NAMES: [(&str, App); 63] = [
     ("startmusiconhold", App::StartMusicOnHold),
     ("pickup", App::Pickup),
     ("pickupchan", App::PickupChan),
+    ("park", App::Park),
+    ("parkedcall", App::ParkedCall),
     ("stopmusiconhold", App::StopMusicOnHold),
 ];
 
@@ -429,6 +435,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         }
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
         App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
+        App::Park => park::park(ex, args, loc),
+        App::ParkedCall => park::parked_call(ex, &argv, loc),
         App::Record => record(ex, &argv, loc),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
@@ -539,7 +547,11 @@ fn is_arg(k: &str) -> bool {
 /// `Set()` semantics: `_`/`__` inheritance prefixes dropped, functions (`CALLERID(...)`,
 /// `GLOBAL(...)`, `GROUP(...)`, ...) written through [`functions::write`].
 pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value: &str) {
+    let full = name;
     let name = name.trim_start_matches('_');
+    // `_X` / `__X`: inherited by dialled channels (Local/); a plain `X` replaces it and is
+    // not (pbx_builtin_setvar_helper removes the variable under any prefix first).
+    let level = (full.len() - name.len()).min(2) as u8;
     if let Some(open) = name.find('(') {
         let func = name[..open].trim().to_ascii_uppercase();
         let rest = &name[open + 1..];
@@ -553,6 +565,11 @@ pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value:
     if name.is_empty() {
         log::warn!("{}: Set with an empty variable name", ex.here());
         return;
+    }
+    if level > 0 {
+        ex.inheritable.insert(name.to_string(), level);
+    } else {
+        ex.inheritable.remove(name);
     }
     ex.vars.insert(name.to_string(), value.to_string());
 }
