@@ -38,6 +38,9 @@ pub enum CallTimer {
     Park,
     /// An AGI script owes its next line (connect, write and read together).
     Agi,
+    /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
+    /// the expiry of a leg whose end refreshes).
+    SessionTimer,
 }
 
 impl TimerKindSet for CallTimer {

@@ -117,6 +117,9 @@ fn sip_show_peers_lists_the_registered_phone_in_asterisks_columns() {
         "{peer}"
     );
     assert!(peer.contains("Call limit   : 2"), "{peer}");
+    assert!(peer.contains("Sess-Timers  : Originate"), "{peer}");
+    assert!(peer.contains("Sess-Expires : 1800 secs"), "{peer}");
+    assert!(peer.contains("Min-Sess     : 90 secs"), "{peer}");
     assert_eq!(
         cli(&mut net, "sip show peer nobody"),
         "Peer nobody not found.\n"

@@ -44,15 +44,12 @@ impl Call {
         let Some(h) = self.legs[caller].invite_tx.take() else {
             return;
         };
+        let mut ok = Reply::new(StatusCode::OK);
+        for (name, value) in self.session_answer_headers(cx, caller) {
+            ok = ok.header(name, value);
+        }
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(resp) = reply::build(
-            cx.txs,
-            h,
-            Reply::new(StatusCode::OK),
-            body,
-            cx.advertise,
-            ua,
-        ) else {
+        let Some(resp) = reply::build(cx.txs, h, ok, body, cx.advertise, ua) else {
             return;
         };
         let bytes: Rc<[u8]> = resp.to_bytes().into();

@@ -170,6 +170,13 @@ pub fn with_credentials(
     header: HeaderName,
     value: String,
 ) -> Request {
+    again(req, branch, cseq, &[(header, value)])
+}
+
+/// The same request again (a new branch, CSeq `cseq`, the same Call-ID, From tag, To and
+/// body) with each header of `replace` in place of that header's values: credentials after
+/// a 401/407, Session-Expires and Min-SE after a 422 (RFC 4028 §7.4).
+pub fn again(req: &Request, branch: &str, cseq: u32, replace: &[(HeaderName, String)]) -> Request {
     let mut out = Request::new(req.method().clone(), req.uri().clone());
     let mut via = req.top_via().clone();
     via.set_param("branch", Some(branch.to_string()));
@@ -184,11 +191,13 @@ pub fn with_credentials(
                 };
                 out.push_header(HeaderName::CSeq, seq.to_string());
             }
-            n if *n == header => {}
+            n if replace.iter().any(|(r, _)| r == n) => {}
             n => out.push_header(n.clone(), v),
         }
     }
-    out.push_header(header, value);
+    for (name, value) in replace {
+        out.push_header(name.clone(), value.clone());
+    }
     out.set_body(req.content_type(), req.body().to_vec());
     out
 }

@@ -174,6 +174,14 @@ impl Call {
     /// Creates an outbound leg and sends its INVITE. `Err`: the fork could not be set up
     /// (488 no common codec, 503 no RTP port).
     fn send_fork(&mut self, cx: &mut Cx<'_>, f: ForkTarget) -> Result<Option<LegId>, StatusCode> {
+        if !self.has_room_for_leg() {
+            log::warn!(
+                "call {}: {} legs already; no new fork (503)",
+                self.label(),
+                self.legs.len()
+            );
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let call_id = cx.new_call_id();
         let local_tag = cx.new_tag();
         let branch = cx.new_branch();
@@ -269,6 +277,7 @@ impl Call {
             nated: f.nated,
             channel,
             created: cx.now,
+            session: Default::default(),
         });
         cx.load.add(f.peer);
         let channel = self.legs[leg_id].channel.clone();
@@ -305,6 +314,9 @@ impl Call {
             &origin,
         );
         invite.push_header(HeaderName::Allow, super::ALLOW);
+        for (name, value) in self.session_invite_headers(leg_id) {
+            invite.push_header(name, value);
+        }
         for (name, value) in identity_headers {
             invite.push_header(name, value);
         }
@@ -385,6 +397,13 @@ impl Call {
             }
             return;
         }
+        if status == StatusCode::SESSION_INTERVAL_TOO_SMALL {
+            if let Some(resp) = resp {
+                if self.session_fork_422(cx, h, leg, resp) {
+                    return;
+                }
+            }
+        }
         self.fork_failed(cx, leg, status);
     }
 
@@ -433,6 +452,7 @@ impl Call {
         let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
         cx.out.sip(d.flow, ack.clone());
         self.legs[leg].ack = Some(ack);
+        self.session_fork_answered(cx, leg, resp);
         // The caller is answered with the callee's session description.
         self.timers.stop(cx.sched, CallTimer::DialTimeout);
         self.stop_moh(cx, Some(super::media::moh::MohFor::Ringing));

@@ -20,6 +20,17 @@ use crate::transaction::{ClientEvent, Handle as TxHandle};
 use std::rc::Rc;
 
 impl Call {
+    /// Answers an in-dialog request on its server transaction `h`.
+    pub(super) fn reply_in_dialog(
+        &self,
+        cx: &mut Cx<'_>,
+        h: TxHandle,
+        r: Reply,
+        body: reply::Body,
+    ) {
+        self.reply_on(cx, h, r, body)
+    }
+
     fn reply_on(&self, cx: &mut Cx<'_>, h: TxHandle, r: Reply, body: reply::Body) {
         let ua = cx.cfg.general.user_agent.as_str();
         reply::send(
@@ -79,6 +90,7 @@ impl Call {
                 let r = Reply::new(StatusCode::OK).header(HeaderName::Allow, ALLOW);
                 self.reply_on(cx, h, r, None);
             }
+            Method::Invite | Method::Update if self.session_in_dialog(cx, leg, &req, h) => {}
             Method::Invite | Method::Update | Method::Info | Method::Message => {
                 self.relay_in_dialog(cx, leg, req, h)
             }
@@ -154,6 +166,11 @@ impl Call {
         }
         let branch = cx.new_branch();
         let body = self.media_relay_body(cx, leg, other, req.content_type(), req.body());
+        let session_headers = if matches!(req.method(), Method::Invite | Method::Update) {
+            self.session_relay_headers(other)
+        } else {
+            Vec::new()
+        };
         let target = &mut self.legs[other].dialog;
         let cseq = target.next_cseq();
         let origin = Origin::on(
@@ -163,6 +180,9 @@ impl Call {
             &cx.cfg.general.user_agent,
         );
         let mut out = build::in_dialog(target, req.method().clone(), cseq, &origin);
+        for (name, value) in session_headers {
+            out.push_header(name, value);
+        }
         if let Some((ct, body)) = body {
             out.set_body(Some(&ct), body);
         }
@@ -192,15 +212,24 @@ impl Call {
             Err(status) => return self.reply_on(cx, h, Reply::new(status), None),
         };
         let body = Some((super::media::SDP_TYPE.to_string(), bytes));
+        let mut ok = Reply::new(StatusCode::OK);
+        for (name, value) in self.session_answer_headers(cx, leg) {
+            ok = ok.header(name, value);
+        }
+        self.answer_reinvite_with(cx, leg, h, ok, body);
+    }
+
+    /// Our 2xx `reply` (with `body`) to `leg`'s re-INVITE on `h`, retransmitted until its ACK.
+    pub(super) fn answer_reinvite_with(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        h: TxHandle,
+        reply: Reply,
+        body: reply::Body,
+    ) {
         let ua = cx.cfg.general.user_agent.as_str();
-        let Some(built) = reply::build(
-            cx.txs,
-            h,
-            Reply::new(StatusCode::OK),
-            body,
-            cx.advertise,
-            ua,
-        ) else {
+        let Some(built) = reply::build(cx.txs, h, reply, body, cx.advertise, ua) else {
             return;
         };
         cx.txs.server_send(cx.now, cx.sched, cx.out, h, &built);
@@ -222,7 +251,7 @@ impl Call {
             invite,
             ..
         } = relay;
-        let reply = match (ev, resp) {
+        let mut reply = match (ev, resp) {
             (ClientEvent::Response(s), Some(r)) => match StatusCode::new(s) {
                 Some(code) => Reply::with_reason(code, r.reason().to_string()),
                 None => return,
@@ -237,6 +266,17 @@ impl Call {
             self.reinvite_pending = false;
         }
         let success = reply.status.is_success();
+        let session_method = invite
+            || cx.txs.server(server).is_some_and(|t| {
+                t.answering
+                    .as_ref()
+                    .is_some_and(|a| *a.request.method() == Method::Update)
+            });
+        if success && session_method {
+            for (name, value) in self.session_relayed_2xx(cx, from_leg, to_leg, resp) {
+                reply = reply.header(name, value);
+            }
+        }
         if is_invite && success {
             // ACK the callee side's 2xx ourselves (we are its UAC).
             let branch = cx.new_branch();

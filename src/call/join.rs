@@ -155,6 +155,7 @@ impl Call {
             nated: l.nated,
             channel: l.channel.clone(),
             created: l.created,
+            session: Default::default(),
         };
         let moved = std::mem::replace(l, placeholder);
         if self.pending_ack.as_ref().is_some_and(|p| p.leg == leg) {

@@ -30,6 +30,7 @@ pub mod media;
 pub mod message;
 pub mod outcome;
 pub mod reply;
+pub mod session_timer;
 pub mod state;
 pub mod table;
 
@@ -41,6 +42,7 @@ pub mod join;
 pub mod local;
 pub mod park;
 mod script;
+pub mod session_refresh;
 mod start;
 mod targets;
 pub mod transfer;
@@ -90,6 +92,8 @@ pub enum Purpose {
     },
     /// A request relayed between the legs of a call.
     Relay(Relay),
+    /// Our session-timer refresh (re-INVITE or UPDATE) on a leg (RFC 4028).
+    Refresh(LegRef),
     /// An outbound REGISTER of registration `trunk` with this CSeq.
     Register {
         /// The registration's [`crate::trunk::Trunk::id`] (stable across reloads, unlike its

@@ -252,6 +252,7 @@ impl Call {
             CallTimer::Local => self.local_timer(cx),
             CallTimer::Park => self.park_timed_out(cx),
             CallTimer::Agi => self.agi_timed_out(cx),
+            CallTimer::SessionTimer => self.on_session_timer(cx),
         }
     }
 

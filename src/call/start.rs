@@ -71,6 +71,7 @@ impl Call {
             nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
             channel: String::new(),
             created: cx.now,
+            session: Default::default(),
         };
         let mut exec = Execution::new(
             cx.dialplan,
@@ -84,6 +85,15 @@ impl Call {
         }
         let mut leg = leg;
         leg.channel = exec.channel_name();
+        // The engine answered a refusal (422, 420) before the call began: Ok here.
+        let st = match peer.and_then(|p| cx.cfg.peer(p)) {
+            Some(p) => p.session_timers,
+            None => cx.cfg.general.session_timers,
+        };
+        let timer = super::session_timer::negotiate_uas(&st, &invite, None, cx.now)
+            .ok()
+            .flatten();
+        leg.session = super::session_refresh::LegSession::for_caller(&invite, timer);
         let pres = caller_identity(cx, &invite, peer).pres;
         if pres != "allowed_not_screened" {
             exec.set_var("CALLERID(pres)", pres);

@@ -40,6 +40,8 @@ pub struct Leg {
     pub channel: String,
     /// When the leg was created (`core show channels verbose` shows its duration).
     pub created: std::time::Instant,
+    /// Its session timer (RFC 4028).
+    pub session: super::session_refresh::LegSession,
 }
 
 /// Two legs whose media and in-dialog requests are passed between each other.
@@ -209,7 +211,19 @@ impl CallIds for Call {
     }
 }
 
+/// The most legs one call may have (forks, their failovers, transfer targets, joined legs;
+/// a left leg stays as a placeholder so leg ids do not move). A call that is transferred or
+/// re-dialled over and over would otherwise grow without end: each leg keeps a dialog (with
+/// its peer's route set, up to a message's size) and a CDR entry. 32 legs of at most 64 KB
+/// each bound a call to about 2 MB.
+pub const MAX_LEGS: usize = 32;
+
 impl Call {
+    /// True while the call may take one more leg ([`MAX_LEGS`]).
+    pub fn has_room_for_leg(&self) -> bool {
+        self.legs.len() < MAX_LEGS
+    }
+
     /// True when the caller has been answered (a 2xx sent on its leg; after a transfer, the
     /// transferee's leg is the caller's and was answered long ago).
     pub fn answered(&self) -> bool {

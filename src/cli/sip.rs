@@ -233,6 +233,22 @@ pub(super) fn peer(view: &View<'_>, args: &[&str]) -> Answer {
     line("DTMFmode", &c.dtmfmode);
     line("Timer T1", &g.timer_t1.as_millis());
     line("Timer B", &g.timer_b.as_millis());
+    // chan_sip's sip_show_peer wording.
+    let st = &c.session_timers;
+    use crate::config::sip_session_timers::{StMode, StRefresher};
+    let mode = match st.mode {
+        StMode::Accept => "Accept",
+        StMode::Originate => "Originate",
+        StMode::Refuse => "Refuse",
+    };
+    line("Sess-Timers", &mode);
+    let refresher = match st.refresher {
+        StRefresher::Uas => "uas",
+        StRefresher::Uac => "uac",
+    };
+    line("Sess-Refresh", &refresher);
+    line("Sess-Expires", &format!("{} secs", st.expires));
+    line("Min-Sess", &format!("{} secs", st.min_se));
     line(
         "ToHost",
         &match &c.host {

@@ -41,6 +41,7 @@ pub mod sip_nat;
 pub mod sip_outbound;
 pub mod sip_peer;
 pub mod sip_presence;
+pub mod sip_session_timers;
 pub mod sip_values;
 pub mod values;
 

@@ -96,6 +96,8 @@ pub struct General {
     pub presence: super::sip_presence::PresenceGeneral,
     /// SIP MESSAGE (`accept_outofcall_message`, ...).
     pub message: super::sip_message::MessageGeneral,
+    /// Session timers (`session-timers`, `session-expires`, ...): the entries' defaults.
+    pub session_timers: super::sip_session_timers::SessionTimers,
 }
 
 impl Default for General {
@@ -137,6 +139,7 @@ impl Default for General {
             register_attempts: 0,
             presence: Default::default(),
             message: Default::default(),
+            session_timers: Default::default(),
         }
     }
 }
@@ -247,6 +250,9 @@ impl General {
             "useragent" => g.user_agent = text_of(e)?,
             "vmexten" => g.vmexten = text_of(e)?,
             k if super::sip_message::is_key(k) => super::sip_message::option(&mut g.message, e)?,
+            k if super::sip_session_timers::is_key(k) => {
+                super::sip_session_timers::option(&mut g.session_timers, e)?
+            }
             k if super::sip_presence::is_general_key(k) => {
                 super::sip_presence::general_option(&mut g.presence, e)?
             }

@@ -128,6 +128,11 @@ pub struct SipPeer {
     pub moh_suggest: String,
     /// Presence and busy lamps (`allowsubscribe`, `subscribecontext`, `callcounter`, ...).
     pub presence: super::sip_presence::PeerPresence,
+    /// `maxcallspersource` (sipbox's own; `[general]`'s unless set here; 0 = off): calls the
+    /// source address of a call from this entry may hold at once, this one included.
+    pub max_calls_per_source: u32,
+    /// Session timers (RFC 4028), `[general]`'s unless set here.
+    pub session_timers: super::sip_session_timers::SessionTimers,
     /// Where the `[name]` line is.
     pub loc: Loc,
 }
@@ -155,6 +160,7 @@ impl fmt::Debug for SipPeer {
             .field("acl", &self.acl)
             .field("contact_acl", &self.contact_acl)
             .field("call_limit", &self.call_limit)
+            .field("max_calls_per_source", &self.max_calls_per_source)
             .field("codecs", &self.codecs)
             .field("nat", &self.nat)
             .field("keepalive", &self.keepalive)
@@ -254,6 +260,8 @@ impl SipPeer {
             moh_interpret: general.moh_interpret.clone(),
             moh_suggest: general.moh_suggest.clone(),
             presence: super::sip_presence::PeerPresence::from_general(&general.presence),
+            session_timers: general.session_timers,
+            max_calls_per_source: general.ban.max_calls_per_source,
             loc: section.loc.clone(),
         };
         let mut port = None;
@@ -331,6 +339,7 @@ impl SipPeer {
                 .map_err(acl_err)?,
             "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
             "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+            "maxcallspersource" => p.max_calls_per_source = u32_of(e)?,
             "allow" | "disallow" => {} // applied in order after the loop
             "nat" => p.nat = Nat::parse(e, warnings)?,
             "keepalive" => p.keepalive = super::sip_nat::parse_keepalive(e)?,
@@ -359,6 +368,9 @@ impl SipPeer {
             "vmexten" => {}
             "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
             "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
+            k if super::sip_session_timers::is_key(k) => {
+                super::sip_session_timers::option(&mut p.session_timers, e)?
+            }
             k if super::sip_presence::is_peer_key(k) => {
                 super::sip_presence::peer_option(&mut p.presence, e)?
             }

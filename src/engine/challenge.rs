@@ -34,7 +34,7 @@ impl Engine {
                 .and_then(|l| l.peer)
         };
         let known = match purpose {
-            Purpose::Invite(lr) => leg_peer(lr.call, lr.leg),
+            Purpose::Invite(lr) | Purpose::Refresh(lr) => leg_peer(lr.call, lr.leg),
             Purpose::Relay(r) => leg_peer(r.call, r.to_leg),
             Purpose::Qualify { peer, .. } => Some(*peer),
             Purpose::Fire => self
@@ -153,7 +153,7 @@ impl Engine {
             return false;
         };
         let call_leg = match purpose {
-            Purpose::Invite(lr) => Some((lr.call, lr.leg)),
+            Purpose::Invite(lr) | Purpose::Refresh(lr) => Some((lr.call, lr.leg)),
             Purpose::Relay(r) => Some((r.call, r.to_leg)),
             Purpose::Fire => self.calls.find(req.call_id()).map(|lr| (lr.call, lr.leg)),
             Purpose::Qualify { .. } | Purpose::Register { .. } => None,

@@ -85,6 +85,19 @@ impl Engine {
             // features.conf pickupexten, before the dialplan (as chan_sip).
             return self.invite_pickup(now, req, source, h, who.peer);
         }
+        // RFC 4028 §9: an interval below our Min-SE is 422 before any call exists.
+        let st = match who.peer.and_then(|p| self.cfg.peer(p)) {
+            Some(p) => p.session_timers,
+            None => self.cfg.general.session_timers,
+        };
+        if let Err(reply) = crate::call::session_timer::negotiate_uas(&st, &req, None, now) {
+            log::info!(
+                "call {}: session timer refused ({})",
+                req.call_id(),
+                reply.status.code()
+            );
+            return self.reply_on(now, h, reply);
+        }
         if let Err(refusal) = self.try_new_call(now, req.clone(), source, h, who) {
             let reply = self.invite_refusal(now, refusal, &req, source.remote);
             self.reply_on(now, h, reply);
@@ -129,8 +142,12 @@ impl Engine {
             }
         }
         // One address may not hold the whole call table (an account opening calls and never
-        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt.
-        let max = self.cfg.general.ban.max_calls_per_source;
+        // hanging up). Trunks (static hosts trusted by address) and banignore are exempt; an
+        // entry may set its own cap.
+        let max = match peer.and_then(|i| self.cfg.peer(i)) {
+            Some(p) => p.max_calls_per_source,
+            None => self.cfg.general.ban.max_calls_per_source,
+        };
         let ip = source.remote.ip();
         if max > 0
             && !trunk

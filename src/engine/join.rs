@@ -90,6 +90,9 @@ impl Engine {
         if call_b.reinvite_pending || call_a.reinvite_pending {
             return Err(StatusCode::REQUEST_PENDING);
         }
+        if !call_a.has_room_for_leg() {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let wall = self.wall(now);
         let leg = {
             let call = self
@@ -135,6 +138,9 @@ impl Engine {
         let transferee = call_a
             .transferee_of(transferer)
             .ok_or(StatusCode::DECLINE)?;
+        if !self.calls.get(b).is_some_and(|c| c.has_room_for_leg()) {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let wall = self.wall(now);
         let leg = {
             let call = self
@@ -235,6 +241,9 @@ impl Engine {
         if call.reinvite_pending {
             return Err(Some(StatusCode::REQUEST_PENDING));
         }
+        if !call.has_room_for_leg() {
+            return Err(Some(StatusCode::SERVICE_UNAVAILABLE));
+        }
         let c = lr.call;
         let leg = self.new_leg(now, req, source, h, peer);
         let wall = self.wall(now);
@@ -281,6 +290,7 @@ impl Engine {
             nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
             channel: crate::call::channel_name(&name, self.unique_ids),
             created: now,
+            session: Default::default(),
         }
     }
 }

@@ -794,6 +794,11 @@ impl Engine {
                     call.on_relay_event(cx, relay, ev, resp)
                 });
             }
+            Purpose::Refresh(lr) => {
+                self.with_call(now, lr.call, |call, cx| {
+                    call.on_refresh_event(cx, h, lr.leg, ev, resp)
+                });
+            }
             Purpose::Qualify { peer, sent } => self.on_qualify_event(now, peer, sent, ev),
             Purpose::Register { trunk, cseq } => self.on_register_event(now, trunk, cseq, ev, resp),
             Purpose::Fire => {}

@@ -47,7 +47,10 @@ pub fn check(req: &Request) -> Result<(), Refusal> {
     }
     let mut unsupported: Vec<String> = req.require();
     if *req.method() != Method::Cancel && *req.method() != Method::Ack {
-        unsupported.retain(|opt| !opt.is_empty());
+        // RFC 4028's `timer` is ours (session-timers=refuse answers it 420 per entry).
+        unsupported.retain(|opt| {
+            !opt.is_empty() && !opt.eq_ignore_ascii_case(crate::call::session_timer::TIMER)
+        });
         if !unsupported.is_empty() {
             let r = refuse(StatusCode::BAD_EXTENSION)
                 .header(HeaderName::Unsupported, unsupported.join(", "));

@@ -42,6 +42,7 @@ codes! {
     BAD_EXTENSION = 420, "Bad Extension";
     REQUEST_ENTITY_TOO_LARGE = 413, "Request Entity Too Large";
     UNSUPPORTED_MEDIA_TYPE = 415, "Unsupported Media Type";
+    SESSION_INTERVAL_TOO_SMALL = 422, "Session Interval Too Small";
     INTERVAL_TOO_BRIEF = 423, "Interval Too Brief";
     TEMPORARILY_UNAVAILABLE = 480, "Temporarily Unavailable";
     CALL_DOES_NOT_EXIST = 481, "Call/Transaction Does Not Exist";

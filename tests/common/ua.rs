@@ -510,6 +510,18 @@ impl Ua {
         method: &str,
         body: Option<(&str, &str)>,
     ) {
+        self.in_dialog_with(w, d, method, "", body)
+    }
+
+    /// As [`Ua::in_dialog_typed`], with extra header lines (each ending in CRLF).
+    pub fn in_dialog_with(
+        &mut self,
+        w: &mut impl Wire,
+        d: &mut Dialog,
+        method: &str,
+        headers: &str,
+        body: Option<(&str, &str)>,
+    ) {
         d.cseq += 1;
         let n = self.next();
         d.branch = format!("z9hG4bK-{}-{n}", method.to_lowercase());
@@ -524,7 +536,7 @@ impl Ua {
         let text = format!(
             "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch={br};rport\r\nMax-Forwards: 70\r\n\
              From: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: {c} {method}\r\n\
-             Contact: <sip:{u}@{me}>\r\n{ct}Content-Length: {len}\r\n\r\n{b}",
+             Contact: <sip:{u}@{me}>\r\n{headers}{ct}Content-Length: {len}\r\n\r\n{b}",
             uri = d.uri,
             me = self.sip,
             br = d.branch,
@@ -560,6 +572,18 @@ impl Ua {
 
     /// Answers `req` with `status` (adding our To tag), with an SDP body when given.
     pub fn respond(&self, w: &mut impl Wire, req: &Request, status: u16, body: Option<&str>) {
+        self.respond_with(w, req, status, "", body)
+    }
+
+    /// As [`Ua::respond`], with extra header lines (each ending in CRLF).
+    pub fn respond_with(
+        &self,
+        w: &mut impl Wire,
+        req: &Request,
+        status: u16,
+        headers: &str,
+        body: Option<&str>,
+    ) {
         let to = if req.to().tag().is_some() {
             req.to().to_string()
         } else {
@@ -577,6 +601,7 @@ impl Ua {
             self.user,
             self.sip
         ));
+        r.push_str(headers);
         match body {
             Some(b) => r.push_str(&format!(
                 "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}",

@@ -49,6 +49,12 @@ impl LocalSession {
         }
     }
 
+    /// The last description stamped (what the leg last got from us): a session refresh
+    /// (RFC 4028) offers it again unchanged, same o= version (RFC 3264 §8).
+    pub fn last(&self) -> Option<&Sdp> {
+        self.last.as_ref()
+    }
+
     /// The version of the last description stamped.
     pub fn version(&self) -> u64 {
         self.version
