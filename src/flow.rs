@@ -159,6 +159,9 @@ pub enum Job {
     /// A voicemail spool change (message, greeting, e-mail, password): the driver performs
     /// these on one thread in the order given; no completion is reported.
     Voicemail(crate::voicemail::FsOp),
+    /// A MixMonitor recording's write (open, append, close, post-command): the driver performs
+    /// these on one writer thread in the order given; no completion is reported.
+    Monitor(crate::media::monitor::FileOp),
 }
 
 /// How a job ended.

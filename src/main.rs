@@ -11,6 +11,7 @@ mod driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
+mod monitor_disk;
 mod reload_driver;
 mod resolve;
 mod sounds_disk;

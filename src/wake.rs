@@ -31,6 +31,8 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The next 20 ms frame of the call's MixMonitor recordings.
+    Monitor,
 }
 
 impl TimerKindSet for CallTimer {

@@ -144,6 +144,14 @@ impl Call {
                     resume = Resume::MessageSent { status };
                     continue;
                 }
+                Command::MixMonitor(spec) => {
+                    self.start_mixmonitor(cx, *spec);
+                    continue;
+                }
+                Command::StopMixMonitor { id } => {
+                    self.stop_mixmonitor(cx, &id);
+                    continue;
+                }
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers
@@ -188,6 +196,7 @@ impl Call {
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
+            CallTimer::Monitor => self.monitor_tick(cx),
         }
     }
 

@@ -37,7 +37,9 @@ pub mod time;
 pub mod vars;
 
 pub use cause::Cause;
-pub use command::{ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume};
+pub use command::{
+    ChannelInfo, Command, DialOptions, DialStatus, DialTarget, MixMonitorSpec, Resume,
+};
 pub use cursor::Execution;
 pub use functions::message::set_field as set_message_field;
 pub use model::Dialplan;

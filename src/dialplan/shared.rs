@@ -27,6 +27,8 @@ pub struct Shared {
     /// Device states by sip.conf entry name (the engine's last view, for `DEVICE_STATE()` and
     /// `EXTENSION_STATE()`).
     pub(crate) devices: HashMap<String, crate::presence::DeviceState>,
+    /// `<astspooldir>/monitor`: where MixMonitor's relative file names go.
+    pub(crate) monitor_dir: std::path::PathBuf,
 }
 
 /// The handle calls keep.

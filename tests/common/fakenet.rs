@@ -59,6 +59,8 @@ pub struct FakeNet {
     pub cdrs: Vec<sipbox::cdr::CdrRecord>,
     /// Voicemail spool changes the engine handed to the driver, in order.
     pub vm_ops: Vec<sipbox::voicemail::FsOp>,
+    /// MixMonitor writes the engine handed to the driver, in order.
+    pub monitor_ops: Vec<sipbox::media::monitor::FileOp>,
     next_port: u16,
 }
 
@@ -113,6 +115,7 @@ impl FakeNet {
             store_ops: Vec::new(),
             cdrs: Vec::new(),
             vm_ops: Vec::new(),
+            monitor_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -237,6 +240,7 @@ impl FakeNet {
                     Job::Store(op) => self.store_ops.push(op),
                     Job::Cdr(r) => self.cdrs.push(*r),
                     Job::Voicemail(op) => self.vm_ops.push(op),
+                    Job::Monitor(op) => self.monitor_ops.push(op),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

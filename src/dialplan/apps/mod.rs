@@ -13,6 +13,7 @@ use std::time::Duration;
 mod loops;
 pub(crate) mod macros;
 mod misc;
+mod mixmonitor;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -99,9 +100,11 @@ pub enum App {
     StopMusicOnHold,
     Pickup,
     PickupChan,
+    MixMonitor,
+    StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 63] = [
+const NAMES: [(&str, App); 65] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -165,6 +168,8 @@ const NAMES: [(&str, App); 63] = [
     ("pickup", App::Pickup),
     ("pickupchan", App::PickupChan),
     ("stopmusiconhold", App::StopMusicOnHold),
+    ("mixmonitor", App::MixMonitor),
+    ("stopmixmonitor", App::StopMixMonitor),
 ];
 
 impl App {
@@ -430,6 +435,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
         App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
         App::Record => record(ex, &argv, loc),
+        App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
+        App::StopMixMonitor => mixmonitor::stop(args),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
