@@ -52,11 +52,16 @@ impl Disk {
                         self.files.insert(path, header);
                     }
                 }
-                FileOp::Append { path, bytes } => {
-                    self.files.entry(path).or_default().extend_from_slice(&bytes)
-                }
+                FileOp::Append { path, bytes } => self
+                    .files
+                    .entry(path)
+                    .or_default()
+                    .extend_from_slice(&bytes),
                 FileOp::Close { path, wav } => {
-                    let f = self.files.get_mut(&path).expect("closing a file never opened");
+                    let f = self
+                        .files
+                        .get_mut(&path)
+                        .expect("closing a file never opened");
                     if wav {
                         let fix = wav_size_fix(f, f.len() as u64).expect("a WAV with data");
                         for (off, v) in fix {
@@ -198,7 +203,10 @@ fn a_appends_and_without_it_the_file_starts_again() {
     bridged_call(&mut net, "1002", 25);
     disk.apply(std::mem::take(&mut net.monitor_ops));
     let both = disk.samples(path).len();
-    assert!(first >= 4000 && both >= 2 * first - 160, "{first} then {both}");
+    assert!(
+        first >= 4000 && both >= 2 * first - 160,
+        "{first} then {both}"
+    );
     bridged_call(&mut net, "2002", 25);
     disk.apply(std::mem::take(&mut net.monitor_ops));
     let again = disk.samples(path).len();
@@ -227,13 +235,11 @@ fn b_records_only_the_bridged_part() {
 
 #[test]
 fn stop_by_id_the_rest_at_hangup_silence_counts() {
-    let mut net = net(
-        "exten => 600,1,Answer()\n \
+    let mut net = net("exten => 600,1,Answer()\n \
          same => n,MixMonitor(one.wav,i(ONE),touch ^{MIXMONITOR_FILENAME}.done)\n \
          same => n,MixMonitor(two.wav,i(TWO))\n same => n,Wait(1)\n \
          same => n,StopMixMonitor(${ONE})\n same => n,StopMixMonitor(nosuchid)\n \
-         same => n,Wait(1)\n same => n,Hangup()\n",
-    );
+         same => n,Wait(1)\n same => n,Hangup()\n");
     let mut a = Ua::new(&mut net, "1001", "1001pass");
     let (_d, r) = a.call(&mut net, "600", &sdp(a.rtp, &[0], "sendrecv"));
     assert_eq!(r.status(), 200);
@@ -255,14 +261,49 @@ fn stop_by_id_the_rest_at_hangup_silence_counts() {
 
 #[test]
 fn gsm_is_refused_and_nothing_is_written() {
-    let mut net = net(
-        "exten => 600,1,Answer()\n same => n,MixMonitor(x.gsm)\n \
-         same => n,Set(F=${MIXMONITOR_FILENAME})\n same => n,Wait(1)\n same => n,Hangup()\n",
-    );
+    let mut net = net("exten => 600,1,Answer()\n same => n,MixMonitor(x.gsm)\n \
+         same => n,Set(F=${MIXMONITOR_FILENAME})\n same => n,Wait(1)\n same => n,Hangup()\n");
     let mut a = Ua::new(&mut net, "1001", "1001pass");
     let (_d, r) = a.call(&mut net, "600", &sdp(a.rtp, &[0], "sendrecv"));
     assert_eq!(r.status(), 200);
     net.advance(Duration::from_secs(2));
     assert!(net.monitor_ops.is_empty(), "{:?}", net.monitor_ops);
     assert!(net.logged("GSM"), "{:?}", net.log());
+}
+
+#[test]
+fn v_and_w_scale_what_the_phone_sends_on_a_call_sipbox_answered() {
+    let mut net = net(
+        "exten => 601,1,Answer()\n same => n,MixMonitor(plain.wav,r(loud.wav))\n \
+         same => n,MixMonitor(quiet.wav,r(soft.wav)W(-1)v(1))\n \
+         same => n,MixMonitor(,r(double.wav)v(1))\n same => n,Wait(1)\n \
+         same => n,Hangup()\n",
+    );
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let (d, r) = a.call(&mut net, "601", &sdp(a.rtp, &[0], "sendrecv"));
+    assert_eq!(r.status(), 200);
+    for n in 0..25 {
+        let p = rtp_packet(0, n as u16, (n * 160) as u32, 0xA, &tone_frame(400.0, n));
+        a.send_rtp(&mut net, d.remote_media(), &p);
+        net.advance(Duration::from_millis(20));
+    }
+    net.advance(Duration::from_secs(1));
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    let peak = |p: &str| {
+        disk.samples(&format!("{MONITOR}/{p}"))
+            .iter()
+            .map(|s| i32::from(*s).abs())
+            .max()
+            .unwrap_or(0)
+    };
+    let plain = peak("loud.wav");
+    assert!(plain > 7000, "the caller's tone recorded: {plain}");
+    // v(1): ×2; W(-1) wins over v(1) whatever their order, as in mixmonitor_exec: ÷2.
+    assert_eq!(peak("double.wav"), (2 * plain).min(32767));
+    assert_eq!(peak("soft.wav"), plain / 2);
+    assert!(has_tone(
+        &disk.samples(&format!("{MONITOR}/plain.wav")),
+        400.0
+    ));
 }

@@ -69,7 +69,7 @@ pub fn volume_factor(x: i32) -> i32 {
 /// negative one's magnitude.
 pub fn adjust_volume(samples: &mut [i16], factor: i32) {
     match factor {
-        0 | 1 | -1 => {}
+        -1..=1 => {}
         f if f > 0 => {
             for s in samples {
                 *s = (i32::from(*s) * f).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
@@ -117,8 +117,13 @@ pub enum FormatError {
 impl std::fmt::Display for FormatError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FormatError::NoGsm => f.write_str("GSM formats (gsm, WAV, wav49) need a GSM encoder, which sipbox does not have"),
-            FormatError::Unknown(e) => write!(f, "no format for extension '{e}' (wav, sln, raw, ulaw, alaw)"),
+            FormatError::NoGsm => f.write_str(
+                "GSM formats (gsm, WAV, wav49) need a GSM encoder, which sipbox does not have",
+            ),
+            FormatError::Unknown(e) => write!(
+                f,
+                "no format for extension '{e}' (wav, sln, raw, ulaw, alaw)"
+            ),
         }
     }
 }
@@ -246,7 +251,11 @@ mod tests {
         }
         f.push(Law::Alaw, &[0x55; 4 * MAX_PENDING]);
         assert_eq!(f.pending.len(), MAX_PENDING);
-        assert_eq!(f.pending.capacity(), cap, "no growth past the first capacity");
+        assert_eq!(
+            f.pending.capacity(),
+            cap,
+            "no growth past the first capacity"
+        );
     }
 
     #[test]
@@ -267,10 +276,19 @@ mod tests {
     #[test]
     fn formats_by_extension() {
         use std::path::Path;
-        assert_eq!(FileFormat::of_path(Path::new("/a/b.wav")), Ok(FileFormat::Wav));
+        assert_eq!(
+            FileFormat::of_path(Path::new("/a/b.wav")),
+            Ok(FileFormat::Wav)
+        );
         assert_eq!(FileFormat::of_path(Path::new("/a/b")), Ok(FileFormat::Slin));
-        assert_eq!(FileFormat::of_path(Path::new("b.WAV")), Err(FormatError::NoGsm));
-        assert_eq!(FileFormat::of_path(Path::new("b.gsm")), Err(FormatError::NoGsm));
+        assert_eq!(
+            FileFormat::of_path(Path::new("b.WAV")),
+            Err(FormatError::NoGsm)
+        );
+        assert_eq!(
+            FileFormat::of_path(Path::new("b.gsm")),
+            Err(FormatError::NoGsm)
+        );
         assert!(FileFormat::of_path(Path::new("b.mp3")).is_err());
         let mut out = Vec::new();
         FileFormat::Ulaw.encode(&[0, 1000], &mut out);
@@ -289,6 +307,10 @@ mod tests {
         assert_eq!(w.frame_count(), 2);
         assert_eq!(u32::from_le_bytes(file[4..8].try_into().unwrap()), 36 + 640);
         assert_eq!(wav_size_fix(b"RIFX....", 10), None);
-        assert_eq!(wav_size_fix(&file[..20], 1000), None, "no data chunk in the head");
+        assert_eq!(
+            wav_size_fix(&file[..20], 1000),
+            None,
+            "no data chunk in the head"
+        );
     }
 }

@@ -28,18 +28,15 @@ pub(super) fn mixmonitor(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &Lo
     let command = parts.next().unwrap_or("").trim();
     let dir = dp.monitor_dir();
     let mut spec = MixMonitorSpec::default();
+    // v, V, W: as mixmonitor_exec checks them, W (both) wins over v and V in any order.
+    let mut volumes: [Option<i32>; 3] = [None; 3];
     for (letter, arg) in parse_options(options) {
         match letter {
             'a' => spec.append = true,
             'b' => spec.bridged_only = true,
             'v' | 'V' | 'W' => match volume(arg) {
                 Some(f) => {
-                    if letter != 'V' {
-                        spec.read_volume = f;
-                    }
-                    if letter != 'v' {
-                        spec.write_volume = f;
-                    }
+                    volumes[usize::from(letter != 'v') + usize::from(letter == 'W')] = Some(f)
                 }
                 None => log::warn!(
                     "{loc}: {}: MixMonitor volume '{letter}({})' must be a number between -4 and 4",
@@ -61,7 +58,12 @@ pub(super) fn mixmonitor(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &Lo
                     ex.here()
                 ),
             },
-            'i' => spec.id_var = arg.map(str::trim).filter(|v| !v.is_empty()).map(String::from),
+            'i' => {
+                spec.id_var = arg
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(String::from)
+            }
             // Beeps and voicemail copies are not done: said, not silently dropped.
             'B' | 'p' | 'P' | 'm' => log::warn!(
                 "{loc}: {}: MixMonitor option '{letter}' is not supported by sipbox; ignored",
@@ -70,6 +72,8 @@ pub(super) fn mixmonitor(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &Lo
             other => log::debug!("{loc}: MixMonitor option '{other}' ignored"),
         }
     }
+    spec.read_volume = volumes[2].or(volumes[0]).unwrap_or(0);
+    spec.write_volume = volumes[2].or(volumes[1]).unwrap_or(0);
     if file.is_empty() && spec.receive.is_none() && spec.transmit.is_none() {
         log::warn!(
             "{loc}: {}: MixMonitor requires an argument (filename)",
