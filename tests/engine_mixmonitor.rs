@@ -5,7 +5,8 @@
 //! last as long as the recording ran on the clock. Also: relative names under the spool's
 //! `monitor/`, absolute ones kept, `a` appends and its absence truncates, `b` records only
 //! the bridged part, `StopMixMonitor(${ID})` by id, the post-command runs once, after the
-//! files are closed, with `^{...}` substituted at MixMonitor time; GSM is refused.
+//! files are closed, with `^{...}` substituted at MixMonitor time; GSM is refused; `v`/`W`
+//! volumes; a blind transfer of the other party keeps the recording going with the new one.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -306,4 +307,80 @@ fn v_and_w_scale_what_the_phone_sends_on_a_call_sipbox_answered() {
         &disk.samples(&format!("{MONITOR}/plain.wav")),
         400.0
     ));
+}
+
+/// Sends a REFER to 1003 inside `d` (the transferer's dialog).
+fn refer_to_1003(ua: &Ua, net: &mut FakeNet, d: &mut Dialog) {
+    d.cseq += 1;
+    let text = format!(
+        "REFER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-mm-refer;rport\r\n\
+         Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: {c} REFER\r\n\
+         Contact: <sip:{u}@{me}>\r\nRefer-To: <sip:1003@{host}>\r\nContent-Length: 0\r\n\r\n",
+        uri = d.uri,
+        me = ua.sip,
+        from = d.local,
+        to = d.remote,
+        cid = d.call_id,
+        c = d.cseq,
+        u = ua.user,
+        host = net.sipbox,
+    );
+    ua.send(net, &text);
+}
+
+#[test]
+fn a_blind_transfer_of_the_other_party_keeps_recording_the_channel() {
+    let mut net = net(
+        "exten => 1002,1,MixMonitor(xfer.wav,t(heard.wav))\n same => n,Dial(SIP/1002,10)\n\
+         exten => _100X,1,Dial(SIP/${EXTEN},10)\n",
+    );
+    let mut b = Ua::new(&mut net, "1002", "1002pass").registered(&mut net);
+    let c = Ua::new(&mut net, "1003", "1003pass").registered(&mut net);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut da = a.call_start(&mut net, "1002", &sdp(a.rtp, &[0], "sendrecv"));
+    let inv = b.request(&mut net, Method::Invite);
+    b.respond(&mut net, &inv, 200, Some(&sdp(b.rtp, &[0], "sendrecv")));
+    assert_eq!(a.invite_outcome(&mut net, &mut da).status(), 200);
+    a.ack(&mut net, &da, None);
+    b.request(&mut net, Method::Ack);
+    let mut db = b.callee_dialog(&mut net, &inv);
+    let to_b = sdp_addr(&String::from_utf8_lossy(inv.body()));
+    for n in 0..25 {
+        let q = rtp_packet(0, n as u16, (n * 160) as u32, 0xB, &tone_frame(1000.0, n));
+        b.send_rtp(&mut net, to_b, &q);
+        net.advance(Duration::from_millis(20));
+    }
+    // 1002 sends 1001 to 1003 and leaves.
+    refer_to_1003(&b, &mut net, &mut db);
+    assert_eq!(b.final_response(&mut net).status(), 202);
+    let n = b.request(&mut net, Method::Notify);
+    b.respond(&mut net, &n, 200, None);
+    let inv_c = c.request(&mut net, Method::Invite);
+    c.respond(&mut net, &inv_c, 200, Some(&sdp(c.rtp, &[0], "sendrecv")));
+    c.request(&mut net, Method::Ack);
+    let n = b.request(&mut net, Method::Notify);
+    b.respond(&mut net, &n, 200, None);
+    b.hang_up(&mut net, &mut db);
+    let to_c = sdp_addr(&String::from_utf8_lossy(inv_c.body()));
+    for n in 0..25 {
+        let q = rtp_packet(0, n as u16, (n * 160) as u32, 0xC, &tone_frame(1600.0, n));
+        c.send_rtp(&mut net, to_c, &q);
+        net.advance(Duration::from_millis(20));
+    }
+    assert!(
+        !net.monitor_ops
+            .iter()
+            .any(|op| matches!(op, FileOp::Close { .. })),
+        "still recording after the transferer left"
+    );
+    a.hang_up(&mut net, &mut da);
+    c.answer_bye(&mut net);
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    let heard = disk.samples(&format!("{MONITOR}/heard.wav"));
+    let half = heard.len() / 2;
+    assert!(has_tone(&heard[..half], 1000.0) && !has_tone(&heard[..half], 1600.0));
+    assert!(has_tone(&heard[half..], 1600.0) && !has_tone(&heard[half..], 1000.0));
+    assert!(heard.len() >= 50 * 160, "{} samples", heard.len());
+    net.assert_idle();
 }
