@@ -343,7 +343,7 @@ fn a_blind_transfer_of_the_other_party_keeps_recording_the_channel() {
     assert_eq!(a.invite_outcome(&mut net, &mut da).status(), 200);
     a.ack(&mut net, &da, None);
     b.request(&mut net, Method::Ack);
-    let mut db = b.callee_dialog(&mut net, &inv);
+    let mut db = b.callee_dialog(&net, &inv);
     let to_b = sdp_addr(&String::from_utf8_lossy(inv.body()));
     for n in 0..25 {
         let q = rtp_packet(0, n as u16, (n * 160) as u32, 0xB, &tone_frame(1000.0, n));
