@@ -6,7 +6,8 @@
 //! `monitor/`, absolute ones kept, `a` appends and its absence truncates, `b` records only
 //! the bridged part, `StopMixMonitor(${ID})` by id, the post-command runs once, after the
 //! files are closed, with `^{...}` substituted at MixMonitor time; GSM is refused; `v`/`W`
-//! volumes; a blind transfer of the other party keeps the recording going with the new one.
+//! volumes; a blind transfer of the other party keeps the recording going with the new one,
+//! and so does a pickup, while the picker's own recording ends when its leg moves.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -382,5 +383,64 @@ fn a_blind_transfer_of_the_other_party_keeps_recording_the_channel() {
     assert!(has_tone(&heard[..half], 1000.0) && !has_tone(&heard[..half], 1600.0));
     assert!(has_tone(&heard[half..], 1600.0) && !has_tone(&heard[half..], 1000.0));
     assert!(heard.len() >= 50 * 160, "{} samples", heard.len());
+    net.assert_idle();
+}
+
+#[test]
+fn a_picked_up_call_goes_on_recording_and_the_pickers_own_recording_ends_at_the_move() {
+    let mut net = net(
+        "exten => 1002,1,MixMonitor(ringing.wav,t(heard.wav))\n same => n,Dial(SIP/1002,20)\n\
+         exten => 80,1,MixMonitor(picker.wav)\n same => n,Pickup(1002@internal)\n \
+         same => n,Hangup(17)\n",
+    );
+    let b = Ua::new(&mut net, "1002", "1002pass").registered(&mut net);
+    let mut c = Ua::new(&mut net, "1003", "1003pass").registered(&mut net);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut da = a.call_start(&mut net, "1002", &sdp(a.rtp, &[0], "sendrecv"));
+    let inv_b = b.request(&mut net, Method::Invite);
+    b.respond(&mut net, &inv_b, 180, None);
+    a.response_with(&mut net, 180);
+    net.advance(Duration::from_millis(500));
+    let (dc, r) = c.call(&mut net, "80", &sdp(c.rtp, &[0], "sendrecv"));
+    assert_eq!(r.status(), 200, "{r:?}");
+    let cancel = b.request(&mut net, Method::Cancel);
+    b.respond(&mut net, &cancel, 200, None);
+    b.respond(&mut net, &inv_b, 487, None);
+    b.request(&mut net, Method::Ack);
+    c.ack(&mut net, &dc, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut da).status(), 200);
+    a.ack(&mut net, &da, None);
+    let closed: Vec<String> = net
+        .monitor_ops
+        .iter()
+        .filter_map(|op| match op {
+            FileOp::Close { path, .. } => Some(path.display().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closed,
+        vec![format!("{MONITOR}/picker.wav")],
+        "the picker's leg left its call"
+    );
+    for n in 0..25 {
+        let q = rtp_packet(0, n as u16, (n * 160) as u32, 0xC, &tone_frame(1600.0, n));
+        c.send_rtp(&mut net, dc.remote_media(), &q);
+        net.advance(Duration::from_millis(20));
+    }
+    a.hang_up(&mut net, &mut da);
+    c.answer_bye(&mut net);
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    let heard = disk.samples(&format!("{MONITOR}/heard.wav"));
+    assert!(
+        heard.len() >= 8 * 1000,
+        "ringing and talking: {}",
+        heard.len()
+    );
+    assert!(
+        has_tone(&heard, 1600.0),
+        "the picker is heard in the caller's recording"
+    );
     net.assert_idle();
 }

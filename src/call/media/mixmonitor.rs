@@ -9,7 +9,8 @@
 //!
 //! A recording belongs to the leg that ran `MixMonitor()` (the channel) and ends at
 //! `StopMixMonitor()`, the call's end, or when that leg leaves the call (an attended transfer
-//! moves it into another call: the recording closes there). When the other party changes (a
+//! or a `Pickup()` moves it into another call: the recording closes there — it stays with the
+//! call whose dialplan started it, where Asterisk's masquerade would carry it along). When the other party changes (a
 //! blind transfer of the bridged party, a pickup) the recording goes on with the new one,
 //! as Asterisk's audiohook stays on its channel.
 //!
