@@ -166,6 +166,9 @@ pub enum Job {
     /// An AGI session's transport (a script's pipes or a FastAGI connection); the driver
     /// reports what the script sends with [`JobOutcome::Agi`].
     Agi(AgiOp),
+    /// A MixMonitor recording's write (open, append, close, post-command): the driver performs
+    /// these on one writer thread in the order given; no completion is reported.
+    Monitor(crate::media::monitor::FileOp),
 }
 
 /// What the engine asks of an AGI session's transport (`res/res_agi.c`'s `launch_script`,

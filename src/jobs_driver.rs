@@ -24,6 +24,8 @@ pub struct JobRunner {
     disk: Option<SyncSender<crate::store_disk::Write>>,
     /// The voicemail spool writer (`voicemail_disk.rs`).
     vm: Option<SyncSender<sipbox::voicemail::FsOp>>,
+    /// The MixMonitor writer (`monitor_disk.rs`).
+    monitor: Option<SyncSender<sipbox::media::monitor::FileOp>>,
 }
 
 impl JobRunner {
@@ -37,6 +39,7 @@ impl JobRunner {
             db,
             disk: None,
             vm: crate::voicemail_disk::writer(),
+            monitor: crate::monitor_disk::writer(),
         }
     }
 
@@ -71,6 +74,13 @@ impl JobRunner {
             }
             Job::Agi(_) => {
                 log::error!("AGI operation sent to the job runner");
+                return;
+            }
+            Job::Monitor(op) => {
+                match &self.monitor {
+                    Some(m) => offer(m, op, "MixMonitor"),
+                    None => log::error!("MixMonitor: no writer thread; a write was dropped"),
+                }
                 return;
             }
             Job::Db(op) => {
@@ -155,7 +165,7 @@ impl JobRunner {
 
 /// Runs `command` to its end or its timeout.
 #[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: a clock
-fn run(command: &str, timeout: Duration) -> JobOutcome {
+pub fn run(command: &str, timeout: Duration) -> JobOutcome {
     let child = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)

@@ -13,6 +13,7 @@ mod fastagi_driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
+mod monitor_disk;
 mod reload_driver;
 mod resolve;
 mod sd_notify;
@@ -252,6 +253,7 @@ fn main() -> ExitCode {
         }
         dialplan.set_voicemail(vm);
     }
+    dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
     let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     let resolver = resolver_config(args.nameservers);

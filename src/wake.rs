@@ -41,6 +41,8 @@ pub enum CallTimer {
     /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
     /// the expiry of a leg whose end refreshes).
     SessionTimer,
+    /// The next 20 ms frame of the call's MixMonitor recordings.
+    Monitor,
 }
 
 impl TimerKindSet for CallTimer {

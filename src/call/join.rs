@@ -142,6 +142,9 @@ impl Call {
     /// do not move), the bridge it was in is broken, its 2xx retransmission and music stop.
     /// Its call-limit count, ports and transaction go with it.
     pub fn detach_leg(&mut self, cx: &mut Cx<'_>, leg: LegId) -> Option<Leg> {
+        self.legs.get(leg)?;
+        // A recording stays with its call: the leg's MixMonitor ends here.
+        self.end_mixmonitors(cx, Some(leg), "the channel left the call");
         let l = self.legs.get_mut(leg)?;
         let mut dialog = l.dialog.clone();
         dialog.state = DialogState::Terminated;

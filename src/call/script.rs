@@ -205,6 +205,14 @@ impl Call {
                     resume = Resume::MessageSent { status };
                     continue;
                 }
+                Command::MixMonitor(spec) => {
+                    self.start_mixmonitor(cx, *spec);
+                    continue;
+                }
+                Command::StopMixMonitor { id } => {
+                    self.stop_mixmonitor(cx, &id);
+                    continue;
+                }
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers
@@ -253,6 +261,7 @@ impl Call {
             CallTimer::Park => self.park_timed_out(cx),
             CallTimer::Agi => self.agi_timed_out(cx),
             CallTimer::SessionTimer => self.on_session_timer(cx),
+            CallTimer::Monitor => self.monitor_tick(cx),
         }
     }
 

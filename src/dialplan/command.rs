@@ -255,6 +255,15 @@ pub enum Command {
         /// The body.
         body: String,
     },
+    /// `MixMonitor()`: start recording the channel's two directions; resume with `Done`
+    /// at once (the recording runs beside the dialplan).
+    MixMonitor(Box<MixMonitorSpec>),
+    /// `StopMixMonitor([id])`: stop that recording (without an id: the channel's oldest);
+    /// resume with `Done`.
+    StopMixMonitor {
+        /// The `i(var)` id (empty: the oldest running).
+        id: String,
+    },
     /// Nothing new: keep doing what the previous command asked.
     Keep,
     /// The dialplan is over: hang up for this reason (UNALLOCATED: no such extension,
@@ -264,6 +273,30 @@ pub enum Command {
         /// Why the call ends.
         cause: Cause,
     },
+}
+
+/// A MixMonitor to start, as the application parsed it: paths resolved (relative names
+/// under `<astspooldir>/monitor/`), the post-command's variables substituted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MixMonitorSpec {
+    /// The mixed recording (None: only `r()`/`t()` files).
+    pub mixed: Option<std::path::PathBuf>,
+    /// `r(file)`: what the channel's phone sends.
+    pub receive: Option<std::path::PathBuf>,
+    /// `t(file)`: what the channel's phone is sent.
+    pub transmit: Option<std::path::PathBuf>,
+    /// `a`: append to existing files.
+    pub append: bool,
+    /// `b`: only while the channel is bridged.
+    pub bridged_only: bool,
+    /// `v(x)`/`W(x)`: the receive direction's volume factor (see `media::monitor`).
+    pub read_volume: i32,
+    /// `V(x)`/`W(x)`: the transmit direction's volume factor.
+    pub write_volume: i32,
+    /// `i(var)`: the channel variable that gets the recording's id.
+    pub id_var: Option<String>,
+    /// Run when the recording ends (`/bin/sh -c`).
+    pub command: Option<String>,
 }
 
 /// What happened since the last command.

@@ -40,7 +40,8 @@ pub mod vars;
 
 pub use cause::Cause;
 pub use command::{
-    AgiEnd, AgiTarget, ChannelInfo, Command, DialOptions, DialStatus, DialTarget, Resume,
+    AgiEnd, AgiTarget, ChannelInfo, Command, DialOptions, DialStatus, DialTarget, MixMonitorSpec,
+    Resume,
 };
 pub use cursor::Execution;
 pub use functions::message::set_field as set_message_field;

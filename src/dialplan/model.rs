@@ -228,6 +228,16 @@ impl Dialplan {
         super::shared::lock(&self.shared).voicemail = vm;
     }
 
+    /// Sets where MixMonitor's relative file names go (`<astspooldir>/monitor`).
+    pub fn set_monitor_dir(&self, dir: std::path::PathBuf) {
+        super::shared::lock(&self.shared).monitor_dir = dir;
+    }
+
+    /// Where MixMonitor's relative file names go.
+    pub(crate) fn monitor_dir(&self) -> std::path::PathBuf {
+        super::shared::lock(&self.shared).monitor_dir.clone()
+    }
+
     /// Runs `f` on the voicemail state (counts for MWI, the index for inspection).
     pub fn with_voicemail<R>(&self, f: impl FnOnce(&mut crate::voicemail::Voicemail) -> R) -> R {
         f(&mut super::shared::lock(&self.shared).voicemail)

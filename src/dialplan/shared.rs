@@ -30,6 +30,8 @@ pub struct Shared {
     /// Taken parking positions as `701@parkedcalls` (lower case): the `park:` devices of
     /// `parkinghints`.
     pub(crate) parked: std::collections::HashSet<String>,
+    /// `<astspooldir>/monitor`: where MixMonitor's relative file names go.
+    pub(crate) monitor_dir: std::path::PathBuf,
 }
 
 /// The handle calls keep.

@@ -327,6 +327,7 @@ impl Engine {
             cfg.dirs.spool.join("voicemail"),
             cfg.voicemail_file.clone(),
         ));
+        dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((

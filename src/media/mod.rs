@@ -18,6 +18,7 @@
 //!   488, sipbox's own offer).
 //! - [`ports`]: RTP/RTCP port pairs of `rtpstart..rtpend`, their socket ids and bound reserve.
 //! - [`moh`]: music on hold classes and the frame stream of a class's files.
+//! - [`monitor`]: MixMonitor's feeds, volume, mix, file formats and writes.
 //! - [`player`]: sipbox as an RTP source (Playback, Echo): SSRC, sequence, timestamp, marker,
 //!   and the drift-free 20 ms pacing deadlines for the scheduler.
 //! - [`sounds`]: where Playback's prompts come from (the [`sounds::Sounds`] trait; in-memory source).
@@ -35,6 +36,7 @@ pub mod g711;
 pub mod info_dtmf;
 pub mod learning;
 pub mod moh;
+pub mod monitor;
 pub mod negotiate;
 pub mod player;
 pub mod ports;

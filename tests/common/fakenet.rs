@@ -63,6 +63,8 @@ pub struct FakeNet {
     pub vm_ops: Vec<sipbox::voicemail::FsOp>,
     /// AGI transport operations, in order.
     pub agi_ops: Vec<sipbox::engine::AgiOp>,
+    /// MixMonitor writes the engine handed to the driver, in order.
+    pub monitor_ops: Vec<sipbox::media::monitor::FileOp>,
     next_port: u16,
 }
 
@@ -129,6 +131,7 @@ impl FakeNet {
             cdr_csv: Vec::new(),
             vm_ops: Vec::new(),
             agi_ops: Vec::new(),
+            monitor_ops: Vec::new(),
             next_port: 50_000,
         }
     }
@@ -257,6 +260,7 @@ impl FakeNet {
                     }
                     Job::Voicemail(op) => self.vm_ops.push(op),
                     Job::Agi(op) => self.agi_ops.push(op),
+                    Job::Monitor(op) => self.monitor_ops.push(op),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {

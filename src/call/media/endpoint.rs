@@ -478,6 +478,9 @@ impl Call {
                 let n = p.sender.next_packet(frame, &mut buf);
                 cx.out.send(pair.rtp, to, buf[..n].to_vec());
                 cx.media.stats.played += 1;
+                if !self.media.monitors.is_empty() {
+                    self.media.monitors.played(self.caller, p.law, frame);
+                }
                 sent = true;
             } else {
                 // Nowhere to send yet (or on hold): time still passes.

@@ -8,6 +8,7 @@
 //!
 //! - [`relay`]: the per-packet path (no allocation, no copy: `Verdict::Forward`).
 //! - [`endpoint`]: Echo, Playback, WaitDigit, the rtptimeout watchdog.
+//! - [`mixmonitor`]: MixMonitor's taps on both directions and its 20 ms clock.
 //!
 //! Media code reports what happened to the call (a digit, the end of a Playback, an RTP
 //! timeout) by calling the call's own methods; it never reaches past its call.
@@ -16,6 +17,7 @@ pub mod endpoint;
 mod hold;
 mod join;
 mod keepalive;
+pub mod mixmonitor;
 pub mod moh;
 pub mod record;
 pub mod relay;
@@ -122,6 +124,8 @@ pub struct CallMedia {
     late_answer_seen: bool,
     /// Music on hold playing to one leg.
     moh: Option<moh::MohPlayer>,
+    /// MixMonitor recordings.
+    monitors: mixmonitor::Monitors,
 }
 
 impl CallMedia {
@@ -452,6 +456,7 @@ impl Call {
 
     /// The call ended: close its sockets, stop the endpoint.
     pub(super) fn media_ended(&mut self, cx: &mut Cx<'_>) {
+        self.end_mixmonitors(cx, None, "hangup");
         for lm in self.legs.iter_mut().filter_map(|l| l.media.as_mut()) {
             if let Some(p) = lm.pair.take() {
                 cx.media.ports.release(p, cx.out);

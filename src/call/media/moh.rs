@@ -269,6 +269,9 @@ impl Call {
                     let n = p.sender.next_packet(&f, &mut buf);
                     cx.out.send(pair.rtp, to, buf[..n].to_vec());
                     cx.media.stats.played += 1;
+                    if !self.media.monitors.is_empty() {
+                        self.media.monitors.played(p.leg, p.law, &f);
+                    }
                     sent = true;
                 }
                 // Silence, or nowhere to send yet: time still passes.

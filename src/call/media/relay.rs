@@ -88,6 +88,9 @@ impl Call {
         }
         lm.last_rx = Some(cx.now);
         let in_te = lm.te_pt;
+        if !self.media.monitors.is_empty() {
+            self.media.monitors.heard(leg, data);
+        }
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
@@ -109,6 +112,9 @@ impl Call {
             return Verdict::Consumed;
         }
         out.last_tx = Some(cx.now);
+        if !self.media.monitors.is_empty() {
+            self.media.monitors.sent(other, data);
+        }
         Verdict::Forward { via: pair.rtp, to }
     }
 

@@ -86,6 +86,7 @@ impl Call {
 
     /// A leg left the call before it ended (a released transferer): its ports go back.
     pub(in crate::call) fn media_leg_gone(&mut self, cx: &mut Cx<'_>, leg: LegId) {
+        self.end_mixmonitors(cx, Some(leg), "the channel left the call");
         let Some(l) = self.legs.get_mut(leg) else {
             return;
         };

@@ -15,6 +15,7 @@ mod loops;
 pub(crate) mod macros;
 mod misc;
 pub(crate) mod park;
+mod mixmonitor;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -105,9 +106,11 @@ pub enum App {
     ParkedCall,
     Agi,
     DeadAgi,
+    MixMonitor,
+    StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 67] = [
+const NAMES: [(&str, App); 69] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -175,6 +178,8 @@ const NAMES: [(&str, App); 67] = [
     ("stopmusiconhold", App::StopMusicOnHold),
     ("agi", App::Agi),
     ("deadagi", App::DeadAgi),
+    ("mixmonitor", App::MixMonitor),
+    ("stopmixmonitor", App::StopMixMonitor),
 ];
 
 impl App {
@@ -447,6 +452,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::Park => park::park(ex, args, loc),
         App::ParkedCall => park::parked_call(ex, &argv, loc),
         App::Record => record(ex, &argv, loc),
+        App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
+        App::StopMixMonitor => mixmonitor::stop(args),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
