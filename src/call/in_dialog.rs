@@ -122,7 +122,7 @@ impl Call {
         let Some(other) = self.bridge().and_then(|b| b.other(leg)) else {
             // Bridged to nobody (sipbox answered itself) or not answered yet.
             if *req.method() == Method::Info && leg == self.caller {
-                let digit = crate::media::info_dtmf::digit(req.content_type(), req.body());
+                let digit = crate::media::dtmf::info::digit(req.content_type(), req.body());
                 self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
                 if let Some(d) = digit {
                     log::info!("call {}: DTMF '{d}' by SIP INFO", self.label());

@@ -32,7 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod g711;
-pub mod info_dtmf;
+pub mod dtmf;
 pub mod learning;
 pub mod moh;
 pub mod negotiate;
