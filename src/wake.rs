@@ -31,6 +31,8 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The next 20 ms tick of the RTP digit streams (RFC 4733 events, inband tones).
+    Dtmf,
 }
 
 impl TimerKindSet for CallTimer {

@@ -188,6 +188,7 @@ impl Call {
             CallTimer::Retransmit2xx | CallTimer::WaitAck => self.on_2xx_timer(cx, kind),
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
+            CallTimer::Dtmf => self.dtmf_tick(cx),
         }
     }
 

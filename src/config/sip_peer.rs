@@ -7,9 +7,7 @@ use super::acl::{Acl, Sense};
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc, Section};
 use super::sip_general::General;
-use super::sip_values::{
-    parse_dtmfmode, parse_qualify, CallerId, DtmfMode, Host, Insecure, Nat,
-};
+use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, DtmfMode, Host, Insecure, Nat};
 use super::values::{bad, bool_of, port_of, u32_of, Warnings};
 
 /// `type=`: what the entry may do, as in chan_sip.

@@ -140,6 +140,19 @@ pub enum Command {
     },
     /// Stop the tone PlayTones started; resume with `Done`.
     StopPlayTones,
+    /// `SendDTMF(digits[,timeout_ms[,duration_ms[,channel]]])`: send the digits to the
+    /// channel (this one when `channel` is None) in its dtmfmode; resume with `Done` once
+    /// they are sent.
+    SendDtmf {
+        /// `0-9*#A-D`, `w` (half a second of pause), `W` (a second).
+        digits: String,
+        /// Pause after each digit.
+        between: Duration,
+        /// Length of each digit.
+        duration: Duration,
+        /// The channel to send to (a name like `SIP/1002-00000002`).
+        channel: Option<String>,
+    },
     /// `MusicOnHold([class[,duration]])`: music to the caller; resume with `Done` after
     /// `duration` (never without one: until hang-up).
     MusicOnHold {

@@ -31,8 +31,8 @@
 
 #![deny(missing_docs)]
 
-pub mod g711;
 pub mod dtmf;
+pub mod g711;
 pub mod learning;
 pub mod moh;
 pub mod negotiate;

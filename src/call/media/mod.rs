@@ -12,6 +12,7 @@
 //! Media code reports what happened to the call (a digit, the end of a Playback, an RTP
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
+pub mod dtmf;
 pub mod endpoint;
 mod hold;
 mod join;
@@ -105,6 +106,10 @@ pub struct LegMedia {
     pub last_tx: Option<Instant>,
     /// The `rtpkeepalive` comfort-noise stream toward this leg.
     pub keepalive: keepalive::KeepaliveStream,
+    /// The leg's `dtmfmode` as its entry (or `[general]`) had it when the leg began.
+    pub dtmf_mode: crate::config::sip_values::DtmfMode,
+    /// Digits sent to it, its inband detector, its last event.
+    pub dtmf: dtmf::LegDtmf,
 }
 
 /// Call-wide media state.
@@ -116,12 +121,14 @@ pub struct CallMedia {
     own_answer: Option<Vec<u8>>,
     /// What sipbox does as the caller's endpoint.
     endpoint: Endpoint,
-    /// The RTP timestamp of the last DTMF event acted on (RFC 4733 end packets repeat).
-    last_event_ts: Option<u32>,
     /// Late offer: the caller's answer (in its ACK) has been read.
     late_answer_seen: bool,
     /// Music on hold playing to one leg.
     moh: Option<moh::MohPlayer>,
+    /// The 20 ms pacing of the legs' RTP digit streams while any plays.
+    dtmf_pacer: Option<crate::media::player::Pacer>,
+    /// SendDTMF() waits for this leg's digits to be sent.
+    senddtmf: Option<LegId>,
 }
 
 impl CallMedia {
@@ -187,6 +194,10 @@ impl Call {
             None => self.general.nat,
         }
         .applied(l.nated);
+        let dtmf_mode = match l.entry.as_deref() {
+            Some(e) => e.dtmfmode,
+            None => self.general.dtmfmode,
+        };
         let config = LearningConfig {
             comedia: nat.comedia,
             strict: cx.media.strict,
@@ -209,6 +220,8 @@ impl Call {
                 ssrc: rand::Rng::random(cx.rng),
                 ..Default::default()
             },
+            dtmf_mode,
+            dtmf: dtmf::LegDtmf::default(),
         });
         Some(pair)
     }
@@ -459,6 +472,8 @@ impl Call {
         }
         self.media.endpoint = Endpoint::Idle;
         self.media.moh = None;
+        self.media.dtmf_pacer = None;
+        self.media.senddtmf = None;
     }
 
     /// The driver could not bind the RTP port of `leg`: that leg has no media.

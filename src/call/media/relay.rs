@@ -12,6 +12,7 @@
 use super::super::state::Call;
 use super::super::Cx;
 use super::LegMedia;
+use crate::config::sip_values::DtmfMode;
 use crate::flow::Verdict;
 use crate::handle::LegId;
 use crate::media::g711::{transcode_in_place, Law};
@@ -78,7 +79,6 @@ impl Call {
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
-        let target = self.media_peer(leg);
         let Some(lm) = self.leg_media_mut(leg) else {
             return Verdict::Consumed;
         };
@@ -88,11 +88,30 @@ impl Call {
         }
         lm.last_rx = Some(cx.now);
         let in_te = lm.te_pt;
+        let is_event = in_te.is_some_and(|te| data[1] & 0x7f == te);
+        if !is_event && lm.dtmf_now() == DtmfMode::Inband {
+            // Only inband legs pay for the detector.
+            self.inband_rtp(cx, leg, data);
+        }
+        let target = self.media_peer(leg);
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
         if self.moh_to(other) {
             // The other side hears music instead; a holder said it wants nothing.
+            return Verdict::Consumed;
+        }
+        let Some(out) = self.leg_media(other) else {
+            return Verdict::Consumed;
+        };
+        if is_event && !out.events_pass_to_me() {
+            // The other leg takes digits another way: translate at the event's end.
+            let Some(lm) = self.leg_media_mut(leg) else {
+                return Verdict::Consumed;
+            };
+            if let Some(h) = super::dtmf::event_end(data, &mut lm.dtmf.last_event_ts) {
+                self.digit_from(cx, leg, h);
+            }
             return Verdict::Consumed;
         }
         let Some(out) = self.leg_media_mut(other) else {
@@ -101,8 +120,9 @@ impl Call {
         let (Some(pair), Some(to)) = (out.pair, out.learner.remote()) else {
             return Verdict::Consumed;
         };
-        if out.hold {
-            // RFC 3264 §8.4: a party that holds (sendonly/inactive) is sent nothing.
+        if out.hold || (!is_event && out.tone_playing()) {
+            // RFC 3264 §8.4: a party that holds (sendonly/inactive) is sent nothing; while
+            // sipbox plays it a DTMF tone, the tone replaces the other party's audio.
             return Verdict::Consumed;
         }
         if !map_payload(data, in_te, out) {
@@ -166,6 +186,8 @@ mod tests {
             last_rx: None,
             last_tx: None,
             keepalive: Default::default(),
+            dtmf_mode: Default::default(),
+            dtmf: Default::default(),
         }
     }
 

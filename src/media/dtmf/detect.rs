@@ -130,9 +130,7 @@ impl Detector {
     fn block_hit(&self) -> Option<char> {
         let rows = self.rows.map(|g| g.power());
         let cols = self.cols.map(|g| g.power());
-        let best = |e: &[f32; 4]| {
-            (0..4).fold(0, |b, i| if e[i] > e[b] { i } else { b })
-        };
+        let best = |e: &[f32; 4]| (0..4).fold(0, |b, i| if e[i] > e[b] { i } else { b });
         let (r, c) = (best(&rows), best(&cols));
         let (re, ce) = (rows[r], cols[c]);
         let reverse = if self.relax {
@@ -232,10 +230,16 @@ mod tests {
             samples.extend(tone(d, 100, 6000.0, 0.0));
             samples.extend(std::iter::repeat_n(0, 400));
         }
-        assert_eq!(heard(&samples, false).iter().collect::<String>(), "123A456B789C*0#D");
+        assert_eq!(
+            heard(&samples, false).iter().collect::<String>(),
+            "123A456B789C*0#D"
+        );
         let mut d = Detector::new(false);
         let mut got = None;
-        for f in tone('5', 200, 6000.0, 0.0).chunks(160).chain([&[0i16; 800][..]]) {
+        for f in tone('5', 200, 6000.0, 0.0)
+            .chunks(160)
+            .chain([&[0i16; 800][..]])
+        {
             got = got.or(d.feed(f.iter().copied()));
         }
         let h = got.unwrap();
@@ -245,8 +249,14 @@ mod tests {
 
     #[test]
     fn too_short_too_quiet_and_too_twisted_tones_are_not_digits() {
-        assert!(heard(&tone('1', 15, 6000.0, 0.0), false).is_empty(), "15 ms");
-        assert!(heard(&tone('1', 100, 100.0, 0.0), false).is_empty(), "-50 dB");
+        assert!(
+            heard(&tone('1', 15, 6000.0, 0.0), false).is_empty(),
+            "15 ms"
+        );
+        assert!(
+            heard(&tone('1', 100, 100.0, 0.0), false).is_empty(),
+            "-50 dB"
+        );
         // Column 5 dB above the row: beyond the 4 dB reverse twist, within relaxdtmf's 6 dB.
         let twisted = tone('9', 100, 4000.0, 5.0);
         assert!(heard(&twisted, false).is_empty());
@@ -270,7 +280,11 @@ mod tests {
             .collect();
         assert!(heard(&noise, true).is_empty());
         // Music: chords of three notes (C major, A minor, G7 with its 698 Hz F), 1 s each.
-        let chords: [&[f32]; 3] = [&[523.3, 659.3, 784.0], &[440.0, 523.3, 659.3], &[392.0, 698.5, 987.8]];
+        let chords: [&[f32]; 3] = [
+            &[523.3, 659.3, 784.0],
+            &[440.0, 523.3, 659.3],
+            &[392.0, 698.5, 987.8],
+        ];
         let mut music = Vec::new();
         for chord in chords {
             music.extend((0..8000).map(|n| {

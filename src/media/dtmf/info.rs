@@ -70,14 +70,20 @@ mod tests {
     #[test]
     fn bodies_sipbox_sends_read_back() {
         let (ct, b) = body('#', 250, false);
-        assert_eq!((ct, b.as_slice()), (DTMF_RELAY, &b"Signal=#\r\nDuration=250\r\n"[..]));
+        assert_eq!(
+            (ct, b.as_slice()),
+            (DTMF_RELAY, &b"Signal=#\r\nDuration=250\r\n"[..])
+        );
         assert_eq!(digit(Some(ct), &b), Some('#'));
         assert_eq!(duration_ms(Some(ct), &b), Some(250));
         let (ct, b) = body('7', 100, true);
         assert_eq!((ct, b.as_slice()), (DTMF, &b"7\r\n"[..]));
         assert_eq!(digit(Some(ct), &b), Some('7'));
         assert_eq!(duration_ms(Some(ct), &b), None);
-        assert_eq!(duration_ms(Some(DTMF_RELAY), b"Signal=1\r\nDuration=x"), None);
+        assert_eq!(
+            duration_ms(Some(DTMF_RELAY), b"Signal=1\r\nDuration=x"),
+            None
+        );
     }
 
     #[test]

@@ -207,7 +207,10 @@ impl Outgoing {
                     Carrier::Tones(law) => {
                         let i = (*done - 1) as usize;
                         let frame = tone.get(i).copied().unwrap_or([law.silence(); FRAME_BYTES]);
-                        (vec![(first, law.payload_type(), tick_ts, frame.to_vec())], next)
+                        (
+                            vec![(first, law.payload_type(), tick_ts, frame.to_vec())],
+                            next,
+                        )
                     }
                 }
             }
@@ -304,7 +307,11 @@ mod tests {
         let p = run(&mut o, 40);
         let ts = |p: &Vec<u8>| u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
         assert_eq!(p.len(), 8, "one update and three ends each");
-        assert_eq!(ts(&p[4]), (2 + 2 + 25) * 160, "second digit after the pause");
+        assert_eq!(
+            ts(&p[4]),
+            (2 + 2 + 25) * 160,
+            "second digit after the pause"
+        );
         let mut full = Outgoing::new(Carrier::Events(101), 1, 1, 1);
         assert!((0..MAX_QUEUED).all(|_| full.push('1', 100, 100)));
         assert!(!full.push('1', 100, 100));
