@@ -312,15 +312,23 @@ impl Call {
         let offer = self.caller_offer(cx.now).ok().flatten();
         let caller_allow = allow_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
-        learn_from(self.leg_media_mut(leg)?, cx.now, &answer);
+        let callee = self.leg_media_mut(leg)?;
+        learn_from(callee, cx.now, &answer);
+        // A callee that takes digits by INFO or inband: sipbox reads the caller's events.
+        let translate_te = callee.dtmf_now() != crate::config::sip_values::DtmfMode::Rfc2833;
         if let Some(d) = self.dial_mut() {
             d.early = Some(leg);
         }
         let lm = self.leg_media_mut(caller)?;
         let sdp = match &offer {
-            Some(o) => {
-                negotiate::answer_for_caller(o, &answer, &mut lm.session, ip, caller_pair.port)?
-            }
+            Some(o) => negotiate::answer_for_caller(
+                o,
+                &answer,
+                &mut lm.session,
+                ip,
+                caller_pair.port,
+                translate_te,
+            )?,
             None => {
                 // Late offer: our offer to the caller, the callee's codec first.
                 let mut allow = caller_allow;

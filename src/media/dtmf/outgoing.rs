@@ -124,57 +124,41 @@ impl Outgoing {
         matches!(self.carrier, Carrier::Tones(_)) && matches!(self.state, State::Playing { .. })
     }
 
-    fn header(&mut self, marker: bool, pt: u8, ts: u32, payload: &[u8]) -> Vec<u8> {
-        let mut p = vec![0u8; RTP_HEADER_LEN + payload.len()];
-        let h = RtpHeader {
-            marker,
-            payload_type: pt,
-            sequence: self.seq,
-            timestamp: ts,
-            ssrc: self.ssrc,
-        };
-        // The buffer is sized for the header: emit cannot fail.
-        let _ = h.emit(&mut p);
-        p[RTP_HEADER_LEN..].copy_from_slice(payload);
-        self.seq = self.seq.wrapping_add(1);
-        p
-    }
-
     /// One 20 ms tick: the packets to send now (none, one, or the three end packets).
     pub fn tick(&mut self, out: &mut Vec<Vec<u8>>) {
         if matches!(self.state, State::Idle) {
-            match self.queue.pop_front() {
+            self.state = match self.queue.pop_front() {
                 Some(Queued {
                     digit: Some(digit),
                     frames,
                     gap,
-                }) => {
-                    let tone = match self.carrier {
+                }) => State::Playing {
+                    digit,
+                    start_ts: self.ts,
+                    done: 0,
+                    total: frames,
+                    gap,
+                    tone: match self.carrier {
                         Carrier::Tones(law) => render_tone(digit, frames, law),
                         Carrier::Events(_) => Vec::new(),
-                    };
-                    self.state = State::Playing {
-                        digit,
-                        start_ts: self.ts,
-                        done: 0,
-                        total: frames,
-                        gap,
-                        tone,
-                    };
-                }
-                Some(Queued { gap, .. }) => self.state = State::Gap(gap),
-                None => {}
-            }
+                    },
+                },
+                Some(Queued { gap, .. }) => State::Gap(gap),
+                None => State::Idle,
+            };
         }
         let tick_ts = self.ts;
         self.ts = self.ts.wrapping_add(SAMPLES_PER_FRAME);
-        let carrier = self.carrier;
-        let (packets, next): (Vec<(bool, u8, u32, Vec<u8>)>, Option<State>) = match &mut self.state
-        {
-            State::Idle => (Vec::new(), None),
+        let mut packet = Packet {
+            ssrc: self.ssrc,
+            seq: &mut self.seq,
+            out,
+        };
+        let next = match &mut self.state {
+            State::Idle => None,
             State::Gap(n) => {
                 *n = n.saturating_sub(1);
-                (Vec::new(), (*n == 0).then_some(State::Idle))
+                (*n == 0).then_some(State::Idle)
             }
             State::Playing {
                 digit,
@@ -187,41 +171,57 @@ impl Outgoing {
                 let first = *done == 0;
                 *done += 1;
                 let finished = *done >= *total;
-                let next = finished.then_some(State::Gap(*gap));
-                match carrier {
+                match self.carrier {
                     Carrier::Events(pt) => {
-                        let dur = (*done * SAMPLES_PER_FRAME).min(u32::from(u16::MAX));
                         let ev = Event {
                             event: super::event_of(*digit).unwrap_or(0),
                             end: finished,
                             volume: VOLUME,
-                            duration: dur as u16,
+                            duration: (*done * SAMPLES_PER_FRAME).min(u32::from(u16::MAX)) as u16,
                         };
                         let payload: [u8; EVENT_LEN] = ev.emit();
-                        let n = if finished { 3 } else { 1 };
-                        let v = (0..n)
-                            .map(|i| (first && i == 0, pt, *start_ts, payload.to_vec()))
-                            .collect();
-                        (v, next)
+                        // RFC 4733 §2.5.1.4: the end packet goes three times.
+                        for i in 0..if finished { 3 } else { 1 } {
+                            packet.emit(first && i == 0, pt, *start_ts, &payload);
+                        }
                     }
                     Carrier::Tones(law) => {
-                        let i = (*done - 1) as usize;
-                        let frame = tone.get(i).copied().unwrap_or([law.silence(); FRAME_BYTES]);
-                        (
-                            vec![(first, law.payload_type(), tick_ts, frame.to_vec())],
-                            next,
-                        )
+                        let silence = [law.silence(); FRAME_BYTES];
+                        let frame = tone.get(*done as usize - 1).unwrap_or(&silence);
+                        packet.emit(first, law.payload_type(), tick_ts, frame);
                     }
                 }
+                finished.then_some(State::Gap(*gap))
             }
         };
-        for (marker, pt, ts, payload) in packets {
-            let p = self.header(marker, pt, ts, &payload);
-            out.push(p);
-        }
         if let Some(n) = next {
             self.state = n;
         }
+    }
+}
+
+/// Writes the stream's packets.
+struct Packet<'a> {
+    ssrc: u32,
+    seq: &'a mut u16,
+    out: &'a mut Vec<Vec<u8>>,
+}
+
+impl Packet<'_> {
+    fn emit(&mut self, marker: bool, pt: u8, ts: u32, payload: &[u8]) {
+        let mut p = vec![0u8; RTP_HEADER_LEN + payload.len()];
+        let h = RtpHeader {
+            marker,
+            payload_type: pt,
+            sequence: *self.seq,
+            timestamp: ts,
+            ssrc: self.ssrc,
+        };
+        // The buffer holds the header: emit cannot fail.
+        let _ = h.emit(&mut p);
+        p[RTP_HEADER_LEN..].copy_from_slice(payload);
+        *self.seq = self.seq.wrapping_add(1);
+        self.out.push(p);
     }
 }
 
