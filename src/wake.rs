@@ -33,6 +33,10 @@ pub enum CallTimer {
     Moh,
     /// The next 20 ms tick of the RTP digit streams (RFC 4733 events, inband tones).
     Dtmf,
+    /// The next frame of a features prompt.
+    Prompt,
+    /// featuredigittimeout / transferdigittimeout: the DTMF feature's next digit is late.
+    FeatureDigit,
 }
 
 impl TimerKindSet for CallTimer {

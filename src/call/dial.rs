@@ -110,6 +110,10 @@ impl Call {
             self.timers
                 .start(cx.sched, CallTimer::DialTimeout, cx.now + d, wake);
         }
+        self.xfer_rights = super::features::XferRights {
+            caller: options.caller_transfer,
+            callee: options.callee_transfer,
+        };
         self.state = CallState::Dialing(DialState {
             pending: legs.len(),
             forks: legs,

@@ -286,6 +286,9 @@ impl Call {
         if self.is_over() {
             return;
         }
+        if self.consult_intercepts_end(cx, why) {
+            return;
+        }
         self.transfer_call_ended(cx, why);
         let caller_status = match why {
             EndReason::Cancelled => StatusCode::REQUEST_TERMINATED,

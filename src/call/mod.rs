@@ -33,6 +33,7 @@ pub mod table;
 
 mod answer;
 mod dial;
+pub mod features;
 mod in_dialog;
 pub mod join;
 mod script;
@@ -208,6 +209,8 @@ pub struct Cx<'a> {
     pub seq: &'a mut u64,
     /// Music on hold classes.
     pub moh: &'a mut crate::media::moh::MohLibrary,
+    /// features.conf (the DTMF transfers).
+    pub features: &'a crate::config::features_conf::FeaturesConf,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -189,6 +189,8 @@ impl Call {
             CallTimer::TransfererBye => self.transfer_event(cx, TransferEvent::ByeTimeout),
             CallTimer::Moh => self.moh_pace(cx),
             CallTimer::Dtmf => self.dtmf_tick(cx),
+            CallTimer::Prompt => self.prompt_pace(cx),
+            CallTimer::FeatureDigit => self.feature_timeout(cx),
         }
     }
 

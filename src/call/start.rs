@@ -109,6 +109,8 @@ impl Call {
             cdr: super::cdr::CallCdr::new(cx.wall),
             join: None,
             owed_answer: None,
+            xfer_rights: Default::default(),
+            feature: None,
         }
     }
 

@@ -169,6 +169,10 @@ pub struct Call {
     /// A picked-up caller's 200, sent once the picker's phone ACKs its own (one 2xx is
     /// retransmitted at a time).
     pub owed_answer: Option<super::reply::Body>,
+    /// Who may transfer by DTMF (the last Dial's `T`/`t`).
+    pub xfer_rights: super::features::XferRights,
+    /// A DTMF feature (transfer) in progress.
+    pub feature: Option<super::features::Feature>,
 }
 
 impl CallIds for Call {

@@ -35,6 +35,7 @@ macro_rules! cx {
             jobs: &mut $e.jobs,
             seq: &mut $e.unique_ids,
             moh: &mut $e.moh,
+            features: &$e.features,
         }
     };
 }

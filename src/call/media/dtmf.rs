@@ -284,6 +284,9 @@ impl Call {
     /// it is, or an inband tone): the bridged leg gets it in its own mode; with no bridge
     /// the caller's digit goes to sipbox's endpoint (Echo's `#`, Read, WaitExten...).
     pub(in crate::call) fn digit_from(&mut self, cx: &mut Cx<'_>, from: LegId, heard: Heard) {
+        if self.feature_digit(cx, from, heard) {
+            return;
+        }
         let Heard { digit, duration_ms } = heard;
         match self.media_peer(from) {
             Some(other) => {

@@ -92,7 +92,7 @@ impl Playing {
 
 /// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
 /// about and skipped (Asterisk's behaviour).
-fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
+pub(super) fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
     let mut frames = Vec::new();
     for name in files {
         match cx.sounds.wav(name) {

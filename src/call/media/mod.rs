@@ -18,6 +18,7 @@ mod hold;
 mod join;
 mod keepalive;
 pub mod moh;
+pub mod prompt;
 pub mod record;
 pub mod relay;
 mod transfer;
@@ -129,6 +130,8 @@ pub struct CallMedia {
     dtmf_pacer: Option<crate::media::player::Pacer>,
     /// SendDTMF() waits for this leg's digits to be sent.
     senddtmf: Option<LegId>,
+    /// A features prompt playing to one leg.
+    prompt: Option<prompt::LegPrompt>,
 }
 
 impl CallMedia {
@@ -482,6 +485,7 @@ impl Call {
         self.media.moh = None;
         self.media.dtmf_pacer = None;
         self.media.senddtmf = None;
+        self.media.prompt = None;
     }
 
     /// The driver could not bind the RTP port of `leg`: that leg has no media.

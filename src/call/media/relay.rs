@@ -93,11 +93,22 @@ impl Call {
             // Only inband legs pay for the detector.
             self.inband_rtp(cx, leg, data);
         }
+        if is_event && self.feature_watches(leg) {
+            // A leg that may transfer: its digits are read here (and passed on when they
+            // make no feature code).
+            let Some(lm) = self.leg_media_mut(leg) else {
+                return Verdict::Consumed;
+            };
+            if let Some(h) = super::dtmf::event_end(data, &mut lm.dtmf.last_event_ts) {
+                self.digit_from(cx, leg, h);
+            }
+            return Verdict::Consumed;
+        }
         let target = self.media_peer(leg);
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
-        if self.moh_to(other) {
+        if self.moh_to(other) || self.prompt_to(other) {
             // The other side hears music instead; a holder said it wants nothing.
             return Verdict::Consumed;
         }
