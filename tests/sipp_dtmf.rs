@@ -35,7 +35,10 @@ fn sipp_rfc2833_digit_reaches_an_info_peer_as_sip_info() {
         ],
         15,
     );
-    assert!(sipp::succeeded(&caller), "the caller sends its digit and hangs up");
+    assert!(
+        sipp::succeeded(&caller),
+        "the caller sends its digit and hangs up"
+    );
     assert!(
         sipp::succeeded(&sipp::finish(uas)),
         "the info callee got INFO Signal=1"

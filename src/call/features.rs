@@ -33,6 +33,9 @@ use crate::handle::LegId;
 use crate::media::dtmf::detect::Heard;
 use crate::wake::{CallTimer, Wake};
 
+/// The longest target number (Asterisk's `AST_MAX_EXTENSION`).
+const MAX_NUMBER: usize = 80;
+
 /// Who may start a transfer by DTMF (the last Dial's `T` and `t`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct XferRights {
@@ -184,7 +187,7 @@ impl Call {
                 bridge,
                 continue_after,
             }) => {
-                if from == transferer {
+                if from == transferer && digits.len() < MAX_NUMBER {
                     self.stop_prompt(cx);
                     digits.push(d);
                 }
@@ -193,7 +196,7 @@ impl Call {
                 let (exists, more) = cx.dialplan.fit(&context, &digits, &cid, cx.wall);
                 // Done when no longer number can match (ast_matchmore_extension).
                 let _ = exists;
-                let ready = from == transferer && !more;
+                let ready = from == transferer && (!more || digits.len() >= MAX_NUMBER);
                 self.feature = Some(Feature::Collecting {
                     kind,
                     transferer,
