@@ -48,6 +48,8 @@ struct Bridged {
     b: Ua,
     /// Where 1002 sends its RTP (sipbox's port for it).
     b_to: SocketAddr,
+    /// 1002's INVITE.
+    b_inv: Request,
     c: Ua,
 }
 
@@ -61,7 +63,14 @@ fn bridged(net: &mut FakeNet) -> Bridged {
     assert_eq!(a.invite_outcome(net, &mut d).status(), 200);
     a.ack(net, &d, None);
     let b_to = sdp_addr(&body(&inv));
-    Bridged { a, d, b, b_to, c }
+    Bridged {
+        a,
+        d,
+        b,
+        b_to,
+        b_inv: inv,
+        c,
+    }
 }
 
 static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
@@ -112,7 +121,9 @@ fn digits_at(net: &mut FakeNet, ua: &Ua) -> String {
 #[test]
 fn blind_transfer_by_hash_sends_the_transferee_to_the_target_and_hangs_up_the_transferer() {
     let mut net = setup(35000);
-    let Bridged { a, d, b, b_to, c } = bridged(&mut net);
+    let Bridged {
+        a, d, b, b_to, c, ..
+    } = bridged(&mut net);
     let a_to = d.remote_media();
     press(&mut net, &a, a_to, "#");
     assert!(net.logged("starts a blind transfer"), "{:?}", net.log());
@@ -261,5 +272,55 @@ fn digits_that_are_no_feature_code_reach_the_other_leg() {
     let (a, d) = (&mut s.a, &mut s.d);
     a.hang_up(&mut net, d);
     s.b.answer_bye(&mut net);
+    net.assert_idle();
+}
+
+#[test]
+fn attended_transfer_when_the_transferer_leaves_while_the_target_rings_or_the_transferee_leaves() {
+    let mut net = setup(35200);
+    let mut s = bridged(&mut net);
+    let a_to = s.d.remote_media();
+    // The transferer starts by SIP INFO this time, then dials by events.
+    let hash = Some(("application/dtmf-relay", "Signal=*\r\nDuration=100\r\n"));
+    s.a.in_dialog_typed(&mut net, &mut s.d, "INFO", hash);
+    assert_eq!(s.a.final_response(&mut net).status(), 200);
+    press(&mut net, &s.a, a_to, "21003");
+    let inv = s.c.request(&mut net, Method::Invite);
+    s.c.respond(&mut net, &inv, 180, None);
+    let (a, d) = (&mut s.a, &mut s.d);
+    a.hang_up(&mut net, d);
+    assert!(
+        net.logged("the transferer left while the target rings"),
+        "{:?}",
+        net.log()
+    );
+    s.c.respond(
+        &mut net,
+        &inv,
+        200,
+        Some(&sdp(s.c.rtp, &[0, 101], "sendrecv")),
+    );
+    s.c.request(&mut net, Method::Ack);
+    let c_to = sdp_addr(&body(&inv));
+    audio_flows(&mut net, &s.b, s.b_to, &s.c);
+    audio_flows(&mut net, &s.c, c_to, &s.b);
+    let mut cd = s.c.callee_dialog(&net, &inv);
+    s.c.hang_up(&mut net, &mut cd);
+    s.b.answer_bye(&mut net);
+    net.assert_idle();
+
+    // The transferee hangs up during the consultation: the transferer keeps the target.
+    let mut s = bridged(&mut net);
+    let a_to = s.d.remote_media();
+    let inv = consult(&mut net, &s);
+    let c_to = sdp_addr(&body(&inv));
+    let mut bd = s.b.callee_dialog(&net, &s.b_inv);
+    s.b.hang_up(&mut net, &mut bd);
+    assert!(net.logged("the transferee hung up during the consultation"));
+    audio_flows(&mut net, &s.a, a_to, &s.c);
+    audio_flows(&mut net, &s.c, c_to, &s.a);
+    let (a, d) = (&mut s.a, &mut s.d);
+    a.hang_up(&mut net, d);
+    s.c.answer_bye(&mut net);
     net.assert_idle();
 }

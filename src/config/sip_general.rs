@@ -344,6 +344,24 @@ mod tests {
     }
 
     #[test]
+    fn dtmf_options() {
+        let (g, w) = general("[general]\ndtmfmode=Auto\nrelaxdtmf=yes\n").unwrap();
+        assert_eq!((g.dtmfmode, g.relax_dtmf), (DtmfMode::Auto, true));
+        assert!(w.is_empty());
+        assert_eq!(DtmfMode::Auto.effective(true), DtmfMode::Rfc2833);
+        assert_eq!(DtmfMode::Auto.effective(false), DtmfMode::Inband);
+        assert_eq!(DtmfMode::Info.effective(true), DtmfMode::Info);
+        // chan_sip warns about an unknown mode and keeps rfc2833.
+        let (g, w) = general("[general]\ndtmfmode=rfc4733\n").unwrap();
+        assert_eq!(g.dtmfmode, DtmfMode::Rfc2833);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("sip.conf:2: bad value 'rfc4733' for 'dtmfmode'"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
     fn bind_forms() {
         let b = |t: &str| general(t).map(|(g, _)| g.bind.to_string());
         assert_eq!(b("[general]\nbindport=0\n").unwrap(), "0.0.0.0:0");
