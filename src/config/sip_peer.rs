@@ -454,6 +454,7 @@ mod tests {
             "[x]\ntype=peer\ncall-limit=-1\n",
             "[x]\ntype=peer\nnat=route66\n",
             "[x]\ntype=peer\ncontext=\n",
+            "[x]\ntype=peer\ndtmfmode=rfc4733\n",
         ] {
             let (p, w) = peer(text).unwrap();
             assert_eq!(w.len(), 1, "{text}: {w:?}");
@@ -461,7 +462,10 @@ mod tests {
             assert!(w[0].ends_with("; ignored"), "{w:?}");
             assert_eq!(p.call_limit, None);
             assert_eq!(p.context, General::default().context);
+            assert_eq!(p.dtmfmode, DtmfMode::Rfc2833);
         }
+        let (p, _) = peer("[x]\ntype=peer\ndtmfmode=shortinfo\n").unwrap();
+        assert_eq!(p.dtmfmode, DtmfMode::ShortInfo);
     }
 
     #[test]
