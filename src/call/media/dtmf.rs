@@ -168,7 +168,7 @@ impl Call {
         }
     }
 
-    /// True when no leg has RTP digits queued or playing.
+    /// True when `leg` has no RTP digits queued or playing.
     pub(in crate::call) fn dtmf_idle(&self, leg: LegId) -> bool {
         self.leg_media(leg)
             .and_then(|m| m.dtmf.out.as_ref())

@@ -1,6 +1,8 @@
 //! The per-packet path: a datagram on a leg's RTP or RTCP socket goes out of the bridged leg's
 //! socket to that leg's remote, rewritten in place (DTMF payload type, µ-law ↔ A-law), or to
-//! sipbox's endpoint logic when sipbox itself answered.
+//! sipbox's endpoint logic when sipbox itself answered. RFC 4733 events toward a leg in
+//! another `dtmfmode`, or from a leg that may transfer by DTMF, are read by [`super::dtmf`]
+//! instead of relayed; an `inband` leg's audio also goes through its detector.
 //!
 //! Reading list: RFC 3550 §5.1 (header fields), RFC 5761 §4 and RFC 7983 (telling RTP, RTCP
 //! and STUN apart: [`classify`]), RFC 4733 §2.3 (the event payload), ITU-T G.711.
