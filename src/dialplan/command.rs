@@ -73,9 +73,9 @@ pub struct DialOptions {
     pub ringback: bool,
     /// `g`: continue in the dialplan after the callee hangs up.
     pub continue_on_callee_hangup: bool,
-    /// `t`: the callee may transfer (accepted, no effect yet).
+    /// `t`: the callee may transfer by DTMF (features.conf `blindxfer`/`atxfer`).
     pub callee_transfer: bool,
-    /// `T`: the caller may transfer (accepted, no effect yet).
+    /// `T`: the caller may transfer by DTMF.
     pub caller_transfer: bool,
     /// `m[(class)]`: music on hold to the caller instead of ringing until a callee answers
     /// (the class is [`Command::Dial`]'s `music_class`).

@@ -232,7 +232,8 @@ impl Call {
         between_ms: u32,
         duration_ms: u32,
     ) -> bool {
-        for c in digits.chars() {
+        // More than the queue holds is dropped (one warning per digit at most this many).
+        for c in digits.chars().take(crate::media::dtmf::outgoing::MAX_QUEUED * 2) {
             match c {
                 'w' => self.send_pause(cx, leg, 500),
                 'W' => self.send_pause(cx, leg, 1000),
