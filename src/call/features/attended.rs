@@ -89,6 +89,8 @@ impl Call {
         self.exec = c.saved_exec;
         self.caller = c.saved_caller;
         self.rerouted = c.saved_rerouted;
+        // The consultation's own Dial set them for its call.
+        self.xfer_rights = c.saved_rights;
         self.state = CallState::Answered {
             bridge: Some(Bridge {
                 a: c.transferer,

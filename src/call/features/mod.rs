@@ -93,6 +93,7 @@ pub struct Consult {
     saved_exec: Option<Execution>,
     saved_caller: LegId,
     saved_rerouted: bool,
+    saved_rights: XferRights,
     continue_after: bool,
     /// A partial `atxferabort`/`atxfercomplete` from the transferer.
     matching: String,
@@ -408,6 +409,7 @@ impl Call {
                     saved_exec: self.exec.take(),
                     saved_caller: self.caller,
                     saved_rerouted: self.rerouted,
+                    saved_rights: self.xfer_rights,
                     continue_after,
                     matching: String::new(),
                 };
