@@ -37,6 +37,9 @@ pub enum CallTimer {
     Prompt,
     /// featuredigittimeout / transferdigittimeout: the DTMF feature's next digit is late.
     FeatureDigit,
+    /// The earliest deadline of the call's Local channels (a Dial timeout or a Wait()
+    /// inside one).
+    Local,
 }
 
 impl TimerKindSet for CallTimer {

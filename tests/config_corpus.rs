@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sipbox::dialplan::apps::App;
+use sipbox::dialplan::technologies;
 use sipbox::engine::{Engine, Environment};
 
 /// What one set must give.
@@ -284,7 +285,8 @@ struct Loaded {
     peers: usize,
     contexts: usize,
     warnings: Vec<String>,
-    /// Extensions, and those whose every priority names an application sipbox knows.
+    /// Extensions, and those whose every priority names an application sipbox knows (and
+    /// whose Dials name only technologies it dials).
     exts: (usize, usize),
     /// Unknown application name -> number of priorities using it.
     missing: BTreeMap<String, usize>,
@@ -308,9 +310,21 @@ fn load(dir: &Path) -> Result<Loaded, String> {
         total += 1;
         let mut all = true;
         for p in ext.prios.values() {
-            if App::from_name(&p.app).is_none() {
+            let app = App::from_name(&p.app);
+            if app.is_none() {
                 all = false;
                 *missing.entry(p.app.to_ascii_lowercase()).or_insert(0) += 1;
+            }
+            if matches!(app, Some(App::Dial)) {
+                // A Dial whose every target is of a technology sipbox has not got does
+                // nothing useful here: counted as missing `Dial(TECH/)`.
+                for tech in technologies::named(&p.args) {
+                    if !technologies::supported(tech) {
+                        all = false;
+                        let key = format!("dial({}/)", tech.to_ascii_uppercase());
+                        *missing.entry(key).or_insert(0) += 1;
+                    }
+                }
             }
         }
         known += usize::from(all);
@@ -465,7 +479,8 @@ fn every_corpus_set_starts() {
     );
     if exts > 0 {
         println!(
-            "corpus: {known} of {exts} extensions ({:.0} %) use only applications sipbox knows",
+            "corpus: {known} of {exts} extensions ({:.0} %) use only applications and Dial \
+             technologies sipbox has",
             100.0 * known as f64 / exts as f64
         );
     }

@@ -723,3 +723,30 @@ exten => s,1,Set(V=${CONTEXT}|${EXTEN}|${PRIORITY}|${UNIQUEID}|${SIPCALLID}|${EP
     assert_eq!(ex.var("T").as_deref(), Some("2/10"));
     assert_eq!(ex.callerid(), ("Bob B", "2002"));
 }
+
+#[test]
+fn underscore_variables_are_inherited_once_or_always() {
+    let text = "[c]\nexten => s,1,Set(__A=1)\n same => n,Set(_B=2)\n same => n,Set(C=3)\n \
+                same => n,Set(__D=4)\n same => n,Set(D=5)\n same => n,Wait(1)\n";
+    let (dp, _) = Dialplan::from_sections(&sections(text)).expect("dialplan");
+    let (ex, cmd) = start(&dp, "c", "s");
+    assert_eq!(cmd, Command::Wait(Duration::from_secs(1)));
+    let mut got = ex.inherited();
+    got.sort();
+    // `__A` stays inheritable, `_B` arrives plain, `C` never; `D=5` after `__D` is plain.
+    let want = vec![
+        ("A".to_string(), "1".to_string(), 2),
+        ("B".into(), "2".into(), 0),
+    ];
+    assert_eq!(got, want);
+    let mut child = Execution::new(&dp, "c", "s", chan("1001"));
+    child.inherit(got);
+    assert_eq!(child.var("A").as_deref(), Some("1"));
+    assert_eq!(child.var("B").as_deref(), Some("2"));
+    assert_eq!(child.var("C"), None);
+    assert_eq!(
+        child.inherited(),
+        vec![("A".into(), "1".into(), 2)],
+        "B stops here"
+    );
+}

@@ -30,6 +30,7 @@ fn chan() -> ChannelInfo {
         sip_call_id: "abc@host".into(),
         unique_id: "1700000000.7".into(),
         peer: "alice".into(),
+        name: None,
         sip_headers: vec![
             ("Via".into(), "SIP/2.0/UDP a".into()),
             ("Via".into(), "SIP/2.0/UDP b".into()),

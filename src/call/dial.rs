@@ -9,31 +9,45 @@ use super::dialog::{Dialog, DialogState, Role};
 use super::identity::Identity;
 use super::outcome;
 use super::state::{Call, CallState, DialState, Leg};
+use super::targets::{self, ForkTarget, SipTarget};
 use super::transfer::TransferEvent;
 use super::{Bridge, Cx, LegRef, Purpose, Reply};
-use crate::config::settings::PeerId;
 use crate::config::sip_identity::SendRpid;
-use crate::config::sip_values::Host;
 use crate::dialplan::{DialOptions, DialStatus, DialTarget, Resume};
 use crate::flow::Flow;
 use crate::handle::LegId;
 use crate::sip::{HeaderName, Method, NameAddr, Response, StatusCode, Uri};
 use crate::transaction::{ClientEvent, Handle as TxHandle};
 use crate::wake::{CallTimer, Wake};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Where one fork goes.
-struct ForkTarget {
-    peer: PeerId,
-    uri: Uri,
-    dest: Flow,
-    /// The host's other addresses, for failover.
-    rest: Vec<SocketAddr>,
-    /// The binding's REGISTER passed a NAT.
-    nated: bool,
-    /// `Route: <sip:proxy;lr>` when the entry has an `outboundproxy` (dest is then the proxy).
-    route: Option<NameAddr>,
+/// What ringing a Dial's targets started.
+#[derive(Default)]
+pub(super) struct Rung {
+    /// SIP forks sent (their legs are in the Dial's `forks`).
+    pub legs: usize,
+    /// Local channels created.
+    pub locals: Vec<usize>,
+    /// A target was at its call-limit (or a Local at its Max-Forwards bound).
+    pub busy: bool,
+    /// Why a fork could not be set up (488 no common codec, 503 no RTP port).
+    pub setup_failure: Option<StatusCode>,
+}
+
+impl Rung {
+    /// Nothing rings.
+    pub fn is_empty(&self) -> bool {
+        self.legs == 0 && self.locals.is_empty()
+    }
+
+    /// DIALSTATUS when nothing rings.
+    pub fn status_when_empty(&self) -> DialStatus {
+        if self.busy {
+            DialStatus::Busy
+        } else {
+            DialStatus::ChanUnavail
+        }
+    }
 }
 
 impl Call {
@@ -55,55 +69,20 @@ impl Call {
             self.dial_failure = Some(outcome::failure_to_caller(StatusCode::TOO_MANY_HOPS));
             return Some(DialStatus::ChanUnavail);
         }
-        let mut forks = Vec::new();
-        let mut busy = false;
-        for t in targets {
-            if !t.tech.eq_ignore_ascii_case("SIP") {
-                log::warn!("Dial: technology '{}' is not supported (only SIP)", t.tech);
-                continue;
-            }
-            let Some(peer) = cx.cfg.entry(&t.resource) else {
-                log::warn!("Dial: no sip.conf entry '{}'", t.resource);
-                continue;
-            };
-            if cx.load.over_limit(cx.cfg, peer) {
-                busy = true;
-                continue;
-            }
-            if cx.unreachable.contains(&peer) {
-                log::info!("Dial: '{}' is UNREACHABLE (qualify)", t.resource);
-                continue;
-            }
-            forks.extend(fork_targets(cx, peer, t.number.as_deref()));
-        }
-        if forks.is_empty() {
-            return Some(if busy {
-                DialStatus::Busy
-            } else {
-                DialStatus::ChanUnavail
-            });
-        }
-        let mut legs = Vec::new();
-        let mut failover = Vec::new();
-        let mut setup_failures = Vec::new();
-        for mut f in forks {
-            let rest = std::mem::take(&mut f.rest);
-            match self.send_fork(cx, f) {
-                Ok(Some(leg)) => {
-                    legs.push(leg);
-                    if !rest.is_empty() {
-                        failover.push((leg, rest));
-                    }
-                }
-                Ok(None) => {}
-                Err(status) => setup_failures.push(status),
-            }
-        }
-        if legs.is_empty() {
-            if let Some(&f) = setup_failures.first() {
+        let prev = std::mem::replace(
+            &mut self.state,
+            CallState::Dialing(DialState::new(options.continue_on_callee_hangup)),
+        );
+        let rung = self.ring_targets(cx, targets, None);
+        if rung.is_empty() {
+            self.state = prev;
+            if let Some(f) = rung.setup_failure {
                 self.dial_failure = Some(outcome::failure_to_caller(f));
             }
-            return Some(DialStatus::ChanUnavail);
+            return Some(rung.status_when_empty());
+        }
+        if let Some(dial) = self.dial_mut() {
+            dial.pending = rung.legs + rung.locals.len();
         }
         if let Some(d) = timeout {
             let wake = Wake::Call(self.handle, CallTimer::DialTimeout);
@@ -114,18 +93,78 @@ impl Call {
             caller: options.caller_transfer,
             callee: options.callee_transfer,
         };
-        self.state = CallState::Dialing(DialState {
-            pending: legs.len(),
-            forks: legs,
-            failure: None,
-            continue_after: options.continue_on_callee_hangup,
-            early: None,
-            failover,
-        });
         if options.ringback {
             self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
         }
-        None
+        self.run_new_locals(cx, &rung.locals);
+        // Every Local target may have failed (or one answered) while it started.
+        let dial = self.dial_mut()?;
+        dial.starting = false;
+        if dial.pending > 0 {
+            return None;
+        }
+        Some(self.end_dial_state(cx))
+    }
+
+    /// Rings `targets` for the call's Dial (`owner` None) or for the Dial of Local channel
+    /// `owner`: SIP forks are sent, Local channels created (not yet run: see
+    /// [`Call::run_new_locals`]). The call must be in [`CallState::Dialing`].
+    pub(super) fn ring_targets(
+        &mut self,
+        cx: &mut Cx<'_>,
+        targets: &[DialTarget],
+        owner: Option<usize>,
+    ) -> Rung {
+        let mut rung = Rung::default();
+        let mut forks = Vec::new();
+        for t in targets {
+            if t.tech.eq_ignore_ascii_case("Local") {
+                match self.new_local(cx, t, owner) {
+                    Ok(idx) => rung.locals.push(idx),
+                    Err(StatusCode::BUSY_HERE) => rung.busy = true,
+                    Err(_) => {}
+                }
+                continue;
+            }
+            if !t.tech.eq_ignore_ascii_case("SIP") {
+                // Warned about once at load when written literally (one from a variable is
+                // only known now: an info line, not a warning per call).
+                log::info!(
+                    "Dial: technology '{}' is not supported: {}/{} is CHANUNAVAIL",
+                    t.tech,
+                    t.tech,
+                    t.resource
+                );
+                continue;
+            }
+            match targets::sip_target(cx, t) {
+                SipTarget::Forks(f) => forks.extend(f),
+                SipTarget::Busy => rung.busy = true,
+                SipTarget::Unavailable => {}
+            }
+        }
+        for mut f in forks {
+            let rest = std::mem::take(&mut f.rest);
+            match self.send_fork(cx, f) {
+                Ok(Some(leg)) => {
+                    rung.legs += 1;
+                    if let Some(dial) = self.dial_mut() {
+                        dial.forks.push(leg);
+                        if !rest.is_empty() {
+                            dial.failover.push((leg, rest));
+                        }
+                        if let Some(o) = owner {
+                            dial.owners.push((leg, o));
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(status) => {
+                    rung.setup_failure.get_or_insert(status);
+                }
+            }
+        }
+        rung
     }
 
     /// Max-Forwards for an outbound leg: one less than the caller's INVITE carried.
@@ -408,15 +447,23 @@ impl Call {
             ),
             _ => (Vec::new(), false),
         };
-        self.state = CallState::Answered {
-            bridge: Some(Bridge {
-                a: self.caller,
-                b: leg,
-            }),
-            continue_after,
-        };
+        let was = std::mem::replace(
+            &mut self.state,
+            CallState::Answered {
+                bridge: Some(Bridge {
+                    a: self.caller,
+                    b: leg,
+                }),
+                continue_after,
+            },
+        );
         for other in others {
             self.cancel_fork(cx, other);
+        }
+        if let CallState::Dialing(dial) = was {
+            // The Local channels step aside: caller and callee are bridged directly
+            // (Asterisk's Local channel optimization).
+            self.close_locals(cx, dial);
         }
         if self.rerouted {
             self.media_transfer_answered(cx, leg, resp);
@@ -454,9 +501,13 @@ impl Call {
         if !dial.forks.contains(&leg) {
             return;
         }
+        if let Some(&(_, owner)) = dial.owners.iter().find(|(l, _)| *l == leg) {
+            // A fork of a Local channel's Dial: that channel's dialplan hears of it.
+            return self.local_child_failed(cx, Some(owner), status);
+        }
         dial.pending = dial.pending.saturating_sub(1);
         dial.failure = Some(outcome::better_failure(dial.failure, status));
-        let done = dial.pending == 0;
+        let done = dial.pending == 0 && !dial.starting;
         // A 6xx ends the whole search (§16.7 step 5 for forking elements).
         let global = status.is_global_failure();
         if global {
@@ -465,7 +516,7 @@ impl Call {
                 self.cancel_fork(cx, f);
             }
         }
-        if done || global {
+        if done || (global && !self.dial_mut().is_some_and(|d| d.starting)) {
             self.finish_dial(cx);
         }
     }
@@ -512,6 +563,9 @@ impl Call {
                 for f in dial.forks.iter_mut().filter(|f| **f == leg) {
                     *f = new_leg;
                 }
+                for (l, _) in dial.owners.iter_mut().filter(|(l, _)| *l == leg) {
+                    *l = new_leg;
+                }
                 if !rest.is_empty() {
                     dial.failover.push((new_leg, rest));
                 }
@@ -522,16 +576,14 @@ impl Call {
     }
 
     /// The Dial ended without an answer: set DIALSTATUS and resume the dialplan.
-    fn finish_dial(&mut self, cx: &mut Cx<'_>) {
-        let CallState::Dialing(dial) = std::mem::replace(&mut self.state, CallState::Routing)
-        else {
+    pub(super) fn finish_dial(&mut self, cx: &mut Cx<'_>) {
+        if !matches!(self.state, CallState::Dialing(_)) {
             return;
-        };
-        self.timers.stop(cx.sched, CallTimer::DialTimeout);
-        let failure = dial.failure.unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
-        let status = outcome::dial_status_for(failure);
-        let to_caller = outcome::failure_to_caller(failure);
-        self.dial_failure = Some(to_caller);
+        }
+        let status = self.end_dial_state(cx);
+        let to_caller = self
+            .dial_failure
+            .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
         self.set_dial_status(status);
         self.transfer_event(cx, TransferEvent::Outcome(to_caller));
         self.run_dialplan(
@@ -541,6 +593,20 @@ impl Call {
                 cause: None,
             },
         );
+    }
+
+    /// Leaves [`CallState::Dialing`] without an answer: its timers stopped, its Local
+    /// channels hung up, what the caller is told recorded; the Dial's DIALSTATUS.
+    fn end_dial_state(&mut self, cx: &mut Cx<'_>) -> DialStatus {
+        let CallState::Dialing(dial) = std::mem::replace(&mut self.state, CallState::Routing)
+        else {
+            return DialStatus::ChanUnavail;
+        };
+        self.timers.stop(cx.sched, CallTimer::DialTimeout);
+        let failure = dial.failure.unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);
+        self.close_locals(cx, dial);
+        self.dial_failure = Some(outcome::failure_to_caller(failure));
+        outcome::dial_status_for(failure)
     }
 
     /// The Dial timeout fired: cancel every fork still ringing.
@@ -664,141 +730,4 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, bye, dest, Purpose::Fire);
     }
-}
-
-/// The contacts a Dial to `peer` rings ([`direct_targets`]); with an `outboundproxy`, each
-/// INVITE goes to the proxy (its addresses, best first, for failover) with a Route naming
-/// it, the Request-URI unchanged (RFC 3261 §8.1.2, §16.12; chan_sip sends every request to
-/// such a peer to its proxy).
-fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarget> {
-    let Some(p) = cx.cfg.peer(peer) else {
-        return Vec::new();
-    };
-    let (Some((host, port, ip)), Some(route)) = (
-        crate::config::sip_outbound::proxy_of(p),
-        crate::config::sip_outbound::proxy_route(p),
-    ) else {
-        return direct_targets(cx, peer, number);
-    };
-    let addrs = match ip {
-        Some(ip) => vec![SocketAddr::new(ip, port)],
-        None => cx.cfg.proxy_resolved(peer).to_vec(),
-    };
-    let Some((&first, rest)) = addrs.split_first() else {
-        log::warn!(
-            "Dial: outboundproxy '{host}' of '{}' has no address",
-            p.name
-        );
-        return Vec::new();
-    };
-    let Ok(route) = NameAddr::parse(&route) else {
-        return Vec::new();
-    };
-    let mut targets = direct_targets(cx, peer, number);
-    if targets.is_empty() {
-        // A host name the proxy resolves for us: it only needs to be in the Request-URI.
-        if let Host::Static {
-            host,
-            ip: None,
-            port,
-            ..
-        } = &p.host
-        {
-            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
-            let mut uri = build::sip_uri(Some(user), first);
-            uri.host = host.clone();
-            uri.port = p.port_given.then_some(*port);
-            targets.push(ForkTarget {
-                peer,
-                uri,
-                dest: Flow::udp(first),
-                rest: Vec::new(),
-                nated: false,
-                route: None,
-            });
-        }
-    }
-    for t in &mut targets {
-        t.dest = Flow::udp(first);
-        t.rest = rest.to_vec();
-        t.route = Some(route.clone());
-    }
-    targets
-}
-
-/// The contacts a Dial to `peer` rings without a proxy: every registered binding of a
-/// dynamic peer, or the static host.
-fn direct_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTarget> {
-    let Some(p) = cx.cfg.peer(peer) else {
-        return Vec::new();
-    };
-    match &p.host {
-        Host::Dynamic => cx
-            .registrar
-            .bindings(&p.name)
-            .iter()
-            .filter_map(|b| {
-                let mut uri = Uri::parse(&b.contact).ok()?;
-                if let Some(n) = number {
-                    uri.user = Some(n.to_string());
-                }
-                // nat=no trusts the Contact; otherwise (chan_sip's default force_rport, or
-                // auto_force_rport when the REGISTER passed a NAT) the address the REGISTER
-                // came from.
-                let dest = match uri_addr(&uri) {
-                    Some(remote) if !p.nat.applied(b.nated).force_rport => {
-                        Flow { remote, ..b.flow }
-                    }
-                    _ => b.flow,
-                };
-                Some(ForkTarget {
-                    peer,
-                    uri,
-                    dest,
-                    rest: Vec::new(),
-                    nated: b.nated,
-                    route: None,
-                })
-            })
-            .collect(),
-        Host::Static { host, ip, port } => {
-            let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
-            if let Some(ip) = ip {
-                let addr = SocketAddr::new(*ip, *port);
-                return vec![ForkTarget {
-                    peer,
-                    uri: build::sip_uri(Some(user), addr),
-                    dest: Flow::udp(addr),
-                    rest: Vec::new(),
-                    nated: false,
-                    route: None,
-                }];
-            }
-            // A host name (resolved on the loop, engine/dns.rs): the Request-URI names it,
-            // as chan_sip's tohost does, with the port only when the config gave one.
-            let Some((&first, rest)) = cx.cfg.resolved_all(peer).split_first() else {
-                log::warn!("Dial: host '{host}' of '{}' has no address", p.name);
-                return Vec::new();
-            };
-            let mut uri = build::sip_uri(Some(user), first);
-            uri.host = host.clone();
-            uri.port = p.port_given.then_some(*port);
-            vec![ForkTarget {
-                peer,
-                uri,
-                dest: Flow::udp(first),
-                rest: rest.to_vec(),
-                nated: false,
-                route: None,
-            }]
-        }
-        Host::Unset => Vec::new(),
-    }
-}
-
-/// An IP-literal URI's socket address.
-fn uri_addr(uri: &Uri) -> Option<SocketAddr> {
-    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
-    let ip = host.parse().ok()?;
-    Some(SocketAddr::new(ip, uri.port.unwrap_or(5060)))
 }

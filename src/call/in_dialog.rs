@@ -335,6 +335,13 @@ impl Call {
             exec.hangup(cx.dialplan, cx.wall, None);
             super::script::hand_db_ops_to_driver(cx);
         }
+        if let Some(dialer) = self.dialer.take() {
+            // An answered Local channel ran in `exec`: the caller's channel hangs up too
+            // (its `h`, its CDR).
+            let dialer = self.exec.insert(dialer);
+            dialer.hangup(cx.dialplan, cx.wall, None);
+            super::script::hand_db_ops_to_driver(cx);
+        }
         self.media_ended(cx);
     }
 

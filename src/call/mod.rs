@@ -13,6 +13,7 @@
 //! - [`build`]: the requests sipbox originates, from typed Via/Contact/CSeq.
 //! - [`outcome`]: the one mapping of fork failures, DIALSTATUS and Q.850 causes to SIP.
 //! - [`reply`]: answers on server transactions.
+//! - [`local`]: `Local/exten@context` Dial targets, run as dialplan cursors inside the call.
 //! - `start`, `dial`, `in_dialog`, `answer`, `script`: what a call does, as methods on
 //!   [`Call`] that take a [`Cx`] — the split borrow of what a call may touch — and change only
 //!   the call and that context. A call that ends moves to [`CallState::Ended`] having freed its
@@ -36,8 +37,10 @@ mod dial;
 pub mod features;
 mod in_dialog;
 pub mod join;
+pub mod local;
 mod script;
 mod start;
+mod targets;
 pub mod transfer;
 
 pub use dial::dead_fork_event;

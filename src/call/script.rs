@@ -35,6 +35,18 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            let ends = matches!(
+                cmd,
+                Command::Busy | Command::Congestion | Command::Hangup { .. } | Command::End { .. }
+            );
+            if ends && self.dialer.is_some() {
+                // An answered Local channel's dialplan is over: the caller's is back (and
+                // goes on after its Dial with `g`; else the call ends as it says).
+                if let Some(r) = self.local_dialplan_over(cx) {
+                    resume = r;
+                    continue;
+                }
+            }
             match cmd {
                 Command::Answer => {
                     if !self.answered() {
@@ -100,7 +112,8 @@ impl Call {
                             };
                         }
                         None => {
-                            if options.music && !self.rerouted {
+                            let ringing = matches!(self.state, super::CallState::Dialing(_));
+                            if options.music && !self.rerouted && ringing {
                                 use super::media::moh::MohCommand;
                                 self.moh_command(cx, MohCommand::Ringing(&music_class));
                             }
@@ -191,6 +204,7 @@ impl Call {
             CallTimer::Dtmf => self.dtmf_tick(cx),
             CallTimer::Prompt => self.prompt_pace(cx),
             CallTimer::FeatureDigit => self.feature_timeout(cx),
+            CallTimer::Local => self.local_timer(cx),
         }
     }
 
@@ -209,9 +223,22 @@ impl Call {
 
     /// The device state of a ChanIsAvail target, in Asterisk's numbers: 1 not in use, 2 in
     /// use, 3 busy (at its call-limit), 4 invalid (no such SIP entry, another technology),
-    /// 5 unavailable (not registered, or UNREACHABLE by qualify).
-    fn device_state(&self, cx: &Cx<'_>, t: &crate::dialplan::DialTarget) -> u8 {
+    /// 5 unavailable (not registered, or UNREACHABLE by qualify). A `Local/exten@context`
+    /// target is 1 when that extension exists, else 4 (core_local's `local_devicestate`).
+    pub(super) fn device_state(&self, cx: &Cx<'_>, t: &crate::dialplan::DialTarget) -> u8 {
         use crate::config::sip_values::Host;
+        if t.tech.eq_ignore_ascii_case("Local") {
+            let (exten, context) = t
+                .resource
+                .split_once('@')
+                .unwrap_or((&t.resource, "default"));
+            let cid = self.exec.as_ref().map_or("", |e| e.callerid_num());
+            return if cx.dialplan.exists(context, exten, 1, cid, cx.wall) {
+                1
+            } else {
+                4
+            };
+        }
         if !t.tech.eq_ignore_ascii_case("SIP") {
             return 4;
         }

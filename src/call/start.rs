@@ -96,6 +96,7 @@ impl Call {
             invite,
             state: CallState::Routing,
             exec,
+            dialer: None,
             pending_ack: None,
             dial_failure: None,
             reinvite_pending: false,
@@ -181,6 +182,7 @@ pub(super) fn channel_info(
         peer: peer
             .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
             .unwrap_or_default(),
+        name: None,
         sip_headers: req
             .headers()
             .iter()

@@ -79,6 +79,31 @@ pub struct DialState {
     /// Forks with more addresses of their host to try after a timeout or 503 (RFC 3263
     /// §4.3): the leg and the addresses left, best first.
     pub failover: Vec<(LegId, Vec<std::net::SocketAddr>)>,
+    /// The Local channels of this Dial and of their own Dials (by index; see
+    /// [`super::local`]).
+    pub locals: Vec<super::local::LocalChan>,
+    /// Forks that a Local channel's Dial rang: the leg and that channel's index.
+    pub owners: Vec<(LegId, usize)>,
+    /// The Dial is still starting its targets: a Local target failing at once does not end
+    /// it yet (the start reports the outcome itself).
+    pub starting: bool,
+}
+
+impl DialState {
+    /// A Dial with nothing rung yet (`g`: `continue_after`).
+    pub fn new(continue_after: bool) -> DialState {
+        DialState {
+            forks: Vec::new(),
+            pending: 0,
+            failure: None,
+            continue_after,
+            early: None,
+            failover: Vec::new(),
+            locals: Vec::new(),
+            owners: Vec::new(),
+            starting: true,
+        }
+    }
 }
 
 /// The 2xx we retransmit on one leg until its ACK (§13.3.1.4).
@@ -138,6 +163,9 @@ pub struct Call {
     pub state: CallState,
     /// The dialplan cursor (None once it has ended).
     pub exec: Option<Execution>,
+    /// The caller's own cursor while a Local channel that answered runs its dialplan in
+    /// `exec` (the caller's waits in its Dial, as behind Asterisk's `Local/...;1`).
+    pub dialer: Option<Execution>,
     /// 2xx retransmission towards a leg.
     pub pending_ack: Option<PendingAck>,
     /// What an unanswered caller is told once a Dial ran and failed (None: no Dial ran, the

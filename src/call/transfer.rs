@@ -275,6 +275,7 @@ impl Call {
             sip_call_id: l.dialog.call_id.clone(),
             unique_id,
             peer: entry.map(|e| e.name.clone()).unwrap_or_default(),
+            name: None,
             sip_headers: Vec::new(),
         }
     }

@@ -20,6 +20,9 @@ pub struct ChannelInfo {
     /// The sip.conf entry the call came from, if any (`${CHANNEL(peername)}`, the channel
     /// name `SIP/peer-...`).
     pub peer: String,
+    /// The channel's name when it is not `SIP/peer-0000000n` (a Local channel's
+    /// `Local/exten@context-0000000n;2`).
+    pub name: Option<String>,
     /// The INVITE's headers as received, name and value (`${SIP_HEADER(name)}`).
     pub sip_headers: Vec<(String, String)>,
 }

@@ -131,6 +131,9 @@ pub struct Execution {
     /// The application running (or last run) and its expanded data, for
     /// `core show channels`.
     pub(crate) app: (String, String),
+    /// Variables set as `_NAME` (1) or `__NAME` (2): what a channel this one dials inherits
+    /// (`ast_channel_inherit_variables`).
+    pub(crate) inheritable: HashMap<String, u8>,
 }
 
 /// What running one priority did.

@@ -173,6 +173,30 @@ impl Execution {
             musicclass: String::new(),
             cdr: Default::default(),
             app: (String::new(), String::new()),
+            inheritable: HashMap::new(),
+        }
+    }
+
+    /// The variables a channel this one dials inherits, with their level there: `__NAME`
+    /// stays inheritable (2), `_NAME` arrives as a plain variable (0), as Asterisk's
+    /// `ast_channel_inherit_variables` does.
+    pub fn inherited(&self) -> Vec<(String, String, u8)> {
+        self.inheritable
+            .iter()
+            .filter_map(|(name, &level)| {
+                let value = self.vars.get(name)?;
+                Some((name.clone(), value.clone(), if level >= 2 { 2 } else { 0 }))
+            })
+            .collect()
+    }
+
+    /// Takes variables a dialling channel passed on ([`Execution::inherited`]).
+    pub fn inherit(&mut self, vars: Vec<(String, String, u8)>) {
+        for (name, value, level) in vars {
+            if level > 0 {
+                self.inheritable.insert(name.clone(), level);
+            }
+            self.vars.insert(name, value);
         }
     }
 
@@ -218,6 +242,9 @@ impl Execution {
 
     /// The Asterisk channel name, `SIP/peer-0000000n` (the number from the unique id).
     pub fn channel_name(&self) -> String {
+        if let Some(name) = &self.chan.name {
+            return name.clone();
+        }
         let seq = self
             .chan
             .unique_id

@@ -202,6 +202,7 @@ impl Dialplan {
         for ctx in dp.contexts.values_mut() {
             ctx.build_index();
         }
+        super::technologies::warn_unsupported(&dp, &mut warnings);
         Ok((dp, warnings))
     }
 

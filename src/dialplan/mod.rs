@@ -33,6 +33,7 @@ mod prompts;
 pub mod rx;
 pub(crate) mod shared;
 pub mod show;
+pub mod technologies;
 pub mod time;
 pub mod vars;
 

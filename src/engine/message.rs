@@ -130,6 +130,7 @@ impl Engine {
             sip_call_id: req.call_id().to_string(),
             unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
             peer: peer_name,
+            name: None,
             sip_headers: Vec::new(),
         };
         let mut ex = Execution::new(&self.dialplan, &context, &exten, chan);

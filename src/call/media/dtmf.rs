@@ -233,7 +233,10 @@ impl Call {
         duration_ms: u32,
     ) -> bool {
         // More than the queue holds is dropped (one warning per digit at most this many).
-        for c in digits.chars().take(crate::media::dtmf::outgoing::MAX_QUEUED * 2) {
+        for c in digits
+            .chars()
+            .take(crate::media::dtmf::outgoing::MAX_QUEUED * 2)
+        {
             match c {
                 'w' => self.send_pause(cx, leg, 500),
                 'W' => self.send_pause(cx, leg, 1000),

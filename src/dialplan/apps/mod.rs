@@ -567,7 +567,11 @@ fn is_arg(k: &str) -> bool {
 /// `Set()` semantics: `_`/`__` inheritance prefixes dropped, functions (`CALLERID(...)`,
 /// `GLOBAL(...)`, `GROUP(...)`, ...) written through [`functions::write`].
 pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value: &str) {
+    let full = name;
     let name = name.trim_start_matches('_');
+    // `_X` / `__X`: inherited by dialled channels (Local/); a plain `X` replaces it and is
+    // not (pbx_builtin_setvar_helper removes the variable under any prefix first).
+    let level = (full.len() - name.len()).min(2) as u8;
     if let Some(open) = name.find('(') {
         let func = name[..open].trim().to_ascii_uppercase();
         let rest = &name[open + 1..];
@@ -581,6 +585,11 @@ pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value:
     if name.is_empty() {
         log::warn!("{}: Set with an empty variable name", ex.here());
         return;
+    }
+    if level > 0 {
+        ex.inheritable.insert(name.to_string(), level);
+    } else {
+        ex.inheritable.remove(name);
     }
     ex.vars.insert(name.to_string(), value.to_string());
 }
