@@ -116,39 +116,40 @@ impl<T> Scheduler<T> {
 }
 
 /// A closed set of timer kinds of one owner (a transaction's A–K, a call's, a peer's), at
-/// most [`SLOTS`] of them.
+/// most as many as its [`TimerSlots`] has slots ([`SLOTS`] unless it names another count).
 pub trait TimerKindSet: Copy {
-    /// The kind's slot, below [`SLOTS`].
+    /// The kind's slot, below its slot count.
     fn slot(self) -> usize;
 }
 
-/// How many kinds one owner may have.
+/// How many kinds one owner may have by default (a transaction's, a peer's); an owner with
+/// more kinds (a call's) names its own count, so small owners don't pay for big ones.
 pub const SLOTS: usize = 16;
 
 /// The scheduler ids of one owner's running timers, one slot per kind: starting a kind
 /// replaces its running timer, and [`TimerSlots::stop_all`] cancels every timer of the owner in
 /// one call (a call or transaction that ends can't leave one behind).
-pub struct TimerSlots<K> {
-    ids: [Option<TimerId>; SLOTS],
+pub struct TimerSlots<K, const N: usize = SLOTS> {
+    ids: [Option<TimerId>; N],
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K> Default for TimerSlots<K> {
+impl<K, const N: usize> Default for TimerSlots<K, N> {
     fn default() -> Self {
         TimerSlots {
-            ids: [None; SLOTS],
+            ids: [None; N],
             kind: PhantomData,
         }
     }
 }
 
-impl<K> std::fmt::Debug for TimerSlots<K> {
+impl<K, const N: usize> std::fmt::Debug for TimerSlots<K, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.ids.iter().flatten()).finish()
     }
 }
 
-impl<K: TimerKindSet> TimerSlots<K> {
+impl<K: TimerKindSet, const N: usize> TimerSlots<K, N> {
     /// Schedules `payload` at `deadline` for `kind`, cancelling the timer of that kind that
     /// was running.
     pub fn start<T>(&mut self, sched: &mut Scheduler<T>, kind: K, deadline: Instant, payload: T) {

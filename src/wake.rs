@@ -31,6 +31,12 @@ pub enum CallTimer {
     RtpKeepalive,
     /// The next music on hold frame.
     Moh,
+    /// The next 20 ms tick of the RTP digit streams (RFC 4733 events, inband tones).
+    Dtmf,
+    /// The next frame of a features prompt.
+    Prompt,
+    /// featuredigittimeout / transferdigittimeout: the DTMF feature's next digit is late.
+    FeatureDigit,
     /// The earliest deadline of the call's Local channels (a Dial timeout or a Wait()
     /// inside one).
     Local,
@@ -41,9 +47,13 @@ pub enum CallTimer {
     /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
     /// the expiry of a leg whose end refreshes).
     SessionTimer,
-    /// The next 20 ms frame of the call's MixMonitor recordings.
+    /// The next 20 ms frame of the call's MixMonitor recordings. (Keep this kind last, or
+    /// change [`CALL_TIMER_KINDS`].)
     Monitor,
 }
+
+/// How many kinds [`CallTimer`] has (its slot array's size).
+pub const CALL_TIMER_KINDS: usize = CallTimer::Monitor as usize + 1;
 
 impl TimerKindSet for CallTimer {
     fn slot(self) -> usize {

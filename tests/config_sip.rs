@@ -364,7 +364,7 @@ fn realistic_admin_sip_conf_loads() {
         Some("no"),
         "general's default"
     );
-    assert_eq!(trunk.dtmfmode, "rfc2833");
+    assert_eq!(trunk.dtmfmode.as_str(), "rfc2833");
     assert_eq!(
         trunk.host,
         Host::Static {

@@ -89,6 +89,10 @@ impl Call {
             self.timers
                 .start(cx.sched, CallTimer::DialTimeout, cx.now + d, wake);
         }
+        self.xfer_rights = super::features::XferRights {
+            caller: options.caller_transfer,
+            callee: options.callee_transfer,
+        };
         if options.ringback {
             self.reply_caller(cx, Reply::new(StatusCode::RINGING), None);
         }

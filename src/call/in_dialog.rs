@@ -131,17 +131,23 @@ impl Call {
 
     /// Relays a re-INVITE, UPDATE or INFO to the bridged leg; its answer comes back on `h`.
     fn relay_in_dialog(&mut self, cx: &mut Cx<'_>, leg: LegId, req: Rc<Request>, h: TxHandle) {
+        if *req.method() == Method::Info {
+            use crate::media::dtmf::info;
+            if let Some(digit) = info::digit(req.content_type(), req.body()) {
+                // A digit: sipbox takes it (200) and hands it on in the other leg's own
+                // mode, or to its own endpoint when nobody is bridged (handle_request_info).
+                self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
+                log::info!(
+                    "call {}: DTMF '{digit}' by SIP INFO from leg {leg}",
+                    self.label()
+                );
+                let duration_ms = info::duration_ms(req.content_type(), req.body()).unwrap_or(0);
+                let heard = crate::media::dtmf::detect::Heard { digit, duration_ms };
+                return self.digit_from(cx, leg, heard);
+            }
+        }
         let Some(other) = self.bridge().and_then(|b| b.other(leg)) else {
             // Bridged to nobody (sipbox answered itself) or not answered yet.
-            if *req.method() == Method::Info && leg == self.caller {
-                let digit = crate::media::info_dtmf::digit(req.content_type(), req.body());
-                self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
-                if let Some(d) = digit {
-                    log::info!("call {}: DTMF '{d}' by SIP INFO", self.label());
-                    self.endpoint_digit(cx, d);
-                }
-                return;
-            }
             let status = match req.method() {
                 Method::Info => StatusCode::OK,
                 // RFC 3428: a text nobody can read is still taken.
@@ -318,6 +324,9 @@ impl Call {
     /// `h` extension, frees every timer, call-limit count and socket.
     pub fn end(&mut self, cx: &mut Cx<'_>, why: EndReason) {
         if self.is_over() {
+            return;
+        }
+        if self.consult_intercepts_end(cx, why) {
             return;
         }
         self.transfer_call_ended(cx, why);

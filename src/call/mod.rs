@@ -37,6 +37,7 @@ pub mod table;
 mod agi;
 mod answer;
 mod dial;
+pub mod features;
 mod in_dialog;
 pub mod join;
 pub mod local;
@@ -223,6 +224,8 @@ pub struct Cx<'a> {
     pub parking: &'a mut park::Parking,
     /// cdr.conf in force (a new call keeps this one to its end).
     pub cdr_conf: &'a std::rc::Rc<crate::config::cdr_conf::CdrConf>,
+    /// features.conf (the DTMF transfers).
+    pub features: &'a crate::config::features_conf::FeaturesConf,
 }
 
 /// The `X-Sipbox-Loop` value for an outbound leg of `invite`: the markers it arrived with

@@ -122,6 +122,8 @@ impl Call {
             join: None,
             owed_answer: None,
             parked: None,
+            xfer_rights: Default::default(),
+            feature: None,
         }
     }
 

@@ -187,7 +187,7 @@ pub struct Call {
     /// sip.conf `[general]` as it was when the call began (what guest legs follow).
     pub general: Rc<General>,
     /// Running timers.
-    pub timers: TimerSlots<CallTimer>,
+    pub timers: TimerSlots<CallTimer, { crate::wake::CALL_TIMER_KINDS }>,
     /// The last blind transfer (REFER) of this call, while it matters.
     pub transfer: Option<Transfer>,
     /// A transfer re-routed the call: the caller leg ([`Call::caller`]) is the transferee,
@@ -203,6 +203,10 @@ pub struct Call {
     pub owed_answer: Option<super::reply::Body>,
     /// Where the caller is parked, while it is.
     pub parked: Option<super::park::Parked>,
+    /// Who may transfer by DTMF (the last Dial's `T`/`t`).
+    pub xfer_rights: super::features::XferRights,
+    /// A DTMF feature (transfer) in progress.
+    pub feature: Option<super::features::Feature>,
 }
 
 impl CallIds for Call {

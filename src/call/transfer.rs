@@ -268,7 +268,7 @@ impl Call {
 
     /// The channel the transferee's new dialplan run is on: the original caller's (from its
     /// INVITE), or a callee leg's (its entry's caller ID, else the number it was called at).
-    fn channel_for(&self, cx: &Cx<'_>, leg: LegId) -> ChannelInfo {
+    pub(super) fn channel_for(&self, cx: &Cx<'_>, leg: LegId) -> ChannelInfo {
         let unique_id = self
             .exec
             .as_ref()
@@ -412,7 +412,7 @@ impl Call {
 
     /// The transferer's leg is over: BYE (when `bye`), its RTP ports and its call-limit
     /// count freed.
-    fn release_transferer(&mut self, cx: &mut Cx<'_>, leg: LegId, bye: bool) {
+    pub(super) fn release_transferer(&mut self, cx: &mut Cx<'_>, leg: LegId, bye: bool) {
         let confirmed = self
             .legs
             .get(leg)

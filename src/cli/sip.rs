@@ -230,7 +230,7 @@ pub(super) fn peer(view: &View<'_>, args: &[&str]) -> Answer {
         "Transfer mode",
         &if c.allow_transfer { "open" } else { "closed" },
     );
-    line("DTMFmode", &c.dtmfmode);
+    line("DTMFmode", &c.dtmfmode.as_str());
     line("Timer T1", &g.timer_t1.as_millis());
     line("Timer B", &g.timer_b.as_millis());
     // chan_sip's sip_show_peer wording.
@@ -401,7 +401,7 @@ pub(super) fn settings(view: &View<'_>, args: &[&str]) -> Answer {
     line("Context", &g.context);
     line("Force rport", &yes_no(g.nat.force_rport));
     line("Symmetric RTP", &yes_no(g.nat.comedia));
-    line("DTMF", &g.dtmfmode);
+    line("DTMF", &g.dtmfmode.as_str());
     line("Qualify", &g.qualify.map(|q| q.as_millis()).unwrap_or(0));
     line("Codecs", &codecs(&g.codecs));
     line("Allow transfer", &yes_no(g.allow_transfer));

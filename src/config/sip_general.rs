@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc};
-use super::sip_values::{parse_dtmfmode, parse_qualify, Nat};
+use super::sip_values::{parse_dtmfmode, parse_qualify, DtmfMode, Nat};
 use super::values::{bad, bool_of, millis_of, port_of, secs_of, u32_of, Warnings};
 
 /// The `[general]` settings of sip.conf.
@@ -50,8 +50,10 @@ pub struct General {
     pub rtp_hold_timeout: Option<Duration>,
     /// `nat` default for entries (force_rport).
     pub nat: Nat,
-    /// `dtmfmode` default for entries (`rfc2833`); stored, not acted on yet.
-    pub dtmfmode: String,
+    /// `dtmfmode` default for entries (`rfc2833`).
+    pub dtmfmode: DtmfMode,
+    /// `relaxdtmf`: looser twist limits for inband detection (Asterisk's `DSP_DIGITMODE_RELAXDTMF`).
+    pub relax_dtmf: bool,
     /// `directmedia` / `canreinvite` default for entries; stored, sipbox always relays.
     pub directmedia: Option<String>,
     /// `allowtransfer` (yes, as chan_sip): default for entries; `no` refuses REFER with 603.
@@ -120,7 +122,8 @@ impl Default for General {
             rtp_timeout: Some(Duration::from_secs(60)),
             rtp_hold_timeout: Some(Duration::from_secs(300)),
             nat: Nat::DEFAULT,
-            dtmfmode: "rfc2833".into(),
+            dtmfmode: DtmfMode::Rfc2833,
+            relax_dtmf: false,
             directmedia: None,
             allow_transfer: true,
             sendrpid: Default::default(),
@@ -269,6 +272,7 @@ impl General {
             "rtpholdtimeout" => g.rtp_hold_timeout = off_if_zero(secs_of(e)?),
             "nat" => g.nat = Nat::parse(e, warnings)?,
             "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
+            "relaxdtmf" => g.relax_dtmf = bool_of(e)?,
             "directmedia" | "canreinvite" => {
                 g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
             }
@@ -343,6 +347,24 @@ mod tests {
         assert!(w.is_empty());
         assert_eq!(g.bind, "0.0.0.0:5060".parse().unwrap());
         assert_eq!(g.timer_b, Duration::from_secs(32));
+    }
+
+    #[test]
+    fn dtmf_options() {
+        let (g, w) = general("[general]\ndtmfmode=Auto\nrelaxdtmf=yes\n").unwrap();
+        assert_eq!((g.dtmfmode, g.relax_dtmf), (DtmfMode::Auto, true));
+        assert!(w.is_empty());
+        assert_eq!(DtmfMode::Auto.effective(true), DtmfMode::Rfc2833);
+        assert_eq!(DtmfMode::Auto.effective(false), DtmfMode::Inband);
+        assert_eq!(DtmfMode::Info.effective(true), DtmfMode::Info);
+        // chan_sip warns about an unknown mode and keeps rfc2833.
+        let (g, w) = general("[general]\ndtmfmode=rfc4733\n").unwrap();
+        assert_eq!(g.dtmfmode, DtmfMode::Rfc2833);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("sip.conf:2: bad value 'rfc4733' for 'dtmfmode'"),
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::acl::{Acl, Sense};
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc, Section};
 use super::sip_general::General;
-use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, Host, Insecure, Nat};
+use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, DtmfMode, Host, Insecure, Nat};
 use super::values::{bad, bool_of, port_of, u32_of, Warnings};
 
 /// `type=`: what the entry may do, as in chan_sip.
@@ -105,8 +105,8 @@ pub struct SipPeer {
     pub rtp_keepalive: Option<Duration>,
     /// `insecure`.
     pub insecure: Insecure,
-    /// `dtmfmode` as written (default: general's, `rfc2833`); stored, not acted on yet.
-    pub dtmfmode: String,
+    /// `dtmfmode` (default: general's, `rfc2833`): how digits are sent to this entry's legs.
+    pub dtmfmode: DtmfMode,
     /// `directmedia` / `canreinvite` as written (default: general's); stored, sipbox always
     /// relays media.
     pub directmedia: Option<String>,
@@ -250,7 +250,7 @@ impl SipPeer {
             keepalive: general.nat_addressing.keepalive,
             rtp_keepalive: general.nat_addressing.rtp_keepalive,
             insecure: Insecure::default(),
-            dtmfmode: general.dtmfmode.clone(),
+            dtmfmode: general.dtmfmode,
             directmedia: general.directmedia.clone(),
             allow_transfer: general.allow_transfer,
             transfer_context: general.transfer_context.clone(),
@@ -432,7 +432,7 @@ mod tests {
         assert_eq!(p.context, g.context);
         assert_eq!(p.codecs, g.codecs);
         assert_eq!(p.nat, g.nat);
-        assert_eq!(p.dtmfmode, "rfc2833");
+        assert_eq!(p.dtmfmode, DtmfMode::Rfc2833);
         assert_eq!(p.call_limit, None);
         assert!(p.acl.is_empty());
         match p.host {
@@ -466,6 +466,7 @@ mod tests {
             "[x]\ntype=peer\ncall-limit=-1\n",
             "[x]\ntype=peer\nnat=route66\n",
             "[x]\ntype=peer\ncontext=\n",
+            "[x]\ntype=peer\ndtmfmode=rfc4733\n",
         ] {
             let (p, w) = peer(text).unwrap();
             assert_eq!(w.len(), 1, "{text}: {w:?}");
@@ -473,7 +474,10 @@ mod tests {
             assert!(w[0].ends_with("; ignored"), "{w:?}");
             assert_eq!(p.call_limit, None);
             assert_eq!(p.context, General::default().context);
+            assert_eq!(p.dtmfmode, DtmfMode::Rfc2833);
         }
+        let (p, _) = peer("[x]\ntype=peer\ndtmfmode=shortinfo\n").unwrap();
+        assert_eq!(p.dtmfmode, DtmfMode::ShortInfo);
     }
 
     #[test]

@@ -253,11 +253,53 @@ pub fn parse_qualify(e: &Entry) -> Result<Option<Duration>, ConfigError> {
     }
 }
 
-/// `dtmfmode=`: kept as written after checking it is one Asterisk knows.
-pub fn parse_dtmfmode(e: &Entry) -> Result<String, ConfigError> {
-    let v = e.value.to_ascii_lowercase();
-    match v.as_str() {
-        "rfc2833" | "info" | "shortinfo" | "inband" | "auto" => Ok(v),
+/// `dtmfmode=`: how a leg sends (and, for `inband`, is listened to for) DTMF, as chan_sip's
+/// `SIP_DTMF_*` flags. `auto` is RFC 4733 when the leg's SDP has telephone-event, else inband.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtmfMode {
+    /// RFC 4733 (RFC 2833) telephone-event packets.
+    #[default]
+    Rfc2833,
+    /// SIP INFO `application/dtmf-relay` (`Signal=`/`Duration=`).
+    Info,
+    /// SIP INFO `application/dtmf` (the digit alone).
+    ShortInfo,
+    /// Tones in the G.711 audio.
+    Inband,
+    /// RFC 4733 when offered, otherwise inband.
+    Auto,
+}
+
+impl DtmfMode {
+    /// The sip.conf spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DtmfMode::Rfc2833 => "rfc2833",
+            DtmfMode::Info => "info",
+            DtmfMode::ShortInfo => "shortinfo",
+            DtmfMode::Inband => "inband",
+            DtmfMode::Auto => "auto",
+        }
+    }
+
+    /// What `auto` comes to for a leg whose SDP did (or did not) carry telephone-event.
+    pub fn effective(self, telephone_event: bool) -> DtmfMode {
+        match self {
+            DtmfMode::Auto if telephone_event => DtmfMode::Rfc2833,
+            DtmfMode::Auto => DtmfMode::Inband,
+            m => m,
+        }
+    }
+}
+
+/// `dtmfmode=`, one of the five Asterisk knows.
+pub fn parse_dtmfmode(e: &Entry) -> Result<DtmfMode, ConfigError> {
+    match e.value.trim().to_ascii_lowercase().as_str() {
+        "rfc2833" => Ok(DtmfMode::Rfc2833),
+        "info" => Ok(DtmfMode::Info),
+        "shortinfo" => Ok(DtmfMode::ShortInfo),
+        "inband" => Ok(DtmfMode::Inband),
+        "auto" => Ok(DtmfMode::Auto),
         _ => Err(bad(e, "expected rfc2833, info, shortinfo, inband or auto")),
     }
 }

@@ -76,9 +76,9 @@ pub struct DialOptions {
     pub ringback: bool,
     /// `g`: continue in the dialplan after the callee hangs up.
     pub continue_on_callee_hangup: bool,
-    /// `t`: the callee may transfer (accepted, no effect yet).
+    /// `t`: the callee may transfer by DTMF (features.conf `blindxfer`/`atxfer`).
     pub callee_transfer: bool,
-    /// `T`: the caller may transfer (accepted, no effect yet).
+    /// `T`: the caller may transfer by DTMF.
     pub caller_transfer: bool,
     /// `m[(class)]`: music on hold to the caller instead of ringing until a callee answers
     /// (the class is [`Command::Dial`]'s `music_class`).
@@ -143,6 +143,19 @@ pub enum Command {
     },
     /// Stop the tone PlayTones started; resume with `Done`.
     StopPlayTones,
+    /// `SendDTMF(digits[,timeout_ms[,duration_ms[,channel]]])`: send the digits to the
+    /// channel (this one when `channel` is None) in its dtmfmode; resume with `Done` once
+    /// they are sent.
+    SendDtmf {
+        /// `0-9*#A-D`, `w` (half a second of pause), `W` (a second).
+        digits: String,
+        /// Pause after each digit.
+        between: Duration,
+        /// Length of each digit.
+        duration: Duration,
+        /// The channel to send to (a name like `SIP/1002-00000002`).
+        channel: Option<String>,
+    },
     /// `MusicOnHold([class[,duration]])`: music to the caller; resume with `Done` after
     /// `duration` (never without one: until hang-up).
     MusicOnHold {

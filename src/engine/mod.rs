@@ -37,6 +37,7 @@ macro_rules! cx {
             moh: &mut $e.moh,
             parking: &mut $e.parking,
             cdr_conf: &$e.cdr_conf,
+            features: &$e.features,
         }
     };
 }

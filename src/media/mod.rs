@@ -32,8 +32,8 @@
 
 #![deny(missing_docs)]
 
+pub mod dtmf;
 pub mod g711;
-pub mod info_dtmf;
 pub mod learning;
 pub mod moh;
 pub mod monitor;

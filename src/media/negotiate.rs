@@ -93,14 +93,17 @@ pub fn caller_codec(caller_offer: &Sdp, chosen: &CodecName) -> Option<CodecName>
 }
 
 /// The answer the caller gets from the callee's `callee_answer`: one codec compatible with the
-/// callee's choice, the caller's telephone-event when the callee took one, the callee's
-/// direction, our address and port. None when the answer names no codec the caller can have.
+/// callee's choice, the caller's telephone-event when the callee took one (or when sipbox
+/// takes the caller's events itself, `translate_te`: the callee's digits travel by INFO or
+/// inband), the callee's direction, our address and port. None when the answer names no codec
+/// the caller can have.
 pub fn answer_for_caller(
     caller_offer: &Sdp,
     callee_answer: &Sdp,
     local: &mut LocalSession,
     ip: IpAddr,
     port: u16,
+    translate_te: bool,
 ) -> Option<Sdp> {
     let chosen = callee_answer.chosen_codec()?;
     let name = caller_codec(caller_offer, &chosen.name)?;
@@ -108,7 +111,7 @@ pub fn answer_for_caller(
     let mut scratch = local.clone();
     let mut ans = sdp::answer(caller_offer, &[name], &mut scratch, ip, port).ok()?;
     let callee_dir = callee_answer.direction();
-    let te = callee_answer.telephone_event_pt().is_some();
+    let te = translate_te || callee_answer.telephone_event_pt().is_some();
     if let Some(audio) = ans.audio_mut() {
         if !te {
             let keep: Vec<u8> = audio
@@ -215,12 +218,16 @@ mod tests {
              m=audio 5000 RTP/AVP 8\r\na=sendonly\r\n",
         );
         let mut ls = LocalSession::new(7, 1);
-        let ans = answer_for_caller(&offer, &callee, &mut ls, IP, 10000).unwrap();
+        let ans = answer_for_caller(&offer, &callee, &mut ls, IP, 10000, false).unwrap();
         // µ-law towards the caller (transcoded), no telephone-event: the callee took none.
         assert_eq!(pts(&ans), vec![0]);
         assert_eq!(ans.direction(), Direction::SendOnly);
         assert_eq!(ans.remote_rtp(), Some("127.0.0.1:10000".parse().unwrap()));
         assert_eq!(caller_codec(&offer, &G722), None);
+        // A callee whose digits sipbox translates (INFO, inband): the caller keeps its PT.
+        let ans = answer_for_caller(&offer, &callee, &mut ls, IP, 10000, true).unwrap();
+        assert_eq!(ans.telephone_event_pt(), offer.telephone_event_pt());
+        assert!(offer.telephone_event_pt().is_some());
     }
 
     #[test]

@@ -93,38 +93,9 @@ impl Playing {
     }
 }
 
-/// The digit of an RFC 4733 event number.
-fn event_digit(event: u8) -> Option<char> {
-    Some(match event {
-        0..=9 => char::from(b'0' + event),
-        10 => '*',
-        11 => '#',
-        12..=15 => char::from(b'A' + event - 12),
-        _ => return None,
-    })
-}
-
-/// The digit an RTP packet ends, if it is the first end packet of an RFC 4733 event.
-fn dtmf_end(data: &[u8], te_pt: Option<u8>, last_ts: &mut Option<u32>) -> Option<char> {
-    let te = te_pt?;
-    if data.len() < RTP_HEADER_LEN + 4 || data[1] & 0x7f != te {
-        return None;
-    }
-    let payload = &data[RTP_HEADER_LEN..];
-    if payload[1] & 0x80 == 0 {
-        return None;
-    }
-    let ts = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
-    if *last_ts == Some(ts) {
-        return None;
-    }
-    *last_ts = Some(ts);
-    event_digit(payload[0])
-}
-
 /// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
 /// about and skipped (Asterisk's behaviour).
-fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
+pub(super) fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
     let mut frames = Vec::new();
     for name in files {
         match cx.sounds.wav(name) {
@@ -287,6 +258,30 @@ impl Call {
                 }
                 true
             }
+            Command::SendDtmf {
+                digits,
+                between,
+                duration,
+                channel,
+            } => {
+                let leg = match &channel {
+                    None => Some(self.caller),
+                    Some(name) => self
+                        .legs
+                        .iter()
+                        .position(|l| l.channel.eq_ignore_ascii_case(name)),
+                };
+                let Some(leg) = leg else {
+                    log::warn!(
+                        "call {}: SendDTMF: no such channel: {}",
+                        self.label(),
+                        channel.unwrap_or_default()
+                    );
+                    return true;
+                };
+                let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+                self.send_dtmf_app(cx, leg, &digits, ms(between), ms(duration))
+            }
             Command::StopPlayTones => {
                 if matches!(self.media.endpoint, Endpoint::Tones(_)) {
                     self.media.endpoint = Endpoint::Idle;
@@ -374,13 +369,15 @@ impl Call {
         if leg != self.caller {
             return Verdict::Consumed;
         }
-        let Some(lm) = self.leg_media(leg) else {
+        let Some(lm) = self.leg_media_mut(leg) else {
             return Verdict::Consumed;
         };
         let (te, remote, pair) = (lm.te_pt, lm.learner.remote(), lm.pair);
-        if let Some(d) = dtmf_end(data, te, &mut self.media.last_event_ts) {
-            if self.endpoint_digit(cx, d) {
-                return Verdict::Consumed;
+        if te.is_some_and(|te| data[1] & 0x7f == te) {
+            if let Some(h) = super::dtmf::event_end(data, &mut lm.dtmf.last_event_ts) {
+                if self.endpoint_digit(cx, h.digit) {
+                    return Verdict::Consumed;
+                }
             }
         }
         if matches!(self.media.endpoint, Endpoint::Recording(_)) {
@@ -563,34 +560,5 @@ impl Call {
         };
         let wake = Wake::Call(self.handle, CallTimer::Watchdog);
         self.timers.start(cx.sched, CallTimer::Watchdog, next, wake);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dtmf_end_once_per_event() {
-        let mut p = vec![0x80, 101, 0, 1, 0, 0, 0, 160, 1, 2, 3, 4, 11, 0x0a, 0, 160];
-        let mut last = None;
-        assert_eq!(dtmf_end(&p, Some(101), &mut last), None, "not ended yet");
-        p[13] |= 0x80;
-        assert_eq!(dtmf_end(&p, Some(101), &mut last), Some('#'));
-        assert_eq!(
-            dtmf_end(&p, Some(101), &mut last),
-            None,
-            "repeated end packet"
-        );
-        p[7] = 200;
-        p[12] = 5;
-        assert_eq!(dtmf_end(&p, Some(101), &mut last), Some('5'));
-        assert_eq!(dtmf_end(&p, None, &mut last), None);
-    }
-
-    #[test]
-    fn event_digits() {
-        assert_eq!(event_digit(15), Some('D'));
-        assert_eq!(event_digit(16), None);
     }
 }

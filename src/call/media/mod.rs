@@ -13,12 +13,14 @@
 //! Media code reports what happened to the call (a digit, the end of a Playback, an RTP
 //! timeout) by calling the call's own methods; it never reaches past its call.
 
+pub mod dtmf;
 pub mod endpoint;
 mod hold;
 mod join;
 mod keepalive;
 pub mod mixmonitor;
 pub mod moh;
+pub mod prompt;
 pub mod record;
 pub mod relay;
 mod transfer;
@@ -107,6 +109,10 @@ pub struct LegMedia {
     pub last_tx: Option<Instant>,
     /// The `rtpkeepalive` comfort-noise stream toward this leg.
     pub keepalive: keepalive::KeepaliveStream,
+    /// The leg's `dtmfmode` as its entry (or `[general]`) had it when the leg began.
+    pub dtmf_mode: crate::config::sip_values::DtmfMode,
+    /// Digits sent to it, its inband detector, its last event.
+    pub dtmf: dtmf::LegDtmf,
 }
 
 /// Call-wide media state.
@@ -118,14 +124,18 @@ pub struct CallMedia {
     own_answer: Option<Vec<u8>>,
     /// What sipbox does as the caller's endpoint.
     endpoint: Endpoint,
-    /// The RTP timestamp of the last DTMF event acted on (RFC 4733 end packets repeat).
-    last_event_ts: Option<u32>,
     /// Late offer: the caller's answer (in its ACK) has been read.
     late_answer_seen: bool,
     /// Music on hold playing to one leg.
     moh: Option<moh::MohPlayer>,
     /// MixMonitor recordings.
     monitors: mixmonitor::Monitors,
+    /// The 20 ms pacing of the legs' RTP digit streams while any plays.
+    dtmf_pacer: Option<crate::media::player::Pacer>,
+    /// SendDTMF() waits for this leg's digits to be sent.
+    senddtmf: Option<LegId>,
+    /// A features prompt playing to one leg.
+    prompt: Option<prompt::LegPrompt>,
 }
 
 impl CallMedia {
@@ -191,6 +201,10 @@ impl Call {
             None => self.general.nat,
         }
         .applied(l.nated);
+        let dtmf_mode = match l.entry.as_deref() {
+            Some(e) => e.dtmfmode,
+            None => self.general.dtmfmode,
+        };
         let config = LearningConfig {
             comedia: nat.comedia,
             strict: cx.media.strict,
@@ -213,6 +227,8 @@ impl Call {
                 ssrc: rand::Rng::random(cx.rng),
                 ..Default::default()
             },
+            dtmf_mode,
+            dtmf: dtmf::LegDtmf::default(),
         });
         Some(pair)
     }
@@ -303,15 +319,23 @@ impl Call {
         let offer = self.caller_offer(cx.now).ok().flatten();
         let caller_allow = allow_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
-        learn_from(self.leg_media_mut(leg)?, cx.now, &answer);
+        let callee = self.leg_media_mut(leg)?;
+        learn_from(callee, cx.now, &answer);
+        // A callee that takes digits by INFO or inband: sipbox reads the caller's events.
+        let translate_te = callee.dtmf_now() != crate::config::sip_values::DtmfMode::Rfc2833;
         if let Some(d) = self.dial_mut() {
             d.early = Some(leg);
         }
         let lm = self.leg_media_mut(caller)?;
         let sdp = match &offer {
-            Some(o) => {
-                negotiate::answer_for_caller(o, &answer, &mut lm.session, ip, caller_pair.port)?
-            }
+            Some(o) => negotiate::answer_for_caller(
+                o,
+                &answer,
+                &mut lm.session,
+                ip,
+                caller_pair.port,
+                translate_te,
+            )?,
             None => {
                 // Late offer: our offer to the caller, the callee's codec first.
                 let mut allow = caller_allow;
@@ -464,6 +488,9 @@ impl Call {
         }
         self.media.endpoint = Endpoint::Idle;
         self.media.moh = None;
+        self.media.dtmf_pacer = None;
+        self.media.senddtmf = None;
+        self.media.prompt = None;
     }
 
     /// The driver could not bind the RTP port of `leg`: that leg has no media.

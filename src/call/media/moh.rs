@@ -29,6 +29,8 @@ pub enum MohFor {
     App,
     /// `StartMusicOnHold()`: the dialplan goes on meanwhile.
     Dialplan,
+    /// A DTMF transfer of this leg is in progress (the transferer dials, or consults).
+    Transfer,
 }
 
 /// What the dialplan asks of the music.
@@ -240,6 +242,7 @@ impl Call {
             MohFor::Ringing => !matches!(self.state, CallState::Dialing(_)),
             // A bridge carries the caller's media from now on.
             MohFor::App | MohFor::Dialplan => self.bridge().is_some(),
+            MohFor::Transfer => !self.transfer_holds(p.leg),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The per-packet path: a datagram on a leg's RTP or RTCP socket goes out of the bridged leg's
 //! socket to that leg's remote, rewritten in place (DTMF payload type, µ-law ↔ A-law), or to
-//! sipbox's endpoint logic when sipbox itself answered.
+//! sipbox's endpoint logic when sipbox itself answered. RFC 4733 events toward a leg in
+//! another `dtmfmode`, or from a leg that may transfer by DTMF, are read by [`super::dtmf`]
+//! instead of relayed; an `inband` leg's audio also goes through its detector.
 //!
 //! Reading list: RFC 3550 §5.1 (header fields), RFC 5761 §4 and RFC 7983 (telling RTP, RTCP
 //! and STUN apart: [`classify`]), RFC 4733 §2.3 (the event payload), ITU-T G.711.
@@ -12,6 +14,7 @@
 use super::super::state::Call;
 use super::super::Cx;
 use super::LegMedia;
+use crate::config::sip_values::DtmfMode;
 use crate::flow::Verdict;
 use crate::handle::LegId;
 use crate::media::g711::{transcode_in_place, Law};
@@ -78,7 +81,6 @@ impl Call {
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
-        let target = self.media_peer(leg);
         let Some(lm) = self.leg_media_mut(leg) else {
             return Verdict::Consumed;
         };
@@ -88,14 +90,44 @@ impl Call {
         }
         lm.last_rx = Some(cx.now);
         let in_te = lm.te_pt;
+        let is_event = in_te.is_some_and(|te| data[1] & 0x7f == te);
+        if !is_event && lm.dtmf_now() == DtmfMode::Inband {
+            // Only inband legs pay for the detector.
+            self.inband_rtp(cx, leg, data);
+        }
         if !self.media.monitors.is_empty() {
             self.media.monitors.heard(leg, data);
         }
+        if is_event && self.feature_watches(leg) {
+            // A leg that may transfer: its digits are read here (and passed on when they
+            // make no feature code).
+            let Some(lm) = self.leg_media_mut(leg) else {
+                return Verdict::Consumed;
+            };
+            if let Some(h) = super::dtmf::event_end(data, &mut lm.dtmf.last_event_ts) {
+                self.digit_from(cx, leg, h);
+            }
+            return Verdict::Consumed;
+        }
+        let target = self.media_peer(leg);
         let Some(other) = target else {
             return self.endpoint_rtp(cx, leg, data);
         };
-        if self.moh_to(other) {
+        if self.moh_to(other) || self.prompt_to(other) {
             // The other side hears music instead; a holder said it wants nothing.
+            return Verdict::Consumed;
+        }
+        let Some(out) = self.leg_media(other) else {
+            return Verdict::Consumed;
+        };
+        if is_event && !out.events_pass_to_me() {
+            // The other leg takes digits another way: translate at the event's end.
+            let Some(lm) = self.leg_media_mut(leg) else {
+                return Verdict::Consumed;
+            };
+            if let Some(h) = super::dtmf::event_end(data, &mut lm.dtmf.last_event_ts) {
+                self.digit_from(cx, leg, h);
+            }
             return Verdict::Consumed;
         }
         let Some(out) = self.leg_media_mut(other) else {
@@ -104,8 +136,9 @@ impl Call {
         let (Some(pair), Some(to)) = (out.pair, out.learner.remote()) else {
             return Verdict::Consumed;
         };
-        if out.hold {
-            // RFC 3264 §8.4: a party that holds (sendonly/inactive) is sent nothing.
+        if out.hold || (!is_event && out.tone_playing()) {
+            // RFC 3264 §8.4: a party that holds (sendonly/inactive) is sent nothing; while
+            // sipbox plays it a DTMF tone, the tone replaces the other party's audio.
             return Verdict::Consumed;
         }
         if !map_payload(data, in_te, out) {
@@ -172,6 +205,8 @@ mod tests {
             last_rx: None,
             last_tx: None,
             keepalive: Default::default(),
+            dtmf_mode: Default::default(),
+            dtmf: Default::default(),
         }
     }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 mod loops;
 pub(crate) mod macros;
 mod misc;
-pub(crate) mod park;
 mod mixmonitor;
+pub(crate) mod park;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -88,6 +88,7 @@ pub enum App {
     Authenticate,
     PlayTones,
     StopPlayTones,
+    SendDTMF,
     DBdel,
     DBdeltree,
     ChanIsAvail,
@@ -110,7 +111,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 69] = [
+const NAMES: [(&str, App); 70] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -164,6 +165,7 @@ const NAMES: [(&str, App); 69] = [
     ("record", App::Record),
     ("dbdeltree", App::DBdeltree),
     ("stopplaytones", App::StopPlayTones),
+    ("senddtmf", App::SendDTMF),
     ("setcallerpres", App::SetCallerPres),
     ("userevent", App::UserEvent),
     ("stackpop", App::StackPop),
@@ -190,6 +192,31 @@ impl App {
             .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
             .map(|(_, a)| *a)
     }
+}
+
+/// `SendDTMF(digits[,timeout_ms[,duration_ms[,channel]]])` as `app_senddtmf.c` reads it: no
+/// digits is a warning; a timeout or duration of 0 or junk takes the default (250 ms between
+/// digits, 100 ms each).
+fn send_dtmf(ex: &Execution, argv: &[&str], loc: &Loc) -> Flow {
+    let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
+    if arg(0).is_empty() {
+        log::warn!("{loc}: {}: SendDTMF requires an argument", ex.here());
+        return Flow::Next;
+    }
+    let ms = |s: &str, default: u64| match s.parse::<u64>() {
+        Ok(v) if v > 0 => Duration::from_millis(v.min(60_000)),
+        _ => Duration::from_millis(default),
+    };
+    let channel = Some(arg(3)).filter(|c| !c.is_empty()).map(String::from);
+    Flow::Cmd(
+        Command::SendDtmf {
+            digits: arg(0).to_string(),
+            between: ms(arg(1), 250),
+            duration: ms(arg(2), 100),
+            channel,
+        },
+        State::AwaitDone { answers: false },
+    )
 }
 
 pub(crate) fn end(cause: Cause) -> Flow {
@@ -447,6 +474,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 State::AwaitDone { answers: false },
             )
         }
+        App::SendDTMF => send_dtmf(ex, &argv, loc),
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
         App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
         App::Park => park::park(ex, args, loc),
