@@ -8,6 +8,7 @@ mod cdr_disk;
 mod console;
 mod ctl_driver;
 mod driver;
+mod http_driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
@@ -313,6 +314,8 @@ fn main() -> ExitCode {
             p.display()
         ),
     }
+    // http.conf's status page and /metrics (before "listening on udp": tests read both).
+    driver.apply_http(cfg.http.clone());
     if args.verbosity >= 3 {
         // -vvv: every SIP message, as `sip set debug on`.
         driver

@@ -57,6 +57,11 @@ impl ReloadRunner {
         }
     }
 
+    /// The config in force (the last one applied).
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// Asks for a reload of `scope`.
     pub fn request(&mut self, scope: ReloadScope, who: Requester) {
         if self.running.is_empty() {
@@ -124,7 +129,10 @@ impl ReloadRunner {
                         Err(e) => Err(e.to_string()),
                     }
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => {
+                    engine.reload_refused();
+                    Err(e.to_string())
+                }
             };
             if let Err(e) = &result {
                 log::error!("reload failed, nothing changed: {e}");

@@ -55,6 +55,7 @@ mod records;
 mod register;
 mod reload;
 mod settings;
+mod status;
 mod store;
 mod trunk;
 mod validate;
@@ -172,6 +173,8 @@ pub struct Engine {
     rtp_range: (u16, u16),
     /// features.conf.
     features: crate::config::features_conf::FeaturesConf,
+    /// Counters and recent failures for the status page and /metrics.
+    status: status::StatusState,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -293,6 +296,7 @@ impl Engine {
             cfg,
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
+            status: Default::default(),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -896,15 +900,20 @@ impl Engine {
             log::warn!("{ev}");
         }
         let window = self.cfg.general.ban.window.as_secs();
-        match self.ban.failed(now, source.ip()) {
-            Counted::Banned(d) => log::warn!(
-                "Banned {} for {} s after {} authentication failures in {window} s",
-                source.ip(),
-                d.as_secs(),
-                self.cfg.general.ban.failures
-            ),
-            Counted::Failure(_) | Counted::Ignored => {}
-        }
+        let banned = match self.ban.failed(now, source.ip()) {
+            Counted::Banned(d) => {
+                log::warn!(
+                    "Banned {} for {} s after {} authentication failures in {window} s",
+                    source.ip(),
+                    d.as_secs(),
+                    self.cfg.general.ban.failures
+                );
+                true
+            }
+            Counted::Failure(_) | Counted::Ignored => false,
+        };
+        let account = req.from().uri.user.clone().unwrap_or_default();
+        self.count_auth_failure(now, why, &account, source, banned);
     }
 
     /// A 401 or 407 with a fresh nonce for `source`.

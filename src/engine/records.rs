@@ -18,6 +18,7 @@ impl Engine {
                 .dial_failure
                 .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
         };
+        self.count_call_end(call, caller_status, wall);
         let records =
             call.cdr
                 .clone()
