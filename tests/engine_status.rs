@@ -54,7 +54,7 @@ fn ring(net: &mut Net, a: &mut Phone, b: &Phone) -> (String, sipbox::sip::Reques
 
 #[test]
 fn calls_are_counted_by_outcome_and_failures_listed() {
-    let (mut net, mut a, mut b) = setup();
+    let (mut net, mut a, b) = setup();
     let s = net.engine.status_snapshot(net.now);
     assert_eq!(s.registrations.len(), 1);
     assert_eq!(s.registrations[0].aor, "1002");
