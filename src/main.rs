@@ -34,9 +34,10 @@ const USAGE: &str =
        sipbox [--config-dir DIR | -s SOCKET] -rx 'COMMAND'
        sipbox [--config-dir DIR | -s SOCKET] -r [-v...]
 
-  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf, DIR/sipbox.conf
-  (-c DIR)          or DIR/asterisk.conf if present). Default: /etc/sipbox if it exists, else
-                    the example files built in.
+  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf, DIR/http.conf,
+  (-c DIR)          DIR/sipbox.conf or DIR/asterisk.conf if present). Default: /etc/sipbox if
+                    it exists, else the example files built in (the status page then on
+                    http://127.0.0.1:8088/).
   --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
   --nameserver ADDR[:PORT]
                     ask this DNS server (port 53 unless given; repeatable) instead of the

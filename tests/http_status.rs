@@ -1,7 +1,8 @@
 //! The status page and /metrics through the real binary (http.conf on 127.0.0.1, an ephemeral
 //! port): a SIPp phone registers, a SIPp caller calls it and the call is held up while the
 //! test reads /metrics and /status.json, cuts off a slowloris client while a normal GET still
-//! succeeds, is refused a POST (405), a malformed request (400) and an unknown path (404),
+//! succeeds, holds `sessionlimit` idle clients (the next one is told 503) until their
+//! deadline, is refused a POST (405), a malformed request (400) and an unknown path (404),
 //! loads the page in a real headless browser (Debian `chromium`) to check that its script
 //! shows the live call and the registration, and keeps a screenshot under
 //! `target/tmp/http_status/`. Then the call is hung up from the control socket, the counters
@@ -295,6 +296,19 @@ fn status_page_metrics_and_limits_during_a_live_call() {
         cut >= Duration::from_millis(1400) && cut < Duration::from_secs(4),
         "cut off after {cut:?}"
     );
+
+    // sessionlimit (20 here): 20 clients that connect and send nothing hold every slot, the
+    // 21st is told 503 at once; at their deadline they are cut and the page answers again.
+    let idle: Vec<TcpStream> = (0..20).map(|_| TcpStream::connect(http).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(get(http, "/metrics").status, 503);
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_eq!(get(http, "/metrics").status, 200);
+    for mut s in idle {
+        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let mut b = [0u8; 16];
+        assert_eq!(s.read(&mut b).unwrap_or(0), 0, "an idle client is closed unanswered");
+    }
 
     // Refusals.
     let post = http_raw(
