@@ -373,9 +373,12 @@ impl Driver {
             return;
         };
         let sources = &mut self.sources;
-        http.accept(self.poll.registry(), clock(), |k| {
+        let failed = http.accept(self.poll.registry(), clock(), |k| {
             Token(sources.insert(Source::HttpClient(k)))
         });
+        for t in failed {
+            self.sources.try_remove(t.0);
+        }
     }
 
     /// Closes finished and timed-out HTTP clients.

@@ -81,13 +81,15 @@ impl HttpServer {
         keys
     }
 
-    /// Accepts every waiting client; `add` gives a new client's token from its key.
+    /// Accepts every waiting client; `add` gives a new client's token from its key. Returns
+    /// the tokens `add` gave whose registration then failed (the driver forgets them).
     pub fn accept(
         &mut self,
         registry: &Registry,
         now: Instant,
         mut add: impl FnMut(usize) -> Token,
-    ) {
+    ) -> Vec<Token> {
+        let mut failed = Vec::new();
         loop {
             let (mut stream, from) = match self.listener.accept() {
                 Ok(s) => s,
@@ -116,6 +118,7 @@ impl HttpServer {
                 .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
                 .is_err()
             {
+                failed.push(token);
                 continue;
             }
             entry.insert(Client {
@@ -123,6 +126,7 @@ impl HttpServer {
                 conn: Conn::new(now, self.limits, self.conf.session_inactivity),
             });
         }
+        failed
     }
 
     /// Reads what client `key` sent and, once its request head is complete, answers it
