@@ -324,6 +324,9 @@ impl Driver {
             }
             (_, true) => match HttpServer::open(conf.clone()) {
                 Ok(mut server) => {
+                    // The new address is bound: the old listener (if any) goes first, so
+                    // its sources are dropped before the new one's is added.
+                    self.close_http();
                     let key = self.sources.insert(Source::Http);
                     if let Err(e) = server.register(self.poll.registry(), Token(key)) {
                         self.sources.remove(key);
@@ -332,7 +335,6 @@ impl Driver {
                     }
                     let addr = server.local_addr().map_or(conf.bind, |a| a);
                     log::info!("HTTP status page on http://{addr}/{}", conf.prefix);
-                    self.close_http();
                     self.http = Some(server);
                 }
                 Err(e) => {

@@ -6,7 +6,8 @@
 //! loads the page in a real headless browser (Debian `chromium`) to check that its script
 //! shows the live call and the registration, and keeps a screenshot under
 //! `target/tmp/http_status/`. Then the call is hung up from the control socket, the counters
-//! move, and a `core reload` moves the pages under http.conf's new `prefix`.
+//! move, a `core reload` moves the pages under http.conf's new `prefix`, and another one to a
+//! new `bindport`.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -409,4 +410,21 @@ fn status_page_metrics_and_limits_during_a_live_call() {
         Some(1.0)
     );
     assert_eq!(get(http, "/sipbox/").status, 200);
+
+    // A new bindport re-opens the listener there; the old port is closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let moved = http_conf.replace("bindport=0", &format!("bindport={port}"));
+    std::fs::write(dir.join("http.conf"), moved).unwrap();
+    let answer = rx(&dir, "core reload");
+    assert!(answer.contains("reload done"), "{answer}");
+    let new: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(get(new, "/metrics").status, 200);
+    assert!(
+        TcpStream::connect_timeout(&http, Duration::from_secs(1)).is_err(),
+        "the old listener is closed"
+    );
 }
