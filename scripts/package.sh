@@ -26,7 +26,7 @@ dpkg-deb --contents "$deb"
 fail() { echo "package.sh: FAIL: $*" >&2; exit 1; }
 contents=$(dpkg-deb --contents "$deb" | awk '{print $6}')
 for f in ./usr/sbin/sipbox ./etc/sipbox/sip.conf ./etc/sipbox/extensions.conf \
-  ./etc/sipbox/rtp.conf ./etc/sipbox/sipbox.conf ./etc/logrotate.d/sipbox \
+  ./etc/sipbox/rtp.conf ./etc/sipbox/http.conf ./etc/sipbox/sipbox.conf ./etc/logrotate.d/sipbox \
   ./usr/share/man/man8/sipbox.8.gz; do
   grep -qx "$f" <<<"$contents" || fail "$f is not in the package"
 done
@@ -34,7 +34,7 @@ unit=$(grep -E '^\./(usr/)?lib/systemd/system/sipbox\.service$' <<<"$contents") 
   || fail "no sipbox.service in the package"
 conffiles=$(dpkg-deb --info "$deb" conffiles)
 echo "== conffiles:"; echo "$conffiles"
-for f in sip.conf extensions.conf rtp.conf sipbox.conf; do
+for f in sip.conf extensions.conf rtp.conf http.conf sipbox.conf; do
   grep -qx "/etc/sipbox/$f" <<<"$conffiles" || fail "/etc/sipbox/$f is not a conffile"
 done
 dpkg-deb --info "$deb" postinst | grep -q adduser || fail "postinst does not create the user"

@@ -16,6 +16,8 @@ command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 # The real-NAT test (tests/nat_netns.rs): network namespaces and a MASQUERADE rule.
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)
+# The status page in a real headless browser (tests/http_status.rs).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo

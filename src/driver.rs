@@ -21,6 +21,7 @@
 mod agi;
 
 use crate::ctl_driver::{CtlServer, OpenError};
+use crate::http_driver::HttpServer;
 use crate::jobs_driver::JobRunner;
 use crate::reload_driver::{ReloadRunner, Requester};
 use crate::sd_notify::{Notifier, State};
@@ -58,6 +59,10 @@ enum Source {
     CtlClient(usize),
     /// A FastAGI connection.
     Agi(sipbox::engine::JobId),
+    /// The HTTP listener (http.conf).
+    Http,
+    /// An HTTP client, by its key in the server's slab.
+    HttpClient(usize),
 }
 
 /// Owns the poll, the sockets and the engine.
@@ -77,6 +82,10 @@ pub struct Driver {
     unfinished: Vec<Option<SockId>>,
     /// The control socket (None: not opened).
     ctl: Option<CtlServer>,
+    /// The HTTP listener (None: http.conf does not enable it, or its bind failed).
+    http: Option<HttpServer>,
+    /// http.conf as last applied (a reload compares against it).
+    http_conf: sipbox::config::http_conf::HttpConf,
     /// `core stop now` was asked: leave after this turn.
     stop_now: bool,
     /// FastAGI connections (on this poll).
@@ -124,6 +133,8 @@ impl Driver {
             buf: vec![0; MAX_DATAGRAM],
             unfinished: Vec::new(),
             ctl: None,
+            http: None,
+            http_conf: Default::default(),
             stop_now: false,
             fast: crate::fastagi_driver::FastAgi::new(),
             procs: Default::default(),
@@ -169,12 +180,18 @@ impl Driver {
     fn finish_reloads(&mut self) {
         let Some(r) = &mut self.reloads else { return };
         let answers = r.apply_finished(&mut self.engine, clock());
-        if !answers.is_empty() && !r.is_running() {
-            let status = match answers.last().map(|(_, a)| a) {
-                Some(Err(_)) => "serving; the last reload failed and changed nothing",
-                _ => "serving; config reloaded",
-            };
-            self.notify.send(State::Ready, status);
+        if !answers.is_empty() {
+            let running = r.is_running();
+            // http.conf is read with the rest; the listener follows it (the driver's part).
+            let http = r.config().http.clone();
+            self.apply_http(http);
+            if !running {
+                let status = match answers.last().map(|(_, a)| a) {
+                    Some(Err(_)) => "serving; the last reload failed and changed nothing",
+                    _ => "serving; config reloaded",
+                };
+                self.notify.send(State::Ready, status);
+            }
         }
         for (who, answer) in answers {
             match who {
@@ -219,11 +236,11 @@ impl Driver {
             let now = clock();
             let timeout = if self.unfinished.is_empty() {
                 let ctl = self.ctl.as_ref().and_then(|c| c.next_deadline());
-                let engine = self.engine.poll_timeout();
-                let next = match (engine, ctl) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let http = self.http.as_ref().and_then(|h| h.next_deadline());
+                let next = [self.engine.poll_timeout(), ctl, http]
+                    .into_iter()
+                    .flatten()
+                    .min();
                 next.map(|d| d.saturating_duration_since(now))
             } else {
                 Some(std::time::Duration::ZERO)
@@ -234,6 +251,7 @@ impl Driver {
                 }
                 return Err(e);
             }
+            let turn_start = clock();
             // Last turn's unfinished sockets go after this turn's ready ones.
             let mut again = std::mem::take(&mut self.unfinished);
             for event in events.iter() {
@@ -297,6 +315,20 @@ impl Driver {
                             }
                         }
                     }
+                    Some(Source::Http) => self.http_accept(),
+                    Some(Source::HttpClient(key)) => {
+                        let key = *key;
+                        let Some(http) = self.http.as_mut() else {
+                            continue;
+                        };
+                        if event.is_readable() || event.is_read_closed() {
+                            let (engine, now) = (&self.engine, clock());
+                            http.readable(key, now, || engine.status_snapshot(now));
+                        }
+                        if event.is_writable() {
+                            http.writable(key, clock());
+                        }
+                    }
                     None => {}
                 }
             }
@@ -306,6 +338,9 @@ impl Driver {
             self.engine.handle_timeout(clock());
             self.flush();
             self.ctl_turn();
+            self.http_turn();
+            self.engine
+                .record_loop_turn(clock().saturating_duration_since(turn_start));
             if self.stop_now || self.engine.may_stop() {
                 log::info!("core stop: stopping ({} calls up)", self.engine.calls_up());
                 return Ok(());
@@ -325,6 +360,95 @@ impl Driver {
         log::info!("control socket {}", server.path().display());
         self.ctl = Some(server);
         Ok(())
+    }
+
+    /// Opens, re-opens or closes the HTTP listener as `conf` says (at start and after a
+    /// reload). A bind that fails is logged and leaves the page off (Asterisk's http.c does
+    /// the same); a reload that moves the bind keeps the old listener if the new one fails.
+    pub fn apply_http(&mut self, conf: sipbox::config::http_conf::HttpConf) {
+        if conf == self.http_conf && (self.http.is_some() || !conf.enabled) {
+            return;
+        }
+        let same_bind = self
+            .http
+            .as_ref()
+            .is_some_and(|h| h.conf().bind == conf.bind);
+        match (&mut self.http, conf.enabled) {
+            (Some(h), true) if same_bind => {
+                log::info!("http: settings reloaded");
+                h.set_conf(conf.clone());
+            }
+            (_, true) => match HttpServer::open(conf.clone()) {
+                Ok(mut server) => {
+                    // The new address is bound: the old listener (if any) goes first, so
+                    // its sources are dropped before the new one's is added.
+                    self.close_http();
+                    let key = self.sources.insert(Source::Http);
+                    if let Err(e) = server.register(self.poll.registry(), Token(key)) {
+                        self.sources.remove(key);
+                        log::error!("http: cannot watch {}: {e}", conf.bind);
+                        return;
+                    }
+                    let addr = server.local_addr().map_or(conf.bind, |a| a);
+                    log::info!("HTTP status page on http://{addr}/{}", conf.prefix);
+                    self.http = Some(server);
+                }
+                Err(e) => {
+                    log::error!(
+                        "http: cannot bind {}: {e}; the status page is off",
+                        conf.bind
+                    );
+                    if self.http.is_some() {
+                        log::warn!("http: the old listener stays");
+                    }
+                    // Keep the applied conf unchanged so a later reload retries.
+                    return;
+                }
+            },
+            (_, false) => {
+                if self.http.is_some() {
+                    log::info!("http: disabled by http.conf");
+                }
+                self.close_http();
+            }
+        }
+        self.http_conf = conf;
+    }
+
+    fn close_http(&mut self) {
+        if let Some(h) = self.http.take() {
+            let gone = h.close(self.poll.registry());
+            self.sources.retain(|_, s| match s {
+                Source::Http => false,
+                Source::HttpClient(k) => !gone.contains(k),
+                _ => true,
+            });
+        }
+    }
+
+    fn http_accept(&mut self) {
+        let Some(http) = self.http.as_mut() else {
+            return;
+        };
+        let sources = &mut self.sources;
+        let failed = http.accept(self.poll.registry(), clock(), |k| {
+            Token(sources.insert(Source::HttpClient(k)))
+        });
+        for t in failed {
+            self.sources.try_remove(t.0);
+        }
+    }
+
+    /// Closes finished and timed-out HTTP clients.
+    fn http_turn(&mut self) {
+        let Some(http) = self.http.as_mut() else {
+            return;
+        };
+        let gone = http.reap(self.poll.registry(), clock());
+        if !gone.is_empty() {
+            self.sources
+                .retain(|_, s| !matches!(s, Source::HttpClient(k) if gone.contains(k)));
+        }
     }
 
     /// The engine, for set-up before the loop runs (`-vvv`: SIP debug on).

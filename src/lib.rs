@@ -19,6 +19,9 @@
 //! - [`cli`]: the admin commands (`sip show peers`, `core show channels`, ...) over read-only
 //!   views of the engine, answered as Asterisk lays them out; [`verbose`]: Asterisk's verbose
 //!   lines.
+//! - [`http`] and [`status`]: the status page, `/status.json` and Prometheus `/metrics`,
+//!   sans-IO: request heads parsed under limits, one connection's state machine with its
+//!   deadlines, and the renderings of an engine snapshot.
 //! - [`engine`]: the sans-IO entry point. It takes `now` and datagrams and hands back datagrams
 //!   to send and the next deadline; it never touches a socket or the clock.
 //!
@@ -38,6 +41,7 @@ pub mod dns;
 pub mod engine;
 pub mod flow;
 pub mod handle;
+pub mod http;
 pub mod media;
 pub mod nat;
 pub mod presence;
@@ -45,6 +49,7 @@ pub mod registrar;
 pub mod sched;
 pub mod security;
 pub mod sip;
+pub mod status;
 pub mod store;
 pub mod transaction;
 pub mod trunk;

@@ -10,6 +10,7 @@ mod console;
 mod ctl_driver;
 mod driver;
 mod fastagi_driver;
+mod http_driver;
 mod jobs_driver;
 mod log_sink;
 mod moh_disk;
@@ -37,9 +38,10 @@ const USAGE: &str =
        sipbox [--config-dir DIR | -s SOCKET] -rx 'COMMAND'
        sipbox [--config-dir DIR | -s SOCKET] -r [-v...]
 
-  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf, DIR/sipbox.conf
-  (-c DIR)          or DIR/asterisk.conf if present). Default: /etc/sipbox if it exists, else
-                    the example files built in.
+  --config-dir DIR  read DIR/sip.conf, DIR/extensions.conf (and DIR/rtp.conf, DIR/http.conf,
+  (-c DIR)          DIR/sipbox.conf or DIR/asterisk.conf if present). Default: /etc/sipbox if
+                    it exists, else the example files built in (the status page then on
+                    http://127.0.0.1:8088/).
   --bind ADDR:PORT  listen here instead of sip.conf's bindaddr/bindport (port 0: any free port)
   (-b ADDR:PORT)
   --nameserver ADDR[:PORT]
@@ -326,6 +328,8 @@ fn main() -> ExitCode {
             p.display()
         ),
     }
+    // http.conf's status page and /metrics (before "listening on udp": tests read both).
+    driver.apply_http(cfg.http.clone());
     if args.verbosity >= 3 {
         // -vvv: every SIP message, as `sip set debug on`.
         driver

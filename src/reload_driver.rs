@@ -83,6 +83,11 @@ impl ReloadRunner {
         !self.running.is_empty()
     }
 
+    /// The config in force (the last one applied).
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// Asks for a reload of `scope`.
     pub fn request(&mut self, scope: ReloadScope, who: Requester) {
         if self.running.is_empty() {
@@ -157,7 +162,10 @@ impl ReloadRunner {
                         Err(e) => Err(e.to_string()),
                     }
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => {
+                    engine.reload_refused();
+                    Err(e.to_string())
+                }
             };
             if let Err(e) = &result {
                 log::error!("reload failed, nothing changed: {e}");

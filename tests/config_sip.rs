@@ -60,6 +60,9 @@ fn embedded_examples_load_with_users() {
         config::load(None, std::path::Path::new("/nonexistent")).expect("built-in config loads");
     assert_eq!(c.source, ConfigSource::Embedded);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // http.conf.example: the status page on loopback, Asterisk's port.
+    assert!(c.http.enabled);
+    assert_eq!(c.http.bind, "127.0.0.1:8088".parse().unwrap());
     let g = &c.sip.general;
     assert_eq!(g.bind.port(), 5060);
     assert_eq!(g.context, "default");

@@ -200,6 +200,16 @@ fn ulaw_caller_is_transcoded_for_an_alaw_callee() {
     let mut again = want.clone();
     sipbox::media::g711::transcode_alaw_to_ulaw_in_place(&mut again);
     assert_eq!(&back[12..], &again[..]);
+    // /metrics counts both packets as transcoded; the status page shows each leg's law.
+    assert_eq!(net.engine.media_stats().transcoded, 2);
+    let snap = net.engine.status_snapshot(net.now);
+    let codecs: Vec<_> = snap.calls[0].legs.iter().map(|l| l.codec.clone()).collect();
+    assert_eq!(codecs, [Some("ulaw".to_string()), Some("alaw".to_string())]);
+    let text = sipbox::status::metrics::render(&snap);
+    assert!(
+        text.contains("\nsipbox_rtp_packets_transcoded_total 2\n"),
+        "{text}"
+    );
     hang_up(&mut net, &mut a, &mut d, &callee);
     net.assert_idle();
 }

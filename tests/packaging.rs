@@ -207,6 +207,7 @@ fn every_asset_exists_and_every_conffile_is_an_example_config() {
         sipbox::config::EXAMPLE_EXTENSIONS_CONF
     );
     assert_eq!(read("rtp.conf.example"), sipbox::config::EXAMPLE_RTP_CONF);
+    assert_eq!(read("http.conf.example"), sipbox::config::EXAMPLE_HTTP_CONF);
     // The maintainer scripts exist and run.
     let dir = deb_value(
         &deb_table(&read("Cargo.toml"), "package.metadata.deb"),

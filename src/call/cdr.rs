@@ -87,6 +87,11 @@ impl CallCdr {
         self.conf.csv
     }
 
+    /// True once the caller has been answered (it stays true after the hang-up).
+    pub fn was_answered(&self) -> bool {
+        self.answered
+    }
+
     /// The caller was answered (once).
     pub fn caller_answered(&mut self, wall: SystemTime) {
         if self.answered {

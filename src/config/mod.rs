@@ -4,7 +4,7 @@
 //!   with a `file:line` on every entry; [`comments`]: `;`, `\;` and `;-- --;` as config.c
 //!   scans them; [`files`]: the reader's file access and `#include` wildcards;
 //! - [`sip_conf`] (with [`sip_general`], [`sip_peer`], [`sip_values`]): typed sip.conf;
-//! - [`rtp_conf`]: typed rtp.conf;
+//! - [`rtp_conf`]: typed rtp.conf; [`http_conf`]: the status page's http.conf;
 //! - [`acl`]: permit/deny lists; [`codec`]: allow/disallow lists; [`values`]: shared value
 //!   parsers and the warning collector; [`quiet`]: chan_sip options sipbox does not act on.
 //!
@@ -25,6 +25,7 @@ pub mod directories;
 pub mod features_conf;
 pub mod files;
 pub mod groups;
+pub mod http_conf;
 pub mod moh_conf;
 pub mod parking_conf;
 pub mod quiet;
@@ -60,6 +61,8 @@ pub const EXAMPLE_SIP_CONF: &str = include_str!("../../sip.conf.example");
 pub const EXAMPLE_EXTENSIONS_CONF: &str = include_str!("../../extensions.conf.example");
 /// The rtp.conf example shipped beside the others (the built-in config uses its defaults).
 pub const EXAMPLE_RTP_CONF: &str = include_str!("../../rtp.conf.example");
+/// The http.conf compiled into the binary: the status page on 127.0.0.1:8088.
+pub const EXAMPLE_HTTP_CONF: &str = include_str!("../../http.conf.example");
 
 /// Where a [`Config`] came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +100,8 @@ pub struct Config {
     /// Parking lots (features.conf `[general]` and res_parking.conf; the default lot only
     /// without them).
     pub parking: parking_conf::ParkingConf,
+    /// http.conf (optional; no listener without it).
+    pub http: http_conf::HttpConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -110,6 +115,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut cdr_sections = None;
     let mut features_sections = None;
     let mut parking_sections = None;
+    let http_sections;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
             // The config reader may look at the disk: rtp.conf is optional.
@@ -126,6 +132,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             let moh = optional("musiconhold.conf", &mut raw)?;
             features_sections = optional("features.conf", &mut raw)?;
             parking_sections = optional("res_parking.conf", &mut raw)?;
+            http_sections = optional("http.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -139,19 +146,27 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 moh,
             )
         }
-        None => (
-            reader::read_str_with("sip.conf (built-in)", EXAMPLE_SIP_CONF, None, &mut raw)?,
-            reader::read_str_with(
-                "extensions.conf (built-in)",
-                EXAMPLE_EXTENSIONS_CONF,
+        None => {
+            http_sections = Some(reader::read_str_with(
+                "http.conf (built-in)",
+                EXAMPLE_HTTP_CONF,
                 None,
                 &mut raw,
-            )?,
-            Vec::new(),
-            ConfigSource::Embedded,
-            Vec::new(),
-            None,
-        ),
+            )?);
+            (
+                reader::read_str_with("sip.conf (built-in)", EXAMPLE_SIP_CONF, None, &mut raw)?,
+                reader::read_str_with(
+                    "extensions.conf (built-in)",
+                    EXAMPLE_EXTENSIONS_CONF,
+                    None,
+                    &mut raw,
+                )?,
+                Vec::new(),
+                ConfigSource::Embedded,
+                Vec::new(),
+                None,
+            )
+        }
     };
     let mut warnings = Warnings::default();
     let dirs = match dir {
@@ -159,6 +174,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         None => Directories::under(embedded_base),
     };
     let cdr = cdr_conf::CdrConf::from_sections(cdr_sections.as_deref(), &mut warnings);
+    let http = http_conf::HttpConf::from_sections(http_sections.as_deref(), &mut warnings);
     raw.extend(warnings.into_vec());
     let (vm_sections, voicemail_file) = match dir {
         Some(d) => {
@@ -175,6 +191,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     };
     let mut cfg = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
     cfg.cdr = cdr;
+    cfg.http = http;
     let mut w = Warnings::default();
     cfg.voicemail = crate::voicemail::VoicemailConf::from_sections(&vm_sections, &mut w);
     cfg.voicemail_file = voicemail_file;
@@ -241,6 +258,7 @@ fn build(
         moh: moh_conf::MohConf::default(),
         features: Default::default(),
         parking: Default::default(),
+        http: Default::default(),
         warnings: warnings.into_vec(),
     })
 }

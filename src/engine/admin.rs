@@ -61,7 +61,7 @@ pub struct CliReply {
     pub driver: Option<ForDriver>,
 }
 
-fn codec_word(c: &CodecName) -> String {
+pub(super) fn codec_word(c: &CodecName) -> String {
     match c {
         CodecName::Pcmu => "ulaw".into(),
         CodecName::Pcma => "alaw".into(),
@@ -225,7 +225,7 @@ impl Engine {
         }
     }
 
-    fn cli_view(&self, now: Instant, console: Levels) -> View<'_> {
+    pub(super) fn cli_view(&self, now: Instant, console: Levels) -> View<'_> {
         let peers = self
             .cfg
             .peers()

@@ -59,6 +59,7 @@ mod records;
 mod register;
 mod reload;
 mod settings;
+mod status;
 mod store;
 mod trunk;
 mod validate;
@@ -183,6 +184,8 @@ pub struct Engine {
     features: crate::config::features_conf::FeaturesConf,
     /// Parking lots and parked calls.
     parking: crate::call::park::Parking,
+    /// Counters and recent failures for the status page and /metrics.
+    status: status::StatusState,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -305,6 +308,7 @@ impl Engine {
             cfg,
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
+            status: Default::default(),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -454,6 +458,7 @@ impl Engine {
     fn drop_call(&mut self, h: CallHandle, wall: SystemTime) {
         if let Some(call) = self.calls.remove(h) {
             self.emit_cdr(&call, wall);
+            self.count_call_end(&call, records::caller_status(&call), wall);
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
             let ip = call.legs[0].dialog.flow.remote.ip();
@@ -922,15 +927,20 @@ impl Engine {
             log::warn!("{ev}");
         }
         let window = self.cfg.general.ban.window.as_secs();
-        match self.ban.failed(now, source.ip()) {
-            Counted::Banned(d) => log::warn!(
-                "Banned {} for {} s after {} authentication failures in {window} s",
-                source.ip(),
-                d.as_secs(),
-                self.cfg.general.ban.failures
-            ),
-            Counted::Failure(_) | Counted::Ignored => {}
-        }
+        let banned = match self.ban.failed(now, source.ip()) {
+            Counted::Banned(d) => {
+                log::warn!(
+                    "Banned {} for {} s after {} authentication failures in {window} s",
+                    source.ip(),
+                    d.as_secs(),
+                    self.cfg.general.ban.failures
+                );
+                true
+            }
+            Counted::Failure(_) | Counted::Ignored => false,
+        };
+        let account = req.from().uri.user.clone().unwrap_or_default();
+        self.count_auth_failure(now, why, &account, source, banned);
     }
 
     /// A 401 or 407 with a fresh nonce for `source`.

@@ -3,28 +3,32 @@
 //! to the driver as [`Job::Cdr`]; the binary appends them to the CSV files off the loop.
 
 use super::Engine;
+use crate::call::{Call, CallState, EndReason};
 use crate::flow::Job;
+use crate::sip::StatusCode;
 use std::time::SystemTime;
+
+/// What the caller of a call that ended was told (if it was never answered).
+pub(super) fn caller_status(call: &Call) -> StatusCode {
+    match call.state {
+        CallState::Ended(EndReason::Cancelled) => StatusCode::REQUEST_TERMINATED,
+        CallState::Ended(EndReason::Hangup(s) | EndReason::NoMedia(s)) => s,
+        _ => call
+            .dial_failure
+            .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
+    }
+}
 
 impl Engine {
     /// Hands the records of a call that ended at `wall` to the driver.
-    pub(super) fn emit_cdr(&mut self, call: &crate::call::Call, wall: SystemTime) {
-        use crate::call::EndReason;
-        use crate::sip::StatusCode;
-        let caller_status = match call.state {
-            crate::call::CallState::Ended(EndReason::Cancelled) => StatusCode::REQUEST_TERMINATED,
-            crate::call::CallState::Ended(EndReason::Hangup(s) | EndReason::NoMedia(s)) => s,
-            _ => call
-                .dial_failure
-                .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE),
-        };
+    pub(super) fn emit_cdr(&mut self, call: &Call, wall: SystemTime) {
         let Some(csv) = call.cdr.csv() else {
             return; // cdr.conf without [csv]: cdr_csv is not loaded, nothing is written
         };
         let records = call
             .cdr
             .clone()
-            .finish(wall, call.exec.as_ref(), caller_status);
+            .finish(wall, call.exec.as_ref(), caller_status(call));
         for r in records {
             self.out.job(Job::Cdr(Box::new(r), csv));
         }

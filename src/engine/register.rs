@@ -177,6 +177,7 @@ impl Engine {
                 );
             }
         }
+        self.status.counters.registers_accepted += 1;
         self.registered_ok(&name, now)
     }
 

@@ -134,6 +134,20 @@ impl Engine {
         cfg: &crate::config::Config,
         scope: ReloadScope,
     ) -> Result<ReloadReport, crate::config::ConfigError> {
+        let result = self.apply_config(now, cfg, scope);
+        match &result {
+            Ok(_) => self.status.counters.reloads_ok += 1,
+            Err(_) => self.status.counters.reloads_failed += 1,
+        }
+        result
+    }
+
+    fn apply_config(
+        &mut self,
+        now: Instant,
+        cfg: &crate::config::Config,
+        scope: ReloadScope,
+    ) -> Result<ReloadReport, crate::config::ConfigError> {
         let mut warnings = cfg.warnings.clone();
         let dialplan = match scope {
             ReloadScope::Sip => None,

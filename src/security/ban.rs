@@ -147,6 +147,14 @@ impl BanList {
         false
     }
 
+    /// Sources banned at `now` (a walk over the tracked sources: for /metrics, not per packet).
+    pub fn banned_count(&self, now: Instant) -> usize {
+        self.sources
+            .values()
+            .filter(|s| s.banned_until.is_some_and(|until| now < until))
+            .count()
+    }
+
     /// Sources tracked.
     pub fn len(&self) -> usize {
         self.sources.len()

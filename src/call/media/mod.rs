@@ -56,6 +56,9 @@ pub struct MediaStats {
     pub dropped: u64,
     /// Packets sipbox sent as the source (Playback).
     pub played: u64,
+    /// Relayed packets whose G.711 payload was rewritten to the other law (a subset of
+    /// `forwarded`).
+    pub transcoded: u64,
 }
 
 /// Engine-wide media state: the RTP port range and the socket → leg map.

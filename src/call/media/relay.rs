@@ -21,35 +21,47 @@ use crate::media::g711::{transcode_in_place, Law};
 use crate::media::rtp::{classify, Class, Port, RtpPacket};
 use std::net::SocketAddr;
 
+/// What [`map_payload`] did to a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mapped {
+    /// Nothing the receiving leg can take: drop it.
+    Drop,
+    /// Sent on as it is (or with its DTMF payload type renumbered).
+    Keep,
+    /// Its G.711 payload was rewritten to the other law (counted for /metrics).
+    Transcoded,
+}
+
 /// Maps an RTP packet from a leg using `in_te` for DTMF to the receiving leg `out`: the
-/// telephone-event payload type, and the G.711 law when the legs differ. False: drop it.
+/// telephone-event payload type, and the G.711 law when the legs differ.
 #[inline]
-pub(super) fn map_payload(data: &mut [u8], in_te: Option<u8>, out: &LegMedia) -> bool {
+pub(super) fn map_payload(data: &mut [u8], in_te: Option<u8>, out: &LegMedia) -> Mapped {
     let Ok(mut p) = RtpPacket::new_checked(data) else {
-        return false;
+        return Mapped::Drop;
     };
     let pt = p.payload_type();
     if Some(pt) == in_te {
         return match out.te_pt {
             Some(o) => {
                 p.set_payload_type(o);
-                true
+                Mapped::Keep
             }
-            None => false,
+            None => Mapped::Drop,
         };
     }
     let in_law = match pt {
         0 => Law::Ulaw,
         8 => Law::Alaw,
-        _ => return true,
+        _ => return Mapped::Keep,
     };
-    if let Some(out_law) = out.law {
-        if out_law != in_law {
+    match out.law {
+        Some(out_law) if out_law != in_law => {
             transcode_in_place(p.payload_mut(), in_law, out_law);
             p.set_payload_type(out_law.payload_type());
+            Mapped::Transcoded
         }
+        _ => Mapped::Keep,
     }
-    true
 }
 
 impl Call {
@@ -141,8 +153,10 @@ impl Call {
             // sipbox plays it a DTMF tone, the tone replaces the other party's audio.
             return Verdict::Consumed;
         }
-        if !map_payload(data, in_te, out) {
-            return Verdict::Consumed;
+        match map_payload(data, in_te, out) {
+            Mapped::Drop => return Verdict::Consumed,
+            Mapped::Keep => {}
+            Mapped::Transcoded => cx.media.stats.transcoded += 1,
         }
         out.last_tx = Some(cx.now);
         if !self.media.monitors.is_empty() {
@@ -221,11 +235,10 @@ mod tests {
         let samples = [0i16, 1000, -1000, 32000];
         let u: Vec<u8> = samples.iter().map(|&s| linear_to_ulaw(s)).collect();
         let mut p = packet(0, &u);
-        assert!(map_payload(
-            &mut p,
-            Some(101),
-            &leg(Some(Law::Alaw), Some(96))
-        ));
+        assert_eq!(
+            map_payload(&mut p, Some(101), &leg(Some(Law::Alaw), Some(96))),
+            Mapped::Transcoded
+        );
         assert_eq!(p[1] & 0x7f, 8);
         let a: Vec<u8> = samples.iter().map(|&s| linear_to_alaw(s)).collect();
         // Transcoding goes through the table: close to a direct encode (within one step).
@@ -239,24 +252,21 @@ mod tests {
     fn same_law_is_untouched_and_dtmf_pt_is_mapped() {
         let mut p = packet(0, &[1, 2, 3]);
         let before = p.clone();
-        assert!(map_payload(
-            &mut p,
-            Some(101),
-            &leg(Some(Law::Ulaw), Some(96))
-        ));
+        assert_eq!(
+            map_payload(&mut p, Some(101), &leg(Some(Law::Ulaw), Some(96))),
+            Mapped::Keep
+        );
         assert_eq!(p, before);
         let mut d = packet(0x80 | 101, &[11, 0x80, 0, 160]);
-        assert!(map_payload(
-            &mut d,
-            Some(101),
-            &leg(Some(Law::Ulaw), Some(96))
-        ));
+        assert_eq!(
+            map_payload(&mut d, Some(101), &leg(Some(Law::Ulaw), Some(96))),
+            Mapped::Keep
+        );
         assert_eq!(d[1], 0x80 | 96, "marker kept, PT mapped");
         let mut d2 = packet(101, &[11, 0x80, 0, 160]);
-        assert!(!map_payload(
-            &mut d2,
-            Some(101),
-            &leg(Some(Law::Ulaw), None)
-        ));
+        assert_eq!(
+            map_payload(&mut d2, Some(101), &leg(Some(Law::Ulaw), None)),
+            Mapped::Drop
+        );
     }
 }
