@@ -255,6 +255,19 @@ pub struct Outbox {
     jobs: VecDeque<Job>,
     /// Voicemail boxes whose counts changed (message-waiting NOTIFYs to send).
     mailboxes: Vec<(String, String)>,
+    /// Wrong PINs the dialplan was given, for the brute-force ban.
+    pin_failures: Vec<SourcedPinFailure>,
+}
+
+/// A wrong PIN of a call, with where the call came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcedPinFailure {
+    /// The application and account.
+    pub pin: crate::dialplan::PinFailure,
+    /// The caller leg's source address.
+    pub source: SocketAddr,
+    /// The caller leg's Call-ID.
+    pub call_id: String,
 }
 
 impl Outbox {
@@ -308,5 +321,15 @@ impl Outbox {
     /// True when some box changed.
     pub fn has_mailbox_changes(&self) -> bool {
         !self.mailboxes.is_empty()
+    }
+
+    /// Notes a wrong PIN keyed on a call that came from `source`.
+    pub fn pin_failed(&mut self, failure: SourcedPinFailure) {
+        self.pin_failures.push(failure);
+    }
+
+    /// The wrong PINs noted since the last call.
+    pub fn take_pin_failures(&mut self) -> Vec<SourcedPinFailure> {
+        std::mem::take(&mut self.pin_failures)
     }
 }

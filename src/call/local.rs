@@ -191,6 +191,8 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            let pins = exec.take_pin_failures();
+            self.report_pin_failures(cx, pins);
             let failure = self.local(idx).and_then(|l| l.failure);
             match cmd {
                 Command::Answer => return self.local_answered(cx, idx, exec, None),

@@ -35,6 +35,8 @@ impl Call {
             };
             let cmd = exec.step(cx.dialplan, cx.wall, resume);
             resume = Resume::Done;
+            let pins = exec.take_pin_failures();
+            self.report_pin_failures(cx, pins);
             // An AGI session the dialplan has left is closed before what comes next.
             self.agi_sync(cx);
             let ends = matches!(
@@ -325,6 +327,27 @@ impl Call {
             2
         } else {
             1
+        }
+    }
+}
+
+impl Call {
+    /// Hands the wrong PINs the dialplan was given to the engine's ban, with the caller
+    /// leg's source (a Local channel's are its caller's too).
+    pub(super) fn report_pin_failures(
+        &self,
+        cx: &mut Cx<'_>,
+        pins: Vec<crate::dialplan::PinFailure>,
+    ) {
+        let Some(caller) = self.legs.get(self.caller) else {
+            return;
+        };
+        for pin in pins {
+            cx.out.pin_failed(crate::flow::SourcedPinFailure {
+                pin,
+                source: caller.dialog.flow.remote,
+                call_id: caller.dialog.call_id.clone(),
+            });
         }
     }
 }

@@ -160,7 +160,23 @@ pub struct Execution {
     pub(crate) agi: Option<Box<super::agi::Session>>,
     /// SHELL() results of the priority being run, and the command it waits for.
     pub(crate) shell: ShellCalls,
+    /// Wrong PINs keyed since the call layer last looked (VoiceMailMain, Authenticate): the
+    /// engine counts each against the caller's source address, as a wrong SIP password.
+    pub(crate) pin_failures: Vec<PinFailure>,
 }
+
+/// One wrong PIN a dialplan application was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinFailure {
+    /// The application that checked it (the security event's `Service`).
+    pub service: &'static str,
+    /// The account it was for (`1001@default`; Authenticate: the caller's entry).
+    pub account: String,
+}
+
+/// Wrong PINs kept between two looks of the call layer (it looks after every step, so a
+/// step adds one at most: the bound only guards a caller that is never looked at).
+const MAX_PIN_FAILURES: usize = 8;
 
 /// SHELL() in the priority being run (`functions::shell`).
 #[derive(Debug, Clone, Default)]
@@ -183,6 +199,18 @@ pub(crate) enum Flow {
 }
 
 impl Execution {
+    /// Notes a wrong PIN for `account` checked by `service`.
+    pub(crate) fn pin_failed(&mut self, service: &'static str, account: String) {
+        if self.pin_failures.len() < MAX_PIN_FAILURES {
+            self.pin_failures.push(PinFailure { service, account });
+        }
+    }
+
+    /// The wrong PINs noted since the last call (the call layer hands them to the ban).
+    pub fn take_pin_failures(&mut self) -> Vec<PinFailure> {
+        std::mem::take(&mut self.pin_failures)
+    }
+
     /// Where the cursor is, for warnings: `[exten@context:prio]`, as Asterisk's
     /// `Executing [exten@context:prio]` lines name it.
     pub(crate) fn here(&self) -> String {

@@ -176,6 +176,7 @@ impl Execution {
             inheritable: HashMap::new(),
             agi: None,
             shell: Default::default(),
+            pin_failures: Vec::new(),
         }
     }
 
@@ -649,6 +650,8 @@ impl Execution {
             return play(vec!["auth-thankyou".into()]);
         }
         log::info!("Authenticate: wrong password ({} tries left)", tries - 1);
+        let account = self.chan.peer.clone();
+        self.pin_failed("Authenticate", account);
         if tries <= 1 {
             self.state = State::Ended(Cause::NORMAL_CLEARING);
             return play(vec!["vm-goodbye".into()]);

@@ -43,6 +43,6 @@ pub use command::{
     AgiEnd, AgiTarget, ChannelInfo, Command, DialOptions, DialStatus, DialTarget, MixMonitorSpec,
     Resume,
 };
-pub use cursor::Execution;
+pub use cursor::{Execution, PinFailure};
 pub use functions::message::set_field as set_message_field;
 pub use model::Dialplan;

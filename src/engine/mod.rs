@@ -514,7 +514,7 @@ impl Engine {
             Ok(Message::Response(resp)) => self.on_response(now, resp),
             Err(err) => self.on_parse_error(&err, flow),
         }
-        self.flush_mwi(now);
+        self.flush_call_outputs(now);
         self.blf_flush(now);
         self.txs.reap(&mut self.sched);
         self.flush_store_ops();
@@ -535,7 +535,7 @@ impl Engine {
         };
         let v = self.with_call(now, h, |call, cx| call.on_media(cx, leg, port, from, data));
         // A Vec's emptiness: the RTP path takes no lock for this.
-        self.flush_mwi(now);
+        self.flush_call_outputs(now);
         self.txs.reap(&mut self.sched);
         v.unwrap_or(Verdict::Consumed)
     }
@@ -918,6 +918,7 @@ impl Engine {
         } else {
             let ev = SecurityEvent {
                 why,
+                service: "SIP",
                 at: self.wall(now),
                 account: req.from().uri.user.as_deref().unwrap_or(""),
                 session: req.call_id(),
@@ -926,8 +927,15 @@ impl Engine {
             };
             log::warn!("{ev}");
         }
+        let banned = self.count_against_source(now, source);
+        let account = req.from().uri.user.clone().unwrap_or_default();
+        self.count_auth_failure(now, why, &account, source, banned);
+    }
+
+    /// Counts one failure against `source`'s address; true when it banned the address.
+    fn count_against_source(&mut self, now: Instant, source: SocketAddr) -> bool {
         let window = self.cfg.general.ban.window.as_secs();
-        let banned = match self.ban.failed(now, source.ip()) {
+        match self.ban.failed(now, source.ip()) {
             Counted::Banned(d) => {
                 log::warn!(
                     "Banned {} for {} s after {} authentication failures in {window} s",
@@ -938,9 +946,35 @@ impl Engine {
                 true
             }
             Counted::Failure(_) | Counted::Ignored => false,
-        };
-        let account = req.from().uri.user.clone().unwrap_or_default();
-        self.count_auth_failure(now, why, &account, source, banned);
+        }
+    }
+
+    /// The wrong PINs calls were given (VoiceMailMain, Authenticate): each is logged as an
+    /// `InvalidPassword` security event and counted against the caller's source address,
+    /// like a wrong SIP password, so a source guessing PINs is banned as one guessing
+    /// passwords. A Vec's emptiness on the RTP path.
+    fn flush_pin_failures(&mut self, now: Instant) {
+        for f in self.out.take_pin_failures() {
+            let ev = SecurityEvent {
+                why: Refusal::WrongPin,
+                service: f.pin.service,
+                at: self.wall(now),
+                account: &f.pin.account,
+                session: &f.call_id,
+                local: self.advertise.local(),
+                remote: f.source,
+            };
+            log::warn!("{ev}");
+            let banned = self.count_against_source(now, f.source);
+            self.count_auth_failure(now, Refusal::WrongPin, &f.pin.account, f.source, banned);
+        }
+    }
+
+    /// What calls left for the engine after an event: wrong PINs for the ban, changed
+    /// mailboxes for message-waiting.
+    fn flush_call_outputs(&mut self, now: Instant) {
+        self.flush_pin_failures(now);
+        self.flush_mwi(now);
     }
 
     /// A 401 or 407 with a fresh nonce for `source`.
@@ -973,7 +1007,7 @@ impl Engine {
         }
         while let Some((id, wake)) = self.sched.pop_due(now) {
             self.fire(now, id, wake);
-            self.flush_mwi(now);
+            self.flush_call_outputs(now);
             self.txs.reap(&mut self.sched);
         }
         self.dns_timeout(now);
@@ -1052,7 +1086,7 @@ impl Engine {
             // A session's lines come one by one; the call forgets the id when it ends.
             if let Some(h) = self.jobs.owner(id) {
                 self.with_call(now, h, |call, cx| call.on_agi_event(cx, id, ev));
-                self.flush_mwi(now);
+                self.flush_call_outputs(now);
                 self.blf_flush(now);
                 self.txs.reap(&mut self.sched);
             }
@@ -1060,7 +1094,7 @@ impl Engine {
         }
         if let Some(h) = self.jobs.finish(id) {
             self.with_call(now, h, |call, cx| call.on_job_done(cx, id, outcome));
-            self.flush_mwi(now);
+            self.flush_call_outputs(now);
             self.blf_flush(now);
             self.txs.reap(&mut self.sched);
         }

@@ -83,6 +83,7 @@ impl Engine {
             Refusal::UnknownAccount => AuthFailure::UnknownAccount,
             Refusal::AclDenied => AuthFailure::AclDenied,
             Refusal::BadCredentials => AuthFailure::BadCredentials,
+            Refusal::WrongPin => AuthFailure::WrongPin,
         };
         self.status.counters.auth_failed(reason);
         if banned {

@@ -6,7 +6,10 @@
 //! '...' failed for '...' - Wrong password" and its other reasons), `main/security_events.c`
 //! and `res/res_security_log.c` (the `SecurityEvent="..."` line: event type, `EventTV`,
 //! `Service`, `AccountID`, `SessionID`, `LocalAddress`/`RemoteAddress` as
-//! `IPV4/UDP/addr/port`).
+//! `IPV4/UDP/addr/port`). A wrong voicemail or Authenticate() PIN is an `InvalidPassword`
+//! event (the type `main/security_events.c` defines for a wrong password given in clear, as
+//! a manager login's) with the application as `Service`: app_voicemail's own "Incorrect
+//! password" verbose line names no address, so nothing could ban on it.
 
 use crate::dialplan::time::{civil, epoch_secs};
 use std::fmt;
@@ -25,13 +28,17 @@ pub enum Refusal {
     /// The credentials could not be used at all (svcrack's qop without nc/cnonce, a digest
     /// `uri` naming another target): answered 400, counted as a guess all the same.
     BadCredentials,
+    /// A wrong PIN keyed into VoiceMailMain or Authenticate() (never a REGISTER's).
+    WrongPin,
 }
 
 impl Refusal {
     /// chan_sip's reason text after "Registration from ... failed for ... - ".
     fn register_reason(self) -> &'static str {
         match self {
-            Refusal::WrongPassword | Refusal::BadCredentials => "Wrong password",
+            Refusal::WrongPassword | Refusal::BadCredentials | Refusal::WrongPin => {
+                "Wrong password"
+            }
             Refusal::UnknownAccount => "No matching peer found",
             Refusal::AclDenied => "Device does not match ACL",
         }
@@ -43,6 +50,7 @@ impl Refusal {
             Refusal::WrongPassword | Refusal::BadCredentials => "ChallengeResponseFailed",
             Refusal::UnknownAccount => "InvalidAccountID",
             Refusal::AclDenied => "FailedACL",
+            Refusal::WrongPin => "InvalidPassword",
         }
     }
 }
@@ -60,6 +68,8 @@ pub fn registration_failed(from: &str, source: SocketAddr, why: Refusal) -> Stri
 pub struct SecurityEvent<'a> {
     /// Why.
     pub why: Refusal,
+    /// What refused it: `SIP`, or the dialplan application that checked a PIN.
+    pub service: &'a str,
     /// When (wall clock).
     pub at: SystemTime,
     /// The name the request claimed.
@@ -87,7 +97,7 @@ impl fmt::Display for SecurityEvent<'_> {
         write!(
             f,
             "SecurityEvent=\"{}\",EventTV=\"{:04}-{:02}-{:02}T{:02}:{:02}:{sec:02}.{millis:03}+0000\",\
-             Severity=\"Error\",Service=\"SIP\",EventVersion=\"1\",AccountID=\"{}\",\
+             Severity=\"Error\",Service=\"{}\",EventVersion=\"1\",AccountID=\"{}\",\
              SessionID=\"{}\",LocalAddress=\"{}\",RemoteAddress=\"{}\"",
             self.why.event(),
             c.year,
@@ -95,6 +105,7 @@ impl fmt::Display for SecurityEvent<'_> {
             c.mday,
             c.minute_of_day / 60,
             c.minute_of_day % 60,
+            clean(self.service),
             clean(self.account),
             clean(self.session),
             address(self.local),
@@ -123,6 +134,7 @@ mod tests {
         );
         let ev = SecurityEvent {
             why: Refusal::UnknownAccount,
+            service: "SIP",
             at: UNIX_EPOCH + Duration::from_millis(1_764_586_717_250),
             account: "ad\"min",
             session: "abc@host",
@@ -135,6 +147,22 @@ mod tests {
              Severity=\"Error\",Service=\"SIP\",EventVersion=\"1\",AccountID=\"admin\",\
              SessionID=\"abc@host\",LocalAddress=\"IPV4/UDP/192.0.2.1/5060\",\
              RemoteAddress=\"IPV4/UDP/203.0.113.5/5070\""
+        );
+        let pin = SecurityEvent {
+            why: Refusal::WrongPin,
+            service: "VoiceMailMain",
+            at: UNIX_EPOCH + Duration::from_millis(1_764_586_717_250),
+            account: "1001@default",
+            session: "abc@host",
+            local: "192.0.2.1:5060".parse().unwrap(),
+            remote: src,
+        };
+        assert_eq!(
+            pin.to_string(),
+            "SecurityEvent=\"InvalidPassword\",EventTV=\"2025-12-01T10:58:37.250+0000\",\
+             Severity=\"Error\",Service=\"VoiceMailMain\",EventVersion=\"1\",\
+             AccountID=\"1001@default\",SessionID=\"abc@host\",\
+             LocalAddress=\"IPV4/UDP/192.0.2.1/5060\",RemoteAddress=\"IPV4/UDP/203.0.113.5/5070\""
         );
     }
 }

@@ -67,15 +67,18 @@ pub enum AuthFailure {
     AclDenied,
     /// Credentials that could not be used at all.
     BadCredentials,
+    /// A wrong VoiceMailMain or Authenticate() PIN.
+    WrongPin,
 }
 
 impl AuthFailure {
     /// Every reason, in the order /metrics lists them.
-    pub const ALL: [AuthFailure; 4] = [
+    pub const ALL: [AuthFailure; 5] = [
         AuthFailure::WrongPassword,
         AuthFailure::UnknownAccount,
         AuthFailure::AclDenied,
         AuthFailure::BadCredentials,
+        AuthFailure::WrongPin,
     ];
 
     /// The `reason` label.
@@ -85,6 +88,7 @@ impl AuthFailure {
             AuthFailure::UnknownAccount => "unknown_account",
             AuthFailure::AclDenied => "acl_denied",
             AuthFailure::BadCredentials => "bad_credentials",
+            AuthFailure::WrongPin => "wrong_pin",
         }
     }
 }

@@ -322,6 +322,10 @@ impl Main {
             self.context,
             ex.chan.callerid_num
         );
+        ex.pin_failed(
+            "VoiceMailMain",
+            format!("{}@{}", self.mailbox, self.context),
+        );
         if self.tries >= max {
             return self.goodbye(true);
         }
