@@ -66,6 +66,8 @@ pub struct Baresip {
     child: Child,
     out: Arc<Mutex<Vec<String>>>,
     ctrl: Option<u16>,
+    /// Held open for the `stdio` UI (epoll refuses /dev/null).
+    _stdin: Option<std::process::ChildStdin>,
     /// Its config dir.
     pub dir: PathBuf,
 }
@@ -93,7 +95,7 @@ pub struct BaresipSpec<'a> {
 impl Baresip {
     /// Writes its config and starts it.
     pub fn start(spec: &BaresipSpec) -> Baresip {
-        Self::launch(spec, None)
+        Self::launch(spec, None, None)
     }
 
     /// As [`Baresip::start`], with `ctrl_tcp` listening for [`Baresip::command`].
@@ -102,7 +104,18 @@ impl Baresip {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        Self::launch(spec, Some(port))
+        Self::launch(spec, Some(port), None)
+    }
+
+    /// As [`Baresip::start_controlled`], for text messages: the `contact` module with this
+    /// `contacts` file (`"Name" <sip:user@host>` lines; `/message text` texts the current
+    /// contact) and the `stdio` UI, without which the menu prints no received message.
+    pub fn start_for_messages(spec: &BaresipSpec, contacts: &str) -> Baresip {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        Self::launch(spec, Some(port), Some(contacts))
     }
 
     /// Sends a command (as the menu's `/cmd params`) through `ctrl_tcp`; false when it could
@@ -120,7 +133,7 @@ impl Baresip {
         ok
     }
 
-    fn launch(spec: &BaresipSpec, ctrl: Option<u16>) -> Baresip {
+    fn launch(spec: &BaresipSpec, ctrl: Option<u16>, contacts: Option<&str>) -> Baresip {
         let dir = super::temp_dir(&format!("baresip-{}", spec.user));
         let sip_port = super::sipp::free_port();
         let player = "aubridge,sink";
@@ -136,6 +149,9 @@ impl Baresip {
         }
         if ctrl.is_some() {
             modules.push("ctrl_tcp.so");
+        }
+        if contacts.is_some() {
+            modules.extend(["contact.so", "stdio.so"]);
         }
         let mut config = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\ncall_local_timeout 120\naudio_player {player}\n\
@@ -165,7 +181,7 @@ impl Baresip {
             p = spec.password
         );
         std::fs::write(dir.join("accounts"), account).unwrap();
-        std::fs::write(dir.join("contacts"), "").unwrap();
+        std::fs::write(dir.join("contacts"), contacts.unwrap_or("")).unwrap();
         let mut cmd = Command::new("baresip");
         cmd.arg("-4")
             .arg("-f")
@@ -177,11 +193,16 @@ impl Baresip {
         let mut child = cmd
             .env("LD_PRELOAD", shim())
             .env("HOME", &dir)
-            .stdin(Stdio::null())
+            .stdin(if contacts.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("baresip (Debian package baresip-core) must be installed: see README");
+        let stdin = child.stdin.take();
         let out = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             child
@@ -207,6 +228,7 @@ impl Baresip {
             child,
             out,
             ctrl,
+            _stdin: stdin,
             dir,
         }
     }
