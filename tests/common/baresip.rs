@@ -111,11 +111,17 @@ impl Baresip {
     /// `contacts` file (`"Name" <sip:user@host>` lines; `/message text` texts the current
     /// contact) and the `stdio` UI, without which the menu prints no received message.
     pub fn start_for_messages(spec: &BaresipSpec, contacts: &str) -> Baresip {
+        Self::start_with_contacts(spec, contacts, &[])
+    }
+
+    /// As [`Baresip::start_for_messages`], with more modules (`presence.so`: it subscribes to
+    /// the contacts marked `;presence=p2p` and prints their status changes).
+    pub fn start_with_contacts(spec: &BaresipSpec, contacts: &str, more: &[&str]) -> Baresip {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        Self::launch(spec, Some(port), Some(contacts))
+        Self::launch(spec, Some(port), Some((contacts, more)))
     }
 
     /// Sends a command (as the menu's `/cmd params`) through `ctrl_tcp`; false when it could
@@ -133,7 +139,7 @@ impl Baresip {
         ok
     }
 
-    fn launch(spec: &BaresipSpec, ctrl: Option<u16>, contacts: Option<&str>) -> Baresip {
+    fn launch(spec: &BaresipSpec, ctrl: Option<u16>, contacts: Option<(&str, &[&str])>) -> Baresip {
         let dir = super::temp_dir(&format!("baresip-{}", spec.user));
         let sip_port = super::sipp::free_port();
         let player = "aubridge,sink";
@@ -150,8 +156,9 @@ impl Baresip {
         if ctrl.is_some() {
             modules.push("ctrl_tcp.so");
         }
-        if contacts.is_some() {
+        if let Some((_, more)) = contacts {
             modules.extend(["contact.so", "stdio.so"]);
+            modules.extend(more.iter().copied());
         }
         let mut config = format!(
             "poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\ncall_local_timeout 120\naudio_player {player}\n\
@@ -181,7 +188,8 @@ impl Baresip {
             p = spec.password
         );
         std::fs::write(dir.join("accounts"), account).unwrap();
-        std::fs::write(dir.join("contacts"), contacts.unwrap_or("")).unwrap();
+        let contacts_file = contacts.map_or("", |(c, _)| c);
+        std::fs::write(dir.join("contacts"), contacts_file).unwrap();
         let mut cmd = Command::new("baresip");
         cmd.arg("-4")
             .arg("-f")
