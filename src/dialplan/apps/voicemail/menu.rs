@@ -9,7 +9,8 @@
 //! greeting, `5` new password, `*` back. A new message that was played moves to `Old` at once
 //! (the light changes while the caller listens); deleted messages go when the session ends
 //! (`#` or hang-up). Option `s` skips the password; wrong passwords: `maxlogins` tries, each
-//! logged as app_voicemail does ("Incorrect password"), then goodbye and hang-up.
+//! logged as app_voicemail does ("Incorrect password") and noted on the execution for the
+//! engine's brute-force ban (the caller's source address), then goodbye and hang-up.
 
 use super::{flow, play, prompt, s, vm, Session, Step};
 use crate::dialplan::apps::say::number_files;
