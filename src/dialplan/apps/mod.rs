@@ -101,6 +101,7 @@ pub enum App {
     MusicOnHold,
     StartMusicOnHold,
     StopMusicOnHold,
+    WaitMusicOnHold,
     Pickup,
     PickupChan,
     Park,
@@ -111,7 +112,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 70] = [
+const NAMES: [(&str, App); 71] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -178,6 +179,7 @@ const NAMES: [(&str, App); 70] = [
     ("park", App::Park),
     ("parkedcall", App::ParkedCall),
     ("stopmusiconhold", App::StopMusicOnHold),
+    ("waitmusiconhold", App::WaitMusicOnHold),
     ("agi", App::Agi),
     ("deadagi", App::DeadAgi),
     ("mixmonitor", App::MixMonitor),
@@ -522,6 +524,24 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             Command::StopMusicOnHold,
             State::AwaitDone { answers: false },
         ),
+        // res_musiconhold.c (1.8-13, removed later): the channel's class for `delay` seconds;
+        // without a delay the application fails and the call ends.
+        App::WaitMusicOnHold => match secs(arg(0)) {
+            Some(d) => Flow::Cmd(
+                Command::MusicOnHold {
+                    class: String::new(),
+                    duration: Some(d),
+                },
+                State::AwaitDone { answers: false },
+            ),
+            None => {
+                log::warn!(
+                    "{loc}: {}: WaitMusicOnHold requires an argument (number of seconds to wait): hanging up",
+                    ex.here()
+                );
+                end(Cause::FAILURE)
+            }
+        },
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR => {
