@@ -891,7 +891,9 @@ fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
             log::warn!("{loc}: target '{t}' is not TECH/resource");
             continue;
         };
+        let pjsip = super::technologies::is_pjsip(tech);
         let (resource, number) = match rest.split_once('/') {
+            Some((r, n)) if pjsip => (r, super::technologies::pjsip_number(n)),
             Some((r, n)) => (r, Some(n.to_string())),
             None => (rest, None),
         };
@@ -900,7 +902,8 @@ fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
             continue;
         }
         targets.push(DialTarget {
-            tech: tech.to_string(),
+            // PJSIP/x is the sip.conf entry x (technologies.rs).
+            tech: if pjsip { "SIP" } else { tech }.to_string(),
             resource: resource.to_string(),
             number,
         });
