@@ -1,7 +1,9 @@
 //! Applications and Dial forms that came from the corpus's missing list (issue 9), on the fake
 //! network: `Dial(PJSIP/...)` mapped to the sip.conf entry of that name (PJSIP/1002 rings
 //! 1002, `PJSIP/gw/sip:number@host` calls that number at gw, an unknown entry is CHANUNAVAIL,
-//! one load note), and PrivacyManager with and without a caller ID.
+//! one load note), and PrivacyManager driven through the runner the way the call layer drives
+//! it (with and without a caller ID, a short entry retried, FAILED after the retries, a number
+//! checked against a context).
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -9,7 +11,9 @@ mod common;
 use common::fakenet::{FakeNet, LogCapture};
 use common::ua::*;
 use common::TEST_SIP_CONF;
+use sipbox::dialplan::{ChannelInfo, Command, Dialplan, Execution, Resume};
 use sipbox::sip::Method;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const EXTENSIONS: &str = "\
 [general]
@@ -105,4 +109,245 @@ fn pjsip_uri_and_exten_at_endpoint_forms_call_that_number_at_the_entry() {
         assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 486, "{exten}");
     }
     net.assert_idle();
+}
+
+const PRIVACY: &str = r#"
+[t]
+exten => 1,1,Set(CALLERID(num)=)
+ same => n,PrivacyManager(${TRIES},${MIN},,${CTX})
+ same => n,Set(R=${PRIVACYMGRSTATUS}/${CALLERID(num)}/${CALLERID(name)})
+ same => n,Wait(1)
+exten => 2,1,PrivacyManager()
+ same => n,Set(R=${PRIVACYMGRSTATUS}/${CALLERID(num)})
+ same => n,Wait(1)
+
+[valid]
+exten => _555XXXX,1,NoOp()
+"#;
+
+fn privacy_dialplan() -> Dialplan {
+    let sections = sipbox::config::reader::read_str("t.conf", PRIVACY, None).expect("reads");
+    let (dp, warnings) = Dialplan::from_sections(&sections).expect("loads");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    dp
+}
+
+fn epoch() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_709_210_040)
+}
+
+fn caller() -> ChannelInfo {
+    ChannelInfo {
+        callerid_num: "1001".into(),
+        callerid_name: "Alice".into(),
+        sip_call_id: "abc@host".into(),
+        unique_id: "1700000000.7".into(),
+        peer: "1001".into(),
+        name: None,
+        sip_headers: Vec::new(),
+    }
+}
+
+fn played(cmd: &Command) -> String {
+    match cmd {
+        Command::Playback {
+            files,
+            interrupt_digits,
+        } => {
+            assert_eq!(interrupt_digits, &None, "the prompts cannot be interrupted");
+            files.join("&")
+        }
+        other => panic!("expected Playback, got {other:?}"),
+    }
+}
+
+/// One PrivacyManager() run: each entry is the digits the caller keys after a
+/// `privacy-prompt` (`None`: nothing, the 5 s first-digit timeout).
+#[track_caller]
+fn privacy(tries: &str, min: &str, ctx: &str, entries: &[Option<&str>]) -> (Vec<String>, String) {
+    let dp = privacy_dialplan();
+    let mut ex = Execution::new(&dp, "t", "1", caller());
+    ex.set_var("TRIES", tries);
+    ex.set_var("MIN", min);
+    ex.set_var("CTX", ctx);
+    let mut heard = Vec::new();
+    let now = epoch();
+    assert_eq!(
+        ex.step(&dp, now, Resume::Start),
+        Command::Answer,
+        "answers first"
+    );
+    assert_eq!(
+        ex.step(&dp, now, Resume::Done),
+        Command::Wait(Duration::from_secs(1))
+    );
+    let mut cmd = ex.step(&dp, now, Resume::Done);
+    heard.push(played(&cmd));
+    let mut entries = entries.iter();
+    loop {
+        cmd = ex.step(&dp, now, Resume::Done);
+        match &cmd {
+            Command::Playback { .. } => heard.push(played(&cmd)),
+            Command::WaitDigit { timeout } => {
+                assert_eq!(*timeout, Duration::from_millis(5000), "first digit");
+                let entry = entries
+                    .next()
+                    .expect("an entry for each prompt")
+                    .unwrap_or("");
+                let mut it = entry.chars();
+                let mut last = match it.next() {
+                    None => ex.step(&dp, now, Resume::TimedOut),
+                    Some(first) => ex.step(&dp, now, Resume::Digit(first)),
+                };
+                if !entry.is_empty() {
+                    for c in it {
+                        assert_eq!(
+                            last,
+                            Command::WaitDigit {
+                                timeout: Duration::from_millis(3200)
+                            },
+                            "between digits"
+                        );
+                        last = ex.step(&dp, now, Resume::Digit(c));
+                    }
+                    if !entry.ends_with('#') {
+                        last = ex.step(&dp, now, Resume::TimedOut);
+                    }
+                }
+                heard.push(played(&last));
+            }
+            Command::Wait(_) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(entries.next().is_none(), "every entry was asked for");
+    (heard, ex.var("R").unwrap_or_default())
+}
+
+/// (maxretries, minlength, context, entries, prompts heard, `${R}`).
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [Option<&'static str>],
+    &'static [&'static str],
+    &'static str,
+);
+
+#[test]
+fn privacy_manager_asks_for_a_number_as_app_privacy_does() {
+    let cases: &[Case] = &[
+        (
+            "",
+            "",
+            "",
+            &[Some("0301234567#")],
+            &["privacy-unident", "privacy-prompt", "privacy-thankyou"],
+            "SUCCESS/0301234567/Privacy Manager",
+        ),
+        (
+            "",
+            "4",
+            "",
+            &[Some("12"), None, Some("5551234")],
+            &[
+                "privacy-unident",
+                "privacy-prompt",
+                "privacy-incorrect",
+                "privacy-prompt",
+                "privacy-incorrect",
+                "privacy-prompt",
+                "privacy-thankyou",
+            ],
+            "SUCCESS/5551234/Privacy Manager",
+        ),
+        (
+            "2",
+            "4",
+            "",
+            &[Some("1#"), Some("123#")],
+            &[
+                "privacy-unident",
+                "privacy-prompt",
+                "privacy-incorrect",
+                "privacy-prompt",
+                "privacy-incorrect",
+            ],
+            "FAILED//Alice",
+        ),
+        (
+            "2",
+            "7",
+            "valid",
+            &[Some("6661234"), Some("5551234#")],
+            &[
+                "privacy-unident",
+                "privacy-prompt",
+                "privacy-incorrect",
+                "privacy-prompt",
+                "privacy-thankyou",
+            ],
+            "SUCCESS/5551234/Privacy Manager",
+        ),
+        // Junk arguments take the defaults (3 tries, 10 digits).
+        (
+            "x",
+            "-1",
+            "",
+            &[Some("123456789#"), Some("1234567890#")],
+            &[
+                "privacy-unident",
+                "privacy-prompt",
+                "privacy-incorrect",
+                "privacy-prompt",
+                "privacy-thankyou",
+            ],
+            "SUCCESS/1234567890/Privacy Manager",
+        ),
+    ];
+    for (tries, min, ctx, entries, want_heard, want_r) in cases {
+        let (heard, r) = privacy(tries, min, ctx, entries);
+        assert_eq!(&heard, want_heard, "{tries}/{min}/{ctx}: {entries:?}");
+        assert_eq!(&r, want_r, "{tries}/{min}/{ctx}: {entries:?}");
+    }
+}
+
+#[test]
+fn privacy_manager_with_a_caller_id_succeeds_at_once() {
+    let dp = privacy_dialplan();
+    let mut ex = Execution::new(&dp, "t", "2", caller());
+    assert_eq!(
+        ex.step(&dp, epoch(), Resume::Start),
+        Command::Wait(Duration::from_secs(1)),
+        "no answer, no prompt"
+    );
+    // Asterisk sets no PRIVACYMGRSTATUS when it skips.
+    assert_eq!(ex.var("R").as_deref(), Some("/1001"));
+}
+
+#[test]
+fn privacy_manager_with_an_endless_stream_of_digits_stops_at_29() {
+    let dp = privacy_dialplan();
+    let mut ex = Execution::new(&dp, "t", "1", caller());
+    ex.set_var("MIN", "5");
+    let now = epoch();
+    ex.step(&dp, now, Resume::Start);
+    for _ in 0..3 {
+        // Answer, the second of silence, privacy-unident.
+        ex.step(&dp, now, Resume::Done);
+    }
+    let mut cmd = ex.step(&dp, now, Resume::Done);
+    assert!(matches!(cmd, Command::WaitDigit { .. }), "{cmd:?}");
+    let mut n = 0;
+    while matches!(cmd, Command::WaitDigit { .. }) && n < 1000 {
+        cmd = ex.step(&dp, now, Resume::Digit('7'));
+        n += 1;
+    }
+    assert_eq!(n, 29);
+    assert_eq!(played(&cmd), "privacy-thankyou");
+    ex.step(&dp, now, Resume::Done);
+    assert_eq!(
+        ex.var("R").unwrap(),
+        format!("SUCCESS/{}/Privacy Manager", "7".repeat(29))
+    );
 }

@@ -16,6 +16,7 @@ pub(crate) mod macros;
 mod misc;
 mod mixmonitor;
 pub(crate) mod park;
+pub(crate) mod privacy;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -102,6 +103,7 @@ pub enum App {
     StartMusicOnHold,
     StopMusicOnHold,
     WaitMusicOnHold,
+    PrivacyManager,
     Pickup,
     PickupChan,
     Park,
@@ -112,7 +114,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 71] = [
+const NAMES: [(&str, App); 72] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -180,6 +182,7 @@ const NAMES: [(&str, App); 71] = [
     ("parkedcall", App::ParkedCall),
     ("stopmusiconhold", App::StopMusicOnHold),
     ("waitmusiconhold", App::WaitMusicOnHold),
+    ("privacymanager", App::PrivacyManager),
     ("agi", App::Agi),
     ("deadagi", App::DeadAgi),
     ("mixmonitor", App::MixMonitor),
@@ -542,6 +545,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 end(Cause::FAILURE)
             }
         },
+        App::PrivacyManager => privacy::start(ex, &argv, loc),
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR => {
