@@ -7,7 +7,8 @@
 //! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
 //! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem),
-//! `park` (Park, ParkedCall).
+//! `park` (Park, ParkedCall), `mixmonitor` (MixMonitor, StopMixMonitor), `monitor` (Monitor,
+//! StopMonitor), `privacy` (PrivacyManager).
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ mod loops;
 pub(crate) mod macros;
 mod misc;
 mod mixmonitor;
+mod monitor;
 pub(crate) mod park;
 pub(crate) mod privacy;
 pub mod say;
@@ -104,6 +106,8 @@ pub enum App {
     StopMusicOnHold,
     WaitMusicOnHold,
     PrivacyManager,
+    Monitor,
+    StopMonitor,
     Pickup,
     PickupChan,
     Park,
@@ -114,7 +118,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 72] = [
+const NAMES: [(&str, App); 74] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -183,6 +187,8 @@ const NAMES: [(&str, App); 72] = [
     ("stopmusiconhold", App::StopMusicOnHold),
     ("waitmusiconhold", App::WaitMusicOnHold),
     ("privacymanager", App::PrivacyManager),
+    ("monitor", App::Monitor),
+    ("stopmonitor", App::StopMonitor),
     ("agi", App::Agi),
     ("deadagi", App::DeadAgi),
     ("mixmonitor", App::MixMonitor),
@@ -487,6 +493,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::Record => record(ex, &argv, loc),
         App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
         App::StopMixMonitor => mixmonitor::stop(args),
+        App::Monitor => monitor::monitor(ex, dp, &argv, loc),
+        App::StopMonitor => monitor::stop(ex),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
