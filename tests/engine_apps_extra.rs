@@ -3,7 +3,8 @@
 //! 1002, `PJSIP/gw/sip:number@host` calls that number at gw, an unknown entry is CHANUNAVAIL,
 //! one load note), and PrivacyManager driven through the runner the way the call layer drives
 //! it (with and without a caller ID, a short entry retried, FAILED after the retries, a number
-//! checked against a context).
+//! checked against a context), and once on a call: the pause, the two prompts, "5551#" as
+//! RFC 4733 events, the thank-you, and the Dial's From carrying `"Privacy Manager" <sip:5551@`.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -12,7 +13,8 @@ use common::fakenet::{FakeNet, LogCapture};
 use common::ua::*;
 use common::TEST_SIP_CONF;
 use sipbox::dialplan::{ChannelInfo, Command, Dialplan, Execution, Resume};
-use sipbox::sip::Method;
+use sipbox::media::sounds::MemorySounds;
+use sipbox::sip::{HeaderName, Method};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const EXTENSIONS: &str = "\
@@ -30,6 +32,9 @@ exten => 702,1,Dial(PJSIP/gw/sip:+4930123@sip.example.com:5061,10)
  same => n,Hangup()
 exten => 703,1,Dial(PJSIP/5551234@gw,10)
  same => n,Hangup()
+exten => 720,1,Set(CALLERID(num)=)
+ same => n,PrivacyManager(3,4)
+ same => n,Dial(SIP/1002,10)
 ";
 
 fn conf() -> String {
@@ -42,6 +47,68 @@ fn net() -> FakeNet {
 
 fn offer(a: &Ua) -> String {
     sdp(a.rtp, &[0, 101], "sendrecv")
+}
+
+/// 0.2 s of a tone at `hz` as a PCM16 WAV.
+fn prompt(hz: f64) -> Vec<u8> {
+    let s: Vec<i16> = (0..1600)
+        .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * hz * f64::from(i) / 8000.0).sin()) as i16)
+        .collect();
+    sipbox::media::wav::encode_pcm16(&s)
+}
+
+#[test]
+fn privacy_manager_on_a_call_reads_rfc4733_digits_and_the_dial_carries_the_number() {
+    let mut sounds = MemorySounds::new();
+    for (name, hz) in [
+        ("privacy-unident", 500.0),
+        ("privacy-prompt", 600.0),
+        ("privacy-incorrect", 700.0),
+        ("privacy-thankyou", 800.0),
+    ] {
+        sounds.insert(name, prompt(hz));
+    }
+    let mut net = net().with_sounds(sounds);
+    let b = Ua::new(&mut net, "1002", "1002pass").registered(&mut net);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_start(&mut net, "720", &offer(&a));
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200, "answered");
+    a.ack(&mut net, &d, None);
+    // The second of silence, then privacy-unident and privacy-prompt (10 frames each).
+    let silence = a.collect_rtp(&mut net, 200, Duration::from_millis(900));
+    assert!(silence.is_empty(), "{} packets in the pause", silence.len());
+    let got = a.collect_rtp(&mut net, 200, Duration::from_millis(600));
+    assert_eq!(got.len(), 20, "two prompts of 0.2 s");
+    // "5551#" as RFC 4733 events.
+    for (i, ev) in [5u8, 5, 5, 1, 11].into_iter().enumerate() {
+        let n = i as u16;
+        a.send_dtmf(
+            &mut net,
+            d.remote_media(),
+            101,
+            ev,
+            500 + 10 * n,
+            16000 + 1600 * u32::from(n),
+        );
+        net.advance(Duration::from_millis(200));
+    }
+    let thanks = a.collect_rtp(&mut net, 200, Duration::from_millis(300));
+    assert_eq!(thanks.len(), 10, "privacy-thankyou");
+    let inv = b.request(&mut net, Method::Invite);
+    let from = inv
+        .headers()
+        .get(&HeaderName::From)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        from.contains("\"Privacy Manager\"") && from.contains("sip:5551@"),
+        "{from}"
+    );
+    b.respond(&mut net, &inv, 486, None);
+    b.request(&mut net, Method::Ack);
+    let r = a.request(&mut net, Method::Bye);
+    a.respond(&mut net, &r, 200, None);
+    net.assert_idle();
 }
 
 #[test]
