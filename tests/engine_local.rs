@@ -65,7 +65,7 @@ exten => 630,1,Dial(SIP/5551234@gw,20)
  same => n,Goto(st-${DIALSTATUS},1)
 exten => 631,1,Dial(IAX2/box/1&DAHDI/g1/2&SIP/1002,20)
  same => n,Goto(st-${DIALSTATUS},1)
-exten => 632,1,Dial(PJSIP/1002)
+exten => 632,1,Dial(Console/dsp)
  same => n,Goto(st-${DIALSTATUS},1)
 ; ChanIsAvail of Local targets: the first whose extension exists
 exten => 640,1,ChanIsAvail(Local/999@ring&Local/1002@ring)
@@ -460,7 +460,7 @@ fn an_unsupported_technology_is_chanunavail_with_one_warning_at_load() {
         1
     );
     assert_eq!(
-        LogCapture::count("Dial technology 'PJSIP' is not supported"),
+        LogCapture::count("Dial technology 'Console' is not supported"),
         1
     );
     let (mut a, b, _c, _) = phones(&mut net);

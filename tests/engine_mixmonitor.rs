@@ -6,7 +6,8 @@
 //! `monitor/`, absolute ones kept, `a` appends and its absence truncates, `b` records only
 //! the bridged part, `StopMixMonitor(${ID})` by id, the post-command runs once, after the
 //! files are closed, with `^{...}` substituted at MixMonitor time; GSM is refused; `v`/`W`
-//! volumes; a blind transfer of the other party keeps the recording going with the new one,
+//! volumes; Monitor's `-in`/`-out` files (default name `<epoch>-SIP-1001-...`), `m` mixing
+//! into one file or running `${MONITOR_EXEC}`, `b`, StopMonitor; a blind transfer of the other party keeps the recording going with the new one,
 //! and so does a pickup, while the picker's own recording ends when its leg moves.
 // Tests drive real sockets, processes, files and clocks: the sans-IO lints are for src/.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -443,4 +444,97 @@ fn a_picked_up_call_goes_on_recording_and_the_pickers_own_recording_ends_at_the_
         "the picker is heard in the caller's recording"
     );
     net.assert_idle();
+}
+
+#[test]
+fn monitor_writes_in_and_out_files_stop_monitor_stops() {
+    let mut net = net(
+        "exten => 1002,1,Monitor(wav,calls/c1)\n same => n,Dial(SIP/1002,10)\n\
+         exten => 600,1,Answer()\n same => n,StopMonitor()\n same => n,Monitor(,stopped)\n \
+         same => n,Monitor(wav,second)\n same => n,Wait(1)\n same => n,StopMonitor()\n \
+         same => n,StopMonitor()\n same => n,Wait(1)\n same => n,Hangup()\n",
+    );
+    bridged_call(&mut net, "1002", 50);
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    let rx = disk.samples(&format!("{MONITOR}/calls/c1-in.wav"));
+    let tx = disk.samples(&format!("{MONITOR}/calls/c1-out.wav"));
+    assert_eq!(
+        disk.files.len(),
+        2,
+        "no mixed file: {:?}",
+        disk.files.keys()
+    );
+    assert_eq!(rx.len(), tx.len());
+    let tail = |s: &[i16]| s[s.len() - 7200..].to_vec();
+    assert!(
+        has_tone(&tail(&rx), 400.0) && !has_tone(&tail(&rx), 1000.0),
+        "-in: the caller"
+    );
+    assert!(
+        has_tone(&tail(&tx), 1000.0) && !has_tone(&tail(&tx), 400.0),
+        "-out: the callee"
+    );
+    // StopMonitor before a Monitor does nothing; a second Monitor keeps the first; StopMonitor
+    // ends it after the Wait(1), a second StopMonitor does nothing.
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let (_d, r) = a.call(&mut net, "600", &sdp(a.rtp, &[0], "sendrecv"));
+    assert_eq!(r.status(), 200);
+    net.advance(Duration::from_secs(3));
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    for leg in ["in", "out"] {
+        let s = disk.samples(&format!("{MONITOR}/stopped-{leg}.wav"));
+        assert!((980..=1020).contains(&(s.len() / 8)), "{leg}: {}", s.len());
+    }
+    assert_eq!(disk.files.len(), 2, "{:?}", disk.files.keys());
+    assert!(net.logged("already monitored"), "{:?}", net.log());
+}
+
+#[test]
+fn monitor_m_mixes_into_one_file_named_after_the_channel_by_default() {
+    let mut net = net(
+        "exten => 1002,1,Answer()\n same => n,Monitor(wav,,mb)\n same => n,Wait(1)\n \
+         same => n,Dial(SIP/1002,10)\n\
+         exten => 2002,1,Set(MONITOR_EXEC=/usr/bin/sox -m)\n \
+         same => n,Set(MONITOR_EXEC_ARGS=--norm)\n same => n,Monitor(wav,/tmp/sipbox-mon/x,m)\n \
+         same => n,Dial(SIP/1002,10)\n",
+    );
+    bridged_call(&mut net, "1002", 50);
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    let names: Vec<String> = disk.files.keys().map(|p| p.display().to_string()).collect();
+    assert_eq!(names.len(), 1, "the mix only: {names:?}");
+    let name = names[0]
+        .strip_prefix(&format!("{MONITOR}/"))
+        .expect("under monitor/");
+    let (epoch, chan) = name.split_once('-').expect("<epoch>-<channel>");
+    assert!(
+        epoch.parse::<u64>().is_ok_and(|e| e > 1_600_000_000),
+        "{name}"
+    );
+    assert!(
+        chan.starts_with("SIP-1001-") && chan.ends_with(".wav"),
+        "{name}"
+    );
+    let mixed = disk.samples(&names[0]);
+    assert!(has_tone(&mixed, 400.0) && has_tone(&mixed, 1000.0));
+    // `b`: the Wait(1) before the Dial is left out.
+    let ms = mixed.len() / 8;
+    assert!((980..=1040).contains(&ms), "{ms} ms");
+    // MONITOR_EXEC: the legs stay and it runs with both and the mix's name.
+    bridged_call(&mut net, "2002", 10);
+    let mut disk = Disk::default();
+    disk.apply(std::mem::take(&mut net.monitor_ops));
+    disk.samples("/tmp/sipbox-mon/x-in.wav");
+    disk.samples("/tmp/sipbox-mon/x-out.wav");
+    assert_eq!(disk.files.len(), 2);
+    assert_eq!(
+        disk.commands,
+        vec![
+            "/usr/bin/sox -m \"/tmp/sipbox-mon/x-in.wav\" \"/tmp/sipbox-mon/x-out.wav\" \
+             \"/tmp/sipbox-mon/x.wav\" --norm"
+                .to_string()
+        ]
+    );
 }

@@ -36,6 +36,13 @@ exten => 601,1,Answer()
  same => n,StopMusicOnHold()
  same => n,Wait(1)
  same => n,Hangup()
+exten => 602,1,Answer()
+ same => n,WaitMusicOnHold(1)
+ same => n,Playback(beep)
+ same => n,Hangup()
+exten => 603,1,Answer()
+ same => n,WaitMusicOnHold()
+ same => n,Playback(beep)
 exten => 700,1,Dial(SIP/1002,10,m(jazz))
  same => n,Hangup()
 ";
@@ -67,7 +74,8 @@ fn net_with(sip_conf: &str, lo: u16) -> FakeNet {
     let mut sounds = MemorySounds::new();
     sounds
         .insert("/moh/default/a.wav", tone(400.0, 0.5, 8000.0))
-        .insert("/moh/jazz/j.wav", tone(1000.0, 0.5, 8000.0));
+        .insert("/moh/jazz/j.wav", tone(1000.0, 0.5, 8000.0))
+        .insert("beep", tone(1500.0, 0.5, 8000.0));
     let moh = MohLibrary::new(vec![
         class("default", &["/moh/default/a.wav"]),
         class("jazz", &["/moh/jazz/j.wav"]),
@@ -289,6 +297,49 @@ fn music_on_hold_with_a_duration_then_the_dialplan_goes_on() {
         want[5].to_vec(),
         "the 25-frame file starts over"
     );
+    a.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+}
+
+#[test]
+fn wait_music_on_hold_plays_the_channel_class_for_its_delay_then_goes_on() {
+    let mut net = net_with(TEST_SIP_CONF, 33220);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_start(&mut net, "602", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200);
+    a.ack(&mut net, &d, None);
+    let got = a.collect_rtp(&mut net, 500, Duration::from_millis(100));
+    let bye = a.request(&mut net, Method::Bye);
+    let music = frames_of(400.0);
+    let beep = frames_of(1500.0);
+    let first_beep = got
+        .iter()
+        .position(|p| p.payload == beep[0].to_vec())
+        .expect("the Playback after WaitMusicOnHold");
+    assert!(
+        (48..=52).contains(&first_beep),
+        "one second of music first: {first_beep} frames"
+    );
+    assert_eq!(got[0].payload, music[0].to_vec(), "the default class");
+    assert_eq!(
+        got[first_beep - 1].payload,
+        music[(first_beep - 1) % 25].to_vec()
+    );
+    assert_eq!(got.len() - first_beep, 25, "then the whole beep");
+    a.respond(&mut net, &bye, 200, None);
+    net.assert_idle();
+}
+
+#[test]
+fn wait_music_on_hold_without_a_delay_ends_the_call() {
+    let mut net = net_with(TEST_SIP_CONF, 33230);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_start(&mut net, "603", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200);
+    a.ack(&mut net, &d, None);
+    let got = a.collect_rtp(&mut net, 500, Duration::from_millis(100));
+    let bye = a.request(&mut net, Method::Bye);
+    assert!(got.is_empty(), "no music, no beep: {} frames", got.len());
     a.respond(&mut net, &bye, 200, None);
     net.assert_idle();
 }

@@ -67,6 +67,8 @@ pub(crate) enum State {
     InvalidPark,
     /// An AGI script drives the channel (the session is `Execution::agi`).
     Agi,
+    /// PrivacyManager() asking for a number.
+    Privacy(Box<super::apps::privacy::Privacy>),
     /// VoiceMail() or VoiceMailMain() in progress.
     Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.

@@ -459,6 +459,17 @@ impl Execution {
                 }
             }
             (State::Agi, r) => super::agi::resume(self, dp, r),
+            (State::Privacy(mut p), r) => match p.resume(self, dp, r) {
+                apps::privacy::Step::Cmd(cmd) => {
+                    self.state = State::Privacy(p);
+                    cmd
+                }
+                apps::privacy::Step::Next => self.next(dp),
+                apps::privacy::Step::Keep => {
+                    self.state = State::Privacy(p);
+                    Command::Keep
+                }
+            },
             (State::Voicemail(mut session), r) => match session.resume(self, dp, r) {
                 apps::voicemail::Step::Cmd(cmd) => {
                     self.state = State::Voicemail(session);

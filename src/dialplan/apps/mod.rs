@@ -7,7 +7,8 @@
 //! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
 //! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem),
-//! `park` (Park, ParkedCall).
+//! `park` (Park, ParkedCall), `mixmonitor` (MixMonitor, StopMixMonitor), `monitor` (Monitor,
+//! StopMonitor), `privacy` (PrivacyManager).
 
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ mod loops;
 pub(crate) mod macros;
 mod misc;
 mod mixmonitor;
+mod monitor;
 pub(crate) mod park;
+pub(crate) mod privacy;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -101,6 +104,10 @@ pub enum App {
     MusicOnHold,
     StartMusicOnHold,
     StopMusicOnHold,
+    WaitMusicOnHold,
+    PrivacyManager,
+    Monitor,
+    StopMonitor,
     Pickup,
     PickupChan,
     Park,
@@ -111,7 +118,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 70] = [
+const NAMES: [(&str, App); 74] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -178,6 +185,10 @@ const NAMES: [(&str, App); 70] = [
     ("park", App::Park),
     ("parkedcall", App::ParkedCall),
     ("stopmusiconhold", App::StopMusicOnHold),
+    ("waitmusiconhold", App::WaitMusicOnHold),
+    ("privacymanager", App::PrivacyManager),
+    ("monitor", App::Monitor),
+    ("stopmonitor", App::StopMonitor),
     ("agi", App::Agi),
     ("deadagi", App::DeadAgi),
     ("mixmonitor", App::MixMonitor),
@@ -482,6 +493,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::Record => record(ex, &argv, loc),
         App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
         App::StopMixMonitor => mixmonitor::stop(args),
+        App::Monitor => monitor::monitor(ex, dp, &argv, loc),
+        App::StopMonitor => monitor::stop(ex),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
                 Some(k) => {
@@ -522,6 +535,25 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             Command::StopMusicOnHold,
             State::AwaitDone { answers: false },
         ),
+        // res_musiconhold.c (1.8-13, removed later): the channel's class for `delay` seconds;
+        // without a delay the application fails and the call ends.
+        App::WaitMusicOnHold => match secs(arg(0)) {
+            Some(d) => Flow::Cmd(
+                Command::MusicOnHold {
+                    class: String::new(),
+                    duration: Some(d),
+                },
+                State::AwaitDone { answers: false },
+            ),
+            None => {
+                log::warn!(
+                    "{loc}: {}: WaitMusicOnHold requires an argument (number of seconds to wait): hanging up",
+                    ex.here()
+                );
+                end(Cause::FAILURE)
+            }
+        },
+        App::PrivacyManager => privacy::start(ex, &argv, loc),
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR => {
@@ -871,7 +903,9 @@ fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
             log::warn!("{loc}: target '{t}' is not TECH/resource");
             continue;
         };
+        let pjsip = super::technologies::is_pjsip(tech);
         let (resource, number) = match rest.split_once('/') {
+            Some((r, n)) if pjsip => (r, super::technologies::pjsip_number(n)),
             Some((r, n)) => (r, Some(n.to_string())),
             None => (rest, None),
         };
@@ -880,7 +914,8 @@ fn parse_targets(spec: &str, loc: &Loc) -> Vec<DialTarget> {
             continue;
         }
         targets.push(DialTarget {
-            tech: tech.to_string(),
+            // PJSIP/x is the sip.conf entry x (technologies.rs).
+            tech: if pjsip { "SIP" } else { tech }.to_string(),
             resource: resource.to_string(),
             number,
         });
