@@ -45,6 +45,7 @@ pub mod sip_presence;
 pub mod sip_session_timers;
 pub mod sip_values;
 pub mod values;
+pub mod zones;
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +103,9 @@ pub struct Config {
     pub parking: parking_conf::ParkingConf,
     /// http.conf (optional; no listener without it).
     pub http: http_conf::HttpConf,
+    /// The local time zone and the zones extensions.conf names (`zones.rs`; UTC only for
+    /// [`load_str`]).
+    pub zones: crate::tz::Zones,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -212,6 +216,15 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         cfg.moh = moh_conf::MohConf::from_sections(&sections, &mut w);
         cfg.warnings.extend(w.into_vec());
     }
+    let mut w = Warnings::default();
+    let tz = std::env::var("TZ").ok();
+    cfg.zones = zones::read(
+        &cfg.extensions,
+        &zones::zoneinfo_dir(),
+        tz.as_deref(),
+        &mut w,
+    );
+    cfg.warnings.extend(w.into_vec());
     Ok(cfg)
 }
 
@@ -259,6 +272,7 @@ fn build(
         features: Default::default(),
         parking: Default::default(),
         http: Default::default(),
+        zones: Default::default(),
         warnings: warnings.into_vec(),
     })
 }

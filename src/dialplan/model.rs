@@ -182,7 +182,8 @@ pub struct Dialplan {
     pub(crate) order: Vec<String>,
     pub(crate) globals: HashMap<String, String>,
     pub(crate) autofallthrough: bool,
-    pub(crate) utc_offset: i64,
+    /// The local zone and the named zones read with the config (UTC by default).
+    pub(crate) zones: crate::tz::Zones,
     /// extensions.conf `clearglobalvars`: a reload forgets globals set at run time.
     pub(crate) clear_globals: bool,
     /// Run-time globals and group counts, shared by every call (see `shared`).
@@ -190,19 +191,29 @@ pub struct Dialplan {
 }
 
 impl Dialplan {
-    /// Evaluates time conditions (GotoIfTime, timed includes) at this UTC offset in seconds
-    /// (default 0: UTC).
+    /// Makes the local zone (time conditions and STRFTIME without a zone) a fixed offset
+    /// east of UTC in seconds (default 0: UTC).
     pub fn set_utc_offset(&mut self, secs: i64) {
-        self.utc_offset = secs;
+        self.zones.set_local(crate::tz::Zone::fixed(secs));
+    }
+
+    /// Installs the zones read with the config (the local zone and the named ones).
+    pub fn set_zones(&mut self, zones: crate::tz::Zones) {
+        self.zones = zones;
+    }
+
+    /// The zones time is evaluated in.
+    pub fn zones(&self) -> &crate::tz::Zones {
+        &self.zones
     }
 
     /// For a reload: takes over `old`'s run-time state (globals calls set, group counts, the
-    /// AstDB) and its UTC offset, so running calls and new ones keep sharing one. As
+    /// AstDB), so running calls and new ones keep sharing one (zones come with the new
+    /// config). As
     /// pbx_config's reload re-sets `[globals]`, a name the new file defines there drops the
     /// value set at run time; with `clearglobalvars=yes` every run-time global goes.
     pub fn adopt_shared(&mut self, old: &Dialplan) {
         self.shared = old.shared.clone();
-        self.utc_offset = old.utc_offset;
         let mut s = super::shared::lock(&self.shared);
         if self.clear_globals {
             s.globals.clear();
@@ -420,7 +431,7 @@ impl Dialplan {
             if inc
                 .when
                 .as_ref()
-                .is_some_and(|w| !w.matches(now, self.utc_offset))
+                .is_some_and(|w| !w.matches(now, &self.zones))
             {
                 continue;
             }
@@ -471,7 +482,7 @@ impl Dialplan {
             if inc
                 .when
                 .as_ref()
-                .is_none_or(|w| w.matches(now, self.utc_offset))
+                .is_none_or(|w| w.matches(now, &self.zones))
             {
                 self.fit_in(&inc.name, data, cid, now, stack, acc);
             }

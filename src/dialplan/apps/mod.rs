@@ -72,6 +72,7 @@ pub enum App {
     MacroIf,
     MacroExit,
     ExecIf,
+    ExecIfTime,
     While,
     EndWhile,
     ExitWhile,
@@ -111,7 +112,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 70] = [
+const NAMES: [(&str, App); 71] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -145,6 +146,7 @@ const NAMES: [(&str, App); 70] = [
     ("macroif", App::MacroIf),
     ("macroexit", App::MacroExit),
     ("execif", App::ExecIf),
+    ("execiftime", App::ExecIfTime),
     ("while", App::While),
     ("endwhile", App::EndWhile),
     ("exitwhile", App::ExitWhile),
@@ -301,7 +303,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
             let yes = if a == App::GotoIfTime {
                 match TimeSpec::parse_list(cond) {
-                    Ok(spec) => spec.matches(ex.now, dp.utc_offset),
+                    Ok(spec) => spec.matches(ex.now, dp.zones()),
                     Err(e) => {
                         log::warn!("{loc}: GotoIfTime: {e}");
                         false
@@ -447,6 +449,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             }
         }
         App::ExecIf => misc::exec_if(ex, dp, args, loc),
+        App::ExecIfTime => misc::exec_if_time(ex, dp, args, loc),
         App::While | App::EndWhile | App::ExitWhile | App::ContinueWhile => {
             loops::run(ex, dp, a, args)
         }
@@ -549,16 +552,7 @@ fn say_unixtime(ex: &mut Execution, dp: &Dialplan, argv: &[&str]) -> Flow {
             return Flow::Next;
         }
     };
-    let offset = match strftime::zone_offset(arg(1)) {
-        Ok(o) => o.unwrap_or(dp.utc_offset),
-        Err(e) => {
-            log::warn!(
-                "{}: SayUnixTime: {e}: using the dialplan's offset",
-                ex.here()
-            );
-            dp.utc_offset
-        }
-    };
+    let local = strftime::local_type(dp.zones(), arg(1), epoch, || ex.here(), "SayUnixTime");
     let format = if arg(2).is_empty() {
         say::DEFAULT_DATE_FORMAT
     } else {
@@ -566,7 +560,7 @@ fn say_unixtime(ex: &mut Execution, dp: &Dialplan, argv: &[&str]) -> Flow {
     };
     say(say::date_files(
         format,
-        &strftime::Tm::new(epoch, usec, offset),
+        &strftime::Tm::in_zone(epoch, usec, local),
     ))
 }
 
