@@ -184,6 +184,8 @@ pub struct Dialplan {
     pub(crate) autofallthrough: bool,
     /// The local zone and the named zones read with the config (UTC by default).
     pub(crate) zones: crate::tz::Zones,
+    /// The default country's tones from indications.conf (PlayTones names).
+    pub(crate) tones: Option<std::sync::Arc<crate::config::indications::ToneZone>>,
     /// extensions.conf `clearglobalvars`: a reload forgets globals set at run time.
     pub(crate) clear_globals: bool,
     /// Run-time globals and group counts, shared by every call (see `shared`).
@@ -200,6 +202,21 @@ impl Dialplan {
     /// Installs the zones read with the config (the local zone and the named ones).
     pub fn set_zones(&mut self, zones: crate::tz::Zones) {
         self.zones = zones;
+    }
+
+    /// Installs the tone zone PlayTones looks names up in (indications.conf's default
+    /// country); `None` keeps the built-in US tones.
+    pub fn set_tones(&mut self, zone: Option<crate::config::indications::ToneZone>) {
+        self.tones = zone.map(std::sync::Arc::new);
+    }
+
+    /// A PlayTones argument: a name of the tone zone becomes its list; anything else (a
+    /// list, or a name the zone lacks: the built-in US tones) stays as it is.
+    pub(crate) fn tone_list(&self, arg: &str) -> String {
+        match self.tones.as_ref().and_then(|z| z.tone(arg)) {
+            Some(list) => list.to_string(),
+            None => arg.trim().to_string(),
+        }
     }
 
     /// The zones time is evaluated in.

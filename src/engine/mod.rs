@@ -328,6 +328,7 @@ impl Engine {
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
         let (mut dialplan, warnings) = Dialplan::from_sections(&cfg.dialplan_sections())?;
         dialplan.set_zones(cfg.zones.clone());
+        dialplan.set_tones(cfg.indications.default_zone().cloned());
         dialplan.set_voicemail(crate::voicemail::Voicemail::new(
             cfg.voicemail.clone(),
             cfg.dirs.spool.join("voicemail"),

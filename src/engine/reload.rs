@@ -163,6 +163,7 @@ impl Engine {
                 let (mut dp, w) = Dialplan::from_sections(&sections)?;
                 // The zones were read with the new config, on the reload thread.
                 dp.set_zones(cfg.zones.clone());
+                dp.set_tones(cfg.indications.default_zone().cloned());
                 warnings.extend(w);
                 Some(dp)
             }

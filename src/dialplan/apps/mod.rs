@@ -470,8 +470,9 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 log::warn!("{loc}: {}: PlayTones requires a tone", ex.here());
                 return Flow::Next;
             }
-            // The whole argument: a tone list has commas of its own.
-            let tone = args.trim().to_string();
+            // The whole argument: a tone list has commas of its own. A name is looked up in
+            // indications.conf's default country first.
+            let tone = dp.tone_list(args);
             Flow::Cmd(
                 Command::PlayTones { tone },
                 State::AwaitDone { answers: false },
