@@ -3,7 +3,8 @@
 //! each zone extensions.conf names literally — `STRFTIME(epoch,ZONE,...)`,
 //! `SayUnixTime(t,ZONE,...)`, the fifth field of `GotoIfTime`/`ExecIfTime`/`IFTIME` and of a
 //! timed `include`, and `[globals]` values that name a zone file (`TZ=Europe/Berlin`, used as
-//! `${TZ}`). A zone reached only through another variable at run time is not read then
+//! `${TZ}`; the same for a `Set(NAME=Area/City)` value). A zone reached only through another
+//! variable at run time is not read then
 //! (the call never waits on the disk): it is a warning and UTC, as an unknown zone is in
 //! Asterisk (`main/stdtime/localtime.c`).
 //!
@@ -112,7 +113,8 @@ pub fn zone_names(extensions: &[Section]) -> Vec<(String, Loc, bool)> {
         if name.is_empty() || name.contains('$') || fixed_offset(name).is_some() {
             return;
         }
-        if !out.iter().any(|(n, _, _)| n == name) {
+        // Bounded: a dialplan of many `Set(A=b/c)` lines costs at most this many lookups.
+        if out.len() < 4 * MAX_ZONES && !out.iter().any(|(n, _, _)| n == name) {
             out.push((name.to_string(), loc.clone(), literal));
         }
     };
@@ -134,6 +136,16 @@ pub fn zone_names(extensions: &[Section]) -> Vec<(String, Loc, bool)> {
                 continue;
             }
             let upper = e.value.to_ascii_uppercase();
+            // `Set(TZ=Europe/Berlin)` then `${STRFTIME(,${TZ})}`: a value that names a zone
+            // file is read too (silently when there is no such file).
+            for (at, _) in upper.match_indices("SET(") {
+                let arg = e.value[at + 4..].split(')').next().unwrap_or("");
+                if let Some((_, v)) = arg.split_once('=') {
+                    if v.contains('/') && is_zone_name(v.trim()) {
+                        push(v, &e.loc, false);
+                    }
+                }
+            }
             for (marker, stop, field) in [
                 ("STRFTIME(", ')', 1),
                 ("SAYUNIXTIME(", ')', 1),
@@ -176,6 +188,8 @@ mod tests {
              same => n,Set(A=${IFTIME(*,*,*,*,Australia/Sydney?a:b)})\n\
              same => n,Set(B=${STRFTIME(,${ZONE},%H)})\n\
              same => n,Set(C=${STRFTIME(,UTC,%H)}${STRFTIME(,Europe/Berlin,%M)})\n\
+             same => n,Set(__ZONE=Asia/Kolkata)\n\
+             same => n,Set(X=SIP/peer)\n\
              include => day,08:00-18:00,*,*,*,Europe/Madrid\n\
              include => night\n",
         );
@@ -188,6 +202,8 @@ mod tests {
             ("Europe/Paris", true),
             ("Europe/London", true),
             ("Australia/Sydney", true),
+            ("Asia/Kolkata", false),
+            ("SIP/peer", false),
             ("Europe/Madrid", true),
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(n, l)| (n.to_string(), *l)).collect();
