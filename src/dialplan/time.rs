@@ -180,6 +180,11 @@ impl TimeSpec {
         self.matches_at(t, offset)
     }
 
+    /// Why this condition's zone cannot be used at `now` (it is then UTC), for a warning.
+    pub fn zone_error(&self, now: SystemTime, zones: &crate::tz::Zones) -> Option<String> {
+        zones.at(&self.zone, epoch_secs(now)).err()
+    }
+
     /// Does Unix time `t` at `offset` seconds east of UTC fall inside this condition?
     pub fn matches_at(&self, t: i64, offset: i64) -> bool {
         let c = civil(t.saturating_add(offset));

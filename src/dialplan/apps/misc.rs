@@ -54,13 +54,18 @@ pub(super) fn exec_if_time(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &
         );
         return Flow::Next;
     };
-    match crate::dialplan::time::TimeSpec::parse_list(cond) {
-        Ok(spec) if spec.matches(ex.now, dp.zones()) => {}
-        Ok(_) => return Flow::Next,
+    let spec = match crate::dialplan::time::TimeSpec::parse_list(cond) {
+        Ok(spec) => spec,
         Err(e) => {
             log::warn!("{}: ExecIfTime: {e}", ex.here());
             return Flow::Next;
         }
+    };
+    if let Some(e) = spec.zone_error(ex.now, dp.zones()) {
+        log::warn!("{}: ExecIfTime: {e}; using UTC", ex.here());
+    }
+    if !spec.matches(ex.now, dp.zones()) {
+        return Flow::Next;
     }
     let call = call.trim();
     if call.is_empty() {

@@ -303,7 +303,12 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
             let yes = if a == App::GotoIfTime {
                 match TimeSpec::parse_list(cond) {
-                    Ok(spec) => spec.matches(ex.now, dp.zones()),
+                    Ok(spec) => {
+                        if let Some(e) = spec.zone_error(ex.now, dp.zones()) {
+                            log::warn!("{loc}: GotoIfTime: {e}; using UTC");
+                        }
+                        spec.matches(ex.now, dp.zones())
+                    }
                     Err(e) => {
                         log::warn!("{loc}: GotoIfTime: {e}");
                         false

@@ -147,6 +147,9 @@ pub(crate) fn iftime(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
         .split_once('?')
         .ok_or("syntax is IFTIME(<timespec>?[<true>][:<false>])")?;
     let spec = crate::dialplan::time::TimeSpec::parse_list(cond)?;
+    if let Some(e) = spec.zone_error(cx.ex.now, cx.dp.zones()) {
+        log::warn!("{}: IFTIME: {e}; using UTC", cx.here());
+    }
     let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
     let pick = if spec.matches(cx.ex.now, cx.dp.zones()) {
         t
