@@ -53,6 +53,7 @@ pub mod status;
 pub mod store;
 pub mod transaction;
 pub mod trunk;
+pub mod tz;
 pub mod verbose;
 pub mod voicemail;
 pub mod wake;

@@ -26,6 +26,7 @@ pub mod features_conf;
 pub mod files;
 pub mod groups;
 pub mod http_conf;
+pub mod indications;
 pub mod moh_conf;
 pub mod parking_conf;
 pub mod quiet;
@@ -45,6 +46,7 @@ pub mod sip_presence;
 pub mod sip_session_timers;
 pub mod sip_values;
 pub mod values;
+pub mod zones;
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +104,11 @@ pub struct Config {
     pub parking: parking_conf::ParkingConf,
     /// http.conf (optional; no listener without it).
     pub http: http_conf::HttpConf,
+    /// The local time zone and the zones extensions.conf names (`zones.rs`; UTC only for
+    /// [`load_str`]).
+    pub zones: crate::tz::Zones,
+    /// indications.conf (optional; without it PlayTones has the built-in US tones).
+    pub indications: indications::Indications,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -115,6 +122,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut cdr_sections = None;
     let mut features_sections = None;
     let mut parking_sections = None;
+    let mut indications_sections = None;
     let http_sections;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
@@ -133,6 +141,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             features_sections = optional("features.conf", &mut raw)?;
             parking_sections = optional("res_parking.conf", &mut raw)?;
             http_sections = optional("http.conf", &mut raw)?;
+            indications_sections = optional("indications.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -212,6 +221,20 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         cfg.moh = moh_conf::MohConf::from_sections(&sections, &mut w);
         cfg.warnings.extend(w.into_vec());
     }
+    if let Some(sections) = indications_sections {
+        let mut w = Warnings::default();
+        cfg.indications = indications::Indications::from_sections(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
+    let mut w = Warnings::default();
+    let tz = std::env::var("TZ").ok();
+    cfg.zones = zones::read(
+        &cfg.extensions,
+        &zones::zoneinfo_dir(),
+        tz.as_deref(),
+        &mut w,
+    );
+    cfg.warnings.extend(w.into_vec());
     Ok(cfg)
 }
 
@@ -259,6 +282,8 @@ fn build(
         features: Default::default(),
         parking: Default::default(),
         http: Default::default(),
+        zones: Default::default(),
+        indications: Default::default(),
         warnings: warnings.into_vec(),
     })
 }

@@ -156,6 +156,10 @@ const QUIET_WHEN_OFF: &[(&str, &str)] = &[
 
 /// Options an admin would miss, with what is missing.
 const MISSED: &[(&str, &str)] = &[
+    (
+        "tonezone",
+        "a per-peer tonezone is not applied: PlayTones uses indications.conf's country",
+    ),
     ("media_address", "sipbox advertises the bind address in SDP"),
     ("stunaddr", "STUN is not supported"),
     (

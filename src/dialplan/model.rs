@@ -182,7 +182,10 @@ pub struct Dialplan {
     pub(crate) order: Vec<String>,
     pub(crate) globals: HashMap<String, String>,
     pub(crate) autofallthrough: bool,
-    pub(crate) utc_offset: i64,
+    /// The local zone and the named zones read with the config (UTC by default).
+    pub(crate) zones: crate::tz::Zones,
+    /// The default country's tones from indications.conf (PlayTones names).
+    pub(crate) tones: Option<std::sync::Arc<crate::config::indications::ToneZone>>,
     /// extensions.conf `clearglobalvars`: a reload forgets globals set at run time.
     pub(crate) clear_globals: bool,
     /// Run-time globals and group counts, shared by every call (see `shared`).
@@ -190,19 +193,44 @@ pub struct Dialplan {
 }
 
 impl Dialplan {
-    /// Evaluates time conditions (GotoIfTime, timed includes) at this UTC offset in seconds
-    /// (default 0: UTC).
+    /// Makes the local zone (time conditions and STRFTIME without a zone) a fixed offset
+    /// east of UTC in seconds (default 0: UTC).
     pub fn set_utc_offset(&mut self, secs: i64) {
-        self.utc_offset = secs;
+        self.zones.set_local(crate::tz::Zone::fixed(secs));
+    }
+
+    /// Installs the zones read with the config (the local zone and the named ones).
+    pub fn set_zones(&mut self, zones: crate::tz::Zones) {
+        self.zones = zones;
+    }
+
+    /// Installs the tone zone PlayTones looks names up in (indications.conf's default
+    /// country); `None` keeps the built-in US tones.
+    pub fn set_tones(&mut self, zone: Option<crate::config::indications::ToneZone>) {
+        self.tones = zone.map(std::sync::Arc::new);
+    }
+
+    /// A PlayTones argument: a name of the tone zone becomes its list; anything else (a
+    /// list, or a name the zone lacks: the built-in US tones) stays as it is.
+    pub(crate) fn tone_list(&self, arg: &str) -> String {
+        match self.tones.as_ref().and_then(|z| z.tone(arg)) {
+            Some(list) => list.to_string(),
+            None => arg.trim().to_string(),
+        }
+    }
+
+    /// The zones time is evaluated in.
+    pub fn zones(&self) -> &crate::tz::Zones {
+        &self.zones
     }
 
     /// For a reload: takes over `old`'s run-time state (globals calls set, group counts, the
-    /// AstDB) and its UTC offset, so running calls and new ones keep sharing one. As
+    /// AstDB), so running calls and new ones keep sharing one (zones come with the new
+    /// config). As
     /// pbx_config's reload re-sets `[globals]`, a name the new file defines there drops the
     /// value set at run time; with `clearglobalvars=yes` every run-time global goes.
     pub fn adopt_shared(&mut self, old: &Dialplan) {
         self.shared = old.shared.clone();
-        self.utc_offset = old.utc_offset;
         let mut s = super::shared::lock(&self.shared);
         if self.clear_globals {
             s.globals.clear();
@@ -420,7 +448,7 @@ impl Dialplan {
             if inc
                 .when
                 .as_ref()
-                .is_some_and(|w| !w.matches(now, self.utc_offset))
+                .is_some_and(|w| !w.matches(now, &self.zones))
             {
                 continue;
             }
@@ -471,7 +499,7 @@ impl Dialplan {
             if inc
                 .when
                 .as_ref()
-                .is_none_or(|w| w.matches(now, self.utc_offset))
+                .is_none_or(|w| w.matches(now, &self.zones))
             {
                 self.fit_in(&inc.name, data, cid, now, stack, acc);
             }

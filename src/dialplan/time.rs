@@ -5,9 +5,11 @@
 //! is `*` or a `&`-separated list of single values or ranges; ranges may wrap (`fri-mon`,
 //! `22:00-06:00`, `nov-feb`). A time range includes its end minute, as Asterisk's does.
 //!
-//! The clock is never read here: the caller passes `now`. Times are evaluated in UTC plus a
-//! fixed offset set on the dialplan (`Dialplan::set_utc_offset`), since time zones would need
-//! the system tz database; the optional fifth (timezone) field is accepted and ignored.
+//! The clock is never read here: the caller passes `now`. Times are evaluated in the
+//! optional fifth field's zone (`Europe/Berlin`, a POSIX TZ string, `UTC`, `+02:00`), or
+//! without it in the machine's local zone, as `ast_check_timing2` does with
+//! `ast_localtime(..., zone)`; the zones come read with the config (`crate::tz::Zones`). A
+//! zone that was not read is UTC (the load warned about it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -22,6 +24,8 @@ pub struct TimeSpec {
     mdays: u32,
     /// Bit `m` for month `m` (1..=12).
     months: u16,
+    /// The fifth field (empty: local time).
+    zone: Box<str>,
 }
 
 /// A broken-down date and time.
@@ -147,19 +151,43 @@ impl TimeSpec {
             weekdays: mask(weekdays, &DAYS, 0, 6)? as u8,
             mdays: mask(mdays, &[], 1, 31)? as u32,
             months: mask(months, &MONTHS, 1, 12)? as u16,
+            zone: Box::from(""),
         })
     }
 
     /// Parses `times,weekdays,mdays,months[,tz]` (`|` also accepted as the separator).
+    /// The zone is kept only when exactly five fields are given, as `ast_build_timing` does.
     pub fn parse_list(spec: &str) -> Result<Self, String> {
         let f: Vec<&str> = spec.split([',', '|']).collect();
         let get = |i: usize| f.get(i).copied().unwrap_or("*");
-        TimeSpec::parse(get(0), get(1), get(2), get(3))
+        let mut spec = TimeSpec::parse(get(0), get(1), get(2), get(3))?;
+        // As ast_build_timing: a zone only when there are exactly five fields.
+        if f.len() == 5 {
+            spec.zone = Box::from(f[4].trim());
+        }
+        Ok(spec)
     }
 
-    /// Does `now` (shifted by `utc_offset` seconds) fall inside this condition?
-    pub fn matches(&self, now: SystemTime, utc_offset: i64) -> bool {
-        let c = civil(epoch_secs(now).saturating_add(utc_offset));
+    /// The zone field (empty: local time).
+    pub fn zone(&self) -> &str {
+        &self.zone
+    }
+
+    /// Does `now`, seen in this condition's zone, fall inside it?
+    pub fn matches(&self, now: SystemTime, zones: &crate::tz::Zones) -> bool {
+        let t = epoch_secs(now);
+        let offset = zones.at(&self.zone, t).map_or(0, |l| l.offset);
+        self.matches_at(t, offset)
+    }
+
+    /// Why this condition's zone cannot be used at `now` (it is then UTC), for a warning.
+    pub fn zone_error(&self, now: SystemTime, zones: &crate::tz::Zones) -> Option<String> {
+        zones.at(&self.zone, epoch_secs(now)).err()
+    }
+
+    /// Does Unix time `t` at `offset` seconds east of UTC fall inside this condition?
+    pub fn matches_at(&self, t: i64, offset: i64) -> bool {
+        let c = civil(t.saturating_add(offset));
         let m = c.minute_of_day as u16;
         let in_time = self.minutes.is_empty()
             || self.minutes.iter().any(|&(a, b)| {
@@ -217,10 +245,24 @@ mod tests {
         ];
         for (spec, want) in cases {
             let s = TimeSpec::parse_list(spec).unwrap();
-            assert_eq!(s.matches(t, 0), *want, "{spec}");
+            assert_eq!(s.matches(t, &crate::tz::Zones::default()), *want, "{spec}");
         }
         let s = TimeSpec::parse_list("13:00-14:00,*,*,*").unwrap();
-        assert!(s.matches(t, 3600));
+        assert!(s.matches(t, &crate::tz::Zones::new(crate::tz::Zone::fixed(3600))));
+        // The fifth field: a zone (here fixed or a POSIX string) beats the local zone.
+        let utc = crate::tz::Zones::default();
+        for (spec, want) in [
+            ("13:00-14:00,*,*,*,+01:00", true),
+            // Seven fields: no zone (Asterisk's rule), so UTC here.
+            ("13:00-14:00,*,*,*,CET-1CEST,M3.5.0,M10.5.0/3", false),
+            ("07:00-08:00,*,*,*,EST5EDT", true),
+            ("13:00-14:00,*,*,*|CET-1", true),
+            ("21:00-22:00,*,*,*,JST-9", true),
+            ("12:00-13:00,*,*,*,Nowhere/Land", true),
+        ] {
+            let s = TimeSpec::parse_list(spec).unwrap();
+            assert_eq!(s.matches(t, &utc), want, "{spec}");
+        }
     }
 
     #[test]

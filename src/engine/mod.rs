@@ -326,7 +326,9 @@ impl Engine {
         local: SocketAddr,
         env: Environment,
     ) -> Result<(Engine, Vec<String>), crate::config::ConfigError> {
-        let (dialplan, warnings) = Dialplan::from_sections(&cfg.dialplan_sections())?;
+        let (mut dialplan, warnings) = Dialplan::from_sections(&cfg.dialplan_sections())?;
+        dialplan.set_zones(cfg.zones.clone());
+        dialplan.set_tones(cfg.indications.default_zone().cloned());
         dialplan.set_voicemail(crate::voicemail::Voicemail::new(
             cfg.voicemail.clone(),
             cfg.dirs.spool.join("voicemail"),

@@ -160,7 +160,10 @@ impl Engine {
                     _ => self.parking.conf(),
                 };
                 sections.extend(lots.dialplan_sections());
-                let (dp, w) = Dialplan::from_sections(&sections)?;
+                let (mut dp, w) = Dialplan::from_sections(&sections)?;
+                // The zones were read with the new config, on the reload thread.
+                dp.set_zones(cfg.zones.clone());
+                dp.set_tones(cfg.indications.default_zone().cloned());
                 warnings.extend(w);
                 Some(dp)
             }

@@ -75,6 +75,11 @@ pub fn render(spec: &str, law: Law) -> Result<Tone, String> {
     Ok(Tone { frames, loop_from })
 }
 
+/// Checks a tone list (indications.conf's values) without rendering it.
+pub fn check(list: &str) -> Result<(), String> {
+    parse(list).map(|_| ())
+}
+
 fn parse(list: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {

@@ -1,4 +1,4 @@
-//! Small applications: `ExecIf`, `MSet`, `WaitUntil`, `SIPAddHeader`, `SIPRemoveHeader`,
+//! Small applications: `ExecIf`, `ExecIfTime`, `MSet`, `WaitUntil`, `SIPAddHeader`, `SIPRemoveHeader`,
 //! `SetCallerPres`, `UserEvent`, `StackPop`.
 //!
 //! Reading list: Asterisk `apps/app_exec.c` (`execif_exec`), `main/pbx_builtins.c`
@@ -41,13 +41,49 @@ pub(super) fn exec_if(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &Loc) 
     let Some(call) = pick.map(|s| s.trim()).filter(|s| !s.is_empty()) else {
         return Flow::Next;
     };
+    run_call(ex, dp, call, loc, "ExecIf")
+}
+
+/// `ExecIfTime(times,weekdays,mdays,months[,timezone]?app[(args)])` (`pbx_builtins.c`): a
+/// bad condition or a missing `?` is a warning and the dialplan goes on.
+pub(super) fn exec_if_time(ex: &mut Execution, dp: &Dialplan, args: &str, loc: &Loc) -> Flow {
+    let Some((cond, call)) = args.split_once('?') else {
+        log::warn!(
+            "{}: ExecIfTime requires an argument: <timespec>?<appname>[(<appargs>)]",
+            ex.here()
+        );
+        return Flow::Next;
+    };
+    let spec = match crate::dialplan::time::TimeSpec::parse_list(cond) {
+        Ok(spec) => spec,
+        Err(e) => {
+            log::warn!("{}: ExecIfTime: {e}", ex.here());
+            return Flow::Next;
+        }
+    };
+    if let Some(e) = spec.zone_error(ex.now, dp.zones()) {
+        log::warn!("{}: ExecIfTime: {e}; using UTC", ex.here());
+    }
+    if !spec.matches(ex.now, dp.zones()) {
+        return Flow::Next;
+    }
+    let call = call.trim();
+    if call.is_empty() {
+        log::warn!("{}: ExecIfTime: no application", ex.here());
+        return Flow::Next;
+    }
+    run_call(ex, dp, call, loc, "ExecIfTime")
+}
+
+/// Runs `app(args)` (or a bare `app`) as ExecIf's branches are run.
+fn run_call(ex: &mut Execution, dp: &Dialplan, call: &str, loc: &Loc, who: &str) -> Flow {
     let (app, app_args) = match call.find('(') {
         Some(open) => {
             let rest = &call[open + 1..];
             let inner = match rest.rfind(')') {
                 Some(close) => &rest[..close],
                 None => {
-                    log::warn!("{}: ExecIf: application missing ')'", ex.here());
+                    log::warn!("{}: {who}: application missing ')'", ex.here());
                     rest
                 }
             };

@@ -75,6 +75,7 @@ pub enum App {
     MacroIf,
     MacroExit,
     ExecIf,
+    ExecIfTime,
     While,
     EndWhile,
     ExitWhile,
@@ -118,7 +119,7 @@ pub enum App {
     StopMixMonitor,
 }
 
-const NAMES: [(&str, App); 74] = [
+const NAMES: [(&str, App); 75] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -152,6 +153,7 @@ const NAMES: [(&str, App); 74] = [
     ("macroif", App::MacroIf),
     ("macroexit", App::MacroExit),
     ("execif", App::ExecIf),
+    ("execiftime", App::ExecIfTime),
     ("while", App::While),
     ("endwhile", App::EndWhile),
     ("exitwhile", App::ExitWhile),
@@ -312,7 +314,12 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
             let yes = if a == App::GotoIfTime {
                 match TimeSpec::parse_list(cond) {
-                    Ok(spec) => spec.matches(ex.now, dp.utc_offset),
+                    Ok(spec) => {
+                        if let Some(e) = spec.zone_error(ex.now, dp.zones()) {
+                            log::warn!("{loc}: GotoIfTime: {e}; using UTC");
+                        }
+                        spec.matches(ex.now, dp.zones())
+                    }
                     Err(e) => {
                         log::warn!("{loc}: GotoIfTime: {e}");
                         false
@@ -458,6 +465,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             }
         }
         App::ExecIf => misc::exec_if(ex, dp, args, loc),
+        App::ExecIfTime => misc::exec_if_time(ex, dp, args, loc),
         App::While | App::EndWhile | App::ExitWhile | App::ContinueWhile => {
             loops::run(ex, dp, a, args)
         }
@@ -478,8 +486,9 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 log::warn!("{loc}: {}: PlayTones requires a tone", ex.here());
                 return Flow::Next;
             }
-            // The whole argument: a tone list has commas of its own.
-            let tone = args.trim().to_string();
+            // The whole argument: a tone list has commas of its own. A name is looked up in
+            // indications.conf's default country first.
+            let tone = dp.tone_list(args);
             Flow::Cmd(
                 Command::PlayTones { tone },
                 State::AwaitDone { answers: false },
@@ -581,16 +590,7 @@ fn say_unixtime(ex: &mut Execution, dp: &Dialplan, argv: &[&str]) -> Flow {
             return Flow::Next;
         }
     };
-    let offset = match strftime::zone_offset(arg(1)) {
-        Ok(o) => o.unwrap_or(dp.utc_offset),
-        Err(e) => {
-            log::warn!(
-                "{}: SayUnixTime: {e}: using the dialplan's offset",
-                ex.here()
-            );
-            dp.utc_offset
-        }
-    };
+    let local = strftime::local_type(dp.zones(), arg(1), epoch, || ex.here(), "SayUnixTime");
     let format = if arg(2).is_empty() {
         say::DEFAULT_DATE_FORMAT
     } else {
@@ -598,7 +598,7 @@ fn say_unixtime(ex: &mut Execution, dp: &Dialplan, argv: &[&str]) -> Flow {
     };
     say(say::date_files(
         format,
-        &strftime::Tm::new(epoch, usec, offset),
+        &strftime::Tm::in_zone(epoch, usec, local),
     ))
 }
 

@@ -17,7 +17,11 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
     let time = |t: Option<SystemTime>| match t {
         None => String::new(),
         Some(t) if unix => epoch_secs(t).to_string(),
-        Some(t) => crate::cdr::csv::format_time(epoch_secs(t) + cx.dp.utc_offset),
+        Some(t) => {
+            let secs = epoch_secs(t);
+            let offset = cx.dp.zones().at("", secs).map_or(0, |l| l.offset);
+            crate::cdr::csv::format_time(secs + offset)
+        }
     };
     let secs_since = |t: Option<SystemTime>| {
         t.and_then(|t| ex.now.duration_since(t).ok())

@@ -63,6 +63,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         }
         "MATH" | "RAND" | "INC" | "DEC" | "MIN" | "MAX" | "ABS" => math::read(cx, name, args),
         "STRFTIME" => strftime::read(cx, args),
+        "IFTIME" => strftime::iftime(cx, args),
         "CALLERID" | "CHANNEL" | "TIMEOUT" | "SIP_HEADER" | "GROUP" | "GROUP_COUNT"
         | "GROUP_MATCH_COUNT" | "GROUP_LIST" | "DIALPLAN_EXISTS" | "ENUMLOOKUP" => {
             channel::read(cx, name, args)

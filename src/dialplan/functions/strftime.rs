@@ -1,13 +1,15 @@
-//! `STRFTIME(epoch,timezone,format)` and the broken-down time it and `SayUnixTime` use.
+//! `STRFTIME(epoch,timezone,format)`, `IFTIME(timespec?true:false)` and the broken-down time
+//! STRFTIME and `SayUnixTime` use.
 //!
 //! Reading list: Asterisk `funcs/func_strings.c` (`acf_strftime`), `main/stdtime/localtime.c`
-//! (`ast_strftime`: C's strftime plus `%q`/`%1q`..`%6q` for fractions of a second).
+//! (`ast_strftime`: C's strftime plus `%q`/`%1q`..`%6q` for fractions of a second),
+//! `funcs/func_logic.c` (`iftime`).
 //!
-//! Time zones: sipbox reads no zoneinfo (the core does no file I/O), so a zone is UTC
-//! (`UTC`, `GMT`, `Etc/UTC`, ...), a fixed offset (`+02:00`, `-0530`, `+01`), or
-//! `Etc/GMT±N` (POSIX sign: `Etc/GMT-2` is two hours *ahead*). An empty zone is the
-//! dialplan's offset ([`Dialplan::set_utc_offset`](crate::dialplan::Dialplan::set_utc_offset));
-//! a named zone such as `Europe/Berlin` is a warning and uses that offset too.
+//! Time zones ([`crate::tz::Zones`]): an empty zone is the machine's local zone; a named
+//! zone (`Europe/Berlin`) is the TZif file read with the config (the core does no file I/O:
+//! zones named literally in extensions.conf are read at load and reload); `UTC`, a fixed
+//! offset (`+02:00`, `-0530`), `Etc/GMT±N` and a POSIX TZ string (`EST5EDT`) need no file.
+//! Anything else is a warning and UTC, as in Asterisk.
 
 use std::time::SystemTime;
 
@@ -32,6 +34,8 @@ pub(crate) struct Tm {
     pub usec: u32,
     /// Seconds east of UTC.
     pub offset: i64,
+    /// `%Z`'s zone abbreviation.
+    pub abbr: crate::tz::Abbr,
     /// Seconds since the epoch (UTC).
     pub epoch: i64,
 }
@@ -39,6 +43,12 @@ pub(crate) struct Tm {
 impl Tm {
     /// `epoch` (with `usec`) seen at `offset` seconds east of UTC.
     pub fn new(epoch: i64, usec: u32, offset: i64) -> Tm {
+        Tm::in_zone(epoch, usec, crate::tz::LocalType::fixed(offset))
+    }
+
+    /// `epoch` (with `usec`) seen in local time type `local`.
+    pub fn in_zone(epoch: i64, usec: u32, zone: crate::tz::LocalType) -> Tm {
+        let offset = zone.offset;
         let local = epoch.saturating_add(offset);
         let c = crate::dialplan::time::civil(local);
         let days_before = |y: i64, m: u32| -> u32 {
@@ -58,6 +68,7 @@ impl Tm {
             sec: rem % 60,
             usec,
             offset,
+            abbr: zone.abbr,
             epoch,
         }
     }
@@ -87,60 +98,19 @@ const MON: [&str; 12] = [
     "December",
 ];
 
-/// A time zone argument as seconds east of UTC; `Err` for zones needing the tz database.
-pub(crate) fn zone_offset(tz: &str) -> Result<Option<i64>, String> {
-    let tz = tz.trim();
-    if tz.is_empty() {
-        return Ok(None);
-    }
-    let up = tz.to_ascii_uppercase();
-    if matches!(
-        up.as_str(),
-        "UTC"
-            | "GMT"
-            | "Z"
-            | "UTC0"
-            | "GMT0"
-            | "ETC/UTC"
-            | "ETC/GMT"
-            | "ETC/UCT"
-            | "UCT"
-            | "ETC/ZULU"
-            | "ZULU"
-            | "UNIVERSAL"
-            | "ETC/UNIVERSAL"
-    ) {
-        return Ok(Some(0));
-    }
-    if let Some(rest) = up.strip_prefix("ETC/GMT") {
-        // zoneinfo's POSIX sign: Etc/GMT+5 is five hours behind.
-        let h: i64 = rest
-            .parse()
-            .map_err(|_| format!("unknown time zone '{tz}'"))?;
-        if !(-14..=12).contains(&h) {
-            return Err(format!("unknown time zone '{tz}'"));
-        }
-        return Ok(Some(-h * 3600));
-    }
-    let (sign, digits) = match tz.as_bytes().first() {
-        Some(b'+') => (1, &tz[1..]),
-        Some(b'-') => (-1, &tz[1..]),
-        _ => {
-            return Err(format!(
-            "time zone '{tz}' needs the tz database; sipbox knows UTC and fixed offsets (+HH:MM)"
-        ))
-        }
-    };
-    let d: String = digits.chars().filter(|c| *c != ':').collect();
-    if !d.bytes().all(|b| b.is_ascii_digit()) || !(d.len() == 2 || d.len() == 4) {
-        return Err(format!("bad UTC offset '{tz}'"));
-    }
-    let h: i64 = d[..2].parse().unwrap_or(0);
-    let m: i64 = d.get(2..).and_then(|m| m.parse().ok()).unwrap_or(0);
-    if h > 14 || m > 59 {
-        return Err(format!("bad UTC offset '{tz}'"));
-    }
-    Ok(Some(sign * (h * 3600 + m * 60)))
+/// The local time type of zone argument `tz` at `epoch`; a zone that cannot be resolved is
+/// a warning (naming `who` at `here()`) and UTC, as Asterisk's `ast_localtime` falls back.
+pub(crate) fn local_type(
+    zones: &crate::tz::Zones,
+    tz: &str,
+    epoch: i64,
+    here: impl FnOnce() -> String,
+    who: &str,
+) -> crate::tz::LocalType {
+    zones.at(tz, epoch).unwrap_or_else(|e| {
+        log::warn!("{}: {who}: {e}; using UTC", here());
+        crate::tz::LocalType::utc()
+    })
 }
 
 /// Seconds (and microseconds) of an epoch argument; empty is `now`.
@@ -166,15 +136,27 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
     let a = split_args(args);
     let arg = |i: usize| a.get(i).map(String::as_str).unwrap_or("");
     let (epoch, usec) = epoch_arg(arg(0), cx.ex.now)?;
-    let offset = match zone_offset(arg(1)) {
-        Ok(o) => o.unwrap_or(cx.dp.utc_offset),
-        Err(e) => {
-            log::warn!("{}: STRFTIME: {e}: using the dialplan's offset", cx.here());
-            cx.dp.utc_offset
-        }
-    };
+    let local = local_type(cx.dp.zones(), arg(1), epoch, || cx.here(), "STRFTIME");
     let fmt = if arg(2).is_empty() { "%c" } else { arg(2) };
-    Ok(strftime(fmt, &Tm::new(epoch, usec, offset)))
+    Ok(strftime(fmt, &Tm::in_zone(epoch, usec, local)))
+}
+
+/// `IFTIME(times,weekdays,mdays,months[,timezone]?[true][:false])` (`funcs/func_logic.c`).
+pub(crate) fn iftime(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
+    let (cond, branches) = args
+        .split_once('?')
+        .ok_or("syntax is IFTIME(<timespec>?[<true>][:<false>])")?;
+    let spec = crate::dialplan::time::TimeSpec::parse_list(cond)?;
+    if let Some(e) = spec.zone_error(cx.ex.now, cx.dp.zones()) {
+        log::warn!("{}: IFTIME: {e}; using UTC", cx.here());
+    }
+    let (t, f) = branches.split_once(':').unwrap_or((branches, ""));
+    let pick = if spec.matches(cx.ex.now, cx.dp.zones()) {
+        t
+    } else {
+        f
+    };
+    Ok(pick.trim().to_string())
 }
 
 /// C's `strftime` in the C locale, with Asterisk's `%q` (milliseconds) and `%1q`..`%6q`.
@@ -261,19 +243,8 @@ pub(crate) fn strftime(fmt: &str, t: &Tm) -> String {
                     o / 60 % 60
                 )
             }
-            'Z' => {
-                if t.offset == 0 {
-                    "UTC".into()
-                } else {
-                    let o = t.offset.abs();
-                    format!(
-                        "{}{:02}{:02}",
-                        if t.offset < 0 { '-' } else { '+' },
-                        o / 3600,
-                        o / 60 % 60
-                    )
-                }
-            }
+            // The zone's abbreviation (`CET`; `+0530` for a fixed offset).
+            'Z' => t.abbr.as_str().into(),
             'x' => format!("{:02}/{:02}/{:02}", t.month, t.mday, t.year.rem_euclid(100)),
             'X' => format!("{:02}:{:02}:{:02}", t.hour, t.min, t.sec),
             '%' => "%".into(),
@@ -325,26 +296,5 @@ mod tests {
         // 2023-12-31 and leap 2024-12-31.
         assert_eq!(strftime("%j", &Tm::new(1_704_067_199, 0, 0)), "365");
         assert_eq!(strftime("%j", &Tm::new(1_735_689_599, 0, 0)), "366");
-    }
-
-    #[test]
-    fn zones() {
-        let cases: &[(&str, Result<Option<i64>, ()>)] = &[
-            ("", Ok(None)),
-            ("UTC", Ok(Some(0))),
-            ("gmt", Ok(Some(0))),
-            ("Etc/GMT-2", Ok(Some(7200))),
-            ("Etc/GMT+5", Ok(Some(-18000))),
-            ("+02:00", Ok(Some(7200))),
-            ("-0530", Ok(Some(-19800))),
-            ("+01", Ok(Some(3600))),
-            ("Europe/Berlin", Err(())),
-            ("+25", Err(())),
-            ("+1", Err(())),
-            ("Etc/GMT+99", Err(())),
-        ];
-        for (tz, want) in cases {
-            assert_eq!(zone_offset(tz).map_err(|_| ()), *want, "{tz}");
-        }
     }
 }
