@@ -88,6 +88,25 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
 }
 
+/// [`push_decimal`] into a `String` (no `core::fmt`, no allocation).
+pub(crate) fn push_decimal_str(out: &mut String, n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
+}
+
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).
 pub(crate) fn memchr(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
