@@ -105,8 +105,10 @@ impl Credentials {
             _ => return Err(MalformedCredentials("scheme is not Digest")),
         };
         let mut c = Credentials::default();
-        for (k, v) in auth_params(rest).ok_or(MalformedCredentials("bad parameter list"))? {
-            let slot = match k.to_ascii_lowercase().as_str() {
+        for (mut k, v) in auth_params(rest).ok_or(MalformedCredentials("bad parameter list"))? {
+            // In place: the key is already an owned copy (one allocation less per parameter).
+            k.make_ascii_lowercase();
+            let slot = match k.as_str() {
                 "username" => &mut c.username,
                 "realm" => &mut c.realm,
                 "nonce" => &mut c.nonce,
@@ -171,7 +173,8 @@ impl Credentials {
 
 /// Splits `k=v, k="quoted \" v"` into pairs; None on a syntax error.
 pub(crate) fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
-    let mut out = Vec::new();
+    // Digest credentials carry about ten parameters: one allocation for the list.
+    let mut out = Vec::with_capacity(10);
     let mut rest = s.trim();
     while !rest.is_empty() {
         let eq = rest.find('=')?;
@@ -186,7 +189,7 @@ pub(crate) fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
         rest = rest[eq + 1..].trim_start();
         let value;
         if let Some(q) = rest.strip_prefix('"') {
-            let mut v = String::new();
+            let mut v = String::with_capacity(q.find('"').unwrap_or(0));
             let mut chars = q.char_indices();
             let mut end = None;
             while let Some((i, ch)) = chars.next() {

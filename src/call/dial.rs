@@ -670,8 +670,7 @@ impl Call {
         let pres = self
             .exec
             .as_ref()
-            .and_then(|e| e.var("CALLERID(pres)"))
-            .and_then(|p| crate::config::sip_identity::presentation(&p))
+            .and_then(|e| crate::config::sip_identity::presentation(e.callerid_pres()))
             .unwrap_or("allowed_not_screened");
         let mut id = Identity { name, number, pres };
         if let Some(cid) = &peer.callerid {
@@ -695,10 +694,10 @@ impl Call {
     /// the caller's INVITE (the dialplan may have changed it with Set(CALLERID(...))).
     fn caller_id(&self) -> (Option<String>, String) {
         if let Some(exec) = &self.exec {
-            if let (name, Some(num)) = (exec.var("CALLERID(name)"), exec.var("CALLERID(num)")) {
-                if !num.is_empty() {
-                    return (name.filter(|n| !n.is_empty()), num);
-                }
+            let (name, num) = exec.callerid();
+            if !num.is_empty() {
+                let name = (!name.is_empty()).then(|| name.to_string());
+                return (name, num.to_string());
             }
         }
         let from = self.invite.from();

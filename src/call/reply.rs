@@ -72,7 +72,7 @@ pub fn build<P: Clone>(
     let status = reply.status;
     let tag = (status != StatusCode::TRYING).then_some(tx.to_tag.as_str());
     let mut resp = Response::for_request(request, status.code(), reply.reason(), tag);
-    resp.set_top_via(answering.via.clone());
+    resp.set_top_via(&answering.via);
     for (name, value) in reply.headers {
         resp.push_header(name, value);
     }

@@ -118,9 +118,13 @@ impl Settings {
     /// The entry with this name, compared without case as chan_sip's `find_peer` does
     /// (`Dial(SIP/Alice)` and a REGISTER from `ALICE` both find `[alice]`).
     pub fn entry(&self, name: &str) -> Option<PeerId> {
-        self.by_name
-            .get(&name.to_ascii_lowercase())
-            .map(|&i| self.peers[i].0)
+        // Names are keyed in lower case; most lookups already are (no copy for them).
+        let hit = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_name.get(&name.to_ascii_lowercase())
+        } else {
+            self.by_name.get(name)
+        };
+        hit.map(|&i| self.peers[i].0)
     }
 
     /// The entry behind an id (None after a reload removed it).

@@ -234,6 +234,14 @@ impl Execution {
         }
     }
 
+    /// `CALLERID(pres)`, borrowed: what `var("CALLERID(pres)")` answers without cloning the
+    /// execution to run a function (every forked INVITE reads it).
+    pub fn callerid_pres(&self) -> &str {
+        self.vars
+            .get(super::functions::channel::CID_NUM_PRES)
+            .map_or(super::functions::channel::PRES[0], String::as_str)
+    }
+
     /// Sets a channel variable (or `CALLERID(num)`, `CALLERID(name)`, `TIMEOUT(digit)`).
     pub fn set_var(&mut self, name: &str, value: &str) {
         let dp = Dialplan {

@@ -824,7 +824,7 @@ impl Engine {
         let (via, dest) = self.txs.stamp_via(req.top_via(), from);
         let mut resp =
             Response::for_request(req, reply.status.code(), reply.reason(), to_tag.as_deref());
-        resp.set_top_via(via);
+        resp.set_top_via(&via);
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }

@@ -507,7 +507,7 @@ impl Engine {
         let (via, dest) = self.txs.stamp_via(req.top_via(), flow);
         let status = StatusCode::OK;
         let mut resp = Response::for_request(req, status.code(), status.reason(), to_tag);
-        resp.set_top_via(via);
+        resp.set_top_via(&via);
         resp.push_header(HeaderName::Expires, expires.to_string());
         resp.push_header(
             HeaderName::Contact,

@@ -77,10 +77,13 @@ impl Response {
         headers.push(HeaderName::From, raw(&HeaderName::From));
         match to_tag {
             Some(tag) if req.to().tag().is_none() => {
-                headers.push(
-                    HeaderName::To,
-                    &format!("{};tag={tag}", raw(&HeaderName::To)),
-                );
+                // Built by hand, not with `format!`: every response to a new request does this.
+                let to = raw(&HeaderName::To);
+                let mut value = String::with_capacity(to.len() + 5 + tag.len());
+                value.push_str(to);
+                value.push_str(";tag=");
+                value.push_str(tag);
+                headers.push(HeaderName::To, &value);
             }
             _ => headers.push(HeaderName::To, raw(&HeaderName::To)),
         }
@@ -162,9 +165,12 @@ impl Response {
     }
 
     /// Replaces the top Via (e.g. with received/rport added by the UAS).
-    pub fn set_top_via(&mut self, via: Via) {
-        self.headers
-            .replace_first_element(&HeaderName::Via, &via.to_string());
+    pub fn set_top_via(&mut self, via: &Via) {
+        // Written straight into one buffer: `to_string` would go through `core::fmt` and a
+        // second copy, on every response sent.
+        let mut text = String::with_capacity(96);
+        via.write_to(&mut text);
+        self.headers.replace_first_element(&HeaderName::Via, &text);
         self.ess.note(&HeaderName::Via, "");
     }
 

@@ -181,7 +181,7 @@ fn response_for_request() {
     assert_eq!(resp.to().tag(), Some("abc"));
     let mut top = resp.top_via().clone();
     top.set_param("received", Some("192.0.2.9".into()));
-    resp.set_top_via(top);
+    resp.set_top_via(&top);
     resp.push_header(HeaderName::Contact, "<sip:pbx@192.0.2.1>");
     let bytes = resp.to_bytes();
     let Ok(Message::Response(p)) = parse(&bytes) else {

@@ -70,8 +70,8 @@ pub(crate) fn trim(s: &str) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
-/// Appends the decimal digits of `n` (no allocation).
-pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
+/// The decimal digits of `n`: `buf[start..]`.
+fn digits(n: usize) -> ([u8; 20], usize) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n = n;
@@ -85,7 +85,20 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
             break;
         }
     }
+    (buf, i)
+}
+
+/// Appends the decimal digits of `n` (no allocation).
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    let (buf, i) = digits(n);
     out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
+}
+
+/// [`push_decimal`] into a `String` (no `core::fmt`, no allocation).
+pub(crate) fn push_decimal_str(out: &mut String, n: usize) {
+    let (buf, i) = digits(n);
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
 }
 
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).
@@ -295,6 +308,9 @@ mod tests {
             let mut v = Vec::new();
             push_decimal(&mut v, n);
             assert_eq!(v, n.to_string().as_bytes());
+            let mut s = String::from("x");
+            push_decimal_str(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 

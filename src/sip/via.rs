@@ -206,7 +206,7 @@ impl Via {
         out.push_str(&self.host);
         if let Some(p) = self.port {
             out.push(':');
-            out.push_str(&p.to_string());
+            crate::sip::text::push_decimal_str(out, usize::from(p));
         }
         write_params(out, &self.params);
     }

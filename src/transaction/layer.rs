@@ -663,9 +663,14 @@ pub fn stamp_via(top: &Via, source: Flow, force_rport: bool) -> (Via, Flow) {
     let mut via = top.clone();
     let from = source.remote;
     let src_ip = from.ip().to_string();
-    let bracketed = format!("[{src_ip}]");
+    // An IPv6 sent-by is bracketed: compared without building "[addr]" for every request.
+    let unbracketed = via
+        .host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(&via.host);
     let wants_rport = via.rport().is_some();
-    if wants_rport || (via.host != src_ip && via.host != bracketed) {
+    if wants_rport || (via.host != src_ip && unbracketed != src_ip) {
         via.set_param("received", Some(src_ip));
     }
     if wants_rport {
