@@ -118,6 +118,8 @@ impl TimerKindSet for RegTimer {
 pub enum Wake {
     /// Forget expired digest nonces.
     NonceSweep,
+    /// Ask the tables a burst grew to give their room back ([`crate::shrink`]).
+    Shrink,
     /// A transaction's timer (A–K).
     Tx(TxTimer),
     /// A call's timer.

@@ -240,6 +240,9 @@ impl Environment {
 
 /// How often expired nonces are swept.
 const NONCE_SWEEP: Duration = Duration::from_secs(30);
+/// How often the tables a flood grew are asked to shrink ([`crate::shrink`]): a handful of
+/// length-and-capacity comparisons when nothing is to be done.
+const SHRINK_EVERY: Duration = Duration::from_secs(5);
 
 /// Bound on concurrent transactions of each kind.
 const MAX_TRANSACTIONS: usize = 50_000;
@@ -263,6 +266,7 @@ impl Engine {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut sched = Scheduler::new();
         sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
+        sched.schedule(now + SHRINK_EVERY, Wake::Shrink);
         let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
         timers.timer_b = cfg.general.timer_b;
         let start_wall_secs = wall
@@ -989,6 +993,14 @@ impl Engine {
                     log::warn!("Ban of {ip} lifted");
                 }
                 self.sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
+            }
+            Wake::Shrink => {
+                self.txs.shrink();
+                self.nonces.shrink();
+                self.calls.shrink();
+                self.sched.shrink();
+                crate::shrink::nudge_allocator();
+                self.sched.schedule(now + SHRINK_EVERY, Wake::Shrink);
             }
             Wake::Tx(t) => {
                 let ev = self
