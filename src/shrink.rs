@@ -1,8 +1,9 @@
 //! Giving memory back after a burst: a table that a flood grew keeps its capacity (a
-//! `HashMap`, `VecDeque` or slab never shrinks by itself), so the engine's coarse shrink timer
+//! `HashMap`, `VecDeque` or slab never shrinks by itself), so the engine's 5 s sweep timer
 //! asks each table that network input can grow to shrink once it is mostly empty — below a
-//! quarter of its capacity and above a floor, to half its capacity's worth of room over what
-//! it holds. Ordinary traffic never trips it; after a flood each table pays one reallocation.
+//! quarter of its capacity and above a floor, down to room for twice what it holds (at
+//! least the floor). Ordinary traffic never trips it; after a flood each table pays one
+//! reallocation.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash};

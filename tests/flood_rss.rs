@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long after the flood the "after" figure is taken: Timer J (64 × T1 = 6.4 s) and the
-/// engine's shrink timer (every 5 s) have run.
+/// engine's sweep timer (every 5 s) have run.
 const SETTLE: Duration = Duration::from_secs(13);
 
 /// One flood: `threads` sockets on `ip(k)`, `per_thread` requests each, `pad` bytes of Via

@@ -623,7 +623,7 @@ impl<P: Clone> Transactions<P> {
     }
 
     /// Gives back the room a burst of transactions left ([`crate::shrink`]); called on the
-    /// engine's coarse shrink timer.
+    /// engine's 5 s sweep timer.
     pub fn shrink(&mut self) {
         self.server.shrink();
         self.client.shrink();
