@@ -46,7 +46,9 @@ pub fn vec<T>(v: &mut Vec<T>) {
 /// (over 1 KB, under the mmap threshold) merges the freed small chunks it holds in fast bins
 /// (which otherwise pin the heap), and freeing it again lets the merged top of the heap go
 /// back to the OS past `M_TRIM_THRESHOLD`. Safe Rust cannot call `malloc_trim`; this is the
-/// same effect for a heap whose freed part is at its top.
+/// same effect for a heap whose freed part is at its top. (With the unit's tunables a flood's
+/// heap came back as with fast bins off, `glibc.malloc.mxfast=0`; this call's share of that is
+/// not measured on its own.)
 pub fn nudge_allocator() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(4096)));
 }
