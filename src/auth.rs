@@ -351,6 +351,12 @@ impl NonceStore {
         matches!(self.nonces.get(&key), Some(st) if !st.burnt && now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
     }
 
+    /// Gives back the room a burst of challenges left ([`crate::shrink`]).
+    pub fn shrink(&mut self) {
+        crate::shrink::map(&mut self.nonces);
+        crate::shrink::deque(&mut self.order);
+    }
+
     /// Forgets expired nonces at the front of the issue order.
     pub fn expire(&mut self, now: Instant) {
         while let Some(front) = self.order.front() {

@@ -132,6 +132,20 @@ impl<T, V> GenSlab<T, V> {
         self.slots.len()
     }
 
+    /// Gives back the room of vacant slots past the last entry once the slab is mostly
+    /// empty ([`crate::shrink::worth`]). Entries never move, so handles stay valid; the
+    /// generation counter is the slab's own, so a reused index never repeats a generation.
+    pub fn shrink(&mut self) {
+        if crate::shrink::worth(self.slots.len(), self.slots.capacity()) {
+            self.slots.shrink_to_fit();
+        }
+    }
+
+    /// Room for this many entries without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
@@ -182,5 +196,26 @@ mod tests {
         assert_eq!(s.get(b), Some(&"b"));
         assert_eq!(s.iter().map(|(h, _)| h).collect::<Vec<_>>(), vec![b]);
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn shrinking_keeps_handles_and_never_repeats_a_generation() {
+        let mut s: GenSlab<Tag, u32> = GenSlab::new();
+        let hs: Vec<_> = (0..10_000).map(|i| s.insert(i)).collect();
+        for h in &hs[100..] {
+            s.remove(*h);
+        }
+        s.shrink();
+        assert!(
+            s.capacity() < 1_000,
+            "trailing room given back: {}",
+            s.capacity()
+        );
+        assert!(hs[..100]
+            .iter()
+            .enumerate()
+            .all(|(i, h)| s.get(*h) == Some(&(i as u32))));
+        let again = s.insert(7);
+        assert!(hs.iter().all(|h| *h != again), "a new generation");
     }
 }

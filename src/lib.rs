@@ -48,6 +48,7 @@ pub mod presence;
 pub mod registrar;
 pub mod sched;
 pub mod security;
+pub mod shrink;
 pub mod sip;
 pub mod status;
 pub mod store;

@@ -107,6 +107,22 @@ impl<T> Scheduler<T> {
         self.slots.is_empty()
     }
 
+    /// Gives back room a burst of timers left ([`crate::shrink`]): cancelled entries leave
+    /// the heap, then heap and slots shrink if mostly empty.
+    pub fn shrink(&mut self) {
+        if crate::shrink::worth(self.heap.len(), self.heap.capacity())
+            || self.heap.len() > 2 * self.slots.len()
+        {
+            let slots = &self.slots;
+            self.heap.retain(|Reverse((_, _, id))| slots.contains(*id));
+            if crate::shrink::worth(self.heap.len(), self.heap.capacity()) {
+                self.heap
+                    .shrink_to(self.heap.len().saturating_mul(2).max(crate::shrink::FLOOR));
+            }
+        }
+        self.slots.shrink();
+    }
+
     fn compact_if_bloated(&mut self) {
         if self.heap.len() > 64 && self.heap.len() > 2 * self.slots.len() {
             let slots = &self.slots;
@@ -252,6 +268,27 @@ mod tests {
         let new = s.schedule(t0, 2);
         assert_eq!(s.cancel(old), None);
         assert!(s.is_pending(new));
+    }
+
+    #[test]
+    fn a_burst_of_timers_gives_its_room_back() {
+        let t0 = Instant::now();
+        let mut s = Scheduler::new();
+        let ids: Vec<_> = (0..20_000u64)
+            .map(|i| s.schedule(t0 + Duration::from_millis(i), i))
+            .collect();
+        for id in &ids[5..] {
+            s.cancel(*id);
+        }
+        s.shrink();
+        assert!(
+            s.heap.capacity() <= 2 * crate::shrink::FLOOR,
+            "{}",
+            s.heap.capacity()
+        );
+        assert!(s.slots.capacity() <= crate::shrink::FLOOR);
+        assert_eq!(s.len(), 5);
+        assert_eq!(s.pop_due(t0 + Duration::from_secs(60)), Some((ids[0], 0)));
     }
 
     #[test]

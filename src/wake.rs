@@ -116,8 +116,9 @@ impl TimerKindSet for RegTimer {
 /// What a timer popped from the heap is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
-    /// Forget expired digest nonces.
-    NonceSweep,
+    /// Forget expired digest nonces, lift bans that ran out, and ask the tables a burst grew
+    /// to give their room back ([`crate::shrink`]).
+    Sweep,
     /// A transaction's timer (A–K).
     Tx(TxTimer),
     /// A call's timer.

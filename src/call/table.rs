@@ -50,6 +50,12 @@ impl<C: CallIds> CallTable<C> {
         }
     }
 
+    /// Gives back the room a burst of calls left ([`crate::shrink`]).
+    pub fn shrink(&mut self) {
+        self.slots.shrink();
+        crate::shrink::map(&mut self.by_call_id);
+    }
+
     /// A new bound (a reload's `maxcalls`): calls already up stay; new ones wait for room.
     pub fn set_max(&mut self, max: usize) {
         self.max = max;

@@ -239,7 +239,10 @@ impl Environment {
 }
 
 /// How often expired nonces are swept.
-const NONCE_SWEEP: Duration = Duration::from_secs(30);
+/// How often the engine's one periodic timer forgets expired nonces, lifts bans and asks
+/// the tables a flood grew to shrink ([`crate::shrink`]: a handful of length-and-capacity
+/// comparisons when nothing is to be done), so their memory comes back soon after it.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Bound on concurrent transactions of each kind.
 const MAX_TRANSACTIONS: usize = 50_000;
@@ -262,7 +265,7 @@ impl Engine {
         } = env;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut sched = Scheduler::new();
-        sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
+        sched.schedule(now + SWEEP_EVERY, Wake::Sweep);
         let mut timers = TimerConfig::with_t1(cfg.general.timer_t1);
         timers.timer_b = cfg.general.timer_b;
         let start_wall_secs = wall
@@ -1019,12 +1022,17 @@ impl Engine {
 
     fn fire(&mut self, now: Instant, id: TimerId, wake: Wake) {
         match wake {
-            Wake::NonceSweep => {
+            Wake::Sweep => {
                 self.nonces.expire(now);
                 for ip in self.ban.sweep(now) {
                     log::warn!("Ban of {ip} lifted");
                 }
-                self.sched.schedule(now + NONCE_SWEEP, Wake::NonceSweep);
+                self.txs.shrink();
+                self.nonces.shrink();
+                self.calls.shrink();
+                self.sched.shrink();
+                crate::shrink::nudge_allocator();
+                self.sched.schedule(now + SWEEP_EVERY, Wake::Sweep);
             }
             Wake::Tx(t) => {
                 let ev = self

@@ -622,6 +622,16 @@ impl<P: Clone> Transactions<P> {
         true
     }
 
+    /// Gives back the room a burst of transactions left ([`crate::shrink`]); called on the
+    /// engine's 5 s sweep timer.
+    pub fn shrink(&mut self) {
+        self.server.shrink();
+        self.client.shrink();
+        crate::shrink::deque(&mut self.lingering);
+        crate::shrink::vec(&mut self.actions);
+        crate::shrink::vec(&mut self.dead_clients);
+    }
+
     /// Drops client transactions that terminated while their event was being handled.
     pub fn reap<W>(&mut self, sched: &mut Scheduler<W>) {
         for h in std::mem::take(&mut self.dead_clients) {

@@ -143,6 +143,17 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
         })
     }
 
+    /// Gives back the room a burst of transactions left ([`crate::shrink`]).
+    pub fn shrink(&mut self) {
+        self.entries.shrink();
+        crate::shrink::map(&mut self.index);
+    }
+
+    /// Room for this many transactions without reallocating.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     fn entry(&self, handle: Handle) -> Option<&Entry<K, T>> {
         self.entries.get(handle)
     }
@@ -176,6 +187,25 @@ mod tests {
         assert_eq!(t.get(c), Some(&3));
         assert_eq!(t.find(&"a"), None);
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn a_drained_table_gives_its_room_back() {
+        let mut t: TransactionTable<u32, [u8; 64]> = TransactionTable::new(100_000);
+        let hs: Vec<_> = (0..50_000).map(|k| t.insert(k, [0; 64]).unwrap()).collect();
+        let grown = t.capacity();
+        t.shrink();
+        assert_eq!(t.capacity(), grown, "full: kept");
+        for h in &hs[10..] {
+            t.remove(*h);
+        }
+        t.shrink();
+        assert!(t.capacity() <= crate::shrink::FLOOR, "{}", t.capacity());
+        assert!(t.index.capacity() < 4 * crate::shrink::FLOOR);
+        assert_eq!(
+            (t.len(), t.find(&3), t.get(hs[3])),
+            (10, Some(hs[3]), Some(&[0; 64]))
+        );
     }
 
     #[test]
