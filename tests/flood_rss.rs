@@ -184,11 +184,9 @@ fn unit_tunables() -> String {
         .to_string()
 }
 
-#[test]
-fn memory_returns_near_idle_after_floods() {
-    // Read by sipbox's glibc at its start (not by this process, already running).
-    std::env::set_var("GLIBC_TUNABLES", unit_tunables());
-    let floods = [
+/// Every flood of this file, by name.
+fn floods() -> [Flood; 5] {
+    [
         Flood {
             name: "unauthenticated INVITE",
             method: "INVITE",
@@ -229,10 +227,20 @@ fn memory_returns_near_idle_after_floods() {
             pad: 0,
             many_sources: false,
         },
-    ];
-    let mut failures = Vec::new();
+    ]
+}
+
+/// Runs the floods whose names contain `part` (and `FLOOD_RSS_ONLY`, when set) against a
+/// fresh sipbox each and checks that RSS came back to within 10 MB of idle.
+fn check(part: &str) {
+    // Read by sipbox's glibc at its start (not by this process, already running).
+    std::env::set_var("GLIBC_TUNABLES", unit_tunables());
     let only = std::env::var("FLOOD_RSS_ONLY").unwrap_or_default();
-    for f in floods.iter().filter(|f| f.name.contains(only.as_str())) {
+    let mut failures = Vec::new();
+    for f in floods()
+        .iter()
+        .filter(|f| f.name.contains(part) && f.name.contains(only.as_str()))
+    {
         let (idle, peak, after) = measure(f);
         // After the linger, within 10 MB of idle (measured: 0.6-5.2 MB; 31 MB when the
         // transaction tables do not shrink).
@@ -244,4 +252,25 @@ fn memory_returns_near_idle_after_floods() {
         }
     }
     assert!(failures.is_empty(), "memory came back: {failures:?}");
+}
+
+// The two floods whose peak is far above the bound (+20 MB and +58 MB): the checks that fail
+// when the tables keep what a flood made them. One test each, so that they run side by side.
+#[test]
+fn memory_returns_near_idle_after_a_flood_of_large_cancels() {
+    check("CANCEL");
+}
+
+#[test]
+fn memory_returns_near_idle_after_a_flood_of_small_infos() {
+    check("INFO");
+}
+
+// The other three never rise 10 MB above idle (the nonces they leave are kept 120 s by
+// design), so they could not fail the bound: a measurement for README, run by name
+// (`cargo test --test flood_rss -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, not a check: run it by name"]
+fn rss_of_the_floods_that_stay_small() {
+    check("");
 }
