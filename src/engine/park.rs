@@ -18,7 +18,12 @@ impl Engine {
             return;
         };
         let (caller, invite) = (call.caller, call.invite.clone());
-        if !self.calls.get(p).is_some_and(|c| c.is_parked()) {
+        // A call parked and retrieved over and over gains a leg each time: MAX_LEGS bounds it.
+        if !self
+            .calls
+            .get(p)
+            .is_some_and(|c| c.is_parked() && c.has_room_for_leg())
+        {
             self.with_call(now, r, |c, cx| c.retrieve_failed(cx));
             return;
         }
