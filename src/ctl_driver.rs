@@ -149,12 +149,11 @@ impl CtlServer {
             let entry = self.clients.vacant_entry();
             let key = entry.key();
             let token = add(key);
-            if registry
+            // A client the poll refused is kept as dead, so that the next reap drops it with
+            // the driver's token for it (a `continue` here left that token behind).
+            let dead = registry
                 .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                .is_err()
-            {
-                continue;
-            }
+                .is_err();
             entry.insert(Client {
                 stream,
                 inbuf: Vec::new(),
@@ -167,10 +166,12 @@ impl CtlServer {
                 },
                 console: false,
                 serial: self.accepted,
-                dead: false,
+                dead,
             });
             self.accepted += 1;
-            new.push(key);
+            if !dead {
+                new.push(key);
+            }
         }
         new
     }
