@@ -82,6 +82,11 @@ impl Call {
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
             exec.cdr.accountcode = p.accountcode.clone().unwrap_or_default();
             exec.cdr.amaflags = p.amaflags;
+            exec.language.clone_from(&p.language);
+            exec.allow_overlap = p.allow_overlap.answers_incomplete();
+        } else {
+            exec.language.clone_from(&cx.cfg.general.language);
+            exec.allow_overlap = cx.cfg.general.allow_overlap.answers_incomplete();
         }
         let mut leg = leg;
         leg.channel = exec.channel_name();

@@ -36,6 +36,7 @@ pub mod register_line;
 pub mod rtp_conf;
 pub mod settings;
 pub mod sip_conf;
+pub mod sip_dialling;
 pub mod sip_general;
 pub mod sip_identity;
 pub mod sip_message;

@@ -25,7 +25,6 @@ pub enum Verdict {
 /// Options whose value never matters here.
 const QUIET: &[&str] = &[
     "accountcode",
-    "allowoverlap",
     "allowexternaldomains",
     "amaflags",
     "auth_options_requests",
@@ -57,7 +56,6 @@ const QUIET: &[&str] = &[
     "jbmaxsize",
     "jbresyncthreshold",
     "jbtargetextra",
-    "language",
     "legacy_useroption_parsing",
     "limitonpeers",
     "match_auth_username",
@@ -233,7 +231,6 @@ mod tests {
         let missed = |v: Verdict| matches!(v, Verdict::Missed(_));
         let cases: &[(&str, &str, Check)] = &[
             ("tos_sip", "cs3", |v| v == Verdict::Quiet),
-            ("language", "de", |v| v == Verdict::Quiet),
             ("videosupport", "yes", |v| v == Verdict::Quiet),
             ("tcpenable", "no", |v| v == Verdict::Quiet),
             ("tcpenable", "yes", missed),

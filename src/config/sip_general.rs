@@ -65,6 +65,11 @@ pub struct General {
     /// `transfercontext` (unset): default for entries; where a blind transfer's extension is
     /// looked up instead of the transferer's `context`.
     pub transfer_context: Option<String>,
+    /// `allowoverlap` (yes): default for entries.
+    pub allow_overlap: super::sip_dialling::Overlap,
+    /// `language` (`en`, Asterisk's default language): default for entries; the channel's
+    /// `CHANNEL(language)`, which picks the prompts' language directory.
+    pub language: String,
     /// `soundsdir` (`/usr/share/asterisk/sounds/en`): where Playback looks.
     pub sounds_dir: PathBuf,
     /// `mohinterpret` (`default`): default for entries; the class an entry's phone hears
@@ -129,6 +134,8 @@ impl Default for General {
             sendrpid: Default::default(),
             trustrpid: false,
             transfer_context: None,
+            allow_overlap: Default::default(),
+            language: "en".into(),
             sounds_dir: PathBuf::from("/usr/share/asterisk/sounds/en"),
             moh_interpret: "default".into(),
             moh_suggest: String::new(),
@@ -280,6 +287,8 @@ impl General {
             "sendrpid" => g.sendrpid = super::sip_identity::SendRpid::parse(e)?,
             "trustrpid" => g.trustrpid = bool_of(e)?,
             "transfercontext" => g.transfer_context = Some(text_of(e)?),
+            "allowoverlap" => g.allow_overlap = super::sip_dialling::Overlap::parse(e)?,
+            "language" => g.language = super::sip_dialling::parse_language(e)?,
             "soundsdir" => g.sounds_dir = PathBuf::from(text_of(e)?),
             "mohinterpret" => g.moh_interpret = e.value.trim().to_string(),
             "mohsuggest" => g.moh_suggest = e.value.trim().to_string(),

@@ -115,6 +115,10 @@ pub struct SipPeer {
     /// `transfercontext` (default: general's, unset): where its blind transfers are routed
     /// instead of its `context`.
     pub transfer_context: Option<String>,
+    /// `allowoverlap` (default: general's, yes).
+    pub allow_overlap: super::sip_dialling::Overlap,
+    /// `language` (default: general's, `en`): its calls' `CHANNEL(language)`.
+    pub language: String,
     /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
     pub accountcode: Option<String>,
     /// `amaflags` (default DOCUMENTATION).
@@ -170,6 +174,8 @@ impl fmt::Debug for SipPeer {
             .field("directmedia", &self.directmedia)
             .field("allow_transfer", &self.allow_transfer)
             .field("transfer_context", &self.transfer_context)
+            .field("allow_overlap", &self.allow_overlap)
+            .field("language", &self.language)
             .field("accountcode", &self.accountcode)
             .field("amaflags", &self.amaflags)
             .field("moh_interpret", &self.moh_interpret)
@@ -254,6 +260,8 @@ impl SipPeer {
             directmedia: general.directmedia.clone(),
             allow_transfer: general.allow_transfer,
             transfer_context: general.transfer_context.clone(),
+            allow_overlap: general.allow_overlap,
+            language: general.language.clone(),
             accountcode: None,
             amaflags: crate::cdr::AmaFlags::default(),
             mailbox: None,
@@ -322,6 +330,8 @@ impl SipPeer {
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
             "defaultuser" | "username" => p.defaultuser = opt_text(e),
             "accountcode" => p.accountcode = opt_text(e),
+            "allowoverlap" => p.allow_overlap = super::sip_dialling::Overlap::parse(e)?,
+            "language" => p.language = super::sip_dialling::parse_language(e)?,
             "amaflags" => {
                 p.amaflags = crate::cdr::AmaFlags::parse(&e.value)
                     .ok_or_else(|| bad(e, "expected default, omit, billing or documentation"))?

@@ -16,6 +16,7 @@ use std::fmt;
 /// | cause | when the dialplan ends with it | SIP status |
 /// | --- | --- | --- |
 /// | [`Cause::UNALLOCATED`] (1) | no such extension; never entered the dialplan; no `i` | 404 |
+/// | [`Cause::INVALID_NUMBER_FORMAT`] (28) | as 1, but more digits could match and the entry has `allowoverlap=yes` | 484 |
 /// | [`Cause::NORMAL_CLEARING`] (16) | ran off the end, after `Hangup()`, after an answered Dial | 480 |
 /// | [`Cause::NO_ANSWER`] (19) | `WaitExten` timed out and there is no `t` extension | 480 |
 /// | [`Cause::USER_BUSY`] (17) | after `Busy()`; ran off the end with `DIALSTATUS=BUSY` | 486 |
@@ -57,6 +58,8 @@ const NAMES: [(&str, Cause); 20] = [
 impl Cause {
     /// 1: unallocated (unassigned) number.
     pub const UNALLOCATED: Cause = Cause(1);
+    /// 28: the number is incomplete (484 Address Incomplete).
+    pub const INVALID_NUMBER_FORMAT: Cause = Cause(28);
     /// 3: no route to destination (Asterisk's `UNREGISTERED`).
     pub const NO_ROUTE_DESTINATION: Cause = Cause(3);
     /// 16: normal call clearing.

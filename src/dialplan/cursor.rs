@@ -147,6 +147,9 @@ pub struct Execution {
     pub(crate) loops: Vec<Loop>,
     /// `CHANNEL(language)`.
     pub(crate) language: String,
+    /// sip.conf `allowoverlap=yes` for the call's entry: a number that only begins an
+    /// extension ends the call with INVALID_NUMBER_FORMAT (484) instead of UNALLOCATED (404).
+    pub(crate) allow_overlap: bool,
     /// `CHANNEL(musicclass)`.
     pub(crate) musicclass: String,
     /// The call's CDR fields (`CDR()`, NoCDR, the last application).

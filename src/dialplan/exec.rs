@@ -170,6 +170,7 @@ impl Execution {
             absolute_deadline: None,
             loops: Vec::new(),
             language: "en".into(),
+            allow_overlap: false,
             musicclass: String::new(),
             cdr: Default::default(),
             app: (String::new(), String::new()),
@@ -518,8 +519,17 @@ impl Execution {
                 self.context
             );
             // The call never entered the dialplan: no `h` (chan_sip answers 404 before it
-            // starts a PBX on the channel).
+            // starts a PBX on the channel, 484 with allowoverlap when more digits could
+            // match: `get_destination`'s SIP_GET_DEST_EXTEN_MATCHMORE).
             self.h_done = true;
+            if self.allow_overlap && dp.fit(&self.context, &self.exten, &cid, self.now).1 {
+                log::info!(
+                    "extension '{}' in context '{}' is incomplete: 484 (allowoverlap)",
+                    self.exten,
+                    self.context
+                );
+                return self.end(Cause::INVALID_NUMBER_FORMAT);
+            }
             return self.end(Cause::UNALLOCATED);
         }
         self.run(dp)

@@ -72,6 +72,36 @@ impl Sounds for NoSounds {
     }
 }
 
+/// The default language (Asterisk's `DEFAULT_LANGUAGE`), tried last.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// The names to try for prompt `name` on a channel speaking `language`, in Asterisk's order
+/// (`main/file.c`, `fileexists_core`): the language as given, then with each `_suffix`
+/// (dialect, style) dropped in turn, then no language, then [`DEFAULT_LANGUAGE`] unless it was
+/// tried already. A relative name gets the language as its first directory (`fr/digits/5`,
+/// Asterisk's `languageprefix=yes`); an absolute one gets it before its last component
+/// (`/srv/prompts/fr/welcome`), as Asterisk's `fileexists_test` does for absolute paths.
+pub fn language_candidates(name: &str, language: &str) -> Vec<String> {
+    let with = |lang: &str| match name.rfind('/').filter(|_| name.starts_with('/')) {
+        Some(i) => format!("{}/{lang}/{}", &name[..i], &name[i + 1..]),
+        None => format!("{lang}/{name}"),
+    };
+    let mut out = Vec::with_capacity(4);
+    let mut lang = language;
+    while !lang.is_empty() {
+        out.push(with(lang));
+        match lang.rfind('_') {
+            Some(i) => lang = &lang[..i],
+            None => break,
+        }
+    }
+    out.push(name.to_string());
+    if language != DEFAULT_LANGUAGE && lang != DEFAULT_LANGUAGE {
+        out.push(with(DEFAULT_LANGUAGE));
+    }
+    out
+}
+
 fn strip_wav(name: &str) -> &str {
     name.strip_suffix(".wav").unwrap_or(name)
 }
@@ -89,5 +119,40 @@ mod tests {
         assert_eq!(&*s.wav("digits/1.wav").unwrap(), &[3]);
         assert!(s.wav("nope").unwrap_err().0.contains("'nope' not found"));
         assert!(NoSounds.wav("x").is_err());
+    }
+
+    #[test]
+    fn language_candidates_follow_asterisks_order() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("hello-world", "en", &["en/hello-world", "hello-world"]),
+            (
+                "digits/5",
+                "fr",
+                &["fr/digits/5", "digits/5", "en/digits/5"],
+            ),
+            (
+                "vm-intro",
+                "pt_BR",
+                &["pt_BR/vm-intro", "pt/vm-intro", "vm-intro", "en/vm-intro"],
+            ),
+            (
+                "x",
+                "en_GB_style",
+                &["en_GB_style/x", "en_GB/x", "en/x", "x"],
+            ),
+            ("x", "", &["x", "en/x"]),
+            (
+                "/srv/prompts/welcome",
+                "de",
+                &[
+                    "/srv/prompts/de/welcome",
+                    "/srv/prompts/welcome",
+                    "/srv/prompts/en/welcome",
+                ],
+            ),
+        ];
+        for (name, lang, want) in cases {
+            assert_eq!(language_candidates(name, lang), *want, "{name} in {lang:?}");
+        }
     }
 }

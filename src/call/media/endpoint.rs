@@ -19,6 +19,7 @@ use crate::handle::LegId;
 use crate::media::g711::Law;
 use crate::media::player::{Pacer, RtpSender};
 use crate::media::rtp::RTP_HEADER_LEN;
+use crate::media::sounds::language_candidates;
 use crate::media::wav::{self, Frame, FRAME_BYTES};
 use crate::sip::StatusCode;
 use crate::wake::{CallTimer, Wake};
@@ -93,12 +94,26 @@ impl Playing {
     }
 }
 
-/// Reads the files of a Playback as frames in `law`; missing or unusable files are warned
-/// about and skipped (Asterisk's behaviour).
-pub(super) fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Frame> {
+/// Reads the files of a Playback as frames in `law`, each in the channel's `language` where
+/// it exists ([`language_candidates`]); missing or unusable files are warned about and
+/// skipped (Asterisk's behaviour).
+pub(super) fn load_sounds(
+    cx: &mut Cx<'_>,
+    files: &[String],
+    law: Law,
+    language: &str,
+) -> Vec<Frame> {
     let mut frames = Vec::new();
     for name in files {
-        match cx.sounds.wav(name) {
+        let in_language = language_candidates(name, language)
+            .iter()
+            .find_map(|n| cx.sounds.wav(n).ok());
+        // None found: the plain name's miss is what the warning names.
+        let found = match in_language {
+            Some(bytes) => Ok(bytes),
+            None => cx.sounds.wav(name),
+        };
+        match found {
             Ok(bytes) => match wav::read_frames(&bytes, law) {
                 Ok(f) => frames.extend(f),
                 Err(e) => log::warn!("Playback: {name}: {e}; skipped"),
@@ -110,6 +125,15 @@ pub(super) fn load_sounds(cx: &mut Cx<'_>, files: &[String], law: Law) -> Vec<Fr
 }
 
 impl Call {
+    /// The channel's language (`CHANNEL(language)`), which picks the prompts' directory.
+    pub(in crate::call) fn language(&self) -> &str {
+        self.exec
+            .as_ref()
+            .map_or(crate::media::sounds::DEFAULT_LANGUAGE, |e| {
+                e.language.as_str()
+            })
+    }
+
     /// Answers the caller (with sipbox's SDP) unless already answered; false when the call
     /// had to be refused instead (no codec, no port).
     pub(in crate::call) fn answer_if_needed(&mut self, cx: &mut Cx<'_>) -> bool {
@@ -158,7 +182,8 @@ impl Call {
             Endpoint::Playback(p) if p.law() != law => p.files().to_vec(),
             _ => return,
         };
-        let frames = load_sounds(cx, &reload, law);
+        let lang = self.language().to_string();
+        let frames = load_sounds(cx, &reload, law, &lang);
         if let Endpoint::Playback(p) = &mut self.media.endpoint {
             p.set_law(law, frames);
         }
@@ -206,7 +231,8 @@ impl Call {
                     return false;
                 }
                 let law = self.caller_law();
-                let frames = load_sounds(cx, &files, law);
+                let lang = self.language().to_string();
+                let frames = load_sounds(cx, &files, law, &lang);
                 if frames.is_empty() {
                     return true;
                 }
@@ -397,7 +423,8 @@ impl Call {
     /// the parked caller hears music); the call's transfer hears `Announced` when it ends.
     pub(in crate::call) fn announce_to(&mut self, cx: &mut Cx<'_>, leg: LegId, files: Vec<String>) {
         let law = self.leg_media(leg).and_then(|l| l.law).unwrap_or(Law::Ulaw);
-        let frames = load_sounds(cx, &files, law);
+        let lang = self.language().to_string();
+        let frames = load_sounds(cx, &files, law, &lang);
         if frames.is_empty() {
             return self.transfer_event(cx, TransferEvent::Announced);
         }

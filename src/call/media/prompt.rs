@@ -28,7 +28,8 @@ impl Call {
     /// Plays `file` to `leg` (replacing a prompt that plays); a missing file is a log line.
     pub(in crate::call) fn start_prompt(&mut self, cx: &mut Cx<'_>, leg: LegId, file: &str) {
         let law = self.leg_media(leg).and_then(|m| m.law).unwrap_or(Law::Ulaw);
-        let frames = super::endpoint::load_sounds(cx, &[file.to_string()], law);
+        let lang = self.language().to_string();
+        let frames = super::endpoint::load_sounds(cx, &[file.to_string()], law, &lang);
         if frames.is_empty() {
             self.stop_prompt(cx);
             return;
