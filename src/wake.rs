@@ -134,6 +134,8 @@ pub enum Wake {
     /// Time to look at device states again (`engine/blf.rs`: a change noticed on a timer
     /// path is NOTIFYed at most this often).
     BlfCheck,
+    /// The next 20 ms mix of a conference (`engine/conference.rs`, by its id).
+    Conference(u32),
 }
 
 impl From<TxTimer> for Wake {

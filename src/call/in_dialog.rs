@@ -82,7 +82,7 @@ impl Call {
             Method::Bye => {
                 self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
                 log::info!("call {}: BYE from leg {leg}", self.label());
-                if !self.callee_hung_up_continue(cx, leg) {
+                if !self.callee_hung_up_continue(cx, leg) && !self.page_callee_bye(leg) {
                     self.end(cx, EndReason::ByeFrom(leg));
                 }
             }

@@ -215,6 +215,21 @@ impl Call {
                     self.stop_mixmonitor(cx, &id);
                     continue;
                 }
+                Command::Conference(spec) => {
+                    self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
+                    if !self.conference_command(cx, *spec) {
+                        return;
+                    }
+                }
+                Command::Page {
+                    targets,
+                    timeout,
+                    duplex,
+                } => {
+                    if !self.page_command(cx, &targets, timeout, duplex) {
+                        return;
+                    }
+                }
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers

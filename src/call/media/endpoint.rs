@@ -366,6 +366,9 @@ impl Call {
 
     /// An RTP packet from the caller while sipbox is its endpoint.
     pub(super) fn endpoint_rtp(&mut self, cx: &mut Cx<'_>, leg: LegId, data: &mut [u8]) -> Verdict {
+        if self.conference.has(leg) {
+            return self.conference_rtp(leg, data);
+        }
         if leg != self.caller {
             return Verdict::Consumed;
         }

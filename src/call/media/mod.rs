@@ -300,6 +300,26 @@ impl Call {
         Ok(Some((SDP.to_string(), sdp.to_bytes())))
     }
 
+    /// A callee's 2xx answered sipbox's offer on `leg` while sipbox is that leg's endpoint
+    /// (a Page): its address, codec and DTMF become the leg's.
+    pub(in crate::call) fn media_learn_answer(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        resp: &Response,
+    ) {
+        let Ok(answer) = Sdp::parse(resp.body()) else {
+            log::info!(
+                "call {}: paged leg {leg} answered without SDP",
+                self.label()
+            );
+            return;
+        };
+        if let Some(lm) = self.leg_media_mut(leg) {
+            learn_from(lm, cx.now, &answer);
+        }
+    }
+
     /// The body of a callee's 18x/2xx as the caller should see it.
     pub(super) fn media_answer_from_fork(
         &mut self,
