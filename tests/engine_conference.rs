@@ -108,9 +108,7 @@ fn level(p: &Rtp, law: Law) -> i32 {
 fn heard(net: &mut FakeNet, ua: &Ua, law: Law, wait: Duration) -> Option<(Rtp, i32)> {
     let end = net.now + wait;
     while net.now < end {
-        let Some(d) = ua.recv_rtp(net, end - net.now) else {
-            return None;
-        };
+        let d = ua.recv_rtp(net, end - net.now)?;
         let p = Rtp::parse(&d);
         let l = level(&p, law);
         if l != 0 {
