@@ -51,6 +51,9 @@ exten => 822,1,ConfBridge(boss,,crowd)
  same => n,Verbose(crowd result ${CONFBRIDGE_RESULT})
  same => n,Hangup()
 exten => 830,1,ConfBridge(x,nosuchprofile)
+exten => 840,1,MeetMe(1234,qM)
+exten => 841,1,ConfBridge(w,,waiter)
+exten => 842,1,ConfBridge(w,,leader)
 ";
 
 const MEETME_CONF: &str = "[rooms]\nconf => 1234\nconf => 555,11,99\n";
@@ -64,6 +67,9 @@ marked=yes
 [crowd]
 type=user
 end_marked=yes
+[waiter]
+type=user
+wait_marked=yes
 ";
 
 fn net() -> FakeNet {
@@ -429,4 +435,128 @@ fn page_duplex_everybody_hears_everybody() {
     let (_, la) = heard(&mut net, &a, Law::Ulaw, TICK * 3).expect("the caller hears B");
     let (_, lc) = heard(&mut net, &c, Law::Alaw, TICK * 3).expect("C hears both");
     assert!(near(la, 2000) && near(lc, 3000), "{la} {lc}");
+}
+
+/// A CLI command's answer.
+fn cli(net: &mut FakeNet, line: &str) -> String {
+    let now = net.now;
+    net.engine
+        .cli(now, line, sipbox::cli::Levels::default())
+        .text
+}
+
+#[test]
+fn confbridge_list_and_meetme_list_as_asterisk_prints_them() {
+    let mut net = net();
+    assert_eq!(
+        cli(&mut net, "meetme list"),
+        "No active MeetMe conferences.\n"
+    );
+    let (_a, _da, _) = join(&mut net, "1001", "800", 0);
+    let (_b, _db, _) = join(&mut net, "1002", "821", 0);
+    let (_c, _dc, _) = join(&mut net, "1003", "801", 0);
+    net.advance(TICK);
+    let list = cli(&mut net, "confbridge list");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Conference Bridge Name           Users  Marked Locked Muted"
+    );
+    assert_eq!(
+        lines[1],
+        "================================ ====== ====== ====== ====="
+    );
+    assert!(
+        lines.contains(&format!("{:<32} {:>6} {:>6} No     No", "boss", 1, 1).as_str()),
+        "{list}"
+    );
+    assert!(
+        lines.contains(&format!("{:<32} {:>6} {:>6} No     No", "room1", 1, 0).as_str()),
+        "{list}"
+    );
+    let one = cli(&mut net, "confbridge list boss");
+    assert!(
+        one.contains("SIP/1002-") && one.lines().nth(2).unwrap().contains(" M "),
+        "{one}"
+    );
+    assert_eq!(
+        cli(&mut net, "confbridge list nope"),
+        "No conference bridge named 'nope' found!\n"
+    );
+    let mm = cli(&mut net, "meetme list");
+    assert!(
+        mm.starts_with("Conf Num       Parties        Marked     Activity  Creation  Locked\n"),
+        "{mm}"
+    );
+    assert!(
+        mm.contains("1234           0001\t      N/A        00:00:00  Static    No"),
+        "{mm}"
+    );
+    assert!(mm.ends_with("* Total number of MeetMe users: 1\n"), "{mm}");
+}
+
+#[test]
+fn music_while_alone_and_waiting_for_the_marked_member() {
+    let mut sounds = sipbox::media::sounds::MemorySounds::new();
+    let tone: Vec<i16> = (0..4000)
+        .map(|i| (8000.0 * (i as f64 * 0.3).sin()) as i16)
+        .collect();
+    sounds.insert(
+        "/moh/default/a.wav",
+        sipbox::media::wav::encode_pcm16(&tone),
+    );
+    let moh = sipbox::media::moh::MohLibrary::new(vec![sipbox::media::moh::MohFiles {
+        name: "default".into(),
+        files: vec!["/moh/default/a.wav".into()],
+        ..Default::default()
+    }]);
+    let mut net = net().with_sounds(sounds).with_moh(moh);
+    // MeetMe M: alone, the member hears music; a second member stops it.
+    let (a, _da, _) = join(&mut net, "1001", "840", 0);
+    let p = Rtp::parse(&a.recv_rtp(&mut net, TICK * 5).expect("music"));
+    assert!(level(&p, Law::Ulaw) != 0 || p.payload.iter().any(|&b| b != 0xff));
+    assert!(net.logged("music on hold 'default' to leg 0 (Conference)"));
+    let (_b, _db, _) = join(&mut net, "1002", "801", 0);
+    net.advance(TICK * 2);
+    assert!(net.logged("music on hold to leg 0 stops"));
+
+    // wait_marked: muted and deaf until the leader comes.
+    let (w, _dw, to_w) = join(&mut net, "1003", "841", 0);
+    let (l, _dl, to_l) = join(&mut net, "1001", "842", 0);
+    net.advance(TICK * 2);
+    drain(&mut net, &[&w, &l]);
+    w.send_rtp(
+        &mut net,
+        to_w,
+        &rtp_packet(0, 5, 800, 0xE, &frame(Law::Ulaw, 3000)),
+    );
+    l.send_rtp(
+        &mut net,
+        to_l,
+        &rtp_packet(0, 5, 800, 0xF, &frame(Law::Ulaw, 1000)),
+    );
+    let (_, lw) = heard(&mut net, &w, Law::Ulaw, TICK * 3).expect("the waiter hears the leader");
+    let (_, ll) = heard(&mut net, &l, Law::Ulaw, TICK * 3).expect("the leader hears the waiter");
+    assert!(near(lw, 1000) && near(ll, 3000), "{lw} {ll}");
+}
+
+#[test]
+fn a_waiting_member_is_neither_heard_nor_hears_before_the_marked_one() {
+    let mut net = net();
+    let (w, _dw, to_w) = join(&mut net, "1003", "841", 0);
+    let (o, _do, to_o) = join(&mut net, "1002", "841", 0);
+    net.advance(TICK * 2);
+    drain(&mut net, &[&w, &o]);
+    w.send_rtp(
+        &mut net,
+        to_w,
+        &rtp_packet(0, 5, 800, 0xE, &frame(Law::Ulaw, 3000)),
+    );
+    o.send_rtp(
+        &mut net,
+        to_o,
+        &rtp_packet(0, 5, 800, 0xF, &frame(Law::Ulaw, 1000)),
+    );
+    assert!(heard(&mut net, &w, Law::Ulaw, TICK * 3).is_none());
+    assert!(heard(&mut net, &o, Law::Ulaw, TICK * 3).is_none());
 }

@@ -18,6 +18,7 @@
 
 use super::Engine;
 use crate::call::conference::ConfJoin;
+use crate::cli::conference::{ConferenceView, MemberView};
 use crate::dialplan::conference::{ConfKind, ConfLeft, ConferenceSpec};
 use crate::handle::{CallHandle, LegId};
 use crate::media::mixer::{Mixer, Role};
@@ -64,21 +65,6 @@ pub struct Conferences {
     confs: HashMap<u32, Conference>,
     by_name: HashMap<(ConfKind, String), u32>,
     next_id: u32,
-}
-
-/// One conference as `confbridge list` / `meetme list` show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConferenceRow {
-    /// Its name.
-    pub name: String,
-    /// Members.
-    pub members: usize,
-    /// Marked members.
-    pub marked: usize,
-    /// Seconds since it started.
-    pub secs: u64,
-    /// Each member: channel, caller ID, admin, marked, muted.
-    pub who: Vec<(String, String, bool, bool, bool)>,
 }
 
 impl Engine {
@@ -293,34 +279,45 @@ impl Engine {
         }
     }
 
-    /// The conferences of `kind`, for the CLI.
-    pub fn conference_rows(&self, now: Instant, kind: ConfKind) -> Vec<ConferenceRow> {
-        let mut rows: Vec<ConferenceRow> = self
+    /// The running conferences, for the CLI (by name).
+    pub(super) fn conference_views(&self, now: Instant) -> Vec<ConferenceView> {
+        let mut v: Vec<ConferenceView> = self
             .conferences
             .confs
             .values()
-            .filter(|c| c.kind == kind)
-            .map(|c| ConferenceRow {
+            .map(|c| ConferenceView {
+                kind: c.kind,
                 name: c.name.clone(),
-                members: c.members.len(),
                 marked: c.marked,
                 secs: now.saturating_duration_since(c.started).as_secs(),
-                who: c
+                members: c
                     .members
                     .iter()
                     .map(|m| {
-                        (
-                            m.channel.clone(),
-                            m.callerid.clone(),
-                            m.spec.admin,
-                            m.spec.marked,
-                            m.spec.muted,
-                        )
+                        let s = &m.spec;
+                        let waiting = s.wait_marked && c.marked == 0;
+                        let flags = [
+                            (s.admin, 'A'),
+                            (s.marked, 'M'),
+                            (s.wait_marked, 'W'),
+                            (s.end_marked, 'E'),
+                            (s.muted, 'm'),
+                            (waiting, 'w'),
+                        ]
+                        .iter()
+                        .filter(|(on, _)| *on)
+                        .map(|(_, f)| *f)
+                        .collect();
+                        MemberView {
+                            channel: m.channel.clone(),
+                            callerid: m.callerid.clone(),
+                            flags,
+                        }
                     })
                     .collect(),
             })
             .collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        rows
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
     }
 }
