@@ -237,6 +237,10 @@ fn meetme_rooms_pins_counts_and_dynamic_conferences() {
     let bye = w.request(&mut net, Method::Bye);
     w.respond(&mut net, &bye, 200, None);
     assert!(net.logged("wrong PIN"));
+    assert!(
+        net.logged("Service=\"MeetMe\""),
+        "a wrong PIN is a security event, counted for the ban"
+    );
     let _ = &mut dw;
 
     // Typed PINs: two wrong ones, then the admin PIN.

@@ -47,8 +47,8 @@ struct Seat {
     leg: LegId,
     /// Music while alone (`M`, `music_on_hold_when_empty`): the class.
     moh: Option<String>,
-    /// The leg's law (what it is sent and what its packets are read as by default).
-    law: Law,
+    /// The leg's law (None: it settled on a codec sipbox cannot mix; it is sent nothing).
+    law: Option<Law>,
     sender: RtpSender,
     /// Whole 20 ms frames said since the last tick.
     inbox: VecDeque<Pcm>,
@@ -84,13 +84,25 @@ impl Seats {
 impl Call {
     /// Seats `leg` and asks the engine to join it to `spec`'s conference.
     fn take_seat(&mut self, cx: &mut Cx<'_>, leg: LegId, spec: ConferenceSpec) {
-        let law = self.leg_media(leg).and_then(|m| m.law).unwrap_or(Law::Ulaw);
+        let lm = self.leg_media(leg);
+        let law = match lm.and_then(|m| m.law) {
+            Some(l) => Some(l),
+            None if lm.and_then(|m| m.codec.as_ref()).is_some() => {
+                log::info!(
+                    "call {}: leg {leg} is not on G.711: it is not mixed",
+                    self.label()
+                );
+                None
+            }
+            // Nothing known yet: PCMU, sipbox's first codec.
+            None => Some(Law::Ulaw),
+        };
         self.conference.remove(leg);
         self.conference.seats.push(Seat {
             leg,
             moh: spec.moh_when_alone.clone(),
             law,
-            sender: RtpSender::random(cx.rng, law.payload_type()),
+            sender: RtpSender::random(cx.rng, law.unwrap_or(Law::Ulaw).payload_type()),
             inbox: VecDeque::with_capacity(MAX_INBOX),
             partial: Vec::new(),
         });
@@ -221,12 +233,12 @@ impl Call {
         let Some(seat) = self.conference.get_mut(leg) else {
             return;
         };
-        let (Some(to), Some(pair), false) = (remote, pair, moh) else {
+        let (Some(to), Some(pair), false, Some(law)) = (remote, pair, moh, seat.law) else {
             seat.sender.skip_frames(1);
             return;
         };
         let mut payload = [0u8; FRAME_BYTES];
-        crate::media::g711::encode_into(seat.law, mix, &mut payload);
+        crate::media::g711::encode_into(law, mix, &mut payload);
         let mut buf = [0u8; RTP_HEADER_LEN + FRAME_BYTES];
         let n = seat.sender.next_packet(&payload, &mut buf);
         out.send(pair.rtp, to, buf[..n].to_vec());

@@ -95,7 +95,7 @@ pub(super) fn meetme(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
 }
 
 /// The conference number is known: find it and check the PIN.
-fn validate(s: &mut Session, ex: &Execution) -> Step {
+fn validate(s: &mut Session, ex: &mut Execution) -> Step {
     let Some(m) = s.meetme.as_mut() else {
         return Step::Hangup;
     };
@@ -133,7 +133,7 @@ fn validate(s: &mut Session, ex: &Execution) -> Step {
 }
 
 /// Compares `given` with the room's PINs (`retry`: it was typed, three tries).
-fn check_pin(s: &mut Session, ex: &Execution, given: &str, retry: bool) -> Step {
+fn check_pin(s: &mut Session, ex: &mut Execution, given: &str, retry: bool) -> Step {
     let (pin, admin_pin) = s
         .meetme
         .as_ref()
@@ -145,6 +145,8 @@ fn check_pin(s: &mut Session, ex: &Execution, given: &str, retry: bool) -> Step 
         return Step::Cmd(s.join());
     }
     log::info!("{}: MeetMe {}: wrong PIN", ex.here(), s.spec.name);
+    // Counted against the caller's address like a wrong voicemail PIN (the ban).
+    ex.pin_failed("MeetMe", s.spec.name.clone());
     s.tries = s.tries.saturating_sub(1);
     if retry && s.tries > 0 {
         s.buf.clear();
@@ -190,7 +192,7 @@ pub(super) fn resume(s: &mut Session, ex: &mut Execution, _dp: &Dialplan, r: Res
 }
 
 /// The caller finished typing a number or a PIN.
-fn entered(s: &mut Session, ex: &Execution, w: Wanted) -> Step {
+fn entered(s: &mut Session, ex: &mut Execution, w: Wanted) -> Step {
     let typed = std::mem::take(&mut s.buf);
     match w {
         Wanted::Confno if typed.is_empty() => {
