@@ -43,6 +43,7 @@ exten => 808,1,MeetMe(555,q,12)
 exten => 810,1,SIPAddHeader(Alert-Info: <http://example.com>\\;info=alert-autoanswer)
  same => n,Page(SIP/1002&SIP/1003,,10)
 exten => 811,1,Page(SIP/1002&SIP/1003,d,10)
+exten => 812,1,Page(SIP/1002&SIP/1003,q,2)
 exten => 820,1,ConfBridge(small,small)
  same => n,Verbose(small result ${CONFBRIDGE_RESULT})
  same => n,Hangup()
@@ -418,6 +419,9 @@ fn page_one_way_the_callees_hear_the_caller_and_are_not_heard() {
     b.answer_bye(&mut net);
     net.advance(TICK * 3);
     assert_eq!(net.engine.conferences_running(), 0);
+    net.assert_idle();
+    let t = net.engine.table_sizes();
+    assert!(t.timers < 10, "no conference tick left on the heap: {t:?}");
 }
 
 #[test]
@@ -563,4 +567,31 @@ fn a_waiting_member_is_neither_heard_nor_hears_before_the_marked_one() {
     );
     assert!(heard(&mut net, &w, Law::Ulaw, TICK * 3).is_none());
     assert!(heard(&mut net, &o, Law::Ulaw, TICK * 3).is_none());
+}
+
+#[test]
+fn the_page_timeout_stops_the_ringing_callees_and_the_page_goes_on() {
+    let mut net = net();
+    let b = Ua::new(&mut net, "1002", "1002pass").registered(&mut net);
+    let c = Ua::new(&mut net, "1003", "1003pass").registered(&mut net);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let (da, r) = a.call(&mut net, "812", &sdp(a.rtp, &[0], "sendrecv"));
+    assert_eq!(r.status(), 200);
+    a.ack(&mut net, &da, None);
+    let to_a = da.remote_media();
+    b.answer(&mut net, &[0]);
+    let ic = c.request(&mut net, Method::Invite);
+    c.respond(&mut net, &ic, 180, None);
+    let cancel = c.request(&mut net, Method::Cancel);
+    c.respond(&mut net, &cancel, 200, None);
+    c.respond(&mut net, &ic, 487, None);
+    c.request(&mut net, Method::Ack);
+    drain(&mut net, &[&a, &b]);
+    a.send_rtp(
+        &mut net,
+        to_a,
+        &rtp_packet(0, 9, 1600, 0xA, &frame(Law::Ulaw, 1800)),
+    );
+    let (_, lb) = heard(&mut net, &b, Law::Ulaw, TICK * 3).expect("the page goes on");
+    assert!(near(lb, 1800), "{lb}");
 }

@@ -7,8 +7,8 @@
 //! again when the number was asked for, else hangs up). A room with a PIN (its admin PIN for
 //! an admin `a`) takes the `pin` argument once, or asks (`conf-getpin`, three tries,
 //! `conf-invalidpin` after each wrong one, then hang up); the admin PIN makes the caller an
-//! admin. Options: `a` admin, `A` marked, `d`/`D` dynamic (a `D` conference's PIN is the
-//! argument), `m` listen only, `t` talk only, `M[(class)]` music while alone, `q` quiet, `w`
+//! admin. Options: `a` admin, `A` marked, `d`/`D` dynamic (a new dynamic conference has no PIN;
+//! `D` asks for none), `m` listen only, `t` talk only, `M[(class)]` music while alone, `q` quiet, `w`
 //! wait for a marked user, `x` leave when the last marked user does; others are warned about
 //! and ignored. The dialplan goes on when the member is removed (`x`).
 //!
