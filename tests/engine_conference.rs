@@ -52,6 +52,9 @@ exten => 822,1,ConfBridge(boss,,crowd)
  same => n,Verbose(crowd result ${CONFBRIDGE_RESULT})
  same => n,Hangup()
 exten => 830,1,ConfBridge(x,nosuchprofile)
+exten => 831,1,ConfBridge(small,small,quiet)
+ same => n,Verbose(retry ${CONFBRIDGE_RESULT})
+ same => n,Goto(1)
 exten => 840,1,MeetMe(1234,qM)
 exten => 841,1,ConfBridge(w,,waiter)
 exten => 842,1,ConfBridge(w,,leader)
@@ -71,6 +74,9 @@ end_marked=yes
 [waiter]
 type=user
 wait_marked=yes
+[quiet]
+type=user
+quiet=yes
 ";
 
 fn net() -> FakeNet {
@@ -594,4 +600,22 @@ fn the_page_timeout_stops_the_ringing_callees_and_the_page_goes_on() {
     );
     let (_, lb) = heard(&mut net, &b, Law::Ulaw, TICK * 3).expect("the page goes on");
     assert!(near(lb, 1800), "{lb}");
+}
+
+#[test]
+fn a_dialplan_that_retries_a_full_conference_at_once_does_not_spin() {
+    let mut net = net();
+    let (_a, _da, _) = join(&mut net, "1001", "820", 0);
+    let (_b, _db, _) = join(&mut net, "1002", "820", 0);
+    let (_c, _dc, _) = join(&mut net, "1003", "831", 0);
+    net.advance(Duration::from_secs(2));
+    let tries = net
+        .log()
+        .iter()
+        .filter(|l| l.contains("retry FAILED") && !l.contains("Executing"))
+        .count();
+    assert!(
+        (5..=11).contains(&tries),
+        "one try per 200 ms, not a loop: {tries}"
+    );
 }

@@ -281,6 +281,7 @@ impl Call {
             CallTimer::Park => self.park_timed_out(cx),
             CallTimer::Agi => self.agi_timed_out(cx),
             CallTimer::SessionTimer => self.on_session_timer(cx),
+            CallTimer::Conference => self.conference_refused_due(cx),
             CallTimer::Monitor => self.monitor_tick(cx),
         }
     }

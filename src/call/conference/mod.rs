@@ -27,6 +27,7 @@ use crate::media::mixer::{Pcm, SAMPLES};
 use crate::media::player::RtpSender;
 use crate::media::rtp::{RtpPacket, RTP_HEADER_LEN};
 use crate::media::wav::FRAME_BYTES;
+use crate::wake::{CallTimer, Wake};
 use std::collections::VecDeque;
 use std::time::Instant;
 
@@ -64,7 +65,13 @@ pub struct Seats {
     pub requests: Vec<ConfJoin>,
     /// The Page this call runs, if any.
     page: Option<page::PageState>,
+    /// Why the caller was refused, until its dialplan hears of it.
+    refused: Option<ConfLeft>,
 }
+
+/// How long a refused caller waits before its dialplan goes on (a `Goto` back to the
+/// conference then polls at this pace, not in a loop inside one event).
+const REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Seats {
     /// True when `leg` has a seat.
@@ -145,10 +152,22 @@ impl Call {
             "call {}: leg {leg} out of its conference ({why:?})",
             self.label()
         );
-        if leg == self.caller {
+        if leg == self.caller && matches!(why, ConfLeft::Full | ConfLeft::NoRoom) {
+            self.conference.refused = Some(why);
+            let wake = Wake::Call(self.handle, CallTimer::Conference);
+            let at = cx.now + REFUSED_PAUSE;
+            self.timers.start(cx.sched, CallTimer::Conference, at, wake);
+        } else if leg == self.caller {
             self.run_dialplan(cx, Resume::ConferenceLeft { why });
         } else if self.legs.get(leg).is_some_and(|l| l.dialog.is_confirmed()) {
             self.send_bye(cx, leg);
+        }
+    }
+
+    /// The pause after a refusal is over: the dialplan goes on.
+    pub(in crate::call) fn conference_refused_due(&mut self, cx: &mut Cx<'_>) {
+        if let Some(why) = self.conference.refused.take() {
+            self.run_dialplan(cx, Resume::ConferenceLeft { why });
         }
     }
 
