@@ -489,9 +489,11 @@ fn confbridge_list_and_meetme_list_as_asterisk_prints_them() {
         "{list}"
     );
     let one = cli(&mut net, "confbridge list boss");
+    let row = one.lines().nth(2).unwrap();
+    assert!(row.starts_with("SIP/1002-") && row.contains(" M "), "{one}");
     assert!(
-        one.contains("SIP/1002-") && one.lines().nth(2).unwrap().contains(" M "),
-        "{one}"
+        row.contains(" leader           default_bridge   "),
+        "the profiles: {one}"
     );
     assert_eq!(
         cli(&mut net, "confbridge list nope"),

@@ -32,6 +32,8 @@ pub struct MemberView {
     /// ConfBridge's flags: `A` admin, `M` marked, `W` wait_marked, `E` end_marked, `m`
     /// muted, `w` waiting for a marked user.
     pub flags: String,
+    /// ConfBridge's user and bridge profile names (empty for MeetMe and Page members).
+    pub profiles: (String, String),
 }
 
 /// `confbridge list [name]`.
@@ -71,10 +73,11 @@ pub(super) fn confbridge_list(view: &View<'_>, args: &[&str]) -> Answer {
                 } else {
                     &m.callerid
                 };
+                let (user, bridge) = &m.profiles;
                 let _ = writeln!(
                     out,
                     "{:<30} {:<6} {:<16} {:<16} {:<16} {cid}",
-                    m.channel, m.flags, "", "", ""
+                    m.channel, m.flags, user, bridge, ""
                 );
             }
         }

@@ -53,6 +53,8 @@ pub struct ConferenceSpec {
     /// Music on hold while alone (ConfBridge `music_on_hold_when_empty`, MeetMe `M`): the
     /// class (empty: the channel's, then `default`).
     pub moh_when_alone: Option<String>,
+    /// ConfBridge: the bridge and user profile names (for `confbridge list NAME`).
+    pub profiles: Option<(String, String)>,
 }
 
 /// Why a participant is out of its conference while its call goes on.

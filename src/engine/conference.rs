@@ -308,10 +308,15 @@ impl Engine {
                         .filter(|(on, _)| *on)
                         .map(|(_, f)| *f)
                         .collect();
+                        let profiles = match &s.profiles {
+                            Some((bridge, user)) => (user.clone(), bridge.clone()),
+                            None => Default::default(),
+                        };
                         MemberView {
                             channel: m.channel.clone(),
                             callerid: m.callerid.clone(),
                             flags,
+                            profiles,
                         }
                     })
                     .collect(),

@@ -178,8 +178,21 @@ pub(super) fn confbridge(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
         wait_marked: user.wait_marked,
         end_marked: user.end_marked,
         moh_when_alone: moh,
+        profiles: Some((
+            profile_name(arg(1), "default_bridge"),
+            profile_name(arg(2), "default_user"),
+        )),
     };
     start(ex, Session::joining(spec))
+}
+
+/// A profile argument, or the built-in profile's name.
+fn profile_name(given: &str, default: &str) -> String {
+    if given.is_empty() {
+        default.to_string()
+    } else {
+        given.to_string()
+    }
 }
 
 /// `CONFBRIDGE_INFO(type,conference)`: `parties` is the member count; `locked` is always 0
