@@ -621,3 +621,36 @@ fn a_dialplan_that_retries_a_full_conference_at_once_does_not_spin() {
         "one try per 200 ms, not a loop: {tries}"
     );
 }
+
+#[test]
+fn the_first_member_hears_conf_onlyperson_unless_quiet() {
+    let mut sounds = sipbox::media::sounds::MemorySounds::new();
+    let prompt: Vec<i16> = (0..1600)
+        .map(|i| (6000.0 * (i as f64 * 0.5).sin()) as i16)
+        .collect();
+    sounds.insert("conf-onlyperson", sipbox::media::wav::encode_pcm16(&prompt));
+    let mut net = net().with_sounds(sounds);
+    let (a, _da, _) = join(&mut net, "1001", "800", 0);
+    let first = Rtp::parse(&a.recv_rtp(&mut net, T).expect("the prompt"));
+    assert!(first.payload.iter().any(|&b| b != 0xff), "not silence");
+    assert!(net.logged("Playback conf-onlyperson"));
+    // 10 frames of prompt, then the mix's silence: one stream at a time.
+    let mut all = vec![first];
+    all.extend(a.collect_rtp(&mut net, 30, TICK * 3));
+    let switches = all.windows(2).filter(|w| w[0].ssrc != w[1].ssrc).count();
+    assert_eq!(
+        switches, 1,
+        "the prompt's stream, then the mix's, never interleaved"
+    );
+    assert_eq!(all.iter().take_while(|p| p.ssrc == all[0].ssrc).count(), 10);
+    // A second member is not alone: no prompt. A quiet first member hears none either.
+    let (_b, _db, _) = join(&mut net, "1002", "800", 0);
+    let (_q, _dq, _) = join(&mut net, "1003", "831", 0);
+    net.advance(TICK * 3);
+    let prompts = net
+        .log()
+        .iter()
+        .filter(|l| l.contains("Playback conf-onlyperson"))
+        .count();
+    assert_eq!(prompts, 1);
+}

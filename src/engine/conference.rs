@@ -163,10 +163,11 @@ impl Engine {
             spec: j.spec,
             channel,
             callerid,
-            alone: false,
+            alone: n == 0,
         });
         conf.mixer.join((h, j.leg), Role::default());
         self.conference_changed(now, id);
+        self.with_call(now, h, |call, cx| call.conference_joined(cx, j.leg, n == 0));
         Ok(())
     }
 

@@ -48,6 +48,8 @@ struct Seat {
     leg: LegId,
     /// Music while alone (`M`, `music_on_hold_when_empty`): the class.
     moh: Option<String>,
+    /// No prompts (`q`, `quiet`).
+    quiet: bool,
     /// The leg's law (None: it settled on a codec sipbox cannot mix; it is sent nothing).
     law: Option<Law>,
     sender: RtpSender,
@@ -108,6 +110,7 @@ impl Call {
         self.conference.seats.push(Seat {
             leg,
             moh: spec.moh_when_alone.clone(),
+            quiet: spec.quiet,
             law,
             sender: RtpSender::random(cx.rng, law.unwrap_or(Law::Ulaw).payload_type()),
             inbox: VecDeque::with_capacity(MAX_INBOX),
@@ -168,6 +171,29 @@ impl Call {
     pub(in crate::call) fn conference_refused_due(&mut self, cx: &mut Cx<'_>) {
         if let Some(why) = self.conference.refused.take() {
             self.run_dialplan(cx, Resume::ConferenceLeft { why });
+        }
+    }
+
+    /// `leg` is in: the first member hears music when it asked for it, else
+    /// `conf-onlyperson` unless quiet (app_confbridge and app_meetme say it on joining an
+    /// empty conference).
+    pub fn conference_joined(&mut self, cx: &mut Cx<'_>, leg: LegId, first: bool) {
+        let Some(seat) = self.conference.seats.iter().find(|s| s.leg == leg) else {
+            return;
+        };
+        if !first {
+            return;
+        }
+        match (seat.moh.is_some(), seat.quiet) {
+            (true, _) => self.conference_alone(cx, leg, true),
+            (false, false) if leg == self.caller => {
+                let play = crate::dialplan::Command::Playback {
+                    files: vec!["conf-onlyperson".into()],
+                    interrupt_digits: None,
+                };
+                self.media_command(cx, play);
+            }
+            _ => {}
         }
     }
 
@@ -244,7 +270,8 @@ impl Call {
         leg: LegId,
         mix: &Pcm,
     ) {
-        let moh = self.moh_to(leg);
+        // Music, or a prompt to the caller, instead of the mix.
+        let moh = self.moh_to(leg) || (leg == self.caller && self.media.is_playing());
         let (remote, pair) = match self.leg_media(leg) {
             Some(m) => (m.learner.remote(), m.pair),
             None => (None, None),

@@ -74,6 +74,11 @@ impl Playing {
         &self.files
     }
 
+    /// True when the caller hears it (not a parking announcement to another leg).
+    pub fn to_caller(&self) -> bool {
+        self.to.is_none()
+    }
+
     /// The caller turned out to receive `law` (a late offer's answer in the ACK): the frames
     /// still to play switch to `reloaded` (the same files read in `law`) or, should the files
     /// have changed meanwhile, are transcoded; the payload type follows.

@@ -146,6 +146,11 @@ impl CallMedia {
     pub fn is_recording(&self) -> bool {
         matches!(self.endpoint, endpoint::Endpoint::Recording(_))
     }
+
+    /// True while a Playback plays to the caller (a conference prompt: the mix waits).
+    pub fn is_playing(&self) -> bool {
+        matches!(&self.endpoint, endpoint::Endpoint::Playback(p) if p.to_caller())
+    }
 }
 
 /// Records what a description says about the leg that sent it (address, codec, DTMF, hold).
