@@ -509,6 +509,13 @@ fn confbridge_list_and_meetme_list_as_asterisk_prints_them() {
         "{mm}"
     );
     assert!(mm.ends_with("* Total number of MeetMe users: 1\n"), "{mm}");
+    let users = cli(&mut net, "meetme list 1234");
+    assert!(
+        users.starts_with("User #: 01         1003 <no name>            Channel: SIP/1003-"),
+        "{users}"
+    );
+    assert!(users.ends_with("1 users in that conference.\n"), "{users}");
+    assert_eq!(cli(&mut net, "meetme list 99"), "No such conference: 99.\n");
 }
 
 #[test]

@@ -34,6 +34,8 @@ pub struct MemberView {
     pub flags: String,
     /// ConfBridge's user and bridge profile names (empty for MeetMe and Page members).
     pub profiles: (String, String),
+    /// Seconds since it joined.
+    pub secs: u64,
 }
 
 /// `confbridge list [name]`.
@@ -139,19 +141,20 @@ pub(super) fn meetme_list(view: &View<'_>, args: &[&str]) -> Answer {
                 } else {
                     &m.callerid
                 };
-                let admin = if m.flags.contains('A') { "(Admin)" } else { "" };
-                let muted = if m.flags.contains('m') {
-                    "(Listen only)"
-                } else {
-                    ""
-                };
+                let flag =
+                    |f: char, text: &'static str| if m.flags.contains(f) { text } else { "" };
+                let (h, min, s) = (m.secs / 3600, (m.secs / 60) % 60, m.secs % 60);
+                // app_meetme's `User #: %-2.2d %12.12s %-20.20s Channel: %s %s %s %s %s %s
+                // %02d:%02d:%02d`; sipbox has no talker detection (`(unmonitored)`).
                 let _ = writeln!(
                     out,
-                    "User #: {:<2} {:>12} {:<20} Channel: {} {admin} {muted}",
+                    "User #: {:02} {cid:>12.12} {:<20.20} Channel: {} {} {} {}  (unmonitored) {h:02}:{min:02}:{s:02}",
                     i + 1,
-                    cid,
                     "<no name>",
-                    m.channel
+                    m.channel,
+                    flag('A', "(Admin)"),
+                    flag('m', "(Listen only)"),
+                    "",
                 );
             }
             let _ = writeln!(out, "{} users in that conference.", c.members.len());

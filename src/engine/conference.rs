@@ -43,6 +43,8 @@ struct Member {
     /// Its channel and caller ID, for `confbridge list` / `meetme list`.
     channel: String,
     callerid: String,
+    /// When it joined (`meetme list CONFNO`).
+    joined: Instant,
     /// Music plays to it because it is alone (or waits for a marked member).
     alone: bool,
 }
@@ -163,6 +165,7 @@ impl Engine {
             spec: j.spec,
             channel,
             callerid,
+            joined: now,
             alone: n == 0,
         });
         conf.mixer.join((h, j.leg), Role::default());
@@ -318,6 +321,7 @@ impl Engine {
                             callerid: m.callerid.clone(),
                             flags,
                             profiles,
+                            secs: now.saturating_duration_since(m.joined).as_secs(),
                         }
                     })
                     .collect(),
