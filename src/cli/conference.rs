@@ -146,15 +146,14 @@ pub(super) fn meetme_list(view: &View<'_>, args: &[&str]) -> Answer {
                 let (h, min, s) = (m.secs / 3600, (m.secs / 60) % 60, m.secs % 60);
                 // app_meetme's `User #: %-2.2d %12.12s %-20.20s Channel: %s %s %s %s %s %s
                 // %02d:%02d:%02d`; sipbox has no talker detection (`(unmonitored)`).
+                let name = "<no name>";
+                let (admin, listen) = (flag('A', "(Admin)"), flag('m', "(Listen only)"));
                 let _ = writeln!(
                     out,
-                    "User #: {:02} {cid:>12.12} {:<20.20} Channel: {} {} {} {}  (unmonitored) {h:02}:{min:02}:{s:02}",
+                    "User #: {:02} {cid:>12.12} {name:<20.20} Channel: {} {admin} {listen}   \
+                     (unmonitored) {h:02}:{min:02}:{s:02}",
                     i + 1,
-                    "<no name>",
                     m.channel,
-                    flag('A', "(Admin)"),
-                    flag('m', "(Listen only)"),
-                    "",
                 );
             }
             let _ = writeln!(out, "{} users in that conference.", c.members.len());
