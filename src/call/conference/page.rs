@@ -104,15 +104,17 @@ impl Call {
         self.take_seat(cx, leg, spec);
     }
 
-    /// A BYE from a paged callee: it leaves; the page goes on. False when this is no page
-    /// callee (the call's usual rules apply).
-    pub(in crate::call) fn page_callee_bye(&mut self, leg: LegId) -> bool {
-        if !self.page_active() || leg == self.caller {
-            return false;
+    /// True when `leg` is a callee of this call's Page.
+    pub(in crate::call) fn is_page_callee(&self, leg: LegId) -> bool {
+        self.page_active() && leg != self.caller
+    }
+
+    /// A BYE from a paged callee: it leaves; the page goes on.
+    pub(in crate::call) fn page_callee_bye(&mut self, leg: LegId) {
+        if let Some(l) = self.legs.get_mut(leg) {
+            l.dialog.state = crate::call::DialogState::Terminated;
         }
-        self.legs[leg].dialog.state = crate::call::DialogState::Terminated;
         self.conference.remove(leg);
         log::info!("call {}: paged leg {leg} hung up", self.label());
-        true
     }
 }
