@@ -423,10 +423,6 @@ impl Call {
             return;
         }
         self.legs[leg].dialog.early(resp);
-        if self.page_active() {
-            // A paged phone's ringing is nobody's business: the caller is answered.
-            return;
-        }
         if self.moh_ringing() {
             // Dial's `m`: the caller hears music, not the callee's ringing.
             return;
@@ -434,6 +430,10 @@ impl Call {
         if self.rerouted {
             // A transferee hears nothing of the target's ringing (chan_sip's up channel
             // ignores it; music on hold is not there yet).
+            return;
+        }
+        if self.page_active() {
+            // A paged phone's ringing is nobody's business: the caller is answered.
             return;
         }
         let status = if resp.status() == 183 || !resp.body().is_empty() {
