@@ -56,6 +56,7 @@ exten => 831,1,ConfBridge(small,small,quiet)
  same => n,Verbose(retry ${CONFBRIDGE_RESULT})
  same => n,Goto(1)
 exten => 840,1,MeetMe(1234,qM)
+exten => 850,1,MeetMe(,q)
 exten => 841,1,ConfBridge(w,,waiter)
 exten => 842,1,ConfBridge(w,,leader)
 ";
@@ -660,4 +661,30 @@ fn the_first_member_hears_conf_onlyperson_unless_quiet() {
         .filter(|l| l.contains("Playback conf-onlyperson"))
         .count();
     assert_eq!(prompts, 1);
+}
+
+#[test]
+fn meetme_without_a_number_asks_for_one_and_again_after_a_wrong_one() {
+    let mut net = net();
+    let mut t = Ua::new(&mut net, "1001", "1001pass");
+    let offer = sdp(t.rtp, &[0, 101], "sendrecv");
+    let (dt, r) = t.call(&mut net, "850", &offer);
+    assert_eq!(r.status(), 200);
+    t.ack(&mut net, &dt, None);
+    let to = dt.remote_media();
+    let (mut seq, mut ts) = (100u16, 8000u32);
+    let mut typed = |net: &mut FakeNet, digits: &[u8]| {
+        for &d in digits {
+            t.send_dtmf(net, to, 101, d, seq, ts);
+            seq += 6;
+            ts += 800;
+            net.advance(Duration::from_millis(100));
+        }
+    };
+    typed(&mut net, &[4, 2, 11]); // 42#: no such room
+    assert!(net.logged("no conference 42"));
+    assert!(!net.logged("joins meetme"));
+    typed(&mut net, &[1, 2, 3, 4, 11]); // 1234#
+    net.advance(TICK * 2);
+    assert!(net.logged("joins meetme 1234"), "asked again, then in");
 }
