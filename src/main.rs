@@ -256,6 +256,7 @@ fn main() -> ExitCode {
         dialplan.set_voicemail(vm);
     }
     dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
+    dialplan.set_conference_conf(cfg.conference.clone());
     let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     let resolver = resolver_config(args.nameservers);

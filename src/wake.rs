@@ -47,6 +47,9 @@ pub enum CallTimer {
     /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
     /// the expiry of a leg whose end refreshes).
     SessionTimer,
+    /// A conference refused the caller: its dialplan goes on (a moment later, so a dialplan
+    /// that tries again at once cannot spin inside one event).
+    Conference,
     /// The next 20 ms frame of the call's MixMonitor recordings. (Keep this kind last, or
     /// change [`CALL_TIMER_KINDS`].)
     Monitor,
@@ -134,6 +137,8 @@ pub enum Wake {
     /// Time to look at device states again (`engine/blf.rs`: a change noticed on a timer
     /// path is NOTIFYed at most this often).
     BlfCheck,
+    /// The next 20 ms mix of a conference (`engine/conference.rs`, by its id).
+    Conference(u32),
 }
 
 impl From<TxTimer> for Wake {

@@ -324,6 +324,9 @@ impl Call {
         for (name, value) in identity_headers {
             invite.push_header(name, value);
         }
+        for (name, value) in self.added_headers() {
+            invite.push_header(name, value);
+        }
         if let Some(route) = &f.route {
             invite.push_header(HeaderName::Route, route.to_string());
         }
@@ -429,6 +432,10 @@ impl Call {
             // ignores it; music on hold is not there yet).
             return;
         }
+        if self.page_active() {
+            // A paged phone's ringing is nobody's business: the caller is answered.
+            return;
+        }
         let status = if resp.status() == 183 || !resp.body().is_empty() {
             StatusCode::SESSION_PROGRESS
         } else {
@@ -445,6 +452,9 @@ impl Call {
     }
 
     fn fork_answered(&mut self, cx: &mut Cx<'_>, leg: LegId, resp: &Response) {
+        if self.page_active() {
+            return self.page_fork_answered(cx, leg, resp);
+        }
         let branch = cx.new_branch();
         self.cdr.callee_outcome(cx.wall, leg, DialStatus::Answer);
         if let (Some(e), Some(name)) = (self.exec.as_mut(), self.cdr.answered_callee(leg)) {
@@ -597,7 +607,8 @@ impl Call {
 
     /// The Dial ended without an answer: set DIALSTATUS and resume the dialplan.
     pub(super) fn finish_dial(&mut self, cx: &mut Cx<'_>) {
-        if !matches!(self.state, CallState::Dialing(_)) {
+        if !matches!(self.state, CallState::Dialing(_)) || self.page_active() {
+            // A page goes on, whoever answered, until its caller hangs up.
             return;
         }
         let status = self.end_dial_state(cx);
@@ -688,6 +699,36 @@ impl Call {
             }
         }
         id
+    }
+
+    /// The headers `SIPAddHeader()` left for the outgoing INVITEs (`SIPADDHEADER01`..`50`,
+    /// chan_sip's `__SIPADDHEADER` variables inherited by the callee channel): `Alert-Info`
+    /// or `Call-Info` to make a paged phone answer by itself, for example. The headers that
+    /// make the request what it is (Via, From, To, Call-ID, CSeq, Contact, Content-*) are not
+    /// taken from the dialplan.
+    fn added_headers(&self) -> Vec<(HeaderName, String)> {
+        let Some(exec) = &self.exec else {
+            return Vec::new();
+        };
+        (1..=50)
+            .filter_map(|n| exec.vars.get(&format!("SIPADDHEADER{n:02}")))
+            .filter_map(|h| h.split_once(':'))
+            .map(|(n, v)| (HeaderName::parse(n.trim()), v.trim().to_string()))
+            .filter(|(n, _)| {
+                !matches!(
+                    n,
+                    HeaderName::Via
+                        | HeaderName::From
+                        | HeaderName::To
+                        | HeaderName::CallId
+                        | HeaderName::CSeq
+                        | HeaderName::Contact
+                        | HeaderName::ContentLength
+                        | HeaderName::ContentType
+                        | HeaderName::MaxForwards
+                )
+            })
+            .collect()
     }
 
     /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of

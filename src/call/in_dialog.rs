@@ -78,6 +78,11 @@ impl Call {
                 log::info!("call {}: BYE from transferer leg {leg}", self.label());
                 self.transfer_event(cx, TransferEvent::TransfererBye);
             }
+            Method::Bye if self.is_page_callee(leg) => {
+                // A paged callee leaves alone; the page goes on.
+                self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
+                self.page_callee_bye(leg);
+            }
             Method::Refer => self.on_refer(cx, leg, &req, h),
             Method::Bye => {
                 self.reply_on(cx, h, Reply::new(StatusCode::OK), None);

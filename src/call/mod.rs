@@ -19,10 +19,12 @@
 //!   the call and that context. A call that ends moves to [`CallState::Ended`] having freed its
 //!   timers, transactions and sockets; the engine then drops it from the table.
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
+//! - [`conference`]: the call's seats in conferences (ConfBridge, MeetMe) and its Page.
 //! - [`park`]: call parking (Park, ParkedCall, the comeback) and the table of taken positions.
 
 pub mod build;
 pub mod cdr;
+pub mod conference;
 pub mod dialog;
 pub mod identity;
 pub mod jobs;

@@ -215,6 +215,21 @@ impl Call {
                     self.stop_mixmonitor(cx, &id);
                     continue;
                 }
+                Command::Conference(spec) => {
+                    self.transfer_event(cx, TransferEvent::Outcome(StatusCode::OK));
+                    if !self.conference_command(cx, *spec) {
+                        return;
+                    }
+                }
+                Command::Page {
+                    targets,
+                    timeout,
+                    duplex,
+                } => {
+                    if !self.page_command(cx, &targets, timeout, duplex) {
+                        return;
+                    }
+                }
                 Command::Wait(d) => {
                     let wake = Wake::Call(self.handle, CallTimer::DialplanWait);
                     self.timers
@@ -266,6 +281,7 @@ impl Call {
             CallTimer::Park => self.park_timed_out(cx),
             CallTimer::Agi => self.agi_timed_out(cx),
             CallTimer::SessionTimer => self.on_session_timer(cx),
+            CallTimer::Conference => self.conference_refused_due(cx),
             CallTimer::Monitor => self.monitor_tick(cx),
         }
     }

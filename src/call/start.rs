@@ -129,6 +129,7 @@ impl Call {
             parked: None,
             xfer_rights: Default::default(),
             feature: None,
+            conference: Default::default(),
         }
     }
 

@@ -207,6 +207,8 @@ pub struct Call {
     pub xfer_rights: super::features::XferRights,
     /// A DTMF feature (transfer) in progress.
     pub feature: Option<super::features::Feature>,
+    /// Its legs' seats in conferences, and its Page.
+    pub conference: super::conference::Seats,
 }
 
 impl CallIds for Call {

@@ -7,7 +7,8 @@
 //! inuse`, `sip qualify peer`, `sip set debug`), `pbx/pbx_config.c` (`dialplan show`),
 //! `main/cli.c` (`core show channels|calls|uptime|settings|version`, `core set verbose|debug`,
 //! `channel request hangup`, `help`, "No such command"), `main/db.c` (`database ...`),
-//! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`). A command with bad arguments prints its usage and
+//! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`), `apps/app_confbridge.c` and `apps/app_meetme.c`
+//! (`confbridge list`, `meetme list`). A command with bad arguments prints its usage and
 //! changes nothing.
 //!
 //! - [`view`]: what a command may read.
@@ -16,6 +17,7 @@
 //!   helpers.
 
 mod channels;
+pub mod conference;
 mod core;
 mod database;
 mod format;
@@ -134,6 +136,8 @@ pub const COMMANDS: &[Spec] = &[
         "Usage: core set verbose [atleast] <level>|off\n       Sets level of verbose messages to be displayed on this console.\n       0 or off means no messages should be displayed."),
     spec!("core show calls", "Display information on calls",
         "Usage: core show calls [uptime]\n       Lists number of currently active calls and total number of calls\n       processed through PBX since last restart."),
+    spec!("confbridge list", "List conference bridges and participants.",
+        "Usage: confbridge list [<name>]\n       Lists all currently active conference bridges or a specific conference bridge."),
     spec!("core show channels", "Display information on channels",
         "Usage: core show channels [concise|verbose|count]\n       Lists currently defined channels and some information about them. If\n       'concise' is specified, the format is abridged and in a more easily\n       machine parsable format. If 'verbose' is specified, the output includes\n       more and longer fields. If 'count' is specified only the channel and call\n       count is output."),
     spec!("core show help", "Display help list, or specific help on a command",
@@ -166,6 +170,8 @@ pub const COMMANDS: &[Spec] = &[
         "Usage: dialplan show [[exten@]context]\n       Show dialplan"),
     spec!("help", "Display help list, or specific help on a command",
         "Usage: help [topic]\n       When called with a topic as an argument, displays usage\n       information on the given command. If called without a\n       topic, it provides a list of commands."),
+    spec!("meetme list", "List all conferences or a specific conference.",
+        "Usage: meetme list [<confno>]\n       List all conferences or a specific conference."),
     spec!("module reload", "Reload configuration for a module",
         "Usage: module reload [module ...]\n       Reloads configuration files for all listed modules which support\n       reloading, or for all supported modules if none are listed\n       (chan_sip.so: sip.conf, pbx_config.so: extensions.conf)."),
     spec!("parkedcalls show", "List currently parked calls",
@@ -281,6 +287,8 @@ pub fn run(line: &str, view: &View<'_>) -> Answer {
         ["channel", "request", "hangup", ..] => channels::hangup(view, &a[3..]),
         ["database", ..] => database::run(view, &l, &a),
         ["parking", "show", ..] | ["parkedcalls", "show", ..] => parking::show(view, &a[2..]),
+        ["confbridge", "list", ..] => conference::confbridge_list(view, &a[2..]),
+        ["meetme", "list", ..] => conference::meetme_list(view, &a[2..]),
         _ => no_such(line, &l),
     }
 }

@@ -45,6 +45,8 @@ pub struct View<'a> {
     pub parking: &'a crate::config::parking_conf::ParkingConf,
     /// The parked calls, by lot and position.
     pub parked: Vec<ParkedView>,
+    /// The running conferences (ConfBridge, MeetMe), by name.
+    pub conferences: Vec<super::conference::ConferenceView>,
 }
 
 /// One parked call for `parking show`.

@@ -27,6 +27,7 @@ pub mod files;
 pub mod groups;
 pub mod http_conf;
 pub mod indications;
+pub mod meetme_conf;
 pub mod moh_conf;
 pub mod parking_conf;
 pub mod quiet;
@@ -110,6 +111,8 @@ pub struct Config {
     pub zones: crate::tz::Zones,
     /// indications.conf (optional; without it PlayTones has the built-in US tones).
     pub indications: indications::Indications,
+    /// meetme.conf and confbridge.conf (both optional).
+    pub conference: meetme_conf::ConferenceConf,
     /// `file:line: ...` messages about options that were ignored, in file order.
     pub warnings: Vec<String>,
 }
@@ -124,6 +127,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut features_sections = None;
     let mut parking_sections = None;
     let mut indications_sections = None;
+    let mut conference_sections = (None, None);
     let http_sections;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
@@ -143,6 +147,10 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             parking_sections = optional("res_parking.conf", &mut raw)?;
             http_sections = optional("http.conf", &mut raw)?;
             indications_sections = optional("indications.conf", &mut raw)?;
+            conference_sections = (
+                optional("meetme.conf", &mut raw)?,
+                optional("confbridge.conf", &mut raw)?,
+            );
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -228,6 +236,12 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         cfg.warnings.extend(w.into_vec());
     }
     let mut w = Warnings::default();
+    if let Some(sections) = &conference_sections.0 {
+        cfg.conference.apply_meetme(sections, &mut w);
+    }
+    if let Some(sections) = &conference_sections.1 {
+        cfg.conference.apply_confbridge(sections, &mut w);
+    }
     let tz = std::env::var("TZ").ok();
     cfg.zones = zones::read(
         &cfg.extensions,
@@ -285,6 +299,7 @@ fn build(
         http: Default::default(),
         zones: Default::default(),
         indications: Default::default(),
+        conference: Default::default(),
         warnings: warnings.into_vec(),
     })
 }

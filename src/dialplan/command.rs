@@ -277,6 +277,19 @@ pub enum Command {
         /// The `i(var)` id (empty: the oldest running).
         id: String,
     },
+    /// `ConfBridge()` / `MeetMe()`: the (answered) caller joins the conference; resume with
+    /// `ConferenceLeft` when it is out while its call goes on (full, `end_marked`).
+    Conference(Box<super::conference::ConferenceSpec>),
+    /// `Page()`: ring every target; each that answers hears the (answered) caller, and is
+    /// heard too with `duplex`. The caller stays until it hangs up: no resume.
+    Page {
+        /// Targets, rung at once.
+        targets: Vec<DialTarget>,
+        /// Stop the targets still ringing after this long.
+        timeout: Option<Duration>,
+        /// `d`: everybody hears everybody.
+        duplex: bool,
+    },
     /// Nothing new: keep doing what the previous command asked.
     Keep,
     /// The dialplan is over: hang up for this reason (UNALLOCATED: no such extension,
@@ -382,6 +395,11 @@ pub enum Resume {
     ParkTimedOut {
         /// The comeback.
         comeback: ParkComeback,
+    },
+    /// The member is out of its conference while its call goes on.
+    ConferenceLeft {
+        /// Why.
+        why: super::conference::ConfLeft,
     },
     /// A `Shell` command ended with this output (None: it could not run).
     ShellDone {

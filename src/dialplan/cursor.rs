@@ -69,6 +69,8 @@ pub(crate) enum State {
     Agi,
     /// PrivacyManager() asking for a number.
     Privacy(Box<super::apps::privacy::Privacy>),
+    /// ConfBridge(), MeetMe() (its prompts, then in the conference) or Page()'s caller.
+    Conference(Box<super::apps::ConfSession>),
     /// VoiceMail() or VoiceMailMain() in progress.
     Voicemail(Box<super::apps::voicemail::Session>),
     /// Over: every later resume repeats `End` with this cause.

@@ -479,6 +479,18 @@ impl Execution {
                     Command::Keep
                 }
             },
+            (State::Conference(mut session), r) => match session.resume(self, dp, r) {
+                apps::ConfStep::Cmd(cmd) => {
+                    self.state = State::Conference(session);
+                    cmd
+                }
+                apps::ConfStep::Next => self.next(dp),
+                apps::ConfStep::Hangup => self.end(Cause::NORMAL_CLEARING),
+                apps::ConfStep::Keep => {
+                    self.state = State::Conference(session);
+                    Command::Keep
+                }
+            },
             (State::Voicemail(mut session), r) => match session.resume(self, dp, r) {
                 apps::voicemail::Step::Cmd(cmd) => {
                     self.state = State::Voicemail(session);

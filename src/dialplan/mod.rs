@@ -23,6 +23,7 @@ pub mod astdb;
 pub mod cause;
 pub mod cdr_vars;
 pub mod command;
+pub mod conference;
 mod cursor;
 pub mod exec;
 pub mod expr;

@@ -32,6 +32,11 @@ pub struct Shared {
     pub(crate) parked: std::collections::HashSet<String>,
     /// `<astspooldir>/monitor`: where MixMonitor's relative file names go.
     pub(crate) monitor_dir: std::path::PathBuf,
+    /// Members of the running conferences (the engine's view, for `MeetMeCount` and
+    /// `CONFBRIDGE_INFO`) and meetme.conf / confbridge.conf (see `conference.rs`).
+    pub(crate) conferences: super::conference::ConfCounts,
+    /// meetme.conf and confbridge.conf.
+    pub(crate) conference_conf: std::sync::Arc<crate::config::meetme_conf::ConferenceConf>,
 }
 
 /// The handle calls keep.

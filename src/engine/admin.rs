@@ -291,6 +291,7 @@ impl Engine {
                     parker: e.parker.clone(),
                 })
                 .collect(),
+            conferences: self.conference_views(now),
         }
     }
 

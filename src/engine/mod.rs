@@ -45,6 +45,7 @@ macro_rules! cx {
 mod admin;
 mod blf;
 mod challenge;
+mod conference;
 mod dns;
 mod dns_names;
 mod invite;
@@ -186,6 +187,8 @@ pub struct Engine {
     parking: crate::call::park::Parking,
     /// Counters and recent failures for the status page and /metrics.
     status: status::StatusState,
+    /// Running conferences (ConfBridge, MeetMe, Page).
+    conferences: conference::Conferences,
 }
 
 /// What the host hands the engine instead of letting it read the clock, the OS's entropy or
@@ -312,6 +315,7 @@ impl Engine {
             admin: admin::Admin::new(now),
             rtp_range: (rtp.rtp_start, rtp.rtp_end),
             status: Default::default(),
+            conferences: Default::default(),
         };
         e.schedule_qualify(now);
         e.schedule_nat(now);
@@ -338,6 +342,7 @@ impl Engine {
             cfg.voicemail_file.clone(),
         ));
         dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
+        dialplan.set_conference_conf(cfg.conference.clone());
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
@@ -449,6 +454,7 @@ impl Engine {
         let mut cx = cx!(self, now, wall);
         let r = f(call, &mut cx);
         let join = call.join.take();
+        let conference_joins = std::mem::take(&mut call.conference.requests);
         if call.is_over() {
             self.drop_call(h, wall);
         } else {
@@ -456,6 +462,9 @@ impl Engine {
         }
         if let Some(j) = join {
             self.on_join(now, h, j);
+        }
+        if !conference_joins.is_empty() && self.calls.get(h).is_some() {
+            self.on_conference_joins(now, h, conference_joins);
         }
         Some(r)
     }
@@ -1050,6 +1059,7 @@ impl Engine {
             Wake::Registry(trunk, kind) => self.registry_timer(now, trunk, kind, id),
             Wake::MwiExpiry => self.mwi_expired(now, id),
             Wake::BlfCheck => self.blf_check(),
+            Wake::Conference(id) => self.conference_tick(now, id),
         }
     }
 

@@ -194,6 +194,8 @@ impl Engine {
             self.features = cfg.features.clone();
             // Parking lots too; the calls parked stay where they are.
             self.parking.set_conf(cfg.parking.clone());
+            // meetme.conf and confbridge.conf: for the next joins (members stay).
+            self.dialplan.set_conference_conf(cfg.conference.clone());
             report.modules.push(self.reload_cdr(&cfg.cdr));
             report.modules.push(self.reload_voicemail(cfg));
             for line in &report.modules {

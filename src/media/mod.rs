@@ -19,6 +19,7 @@
 //! - [`ports`]: RTP/RTCP port pairs of `rtpstart..rtpend`, their socket ids and bound reserve.
 //! - [`moh`]: music on hold classes and the frame stream of a class's files.
 //! - [`monitor`]: MixMonitor's feeds, volume, mix, file formats and writes.
+//! - [`mixer`]: conferences: each member hears the saturating sum of the others (20 ms ticks).
 //! - [`player`]: sipbox as an RTP source (Playback, Echo): SSRC, sequence, timestamp, marker,
 //!   and the drift-free 20 ms pacing deadlines for the scheduler.
 //! - [`sounds`]: where Playback's prompts come from (the [`sounds::Sounds`] trait; in-memory source).
@@ -35,6 +36,7 @@
 pub mod dtmf;
 pub mod g711;
 pub mod learning;
+pub mod mixer;
 pub mod moh;
 pub mod monitor;
 pub mod negotiate;

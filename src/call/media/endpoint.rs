@@ -75,6 +75,11 @@ impl Playing {
         &self.files
     }
 
+    /// True when the caller hears it (not a parking announcement to another leg).
+    pub fn to_caller(&self) -> bool {
+        self.to.is_none()
+    }
+
     /// The caller turned out to receive `law` (a late offer's answer in the ACK): the frames
     /// still to play switch to `reloaded` (the same files read in `law`) or, should the files
     /// have changed meanwhile, are transcoded; the payload type follows.
@@ -392,6 +397,9 @@ impl Call {
 
     /// An RTP packet from the caller while sipbox is its endpoint.
     pub(super) fn endpoint_rtp(&mut self, cx: &mut Cx<'_>, leg: LegId, data: &mut [u8]) -> Verdict {
+        if self.conference.has(leg) {
+            return self.conference_rtp(leg, data);
+        }
         if leg != self.caller {
             return Verdict::Consumed;
         }

@@ -146,6 +146,11 @@ impl CallMedia {
     pub fn is_recording(&self) -> bool {
         matches!(self.endpoint, endpoint::Endpoint::Recording(_))
     }
+
+    /// True while a Playback plays to the caller (a conference prompt: the mix waits).
+    pub fn is_playing(&self) -> bool {
+        matches!(&self.endpoint, endpoint::Endpoint::Playback(p) if p.to_caller())
+    }
 }
 
 /// Records what a description says about the leg that sent it (address, codec, DTMF, hold).
@@ -298,6 +303,26 @@ impl Call {
         };
         lm.te_pt = sdp.telephone_event_pt();
         Ok(Some((SDP.to_string(), sdp.to_bytes())))
+    }
+
+    /// A callee's 2xx answered sipbox's offer on `leg` while sipbox is that leg's endpoint
+    /// (a Page): its address, codec and DTMF become the leg's.
+    pub(in crate::call) fn media_learn_answer(
+        &mut self,
+        cx: &mut Cx<'_>,
+        leg: LegId,
+        resp: &Response,
+    ) {
+        let Ok(answer) = Sdp::parse(resp.body()) else {
+            log::info!(
+                "call {}: paged leg {leg} answered without SDP",
+                self.label()
+            );
+            return;
+        };
+        if let Some(lm) = self.leg_media_mut(leg) {
+            learn_from(lm, cx.now, &answer);
+        }
     }
 
     /// The body of a callee's 18x/2xx as the caller should see it.

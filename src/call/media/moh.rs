@@ -31,6 +31,8 @@ pub enum MohFor {
     Dialplan,
     /// A DTMF transfer of this leg is in progress (the transferer dials, or consults).
     Transfer,
+    /// The leg is alone in its conference (MeetMe `M`, `music_on_hold_when_empty`).
+    Conference,
 }
 
 /// What the dialplan asks of the music.
@@ -243,6 +245,7 @@ impl Call {
             // A bridge carries the caller's media from now on.
             MohFor::App | MohFor::Dialplan => self.bridge().is_some(),
             MohFor::Transfer => !self.transfer_holds(p.leg),
+            MohFor::Conference => !self.conference_wants_moh(p.leg),
         }
     }
 

@@ -8,15 +8,20 @@
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
 //! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem),
 //! `park` (Park, ParkedCall), `mixmonitor` (MixMonitor, StopMixMonitor), `monitor` (Monitor,
-//! StopMonitor), `privacy` (PrivacyManager).
+//! StopMonitor), `privacy` (PrivacyManager), `confbridge` (ConfBridge, and the conference
+//! session MeetMe shares), `meetme` (MeetMe, MeetMeCount), `page` (Page).
 
 use std::time::Duration;
 
+mod confbridge;
 mod loops;
 pub(crate) mod macros;
+mod meetme;
 mod misc;
 mod mixmonitor;
 mod monitor;
+mod page;
+pub(crate) use confbridge::{info as confbridge_info, Session as ConfSession, Step as ConfStep};
 pub(crate) mod park;
 pub(crate) mod privacy;
 pub mod say;
@@ -117,9 +122,13 @@ pub enum App {
     DeadAgi,
     MixMonitor,
     StopMixMonitor,
+    ConfBridge,
+    MeetMe,
+    MeetMeCount,
+    Page,
 }
 
-const NAMES: [(&str, App); 75] = [
+const NAMES: [(&str, App); 79] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -195,6 +204,10 @@ const NAMES: [(&str, App); 75] = [
     ("deadagi", App::DeadAgi),
     ("mixmonitor", App::MixMonitor),
     ("stopmixmonitor", App::StopMixMonitor),
+    ("confbridge", App::ConfBridge),
+    ("meetme", App::MeetMe),
+    ("meetmecount", App::MeetMeCount),
+    ("page", App::Page),
 ];
 
 impl App {
@@ -502,6 +515,10 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::Record => record(ex, &argv, loc),
         App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
         App::StopMixMonitor => mixmonitor::stop(args),
+        App::ConfBridge => confbridge::confbridge(ex, &argv, loc),
+        App::MeetMe => meetme::meetme(ex, &argv, loc),
+        App::MeetMeCount => meetme::count(ex, &argv, loc),
+        App::Page => page::page(ex, &argv, loc),
         App::Monitor => monitor::monitor(ex, dp, &argv, loc),
         App::StopMonitor => monitor::stop(ex),
         App::DBdel => {

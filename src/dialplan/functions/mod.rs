@@ -83,6 +83,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "DEVICE_STATE" | "EXTENSION_STATE" => presence::read(cx, name, args),
         "MESSAGE" | "MESSAGE_DATA" => message::read(cx, name, args),
         "SHELL" => shell::read(cx, args),
+        "CONFBRIDGE_INFO" => super::apps::confbridge_info(cx.ex, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
