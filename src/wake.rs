@@ -47,6 +47,9 @@ pub enum CallTimer {
     /// The earliest session-timer deadline of the call's legs (RFC 4028: our refresh, or
     /// the expiry of a leg whose end refreshes).
     SessionTimer,
+    /// Queue(): the next look at the queue (every second until the caller's turn, `retry`
+    /// between attempts).
+    Queue,
     /// The next 20 ms frame of the call's MixMonitor recordings. (Keep this kind last, or
     /// change [`CALL_TIMER_KINDS`].)
     Monitor,

@@ -20,6 +20,7 @@
 //!   timers, transactions and sockets; the engine then drops it from the table.
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
 //! - [`park`]: call parking (Park, ParkedCall, the comeback) and the table of taken positions.
+//! - [`queue`]: Queue(): the caller's wait, the attempts that ring members, the bridge.
 
 pub mod build;
 pub mod cdr;
@@ -42,6 +43,7 @@ mod in_dialog;
 pub mod join;
 pub mod local;
 pub mod park;
+pub mod queue;
 mod script;
 pub mod session_refresh;
 mod start;

@@ -122,6 +122,7 @@ impl Call {
             join: None,
             owed_answer: None,
             parked: None,
+            queue: None,
             xfer_rights: Default::default(),
             feature: None,
         }

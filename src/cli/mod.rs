@@ -7,7 +7,7 @@
 //! inuse`, `sip qualify peer`, `sip set debug`), `pbx/pbx_config.c` (`dialplan show`),
 //! `main/cli.c` (`core show channels|calls|uptime|settings|version`, `core set verbose|debug`,
 //! `channel request hangup`, `help`, "No such command"), `main/db.c` (`database ...`),
-//! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`). A command with bad arguments prints its usage and
+//! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`), `apps/app_queue.c` (`queue show`). A command with bad arguments prints its usage and
 //! changes nothing.
 //!
 //! - [`view`]: what a command may read.
@@ -20,6 +20,7 @@ mod core;
 mod database;
 mod format;
 mod parking;
+mod queue;
 mod sip;
 pub mod view;
 
@@ -172,6 +173,10 @@ pub const COMMANDS: &[Spec] = &[
         "Usage: parkedcalls show [name]\n       The name Asterisk 1.8-11 had: answered as 'parking show'."),
     spec!("parking show", "Show a parking lot or a list of all parking lots.",
         "Usage: parking show [name]\n\tShows a list of parking lots or details of a specific parking lot."),
+    spec!("queue reload", "Reload queues, members, queue rules, or parameters",
+        "Usage: queue reload {all|members|parameters|rules}\n       Reloads queues.conf (sipbox: the whole configuration, as 'core reload';\n       callers waiting in a queue stay)."),
+    spec!("queue show", "Show status of a specified queue",
+        "Usage: queue show\n       Provides summary information on a specified queue."),
     spec!("sip qualify peer", "Send an OPTIONS packet to a peer",
         "Usage: sip qualify peer <name> [load]\n       Requests a response from one SIP peer and the current status.\n       Option \"load\" forces lookup of peer in realtime storage."),
     spec!("sip reload", "Reload SIP configuration",
@@ -281,6 +286,8 @@ pub fn run(line: &str, view: &View<'_>) -> Answer {
         ["channel", "request", "hangup", ..] => channels::hangup(view, &a[3..]),
         ["database", ..] => database::run(view, &l, &a),
         ["parking", "show", ..] | ["parkedcalls", "show", ..] => parking::show(view, &a[2..]),
+        ["queue", "show", ..] => queue::show(view, &a[2..]),
+        ["queue", "reload", ..] => queue::reload(&l[2..]),
         _ => no_such(line, &l),
     }
 }

@@ -29,6 +29,7 @@ pub mod http_conf;
 pub mod indications;
 pub mod moh_conf;
 pub mod parking_conf;
+pub mod queues_conf;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
@@ -104,6 +105,8 @@ pub struct Config {
     pub parking: parking_conf::ParkingConf,
     /// http.conf (optional; no listener without it).
     pub http: http_conf::HttpConf,
+    /// queues.conf (optional; no queues without it).
+    pub queues: queues_conf::QueuesConf,
     /// The local time zone and the zones extensions.conf names (`zones.rs`; UTC only for
     /// [`load_str`]).
     pub zones: crate::tz::Zones,
@@ -123,6 +126,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut features_sections = None;
     let mut parking_sections = None;
     let mut indications_sections = None;
+    let mut queues_sections = None;
     let http_sections;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
@@ -142,6 +146,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
             parking_sections = optional("res_parking.conf", &mut raw)?;
             http_sections = optional("http.conf", &mut raw)?;
             indications_sections = optional("indications.conf", &mut raw)?;
+            queues_sections = optional("queues.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -226,6 +231,11 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         cfg.indications = indications::Indications::from_sections(&sections, &mut w);
         cfg.warnings.extend(w.into_vec());
     }
+    if let Some(sections) = queues_sections {
+        let mut w = Warnings::default();
+        cfg.queues = queues_conf::QueuesConf::from_sections(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
     let mut w = Warnings::default();
     let tz = std::env::var("TZ").ok();
     cfg.zones = zones::read(
@@ -282,6 +292,7 @@ fn build(
         features: Default::default(),
         parking: Default::default(),
         http: Default::default(),
+        queues: Default::default(),
         zones: Default::default(),
         indications: Default::default(),
         warnings: warnings.into_vec(),

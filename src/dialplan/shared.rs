@@ -32,6 +32,8 @@ pub struct Shared {
     pub(crate) parked: std::collections::HashSet<String>,
     /// `<astspooldir>/monitor`: where MixMonitor's relative file names go.
     pub(crate) monitor_dir: std::path::PathBuf,
+    /// Call queues: members and waiting callers (queues.conf, AddQueueMember, Queue()).
+    pub(crate) queues: super::queue::Queues,
 }
 
 /// The handle calls keep.

@@ -194,6 +194,12 @@ impl Engine {
             self.features = cfg.features.clone();
             // Parking lots too; the calls parked stay where they are.
             self.parking.set_conf(cfg.parking.clone());
+            // queues.conf too; callers waiting in a queue stay (app_queue's reload).
+            self.dialplan.set_queues(cfg.queues.clone());
+            let queues = cfg.queues.queues.len();
+            report
+                .modules
+                .push(format!("Reloading app_queue: {queues} queues"));
             report.modules.push(self.reload_cdr(&cfg.cdr));
             report.modules.push(self.reload_voicemail(cfg));
             for line in &report.modules {

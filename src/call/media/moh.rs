@@ -31,6 +31,8 @@ pub enum MohFor {
     Dialplan,
     /// A DTMF transfer of this leg is in progress (the transferer dials, or consults).
     Transfer,
+    /// `Queue()`: the caller waits for a member.
+    Queue,
 }
 
 /// What the dialplan asks of the music.
@@ -243,6 +245,7 @@ impl Call {
             // A bridge carries the caller's media from now on.
             MohFor::App | MohFor::Dialplan => self.bridge().is_some(),
             MohFor::Transfer => !self.transfer_holds(p.leg),
+            MohFor::Queue => !self.queue_music_wanted(),
         }
     }
 
