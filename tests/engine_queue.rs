@@ -292,7 +292,10 @@ fn ringall_rings_every_member_and_the_first_to_answer_is_bridged() {
     let show = cli(&mut net, "queue show sales");
     assert!(show.contains("C:1, A:0"), "{show}");
     assert!(show.contains("   No Callers\n"), "{show}");
-    assert!(show.contains("      SIP/1002 (ringinuse enabled) (in call)"), "{show}");
+    assert!(
+        show.contains("      SIP/1002 (ringinuse enabled) (in call)"),
+        "{show}"
+    );
     a.hang_up(&mut net, &mut da);
     b.answer_bye(&mut net);
     net.advance(Duration::from_secs(2));
@@ -396,10 +399,16 @@ fn a_timed_queue_ends_with_timeout() {
     let second = net.now;
     cancelled(&mut net, &c, &ic);
     let rang = net.now - second;
-    assert!(rang >= Duration::from_millis(900) && rang <= Duration::from_millis(1100), "{rang:?}");
+    assert!(
+        rang >= Duration::from_millis(900) && rang <= Duration::from_millis(1100),
+        "{rang:?}"
+    );
     assert!(net.wait_log("after rr TIMEOUT", T), "{:?}", net.log());
     let waited = net.now - start;
-    assert!(waited >= Duration::from_secs(4) && waited < Duration::from_secs(5), "{waited:?}");
+    assert!(
+        waited >= Duration::from_secs(4) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
     a.answer_bye(&mut net);
     let _ = da;
     net.assert_idle();
@@ -426,7 +435,11 @@ fn joinempty_full_and_unknown_queues_return_at_once() {
     let _da = queued(&mut net, &mut a, "505");
     assert!(net.wait_log("after nosuch UNKNOWN", T), "{:?}", net.log());
     a.answer_bye(&mut net);
-    assert!(net.logged("[505@internal:4]: Queue requires an argument"), "{:?}", net.log());
+    assert!(
+        net.logged("[505@internal:4]: Queue requires an argument"),
+        "{:?}",
+        net.log()
+    );
     assert!(!net.logged("never here"));
     assert!(cli(&mut net, "queue show nosuch").contains("No such queue: nosuch."));
     net.assert_idle();
@@ -455,7 +468,10 @@ fn member_applications_set_their_statuses_and_persist_dynamic_members() {
     }
     // SIP/1001 (the caller's own interface) stays, dynamic, and is in AstDB.
     let show = cli(&mut net, "queue show dyn");
-    assert!(show.contains("      SIP/1001 (ringinuse enabled) (dynamic)"), "{show}");
+    assert!(
+        show.contains("      SIP/1001 (ringinuse enabled) (dynamic)"),
+        "{show}"
+    );
     assert!(!show.contains("SIP/1003"), "{show}");
     let db = cli(&mut net, "database show Queue");
     assert!(db.contains("/Queue/PersistentMembers/dyn"), "{db}");
@@ -483,7 +499,11 @@ fn wrapuptime_keeps_the_member_from_the_next_caller_and_c_goes_on() {
         assert!(net.quiet(b.sip), "rung in its wrap-up time");
     }
     let inv = rings(&mut net, &b);
-    assert!(net.now - ended >= Duration::from_secs(10), "{:?}", net.now - ended);
+    assert!(
+        net.now - ended >= Duration::from_secs(10),
+        "{:?}",
+        net.now - ended
+    );
     let db2 = answers(&mut net, &b, &inv);
     rtp_flows(&mut net, &c, dc.remote_media(), &b, db2.remote_media());
     c.hang_up(&mut net, &mut dc);
@@ -513,7 +533,10 @@ fn a_reload_keeps_the_waiting_caller_and_new_members_ring() {
         .reload_config(now, &cfg, sipbox::engine::ReloadScope::All)
         .unwrap();
     assert!(
-        report.modules.iter().any(|m| m == "Reloading app_queue: 7 queues"),
+        report
+            .modules
+            .iter()
+            .any(|m| m == "Reloading app_queue: 7 queues"),
         "{:?}",
         report.modules
     );

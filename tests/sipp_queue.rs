@@ -103,7 +103,10 @@ fn sipp_caller_queues_hears_music_and_a_member_answers() {
     ];
     let caller = sipp::spawn_on(sipp::free_port(), sb.addr, &caller_args, 20);
     assert!(
-        sb.wait_log("joined queue 'support' at position 1", Duration::from_secs(8)),
+        sb.wait_log(
+            "joined queue 'support' at position 1",
+            Duration::from_secs(8)
+        ),
         "{:#?}",
         sb.log()
     );
@@ -145,6 +148,9 @@ fn sipp_caller_queues_hears_music_and_a_member_answers() {
         sipp::succeeded(&sipp::finish(caller)),
         "1001 gets the BYE when 1002 hangs up"
     );
-    assert!(sb.wait_log("queue 'support' answered by SIP/1002", Duration::from_secs(1)));
+    assert!(sb.wait_log(
+        "queue 'support' answered by SIP/1002",
+        Duration::from_secs(1)
+    ));
     assert!(sb.wait_log("0 calls up", Duration::from_secs(5)));
 }

@@ -131,10 +131,12 @@ impl Call {
         };
         let joined: Result<(usize, (String, String)), QueueResult> =
             cx.dialplan.with_queues(|q, _| {
-            let pos = q.join(&req.queue, w, req.position, cx.wall, &look)?;
-            let q = q.get(&req.queue).map(|s| (s.def.name.clone(), s.def.musicclass.clone()));
-            Ok((pos, q.unwrap_or_default()))
-        });
+                let pos = q.join(&req.queue, w, req.position, cx.wall, &look)?;
+                let q = q
+                    .get(&req.queue)
+                    .map(|s| (s.def.name.clone(), s.def.musicclass.clone()));
+                Ok((pos, q.unwrap_or_default()))
+            });
         let (pos, (queue, class)) = match joined {
             Ok(j) => j,
             Err(status) => {
@@ -235,9 +237,8 @@ impl Call {
             let pick = q.pick(&queue, &id, wall, &look, &mut draw);
             let def = q.get(&queue).map(|s| &s.def);
             let ring_time = def.map_or(Duration::from_secs(15), |d| d.timeout);
-            let ringall = def.is_some_and(|d| {
-                d.strategy == crate::config::queues_conf::Strategy::RingAll
-            });
+            let ringall =
+                def.is_some_and(|d| d.strategy == crate::config::queues_conf::Strategy::RingAll);
             (pick, ring_time, ringall)
         });
         let Some(w) = self.queue.as_mut() else { return };
@@ -338,8 +339,13 @@ impl Call {
     /// after a round with `n`, or at the timeout; else wait `retry`.
     fn queue_attempt_over(&mut self, cx: &mut Cx<'_>, last: Option<String>) {
         let Some(w) = self.queue.as_ref() else { return };
-        let (queue, id, expire, no_retry, tries) =
-            (w.queue.clone(), w.id.clone(), w.expire, w.req.no_retry, w.tries);
+        let (queue, id, expire, no_retry, tries) = (
+            w.queue.clone(),
+            w.id.clone(),
+            w.expire,
+            w.req.no_retry,
+            w.tries,
+        );
         let states = self.member_states(cx, &queue);
         let look = |i: &str| {
             states
@@ -383,7 +389,9 @@ impl Call {
         let Phase::Ringing { rung, .. } = &w.phase else {
             return;
         };
-        let peer = leg.and_then(|l| self.legs.get(l)).and_then(|l| l.entry.as_deref());
+        let peer = leg
+            .and_then(|l| self.legs.get(l))
+            .and_then(|l| l.entry.as_deref());
         let member = rung
             .iter()
             .find(|i| {
@@ -437,7 +445,14 @@ impl Call {
 
     /// True while the music is the queue's and the wait goes on.
     pub(in crate::call) fn queue_music_wanted(&self) -> bool {
-        self.in_queue() && !matches!(self.state, CallState::Answered { bridge: Some(_), .. })
+        self.in_queue()
+            && !matches!(
+                self.state,
+                CallState::Answered {
+                    bridge: Some(_),
+                    ..
+                }
+            )
     }
 }
 
@@ -448,7 +463,10 @@ mod tests {
     #[test]
     fn interfaces_as_dial_targets() {
         let t = target("SIP/1001").unwrap();
-        assert_eq!((t.tech.as_str(), t.resource.as_str(), t.number), ("SIP", "1001", None));
+        assert_eq!(
+            (t.tech.as_str(), t.resource.as_str(), t.number),
+            ("SIP", "1001", None)
+        );
         let t = target("SIP/trunk/0123").unwrap();
         assert_eq!(t.number.as_deref(), Some("0123"));
         let t = target("Local/100@agents/n").unwrap();

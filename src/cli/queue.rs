@@ -65,7 +65,11 @@ fn queue_text(out: &mut String, view: &View<'_>, states: &States, q: &QueueState
             if m.penalty > 0 {
                 let _ = write!(out, " with penalty {}", m.penalty);
             }
-            let ring = if q.ringinuse(m) { "enabled" } else { "disabled" };
+            let ring = if q.ringinuse(m) {
+                "enabled"
+            } else {
+                "disabled"
+            };
             let _ = write!(out, " (ringinuse {ring})");
             if m.dynamic {
                 out.push_str(" (dynamic)");

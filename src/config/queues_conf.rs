@@ -276,7 +276,10 @@ const MISSED: &[(&str, &str)] = &[
     ("announce-round-seconds", "announcements are not played"),
     ("announce-to-first-user", "announcements are not played"),
     ("periodic-announce", "announcements are not played"),
-    ("periodic-announce-frequency", "announcements are not played"),
+    (
+        "periodic-announce-frequency",
+        "announcements are not played",
+    ),
     ("random-periodic-announce", "announcements are not played"),
     ("relative-periodic-announce", "announcements are not played"),
     ("context", "exit digits to a context are not taken"),
@@ -290,8 +293,14 @@ const MISSED: &[(&str, &str)] = &[
     ("membermacro", "member macros do not run"),
     ("membergosub", "member subroutines do not run"),
     ("memberdelay", "members hear no delay"),
-    ("timeoutpriority", "the Queue() timeout always wins (timeoutpriority=app)"),
-    ("timeoutrestart", "a member's busy does not restart the timeout"),
+    (
+        "timeoutpriority",
+        "the Queue() timeout always wins (timeoutpriority=app)",
+    ),
+    (
+        "timeoutrestart",
+        "a member's busy does not restart the timeout",
+    ),
     ("penaltymemberslimit", "penalties always count"),
     ("reportholdtime", "members hear no hold time"),
 ];
@@ -406,7 +415,10 @@ fn queue(s: &Section, autofill: bool, missed: &mut HashSet<String>, w: &mut Warn
                 Some(st) => q.strategy = st,
                 None => w.at(
                     &e.loc,
-                    format!("'{v}' isn't a valid strategy for queue '{}', using ringall instead", s.name),
+                    format!(
+                        "'{v}' isn't a valid strategy for queue '{}', using ringall instead",
+                        s.name
+                    ),
                 ),
             },
             "timeout" => secs(w, &mut q.timeout),
@@ -443,9 +455,10 @@ fn queue(s: &Section, autofill: bool, missed: &mut HashSet<String>, w: &mut Warn
                 Err(_) => w.at(&e.loc, "'weight' wants a whole number; ignored"),
             },
             "member" => match member_def(v) {
-                Ok(m) if q.members.len() >= MAX_MEMBERS => {
-                    w.at(&e.loc, format!("more than {MAX_MEMBERS} members; '{}' ignored", m.interface))
-                }
+                Ok(m) if q.members.len() >= MAX_MEMBERS => w.at(
+                    &e.loc,
+                    format!("more than {MAX_MEMBERS} members; '{}' ignored", m.interface),
+                ),
                 Ok(m) => {
                     if let Some(i) = q
                         .members
@@ -521,7 +534,10 @@ mod tests {
         assert_eq!(q.strategy, Strategy::RingAll);
         assert_eq!(q.timeout, Duration::from_secs(15));
         assert_eq!(w.len(), 8, "once per option name, not per queue: {w:?}");
-        assert!(w[0].starts_with("queues.conf:2: 'bogus' isn't a valid strategy"), "{w:?}");
+        assert!(
+            w[0].starts_with("queues.conf:2: 'bogus' isn't a valid strategy"),
+            "{w:?}"
+        );
         assert!(w[1].starts_with("queues.conf:3:"));
         assert!(w[2].starts_with("queues.conf:4: member 'nothing'"));
         assert!(w[3].contains("unknown option 'sometimes' for 'joinempty'"));

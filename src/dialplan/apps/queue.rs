@@ -85,8 +85,8 @@ fn queue(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             'c' => req.continue_after = true,
             // Accepted, no effect here (hang-up keys, parking, recording, call forward
             // handling, data calls, `R`'s ring-while-ringing).
-            'C' | 'd' | 'F' | 'h' | 'H' | 'i' | 'I' | 'k' | 'K' | 'w' | 'W' | 'x' | 'X'
-            | 'R' | 'b' | 'B' => log::debug!("{loc}: Queue option '{c}' has no effect"),
+            'C' | 'd' | 'F' | 'h' | 'H' | 'i' | 'I' | 'k' | 'K' | 'w' | 'W' | 'x' | 'X' | 'R'
+            | 'b' | 'B' => log::debug!("{loc}: Queue option '{c}' has no effect"),
             ' ' => {}
             other => log::warn!("{loc}: {}: Queue option '{other}' unknown", ex.here()),
         }
@@ -100,9 +100,20 @@ fn queue(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             Err(_) => log::warn!("{loc}: {}: Queue timeout '{t}' is no number", ex.here()),
         }
     }
-    for (i, what) in [(2, "URL"), (3, "announceoverride"), (5, "AGI"), (6, "macro"), (7, "gosub"), (8, "rule")] {
+    for (i, what) in [
+        (2, "URL"),
+        (3, "announceoverride"),
+        (5, "AGI"),
+        (6, "macro"),
+        (7, "gosub"),
+        (8, "rule"),
+    ] {
         if !arg(i).is_empty() {
-            log::warn!("{loc}: {}: Queue {what} '{}' is not supported; ignored", ex.here(), arg(i));
+            log::warn!(
+                "{loc}: {}: Queue {what} '{}' is not supported; ignored",
+                ex.here(),
+                arg(i)
+            );
         }
     }
     let p = arg(9);
@@ -124,11 +135,17 @@ fn queue(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
     }
     req.channel = ex.channel_name();
     let keep_going = req.continue_after;
-    Flow::Cmd(Command::Queue(Box::new(req)), State::AwaitQueue { keep_going })
+    Flow::Cmd(
+        Command::Queue(Box::new(req)),
+        State::AwaitQueue { keep_going },
+    )
 }
 
 /// Runs `f` on the queue table with the AstDB beside it.
-fn with<R>(dp: &Dialplan, f: impl FnOnce(&mut Queues, &mut crate::dialplan::astdb::AstDb) -> R) -> R {
+fn with<R>(
+    dp: &Dialplan,
+    f: impl FnOnce(&mut Queues, &mut crate::dialplan::astdb::AstDb) -> R,
+) -> R {
     dp.with_queues(f)
 }
 

@@ -84,8 +84,12 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "DEVICE_STATE" | "EXTENSION_STATE" => presence::read(cx, name, args),
         "MESSAGE" | "MESSAGE_DATA" => message::read(cx, name, args),
         "SHELL" => shell::read(cx, args),
-        "QUEUE_MEMBER" | "QUEUE_MEMBER_COUNT" | "QUEUE_WAITING_COUNT" | "QUEUE_EXISTS"
-        | "QUEUE_MEMBER_LIST" | "QUEUE_MEMBER_PENALTY" => queue::read(cx, name, args),
+        "QUEUE_MEMBER"
+        | "QUEUE_MEMBER_COUNT"
+        | "QUEUE_WAITING_COUNT"
+        | "QUEUE_EXISTS"
+        | "QUEUE_MEMBER_LIST"
+        | "QUEUE_MEMBER_PENALTY" => queue::read(cx, name, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {

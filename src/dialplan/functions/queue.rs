@@ -33,33 +33,44 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
         }
         let Some(q) = qs.get(arg(0)) else {
             if name == "QUEUE_MEMBER" && (arg(0).is_empty() || arg(1).is_empty()) {
-                return Err("Missing required argument. QUEUE_MEMBER(<queuename>,<option>[,<interface>])".into());
+                return Err(
+                    "Missing required argument. QUEUE_MEMBER(<queuename>,<option>[,<interface>])"
+                        .into(),
+                );
             }
             log::warn!("queue {} was not found", arg(0));
-            return Ok(if name == "QUEUE_MEMBER_LIST" || name == "QUEUE_MEMBER_PENALTY" {
-                String::new()
-            } else {
-                "0".into()
-            });
+            return Ok(
+                if name == "QUEUE_MEMBER_LIST" || name == "QUEUE_MEMBER_PENALTY" {
+                    String::new()
+                } else {
+                    "0".into()
+                },
+            );
         };
         let logged = |m: &crate::dialplan::queue::Member| {
-            !matches!(state(&m.state_interface), DeviceState::Unavailable | DeviceState::Invalid)
+            !matches!(
+                state(&m.state_interface),
+                DeviceState::Unavailable | DeviceState::Invalid
+            )
         };
         let free = |m: &crate::dialplan::queue::Member| {
             state(&m.state_interface) == DeviceState::NotInUse && !m.paused
         };
         let wrapping = |m: &crate::dialplan::queue::Member| {
             !q.def.wrapuptime.is_zero()
-                && m.lastcall.is_some_and(|t| {
-                    now.duration_since(t).map_or(true, |d| d < q.def.wrapuptime)
-                })
+                && m.lastcall
+                    .is_some_and(|t| now.duration_since(t).map_or(true, |d| d < q.def.wrapuptime))
         };
         let member = |i: &str| -> Result<&crate::dialplan::queue::Member, String> {
             if i.is_empty() {
                 return Err("QUEUE_MEMBER: Missing required interface argument.".into());
             }
-            q.member(i)
-                .ok_or_else(|| format!("Queue member interface '{i}' not in queue '{}'.", q.def.name))
+            q.member(i).ok_or_else(|| {
+                format!(
+                    "Queue member interface '{i}' not in queue '{}'.",
+                    q.def.name
+                )
+            })
         };
         let count = |f: &dyn Fn(&crate::dialplan::queue::Member) -> bool| {
             q.members.iter().filter(|m| f(m)).count().to_string()
@@ -84,7 +95,10 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
                 "ringinuse" | "ignorebusy" => {
                     Ok(u8::from(q.ringinuse(member(arg(2))?)).to_string())
                 }
-                "" => Err("Missing required argument. QUEUE_MEMBER(<queuename>,<option>[,<interface>])".into()),
+                "" => Err(
+                    "Missing required argument. QUEUE_MEMBER(<queuename>,<option>[,<interface>])"
+                        .into(),
+                ),
                 other => Err(format!("QUEUE_MEMBER: Invalid option '{other}' provided.")),
             },
         }
@@ -101,18 +115,25 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
         (arg(0), arg(1), arg(2))
     };
     if option.is_empty() || interface.is_empty() {
-        return Err(format!("Missing required argument. {name}([<queuename>],<option>,<interface>)"));
+        return Err(format!(
+            "Missing required argument. {name}([<queuename>],<option>,<interface>)"
+        ));
     }
     let n: i64 = value.trim().parse().unwrap_or(0);
     let ok = cx.dp.with_queues(|qs, db| {
         let changed = match option.to_ascii_lowercase().as_str() {
-            "penalty" if n >= 0 => qs.set_penalty(queue, interface, n.min(i64::from(u32::MAX)) as u32),
+            "penalty" if n >= 0 => {
+                qs.set_penalty(queue, interface, n.min(i64::from(u32::MAX)) as u32)
+            }
             "paused" => !qs.set_paused(queue, interface, n > 0).is_empty(),
             "ringinuse" | "ignorebusy" => qs.set_ringinuse(queue, interface, n > 0),
             _ => return Err(format!("{name}: Invalid option '{option}' provided.")),
         };
         let names: Vec<String> = qs.all().map(|q| q.def.name.clone()).collect();
-        for q in names.iter().filter(|q| queue.is_empty() || q.eq_ignore_ascii_case(queue)) {
+        for q in names
+            .iter()
+            .filter(|q| queue.is_empty() || q.eq_ignore_ascii_case(queue))
+        {
             qs.dump(q, db);
         }
         Ok(changed)

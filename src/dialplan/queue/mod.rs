@@ -15,8 +15,8 @@
 mod persist;
 pub mod strategy;
 
-use crate::config::queues_conf::{member_def, MemberDef, QueueDef, QueueGeneral, QueuesConf};
 use crate::config::queues_conf::MAX_MEMBERS;
+use crate::config::queues_conf::{member_def, MemberDef, QueueDef, QueueGeneral, QueuesConf};
 use crate::presence::DeviceState;
 use std::time::{Duration, SystemTime};
 
@@ -146,7 +146,11 @@ pub struct QueueState {
 
 impl QueueState {
     fn new(def: QueueDef) -> QueueState {
-        let members = def.members.iter().map(|m| Member::from_def(m, false)).collect();
+        let members = def
+            .members
+            .iter()
+            .map(|m| Member::from_def(m, false))
+            .collect();
         QueueState {
             def,
             members,
@@ -300,9 +304,7 @@ impl Queues {
         let Some(q) = self.get_mut(name).filter(|q| !q.dead) else {
             return Err(QueueResult::Unknown);
         };
-        if q.def.joinempty.any()
-            && strategy::is_empty(q, &q.def.joinempty, now, states, &shared)
-        {
+        if q.def.joinempty.any() && strategy::is_empty(q, &q.def.joinempty, now, states, &shared) {
             return Err(QueueResult::JoinEmpty);
         }
         let max = if q.def.maxlen > 0 {
@@ -320,7 +322,11 @@ impl Queues {
             .unwrap_or(q.callers.len());
         if position > 0 && position - 1 < at {
             // As far forward as asked, never ahead of a higher priority.
-            let first_same = q.callers.iter().position(|c| c.prio <= w.prio).unwrap_or(at);
+            let first_same = q
+                .callers
+                .iter()
+                .position(|c| c.prio <= w.prio)
+                .unwrap_or(at);
             at = (position - 1).max(first_same);
         }
         q.callers.insert(at, w);
@@ -521,7 +527,11 @@ impl Queues {
         else {
             return;
         };
-        let next = if pos + 1 >= q.members.len() { 0 } else { pos + 1 };
+        let next = if pos + 1 >= q.members.len() {
+            0
+        } else {
+            pos + 1
+        };
         q.rrpos = next;
         if let Some(c) = q.callers.iter_mut().find(|c| c.id == id) {
             c.linpos = next;
@@ -542,7 +552,12 @@ impl Queues {
     }
 
     /// `leavewhenempty` says `id` must leave `name`.
-    pub fn must_leave(&self, name: &str, now: SystemTime, states: &dyn Fn(&str) -> DeviceState) -> bool {
+    pub fn must_leave(
+        &self,
+        name: &str,
+        now: SystemTime,
+        states: &dyn Fn(&str) -> DeviceState,
+    ) -> bool {
         let shared = self.shared_lastcalls();
         self.get(name).is_some_and(|q| {
             q.def.leavewhenempty.any()
@@ -553,7 +568,12 @@ impl Queues {
     /// Every state interface of `name`'s members (what the call layer looks up before a pick).
     pub fn state_interfaces(&self, name: &str) -> Vec<String> {
         self.get(name)
-            .map(|q| q.members.iter().map(|m| m.state_interface.clone()).collect())
+            .map(|q| {
+                q.members
+                    .iter()
+                    .map(|m| m.state_interface.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -26,7 +26,12 @@ fn lastcall(m: &Member, shared: &[(String, SystemTime)]) -> Option<SystemTime> {
 }
 
 /// True while `m` is in its wrap-up time.
-fn wrapping_up(q: &QueueState, m: &Member, now: SystemTime, shared: &[(String, SystemTime)]) -> bool {
+fn wrapping_up(
+    q: &QueueState,
+    m: &Member,
+    now: SystemTime,
+    shared: &[(String, SystemTime)],
+) -> bool {
     if q.def.wrapuptime.is_zero() {
         return false;
     }
@@ -140,9 +145,7 @@ pub fn is_empty(
             DeviceState::Unknown => when.unknown,
             DeviceState::NotInUse => false,
         };
-        !(excluded
-            || m.paused && when.paused
-            || when.wrapup && wrapping_up(q, m, now, shared))
+        !(excluded || m.paused && when.paused || when.wrapup && wrapping_up(q, m, now, shared))
     })
 }
 

@@ -66,7 +66,11 @@ fn ringall_rings_the_best_penalty_at_once() {
     assert_eq!(pick(&mut q, "x", t(0)), ["SIP/b", "SIP/c"]);
     q.set_paused("q", "SIP/b", true);
     q.set_paused("q", "SIP/c", true);
-    assert_eq!(pick(&mut q, "x", t(0)), ["SIP/a"], "penalty 1 when 0 is away");
+    assert_eq!(
+        pick(&mut q, "x", t(0)),
+        ["SIP/a"],
+        "penalty 1 when 0 is away"
+    );
 }
 
 #[test]
@@ -151,7 +155,10 @@ fn ringinuse_no_skips_members_in_a_call() {
     let mut rng = || 1u64;
     assert_eq!(q.pick("q", "x", t(0), &a_busy, &mut rng), ["SIP/b"]);
     q.set_ringinuse("q", "SIP/a", true);
-    assert_eq!(q.pick("q", "x", t(0), &a_busy, &mut rng), ["SIP/a", "SIP/b"]);
+    assert_eq!(
+        q.pick("q", "x", t(0), &a_busy, &mut rng),
+        ["SIP/a", "SIP/b"]
+    );
 }
 
 #[test]
@@ -161,13 +168,26 @@ fn joinempty_maxlen_and_priorities() {
     d.maxlen = 2;
     let mut q = queues(d);
     let gone = |_: &str| DeviceState::Invalid;
-    assert_eq!(q.join("q", caller("x"), 0, t(0), &gone), Err(QueueResult::JoinEmpty));
+    assert_eq!(
+        q.join("q", caller("x"), 0, t(0), &gone),
+        Err(QueueResult::JoinEmpty)
+    );
     assert_eq!(q.join("q", caller("x"), 0, t(0), &all_free), Ok(1));
     let mut vip = caller("v");
     vip.prio = 5;
-    assert_eq!(q.join("q", vip, 0, t(0), &all_free), Ok(1), "ahead of prio 0");
-    assert_eq!(q.join("q", caller("z"), 0, t(0), &all_free), Err(QueueResult::Full));
-    assert_eq!(q.join("nosuch", caller("z"), 0, t(0), &all_free), Err(QueueResult::Unknown));
+    assert_eq!(
+        q.join("q", vip, 0, t(0), &all_free),
+        Ok(1),
+        "ahead of prio 0"
+    );
+    assert_eq!(
+        q.join("q", caller("z"), 0, t(0), &all_free),
+        Err(QueueResult::Full)
+    );
+    assert_eq!(
+        q.join("nosuch", caller("z"), 0, t(0), &all_free),
+        Err(QueueResult::Unknown)
+    );
     assert_eq!(q.get("q").unwrap().position("x"), Some(2));
     q.leave("q", "v", true);
     assert_eq!(q.get("q").unwrap().abandoned, 1);
@@ -187,7 +207,10 @@ fn only_the_head_caller_rings_without_autofill() {
     for id in ["x", "y", "z", "w"] {
         q.join("q", caller(id), 0, t(0), &all_free).unwrap();
     }
-    assert!(q.is_our_turn("q", "z", t(0), &all_free), "three free members");
+    assert!(
+        q.is_our_turn("q", "z", t(0), &all_free),
+        "three free members"
+    );
     assert!(!q.is_our_turn("q", "w", t(0), &all_free));
 }
 
@@ -200,7 +223,10 @@ fn dynamic_members_and_their_statuses() {
     assert_eq!(q.add_member("nosuch", &m, false), AddResult::NoSuchQueue);
     assert_eq!(q.remove_member("q", "SIP/a"), RemoveResult::NotDynamic);
     assert_eq!(q.remove_member("q", "SIP/zz"), RemoveResult::NotInQueue);
-    assert_eq!(q.remove_member("nosuch", "SIP/d"), RemoveResult::NoSuchQueue);
+    assert_eq!(
+        q.remove_member("nosuch", "SIP/d"),
+        RemoveResult::NoSuchQueue
+    );
     // A reload keeps the dynamic member.
     let conf = QueuesConf {
         general: QueueGeneral::default(),
@@ -234,7 +260,10 @@ fn persistent_members_round_trip_through_astdb() {
     let st = fresh.get("q").unwrap();
     let d = st.member("SIP/d").unwrap();
     assert!(d.dynamic && d.paused);
-    assert_eq!((d.penalty, d.name.as_str(), d.state_interface.as_str()), (3, "Dee", "SIP/dd"));
+    assert_eq!(
+        (d.penalty, d.name.as_str(), d.state_interface.as_str()),
+        (3, "Dee", "SIP/dd")
+    );
 }
 
 #[test]
