@@ -55,7 +55,7 @@ exten => 504,1,Answer()
  same => n,Verbose(0,after small ${QUEUESTATUS})
  same => n,Hangup()
 exten => 505,1,Answer()
- same => n,Queue(nosuch)
+ same => n,Queue(nosuch,z,,,abc)
  same => n,Verbose(0,after nosuch ${QUEUESTATUS})
  same => n,Queue()
  same => n,Verbose(0,never here)
@@ -77,6 +77,7 @@ exten => 510,1,AddQueueMember(dyn,SIP/1003,2)
  same => n,Verbose(0,pqm2 ${PQMSTATUS})
  same => n,UnpauseQueueMember(,SIP/1003)
  same => n,Verbose(0,upqm1 ${UPQMSTATUS} paused ${QUEUE_MEMBER(dyn,paused,SIP/1003)} penalty ${QUEUE_MEMBER(dyn,penalty,SIP/1003)})
+ same => n,Verbose(0,counts logged ${QUEUE_MEMBER_COUNT(dyn)} ${QUEUE_MEMBER(dyn,logged)} free ${QUEUE_MEMBER(dyn,free)} ready ${QUEUE_MEMBER(dyn,ready)})
  same => n,RemoveQueueMember(dyn,SIP/1003)
  same => n,Verbose(0,rqm1 ${RQMSTATUS})
  same => n,RemoveQueueMember(dyn,SIP/1003)
@@ -448,6 +449,10 @@ fn joinempty_full_and_unknown_queues_return_at_once() {
 #[test]
 fn member_applications_set_their_statuses_and_persist_dynamic_members() {
     let mut net = net(36360);
+    let _b = Ua::new(&mut net, "1002", "1002pass").registered(&mut net);
+    // The functions count members by the device states DEVICE_STATE() sees (refreshed
+    // at most every 100 ms).
+    net.advance(Duration::from_millis(200));
     let mut a = Ua::new(&mut net, "1001", "1001pass");
     let (_d, r) = a.call(&mut net, "510", &sdp(a.rtp, &[0, 101], "sendrecv"));
     assert!(r.status() >= 400, "{r:?}");
@@ -459,6 +464,7 @@ fn member_applications_set_their_statuses_and_persist_dynamic_members() {
         "pqm1 PAUSED paused 1",
         "pqm2 NOTFOUND",
         "upqm1 UNPAUSED paused 0 penalty 2",
+        "counts logged 1 1 free 1 ready 1",
         "rqm1 REMOVED",
         "rqm2 NOTINQUEUE",
         "rqm3 NOTDYNAMIC",
@@ -477,6 +483,19 @@ fn member_applications_set_their_statuses_and_persist_dynamic_members() {
     assert!(db.contains("/Queue/PersistentMembers/dyn"), "{db}");
     assert!(db.contains("SIP/1001;0;0;SIP/1001;SIP/1001"), "{db}");
     net.assert_idle();
+    // A restart reads them back from AstDB (persistentmembers=yes).
+    let rows = vec![(
+        "/Queue/PersistentMembers/dyn".to_string(),
+        "SIP/1001;0;0;SIP/1001;SIP/1001|SIP/1003;4;1;Carol;SIP/1003".to_string(),
+    )];
+    let mut again = net_with(QUEUES, 36360);
+    assert_eq!(again.engine.load_astdb(rows), 1);
+    let show = cli(&mut again, "queue show dyn");
+    assert!(show.contains("      SIP/1001 (ringinuse enabled) (dynamic)"), "{show}");
+    assert!(
+        show.contains("      Carol (SIP/1003) with penalty 4 (ringinuse enabled) (dynamic) (paused)"),
+        "{show}"
+    );
 }
 
 #[test]
