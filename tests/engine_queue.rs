@@ -63,6 +63,10 @@ exten => 506,1,Answer()
  same => n,Queue(wrap,c)
  same => n,Verbose(0,after wrap ${QUEUESTATUS})
  same => n,Hangup()
+exten => 507,1,Queue(sales)
+ same => n,Hangup()
+exten => 508,1,Queue(sales,r)
+ same => n,Hangup()
 exten => 510,1,AddQueueMember(dyn,SIP/1003,2)
  same => n,Verbose(0,aqm1 ${AQMSTATUS})
  same => n,AddQueueMember(dyn,SIP/1003)
@@ -491,9 +495,14 @@ fn member_applications_set_their_statuses_and_persist_dynamic_members() {
     let mut again = net_with(QUEUES, 36360);
     assert_eq!(again.engine.load_astdb(rows), 1);
     let show = cli(&mut again, "queue show dyn");
-    assert!(show.contains("      SIP/1001 (ringinuse enabled) (dynamic)"), "{show}");
     assert!(
-        show.contains("      Carol (SIP/1003) with penalty 4 (ringinuse enabled) (dynamic) (paused)"),
+        show.contains("      SIP/1001 (ringinuse enabled) (dynamic)"),
+        "{show}"
+    );
+    assert!(
+        show.contains(
+            "      Carol (SIP/1003) with penalty 4 (ringinuse enabled) (dynamic) (paused)"
+        ),
         "{show}"
     );
 }
@@ -566,5 +575,79 @@ fn a_reload_keeps_the_waiting_caller_and_new_members_ring() {
     rtp_flows(&mut net, &a, da.remote_media(), &d, dd.remote_media());
     a.hang_up(&mut net, &mut da);
     d.answer_bye(&mut net);
+    net.assert_idle();
+}
+
+#[test]
+fn an_unanswered_caller_hears_music_as_early_media_or_ringing_with_r() {
+    let mut net = net(36540);
+    let (mut a, b, c, _d) = phones(&mut net);
+    // Queue() does not answer: the music is early media (183 with sipbox's SDP).
+    let mut da = a.call_start(&mut net, "507", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    let progress = a.response_with(&mut net, 183);
+    a.learn_from(&mut da, &progress);
+    hears_music(&mut net, &a);
+    let ib = rings(&mut net, &b);
+    let ic = rings(&mut net, &c);
+    assert!(
+        a.collect_rtp(&mut net, 5, Duration::from_millis(100)).len() == 5,
+        "the members' 180 do not stop the music"
+    );
+    let db = answers(&mut net, &b, &ib);
+    let ok = a.invite_outcome(&mut net, &mut da);
+    assert_eq!(ok.status(), 200, "the member's answer answers the caller");
+    a.ack(&mut net, &da, None);
+    cancelled(&mut net, &c, &ic);
+    rtp_flows(&mut net, &a, da.remote_media(), &b, db.remote_media());
+    let mut db = db;
+    let mut b = b;
+    b.hang_up(&mut net, &mut db);
+    a.answer_bye(&mut net);
+    // `r`: 180 Ringing and no music.
+    let mut da = a.call_start(&mut net, "508", &sdp(a.rtp, &[0, 101], "sendrecv"));
+    let ringing = a.response_with(&mut net, 180);
+    a.learn_from(&mut da, &ringing);
+    let ib = rings(&mut net, &b);
+    let ic = rings(&mut net, &c);
+    assert!(
+        a.collect_rtp(&mut net, 5, Duration::from_millis(200))
+            .is_empty(),
+        "no music with r"
+    );
+    let db = answers(&mut net, &b, &ib);
+    assert_eq!(a.invite_outcome(&mut net, &mut da).status(), 200);
+    a.ack(&mut net, &da, None);
+    cancelled(&mut net, &c, &ic);
+    rtp_flows(&mut net, &a, da.remote_media(), &b, db.remote_media());
+    a.hang_up(&mut net, &mut da);
+    b.answer_bye(&mut net);
+    net.assert_idle();
+}
+
+#[test]
+fn ringinuse_no_skips_a_member_in_a_call_until_it_hangs_up() {
+    let mut net = net(36600);
+    let (mut a, mut b, _c, mut d) = phones(&mut net);
+    // 1002 calls 1004 directly and they talk.
+    let mut dbd = b.call_start(&mut net, "1004", &sdp(b.rtp, &[0, 101], "sendrecv"));
+    let inv = d.request(&mut net, Method::Invite);
+    let mut dd = answers(&mut net, &d, &inv);
+    assert_eq!(b.invite_outcome(&mut net, &mut dbd).status(), 200);
+    b.ack(&mut net, &dbd, None);
+    // `wrap` has ringinuse=no: its only member is in a call, so it is not rung.
+    let mut da = queued(&mut net, &mut a, "506");
+    hears_music(&mut net, &a);
+    for _ in 0..6 {
+        net.advance(Duration::from_millis(500));
+        assert!(net.quiet(b.sip), "a member in a call was rung");
+    }
+    d.hang_up(&mut net, &mut dd);
+    b.answer_bye(&mut net);
+    // Free again: the next look rings it.
+    let ib = rings(&mut net, &b);
+    let db = answers(&mut net, &b, &ib);
+    rtp_flows(&mut net, &a, da.remote_media(), &b, db.remote_media());
+    a.hang_up(&mut net, &mut da);
+    b.answer_bye(&mut net);
     net.assert_idle();
 }
