@@ -67,6 +67,8 @@ exten => 507,1,Queue(sales)
  same => n,Hangup()
 exten => 508,1,Queue(sales,r)
  same => n,Hangup()
+exten => 509,1,Dial(Local/507@internal)
+ same => n,Hangup()
 exten => 510,1,AddQueueMember(dyn,SIP/1003,2)
  same => n,Verbose(0,aqm1 ${AQMSTATUS})
  same => n,AddQueueMember(dyn,SIP/1003)
@@ -649,5 +651,23 @@ fn ringinuse_no_skips_a_member_in_a_call_until_it_hangs_up() {
     rtp_flows(&mut net, &a, da.remote_media(), &b, db.remote_media());
     a.hang_up(&mut net, &mut da);
     b.answer_bye(&mut net);
+    net.assert_idle();
+}
+
+#[test]
+fn a_local_channel_that_starts_with_queue_answers_and_queues() {
+    let mut net = net(36660);
+    let (mut a, mut b, c, _d) = phones(&mut net);
+    let mut da = queued(&mut net, &mut a, "509");
+    hears_music(&mut net, &a);
+    let ib = rings(&mut net, &b);
+    let ic = rings(&mut net, &c);
+    let mut db = answers(&mut net, &b, &ib);
+    cancelled(&mut net, &c, &ic);
+    rtp_flows(&mut net, &a, da.remote_media(), &b, db.remote_media());
+    assert!(cli(&mut net, "queue show sales").contains("C:1, A:0"));
+    b.hang_up(&mut net, &mut db);
+    a.answer_bye(&mut net);
+    let _ = &mut da;
     net.assert_idle();
 }

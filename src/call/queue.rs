@@ -160,6 +160,10 @@ impl Call {
         } else if self.progress_if_needed(cx) {
             let caller = self.caller;
             self.start_moh(cx, caller, MohFor::Queue, None, &class);
+        } else {
+            // No media for the early music (no codec, no port): the call has ended.
+            cx.dialplan.with_queues(|q, _| q.leave(&queue, &id, false));
+            return None;
         }
         self.queue = Some(QueueWait {
             expire: req.timeout.map(|d| cx.now + d),
