@@ -6,17 +6,22 @@
 //!
 //! - [`strategy`]: who rings next (`calc_metric`), whose turn it is (`is_our_turn`), whether a
 //!   queue is "empty" for `joinempty`/`leavewhenempty` (`get_member_status`).
+//! - `members`: AddQueueMember, RemoveQueueMember, pausing, `QUEUE_MEMBER()`'s writes.
+//! - `access`: [`QueueRequest`] and the `Dialplan` methods that lock the table.
 //! - `persist`: dynamic members in AstDB (`Queue/PersistentMembers/<queue>`), as
 //!   `dump_queue_members` / `reload_queue_members` write and read them.
 //!
 //! Reading list: Asterisk `apps/app_queue.c` (`join_queue`, `leave_queue`, `add_to_queue`,
 //! `remove_from_queue`, `set_member_paused`, `update_queue`, `__queues_show`).
 
+mod access;
+mod members;
 mod persist;
 pub mod strategy;
 
-use crate::config::queues_conf::MAX_MEMBERS;
-use crate::config::queues_conf::{member_def, MemberDef, QueueDef, QueueGeneral, QueuesConf};
+pub use access::QueueRequest;
+
+use crate::config::queues_conf::{MemberDef, QueueDef, QueueGeneral, QueuesConf, MAX_MEMBERS};
 use crate::presence::DeviceState;
 use std::time::{Duration, SystemTime};
 
@@ -413,93 +418,6 @@ impl Queues {
         out
     }
 
-    /// `add_to_queue`: a dynamic member from AddQueueMember's arguments.
-    pub fn add_member(&mut self, name: &str, def: &MemberDef, paused: bool) -> AddResult {
-        let Some(q) = self.get_mut(name).filter(|q| !q.dead) else {
-            return AddResult::NoSuchQueue;
-        };
-        if q.member(&def.interface).is_some() {
-            return AddResult::Already;
-        }
-        if q.members.len() >= MAX_MEMBERS {
-            log::warn!(
-                "queue '{}': {MAX_MEMBERS} members already; '{}' not added",
-                q.def.name,
-                def.interface
-            );
-            return AddResult::Already;
-        }
-        let mut m = Member::from_def(def, true);
-        m.paused = paused;
-        q.members.push(m);
-        AddResult::Added
-    }
-
-    /// `remove_from_queue`.
-    pub fn remove_member(&mut self, name: &str, interface: &str) -> RemoveResult {
-        let Some(q) = self.get_mut(name).filter(|q| !q.dead) else {
-            return RemoveResult::NoSuchQueue;
-        };
-        match q.member(interface).map(|m| m.dynamic) {
-            None => RemoveResult::NotInQueue,
-            Some(false) => RemoveResult::NotDynamic,
-            Some(true) => {
-                q.members
-                    .retain(|m| !m.interface.eq_ignore_ascii_case(interface.trim()));
-                if q.rrpos > q.members.len() {
-                    q.rrpos = 0;
-                }
-                RemoveResult::Removed
-            }
-        }
-    }
-
-    /// `set_member_paused`: in `name`, or in every queue `interface` is in when `name` is
-    /// empty. The queues changed (none: NOTFOUND).
-    pub fn set_paused(&mut self, name: &str, interface: &str, paused: bool) -> Vec<String> {
-        let mut changed = Vec::new();
-        for q in self.queues.iter_mut().filter(|q| !q.dead) {
-            if !name.trim().is_empty() && !q.def.name.eq_ignore_ascii_case(name.trim()) {
-                continue;
-            }
-            if let Some(m) = q.member_mut(interface) {
-                m.paused = paused;
-                changed.push(q.def.name.clone());
-            }
-        }
-        changed
-    }
-
-    /// Sets a member's penalty (`QUEUE_MEMBER(queue,penalty,interface)=n`); false: no such.
-    pub fn set_penalty(&mut self, name: &str, interface: &str, penalty: u32) -> bool {
-        let mut any = false;
-        for q in self.queues.iter_mut().filter(|q| !q.dead) {
-            if !name.trim().is_empty() && !q.def.name.eq_ignore_ascii_case(name.trim()) {
-                continue;
-            }
-            if let Some(m) = q.member_mut(interface) {
-                m.penalty = penalty;
-                any = true;
-            }
-        }
-        any
-    }
-
-    /// Sets a member's own ringinuse; false: no such member.
-    pub fn set_ringinuse(&mut self, name: &str, interface: &str, on: bool) -> bool {
-        let mut any = false;
-        for q in self.queues.iter_mut().filter(|q| !q.dead) {
-            if !name.trim().is_empty() && !q.def.name.eq_ignore_ascii_case(name.trim()) {
-                continue;
-            }
-            if let Some(m) = q.member_mut(interface) {
-                m.ringinuse = Some(on);
-                any = true;
-            }
-        }
-        any
-    }
-
     /// The pick for caller `id` of `name` now: see [`strategy::pick`].
     pub fn pick(
         &mut self,
@@ -563,100 +481,6 @@ impl Queues {
             q.def.leavewhenempty.any()
                 && strategy::is_empty(q, &q.def.leavewhenempty, now, states, &shared)
         })
-    }
-
-    /// Every state interface of `name`'s members (what the call layer looks up before a pick).
-    pub fn state_interfaces(&self, name: &str) -> Vec<String> {
-        self.get(name)
-            .map(|q| {
-                q.members
-                    .iter()
-                    .map(|m| m.state_interface.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// AddQueueMember's member: `interface[,penalty[,options[,membername[,stateinterface]]]]`
-    /// arguments into a definition.
-    pub fn member_from_args(
-        interface: &str,
-        penalty: u32,
-        name: &str,
-        state_interface: &str,
-    ) -> Option<MemberDef> {
-        let mut d = member_def(interface).ok()?;
-        d.penalty = penalty;
-        if !name.trim().is_empty() {
-            d.name = name.trim().to_string();
-        }
-        if !state_interface.trim().is_empty() {
-            d.state_interface = state_interface.trim().to_string();
-        }
-        Some(d)
-    }
-}
-
-/// What `Queue()` asks of the call layer (app_queue's `queue_exec` arguments, parsed).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct QueueRequest {
-    /// The queue's name as given.
-    pub queue: String,
-    /// `t`: the member may transfer the caller (features.conf, as Dial's `t`).
-    pub callee_transfer: bool,
-    /// `T`: the caller may transfer.
-    pub caller_transfer: bool,
-    /// `n`: no retries; leave after one round of the members.
-    pub no_retry: bool,
-    /// `r`: ringing instead of music on hold.
-    pub ring: bool,
-    /// `c`: go on in the dialplan when the member hangs up.
-    pub continue_after: bool,
-    /// The Queue() timeout (None: wait until answered or the queue gives up).
-    pub timeout: Option<Duration>,
-    /// The position asked for (0: none).
-    pub position: usize,
-    /// `${QUEUE_PRIO}`.
-    pub prio: i32,
-    /// The caller's channel name, for `queue show`.
-    pub channel: String,
-}
-
-impl super::Dialplan {
-    /// Runs `f` on the queue table (and the AstDB beside it, for persistent members); the
-    /// dynamic members AstDB holds are read at the first look.
-    pub fn with_queues<R>(&self, f: impl FnOnce(&mut Queues, &mut super::astdb::AstDb) -> R) -> R {
-        let mut guard = super::shared::lock(&self.shared);
-        let s = &mut *guard;
-        s.queues.read_persisted(&mut s.astdb);
-        f(&mut s.queues, &mut s.astdb)
-    }
-
-    /// The device state of every member's state interface (of every queue), as the
-    /// dialplan's functions and the CLI see devices; looked up outside the queue lock.
-    pub fn queue_member_states(&self) -> std::collections::HashMap<String, DeviceState> {
-        let ifaces: Vec<String> = self.with_queues(|q, _| {
-            q.all()
-                .flat_map(|s| s.members.iter().map(|m| m.state_interface.clone()))
-                .collect()
-        });
-        ifaces
-            .into_iter()
-            .map(|i| {
-                let s = self.device_state(&i);
-                (i.to_ascii_lowercase(), s)
-            })
-            .collect()
-    }
-
-    /// The AstDB was (re)loaded: persistent members are read from it at the next look.
-    pub fn queues_reread_persisted(&self) {
-        super::shared::lock(&self.shared).queues.persisted_read = false;
-    }
-
-    /// Installs queues.conf (at start and at a reload: waiting callers stay).
-    pub fn set_queues(&self, conf: QueuesConf) {
-        super::shared::lock(&self.shared).queues.set_conf(conf);
     }
 }
 

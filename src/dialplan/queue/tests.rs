@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::queues_conf::{EmptyWhen, Strategy};
+use crate::config::queues_conf::{member_def, EmptyWhen, Strategy};
 use crate::config::raw::Loc;
 use std::time::UNIX_EPOCH;
 
