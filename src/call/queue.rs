@@ -128,6 +128,7 @@ impl Call {
             prio: req.prio,
             pending: false,
             linpos: 0,
+            penalties: req.penalties,
         };
         let joined: Result<(usize, (String, String)), QueueResult> =
             cx.dialplan.with_queues(|q, _| {
@@ -222,7 +223,7 @@ impl Call {
         let wall = cx.wall;
         let (leave, turn) = cx.dialplan.with_queues(|q, _| {
             (
-                q.must_leave(&queue, wall, &look),
+                q.must_leave(&queue, &id, wall, &look),
                 q.is_our_turn(&queue, &id, wall, &look),
             )
         });
@@ -365,7 +366,7 @@ impl Call {
             }
             let s = q.get(&queue);
             (
-                q.must_leave(&queue, wall, &look),
+                q.must_leave(&queue, &id, wall, &look),
                 s.map_or(0, |s| s.members.len()),
                 s.map_or(Duration::from_secs(5), |s| s.def.retry),
             )

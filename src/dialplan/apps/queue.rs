@@ -133,6 +133,17 @@ fn queue(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             Err(_) => log::warn!("{loc}: {}: ${{QUEUE_PRIO}}: Invalid value ({v})", ex.here()),
         }
     }
+    for (var, slot) in [
+        ("QUEUE_MAX_PENALTY", &mut req.penalties.max),
+        ("QUEUE_MIN_PENALTY", &mut req.penalties.min),
+    ] {
+        if let Some(v) = ex.var(var) {
+            match v.trim().parse::<u32>() {
+                Ok(n) => *slot = Some(n),
+                Err(_) => log::warn!("{loc}: {}: ${{{var}}}: Invalid value ({v})", ex.here()),
+            }
+        }
+    }
     req.channel = ex.channel_name();
     let keep_going = req.continue_after;
     Flow::Cmd(

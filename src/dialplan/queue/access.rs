@@ -28,6 +28,8 @@ pub struct QueueRequest {
     pub position: usize,
     /// `${QUEUE_PRIO}`.
     pub prio: i32,
+    /// `${QUEUE_MAX_PENALTY}`, `${QUEUE_MIN_PENALTY}`.
+    pub penalties: super::Penalties,
     /// The caller's channel name, for `queue show`.
     pub channel: String,
 }

@@ -107,6 +107,22 @@ impl Member {
     }
 }
 
+/// `${QUEUE_MAX_PENALTY}` / `${QUEUE_MIN_PENALTY}`: the members a caller may be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Penalties {
+    /// Members above this penalty are not rung.
+    pub max: Option<u32>,
+    /// Members below this penalty are not rung.
+    pub min: Option<u32>,
+}
+
+impl Penalties {
+    /// True when a member of penalty `p` may ring for this caller.
+    pub fn admits(&self, p: u32) -> bool {
+        self.max.is_none_or(|m| p <= m) && self.min.is_none_or(|m| p >= m)
+    }
+}
+
 /// A caller waiting in a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
@@ -122,6 +138,8 @@ pub struct Waiting {
     pub pending: bool,
     /// `linear`: the member it tries next.
     pub linpos: usize,
+    /// Its penalty range.
+    pub penalties: Penalties,
 }
 
 /// One queue at run time.
@@ -309,7 +327,10 @@ impl Queues {
         let Some(q) = self.get_mut(name).filter(|q| !q.dead) else {
             return Err(QueueResult::Unknown);
         };
-        if q.def.joinempty.any() && strategy::is_empty(q, &q.def.joinempty, now, states, &shared) {
+        let empty = |q: &QueueState| {
+            strategy::is_empty(q, &q.def.joinempty, &w.penalties, now, states, &shared)
+        };
+        if q.def.joinempty.any() && empty(q) {
             return Err(QueueResult::JoinEmpty);
         }
         let max = if q.def.maxlen > 0 {
@@ -473,13 +494,20 @@ impl Queues {
     pub fn must_leave(
         &self,
         name: &str,
+        id: &str,
         now: SystemTime,
         states: &dyn Fn(&str) -> DeviceState,
     ) -> bool {
         let shared = self.shared_lastcalls();
         self.get(name).is_some_and(|q| {
+            let pen = q
+                .callers
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.penalties)
+                .unwrap_or_default();
             q.def.leavewhenempty.any()
-                && strategy::is_empty(q, &q.def.leavewhenempty, now, states, &shared)
+                && strategy::is_empty(q, &q.def.leavewhenempty, &pen, now, states, &shared)
         })
     }
 }

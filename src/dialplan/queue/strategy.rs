@@ -8,7 +8,7 @@
 //! return the members in metric order and the call layer rings the first, then the next
 //! when one fails at once (busy, unavailable), as `ring_one` does.
 
-use super::{Member, QueueState};
+use super::{Member, Penalties, QueueState};
 use crate::config::queues_conf::{EmptyWhen, Strategy};
 use crate::presence::DeviceState;
 use std::time::SystemTime;
@@ -62,11 +62,12 @@ fn busy_now(s: DeviceState) -> bool {
 pub fn ringable(
     q: &QueueState,
     m: &Member,
+    pen: &Penalties,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
     shared: &[(String, SystemTime)],
 ) -> bool {
-    if m.paused || wrapping_up(q, m, now, shared) {
+    if m.paused || !pen.admits(m.penalty) || wrapping_up(q, m, now, shared) {
         return false;
     }
     let s = states(&m.state_interface);
@@ -131,6 +132,7 @@ pub fn is_our_turn(
 pub fn is_empty(
     q: &QueueState,
     when: &EmptyWhen,
+    pen: &Penalties,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
     shared: &[(String, SystemTime)],
@@ -145,7 +147,10 @@ pub fn is_empty(
             DeviceState::Unknown => when.unknown,
             DeviceState::NotInUse => false,
         };
-        !(excluded || m.paused && when.paused || when.wrapup && wrapping_up(q, m, now, shared))
+        !(excluded
+            || when.penalty && !pen.admits(m.penalty)
+            || m.paused && when.paused
+            || when.wrapup && wrapping_up(q, m, now, shared))
     })
 }
 
@@ -191,13 +196,13 @@ pub fn pick(
     shared: &[(String, SystemTime)],
     rng: &mut dyn FnMut() -> u64,
 ) -> Vec<String> {
-    let linpos = q
+    let (linpos, pen) = q
         .callers
         .iter()
         .find(|c| c.id == id)
-        .map_or(0, |c| c.linpos);
+        .map_or((0, Penalties::default()), |c| (c.linpos, c.penalties));
     let mut ranked: Vec<(u64, usize)> = (0..q.members.len())
-        .filter(|&i| ringable(q, &q.members[i], now, states, shared))
+        .filter(|&i| ringable(q, &q.members[i], &pen, now, states, shared))
         .map(|i| (metric(q, i, linpos, now, shared, rng), i))
         .collect();
     ranked.sort();

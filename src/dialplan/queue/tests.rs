@@ -41,6 +41,7 @@ fn caller(id: &str) -> Waiting {
         prio: 0,
         pending: false,
         linpos: 0,
+        penalties: Penalties::default(),
     }
 }
 
@@ -275,4 +276,26 @@ fn a_queue_removed_at_reload_stays_while_callers_wait() {
     assert!(q.live("q").is_none(), "no new callers");
     q.leave("q", "x", true);
     assert!(q.get("q").is_none());
+}
+
+#[test]
+fn queue_max_and_min_penalty_bound_the_members_a_caller_gets() {
+    let mut d = def(Strategy::RingAll, &["SIP/a", "SIP/b,2", "SIP/c,5"]);
+    d.joinempty = EmptyWhen::parse("penalty", true).unwrap();
+    let mut q = queues(d);
+    let mut w = caller("x");
+    w.penalties = Penalties {
+        max: Some(4),
+        min: Some(1),
+    };
+    q.join("q", w, 0, t(0), &all_free).unwrap();
+    assert_eq!(pick(&mut q, "x", t(0)), ["SIP/b"]);
+    let mut none = caller("y");
+    none.penalties.max = Some(1);
+    none.penalties.min = Some(1);
+    assert_eq!(
+        q.join("q", none, 0, t(0), &all_free),
+        Err(QueueResult::JoinEmpty),
+        "joinempty=penalty: no member of penalty 1"
+    );
 }
