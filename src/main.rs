@@ -257,6 +257,8 @@ fn main() -> ExitCode {
     }
     dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
     dialplan.set_conference_conf(cfg.conference.clone());
+    // queues.conf; persistent members come from the AstDB just read.
+    dialplan.set_queues(cfg.queues.clone());
     let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
         .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
     let resolver = resolver_config(args.nameservers);

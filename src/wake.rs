@@ -50,6 +50,9 @@ pub enum CallTimer {
     /// A conference refused the caller: its dialplan goes on (a moment later, so a dialplan
     /// that tries again at once cannot spin inside one event).
     Conference,
+    /// Queue(): the next look at the queue (every second until the caller's turn, `retry`
+    /// between attempts).
+    Queue,
     /// The next 20 ms frame of the call's MixMonitor recordings. (Keep this kind last, or
     /// change [`CALL_TIMER_KINDS`].)
     Monitor,

@@ -423,8 +423,8 @@ impl Call {
             return;
         }
         self.legs[leg].dialog.early(resp);
-        if self.moh_ringing() {
-            // Dial's `m`: the caller hears music, not the callee's ringing.
+        if self.moh_ringing() || self.in_queue() {
+            // Dial's `m` (or Queue()): the caller hears music, not the callee's ringing.
             return;
         }
         if self.rerouted {
@@ -502,6 +502,7 @@ impl Call {
             self.answer_caller(cx, body);
         }
         self.set_dial_status(DialStatus::Answer);
+        self.queue_answered(cx, Some(leg));
         log::info!("call {} answered by leg {leg}", self.label());
         crate::verbose!(
             3,
@@ -612,6 +613,9 @@ impl Call {
             return;
         }
         let status = self.end_dial_state(cx);
+        if self.queue_dial_over(cx, status) {
+            return;
+        }
         let to_caller = self
             .dial_failure
             .unwrap_or(StatusCode::TEMPORARILY_UNAVAILABLE);

@@ -124,6 +124,7 @@ impl Call {
             bridge: None,
             continue_after: false,
         };
+        self.queue_over(cx);
         self.run_dialplan(
             cx,
             Resume::DialEnded {
@@ -364,6 +365,7 @@ impl Call {
         }
         self.state = CallState::Ended(why);
         self.unpark_on_end(cx);
+        self.queue_over(cx);
         self.timers.stop_all(cx.sched);
         self.pending_ack = None;
         for l in &self.legs {

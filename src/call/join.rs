@@ -455,6 +455,8 @@ impl Call {
             continue_after: false,
         };
         self.set_dial_status(crate::dialplan::DialStatus::Answer);
+        // A queued caller picked up from a ringing member is out of the queue too.
+        self.queue_answered(cx, Some(picker));
         self.owed_answer = Some(Some(to_caller));
         self.arm_watchdog(cx);
         Ok(())

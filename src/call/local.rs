@@ -579,6 +579,7 @@ impl Call {
             .unwrap_or_default();
         self.close_locals(cx, dial);
         self.set_dial_status(DialStatus::Answer);
+        self.queue_answered(cx, None);
         if let Some(e) = self.exec.as_mut() {
             e.cdr.dstchannel = name.replace(";2", ";1");
         }

@@ -21,6 +21,7 @@
 //! - [`media`]: the call's media (RTP relay between bridged legs, sipbox as the endpoint).
 //! - [`conference`]: the call's seats in conferences (ConfBridge, MeetMe) and its Page.
 //! - [`park`]: call parking (Park, ParkedCall, the comeback) and the table of taken positions.
+//! - [`queue`]: Queue(): the caller's wait, the attempts that ring members, the bridge.
 
 pub mod build;
 pub mod cdr;
@@ -44,6 +45,7 @@ mod in_dialog;
 pub mod join;
 pub mod local;
 pub mod park;
+pub mod queue;
 mod script;
 pub mod session_refresh;
 mod start;

@@ -144,6 +144,10 @@ impl Call {
                     resume = self.park(cx, &lot, timeout, comeback, silence);
                     continue;
                 }
+                Command::Queue(req) => match self.queue_join(cx, *req) {
+                    Some(r) => resume = r,
+                    None => return,
+                },
                 Command::ParkedCall { lot, slot } => {
                     if self.retrieve(cx, &lot, slot) {
                         return;
@@ -279,6 +283,7 @@ impl Call {
             CallTimer::FeatureDigit => self.feature_timeout(cx),
             CallTimer::Local => self.local_timer(cx),
             CallTimer::Park => self.park_timed_out(cx),
+            CallTimer::Queue => self.queue_tick(cx),
             CallTimer::Agi => self.agi_timed_out(cx),
             CallTimer::SessionTimer => self.on_session_timer(cx),
             CallTimer::Conference => self.conference_refused_due(cx),

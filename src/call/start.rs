@@ -127,6 +127,7 @@ impl Call {
             join: None,
             owed_answer: None,
             parked: None,
+            queue: None,
             xfer_rights: Default::default(),
             feature: None,
             conference: Default::default(),

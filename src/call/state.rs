@@ -203,6 +203,8 @@ pub struct Call {
     pub owed_answer: Option<super::reply::Body>,
     /// Where the caller is parked, while it is.
     pub parked: Option<super::park::Parked>,
+    /// Where the caller waits in a call queue (Queue()), while it does.
+    pub queue: Option<super::queue::QueueWait>,
     /// Who may transfer by DTMF (the last Dial's `T`/`t`).
     pub xfer_rights: super::features::XferRights,
     /// A DTMF feature (transfer) in progress.

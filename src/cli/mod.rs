@@ -8,7 +8,7 @@
 //! `main/cli.c` (`core show channels|calls|uptime|settings|version`, `core set verbose|debug`,
 //! `channel request hangup`, `help`, "No such command"), `main/db.c` (`database ...`),
 //! `main/asterisk.c` (`core stop ...`), `res/parking/parking_ui.c` (`parking show`), `apps/app_confbridge.c` and `apps/app_meetme.c`
-//! (`confbridge list`, `meetme list`). A command with bad arguments prints its usage and
+//! (`confbridge list`, `meetme list`), `apps/app_queue.c` (`queue show`). A command with bad arguments prints its usage and
 //! changes nothing.
 //!
 //! - [`view`]: what a command may read.
@@ -22,6 +22,7 @@ mod core;
 mod database;
 mod format;
 mod parking;
+mod queue;
 mod sip;
 pub mod view;
 
@@ -178,6 +179,10 @@ pub const COMMANDS: &[Spec] = &[
         "Usage: parkedcalls show [name]\n       The name Asterisk 1.8-11 had: answered as 'parking show'."),
     spec!("parking show", "Show a parking lot or a list of all parking lots.",
         "Usage: parking show [name]\n\tShows a list of parking lots or details of a specific parking lot."),
+    spec!("queue reload", "Reload queues, members, queue rules, or parameters",
+        "Usage: queue reload {all|members|parameters|rules}\n       Reloads queues.conf (sipbox: the whole configuration, as 'core reload';\n       callers waiting in a queue stay)."),
+    spec!("queue show", "Show status of a specified queue",
+        "Usage: queue show\n       Provides summary information on a specified queue."),
     spec!("sip qualify peer", "Send an OPTIONS packet to a peer",
         "Usage: sip qualify peer <name> [load]\n       Requests a response from one SIP peer and the current status.\n       Option \"load\" forces lookup of peer in realtime storage."),
     spec!("sip reload", "Reload SIP configuration",
@@ -289,6 +294,8 @@ pub fn run(line: &str, view: &View<'_>) -> Answer {
         ["parking", "show", ..] | ["parkedcalls", "show", ..] => parking::show(view, &a[2..]),
         ["confbridge", "list", ..] => conference::confbridge_list(view, &a[2..]),
         ["meetme", "list", ..] => conference::meetme_list(view, &a[2..]),
+        ["queue", "show", ..] => queue::show(view, &a[2..]),
+        ["queue", "reload", ..] => queue::reload(&l[2..]),
         _ => no_such(line, &l),
     }
 }

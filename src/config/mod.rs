@@ -30,6 +30,7 @@ pub mod indications;
 pub mod meetme_conf;
 pub mod moh_conf;
 pub mod parking_conf;
+pub mod queues_conf;
 pub mod quiet;
 pub mod raw;
 pub mod reader;
@@ -106,6 +107,8 @@ pub struct Config {
     pub parking: parking_conf::ParkingConf,
     /// http.conf (optional; no listener without it).
     pub http: http_conf::HttpConf,
+    /// queues.conf (optional; no queues without it).
+    pub queues: queues_conf::QueuesConf,
     /// The local time zone and the zones extensions.conf names (`zones.rs`; UTC only for
     /// [`load_str`]).
     pub zones: crate::tz::Zones,
@@ -128,6 +131,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
     let mut parking_sections = None;
     let mut indications_sections = None;
     let mut conference_sections = (None, None);
+    let mut queues_sections = None;
     let http_sections;
     let (sip_sections, extensions, rtp_sections, source, dir_sections, moh_sections) = match dir {
         Some(dir) => {
@@ -151,6 +155,7 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 optional("meetme.conf", &mut raw)?,
                 optional("confbridge.conf", &mut raw)?,
             );
+            queues_sections = optional("queues.conf", &mut raw)?;
             let dirs = match optional("sipbox.conf", &mut raw)? {
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
@@ -235,6 +240,11 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         cfg.indications = indications::Indications::from_sections(&sections, &mut w);
         cfg.warnings.extend(w.into_vec());
     }
+    if let Some(sections) = queues_sections {
+        let mut w = Warnings::default();
+        cfg.queues = queues_conf::QueuesConf::from_sections(&sections, &mut w);
+        cfg.warnings.extend(w.into_vec());
+    }
     let mut w = Warnings::default();
     if let Some(sections) = &conference_sections.0 {
         cfg.conference.apply_meetme(sections, &mut w);
@@ -297,6 +307,7 @@ fn build(
         features: Default::default(),
         parking: Default::default(),
         http: Default::default(),
+        queues: Default::default(),
         zones: Default::default(),
         indications: Default::default(),
         conference: Default::default(),

@@ -226,6 +226,10 @@ pub enum Command {
         /// The position (None: the lowest one taken).
         slot: Option<u32>,
     },
+    /// `Queue()`: wait in the queue (music, or ringing with `r`) while its members are rung
+    /// by its strategy; a member answering bridges the call (resume `DialEnded` when the
+    /// member hangs up with `c`); the queue giving up resumes `QueueEnded`.
+    Queue(Box<super::queue::QueueRequest>),
     /// Run a shell command off the loop; resume with `SystemDone`.
     System {
         /// The command line (for `/bin/sh -c`).
@@ -400,6 +404,11 @@ pub enum Resume {
     ConferenceLeft {
         /// Why.
         why: super::conference::ConfLeft,
+    },
+    /// `Queue()` left the queue without a member: `${QUEUESTATUS}`.
+    QueueEnded {
+        /// TIMEOUT, FULL, JOINEMPTY, LEAVEEMPTY, UNKNOWN, ...
+        status: super::queue::QueueResult,
     },
     /// A `Shell` command ended with this output (None: it could not run).
     ShellDone {

@@ -65,6 +65,10 @@ pub(crate) enum State {
     AwaitRetrieve,
     /// ParkedCall() found nothing: `pbx-invalidpark` plays, then hang up.
     InvalidPark,
+    /// Queue(): the call layer waits in the queue; `keep_going` is the `c` option.
+    AwaitQueue {
+        keep_going: bool,
+    },
     /// An AGI script drives the channel (the session is `Execution::agi`).
     Agi,
     /// PrivacyManager() asking for a number.

@@ -366,6 +366,9 @@ impl Execution {
         if let Some(cmd) = apps::park::resume(self, dp, &state, &resume) {
             return cmd;
         }
+        if let Some(cmd) = apps::queue::resume(self, dp, &state, &resume) {
+            return cmd;
+        }
         match (state, resume) {
             (State::Start, _) => self.start(dp),
             (State::Ended(cause), _) => {

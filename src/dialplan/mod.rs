@@ -15,6 +15,7 @@
 //! - `cursor`: the runner's state ([`Execution`]), shared by the applications and the runner.
 //! - [`exec`]: the runner ([`Execution`]) the call layer drives with [`Resume`] events.
 //! - [`show`]: the `dialplan show` rendering.
+//! - [`queue`]: call queues (queues.conf, members, waiting callers) every call shares.
 //! - `prompts`: the sound files the dialplan names literally ([`Dialplan::literal_sound_names`]).
 
 pub mod agi;
@@ -32,6 +33,7 @@ mod load;
 pub mod model;
 pub mod pattern;
 mod prompts;
+pub mod queue;
 pub mod rx;
 pub(crate) mod shared;
 pub mod show;

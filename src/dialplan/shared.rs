@@ -37,6 +37,8 @@ pub struct Shared {
     pub(crate) conferences: super::conference::ConfCounts,
     /// meetme.conf and confbridge.conf.
     pub(crate) conference_conf: std::sync::Arc<crate::config::meetme_conf::ConferenceConf>,
+    /// Call queues: members and waiting callers (queues.conf, AddQueueMember, Queue()).
+    pub(crate) queues: super::queue::Queues,
 }
 
 /// The handle calls keep.

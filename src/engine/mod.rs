@@ -343,6 +343,7 @@ impl Engine {
         ));
         dialplan.set_monitor_dir(cfg.dirs.spool.join("monitor"));
         dialplan.set_conference_conf(cfg.conference.clone());
+        dialplan.set_queues(cfg.queues.clone());
         let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
             .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
         Ok((
@@ -1094,7 +1095,10 @@ impl Engine {
 
     /// Loads the AstDB rows the binary read from disk at start; how many are held.
     pub fn load_astdb(&mut self, rows: impl IntoIterator<Item = (String, String)>) -> usize {
-        self.dialplan.load_astdb(rows)
+        let n = self.dialplan.load_astdb(rows);
+        // Persistent queue members are read from the database as it is now.
+        self.dialplan.queues_reread_persisted();
+        n
     }
 
     /// The driver's report that job `id` ended.

@@ -196,6 +196,12 @@ impl Engine {
             self.parking.set_conf(cfg.parking.clone());
             // meetme.conf and confbridge.conf: for the next joins (members stay).
             self.dialplan.set_conference_conf(cfg.conference.clone());
+            // queues.conf too; callers waiting in a queue stay (app_queue's reload).
+            self.dialplan.set_queues(cfg.queues.clone());
+            let queues = cfg.queues.queues.len();
+            report
+                .modules
+                .push(format!("Reloading app_queue: {queues} queues"));
             report.modules.push(self.reload_cdr(&cfg.cdr));
             report.modules.push(self.reload_voicemail(cfg));
             for line in &report.modules {

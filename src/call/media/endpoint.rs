@@ -356,6 +356,13 @@ impl Call {
             }
             // Nothing new: keep doing what the endpoint does.
             Command::Keep => false,
+            // Queue() as the first thing a Local channel does (it answered to run it).
+            Command::Queue(req) => {
+                if let Some(r) = self.queue_join(cx, *req) {
+                    self.run_dialplan(cx, r);
+                }
+                false
+            }
             other => {
                 log::warn!(
                     "call {}: {other:?} is not supported yet; skipped",

@@ -33,6 +33,8 @@ pub enum MohFor {
     Transfer,
     /// The leg is alone in its conference (MeetMe `M`, `music_on_hold_when_empty`).
     Conference,
+    /// `Queue()`: the caller waits for a member.
+    Queue,
 }
 
 /// What the dialplan asks of the music.
@@ -246,6 +248,7 @@ impl Call {
             MohFor::App | MohFor::Dialplan => self.bridge().is_some(),
             MohFor::Transfer => !self.transfer_holds(p.leg),
             MohFor::Conference => !self.conference_wants_moh(p.leg),
+            MohFor::Queue => !self.queue_music_wanted(),
         }
     }
 

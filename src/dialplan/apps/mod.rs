@@ -7,9 +7,10 @@
 //! ResetCDR: accepted, sipbox keeps no CDRs yet). The larger families have their own files:
 //! [`say`] (the Say applications' prompts), `macros` (Macro), `loops` (While), `misc`
 //! (ExecIf, MSet, WaitUntil, SIPAddHeader, SIPRemoveHeader), `system` (System, TrySystem),
-//! `park` (Park, ParkedCall), `mixmonitor` (MixMonitor, StopMixMonitor), `monitor` (Monitor,
-//! StopMonitor), `privacy` (PrivacyManager), `confbridge` (ConfBridge, and the conference
-//! session MeetMe shares), `meetme` (MeetMe, MeetMeCount), `page` (Page).
+//! `park` (Park, ParkedCall), `queue` (Queue and the queue member applications), `mixmonitor`
+//! (MixMonitor, StopMixMonitor), `monitor` (Monitor, StopMonitor), `privacy` (PrivacyManager),
+//! `confbridge` (ConfBridge, and the conference session MeetMe shares), `meetme` (MeetMe,
+//! MeetMeCount), `page` (Page).
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ mod page;
 pub(crate) use confbridge::{info as confbridge_info, Session as ConfSession, Step as ConfStep};
 pub(crate) mod park;
 pub(crate) mod privacy;
+pub(crate) mod queue;
 pub mod say;
 pub(crate) mod system;
 pub(crate) mod voicemail;
@@ -126,9 +128,14 @@ pub enum App {
     MeetMe,
     MeetMeCount,
     Page,
+    Queue,
+    AddQueueMember,
+    RemoveQueueMember,
+    PauseQueueMember,
+    UnpauseQueueMember,
 }
 
-const NAMES: [(&str, App); 79] = [
+const NAMES: [(&str, App); 84] = [
     ("answer", App::Answer),
     ("hangup", App::Hangup),
     ("dial", App::Dial),
@@ -208,6 +215,11 @@ const NAMES: [(&str, App); 79] = [
     ("meetme", App::MeetMe),
     ("meetmecount", App::MeetMeCount),
     ("page", App::Page),
+    ("queue", App::Queue),
+    ("addqueuemember", App::AddQueueMember),
+    ("removequeuemember", App::RemoveQueueMember),
+    ("pausequeuemember", App::PauseQueueMember),
+    ("unpausequeuemember", App::UnpauseQueueMember),
 ];
 
 impl App {
@@ -511,6 +523,11 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
         App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
         App::Park => park::park(ex, args, loc),
+        App::Queue => queue::run(ex, dp, queue::QueueApp::Queue, args, loc),
+        App::AddQueueMember => queue::run(ex, dp, queue::QueueApp::Add, args, loc),
+        App::RemoveQueueMember => queue::run(ex, dp, queue::QueueApp::Remove, args, loc),
+        App::PauseQueueMember => queue::run(ex, dp, queue::QueueApp::Pause, args, loc),
+        App::UnpauseQueueMember => queue::run(ex, dp, queue::QueueApp::Unpause, args, loc),
         App::ParkedCall => park::parked_call(ex, &argv, loc),
         App::Record => record(ex, &argv, loc),
         App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),

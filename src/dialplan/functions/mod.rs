@@ -20,6 +20,7 @@ pub(crate) mod channel;
 pub(crate) mod math;
 pub(crate) mod message;
 pub(crate) mod presence;
+pub(crate) mod queue;
 pub(crate) mod shell;
 pub(crate) mod strftime;
 pub(crate) mod strings;
@@ -84,6 +85,12 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Option<String> {
         "MESSAGE" | "MESSAGE_DATA" => message::read(cx, name, args),
         "SHELL" => shell::read(cx, args),
         "CONFBRIDGE_INFO" => super::apps::confbridge_info(cx.ex, args),
+        "QUEUE_MEMBER"
+        | "QUEUE_MEMBER_COUNT"
+        | "QUEUE_WAITING_COUNT"
+        | "QUEUE_EXISTS"
+        | "QUEUE_MEMBER_LIST"
+        | "QUEUE_MEMBER_PENALTY" => queue::read(cx, name, args),
         _ => return None,
     };
     Some(r.unwrap_or_else(|e| {
@@ -105,6 +112,7 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
             channel::write(cx, "CALLERID", "pres", pres)
         }
         "MESSAGE" | "MESSAGE_DATA" => message::write(cx, name, args, value),
+        "QUEUE_MEMBER" | "QUEUE_MEMBER_PENALTY" => queue::write(cx, name, args, value),
         _ => Err(format!("{name}() cannot be written (or is unknown)")),
     }
 }
