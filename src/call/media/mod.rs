@@ -174,9 +174,10 @@ fn learn_from_view(lm: &mut LegMedia, now: Instant, v: &View<'_>) {
         }
         return;
     }
-    lm.learner.set_expected(now, v.remote_rtp());
-    lm.rtcp_remote = v.remote_rtcp();
-    lm.hold = v.is_hold();
+    let (rtp, rtcp, hold) = v.media_facts();
+    lm.learner.set_expected(now, rtp);
+    lm.rtcp_remote = rtcp;
+    lm.hold = hold;
     set_codec_view(lm, v);
 }
 

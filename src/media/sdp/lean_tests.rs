@@ -58,6 +58,8 @@ fn check_facts(body: &[u8]) {
             assert_eq!(m.remote_rtcp(), v.remote_rtcp(), "{text}");
             assert_eq!(m.is_hold(), v.is_hold(), "{text}");
             assert_eq!(m.direction(), v.direction(), "{text}");
+            let facts = (m.remote_rtp(), m.remote_rtcp(), m.is_hold());
+            assert_eq!(v.media_facts(), facts, "{text}");
             if v.fits() {
                 let lean = v.codecs();
                 let mc = m.codecs();

@@ -42,21 +42,51 @@ impl<'a> Lines<'a> {
         }
     }
 
-    /// The next non-blank line as text (no kind split).
-    fn next_text(&mut self) -> Option<(usize, &'a str)> {
+    /// The next non-blank line as text (no kind split), and whether a CR or NUL sits in it
+    /// anywhere but its end. One byte loop, not `str` patterns: this runs for every line of
+    /// every body on the call path.
+    fn next_raw(&mut self) -> Option<(usize, &'a str, Option<usize>)> {
         loop {
             let rest = self.rest?;
-            let (line, tail) = match rest.find('\n') {
-                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-                None => (rest, None),
+            let b = rest.as_bytes();
+            let mut end = b.len();
+            let mut bad = None;
+            let mut at = 0;
+            while let Some(i) = find_control(b, at) {
+                match b[i] {
+                    b'\n' => {
+                        end = i;
+                        break;
+                    }
+                    b'\r' | 0 if bad.is_none() => bad = Some(i),
+                    _ => {}
+                }
+                at = i + 1;
+            }
+            let (line, tail) = match end < b.len() {
+                true => (&rest[..end], Some(&rest[end + 1..])),
+                false => (rest, None),
             };
             self.rest = tail;
             self.n += 1;
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if !line.trim().is_empty() {
-                return Some((self.n, line));
+            let line = match line.as_bytes().last() {
+                Some(b'\r') => &line[..line.len() - 1],
+                _ => line,
+            };
+            let blank = match line.as_bytes().first() {
+                None => true,
+                Some(c) if c.is_ascii_graphic() => false,
+                Some(_) => line.trim().is_empty(),
+            };
+            if !blank {
+                return Some((self.n, line, bad.filter(|i| *i < line.len())));
             }
         }
+    }
+
+    /// The next non-blank line as text.
+    fn next_text(&mut self) -> Option<(usize, &'a str)> {
+        self.next_raw().map(|(n, line, _)| (n, line))
     }
 }
 
@@ -65,13 +95,19 @@ impl<'a> Iterator for Lines<'a> {
     type Item = Result<RawLine<'a>, usize>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (n, line) = self.next_text()?;
-        let mut chars = line.chars();
-        let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
-            return Some(Err(n));
+        let (n, line, bad) = self.next_raw()?;
+        let (kind, value) = match line.as_bytes() {
+            [k, b'=', ..] if k.is_ascii() => (char::from(*k), &line[2..]),
+            _ => {
+                let mut chars = line.chars();
+                let (Some(kind), Some('=')) = (chars.next(), chars.next()) else {
+                    return Some(Err(n));
+                };
+                (kind, chars.as_str())
+            }
         };
-        let value = chars.as_str();
-        if value.contains(['\r', '\0']) {
+        // Rare: only a line with a CR or NUL in it is looked at again.
+        if bad.is_some() && value.bytes().any(|c| c == b'\r' || c == 0) {
             return Some(Err(n));
         }
         Some(Ok(RawLine {
@@ -81,6 +117,32 @@ impl<'a> Iterator for Lines<'a> {
             line,
         }))
     }
+}
+
+/// The first byte at or after `from` that is below 14 (LF, CR, NUL and the other controls),
+/// eight bytes at a time: a word has such a byte when `(w - 0x0e…) & !w & 0x80…` is not zero,
+/// and its lowest set bit marks the first one (borrows only run upwards).
+fn find_control(b: &[u8], from: usize) -> Option<usize> {
+    const LOW: u64 = 0x0e0e_0e0e_0e0e_0e0e;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let t = w.wrapping_sub(LOW) & !w & HIGH;
+        if t != 0 {
+            return Some(i + (t.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?.iter().position(|c| *c < 14).map(|p| i + p)
+}
+
+/// `str::split_once` for an ASCII byte, without the `char` pattern machinery.
+fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
 }
 
 /// A `c=` line's address, as written.
@@ -139,7 +201,7 @@ pub(crate) fn media_line(v: &str) -> Option<MLine<'_>> {
     let mut it = v.split_ascii_whitespace();
     let kind = it.next()?;
     let port_field = it.next()?;
-    let (port, port_count) = match port_field.split_once('/') {
+    let (port, port_count) = match split_byte(port_field, b'/') {
         Some((p, n)) => (p.parse().ok()?, Some(n.parse().ok()?)),
         None => (port_field.parse().ok()?, None),
     };
@@ -182,13 +244,13 @@ pub(crate) enum Attr<'a> {
 }
 
 pub(crate) fn attr(s: &str) -> Attr<'_> {
-    let (name, value) = match s.split_once(':') {
+    let (name, value) = match split_byte(s, b':') {
         Some((n, v)) => (n, Some(v)),
         None => (s, None),
     };
     let typed = match (name, value) {
         ("rtpmap", Some(v)) => rtpmap(v),
-        ("fmtp", Some(v)) => v.split_once(' ').and_then(|(pt, params)| {
+        ("fmtp", Some(v)) => split_byte(v, b' ').and_then(|(pt, params)| {
             Some(Attr::Fmtp {
                 pt: pt.parse().ok()?,
                 params,
@@ -202,11 +264,19 @@ pub(crate) fn attr(s: &str) -> Attr<'_> {
 }
 
 fn rtpmap(v: &str) -> Option<Attr<'_>> {
-    let (pt, rest) = v.split_once(' ')?;
-    let mut parts = rest.trim().split('/');
-    let encoding = parts.next().filter(|e| !e.is_empty())?;
-    let clock = parts.next()?.parse().ok()?;
-    let channels = match parts.next() {
+    let (pt, rest) = split_byte(v, b' ')?;
+    let rest = rest.trim();
+    let (encoding, rest) = split_byte(rest, b'/')?;
+    if encoding.is_empty() {
+        return None;
+    }
+    // Parts after the channels are ignored, as the model's parser does.
+    let (clock, channels) = match split_byte(rest, b'/') {
+        Some((clock, ch)) => (clock, Some(split_byte(ch, b'/').map_or(ch, |(c, _)| c))),
+        None => (rest, None),
+    };
+    let clock = clock.parse().ok()?;
+    let channels = match channels {
         Some(c) => Some(c.parse().ok()?),
         None => None,
     };
@@ -344,7 +414,7 @@ impl<'a> View<'a> {
                                 Attr::Dir(d) if a.dir.is_none() => a.dir = Some(d),
                                 Attr::Other { name: "rtcp-mux" } => a.rtcp_mux = true,
                                 Attr::Other { name: "rtcp" } => {
-                                    if let Some((_, val)) = l.value.split_once(':') {
+                                    if let Some((_, val)) = split_byte(l.value, b':') {
                                         a.rtcp = Some(val);
                                     }
                                 }
@@ -444,14 +514,30 @@ impl<'a> View<'a> {
 
     /// As [`super::Sdp::remote_rtp`].
     pub fn remote_rtp(&self) -> Option<SocketAddr> {
+        self.rtp_at(self.audio_connection()?.ip()?)
+    }
+
+    fn rtp_at(&self, ip: IpAddr) -> Option<SocketAddr> {
         let port = self.audio.as_ref()?.m.port;
-        let ip = self.audio_connection()?.ip()?;
         (port != 0 && !ip.is_unspecified()).then_some(SocketAddr::new(ip, port))
+    }
+
+    /// What the relay learns from a description, with one read of the address: where RTP
+    /// and RTCP go ([`View::remote_rtp`], [`View::remote_rtcp`]) and [`View::is_hold`].
+    pub fn media_facts(&self) -> (Option<SocketAddr>, Option<SocketAddr>, bool) {
+        let ip = self.audio_connection().and_then(|c| c.ip());
+        let rtp = ip.and_then(|ip| self.rtp_at(ip));
+        let unspecified = ip.is_some_and(|ip| ip.is_unspecified());
+        let hold = self.direction().is_hold() || unspecified;
+        (rtp, rtp.and_then(|rtp| self.rtcp_from(rtp)), hold)
     }
 
     /// As [`super::Sdp::remote_rtcp`].
     pub fn remote_rtcp(&self) -> Option<SocketAddr> {
-        let rtp = self.remote_rtp()?;
+        self.rtcp_from(self.remote_rtp()?)
+    }
+
+    fn rtcp_from(&self, rtp: SocketAddr) -> Option<SocketAddr> {
         let audio = self.audio.as_ref()?;
         if audio.rtcp_mux {
             return Some(rtp);
