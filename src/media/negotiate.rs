@@ -235,13 +235,13 @@ pub fn callee_filter(
     let audio = offer.audio().ok_or(NoCommonCodec)?;
     let codecs = audio.codecs();
     // filter_offer(caller_allow)
-    let mut pts1 = intersect_lean(&codecs, caller_allow);
+    let mut pts1 = intersect_lean(codecs, caller_allow);
     if pts1.items().is_empty() {
         return Err(NoCommonCodec);
     }
     let kept1 = pts1;
-    dtmf_lean(&codecs, &kept1, &mut pts1);
-    let mut codecs2 = resolve_lean(&codecs, &pts1);
+    dtmf_lean(codecs, &kept1, &mut pts1);
+    let mut codecs2 = resolve_lean(codecs, &pts1);
     // The other G.711 law, which sipbox transcodes to.
     let has = |list: &CodecList<'_>, n: &CodecName| list.items().iter().any(|c| c.is(n));
     let mut added = None;
@@ -300,7 +300,7 @@ pub fn answer_lean(
     rtp_port: u16,
 ) -> Result<Written, NoCommonCodec> {
     let audio = offer.audio().ok_or(NoCommonCodec)?;
-    let (chosen, te) = pick(&audio.codecs(), allowed).ok_or(NoCommonCodec)?;
+    let (chosen, te) = pick(audio.codecs(), allowed).ok_or(NoCommonCodec)?;
     let dir = answer_direction(offer);
     let body = emit::answer(offer, &chosen, te.as_ref(), dir, local, ip, rtp_port);
     Ok(Written {
@@ -329,7 +329,7 @@ pub fn answer_for_caller_lean(
     } else {
         other_law(&chosen).filter(|o| offered(o))?
     };
-    let (chosen, te) = pick(&codecs, std::slice::from_ref(&name))?;
+    let (chosen, te) = pick(codecs, std::slice::from_ref(&name))?;
     let te = te.filter(|_| translate_te || callee.telephone_event_pt().is_some());
     let dir = if audio.port() != 0 {
         callee_answer.direction()

@@ -294,8 +294,8 @@ pub struct Audio<'a> {
     /// Which m= section (0-based).
     pub index: usize,
     pub(crate) m: MLine<'a>,
-    /// The section's lines (after the m= line), for codec lookups.
-    pub(crate) section: &'a str,
+    /// Its codecs, resolved while scanning.
+    codecs: CodecList<'a>,
     conn: Option<Conn<'a>>,
     dir: Option<Direction>,
     rtcp_mux: bool,
@@ -367,6 +367,8 @@ impl<'a> View<'a> {
         let mut uncovered: Option<usize> = None;
         let mut current: Option<(MLine<'a>, usize, bool)> = None;
         let mut in_audio = false;
+        // The audio payload types whose rtpmap / fmtp has been seen (the first one counts).
+        let (mut mapped, mut with_fmtp) = (0u128, 0u128);
         for l in lines {
             let l = l.map_err(|n| err(n, SdpErrorKind::BadLine))?;
             if l.kind == 'm' {
@@ -379,11 +381,16 @@ impl<'a> View<'a> {
                 v.max_formats = v.max_formats.max(m.formats.split_ascii_whitespace().count());
                 in_audio = v.audio.is_none() && m.kind == "audio";
                 if in_audio {
-                    let at = offset(text, l.line) + l.line.len();
+                    let mut codecs = CodecList::new();
+                    for f in m.formats.split_ascii_whitespace() {
+                        if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
+                            codecs.push(Pt::fixed(pt));
+                        }
+                    }
                     v.audio = Some(Audio {
                         index: media,
                         m,
-                        section: &text[at..],
+                        codecs,
                         conn: None,
                         dir: None,
                         rtcp_mux: false,
@@ -411,6 +418,26 @@ impl<'a> View<'a> {
                     'a' => {
                         if let Some(a) = audio {
                             match attr(l.value) {
+                                Attr::Rtpmap {
+                                    pt,
+                                    encoding,
+                                    clock,
+                                    channels,
+                                } if mapped & bit(pt) == 0 => {
+                                    mapped |= bit(pt);
+                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt) {
+                                        c.kind = Kind::from_encoding(encoding);
+                                        c.encoding = Some(encoding);
+                                        c.clock = clock;
+                                        c.channels = channels;
+                                    }
+                                }
+                                Attr::Fmtp { pt, params } if pt < 128 && with_fmtp & bit(pt) == 0 => {
+                                    with_fmtp |= bit(pt);
+                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt) {
+                                        c.fmtp = Some(params);
+                                    }
+                                }
                                 Attr::Dir(d) if a.dir.is_none() => a.dir = Some(d),
                                 Attr::Other { name: "rtcp-mux" } => a.rtcp_mux = true,
                                 Attr::Other { name: "rtcp" } => {
@@ -569,11 +596,9 @@ impl<'a> View<'a> {
     }
 
     /// The audio stream's codecs, in its order (empty without audio).
-    pub fn codecs(&self) -> CodecList<'a> {
-        self.audio
-            .as_ref()
-            .map(Audio::codecs)
-            .unwrap_or_else(CodecList::new)
+    pub fn codecs(&self) -> &CodecList<'a> {
+        const EMPTY: &CodecList<'static> = &CodecList::new();
+        self.audio.as_ref().map_or(EMPTY, Audio::codecs)
     }
 }
 
@@ -584,45 +609,8 @@ impl<'a> Audio<'a> {
     }
 
     /// The section's codecs, in the m= line's order (at most [`MAX_PTS`]).
-    pub fn codecs(&self) -> CodecList<'a> {
-        let mut list = CodecList::new();
-        for f in self.m.formats.split_ascii_whitespace() {
-            if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
-                list.push(Pt::fixed(pt));
-            }
-        }
-        let (mut mapped, mut with_fmtp) = (0u128, 0u128);
-        for l in Lines::new(self.section).flatten() {
-            match l.kind {
-                'm' => break,
-                'a' => {}
-                _ => continue,
-            }
-            match attr(l.value) {
-                Attr::Rtpmap {
-                    pt,
-                    encoding,
-                    clock,
-                    channels,
-                } if mapped & bit(pt) == 0 => {
-                    mapped |= bit(pt);
-                    for c in list.items_mut().iter_mut().filter(|c| c.pt == pt) {
-                        c.kind = Kind::from_encoding(encoding);
-                        c.encoding = Some(encoding);
-                        c.clock = clock;
-                        c.channels = channels;
-                    }
-                }
-                Attr::Fmtp { pt, params } if pt < 128 && with_fmtp & bit(pt) == 0 => {
-                    with_fmtp |= bit(pt);
-                    for c in list.items_mut().iter_mut().filter(|c| c.pt == pt) {
-                        c.fmtp = Some(params);
-                    }
-                }
-                _ => {}
-            }
-        }
-        list
+    pub fn codecs(&self) -> &CodecList<'a> {
+        &self.codecs
     }
 }
 
@@ -682,7 +670,7 @@ pub struct Pt<'a> {
 
 impl<'a> Pt<'a> {
     /// A payload type without rtpmap: the static assignments of RFC 3551.
-    pub(crate) fn fixed(pt: u8) -> Pt<'a> {
+    pub(crate) const fn fixed(pt: u8) -> Pt<'a> {
         let kind = match pt {
             0 => Kind::Pcmu,
             8 => Kind::Pcma,
@@ -756,7 +744,7 @@ pub struct CodecList<'a> {
 
 impl<'a> CodecList<'a> {
     /// An empty list.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         CodecList {
             items: [Pt::fixed(0); MAX_PTS],
             len: 0,
