@@ -28,14 +28,49 @@ pub const OUR_TELEPHONE_EVENT_PT: u8 = 101;
 
 /// A sip.conf `allow` list as SDP codec names, in its order.
 pub fn allow_names(codecs: &[Codec]) -> Vec<CodecName> {
-    codecs
-        .iter()
-        .map(|c| match c {
-            Codec::Ulaw => CodecName::Pcmu,
-            Codec::Alaw => CodecName::Pcma,
-            Codec::G722 => CodecName::G722,
-        })
-        .collect()
+    allow_iter(codecs).collect()
+}
+
+/// A sip.conf `allow` list as SDP codec names, in its order, without allocating: the call
+/// path asks for one per leg. It holds each of the three codecs sipbox knows at most once (a
+/// codec listed twice changes no decision: its first place sets the order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    names: [CodecName; 3],
+    len: usize,
+}
+
+impl AllowList {
+    /// The list of an entry's `allow`.
+    pub fn of(codecs: &[Codec]) -> AllowList {
+        let mut list = AllowList {
+            names: [CodecName::Pcmu, CodecName::Pcma, CodecName::G722],
+            len: 0,
+        };
+        for name in allow_iter(codecs) {
+            if !list.contains(&name) && list.len < list.names.len() {
+                list.names[list.len] = name;
+                list.len += 1;
+            }
+        }
+        list
+    }
+}
+
+impl std::ops::Deref for AllowList {
+    type Target = [CodecName];
+
+    fn deref(&self) -> &[CodecName] {
+        &self.names[..self.len]
+    }
+}
+
+fn allow_iter(codecs: &[Codec]) -> impl Iterator<Item = CodecName> + '_ {
+    codecs.iter().map(|c| match c {
+        Codec::Ulaw => CodecName::Pcmu,
+        Codec::Alaw => CodecName::Pcma,
+        Codec::G722 => CodecName::G722,
+    })
 }
 
 /// The law a codec name carries, for transcoding.

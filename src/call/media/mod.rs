@@ -34,7 +34,7 @@ use crate::config::sip_values::Nat;
 use crate::handle::LegId;
 use crate::media::g711::Law;
 use crate::media::learning::{Learner, LearningConfig};
-use crate::media::negotiate::{self, law_of, Written};
+use crate::media::negotiate::{self, law_of, AllowList, Written};
 use crate::media::ports::{Pair, Ports};
 use crate::media::sdp::{emit, CodecName, LocalSession, Sdp, View};
 use crate::sip::{Request, Response, StatusCode};
@@ -207,6 +207,15 @@ fn allow_of(call: &Call, leg: LegId) -> Vec<CodecName> {
     negotiate::allow_names(codecs)
 }
 
+/// [`allow_of`] without allocating, for the call path.
+fn allow_list_of(call: &Call, leg: LegId) -> AllowList {
+    let codecs = match call.entry_of(leg) {
+        Some(e) => &e.codecs,
+        None => &call.general.codecs,
+    };
+    AllowList::of(codecs)
+}
+
 impl Call {
     /// The address our SDP names toward `leg`: what [`crate::nat::Advertise`] answers for
     /// the leg's signalling destination (externaddr outside the localnets).
@@ -313,8 +322,8 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
     ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
-        let caller_allow = allow_of(self, self.caller);
-        let callee_allow = allow_of(self, leg);
+        let caller_allow = allow_list_of(self, self.caller);
+        let callee_allow = allow_list_of(self, leg);
         if self.ensure_leg(cx, self.caller).is_none() {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
             return Err(StatusCode::SERVICE_UNAVAILABLE);
@@ -388,7 +397,7 @@ impl Call {
         let caller_pair = self.ensure_leg(cx, caller)?;
         let invite = Rc::clone(&self.invite);
         let offer = self.caller_view(cx.now, invite.body()).ok().flatten();
-        let caller_allow = allow_of(self, caller);
+        let caller_allow = allow_list_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
         let callee = self.leg_media_mut(leg)?;
         learn_from_view(callee, cx.now, &answer);
@@ -421,7 +430,7 @@ impl Call {
             }
             None => {
                 // Late offer: our offer to the caller, the callee's codec first.
-                let mut allow = caller_allow;
+                let mut allow = caller_allow.to_vec();
                 let chosen = match answer.fits() {
                     true => answer.codecs().chosen().map(|c| c.name()),
                     false => Sdp::parse(resp.body())

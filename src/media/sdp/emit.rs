@@ -22,7 +22,16 @@ use super::{Direction, LocalSession};
 
 /// Writes a number in decimal.
 pub(crate) fn push_num(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(Dec::of(n).as_bytes());
+    match n {
+        0..=9 => out.push(b'0' + n as u8),
+        10..=99 => out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]),
+        100..=999 => out.extend_from_slice(&[
+            b'0' + (n / 100) as u8,
+            b'0' + (n / 10 % 10) as u8,
+            b'0' + (n % 10) as u8,
+        ]),
+        _ => out.extend_from_slice(Dec::of(n).as_bytes()),
+    }
 }
 
 /// Writes an address as `Display` does (IPv4 by hand; IPv6's compression rules through std).
@@ -294,10 +303,19 @@ pub fn answer(
     out.extend_from_slice(b"t=0 0\r\n");
     let audio_index = offer.audio().map(|a| a.index);
     let mut media = 0usize;
-    for l in Lines::new(offer.text).flatten().filter(|l| l.kind == 'm') {
-        let Some(m) = media_line(l.value) else {
-            continue;
-        };
+    // Most offers have their audio m= only: no need to read the body again for that one.
+    let only = match (offer.audio(), offer.media_count()) {
+        (Some(a), 1) => Some(a.m),
+        _ => None,
+    };
+    let others = only.is_none().then(|| {
+        Lines::new(offer.text)
+            .flatten()
+            .filter(|l| l.kind == 'm')
+            .filter_map(|l| media_line(l.value))
+    });
+    let lines = only.into_iter().chain(others.into_iter().flatten());
+    for m in lines {
         if Some(media) != audio_index {
             push_m(&mut out, m.kind, 0, None, m.proto);
             push_tokens(&mut out, m.formats);

@@ -314,6 +314,8 @@ pub struct View<'a> {
     pub(crate) in_order: bool,
     /// The largest format list of any m= line.
     max_formats: usize,
+    /// How many m= lines.
+    media_count: usize,
 }
 
 /// The session-level position of a line in the printer's order.
@@ -358,6 +360,7 @@ impl<'a> View<'a> {
             audio: None,
             in_order: true,
             max_formats: 0,
+            media_count: 0,
         };
         let (mut origin, mut name, mut timing) = (false, false, false);
         let mut first = [true; 3];
@@ -399,6 +402,7 @@ impl<'a> View<'a> {
                 }
                 current = Some((m, l.n, false));
                 media += 1;
+                v.media_count = media;
                 rank = 0;
                 continue;
             }
@@ -513,6 +517,11 @@ impl<'a> View<'a> {
     /// the codec decisions on this view are exact.
     pub fn fits(&self) -> bool {
         self.max_formats < MAX_PTS
+    }
+
+    /// How many m= lines the body has.
+    pub fn media_count(&self) -> usize {
+        self.media_count
     }
 
     /// The body's text.
