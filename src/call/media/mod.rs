@@ -330,7 +330,10 @@ impl Call {
         }
         let invite = Rc::clone(&self.invite);
         let no_common = |c: &Call| {
-            log::info!("call {}: no codec in common with leg {leg} (488)", c.label());
+            log::info!(
+                "call {}: no codec in common with leg {leg} (488)",
+                c.label()
+            );
             StatusCode::NOT_ACCEPTABLE_HERE
         };
         enum Offer<'b> {
@@ -346,7 +349,9 @@ impl Call {
                 Offer::Lean(v, f, te)
             }
             Some(_) => {
-                let o = self.caller_offer(cx.now)?.ok_or(StatusCode::NOT_ACCEPTABLE_HERE)?;
+                let o = self
+                    .caller_offer(cx.now)?
+                    .ok_or(StatusCode::NOT_ACCEPTABLE_HERE)?;
                 let f = negotiate::offer_for_callee(&o, &caller_allow, &callee_allow)
                     .map_err(|_| no_common(self))?;
                 Offer::Model(f)
@@ -362,7 +367,10 @@ impl Call {
         };
         let model = |sdp: Sdp| (sdp.telephone_event_pt(), sdp.to_bytes());
         let (te, bytes) = match offer {
-            Offer::Lean(v, f, te) => (te, emit::rewrite(&v, Some(&f), &mut lm.session, ip, pair.port)),
+            Offer::Lean(v, f, te) => (
+                te,
+                emit::rewrite(&v, Some(&f), &mut lm.session, ip, pair.port),
+            ),
             Offer::Model(f) => model(f.rewrite(&mut lm.session, ip, pair.port)),
             // Late offer: sipbox offers the callee's codecs itself.
             Offer::Late => model(negotiate::our_offer(

@@ -172,10 +172,12 @@ pub fn rewrite(
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(view.text.len() + 96);
     local.begin(&mut out, ip);
-    let hold_dir = view.unspecified_connection().then(|| match view.direction() {
-        Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
-        _ => Direction::SendOnly,
-    });
+    let hold_dir = view
+        .unspecified_connection()
+        .then(|| match view.direction() {
+            Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
+            _ => Direction::SendOnly,
+        });
     let audio_index = view.audio().map(|a| a.index);
     let mut first = [true; 3];
     let mut c_done = false;
@@ -232,9 +234,15 @@ pub fn rewrite(
                 (6, _) => {
                     let mut it = l.value.split_ascii_whitespace();
                     out.extend_from_slice(b"t=");
-                    push_num(&mut out, it.next().and_then(|s| s.parse().ok()).unwrap_or(0));
+                    push_num(
+                        &mut out,
+                        it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+                    );
                     out.push(b' ');
-                    push_num(&mut out, it.next().and_then(|s| s.parse().ok()).unwrap_or(0));
+                    push_num(
+                        &mut out,
+                        it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+                    );
                     out.extend_from_slice(b"\r\n");
                 }
                 (_, 'a') => {

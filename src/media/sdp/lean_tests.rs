@@ -67,7 +67,13 @@ fn check_facts(body: &[u8]) {
                 for (l, c) in lean.items().iter().zip(&mc) {
                     assert_eq!(
                         (l.pt, l.name(), l.clock, l.channels, l.fmtp),
-                        (c.pt, c.name.clone(), c.clock_rate, c.channels, c.fmtp.as_deref()),
+                        (
+                            c.pt,
+                            c.name.clone(),
+                            c.clock_rate,
+                            c.channels,
+                            c.fmtp.as_deref()
+                        ),
                         "{text}"
                     );
                     assert!(l.is(&c.name));
@@ -180,13 +186,12 @@ fn check_caller_answer(offer: &[u8], callee: &[u8]) {
     }
     for te in [false, true] {
         let (mut a, mut b) = (LocalSession::new(5, 2), LocalSession::new(5, 2));
-        let model = negotiate::answer_for_caller(&mo, &ma, &mut a, US, 20000, te).map(|s| {
-            Written {
+        let model =
+            negotiate::answer_for_caller(&mo, &ma, &mut a, US, 20000, te).map(|s| Written {
                 body: s.to_bytes(),
                 codec: s.chosen_codec().map(|c| c.name),
                 te_pt: s.telephone_event_pt(),
-            }
-        });
+            });
         let lean = negotiate::answer_for_caller_lean(&vo, &va, &mut b, US, 20000, te);
         assert_eq!(
             lean,
@@ -219,13 +224,13 @@ fn fixtures_agree_with_the_model() {
 
 #[test]
 fn mutated_fixtures_agree_with_the_model() {
-    let lists = [vec![Pcma, G722], vec![Other("opus".into())]];
-    let lists = lists.to_vec();
+    // Kept small: this runs on some 20 000 bodies, in debug builds too.
+    let lists = vec![vec![Pcma, G722], vec![Other("opus".into())]];
     for body in ALL {
         for m in mutations(body) {
             check_facts(&m);
             check_rewrite(&m);
-            check_fork(&m, &lists);
+            check_fork(&m, &lists[..1]);
             check_answer(&m, &lists);
             check_caller_answer(&m, YEALINK.as_bytes());
             check_caller_answer(BARESIP.as_bytes(), &m);
@@ -273,7 +278,10 @@ fn malformed_bodies_get_the_same_errors() {
         check_facts(body);
     }
     let e = View::scan(no_c.as_bytes()).unwrap_err();
-    assert_eq!((e.line, e.kind), (6, super::SdpErrorKind::MissingConnection));
+    assert_eq!(
+        (e.line, e.kind),
+        (6, super::SdpErrorKind::MissingConnection)
+    );
 }
 
 fn text(b: Vec<u8>) -> String {
@@ -410,7 +418,13 @@ fn caller_answers_byte_exact() {
 
 #[test]
 fn ipv6_addresses_are_written_as_display_does() {
-    for ip in ["2001:db8::1", "::1", "::ffff:10.0.0.1", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8"] {
+    for ip in [
+        "2001:db8::1",
+        "::1",
+        "::ffff:10.0.0.1",
+        "fe80::1:2:3:4",
+        "1:2:3:4:5:6:7:8",
+    ] {
         let ip: IpAddr = ip.parse().unwrap();
         let mut out = Vec::new();
         emit::push_ip(&mut out, ip);

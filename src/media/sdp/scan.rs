@@ -175,7 +175,14 @@ pub(crate) fn connection(v: &str) -> Option<Conn<'_>> {
 
 fn origin_ok(v: &str) -> bool {
     let mut it = v.split_ascii_whitespace();
-    let f = [it.next(), it.next(), it.next(), it.next(), it.next(), it.next()];
+    let f = [
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ];
     let [Some(_), Some(id), Some(ver), Some(net), Some(ty), Some(_)] = f else {
         return false;
     };
@@ -381,7 +388,9 @@ impl<'a> View<'a> {
                         uncovered = Some(n);
                     }
                 }
-                v.max_formats = v.max_formats.max(m.formats.split_ascii_whitespace().count());
+                v.max_formats = v
+                    .max_formats
+                    .max(m.formats.split_ascii_whitespace().count());
                 in_audio = v.audio.is_none() && m.kind == "audio";
                 if in_audio {
                     let mut codecs = CodecList::new();
@@ -429,16 +438,20 @@ impl<'a> View<'a> {
                                     channels,
                                 } if mapped & bit(pt) == 0 => {
                                     mapped |= bit(pt);
-                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt) {
+                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt)
+                                    {
                                         c.kind = Kind::from_encoding(encoding);
                                         c.encoding = Some(encoding);
                                         c.clock = clock;
                                         c.channels = channels;
                                     }
                                 }
-                                Attr::Fmtp { pt, params } if pt < 128 && with_fmtp & bit(pt) == 0 => {
+                                Attr::Fmtp { pt, params }
+                                    if pt < 128 && with_fmtp & bit(pt) == 0 =>
+                                {
                                     with_fmtp |= bit(pt);
-                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt) {
+                                    for c in a.codecs.items_mut().iter_mut().filter(|c| c.pt == pt)
+                                    {
                                         c.fmtp = Some(params);
                                     }
                                 }
@@ -714,7 +727,9 @@ impl<'a> Pt<'a> {
                     3 => s == "gsm",
                     4 => s == "g723",
                     18 => s == "g729",
-                    pt => s.strip_prefix("pt").is_some_and(|n| n == Dec::of(pt.into()).as_str()),
+                    pt => s
+                        .strip_prefix("pt")
+                        .is_some_and(|n| n == Dec::of(pt.into()).as_str()),
                 },
             },
             _ => false,
