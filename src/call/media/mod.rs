@@ -336,6 +336,8 @@ impl Call {
             );
             StatusCode::NOT_ACCEPTABLE_HERE
         };
+        // Lives on the stack for this call only; boxing the view would allocate.
+        #[allow(clippy::large_enum_variant)]
         enum Offer<'b> {
             Late,
             Lean(View<'b>, emit::Filter, Option<u8>),
