@@ -250,7 +250,7 @@ impl Call {
             let body = self
                 .leg_media(leg)
                 .and_then(|m| m.session.last())
-                .map(|sdp| (super::media::SDP_TYPE.to_string(), sdp.to_bytes()));
+                .map(|sdp| (super::media::SDP_TYPE.to_string(), sdp.to_vec()));
             self.answer_reinvite_with(cx, leg, h, reply, body);
         } else {
             self.reply_in_dialog(cx, h, reply, None);
@@ -356,7 +356,7 @@ impl Call {
         } else {
             self.leg_media(leg)
                 .and_then(|m| m.session.last())
-                .map(|sdp| sdp.to_bytes())
+                .map(<[u8]>::to_vec)
         };
         let st_min = self.session_settings(leg).min_se;
         let Some(t) = self.legs[leg].session.timer else {

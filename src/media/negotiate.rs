@@ -8,11 +8,18 @@
 //! sipbox transcodes between the two G.711 laws, so a caller offering only PCMU may be bridged
 //! to a callee that only allows alaw: the callee's offer then carries PCMA as well. Nothing else
 //! is transcoded; G.722 passes only when both ends have it.
+//!
+//! Each decision exists twice: over the model ([`Sdp`]) for the bodies the lean path does not
+//! take, and over a [`View`] of the received bytes (the `*_lean` functions, and
+//! [`callee_filter`]), which write the body straight from the view. They decide the same, and
+//! the tests of `src/media/sdp/lean_tests.rs` compare their bytes.
 
 use crate::config::codec::Codec;
 use crate::media::g711::Law;
+use crate::media::sdp::emit::{self, Filter};
+use crate::media::sdp::scan::{CodecList, Kind, Pt, PtList};
 use crate::media::sdp::{
-    self, Attribute, CodecName, Direction, LocalSession, Media, NoCommonCodec, Rtpmap, Sdp,
+    self, Attribute, CodecName, Direction, LocalSession, Media, NoCommonCodec, Rtpmap, Sdp, View,
 };
 use std::net::IpAddr;
 
@@ -21,14 +28,49 @@ pub const OUR_TELEPHONE_EVENT_PT: u8 = 101;
 
 /// A sip.conf `allow` list as SDP codec names, in its order.
 pub fn allow_names(codecs: &[Codec]) -> Vec<CodecName> {
-    codecs
-        .iter()
-        .map(|c| match c {
-            Codec::Ulaw => CodecName::Pcmu,
-            Codec::Alaw => CodecName::Pcma,
-            Codec::G722 => CodecName::G722,
-        })
-        .collect()
+    allow_iter(codecs).collect()
+}
+
+/// A sip.conf `allow` list as SDP codec names, in its order, without allocating: the call
+/// path asks for one per leg. It holds each of the three codecs sipbox knows at most once (a
+/// codec listed twice changes no decision: its first place sets the order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    names: [CodecName; 3],
+    len: usize,
+}
+
+impl AllowList {
+    /// The list of an entry's `allow`.
+    pub fn of(codecs: &[Codec]) -> AllowList {
+        let mut list = AllowList {
+            names: [CodecName::Pcmu, CodecName::Pcma, CodecName::G722],
+            len: 0,
+        };
+        for name in allow_iter(codecs) {
+            if !list.contains(&name) && list.len < list.names.len() {
+                list.names[list.len] = name;
+                list.len += 1;
+            }
+        }
+        list
+    }
+}
+
+impl std::ops::Deref for AllowList {
+    type Target = [CodecName];
+
+    fn deref(&self) -> &[CodecName] {
+        &self.names[..self.len]
+    }
+}
+
+fn allow_iter(codecs: &[Codec]) -> impl Iterator<Item = CodecName> + '_ {
+    codecs.iter().map(|c| match c {
+        Codec::Ulaw => CodecName::Pcmu,
+        Codec::Alaw => CodecName::Pcma,
+        Codec::G722 => CodecName::G722,
+    })
 }
 
 /// The law a codec name carries, for transcoding.
@@ -168,6 +210,173 @@ pub fn our_offer(allow: &[CodecName], local: &mut LocalSession, ip: IpAddr, port
     sdp.media.push(media);
     local.stamp(&mut sdp, ip);
     sdp
+}
+
+/// A body sipbox wrote on the lean path, and what it settles for the leg it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The SDP.
+    pub body: Vec<u8>,
+    /// The codec in use (the first that is not telephone-event), if any.
+    pub codec: Option<CodecName>,
+    /// The telephone-event payload type, if any.
+    pub te_pt: Option<u8>,
+}
+
+/// `intersect` of `codec.rs` over a [`CodecList`]: the payload types of the audio codecs
+/// `allowed` names, in its order, then the offer's.
+fn intersect_lean(codecs: &CodecList<'_>, allowed: &[CodecName]) -> PtList {
+    let mut out = PtList::new();
+    for name in allowed.iter().filter(|n| **n != CodecName::TelephoneEvent) {
+        for c in codecs.items().iter().filter(|c| c.is(name)) {
+            if !out.contains(c.pt) {
+                out.push(c.pt);
+            }
+        }
+    }
+    out
+}
+
+/// `dtmf_for` of `codec.rs`: appends the offered telephone-events at a kept codec's clock.
+fn dtmf_lean(codecs: &CodecList<'_>, kept: &PtList, out: &mut PtList) {
+    let clocks = |clock| {
+        kept.items()
+            .iter()
+            .any(|pt| codecs.get(*pt).is_some_and(|k| k.clock == clock))
+    };
+    for c in codecs.items().iter().filter(|c| c.kind == Kind::Te) {
+        if clocks(c.clock) {
+            out.push(c.pt);
+        }
+    }
+}
+
+/// The codecs of `pts`, each resolved as the first of its payload type in `codecs`.
+fn resolve_lean<'a>(codecs: &CodecList<'a>, pts: &PtList) -> CodecList<'a> {
+    let mut out = CodecList::new();
+    for c in pts.items().iter().filter_map(|pt| codecs.get(*pt)) {
+        out.push(*c);
+    }
+    out
+}
+
+/// [`offer_for_callee`] on a view: what [`emit::rewrite`] must do to the audio m= line, and the
+/// telephone-event PT the callee is offered. `Err` → 488.
+pub fn callee_filter(
+    offer: &View<'_>,
+    caller_allow: &[CodecName],
+    callee_allow: &[CodecName],
+) -> Result<(Filter, Option<u8>), NoCommonCodec> {
+    let audio = offer.audio().ok_or(NoCommonCodec)?;
+    let codecs = audio.codecs();
+    // filter_offer(caller_allow)
+    let mut pts1 = intersect_lean(codecs, caller_allow);
+    if pts1.items().is_empty() {
+        return Err(NoCommonCodec);
+    }
+    let kept1 = pts1;
+    dtmf_lean(codecs, &kept1, &mut pts1);
+    let mut codecs2 = resolve_lean(codecs, &pts1);
+    // The other G.711 law, which sipbox transcodes to.
+    let has = |list: &CodecList<'_>, n: &CodecName| list.items().iter().any(|c| c.is(n));
+    let mut added = None;
+    for law in [CodecName::Pcmu, CodecName::Pcma] {
+        let missing = !has(&codecs2, &law);
+        let partner = other_law(&law).is_some_and(|o| has(&codecs2, &o));
+        let pt = if law == CodecName::Pcmu { 0 } else { 8 };
+        if missing && partner && !pts1.contains(pt) && added.is_none() {
+            codecs2.push(Pt::fixed(pt));
+            added = Some(pt);
+        }
+    }
+    // filter_offer(callee_allow)
+    let mut pts3 = intersect_lean(&codecs2, callee_allow);
+    if pts3.items().is_empty() {
+        return Err(NoCommonCodec);
+    }
+    let kept3 = pts3;
+    dtmf_lean(&codecs2, &kept3, &mut pts3);
+    let te = resolve_lean(&codecs2, &pts3).telephone_event_pt();
+    let filter = Filter {
+        pts: pts3,
+        keep: pts1.set() & pts3.set(),
+        added: added.filter(|pt| pts3.contains(*pt)),
+    };
+    Ok((filter, te))
+}
+
+/// The direction `answer` gives: the offer's answered, recvonly for an old-style hold.
+fn answer_direction(offer: &View<'_>) -> Direction {
+    if offer.is_hold() && offer.direction() == Direction::SendRecv {
+        Direction::RecvOnly
+    } else {
+        offer.direction().answer()
+    }
+}
+
+/// The codec `answer` picks for `allowed` and the telephone-event at its clock.
+fn pick<'a>(codecs: &CodecList<'a>, allowed: &[CodecName]) -> Option<(Pt<'a>, Option<Pt<'a>>)> {
+    let kept = intersect_lean(codecs, allowed);
+    let chosen = *codecs.get(*kept.items().first()?)?;
+    let te = codecs
+        .items()
+        .iter()
+        .find(|c| c.kind == Kind::Te && c.clock == chosen.clock)
+        .copied();
+    Some((chosen, te))
+}
+
+/// [`sdp::answer`] on a view.
+pub fn answer_lean(
+    offer: &View<'_>,
+    allowed: &[CodecName],
+    local: &mut LocalSession,
+    ip: IpAddr,
+    rtp_port: u16,
+) -> Result<Written, NoCommonCodec> {
+    let audio = offer.audio().ok_or(NoCommonCodec)?;
+    let (chosen, te) = pick(audio.codecs(), allowed).ok_or(NoCommonCodec)?;
+    let dir = answer_direction(offer);
+    let body = emit::answer(offer, &chosen, te.as_ref(), dir, local, ip, rtp_port);
+    Ok(Written {
+        body,
+        codec: Some(chosen.name()),
+        te_pt: te.map(|t| t.pt),
+    })
+}
+
+/// [`answer_for_caller`] on views.
+pub fn answer_for_caller_lean(
+    caller_offer: &View<'_>,
+    callee_answer: &View<'_>,
+    local: &mut LocalSession,
+    ip: IpAddr,
+    port: u16,
+    translate_te: bool,
+) -> Option<Written> {
+    let callee = callee_answer.codecs();
+    let chosen = callee.chosen()?.name();
+    let audio = caller_offer.audio()?;
+    let codecs = audio.codecs();
+    let offered = |n: &CodecName| codecs.items().iter().any(|c| c.is(n));
+    let name = if offered(&chosen) {
+        chosen
+    } else {
+        other_law(&chosen).filter(|o| offered(o))?
+    };
+    let (chosen, te) = pick(codecs, std::slice::from_ref(&name))?;
+    let te = te.filter(|_| translate_te || callee.telephone_event_pt().is_some());
+    let dir = if audio.port() != 0 {
+        callee_answer.direction()
+    } else {
+        answer_direction(caller_offer)
+    };
+    let body = emit::answer(caller_offer, &chosen, te.as_ref(), dir, local, ip, port);
+    Some(Written {
+        body,
+        codec: Some(name),
+        te_pt: te.map(|t| t.pt),
+    })
 }
 
 #[cfg(test)]

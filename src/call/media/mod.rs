@@ -34,12 +34,13 @@ use crate::config::sip_values::Nat;
 use crate::handle::LegId;
 use crate::media::g711::Law;
 use crate::media::learning::{Learner, LearningConfig};
-use crate::media::negotiate::{self, law_of};
+use crate::media::negotiate::{self, law_of, AllowList, Written};
 use crate::media::ports::{Pair, Ports};
-use crate::media::sdp::{CodecName, LocalSession, Sdp};
+use crate::media::sdp::{emit, CodecName, LocalSession, Sdp, View};
 use crate::sip::{Request, Response, StatusCode};
 use endpoint::Endpoint;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The content type of every body sipbox writes.
@@ -121,8 +122,9 @@ pub struct LegMedia {
 /// Call-wide media state.
 #[derive(Default)]
 pub struct CallMedia {
-    /// The caller's offer, parsed once.
-    caller_offer: Option<Sdp>,
+    /// The caller's offer has been read (and what it says learned for the caller's leg);
+    /// it is read again from the stored INVITE whenever needed, nothing of it is copied.
+    caller_offer_read: bool,
     /// sipbox's own answer to the caller (Answer/Progress), sent unchanged if asked again.
     own_answer: Option<Vec<u8>>,
     /// What sipbox does as the caller's endpoint.
@@ -168,6 +170,38 @@ fn set_codec(lm: &mut LegMedia, sdp: &Sdp) {
     lm.te_pt = sdp.telephone_event_pt();
 }
 
+/// [`learn_from`] for a body seen in place (through the model if its format list is too long
+/// for the lean path's fixed-size codec list).
+fn learn_from_view(lm: &mut LegMedia, now: Instant, v: &View<'_>) {
+    if !v.fits() {
+        if let Ok(sdp) = Sdp::parse(v.text().as_bytes()) {
+            learn_from(lm, now, &sdp);
+        }
+        return;
+    }
+    let (rtp, rtcp, hold) = v.media_facts();
+    lm.learner.set_expected(now, rtp);
+    lm.rtcp_remote = rtcp;
+    lm.hold = hold;
+    set_codec_view(lm, v);
+}
+
+/// [`set_codec`] for a body seen in place ([`View::fits`]).
+fn set_codec_view(lm: &mut LegMedia, v: &View<'_>) {
+    let codecs = v.codecs();
+    lm.codec = codecs.chosen().map(|c| c.name());
+    lm.law = lm.codec.as_ref().and_then(law_of);
+    lm.te_pt = codecs.telephone_event_pt();
+}
+
+/// Takes what a body written on the lean path settled.
+fn set_written(lm: &mut LegMedia, w: Written) -> Vec<u8> {
+    lm.law = w.codec.as_ref().and_then(law_of);
+    lm.codec = w.codec;
+    lm.te_pt = w.te_pt;
+    w.body
+}
+
 /// The `allow` list of a leg's entry (or `[general]`'s for guests), as the leg and the call
 /// began with them: a reload does not change codecs under a running call.
 fn allow_of(call: &Call, leg: LegId) -> Vec<CodecName> {
@@ -176,6 +210,15 @@ fn allow_of(call: &Call, leg: LegId) -> Vec<CodecName> {
         None => &call.general.codecs,
     };
     negotiate::allow_names(codecs)
+}
+
+/// [`allow_of`] without allocating, for the call path.
+fn allow_list_of(call: &Call, leg: LegId) -> AllowList {
+    let codecs = match call.entry_of(leg) {
+        Some(e) => &e.codecs,
+        None => &call.general.codecs,
+    };
+    AllowList::of(codecs)
 }
 
 impl Call {
@@ -241,25 +284,40 @@ impl Call {
         Some(pair)
     }
 
-    /// The caller's offer (parsed once). `Err(488)` when it is not SDP sipbox can read.
+    /// The caller's offer as a model (for the paths that need one). `Err(488)` when it is
+    /// not SDP sipbox can read.
     fn caller_offer(&mut self, now: Instant) -> Result<Option<Sdp>, StatusCode> {
-        if let Some(o) = &self.media.caller_offer {
-            return Ok(Some(o.clone()));
+        let invite = Rc::clone(&self.invite);
+        if self.caller_view(now, invite.body())?.is_none() {
+            return Ok(None);
         }
-        let body = self.invite.body();
+        Sdp::parse(invite.body())
+            .map(Some)
+            .map_err(|_| StatusCode::NOT_ACCEPTABLE_HERE)
+    }
+
+    /// The caller's offer seen in `body` (the stored INVITE's), learned for the caller's leg
+    /// the first time. `Ok(None)`: no offer; `Err(488)`: not SDP sipbox can read.
+    fn caller_view<'b>(
+        &mut self,
+        now: Instant,
+        body: &'b [u8],
+    ) -> Result<Option<View<'b>>, StatusCode> {
         if body.is_empty() {
             return Ok(None);
         }
-        let offer = Sdp::parse(body).map_err(|e| {
+        let view = View::scan(body).map_err(|e| {
             log::info!("call {}: caller SDP unreadable: {e}", self.label());
             StatusCode::NOT_ACCEPTABLE_HERE
         })?;
-        let caller = self.caller;
-        if let Some(lm) = self.leg_media_mut(caller) {
-            learn_from(lm, now, &offer);
+        if !self.media.caller_offer_read {
+            let caller = self.caller;
+            if let Some(lm) = self.leg_media_mut(caller) {
+                learn_from_view(lm, now, &view);
+            }
+            self.media.caller_offer_read = true;
         }
-        self.media.caller_offer = Some(offer.clone());
-        Ok(Some(offer))
+        Ok(Some(view))
     }
 
     /// The body of the INVITE to outbound leg `leg`: the caller's offer as that callee should
@@ -269,24 +327,42 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
     ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
-        let caller_allow = allow_of(self, self.caller);
-        let callee_allow = allow_of(self, leg);
+        let caller_allow = allow_list_of(self, self.caller);
+        let callee_allow = allow_list_of(self, leg);
         if self.ensure_leg(cx, self.caller).is_none() {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         }
-        let offer = self.caller_offer(cx.now)?;
-        let filtered = match &offer {
-            Some(o) => Some(
-                negotiate::offer_for_callee(o, &caller_allow, &callee_allow).map_err(|_| {
-                    log::info!(
-                        "call {}: no codec in common with leg {leg} (488)",
-                        self.label()
-                    );
-                    StatusCode::NOT_ACCEPTABLE_HERE
-                })?,
-            ),
-            None => None,
+        let invite = Rc::clone(&self.invite);
+        let no_common = |c: &Call| {
+            log::info!(
+                "call {}: no codec in common with leg {leg} (488)",
+                c.label()
+            );
+            StatusCode::NOT_ACCEPTABLE_HERE
+        };
+        // Lives on the stack for this call only; boxing the view would allocate.
+        #[allow(clippy::large_enum_variant)]
+        enum Offer<'b> {
+            Late,
+            Lean(View<'b>, emit::Filter, Option<u8>),
+            Model(Sdp),
+        }
+        let offer = match self.caller_view(cx.now, invite.body())? {
+            None => Offer::Late,
+            Some(v) if v.lean() => {
+                let (f, te) = negotiate::callee_filter(&v, &caller_allow, &callee_allow)
+                    .map_err(|_| no_common(self))?;
+                Offer::Lean(v, f, te)
+            }
+            Some(_) => {
+                let o = self
+                    .caller_offer(cx.now)?
+                    .ok_or(StatusCode::NOT_ACCEPTABLE_HERE)?;
+                let f = negotiate::offer_for_callee(&o, &caller_allow, &callee_allow)
+                    .map_err(|_| no_common(self))?;
+                Offer::Model(f)
+            }
         };
         let Some(pair) = self.ensure_leg(cx, leg) else {
             log::warn!("call {}: no RTP port pair left (503)", self.label());
@@ -296,13 +372,23 @@ impl Call {
         let Some(lm) = self.leg_media_mut(leg) else {
             return Ok(None);
         };
-        let sdp = match filtered {
-            Some(f) => f.rewrite(&mut lm.session, ip, pair.port),
+        let model = |sdp: Sdp| (sdp.telephone_event_pt(), sdp.to_bytes());
+        let (te, bytes) = match offer {
+            Offer::Lean(v, f, te) => (
+                te,
+                emit::rewrite(&v, Some(&f), &mut lm.session, ip, pair.port),
+            ),
+            Offer::Model(f) => model(f.rewrite(&mut lm.session, ip, pair.port)),
             // Late offer: sipbox offers the callee's codecs itself.
-            None => negotiate::our_offer(&callee_allow, &mut lm.session, ip, pair.port),
+            Offer::Late => model(negotiate::our_offer(
+                &callee_allow,
+                &mut lm.session,
+                ip,
+                pair.port,
+            )),
         };
-        lm.te_pt = sdp.telephone_event_pt();
-        Ok(Some((SDP.to_string(), sdp.to_bytes())))
+        lm.te_pt = te;
+        Ok(Some((SDP.to_string(), bytes)))
     }
 
     /// A callee's 2xx answered sipbox's offer on `leg` while sipbox is that leg's endpoint
@@ -335,7 +421,7 @@ impl Call {
         if resp.body().is_empty() {
             return None;
         }
-        let answer = match Sdp::parse(resp.body()) {
+        let answer = match View::scan(resp.body()) {
             Ok(a) => a,
             Err(e) => {
                 log::info!("call {}: callee SDP unreadable: {e}", self.label());
@@ -344,41 +430,62 @@ impl Call {
         };
         let caller = self.caller;
         let caller_pair = self.ensure_leg(cx, caller)?;
-        let offer = self.caller_offer(cx.now).ok().flatten();
-        let caller_allow = allow_of(self, caller);
+        let invite = Rc::clone(&self.invite);
+        let offer = self.caller_view(cx.now, invite.body()).ok().flatten();
+        let caller_allow = allow_list_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
         let callee = self.leg_media_mut(leg)?;
-        learn_from(callee, cx.now, &answer);
+        learn_from_view(callee, cx.now, &answer);
         // A callee that takes digits by INFO or inband: sipbox reads the caller's events.
         let translate_te = callee.dtmf_now() != crate::config::sip_values::DtmfMode::Rfc2833;
         if let Some(d) = self.dial_mut() {
             d.early = Some(leg);
         }
         let lm = self.leg_media_mut(caller)?;
-        let sdp = match &offer {
-            Some(o) => negotiate::answer_for_caller(
-                o,
-                &answer,
-                &mut lm.session,
-                ip,
-                caller_pair.port,
-                translate_te,
-            )?,
+        let port = caller_pair.port;
+        let bytes = match &offer {
+            Some(o) if o.fits() && answer.fits() => {
+                let w = negotiate::answer_for_caller_lean(
+                    o,
+                    &answer,
+                    &mut lm.session,
+                    ip,
+                    port,
+                    translate_te,
+                )?;
+                set_written(lm, w)
+            }
+            Some(_) => {
+                let o = Sdp::parse(invite.body()).ok()?;
+                let a = Sdp::parse(resp.body()).ok()?;
+                let sdp =
+                    negotiate::answer_for_caller(&o, &a, &mut lm.session, ip, port, translate_te)?;
+                set_codec(lm, &sdp);
+                sdp.to_bytes()
+            }
             None => {
                 // Late offer: our offer to the caller, the callee's codec first.
-                let mut allow = caller_allow;
-                if let Some(c) = answer.chosen_codec() {
-                    allow.retain(|n| *n != c.name);
-                    allow.insert(0, c.name);
+                let mut allow = caller_allow.to_vec();
+                let chosen = match answer.fits() {
+                    true => answer.codecs().chosen().map(|c| c.name()),
+                    false => Sdp::parse(resp.body())
+                        .ok()
+                        .and_then(|a| a.chosen_codec())
+                        .map(|c| c.name),
+                };
+                if let Some(c) = chosen {
+                    allow.retain(|n| *n != c);
+                    allow.insert(0, c);
                 }
-                negotiate::our_offer(&allow, &mut lm.session, ip, caller_pair.port)
+                let sdp = negotiate::our_offer(&allow, &mut lm.session, ip, port);
+                set_codec(lm, &sdp);
+                sdp.to_bytes()
             }
         };
-        set_codec(lm, &sdp);
         if (200..300).contains(&resp.status()) {
             self.arm_watchdog(cx);
         }
-        Some((SDP.to_string(), sdp.to_bytes()))
+        Some((SDP.to_string(), bytes))
     }
 
     /// A body relayed in-dialog (re-INVITE, UPDATE, INFO and their answers) from leg `from`
@@ -399,7 +506,7 @@ impl Call {
         if !is_sdp {
             return Some((content_type.unwrap_or(SDP).to_string(), body.to_vec()));
         }
-        let sdp = match Sdp::parse(body) {
+        let sdp = match View::scan(body) {
             Ok(s) => s,
             Err(e) => {
                 log::info!("call {}: in-dialog SDP unreadable: {e}", self.label());
@@ -409,17 +516,23 @@ impl Call {
         let pair = self.ensure_leg(cx, to)?;
         self.ensure_leg(cx, from)?;
         let ip = self.media_ip_toward(cx, to);
-        learn_from(self.leg_media_mut(from)?, cx.now, &sdp);
+        learn_from_view(self.leg_media_mut(from)?, cx.now, &sdp);
         let to_leg = self.leg_media_mut(to)?;
         // Codecs pass through unchanged, so both legs end up on what this description says.
-        set_codec(to_leg, &sdp);
-        let out = sdp.rewrite(&mut to_leg.session, ip, pair.port);
+        let out = if sdp.lean() {
+            set_codec_view(to_leg, &sdp);
+            emit::rewrite(&sdp, None, &mut to_leg.session, ip, pair.port)
+        } else {
+            let model = Sdp::parse(body).ok()?;
+            set_codec(to_leg, &model);
+            model.rewrite(&mut to_leg.session, ip, pair.port).to_bytes()
+        };
         log::debug!(
             "call {}: SDP from leg {from} to leg {to}: {}",
             self.label(),
             sdp.direction().as_str()
         );
-        Some((SDP.to_string(), out.to_bytes()))
+        Some((SDP.to_string(), out))
     }
 
     /// The SDP sipbox answers with when it answers a call itself (Answer, Progress): the
@@ -440,25 +553,41 @@ impl Call {
             );
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
-        let offer = self.caller_offer(cx.now).ok().flatten();
+        let invite = Rc::clone(&self.invite);
+        let offer = self.caller_view(cx.now, invite.body()).ok().flatten();
         let allow = allow_of(self, caller);
         let ip = self.media_ip_toward(cx, caller);
-        let label = self.label().to_string();
+        let no_common = |c: &Call| {
+            log::info!("call {}: no common codec to answer with: 488", c.label());
+            StatusCode::NOT_ACCEPTABLE_HERE
+        };
+        let model = match &offer {
+            Some(o) if o.fits() => None,
+            Some(_) => Sdp::parse(invite.body()).ok(),
+            None => None,
+        };
         let Some(lm) = self.leg_media_mut(caller) else {
             return Err(StatusCode::SERVICE_UNAVAILABLE);
         };
-        let sdp = match &offer {
-            Some(o) => match crate::media::sdp::answer(o, &allow, &mut lm.session, ip, pair.port) {
-                Ok(s) => s,
-                Err(_) => {
-                    log::info!("call {label}: no common codec to answer with: 488");
-                    return Err(StatusCode::NOT_ACCEPTABLE_HERE);
-                }
+        let (session, port) = (&mut lm.session, pair.port);
+        let bytes = match (&offer, model) {
+            (Some(o), None) => match negotiate::answer_lean(o, &allow, session, ip, port) {
+                Ok(w) => set_written(lm, w),
+                Err(_) => return Err(no_common(self)),
             },
-            None => negotiate::our_offer(&allow, &mut lm.session, ip, pair.port),
+            (_, Some(o)) => match crate::media::sdp::answer(&o, &allow, session, ip, port) {
+                Ok(s) => {
+                    set_codec(lm, &s);
+                    s.to_bytes()
+                }
+                Err(_) => return Err(no_common(self)),
+            },
+            (None, None) => {
+                let s = negotiate::our_offer(&allow, session, ip, port);
+                set_codec(lm, &s);
+                s.to_bytes()
+            }
         };
-        set_codec(lm, &sdp);
-        let bytes = sdp.to_bytes();
         self.media.own_answer = Some(bytes.clone());
         self.arm_watchdog(cx);
         Ok(Some((SDP.to_string(), bytes)))
@@ -474,7 +603,7 @@ impl Call {
         if leg != caller || req.body().is_empty() {
             return;
         }
-        if self.media.caller_offer.is_some()
+        if self.media.caller_offer_read
             || self.media.late_answer_seen
             || self.leg_media(caller).is_none()
         {

@@ -1,7 +1,14 @@
 //! SDP: a typed session description, parsed from and serialized back to bytes, plus the
 //! operations a B2BUA needs on it. `mod.rs` holds the model and its accessors (direction for
 //! hold/resume, the remote RTP address); `parse.rs` reads and prints it; `rewrite.rs` rewrites a
-//! description for the other leg; `codec.rs` negotiates codecs.
+//! description for the other leg; `codec.rs` negotiates codecs; `session.rs` keeps our o=
+//! session per leg.
+//!
+//! The call path does not build the model: `scan.rs` validates a body exactly as `parse.rs`
+//! does and views it in place ([`View`]), and `emit.rs` writes the other leg's description by
+//! copying the received lines with targeted rewrites (the same bytes the model path prints).
+//! Bodies the lean path does not take (lines out of the printer's order, a format list of 32
+//! or more) go through the model.
 //!
 //! Reading list, before working on this file:
 //! - RFC 4566 §5 (line order v o s i u e p c b t r z k a m, and each field's syntax), §6
@@ -20,11 +27,15 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 mod codec;
+pub mod emit;
 mod parse;
 mod rewrite;
+pub mod scan;
+mod session;
 
 pub use codec::{answer, filter_offer, Codec, CodecName, NoCommonCodec};
-pub use rewrite::LocalSession;
+pub use scan::View;
+pub use session::LocalSession;
 
 /// A parse failure: what was wrong and on which line (1-based; 0 = the body as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +101,7 @@ impl Direction {
         }
     }
 
-    fn from_name(s: &str) -> Option<Self> {
+    pub(crate) fn from_name(s: &str) -> Option<Self> {
         match s {
             "sendrecv" => Some(Direction::SendRecv),
             "sendonly" => Some(Direction::SendOnly),
@@ -125,7 +136,7 @@ pub enum AddrType {
 }
 
 impl AddrType {
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "IP4" => Some(AddrType::Ip4),
             "IP6" => Some(AddrType::Ip6),
@@ -444,3 +455,5 @@ impl Sdp {
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod lean_tests;

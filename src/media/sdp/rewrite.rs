@@ -1,4 +1,4 @@
-//! Rewriting a description for the other leg, and our o= session per leg.
+//! Rewriting a description for the other leg (the model path; `emit.rs` is the lean one).
 //!
 //! Reading list, before working on this file:
 //! - RFC 3264 §8 (modifying a session: o= version +1 exactly when the content changes; hold
@@ -9,11 +9,11 @@
 
 use std::net::IpAddr;
 
-use super::{Attribute, Connection, Direction, Origin, Sdp, Timing};
+use super::{Attribute, Connection, Direction, LocalSession, Origin, Sdp, Timing};
 
 /// Attributes that describe the phone's own transport (ICE, RTCP port, rtcp-mux): meaningless
 /// once sipbox's address replaces the phone's, so a rewrite drops them.
-const TRANSPORT_ATTRIBUTES: &[&str] = &[
+pub(super) const TRANSPORT_ATTRIBUTES: &[&str] = &[
     "candidate",
     "remote-candidates",
     "end-of-candidates",
@@ -28,56 +28,6 @@ const TRANSPORT_ATTRIBUTES: &[&str] = &[
 
 fn is_transport(a: &Attribute) -> bool {
     TRANSPORT_ATTRIBUTES.contains(&a.name())
-}
-
-/// Our side of one leg's SDP sessions: the o= id and version we send, bumped only when what we
-/// send changes (RFC 3264 §8).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalSession {
-    session_id: u64,
-    version: u64,
-    last: Option<Sdp>,
-}
-
-impl LocalSession {
-    /// A session with a (random) id; the first description sent carries `first_version`.
-    pub fn new(session_id: u64, first_version: u64) -> Self {
-        LocalSession {
-            session_id,
-            version: first_version,
-            last: None,
-        }
-    }
-
-    /// The last description stamped (what the leg last got from us): a session refresh
-    /// (RFC 4028) offers it again unchanged, same o= version (RFC 3264 §8).
-    pub fn last(&self) -> Option<&Sdp> {
-        self.last.as_ref()
-    }
-
-    /// The version of the last description stamped.
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// Put our o= line on `sdp` (user `sipbox`, our id and address), bumping the version if the
-    /// content differs from the last description stamped.
-    pub fn stamp(&mut self, sdp: &mut Sdp, ip: IpAddr) {
-        if let Some(last) = &self.last {
-            sdp.origin = last.origin.clone();
-            sdp.origin.connection = Connection::from_ip(ip);
-            if *last != *sdp {
-                self.version = self.version.wrapping_add(1);
-            }
-        }
-        sdp.origin = Origin {
-            username: "sipbox".to_string(),
-            session_id: self.session_id,
-            session_version: self.version,
-            connection: Connection::from_ip(ip),
-        };
-        self.last = Some(sdp.clone());
-    }
 }
 
 impl Sdp {
