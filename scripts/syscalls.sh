@@ -48,9 +48,9 @@ $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p $(free_p
 wait $UAS || true
 kill -INT $TRACER; wait $TRACER 2>/dev/null || true
 FAILED=$(tail -1 "$D/calls.csv" | awk -F';' '{print $18}')
-python3 - "$TOOL" "$D/counts" "$CALLS" "$CPS" "${FAILED:-?}" "$(git rev-parse --short HEAD)" <<'PY'
+python3 - "$TOOL" "$D/counts" "$CALLS" "$CPS" "${FAILED:-?}" "$BIN ($(git rev-parse --short HEAD) tree)" <<'PY'
 import sys
-tool, path, calls, cps, failed, rev = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+tool, path, calls, cps, failed, bin = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 counts = {}
 for line in open(path):
     f = line.strip().split(',') if tool == 'perf' else line.split()
@@ -61,9 +61,10 @@ for line in open(path):
 total = counts.pop('sys_enter', None)
 if total is None:
     total = sum(counts.values())
-print(f"syscalls ({tool}, sipbox {rev}): {calls} calls at {cps}/s, failed={failed}: "
-      f"{total:,} syscalls = {total / calls:.1f} per call")
+done = calls - int(failed) if failed.isdigit() else calls
+print(f"syscalls ({tool}, {bin}): {calls} calls at {cps}/s, failed={failed}: "
+      f"{total:,} syscalls = {total / max(done, 1):.1f} per completed call")
 for k, v in sorted(counts.items(), key=lambda kv: -kv[1]):
     if v:
-        print(f"  {k}: {v / calls:.2f} per call")
+        print(f"  {k}: {v / max(done, 1):.2f} per call")
 PY

@@ -9,7 +9,7 @@ use common::fakenet::FakeNet;
 use common::ua::*;
 use common::{TEST_EXTENSIONS_CONF, TEST_SIP_CONF};
 use sipbox::media::ports::QUARANTINE;
-use sipbox::sip::Request;
+use sipbox::sip::{Method, Request};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -126,21 +126,31 @@ fn ended_calls_pairs_serve_later_calls_without_new_binds() {
 #[test]
 fn the_relay_record_follows_a_reinvite_to_a_new_address() {
     let (mut net, mut callee) = setup(33200);
-    let (mut a, mut d, legs) = bridged(&mut net, &callee);
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let offer = sdp(a.rtp, &[0], "sendrecv");
+    let mut d = a.call_start(&mut net, "1002", &offer);
+    let inv = callee.answer(&mut net, &[0]);
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 200);
+    a.ack(&mut net, &d, None);
+    let legs = [d.remote_media(), sdp_addr(&body(&inv))];
     // Many packets on the fast path.
     for seq in 1..20 {
         relays(&mut net, &a, &callee, legs, seq);
     }
-    // The caller moves its media to a new port: sipbox sends there at once.
+    // The callee moves its media to a new port: sipbox sends there at once.
     let moved = net.open();
-    let ok = a.reinvite(&mut net, &mut d, &sdp(moved, &[0], "sendrecv"));
+    let mut bd = callee.callee_dialog(&net, &inv);
+    callee.in_dialog(&mut net, &mut bd, "INVITE", Some(&sdp(moved, &[0], "sendrecv")));
+    let rinv = a.request(&mut net, Method::Invite);
+    a.respond(&mut net, &rinv, 200, Some(&sdp(a.rtp, &[0], "sendrecv")));
+    let ok = callee.final_response(&mut net);
     assert_eq!(ok.status(), 200);
+    callee.ack(&mut net, &bd, None);
     let p = rtp_packet(0, 30, 4800, 0xB, &[0x44; 160]);
-    callee.send_rtp(&mut net, legs[1], &p);
+    a.send_rtp(&mut net, legs[0], &p);
     let got = net.recv(moved, T).expect("to the new address");
-    assert_eq!((got.from, got.bytes), (legs[0], p));
-    assert!(net.quiet(a.rtp), "nothing to the old address");
-    let _ = &mut callee;
+    assert_eq!((got.from, got.bytes), (legs[1], p));
+    assert!(net.quiet(callee.rtp), "nothing to the old address");
     a.hang_up(&mut net, &mut d);
     callee.answer_bye(&mut net);
     net.assert_idle();
