@@ -111,14 +111,11 @@ fn load(targets: Vec<(UdpSocket, SocketAddr)>, pid: u32, secs: u64) -> Run {
     let mut pkt = rtp_packet(0, 0, 0, 0x10AD, &[0xD5; 160]);
     let warm = 50u64;
     let ticks = warm + secs * 50;
-    let (mut sent, mut cpu0, mut t_meas, mut recv0) = (0u64, 0u64, start, 0u64);
-    let _ = recv0;
+    let (mut sent, mut cpu0) = (0u64, 0u64);
     for tick in 0..ticks {
         if tick == warm {
             cpu0 = cpu_ticks(pid);
-            t_meas = Instant::now();
             sent = 0;
-            recv0 = 0;
         }
         let due = start + Duration::from_millis(20 * tick);
         if let Some(d) = due.checked_duration_since(Instant::now()) {
@@ -134,7 +131,6 @@ fn load(targets: Vec<(UdpSocket, SocketAddr)>, pid: u32, secs: u64) -> Run {
     }
     std::thread::sleep(Duration::from_millis(300));
     let cpu = cpu_ticks(pid).saturating_sub(cpu0);
-    let _ = t_meas;
     stop.store(true, Ordering::Relaxed);
     let received = receiver.join().unwrap();
     // The warm-up's packets are in `received` too: count what the measured ticks sent, at
