@@ -157,7 +157,9 @@ impl Driver {
         if let Some(fds) = open_files_limit() {
             // The RTP pool keeps idle sockets open: at most half of what the process may open
             // (two per pair), the rest for calls, clients and files.
-            driver.engine.limit_rtp_pool(usize::try_from(fds / 4).unwrap_or(usize::MAX));
+            driver
+                .engine
+                .limit_rtp_pool(usize::try_from(fds / 4).unwrap_or(usize::MAX));
         }
         Ok(driver)
     }
@@ -617,10 +619,11 @@ impl Driver {
     }
 
     /// Reads one socket until WouldBlock or its batch is used up (then it is remembered in
-    /// `unfinished`), handing each datagram to the engine at `now` (the turn's). What the
-    /// engine queues is sent at the end of the turn ([`Driver::flush`]); its socket
-    /// operations are carried out after each datagram, before the next is read, so a pooled
-    /// socket a datagram gave to a new call is drained before anything else is read from it.
+    /// `unfinished`), handing each datagram to the engine at `now` (the turn's). After a SIP
+    /// datagram everything the engine queued is carried out ([`Driver::flush`]); after an RTP
+    /// datagram only its socket operations (the relay queues nothing; what an endpoint
+    /// queues leaves at the end of the turn), so a pooled socket a datagram gave to a new
+    /// call is drained before anything else is read from it.
     fn drain(&mut self, rtp: Option<SockId>, now: Instant) {
         let batch = if rtp.is_some() { RTP_BATCH } else { SIP_BATCH };
         let on = rtp.unwrap_or(SockId::SIP);
@@ -649,7 +652,13 @@ impl Driver {
                     }
                 }
             }
-            self.socket_ops();
+            if rtp.is_none() {
+                // A SIP datagram's answers leave at once, as before: a full batch under load
+                // must not delay them (retransmissions would follow).
+                self.flush();
+            } else {
+                self.socket_ops();
+            }
         }
         if !self.unfinished.contains(&rtp) {
             self.unfinished.push(rtp);
@@ -781,11 +790,15 @@ fn socket_in<'a>(
 }
 
 /// The soft limit on open files (`/proc/self/limits`), if it can be read: the RTP pool keeps
-/// within a share of it.
+/// within a share of it. The driver is where the binary may read a file (clippy.toml).
+#[allow(clippy::disallowed_methods)]
 fn open_files_limit() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = text.lines().find(|l| l.starts_with("Max open files"))?;
-    let soft = line.trim_start_matches("Max open files").split_whitespace().next()?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
     soft.parse().ok()
 }
 

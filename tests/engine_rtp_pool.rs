@@ -68,7 +68,10 @@ fn a_late_packet_of_an_ended_call_is_dropped_and_never_reaches_the_next_call() {
     }
     // A call starting now gets other ports.
     let (mut b, mut db, blegs) = bridged(&mut net, &callee);
-    assert!(blegs.iter().all(|l| !legs.contains(l)), "quarantined ports reused");
+    assert!(
+        blegs.iter().all(|l| !legs.contains(l)),
+        "quarantined ports reused"
+    );
     assert!(net.quiet(a.rtp) && net.quiet(callee.rtp) && net.quiet(b.rtp));
     relays(&mut net, &b, &callee, blegs, 1);
     b.hang_up(&mut net, &mut db);
@@ -94,7 +97,10 @@ fn a_late_packet_of_an_ended_call_is_dropped_and_never_reaches_the_next_call() {
         let late = rtp_packet(0, 10 + seq, 1600, 0xA, &[0x33; 160]);
         a.send_rtp(&mut net, legs[0], &late);
     }
-    assert!(net.quiet(callee.rtp) && net.quiet(c.rtp), "late packet relayed");
+    assert!(
+        net.quiet(callee.rtp) && net.quiet(c.rtp),
+        "late packet relayed"
+    );
     relays(&mut net, &c, &callee, clegs, 5);
     c.hang_up(&mut net, &mut dc);
     callee.answer_bye(&mut net);
@@ -119,7 +125,11 @@ fn ended_calls_pairs_serve_later_calls_without_new_binds() {
         net.advance(QUARANTINE);
     }
     assert_eq!(net.binds, binds, "every later call used pooled pairs");
-    assert_eq!(net.engine.media_pairs_held(), held, "the pool does not grow");
+    assert_eq!(
+        net.engine.media_pairs_held(),
+        held,
+        "the pool does not grow"
+    );
     net.assert_idle();
 }
 
@@ -140,7 +150,12 @@ fn the_relay_record_follows_a_reinvite_to_a_new_address() {
     // The callee moves its media to a new port: sipbox sends there at once.
     let moved = net.open();
     let mut bd = callee.callee_dialog(&net, &inv);
-    callee.in_dialog(&mut net, &mut bd, "INVITE", Some(&sdp(moved, &[0], "sendrecv")));
+    callee.in_dialog(
+        &mut net,
+        &mut bd,
+        "INVITE",
+        Some(&sdp(moved, &[0], "sendrecv")),
+    );
     let rinv = a.request(&mut net, Method::Invite);
     a.respond(&mut net, &rinv, 200, Some(&sdp(a.rtp, &[0], "sendrecv")));
     let ok = callee.final_response(&mut net);

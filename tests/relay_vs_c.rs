@@ -248,7 +248,10 @@ fn sipbox_relay_against_a_bare_c_relay() {
             s.us_per_packet() / c.us_per_packet()
         );
         assert!(s.relayed > s.sent * 9 / 10, "sipbox lost more than 10%");
-        assert!(c.relayed > c.sent * 9 / 10, "the C relay lost more than 10%");
+        assert!(
+            c.relayed > c.sent * 9 / 10,
+            "the C relay lost more than 10%"
+        );
         s_all.push(s.us_per_packet());
         c_all.push(c.us_per_packet());
     }

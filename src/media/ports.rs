@@ -552,7 +552,10 @@ mod tests {
         let b = p.allocate(now, 0, c, 1, &mut out).unwrap();
         let d = p.allocate(now, 0, c, 2, &mut out).unwrap();
         assert_ne!(b.port, d.port);
-        assert!(p.allocate(now, 0, c, 3, &mut out).is_none(), "range exhausted");
+        assert!(
+            p.allocate(now, 0, c, 3, &mut out).is_none(),
+            "range exhausted"
+        );
         let _ = confirm(&mut p, &mut out);
         p.release(now, a, &mut out);
         p.release(now, b, &mut out);
@@ -565,7 +568,10 @@ mod tests {
         assert_eq!(closes, 4);
         assert_eq!((p.held(), p.idle(), p.in_use()), (1, 1, 0));
         assert_eq!(p.used.iter().filter(|u| **u).count(), 1);
-        assert!(p.owner(a.rtp).is_none(), "a quarantined pair belongs to no leg");
+        assert!(
+            p.owner(a.rtp).is_none(),
+            "a quarantined pair belongs to no leg"
+        );
     }
 
     #[test]
@@ -585,7 +591,9 @@ mod tests {
         // During the quarantine no call gets it, however many ask.
         let mut during = Vec::new();
         for leg in 0..8 {
-            let q = p.allocate(now + QUARANTINE / 2, leg as u32, c2, leg, &mut out).unwrap();
+            let q = p
+                .allocate(now + QUARANTINE / 2, leg as u32, c2, leg, &mut out)
+                .unwrap();
             assert_ne!(q.port, a.port, "reused during its quarantine");
             during.push(q);
         }
@@ -599,9 +607,9 @@ mod tests {
             let ops = confirm(&mut p, &mut out);
             if q.port == a.port {
                 assert!(ops.contains(&SocketOp::Drain { id: q.rtp }));
-                assert!(!ops.iter().any(
-                    |op| matches!(op, SocketOp::Bind { addr, .. } if addr.port() == a.port)
-                ));
+                assert!(!ops
+                    .iter()
+                    .any(|op| matches!(op, SocketOp::Bind { addr, .. } if addr.port() == a.port)));
                 assert_eq!(p.owner(q.rtp), Some((c2, 10, Port::Rtp)));
                 found = true;
                 break;
@@ -668,7 +676,9 @@ mod tests {
             .collect();
         assert!(p.allocate(now, 0, c, 9, &mut out).is_none());
         p.release(now, all[0], &mut out);
-        let q = p.allocate(now, 0, c, 9, &mut out).expect("the quarantined pair");
+        let q = p
+            .allocate(now, 0, c, 9, &mut out)
+            .expect("the quarantined pair");
         assert_eq!(q.port, all[0].port);
         assert!(confirm(&mut p, &mut out).contains(&SocketOp::Drain { id: q.rtp }));
     }

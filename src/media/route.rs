@@ -152,9 +152,17 @@ mod tests {
         let from = r.source;
         let stranger: SocketAddr = "198.51.100.9:4000".parse().unwrap();
         assert_eq!(r.forward(now, stranger, &mut packet(0)), Fast::ToCall);
-        assert_eq!(r.forward(now, from, &mut packet(8)), Fast::ToCall, "transcode");
+        assert_eq!(
+            r.forward(now, from, &mut packet(8)),
+            Fast::ToCall,
+            "transcode"
+        );
         assert_eq!(r.forward(now, from, &mut packet(200)), Fast::ToCall, "RTCP");
-        assert_eq!(r.forward(now, from, &mut [1, 0, 0, 0]), Fast::ToCall, "garbage");
+        assert_eq!(
+            r.forward(now, from, &mut [1, 0, 0, 0]),
+            Fast::ToCall,
+            "garbage"
+        );
         r.te_to_call = true;
         assert_eq!(r.forward(now, from, &mut packet(101)), Fast::ToCall);
         assert_eq!(r.last_rx, None, "nothing recorded for the call's packets");

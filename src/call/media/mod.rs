@@ -214,7 +214,10 @@ impl Call {
             ..LearningConfig::default()
         };
         let pick = rand::Rng::random::<u32>(cx.rng);
-        let pair = cx.media.ports.allocate(cx.now, pick, self.handle, leg, cx.out)?;
+        let pair = cx
+            .media
+            .ports
+            .allocate(cx.now, pick, self.handle, leg, cx.out)?;
         let session = LocalSession::new(rand::Rng::random::<u32>(cx.rng).into(), 1);
         l.media = Some(LegMedia {
             pair: Some(pair),
