@@ -25,7 +25,7 @@ run() {
   valgrind --tool=callgrind ${CG_OPTS:-} --callgrind-out-file="$D/cg.$n" "$BIN" --config-dir "$D" \
     --bind 127.0.0.1:$port 2> "$D/log.$n" &
   pid=$!
-  sleep 3
+  sleep ${START_WAIT:-3}
   if [ "$n" -gt 0 ] && [ "$KIND" = reg ]; then
     $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p "$(free_port)" \
       -r 50 -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp failed)" >&2

@@ -71,7 +71,14 @@ pub struct Driver {
     sources: Slab<Source>,
     sip: UdpSocket,
     signals: Signals,
-    rtp: std::collections::HashMap<SockId, (usize, UdpSocket)>,
+    /// The RTP/RTCP sockets by `SockId.0 - 1` (ids are dense: `media::ports` derives them
+    /// from slab keys), each with its key in `sources`.
+    rtp: Vec<Option<(usize, UdpSocket)>>,
+    /// The DNS client socket (`SockId::DNS`).
+    dns: Option<(usize, UdpSocket)>,
+    /// Sockets closed during this turn, kept until its datagrams are sent (a call's last
+    /// packets still leave from them).
+    closing: Vec<(SockId, UdpSocket)>,
     engine: Engine,
     jobs: JobRunner,
     /// SIGHUP's and the CLI's reloads (None: no config to re-read).
@@ -121,12 +128,14 @@ impl Driver {
             .register(&mut signals, Token(sig_key), Interest::READABLE)?;
         let jobs_key = sources.insert(Source::Jobs);
         let jobs = JobRunner::new(mio::Waker::new(poll.registry(), Token(jobs_key))?, db);
-        Ok(Driver {
+        let mut driver = Driver {
             poll,
             sources,
             sip,
             signals,
-            rtp: Default::default(),
+            rtp: Vec::new(),
+            dns: None,
+            closing: Vec::new(),
             engine: make_engine(local),
             jobs,
             reloads: None,
@@ -144,7 +153,15 @@ impl Driver {
             },
             agi_events: Vec::new(),
             notify: Notifier::none(),
-        })
+        };
+        if let Some(fds) = open_files_limit() {
+            // The RTP pool keeps idle sockets open: at most half of what the process may open
+            // (two per pair), the rest for calls, clients and files.
+            driver
+                .engine
+                .limit_rtp_pool(usize::try_from(fds / 4).unwrap_or(usize::MAX));
+        }
+        Ok(driver)
     }
 
     /// Tells systemd (`$NOTIFY_SOCKET`) when sipbox is ready, reloading and stopping.
@@ -251,19 +268,22 @@ impl Driver {
                 }
                 return Err(e);
             }
+            // One clock read for the whole turn's datagrams (a turn is short: its batches are
+            // bounded).
             let turn_start = clock();
+            let now = turn_start;
             // Last turn's unfinished sockets go after this turn's ready ones.
             let mut again = std::mem::take(&mut self.unfinished);
             for event in events.iter() {
                 match self.sources.get(event.token().0) {
                     Some(Source::Sip) => {
                         again.retain(|s| s.is_some());
-                        self.drain(None);
+                        self.drain(None, now);
                     }
                     Some(Source::Rtp(id)) => {
                         let id = *id;
                         again.retain(|s| *s != Some(id));
-                        self.drain(Some(id));
+                        self.drain(Some(id), now);
                     }
                     Some(Source::Signals) => {
                         let mut stop = false;
@@ -287,7 +307,7 @@ impl Driver {
                     Some(Source::Jobs) => {
                         let done: Vec<_> = self.jobs.finished().collect();
                         for (id, outcome) in done {
-                            self.engine.job_done(clock(), id, outcome);
+                            self.engine.job_done(now, id, outcome);
                         }
                         let resolved = self.fast.resolved(self.poll.registry());
                         self.agi_events.extend(resolved);
@@ -333,8 +353,9 @@ impl Driver {
                 }
             }
             for sock in again {
-                self.drain(sock);
+                self.drain(sock, now);
             }
+            // What this turn's datagrams queued leaves now, with what the timers queue.
             self.engine.handle_timeout(clock());
             self.flush();
             self.ctl_turn();
@@ -589,7 +610,7 @@ impl Driver {
                 .iter()
                 .any(|e| matches!(self.sources.get(e.token().0), Some(Source::Sip)))
             {
-                self.drain(None);
+                self.drain(None, clock());
             }
             self.engine.handle_timeout(clock());
             self.flush();
@@ -598,14 +619,19 @@ impl Driver {
     }
 
     /// Reads one socket until WouldBlock or its batch is used up (then it is remembered in
-    /// `unfinished`), handing each datagram to the engine.
-    fn drain(&mut self, rtp: Option<SockId>) {
+    /// `unfinished`), handing each datagram to the engine at `now` (the turn's). After a SIP
+    /// datagram everything the engine queued is carried out ([`Driver::flush`]); after an RTP
+    /// datagram only its socket operations (the relay queues nothing; what an endpoint
+    /// queues leaves at the end of the turn), so a pooled socket a datagram gave to a new
+    /// call is drained before anything else is read from it.
+    fn drain(&mut self, rtp: Option<SockId>, now: Instant) {
         let batch = if rtp.is_some() { RTP_BATCH } else { SIP_BATCH };
+        let on = rtp.unwrap_or(SockId::SIP);
         for _ in 0..batch {
             let sock = match rtp {
                 None => &self.sip,
-                Some(id) => match self.rtp.get(&id) {
-                    Some((_, s)) => s,
+                Some(id) => match socket_in(&self.rtp, &self.dns, id) {
+                    Some(s) => s,
                     None => return,
                 },
             };
@@ -615,32 +641,43 @@ impl Driver {
                 // ICMP errors surface here on Linux; the next datagram is unaffected.
                 Err(_) => continue,
             };
-            let on = rtp.unwrap_or(SockId::SIP);
-            let now = clock();
             match self
                 .engine
                 .handle_datagram(now, on, from, &mut self.buf[..len])
             {
                 Verdict::Consumed => {}
                 Verdict::Forward { via, to } => {
-                    let data = &self.buf[..len];
-                    if let Some((_, s)) = self.rtp.get(&via) {
-                        let _ = s.send_to(data, to);
+                    if let Some(s) = socket_in(&self.rtp, &self.dns, via) {
+                        let _ = s.send_to(&self.buf[..len], to);
                     }
                 }
             }
-            self.flush();
+            if rtp.is_none() {
+                // A SIP datagram's answers leave at once, as before: a full batch under load
+                // must not delay them (retransmissions would follow).
+                self.flush();
+            } else {
+                self.socket_ops();
+            }
         }
         if !self.unfinished.contains(&rtp) {
             self.unfinished.push(rtp);
         }
     }
 
-    /// Sends what the engine queued and carries out its socket requests.
-    fn flush(&mut self) {
-        // Socket requests in order; a closed socket is kept until this turn's datagrams are
-        // sent, so a call's last packets still leave from it.
-        let mut closing = Vec::new();
+    fn slot(&mut self, id: SockId) -> Option<&mut Option<(usize, UdpSocket)>> {
+        if id == SockId::DNS {
+            return Some(&mut self.dns);
+        }
+        let i = usize::try_from(id.0.checked_sub(1)?).ok()?;
+        if self.rtp.len() <= i {
+            self.rtp.resize_with(i + 1, || None);
+        }
+        self.rtp.get_mut(i)
+    }
+
+    /// Carries out the engine's socket requests, in order.
+    fn socket_ops(&mut self) {
         while let Some(op) = self.engine.poll_socket_op() {
             match op {
                 SocketOp::Bind { id, addr } => {
@@ -651,14 +688,32 @@ impl Driver {
                     self.engine.socket_bound(id, result.is_ok());
                 }
                 SocketOp::Close { id } => {
-                    if let Some((key, mut sock)) = self.rtp.remove(&id) {
+                    if let Some((key, mut sock)) = self.slot(id).and_then(Option::take) {
                         let _ = self.poll.registry().deregister(&mut sock);
                         self.sources.remove(key);
-                        closing.push((id, sock));
+                        self.closing.push((id, sock));
+                    }
+                }
+                SocketOp::Drain { id } => {
+                    if let Some(sock) = socket_in(&self.rtp, &self.dns, id) {
+                        // Bounded: a flood on the socket must not hold the loop here.
+                        for _ in 0..RTP_BATCH {
+                            match sock.recv_from(&mut self.buf) {
+                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                                _ => {}
+                            }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Sends what the engine queued and carries out its socket requests.
+    fn flush(&mut self) {
+        // Socket requests first; a closed socket is kept until this turn's datagrams are
+        // sent, so a call's last packets still leave from it.
+        self.socket_ops();
         while let Some(job) = self.engine.poll_job() {
             match job {
                 sipbox::engine::Job::Agi(op) => self.agi_op(op),
@@ -669,16 +724,19 @@ impl Driver {
             let sock = if t.via == SockId::SIP {
                 Some(&self.sip)
             } else {
-                self.rtp
-                    .get(&t.via)
-                    .map(|(_, s)| s)
-                    .or_else(|| closing.iter().find(|(id, _)| *id == t.via).map(|(_, s)| s))
+                socket_in(&self.rtp, &self.dns, t.via).or_else(|| {
+                    self.closing
+                        .iter()
+                        .find(|(id, _)| *id == t.via)
+                        .map(|(_, s)| s)
+                })
             };
             if let Some(sock) = sock {
                 // UDP: a full send buffer drops the datagram; retransmission timers cover it.
                 let _ = sock.send_to(&t.bytes, t.to);
             }
         }
+        self.closing.clear();
         let events = std::mem::take(&mut self.agi_events);
         if !events.is_empty() {
             for (id, ev) in events {
@@ -700,9 +758,48 @@ impl Driver {
             self.sources.remove(key);
             return Err(e);
         }
-        self.rtp.insert(id, (key, sock));
+        match self.slot(id) {
+            Some(slot) => {
+                if let Some((old, mut s)) = slot.replace((key, sock)) {
+                    // The engine reuses an id only after closing it; never leak one if not.
+                    let _ = self.poll.registry().deregister(&mut s);
+                    self.sources.remove(old);
+                }
+            }
+            None => {
+                self.sources.remove(key);
+                return Err(io::Error::other("socket id out of range"));
+            }
+        }
         Ok(())
     }
+}
+
+/// The socket of `id` among the RTP/RTCP sockets and the DNS client (not the SIP socket).
+#[inline]
+fn socket_in<'a>(
+    rtp: &'a [Option<(usize, UdpSocket)>],
+    dns: &'a Option<(usize, UdpSocket)>,
+    id: SockId,
+) -> Option<&'a UdpSocket> {
+    if id == SockId::DNS {
+        return dns.as_ref().map(|(_, s)| s);
+    }
+    let i = usize::try_from(id.0.checked_sub(1)?).ok()?;
+    rtp.get(i)?.as_ref().map(|(_, s)| s)
+}
+
+/// The soft limit on open files (`/proc/self/limits`), if it can be read: the RTP pool keeps
+/// within a share of it. The driver is where the binary may read a file (clippy.toml).
+#[allow(clippy::disallowed_methods)]
+fn open_files_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line
+        .trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok()
 }
 
 /// The time now: the driver is where the engine's `now` comes from (clock reads are disallowed

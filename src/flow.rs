@@ -111,6 +111,12 @@ pub enum SocketOp {
         /// Which.
         id: SockId,
     },
+    /// Read and discard what is queued on it (a pooled RTP socket given to a new call: what
+    /// arrived for the previous one is not handed in).
+    Drain {
+        /// Which.
+        id: SockId,
+    },
 }
 
 /// Names a job the driver runs for the engine.

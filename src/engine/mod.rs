@@ -84,6 +84,7 @@ use crate::call::{Call, CallTable, Cx, Orphans, PeerLoad, Purpose};
 use crate::dialplan::Dialplan;
 use crate::flow::Flow;
 use crate::handle::CallHandle;
+use crate::media::route::Fast;
 use crate::media::sounds::{NoSounds, Sounds};
 use crate::registrar::Registrar;
 use crate::sched::{Scheduler, TimerId};
@@ -425,6 +426,18 @@ impl Engine {
         self.media.ports.in_use()
     }
 
+    /// RTP port pairs held: in use, idle in the pool, being bound.
+    pub fn media_pairs_held(&self) -> usize {
+        self.media.ports.held()
+    }
+
+    /// Keeps the RTP pool's idle pairs within `pairs` (the driver's share of its file
+    /// descriptors); pairs beyond are closed.
+    pub fn limit_rtp_pool(&mut self, pairs: usize) {
+        let cap = self.media.ports.idle_cap().min(pairs);
+        self.media.ports.set_idle_cap(cap, &mut self.out);
+    }
+
     /// Table sizes, for leak checks.
     pub fn table_sizes(&self) -> TableSizes {
         TableSizes {
@@ -452,6 +465,7 @@ impl Engine {
     ) -> Option<R> {
         let wall = self.wall(now);
         let call = self.calls.get_mut(h)?;
+        call.take_route_times(&mut self.media.ports);
         let mut cx = cx!(self, now, wall);
         let r = f(call, &mut cx);
         let join = call.join.take();
@@ -459,15 +473,25 @@ impl Engine {
         if call.is_over() {
             self.drop_call(h, wall);
         } else {
+            call.write_routes(&mut self.media.ports);
             self.calls.sync_legs(h);
         }
         if let Some(j) = join {
             self.on_join(now, h, j);
+            self.write_routes(h);
         }
         if !conference_joins.is_empty() && self.calls.get(h).is_some() {
             self.on_conference_joins(now, h, conference_joins);
         }
         Some(r)
+    }
+
+    /// Rewrites the forwarding records of call `h`'s legs (after a change made outside
+    /// [`Engine::with_call`]).
+    fn write_routes(&mut self, h: CallHandle) {
+        if let Some(call) = self.calls.get(h) {
+            call.write_routes(&mut self.media.ports);
+        }
     }
 
     fn drop_call(&mut self, h: CallHandle, wall: SystemTime) {
@@ -544,6 +568,20 @@ impl Engine {
         from: SocketAddr,
         data: &mut [u8],
     ) -> Verdict {
+        if let Some(route) = self.media.ports.route_mut(on) {
+            // The plain relay: the socket's record decides, the call is not touched.
+            match route.forward(now, from, data) {
+                Fast::Forward(v) => {
+                    self.media.stats.forwarded += 1;
+                    return v;
+                }
+                Fast::Drop => {
+                    self.media.stats.dropped += 1;
+                    return Verdict::Consumed;
+                }
+                Fast::ToCall => {}
+            }
+        }
         let Some((h, leg, port)) = self.media.ports.owner(on) else {
             self.media.stats.dropped += 1;
             return Verdict::Consumed;
@@ -564,6 +602,7 @@ impl Engine {
             if let Some(call) = self.calls.get_mut(h) {
                 call.media_bind_failed(leg);
             }
+            self.write_routes(h);
         }
     }
 

@@ -128,6 +128,18 @@ impl Learner {
         }
     }
 
+    /// The source whose packets this learner accepts without changing state: the locked
+    /// source, unless (strictrtp=no) a packet from it would clear a candidate. The relay's
+    /// forwarding record (`media::route`) skips [`Learner::on_packet`] for that source only.
+    pub fn settled_source(&self) -> Option<SocketAddr> {
+        match self.state {
+            State::Locked { source, candidate } if self.config.strict || candidate.is_none() => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether a source has been learned or confirmed by a packet.
     pub fn is_locked(&self) -> bool {
         matches!(self.state, State::Locked { .. })
@@ -475,5 +487,31 @@ mod tests {
         assert_eq!(l.remote(), Some(a("[2001:db8::2]:4002")));
         l.set_expected(t0, Some(a("[::]:4000")));
         assert_eq!(l.remote(), None);
+    }
+
+    #[test]
+    fn a_packet_from_the_settled_source_changes_nothing() {
+        // The relay record skips on_packet for the settled source: that must be exact, in
+        // every policy and after every kind of history.
+        let sources = [SDP, NAT, OTHER];
+        for (comedia, strict) in [(false, true), (true, true), (false, false), (true, false)] {
+            for seed in 0..64u32 {
+                let (mut l, t0) = learner(comedia, strict);
+                let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+                for step in 0..40u64 {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let from = a(sources[(x % 3) as usize]);
+                    let now = t0 + Duration::from_millis(step * 300);
+                    let _ = l.on_packet(now, from, (x >> 8) as u16 % 4 + step as u16);
+                    if let Some(s) = l.settled_source() {
+                        let before = l.clone();
+                        assert_eq!(l.on_packet(now, s, 0), Accept(true));
+                        assert_eq!(l, before, "comedia={comedia} strict={strict}");
+                    }
+                }
+            }
+        }
     }
 }

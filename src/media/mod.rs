@@ -16,7 +16,9 @@
 //!   (comedia), with strictrtp dropping other sources outside the learning window.
 //! - [`negotiate`]: the offer/answer decisions of a B2BUA call (codec intersection, transcoding,
 //!   488, sipbox's own offer).
-//! - [`ports`]: RTP/RTCP port pairs of `rtpstart..rtpend`, their socket ids and bound reserve.
+//! - [`ports`]: RTP/RTCP port pairs of `rtpstart..rtpend`, their socket ids, bound reserve and
+//!   the pool of released pairs (quarantine, idle cap).
+//! - [`route`]: the plain relay's forwarding record of an RTP socket (the per-packet fast path).
 //! - [`moh`]: music on hold classes and the frame stream of a class's files.
 //! - [`monitor`]: MixMonitor's feeds, volume, mix, file formats and writes.
 //! - [`mixer`]: conferences: each member hears the saturating sum of the others (20 ms ticks).
@@ -42,6 +44,7 @@ pub mod monitor;
 pub mod negotiate;
 pub mod player;
 pub mod ports;
+pub mod route;
 pub mod rtp;
 pub mod sdp;
 pub mod sounds;

@@ -45,6 +45,8 @@ pub struct FakeNet {
     pub undeliverable: usize,
     /// Binds answered (ok or not).
     pub binds: usize,
+    /// Drains asked for (a pooled RTP socket given to a new call).
+    pub drains: usize,
     /// Jobs (System() commands) the engine asked for and the test has not completed.
     pub jobs: Vec<(JobId, String)>,
     /// AstDB changes the engine handed to the disk.
@@ -122,6 +124,7 @@ impl FakeNet {
             inbox: HashMap::new(),
             undeliverable: 0,
             binds: 0,
+            drains: 0,
             jobs: Vec::new(),
             db_ops: Vec::new(),
             files: Vec::new(),
@@ -245,6 +248,8 @@ impl FakeNet {
                             }
                         }
                     }
+                    // Datagrams are handed in as they are sent: nothing is ever queued.
+                    SocketOp::Drain { .. } => self.drains += 1,
                 }
             }
             while let Some(job) = self.engine.poll_job() {

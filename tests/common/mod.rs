@@ -60,7 +60,11 @@ impl Sipbox {
         if !dir.join("sipbox.conf").exists() && !dir.join("asterisk.conf").exists() {
             std::fs::write(dir.join("sipbox.conf"), LOCAL_DIRECTORIES).unwrap();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sipbox"))
+        // SIPBOX_BIN: another build (benchmarks comparing a tree before and after a change).
+        let bin = std::env::var_os("SIPBOX_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_sipbox").into());
+        let mut child = Command::new(bin)
             .arg("--config-dir")
             .arg(dir)
             .args(["--bind", "127.0.0.1:0", "-v"])

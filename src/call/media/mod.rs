@@ -261,7 +261,11 @@ impl Call {
             strict: cx.media.strict,
             ..LearningConfig::default()
         };
-        let pair = cx.media.ports.allocate(self.handle, leg, cx.out)?;
+        let pick = rand::Rng::random::<u32>(cx.rng);
+        let pair = cx
+            .media
+            .ports
+            .allocate(cx.now, pick, self.handle, leg, cx.out)?;
         let session = LocalSession::new(rand::Rng::random::<u32>(cx.rng).into(), 1);
         l.media = Some(LegMedia {
             pair: Some(pair),
@@ -640,7 +644,7 @@ impl Call {
         self.end_mixmonitors(cx, None, "hangup");
         for lm in self.legs.iter_mut().filter_map(|l| l.media.as_mut()) {
             if let Some(p) = lm.pair.take() {
-                cx.media.ports.release(p, cx.out);
+                cx.media.ports.release(cx.now, p, cx.out);
             }
         }
         self.media.endpoint = Endpoint::Idle;

@@ -10,6 +10,12 @@
 //! Nothing here allocates or copies: one slab lookup for the socket, one for the call, and a
 //! [`Verdict::Forward`] that has the driver resend its own buffer. Which leg a packet goes to
 //! is the call's bridge ([`Call::media_peer`]): any two legs, not "the caller and leg N".
+//!
+//! A plain relay does not even reach the call: after every event the call writes each leg's
+//! forwarding record ([`Call::route_of`], kept by `media::ports`), which the engine follows
+//! for the packets whose outcome here would only be a forward or a drop
+//! (`media::route::Route::forward`). [`Call::take_route_times`] reads back what those packets
+//! changed (`last_rx`, `last_tx`) before the call's next event.
 
 use super::super::state::Call;
 use super::super::Cx;
@@ -18,6 +24,8 @@ use crate::config::sip_values::DtmfMode;
 use crate::flow::Verdict;
 use crate::handle::LegId;
 use crate::media::g711::{transcode_in_place, Law};
+use crate::media::ports::Ports;
+use crate::media::route::Route;
 use crate::media::rtp::{classify, Class, Port, RtpPacket};
 use std::net::SocketAddr;
 
@@ -65,6 +73,69 @@ pub(super) fn map_payload(data: &mut [u8], in_te: Option<u8>, out: &LegMedia) ->
 }
 
 impl Call {
+    /// The forwarding record of `leg`'s RTP socket: Some when every packet from the source
+    /// strictrtp accepts now would be relayed by `relay_rtp` without anything but a
+    /// payload-type mapping (no learning step, detector, recording, music, prompt, hold or
+    /// tone), None when the call must see each packet.
+    pub fn route_of(&self, leg: LegId) -> Option<Route> {
+        let lm = self.leg_media(leg)?;
+        lm.pair?;
+        let source = lm.learner.settled_source()?;
+        if lm.dtmf_now() == DtmfMode::Inband || !self.media.monitors.is_empty() {
+            return None;
+        }
+        let other = self.media_peer(leg)?;
+        if self.moh_to(other) || self.prompt_to(other) {
+            return None;
+        }
+        let out = self.leg_media(other)?;
+        let (pair, to) = (out.pair?, out.learner.remote()?);
+        if out.hold || out.tone_playing() {
+            return None;
+        }
+        Some(Route {
+            source,
+            via: pair.rtp,
+            to,
+            to_leg: other,
+            te_in: lm.te_pt,
+            te_out: out.te_pt,
+            te_to_call: self.feature_watches(leg) || !out.events_pass_to_me(),
+            law: out.law,
+            last_rx: None,
+            last_tx: None,
+        })
+    }
+
+    /// Writes every leg's forwarding record (after an event: whatever it changed).
+    pub fn write_routes(&self, ports: &mut Ports) {
+        for (leg, l) in self.legs.iter().enumerate() {
+            if let Some(pair) = l.media.as_ref().and_then(|m| m.pair) {
+                ports.set_route(pair, self.handle, leg, self.route_of(leg));
+            }
+        }
+    }
+
+    /// Reads back when the packets that took the legs' forwarding records arrived and left
+    /// (before an event: the rtptimeout watchdog and keep-alives look at these).
+    pub fn take_route_times(&mut self, ports: &mut Ports) {
+        for leg in 0..self.legs.len() {
+            let Some(pair) = self.legs[leg].media.as_ref().and_then(|m| m.pair) else {
+                continue;
+            };
+            let Some(r) = ports.route_mut(pair.rtp) else {
+                continue;
+            };
+            let (rx, tx, to) = (r.last_rx.take(), r.last_tx.take(), r.to_leg);
+            if let Some(lm) = self.legs[leg].media.as_mut() {
+                lm.last_rx = lm.last_rx.max(rx);
+            }
+            if let Some(lm) = self.legs.get_mut(to).and_then(|l| l.media.as_mut()) {
+                lm.last_tx = lm.last_tx.max(tx);
+            }
+        }
+    }
+
     /// An RTP or RTCP datagram on `leg`'s `port` socket.
     pub fn on_media(
         &mut self,

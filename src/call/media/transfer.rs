@@ -91,7 +91,7 @@ impl Call {
             return;
         };
         if let Some(p) = l.media.take().and_then(|m| m.pair) {
-            cx.media.ports.release(p, cx.out);
+            cx.media.ports.release(cx.now, p, cx.out);
         }
     }
 }
