@@ -35,7 +35,7 @@
 //! `#include`, and it would refuse lines Asterisk only warns about. Bending it would cost more
 //! code than this reader, which is a single pass over lines.
 
-use std::collections::HashSet;
+use std::collections::{hash_map, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -112,6 +112,10 @@ enum Target {
 struct Reader {
     dir: Option<PathBuf>,
     cats: Vec<Cat>,
+    /// Lower-cased name → the sections of that name in file order (the first, then any
+    /// repeats): templates and `(+)` find their section in constant time, so a sip.conf of
+    /// 10 000 entries inheriting templates is read in linear time.
+    by_name: HashMap<String, (usize, Vec<usize>)>,
     target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
@@ -123,6 +127,7 @@ impl Reader {
         Reader {
             dir: dir.map(Path::to_path_buf),
             cats: Vec::new(),
+            by_name: HashMap::new(),
             target: Target::Nowhere,
             stack: Vec::new(),
             warnings: Vec::new(),
@@ -265,6 +270,7 @@ impl Reader {
             return Ok(());
         }
 
+        let idx = self.cats.len();
         self.cats.push(Cat {
             section: Section {
                 name: name.to_string(),
@@ -273,16 +279,28 @@ impl Reader {
             },
             template,
         });
-        self.target = Target::Cat(self.cats.len() - 1);
+        match self.by_name.entry(name.to_ascii_lowercase()) {
+            hash_map::Entry::Occupied(mut o) => o.get_mut().1.push(idx),
+            hash_map::Entry::Vacant(v) => {
+                v.insert((idx, Vec::new()));
+            }
+        }
+        self.target = Target::Cat(idx);
         Ok(())
     }
 
     /// The first section called `name` (case-insensitive, as Asterisk's `ast_category_get`);
     /// templates count only when `templates`.
     fn find(&self, name: &str, templates: bool) -> Option<usize> {
-        self.cats
-            .iter()
-            .position(|c| (templates || !c.template) && c.section.name.eq_ignore_ascii_case(name))
+        let hit = match name.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => self.by_name.get(&name.to_ascii_lowercase()),
+            false => self.by_name.get(name),
+        };
+        let (first, rest) = hit?;
+        std::iter::once(first)
+            .chain(rest)
+            .copied()
+            .find(|&i| templates || !self.cats[i].template)
     }
 
     fn entry(&mut self, line: &str, loc: &Loc) -> Result<(), ConfigError> {

@@ -1,6 +1,7 @@
 //! One sip.conf user/peer/friend section (`[1001]`, `type=friend`, ...) as typed settings.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::acl::{Acl, Sense};
@@ -33,7 +34,14 @@ impl Kind {
     }
 }
 
-/// A typed user/peer/friend. Its `Debug` output hides `secret` and `md5secret`.
+/// A typed user/peer/friend. Its `Debug` output hides `secret`, `md5secret` and
+/// `remotesecret`.
+///
+/// Compact, for configs of thousands of users: what usually differs from one user to the
+/// next (name, secrets, caller ID, mailbox, host) is held here; the rest, which the users of
+/// one template share, is in [`PeerCommon`] behind an `Arc` that equal entries share (sip.conf
+/// is read into one copy per distinct set of values). `SipPeer` derefs to it, so
+/// `peer.context` reads the shared value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SipPeer {
     /// The section name: the auth user name and the `SIP/<name>` of Dial.
@@ -43,6 +51,30 @@ pub struct SipPeer {
     /// `secret`: plain password for digest auth (theirs to us, and ours to them unless
     /// `remotesecret` is set).
     pub secret: Option<String>,
+    /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
+    pub md5secret: Option<String>,
+    /// `host` (with `port`).
+    pub host: Host,
+    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
+    /// SRV lookup of a host name.
+    pub port_given: bool,
+    /// `callerid`.
+    pub callerid: Option<CallerId>,
+    /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
+    pub accountcode: Option<String>,
+    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
+    /// phone is sent (RFC 3842 NOTIFY).
+    pub mailbox: Option<String>,
+    /// Where the `[name]` line is.
+    pub loc: Loc,
+    /// The settings entries share (see above).
+    pub common: Arc<PeerCommon>,
+}
+
+/// The part of a [`SipPeer`] that the users of one template share: one copy for every set of
+/// equal values (`sip_conf.rs` shares them as it reads).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeerCommon {
     /// `remotesecret`: the password we answer this entry's challenges with.
     pub remotesecret: Option<String>,
     /// `authuser`: the digest user name we answer its challenges with (else `defaultuser`,
@@ -56,18 +88,8 @@ pub struct SipPeer {
     pub outboundproxy: Option<Host>,
     /// The `outboundproxy=` value named a port (no SRV lookup for it).
     pub outboundproxy_port_given: bool,
-
-    /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
-    pub md5secret: Option<String>,
-    /// `host` (with `port`).
-    pub host: Host,
-    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
-    /// SRV lookup of a host name.
-    pub port_given: bool,
     /// `context` (default: the general context): where its calls enter the dialplan.
     pub context: String,
-    /// `callerid`.
-    pub callerid: Option<CallerId>,
     /// `sendrpid`: the identity header on requests to it.
     pub sendrpid: super::sip_identity::SendRpid,
     /// `trustrpid`: take the caller ID of its INVITEs from P-Asserted-Identity or
@@ -115,13 +137,8 @@ pub struct SipPeer {
     /// `transfercontext` (default: general's, unset): where its blind transfers are routed
     /// instead of its `context`.
     pub transfer_context: Option<String>,
-    /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
-    pub accountcode: Option<String>,
     /// `amaflags` (default DOCUMENTATION).
     pub amaflags: crate::cdr::AmaFlags,
-    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
-    /// phone is sent (RFC 3842 NOTIFY).
-    pub mailbox: Option<String>,
     /// `mohinterpret` (default: general's, `default`).
     pub moh_interpret: String,
     /// `mohsuggest` (default: general's, empty).
@@ -133,8 +150,14 @@ pub struct SipPeer {
     pub max_calls_per_source: u32,
     /// Session timers (RFC 4028), `[general]`'s unless set here.
     pub session_timers: super::sip_session_timers::SessionTimers,
-    /// Where the `[name]` line is.
-    pub loc: Loc,
+}
+
+impl std::ops::Deref for SipPeer {
+    type Target = PeerCommon;
+
+    fn deref(&self) -> &PeerCommon {
+        &self.common
+    }
 }
 
 impl fmt::Debug for SipPeer {
@@ -213,7 +236,7 @@ impl SipPeer {
                 format!("[{}] has no 'type=' (user, peer or friend)", section.name),
             ));
         };
-        let kind = match type_entry.value.to_ascii_lowercase().as_str() {
+        let kind = match super::nocase::lowered(&type_entry.value).as_ref() {
             "user" => Kind::User,
             "peer" => Kind::Peer,
             "friend" => Kind::Friend,
@@ -224,45 +247,47 @@ impl SipPeer {
             kind,
             secret: None,
             md5secret: None,
-            remotesecret: None,
-            authuser: None,
-            auth: Vec::new(),
-            outboundproxy: None,
-            outboundproxy_port_given: false,
             host: Host::Unset,
             port_given: false,
-            context: general.context.clone(),
             callerid: None,
-            sendrpid: general.sendrpid,
-            trustrpid: general.trustrpid,
-            callingpres: None,
-            defaultuser: None,
-            fromuser: None,
-            fromdomain: None,
-            qualify: general.qualify,
-            acl: Acl::new(),
-            contact_acl: Acl::new(),
-            call_limit: None,
-            call_group: 0,
-            pickup_group: 0,
-            codecs: Vec::new(),
-            nat: general.nat,
-            keepalive: general.nat_addressing.keepalive,
-            rtp_keepalive: general.nat_addressing.rtp_keepalive,
-            insecure: Insecure::default(),
-            dtmfmode: general.dtmfmode,
-            directmedia: general.directmedia.clone(),
-            allow_transfer: general.allow_transfer,
-            transfer_context: general.transfer_context.clone(),
             accountcode: None,
-            amaflags: crate::cdr::AmaFlags::default(),
             mailbox: None,
-            moh_interpret: general.moh_interpret.clone(),
-            moh_suggest: general.moh_suggest.clone(),
-            presence: super::sip_presence::PeerPresence::from_general(&general.presence),
-            session_timers: general.session_timers,
-            max_calls_per_source: general.ban.max_calls_per_source,
             loc: section.loc.clone(),
+            common: Arc::new(PeerCommon {
+                remotesecret: None,
+                authuser: None,
+                auth: Vec::new(),
+                outboundproxy: None,
+                outboundproxy_port_given: false,
+                context: general.context.clone(),
+                sendrpid: general.sendrpid,
+                trustrpid: general.trustrpid,
+                callingpres: None,
+                defaultuser: None,
+                fromuser: None,
+                fromdomain: None,
+                qualify: general.qualify,
+                acl: Acl::new(),
+                contact_acl: Acl::new(),
+                call_limit: None,
+                call_group: 0,
+                pickup_group: 0,
+                codecs: Vec::new(),
+                nat: general.nat,
+                keepalive: general.nat_addressing.keepalive,
+                rtp_keepalive: general.nat_addressing.rtp_keepalive,
+                insecure: Insecure::default(),
+                dtmfmode: general.dtmfmode,
+                directmedia: general.directmedia.clone(),
+                allow_transfer: general.allow_transfer,
+                transfer_context: general.transfer_context.clone(),
+                amaflags: crate::cdr::AmaFlags::default(),
+                moh_interpret: general.moh_interpret.clone(),
+                moh_suggest: general.moh_suggest.clone(),
+                presence: super::sip_presence::PeerPresence::from_general(&general.presence),
+                session_timers: general.session_timers,
+                max_calls_per_source: general.ban.max_calls_per_source,
+            }),
         };
         let mut port = None;
         let mut host_entry = None;
@@ -278,7 +303,7 @@ impl SipPeer {
             // A host name has a ':' only before its port (brackets are for IPv6 literals).
             p.port_given = port.is_some() || e.value.contains(':');
         }
-        p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
+        p.c().codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
         Ok(p)
     }
 
@@ -292,7 +317,7 @@ impl SipPeer {
     ) -> Result<(), Fault> {
         let p = self;
         let acl_err = |m: String| Fault::Drop(bad(e, &m));
-        match e.key.to_ascii_lowercase().as_str() {
+        match super::nocase::lowered(&e.key).as_ref() {
             "type" => {}
             "secret" => p.secret = opt_text(e),
             "md5secret" => {
@@ -303,51 +328,51 @@ impl SipPeer {
                 }
                 p.md5secret = opt_text(e);
             }
-            "remotesecret" => p.remotesecret = opt_text(e),
-            "authuser" => p.authuser = opt_text(e),
-            "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
+            "remotesecret" => p.c().remotesecret = opt_text(e),
+            "authuser" => p.c().authuser = opt_text(e),
+            "auth" => p.c().auth.push(super::register_line::RealmAuth::parse(e)?),
             "outboundproxy" => {
-                p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
-                p.outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
+                p.c().outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
+                p.c().outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
             }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),
-            "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
+            "context" => p.c().context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
             "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
-            "sendrpid" => p.sendrpid = super::sip_identity::SendRpid::parse(e)?,
-            "trustrpid" => p.trustrpid = bool_of(e)?,
-            "callingpres" => p.callingpres = Some(super::sip_identity::parse_callingpres(e)?),
+            "sendrpid" => p.c().sendrpid = super::sip_identity::SendRpid::parse(e)?,
+            "trustrpid" => p.c().trustrpid = bool_of(e)?,
+            "callingpres" => p.c().callingpres = Some(super::sip_identity::parse_callingpres(e)?),
             // chan_sip's build_peer: name and number of the caller ID set one at a time.
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
-            "defaultuser" | "username" => p.defaultuser = opt_text(e),
+            "defaultuser" | "username" => p.c().defaultuser = opt_text(e),
             "accountcode" => p.accountcode = opt_text(e),
             "amaflags" => {
-                p.amaflags = crate::cdr::AmaFlags::parse(&e.value)
+                p.c().amaflags = crate::cdr::AmaFlags::parse(&e.value)
                     .ok_or_else(|| bad(e, "expected default, omit, billing or documentation"))?
             }
-            "fromuser" => p.fromuser = opt_text(e),
-            "fromdomain" => p.fromdomain = opt_text(e),
-            "qualify" => p.qualify = parse_qualify(e)?,
+            "fromuser" => p.c().fromuser = opt_text(e),
+            "fromdomain" => p.c().fromdomain = opt_text(e),
+            "qualify" => p.c().qualify = parse_qualify(e)?,
             // Per-entry ping interval: sipbox pings every entry at [general] qualifyfreq.
             "qualifyfreq" => {}
-            "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
-            "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "contactpermit" => p
+            "permit" => p.c().acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
+            "deny" => p.c().acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+            "contactpermit" => p.c()
                 .contact_acl
                 .push(Sense::Permit, &e.value)
                 .map_err(acl_err)?,
-            "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
-            "maxcallspersource" => p.max_calls_per_source = u32_of(e)?,
+            "contactdeny" => p.c().contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+            "call-limit" | "incominglimit" => p.c().call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+            "maxcallspersource" => p.c().max_calls_per_source = u32_of(e)?,
             "allow" | "disallow" => {} // applied in order after the loop
-            "nat" => p.nat = Nat::parse(e, warnings)?,
-            "keepalive" => p.keepalive = super::sip_nat::parse_keepalive(e)?,
-            "rtpkeepalive" => p.rtp_keepalive = super::sip_nat::parse_rtp_keepalive(e)?,
-            "insecure" => p.insecure = Insecure::parse(e)?,
-            "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
-            "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
-            "allowtransfer" => p.allow_transfer = bool_of(e)?,
+            "nat" => p.c().nat = Nat::parse(e, warnings)?,
+            "keepalive" => p.c().keepalive = super::sip_nat::parse_keepalive(e)?,
+            "rtpkeepalive" => p.c().rtp_keepalive = super::sip_nat::parse_rtp_keepalive(e)?,
+            "insecure" => p.c().insecure = Insecure::parse(e)?,
+            "dtmfmode" => p.c().dtmfmode = parse_dtmfmode(e)?,
+            "directmedia" | "canreinvite" => p.c().directmedia = opt_text(e),
+            "allowtransfer" => p.c().allow_transfer = bool_of(e)?,
             "callgroup" | "pickupgroup" => {
                 let (set, bad) = super::groups::parse(&e.value);
                 if !bad.is_empty() {
@@ -355,28 +380,33 @@ impl SipPeer {
                     warnings.at(&e.loc, msg);
                 }
                 if e.key.eq_ignore_ascii_case("callgroup") {
-                    p.call_group = set;
+                    p.c().call_group = set;
                 } else {
-                    p.pickup_group = set;
+                    p.c().pickup_group = set;
                 }
             }
             "transfercontext" => {
-                p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
+                p.c().transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
             "mailbox" => p.mailbox = opt_text(e),
             // The phone's own voicemail key setting; [general]'s names the Message-Account.
             "vmexten" => {}
-            "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
-            "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
+            "mohinterpret" => p.c().moh_interpret = e.value.trim().to_string(),
+            "mohsuggest" => p.c().moh_suggest = e.value.trim().to_string(),
             k if super::sip_session_timers::is_key(k) => {
-                super::sip_session_timers::option(&mut p.session_timers, e)?
+                super::sip_session_timers::option(&mut p.c().session_timers, e)?
             }
             k if super::sip_presence::is_peer_key(k) => {
-                super::sip_presence::peer_option(&mut p.presence, e)?
+                super::sip_presence::peer_option(&mut p.c().presence, e)?
             }
             _ => warnings.other(e),
         }
         Ok(())
+    }
+
+    /// The shared part, to change while the entry is read (copied first if shared).
+    fn c(&mut self) -> &mut PeerCommon {
+        Arc::make_mut(&mut self.common)
     }
 
     /// True when `host=dynamic`: reachable only through a REGISTER binding.
