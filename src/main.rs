@@ -259,7 +259,8 @@ fn main() -> ExitCode {
     // One users table: the engine's settings take sip.conf's entries over (moved, not
     // copied); the config kept for SIGHUP keeps only where to read again.
     let sip = cfg.take_sip();
-    let settings = Settings::new(sip.general, sip.peers).with_trunks(sip.registrations, sip.realm_auth);
+    let settings =
+        Settings::new(sip.general, sip.peers).with_trunks(sip.registrations, sip.realm_auth);
     let resolver = resolver_config(args.nameservers);
     let extern_ip = resolve_extern(&settings.general.nat_addressing);
     let rtp = cfg.rtp.clone();

@@ -6,8 +6,8 @@
 //! glibc keeps the freed raw blocks as free heap under the typed ones (16 MB resident for
 //! nothing). So the file is read on a short-lived helper thread, whose allocations come
 //! from an arena of its own; the caller types the sections where it runs (its own heap, in
-//! the final size) and hands them back; the helper frees them and ends, and a second short
-//! thread asks the allocator to return that arena's pages ([`crate::shrink::nudge_allocator`]).
+//! the final size) and hands them back; the helper frees them and asks the allocator to
+//! return that arena's pages before it ends.
 //!
 //! Without a thread (one could not be started) the file is read in place: the same result,
 //! only the memory differs.
@@ -37,9 +37,11 @@ pub fn with_sections<R>(
                 let mut warnings = Vec::new();
                 let read = reader::read_file_with(dir, name, &mut warnings);
                 if give.send((read, warnings)).is_ok() {
-                    // Freed here, in the arena they came from.
+                    // Freed here, in the arena they came from, then that arena's free top
+                    // is handed back.
                     drop(returned.recv());
                 }
+                give_back();
             });
         let Ok(helper) = helper else {
             return in_place(dir, name, f);
@@ -48,22 +50,22 @@ pub fn with_sections<R>(
             Ok((sections, warnings)) => {
                 let result = f(sections.as_deref(), &warnings);
                 let _ = back.send((sections, warnings));
-                // Once it has ended (its cache of freed blocks is back in the arena), a second
-                // thread, which glibc gives the arena the first one left, merges the freed
-                // blocks and returns the pages.
                 let _ = helper.join();
-                let _ = std::thread::Builder::new()
-                    .name("config-free".into())
-                    .spawn_scoped(scope, || {
-                        crate::shrink::nudge_allocator();
-                        drop(std::hint::black_box(vec![1u8; 70_000]));
-                    })
-                    .map(|t| t.join());
                 result
             }
             Err(_) => in_place(dir, name, f),
         }
     })
+}
+
+/// Asks glibc to return the helper's arena: a request of a large-bin size merges the fast
+/// bins' freed blocks into the top of the arena, and freeing a block of 64 KB or more
+/// (`FASTBIN_CONSOLIDATION_THRESHOLD`), under the mmap threshold so it comes from the arena,
+/// trims that top (`heap_trim`). The blocks this thread's cache still holds are the first it
+/// freed, at the bottom of the arena.
+fn give_back() {
+    crate::shrink::nudge_allocator();
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(96 * 1024)));
 }
 
 /// Without a helper: the same read on this thread.

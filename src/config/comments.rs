@@ -35,7 +35,7 @@ impl Blocks {
     /// comment is removed (most lines): no copy.
     pub fn strip<'a>(&mut self, line: &'a str, loc: &Loc) -> Cow<'a, str> {
         if self.open.is_empty() {
-            match line.find([';', '\\']) {
+            match line.bytes().position(|b| b == b';' || b == b'\\') {
                 None => return Cow::Borrowed(line),
                 Some(i) if line.as_bytes()[i] == b';' && opener(&line[i..]).is_none() => {
                     return Cow::Borrowed(&line[..i])

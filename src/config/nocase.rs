@@ -20,8 +20,14 @@ pub struct NoCase<'a>(pub &'a str);
 
 impl Hash for NoCase<'_> {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        for b in self.0.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
+        // Lower-cased a block at a time into a buffer on the stack: one `write` per block
+        // (the hasher's cost is per call, not per byte).
+        let mut buf = [0u8; 64];
+        for chunk in self.0.as_bytes().chunks(buf.len()) {
+            let out = &mut buf[..chunk.len()];
+            out.copy_from_slice(chunk);
+            out.make_ascii_lowercase();
+            h.write(out);
         }
         h.write_u8(0xff);
     }
@@ -35,8 +41,8 @@ impl PartialEq for NoCase<'_> {
 
 impl Eq for NoCase<'_> {}
 
-/// A hasher for keys that already are hashes (a `u64` from a keyed [`BuildHasher`]): it
-/// passes them through instead of hashing twice.
+/// A hasher for keys that already are hashes (a `u64`, or its low half, from a keyed
+/// [`BuildHasher`]): it passes them through instead of hashing twice.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PassThrough(u64);
 
@@ -54,6 +60,12 @@ impl Hasher for PassThrough {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Spread over 64 bits: the table takes its bucket from the low bits and a tag from
+        // the top ones.
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

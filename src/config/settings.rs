@@ -5,10 +5,10 @@
 //! position in the file: a reload that inserts, removes or reorders entries keeps every id of
 //! an entry whose name stays ([`Settings::reloaded`]).
 
+use super::nocase::{hash_of, PassThroughState};
 use super::register_line::{RealmAuth, Registration};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
-use super::nocase::{hash_of, PassThroughState};
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,10 +28,11 @@ pub struct Settings {
     /// Entries in file order, with their ids; a call's legs keep the `Rc` of their entry
     /// as it was when the leg began, so a reload changes nothing under a running call.
     peers: Vec<(PeerId, Rc<SipPeer>)>,
-    /// Keyed hash of the name without case → index: chan_sip's `find_peer` compares names
-    /// without case. A hash, not a lower-cased copy of every name (a lookup checks the name
-    /// it finds); entries whose hash an earlier entry already had are in `collided`.
-    by_name: HashMap<u64, u32, PassThroughState>,
+    /// Keyed hash of the name without case (its low 32 bits) → index: chan_sip's
+    /// `find_peer` compares names without case. A hash, not a lower-cased copy of every name
+    /// (8 bytes an entry; a lookup checks the name it finds); entries whose hash an earlier
+    /// entry already had are in `collided`.
+    by_name: HashMap<u32, u32, PassThroughState>,
     hasher: RandomState,
     collided: Vec<u32>,
     /// Id → index (`NONE` for ids of removed entries): ids are dense, given out in order.
@@ -93,13 +94,13 @@ impl Settings {
         }
         let peers = table;
         let hasher = RandomState::new();
-        let mut by_name: HashMap<u64, u32, PassThroughState> =
+        let mut by_name: HashMap<u32, u32, PassThroughState> =
             HashMap::with_capacity_and_hasher(peers.len(), PassThroughState::default());
         let mut collided = Vec::new();
         let mut by_id = vec![NONE; next_id as usize];
         for (i, (id, p)) in peers.iter().enumerate() {
             let i = i as u32;
-            match by_name.entry(hash_of(&hasher, &p.name)) {
+            match by_name.entry(hash_of(&hasher, &p.name) as u32) {
                 Entry::Vacant(v) => {
                     v.insert(i);
                 }
@@ -139,7 +140,7 @@ impl Settings {
     /// (`Dial(SIP/Alice)` and a REGISTER from `ALICE` both find `[alice]`).
     pub fn entry(&self, name: &str) -> Option<PeerId> {
         let same = |i: u32| self.peers[i as usize].1.name.eq_ignore_ascii_case(name);
-        let hit = match self.by_name.get(&hash_of(&self.hasher, name)) {
+        let hit = match self.by_name.get(&(hash_of(&self.hasher, name) as u32)) {
             Some(&i) if same(i) => Some(i),
             _ => self.collided.iter().copied().find(|&i| same(i)),
         };
@@ -244,6 +245,19 @@ mod tests {
             "a new name never reuses an id"
         );
         assert_eq!(b.peer(i1).map(|p| p.name.as_str()), Some("1001"));
+    }
+
+    #[test]
+    fn every_name_of_many_is_found_and_no_other() {
+        let names: Vec<String> = (0..5000).map(|n| format!("U{n}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let s = Settings::new(General::default(), peers(&refs));
+        for n in &names {
+            let id = s.entry(&n.to_ascii_lowercase()).expect("found");
+            assert_eq!(s.peer(id).map(|p| p.name.as_str()), Some(n.as_str()));
+        }
+        assert_eq!(s.entry("u5000"), None);
+        assert_eq!(s.entry("u"), None);
     }
 
     #[test]

@@ -10,12 +10,12 @@
 //! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
 //! `channels/chan_sip.c`, whose option names, values and defaults we keep.
 
+use super::nocase::NoCase;
 use super::raw::{ConfigError, Entry, Section};
 pub use super::register_line::{RealmAuth, RealmSecret, Registration};
 use super::sip_general::General;
 use super::sip_peer::{PeerCommon, SipPeer};
 use super::values::Warnings;
-use super::nocase::NoCase;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;

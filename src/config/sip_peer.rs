@@ -46,25 +46,20 @@ impl Kind {
 pub struct SipPeer {
     /// The section name: the auth user name and the `SIP/<name>` of Dial.
     pub name: String,
-    /// `type=`.
-    pub kind: Kind,
     /// `secret`: plain password for digest auth (theirs to us, and ours to them unless
     /// `remotesecret` is set).
-    pub secret: Option<String>,
+    pub secret: Option<Box<str>>,
     /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
-    pub md5secret: Option<String>,
+    pub md5secret: Option<Box<str>>,
     /// `host` (with `port`).
     pub host: Host,
-    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
-    /// SRV lookup of a host name.
-    pub port_given: bool,
     /// `callerid`.
     pub callerid: Option<CallerId>,
     /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
-    pub accountcode: Option<String>,
+    pub accountcode: Option<Box<str>>,
     /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
     /// phone is sent (RFC 3842 NOTIFY).
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Box<str>>,
     /// Where the `[name]` line is.
     pub loc: Loc,
     /// The settings entries share (see above).
@@ -75,6 +70,11 @@ pub struct SipPeer {
 /// equal values (`sip_conf.rs` shares them as it reads).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PeerCommon {
+    /// `type=`.
+    pub kind: Kind,
+    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
+    /// SRV lookup of a host name.
+    pub port_given: bool,
     /// `remotesecret`: the password we answer this entry's challenges with.
     pub remotesecret: Option<String>,
     /// `authuser`: the digest user name we answer its challenges with (else `defaultuser`,
@@ -162,13 +162,13 @@ impl std::ops::Deref for SipPeer {
 
 impl fmt::Debug for SipPeer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hide = |s: &Option<String>| s.as_ref().map(|_| "<hidden>");
+        let hide = |s: Option<&str>| s.map(|_| "<hidden>");
         f.debug_struct("SipPeer")
             .field("name", &self.name)
             .field("kind", &self.kind)
-            .field("secret", &hide(&self.secret))
-            .field("md5secret", &hide(&self.md5secret))
-            .field("remotesecret", &hide(&self.remotesecret))
+            .field("secret", &hide(self.secret.as_deref()))
+            .field("md5secret", &hide(self.md5secret.as_deref()))
+            .field("remotesecret", &hide(self.remotesecret.as_deref()))
             .field("authuser", &self.authuser)
             .field("auth", &self.auth)
             .field("outboundproxy", &self.outboundproxy)
@@ -215,6 +215,10 @@ impl From<ConfigError> for Fault {
     }
 }
 
+fn opt_box(e: &Entry) -> Option<Box<str>> {
+    (!e.value.is_empty()).then(|| e.value.as_str().into())
+}
+
 fn opt_text(e: &Entry) -> Option<String> {
     (!e.value.is_empty()).then(|| e.value.clone())
 }
@@ -244,16 +248,16 @@ impl SipPeer {
         };
         let mut p = SipPeer {
             name: section.name.clone(),
-            kind,
             secret: None,
             md5secret: None,
             host: Host::Unset,
-            port_given: false,
             callerid: None,
             accountcode: None,
             mailbox: None,
             loc: section.loc.clone(),
             common: Arc::new(PeerCommon {
+                kind,
+                port_given: false,
                 remotesecret: None,
                 authuser: None,
                 auth: Vec::new(),
@@ -301,7 +305,7 @@ impl SipPeer {
         if let Some(e) = host_entry {
             p.host = Host::parse(e, port)?;
             // A host name has a ':' only before its port (brackets are for IPv6 literals).
-            p.port_given = port.is_some() || e.value.contains(':');
+            p.c().port_given = port.is_some() || e.value.contains(':');
         }
         p.c().codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
         Ok(p)
@@ -319,14 +323,14 @@ impl SipPeer {
         let acl_err = |m: String| Fault::Drop(bad(e, &m));
         match super::nocase::lowered(&e.key).as_ref() {
             "type" => {}
-            "secret" => p.secret = opt_text(e),
+            "secret" => p.secret = opt_box(e),
             "md5secret" => {
                 if !e.value.is_empty()
                     && (e.value.len() != 32 || !e.value.bytes().all(|b| b.is_ascii_hexdigit()))
                 {
                     return Err(Fault::Ignore(bad(e, "expected 32 hex digits")));
                 }
-                p.md5secret = opt_text(e);
+                p.md5secret = opt_box(e);
             }
             "remotesecret" => p.c().remotesecret = opt_text(e),
             "authuser" => p.c().authuser = opt_text(e),
@@ -346,7 +350,7 @@ impl SipPeer {
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
             "defaultuser" | "username" => p.c().defaultuser = opt_text(e),
-            "accountcode" => p.accountcode = opt_text(e),
+            "accountcode" => p.accountcode = opt_box(e),
             "amaflags" => {
                 p.c().amaflags = crate::cdr::AmaFlags::parse(&e.value)
                     .ok_or_else(|| bad(e, "expected default, omit, billing or documentation"))?
@@ -358,12 +362,19 @@ impl SipPeer {
             "qualifyfreq" => {}
             "permit" => p.c().acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
             "deny" => p.c().acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "contactpermit" => p.c()
+            "contactpermit" => p
+                .c()
                 .contact_acl
                 .push(Sense::Permit, &e.value)
                 .map_err(acl_err)?,
-            "contactdeny" => p.c().contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "call-limit" | "incominglimit" => p.c().call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
+            "contactdeny" => p
+                .c()
+                .contact_acl
+                .push(Sense::Deny, &e.value)
+                .map_err(acl_err)?,
+            "call-limit" | "incominglimit" => {
+                p.c().call_limit = Some(u32_of(e)?).filter(|n| *n != 0)
+            }
             "maxcallspersource" => p.c().max_calls_per_source = u32_of(e)?,
             "allow" | "disallow" => {} // applied in order after the loop
             "nat" => p.c().nat = Nat::parse(e, warnings)?,
@@ -386,9 +397,10 @@ impl SipPeer {
                 }
             }
             "transfercontext" => {
-                p.c().transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
+                p.c().transfer_context =
+                    Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
-            "mailbox" => p.mailbox = opt_text(e),
+            "mailbox" => p.mailbox = opt_box(e),
             // The phone's own voicemail key setting; [general]'s names the Message-Account.
             "vmexten" => {}
             "mohinterpret" => p.c().moh_interpret = e.value.trim().to_string(),
@@ -443,7 +455,7 @@ mod tests {
         assert_eq!(p.secret.as_deref(), Some("pw"));
         assert!(p.is_dynamic());
         assert_eq!(p.context, "internal");
-        assert_eq!(p.callerid.unwrap().number.as_deref(), Some("1001"));
+        assert_eq!(p.callerid.as_ref().unwrap().number.as_deref(), Some("1001"));
         assert_eq!(p.qualify, Some(Duration::from_millis(2000)));
         assert!(p.acl.allows("10.2.3.4".parse().unwrap()));
         assert!(!p.acl.allows("192.0.2.1".parse().unwrap()));
