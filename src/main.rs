@@ -165,7 +165,7 @@ fn main() -> ExitCode {
     log_sink::install(level, args.verbosity, args.debug);
     // Before any helper thread exists: the variable is cleared from the environment.
     let notifier = sd_notify::Notifier::from_env();
-    let cfg = match config::load(dir.as_deref(), &embedded_base()) {
+    let mut cfg = match config::load(dir.as_deref(), &embedded_base()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sipbox: {e}");
@@ -182,7 +182,7 @@ fn main() -> ExitCode {
         log::warn!("{w}");
     }
     let bind = args.bind.unwrap_or(cfg.sip.general.bind);
-    let (dialplan, dp_warnings) = match Dialplan::from_sections(&cfg.dialplan_sections()) {
+    let (dialplan, dp_warnings) = match Dialplan::from_sections(&cfg.take_dialplan_sections()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("sipbox: {e}");
@@ -259,12 +259,15 @@ fn main() -> ExitCode {
     dialplan.set_conference_conf(cfg.conference.clone());
     // queues.conf; persistent members come from the AstDB just read.
     dialplan.set_queues(cfg.queues.clone());
-    let settings = Settings::new(cfg.sip.general.clone(), cfg.sip.peers.clone())
-        .with_trunks(cfg.sip.registrations.clone(), cfg.sip.realm_auth.clone());
+    // One users table: the engine's settings take sip.conf's entries over (moved, not
+    // copied); the config kept for SIGHUP keeps only where to read again.
+    let sip = cfg.take_sip();
+    let settings =
+        Settings::new(sip.general, sip.peers).with_trunks(sip.registrations, sip.realm_auth);
     let resolver = resolver_config(args.nameservers);
-    let extern_ip = resolve_extern(&cfg.sip.general.nat_addressing);
+    let extern_ip = resolve_extern(&settings.general.nat_addressing);
     let rtp = cfg.rtp.clone();
-    let mut sounds = DiskSounds::new(cfg.sip.general.sounds_dir.clone());
+    let mut sounds = DiskSounds::new(settings.general.sounds_dir.clone());
     let named = dialplan.literal_sound_names();
     let (files, bytes) = sounds.preload(named.iter().map(String::as_str));
     log::info!(

@@ -66,7 +66,9 @@ pub struct ReloadRunner {
 
 impl ReloadRunner {
     /// A runner reading where `cfg` came from, waking the poll through `waker` when done.
-    pub fn new(cfg: Config, waker: Arc<Waker>) -> ReloadRunner {
+    pub fn new(mut cfg: Config, waker: Arc<Waker>) -> ReloadRunner {
+        // Only where to read again is needed (the engine owns what was read).
+        cfg.shed();
         let (tx, rx) = channel();
         ReloadRunner {
             cfg,
@@ -156,6 +158,9 @@ impl ReloadRunner {
                                 applied.as_millis()
                             ));
                             log::info!("{}", lines[lines.len() - 1]);
+                            // The engine holds the entries and the dialplan now.
+                            let mut cfg = cfg;
+                            cfg.shed();
                             self.cfg = cfg;
                             Ok(lines.join("\n"))
                         }

@@ -80,7 +80,7 @@ impl Call {
             channel_info(cx, &invite, peer, unique_id),
         );
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
-            exec.cdr.accountcode = p.accountcode.clone().unwrap_or_default();
+            exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().to_string();
             exec.cdr.amaflags = p.amaflags;
             exec.language.clone_from(&p.language);
             exec.allow_overlap = p.allow_overlap.answers_incomplete();

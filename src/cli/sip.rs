@@ -159,7 +159,7 @@ fn find<'v, 'a>(view: &'v View<'a>, name: &str) -> Option<&'v PeerView<'a>> {
     view.peers.iter().find(|p| p.conf.name == name)
 }
 
-fn set(v: &Option<String>) -> &'static str {
+fn set<T>(v: &Option<T>) -> &'static str {
     if v.is_some() {
         "<Set>"
     } else {

@@ -46,7 +46,7 @@ impl Codec {
 
     /// Looks a name up, case-insensitively (`mulaw` and `g711u` are aliases of `ulaw`).
     pub fn from_name(name: &str) -> Option<Codec> {
-        match name.to_ascii_lowercase().as_str() {
+        match super::nocase::lowered(name).as_ref() {
             "ulaw" | "mulaw" | "g711u" | "pcmu" => Some(Codec::Ulaw),
             "alaw" | "g711a" | "pcma" => Some(Codec::Alaw),
             "g722" => Some(Codec::G722),

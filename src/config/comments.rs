@@ -14,6 +14,7 @@
 //! Asterisk, where the nesting counter is local to the file being read.
 
 use super::raw::Loc;
+use std::borrow::Cow;
 
 /// Deepest block-comment nesting followed (Asterisk's `MAX_NESTED_COMMENTS`).
 pub const MAX_NESTED: usize = 128;
@@ -30,8 +31,23 @@ impl Blocks {
         self.open.first()
     }
 
-    /// `line` without its comments; `\;` becomes `;`.
-    pub fn strip(&mut self, line: &str, loc: &Loc) -> String {
+    /// `line` without its comments; `\;` becomes `;`. Borrowed when nothing but a trailing
+    /// comment is removed (most lines): no copy.
+    pub fn strip<'a>(&mut self, line: &'a str, loc: &Loc) -> Cow<'a, str> {
+        if self.open.is_empty() {
+            match line.bytes().position(|b| b == b';' || b == b'\\') {
+                None => return Cow::Borrowed(line),
+                Some(i) if line.as_bytes()[i] == b';' && opener(&line[i..]).is_none() => {
+                    return Cow::Borrowed(&line[..i])
+                }
+                Some(_) => {}
+            }
+        }
+        Cow::Owned(self.strip_slow(line, loc))
+    }
+
+    /// Character by character: escapes and block comments.
+    fn strip_slow(&mut self, line: &str, loc: &Loc) -> String {
         let mut out = String::with_capacity(line.len());
         let mut rest = line;
         while !rest.is_empty() {
@@ -92,7 +108,7 @@ mod tests {
                     file: Arc::from("t"),
                     line: i as u32 + 1,
                 };
-                b.strip(l, &loc)
+                b.strip(l, &loc).into_owned()
             })
             .collect();
         (out, b.unterminated().map(|l| l.line))

@@ -17,6 +17,7 @@
 //! quietly (see `quiet.rs`).
 
 pub mod acl;
+pub mod aside;
 pub mod ban;
 pub mod cdr_conf;
 pub mod codec;
@@ -29,6 +30,7 @@ pub mod http_conf;
 pub mod indications;
 pub mod meetme_conf;
 pub mod moh_conf;
+pub mod nocase;
 pub mod parking_conf;
 pub mod queues_conf;
 pub mod quiet;
@@ -51,6 +53,7 @@ pub mod sip_values;
 pub mod values;
 pub mod zones;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub use directories::Directories;
@@ -125,6 +128,24 @@ pub struct Config {
 /// (optional; Debian's places by default), or with `None` the built-in examples, whose
 /// directories are all under `embedded_base`.
 pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigError> {
+    match dir {
+        // sip.conf, the file that grows with the users, is read aside (`aside.rs`).
+        Some(d) => aside::with_sections(d, "sip.conf", |read, w| {
+            load_with(dir, embedded_base, Some((read, w)))
+        }),
+        None => load_with(None, embedded_base, None),
+    }
+}
+
+/// sip.conf's sections as read aside, and that read's warnings.
+type ReadAside<'a> = (Result<&'a [Section], &'a ConfigError>, &'a [String]);
+
+/// [`load`], with a directory's sip.conf already read (`None`: read it here).
+fn load_with(
+    dir: Option<&Path>,
+    embedded_base: &Path,
+    sip_aside: Option<ReadAside<'_>>,
+) -> Result<Config, ConfigError> {
     let mut raw = Vec::new();
     let mut cdr_sections = None;
     let mut features_sections = None;
@@ -160,8 +181,16 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 Some(s) => s,
                 None => optional("asterisk.conf", &mut raw)?.unwrap_or_default(),
             };
+            let sip = match sip_aside {
+                Some((read, warnings)) => {
+                    // Copies: the originals are freed where they were read.
+                    raw.extend(warnings.iter().cloned());
+                    Cow::Borrowed(read.map_err(Clone::clone)?)
+                }
+                None => Cow::Owned(reader::read_file_with(dir, "sip.conf", &mut raw)?),
+            };
             (
-                reader::read_file_with(dir, "sip.conf", &mut raw)?,
+                sip,
                 reader::read_file_with(dir, "extensions.conf", &mut raw)?,
                 rtp,
                 ConfigSource::Dir(dir.to_path_buf()),
@@ -177,7 +206,12 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
                 &mut raw,
             )?);
             (
-                reader::read_str_with("sip.conf (built-in)", EXAMPLE_SIP_CONF, None, &mut raw)?,
+                Cow::Owned(reader::read_str_with(
+                    "sip.conf (built-in)",
+                    EXAMPLE_SIP_CONF,
+                    None,
+                    &mut raw,
+                )?),
                 reader::read_str_with(
                     "extensions.conf (built-in)",
                     EXAMPLE_EXTENSIONS_CONF,
@@ -212,7 +246,9 @@ pub fn load(dir: Option<&Path>, embedded_base: &Path) -> Result<Config, ConfigEr
         }
         None => (Vec::new(), None),
     };
-    let mut cfg = build(sip_sections, extensions, rtp_sections, source, dirs, raw)?;
+    let mut cfg = build(&sip_sections, extensions, rtp_sections, source, dirs, raw)?;
+    // The entries' places name the files with copies of their own (see `aside.rs`).
+    cfg.sip.own_file_names();
     cfg.cdr = cdr;
     cfg.http = http;
     let mut w = Warnings::default();
@@ -274,7 +310,7 @@ pub fn load_str(sip: &str, extensions: &str, rtp: Option<&str>) -> Result<Config
         None => Vec::new(),
     };
     build(
-        sip_sections,
+        &sip_sections,
         extensions,
         rtp_sections,
         ConfigSource::Embedded,
@@ -285,7 +321,7 @@ pub fn load_str(sip: &str, extensions: &str, rtp: Option<&str>) -> Result<Config
 
 /// The typed layers over what the reader produced; `raw` holds the reader's warnings.
 fn build(
-    sip: Vec<Section>,
+    sip: &[Section],
     extensions: Vec<Section>,
     rtp: Vec<Section>,
     source: ConfigSource,
@@ -295,7 +331,7 @@ fn build(
     let mut warnings = Warnings::default();
     warnings.extend_lines(raw);
     Ok(Config {
-        sip: SipConf::from_sections(&sip, &mut warnings)?,
+        sip: SipConf::from_sections(sip, &mut warnings)?,
         rtp: RtpConf::from_sections(&rtp, &mut warnings)?,
         extensions,
         source,
@@ -323,6 +359,34 @@ impl Config {
         let mut s = self.extensions.clone();
         s.extend(self.parking.dialplan_sections());
         s
+    }
+
+    /// [`Config::dialplan_sections`], moving extensions.conf's sections out instead of
+    /// copying them (start-up builds the dialplan once; a reload reads the files again).
+    pub fn take_dialplan_sections(&mut self) -> Vec<Section> {
+        let mut s = std::mem::take(&mut self.extensions);
+        s.extend(self.parking.dialplan_sections());
+        s
+    }
+
+    /// Moves sip.conf's entries, `register =>` and `[authentication]` lines out (the engine's
+    /// settings own them from then on: one users table, not two); a copy of `[general]` stays.
+    pub fn take_sip(&mut self) -> SipConf {
+        let general = self.sip.general.clone();
+        std::mem::replace(
+            &mut self.sip,
+            SipConf {
+                general,
+                ..SipConf::default()
+            },
+        )
+    }
+
+    /// Drops what the engine took over (sip.conf's entries, extensions.conf's sections),
+    /// keeping what a reload needs: where the files are and the module settings.
+    pub fn shed(&mut self) {
+        drop(self.take_sip());
+        self.extensions = Vec::new();
     }
 
     /// Reads the same place again (for a reload); the running config stays if this fails.

@@ -35,13 +35,15 @@
 //! `#include`, and it would refuse lines Asterisk only warns about. Bending it would cost more
 //! code than this reader, which is a single pass over lines.
 
-use std::collections::HashSet;
+use std::collections::hash_map::{self, RandomState};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::comments::Blocks;
 pub use super::files::MAX_FILE_BYTES;
 use super::files::{canonical, glob, load};
+use super::nocase::{hash_of, PassThroughState};
 use super::raw::{ConfigError, Entry, Loc, Section};
 
 /// How deep `#include` may nest before we assume a mistake.
@@ -112,6 +114,13 @@ enum Target {
 struct Reader {
     dir: Option<PathBuf>,
     cats: Vec<Cat>,
+    /// Keyed hash of the name without case → the sections of names with that hash in file
+    /// order (the first, then any others): templates and `(+)` find their section in
+    /// constant time, so a sip.conf of 10 000 entries inheriting templates is read in linear
+    /// time. No copy of the names (nothing freed in hash order at the end, which would leave
+    /// blocks in use all over the heap; see `aside.rs`).
+    by_name: HashMap<u64, (usize, Vec<usize>), PassThroughState>,
+    hasher: RandomState,
     target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
@@ -123,6 +132,8 @@ impl Reader {
         Reader {
             dir: dir.map(Path::to_path_buf),
             cats: Vec::new(),
+            by_name: HashMap::default(),
+            hasher: RandomState::new(),
             target: Target::Nowhere,
             stack: Vec::new(),
             warnings: Vec::new(),
@@ -265,6 +276,7 @@ impl Reader {
             return Ok(());
         }
 
+        let idx = self.cats.len();
         self.cats.push(Cat {
             section: Section {
                 name: name.to_string(),
@@ -273,16 +285,24 @@ impl Reader {
             },
             template,
         });
-        self.target = Target::Cat(self.cats.len() - 1);
+        match self.by_name.entry(hash_of(&self.hasher, name)) {
+            hash_map::Entry::Occupied(mut o) => o.get_mut().1.push(idx),
+            hash_map::Entry::Vacant(v) => {
+                v.insert((idx, Vec::new()));
+            }
+        }
+        self.target = Target::Cat(idx);
         Ok(())
     }
 
     /// The first section called `name` (case-insensitive, as Asterisk's `ast_category_get`);
     /// templates count only when `templates`.
     fn find(&self, name: &str, templates: bool) -> Option<usize> {
-        self.cats
-            .iter()
-            .position(|c| (templates || !c.template) && c.section.name.eq_ignore_ascii_case(name))
+        let (first, rest) = self.by_name.get(&hash_of(&self.hasher, name))?;
+        std::iter::once(first).chain(rest).copied().find(|&i| {
+            let c = &self.cats[i];
+            (templates || !c.template) && c.section.name.eq_ignore_ascii_case(name)
+        })
     }
 
     fn entry(&mut self, line: &str, loc: &Loc) -> Result<(), ConfigError> {

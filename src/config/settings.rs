@@ -5,9 +5,11 @@
 //! position in the file: a reload that inserts, removes or reorders entries keeps every id of
 //! an entry whose name stays ([`Settings::reloaded`]).
 
+use super::nocase::{hash_of, PassThroughState};
 use super::register_line::{RealmAuth, Registration};
 use super::sip_general::General;
 use super::sip_peer::SipPeer;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -16,6 +18,9 @@ use std::rc::Rc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PeerId(u32);
 
+/// `Settings::by_id` of an id whose entry is gone.
+const NONE: u32 = u32::MAX;
+
 /// Read-only settings for one configuration generation.
 pub struct Settings {
     /// sip.conf `[general]` (shared with the calls that started under it).
@@ -23,9 +28,15 @@ pub struct Settings {
     /// Entries in file order, with their ids; a call's legs keep the `Rc` of their entry
     /// as it was when the leg began, so a reload changes nothing under a running call.
     peers: Vec<(PeerId, Rc<SipPeer>)>,
-    /// Lower-cased name → index: chan_sip's `find_peer` compares names without case.
-    by_name: HashMap<String, usize>,
-    by_id: HashMap<PeerId, usize>,
+    /// Keyed hash of the name without case (its low 32 bits) → index: chan_sip's
+    /// `find_peer` compares names without case. A hash, not a lower-cased copy of every name
+    /// (8 bytes an entry; a lookup checks the name it finds); entries whose hash an earlier
+    /// entry already had are in `collided`.
+    by_name: HashMap<u32, u32, PassThroughState>,
+    hasher: RandomState,
+    collided: Vec<u32>,
+    /// Id → index (`NONE` for ids of removed entries): ids are dense, given out in order.
+    by_id: Vec<u32>,
     next_id: u32,
     /// Addresses of static `host=name` entries, best first (RFC 3263 order).
     resolved: HashMap<PeerId, Vec<SocketAddr>>,
@@ -71,30 +82,40 @@ impl Settings {
         old: &HashMap<String, PeerId>,
         mut next_id: u32,
     ) -> Settings {
-        let peers: Vec<(PeerId, Rc<SipPeer>)> = peers
-            .into_iter()
-            .map(|p| {
-                let id = old.get(&p.name).copied().unwrap_or_else(|| {
-                    next_id += 1;
-                    PeerId(next_id - 1)
-                });
-                (id, Rc::new(p))
-            })
-            .collect();
-        let by_name = peers
-            .iter()
-            .enumerate()
-            .map(|(i, (_, p))| (p.name.to_ascii_lowercase(), i))
-            .collect();
-        let by_id = peers
-            .iter()
-            .enumerate()
-            .map(|(i, (id, _))| (*id, i))
-            .collect();
+        // Pushed, not collected: a collect would reuse the buffer of `peers` (16 times the
+        // size needed) and keep it.
+        let mut table: Vec<(PeerId, Rc<SipPeer>)> = Vec::with_capacity(peers.len());
+        for p in peers {
+            let id = old.get(&p.name).copied().unwrap_or_else(|| {
+                next_id += 1;
+                PeerId(next_id - 1)
+            });
+            table.push((id, Rc::new(p)));
+        }
+        let peers = table;
+        let hasher = RandomState::new();
+        let mut by_name: HashMap<u32, u32, PassThroughState> =
+            HashMap::with_capacity_and_hasher(peers.len(), PassThroughState::default());
+        let mut collided = Vec::new();
+        let mut by_id = vec![NONE; next_id as usize];
+        for (i, (id, p)) in peers.iter().enumerate() {
+            let i = i as u32;
+            match by_name.entry(hash_of(&hasher, &p.name) as u32) {
+                Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+                // Two names of one hash: the first stays in the map, the other is where a
+                // miss looks.
+                Entry::Occupied(_) => collided.push(i),
+            }
+            by_id[id.0 as usize] = i;
+        }
         Settings {
             general: Rc::new(general),
             peers,
             by_name,
+            hasher,
+            collided,
             by_id,
             next_id,
             resolved: HashMap::new(),
@@ -118,24 +139,30 @@ impl Settings {
     /// The entry with this name, compared without case as chan_sip's `find_peer` does
     /// (`Dial(SIP/Alice)` and a REGISTER from `ALICE` both find `[alice]`).
     pub fn entry(&self, name: &str) -> Option<PeerId> {
-        // Names are keyed in lower case; most lookups already are (no copy for them).
-        let hit = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_name.get(&name.to_ascii_lowercase())
-        } else {
-            self.by_name.get(name)
+        let same = |i: u32| self.peers[i as usize].1.name.eq_ignore_ascii_case(name);
+        let hit = match self.by_name.get(&(hash_of(&self.hasher, name) as u32)) {
+            Some(&i) if same(i) => Some(i),
+            _ => self.collided.iter().copied().find(|&i| same(i)),
         };
-        hit.map(|&i| self.peers[i].0)
+        hit.map(|i| self.peers[i as usize].0)
+    }
+
+    fn index(&self, id: PeerId) -> Option<usize> {
+        match self.by_id.get(id.0 as usize) {
+            Some(&i) if i != NONE => Some(i as usize),
+            _ => None,
+        }
     }
 
     /// The entry behind an id (None after a reload removed it).
     pub fn peer(&self, id: PeerId) -> Option<&SipPeer> {
-        self.by_id.get(&id).map(|&i| &*self.peers[i].1)
+        self.index(id).map(|i| &*self.peers[i].1)
     }
 
     /// The entry behind an id as a shared snapshot, for what must not change under a
     /// running call.
     pub fn peer_rc(&self, id: PeerId) -> Option<Rc<SipPeer>> {
-        self.by_id.get(&id).map(|&i| self.peers[i].1.clone())
+        self.index(id).map(|i| self.peers[i].1.clone())
     }
 
     /// Every entry in file order.
@@ -218,6 +245,19 @@ mod tests {
             "a new name never reuses an id"
         );
         assert_eq!(b.peer(i1).map(|p| p.name.as_str()), Some("1001"));
+    }
+
+    #[test]
+    fn every_name_of_many_is_found_and_no_other() {
+        let names: Vec<String> = (0..5000).map(|n| format!("U{n}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let s = Settings::new(General::default(), peers(&refs));
+        for n in &names {
+            let id = s.entry(&n.to_ascii_lowercase()).expect("found");
+            assert_eq!(s.peer(id).map(|p| p.name.as_str()), Some(n.as_str()));
+        }
+        assert_eq!(s.entry("u5000"), None);
+        assert_eq!(s.entry("u"), None);
     }
 
     #[test]

@@ -10,14 +10,18 @@
 //! Reference: Asterisk 11 `configs/sip.conf.sample` and `reload_config` / `build_peer` in
 //! `channels/chan_sip.c`, whose option names, values and defaults we keep.
 
+use super::nocase::NoCase;
 use super::raw::{ConfigError, Entry, Section};
 pub use super::register_line::{RealmAuth, RealmSecret, Registration};
 use super::sip_general::General;
-use super::sip_peer::SipPeer;
+use super::sip_peer::{PeerCommon, SipPeer};
 use super::values::Warnings;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Typed sip.conf.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SipConf {
     /// `[general]`.
     pub general: General,
@@ -30,18 +34,23 @@ pub struct SipConf {
 }
 
 impl SipConf {
-    /// Builds the typed settings from the sections the reader produced.
+    /// Builds the typed settings from the sections the reader produced. Nothing of them is
+    /// copied (a repeated name is joined into one section, the only copy): the caller may
+    /// keep the raw sections where they are and drop them all at once.
     pub fn from_sections(
         sections: &[Section],
         warnings: &mut Warnings,
     ) -> Result<SipConf, ConfigError> {
         let merged = merge(sections);
-        let general_entries: Vec<&Entry> = merged
+        // `[general]` first, wherever it was: every entry is built with all of it.
+        let general_at = merged
             .iter()
-            .filter(|s| s.name.eq_ignore_ascii_case("general"))
-            .flat_map(|s| s.entries.iter())
-            .collect();
-        let general = General::parse(general_entries.iter().copied(), warnings)?;
+            .position(|s| s.name.eq_ignore_ascii_case("general"));
+        let general_entries: &[Entry] = match general_at {
+            Some(i) => &merged[i].entries,
+            None => &[],
+        };
+        let general = General::parse(general_entries.iter(), warnings)?;
         let mut registrations = Vec::new();
         for e in general_entries
             .iter()
@@ -54,9 +63,10 @@ impl SipConf {
             }
         }
         let mut realm_auth = Vec::new();
-        let mut peers = Vec::new();
-        for s in &merged {
-            if s.name.eq_ignore_ascii_case("general") {
+        let mut peers = Vec::with_capacity(merged.len());
+        let mut recent = Vec::with_capacity(RECENT);
+        for (i, s) in merged.iter().enumerate() {
+            if Some(i) == general_at {
                 continue;
             }
             if s.name.eq_ignore_ascii_case("authentication") {
@@ -76,19 +86,43 @@ impl SipConf {
             // chan_sip's `reload_config` skips a section without a usable type and
             // `build_peer` drops an entry with a bad ACL or host; the others still load.
             match SipPeer::parse(s, &general, warnings) {
-                Ok(p) => peers.push(p),
+                Ok(mut p) => {
+                    share(&mut recent, &mut p.common);
+                    peers.push(p)
+                }
                 Err(err) => warnings.at(
                     err.loc.as_ref().unwrap_or(&s.loc),
                     format!("{}; [{}] not loaded", err.msg, s.name),
                 ),
             }
         }
+        peers.shrink_to_fit();
         Ok(SipConf {
             general,
             peers,
             registrations,
             realm_auth,
         })
+    }
+
+    /// Gives the entries' and `register =>` lines' places copies of the file names of their
+    /// own, so nothing typed points into the memory the raw sections were read into (which
+    /// `aside.rs` frees on the thread that read them).
+    pub fn own_file_names(&mut self) {
+        let mut names: Vec<Arc<str>> = Vec::new();
+        let mut own = |file: &mut Arc<str>| match names.iter().find(|n| ***n == **file) {
+            Some(n) => *file = n.clone(),
+            None => {
+                *file = Arc::from(&**file);
+                names.push(file.clone());
+            }
+        };
+        for p in &mut self.peers {
+            own(&mut p.loc.file);
+        }
+        for r in &mut self.registrations {
+            own(&mut r.loc.file);
+        }
     }
 
     /// The user/peer/friend called `name` (case-insensitive, as chan_sip).
@@ -99,20 +133,45 @@ impl SipConf {
     }
 }
 
-/// Sections of one name joined in first-seen order (indexed by lower-cased name: a sip.conf
-/// of 10 000 entries is merged in linear time).
-fn merge(sections: &[Section]) -> Vec<Section> {
-    let mut out: Vec<Section> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = Default::default();
-    for s in sections {
-        match index.entry(s.name.to_ascii_lowercase()) {
-            std::collections::hash_map::Entry::Occupied(o) => {
-                out[*o.get()].entries.extend(s.entries.iter().cloned())
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(out.len());
-                out.push(s.clone());
-            }
+/// How many distinct [`PeerCommon`]s are kept to compare new entries with.
+const RECENT: usize = 8;
+
+/// Makes `common` the copy an earlier entry with equal values has: users of one template
+/// come in runs, so the last few distinct ones are compared; a new one joins them.
+fn share(recent: &mut Vec<Arc<PeerCommon>>, common: &mut Arc<PeerCommon>) {
+    if let Some(same) = recent.iter().find(|r| ***r == **common) {
+        *common = same.clone();
+        return;
+    }
+    if recent.len() == RECENT {
+        recent.remove(0);
+    }
+    recent.push(common.clone());
+}
+
+/// Sections of one name joined in first-seen order (indexed by name without case: a
+/// sip.conf of 10 000 entries is merged in linear time). A name seen once is borrowed; only
+/// a repeated one is copied into one joined section.
+fn merge(sections: &[Section]) -> Vec<Cow<'_, Section>> {
+    // Where each section goes: its own place, or the first section of its name.
+    let mut first: HashMap<NoCase<'_>, usize> = HashMap::with_capacity(sections.len());
+    let leader: Vec<usize> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| *first.entry(NoCase(&s.name)).or_insert(i))
+        .collect();
+    drop(first);
+    let mut out: Vec<Cow<'_, Section>> = Vec::with_capacity(sections.len());
+    let mut place = vec![usize::MAX; sections.len()];
+    for (i, s) in sections.iter().enumerate() {
+        if leader[i] == i {
+            place[i] = out.len();
+            out.push(Cow::Borrowed(s));
+        } else {
+            out[place[leader[i]]]
+                .to_mut()
+                .entries
+                .extend(s.entries.iter().cloned());
         }
     }
     out

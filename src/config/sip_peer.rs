@@ -1,6 +1,7 @@
 //! One sip.conf user/peer/friend section (`[1001]`, `type=friend`, ...) as typed settings.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::acl::{Acl, Sense};
@@ -33,16 +34,47 @@ impl Kind {
     }
 }
 
-/// A typed user/peer/friend. Its `Debug` output hides `secret` and `md5secret`.
+/// A typed user/peer/friend. Its `Debug` output hides `secret`, `md5secret` and
+/// `remotesecret`.
+///
+/// Compact, for configs of thousands of users: what usually differs from one user to the
+/// next (name, secrets, caller ID, mailbox, host) is held here; the rest, which the users of
+/// one template share, is in [`PeerCommon`] behind an `Arc` that equal entries share (sip.conf
+/// is read into one copy per distinct set of values). `SipPeer` derefs to it, so
+/// `peer.context` reads the shared value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SipPeer {
     /// The section name: the auth user name and the `SIP/<name>` of Dial.
     pub name: String,
-    /// `type=`.
-    pub kind: Kind,
     /// `secret`: plain password for digest auth (theirs to us, and ours to them unless
     /// `remotesecret` is set).
-    pub secret: Option<String>,
+    pub secret: Option<Box<str>>,
+    /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
+    pub md5secret: Option<Box<str>>,
+    /// `host` (with `port`).
+    pub host: Host,
+    /// `callerid`.
+    pub callerid: Option<CallerId>,
+    /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
+    pub accountcode: Option<Box<str>>,
+    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
+    /// phone is sent (RFC 3842 NOTIFY).
+    pub mailbox: Option<Box<str>>,
+    /// Where the `[name]` line is.
+    pub loc: Loc,
+    /// The settings entries share (see above).
+    pub common: Arc<PeerCommon>,
+}
+
+/// The part of a [`SipPeer`] that the users of one template share: one copy for every set of
+/// equal values (`sip_conf.rs` shares them as it reads).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeerCommon {
+    /// `type=`.
+    pub kind: Kind,
+    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
+    /// SRV lookup of a host name.
+    pub port_given: bool,
     /// `remotesecret`: the password we answer this entry's challenges with.
     pub remotesecret: Option<String>,
     /// `authuser`: the digest user name we answer its challenges with (else `defaultuser`,
@@ -56,18 +88,8 @@ pub struct SipPeer {
     pub outboundproxy: Option<Host>,
     /// The `outboundproxy=` value named a port (no SRV lookup for it).
     pub outboundproxy_port_given: bool,
-
-    /// `md5secret`: hex MD5 of `user:realm:secret`, used when given.
-    pub md5secret: Option<String>,
-    /// `host` (with `port`).
-    pub host: Host,
-    /// True when `host=name:port` or `port=` named the port: RFC 3263 §4.2 then skips the
-    /// SRV lookup of a host name.
-    pub port_given: bool,
     /// `context` (default: the general context): where its calls enter the dialplan.
     pub context: String,
-    /// `callerid`.
-    pub callerid: Option<CallerId>,
     /// `sendrpid`: the identity header on requests to it.
     pub sendrpid: super::sip_identity::SendRpid,
     /// `trustrpid`: take the caller ID of its INVITEs from P-Asserted-Identity or
@@ -119,13 +141,8 @@ pub struct SipPeer {
     pub allow_overlap: super::sip_dialling::Overlap,
     /// `language` (default: general's, `en`): its calls' `CHANNEL(language)`.
     pub language: String,
-    /// `accountcode`: the CDR accountcode of its calls (and `<accountcode>.csv`).
-    pub accountcode: Option<String>,
     /// `amaflags` (default DOCUMENTATION).
     pub amaflags: crate::cdr::AmaFlags,
-    /// `mailbox=box[@ctx][&box2...]`: the voicemail boxes whose message-waiting state this
-    /// phone is sent (RFC 3842 NOTIFY).
-    pub mailbox: Option<String>,
     /// `mohinterpret` (default: general's, `default`).
     pub moh_interpret: String,
     /// `mohsuggest` (default: general's, empty).
@@ -137,19 +154,25 @@ pub struct SipPeer {
     pub max_calls_per_source: u32,
     /// Session timers (RFC 4028), `[general]`'s unless set here.
     pub session_timers: super::sip_session_timers::SessionTimers,
-    /// Where the `[name]` line is.
-    pub loc: Loc,
+}
+
+impl std::ops::Deref for SipPeer {
+    type Target = PeerCommon;
+
+    fn deref(&self) -> &PeerCommon {
+        &self.common
+    }
 }
 
 impl fmt::Debug for SipPeer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hide = |s: &Option<String>| s.as_ref().map(|_| "<hidden>");
+        let hide = |s: Option<&str>| s.map(|_| "<hidden>");
         f.debug_struct("SipPeer")
             .field("name", &self.name)
             .field("kind", &self.kind)
-            .field("secret", &hide(&self.secret))
-            .field("md5secret", &hide(&self.md5secret))
-            .field("remotesecret", &hide(&self.remotesecret))
+            .field("secret", &hide(self.secret.as_deref()))
+            .field("md5secret", &hide(self.md5secret.as_deref()))
+            .field("remotesecret", &hide(self.remotesecret.as_deref()))
             .field("authuser", &self.authuser)
             .field("auth", &self.auth)
             .field("outboundproxy", &self.outboundproxy)
@@ -198,6 +221,10 @@ impl From<ConfigError> for Fault {
     }
 }
 
+fn opt_box(e: &Entry) -> Option<Box<str>> {
+    (!e.value.is_empty()).then(|| e.value.as_str().into())
+}
+
 fn opt_text(e: &Entry) -> Option<String> {
     (!e.value.is_empty()).then(|| e.value.clone())
 }
@@ -219,7 +246,7 @@ impl SipPeer {
                 format!("[{}] has no 'type=' (user, peer or friend)", section.name),
             ));
         };
-        let kind = match type_entry.value.to_ascii_lowercase().as_str() {
+        let kind = match super::nocase::lowered(&type_entry.value).as_ref() {
             "user" => Kind::User,
             "peer" => Kind::Peer,
             "friend" => Kind::Friend,
@@ -227,50 +254,52 @@ impl SipPeer {
         };
         let mut p = SipPeer {
             name: section.name.clone(),
-            kind,
             secret: None,
             md5secret: None,
-            remotesecret: None,
-            authuser: None,
-            auth: Vec::new(),
-            outboundproxy: None,
-            outboundproxy_port_given: false,
             host: Host::Unset,
-            port_given: false,
-            context: general.context.clone(),
             callerid: None,
-            sendrpid: general.sendrpid,
-            trustrpid: general.trustrpid,
-            callingpres: None,
-            defaultuser: None,
-            fromuser: None,
-            fromdomain: None,
-            qualify: general.qualify,
-            acl: Acl::new(),
-            contact_acl: Acl::new(),
-            call_limit: None,
-            call_group: 0,
-            pickup_group: 0,
-            codecs: Vec::new(),
-            nat: general.nat,
-            keepalive: general.nat_addressing.keepalive,
-            rtp_keepalive: general.nat_addressing.rtp_keepalive,
-            insecure: Insecure::default(),
-            dtmfmode: general.dtmfmode,
-            directmedia: general.directmedia.clone(),
-            allow_transfer: general.allow_transfer,
-            transfer_context: general.transfer_context.clone(),
-            allow_overlap: general.allow_overlap,
-            language: general.language.clone(),
             accountcode: None,
-            amaflags: crate::cdr::AmaFlags::default(),
             mailbox: None,
-            moh_interpret: general.moh_interpret.clone(),
-            moh_suggest: general.moh_suggest.clone(),
-            presence: super::sip_presence::PeerPresence::from_general(&general.presence),
-            session_timers: general.session_timers,
-            max_calls_per_source: general.ban.max_calls_per_source,
             loc: section.loc.clone(),
+            common: Arc::new(PeerCommon {
+                kind,
+                port_given: false,
+                remotesecret: None,
+                authuser: None,
+                auth: Vec::new(),
+                outboundproxy: None,
+                outboundproxy_port_given: false,
+                context: general.context.clone(),
+                sendrpid: general.sendrpid,
+                trustrpid: general.trustrpid,
+                callingpres: None,
+                defaultuser: None,
+                fromuser: None,
+                fromdomain: None,
+                qualify: general.qualify,
+                acl: Acl::new(),
+                contact_acl: Acl::new(),
+                call_limit: None,
+                call_group: 0,
+                pickup_group: 0,
+                codecs: Vec::new(),
+                nat: general.nat,
+                keepalive: general.nat_addressing.keepalive,
+                rtp_keepalive: general.nat_addressing.rtp_keepalive,
+                insecure: Insecure::default(),
+                dtmfmode: general.dtmfmode,
+                directmedia: general.directmedia.clone(),
+                allow_transfer: general.allow_transfer,
+                transfer_context: general.transfer_context.clone(),
+                allow_overlap: general.allow_overlap,
+                language: general.language.clone(),
+                amaflags: crate::cdr::AmaFlags::default(),
+                moh_interpret: general.moh_interpret.clone(),
+                moh_suggest: general.moh_suggest.clone(),
+                presence: super::sip_presence::PeerPresence::from_general(&general.presence),
+                session_timers: general.session_timers,
+                max_calls_per_source: general.ban.max_calls_per_source,
+            }),
         };
         let mut port = None;
         let mut host_entry = None;
@@ -284,9 +313,9 @@ impl SipPeer {
         if let Some(e) = host_entry {
             p.host = Host::parse(e, port)?;
             // A host name has a ':' only before its port (brackets are for IPv6 literals).
-            p.port_given = port.is_some() || e.value.contains(':');
+            p.c().port_given = port.is_some() || e.value.contains(':');
         }
-        p.codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
+        p.c().codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
         Ok(p)
     }
 
@@ -300,64 +329,71 @@ impl SipPeer {
     ) -> Result<(), Fault> {
         let p = self;
         let acl_err = |m: String| Fault::Drop(bad(e, &m));
-        match e.key.to_ascii_lowercase().as_str() {
+        match super::nocase::lowered(&e.key).as_ref() {
             "type" => {}
-            "secret" => p.secret = opt_text(e),
+            "secret" => p.secret = opt_box(e),
             "md5secret" => {
                 if !e.value.is_empty()
                     && (e.value.len() != 32 || !e.value.bytes().all(|b| b.is_ascii_hexdigit()))
                 {
                     return Err(Fault::Ignore(bad(e, "expected 32 hex digits")));
                 }
-                p.md5secret = opt_text(e);
+                p.md5secret = opt_box(e);
             }
-            "remotesecret" => p.remotesecret = opt_text(e),
-            "authuser" => p.authuser = opt_text(e),
-            "auth" => p.auth.push(super::register_line::RealmAuth::parse(e)?),
+            "remotesecret" => p.c().remotesecret = opt_text(e),
+            "authuser" => p.c().authuser = opt_text(e),
+            "auth" => p.c().auth.push(super::register_line::RealmAuth::parse(e)?),
             "outboundproxy" => {
-                p.outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
-                p.outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
+                p.c().outboundproxy = Some(super::sip_outbound::parse_outboundproxy(e)?);
+                p.c().outboundproxy_port_given = super::sip_outbound::proxy_port_given(&e.value);
             }
             "host" => *host = Some(e),
             "port" => *port = Some(port_of(e, false)?),
-            "context" => p.context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
+            "context" => p.c().context = opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?,
             "callerid" => p.callerid = Some(CallerId::parse(&e.value)),
-            "sendrpid" => p.sendrpid = super::sip_identity::SendRpid::parse(e)?,
-            "trustrpid" => p.trustrpid = bool_of(e)?,
-            "callingpres" => p.callingpres = Some(super::sip_identity::parse_callingpres(e)?),
+            "sendrpid" => p.c().sendrpid = super::sip_identity::SendRpid::parse(e)?,
+            "trustrpid" => p.c().trustrpid = bool_of(e)?,
+            "callingpres" => p.c().callingpres = Some(super::sip_identity::parse_callingpres(e)?),
             // chan_sip's build_peer: name and number of the caller ID set one at a time.
             "fullname" => p.callerid.get_or_insert_with(CallerId::default).name = opt_text(e),
             "cid_number" => p.callerid.get_or_insert_with(CallerId::default).number = opt_text(e),
-            "defaultuser" | "username" => p.defaultuser = opt_text(e),
-            "accountcode" => p.accountcode = opt_text(e),
-            "allowoverlap" => p.allow_overlap = super::sip_dialling::Overlap::parse(e)?,
-            "language" => p.language = super::sip_dialling::parse_language(e)?,
+            "defaultuser" | "username" => p.c().defaultuser = opt_text(e),
+            "accountcode" => p.accountcode = opt_box(e),
+            "allowoverlap" => p.c().allow_overlap = super::sip_dialling::Overlap::parse(e)?,
+            "language" => p.c().language = super::sip_dialling::parse_language(e)?,
             "amaflags" => {
-                p.amaflags = crate::cdr::AmaFlags::parse(&e.value)
+                p.c().amaflags = crate::cdr::AmaFlags::parse(&e.value)
                     .ok_or_else(|| bad(e, "expected default, omit, billing or documentation"))?
             }
-            "fromuser" => p.fromuser = opt_text(e),
-            "fromdomain" => p.fromdomain = opt_text(e),
-            "qualify" => p.qualify = parse_qualify(e)?,
+            "fromuser" => p.c().fromuser = opt_text(e),
+            "fromdomain" => p.c().fromdomain = opt_text(e),
+            "qualify" => p.c().qualify = parse_qualify(e)?,
             // Per-entry ping interval: sipbox pings every entry at [general] qualifyfreq.
             "qualifyfreq" => {}
-            "permit" => p.acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
-            "deny" => p.acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
+            "permit" => p.c().acl.push(Sense::Permit, &e.value).map_err(acl_err)?,
+            "deny" => p.c().acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
             "contactpermit" => p
+                .c()
                 .contact_acl
                 .push(Sense::Permit, &e.value)
                 .map_err(acl_err)?,
-            "contactdeny" => p.contact_acl.push(Sense::Deny, &e.value).map_err(acl_err)?,
-            "call-limit" | "incominglimit" => p.call_limit = Some(u32_of(e)?).filter(|n| *n != 0),
-            "maxcallspersource" => p.max_calls_per_source = u32_of(e)?,
+            "contactdeny" => p
+                .c()
+                .contact_acl
+                .push(Sense::Deny, &e.value)
+                .map_err(acl_err)?,
+            "call-limit" | "incominglimit" => {
+                p.c().call_limit = Some(u32_of(e)?).filter(|n| *n != 0)
+            }
+            "maxcallspersource" => p.c().max_calls_per_source = u32_of(e)?,
             "allow" | "disallow" => {} // applied in order after the loop
-            "nat" => p.nat = Nat::parse(e, warnings)?,
-            "keepalive" => p.keepalive = super::sip_nat::parse_keepalive(e)?,
-            "rtpkeepalive" => p.rtp_keepalive = super::sip_nat::parse_rtp_keepalive(e)?,
-            "insecure" => p.insecure = Insecure::parse(e)?,
-            "dtmfmode" => p.dtmfmode = parse_dtmfmode(e)?,
-            "directmedia" | "canreinvite" => p.directmedia = opt_text(e),
-            "allowtransfer" => p.allow_transfer = bool_of(e)?,
+            "nat" => p.c().nat = Nat::parse(e, warnings)?,
+            "keepalive" => p.c().keepalive = super::sip_nat::parse_keepalive(e)?,
+            "rtpkeepalive" => p.c().rtp_keepalive = super::sip_nat::parse_rtp_keepalive(e)?,
+            "insecure" => p.c().insecure = Insecure::parse(e)?,
+            "dtmfmode" => p.c().dtmfmode = parse_dtmfmode(e)?,
+            "directmedia" | "canreinvite" => p.c().directmedia = opt_text(e),
+            "allowtransfer" => p.c().allow_transfer = bool_of(e)?,
             "callgroup" | "pickupgroup" => {
                 let (set, bad) = super::groups::parse(&e.value);
                 if !bad.is_empty() {
@@ -365,28 +401,34 @@ impl SipPeer {
                     warnings.at(&e.loc, msg);
                 }
                 if e.key.eq_ignore_ascii_case("callgroup") {
-                    p.call_group = set;
+                    p.c().call_group = set;
                 } else {
-                    p.pickup_group = set;
+                    p.c().pickup_group = set;
                 }
             }
             "transfercontext" => {
-                p.transfer_context = Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
+                p.c().transfer_context =
+                    Some(opt_text(e).ok_or_else(|| bad(e, "must not be empty"))?)
             }
-            "mailbox" => p.mailbox = opt_text(e),
+            "mailbox" => p.mailbox = opt_box(e),
             // The phone's own voicemail key setting; [general]'s names the Message-Account.
             "vmexten" => {}
-            "mohinterpret" => p.moh_interpret = e.value.trim().to_string(),
-            "mohsuggest" => p.moh_suggest = e.value.trim().to_string(),
+            "mohinterpret" => p.c().moh_interpret = e.value.trim().to_string(),
+            "mohsuggest" => p.c().moh_suggest = e.value.trim().to_string(),
             k if super::sip_session_timers::is_key(k) => {
-                super::sip_session_timers::option(&mut p.session_timers, e)?
+                super::sip_session_timers::option(&mut p.c().session_timers, e)?
             }
             k if super::sip_presence::is_peer_key(k) => {
-                super::sip_presence::peer_option(&mut p.presence, e)?
+                super::sip_presence::peer_option(&mut p.c().presence, e)?
             }
             _ => warnings.other(e),
         }
         Ok(())
+    }
+
+    /// The shared part, to change while the entry is read (copied first if shared).
+    fn c(&mut self) -> &mut PeerCommon {
+        Arc::make_mut(&mut self.common)
     }
 
     /// True when `host=dynamic`: reachable only through a REGISTER binding.
@@ -423,7 +465,7 @@ mod tests {
         assert_eq!(p.secret.as_deref(), Some("pw"));
         assert!(p.is_dynamic());
         assert_eq!(p.context, "internal");
-        assert_eq!(p.callerid.unwrap().number.as_deref(), Some("1001"));
+        assert_eq!(p.callerid.as_ref().unwrap().number.as_deref(), Some("1001"));
         assert_eq!(p.qualify, Some(Duration::from_millis(2000)));
         assert!(p.acl.allows("10.2.3.4".parse().unwrap()));
         assert!(!p.acl.allows("192.0.2.1".parse().unwrap()));

@@ -40,7 +40,7 @@ impl Nat {
         let mut nat = Nat::default();
         let mut no = false;
         for word in e.value.split(',').map(str::trim) {
-            match word.to_ascii_lowercase().as_str() {
+            match super::nocase::lowered(word).as_ref() {
                 "no" | "never" => no = true,
                 "yes" => {
                     nat.force_rport = true;
@@ -103,7 +103,7 @@ impl Insecure {
     pub fn parse(e: &Entry) -> Result<Insecure, ConfigError> {
         let mut ins = Insecure::default();
         for word in e.value.split(',').map(str::trim) {
-            match word.to_ascii_lowercase().as_str() {
+            match super::nocase::lowered(word).as_ref() {
                 "no" => ins = Insecure::default(),
                 "port" | "yes" => ins.port = true,
                 "invite" => ins.invite = true,
@@ -294,7 +294,7 @@ impl DtmfMode {
 
 /// `dtmfmode=`, one of the five Asterisk knows.
 pub fn parse_dtmfmode(e: &Entry) -> Result<DtmfMode, ConfigError> {
-    match e.value.trim().to_ascii_lowercase().as_str() {
+    match super::nocase::lowered(e.value.trim()).as_ref() {
         "rfc2833" => Ok(DtmfMode::Rfc2833),
         "info" => Ok(DtmfMode::Info),
         "shortinfo" => Ok(DtmfMode::ShortInfo),

@@ -10,7 +10,7 @@ use super::raw::{ConfigError, Entry, Loc};
 
 /// Asterisk's `ast_true` / `ast_false`: `yes true y t 1 on` and `no false n f 0 off`.
 pub fn parse_bool_str(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
+    match super::nocase::lowered(value).as_ref() {
         "yes" | "true" | "y" | "t" | "1" | "on" => Some(true),
         "no" | "false" | "n" | "f" | "0" | "off" => Some(false),
         _ => None,

@@ -171,7 +171,7 @@ pub fn summary_body(c: Counts, account: &str) -> String {
 impl Engine {
     /// The boxes of `peer` (its `mailbox=`), if any.
     fn mailboxes_of(&self, peer: PeerId) -> Option<String> {
-        self.cfg.peer(peer)?.mailbox.clone()
+        self.cfg.peer(peer)?.mailbox.as_deref().map(str::to_string)
     }
 
     fn account_uri(&self) -> String {

@@ -1,0 +1,80 @@
+//! Reading a large config file where its raw memory can be given back.
+//!
+//! A sip.conf of 10 000 users is ~1.6 KB of raw sections per user (every line's key and
+//! value, the template lines copied into each user) but ~0.3 KB once typed. Read on the
+//! event loop's thread, the raw blocks and the typed ones interleave in one heap, and
+//! glibc keeps the freed raw blocks as free heap under the typed ones (16 MB resident for
+//! nothing). So the file is read on a short-lived helper thread, whose allocations come
+//! from an arena of its own; the caller types the sections where it runs (its own heap, in
+//! the final size) and hands them back; the helper frees them and asks the allocator to
+//! return that arena's pages before it ends.
+//!
+//! Without a thread (one could not be started) the file is read in place: the same result,
+//! only the memory differs.
+
+use std::path::Path;
+use std::sync::mpsc::sync_channel;
+
+use super::raw::{ConfigError, Section};
+use super::reader;
+
+/// What the helper read: the sections (or the error) and the reader's warnings.
+type Read = (Result<Vec<Section>, ConfigError>, Vec<String>);
+
+/// Reads `dir/name` (with its includes) on a helper thread and calls `f` with its sections
+/// and warnings on this one; `f` must copy what it keeps (its result outlives them).
+pub fn with_sections<R>(
+    dir: &Path,
+    name: &str,
+    f: impl FnOnce(Result<&[Section], &ConfigError>, &[String]) -> R,
+) -> R {
+    std::thread::scope(|scope| {
+        let (give, take) = sync_channel::<Read>(1);
+        let (back, returned) = sync_channel::<Read>(1);
+        let helper = std::thread::Builder::new()
+            .name("config-read".into())
+            .spawn_scoped(scope, move || {
+                let mut warnings = Vec::new();
+                let read = reader::read_file_with(dir, name, &mut warnings);
+                if give.send((read, warnings)).is_ok() {
+                    // Freed here, in the arena they came from, then that arena's free top
+                    // is handed back.
+                    drop(returned.recv());
+                }
+                give_back();
+            });
+        let Ok(helper) = helper else {
+            return in_place(dir, name, f);
+        };
+        match take.recv() {
+            Ok((sections, warnings)) => {
+                let result = f(sections.as_deref(), &warnings);
+                let _ = back.send((sections, warnings));
+                let _ = helper.join();
+                result
+            }
+            Err(_) => in_place(dir, name, f),
+        }
+    })
+}
+
+/// Asks glibc to return the helper's arena: a request of a large-bin size merges the fast
+/// bins' freed blocks into the top of the arena, and freeing a block of 64 KB or more
+/// (`FASTBIN_CONSOLIDATION_THRESHOLD`), under the mmap threshold so it comes from the arena,
+/// trims that top (`heap_trim`). The blocks this thread's cache still holds are the first it
+/// freed, at the bottom of the arena.
+fn give_back() {
+    crate::shrink::nudge_allocator();
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(96 * 1024)));
+}
+
+/// Without a helper: the same read on this thread.
+fn in_place<R>(
+    dir: &Path,
+    name: &str,
+    f: impl FnOnce(Result<&[Section], &ConfigError>, &[String]) -> R,
+) -> R {
+    let mut warnings = Vec::new();
+    let sections = reader::read_file_with(dir, name, &mut warnings);
+    f(sections.as_deref(), &warnings)
+}
