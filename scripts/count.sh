@@ -66,6 +66,16 @@ run() {
     done
   fi
 }
+# With --separate-threads=yes: each thread's instructions per operation (thread 01 is the
+# event loop; threads are numbered in the order they start, the same in both runs).
+per_thread() {
+  for f in "$D"/cg."$N"-*; do
+    local t=${f##*-} i
+    [ -e "$D/cg.0-$t" ] || continue
+    i=$(awk '/^(summary|totals):/{print $2; exit}' "$D/cg.0-$t")
+    awk -v t="$t" -v i="$i" -v n="$N" '/^(summary|totals):/{printf "  thread %s: %\047.0f per operation\n", t, ($2-i)/n; exit}' "$f"
+  done
+}
 # DHAT's totals of one run: "blocks bytes writer_blocks writer_bytes", where the writer part
 # is what was allocated with a writer thread's function on the stack (DHAT does not tell
 # threads apart; the loop thread never runs those functions).
@@ -105,3 +115,4 @@ kind = sys.argv[1]
 idle, total, n = map(int, sys.argv[2:])
 print(f"{kind}: {(total - idle) / n:,.0f} instructions each ({n} of them; idle start/stop {idle:,})")
 PY
+if [[ "${CG_OPTS:-}" == *separate-threads=yes* ]]; then per_thread; fi

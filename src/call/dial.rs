@@ -492,7 +492,7 @@ impl Call {
             self.answer_caller(cx, body);
         }
         self.set_dial_status(DialStatus::Answer);
-        log::info!("call {} answered by leg {leg}", self.label());
+        log::debug!("call {} answered by leg {leg}", self.label());
         crate::verbose!(
             3,
             "{} answered {}",

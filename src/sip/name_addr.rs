@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::params::{check_header_params, find_param, parse_header_params, write_params, Params};
+use super::params::{
+    check_header_params_tag, find_param, parse_header_params, write_params, Params,
+};
 use super::text::{find, is_token_byte, is_ws, quote_into, quoted_end, trim, unquote};
 use super::uri::{Uri, UriParts};
 
@@ -36,6 +38,8 @@ pub(crate) struct NameAddrParts<'a> {
     display: Option<RawDisplay<'a>>,
     uri: UriParts<'a>,
     params: &'a str,
+    /// The first `tag` parameter's value, found while validating.
+    tag: Option<&'a str>,
 }
 
 impl<'a> NameAddrParts<'a> {
@@ -66,11 +70,12 @@ impl<'a> NameAddrParts<'a> {
         let close = find(inner, b'>').ok_or("missing >")?;
         let uri = UriParts::scan(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
         let params = inner.get(close + 1..).unwrap_or("");
-        check_header_params(params)?;
+        let tag = check_header_params_tag(params)?;
         Ok(NameAddrParts {
             display,
             uri,
             params,
+            tag,
         })
     }
 
@@ -82,12 +87,18 @@ impl<'a> NameAddrParts<'a> {
         }
         let uri = UriParts::scan(uri_text).map_err(|e| e.to_string())?;
         let params = s.get(end..).unwrap_or("");
-        check_header_params(params)?;
+        let tag = check_header_params_tag(params)?;
         Ok(NameAddrParts {
             display: None,
             uri,
             params,
+            tag,
         })
+    }
+
+    /// The `tag` parameter, as [`NameAddr::tag`] would read it after decoding.
+    pub(crate) fn tag(&self) -> Option<&'a str> {
+        self.tag
     }
 
     /// Decodes into an owned [`NameAddr`].

@@ -107,6 +107,27 @@ impl Request {
         self.ess.to(&self.headers)
     }
 
+    /// The From tag, without decoding From (a span of the received text).
+    pub fn from_tag(&self) -> Option<&str> {
+        self.ess.from_tag(&self.headers)
+    }
+
+    /// The To tag, without decoding To (a span of the received text).
+    pub fn to_tag(&self) -> Option<&str> {
+        self.ess.to_tag(&self.headers)
+    }
+
+    /// The top Via's branch, without decoding the Via.
+    pub fn top_branch(&self) -> Option<&str> {
+        self.ess.top_branch(&self.headers)
+    }
+
+    /// The top Via's sent-by host (IPv6 in brackets) and port, without decoding the Via
+    /// (None only on a built message without a Via).
+    pub fn top_sent_by(&self) -> Option<(&str, Option<u16>)> {
+        self.ess.top_sent_by(&self.headers)
+    }
+
     /// Call-ID.
     pub fn call_id(&self) -> &str {
         self.ess.call_id(&self.headers)

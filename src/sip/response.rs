@@ -76,7 +76,7 @@ impl Response {
         let raw = |n: &HeaderName| rh.get(n).unwrap_or("");
         headers.push(HeaderName::From, raw(&HeaderName::From));
         match to_tag {
-            Some(tag) if req.to().tag().is_none() => {
+            Some(tag) if req.to_tag().is_none() => {
                 // Built by hand, not with `format!`: every response to a new request does this.
                 let to = raw(&HeaderName::To);
                 let mut value = String::with_capacity(to.len() + 5 + tag.len());
@@ -127,6 +127,27 @@ impl Response {
     /// To.
     pub fn to(&self) -> &NameAddr {
         self.ess.to(&self.headers)
+    }
+
+    /// The From tag, without decoding From (a span of the received text).
+    pub fn from_tag(&self) -> Option<&str> {
+        self.ess.from_tag(&self.headers)
+    }
+
+    /// The To tag, without decoding To (a span of the received text).
+    pub fn to_tag(&self) -> Option<&str> {
+        self.ess.to_tag(&self.headers)
+    }
+
+    /// The top Via's branch, without decoding the Via.
+    pub fn top_branch(&self) -> Option<&str> {
+        self.ess.top_branch(&self.headers)
+    }
+
+    /// The top Via's sent-by host (IPv6 in brackets) and port, without decoding the Via
+    /// (None only on a built message without a Via).
+    pub fn top_sent_by(&self) -> Option<(&str, Option<u16>)> {
+        self.ess.top_sent_by(&self.headers)
     }
 
     /// Call-ID.
