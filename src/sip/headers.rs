@@ -128,6 +128,30 @@ impl Headers {
         self.entries.push(Entry { name, line, value });
     }
 
+    /// Appends a header line whose value `write` appends to the text in place (already
+    /// trimmed): builders print Via, From, To, CSeq and Contact straight into the message,
+    /// without a temporary String. Returns the value written.
+    pub(crate) fn push_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) -> &str {
+        let line = self.text.len();
+        match name.wire_prefix() {
+            Some(prefix) => self.text.push_str(prefix),
+            None => {
+                self.text.push_str(name.as_str());
+                self.text.push_str(": ");
+            }
+        }
+        let start = self.text.len();
+        write(&mut self.text);
+        let end = self.text.len();
+        self.text.push_str("\r\n");
+        self.entries.push(Entry {
+            name,
+            line,
+            value: start..end,
+        });
+        self.text.get(start..end).unwrap_or("")
+    }
+
     /// Appends a line already in wire form (`Name: value\r\n`, canonical name, value
     /// trimmed) whose value is `value_len` bytes from `value_at`.
     pub(crate) fn push_wire_line(

@@ -43,8 +43,9 @@ mod text;
 mod typed;
 mod uri;
 mod via;
+pub mod write;
 
-pub use cseq::CSeq;
+pub use cseq::{write_cseq, CSeq};
 pub use error::{BadRequest, HeaderError, ParseError};
 pub use headers::Headers;
 pub use method::Method;

@@ -69,8 +69,28 @@ impl Request {
         Request {
             ess: Box::new(Essentials::empty(method.clone())),
             method,
-            uri_text: uri.to_string(),
+            uri_text: {
+                let mut t = String::with_capacity(48);
+                uri.write_to(&mut t);
+                t
+            },
             uri: OnceCell::from(uri),
+            headers: Headers::with_capacity(512, 12),
+            body: Vec::new(),
+        }
+    }
+
+    /// As [`Request::new`] for a Request-URI the caller keeps (a dialog's remote target):
+    /// the URI is printed into the request line without cloning it, and decoded again only
+    /// if [`Request::uri`] is asked.
+    pub fn new_to(method: Method, uri: &Uri) -> Request {
+        let mut uri_text = String::with_capacity(48);
+        uri.write_to(&mut uri_text);
+        Request {
+            ess: Box::new(Essentials::empty(method.clone())),
+            method,
+            uri_text,
+            uri: OnceCell::new(),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
         }
@@ -197,6 +217,18 @@ impl Request {
         let value = value.into();
         self.ess.note(&name, &value);
         self.headers.push(name, &value);
+    }
+
+    /// Appends a header line whose value `write` prints straight into the message (no
+    /// temporary String; the same bookkeeping as [`Self::push_header`]). The value must be
+    /// trimmed and on one line; Content-Length is not for this (it is computed).
+    pub fn push_header_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) {
+        if name == HeaderName::ContentLength {
+            return;
+        }
+        let note = name.clone();
+        let value = self.headers.push_with(name, write);
+        self.ess.note(&note, value);
     }
 
     /// Sets the body; `Some(content_type)` also replaces the Content-Type header.

@@ -344,3 +344,28 @@ fn spans_agree_with_decoding() {
     assert_eq!(b.top_sent_by(), Some(("h", Some(1))));
     assert_eq!(b.to_tag(), Some("tt"));
 }
+
+/// `for_request_via` prints what `for_request` + `set_top_via` print.
+#[test]
+fn response_with_stamped_via_in_one_pass() {
+    let multi = INVITE.replacen(
+        "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n",
+        "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport, \
+         SIP/2.0/UDP p2;branch=z9hG4bK2\r\nVia: SIP/2.0/TCP p3;branch=z9hG4bK3\r\n",
+        1,
+    );
+    for text in [INVITE, multi.as_str()] {
+        let r = req(text);
+        let mut via = r.top_via().clone();
+        via.set_param("received", Some("192.0.2.9".into()));
+        via.set_param("rport", Some("5070".into()));
+        for tag in [None, Some("t1")] {
+            let mut old = Response::for_request(&r, 180, "Ringing", tag);
+            old.set_top_via(&via);
+            let new = Response::for_request_via(&r, 180, "Ringing", tag, &via);
+            assert_eq!(new.to_bytes(), old.to_bytes(), "{text:?}");
+            assert_eq!(new.vias(), old.vias());
+            assert_eq!(new.to_tag(), old.to_tag());
+        }
+    }
+}
