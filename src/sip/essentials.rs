@@ -280,6 +280,25 @@ impl Essentials {
         last(h, &HeaderName::CallId).map(trim).unwrap_or("")
     }
 
+    /// After a Via was pushed on a message being built: the top Via's span again, if the
+    /// first Via value scans (otherwise the accessors decode, skipping it as `vias` does).
+    pub fn note_built_via(&mut self, h: &Headers) {
+        self.spans.top_via = h
+            .get_all(&HeaderName::Via)
+            .next()
+            .and_then(|v| ViaParts::scan(v).ok())
+            .and_then(|via| {
+                Some(TopVia {
+                    branch: match via.branch() {
+                        Some(b) => Some(h.span_of(b)?),
+                        None => None,
+                    },
+                    host: h.span_of(via.host())?,
+                    port: via.port(),
+                })
+            });
+    }
+
     /// Keeps the decoded values in step after a header was pushed while building a
     /// message. Values that do not parse are left raw only.
     pub fn note(&mut self, name: &HeaderName, value: &str) {

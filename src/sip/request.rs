@@ -216,7 +216,11 @@ impl Request {
         }
         let value = value.into();
         self.ess.note(&name, &value);
+        let via = name == HeaderName::Via;
         self.headers.push(name, &value);
+        if via {
+            self.ess.note_built_via(&self.headers);
+        }
     }
 
     /// Appends a header line whose value `write` prints straight into the message (no
@@ -229,6 +233,9 @@ impl Request {
         let note = name.clone();
         let value = self.headers.push_with(name, write);
         self.ess.note(&note, value);
+        if note == HeaderName::Via {
+            self.ess.note_built_via(&self.headers);
+        }
     }
 
     /// Sets the body; `Some(content_type)` also replaces the Content-Type header.

@@ -343,6 +343,18 @@ fn spans_agree_with_decoding() {
     assert_eq!(b.top_branch(), Some("z9hG4bKb"));
     assert_eq!(b.top_sent_by(), Some(("h", Some(1))));
     assert_eq!(b.to_tag(), Some("tt"));
+    // A second Via keeps the first as the top one; a first Via that does not scan is
+    // skipped, as decoding skips it.
+    b.push_header_with(HeaderName::Via, |s| {
+        s.push_str("SIP/2.0/UDP h2;branch=z9hG4bKc")
+    });
+    assert_eq!(b.top_branch(), Some("z9hG4bKb"));
+    let mut g = Request::new(Method::Bye, Uri::parse("sip:a@b").unwrap());
+    g.push_header(HeaderName::Via, "not a via");
+    g.push_header(HeaderName::Via, "SIP/2.0/UDP h3:7;branch=z9hG4bKd");
+    assert_eq!(g.top_branch(), g.top_via().branch());
+    assert_eq!(g.top_branch(), Some("z9hG4bKd"));
+    assert_eq!(g.top_sent_by(), Some(("h3", Some(7))));
 }
 
 /// `for_request_via` prints what `for_request` + `set_top_via` print.

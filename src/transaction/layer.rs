@@ -489,8 +489,8 @@ impl<P: Clone> Transactions<P> {
         dest: Flow,
         purpose: P,
     ) -> Option<Handle> {
-        let branch = req.top_via().branch().unwrap_or_default().to_string();
-        let key = ClientKey::new(&branch, req.method().as_str());
+        // A span of the request's own text: the Via we just printed is not decoded again.
+        let key = ClientKey::new(req.top_branch().unwrap_or_default(), req.method().as_str());
         let bytes: Rc<[u8]> = req.to_bytes().into();
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ClientTransaction::new(kind, self.config, machine_transport(dest), bytes);
