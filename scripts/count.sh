@@ -35,7 +35,13 @@ run() {
       --config-dir "$D" --bind 127.0.0.1:$port 2> "$D/log.$n" &
   fi
   pid=$!
-  sleep 3
+  # Start-up under valgrind is slow on a loaded machine: wait for the listening line (at
+  # most 60 s), so the idle run is a whole start and stop and SIGTERM never cuts start-up.
+  for _ in $(seq 600); do
+    grep -q 'listening on udp' "$D/log.$n" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 1
   if [ "$n" -gt 0 ] && [ "$KIND" = reg ]; then
     $SIPP -sf scripts/bench/register_many.xml -s 1001 -au 1001 -ap 1001pass -p "$(free_port)" \
       -r 50 -m "$n" -timeout 300s 127.0.0.1:$port > /dev/null 2>&1 || echo "(SIPp failed)" >&2
