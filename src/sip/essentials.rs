@@ -260,6 +260,8 @@ impl Essentials {
     }
 
     /// The From tag, from the span kept at parse (decoded otherwise).
+    // The From header's tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
     pub fn from_tag<'h>(&'h self, h: &'h Headers) -> Option<&'h str> {
         match self.spans.from_tag {
             Some(t) => t.map(|t| h.at(t)),

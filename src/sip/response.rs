@@ -158,6 +158,8 @@ impl Response {
     }
 
     /// The From tag, without decoding From (a span of the received text).
+    // The From header's tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
     pub fn from_tag(&self) -> Option<&str> {
         self.ess.from_tag(&self.headers)
     }

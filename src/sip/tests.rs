@@ -243,14 +243,16 @@ fn no_blank_line_and_keepalive_prefix() {
 /// parsed messages, on built ones (no spans: decoded) and after the header is replaced.
 #[test]
 fn spans_agree_with_decoding() {
-    let cases: &[(
-        &str,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        &str,
+    // (message, from tag, to tag, branch, sent-by host, port)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
         Option<u16>,
-    )] = &[
+    );
+    let cases: &[Case<'_>] = &[
         // (message, from tag, to tag, branch, sent-by host, port)
         (
             INVITE,
