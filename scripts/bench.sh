@@ -28,7 +28,8 @@ SB_PID=
 start_sipbox() {  # a fresh process for each measurement, so memory figures do not mix
   [ -n "$SB_PID" ] && { kill $SB_PID 2>/dev/null || true; wait $SB_PID 2>/dev/null || true; }
   PORT=$(free_port)
-  $BIN --config-dir "$DIR" --bind 127.0.0.1:$PORT 2> "$DIR/sipbox.log" &
+  env ${SB_LOG:+RUST_LOG=$SB_LOG} $BIN --config-dir "$DIR" --bind 127.0.0.1:$PORT \
+    2> "$DIR/sipbox.log" &
   SB_PID=$!
   sleep 0.5
 }
@@ -76,8 +77,8 @@ print(f"calls: {int(n)} calls offered at the SIPp rate in {secs:.1f} s (each hol
       f"sipbox CPU {cpu:.2f} s = {cpu/n*1000*1000:.0f} ms per 1000 calls ({cpu/secs*100:.0f}% of a core)")
 PY
 
-# memory per active call: calls that hold 10 s
-start_sipbox
+# memory per active call: calls that hold 10 s (the debug line "answered by leg" counts them)
+SB_LOG=info,sipbox::call::dial=debug start_sipbox
 HOLD_DIR="$DIR/hold"; mkdir -p "$HOLD_DIR"
 sed 's/<pause milliseconds="300"\/>/<pause milliseconds="10000"\/>/' tests/sipp/uac_auth_call.xml > "$HOLD_DIR/uac_hold.xml"
 CALLEE_PORT=$(free_port)

@@ -95,6 +95,16 @@ fn every_vector_gets_its_verdict() {
                 assert!(!r.from().uri.scheme.is_empty(), "{name}");
                 assert!(!r.to().uri.scheme.is_empty(), "{name}");
                 assert!(!r.call_id().is_empty(), "{name}");
+                // The spans kept at parse read what decoding reads.
+                assert_eq!(r.from_tag(), r.from().tag(), "{name}");
+                assert_eq!(r.to_tag(), r.to().tag(), "{name}");
+                assert_eq!(r.top_branch(), r.top_via().branch(), "{name}");
+                let top = r.top_via();
+                assert_eq!(
+                    r.top_sent_by(),
+                    Some((top.host.as_str(), top.port)),
+                    "{name}"
+                );
                 // What parses must round-trip.
                 let again = parse(&r.to_bytes());
                 assert!(
@@ -104,6 +114,9 @@ fn every_vector_gets_its_verdict() {
                 Request
             }
             Ok(Message::Response(r)) => {
+                assert_eq!(r.from_tag(), r.from().tag(), "{name}");
+                assert_eq!(r.to_tag(), r.to().tag(), "{name}");
+                assert_eq!(r.top_branch(), r.top_via().branch(), "{name}");
                 assert!(parse(&r.to_bytes()).is_ok(), "{name}");
                 Response
             }

@@ -2,11 +2,17 @@
 //! per RFC 3581), Contact and CSeq; in-dialog requests from a leg's dialog (§12.2.1.1); and the
 //! one out-of-dialog builder that serves Dial's INVITEs and qualify's OPTIONS (and, next,
 //! outbound REGISTER).
+//!
+//! Every request a call sends passes here, so the headers are printed straight into the
+//! request (`push_header_with` and the writers of `sip::write`), not built as typed values,
+//! printed with `core::fmt` into temporaries and copied; the typed builders (`our_via`,
+//! `contact`, ...) stay for the callers that keep the value, and print the same text.
 
 use super::dialog::Dialog;
 use crate::flow::{Flow, Transport};
 use crate::nat::Advertise;
-use crate::sip::{CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via};
+use crate::sip::write::{host_string, push_decimal, push_host_port};
+use crate::sip::{write_cseq, CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via};
 use std::net::SocketAddr;
 
 /// What every request sipbox sends carries besides the dialog: our address, the branch and
@@ -45,13 +51,33 @@ pub fn our_via(o: &Origin<'_>) -> Via {
     via
 }
 
+/// Writes [`our_via`]'s value: `SIP/2.0/UDP host:port;branch=...;rport`.
+pub fn write_our_via(out: &mut String, o: &Origin<'_>) {
+    out.push_str("SIP/2.0/");
+    out.push_str(o.transport.via_token());
+    out.push(' ');
+    push_host_port(out, o.local);
+    out.push_str(";branch=");
+    out.push_str(o.branch);
+    out.push_str(";rport");
+}
+
+/// Writes [`contact`]'s value: `<sip:user@host:port>`.
+pub fn write_contact(out: &mut String, user: &str, local: SocketAddr) {
+    out.push_str("<sip:");
+    // escape_user's characters are all allowed in a user part: nothing to escape.
+    let before = out.len();
+    out.extend(user.chars().filter(|&c| user_char(c)));
+    if out.len() > before {
+        out.push('@');
+    }
+    push_host_port(out, local);
+    out.push('>');
+}
+
 /// The host text (IPv6 in brackets) and port of an address.
 pub fn host_port(addr: SocketAddr) -> (String, u16) {
-    let host = match addr {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    (host, addr.port())
+    (host_string(addr.ip()), addr.port())
 }
 
 /// `sip:user@addr` (the user filtered by [`escape_user`]).
@@ -71,15 +97,6 @@ pub fn sip_uri(user: Option<&str>, addr: SocketAddr) -> Uri {
 /// Our Contact: `<sip:user@our-address>`.
 pub fn contact(user: &str, local: SocketAddr) -> NameAddr {
     NameAddr::new(sip_uri(Some(user), local))
-}
-
-/// A NameAddr with a tag parameter set.
-fn tagged(na: &NameAddr, tag: Option<&str>) -> NameAddr {
-    let mut na = na.clone();
-    if let Some(t) = tag {
-        na.set_param("tag", Some(t.to_string()));
-    }
-    na
 }
 
 /// The parts of a request outside any dialog.
@@ -108,21 +125,18 @@ pub struct OutOfDialog<'a> {
 /// A request outside any dialog (Dial's INVITE, qualify's OPTIONS).
 pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
     let mut req = Request::new(r.method.clone(), r.uri);
-    req.push_header(HeaderName::Via, our_via(o).to_string());
-    req.push_header(HeaderName::MaxForwards, r.max_forwards.to_string());
-    req.push_header(
-        HeaderName::From,
-        tagged(&r.from, Some(r.from_tag)).to_string(),
-    );
-    req.push_header(HeaderName::To, r.to.to_string());
+    req.push_header_with(HeaderName::Via, |s| write_our_via(s, o));
+    req.push_header_with(HeaderName::MaxForwards, |s| {
+        push_decimal(s, r.max_forwards as usize);
+    });
+    req.push_header_with(HeaderName::From, |s| {
+        r.from.write_with_tag(s, Some(r.from_tag));
+    });
+    req.push_header_with(HeaderName::To, |s| r.to.write_to(s));
     req.push_header(HeaderName::CallId, r.call_id);
-    let cseq = CSeq {
-        seq: r.cseq,
-        method: r.method,
-    };
-    req.push_header(HeaderName::CSeq, cseq.to_string());
+    req.push_header_with(HeaderName::CSeq, |s| write_cseq(s, r.cseq, &r.method));
     if let Some(user) = r.contact_user {
-        req.push_header(HeaderName::Contact, contact(user, o.local).to_string());
+        req.push_header_with(HeaderName::Contact, |s| write_contact(s, user, o.local));
     }
     req.push_header(HeaderName::UserAgent, o.user_agent);
     req
@@ -131,29 +145,23 @@ pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
 /// A request inside a leg's dialog (§12.2.1.1). `cseq` is the number to use (ACK reuses the
 /// INVITE's; others take the next).
 pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Request {
-    let mut r = Request::new(method.clone(), d.remote_target.clone());
-    r.push_header(HeaderName::Via, our_via(o).to_string());
+    let mut r = Request::new_to(method.clone(), &d.remote_target);
+    r.push_header_with(HeaderName::Via, |s| write_our_via(s, o));
     r.push_header(HeaderName::MaxForwards, "70");
-    r.push_header(
-        HeaderName::From,
-        tagged(&d.local_uri, Some(&d.local_tag)).to_string(),
-    );
-    r.push_header(
-        HeaderName::To,
-        tagged(&d.remote_uri, d.remote_tag.as_deref()).to_string(),
-    );
-    r.push_header(HeaderName::CallId, d.call_id.clone());
-    let seq = CSeq {
-        seq: cseq,
-        method: method.clone(),
-    };
-    r.push_header(HeaderName::CSeq, seq.to_string());
+    r.push_header_with(HeaderName::From, |s| {
+        d.local_uri.write_with_tag(s, Some(&d.local_tag));
+    });
+    r.push_header_with(HeaderName::To, |s| {
+        d.remote_uri.write_with_tag(s, d.remote_tag.as_deref());
+    });
+    r.push_header(HeaderName::CallId, d.call_id.as_str());
+    r.push_header_with(HeaderName::CSeq, |s| write_cseq(s, cseq, &method));
     for route in &d.route_set {
-        r.push_header(HeaderName::Route, route.to_string());
+        r.push_header_with(HeaderName::Route, |s| route.write_to(s));
     }
     if matches!(method, Method::Invite | Method::Update) {
         let user = d.local_uri.uri.user.as_deref().unwrap_or("sipbox");
-        r.push_header(HeaderName::Contact, contact(user, o.local).to_string());
+        r.push_header_with(HeaderName::Contact, |s| write_contact(s, user, o.local));
     }
     if method != Method::Ack {
         r.push_header(HeaderName::UserAgent, o.user_agent);
@@ -207,9 +215,12 @@ pub const MAX_FORWARDS: u32 = 70;
 
 /// Keeps a user part safe to put in a URI we write.
 pub fn escape_user(user: &str) -> String {
-    user.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(*c))
-        .collect()
+    user.chars().filter(|&c| user_char(c)).collect()
+}
+
+/// The characters [`escape_user`] keeps.
+fn user_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)
 }
 
 #[cfg(test)]
@@ -235,5 +246,31 @@ mod tests {
         );
         let v6: SocketAddr = "[::1]:5062".parse().unwrap();
         assert_eq!(sip_uri(Some("a b"), v6).to_string(), "sip:ab@[::1]:5062");
+    }
+
+    #[test]
+    fn writers_print_what_the_typed_builders_print() {
+        for (local, user) in [
+            ("127.0.0.1:5060", "1001"),
+            ("10.1.2.3:5070", "a b<c>@d"),
+            ("[2001:db8::1]:5062", "sipbox"),
+            ("192.0.2.1:1", "???"),
+            ("192.0.2.1:1", "\u{e9}t\u{e9}"),
+            ("192.0.2.1:1", ""),
+        ] {
+            let local: SocketAddr = local.parse().unwrap();
+            let o = Origin {
+                local,
+                transport: Transport::Udp,
+                branch: "z9hG4bKx1",
+                user_agent: "sipbox",
+            };
+            let mut via = String::new();
+            write_our_via(&mut via, &o);
+            assert_eq!(via, our_via(&o).to_string());
+            let mut c = String::new();
+            write_contact(&mut c, user, local);
+            assert_eq!(c, contact(user, local).to_string(), "{user:?}");
+        }
     }
 }

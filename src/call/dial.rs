@@ -503,7 +503,7 @@ impl Call {
         }
         self.set_dial_status(DialStatus::Answer);
         self.queue_answered(cx, Some(leg));
-        log::info!("call {} answered by leg {leg}", self.label());
+        log::debug!("call {} answered by leg {leg}", self.label());
         crate::verbose!(
             3,
             "{} answered {}",

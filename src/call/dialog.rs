@@ -72,7 +72,7 @@ impl Dialog {
             role: Role::Uas,
             call_id: req.call_id().to_string(),
             local_tag,
-            remote_tag: req.from().tag().map(str::to_string),
+            remote_tag: req.from_tag().map(str::to_string),
             local_uri: without_tag(req.to()),
             remote_uri: without_tag(req.from()),
             remote_target: request_target(req),
@@ -92,7 +92,7 @@ impl Dialog {
         let mut d = Dialog {
             role: Role::Uac,
             call_id: invite.call_id().to_string(),
-            local_tag: invite.from().tag().unwrap_or_default().to_string(),
+            local_tag: invite.from_tag().unwrap_or_default().to_string(),
             remote_tag: None,
             local_uri: without_tag(invite.from()),
             remote_uri: without_tag(resp.to()),
@@ -111,7 +111,7 @@ impl Dialog {
 
     /// A 2xx confirmed this UAC dialog: the remote tag, target and route set come from it.
     pub fn confirm(&mut self, resp: &Response) {
-        self.remote_tag = resp.to().tag().map(str::to_string);
+        self.remote_tag = resp.to_tag().map(str::to_string);
         self.state = DialogState::Confirmed;
         if let Some(target) = first_contact(resp) {
             self.remote_target = target;
@@ -130,7 +130,7 @@ impl Dialog {
 
     /// A provisional with a To tag made this UAC dialog early.
     pub fn early(&mut self, resp: &Response) {
-        if let Some(tag) = resp.to().tag() {
+        if let Some(tag) = resp.to_tag() {
             self.remote_tag = Some(tag.to_string());
             self.state = DialogState::Early;
         }
@@ -154,8 +154,8 @@ impl Dialog {
 
     /// The request's tags are this dialog's (To tag ours, From tag theirs).
     pub fn tags_match(&self, req: &Request) -> bool {
-        req.to().tag() == Some(self.local_tag.as_str())
-            && req.from().tag() == self.remote_tag.as_deref()
+        req.to_tag() == Some(self.local_tag.as_str())
+            && req.from_tag() == self.remote_tag.as_deref()
     }
 
     /// §12.2.2: a request with a To tag must match this dialog's tags (else 481) and carry a

@@ -86,7 +86,7 @@ impl Call {
             Method::Refer => self.on_refer(cx, leg, &req, h),
             Method::Bye => {
                 self.reply_on(cx, h, Reply::new(StatusCode::OK), None);
-                log::info!("call {}: BYE from leg {leg}", self.label());
+                log::debug!("call {}: BYE from leg {leg}", self.label());
                 if !self.callee_hung_up_continue(cx, leg) {
                     self.end(cx, EndReason::ByeFrom(leg));
                 }

@@ -71,8 +71,8 @@ pub fn build<P: Clone>(
     let request = &answering.request;
     let status = reply.status;
     let tag = (status != StatusCode::TRYING).then_some(tx.to_tag.as_str());
-    let mut resp = Response::for_request(request, status.code(), reply.reason(), tag);
-    resp.set_top_via(&answering.via);
+    let mut resp =
+        Response::for_request_via(request, status.code(), reply.reason(), tag, &answering.via);
     for (name, value) in reply.headers {
         resp.push_header(name, value);
     }
@@ -81,7 +81,9 @@ pub fn build<P: Clone>(
         || *request.method() == Method::Update && code < 300
     {
         let user = request.uri().user.as_deref().unwrap_or("sipbox");
-        resp.push_header(HeaderName::Contact, build::contact(user, local).to_string());
+        resp.push_header_with(HeaderName::Contact, |s| {
+            build::write_contact(s, user, local)
+        });
     }
     resp.push_header(HeaderName::Server, user_agent);
     if let Some((ct, b)) = body {

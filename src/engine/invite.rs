@@ -250,7 +250,9 @@ impl Engine {
             self.load.add(i);
         }
         *self.calls_by_source.entry(source.remote.ip()).or_insert(0) += 1;
-        log::info!(
+        // Debug, not info: per-call lines are formatted only when asked for (issue 15);
+        // the admin's lines are the verbose ones ("-- Executing ...").
+        log::debug!(
             "call {} from {} to '{}' in context '{context}'",
             req.call_id(),
             caller_name(&req),

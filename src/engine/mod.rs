@@ -508,7 +508,7 @@ impl Engine {
                 }
             }
             if let crate::call::CallState::Ended(why) = call.state {
-                log::info!(
+                log::debug!(
                     "call {} to '{}' ended ({why:?}); {} calls up",
                     call.label(),
                     call.exten,
@@ -642,7 +642,7 @@ impl Engine {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
             // dialog (§17.2.3, §13.3.1.4).
             if let Some(h) = self.txs.find_server(&key) {
-                let ours = self.txs.server(h).map(|t| t.to_tag.as_str()) == req.to().tag();
+                let ours = self.txs.server(h).map(|t| t.to_tag.as_str()) == req.to_tag();
                 if ours && !self.txs.server_ack(now, &mut self.sched, &mut self.out, h) {
                     return;
                 }
@@ -667,21 +667,21 @@ impl Engine {
         // A new INVITE or a REGISTER is judged before any state is kept: what is challenged
         // or refused is answered statelessly (see invite.rs).
         let mut admitted = None;
-        if *req.method() == Method::Invite && req.to().tag().is_none() {
+        if *req.method() == Method::Invite && req.to_tag().is_none() {
             match self.admit_invite(now, &req, from) {
                 Ok(who) => admitted = Some(who),
                 Err(reply) => return self.respond_statelessly(&req, from, reply),
             }
         }
         let mut message = None;
-        if *req.method() == Method::Message && req.to().tag().is_none() {
+        if *req.method() == Method::Message && req.to_tag().is_none() {
             match self.admit_message(now, &req, from) {
                 Ok(m) => message = Some(m),
                 Err(reply) => return self.respond_statelessly(&req, from, reply),
             }
         }
         let mut register_reply = None;
-        if *req.method() == Method::Register && req.to().tag().is_none() {
+        if *req.method() == Method::Register && req.to_tag().is_none() {
             let reply = self.handle_register(now, &req, from);
             if register::answered_statelessly(reply.status) {
                 return self.respond_statelessly(&req, from, reply);
@@ -691,7 +691,7 @@ impl Engine {
         // Answers that need no memory are given without any: OPTIONS (a keep-alive or a
         // probe) and requests for dialogs we do not have. A retransmission gets the same
         // answer again, and a flood of them keeps nothing.
-        let in_dialog = req.to().tag().is_some();
+        let in_dialog = req.to_tag().is_some();
         if *req.method() == Method::Subscribe {
             return self.handle_subscribe(now, &req, from);
         }
@@ -707,7 +707,7 @@ impl Engine {
             return self.respond_statelessly(&req, from, r);
         }
         let req = Rc::new(req);
-        let to_tag = match req.to().tag() {
+        let to_tag = match req.to_tag() {
             Some(t) => t.to_string(),
             None => self.new_tag(),
         };
@@ -729,7 +729,7 @@ impl Engine {
         };
         match req.method() {
             Method::Cancel => self.handle_cancel(now, h, &req),
-            _ if req.to().tag().is_some() => match self.calls.find(req.call_id()) {
+            _ if req.to_tag().is_some() => match self.calls.find(req.call_id()) {
                 Some(lr) => {
                     self.with_call(now, lr.call, |call, cx| {
                         call.on_in_dialog(cx, lr.leg, req, from, h)
@@ -868,7 +868,7 @@ impl Engine {
 
     /// Answers without a transaction (refusals before any handler, table full).
     fn respond_statelessly(&mut self, req: &Request, from: Flow, reply: Reply) {
-        let to_tag = if req.to().tag().is_none() {
+        let to_tag = if req.to_tag().is_none() {
             Some(self.new_tag())
         } else {
             None

@@ -368,7 +368,7 @@ impl Engine {
         let entry = self.cfg.entry(&user);
         let key = (
             req.call_id().to_string(),
-            req.from().tag().unwrap_or("").to_string(),
+            req.from_tag().unwrap_or("").to_string(),
         );
         // A refresh inside a subscription's dialog (both tags known only to the two ends)
         // is not challenged again, as chan_sip does for a subscribed dialog.
@@ -376,7 +376,7 @@ impl Engine {
             .mwi
             .subs
             .get(&key)
-            .is_some_and(|s| req.to().tag() == Some(s.dialog.local_tag.as_str()));
+            .is_some_and(|s| req.to_tag() == Some(s.dialog.local_tag.as_str()));
         let verdict = if in_dialog {
             AuthVerdict::Accepted
         } else {
@@ -425,7 +425,7 @@ impl Engine {
             return self.respond_statelessly(req, flow, r);
         }
         let expires = expires.min(MAX_EXPIRES);
-        if req.to().tag().is_some() && !existing {
+        if req.to_tag().is_some() && !existing {
             let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
             return self.respond_statelessly(req, flow, r);
         }
@@ -503,7 +503,7 @@ impl Engine {
 
     /// A 200 to a SUBSCRIBE with our dialog tag and the granted Expires.
     fn respond_tagged(&mut self, req: &Request, flow: Flow, tag: &str, expires: u32) {
-        let to_tag = req.to().tag().is_none().then_some(tag);
+        let to_tag = req.to_tag().is_none().then_some(tag);
         let (via, dest) = self.txs.stamp_via(req.top_via(), flow);
         let status = StatusCode::OK;
         let mut resp = Response::for_request(req, status.code(), status.reason(), to_tag);

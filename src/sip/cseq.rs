@@ -29,6 +29,18 @@ impl CSeq {
             method: Method::parse(method),
         })
     }
+
+    /// Writes `<seq> <method>` (what `Display` prints, without `core::fmt`).
+    pub fn write_to(&self, out: &mut String) {
+        write_cseq(out, self.seq, &self.method);
+    }
+}
+
+/// Writes a CSeq value `<seq> <method>` without building a [`CSeq`].
+pub fn write_cseq(out: &mut String, seq: u32, method: &Method) {
+    super::text::push_decimal_str(out, seq as usize);
+    out.push(' ');
+    out.push_str(method.as_str());
 }
 
 impl fmt::Display for CSeq {
@@ -46,6 +58,21 @@ mod tests {
         let c = CSeq::parse(" 0009 \t INVITE ").unwrap();
         assert_eq!((c.seq, &c.method), (9, &Method::Invite));
         assert_eq!(c.to_string(), "9 INVITE");
+        for c in [
+            CSeq {
+                seq: 0,
+                method: Method::Ack,
+            },
+            CSeq {
+                seq: u32::MAX,
+                method: Method::parse("FOO-BAR"),
+            },
+        ] {
+            let mut s = String::new();
+            c.write_to(&mut s);
+            assert_eq!(s, c.to_string());
+            assert_eq!(CSeq::parse(&s).unwrap(), c);
+        }
         assert!(CSeq::parse("36893488147419103232 REGISTER").is_err());
         assert!(CSeq::parse("1").is_err());
         assert!(CSeq::parse("x INVITE").is_err());

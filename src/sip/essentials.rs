@@ -2,12 +2,15 @@
 //! Call-ID, CSeq, plus Max-Forwards and Content-Length. Validated once at parse (without
 //! copying anything), so a handler can never see a message without them. CSeq and the
 //! numbers are kept decoded; Via, From and To are decoded from the raw headers on first
-//! access and cached; Call-ID is read from the raw headers.
+//! access and cached; Call-ID is read from the raw headers. What most messages need of
+//! them — the top Via's branch and sent-by, the From and To tags — is kept at parse as
+//! spans of the header text ([`Spans`]), so matching a message to its transaction or
+//! dialog decodes and copies nothing.
 
 use std::cell::OnceCell;
 
 use super::cseq::CSeq;
-use super::headers::Headers;
+use super::headers::{Headers, Span};
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{NameAddr, NameAddrParts};
@@ -44,6 +47,25 @@ pub(crate) struct Essentials {
     pub content_length: Option<u32>,
     /// The top Via's branch is exactly the magic cookie (set at parse).
     bare_cookie: bool,
+    spans: Spans,
+}
+
+/// The top Via's sent-by and branch as spans of the header text.
+#[derive(Debug, Clone, Copy)]
+struct TopVia {
+    branch: Option<Span>,
+    host: Span,
+    port: Option<u16>,
+}
+
+/// Values read at parse, as spans of the header text. `None` means not known (a message
+/// being built, or the header pushed again since): the accessors then decode.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spans {
+    top_via: Option<TopVia>,
+    /// `Some(None)`: known to have no tag.
+    from_tag: Option<Option<Span>>,
+    to_tag: Option<Option<Span>>,
 }
 
 /// The last value of a single-valued header (parsed messages have exactly one).
@@ -75,7 +97,8 @@ impl<'a> Slot<'a> {
     }
 
     fn exactly_one(&self, canon: &'static str) -> Result<&'a str, Invalid> {
-        self.at_most_one(canon)?.ok_or(Invalid {
+        // ok_or_else: the error's String is built only when it is one (every parse passes here).
+        self.at_most_one(canon)?.ok_or_else(|| Invalid {
             header: canon,
             missing: true,
             what: "missing".into(),
@@ -94,6 +117,7 @@ impl Essentials {
             max_forwards: None,
             content_length: None,
             bare_cookie: false,
+            spans: Spans::default(),
         }
     }
 
@@ -109,6 +133,7 @@ impl Essentials {
     pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
         let mut n_vias = 0usize;
         let mut bare_cookie = false;
+        let mut spans = Spans::default();
         let mut from = Slot::default();
         let mut to = Slot::default();
         let mut call_id = Slot::default();
@@ -122,6 +147,11 @@ impl Essentials {
                         let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
                         if n_vias == 0 {
                             bare_cookie = via.branch() == Some(MAGIC_COOKIE);
+                            spans.top_via = h.span_of(via.host()).map(|host| TopVia {
+                                branch: via.branch().and_then(|b| h.span_of(b)),
+                                host,
+                                port: via.port(),
+                            });
                         }
                         n_vias += 1;
                     }
@@ -144,8 +174,14 @@ impl Essentials {
                 what: "missing".into(),
             });
         }
-        NameAddrParts::scan(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
-        NameAddrParts::scan(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
+        let from = NameAddrParts::scan(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
+        let to = NameAddrParts::scan(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
+        let tag_span = |tag: Option<&str>| match tag {
+            Some(t) => h.span_of(t).map(Some),
+            None => Some(None),
+        };
+        spans.from_tag = tag_span(from.tag());
+        spans.to_tag = tag_span(to.tag());
         let call_id = trim(call_id.exactly_one("Call-ID")?);
         if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(bad("Call-ID", "not a word"));
@@ -163,6 +199,7 @@ impl Essentials {
         e.max_forwards = max_forwards;
         e.content_length = content_length;
         e.bare_cookie = bare_cookie;
+        e.spans = spans;
         Ok(e)
     }
 
@@ -206,9 +243,62 @@ impl Essentials {
         })
     }
 
+    /// The top Via's branch, from the span kept at parse (decoded otherwise).
+    pub fn top_branch<'h>(&'h self, h: &'h Headers) -> Option<&'h str> {
+        match self.spans.top_via {
+            Some(t) => t.branch.map(|b| h.at(b)),
+            None => self.vias(h).first().and_then(Via::branch),
+        }
+    }
+
+    /// The top Via's sent-by host and port (None: a built message without a Via).
+    pub fn top_sent_by<'h>(&'h self, h: &'h Headers) -> Option<(&'h str, Option<u16>)> {
+        match self.spans.top_via {
+            Some(t) => Some((h.at(t.host), t.port)),
+            None => self.vias(h).first().map(|v| (v.host.as_str(), v.port)),
+        }
+    }
+
+    /// The From tag, from the span kept at parse (decoded otherwise).
+    // The From header's tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_tag<'h>(&'h self, h: &'h Headers) -> Option<&'h str> {
+        match self.spans.from_tag {
+            Some(t) => t.map(|t| h.at(t)),
+            None => self.from(h).tag(),
+        }
+    }
+
+    /// The To tag, from the span kept at parse (decoded otherwise).
+    pub fn to_tag<'h>(&'h self, h: &'h Headers) -> Option<&'h str> {
+        match self.spans.to_tag {
+            Some(t) => t.map(|t| h.at(t)),
+            None => self.to(h).tag(),
+        }
+    }
+
     /// Call-ID, straight from the raw headers.
     pub fn call_id<'h>(&self, h: &'h Headers) -> &'h str {
         last(h, &HeaderName::CallId).map(trim).unwrap_or("")
+    }
+
+    /// After a Via was pushed on a message being built: the top Via's span again, if the
+    /// first Via value scans (otherwise the accessors decode, skipping it as `vias` does).
+    pub fn note_built_via(&mut self, h: &Headers) {
+        self.spans.top_via = h
+            .get_all(&HeaderName::Via)
+            .next()
+            .and_then(|v| ViaParts::scan(v).ok())
+            .and_then(|via| {
+                Some(TopVia {
+                    branch: match via.branch() {
+                        Some(b) => Some(h.span_of(b)?),
+                        None => None,
+                    },
+                    host: h.span_of(via.host())?,
+                    port: via.port(),
+                })
+            });
     }
 
     /// Keeps the decoded values in step after a header was pushed while building a
@@ -217,12 +307,15 @@ impl Essentials {
         match name {
             HeaderName::Via => {
                 self.vias.take();
+                self.spans.top_via = None;
             }
             HeaderName::From => {
                 self.from.take();
+                self.spans.from_tag = None;
             }
             HeaderName::To => {
                 self.to.take();
+                self.spans.to_tag = None;
             }
             HeaderName::CSeq => {
                 if let Ok(c) = CSeq::parse(value) {

@@ -19,6 +19,13 @@ struct Entry {
     value: Range<usize>,
 }
 
+/// A byte range of the header text (the text only grows, so a span stays valid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
 /// Headers in wire order: (name, raw value) pairs.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
@@ -119,6 +126,30 @@ impl Headers {
     pub fn push(&mut self, name: HeaderName, value: &str) {
         let (line, value) = self.append_line(&name, value);
         self.entries.push(Entry { name, line, value });
+    }
+
+    /// Appends a header line whose value `write` appends to the text in place (already
+    /// trimmed): builders print Via, From, To, CSeq and Contact straight into the message,
+    /// without a temporary String. Returns the value written.
+    pub(crate) fn push_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) -> &str {
+        let line = self.text.len();
+        match name.wire_prefix() {
+            Some(prefix) => self.text.push_str(prefix),
+            None => {
+                self.text.push_str(name.as_str());
+                self.text.push_str(": ");
+            }
+        }
+        let start = self.text.len();
+        write(&mut self.text);
+        let end = self.text.len();
+        self.text.push_str("\r\n");
+        self.entries.push(Entry {
+            name,
+            line,
+            value: start..end,
+        });
+        self.text.get(start..end).unwrap_or("")
     }
 
     /// Appends a line already in wire form (`Name: value\r\n`, canonical name, value
@@ -242,6 +273,30 @@ impl Headers {
             }
         }
         out.extend_from_slice(bytes.get(run).unwrap_or(&[]));
+    }
+
+    /// Where `part` (a slice of a value this store returned) lies in the text, for
+    /// [`Headers::at`]: a span of the received message instead of a copy.
+    pub(crate) fn span_of(&self, part: &str) -> Option<Span> {
+        // Addresses only, compared as numbers: no pointer is dereferenced.
+        let base = self.text.as_ptr() as usize;
+        let start = (part.as_ptr() as usize).checked_sub(base)?;
+        let end = start.checked_add(part.len())?;
+        if end > self.text.len() {
+            return None;
+        }
+        Some(Span {
+            start: u32::try_from(start).ok()?,
+            end: u32::try_from(end).ok()?,
+        })
+    }
+
+    /// The text of a span from [`Headers::span_of`] ("" if it does not fit).
+    pub(crate) fn at(&self, s: Span) -> &str {
+        let (Ok(a), Ok(b)) = (usize::try_from(s.start), usize::try_from(s.end)) else {
+            return "";
+        };
+        self.text.get(a..b).unwrap_or("")
     }
 
     /// Bytes of all header lines (a sizing hint for serializers).

@@ -16,9 +16,12 @@
 //! split a value into borrowed parts without copying (`UriParts`, `NameAddrParts`,
 //! `ViaParts`), so a handler never sees a message without them. CSeq and the numbers are
 //! kept decoded; Via, From, To and the Request-URI are decoded into owned values on first
-//! access and cached. Everything else is decoded on demand by typed accessors whose errors
-//! name the header. Serializing writes the raw values back with canonical names and a
-//! computed Content-Length.
+//! access and cached. What nearly every message needs of them — the top Via's branch and
+//! sent-by, the From and To tags — is kept at parse as spans of the header text and read
+//! without decoding (`top_branch`, `top_sent_by`, `from_tag`, `to_tag`). Everything else is
+//! decoded on demand by typed accessors whose errors name the header. Serializing writes the
+//! raw values back with canonical names and a computed Content-Length; builders print new
+//! values straight into the message (`push_header_with`, the writers of [`write`]).
 //!
 //! Parse errors say how to answer: [`ParseError::status`] is 400 or 505 for a broken
 //! request and `None` (drop) for garbage and broken responses;
@@ -43,8 +46,9 @@ mod text;
 mod typed;
 mod uri;
 mod via;
+pub mod write;
 
-pub use cseq::CSeq;
+pub use cseq::{write_cseq, CSeq};
 pub use error::{BadRequest, HeaderError, ParseError};
 pub use headers::Headers;
 pub use method::Method;

@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::params::{check_header_params, find_param, parse_header_params, write_params, Params};
+use super::params::{
+    check_header_params_tag, find_param, parse_header_params, write_params, Params,
+};
 use super::text::{find, is_token_byte, is_ws, quote_into, quoted_end, trim, unquote};
 use super::uri::{Uri, UriParts};
 
@@ -36,6 +38,8 @@ pub(crate) struct NameAddrParts<'a> {
     display: Option<RawDisplay<'a>>,
     uri: UriParts<'a>,
     params: &'a str,
+    /// The first `tag` parameter's value, found while validating.
+    tag: Option<&'a str>,
 }
 
 impl<'a> NameAddrParts<'a> {
@@ -66,11 +70,12 @@ impl<'a> NameAddrParts<'a> {
         let close = find(inner, b'>').ok_or("missing >")?;
         let uri = UriParts::scan(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
         let params = inner.get(close + 1..).unwrap_or("");
-        check_header_params(params)?;
+        let tag = check_header_params_tag(params)?;
         Ok(NameAddrParts {
             display,
             uri,
             params,
+            tag,
         })
     }
 
@@ -82,12 +87,18 @@ impl<'a> NameAddrParts<'a> {
         }
         let uri = UriParts::scan(uri_text).map_err(|e| e.to_string())?;
         let params = s.get(end..).unwrap_or("");
-        check_header_params(params)?;
+        let tag = check_header_params_tag(params)?;
         Ok(NameAddrParts {
             display: None,
             uri,
             params,
+            tag,
         })
+    }
+
+    /// The `tag` parameter, as [`NameAddr::tag`] would read it after decoding.
+    pub(crate) fn tag(&self) -> Option<&'a str> {
+        self.tag
     }
 
     /// Decodes into an owned [`NameAddr`].
@@ -152,6 +163,41 @@ impl NameAddr {
         self.uri.write_to(out);
         out.push('>');
         write_params(out, &self.params);
+    }
+}
+
+impl NameAddr {
+    /// Writes the value as [`NameAddr::write_to`] would after `set_param("tag", tag)`: the
+    /// first `tag` parameter takes the value (its name as written), or `;tag=` is added
+    /// at the end. `None` writes the value as it is.
+    pub fn write_with_tag(&self, out: &mut String, tag: Option<&str>) {
+        let Some(tag) = tag else {
+            return self.write_to(out);
+        };
+        if let Some(d) = &self.display {
+            quote_into(out, d);
+            out.push(' ');
+        }
+        out.push('<');
+        self.uri.write_to(out);
+        out.push('>');
+        let mut done = false;
+        for (n, v) in &self.params {
+            out.push(';');
+            out.push_str(n);
+            if !done && n.eq_ignore_ascii_case("tag") {
+                done = true;
+                out.push('=');
+                out.push_str(tag);
+            } else if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+        if !done {
+            out.push_str(";tag=");
+            out.push_str(tag);
+        }
     }
 }
 
@@ -222,6 +268,27 @@ mod tests {
         assert_eq!(a.uri.host, "[::1]");
         let a = rt("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>");
         assert_eq!(a.uri.headers[0].1, "<sip:sip.example.com>");
+    }
+
+    #[test]
+    fn write_with_tag_is_set_param_then_write() {
+        for (s, tag) in [
+            ("<sip:a@b>", Some("t1")),
+            ("\"A B\" <sip:a@b:5060;lr>;x=1", Some("t2")),
+            ("<sip:a@b>;TAG=old;x;tag=second", Some("new")),
+            ("<sip:a@b>;tag", Some("v")),
+            ("sip:a@b;tag=x", None),
+            ("Bob <sip:bob%40x@b>;q=0.5", Some("t")),
+        ] {
+            let a = NameAddr::parse(s).unwrap();
+            let mut want = a.clone();
+            if let Some(t) = tag {
+                want.set_param("tag", Some(t.to_string()));
+            }
+            let mut got = String::from("x");
+            a.write_with_tag(&mut got, tag);
+            assert_eq!(got, format!("x{want}"), "{s}");
+        }
     }
 
     #[test]

@@ -98,9 +98,19 @@ impl<'a> Iterator for HeaderParams<'a> {
     }
 }
 
-/// Validates header parameters without keeping them.
-pub(crate) fn check_header_params(s: &str) -> Result<(), String> {
-    header_params(s).try_for_each(|p| p.map(|_| ()))
+/// Validates header parameters and returns the value of the first `tag` (`Some("")` never:
+/// a tag without a value reads as `None`, as [`find_param`] + `flatten` does).
+pub(crate) fn check_header_params_tag(s: &str) -> Result<Option<&str>, String> {
+    let mut tag = None;
+    let mut seen = false;
+    for p in header_params(s) {
+        let (n, v) = p?;
+        if !seen && n.eq_ignore_ascii_case("tag") {
+            seen = true;
+            tag = v;
+        }
+    }
+    Ok(tag)
 }
 
 /// Parses header parameters into owned pairs (see [`header_params`]).
@@ -145,5 +155,35 @@ mod tests {
         assert!(parse_header_params(";;").is_err());
         assert!(parse_header_params(";a=").is_err());
         assert!(parse_header_params("x").is_err());
+    }
+
+    #[test]
+    fn tag_in_the_validating_pass() {
+        // (params, verdict): Ok(tag) as find_param(..).flatten() reads it, or an error
+        // exactly where parse_header_params errs.
+        let cases: &[(&str, Result<Option<&str>, ()>)] = &[
+            ("", Ok(None)),
+            (";tag=abc", Ok(Some("abc"))),
+            (" ; TAG = x1 ;lr", Ok(Some("x1"))),
+            (";lr;tag=1;tag=2", Ok(Some("1"))),
+            (";tag;tag=2", Ok(None)),
+            (";q=\"a;tag=b\";tag=c", Ok(Some("c"))),
+            (";tag=\"q\"", Ok(Some("\"q\""))),
+            (";tag=", Err(())),
+            (";;tag=a", Err(())),
+            ("tag=a", Err(())),
+            (";tag=a b", Err(())),
+            (";t\u{e9}g=a", Err(())),
+            (";tag=\"open", Err(())),
+        ];
+        for (s, want) in cases {
+            let got = check_header_params_tag(s).map_err(|_| ());
+            assert_eq!(got, *want, "{s:?}");
+            let owned = parse_header_params(s).map_err(|_| ());
+            assert_eq!(owned.is_ok(), want.is_ok(), "{s:?}");
+            if let Ok(p) = owned {
+                assert_eq!(find_param(&p, "tag").flatten(), want.unwrap(), "{s:?}");
+            }
+        }
     }
 }

@@ -69,8 +69,28 @@ impl Request {
         Request {
             ess: Box::new(Essentials::empty(method.clone())),
             method,
-            uri_text: uri.to_string(),
+            uri_text: {
+                let mut t = String::with_capacity(48);
+                uri.write_to(&mut t);
+                t
+            },
             uri: OnceCell::from(uri),
+            headers: Headers::with_capacity(512, 12),
+            body: Vec::new(),
+        }
+    }
+
+    /// As [`Request::new`] for a Request-URI the caller keeps (a dialog's remote target):
+    /// the URI is printed into the request line without cloning it, and decoded again only
+    /// if [`Request::uri`] is asked.
+    pub fn new_to(method: Method, uri: &Uri) -> Request {
+        let mut uri_text = String::with_capacity(48);
+        uri.write_to(&mut uri_text);
+        Request {
+            ess: Box::new(Essentials::empty(method.clone())),
+            method,
+            uri_text,
+            uri: OnceCell::new(),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
         }
@@ -105,6 +125,29 @@ impl Request {
     /// To.
     pub fn to(&self) -> &NameAddr {
         self.ess.to(&self.headers)
+    }
+
+    /// The From tag, without decoding From (a span of the received text).
+    // The From header's tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_tag(&self) -> Option<&str> {
+        self.ess.from_tag(&self.headers)
+    }
+
+    /// The To tag, without decoding To (a span of the received text).
+    pub fn to_tag(&self) -> Option<&str> {
+        self.ess.to_tag(&self.headers)
+    }
+
+    /// The top Via's branch, without decoding the Via.
+    pub fn top_branch(&self) -> Option<&str> {
+        self.ess.top_branch(&self.headers)
+    }
+
+    /// The top Via's sent-by host (IPv6 in brackets) and port, without decoding the Via
+    /// (None only on a built message without a Via).
+    pub fn top_sent_by(&self) -> Option<(&str, Option<u16>)> {
+        self.ess.top_sent_by(&self.headers)
     }
 
     /// Call-ID.
@@ -175,7 +218,26 @@ impl Request {
         }
         let value = value.into();
         self.ess.note(&name, &value);
+        let via = name == HeaderName::Via;
         self.headers.push(name, &value);
+        if via {
+            self.ess.note_built_via(&self.headers);
+        }
+    }
+
+    /// Appends a header line whose value `write` prints straight into the message (no
+    /// temporary String; the same bookkeeping as [`Self::push_header`]). The value must be
+    /// trimmed and on one line; Content-Length is not for this (it is computed).
+    pub fn push_header_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) {
+        if name == HeaderName::ContentLength {
+            return;
+        }
+        let note = name.clone();
+        let value = self.headers.push_with(name, write);
+        self.ess.note(&note, value);
+        if note == HeaderName::Via {
+            self.ess.note_built_via(&self.headers);
+        }
     }
 
     /// Sets the body; `Some(content_type)` also replaces the Content-Type header.

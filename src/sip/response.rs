@@ -68,22 +68,50 @@ impl Response {
     /// [`Response::set_top_via`] to add received/rport), From, To (adding `to_tag` if To
     /// has no tag yet), Call-ID and CSeq.
     pub fn for_request(req: &Request, status: u16, reason: &str, to_tag: Option<&str>) -> Response {
+        Response::answer(req, status, reason, to_tag, None)
+    }
+
+    /// [`Response::for_request`] with `top` in place of the request's top Via (the UAS's
+    /// copy stamped with received/rport), printed straight into the response: what
+    /// `for_request` + [`Response::set_top_via`] make, without the replaced copy.
+    pub fn for_request_via(
+        req: &Request,
+        status: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        top: &Via,
+    ) -> Response {
+        Response::answer(req, status, reason, to_tag, Some(top))
+    }
+
+    fn answer(
+        req: &Request,
+        status: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        top: Option<&Via>,
+    ) -> Response {
         let rh = req.headers();
         let mut headers = Headers::with_capacity(rh.text_len() / 2 + 128, 12);
-        for v in rh.get_all(&HeaderName::Via) {
+        let mut vias = rh.get_all(&HeaderName::Via);
+        if let Some(via) = top {
+            vias.next();
+            headers.push_with(HeaderName::Via, |s| via.write_to(s));
+        }
+        for v in vias {
             headers.push(HeaderName::Via, v);
         }
         let raw = |n: &HeaderName| rh.get(n).unwrap_or("");
         headers.push(HeaderName::From, raw(&HeaderName::From));
         match to_tag {
-            Some(tag) if req.to().tag().is_none() => {
-                // Built by hand, not with `format!`: every response to a new request does this.
+            Some(tag) if req.to_tag().is_none() => {
+                // Printed in place, not with `format!`: every response to a new request does this.
                 let to = raw(&HeaderName::To);
-                let mut value = String::with_capacity(to.len() + 5 + tag.len());
-                value.push_str(to);
-                value.push_str(";tag=");
-                value.push_str(tag);
-                headers.push(HeaderName::To, &value);
+                headers.push_with(HeaderName::To, |s| {
+                    s.push_str(to);
+                    s.push_str(";tag=");
+                    s.push_str(tag);
+                });
             }
             _ => headers.push(HeaderName::To, raw(&HeaderName::To)),
         }
@@ -127,6 +155,29 @@ impl Response {
     /// To.
     pub fn to(&self) -> &NameAddr {
         self.ess.to(&self.headers)
+    }
+
+    /// The From tag, without decoding From (a span of the received text).
+    // The From header's tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_tag(&self) -> Option<&str> {
+        self.ess.from_tag(&self.headers)
+    }
+
+    /// The To tag, without decoding To (a span of the received text).
+    pub fn to_tag(&self) -> Option<&str> {
+        self.ess.to_tag(&self.headers)
+    }
+
+    /// The top Via's branch, without decoding the Via.
+    pub fn top_branch(&self) -> Option<&str> {
+        self.ess.top_branch(&self.headers)
+    }
+
+    /// The top Via's sent-by host (IPv6 in brackets) and port, without decoding the Via
+    /// (None only on a built message without a Via).
+    pub fn top_sent_by(&self) -> Option<(&str, Option<u16>)> {
+        self.ess.top_sent_by(&self.headers)
     }
 
     /// Call-ID.
@@ -182,7 +233,26 @@ impl Response {
         }
         let value = value.into();
         self.ess.note(&name, &value);
+        let via = name == HeaderName::Via;
         self.headers.push(name, &value);
+        if via {
+            self.ess.note_built_via(&self.headers);
+        }
+    }
+
+    /// Appends a header line whose value `write` prints straight into the message (no
+    /// temporary String; the same bookkeeping as [`Self::push_header`]). The value must be
+    /// trimmed and on one line; Content-Length is not for this (it is computed).
+    pub fn push_header_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) {
+        if name == HeaderName::ContentLength {
+            return;
+        }
+        let note = name.clone();
+        let value = self.headers.push_with(name, write);
+        self.ess.note(&note, value);
+        if note == HeaderName::Via {
+            self.ess.note_built_via(&self.headers);
+        }
     }
 
     /// Sets the body; `Some(content_type)` also replaces the Content-Type header.

@@ -238,3 +238,148 @@ fn no_blank_line_and_keepalive_prefix() {
     let e = err(&INVITE.replace("\r\n\r\nv=0\n", "\r\n"));
     assert_eq!(e.reason(), "Bad Content-Length header");
 }
+
+/// The spans kept at parse (tags, top branch and sent-by) read what decoding reads, on
+/// parsed messages, on built ones (no spans: decoded) and after the header is replaced.
+#[test]
+fn spans_agree_with_decoding() {
+    // (message, from tag, to tag, branch, sent-by host, port)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        Option<u16>,
+    );
+    let cases: &[Case<'_>] = &[
+        // (message, from tag, to tag, branch, sent-by host, port)
+        (
+            INVITE,
+            Some("1928301774"),
+            None,
+            Some("z9hG4bK776asdhds"),
+            "pc33.atlanta.example.com",
+            Some(5060),
+        ),
+        (
+            "BYE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5062 ; BRANCH = z9hG4bKx ;rport, \
+             SIP/2.0/UDP h2;branch=z9hG4bKy\r\nFrom: sip:x@y;TAG=f1;tag=f2\r\n\
+             To: \"A;tag=no\" <sip:a@b;tag=uri>;tag=t1\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n\r\n",
+            Some("f1"),
+            Some("t1"),
+            Some("z9hG4bKx"),
+            "[::1]",
+            Some(5062),
+        ),
+        (
+            "OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\n\
+             f: <sip:x@y>;tag\r\nt: <sip:a@b>;x=\"tag=q\"\r\ni: cid\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            None,
+            None,
+            Some("z9hG4bK1"),
+            "h",
+            None,
+        ),
+        (
+            "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1:5070;rport=5070;branch=z9hG4bKr\r\n\
+             From: <sip:x@y>;tag=a\r\nTo: <sip:a@b>;tag=b\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+            Some("a"),
+            Some("b"),
+            Some("z9hG4bKr"),
+            "10.0.0.1",
+            Some(5070),
+        ),
+        (
+            "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP old.example.com\r\n\
+             From: <sip:x@y>;tag=a\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n",
+            Some("a"),
+            None,
+            None,
+            "old.example.com",
+            None,
+        ),
+    ];
+    for &(text, from_tag, to_tag, branch, host, port) in cases {
+        let m = parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let got = match &m {
+            Message::Request(r) => {
+                assert_eq!(r.from_tag(), r.from().tag(), "{text:?}");
+                assert_eq!(r.to_tag(), r.to().tag(), "{text:?}");
+                assert_eq!(r.top_branch(), r.top_via().branch(), "{text:?}");
+                let v = r.top_via();
+                assert_eq!(r.top_sent_by(), Some((v.host.as_str(), v.port)), "{text:?}");
+                (r.from_tag(), r.to_tag(), r.top_branch(), r.top_sent_by())
+            }
+            Message::Response(r) => {
+                assert_eq!(r.to_tag(), r.to().tag(), "{text:?}");
+                (r.from_tag(), r.to_tag(), r.top_branch(), r.top_sent_by())
+            }
+        };
+        assert_eq!(
+            got,
+            (from_tag, to_tag, branch, Some((host, port))),
+            "{text:?}"
+        );
+    }
+    // A response built from a request: no spans, decoded (the To tag added by us).
+    let r = req(INVITE);
+    let mut resp = Response::for_request(&r, 200, "OK", Some("ours"));
+    assert_eq!(resp.to_tag(), Some("ours"));
+    assert_eq!(resp.from_tag(), Some("1928301774"));
+    assert_eq!(resp.top_branch(), Some("z9hG4bK776asdhds"));
+    let mut via = resp.top_via().clone();
+    via.set_param("branch", Some("z9hG4bKnew".into()));
+    via.host = "other".into();
+    resp.set_top_via(&via);
+    assert_eq!(resp.top_branch(), Some("z9hG4bKnew"));
+    assert_eq!(resp.top_sent_by(), Some(("other", Some(5060))));
+    // A request built by hand: nothing until pushed, then what was pushed.
+    let mut b = Request::new(Method::Bye, Uri::parse("sip:a@b").unwrap());
+    assert_eq!(
+        (b.top_branch(), b.top_sent_by(), b.to_tag()),
+        (None, None, None)
+    );
+    b.push_header(HeaderName::Via, "SIP/2.0/UDP h:1;branch=z9hG4bKb");
+    b.push_header(HeaderName::To, "<sip:a@b>;tag=tt");
+    assert_eq!(b.top_branch(), Some("z9hG4bKb"));
+    assert_eq!(b.top_sent_by(), Some(("h", Some(1))));
+    assert_eq!(b.to_tag(), Some("tt"));
+    // A second Via keeps the first as the top one; a first Via that does not scan is
+    // skipped, as decoding skips it.
+    b.push_header_with(HeaderName::Via, |s| {
+        s.push_str("SIP/2.0/UDP h2;branch=z9hG4bKc")
+    });
+    assert_eq!(b.top_branch(), Some("z9hG4bKb"));
+    let mut g = Request::new(Method::Bye, Uri::parse("sip:a@b").unwrap());
+    g.push_header(HeaderName::Via, "not a via");
+    g.push_header(HeaderName::Via, "SIP/2.0/UDP h3:7;branch=z9hG4bKd");
+    assert_eq!(g.top_branch(), g.top_via().branch());
+    assert_eq!(g.top_branch(), Some("z9hG4bKd"));
+    assert_eq!(g.top_sent_by(), Some(("h3", Some(7))));
+}
+
+/// `for_request_via` prints what `for_request` + `set_top_via` print.
+#[test]
+fn response_with_stamped_via_in_one_pass() {
+    let multi = INVITE.replacen(
+        "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n",
+        "Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport, \
+         SIP/2.0/UDP p2;branch=z9hG4bK2\r\nVia: SIP/2.0/TCP p3;branch=z9hG4bK3\r\n",
+        1,
+    );
+    for text in [INVITE, multi.as_str()] {
+        let r = req(text);
+        let mut via = r.top_via().clone();
+        via.set_param("received", Some("192.0.2.9".into()));
+        via.set_param("rport", Some("5070".into()));
+        for tag in [None, Some("t1")] {
+            let mut old = Response::for_request(&r, 180, "Ringing", tag);
+            old.set_top_via(&via);
+            let new = Response::for_request_via(&r, 180, "Ringing", tag, &via);
+            assert_eq!(new.to_bytes(), old.to_bytes(), "{text:?}");
+            assert_eq!(new.vias(), old.vias());
+            assert_eq!(new.to_tag(), old.to_tag());
+        }
+    }
+}

@@ -298,7 +298,7 @@ impl Uri {
         out.push_str(&self.host);
         if let Some(port) = self.port {
             out.push(':');
-            out.push_str(&port.to_string());
+            super::text::push_decimal_str(out, usize::from(port));
         }
         for (n, v) in &self.params {
             out.push(';');

@@ -120,6 +120,16 @@ impl<'a> ViaParts<'a> {
         self.branch
     }
 
+    /// The sent-by host (IPv6 brackets kept), as [`Via::host`] holds it.
+    pub(crate) fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The sent-by port.
+    pub(crate) fn port(&self) -> Option<u16> {
+        self.port
+    }
+
     /// Copies into an owned [`Via`].
     pub(crate) fn to_via(self) -> Via {
         Via {

@@ -97,22 +97,24 @@ pub enum ClientEvent {
 
 /// The key a received request is matched under.
 pub fn server_key(req: &Request) -> ServerKey {
-    let via = req.top_via();
-    // The Request-URI and top Via only key RFC 2543 requests (no magic-cookie branch): most
+    // Branch and sent-by are spans of the received text: the Via is not decoded. The
+    // Request-URI and top Via only key RFC 2543 requests (no magic-cookie branch): most
     // requests never pay for printing them.
-    let rfc3261 = via.branch().is_some_and(super::key::is_rfc3261_branch);
+    let branch = req.top_branch();
+    let (host, port) = req.top_sent_by().unwrap_or(("", None));
+    let rfc3261 = branch.is_some_and(super::key::is_rfc3261_branch);
     let (uri, top) = if rfc3261 {
         (String::new(), String::new())
     } else {
-        (req.uri().to_string(), via.to_string())
+        (req.uri().to_string(), req.top_via().to_string())
     };
     ServerKey::from_request(&RequestIds {
         method: req.method().as_str(),
-        branch: via.branch(),
-        sent_by_host: &via.host,
-        sent_by_port: via.port,
+        branch,
+        sent_by_host: host,
+        sent_by_port: port,
         request_uri: &uri,
-        from_tag: req.from().tag(),
+        from_tag: req.from_tag(),
         call_id: req.call_id(),
         cseq: req.cseq().seq,
         top_via: &top,
@@ -121,7 +123,7 @@ pub fn server_key(req: &Request) -> ServerKey {
 
 /// The key a received response is matched under.
 pub fn client_key(resp: &Response) -> Option<ClientKey> {
-    let branch = resp.vias().first()?.branch()?;
+    let branch = resp.top_branch()?;
     Some(ClientKey::new(branch, resp.cseq().method.as_str()))
 }
 
@@ -487,8 +489,8 @@ impl<P: Clone> Transactions<P> {
         dest: Flow,
         purpose: P,
     ) -> Option<Handle> {
-        let branch = req.top_via().branch().unwrap_or_default().to_string();
-        let key = ClientKey::new(&branch, req.method().as_str());
+        // A span of the request's own text: the Via we just printed is not decoded again.
+        let key = ClientKey::new(req.top_branch().unwrap_or_default(), req.method().as_str());
         let bytes: Rc<[u8]> = req.to_bytes().into();
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ClientTransaction::new(kind, self.config, machine_transport(dest), bytes);

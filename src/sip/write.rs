@@ -1,0 +1,88 @@
+//! Small hand-written writers for the values sipbox prints on every message: decimal numbers,
+//! IP addresses and `host:port` (RFC 3261 §25.1 `hostport`, IPv6 references in brackets).
+//! They append to a `String` without `core::fmt` (whose `Ipv4Addr` printing alone costs
+//! over a thousand instructions) and without allocating beyond the buffer's growth.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Appends the decimal digits of `n`.
+pub fn push_decimal(out: &mut String, n: usize) {
+    super::text::push_decimal_str(out, n);
+}
+
+/// Appends an IPv4 address in dotted-quad form.
+pub fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, usize::from(octet));
+    }
+}
+
+/// Appends an address as a URI or Via host: IPv4 as is, IPv6 in brackets (RFC 3261 §19.1.1).
+pub fn push_host(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(a) => push_ipv4(out, a),
+        IpAddr::V6(a) => {
+            // Rare here (loopback and LAN deployments are IPv4): the standard printer keeps
+            // RFC 5952's compression rules in one place.
+            use std::fmt::Write as _;
+            let _ = write!(out, "[{a}]");
+        }
+    }
+}
+
+/// Appends `host:port` (IPv6 in brackets).
+pub fn push_host_port(out: &mut String, addr: SocketAddr) {
+    push_host(out, addr.ip());
+    out.push(':');
+    push_decimal(out, usize::from(addr.port()));
+}
+
+/// The host text of an address as a new String (IPv6 in brackets), without `core::fmt` for
+/// IPv4.
+pub fn host_string(ip: IpAddr) -> String {
+    let mut s = String::with_capacity(15);
+    push_host(&mut s, ip);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_print_as_the_standard_printer_does() {
+        for a in [
+            "0.0.0.0:0",
+            "127.0.0.1:5060",
+            "10.20.30.40:65535",
+            "255.255.255.255:1",
+            "192.0.2.1:80",
+            "[::1]:5062",
+            "[2001:db8::9:1]:5061",
+            "[::ffff:192.0.2.1]:5060",
+            "[fe80::1:2:3:4]:9",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            let mut s = String::new();
+            push_host_port(&mut s, addr);
+            assert_eq!(s, addr.to_string(), "{a}");
+            let want = match addr.ip() {
+                IpAddr::V4(v) => v.to_string(),
+                IpAddr::V6(v) => format!("[{v}]"),
+            };
+            assert_eq!(host_string(addr.ip()), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0usize, 7, 10, 99, 100, 65_535, 4_294_967_295, usize::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+    }
+}
