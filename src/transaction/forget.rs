@@ -35,10 +35,17 @@ impl ForgetWheel {
     /// `at` rounded up to the grid (never earlier, less than one step later).
     pub(super) fn round_up(&mut self, at: Instant) -> Instant {
         let origin = *self.origin.get_or_insert(at);
-        let since = at.saturating_duration_since(origin);
         let step = FORGET_GRID.as_nanos();
-        let steps = since.as_nanos().div_ceil(step);
-        origin + Duration::from_nanos(u64::try_from(steps * step).unwrap_or(u64::MAX))
+        let nanos = |n: u128| Duration::from_nanos(u64::try_from(n).unwrap_or(u64::MAX));
+        if at >= origin {
+            let steps = (at - origin).as_nanos().div_ceil(step);
+            origin + nanos(steps * step)
+        } else {
+            // A shorter timer (T4) filed after a longer one (64·T1) set the origin: rounding
+            // up goes towards the origin.
+            let steps = (origin - at).as_nanos() / step;
+            origin - nanos(steps * step)
+        }
     }
 
     /// Files `timer` for its deadline `at` (rounded up to the grid); the first timer of a
@@ -97,6 +104,19 @@ mod tests {
             side: TxSide::Server,
             tx,
             kind,
+        }
+    }
+
+    #[test]
+    fn deadlines_before_the_origin_round_up_too() {
+        let t0 = Instant::now();
+        let mut w = ForgetWheel::default();
+        // A Timer J (64·T1) sets the origin, then a Timer K (T4) ends long before it.
+        assert_eq!(w.round_up(t0 + Duration::from_secs(32)), t0 + Duration::from_secs(32));
+        for ms in [5_000, 5_001, 5_999, 6_000, 31_999, 32_000, 32_001] {
+            let at = t0 + Duration::from_millis(ms);
+            let r = w.round_up(at);
+            assert!(r >= at && r < at + FORGET_GRID, "{ms} ms -> {:?}", r - t0);
         }
     }
 
