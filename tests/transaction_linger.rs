@@ -444,7 +444,10 @@ fn a_bye_sent_lingers_t4_on_the_grid_while_the_invite_lingers_64_t1() {
     assert_eq!(t.client_transactions, 2, "Timer K not before T4: {t:?}");
     until(&mut net, ended + t4 + FORGET_GRID);
     let t = net.engine.table_sizes();
-    assert_eq!(t.client_transactions, 1, "Timer K within a grid step of T4: {t:?}");
+    assert_eq!(
+        t.client_transactions, 1,
+        "Timer K within a grid step of T4: {t:?}"
+    );
     until(&mut net, ended + SIXTY_FOUR_T1 + FORGET_GRID);
     let t = net.engine.table_sizes();
     assert_eq!(t.client_transactions, 0, "Timer M: {t:?}");

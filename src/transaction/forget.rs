@@ -112,7 +112,10 @@ mod tests {
         let t0 = Instant::now();
         let mut w = ForgetWheel::default();
         // A Timer J (64·T1) sets the origin, then a Timer K (T4) ends long before it.
-        assert_eq!(w.round_up(t0 + Duration::from_secs(32)), t0 + Duration::from_secs(32));
+        assert_eq!(
+            w.round_up(t0 + Duration::from_secs(32)),
+            t0 + Duration::from_secs(32)
+        );
         for ms in [5_000, 5_001, 5_999, 6_000, 31_999, 32_000, 32_001] {
             let at = t0 + Duration::from_millis(ms);
             let r = w.round_up(at);

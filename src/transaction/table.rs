@@ -63,18 +63,6 @@ pub(crate) fn rc_bytes(b: &[u8]) -> usize {
     2 * std::mem::size_of::<usize>() + b.len()
 }
 
-impl HeapBytes for &str {
-    fn heap_bytes(&self) -> usize {
-        0
-    }
-}
-
-impl HeapBytes for u32 {
-    fn heap_bytes(&self) -> usize {
-        0
-    }
-}
-
 /// The bytes a std `HashMap` of `cap` capacity and `entry`-byte entries allocates: buckets a
 /// power of two at most 7/8 full, one control byte each plus a group's worth.
 pub(crate) fn map_bytes(cap: usize, entry: usize) -> usize {
