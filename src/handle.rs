@@ -14,7 +14,8 @@ use std::marker::PhantomData;
 /// A handle to an entry of a [`GenSlab`] whose handles are tagged `T`.
 pub struct Handle<T> {
     index: u32,
-    generation: u32,
+    /// Never zero (the slab's counter skips it), so an `Option<Handle>` is 8 bytes.
+    generation: std::num::NonZeroU32,
     tag: PhantomData<fn() -> T>,
 }
 
@@ -22,7 +23,7 @@ impl<T> Handle<T> {
     fn new(index: u32, generation: u32) -> Handle<T> {
         Handle {
             index,
-            generation,
+            generation: std::num::NonZeroU32::new(generation).unwrap_or(std::num::NonZeroU32::MIN),
             tag: PhantomData,
         }
     }
@@ -103,7 +104,7 @@ impl<T, V> GenSlab<T, V> {
     /// The entry behind a handle; None for a stale one.
     pub fn get(&self, h: Handle<T>) -> Option<&V> {
         match self.slots.get(h.index as usize) {
-            Some((g, v)) if *g == h.generation => Some(v),
+            Some((g, v)) if *g == h.generation.get() => Some(v),
             _ => None,
         }
     }
@@ -111,7 +112,7 @@ impl<T, V> GenSlab<T, V> {
     /// The entry behind a handle, mutably.
     pub fn get_mut(&mut self, h: Handle<T>) -> Option<&mut V> {
         match self.slots.get_mut(h.index as usize) {
-            Some((g, v)) if *g == h.generation => Some(v),
+            Some((g, v)) if *g == h.generation.get() => Some(v),
             _ => None,
         }
     }

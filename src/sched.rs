@@ -107,6 +107,14 @@ impl<T> Scheduler<T> {
         self.slots.is_empty()
     }
 
+    /// Bytes one pending timer takes: its heap entry and its slab slot (the generation, the
+    /// deadline, the payload and the slab's vacant/occupied word).
+    pub fn bytes_per_timer() -> usize {
+        std::mem::size_of::<Reverse<(Instant, u64, TimerId)>>()
+            + std::mem::size_of::<(u32, (Instant, T))>()
+            + std::mem::size_of::<usize>()
+    }
+
     /// Gives back room a burst of timers left ([`crate::shrink`]): cancelled entries leave
     /// the heap, then heap and slots shrink if mostly empty.
     pub fn shrink(&mut self) {
@@ -214,6 +222,11 @@ impl<K: TimerKindSet, const N: usize> TimerSlots<K, N> {
     /// True when no timer is recorded.
     pub fn is_empty(&self) -> bool {
         self.ids.iter().all(Option::is_none)
+    }
+
+    /// How many timers are recorded as running.
+    pub fn running(&self) -> usize {
+        self.ids.iter().filter(|id| id.is_some()).count()
     }
 }
 

@@ -773,7 +773,10 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
     let Some(tx) = cx.txs.client(h) else {
         return;
     };
-    let (invite, dest) = (tx.request.clone(), tx.dest);
+    let Some(invite) = tx.invite_for_2xx() else {
+        return;
+    };
+    let dest = tx.dest;
     let d = Dialog::uac_from_2xx(&invite, resp, dest);
     let b1 = cx.new_branch();
     let ack = build::in_dialog(

@@ -70,7 +70,7 @@ pub fn build<P: Clone>(
     let answering = tx.answering.as_ref()?;
     let request = &answering.request;
     let status = reply.status;
-    let tag = (status != StatusCode::TRYING).then_some(tx.to_tag.as_str());
+    let tag = (status != StatusCode::TRYING).then_some(tx.to_tag());
     let mut resp =
         Response::for_request_via(request, status.code(), reply.reason(), tag, &answering.via);
     for (name, value) in reply.headers {

@@ -106,7 +106,7 @@ impl Call {
         leg: LegId,
         resp: &Response,
     ) -> bool {
-        let Some(req) = cx.txs.client(h).map(|t| t.request.clone()) else {
+        let Some(req) = cx.txs.client(h).and_then(|t| t.request().cloned()) else {
             return false;
         };
         let s = &self.legs[leg].session;
@@ -417,10 +417,7 @@ impl Call {
         if status < 200 || self.is_over() || leg >= self.legs.len() {
             return;
         }
-        let invite = cx
-            .txs
-            .client(h)
-            .is_some_and(|t| *t.request.method() == Method::Invite);
+        let invite = cx.txs.client(h).is_some_and(|t| t.is_invite());
         if invite && (200..300).contains(&status) {
             // ACK every 2xx of our re-INVITE, retransmissions too (§13.2.2.4).
             let cseq = resp

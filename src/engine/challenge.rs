@@ -70,7 +70,10 @@ impl Engine {
         let Some(tx) = self.txs.client(h) else {
             return false;
         };
-        let (req, dest) = (tx.request.clone(), tx.dest);
+        let Some(req) = tx.request().cloned() else {
+            return false;
+        };
+        let dest = tx.dest;
         if let Purpose::Invite(lr) = purpose {
             // A fork cancelled (or a call ended) meanwhile is not called again.
             let live = self

@@ -225,7 +225,7 @@ impl Engine {
             to_tag: self
                 .txs
                 .server(h)
-                .map(|t| t.to_tag.clone())
+                .map(|t| t.to_tag().to_string())
                 .unwrap_or_default(),
             source,
             peer,

@@ -272,7 +272,7 @@ impl Engine {
         let to_tag = self
             .txs
             .server(h)
-            .map(|t| t.to_tag.clone())
+            .map(|t| t.to_tag().to_string())
             .unwrap_or_default();
         if let Some(p) = peer {
             self.load.add(p);

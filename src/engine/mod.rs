@@ -450,6 +450,13 @@ impl Engine {
         }
     }
 
+    /// Bytes the transaction tables hold, their running timers' share of the scheduler
+    /// included (README's "bytes held per ended call" divides this by the calls).
+    pub fn transaction_bytes(&self) -> usize {
+        self.txs
+            .retained_bytes(crate::sched::Scheduler::<Wake>::bytes_per_timer())
+    }
+
     /// The wall clock that corresponds to `now` (for ${EPOCH} and GotoIfTime).
     fn wall(&self, now: Instant) -> SystemTime {
         self.epoch.1 + now.saturating_duration_since(self.epoch.0)
@@ -642,7 +649,7 @@ impl Engine {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
             // dialog (§17.2.3, §13.3.1.4).
             if let Some(h) = self.txs.find_server(&key) {
-                let ours = self.txs.server(h).map(|t| t.to_tag.as_str()) == req.to_tag();
+                let ours = self.txs.server(h).map(|t| t.to_tag()) == req.to_tag();
                 if ours && !self.txs.server_ack(now, &mut self.sched, &mut self.out, h) {
                     return;
                 }
@@ -707,13 +714,17 @@ impl Engine {
             return self.respond_statelessly(&req, from, r);
         }
         let req = Rc::new(req);
+        let new_tag;
         let to_tag = match req.to_tag() {
-            Some(t) => t.to_string(),
-            None => self.new_tag(),
+            Some(t) => t,
+            None => {
+                new_tag = self.new_tag();
+                &new_tag
+            }
         };
         let h = match self
             .txs
-            .open_server(&mut self.sched, req.clone(), from, to_tag)
+            .open_server(&mut self.sched, key, req.clone(), from, to_tag)
         {
             Ok(h) => h,
             Err(InsertError::Duplicate(h)) => {
@@ -797,10 +808,7 @@ impl Engine {
     }
 
     fn on_response(&mut self, now: Instant, resp: Response) {
-        let Some(key) = crate::transaction::client_key(&resp) else {
-            return;
-        };
-        let Some(h) = self.txs.find_client(&key) else {
+        let Some(h) = self.txs.find_client_for(&resp) else {
             log::debug!("stray response {} for {}", resp.status(), resp.call_id());
             return;
         };

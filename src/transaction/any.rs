@@ -83,6 +83,14 @@ impl ClientTransaction {
         }
     }
 
+    /// Heap bytes of the messages it keeps.
+    pub fn held_bytes(&self) -> usize {
+        match self {
+            ClientTransaction::Invite(t) => t.held_bytes(),
+            ClientTransaction::NonInvite(t) => t.held_bytes(),
+        }
+    }
+
     /// True once the machine has emitted [`Action::Terminated`].
     pub fn is_terminated(&self) -> bool {
         match self {
@@ -157,6 +165,14 @@ impl ServerTransaction {
         match self {
             ServerTransaction::Invite(t) => t.on_transport_error(out),
             ServerTransaction::NonInvite(t) => t.on_transport_error(out),
+        }
+    }
+
+    /// Heap bytes of the messages it keeps.
+    pub fn held_bytes(&self) -> usize {
+        match self {
+            ServerTransaction::Invite(t) => t.held_bytes(),
+            ServerTransaction::NonInvite(t) => t.held_bytes(),
         }
     }
 

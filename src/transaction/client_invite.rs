@@ -1,6 +1,6 @@
 //! The INVITE client transaction: RFC 3261 §17.1.1 (Fig. 5) with RFC 6026's Accepted state.
 
-use super::{linger, start, Action, TimerConfig, TimerKind, Transport};
+use super::{linger, start, Action, TimerConfig, TimerKind, Timers, Transport};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -22,14 +22,17 @@ pub enum InviteClientState {
 }
 
 /// An INVITE client transaction. The TU builds the INVITE; the transaction retransmits it and
-/// builds (via a callback) and resends the ACK for a non-2xx final (§17.1.1.3).
+/// builds (via a callback) and resends the ACK for a non-2xx final (§17.1.1.3). The INVITE's
+/// bytes are kept only in Calling (Timer A); Completed keeps the ACK it resends, Accepted
+/// nothing.
 #[derive(Debug)]
 pub struct InviteClientTransaction {
     state: InviteClientState,
-    config: TimerConfig,
+    timers: Timers,
     transport: Transport,
-    request: Rc<[u8]>,
-    ack: Option<Rc<[u8]>>,
+    /// The INVITE in Calling (Timer A resends it), the ACK in Completed (resent for each
+    /// retransmitted final), nothing otherwise.
+    bytes: Option<Rc<[u8]>>,
     timer_a: Duration,
     /// A CANCEL was sent: Timer B was re-armed to bound Proceeding (§9.1).
     cancelled: bool,
@@ -40,10 +43,9 @@ impl InviteClientTransaction {
     pub fn new(config: TimerConfig, transport: Transport, request: Rc<[u8]>) -> Self {
         InviteClientTransaction {
             state: InviteClientState::Idle,
-            config,
+            timers: Timers::of(config),
             transport,
-            request,
-            ack: None,
+            bytes: Some(request),
             timer_a: config.t1,
             cancelled: false,
         }
@@ -54,9 +56,17 @@ impl InviteClientTransaction {
         self.state
     }
 
+    /// Heap bytes of the messages it keeps (for the lingering-memory measure).
+    pub fn held_bytes(&self) -> usize {
+        self.bytes.as_deref().map_or(0, super::table::rc_bytes)
+    }
+
     /// The ACK this transaction built for a non-2xx final, if any.
     pub fn ack(&self) -> Option<&Rc<[u8]>> {
-        self.ack.as_ref()
+        match self.state {
+            InviteClientState::Completed => self.bytes.as_ref(),
+            _ => None,
+        }
     }
 
     /// Sends the INVITE: Transmit, Timer A (unreliable only) and Timer B. Idempotent.
@@ -65,11 +75,13 @@ impl InviteClientTransaction {
             return;
         }
         self.state = InviteClientState::Calling;
-        out.push(Action::Transmit(self.request.clone()));
+        if let Some(r) = &self.bytes {
+            out.push(Action::Transmit(r.clone()));
+        }
         if self.transport == Transport::Unreliable {
             start(out, TimerKind::A, now, self.timer_a);
         }
-        start(out, TimerKind::B, now, self.config.timer_b);
+        start(out, TimerKind::B, now, self.timers.timer_b());
     }
 
     /// A response matched this transaction (§17.1.3). `make_ack` is called at most once, when
@@ -102,7 +114,7 @@ impl InviteClientTransaction {
                 }
                 self.state = Accepted;
                 out.push(Action::PassResponse(status));
-                start(out, TimerKind::M, now, self.config.sixty_four_t1());
+                start(out, TimerKind::M, now, self.timers.sixty_four_t1());
             }
             (Calling | Proceeding, _) => {
                 if self.state == Calling {
@@ -112,13 +124,18 @@ impl InviteClientTransaction {
                 out.push(Action::PassResponse(status));
                 let ack = make_ack();
                 out.push(Action::Transmit(ack.clone()));
-                self.ack = Some(ack);
-                if linger(out, TimerKind::D, now, self.lingering(self.config.timer_d)) {
+                self.bytes = Some(ack);
+                if linger(
+                    out,
+                    TimerKind::D,
+                    now,
+                    self.lingering(self.timers.timer_d()),
+                ) {
                     self.state = Terminated;
                 }
             }
             (Completed, 300..=699) => {
-                if let Some(ack) = &self.ack {
+                if let Some(ack) = &self.bytes {
                     out.push(Action::Transmit(ack.clone()));
                 }
             }
@@ -132,7 +149,9 @@ impl InviteClientTransaction {
         use InviteClientState::*;
         match (self.state, kind) {
             (Calling, TimerKind::A) => {
-                out.push(Action::Transmit(self.request.clone()));
+                if let Some(r) = &self.bytes {
+                    out.push(Action::Transmit(r.clone()));
+                }
                 // Timer A doubles without a cap (§17.1.1.2); Timer B bounds it.
                 self.timer_a *= 2;
                 start(out, TimerKind::A, now, self.timer_a);
@@ -145,6 +164,7 @@ impl InviteClientTransaction {
             }
             (Completed, TimerKind::D) | (Accepted, TimerKind::M) => {
                 self.state = Terminated;
+                self.bytes = None;
                 out.push(Action::Terminated);
             }
             _ => {}
@@ -159,7 +179,7 @@ impl InviteClientTransaction {
             InviteClientState::Calling | InviteClientState::Proceeding
         ) {
             self.cancelled = true;
-            start(out, TimerKind::B, now, self.config.sixty_four_t1());
+            start(out, TimerKind::B, now, self.timers.sixty_four_t1());
         }
     }
 
@@ -172,11 +192,15 @@ impl InviteClientTransaction {
             return;
         }
         self.state = InviteClientState::Terminated;
+        self.bytes = None;
         out.push(Action::TransportError);
         out.push(Action::Terminated);
     }
 
-    fn stop_calling_timers(&self, out: &mut Vec<Action>) {
+    /// Leaves Calling: Timer A and B stop, and the INVITE is no longer resent, so its bytes
+    /// go (in every later state).
+    fn stop_calling_timers(&mut self, out: &mut Vec<Action>) {
+        self.bytes = None;
         if self.transport == Transport::Unreliable {
             out.push(Action::StopTimer(TimerKind::A));
         }

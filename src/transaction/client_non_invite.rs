@@ -1,6 +1,6 @@
 //! The non-INVITE client transaction: RFC 3261 §17.1.2 (Fig. 6).
 
-use super::{linger, start, Action, TimerConfig, TimerKind, Transport};
+use super::{linger, start, Action, TimerConfig, TimerKind, Timers, Transport};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +19,14 @@ pub enum NonInviteClientState {
     Terminated,
 }
 
-/// A non-INVITE client transaction (REGISTER, OPTIONS, BYE, CANCEL, ...).
+/// A non-INVITE client transaction (REGISTER, OPTIONS, BYE, CANCEL, ...). Completed only
+/// absorbs retransmitted responses, so the request's bytes go with the final.
 #[derive(Debug)]
 pub struct NonInviteClientTransaction {
     state: NonInviteClientState,
-    config: TimerConfig,
+    timers: Timers,
     transport: Transport,
-    request: Rc<[u8]>,
+    request: Option<Rc<[u8]>>,
     timer_e: Duration,
 }
 
@@ -34,9 +35,9 @@ impl NonInviteClientTransaction {
     pub fn new(config: TimerConfig, transport: Transport, request: Rc<[u8]>) -> Self {
         NonInviteClientTransaction {
             state: NonInviteClientState::Idle,
-            config,
+            timers: Timers::of(config),
             transport,
-            request,
+            request: Some(request),
             timer_e: config.t1,
         }
     }
@@ -46,17 +47,24 @@ impl NonInviteClientTransaction {
         self.state
     }
 
+    /// Heap bytes of the messages it keeps (for the lingering-memory measure).
+    pub fn held_bytes(&self) -> usize {
+        self.request.as_deref().map_or(0, super::table::rc_bytes)
+    }
+
     /// Sends the request: Transmit, Timer E (unreliable only) and Timer F. Idempotent.
     pub fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.state != NonInviteClientState::Idle {
             return;
         }
         self.state = NonInviteClientState::Trying;
-        out.push(Action::Transmit(self.request.clone()));
+        if let Some(r) = &self.request {
+            out.push(Action::Transmit(r.clone()));
+        }
         if self.transport == Transport::Unreliable {
             start(out, TimerKind::E, now, self.timer_e);
         }
-        start(out, TimerKind::F, now, self.config.sixty_four_t1());
+        start(out, TimerKind::F, now, self.timers.sixty_four_t1());
     }
 
     /// A response matched this transaction (§17.1.3). Retransmitted finals are absorbed.
@@ -74,13 +82,14 @@ impl NonInviteClientTransaction {
             }
             (Trying | Proceeding, _) => {
                 self.state = Completed;
+                self.request = None;
                 if self.transport == Transport::Unreliable {
                     out.push(Action::StopTimer(TimerKind::E));
                 }
                 out.push(Action::StopTimer(TimerKind::F));
                 out.push(Action::PassResponse(status));
                 let k = match self.transport {
-                    Transport::Unreliable => self.config.t4,
+                    Transport::Unreliable => self.timers.t4(),
                     Transport::Reliable => Duration::ZERO,
                 };
                 if linger(out, TimerKind::K, now, k) {
@@ -96,16 +105,19 @@ impl NonInviteClientTransaction {
         use NonInviteClientState::*;
         match (self.state, kind) {
             (Trying | Proceeding, TimerKind::E) => {
-                out.push(Action::Transmit(self.request.clone()));
+                if let Some(r) = &self.request {
+                    out.push(Action::Transmit(r.clone()));
+                }
                 self.timer_e = if self.state == Proceeding {
-                    self.config.t2
+                    self.timers.t2()
                 } else {
-                    self.config.backoff(self.timer_e)
+                    self.timers.backoff(self.timer_e)
                 };
                 start(out, TimerKind::E, now, self.timer_e);
             }
             (Trying | Proceeding, TimerKind::F) => {
                 self.state = Terminated;
+                self.request = None;
                 out.push(Action::Timeout);
                 out.push(Action::Terminated);
             }
@@ -126,6 +138,7 @@ impl NonInviteClientTransaction {
             return;
         }
         self.state = NonInviteClientState::Terminated;
+        self.request = None;
         out.push(Action::TransportError);
         out.push(Action::Terminated);
     }

@@ -3,6 +3,7 @@
 
 use rand::RngCore;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 /// The RFC 3261 branch prefix (§8.1.1.7). A branch starting with it is globally unique.
 pub const MAGIC_COOKIE: &str = "z9hG4bK";
@@ -33,10 +34,10 @@ impl RequestKind {
 }
 
 /// The method part of a key: an ACK counts as the INVITE it acknowledges.
-fn key_method(method: &str) -> String {
+fn key_method(method: &str) -> &str {
     match RequestKind::from_method(method) {
-        RequestKind::Ack => "INVITE".to_owned(),
-        _ => method.to_owned(),
+        RequestKind::Ack => "INVITE",
+        _ => method,
     }
 }
 
@@ -70,69 +71,165 @@ pub struct RequestIds<'a> {
     pub top_via: &'a str,
 }
 
+/// Keys are short byte strings built on the stack: a lookup allocates nothing, and a stored
+/// key is one allocation shared by the table's entry and its index (an `Rc`).
+const INLINE: usize = 192;
+
+/// Writes a key's fields: each is length-prefixed, so the encoding is injective whatever
+/// bytes a peer puts in them.
+struct KeyBytes {
+    inline: [u8; INLINE],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+impl KeyBytes {
+    fn new(tag: u8) -> Self {
+        let mut k = KeyBytes {
+            inline: [0; INLINE],
+            len: 0,
+            spill: Vec::new(),
+        };
+        k.push(&[tag]);
+        k
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        if self.spill.is_empty() && self.len + bytes.len() <= INLINE {
+            self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.extend_from_slice(bytes);
+        }
+    }
+
+    fn field(&mut self, bytes: &[u8]) {
+        // Messages are far below 4 GB (the parser bounds them); saturating keeps it total.
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        self.push(&len.to_le_bytes());
+        self.push(bytes);
+    }
+
+    fn lowercase_field(&mut self, text: &str) {
+        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        self.push(&len.to_le_bytes());
+        for chunk in text.as_bytes().chunks(32) {
+            let mut low = [0u8; 32];
+            for (d, s) in low.iter_mut().zip(chunk) {
+                *d = s.to_ascii_lowercase();
+            }
+            self.push(&low[..chunk.len()]);
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+}
+
+/// Tags of the two server key forms and of client keys (the first byte of a key).
+const BRANCH: u8 = b'B';
+const RFC2543: u8 = b'R';
+const CLIENT: u8 = b'C';
+
 /// The key of a server transaction (§17.2.3). An ACK gets its INVITE's key; a CANCEL keeps its
 /// own and finds the INVITE through [`ServerKey::cancelled_invite`].
 ///
-/// The RFC 2543 variant leaves the To tag out: an INVITE's retransmissions repeat the original
-/// To, while its ACK carries the tag of our response, which the caller compares after lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ServerKey {
-    /// An RFC 3261 branch: branch, sent-by (host lowercased, port defaulted) and method.
-    Branch {
-        /// The branch, magic cookie included.
-        branch: String,
-        /// `host:port` of the top Via.
-        sent_by: String,
-        /// The method, ACK mapped to INVITE.
-        method: String,
-    },
-    /// The RFC 2543 fallback for branches without the magic cookie.
-    Rfc2543 {
-        /// The Request-URI.
-        request_uri: String,
-        /// The From tag, empty if absent.
-        from_tag: String,
-        /// The Call-ID.
-        call_id: String,
-        /// The CSeq number.
-        cseq: u32,
-        /// The top Via value.
-        top_via: String,
-        /// The method, ACK mapped to INVITE.
-        method: String,
-    },
+/// An RFC 3261 branch keys on method, branch and sent-by (host lowercased, port defaulted to
+/// 5060); the RFC 2543 fallback on method, Request-URI, From tag, Call-ID, CSeq and top Via.
+/// It leaves the To tag out: an INVITE's retransmissions repeat the original To, while its
+/// ACK carries the tag of our response, which the caller compares after lookup.
+///
+/// Stored as one byte string (the method first), compared and hashed as bytes: see
+/// [`ServerKey::as_bytes`] and [`super::TransactionTable::find_bytes`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ServerKey(Rc<[u8]>);
+
+impl std::borrow::Borrow<[u8]> for ServerKey {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.is_branch() {
+            "Branch"
+        } else {
+            "Rfc2543"
+        };
+        let mut t = f.debug_tuple(kind);
+        for field in fields(&self.0[1..]) {
+            t.field(&String::from_utf8_lossy(field));
+        }
+        t.finish()
+    }
+}
+
+/// The length-prefixed fields of a key (after its tag).
+fn fields(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+        let (field, tail) = tail.split_at(len);
+        rest = tail;
+        Some(field)
+    })
+}
+
+/// Encodes the server key of `ids` on the stack and hands the bytes to `f`.
+fn with_server_key<R>(ids: &RequestIds<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+    let method = key_method(ids.method);
+    let k = match ids.branch {
+        Some(branch) if is_rfc3261_branch(branch) => {
+            let mut k = KeyBytes::new(BRANCH);
+            k.field(method.as_bytes());
+            k.field(branch.as_bytes());
+            k.lowercase_field(ids.sent_by_host);
+            k.field(&ids.sent_by_port.unwrap_or(5060).to_le_bytes());
+            k
+        }
+        _ => {
+            let mut k = KeyBytes::new(RFC2543);
+            k.field(method.as_bytes());
+            k.field(ids.request_uri.as_bytes());
+            k.field(ids.from_tag.unwrap_or("").as_bytes());
+            k.field(ids.call_id.as_bytes());
+            k.field(&ids.cseq.to_le_bytes());
+            k.field(ids.top_via.as_bytes());
+            k
+        }
+    };
+    f(k.as_bytes())
 }
 
 impl ServerKey {
     /// The key for a received request.
     pub fn from_request(ids: &RequestIds<'_>) -> Self {
-        let method = key_method(ids.method);
-        match ids.branch {
-            Some(branch) if is_rfc3261_branch(branch) => ServerKey::Branch {
-                branch: branch.to_owned(),
-                sent_by: format!(
-                    "{}:{}",
-                    ids.sent_by_host.to_ascii_lowercase(),
-                    ids.sent_by_port.unwrap_or(5060)
-                ),
-                method,
-            },
-            _ => ServerKey::Rfc2543 {
-                request_uri: ids.request_uri.to_owned(),
-                from_tag: ids.from_tag.unwrap_or("").to_owned(),
-                call_id: ids.call_id.to_owned(),
-                cseq: ids.cseq,
-                top_via: ids.top_via.to_owned(),
-                method,
-            },
-        }
+        with_server_key(ids, |b| ServerKey(Rc::from(b)))
+    }
+
+    /// The key's bytes, for lookups by borrowed key.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// True for an RFC 3261 (magic-cookie branch) key.
+    pub fn is_branch(&self) -> bool {
+        self.0.first() == Some(&BRANCH)
     }
 
     /// The method this key was made for (ACK reads as INVITE).
     pub fn method(&self) -> &str {
-        match self {
-            ServerKey::Branch { method, .. } | ServerKey::Rfc2543 { method, .. } => method,
-        }
+        let method = fields(&self.0[1..]).next().unwrap_or_default();
+        std::str::from_utf8(method).unwrap_or_default()
     }
 
     /// For a CANCEL's key, the key of the INVITE transaction it cancels (§9.2: same branch
@@ -141,33 +238,64 @@ impl ServerKey {
         if self.method() != "CANCEL" {
             return None;
         }
-        let mut key = self.clone();
-        match &mut key {
-            ServerKey::Branch { method, .. } | ServerKey::Rfc2543 { method, .. } => {
-                "INVITE".clone_into(method);
-            }
-        }
-        Some(key)
+        // "CANCEL" and "INVITE" have the same length: only the method's bytes change.
+        let mut bytes = self.0.to_vec();
+        bytes[5..11].copy_from_slice(b"INVITE");
+        Some(ServerKey(Rc::from(bytes)))
     }
 }
 
 /// The key of a client transaction (§17.1.3): the branch we put in the top Via and the CSeq
-/// method of the request (ACK reads as INVITE).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientKey {
-    /// The top Via branch of the request we sent.
-    pub branch: String,
-    /// The request's method; responses carry it in CSeq.
-    pub method: String,
+/// method of the request (ACK reads as INVITE), as one shared byte string like
+/// [`ServerKey`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ClientKey(Rc<[u8]>);
+
+impl std::borrow::Borrow<[u8]> for ClientKey {
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut t = f.debug_tuple("ClientKey");
+        for field in fields(&self.0[1..]) {
+            t.field(&String::from_utf8_lossy(field));
+        }
+        t.finish()
+    }
+}
+
+/// Encodes a client key on the stack and hands the bytes to `f`.
+pub(crate) fn with_client_key<R>(branch: &str, method: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut k = KeyBytes::new(CLIENT);
+    k.field(key_method(method).as_bytes());
+    k.field(branch.as_bytes());
+    f(k.as_bytes())
 }
 
 impl ClientKey {
     /// The key for a request we send, or for a response's top Via branch and CSeq method.
     pub fn new(branch: &str, method: &str) -> Self {
-        ClientKey {
-            branch: branch.to_owned(),
-            method: key_method(method),
-        }
+        with_client_key(branch, method, |b| ClientKey(Rc::from(b)))
+    }
+
+    /// The key's bytes, for lookups by borrowed key.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The request's method (ACK reads as INVITE).
+    pub fn method(&self) -> &str {
+        let method = fields(&self.0[1..]).next().unwrap_or_default();
+        std::str::from_utf8(method).unwrap_or_default()
+    }
+
+    /// The branch.
+    pub fn branch(&self) -> &str {
+        let branch = fields(&self.0[1..]).nth(1).unwrap_or_default();
+        std::str::from_utf8(branch).unwrap_or_default()
     }
 }
 
@@ -214,10 +342,15 @@ mod tests {
         assert_eq!(cancel.cancelled_invite(), Some(invite.clone()));
         assert_eq!(invite.cancelled_invite(), None);
         assert_ne!(ServerKey::from_request(&ids("BYE", b)), invite);
-        match invite {
-            ServerKey::Branch { sent_by, .. } => assert_eq!(sent_by, "pc33.atlanta.com:5060"),
-            other => panic!("expected a branch key, got {other:?}"),
-        }
+        assert!(invite.is_branch(), "{invite:?}");
+        let mut lower = ids("INVITE", b);
+        lower.sent_by_host = "pc33.atlanta.com";
+        lower.sent_by_port = Some(5060);
+        assert_eq!(
+            ServerKey::from_request(&lower),
+            invite,
+            "host lowercased, port 5060 by default"
+        );
     }
 
     #[test]
@@ -235,7 +368,7 @@ mod tests {
         let none = ServerKey::from_request(&ids("INVITE", None));
         let bare = ServerKey::from_request(&ids("INVITE", Some("z9hG4bK")));
         let old = ServerKey::from_request(&ids("INVITE", Some("abc123")));
-        assert!(matches!(none, ServerKey::Rfc2543 { .. }));
+        assert!(!none.is_branch(), "{none:?}");
         assert_eq!(none, bare);
         assert_eq!(none, old);
         assert_eq!(ServerKey::from_request(&ids("ACK", None)), none);

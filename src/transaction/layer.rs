@@ -7,10 +7,13 @@
 //! transaction's), §9.1 (CANCEL only after a provisional), §17.2.3 (matching), RFC 6026
 //! (the INVITE server's Accepted state).
 
+use super::forget::ForgetWheel;
+use super::kept::{InviteIds, Kept};
+use super::table::{rc_bytes, HeapBytes};
 use super::TimerSlots;
 use super::{
-    Action, ClientKey, ClientTransaction, Handle, InsertError, RequestIds, RequestKind, ServerKey,
-    ServerTransaction, TimerConfig, TimerKind, TransactionTable, Transport,
+    Action, ClientKey, ClientTransaction, Handle, InsertError, InviteClientState, RequestIds,
+    RequestKind, ServerKey, ServerTransaction, TimerConfig, TimerKind, TransactionTable, Transport,
 };
 use crate::flow::{Flow, Outbox};
 use crate::sched::{Scheduler, TimerId};
@@ -40,19 +43,20 @@ pub struct TxTimer {
 }
 
 /// A server transaction with what is needed to answer through it.
+///
+/// Once the final response went out it is a compact record: the machine (which keeps the
+/// final's bytes only where §17.2 resends it: non-INVITE Completed, INVITE Completed), where
+/// to resend, and the To tag only while an ACK for a non-2xx may still come (INVITE
+/// Completed and Confirmed).
 pub struct ServerTx {
     /// The machine.
     pub machine: ServerTransaction,
     /// Where responses go (§18.2.2 with rport).
     pub dest: Flow,
-    /// What responses are built from, until the final one went out; after that only the
-    /// response bytes inside the machine are needed (to answer retransmissions), so a
-    /// lingering transaction stays small.
-    pub answering: Option<Answering>,
+    /// What responses are built from, until the final one went out.
+    pub answering: Option<Box<Answering>>,
     /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
-    pub to_tag: String,
-    /// Bytes of the final response it keeps while lingering (counted in the byte budget).
-    lingering_bytes: usize,
+    to_tag: Box<str>,
 }
 
 impl ServerTx {
@@ -60,9 +64,44 @@ impl ServerTx {
     pub fn is_invite(&self) -> bool {
         matches!(self.machine, ServerTransaction::Invite(_))
     }
+
+    /// The To tag of our responses; empty once no ACK can need it (after a 2xx, or a final
+    /// to a non-INVITE).
+    pub fn to_tag(&self) -> &str {
+        &self.to_tag
+    }
 }
 
-/// The request of a server transaction and its stamped top Via.
+impl HeapBytes for ServerTx {
+    fn heap_bytes(&self) -> usize {
+        let answering = self.answering.as_ref().map_or(0, |a| {
+            std::mem::size_of::<Answering>() + request_bytes(&a.request) + a.via.to_string().len()
+        });
+        self.machine.held_bytes() + answering + self.to_tag.len()
+    }
+}
+
+/// The bytes a server transaction counts in the lingering budget: a non-INVITE one's final
+/// response, once it was sent (the machine keeps it until the transaction is removed, so
+/// what is added at the final is what is taken away at the removal).
+fn lingering_share(tx: &ServerTx) -> usize {
+    match &tx.machine {
+        ServerTransaction::NonInvite(m) if tx.answering.is_none() => {
+            m.last_response().map_or(0, |r| r.len())
+        }
+        _ => 0,
+    }
+}
+
+/// An upper estimate of a live request's heap (only live transactions hold one; the measure
+/// of lingering ones never meets it): the struct, its header text, spans and body.
+fn request_bytes(r: &Request) -> usize {
+    let headers: usize = r.headers().iter().map(|(_, v)| v.len() + 16).sum();
+    std::mem::size_of::<Request>() + headers + r.body().len()
+}
+
+/// The request of a server transaction and its stamped top Via (boxed in [`ServerTx`], so a
+/// lingering record does not carry its room).
 pub struct Answering {
     /// The request.
     pub request: Rc<Request>,
@@ -71,19 +110,85 @@ pub struct Answering {
 }
 
 /// A client transaction with what its user needs for the answers.
+///
+/// After its final response was handled it keeps no request: an INVITE in Accepted keeps
+/// the few fields an ACK (and BYE) for a late 2xx needs ([`ClientTx::invite_for_2xx`]), any
+/// other only its key, purpose and timer.
 pub struct ClientTx<P> {
     /// The machine.
     pub machine: ClientTransaction,
     /// Where the request went.
     pub dest: Flow,
-    /// The request (for building ACK and CANCEL).
-    pub request: Rc<Request>,
+    /// The request, until its final response was handled.
+    kept: Kept,
     /// Whose request it is, so the answer finds its way back.
     pub purpose: P,
     /// A CANCEL is owed as soon as a provisional response arrives (§9.1).
     cancel_wanted: bool,
     /// A provisional response has arrived.
     provisional_seen: bool,
+}
+
+impl<P> ClientTx<P> {
+    /// True for an INVITE client transaction (its request may be gone: see
+    /// [`ClientTx::request`]).
+    pub fn is_invite(&self) -> bool {
+        matches!(self.machine, ClientTransaction::Invite(_))
+    }
+
+    /// The request, until its final response was handled (then `None`).
+    pub fn request(&self) -> Option<&Rc<Request>> {
+        match &self.kept {
+            Kept::Request(r) => Some(r),
+            Kept::Invite(_) | Kept::Nothing => None,
+        }
+    }
+
+    /// The INVITE a 2xx on this transaction answers, for its ACK and BYE: the request while
+    /// it is kept, else rebuilt from the fields an INVITE in Accepted keeps.
+    pub fn invite_for_2xx(&self) -> Option<Rc<Request>> {
+        match &self.kept {
+            Kept::Request(r) => Some(r.clone()),
+            Kept::Invite(ids) => Some(Rc::new(ids.request())),
+            Kept::Nothing => None,
+        }
+    }
+
+    /// The final response was handled: keep only what the state still needs.
+    fn settle(&mut self) {
+        let Kept::Request(req) = &self.kept else {
+            return;
+        };
+        self.kept = match &self.machine {
+            ClientTransaction::Invite(t) if t.state() == InviteClientState::Accepted => {
+                Kept::Invite(InviteIds::of(req))
+            }
+            _ => Kept::Nothing,
+        };
+    }
+}
+
+impl<P> HeapBytes for ClientTx<P> {
+    fn heap_bytes(&self) -> usize {
+        let kept = match &self.kept {
+            Kept::Request(r) => request_bytes(r),
+            Kept::Invite(ids) => ids.heap_bytes(),
+            Kept::Nothing => 0,
+        };
+        self.machine.held_bytes() + kept
+    }
+}
+
+impl HeapBytes for ServerKey {
+    fn heap_bytes(&self) -> usize {
+        rc_bytes(self.as_bytes())
+    }
+}
+
+impl HeapBytes for ClientKey {
+    fn heap_bytes(&self) -> usize {
+        rc_bytes(self.as_bytes())
+    }
 }
 
 /// What a client transaction hands to its user.
@@ -182,6 +287,11 @@ pub struct Transactions<P> {
     lingering_bytes: usize,
     /// `[general]` `nat=`: whether answers go to the source port without `;rport`.
     nat: crate::config::sip_values::Nat,
+    /// Client transactions whose final response is being handled: they drop their request
+    /// at the next [`Transactions::reap`].
+    settled: Vec<Handle>,
+    /// The forget timers (D, I, J, K, L, M) by grid step.
+    wheel: ForgetWheel,
 }
 
 /// The most bytes lingering transactions may keep: past it the oldest are forgotten (a
@@ -201,6 +311,8 @@ impl<P: Clone> Transactions<P> {
             lingering: VecDeque::new(),
             lingering_bytes: 0,
             nat: crate::config::sip_values::Nat::DEFAULT,
+            settled: Vec::new(),
+            wheel: ForgetWheel::default(),
         }
     }
 
@@ -275,16 +387,44 @@ impl<P: Clone> Transactions<P> {
         self.client.find(key)
     }
 
-    /// Opens a server transaction for a new request from `source`; its responses carry
+    /// The client transaction a response matches, found without building a key (its top Via
+    /// branch and CSeq method, §17.1.3).
+    pub fn find_client_for(&self, resp: &Response) -> Option<Handle> {
+        let branch = resp.vias().first()?.branch()?;
+        super::key::with_client_key(branch, resp.cseq().method.as_str(), |k| {
+            self.client.find_bytes(k)
+        })
+    }
+
+    /// Bytes both tables hold (see [`TransactionTable::retained_bytes`]), the queues beside
+    /// them, and `per_timer` bytes for each running timer: the measure of what lingering
+    /// transactions cost.
+    pub fn retained_bytes(&self, per_timer: usize) -> usize {
+        let h = std::mem::size_of::<Handle>();
+        self.server.retained_bytes(per_timer)
+            + self.client.retained_bytes(per_timer)
+            + self.lingering.capacity() * h
+            + (self.dead_clients.capacity() + self.settled.capacity()) * h
+            + self.actions.capacity() * std::mem::size_of::<Action>()
+            + self.wheel.retained_bytes(per_timer)
+    }
+
+    /// How many forget timers (D, I, J, K, L, M) are filed on the grid.
+    pub fn forget_timers(&self) -> usize {
+        self.wheel.len()
+    }
+
+    /// Opens a server transaction under `key` (the request's [`server_key`], computed once
+    /// per request by the caller) for a new request from `source`; its responses carry
     /// `to_tag` (the request's own when it has one).
     pub fn open_server<W: From<TxTimer>>(
         &mut self,
         sched: &mut Scheduler<W>,
+        key: ServerKey,
         req: Rc<Request>,
         source: Flow,
-        to_tag: String,
+        to_tag: &str,
     ) -> Result<Handle, InsertError> {
-        let key = server_key(&req);
         let (via, dest) = self.stamp_via(req.top_via(), source);
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
@@ -296,9 +436,8 @@ impl<P: Clone> Transactions<P> {
         let tx = ServerTx {
             machine,
             dest,
-            to_tag,
-            answering: Some(Answering { request: req, via }),
-            lingering_bytes: 0,
+            to_tag: to_tag.into(),
+            answering: Some(Box::new(Answering { request: req, via })),
         };
         self.server.insert(key, tx)
     }
@@ -316,7 +455,7 @@ impl<P: Clone> Transactions<P> {
         match self.server.remove(h) {
             Some(mut gone) => {
                 gone.timers.stop_all(sched);
-                self.lingering_bytes -= gone.value.lingering_bytes;
+                self.lingering_bytes -= lingering_share(&gone.value);
                 true
             }
             None => false,
@@ -362,20 +501,23 @@ impl<P: Clone> Transactions<P> {
         resp: &Response,
     ) {
         let bytes: Rc<[u8]> = resp.to_bytes().into();
-        let size = bytes.len();
         let mut acts = std::mem::take(&mut self.actions);
         let final_ = resp.status() >= 200;
         let mut linger = false;
         if let Some(tx) = self.server.get_mut(h) {
-            linger = final_ && !tx.is_invite();
+            let first_final = final_ && tx.answering.is_some();
+            linger = first_final && !tx.is_invite();
             tx.machine
                 .send_response(now, resp.status(), bytes, &mut acts);
-            if final_ {
+            if first_final {
                 tx.answering = None;
+                // Only an ACK for an INVITE's 3xx-6xx is matched against the tag later.
+                if !tx.is_invite() || resp.status() < 300 {
+                    tx.to_tag = Box::default();
+                }
             }
             if linger {
-                tx.lingering_bytes = size;
-                self.lingering_bytes += size;
+                self.lingering_bytes += lingering_share(tx);
             }
         }
         if linger {
@@ -421,6 +563,29 @@ impl<P: Clone> Transactions<P> {
         timer: TxTimer,
         id: TimerId,
     ) -> Option<ClientEvent> {
+        if let Some(due) = self.wheel.take(id) {
+            // A grid step: every transaction whose forget timer it holds ends now.
+            for TxTimer { side, tx: h, kind } in due {
+                let mut acts = std::mem::take(&mut self.actions);
+                match side {
+                    TxSide::Server => {
+                        if let Some(tx) = self.server.get_mut(h) {
+                            tx.machine.on_timer(now, kind, &mut acts);
+                        }
+                        self.apply_server(sched, out, h, &mut acts);
+                    }
+                    TxSide::Client => {
+                        if let Some(tx) = self.client.get_mut(h) {
+                            tx.machine.on_timer(now, kind, &mut acts);
+                        }
+                        // Forgetting tells the user nothing.
+                        let _ = self.apply_client(sched, out, h, &mut acts);
+                    }
+                }
+                self.actions = acts;
+            }
+            return None;
+        }
         let TxTimer { side, tx: h, kind } = timer;
         let mut acts = std::mem::take(&mut self.actions);
         let ev = match side {
@@ -457,7 +622,8 @@ impl<P: Clone> Transactions<P> {
             let Some((tx, timers)) = self.server.get_with_timers_mut(h) else {
                 break;
             };
-            let Some(act) = plumb(act, TxSide::Server, h, tx.dest, timers, sched, out) else {
+            let side = (TxSide::Server, h, tx.dest);
+            let Some(act) = plumb(act, side, &mut self.wheel, timers, sched, out) else {
                 continue;
             };
             match act {
@@ -497,7 +663,7 @@ impl<P: Clone> Transactions<P> {
         let tx = ClientTx {
             machine,
             dest,
-            request: Rc::new(req),
+            kept: Kept::Request(Rc::new(req)),
             purpose,
             cancel_wanted: false,
             provisional_seen: false,
@@ -529,11 +695,15 @@ impl<P: Clone> Transactions<P> {
     ) -> Option<ClientEvent> {
         let mut acts = std::mem::take(&mut self.actions);
         if let Some(tx) = self.client.get_mut(h) {
-            let req = tx.request.clone();
+            let req = tx.request().cloned();
             tx.machine.on_response(
                 now,
                 resp.status(),
-                || ack_for_failure(&req, resp).to_bytes().into(),
+                || match &req {
+                    Some(req) => ack_for_failure(req, resp).to_bytes().into(),
+                    // A settled INVITE is in Completed or Accepted: it builds no ACK again.
+                    None => Rc::from(&b""[..]),
+                },
                 &mut acts,
             );
         }
@@ -554,11 +724,17 @@ impl<P: Clone> Transactions<P> {
             let Some((tx, timers)) = self.client.get_with_timers_mut(h) else {
                 break;
             };
-            let Some(act) = plumb(act, TxSide::Client, h, tx.dest, timers, sched, out) else {
+            let side = (TxSide::Client, h, tx.dest);
+            let Some(act) = plumb(act, side, &mut self.wheel, timers, sched, out) else {
                 continue;
             };
             match act {
-                Action::PassResponse(status) => event = Some(ClientEvent::Response(status)),
+                Action::PassResponse(status) => {
+                    if status >= 200 {
+                        self.settled.push(h);
+                    }
+                    event = Some(ClientEvent::Response(status));
+                }
                 Action::Timeout | Action::TransportError => event = Some(ClientEvent::Timeout),
                 Action::Terminated => {
                     // Keep the entry until the event is handled: the user may still need it.
@@ -614,7 +790,10 @@ impl<P: Clone> Transactions<P> {
             return tx.cancel_wanted;
         }
         tx.cancel_wanted = false;
-        let cancel = cancel_for(&tx.request);
+        let Some(invite) = tx.request().cloned() else {
+            return false;
+        };
+        let cancel = cancel_for(&invite);
         let dest = tx.dest;
         let mut acts = std::mem::take(&mut self.actions);
         tx.machine.on_cancel_sent(now, &mut acts);
@@ -632,31 +811,41 @@ impl<P: Clone> Transactions<P> {
         crate::shrink::deque(&mut self.lingering);
         crate::shrink::vec(&mut self.actions);
         crate::shrink::vec(&mut self.dead_clients);
+        crate::shrink::vec(&mut self.settled);
     }
 
-    /// Drops client transactions that terminated while their event was being handled.
+    /// Drops client transactions that terminated while their event was being handled, and
+    /// the requests of those whose final response was handled.
     pub fn reap<W>(&mut self, sched: &mut Scheduler<W>) {
-        for h in std::mem::take(&mut self.dead_clients) {
+        for h in self.dead_clients.drain(..) {
             if let Some(mut gone) = self.client.remove(h) {
                 gone.timers.stop_all(sched);
+            }
+        }
+        for h in self.settled.drain(..) {
+            if let Some(tx) = self.client.get_mut(h) {
+                tx.settle();
             }
         }
     }
 }
 
 /// The plumbing both sides share: puts a transmission on the wire and a timer on the owner's
-/// heap; hands back the actions that mean something to the side that asked.
+/// heap (a forget timer on the grid); hands back the actions that mean something to the side
+/// that asked.
 fn plumb<W: From<TxTimer>>(
     act: Action,
-    side: TxSide,
-    tx: Handle,
-    dest: Flow,
+    (side, tx, dest): (TxSide, Handle, Flow),
+    wheel: &mut ForgetWheel,
     timers: &mut TimerSlots,
     sched: &mut Scheduler<W>,
     out: &mut Outbox,
 ) -> Option<Action> {
     match act {
         Action::Transmit(bytes) => out.sip(dest, bytes.to_vec()),
+        Action::StartTimer(kind, at) if kind.only_forgets() => {
+            wheel.add(sched, at, TxTimer { side, tx, kind });
+        }
         Action::StartTimer(kind, at) => {
             timers.start(sched, kind, at, TxTimer { side, tx, kind }.into())
         }
@@ -720,6 +909,83 @@ mod tests {
     }
 
     #[test]
+    fn forget_timers_round_up_to_the_grid_and_retransmissions_stay_exact() {
+        use crate::transaction::FORGET_GRID;
+        let t0 = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(TimerConfig::default(), 100);
+        let from = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        let j = TimerConfig::default().sixty_four_t1();
+        let last = t0 + std::time::Duration::from_millis(23 * 49);
+        for i in 0..50u32 {
+            // Finals 23 ms apart: 50 of them span more than one grid step.
+            let now = t0 + std::time::Duration::from_millis(23 * u64::from(i));
+            let req = options(i as usize, 0);
+            let key = server_key(&req);
+            let h = txs
+                .open_server(&mut sched, key, req.clone(), from, "t")
+                .unwrap();
+            let resp = Response::for_request(&req, 200, "OK", Some("t"));
+            txs.server_send(now, &mut sched, &mut out, h, &resp);
+        }
+        assert_eq!(txs.forget_timers(), 50);
+        // One scheduler timer per grid step, none before the first Timer J's 64·T1, the last
+        // less than a step after the last one's.
+        assert!(sched.len() <= 3, "{} wake-ups", sched.len());
+        let mut gone = 0;
+        while let Some(at) = sched.next_deadline() {
+            assert!(at >= t0 + j && at < last + j + FORGET_GRID);
+            let before = txs.server_len();
+            while let Some((id, t)) = sched.pop_due(at) {
+                txs.on_timer(at, &mut sched, &mut out, t, id);
+            }
+            gone += before - txs.server_len();
+        }
+        assert_eq!((gone, txs.server_len(), txs.forget_timers()), (50, 0, 0));
+        // A retransmission timer (Timer E of a client transaction) keeps its exact deadline.
+        let now = t0 + std::time::Duration::from_millis(7);
+        let req = Rc::try_unwrap(options(99, 0)).unwrap();
+        let h = txs
+            .open_client(now, &mut sched, &mut out, req, from, ())
+            .unwrap();
+        let (_, timers) = txs.client.get_with_timers_mut(h).unwrap();
+        let e = sched.deadline(timers.get(TimerKind::E).unwrap()).unwrap();
+        assert_eq!(e, now + TimerConfig::default().t1);
+    }
+
+    #[test]
+    fn keys_are_found_by_borrowed_bytes_and_settled_clients_drop_their_request() {
+        let now = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(TimerConfig::default(), 100);
+        let to = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        let req = Rc::try_unwrap(options(7, 0)).unwrap();
+        let h = txs
+            .open_client(now, &mut sched, &mut out, req.clone(), to, ())
+            .unwrap();
+        let resp = Response::for_request(&req, 200, "OK", Some("x"));
+        assert_eq!(txs.find_client_for(&resp), Some(h));
+        assert!(txs.client(h).unwrap().request().is_some());
+        let ev = txs.client_response(now, &mut sched, &mut out, h, &resp);
+        assert_eq!(ev, Some(ClientEvent::Response(200)));
+        assert!(
+            txs.client(h).unwrap().request().is_some(),
+            "kept while the event is handled"
+        );
+        txs.reap(&mut sched);
+        let tx = txs.client(h).expect("Completed lingers (Timer K)");
+        assert!(tx.request().is_none() && tx.invite_for_2xx().is_none());
+        assert_eq!(tx.machine.held_bytes(), 0, "Completed keeps no message");
+        // A retransmitted 200 is absorbed.
+        let ev = txs.client_response(now, &mut sched, &mut out, h, &resp);
+        assert_eq!(ev, None);
+        assert!(out.pop_transmit().is_some(), "the request went out once");
+        assert!(out.pop_transmit().is_none(), "nothing else");
+    }
+
+    #[test]
     fn lingering_answers_are_bounded_in_bytes_not_only_in_count() {
         let now = Instant::now();
         let mut sched: Scheduler<TxTimer> = Scheduler::new();
@@ -732,8 +998,9 @@ mod tests {
         // 60 KB Call-IDs, echoed in every answer: 2 000 of them would keep 120 MB.
         for i in 0..2_000 {
             let req = options(i, 60_000);
+            let key = server_key(&req);
             let h = txs
-                .open_server(&mut sched, req.clone(), from, "t".into())
+                .open_server(&mut sched, key, req.clone(), from, "t")
                 .unwrap();
             let resp = Response::for_request(&req, 200, "OK", Some("t"));
             txs.server_send(now, &mut sched, &mut out, h, &resp);

@@ -88,6 +88,8 @@
 mod any;
 mod client_invite;
 mod client_non_invite;
+mod forget;
+mod kept;
 mod key;
 mod retransmit_2xx;
 mod server_invite;
@@ -102,11 +104,12 @@ pub use retransmit_2xx::{RetransmitterState, TwoHundredRetransmitter};
 pub use server_invite::{InviteServerState, InviteServerTransaction};
 pub use server_non_invite::{NonInviteServerState, NonInviteServerTransaction};
 mod layer;
+pub use forget::FORGET_GRID;
 pub use layer::{
     ack_for_failure, cancel_for, client_key, server_key, stamp_via, Answering, ClientEvent,
     ClientTx, ServerTx, Transactions, TxSide, TxTimer,
 };
-pub use table::{Handle, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
+pub use table::{Handle, HeapBytes, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -152,6 +155,66 @@ impl TimerConfig {
     /// The next retransmit interval after `current`: doubled, capped at T2.
     fn backoff(&self, current: Duration) -> Duration {
         (current * 2).min(self.t2)
+    }
+}
+
+/// A transaction's own copy of its timer values, in whole milliseconds (sip.conf gives them
+/// in ms): 20 bytes where [`TimerConfig`] takes 80, since every lingering transaction keeps
+/// one. Values saturate at `u32::MAX` ms (49 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timers {
+    t1: u32,
+    t2: u32,
+    t4: u32,
+    b: u32,
+    d: u32,
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+fn ms(v: u32) -> Duration {
+    Duration::from_millis(u64::from(v))
+}
+
+impl Timers {
+    fn of(c: TimerConfig) -> Timers {
+        Timers {
+            t1: millis(c.t1),
+            t2: millis(c.t2),
+            t4: millis(c.t4),
+            b: millis(c.timer_b),
+            d: millis(c.timer_d),
+        }
+    }
+
+    fn t1(self) -> Duration {
+        ms(self.t1)
+    }
+
+    fn t2(self) -> Duration {
+        ms(self.t2)
+    }
+
+    fn t4(self) -> Duration {
+        ms(self.t4)
+    }
+
+    fn timer_b(self) -> Duration {
+        ms(self.b)
+    }
+
+    fn timer_d(self) -> Duration {
+        ms(self.d)
+    }
+
+    fn sixty_four_t1(self) -> Duration {
+        self.t1() * 64
+    }
+
+    fn backoff(self, current: Duration) -> Duration {
+        (current * 2).min(self.t2())
     }
 }
 
@@ -205,6 +268,14 @@ const _: () = assert!(TimerKind::WaitAck as usize + 1 == TimerKind::COUNT);
 impl TimerKind {
     /// Number of kinds, for per-kind tables.
     pub const COUNT: usize = 14;
+
+    /// True for the timers that only forget (D, I, J, K, L, M): they end a transaction that
+    /// lingers to absorb retransmissions, and firing one later keeps the record longer
+    /// without changing anything on the wire. The layer puts them on a coarse grid.
+    pub fn only_forgets(self) -> bool {
+        use TimerKind::*;
+        matches!(self, D | I | J | K | L | M)
+    }
 
     /// A dense index in `0..COUNT`.
     pub fn index(self) -> usize {

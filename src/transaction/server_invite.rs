@@ -1,6 +1,6 @@
 //! The INVITE server transaction: RFC 3261 §17.2.1 (Fig. 7) with RFC 6026's Accepted state.
 
-use super::{linger, start, Action, TimerConfig, TimerKind, Transport};
+use super::{linger, start, Action, TimerConfig, TimerKind, Timers, Transport};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -21,10 +21,13 @@ pub enum InviteServerState {
 
 /// An INVITE server transaction. Created when an INVITE matches no transaction; the engine
 /// hands that INVITE to the TU itself (and sends a 100 Trying through [`Self::send_response`]).
+/// It keeps a response only while §17.2.1 may resend it (Proceeding and Completed): Accepted
+/// absorbs INVITE retransmissions (the UAS core resends its 2xx) and Confirmed absorbs ACKs,
+/// so neither holds any message.
 #[derive(Debug)]
 pub struct InviteServerTransaction {
     state: InviteServerState,
-    config: TimerConfig,
+    timers: Timers,
     transport: Transport,
     /// The latest response sent: a provisional in Proceeding, the final afterwards.
     last_response: Option<Rc<[u8]>>,
@@ -36,7 +39,7 @@ impl InviteServerTransaction {
     pub fn new(config: TimerConfig, transport: Transport) -> Self {
         InviteServerTransaction {
             state: InviteServerState::Proceeding,
-            config,
+            timers: Timers::of(config),
             transport,
             last_response: None,
             timer_g: config.t1,
@@ -48,7 +51,14 @@ impl InviteServerTransaction {
         self.state
     }
 
-    /// The latest response sent, if any.
+    /// Heap bytes of the messages it keeps (for the lingering-memory measure).
+    pub fn held_bytes(&self) -> usize {
+        self.last_response
+            .as_deref()
+            .map_or(0, super::table::rc_bytes)
+    }
+
+    /// The latest response sent while it may be resent (Proceeding, Completed).
     pub fn last_response(&self) -> Option<&Rc<[u8]>> {
         self.last_response.as_ref()
     }
@@ -87,9 +97,9 @@ impl InviteServerTransaction {
             }
             (Proceeding, 200..=299) => {
                 self.state = Accepted;
-                out.push(Action::Transmit(bytes.clone()));
-                self.last_response = Some(bytes);
-                start(out, TimerKind::L, now, self.config.sixty_four_t1());
+                out.push(Action::Transmit(bytes));
+                self.last_response = None;
+                start(out, TimerKind::L, now, self.timers.sixty_four_t1());
             }
             (Proceeding, 300..=699) => {
                 self.state = Completed;
@@ -98,7 +108,7 @@ impl InviteServerTransaction {
                 if self.transport == Transport::Unreliable {
                     start(out, TimerKind::G, now, self.timer_g);
                 }
-                start(out, TimerKind::H, now, self.config.sixty_four_t1());
+                start(out, TimerKind::H, now, self.timers.sixty_four_t1());
             }
             (Accepted, 200..=299) => out.push(Action::Transmit(bytes)),
             _ => {}
@@ -111,12 +121,13 @@ impl InviteServerTransaction {
         match self.state {
             InviteServerState::Completed => {
                 self.state = InviteServerState::Confirmed;
+                self.last_response = None;
                 if self.transport == Transport::Unreliable {
                     out.push(Action::StopTimer(TimerKind::G));
                 }
                 out.push(Action::StopTimer(TimerKind::H));
                 let i = match self.transport {
-                    Transport::Unreliable => self.config.t4,
+                    Transport::Unreliable => self.timers.t4(),
                     Transport::Reliable => Duration::ZERO,
                 };
                 if linger(out, TimerKind::I, now, i) {
@@ -138,11 +149,12 @@ impl InviteServerTransaction {
                 if let Some(r) = &self.last_response {
                     out.push(Action::Transmit(r.clone()));
                 }
-                self.timer_g = self.config.backoff(self.timer_g);
+                self.timer_g = self.timers.backoff(self.timer_g);
                 start(out, TimerKind::G, now, self.timer_g);
             }
             (Completed, TimerKind::H) => {
                 self.state = Terminated;
+                self.last_response = None;
                 out.push(Action::Timeout);
                 out.push(Action::Terminated);
             }
@@ -160,6 +172,7 @@ impl InviteServerTransaction {
             return;
         }
         self.state = InviteServerState::Terminated;
+        self.last_response = None;
         out.push(Action::TransportError);
         out.push(Action::Terminated);
     }

@@ -1,6 +1,6 @@
 //! The non-INVITE server transaction: RFC 3261 §17.2.2 (Fig. 8).
 
-use super::{linger, Action, TimerConfig, TimerKind, Transport};
+use super::{linger, Action, TimerConfig, TimerKind, Timers, Transport};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -18,11 +18,12 @@ pub enum NonInviteServerState {
 }
 
 /// A non-INVITE server transaction. Created when a request (not INVITE, not ACK) matches no
-/// transaction; the engine hands that request to the TU itself.
+/// transaction; the engine hands that request to the TU itself. In Completed it keeps only
+/// what §17.2.2 needs: the final response, to answer retransmissions with.
 #[derive(Debug)]
 pub struct NonInviteServerTransaction {
     state: NonInviteServerState,
-    config: TimerConfig,
+    timers: Timers,
     transport: Transport,
     last_response: Option<Rc<[u8]>>,
 }
@@ -32,7 +33,7 @@ impl NonInviteServerTransaction {
     pub fn new(config: TimerConfig, transport: Transport) -> Self {
         NonInviteServerTransaction {
             state: NonInviteServerState::Trying,
-            config,
+            timers: Timers::of(config),
             transport,
             last_response: None,
         }
@@ -41,6 +42,18 @@ impl NonInviteServerTransaction {
     /// The current state.
     pub fn state(&self) -> NonInviteServerState {
         self.state
+    }
+
+    /// Heap bytes of the messages it keeps (for the lingering-memory measure).
+    pub fn held_bytes(&self) -> usize {
+        self.last_response
+            .as_deref()
+            .map_or(0, super::table::rc_bytes)
+    }
+
+    /// The latest response sent, kept to answer retransmissions (the final in Completed).
+    pub fn last_response(&self) -> Option<&Rc<[u8]>> {
+        self.last_response.as_ref()
     }
 
     /// The request was retransmitted: discarded in Trying, answered with the latest
@@ -77,7 +90,7 @@ impl NonInviteServerTransaction {
                 out.push(Action::Transmit(bytes.clone()));
                 self.last_response = Some(bytes);
                 let j = match self.transport {
-                    Transport::Unreliable => self.config.sixty_four_t1(),
+                    Transport::Unreliable => self.timers.sixty_four_t1(),
                     Transport::Reliable => Duration::ZERO,
                 };
                 if linger(out, TimerKind::J, now, j) {

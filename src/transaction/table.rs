@@ -26,16 +26,55 @@ pub enum InsertError {
     Duplicate(Handle),
 }
 
-/// The scheduler ids of one transaction's running timers, one slot per [`TimerKind`].
-pub type TimerSlots = crate::sched::TimerSlots<TimerKind>;
-
-// Every kind has its own slot in a transaction's timer table.
-const _: () = assert!(TimerKind::COUNT <= crate::sched::SLOTS);
+/// The scheduler ids of one transaction's running timers: two slots, since no machine runs
+/// more than a retransmission timer and a timeout or linger timer at once (A+B, E+F, G+H;
+/// D, I, J, K, L, M alone). 24 bytes per transaction instead of one slot per kind.
+pub type TimerSlots = crate::sched::TimerSlots<TimerKind, 2>;
 
 impl crate::sched::TimerKindSet for TimerKind {
     fn slot(self) -> usize {
-        self.index()
+        match self {
+            TimerKind::A | TimerKind::E | TimerKind::G | TimerKind::Retransmit2xx => 0,
+            TimerKind::B
+            | TimerKind::D
+            | TimerKind::F
+            | TimerKind::H
+            | TimerKind::I
+            | TimerKind::J
+            | TimerKind::K
+            | TimerKind::L
+            | TimerKind::M
+            | TimerKind::WaitAck => 1,
+        }
     }
+}
+
+/// Heap bytes a stored key or transaction owns (a counting measure for
+/// [`TransactionTable::retained_bytes`]: requested sizes summed, without the allocator's
+/// per-block overhead).
+pub trait HeapBytes {
+    /// Bytes on the heap this value owns (for shared buffers: its share, or all of it when
+    /// nothing else holds them).
+    fn heap_bytes(&self) -> usize;
+}
+
+/// The heap bytes of a shared byte buffer: the two counts `Rc` keeps and the bytes.
+pub(crate) fn rc_bytes(b: &[u8]) -> usize {
+    2 * std::mem::size_of::<usize>() + b.len()
+}
+
+/// The bytes a std `HashMap` of `cap` capacity and `entry`-byte entries allocates: buckets a
+/// power of two at most 7/8 full, one control byte each plus a group's worth.
+pub(crate) fn map_bytes(cap: usize, entry: usize) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let buckets = if cap < 8 {
+        (cap + 1).next_power_of_two()
+    } else {
+        (cap * 8 / 7).next_power_of_two()
+    };
+    buckets * (entry + 1) + 16
 }
 
 struct Entry<K, T> {
@@ -111,6 +150,39 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
         self.index.get(key).copied()
     }
 
+    /// The handle of the transaction whose key has these bytes (a lookup that builds no key).
+    pub fn find_bytes(&self, key: &[u8]) -> Option<Handle>
+    where
+        K: std::borrow::Borrow<[u8]>,
+    {
+        self.index.get(key).copied()
+    }
+
+    /// Every live transaction with its timers, for measures.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &T, &TimerSlots)> {
+        self.entries
+            .iter()
+            .map(|(_, e)| (&e.key, &e.value, &e.timers))
+    }
+
+    /// Bytes the table holds: its slab and index at their capacities, plus what each key
+    /// and transaction owns on the heap (keys are shared by entry and index: counted once),
+    /// plus `per_timer` bytes for each running timer (the scheduler's share).
+    pub fn retained_bytes(&self, per_timer: usize) -> usize
+    where
+        K: HeapBytes,
+        T: HeapBytes,
+    {
+        // A slab slot: the generation, the entry and the vacant/occupied word.
+        let slot = std::mem::size_of::<(u32, Entry<K, T>)>() + std::mem::size_of::<usize>();
+        let index = map_bytes(self.index.capacity(), std::mem::size_of::<(K, Handle)>());
+        let owned: usize = self
+            .iter()
+            .map(|(k, v, t)| k.heap_bytes() + v.heap_bytes() + t.running() * per_timer)
+            .sum();
+        self.entries.capacity() * slot + index + owned
+    }
+
     /// The transaction behind a live handle.
     pub fn get(&self, handle: Handle) -> Option<&T> {
         self.entry(handle).map(|e| &e.value)
@@ -169,6 +241,19 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn no_machine_runs_two_timers_of_one_slot() {
+        use crate::sched::TimerKindSet;
+        use TimerKind::*;
+        // The pairs that run together (RFC 3261 §17): retransmission + timeout.
+        for (a, b) in [(A, B), (E, F), (G, H), (Retransmit2xx, WaitAck)] {
+            assert_ne!(a.slot(), b.slot(), "{a:?} {b:?}");
+        }
+        for k in [A, B, D, E, F, G, H, I, J, K, L, M, Retransmit2xx, WaitAck] {
+            assert!(k.slot() < 2);
+        }
+    }
 
     #[test]
     fn bound_duplicates_and_generations() {
