@@ -420,21 +420,15 @@ impl Queues {
     }
 
     /// `shared_lastcall`: each interface's latest last call over every queue.
-    fn shared_lastcalls(&self) -> Vec<(String, SystemTime)> {
+    fn shared_lastcalls(&self) -> strategy::LastCalls {
+        let mut out = strategy::LastCalls::new();
         if !self.general.shared_lastcall {
-            return Vec::new();
+            return out;
         }
-        let mut out: Vec<(String, SystemTime)> = Vec::new();
         for m in self.queues.iter().flat_map(|q| q.members.iter()) {
             let Some(t) = m.lastcall else { continue };
-            match out
-                .iter_mut()
-                .find(|(i, _)| i.eq_ignore_ascii_case(&m.interface))
-            {
-                Some((_, last)) if *last < t => *last = t,
-                Some(_) => {}
-                None => out.push((m.interface.clone(), t)),
-            }
+            let last = out.entry(m.interface.to_ascii_lowercase()).or_insert(t);
+            *last = (*last).max(t);
         }
         out
     }

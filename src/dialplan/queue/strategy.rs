@@ -13,12 +13,16 @@ use crate::config::queues_conf::{EmptyWhen, Strategy};
 use crate::presence::DeviceState;
 use std::time::SystemTime;
 
+/// `shared_lastcall`: each interface's (lower-cased) latest last call over every queue.
+pub type LastCalls = std::collections::HashMap<String, SystemTime>;
+
 /// The member's last call, the latest of every queue with `shared_lastcall`.
-fn lastcall(m: &Member, shared: &[(String, SystemTime)]) -> Option<SystemTime> {
-    let other = shared
-        .iter()
-        .find(|(i, _)| i.eq_ignore_ascii_case(&m.interface))
-        .map(|(_, t)| *t);
+fn lastcall(m: &Member, shared: &LastCalls) -> Option<SystemTime> {
+    let other = if shared.is_empty() {
+        None
+    } else {
+        shared.get(&m.interface.to_ascii_lowercase()).copied()
+    };
     match (m.lastcall, other) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -26,12 +30,7 @@ fn lastcall(m: &Member, shared: &[(String, SystemTime)]) -> Option<SystemTime> {
 }
 
 /// True while `m` is in its wrap-up time.
-fn wrapping_up(
-    q: &QueueState,
-    m: &Member,
-    now: SystemTime,
-    shared: &[(String, SystemTime)],
-) -> bool {
+fn wrapping_up(q: &QueueState, m: &Member, now: SystemTime, shared: &LastCalls) -> bool {
     if q.def.wrapuptime.is_zero() {
         return false;
     }
@@ -65,7 +64,7 @@ pub fn ringable(
     pen: &Penalties,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
 ) -> bool {
     if m.paused || !pen.admits(m.penalty) || wrapping_up(q, m, now, shared) {
         return false;
@@ -85,7 +84,7 @@ pub fn available(
     q: &QueueState,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
 ) -> usize {
     let mut n = 0;
     for m in &q.members {
@@ -110,7 +109,7 @@ pub fn is_our_turn(
     id: &str,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
 ) -> bool {
     let avl = available(q, now, states, shared);
     let mut idx = 0;
@@ -135,7 +134,7 @@ pub fn is_empty(
     pen: &Penalties,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
 ) -> bool {
     !q.members.iter().any(|m| {
         let s = states(&m.state_interface);
@@ -160,7 +159,7 @@ fn metric(
     pos: usize,
     linpos: usize,
     now: SystemTime,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
     rng: &mut dyn FnMut() -> u64,
 ) -> u64 {
     let m = &q.members[pos];
@@ -193,7 +192,7 @@ pub fn pick(
     id: &str,
     now: SystemTime,
     states: &dyn Fn(&str) -> DeviceState,
-    shared: &[(String, SystemTime)],
+    shared: &LastCalls,
     rng: &mut dyn FnMut() -> u64,
 ) -> Vec<String> {
     let (linpos, pen) = q
