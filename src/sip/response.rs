@@ -233,9 +233,10 @@ impl Response {
         }
         let value = value.into();
         self.ess.note(&name, &value);
-        let via = name == HeaderName::Via;
+        // Headers are appended: only the first Via is the top one the spans keep.
+        let first_via = name == HeaderName::Via && self.headers.get(&HeaderName::Via).is_none();
         self.headers.push(name, &value);
-        if via {
+        if first_via {
             self.ess.note_built_via(&self.headers);
         }
     }
@@ -248,9 +249,10 @@ impl Response {
             return;
         }
         let note = name.clone();
+        let first_via = note == HeaderName::Via && self.headers.get(&HeaderName::Via).is_none();
         let value = self.headers.push_with(name, write);
         self.ess.note(&note, value);
-        if note == HeaderName::Via {
+        if first_via {
             self.ess.note_built_via(&self.headers);
         }
     }

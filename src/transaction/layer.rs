@@ -226,12 +226,6 @@ pub fn server_key(req: &Request) -> ServerKey {
     })
 }
 
-/// The key a received response is matched under.
-pub fn client_key(resp: &Response) -> Option<ClientKey> {
-    let branch = resp.top_branch()?;
-    Some(ClientKey::new(branch, resp.cseq().method.as_str()))
-}
-
 /// The ACK for a 3xx–6xx to an INVITE we sent (§17.1.1.3): same Request-URI, Call-ID, From,
 /// CSeq number and top Via as the INVITE, To from the response, the INVITE's Route.
 pub fn ack_for_failure(invite: &Request, resp: &Response) -> Request {
@@ -382,15 +376,10 @@ impl<P: Clone> Transactions<P> {
         }
     }
 
-    /// The client transaction a response matches.
-    pub fn find_client(&self, key: &ClientKey) -> Option<Handle> {
-        self.client.find(key)
-    }
-
     /// The client transaction a response matches, found without building a key (its top Via
     /// branch and CSeq method, §17.1.3).
     pub fn find_client_for(&self, resp: &Response) -> Option<Handle> {
-        let branch = resp.vias().first()?.branch()?;
+        let branch = resp.top_branch()?;
         super::key::with_client_key(branch, resp.cseq().method.as_str(), |k| {
             self.client.find_bytes(k)
         })
@@ -563,7 +552,13 @@ impl<P: Clone> Transactions<P> {
         timer: TxTimer,
         id: TimerId,
     ) -> Option<ClientEvent> {
-        if let Some(due) = self.wheel.take(id) {
+        // Only a forget timer can be a grid step's: the others skip the wheel's scan.
+        let step = timer
+            .kind
+            .only_forgets()
+            .then(|| self.wheel.take(id))
+            .flatten();
+        if let Some(due) = step {
             // A grid step: every transaction whose forget timer it holds ends now.
             for TxTimer { side, tx: h, kind } in due {
                 let mut acts = std::mem::take(&mut self.actions);

@@ -106,8 +106,8 @@ pub use server_non_invite::{NonInviteServerState, NonInviteServerTransaction};
 mod layer;
 pub use forget::FORGET_GRID;
 pub use layer::{
-    ack_for_failure, cancel_for, client_key, server_key, stamp_via, Answering, ClientEvent,
-    ClientTx, ServerTx, Transactions, TxSide, TxTimer,
+    ack_for_failure, cancel_for, server_key, stamp_via, Answering, ClientEvent, ClientTx, ServerTx,
+    Transactions, TxSide, TxTimer,
 };
 pub use table::{Handle, HeapBytes, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
 
