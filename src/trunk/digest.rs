@@ -8,7 +8,7 @@
 //! `build_reply_digest`.
 
 use crate::auth::{self, Credentials};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::fmt::Write as _;
 
 /// A digest algorithm we can answer.
@@ -29,22 +29,17 @@ impl Algorithm {
         }
     }
 
-    fn hex(self) -> fn(&[u8]) -> String {
+    fn hex(self) -> fn(&[&[u8]]) -> auth::Hex {
         match self {
-            Algorithm::Md5 => auth::md5_hex,
-            Algorithm::Sha256 => sha256_hex,
+            Algorithm::Md5 => auth::digest_of::<md5::Md5>,
+            Algorithm::Sha256 => auth::digest_of::<Sha256>,
         }
     }
 }
 
 /// Lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    auth::digest_of::<Sha256>(&[data]).as_str().to_owned()
 }
 
 /// One challenge we can answer.
@@ -185,7 +180,16 @@ pub fn authorization(
 ) -> Option<String> {
     let hex = ch.algorithm.hex();
     let ha1 = match (secret, ch.algorithm) {
-        (Secret::Plain(pw), _) => hex(format!("{user}:{}:{pw}", ch.realm).as_bytes()),
+        (Secret::Plain(pw), _) => {
+            let parts: [&[u8]; 5] = [
+                user.as_bytes(),
+                b":",
+                ch.realm.as_bytes(),
+                b":",
+                pw.as_bytes(),
+            ];
+            hex(&parts).as_str().to_owned()
+        }
         (Secret::Md5Ha1(h), Algorithm::Md5) => h.to_ascii_lowercase(),
         (Secret::Md5Ha1(_), Algorithm::Sha256) => return None,
     };
@@ -226,10 +230,13 @@ pub fn authorization(
 /// The nonce of the credentials a request we sent carried, if any.
 pub fn nonce_of(authorization: &str) -> Option<String> {
     let rest = authorization.trim_start().get(6..)?;
-    auth::auth_params(rest)?
-        .into_iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("nonce"))
-        .map(|(_, v)| v)
+    let mut nonce = None;
+    auth::scan_auth_params(rest, |k, v| {
+        if nonce.is_none() && k.eq_ignore_ascii_case("nonce") {
+            nonce = Some(v.into_owned());
+        }
+    })?;
+    nonce
 }
 
 #[cfg(test)]

@@ -14,11 +14,18 @@
 //! restart) is *stale*: the client is re-challenged with `stale=true` and retries without
 //! asking its user. The table is bounded; when full the oldest nonce is forgotten.
 
+mod credentials;
+mod hex;
+mod nonce;
+
 pub use crate::security::event::Refusal;
+pub(crate) use credentials::{auth_params, scan_auth_params};
+pub use credentials::{Credentials, DigestView, MalformedCredentials};
+pub use hex::{digest_of, Hex};
+pub use nonce::{NonceCheck, NonceStore};
+
 use crate::sip::Uri;
-use md5::{Digest, Md5};
-use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
+use md5::Md5;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -27,360 +34,74 @@ pub const NONCE_LIFETIME: Duration = Duration::from_secs(60);
 
 /// Lowercase hex MD5 of `data`.
 pub fn md5_hex(data: &[u8]) -> String {
-    let digest = Md5::digest(data);
-    let mut s = String::with_capacity(32);
-    for b in digest {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    digest_of::<Md5>(&[data]).as_str().to_owned()
 }
 
 /// HA1 = MD5(username:realm:password).
 pub fn ha1(user: &str, realm: &str, password: &str) -> String {
-    md5_hex(format!("{user}:{realm}:{password}").as_bytes())
+    let parts: [&[u8]; 5] = [
+        user.as_bytes(),
+        b":",
+        realm.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ];
+    digest_of::<Md5>(&parts).as_str().to_owned()
 }
 
 /// The digest `response` value for the given HA1 (RFC 2617 §3.2.2.1; RFC 2069 without qop).
 pub fn expected_response(ha1: &str, method: &str, creds: &Credentials) -> String {
-    response_with(md5_hex, ha1, method, creds)
+    response_with(digest_of::<Md5>, ha1, method, creds)
 }
 
-/// The same with another hash (`hex` is the algorithm's lowercase-hex digest: MD5, or
-/// SHA-256 for RFC 8760's `algorithm=SHA-256`).
+/// The same with another hash (`hex` hashes parts into lowercase hex: MD5, or SHA-256 for
+/// RFC 8760's `algorithm=SHA-256`).
 pub fn response_with(
-    hex: fn(&[u8]) -> String,
+    hex: fn(&[&[u8]]) -> Hex,
     ha1: &str,
     method: &str,
     creds: &Credentials,
 ) -> String {
-    let ha2 = hex(format!("{method}:{}", creds.uri).as_bytes());
-    match &creds.qop {
-        Some(qop) => hex(format!(
-            "{ha1}:{}:{}:{}:{qop}:{ha2}",
-            creds.nonce,
+    let qop = creds.qop.as_deref().map(|qop| {
+        (
+            qop,
             creds.nc.as_deref().unwrap_or(""),
-            creds.cnonce.as_deref().unwrap_or("")
+            creds.cnonce.as_deref().unwrap_or(""),
         )
-        .as_bytes()),
-        None => hex(format!("{ha1}:{}:{ha2}", creds.nonce).as_bytes()),
-    }
+    });
+    response_hex(hex, ha1, method, &creds.uri, &creds.nonce, qop)
+        .as_str()
+        .to_owned()
 }
 
-/// Digest credentials from an Authorization or Proxy-Authorization header.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Credentials {
-    /// `username`
-    pub username: String,
-    /// `realm`
-    pub realm: String,
-    /// `nonce`
-    pub nonce: String,
-    /// `uri` (the digest-uri, compared as a string)
-    pub uri: String,
-    /// `response`: 32 hex digits
-    pub response: String,
-    /// `algorithm`, when given
-    pub algorithm: Option<String>,
-    /// `qop`, when given (only `auth` is accepted)
-    pub qop: Option<String>,
-    /// `nc`, the nonce count as written (8 hex digits)
-    pub nc: Option<String>,
-    /// `cnonce`
-    pub cnonce: Option<String>,
-    /// `opaque`
-    pub opaque: Option<String>,
-}
-
-/// Why a credentials header could not be used at all (answered with 400).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MalformedCredentials(pub &'static str);
-
-impl Credentials {
-    /// Parses `Digest k=v, k="v", ...`. Rejects what a correct client never sends:
-    /// missing mandatory fields, a qop without nc/cnonce (svcrack does that), a bad nc.
-    pub fn parse(value: &str) -> Result<Credentials, MalformedCredentials> {
-        let value = value.trim_start();
-        let rest = match value.get(..6) {
-            Some(scheme) if scheme.eq_ignore_ascii_case("digest") => &value[6..],
-            _ => return Err(MalformedCredentials("scheme is not Digest")),
-        };
-        let mut c = Credentials::default();
-        for (mut k, v) in auth_params(rest).ok_or(MalformedCredentials("bad parameter list"))? {
-            // In place: the key is already an owned copy (one allocation less per parameter).
-            k.make_ascii_lowercase();
-            let slot = match k.as_str() {
-                "username" => &mut c.username,
-                "realm" => &mut c.realm,
-                "nonce" => &mut c.nonce,
-                "uri" => &mut c.uri,
-                "response" => &mut c.response,
-                "algorithm" => {
-                    c.algorithm = Some(v);
-                    continue;
-                }
-                "qop" => {
-                    c.qop = Some(v);
-                    continue;
-                }
-                "nc" => {
-                    c.nc = Some(v);
-                    continue;
-                }
-                "cnonce" => {
-                    c.cnonce = Some(v);
-                    continue;
-                }
-                "opaque" => {
-                    c.opaque = Some(v);
-                    continue;
-                }
-                _ => continue,
-            };
-            *slot = v;
-        }
-        if c.username.is_empty() || c.nonce.is_empty() || c.uri.is_empty() {
-            return Err(MalformedCredentials("username, nonce and uri are required"));
-        }
-        if c.response.len() != 32 || !c.response.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(MalformedCredentials("response is not 32 hex digits"));
-        }
-        if let Some(alg) = &c.algorithm {
-            if !alg.eq_ignore_ascii_case("MD5") {
-                return Err(MalformedCredentials("only algorithm=MD5 is supported"));
-            }
-        }
-        if let Some(qop) = &c.qop {
-            if !qop.eq_ignore_ascii_case("auth") {
-                return Err(MalformedCredentials("only qop=auth is supported"));
-            }
-            let nc_ok =
-                matches!(&c.nc, Some(nc) if nc.len() == 8 && u32::from_str_radix(nc, 16).is_ok());
-            if !nc_ok || c.cnonce.as_deref().is_none_or(str::is_empty) {
-                return Err(MalformedCredentials("qop=auth needs nc and cnonce"));
-            }
-        }
-        Ok(c)
-    }
-
-    /// The nonce count as a number (0 when qop is absent).
-    pub fn nonce_count(&self) -> u32 {
-        self.nc
-            .as_deref()
-            .and_then(|nc| u32::from_str_radix(nc, 16).ok())
-            .unwrap_or(0)
-    }
-}
-
-/// Splits `k=v, k="quoted \" v"` into pairs; None on a syntax error.
-pub(crate) fn auth_params(s: &str) -> Option<Vec<(String, String)>> {
-    // Digest credentials carry about ten parameters: one allocation for the list.
-    let mut out = Vec::with_capacity(10);
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        let eq = rest.find('=')?;
-        let key = rest[..eq].trim();
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return None;
-        }
-        rest = rest[eq + 1..].trim_start();
-        let value;
-        if let Some(q) = rest.strip_prefix('"') {
-            let mut v = String::with_capacity(q.find('"').unwrap_or(0));
-            let mut chars = q.char_indices();
-            let mut end = None;
-            while let Some((i, ch)) = chars.next() {
-                match ch {
-                    '\\' => v.push(chars.next()?.1),
-                    '"' => {
-                        end = Some(i + 1);
-                        break;
-                    }
-                    _ => v.push(ch),
-                }
-            }
-            value = v;
-            rest = q[end?..].trim_start();
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            value = rest[..end].trim().to_string();
-            rest = &rest[end..];
-        }
-        out.push((key.to_string(), value));
-        rest = match rest.strip_prefix(',') {
-            Some(r) => r.trim_start(),
-            None if rest.is_empty() => rest,
-            None => return None,
-        };
-    }
-    Some(out)
-}
-
-/// What checking a nonce said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NonceCheck {
-    /// Known, fresh, and the nonce count moved forward.
-    Fresh,
-    /// Unknown or expired: re-challenge with `stale=true`.
-    Stale,
-    /// The nonce count did not move forward, or a qop-less response reused its nonce.
-    Replay,
-    /// The nonce was issued to another address.
-    OtherSource,
-}
-
-struct NonceState {
-    issued: Instant,
-    source: SocketAddr,
-    last_nc: u32,
-    used: bool,
-    /// A wrong guess was made with it: kept (not removed) so that a later correct response
-    /// on it is told "not stale", as for any replay.
-    burnt: bool,
-}
-
-/// Issued nonces, bounded; oldest forgotten first. Kept as the 128-bit numbers they print
-/// from (32 hex digits), 40-odd bytes each.
-pub struct NonceStore {
-    nonces: HashMap<u128, NonceState>,
-    order: VecDeque<u128>,
-    max: usize,
-}
-
-/// A nonce as we print it: exactly 32 lowercase hex digits.
-fn nonce_key(nonce: &str) -> Option<u128> {
-    if nonce.len() != 32
-        || !nonce
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
-    }
-    u128::from_str_radix(nonce, 16).ok()
-}
-
-impl NonceStore {
-    /// A store remembering at most `max` nonces.
-    pub fn new(max: usize) -> Self {
-        NonceStore {
-            nonces: HashMap::new(),
-            order: VecDeque::new(),
-            max: max.max(1),
-        }
-    }
-
-    /// Issues a fresh unpredictable nonce to `source`.
-    pub fn issue(&mut self, now: Instant, rng: &mut impl rand::Rng, source: SocketAddr) -> String {
-        self.expire(now);
-        while self.nonces.len() >= self.max {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.nonces.remove(&old);
-                }
-                None => break,
-            }
-        }
-        let bits: u128 = rng.random();
-        self.nonces.insert(
-            bits,
-            NonceState {
-                issued: now,
-                source,
-                last_nc: 0,
-                used: false,
-                burnt: false,
-            },
-        );
-        self.order.push_back(bits);
-        format!("{bits:032x}")
-    }
-
-    /// Checks (and records) a nonce use from `source`. Call only after the digest response
-    /// matched.
-    pub fn check(
-        &mut self,
-        now: Instant,
-        nonce: &str,
-        nc: u32,
-        has_qop: bool,
-        source: SocketAddr,
-    ) -> NonceCheck {
-        let Some(key) = nonce_key(nonce) else {
-            return NonceCheck::Stale;
-        };
-        match self.nonces.get_mut(&key) {
-            None => NonceCheck::Stale,
-            Some(st) if st.source != source => NonceCheck::OtherSource,
-            Some(st) if st.burnt => NonceCheck::Replay,
-            Some(st) if now.saturating_duration_since(st.issued) > NONCE_LIFETIME => {
-                NonceCheck::Stale
-            }
-            // RFC 2069 clients have no nonce count: one use per nonce.
-            Some(st) if !has_qop && st.used => NonceCheck::Replay,
-            Some(st) if has_qop && nc <= st.last_nc => NonceCheck::Replay,
-            Some(st) => {
-                st.last_nc = nc;
-                st.used = true;
-                NonceCheck::Fresh
-            }
-        }
-    }
-
-    /// Forgets `nonce` if it was issued to `source` (a wrong guess from there): the next try
-    /// needs a new challenge. A nonce issued to someone else is left alone, so nobody can burn
-    /// another client's nonce without spoofing its address.
-    pub fn burn(&mut self, nonce: &str, source: SocketAddr) {
-        let Some(key) = nonce_key(nonce) else {
-            return;
-        };
-        if let Some(st) = self.nonces.get_mut(&key) {
-            if st.source == source {
-                st.burnt = true;
-            }
-        }
-    }
-
-    /// True if the nonce was issued by us and is still within its lifetime.
-    pub fn is_known(&self, now: Instant, nonce: &str) -> bool {
-        let Some(key) = nonce_key(nonce) else {
-            return false;
-        };
-        matches!(self.nonces.get(&key), Some(st) if !st.burnt && now.saturating_duration_since(st.issued) <= NONCE_LIFETIME)
-    }
-
-    /// Gives back the room a burst of challenges left ([`crate::shrink`]).
-    pub fn shrink(&mut self) {
-        crate::shrink::map(&mut self.nonces);
-        crate::shrink::deque(&mut self.order);
-    }
-
-    /// Forgets expired nonces at the front of the issue order.
-    pub fn expire(&mut self, now: Instant) {
-        while let Some(front) = self.order.front() {
-            let expired = match self.nonces.get(front) {
-                Some(st) => now.saturating_duration_since(st.issued) > NONCE_LIFETIME * 2,
-                None => true,
-            };
-            if !expired {
-                break;
-            }
-            if let Some(old) = self.order.pop_front() {
-                self.nonces.remove(&old);
-            }
-        }
-    }
-
-    /// Number of remembered nonces.
-    pub fn len(&self) -> usize {
-        self.nonces.len()
-    }
-
-    /// True when no nonce is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.nonces.is_empty()
+/// RFC 2617 §3.2.2.1: HA2 = H(method:digest-uri); the response is
+/// H(HA1:nonce:nc:cnonce:qop:HA2) with `qop` = (qop, nc, cnonce), else (RFC 2069)
+/// H(HA1:nonce:HA2).
+fn response_hex(
+    hex: fn(&[&[u8]]) -> Hex,
+    ha1: &str,
+    method: &str,
+    uri: &str,
+    nonce: &str,
+    qop: Option<(&str, &str, &str)>,
+) -> Hex {
+    let ha2 = hex(&[method.as_bytes(), b":", uri.as_bytes()]);
+    let ha2 = ha2.as_str().as_bytes();
+    match qop {
+        Some((qop, nc, cnonce)) => hex(&[
+            ha1.as_bytes(),
+            b":",
+            nonce.as_bytes(),
+            b":",
+            nc.as_bytes(),
+            b":",
+            cnonce.as_bytes(),
+            b":",
+            qop.as_bytes(),
+            b":",
+            ha2,
+        ]),
+        None => hex(&[ha1.as_bytes(), b":", nonce.as_bytes(), b":", ha2]),
     }
 }
 
@@ -415,6 +136,20 @@ fn digest_uri_matches(digest_uri: &str, request_uri: &Uri) -> bool {
         && (d.user.is_none() || d.user == request_uri.user)
         && d.host.eq_ignore_ascii_case(&request_uri.host)
         && d.port.unwrap_or(5060) == request_uri.port.unwrap_or(5060)
+}
+
+/// True when the credentials' `response` is the one HA1 `ha1` gives for `method`.
+fn response_matches(ha1: &str, method: &str, creds: &DigestView<'_>) -> bool {
+    let qop = creds.qop.as_deref().map(|qop| {
+        (
+            qop,
+            creds.nc.as_deref().unwrap_or(""),
+            creds.cnonce.as_deref().unwrap_or(""),
+        )
+    });
+    response_hex(digest_of::<Md5>, ha1, method, &creds.uri, &creds.nonce, qop)
+        .as_str()
+        .eq_ignore_ascii_case(&creds.response)
 }
 
 /// The account a request claims, as the check needs it.
@@ -465,7 +200,7 @@ pub fn verify(
         if !scheme.eq_ignore_ascii_case("digest") {
             continue;
         }
-        match Credentials::parse(value) {
+        match DigestView::parse(value) {
             Ok(c) if c.realm == realm => {
                 ours = Some(c);
                 break;
@@ -487,11 +222,7 @@ pub fn verify(
     let refusal = match account {
         None => Some(Refusal::UnknownAccount),
         Some(a) if !a.source_allowed => Some(Refusal::AclDenied),
-        Some(a)
-            if creds.username != a.name
-                || !expected_response(a.ha1, attempt.method, &creds)
-                    .eq_ignore_ascii_case(&creds.response) =>
-        {
+        Some(a) if creds.username != a.name || !response_matches(a.ha1, attempt.method, &creds) => {
             Some(Refusal::WrongPassword)
         }
         Some(_) => None,
