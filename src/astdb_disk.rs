@@ -2,14 +2,15 @@
 //! with Asterisk's own schema (table `astdb`, `key` `/family/key` and `value`, both
 //! `VARCHAR(256)`), so an Asterisk `astdb.sqlite3` copied over keeps its call forwards, blacklists and the rest. All
 //! rows are read at start (before the loop runs); afterwards one helper thread applies the
-//! dialplan's changes in order, so a call never waits for the disk.
+//! dialplan's changes in order, so a call never waits for the disk. The loop hands them over
+//! in batches (`write_batch.rs`: at most [`crate::write_batch::HOLD`] after the first).
 //!
 //! This is the binary's (declared by `src/main.rs`), like the driver.
 
+use crate::write_batch::Batcher;
 use rusqlite::{params, Connection};
 use sipbox::dialplan::astdb::DbOp;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 /// Opens (or creates) the database; its rows and the connection for the writer.
@@ -28,13 +29,13 @@ pub fn open(path: &Path) -> rusqlite::Result<(Vec<(String, String)>, Connection)
 
 /// Starts the writer thread; changes sent to the returned channel are applied in order. The
 /// thread ends when every sender is dropped and the queue is written: join it at shutdown so
-/// the last changes are on disk.
-pub fn writer(conn: Connection) -> Option<(SyncSender<DbOp>, JoinHandle<()>)> {
-    let (tx, rx) = sync_channel::<DbOp>(crate::jobs_driver::WRITER_QUEUE);
+/// the last changes are on disk (the batcher's drop hands over the rest).
+pub fn writer(conn: Connection) -> Option<(Batcher<DbOp>, JoinHandle<()>)> {
+    let (tx, rx) = crate::write_batch::channel::<DbOp>("AstDB");
     let spawned = std::thread::Builder::new()
         .name("astdb".into())
         .spawn(move || {
-            for op in rx {
+            for op in rx.into_iter().flatten() {
                 if let Err(e) = apply(&conn, &op) {
                     log::warn!("AstDB: {op:?} not written: {e}");
                 }

@@ -112,7 +112,7 @@ impl Driver {
     /// The engine is built once the bound address is known (bindport=0 is ephemeral).
     pub fn bind(
         addr: SocketAddr,
-        db: Option<std::sync::mpsc::SyncSender<sipbox::dialplan::astdb::DbOp>>,
+        db: Option<crate::write_batch::Batcher<sipbox::dialplan::astdb::DbOp>>,
         make_engine: impl FnOnce(SocketAddr) -> Engine,
     ) -> io::Result<Driver> {
         let poll = Poll::new()?;
@@ -170,7 +170,7 @@ impl Driver {
     }
 
     /// Hands registration changes and call records to the store writer from now on.
-    pub fn set_disk(&mut self, disk: std::sync::mpsc::SyncSender<crate::store_disk::Write>) {
+    pub fn set_disk(&mut self, disk: crate::write_batch::Batcher<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
     }
 
@@ -254,7 +254,8 @@ impl Driver {
             let timeout = if self.unfinished.is_empty() {
                 let ctl = self.ctl.as_ref().and_then(|c| c.next_deadline());
                 let http = self.http.as_ref().and_then(|h| h.next_deadline());
-                let next = [self.engine.poll_timeout(), ctl, http]
+                let writers = self.jobs.deadline();
+                let next = [self.engine.poll_timeout(), ctl, http, writers]
                     .into_iter()
                     .flatten()
                     .min();
@@ -358,6 +359,7 @@ impl Driver {
             // What this turn's datagrams queued leaves now, with what the timers queue.
             self.engine.handle_timeout(clock());
             self.flush();
+            self.jobs.flush_due(clock());
             self.ctl_turn();
             self.http_turn();
             self.engine
@@ -717,7 +719,7 @@ impl Driver {
         while let Some(job) = self.engine.poll_job() {
             match job {
                 sipbox::engine::Job::Agi(op) => self.agi_op(op),
-                job => self.jobs.start(job),
+                job => self.jobs.start(job, clock()),
             }
         }
         while let Some(t) = self.engine.poll_transmit() {
