@@ -19,6 +19,7 @@
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
 mod agi;
+mod quiet;
 
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::http_driver::HttpServer;
@@ -76,10 +77,8 @@ pub struct Driver {
     rtp: Vec<Option<(usize, UdpSocket)>>,
     /// The DNS client socket (`SockId::DNS`).
     dns: Option<(usize, UdpSocket)>,
-    /// By the same index as `rtp`: the socket was read to WouldBlock and has had no readable
-    /// event since (this turn's events included), so a [`SocketOp::Drain`] of it needs no
-    /// syscall. See [`Driver::drain_op`].
-    rtp_empty: Vec<bool>,
+    /// The RTP sockets known to hold nothing: their Drain needs no syscall.
+    quiet: quiet::Quiet,
     /// Sockets closed during this turn, kept until its datagrams are sent (a call's last
     /// packets still leave from them).
     closing: Vec<(SockId, UdpSocket)>,
@@ -139,7 +138,7 @@ impl Driver {
             signals,
             rtp: Vec::new(),
             dns: None,
-            rtp_empty: Vec::new(),
+            quiet: Default::default(),
             closing: Vec::new(),
             engine: make_engine(local),
             jobs,
@@ -284,8 +283,7 @@ impl Driver {
             // SIP datagram read first may give it to a new call (its Drain must then read).
             for event in events.iter() {
                 if let Some(Source::Rtp(id)) = self.sources.get(event.token().0) {
-                    let id = *id;
-                    self.set_empty(id, false);
+                    self.quiet.event(*id);
                 }
             }
             for event in events.iter() {
@@ -654,7 +652,7 @@ impl Driver {
                 Ok(r) => r,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if let Some(id) = rtp {
-                        self.set_empty(id, true);
+                        self.quiet.empty(id);
                     }
                     return;
                 }
@@ -679,6 +677,9 @@ impl Driver {
             } else {
                 self.socket_ops();
             }
+        }
+        if let Some(id) = rtp {
+            self.quiet.event(id);
         }
         if !self.unfinished.contains(&rtp) {
             self.unfinished.push(rtp);
@@ -758,17 +759,9 @@ impl Driver {
     }
 
     /// Reads and drops what is queued on `id` (a pooled socket given to a new call), unless
-    /// it is known empty: read to WouldBlock since its last readable event, this turn's
-    /// events included. The one datagram that can then be missed arrived after this turn's
-    /// `epoll_wait` returned, a moment (at most one turn) before the Drain, which the Drain's
-    /// read would have taken; one arriving a moment after it always reached the new call.
-    /// What queued up earlier (the ended call's late packets, over [`QUARANTINE`]) raised an
-    /// event and was read and dropped then. This saves a recvfrom (EAGAIN) per pooled
-    /// socket a call takes: two a call once the pool is warm.
-    ///
-    /// [`QUARANTINE`]: sipbox::media::ports::QUARANTINE
+    /// it is known empty (`driver/quiet.rs`).
     fn drain_op(&mut self, id: SockId) {
-        if self.is_empty(id) {
+        if !self.quiet.needs_read(id) {
             return;
         }
         let Some(sock) = socket_in(&self.rtp, &self.dns, id) else {
@@ -778,25 +771,12 @@ impl Driver {
         for _ in 0..RTP_BATCH {
             match sock.recv_from(&mut self.buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.set_empty(id, true);
+                    self.quiet.empty(id);
                     return;
                 }
                 _ => {}
             }
         }
-    }
-
-    /// Whether RTP socket `id` is known to hold nothing (see `rtp_empty`).
-    fn is_empty(&self, id: SockId) -> bool {
-        rtp_index(id).is_some_and(|i| self.rtp_empty.get(i) == Some(&true))
-    }
-
-    fn set_empty(&mut self, id: SockId, empty: bool) {
-        let Some(i) = rtp_index(id) else { return };
-        if self.rtp_empty.len() <= i {
-            self.rtp_empty.resize(i + 1, false);
-        }
-        self.rtp_empty[i] = empty;
     }
 
     fn open_rtp(&mut self, id: SockId, addr: SocketAddr) -> io::Result<()> {
@@ -818,7 +798,7 @@ impl Driver {
                     self.sources.remove(old);
                 }
                 // Nothing can have arrived before the bind.
-                self.set_empty(id, true);
+                self.quiet.empty(id);
             }
             None => {
                 self.sources.remove(key);
@@ -827,15 +807,6 @@ impl Driver {
         }
         Ok(())
     }
-}
-
-/// The index of RTP/RTCP socket `id` in the driver's tables (None: the SIP or DNS socket).
-#[inline]
-fn rtp_index(id: SockId) -> Option<usize> {
-    if id == SockId::DNS {
-        return None;
-    }
-    usize::try_from(id.0.checked_sub(1)?).ok()
 }
 
 /// The socket of `id` among the RTP/RTCP sockets and the DNS client (not the SIP socket).
