@@ -2,8 +2,10 @@
 //! collected for a short while and given to the thread in one channel send, so the writer
 //! wakes (a futex wake on the loop, a futex wait, and its disk syscalls: open, write, close)
 //! a few times a second under load instead of once per call. This is Asterisk's CDR batch
-//! mode (`cdr.conf` `[general]` `batch`, `size`, `time`, `safeshutdown`) with a short time:
-//! a batch leaves when it holds [`BATCH_ITEMS`] items or [`HOLD`] after its first item.
+//! mode (`main/cdr.c`; `cdr.conf` `[general]` `batch`, `size`, `time`, `safeshutdown`) with a
+//! short time, and what `main/db.c` does for the AstDB (its `db_sync_thread` commits the open
+//! transaction at most once a second): a batch leaves when it holds [`BATCH_ITEMS`] items or
+//! [`HOLD`] after its first item.
 //!
 //! Durability: what a crash (SIGKILL, power) loses grows by at most the last [`HOLD`] of
 //! records and registration changes, still in the loop's memory. A stop (SIGTERM, SIGINT,
