@@ -19,6 +19,7 @@
 //! layout puts it; the binary's other I/O (the disk sound source) sits beside it.
 
 mod agi;
+mod quiet;
 
 use crate::ctl_driver::{CtlServer, OpenError};
 use crate::http_driver::HttpServer;
@@ -76,6 +77,8 @@ pub struct Driver {
     rtp: Vec<Option<(usize, UdpSocket)>>,
     /// The DNS client socket (`SockId::DNS`).
     dns: Option<(usize, UdpSocket)>,
+    /// The RTP sockets known to hold nothing: their Drain needs no syscall.
+    quiet: quiet::Quiet,
     /// Sockets closed during this turn, kept until its datagrams are sent (a call's last
     /// packets still leave from them).
     closing: Vec<(SockId, UdpSocket)>,
@@ -112,7 +115,7 @@ impl Driver {
     /// The engine is built once the bound address is known (bindport=0 is ephemeral).
     pub fn bind(
         addr: SocketAddr,
-        db: Option<std::sync::mpsc::SyncSender<sipbox::dialplan::astdb::DbOp>>,
+        db: Option<crate::write_batch::Batcher<sipbox::dialplan::astdb::DbOp>>,
         make_engine: impl FnOnce(SocketAddr) -> Engine,
     ) -> io::Result<Driver> {
         let poll = Poll::new()?;
@@ -135,6 +138,7 @@ impl Driver {
             signals,
             rtp: Vec::new(),
             dns: None,
+            quiet: Default::default(),
             closing: Vec::new(),
             engine: make_engine(local),
             jobs,
@@ -170,7 +174,7 @@ impl Driver {
     }
 
     /// Hands registration changes and call records to the store writer from now on.
-    pub fn set_disk(&mut self, disk: std::sync::mpsc::SyncSender<crate::store_disk::Write>) {
+    pub fn set_disk(&mut self, disk: crate::write_batch::Batcher<crate::store_disk::Write>) {
         self.jobs.set_disk(disk);
     }
 
@@ -254,7 +258,8 @@ impl Driver {
             let timeout = if self.unfinished.is_empty() {
                 let ctl = self.ctl.as_ref().and_then(|c| c.next_deadline());
                 let http = self.http.as_ref().and_then(|h| h.next_deadline());
-                let next = [self.engine.poll_timeout(), ctl, http]
+                let writers = self.jobs.deadline();
+                let next = [self.engine.poll_timeout(), ctl, http, writers]
                     .into_iter()
                     .flatten()
                     .min();
@@ -274,6 +279,13 @@ impl Driver {
             let now = turn_start;
             // Last turn's unfinished sockets go after this turn's ready ones.
             let mut again = std::mem::take(&mut self.unfinished);
+            // A socket with an event is not empty, even before its turn in the list comes: a
+            // SIP datagram read first may give it to a new call (its Drain must then read).
+            for event in events.iter() {
+                if let Some(Source::Rtp(id)) = self.sources.get(event.token().0) {
+                    self.quiet.event(*id);
+                }
+            }
             for event in events.iter() {
                 match self.sources.get(event.token().0) {
                     Some(Source::Sip) => {
@@ -358,6 +370,7 @@ impl Driver {
             // What this turn's datagrams queued leaves now, with what the timers queue.
             self.engine.handle_timeout(clock());
             self.flush();
+            self.jobs.flush_due(clock());
             self.ctl_turn();
             self.http_turn();
             self.engine
@@ -637,7 +650,12 @@ impl Driver {
             };
             let (len, from) = match sock.recv_from(&mut self.buf) {
                 Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Some(id) = rtp {
+                        self.quiet.empty(id);
+                    }
+                    return;
+                }
                 // ICMP errors surface here on Linux; the next datagram is unaffected.
                 Err(_) => continue,
             };
@@ -659,6 +677,9 @@ impl Driver {
             } else {
                 self.socket_ops();
             }
+        }
+        if let Some(id) = rtp {
+            self.quiet.event(id);
         }
         if !self.unfinished.contains(&rtp) {
             self.unfinished.push(rtp);
@@ -694,17 +715,7 @@ impl Driver {
                         self.closing.push((id, sock));
                     }
                 }
-                SocketOp::Drain { id } => {
-                    if let Some(sock) = socket_in(&self.rtp, &self.dns, id) {
-                        // Bounded: a flood on the socket must not hold the loop here.
-                        for _ in 0..RTP_BATCH {
-                            match sock.recv_from(&mut self.buf) {
-                                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                                _ => {}
-                            }
-                        }
-                    }
-                }
+                SocketOp::Drain { id } => self.drain_op(id),
             }
         }
     }
@@ -717,7 +728,7 @@ impl Driver {
         while let Some(job) = self.engine.poll_job() {
             match job {
                 sipbox::engine::Job::Agi(op) => self.agi_op(op),
-                job => self.jobs.start(job),
+                job => self.jobs.start(job, clock()),
             }
         }
         while let Some(t) = self.engine.poll_transmit() {
@@ -747,6 +758,27 @@ impl Driver {
         }
     }
 
+    /// Reads and drops what is queued on `id` (a pooled socket given to a new call), unless
+    /// it is known empty (`driver/quiet.rs`).
+    fn drain_op(&mut self, id: SockId) {
+        if !self.quiet.needs_read(id) {
+            return;
+        }
+        let Some(sock) = socket_in(&self.rtp, &self.dns, id) else {
+            return;
+        };
+        // Bounded: a flood on the socket must not hold the loop here.
+        for _ in 0..RTP_BATCH {
+            match sock.recv_from(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.quiet.empty(id);
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn open_rtp(&mut self, id: SockId, addr: SocketAddr) -> io::Result<()> {
         let mut sock = UdpSocket::bind(addr)?;
         let key = self.sources.insert(Source::Rtp(id));
@@ -765,6 +797,8 @@ impl Driver {
                     let _ = self.poll.registry().deregister(&mut s);
                     self.sources.remove(old);
                 }
+                // Nothing can have arrived before the bind.
+                self.quiet.empty(id);
             }
             None => {
                 self.sources.remove(key);

@@ -112,7 +112,8 @@ pub enum SocketOp {
         id: SockId,
     },
     /// Read and discard what is queued on it (a pooled RTP socket given to a new call: what
-    /// arrived for the previous one is not handed in).
+    /// arrived for the previous one is not handed in). The driver skips the read when it
+    /// knows the socket is empty (read to WouldBlock, no readable event since).
     Drain {
         /// Which.
         id: SockId,

@@ -2,16 +2,19 @@
 //! helper thread that spawns `/bin/sh -c`, waits for it with a deadline (killing it past its
 //! timeout) and posts the outcome back to the loop through a channel and a `mio::Waker`. The
 //! engine only sees [`Job`]s and `job_done` completions; the loop thread never waits.
+//! AstDB changes, registration changes and call records go to their writer threads in
+//! batches (`write_batch.rs`), which the driver's turn hands over when due.
 //!
 //! This is the binary's (declared by `src/main.rs`), like the driver.
 
+use crate::write_batch::Batcher;
 use mio::Waker;
 use sipbox::dialplan::astdb::DbOp;
 use sipbox::engine::{Job, JobId, JobOutcome, SHELL_MAX};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs jobs on helper threads and collects their outcomes.
 pub struct JobRunner {
@@ -19,9 +22,9 @@ pub struct JobRunner {
     done_rx: Receiver<(JobId, JobOutcome)>,
     waker: Arc<Waker>,
     /// The AstDB writer (None: the database lives in memory only).
-    db: Option<SyncSender<DbOp>>,
+    db: Option<Batcher<DbOp>>,
     /// The sipbox.db and CDR writer (None: neither is written).
-    disk: Option<SyncSender<crate::store_disk::Write>>,
+    disk: Option<Batcher<crate::store_disk::Write>>,
     /// The voicemail spool writer (`voicemail_disk.rs`).
     vm: Option<SyncSender<sipbox::voicemail::FsOp>>,
     /// The MixMonitor writer (`monitor_disk.rs`).
@@ -30,7 +33,7 @@ pub struct JobRunner {
 
 impl JobRunner {
     /// A runner that wakes the poll through `waker` when a job ends.
-    pub fn new(waker: Waker, db: Option<SyncSender<DbOp>>) -> JobRunner {
+    pub fn new(waker: Waker, db: Option<Batcher<DbOp>>) -> JobRunner {
         let (done_tx, done_rx) = channel();
         JobRunner {
             done_tx,
@@ -44,8 +47,25 @@ impl JobRunner {
     }
 
     /// Hands registration changes and call records to this writer from now on.
-    pub fn set_disk(&mut self, disk: SyncSender<crate::store_disk::Write>) {
+    pub fn set_disk(&mut self, disk: Batcher<crate::store_disk::Write>) {
         self.disk = Some(disk);
+    }
+
+    /// When the earliest held batch is due for its writer.
+    pub fn deadline(&self) -> Option<Instant> {
+        let db = self.db.as_ref().and_then(Batcher::deadline);
+        let disk = self.disk.as_ref().and_then(Batcher::deadline);
+        db.into_iter().chain(disk).min()
+    }
+
+    /// Hands the batches due at `now` to their writers.
+    pub fn flush_due(&mut self, now: Instant) {
+        if let Some(b) = &mut self.db {
+            b.flush_due(now);
+        }
+        if let Some(b) = &mut self.disk {
+            b.flush_due(now);
+        }
     }
 
     /// The poll's one waker, for other helper threads (the reload's) to share: mio allows a
@@ -54,8 +74,8 @@ impl JobRunner {
         self.waker.clone()
     }
 
-    /// Starts `job` on its own thread.
-    pub fn start(&self, job: Job) {
+    /// Starts `job` on its own thread (or holds it for its writer: `now` is when it came).
+    pub fn start(&mut self, job: Job, now: Instant) {
         let (id, command, timeout, capture) = match job {
             Job::Run {
                 id,
@@ -84,8 +104,8 @@ impl JobRunner {
                 return;
             }
             Job::Db(op) => {
-                if let Some(db) = &self.db {
-                    offer(db, op, "AstDB");
+                if let Some(db) = &mut self.db {
+                    db.push(op, now);
                 }
                 return;
             }
@@ -105,14 +125,14 @@ impl JobRunner {
                 return;
             }
             Job::Store(op) => {
-                if let Some(d) = &self.disk {
-                    offer(d, crate::store_disk::Write::Store(op), "sipbox.db");
+                if let Some(d) = &mut self.disk {
+                    d.push(crate::store_disk::Write::Store(op), now);
                 }
                 return;
             }
             Job::Cdr(r, csv) => {
-                if let Some(d) = &self.disk {
-                    offer(d, crate::store_disk::Write::Cdr(r, csv), "CDR");
+                if let Some(d) = &mut self.disk {
+                    d.push(crate::store_disk::Write::Cdr(r, csv), now);
                 }
                 return;
             }

@@ -21,6 +21,7 @@ mod sd_notify;
 mod sounds_disk;
 mod store_disk;
 mod voicemail_disk;
+mod write_batch;
 
 use driver::Driver;
 use sipbox::config::{self, ConfigSource};

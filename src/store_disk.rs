@@ -4,19 +4,21 @@
 //! applies the engine's [`StoreOp`]s and appends the call records, so the loop never waits
 //! on the disk.
 //!
-//! The writer takes whatever is queued (up to [`BATCH`]) and applies it in one transaction
-//! (WAL journal, `synchronous=NORMAL`): a crash loses at most the batch being written. A
-//! failure is logged and the registrations stay in memory only.
+//! The loop hands changes and records over in batches (`write_batch.rs`: at most
+//! [`crate::write_batch::HOLD`] after the first). The writer takes whatever is queued (up to
+//! [`BATCH`]) and applies it in one transaction (WAL journal, `synchronous=NORMAL`): a crash
+//! loses at most the batch being written and what the loop still held. A failure is logged
+//! and the registrations stay in memory only.
 //!
 //! This is the binary's (declared by `src/main.rs`), like the driver.
 
 use crate::cdr_disk::CdrSink;
+use crate::write_batch::Batcher;
 use rusqlite::{params, Connection};
 use sipbox::cdr::csv::CsvOptions;
 use sipbox::cdr::CdrRecord;
 use sipbox::store::{StoreOp, StoredBinding};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 /// Most operations applied in one transaction.
@@ -111,12 +113,12 @@ pub fn open(path: &Path, now_unix: u64) -> rusqlite::Result<Opened> {
 
 /// Starts the writer thread: registration changes go to `conn` (None: not persisted),
 /// records to `cdr` (None: CDRs off). It ends when every sender is gone and the queue is
-/// written: join it at shutdown.
+/// written: join it at shutdown (after dropping the batcher, which hands over the rest).
 pub fn writer(
     conn: Option<Connection>,
     cdr: Option<CdrSink>,
-) -> Option<(SyncSender<Write>, JoinHandle<()>)> {
-    let (tx, rx) = sync_channel::<Write>(crate::jobs_driver::WRITER_QUEUE);
+) -> Option<(Batcher<Write>, JoinHandle<()>)> {
+    let (tx, rx) = crate::write_batch::channel::<Write>("sipbox.db and CDR");
     let spawned = std::thread::Builder::new()
         .name("store".into())
         .spawn(move || {
@@ -125,10 +127,12 @@ pub fn writer(
                 let mut ops = Vec::new();
                 let mut records = Vec::new();
                 let mut next = Some(first);
-                while let Some(w) = next.take() {
-                    match w {
-                        Write::Store(op) => ops.push(op),
-                        Write::Cdr(r, csv) => records.push((*r, csv)),
+                while let Some(batch) = next.take() {
+                    for w in batch {
+                        match w {
+                            Write::Store(op) => ops.push(op),
+                            Write::Cdr(r, csv) => records.push((*r, csv)),
+                        }
                     }
                     if ops.len() + records.len() < BATCH {
                         next = rx.try_recv().ok();

@@ -75,6 +75,45 @@ fn a_phone_registered_before_a_restart_takes_a_call_after_it() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The loop holds records for at most `write_batch::HOLD` (100 ms): an idle sipbox wakes to
+/// hand them over, it does not wait for the next call or the stop.
+#[test]
+fn a_call_record_is_in_master_csv_soon_after_the_call_ends() {
+    let dir = config_dir("store-cdr-soon");
+    let sb = Sipbox::start_in(&dir);
+    let mut w = UdpWire::to(&sb);
+    let callee = Ua::new(&mut w, "1002", "1002pass").registered(&mut w);
+    let mut caller = Ua::new(&mut w, "1001", "1001pass");
+    let offer = sdp(caller.rtp, &[0], "sendrecv");
+    let mut d = caller.call_start(&mut w, "1002", &offer);
+    callee.answer(&mut w, &[0]);
+    let r = caller.invite_outcome(&mut w, &mut d);
+    assert_eq!(r.status(), 200, "{r:?}");
+    caller.ack(&mut w, &d, None);
+    caller.hang_up(&mut w, &mut d);
+    callee.answer_bye(&mut w);
+    let path = dir.join("log/cdr-csv/Master.csv");
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let mut csv = String::new();
+    while std::time::Instant::now() < deadline {
+        csv = std::fs::read_to_string(&path).unwrap_or_default();
+        if !csv.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        csv.lines().count(),
+        1,
+        "within a second, sipbox running: {csv:?}"
+    );
+    assert!(csv.contains(",\"ANSWERED\","), "{csv}");
+    assert_eq!(sb.stop(), Some(0));
+    let csv = std::fs::read_to_string(&path).expect("Master.csv");
+    assert_eq!(csv.lines().count(), 1, "written once: {csv}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn a_corrupt_database_is_said_and_sipbox_serves_from_memory() {
     let dir = config_dir("store-corrupt");
