@@ -24,7 +24,7 @@ pub struct NameAddr {
 }
 
 /// A display name as written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RawDisplay<'a> {
     /// `"..."`, with its quotes.
     Quoted(&'a str),
@@ -33,7 +33,7 @@ enum RawDisplay<'a> {
 }
 
 /// A name-addr split into raw components: validated, not copied.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NameAddrParts<'a> {
     display: Option<RawDisplay<'a>>,
     uri: UriParts<'a>,
@@ -82,7 +82,7 @@ impl<'a> NameAddrParts<'a> {
     fn scan_addr_spec(s: &'a str) -> Result<NameAddrParts<'a>, String> {
         let end = find(s, b';').unwrap_or(s.len());
         let uri_text = trim(s.get(..end).unwrap_or(""));
-        if uri_text.contains(['?', ',', '"']) {
+        if uri_text.bytes().any(|b| matches!(b, b'?' | b',' | b'"')) {
             return Err("URI with headers must be in <>".into());
         }
         let uri = UriParts::scan(uri_text).map_err(|e| e.to_string())?;
