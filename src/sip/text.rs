@@ -186,6 +186,20 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
 
 /// Parses `1*DIGIT` into a `u16` port number.
 pub(crate) fn parse_u16(s: &str) -> Option<u16> {
+    // Up to four digits cannot overflow: no checked arithmetic.
+    if let [_, ..] = s.as_bytes() {
+        if s.len() <= 4 {
+            let mut n: u16 = 0;
+            for b in s.bytes() {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                n = n * 10 + u16::from(d);
+            }
+            return Some(n);
+        }
+    }
     parse_u32(s).and_then(|n| u16::try_from(n).ok())
 }
 
@@ -361,6 +375,15 @@ mod tests {
         assert_eq!(parse_u32("-1"), None);
         assert_eq!(parse_u32(""), None);
         assert_eq!(parse_u16("65536"), None);
+        for n in [
+            "0", "7", "5060", "9999", "65535", "0005060", "", "1a", "-1", "+1", "12 ", "\u{e9}",
+        ] {
+            assert_eq!(
+                parse_u16(n),
+                parse_u32(n).and_then(|v| u16::try_from(v).ok()),
+                "{n:?}"
+            );
+        }
     }
 
     #[test]

@@ -38,17 +38,15 @@ pub(crate) struct ViaParts<'a> {
 
 /// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
 fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
-    let ok = if name.eq_ignore_ascii_case("rport") {
-        value.is_none_or(|p| parse_u16(p).is_some())
-    } else if name.eq_ignore_ascii_case("ttl") {
-        value.and_then(parse_u32).is_some_and(|t| t <= 255)
-    } else if ["branch", "received", "maddr"]
-        .iter()
-        .any(|n| name.eq_ignore_ascii_case(n))
-    {
-        value.is_some_and(|v| !v.starts_with('"') && !v.bytes().any(is_ws))
-    } else {
-        true
+    let is = |n: &str| name.eq_ignore_ascii_case(n);
+    // By length first: one comparison at most.
+    let ok = match name.len() {
+        5 if is("rport") => value.is_none_or(|p| parse_u16(p).is_some()),
+        3 if is("ttl") => value.and_then(parse_u32).is_some_and(|t| t <= 255),
+        6 | 8 | 5 if is("branch") || is("received") || is("maddr") => {
+            value.is_some_and(|v| !v.starts_with('"') && !v.bytes().any(is_ws))
+        }
+        _ => true,
     };
     if ok {
         Ok(())
@@ -97,7 +95,7 @@ impl<'a> ViaParts<'a> {
             if check_param(n, v).is_err() {
                 return false;
             }
-            if branch.is_none() && n.eq_ignore_ascii_case("branch") {
+            if branch.is_none() && n.len() == 6 && n.eq_ignore_ascii_case("branch") {
                 branch = v;
             }
             true
