@@ -113,6 +113,14 @@ impl<'a> UriParts<'a> {
     /// `?headers`. `None` if `s` is not in that form: [`UriParts::scan_general`] then
     /// decides, and it returns the same parts on every URI accepted here.
     fn scan_plain(s: &'a str) -> Option<UriParts<'a>> {
+        Self::scan_plain_prefix(s).and_then(|(u, end)| (end == s.len()).then_some(u))
+    }
+
+    /// [`UriParts::scan_plain`] on the longest start of `s` in the plain form: the parts
+    /// and where they end. If `s` goes on with `>` there, the URI of a `<...>` name-addr
+    /// is the same as [`UriParts::scan`] would read from the text before the first `>`
+    /// (the plain form holds no `>`, and a `>` before the user's `@` makes this `None`).
+    pub(crate) fn scan_plain_prefix(s: &'a str) -> Option<(UriParts<'a>, usize)> {
         let b = s.as_bytes();
         let colon = if b.get(..4)?.eq_ignore_ascii_case(b"sip:") {
             3
@@ -148,7 +156,7 @@ impl<'a> UriParts<'a> {
         let mut i = 0;
         while i < pb.len() {
             if pb.get(i) != Some(&b';') {
-                return None;
+                break;
             }
             let n_end = allowed_end(Part::Param, pb, i + 1);
             if n_end == i + 1 {
@@ -163,16 +171,17 @@ impl<'a> UriParts<'a> {
                 i = v_end;
             }
         }
-        Some(UriParts {
+        let uri = UriParts {
             scheme,
             opaque: None,
             user,
             password: None,
             host,
             port,
-            params,
+            params: params.get(..i)?,
             headers: None,
-        })
+        };
+        Some((uri, colon + 1 + p_start + i))
     }
 
     /// [`UriParts::scan`] for any text.
