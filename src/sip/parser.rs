@@ -45,6 +45,7 @@ enum Start<'a> {
 
 /// The byte range of the next line of `data` from `pos` without its CR LF, and where the
 /// line after starts.
+#[inline]
 fn next_line(data: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
     let rest = data.get(pos..)?;
     if rest.is_empty() {
@@ -138,16 +139,15 @@ fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, &[u8]), String> {
             let shown = line.get(..name_len.min(40)).unwrap_or("");
             return Err(format!("bad header name or no colon after {shown:?}"));
         };
-        let name = HeaderName::parse(line.get(..name_len).unwrap_or(""));
+        let (name, as_written) = HeaderName::parse_as_written(line.get(..name_len).unwrap_or(""));
         let raw_value = line.get(colon + 1..).unwrap_or("");
         let value_len = trim(raw_value).len();
         // A line already in wire form (`Name: value` CR LF, the canonical name or an unknown
         // one as spelled) is used in place.
-        let prefix_len = match name.wire_prefix() {
-            Some(p) if line.starts_with(p) => p.len(),
-            Some(_) => 0,
-            None if bytes.get(name_len..name_len + 2) == Some(b": ") => name_len + 2,
-            None => 0,
+        let prefix_len = if as_written && bytes.get(name_len..name_len + 2) == Some(b": ") {
+            name_len + 2
+        } else {
+            0
         };
         let at = start - first;
         if prefix_len > 0 && line.len() - prefix_len == value_len && next == end + 2 {

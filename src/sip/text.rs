@@ -186,18 +186,18 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
 
 /// Parses `1*DIGIT` into a `u16` port number.
 pub(crate) fn parse_u16(s: &str) -> Option<u16> {
-    // Up to four digits cannot overflow: no checked arithmetic.
+    // Up to nine digits cannot overflow a u32: no checked arithmetic.
     if let [_, ..] = s.as_bytes() {
-        if s.len() <= 4 {
-            let mut n: u16 = 0;
+        if s.len() <= 9 {
+            let mut n: u32 = 0;
             for b in s.bytes() {
                 let d = b.wrapping_sub(b'0');
                 if d > 9 {
                     return None;
                 }
-                n = n * 10 + u16::from(d);
+                n = n * 10 + u32::from(d);
             }
-            return Some(n);
+            return u16::try_from(n).ok();
         }
     }
     parse_u32(s).and_then(|n| u16::try_from(n).ok())

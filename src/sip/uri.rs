@@ -122,12 +122,10 @@ impl<'a> UriParts<'a> {
     /// (the plain form holds no `>`, and a `>` before the user's `@` makes this `None`).
     pub(crate) fn scan_plain_prefix(s: &'a str) -> Option<(UriParts<'a>, usize)> {
         let b = s.as_bytes();
-        let colon = if b.get(..4)?.eq_ignore_ascii_case(b"sip:") {
-            3
-        } else if b.get(..5)?.eq_ignore_ascii_case(b"sips:") {
-            4
-        } else {
-            return None;
+        let colon = match b {
+            [s, i, p, b':', ..] if [*s, *i, *p].eq_ignore_ascii_case(b"sip") => 3,
+            [s, i, p, s2, b':', ..] if [*s, *i, *p, *s2].eq_ignore_ascii_case(b"sips") => 4,
+            _ => return None,
         };
         let scheme = s.get(..colon)?;
         let rest = s.get(colon + 1..)?;

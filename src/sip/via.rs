@@ -55,6 +55,18 @@ fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// [`check_param`] on a plain parameter (see [`plain_params`]): its value has no quotes
+/// and no blanks, so only presence and the numbers are left to check.
+fn plain_param_ok(name: &str, value: Option<&str>) -> bool {
+    let is = |n: &str| name.eq_ignore_ascii_case(n);
+    match name.len() {
+        5 if is("rport") => value.is_none_or(|p| parse_u16(p).is_some()),
+        3 if is("ttl") => value.and_then(parse_u32).is_some_and(|t| t <= 255),
+        6 | 8 | 5 if is("branch") || is("received") || is("maddr") => value.is_some(),
+        _ => true,
+    }
+}
+
 impl<'a> ViaParts<'a> {
     /// Splits and validates one Via value (not a comma-separated list).
     pub(crate) fn scan(s: &'a str) -> Result<ViaParts<'a>, String> {
@@ -92,7 +104,7 @@ impl<'a> ViaParts<'a> {
         let params = s.get(p_start..)?;
         let mut branch = None;
         let plain = plain_params(params, |n, v| {
-            if check_param(n, v).is_err() {
+            if !plain_param_ok(n, v) {
                 return false;
             }
             if branch.is_none() && n.len() == 6 && n.eq_ignore_ascii_case("branch") {
