@@ -8,7 +8,7 @@
 
 use super::error::{BadRequest, ParseError};
 use super::essentials::{Essentials, Invalid};
-use super::headers::{Headers, Received};
+use super::headers::{Headers, Received, Seen};
 use super::method::Method;
 use super::name::HeaderName;
 use super::request::Request;
@@ -63,13 +63,21 @@ fn next_line(data: &[u8], pos: usize) -> Option<(usize, usize, usize)> {
 
 fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
     if let Some(rest) = line.strip_prefix("SIP/") {
-        let (version, rest) = rest
-            .split_once(' ')
-            .ok_or(ParseError::Garbage("status line"))?;
+        let sp = memchr(rest.as_bytes(), b' ').ok_or(ParseError::Garbage("status line"))?;
+        let (version, rest) = (
+            rest.get(..sp).unwrap_or(""),
+            rest.get(sp + 1..).unwrap_or(""),
+        );
         if version != "2.0" {
             return Err(ParseError::BadResponse("version not supported".into()));
         }
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+        let (code, reason) = match memchr(rest.as_bytes(), b' ') {
+            Some(sp) => (
+                rest.get(..sp).unwrap_or(""),
+                rest.get(sp + 1..).unwrap_or(""),
+            ),
+            None => (rest, ""),
+        };
         let bad = || ParseError::BadResponse(format!("bad status code {code:.10}"));
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -96,7 +104,7 @@ fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
 
 /// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
 /// the headers and the bytes after the empty line (none if there is no empty line).
-fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, &[u8]), String> {
+fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, Seen, &[u8]), String> {
     // Validate UTF-8 once, up to the first bad byte; the head must lie inside it.
     let text = match std::str::from_utf8(data) {
         Ok(t) => t,
@@ -167,7 +175,8 @@ fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, &[u8]), String> {
         .get(first..lines_end)
         .ok_or("header line is not UTF-8")?;
     let spare = data.len().saturating_sub(lines_end) + 64;
-    Ok((h.finish(lines, spare), rest))
+    let (headers, seen) = h.finish(lines, spare);
+    Ok((headers, seen, rest))
 }
 
 fn bad_request(
@@ -218,8 +227,8 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
-            let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
-            let ess = Essentials::validate(&headers)
+            let (headers, seen, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
+            let ess = Essentials::validate(&headers, &seen)
                 .map_err(|i| ParseError::BadResponse(invalid_reason(&i)))?;
             let body = frame(rest, ess.content_length)
                 .ok_or_else(|| ParseError::BadResponse("Bad Content-Length header".into()))?;
@@ -230,7 +239,7 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         Start::Request { method, line } => {
             let method = Method::parse(method);
             match read_headers(data, pos) {
-                Ok((headers, rest)) => parse_request(method, line, headers, rest),
+                Ok((headers, seen, rest)) => parse_request(method, line, headers, &seen, rest),
                 Err(e) => Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
             }
         }
@@ -241,6 +250,7 @@ fn parse_request(
     method: Method,
     line: &str,
     headers: Headers,
+    seen: &Seen,
     rest: &[u8],
 ) -> Result<Message, ParseError> {
     // METHOD SP Request-URI SP version, exactly two SPs.
@@ -292,19 +302,20 @@ fn parse_request(
             ))
         }
     };
-    let ess =
-        match Essentials::validate(&headers).and_then(|e| e.check_request(&method).map(|()| e)) {
-            Ok(e) => e,
-            Err(i) => {
-                return Err(bad_request(
-                    &method,
-                    400,
-                    &invalid_reason(&i),
-                    i.what,
-                    headers,
-                ))
-            }
-        };
+    let ess = match Essentials::validate(&headers, seen)
+        .and_then(|e| e.check_request(&method).map(|()| e))
+    {
+        Ok(e) => e,
+        Err(i) => {
+            return Err(bad_request(
+                &method,
+                400,
+                &invalid_reason(&i),
+                i.what,
+                headers,
+            ))
+        }
+    };
     let Some(body) = frame(rest, ess.content_length) else {
         let detail = format!(
             "{} declared, {} present",
@@ -382,7 +393,18 @@ mod tests {
         };
         let got = read_headers(data, pos);
         match (got, reference(data, pos)) {
-            (Ok((h, rest)), Some((want, want_rest))) => {
+            (Ok((h, seen, rest)), Some((want, want_rest))) => {
+                // The lines noted for validation are the lines of those headers.
+                for (lines, name) in [
+                    (seen.via, HeaderName::Via),
+                    (seen.from, HeaderName::From),
+                    (seen.call_id, HeaderName::CallId),
+                    (seen.content_length, HeaderName::ContentLength),
+                ] {
+                    assert_eq!(lines.count, h.count(&name));
+                    let first = h.iter().position(|(n, _)| *n == name);
+                    assert_eq!(first.unwrap_or(0), lines.first);
+                }
                 assert_eq!(h, want, "{:?}", String::from_utf8_lossy(data));
                 assert_eq!(wire(&h), wire(&want), "{:?}", String::from_utf8_lossy(data));
                 assert_eq!(rest, &want_rest[..]);
@@ -392,7 +414,7 @@ mod tests {
             (got, want) => panic!(
                 "{:?}: {:?} but before {:?}",
                 String::from_utf8_lossy(data),
-                got.map(|(h, _)| h),
+                got.map(|(h, _, _)| h),
                 want.map(|(h, _)| h)
             ),
         }

@@ -130,15 +130,14 @@ impl<'a> UriParts<'a> {
         let scheme = s.get(..colon)?;
         let rest = s.get(colon + 1..)?;
         let rb = rest.as_bytes();
-        let (user, h_start) = match memchr(rb, b'@') {
-            Some(at) => {
-                // USER has neither `:` (a password) nor `%` (an escape).
-                if at == 0 || allowed_end(Part::User, rb, 0) != at {
-                    return None;
-                }
-                (Some(rest.get(..at)?), at + 1)
-            }
-            None => (None, 0),
+        // USER has neither `@`, `:` (a password) nor `%` (an escape): if its run stops at an
+        // `@`, that is the first one; otherwise there must be no `@` at all.
+        let u_end = allowed_end(Part::User, rb, 0);
+        let (user, h_start) = match rb.get(u_end) {
+            Some(b'@') if u_end > 0 => (Some(rest.get(..u_end)?), u_end + 1),
+            Some(b'@') => return None,
+            _ if memchr(rb.get(u_end..)?, b'@').is_some() => return None,
+            _ => (None, 0),
         };
         let h_end = host_end(rb, h_start);
         let host = rest.get(h_start..h_end).filter(|h| !h.is_empty())?;
