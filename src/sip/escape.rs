@@ -67,6 +67,7 @@ pub(crate) fn allowed(part: Part, b: u8) -> bool {
 }
 
 /// Where the run of bytes `part` allows unescaped, from `i`, ends (see [`run_end`]).
+#[inline]
 pub(crate) fn allowed_end(part: Part, b: &[u8], i: usize) -> usize {
     let t = match part {
         Part::User => &USER,

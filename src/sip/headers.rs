@@ -51,6 +51,7 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
+    #[inline]
     fn note(&mut self, name: &HeaderName, index: usize) {
         let lines = match name {
             HeaderName::Via => &mut self.via,
@@ -93,17 +94,20 @@ impl Received {
     }
 
     /// True if no header line was read yet.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// A line in wire form starting at `line`, its value at `value`.
+    #[inline]
     pub(crate) fn wire_line(&mut self, name: HeaderName, line: usize, value: Range<usize>) {
         self.seen.note(&name, self.entries.len());
         self.entries.push(Entry { name, line, value });
     }
 
     /// A line to rewrite; `raw` is its value as received (trimmed on writing).
+    #[inline]
     pub(crate) fn other_line(&mut self, name: HeaderName, raw: Range<usize>) {
         self.seen.note(&name, self.entries.len());
         self.rewrite.push((self.entries.len(), raw, None));
@@ -224,11 +228,13 @@ impl Headers {
     }
 
     /// The name of the line at `index`.
+    #[inline]
     pub(crate) fn name_at(&self, index: usize) -> Option<&HeaderName> {
         self.entries.get(index).map(|e| &e.name)
     }
 
     /// The value of the line at `index` ("" past the end).
+    #[inline]
     pub(crate) fn value_at(&self, index: usize) -> &str {
         self.entries.get(index).map_or("", |e| self.value(e))
     }

@@ -22,6 +22,7 @@ pub(crate) fn is_host_byte(b: u8) -> bool {
 
 /// Where the run of bytes of class `t` starting at `i` ends (`b.len()` if it reaches the
 /// end; `i` if `b[i]` is not in the class or `i` is past the end).
+#[inline]
 pub(crate) fn run_end(b: &[u8], i: usize, t: &[bool; 256]) -> usize {
     match b.get(i..) {
         Some(rest) => rest
@@ -33,21 +34,25 @@ pub(crate) fn run_end(b: &[u8], i: usize, t: &[bool; 256]) -> usize {
 }
 
 /// [`run_end`] for `token` bytes.
+#[inline]
 pub(crate) fn token_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, &TOKEN)
 }
 
 /// [`run_end`] for unquoted parameter-value bytes ([`is_param_value_byte`]).
+#[inline]
 pub(crate) fn param_value_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, &PARAM_VALUE)
 }
 
 /// [`run_end`] for hostname bytes ([`is_host_byte`]).
+#[inline]
 pub(crate) fn host_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, &HOST)
 }
 
 /// [`run_end`] for ASCII digits.
+#[inline]
 pub(crate) fn digits_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, &DIGIT)
 }
@@ -185,6 +190,7 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
 }
 
 /// Parses `1*DIGIT` into a `u16` port number.
+#[inline]
 pub(crate) fn parse_u16(s: &str) -> Option<u16> {
     // Up to nine digits cannot overflow a u32: no checked arithmetic.
     if let [_, ..] = s.as_bytes() {
