@@ -10,7 +10,7 @@
 use std::cell::OnceCell;
 
 use super::cseq::CSeq;
-use super::headers::{Headers, Lines, Seen, Span};
+use super::headers::{Headers, Span};
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{NameAddr, NameAddrParts};
@@ -75,13 +75,22 @@ fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
     h.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).last()
 }
 
-/// The value of a header that must appear at most once, and whether there are more.
+/// The value of a header that must appear at most once, seen while scanning.
+#[derive(Default)]
 struct Slot<'a> {
     first: Option<&'a str>,
     more: bool,
 }
 
 impl<'a> Slot<'a> {
+    fn put(&mut self, v: &'a str) {
+        if self.first.is_some() {
+            self.more = true;
+        } else {
+            self.first = Some(v);
+        }
+    }
+
     fn at_most_one(&self, canon: &'static str) -> Result<Option<&'a str>, Invalid> {
         if self.more {
             return Err(bad(canon, "more than one"));
@@ -122,36 +131,44 @@ impl Essentials {
         e
     }
 
-    /// Checks the essentials of parsed headers, decoding only CSeq and the numbers. `seen`
-    /// says where their lines are (noted while reading them).
-    pub fn validate(h: &Headers, seen: &Seen) -> Result<Box<Essentials>, Invalid> {
+    /// Checks the essentials of parsed headers, decoding only CSeq and the numbers.
+    pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
         let mut n_vias = 0usize;
         let mut bare_cookie = false;
         let mut spans = Spans::default();
-        let via_lines = (seen.via.first..h.len())
-            .filter(|&i| seen.via.count == 1 || h.name_at(i) == Some(&HeaderName::Via))
-            .take(seen.via.count);
-        for i in via_lines {
-            for v in split_list(h.value_at(i)) {
-                let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
-                if n_vias == 0 {
-                    bare_cookie = via.branch() == Some(MAGIC_COOKIE);
-                    spans.top_via = h.span_of(via.host()).map(|host| TopVia {
-                        branch: via.branch().and_then(|b| h.span_of(b)),
-                        host,
-                        port: via.port(),
-                    });
+        let mut from = Slot::default();
+        let mut to = Slot::default();
+        let mut call_id = Slot::default();
+        let mut cseq = Slot::default();
+        let mut max_forwards = Slot::default();
+        let mut content_length = Slot::default();
+        for (name, value) in h.iter() {
+            let slot: &mut Slot = match name {
+                HeaderName::Via => {
+                    for v in split_list(value) {
+                        let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
+                        if n_vias == 0 {
+                            bare_cookie = via.branch() == Some(MAGIC_COOKIE);
+                            spans.top_via = h.span_of(via.host()).map(|host| TopVia {
+                                branch: via.branch().and_then(|b| h.span_of(b)),
+                                host,
+                                port: via.port(),
+                            });
+                        }
+                        n_vias += 1;
+                    }
+                    continue;
                 }
-                n_vias += 1;
-            }
+                HeaderName::From => &mut from,
+                HeaderName::To => &mut to,
+                HeaderName::CallId => &mut call_id,
+                HeaderName::CSeq => &mut cseq,
+                HeaderName::MaxForwards => &mut max_forwards,
+                HeaderName::ContentLength => &mut content_length,
+                _ => continue,
+            };
+            slot.put(value);
         }
-        let slot = |lines: Lines| Slot {
-            first: (lines.count > 0).then(|| h.value_at(lines.first)),
-            more: lines.count > 1,
-        };
-        let (from, to, call_id) = (slot(seen.from), slot(seen.to), slot(seen.call_id));
-        let (cseq, max_forwards) = (slot(seen.cseq), slot(seen.max_forwards));
-        let content_length = slot(seen.content_length);
         if n_vias == 0 {
             return Err(Invalid {
                 header: "Via",

@@ -29,47 +29,6 @@ fn append_line(text: &mut String, name: &HeaderName, value: &str) -> (usize, Ran
     (line, start..end)
 }
 
-/// Where the lines of one header are among the lines read: the first one's index and how
-/// many there are.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Lines {
-    pub first: usize,
-    pub count: usize,
-}
-
-/// The lines of the headers [`Essentials::validate`](super::essentials::Essentials::validate)
-/// checks, noted while reading, so it does not walk every line again.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Seen {
-    pub via: Lines,
-    pub from: Lines,
-    pub to: Lines,
-    pub call_id: Lines,
-    pub cseq: Lines,
-    pub max_forwards: Lines,
-    pub content_length: Lines,
-}
-
-impl Seen {
-    #[inline]
-    fn note(&mut self, name: &HeaderName, index: usize) {
-        let lines = match name {
-            HeaderName::Via => &mut self.via,
-            HeaderName::From => &mut self.from,
-            HeaderName::To => &mut self.to,
-            HeaderName::CallId => &mut self.call_id,
-            HeaderName::CSeq => &mut self.cseq,
-            HeaderName::MaxForwards => &mut self.max_forwards,
-            HeaderName::ContentLength => &mut self.content_length,
-            _ => return,
-        };
-        if lines.count == 0 {
-            lines.first = index;
-        }
-        lines.count += 1;
-    }
-}
-
 /// The header lines of a received message as they are read: positions in the head (the
 /// text from the first header line), which [`Received::finish`] copies once, whole. Lines
 /// already in wire form (canonical name, `: `, trimmed value, CR LF) are used in place;
@@ -77,7 +36,6 @@ impl Seen {
 /// wire form after the copy, and their original bytes are left unused.
 pub(crate) struct Received {
     entries: Vec<Entry>,
-    seen: Seen,
     /// Entries to write after the copy: index, raw value range in the head, and the
     /// unfolded value if continuation lines followed.
     rewrite: Vec<(usize, Range<usize>, Option<String>)>,
@@ -88,7 +46,6 @@ impl Received {
     pub(crate) fn with_capacity(count: usize) -> Received {
         Received {
             entries: Vec::with_capacity(count),
-            seen: Seen::default(),
             rewrite: Vec::new(),
         }
     }
@@ -102,14 +59,12 @@ impl Received {
     /// A line in wire form starting at `line`, its value at `value`.
     #[inline]
     pub(crate) fn wire_line(&mut self, name: HeaderName, line: usize, value: Range<usize>) {
-        self.seen.note(&name, self.entries.len());
         self.entries.push(Entry { name, line, value });
     }
 
     /// A line to rewrite; `raw` is its value as received (trimmed on writing).
     #[inline]
     pub(crate) fn other_line(&mut self, name: HeaderName, raw: Range<usize>) {
-        self.seen.note(&name, self.entries.len());
         self.rewrite.push((self.entries.len(), raw, None));
         self.entries.push(Entry {
             name,
@@ -143,12 +98,10 @@ impl Received {
     }
 
     /// The store: `head` (the header lines, from the first one) copied once, then the
-    /// lines to rewrite; `spare` more bytes of room for headers pushed later. With it, where
-    /// the essential headers are in it.
-    pub(crate) fn finish(self, head: &str, spare: usize) -> (Headers, Seen) {
+    /// lines to rewrite; `spare` more bytes of room for headers pushed later.
+    pub(crate) fn finish(self, head: &str, spare: usize) -> Headers {
         let Received {
             mut entries,
-            seen,
             rewrite,
         } = self;
         let mut text = String::with_capacity(head.len() + spare);
@@ -165,7 +118,7 @@ impl Received {
             e.line = line;
             e.value = value;
         }
-        (Headers { text, entries }, seen)
+        Headers { text, entries }
     }
 }
 
@@ -225,18 +178,6 @@ impl Headers {
 
     fn value(&self, e: &Entry) -> &str {
         self.text.get(e.value.clone()).unwrap_or("")
-    }
-
-    /// The name of the line at `index`.
-    #[inline]
-    pub(crate) fn name_at(&self, index: usize) -> Option<&HeaderName> {
-        self.entries.get(index).map(|e| &e.name)
-    }
-
-    /// The value of the line at `index` ("" past the end).
-    #[inline]
-    pub(crate) fn value_at(&self, index: usize) -> &str {
-        self.entries.get(index).map_or("", |e| self.value(e))
     }
 
     /// The first value of `name` (the whole line's value, even for list headers).
@@ -424,10 +365,7 @@ mod tests {
         r.wire_line(HeaderName::Subject, 51, 60..61);
         r.fold(head, "  y ");
         r.wire_line(HeaderName::Other("X-B".into()), 69, 74..75);
-        let (mut h, seen) = r.finish(head, 0);
-        assert_eq!((seen.via.first, seen.via.count, seen.to.count), (0, 1, 0));
-        assert_eq!(h.value_at(1), "x y");
-        assert_eq!(h.value_at(9), "");
+        let mut h = r.finish(head, 0);
         assert_eq!(h.get(&HeaderName::Subject), Some("x y"));
         assert_eq!(h.get(&HeaderName::parse("x-b")), Some("7"));
         h.remove(&HeaderName::parse("X-B"));

@@ -8,7 +8,7 @@
 
 use super::error::{BadRequest, ParseError};
 use super::essentials::{Essentials, Invalid};
-use super::headers::{Headers, Received, Seen};
+use super::headers::{Headers, Received};
 use super::method::Method;
 use super::name::HeaderName;
 use super::request::Request;
@@ -104,7 +104,7 @@ fn start_line(line: &str) -> Result<Start<'_>, ParseError> {
 
 /// Reads header lines from `pos` up to the empty line, unfolding continuations. Returns
 /// the headers and the bytes after the empty line (none if there is no empty line).
-fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, Seen, &[u8]), String> {
+fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, &[u8]), String> {
     // Validate UTF-8 once, up to the first bad byte; the head must lie inside it.
     let text = match std::str::from_utf8(data) {
         Ok(t) => t,
@@ -175,8 +175,7 @@ fn read_headers(data: &[u8], pos: usize) -> Result<(Headers, Seen, &[u8]), Strin
         .get(first..lines_end)
         .ok_or("header line is not UTF-8")?;
     let spare = data.len().saturating_sub(lines_end) + 64;
-    let (headers, seen) = h.finish(lines, spare);
-    Ok((headers, seen, rest))
+    Ok((h.finish(lines, spare), rest))
 }
 
 fn bad_request(
@@ -227,8 +226,8 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
-            let (headers, seen, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
-            let ess = Essentials::validate(&headers, &seen)
+            let (headers, rest) = read_headers(data, pos).map_err(ParseError::BadResponse)?;
+            let ess = Essentials::validate(&headers)
                 .map_err(|i| ParseError::BadResponse(invalid_reason(&i)))?;
             let body = frame(rest, ess.content_length)
                 .ok_or_else(|| ParseError::BadResponse("Bad Content-Length header".into()))?;
@@ -239,7 +238,7 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         Start::Request { method, line } => {
             let method = Method::parse(method);
             match read_headers(data, pos) {
-                Ok((headers, seen, rest)) => parse_request(method, line, headers, &seen, rest),
+                Ok((headers, rest)) => parse_request(method, line, headers, rest),
                 Err(e) => Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
             }
         }
@@ -250,7 +249,6 @@ fn parse_request(
     method: Method,
     line: &str,
     headers: Headers,
-    seen: &Seen,
     rest: &[u8],
 ) -> Result<Message, ParseError> {
     // METHOD SP Request-URI SP version, exactly two SPs.
@@ -302,20 +300,19 @@ fn parse_request(
             ))
         }
     };
-    let ess = match Essentials::validate(&headers, seen)
-        .and_then(|e| e.check_request(&method).map(|()| e))
-    {
-        Ok(e) => e,
-        Err(i) => {
-            return Err(bad_request(
-                &method,
-                400,
-                &invalid_reason(&i),
-                i.what,
-                headers,
-            ))
-        }
-    };
+    let ess =
+        match Essentials::validate(&headers).and_then(|e| e.check_request(&method).map(|()| e)) {
+            Ok(e) => e,
+            Err(i) => {
+                return Err(bad_request(
+                    &method,
+                    400,
+                    &invalid_reason(&i),
+                    i.what,
+                    headers,
+                ))
+            }
+        };
     let Some(body) = frame(rest, ess.content_length) else {
         let detail = format!(
             "{} declared, {} present",
@@ -393,18 +390,7 @@ mod tests {
         };
         let got = read_headers(data, pos);
         match (got, reference(data, pos)) {
-            (Ok((h, seen, rest)), Some((want, want_rest))) => {
-                // The lines noted for validation are the lines of those headers.
-                for (lines, name) in [
-                    (seen.via, HeaderName::Via),
-                    (seen.from, HeaderName::From),
-                    (seen.call_id, HeaderName::CallId),
-                    (seen.content_length, HeaderName::ContentLength),
-                ] {
-                    assert_eq!(lines.count, h.count(&name));
-                    let first = h.iter().position(|(n, _)| *n == name);
-                    assert_eq!(first.unwrap_or(0), lines.first);
-                }
+            (Ok((h, rest)), Some((want, want_rest))) => {
                 assert_eq!(h, want, "{:?}", String::from_utf8_lossy(data));
                 assert_eq!(wire(&h), wire(&want), "{:?}", String::from_utf8_lossy(data));
                 assert_eq!(rest, &want_rest[..]);
@@ -414,7 +400,7 @@ mod tests {
             (got, want) => panic!(
                 "{:?}: {:?} but before {:?}",
                 String::from_utf8_lossy(data),
-                got.map(|(h, _, _)| h),
+                got.map(|(h, _)| h),
                 want.map(|(h, _)| h)
             ),
         }
