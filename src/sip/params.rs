@@ -144,7 +144,7 @@ pub(crate) fn check_header_params_tag(s: &str) -> Result<Option<&str>, String> {
     let mut tag = None;
     let mut seen = false;
     let plain = plain_params(s, |n, v| {
-        if !seen && n.eq_ignore_ascii_case("tag") {
+        if !seen && (n == "tag" || n.eq_ignore_ascii_case("tag")) {
             seen = true;
             tag = v;
         }

@@ -123,6 +123,7 @@ impl<'a> UriParts<'a> {
     pub(crate) fn scan_plain_prefix(s: &'a str) -> Option<(UriParts<'a>, usize)> {
         let b = s.as_bytes();
         let colon = match b {
+            [b's', b'i', b'p', b':', ..] => 3,
             [s, i, p, b':', ..] if [*s, *i, *p].eq_ignore_ascii_case(b"sip") => 3,
             [s, i, p, s2, b':', ..] if [*s, *i, *p, *s2].eq_ignore_ascii_case(b"sips") => 4,
             _ => return None,

@@ -56,15 +56,19 @@ fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
 }
 
 /// [`check_param`] on a plain parameter (see [`plain_params`]): its value has no quotes
-/// and no blanks, so only presence and the numbers are left to check.
-fn plain_param_ok(name: &str, value: Option<&str>) -> bool {
-    let is = |n: &str| name.eq_ignore_ascii_case(n);
-    match name.len() {
+/// and no blanks, so only presence and the numbers are left to check. `None` if bad, else
+/// whether it is the branch.
+fn plain_param(name: &str, value: Option<&str>) -> Option<bool> {
+    // Senders write these in lower case: an exact comparison first.
+    let is = |n: &str| name == n || name.eq_ignore_ascii_case(n);
+    let ok = match name.len() {
+        6 if is("branch") => return value.map(|_| true),
         5 if is("rport") => value.is_none_or(|p| parse_u16(p).is_some()),
         3 if is("ttl") => value.and_then(parse_u32).is_some_and(|t| t <= 255),
-        6 | 8 | 5 if is("branch") || is("received") || is("maddr") => value.is_some(),
+        8 | 5 if is("received") || is("maddr") => value.is_some(),
         _ => true,
-    }
+    };
+    ok.then_some(false)
 }
 
 impl<'a> ViaParts<'a> {
@@ -103,14 +107,14 @@ impl<'a> ViaParts<'a> {
         };
         let params = s.get(p_start..)?;
         let mut branch = None;
-        let plain = plain_params(params, |n, v| {
-            if !plain_param_ok(n, v) {
-                return false;
+        let plain = plain_params(params, |n, v| match plain_param(n, v) {
+            None => false,
+            Some(is_branch) => {
+                if is_branch && branch.is_none() {
+                    branch = v;
+                }
+                true
             }
-            if branch.is_none() && n.len() == 6 && n.eq_ignore_ascii_case("branch") {
-                branch = v;
-            }
-            true
         });
         plain.then_some(ViaParts {
             transport,
