@@ -18,7 +18,10 @@ impl CSeq {
     /// Parses a CSeq value (leading zeros allowed, LWS between the parts).
     pub fn parse(s: &str) -> Result<CSeq, String> {
         let s = trim(s);
-        let split = s.find([' ', '\t']).ok_or("missing method")?;
+        let split = s
+            .bytes()
+            .position(|b| b == b' ' || b == b'\t')
+            .ok_or("missing method")?;
         let seq = parse_u32(s.get(..split).unwrap_or("")).ok_or("bad sequence number")?;
         let method = trim(s.get(split..).unwrap_or(""));
         if !is_token(method) {

@@ -2,7 +2,7 @@
 //! `param-unreserved`, `hnv-unreserved`): decode exactly once, re-escape what a component's
 //! grammar does not allow.
 
-use super::text::{class, class_table};
+use super::text::{class, class_table, run_end};
 
 fn hex_val(b: u8) -> Option<u8> {
     match b {
@@ -64,6 +64,18 @@ pub(crate) fn allowed(part: Part, b: u8) -> bool {
         Part::Header => &HEADER,
     };
     class(t, b)
+}
+
+/// Where the run of bytes `part` allows unescaped, from `i`, ends (see [`run_end`]).
+#[inline]
+pub(crate) fn allowed_end(part: Part, b: &[u8], i: usize) -> usize {
+    let t = match part {
+        Part::User => &USER,
+        Part::Password => &PASSWORD,
+        Part::Param => &PARAM,
+        Part::Header => &HEADER,
+    };
+    run_end(b, i, t)
 }
 
 /// Appends `s` to `out`, `%HH`-escaping every byte the grammar of `part` does not allow.

@@ -66,6 +66,8 @@ struct Spans {
     /// `Some(None)`: known to have no tag.
     from_tag: Option<Option<Span>>,
     to_tag: Option<Option<Span>>,
+    /// The Call-ID value (trimmed).
+    call_id: Option<Span>,
 }
 
 /// The last value of a single-valued header (parsed messages have exactly one).
@@ -186,6 +188,7 @@ impl Essentials {
         if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(bad("Call-ID", "not a word"));
         }
+        spans.call_id = h.span_of(call_id);
         let cseq = CSeq::parse(cseq.exactly_one("CSeq")?).map_err(|e| bad("CSeq", e))?;
         let number = |slot: &Slot, canon: &'static str| match slot.at_most_one(canon)? {
             Some(v) => parse_u32(trim(v))
@@ -277,9 +280,12 @@ impl Essentials {
         }
     }
 
-    /// Call-ID, straight from the raw headers.
+    /// Call-ID, from the span kept at parse (read from the raw headers otherwise).
     pub fn call_id<'h>(&self, h: &'h Headers) -> &'h str {
-        last(h, &HeaderName::CallId).map(trim).unwrap_or("")
+        match self.spans.call_id {
+            Some(c) => h.at(c),
+            None => last(h, &HeaderName::CallId).map(trim).unwrap_or(""),
+        }
     }
 
     /// After a Via was pushed on a message being built: the top Via's span again, if the
@@ -317,6 +323,7 @@ impl Essentials {
                 self.to.take();
                 self.spans.to_tag = None;
             }
+            HeaderName::CallId => self.spans.call_id = None,
             HeaderName::CSeq => {
                 if let Ok(c) = CSeq::parse(value) {
                     self.cseq = c;

@@ -11,6 +11,117 @@ use std::ops::Range;
 use super::name::HeaderName;
 use super::text::{single, split_list, trim, ListIter};
 
+/// Appends `Name: value\r\n` (canonical name, value trimmed) to `text`; returns the line
+/// start and value range.
+fn append_line(text: &mut String, name: &HeaderName, value: &str) -> (usize, Range<usize>) {
+    let line = text.len();
+    match name.wire_prefix() {
+        Some(prefix) => text.push_str(prefix),
+        None => {
+            text.push_str(name.as_str());
+            text.push_str(": ");
+        }
+    }
+    let start = text.len();
+    text.push_str(trim(value));
+    let end = text.len();
+    text.push_str("\r\n");
+    (line, start..end)
+}
+
+/// The header lines of a received message as they are read: positions in the head (the
+/// text from the first header line), which [`Received::finish`] copies once, whole. Lines
+/// already in wire form (canonical name, `: `, trimmed value, CR LF) are used in place;
+/// the others (compact or odd-case names, extra blanks, bare LF, folding) are written in
+/// wire form after the copy, and their original bytes are left unused.
+pub(crate) struct Received {
+    entries: Vec<Entry>,
+    /// Entries to write after the copy: index, raw value range in the head, and the
+    /// unfolded value if continuation lines followed.
+    rewrite: Vec<(usize, Range<usize>, Option<String>)>,
+}
+
+impl Received {
+    /// Room for `count` headers.
+    pub(crate) fn with_capacity(count: usize) -> Received {
+        Received {
+            entries: Vec::with_capacity(count),
+            rewrite: Vec::new(),
+        }
+    }
+
+    /// True if no header line was read yet.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A line in wire form starting at `line`, its value at `value`.
+    #[inline]
+    pub(crate) fn wire_line(&mut self, name: HeaderName, line: usize, value: Range<usize>) {
+        self.entries.push(Entry { name, line, value });
+    }
+
+    /// A line to rewrite; `raw` is its value as received (trimmed on writing).
+    #[inline]
+    pub(crate) fn other_line(&mut self, name: HeaderName, raw: Range<usize>) {
+        self.rewrite.push((self.entries.len(), raw, None));
+        self.entries.push(Entry {
+            name,
+            line: 0,
+            value: 0..0,
+        });
+    }
+
+    /// A continuation line of the last header: its trimmed text joins the value after one
+    /// space (nothing if it is blank). `head` is the text the positions refer to.
+    pub(crate) fn fold(&mut self, head: &str, piece: &str) {
+        let piece = trim(piece);
+        let Some(last) = self.entries.len().checked_sub(1) else {
+            return;
+        };
+        if piece.is_empty() {
+            return;
+        }
+        if self.rewrite.last().map(|r| r.0) != Some(last) {
+            let raw = self.entries.get(last).map_or(0..0, |e| e.value.clone());
+            self.rewrite.push((last, raw, None));
+        }
+        if let Some((_, raw, joined)) = self.rewrite.last_mut() {
+            let value =
+                joined.get_or_insert_with(|| trim(head.get(raw.clone()).unwrap_or("")).to_owned());
+            if !value.is_empty() {
+                value.push(' ');
+            }
+            value.push_str(piece);
+        }
+    }
+
+    /// The store: `head` (the header lines, from the first one) copied once, then the
+    /// lines to rewrite; `spare` more bytes of room for headers pushed later.
+    pub(crate) fn finish(self, head: &str, spare: usize) -> Headers {
+        let Received {
+            mut entries,
+            rewrite,
+        } = self;
+        let mut text = String::with_capacity(head.len() + spare);
+        text.push_str(head);
+        for (i, raw, joined) in rewrite {
+            let Some(e) = entries.get_mut(i) else {
+                continue;
+            };
+            let value = match &joined {
+                Some(j) => j.as_str(),
+                None => head.get(raw).unwrap_or(""),
+            };
+            let (line, value) = append_line(&mut text, &e.name, value);
+            e.line = line;
+            e.value = value;
+        }
+        Headers { text, entries }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     name: HeaderName,
@@ -107,19 +218,7 @@ impl Headers {
 
     /// Appends `Name: value\r\n` to the text; returns the line start and value range.
     fn append_line(&mut self, name: &HeaderName, value: &str) -> (usize, Range<usize>) {
-        let line = self.text.len();
-        match name.wire_prefix() {
-            Some(prefix) => self.text.push_str(prefix),
-            None => {
-                self.text.push_str(name.as_str());
-                self.text.push_str(": ");
-            }
-        }
-        let start = self.text.len();
-        self.text.push_str(trim(value));
-        let end = self.text.len();
-        self.text.push_str("\r\n");
-        (line, start..end)
+        append_line(&mut self.text, name, value)
     }
 
     /// Appends a header line; the value is trimmed.
@@ -150,60 +249,6 @@ impl Headers {
             value: start..end,
         });
         self.text.get(start..end).unwrap_or("")
-    }
-
-    /// Appends a line already in wire form (`Name: value\r\n`, canonical name, value
-    /// trimmed) whose value is `value_len` bytes from `value_at`.
-    pub(crate) fn push_wire_line(
-        &mut self,
-        name: HeaderName,
-        wire: &str,
-        value_at: usize,
-        value_len: usize,
-    ) {
-        let line = self.text.len();
-        self.text.push_str(wire);
-        let start = line + value_at;
-        self.entries.push(Entry {
-            name,
-            line,
-            value: start..start + value_len,
-        });
-    }
-
-    /// Appends a folded continuation to the last header's value, joined by one space.
-    pub(crate) fn continue_last(&mut self, piece: &str) {
-        let piece = trim(piece);
-        let text_len = self.text.len();
-        let Some(last) = self.entries.last_mut() else {
-            return;
-        };
-        if piece.is_empty() {
-            return;
-        }
-        if last.value.end + 2 == text_len {
-            // The last line is at the end of the text: extend it in place.
-            self.text.truncate(last.value.end);
-            if last.value.end > last.value.start {
-                self.text.push(' ');
-            }
-            self.text.push_str(piece);
-            last.value.end = self.text.len();
-            self.text.push_str("\r\n");
-        } else {
-            let old = self.text.get(last.value.clone()).unwrap_or("");
-            let joined = if old.is_empty() {
-                piece.to_owned()
-            } else {
-                format!("{old} {piece}")
-            };
-            let name = last.name.clone();
-            let (line, value) = self.append_line(&name, &joined);
-            if let Some(last) = self.entries.last_mut() {
-                last.line = line;
-                last.value = value;
-            }
-        }
     }
 
     /// Removes every line named `name`.
@@ -311,14 +356,17 @@ mod tests {
 
     #[test]
     fn store_and_lists() {
-        let mut h = Headers::new();
-        h.push(
-            HeaderName::Via,
-            " SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b ",
-        );
-        h.push(HeaderName::Subject, "x");
-        h.continue_last("  y ");
-        h.push_wire_line(HeaderName::Other("X-B".into()), "X-B: 7\r\n", 5, 1);
+        // As read: a line to rewrite, a wire line continued by a folded one, a wire line.
+        let head = "v:  SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b \r\n\
+                    Subject: x\r\n  y \r\nX-B: 7\r\n";
+        let mut r = Received::with_capacity(4);
+        assert!(r.is_empty());
+        r.other_line(HeaderName::Via, 2..49);
+        r.wire_line(HeaderName::Subject, 51, 60..61);
+        r.fold(head, "  y ");
+        r.wire_line(HeaderName::Other("X-B".into()), 69, 74..75);
+        let mut h = r.finish(head, 0);
+        assert_eq!(h.get(&HeaderName::Subject), Some("x y"));
         assert_eq!(h.get(&HeaderName::parse("x-b")), Some("7"));
         h.remove(&HeaderName::parse("X-B"));
         h.push(HeaderName::Via, "SIP/2.0/UDP c");

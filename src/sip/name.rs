@@ -239,11 +239,20 @@ impl HeaderName {
             .unwrap_or_else(|| HeaderName::Other(s.to_owned()))
     }
 
-    /// Fast path for the long forms of the headers every message carries (the table
-    /// lookup gives the same answer, only slower).
-    fn essential(s: &str) -> Option<HeaderName> {
-        // Most senders use the canonical spelling: one exact comparison.
-        let exact = match s {
+    /// [`HeaderName::parse`], and whether [`HeaderName::as_str`] spells it as `s` is
+    /// written (the canonical spelling, or any spelling of an unknown name).
+    pub(crate) fn parse_as_written(s: &str) -> (HeaderName, bool) {
+        if let Some(n) = HeaderName::exact(s) {
+            return (n, true);
+        }
+        let n = HeaderName::parse(s);
+        let same = matches!(n, HeaderName::Other(_)) || n.as_str() == s;
+        (n, same)
+    }
+
+    /// The canonical spellings of the headers every message carries.
+    fn exact(s: &str) -> Option<HeaderName> {
+        match s {
             "Via" => Some(HeaderName::Via),
             "From" => Some(HeaderName::From),
             "To" => Some(HeaderName::To),
@@ -254,7 +263,14 @@ impl HeaderName {
             "Content-Length" => Some(HeaderName::ContentLength),
             "Content-Type" => Some(HeaderName::ContentType),
             _ => None,
-        };
+        }
+    }
+
+    /// Fast path for the long forms of the headers every message carries (the table
+    /// lookup gives the same answer, only slower).
+    fn essential(s: &str) -> Option<HeaderName> {
+        // Most senders use the canonical spelling: one exact comparison.
+        let exact = HeaderName::exact(s);
         if exact.is_some() {
             return exact;
         }
@@ -368,6 +384,24 @@ mod tests {
         }
         assert_eq!(HeaderName::essential("contact"), Some(HeaderName::Contact));
         assert_eq!(HeaderName::essential("call-id"), Some(HeaderName::CallId));
+    }
+
+    #[test]
+    fn as_written_means_as_str_spells_it_so() {
+        for s in [
+            "Via",
+            "via",
+            "v",
+            "Call-ID",
+            "CALL-ID",
+            "User-Agent",
+            "user-agent",
+            "X-Odd",
+        ] {
+            let (n, same) = HeaderName::parse_as_written(s);
+            assert_eq!(n, HeaderName::parse(s));
+            assert_eq!(same, n.as_str() == s, "{s}");
+        }
     }
 
     #[test]

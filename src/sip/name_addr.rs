@@ -24,7 +24,7 @@ pub struct NameAddr {
 }
 
 /// A display name as written.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RawDisplay<'a> {
     /// `"..."`, with its quotes.
     Quoted(&'a str),
@@ -33,7 +33,7 @@ enum RawDisplay<'a> {
 }
 
 /// A name-addr split into raw components: validated, not copied.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NameAddrParts<'a> {
     display: Option<RawDisplay<'a>>,
     uri: UriParts<'a>,
@@ -67,8 +67,15 @@ impl<'a> NameAddrParts<'a> {
             return Self::scan_addr_spec(s);
         };
         let inner = rest.get(1..).unwrap_or("");
-        let close = find(inner, b'>').ok_or("missing >")?;
-        let uri = UriParts::scan(inner.get(..close).unwrap_or("")).map_err(|e| e.to_string())?;
+        // The plain URI scan stops at the `>` itself: no second pass to find it.
+        let (uri, close) = match UriParts::scan_plain_prefix(inner) {
+            Some((uri, end)) if inner.as_bytes().get(end) == Some(&b'>') => (uri, end),
+            _ => {
+                let close = find(inner, b'>').ok_or("missing >")?;
+                let text = inner.get(..close).unwrap_or("");
+                (UriParts::scan(text).map_err(|e| e.to_string())?, close)
+            }
+        };
         let params = inner.get(close + 1..).unwrap_or("");
         let tag = check_header_params_tag(params)?;
         Ok(NameAddrParts {
@@ -82,7 +89,7 @@ impl<'a> NameAddrParts<'a> {
     fn scan_addr_spec(s: &'a str) -> Result<NameAddrParts<'a>, String> {
         let end = find(s, b';').unwrap_or(s.len());
         let uri_text = trim(s.get(..end).unwrap_or(""));
-        if uri_text.contains(['?', ',', '"']) {
+        if uri_text.bytes().any(|b| matches!(b, b'?' | b',' | b'"')) {
             return Err("URI with headers must be in <>".into());
         }
         let uri = UriParts::scan(uri_text).map_err(|e| e.to_string())?;
@@ -289,6 +296,29 @@ mod tests {
             a.write_with_tag(&mut got, tag);
             assert_eq!(got, format!("x{want}"), "{s}");
         }
+    }
+
+    #[test]
+    fn one_pass_uri_in_brackets_agrees_with_finding_the_bracket_first() {
+        let seeds = [
+            "\"A\" <sip:1001@127.0.0.1:5061;lr>;tag=x",
+            "<sips:h;a=b>",
+            "b <sip:a@h>;x@y",
+        ];
+        let mut accepted = 0;
+        for s in crate::sip::text::single_edits(&seeds) {
+            let Some(lt) = s.find('<') else { continue };
+            let inner = &s[lt + 1..];
+            let Some((uri, end)) = UriParts::scan_plain_prefix(inner) else {
+                continue;
+            };
+            if inner.as_bytes().get(end) == Some(&b'>') {
+                accepted += 1;
+                let close = inner.find('>').unwrap();
+                assert_eq!(UriParts::scan(&inner[..close]), Ok(uri), "{s:?}");
+            }
+        }
+        assert!(accepted > 200, "{accepted}");
     }
 
     #[test]

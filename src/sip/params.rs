@@ -2,7 +2,10 @@
 //! (RFC 3261 §25.1 `generic-param`, `gen-value`): a validating iterator over the raw text,
 //! owned pairs, lookup and writing.
 
-use super::text::{find, find_top_level, is_param_value_byte, is_token, memchr, quoted_end, trim};
+use super::text::{
+    find, find_top_level, is_param_value_byte, is_token, memchr, param_value_end, quoted_end,
+    token_end, trim,
+};
 
 /// A list of `;name[=value]` parameters.
 pub type Params = Vec<(String, Option<String>)>;
@@ -98,9 +101,63 @@ impl<'a> Iterator for HeaderParams<'a> {
     }
 }
 
+/// The form nearly every message uses, in one pass over the bytes: `;token[=value]`
+/// repeated, with no LWS, quotes or brackets (`value` made of [`is_param_value_byte`]
+/// bytes). Calls `each` on every parameter in order. Returns false as soon as the text
+/// leaves that form or `each` returns false: the caller then runs the general, validating
+/// [`header_params`], which yields the same pairs on every text accepted here.
+pub(crate) fn plain_params<'a>(
+    s: &'a str,
+    mut each: impl FnMut(&'a str, Option<&'a str>) -> bool,
+) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i) != Some(&b';') {
+            return false;
+        }
+        let n_end = token_end(b, i + 1);
+        let Some(name) = s.get(i + 1..n_end).filter(|n| !n.is_empty()) else {
+            return false;
+        };
+        let value = if b.get(n_end) == Some(&b'=') {
+            let v_end = param_value_end(b, n_end + 1);
+            let Some(v) = s.get(n_end + 1..v_end).filter(|v| !v.is_empty()) else {
+                return false;
+            };
+            i = v_end;
+            Some(v)
+        } else {
+            i = n_end;
+            None
+        };
+        if !each(name, value) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Validates header parameters and returns the value of the first `tag` (`Some("")` never:
 /// a tag without a value reads as `None`, as [`find_param`] + `flatten` does).
 pub(crate) fn check_header_params_tag(s: &str) -> Result<Option<&str>, String> {
+    let mut tag = None;
+    let mut seen = false;
+    let plain = plain_params(s, |n, v| {
+        if !seen && (n == "tag" || n.eq_ignore_ascii_case("tag")) {
+            seen = true;
+            tag = v;
+        }
+        true
+    });
+    if plain {
+        return Ok(tag);
+    }
+    check_header_params_tag_general(s)
+}
+
+/// [`check_header_params_tag`] for any text: the validating iterator.
+fn check_header_params_tag_general(s: &str) -> Result<Option<&str>, String> {
     let mut tag = None;
     let mut seen = false;
     for p in header_params(s) {
@@ -155,6 +212,26 @@ mod tests {
         assert!(parse_header_params(";;").is_err());
         assert!(parse_header_params(";a=").is_err());
         assert!(parse_header_params("x").is_err());
+    }
+
+    #[test]
+    fn one_pass_params_agree_with_the_general_ones() {
+        let seeds = [";tag=abc;lr;x=1:2", ";TAG=[::1];q=0.5;tag=2", ";a;b;tag"];
+        let mut accepted = 0;
+        for s in crate::sip::text::single_edits(&seeds) {
+            let mut pairs = Vec::new();
+            if plain_params(&s, |n, v| {
+                pairs.push((n, v));
+                true
+            }) {
+                accepted += 1;
+                let general: Result<Vec<_>, _> = super::header_params(&s).collect();
+                assert_eq!(general, Ok(pairs), "{s:?}");
+                let tag = check_header_params_tag(&s);
+                assert_eq!(tag, check_header_params_tag_general(&s), "{s:?}");
+            }
+        }
+        assert!(accepted > 300, "{accepted}");
     }
 
     #[test]

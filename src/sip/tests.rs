@@ -383,3 +383,38 @@ fn response_with_stamped_via_in_one_pass() {
         }
     }
 }
+
+#[test]
+fn single_edits_never_panic_and_what_parses_round_trips() {
+    let response = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0;rport=5061\r\n\
+        From: \"Alice\" <sip:1001@127.0.0.1>;tag=77SIPpTag001\r\nTo: <sip:2000@127.0.0.1:5060>;tag=x\r\n\
+        Call-ID: 1-77@127.0.0.1\r\nCSeq: 2 INVITE\r\nContact: <sip:1002@127.0.0.1:5062>\r\n\
+        Content-Length: 0\r\n\r\n";
+    let mut parsed = 0;
+    for s in super::text::single_edits(&[INVITE, response]) {
+        let Ok(m) = parse(s.as_bytes()) else {
+            continue;
+        };
+        parsed += 1;
+        // Serializing is idempotent (the first pass may add a Content-Length).
+        let again = parse(&m.to_bytes()).unwrap_or_else(|e| panic!("{s:?}: {e:?}"));
+        assert_eq!(again.to_bytes(), m.to_bytes(), "{s:?}");
+        // What the spans kept at parse say is what decoding says.
+        let (from_tag, to_tag, call_id, from, to) = match &m {
+            Message::Request(r) => (r.from_tag(), r.to_tag(), r.call_id(), r.from(), r.to()),
+            Message::Response(r) => (r.from_tag(), r.to_tag(), r.call_id(), r.from(), r.to()),
+        };
+        assert_eq!(from_tag, from.tag(), "{s:?}");
+        assert_eq!(to_tag, to.tag(), "{s:?}");
+        let raw = m_headers(&m).get(&HeaderName::CallId).unwrap_or("");
+        assert_eq!(call_id, raw, "{s:?}");
+    }
+    assert!(parsed > 10_000, "{parsed}");
+}
+
+fn m_headers(m: &Message) -> &Headers {
+    match m {
+        Message::Request(r) => r.headers(),
+        Message::Response(r) => r.headers(),
+    }
+}

@@ -20,6 +20,43 @@ pub(crate) fn is_host_byte(b: u8) -> bool {
     class(&HOST, b)
 }
 
+/// Where the run of bytes of class `t` starting at `i` ends (`b.len()` if it reaches the
+/// end; `i` if `b[i]` is not in the class or `i` is past the end).
+#[inline]
+pub(crate) fn run_end(b: &[u8], i: usize, t: &[bool; 256]) -> usize {
+    match b.get(i..) {
+        Some(rest) => rest
+            .iter()
+            .position(|&c| !class(t, c))
+            .map_or(b.len(), |p| i + p),
+        None => i,
+    }
+}
+
+/// [`run_end`] for `token` bytes.
+#[inline]
+pub(crate) fn token_end(b: &[u8], i: usize) -> usize {
+    run_end(b, i, &TOKEN)
+}
+
+/// [`run_end`] for unquoted parameter-value bytes ([`is_param_value_byte`]).
+#[inline]
+pub(crate) fn param_value_end(b: &[u8], i: usize) -> usize {
+    run_end(b, i, &PARAM_VALUE)
+}
+
+/// [`run_end`] for hostname bytes ([`is_host_byte`]).
+#[inline]
+pub(crate) fn host_end(b: &[u8], i: usize) -> usize {
+    run_end(b, i, &HOST)
+}
+
+/// [`run_end`] for ASCII digits.
+#[inline]
+pub(crate) fn digits_end(b: &[u8], i: usize) -> usize {
+    run_end(b, i, &DIGIT)
+}
+
 /// Looks `b` up in a byte-class table.
 pub(crate) fn class(t: &[bool; 256], b: u8) -> bool {
     t.get(usize::from(b)).copied().unwrap_or(false)
@@ -45,6 +82,15 @@ pub(crate) const fn class_table(extra: &[u8], high: bool) -> [bool; 256] {
 static TOKEN: [bool; 256] = class_table(b"-.!%*_+`'~", false);
 static PARAM_VALUE: [bool; 256] = class_table(b"-.!%*_+`'~:[]", true);
 static HOST: [bool; 256] = class_table(b"-._", false);
+static DIGIT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t
+};
 
 /// True if `s` is a non-empty RFC 3261 `token`.
 pub(crate) fn is_token(s: &str) -> bool {
@@ -144,7 +190,22 @@ pub(crate) fn parse_u32(s: &str) -> Option<u32> {
 }
 
 /// Parses `1*DIGIT` into a `u16` port number.
+#[inline]
 pub(crate) fn parse_u16(s: &str) -> Option<u16> {
+    // Up to nine digits cannot overflow a u32: no checked arithmetic.
+    if let [_, ..] = s.as_bytes() {
+        if s.len() <= 9 {
+            let mut n: u32 = 0;
+            for b in s.bytes() {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 {
+                    return None;
+                }
+                n = n * 10 + u32::from(d);
+            }
+            return u16::try_from(n).ok();
+        }
+    }
     parse_u32(s).and_then(|n| u16::try_from(n).ok())
 }
 
@@ -275,6 +336,38 @@ pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Every single-character edit (insert, replace, delete) of each seed, with characters
+/// that matter to the SIP grammars: differential tests of the one-pass scanners against the
+/// general ones.
+#[cfg(test)]
+pub(crate) fn single_edits(seeds: &[&str]) -> Vec<String> {
+    const CHARS: &[char] = &[
+        ' ', '\t', ';', '=', ':', '@', '"', '<', '>', '%', '[', ']', '?', '&', ',', '/', '\\', 'a',
+        'Z', '1', '.', '-', '\u{e9}', '\r', '\n',
+    ];
+    let mut out = Vec::new();
+    for seed in seeds {
+        out.push((*seed).to_owned());
+        let cuts: Vec<usize> = seed
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([seed.len()])
+            .collect();
+        for w in cuts.windows(2) {
+            let (i, j) = (w[0], w[1]);
+            out.push(format!("{}{}", &seed[..i], &seed[j..]));
+            for c in CHARS {
+                out.push(format!("{}{c}{}", &seed[..i], &seed[j..]));
+                out.push(format!("{}{c}{}", &seed[..i], &seed[i..]));
+            }
+        }
+        for c in CHARS {
+            out.push(format!("{seed}{c}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +381,15 @@ mod tests {
         assert_eq!(parse_u32("-1"), None);
         assert_eq!(parse_u32(""), None);
         assert_eq!(parse_u16("65536"), None);
+        for n in [
+            "0", "7", "5060", "9999", "65535", "0005060", "", "1a", "-1", "+1", "12 ", "\u{e9}",
+        ] {
+            assert_eq!(
+                parse_u16(n),
+                parse_u32(n).and_then(|v| u16::try_from(v).ok()),
+                "{n:?}"
+            );
+        }
     }
 
     #[test]
