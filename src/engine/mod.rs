@@ -644,7 +644,8 @@ impl Engine {
             log::debug!("dropped a request from scanner {}", from.remote);
             return;
         }
-        let key = crate::transaction::server_key(&req);
+        // Looked up on the stack: the shared key is built only for a new transaction.
+        let key = crate::transaction::server_key_buf(&req);
         if *req.method() == Method::Ack {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
             // dialog (§17.2.3, §13.3.1.4).
@@ -724,7 +725,7 @@ impl Engine {
         };
         let h = match self
             .txs
-            .open_server(&mut self.sched, key, req.clone(), from, to_tag)
+            .open_server(&mut self.sched, key.to_key(), req.clone(), from, to_tag)
         {
             Ok(h) => h,
             Err(InsertError::Duplicate(h)) => {
@@ -915,7 +916,7 @@ impl Engine {
 
     /// A fresh tag for To/From: 64 random bits in hex.
     fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.random::<u64>())
+        crate::transaction::hex_u64(self.rng.random::<u64>())
     }
 
     /// Looks at a request's credentials for the entry it claims to be.
