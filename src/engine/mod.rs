@@ -882,10 +882,14 @@ impl Engine {
         } else {
             None
         };
-        let (via, dest) = self.txs.stamp_via(req.top_via(), from);
-        let mut resp =
-            Response::for_request(req, reply.status.code(), reply.reason(), to_tag.as_deref());
-        resp.set_top_via(&via);
+        let (via, dest) = self.txs.stamp_request(req, from);
+        let mut resp = Response::for_request_top(
+            req,
+            reply.status.code(),
+            reply.reason(),
+            to_tag.as_deref(),
+            &via,
+        );
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }

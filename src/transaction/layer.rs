@@ -110,6 +110,12 @@ impl<P: Clone> Transactions<P> {
         stamp_via(top, source, force)
     }
 
+    /// [`super::stamp_request`] under the `nat=` setting: a received request's stamped top
+    /// Via, printed, and where its answers go.
+    pub fn stamp_request(&self, req: &crate::sip::Request, source: Flow) -> (String, Flow) {
+        super::stamp_request(req, source, self.nat)
+    }
+
     /// New timer values (a reload's `timert1`/`timerb`) for transactions opened from now on;
     /// running ones keep theirs.
     pub fn set_timer_config(&mut self, config: TimerConfig) {

@@ -116,7 +116,7 @@ pub use forget::FORGET_GRID;
 pub use layer::{Transactions, TxSide, TxTimer};
 pub use records::{Answering, ClientEvent, ClientTx, ServerTx};
 pub use requests::{ack_for_failure, cancel_for, server_key, server_key_buf};
-pub use stamp::stamp_via;
+pub use stamp::{stamp_request, stamp_via};
 pub use table::{Handle, HeapBytes, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
 
 use std::rc::Rc;

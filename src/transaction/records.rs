@@ -6,7 +6,7 @@ use super::kept::{InviteIds, Kept};
 use super::table::{rc_bytes, HeapBytes};
 use super::{ClientKey, ClientTransaction, InviteClientState, ServerKey, ServerTransaction};
 use crate::flow::Flow;
-use crate::sip::{Request, Via};
+use crate::sip::Request;
 use std::rc::Rc;
 
 /// A server transaction with what is needed to answer through it.
@@ -42,7 +42,7 @@ impl ServerTx {
 impl HeapBytes for ServerTx {
     fn heap_bytes(&self) -> usize {
         let answering = self.answering.as_ref().map_or(0, |a| {
-            std::mem::size_of::<Answering>() + request_bytes(&a.request) + a.via.to_string().len()
+            std::mem::size_of::<Answering>() + request_bytes(&a.request) + a.via.capacity()
         });
         self.machine.held_bytes() + answering + self.to_tag.len()
     }
@@ -72,8 +72,9 @@ fn request_bytes(r: &Request) -> usize {
 pub struct Answering {
     /// The request.
     pub request: Rc<Request>,
-    /// Its top Via stamped with received/rport, for every response.
-    pub via: Via,
+    /// Its top Via stamped with received/rport, printed once for every response
+    /// ([`super::stamp_request`]).
+    pub via: String,
 }
 
 /// A client transaction with what its user needs for the answers.

@@ -23,7 +23,7 @@ impl<P: Clone> Transactions<P> {
         source: Flow,
         to_tag: &str,
     ) -> Result<Handle, InsertError> {
-        let (via, dest) = self.stamp_via(req.top_via(), source);
+        let (via, dest) = super::stamp_request(&req, source, self.nat);
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
         if self.server.is_full() {
