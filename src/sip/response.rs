@@ -293,12 +293,18 @@ impl Response {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.headers.text_len() + self.reason.len() + self.body.len() + 64);
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends what [`Response::to_bytes`] gives to `out` (a reused buffer: the transaction
+    /// layer copies it once into the shared bytes it keeps for retransmission).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"SIP/2.0 ");
-        push_decimal(&mut out, usize::from(self.status));
+        push_decimal(out, usize::from(self.status));
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        write_tail(&mut out, &self.headers, &self.body);
-        out
+        write_tail(out, &self.headers, &self.body);
     }
 }

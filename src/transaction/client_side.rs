@@ -26,7 +26,7 @@ impl<P: Clone> Transactions<P> {
     ) -> Option<Handle> {
         // A span of the request's own text: the Via we just printed is not decoded again.
         let key = ClientKey::new(req.top_branch().unwrap_or_default(), req.method().as_str());
-        let bytes: Rc<[u8]> = req.to_bytes().into();
+        let bytes = self.shared_bytes(|b| req.write_to(b));
         let kind = RequestKind::from_method(req.method().as_str());
         let machine = ClientTransaction::new(kind, self.config, machine_transport(dest), bytes);
         let tx = ClientTx {

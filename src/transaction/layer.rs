@@ -21,6 +21,7 @@ use crate::flow::{Flow, Outbox};
 use crate::sched::{Scheduler, TimerId};
 use crate::sip::{Response, Via};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// Which side a transaction timer belongs to.
@@ -74,6 +75,9 @@ pub struct Transactions<P> {
     pub(super) settled: Vec<Handle>,
     /// The forget timers (D, I, J, K, L, M) by grid step.
     pub(super) wheel: ForgetWheel,
+    /// Reused buffer a message is printed into before its one copy into the shared bytes a
+    /// machine keeps and the outbox sends ([`Transactions::shared_bytes`]).
+    scratch: Vec<u8>,
 }
 
 /// The most bytes lingering transactions may keep: past it the oldest are forgotten (a
@@ -95,7 +99,17 @@ impl<P: Clone> Transactions<P> {
             nat: crate::config::sip_values::Nat::DEFAULT,
             settled: Vec::new(),
             wheel: ForgetWheel::default(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// A message in the form a machine keeps and the outbox sends: printed into the reused
+    /// buffer, then copied once into shared bytes (one allocation for the message's life;
+    /// printing into a fresh `Vec` and converting took two and a copy more).
+    pub fn shared_bytes(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Rc<[u8]> {
+        self.scratch.clear();
+        write(&mut self.scratch);
+        Rc::from(&self.scratch[..])
     }
 
     /// Sets the `nat=` that decides where answers go (`force_rport`, `auto_force_rport`).
@@ -190,6 +204,7 @@ impl<P: Clone> Transactions<P> {
             + (self.dead_clients.capacity() + self.settled.capacity()) * h
             + self.actions.capacity() * std::mem::size_of::<Action>()
             + self.wheel.retained_bytes(per_timer)
+            + self.scratch.capacity()
     }
 
     /// How many forget timers (D, I, J, K, L, M) are filed on the grid.
@@ -269,6 +284,7 @@ impl<P: Clone> Transactions<P> {
         crate::shrink::vec(&mut self.actions);
         crate::shrink::vec(&mut self.dead_clients);
         crate::shrink::vec(&mut self.settled);
+        crate::shrink::vec(&mut self.scratch);
     }
 }
 
@@ -284,7 +300,8 @@ pub(super) fn plumb<W: From<TxTimer>>(
     out: &mut Outbox,
 ) -> Option<Action> {
     match act {
-        Action::Transmit(bytes) => out.sip(dest, bytes.to_vec()),
+        // Shared with the machine that keeps it for retransmission: no copy.
+        Action::Transmit(bytes) => out.sip_shared(dest, bytes),
         Action::StartTimer(kind, at) if kind.only_forgets() => {
             wheel.add(sched, at, TxTimer { side, tx, kind });
         }
@@ -302,7 +319,7 @@ pub(super) fn plumb<W: From<TxTimer>>(
 #[allow(clippy::disallowed_methods)]
 mod tests {
     use super::super::records::ClientEvent;
-    use super::super::server_key;
+    use super::super::{server_key, ServerTransaction};
     use super::*;
     use crate::sip::{parse, Message, Request};
     use std::rc::Rc;
@@ -395,6 +412,30 @@ mod tests {
         assert_eq!(ev, None);
         assert!(out.pop_transmit().is_some(), "the request went out once");
         assert!(out.pop_transmit().is_none(), "nothing else");
+    }
+
+    #[test]
+    fn the_kept_answer_is_the_sent_one_not_a_copy() {
+        let now = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(TimerConfig::default(), 10);
+        let from = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        let req = options(1, 0);
+        let h = txs
+            .open_server(&mut sched, server_key(&req), req.clone(), from, "t")
+            .unwrap();
+        let resp = Response::for_request(&req, 200, "OK", Some("t"));
+        txs.server_send(now, &mut sched, &mut out, h, &resp);
+        let sent = out.pop_transmit().expect("sent");
+        let crate::flow::Datagram::Shared(bytes) = &sent.bytes else {
+            panic!("copied: {sent:?}");
+        };
+        assert_eq!(&bytes[..], &resp.to_bytes()[..]);
+        let ServerTransaction::NonInvite(m) = &txs.server(h).unwrap().machine else {
+            panic!("non-INVITE");
+        };
+        assert!(Rc::ptr_eq(bytes, m.last_response().unwrap()), "one buffer");
     }
 
     #[test]

@@ -98,19 +98,33 @@ impl<P: Clone> Transactions<P> {
         h: Handle,
         resp: &Response,
     ) {
-        let bytes: Rc<[u8]> = resp.to_bytes().into();
+        let bytes = self.shared_bytes(|b| resp.write_to(b));
+        self.server_send_bytes(now, sched, out, h, resp.status(), bytes);
+    }
+
+    /// [`Transactions::server_send`] of a response already printed (by
+    /// [`Transactions::shared_bytes`]: a 2xx to an INVITE is kept by the UAS core's
+    /// retransmitter too, from the same bytes).
+    pub fn server_send_bytes<W: From<TxTimer>>(
+        &mut self,
+        now: Instant,
+        sched: &mut Scheduler<W>,
+        out: &mut Outbox,
+        h: Handle,
+        status: u16,
+        bytes: Rc<[u8]>,
+    ) {
         let mut acts = std::mem::take(&mut self.actions);
-        let final_ = resp.status() >= 200;
+        let final_ = status >= 200;
         let mut linger = false;
         if let Some(tx) = self.server.get_mut(h) {
             let first_final = final_ && tx.answering.is_some();
             linger = first_final && !tx.is_invite();
-            tx.machine
-                .send_response(now, resp.status(), bytes, &mut acts);
+            tx.machine.send_response(now, status, bytes, &mut acts);
             if first_final {
                 tx.answering = None;
                 // Only an ACK for an INVITE's 3xx-6xx is matched against the tag later.
-                if !tx.is_invite() || resp.status() < 300 {
+                if !tx.is_invite() || status < 300 {
                     tx.to_tag = Box::default();
                 }
             }
