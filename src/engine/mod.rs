@@ -153,8 +153,9 @@ pub struct Engine {
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     jobs: crate::call::jobs::Jobs,
-    /// Calls up per source address (leg 0's), for `maxcallspersource`.
-    calls_by_source: std::collections::HashMap<std::net::IpAddr, u32>,
+    /// Calls up per source address (leg 0's), for `maxcallspersource` (keyed: an IPv6 peer
+    /// chooses its addresses freely).
+    calls_by_source: std::collections::HashMap<std::net::IpAddr, u32, crate::hash::KeyedState>,
     /// HA1 of each entry with a secret, computed on first use.
     ha1s: std::collections::HashMap<PeerId, String>,
     calls: CallTable<Call>,
@@ -508,10 +509,13 @@ impl Engine {
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
             let ip = call.legs[0].dialog.flow.remote.ip();
-            if let Some(n) = self.calls_by_source.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    self.calls_by_source.remove(&ip);
+            // One hash for the count and its removal.
+            if let std::collections::hash_map::Entry::Occupied(mut n) =
+                self.calls_by_source.entry(ip)
+            {
+                *n.get_mut() -= 1;
+                if *n.get() == 0 {
+                    n.remove();
                 }
             }
             if let crate::call::CallState::Ended(why) = call.state {
@@ -709,8 +713,9 @@ impl Engine {
                 .header(HeaderName::Accept, validate::ACCEPT);
             return self.respond_statelessly(&req, from, r);
         }
-        if in_dialog && *req.method() != Method::Cancel && self.calls.find(req.call_id()).is_none()
-        {
+        // Looked up once: opening the transaction below does not change the call table.
+        let dialog = in_dialog.then(|| self.calls.find(req.call_id())).flatten();
+        if in_dialog && *req.method() != Method::Cancel && dialog.is_none() {
             let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
             return self.respond_statelessly(&req, from, r);
         }
@@ -741,7 +746,7 @@ impl Engine {
         };
         match req.method() {
             Method::Cancel => self.handle_cancel(now, h, &req),
-            _ if req.to_tag().is_some() => match self.calls.find(req.call_id()) {
+            _ if in_dialog => match dialog {
                 Some(lr) => {
                     self.with_call(now, lr.call, |call, cx| {
                         call.on_in_dialog(cx, lr.leg, req, from, h)

@@ -30,6 +30,8 @@ pub(crate) struct ViaParts<'a> {
     port: Option<u16>,
     params: &'a str,
     branch: Option<&'a str>,
+    /// An `rport` parameter is present (RFC 3581).
+    rport: bool,
 }
 
 /// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
@@ -99,12 +101,14 @@ impl<'a> ViaParts<'a> {
         };
         let params = rest.get(p_start..).unwrap_or("");
         let mut branch = None;
+        let mut rport = false;
         for p in header_params(params) {
             let (n, v) = p?;
             check_param(n, v)?;
             if branch.is_none() && n.eq_ignore_ascii_case("branch") {
                 branch = v;
             }
+            rport |= n.eq_ignore_ascii_case("rport");
         }
         Ok(ViaParts {
             transport,
@@ -112,6 +116,7 @@ impl<'a> ViaParts<'a> {
             port,
             params,
             branch,
+            rport,
         })
     }
 
@@ -163,9 +168,34 @@ impl<'a> RawVia<'a> {
         self.0.port
     }
 
-    /// The parameters, as [`Via::params`] holds them (the scan validated them).
+    /// The parameters, as [`Via::params`] holds them (the scan validated them). Text with
+    /// no whitespace, quotes or angle brackets (what phones send) is split at each `;` and
+    /// `=` without the validating reader again: there is nothing to trim or unquote, so the
+    /// pieces are the ones it gives.
     fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
-        header_params(self.0.params).map_while(Result::ok)
+        let text = trim(self.0.params);
+        let plain = !text
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'<');
+        let quick = plain
+            .then(|| text.strip_prefix(';'))
+            .flatten()
+            .into_iter()
+            .flat_map(|t| t.split(';'))
+            .map(|item| match item.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (item, None),
+            });
+        let checked = (!plain)
+            .then(|| header_params(self.0.params).map_while(Result::ok))
+            .into_iter()
+            .flatten();
+        quick.chain(checked)
+    }
+
+    /// True when the Via has an `rport` parameter (RFC 3581), valued or not.
+    pub fn has_rport(&self) -> bool {
+        self.0.rport
     }
 
     /// True when a parameter of this name is present (names compare case-insensitively).
@@ -326,6 +356,10 @@ mod tests {
             "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1",
             " SIP / 2.0 / tcp  [2001:db8::1]:5070 ; RPORT ; branch = z9hG4bK2 ; x",
             "SIP/2.0/UDP h;rport=1;rport=2;Received=a",
+            "SIP/2.0/UDP h:1;branch=z9hG4bK1;x=\"a;b\";rport",
+            "SIP/2.0/UDP h:1;branch=z9hG4bK1;a=b;RPort",
+            "SIP/2.0/UDP h:1 ;branch=z9hG4bK1",
+            "SIP/2.0/UDP h:1",
         ];
         let sets: [&[(&str, &str)]; 4] = [
             &[],
@@ -338,6 +372,7 @@ mod tests {
             let via = Via::parse(c).unwrap();
             assert_eq!((raw.host(), raw.port()), (via.host.as_str(), via.port));
             assert_eq!(raw.has_param("rport"), via.rport().is_some(), "{c}");
+            assert_eq!(raw.has_rport(), via.rport().is_some(), "{c}");
             for set in sets {
                 let mut want = via.clone();
                 for (n, v) in set {

@@ -32,7 +32,7 @@ pub fn stamp_request(req: &Request, source: Flow, nat: Nat) -> (String, Flow) {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    let wants_rport = top.has_param("rport");
+    let wants_rport = top.has_rport();
     let received = wants_rport || (host != src_ip && unbracketed != src_ip);
     let port = StackText::decimal(from.port());
     let stamp: &[(&str, &str)] = match (received, wants_rport) {
