@@ -898,7 +898,14 @@ impl Engine {
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
+        // Printed in place: a clone of the setting per answer was an allocation (trimmed as
+        // push_header trims).
+        let ua = self
+            .cfg
+            .general
+            .user_agent
+            .trim_matches([' ', '\t', '\r', '\n']);
+        resp.push_header_with(HeaderName::Server, |s| s.push_str(ua));
         let bytes = resp.to_bytes();
         let ip = from.remote.ip();
         if !self.cfg.general.ban.ignores(ip) && !self.reflect.spend(ip, bytes.len()) {

@@ -208,8 +208,11 @@ impl<'a> RawVia<'a> {
     /// its own spelling of the name), names not present are appended. At most 4 names.
     pub fn write_with(&self, set: &[(&str, &str)], out: &mut String) {
         out.push_str("SIP/2.0/");
-        for c in self.0.transport.chars() {
-            out.push(c.to_ascii_uppercase());
+        let transport = self.0.transport;
+        if transport.bytes().any(|b| b.is_ascii_lowercase()) {
+            out.push_str(&transport.to_ascii_uppercase());
+        } else {
+            out.push_str(transport);
         }
         out.push(' ');
         out.push_str(self.0.host);

@@ -93,6 +93,7 @@ impl KeyBytes {
         k
     }
 
+    #[inline]
     fn push(&mut self, bytes: &[u8]) {
         if self.spill.is_empty() && self.len + bytes.len() <= INLINE {
             self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
@@ -390,6 +391,24 @@ mod tests {
             ServerKey::from_request(&lower),
             invite,
             "host lowercased, port 5060 by default"
+        );
+    }
+
+    #[test]
+    fn a_branch_key_reads_only_method_branch_and_sent_by() {
+        // server_key_buf leaves the RFC 2543 fields out of a branch key's ids.
+        let b = Some("z9hG4bK776asdhds");
+        let bare = RequestIds {
+            request_uri: "",
+            from_tag: None,
+            call_id: "",
+            cseq: 0,
+            top_via: "",
+            ..ids("INVITE", b)
+        };
+        assert_eq!(
+            ServerKey::from_request(&bare),
+            ServerKey::from_request(&ids("INVITE", b))
         );
     }
 

@@ -19,11 +19,22 @@ pub fn server_key_buf(req: &Request) -> ServerKeyBuf {
     let branch = req.top_branch();
     let (host, port) = req.top_sent_by().unwrap_or(("", None));
     let rfc3261 = branch.is_some_and(super::key::is_rfc3261_branch);
-    let (uri, top) = if rfc3261 {
-        (String::new(), String::new())
-    } else {
-        (req.uri().to_string(), req.top_via().to_string())
-    };
+    if rfc3261 {
+        // A branch key reads method, branch and sent-by only: the Call-ID (a scan of every
+        // header), From tag and CSeq are not looked up.
+        return ServerKeyBuf::new(&RequestIds {
+            method: req.method().as_str(),
+            branch,
+            sent_by_host: host,
+            sent_by_port: port,
+            request_uri: "",
+            from_tag: None,
+            call_id: "",
+            cseq: 0,
+            top_via: "",
+        });
+    }
+    let (uri, top) = (req.uri().to_string(), req.top_via().to_string());
     ServerKeyBuf::new(&RequestIds {
         method: req.method().as_str(),
         branch,
