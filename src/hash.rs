@@ -1,7 +1,7 @@
 //! A keyed hash for the tables whose keys come off the network (transaction keys: a peer's
 //! branch, sent-by, Call-ID) and are looked up several times per message.
 //!
-//! Why not std's SipHash-1-3: it costs about 200 instructions for a 40-byte key, and a call
+//! Why not std's SipHash-1-3: it costs about 250 instructions for a 40-byte key, and a call
 //! looks up and stores keys a dozen times. Why not an unkeyed hash (FxHash and the like): a
 //! peer chooses these bytes, and with a known function it could send requests whose keys
 //! all fall in one bucket chain (hash flooding), making every lookup a scan of the table.
@@ -11,7 +11,8 @@
 //! `RandomState` (OS entropy, the same source `HashMap::new` trusts). Without the secret a
 //! peer cannot compute which keys collide; this is the "minimal DoS resistance" those crates
 //! claim, not a cryptographic MAC (no table here needs one: a key is never secret, and a
-//! table is bounded and shrinks). About 30 instructions for a 40-byte key.
+//! table is bounded and shrinks). Measured (callgrind, `scripts/count.sh call 200`): about
+//! 115 instructions to hash a 40-byte transaction key, where SipHash took about 250.
 
 use std::hash::{BuildHasher, Hasher};
 

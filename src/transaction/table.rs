@@ -98,7 +98,7 @@ pub struct Removed<K, T> {
 
 /// Transactions of type `T` under keys `K` ([`super::ClientKey`] or [`super::ServerKey`]),
 /// at most `max` of them. Keys are peer-chosen, so the index hashes with a per-table secret
-/// ([`crate::hash::KeyedState`]: keyed like SipHash, a seventh of its cost).
+/// ([`crate::hash::KeyedState`]: keyed like SipHash, about half its cost).
 pub struct TransactionTable<K, T> {
     entries: GenSlab<TxTag, Entry<K, T>>,
     index: HashMap<K, Handle, KeyedState>,
