@@ -93,7 +93,44 @@ pub struct Transmit {
     /// The destination.
     pub to: SocketAddr,
     /// The datagram.
-    pub bytes: Vec<u8>,
+    pub bytes: Datagram,
+}
+
+/// The bytes of a datagram: owned, or shared with the transaction that keeps them for
+/// retransmission (sent without a copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Datagram {
+    /// Built for this send only.
+    Owned(Vec<u8>),
+    /// Kept by a transaction (or the 2xx retransmitter) too.
+    Shared(std::rc::Rc<[u8]>),
+}
+
+impl std::ops::Deref for Datagram {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Datagram::Owned(v) => v,
+            Datagram::Shared(r) => r,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Datagram {
+    fn from(v: Vec<u8>) -> Self {
+        Datagram::Owned(v)
+    }
+}
+
+impl Datagram {
+    /// The bytes as an owned vector (copied when shared).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Datagram::Owned(v) => v,
+            Datagram::Shared(r) => r.to_vec(),
+        }
+    }
 }
 
 /// A request to open or close an RTP socket.
@@ -283,9 +320,23 @@ impl Outbox {
         self.send(flow.local, flow.remote, bytes);
     }
 
+    /// Queues a SIP message whose bytes a transaction keeps for retransmission: shared, not
+    /// copied.
+    pub fn sip_shared(&mut self, flow: Flow, bytes: std::rc::Rc<[u8]>) {
+        self.transmits.push_back(Transmit {
+            via: flow.local,
+            to: flow.remote,
+            bytes: Datagram::Shared(bytes),
+        });
+    }
+
     /// Queues a datagram from a socket.
     pub fn send(&mut self, via: SockId, to: SocketAddr, bytes: Vec<u8>) {
-        self.transmits.push_back(Transmit { via, to, bytes });
+        self.transmits.push_back(Transmit {
+            via,
+            to,
+            bytes: Datagram::Owned(bytes),
+        });
     }
 
     /// Queues a socket operation.

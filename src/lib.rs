@@ -41,6 +41,7 @@ pub mod dns;
 pub mod engine;
 pub mod flow;
 pub mod handle;
+pub mod hash;
 pub mod http;
 pub mod media;
 pub mod nat;

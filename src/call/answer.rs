@@ -52,8 +52,11 @@ impl Call {
         let Some(resp) = reply::build(cx.txs, h, ok, body, cx.advertise, ua) else {
             return;
         };
-        let bytes: Rc<[u8]> = resp.to_bytes().into();
-        cx.txs.server_send(cx.now, cx.sched, cx.out, h, &resp);
+        // Printed once: the transaction sends these bytes and the retransmitter keeps them.
+        let bytes = cx.txs.shared_bytes(|b| resp.write_to(b));
+        let status = resp.status();
+        cx.txs
+            .server_send_bytes(cx.now, cx.sched, cx.out, h, status, bytes.clone());
         self.legs[caller].dialog.state = super::DialogState::Confirmed;
         self.cdr.caller_answered(cx.wall);
         if let Some(e) = self.exec.as_mut() {
@@ -90,7 +93,7 @@ impl Call {
                 break;
             };
             match act {
-                Action::Transmit(b) => cx.out.sip(self.legs[p.leg].dialog.flow, b.to_vec()),
+                Action::Transmit(b) => cx.out.sip_shared(self.legs[p.leg].dialog.flow, b),
                 Action::StartTimer(kind, at) => {
                     if let Some(t) = CallTimer::from_2xx(kind) {
                         self.timers

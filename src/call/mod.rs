@@ -259,7 +259,7 @@ pub fn loop_markers(req: &crate::sip::Request) -> impl Iterator<Item = &str> {
 impl Cx<'_> {
     /// A fresh tag for To/From: 64 random bits in hex.
     pub fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.random::<u64>())
+        crate::transaction::hex_u64(self.rng.random::<u64>())
     }
 
     /// A fresh RFC 3261 branch.

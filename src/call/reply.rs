@@ -72,7 +72,7 @@ pub fn build<P: Clone>(
     let status = reply.status;
     let tag = (status != StatusCode::TRYING).then_some(tx.to_tag());
     let mut resp =
-        Response::for_request_via(request, status.code(), reply.reason(), tag, &answering.via);
+        Response::for_request_top(request, status.code(), reply.reason(), tag, &answering.via);
     for (name, value) in reply.headers {
         resp.push_header(name, value);
     }

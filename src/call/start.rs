@@ -68,7 +68,7 @@ impl Call {
             peer,
             entry: peer.and_then(|p| cx.cfg.peer_rc(p)),
             media: None,
-            nated: crate::nat::detect::behind_nat(invite.top_via(), source.remote),
+            nated: crate::nat::detect::request_behind_nat(&invite, source.remote),
             channel: String::new(),
             created: cx.now,
             session: Default::default(),

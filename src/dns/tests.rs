@@ -81,7 +81,7 @@ impl Net {
                 to: t.to,
                 name: q.qname.to_string(),
                 qtype,
-                bytes: t.bytes.clone(),
+                bytes: t.bytes.to_vec(),
             });
         }
         v

@@ -110,7 +110,7 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Result<Admitted, InviteRefusal> {
-        let ours = format!("{:016x}", self.loop_token);
+        let ours = crate::transaction::hex_u64(self.loop_token);
         if crate::call::loop_markers(req).any(|t| t.eq_ignore_ascii_case(&ours)) {
             log::warn!(
                 "call {}: INVITE came back to this sipbox (X-Sipbox-Loop): 482",

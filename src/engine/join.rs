@@ -287,7 +287,7 @@ impl Engine {
             peer,
             entry,
             media: None,
-            nated: crate::nat::detect::behind_nat(req.top_via(), source.remote),
+            nated: crate::nat::detect::request_behind_nat(req, source.remote),
             channel: crate::call::channel_name(&name, self.unique_ids),
             created: now,
             session: Default::default(),

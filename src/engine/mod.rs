@@ -153,8 +153,9 @@ pub struct Engine {
     /// This process's loop marker, put on every outbound INVITE.
     loop_token: u64,
     jobs: crate::call::jobs::Jobs,
-    /// Calls up per source address (leg 0's), for `maxcallspersource`.
-    calls_by_source: std::collections::HashMap<std::net::IpAddr, u32>,
+    /// Calls up per source address (leg 0's), for `maxcallspersource` (keyed: an IPv6 peer
+    /// chooses its addresses freely).
+    calls_by_source: std::collections::HashMap<std::net::IpAddr, u32, crate::hash::KeyedState>,
     /// HA1 of each entry with a secret, computed on first use.
     ha1s: std::collections::HashMap<PeerId, String>,
     calls: CallTable<Call>,
@@ -508,10 +509,13 @@ impl Engine {
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
             let ip = call.legs[0].dialog.flow.remote.ip();
-            if let Some(n) = self.calls_by_source.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    self.calls_by_source.remove(&ip);
+            // One hash for the count and its removal.
+            if let std::collections::hash_map::Entry::Occupied(mut n) =
+                self.calls_by_source.entry(ip)
+            {
+                *n.get_mut() -= 1;
+                if *n.get() == 0 {
+                    n.remove();
                 }
             }
             if let crate::call::CallState::Ended(why) = call.state {
@@ -644,7 +648,8 @@ impl Engine {
             log::debug!("dropped a request from scanner {}", from.remote);
             return;
         }
-        let key = crate::transaction::server_key(&req);
+        // Looked up on the stack: the shared key is built only for a new transaction.
+        let key = crate::transaction::server_key_buf(&req);
         if *req.method() == Method::Ack {
             // An ACK for a non-2xx belongs to the INVITE transaction; one for a 2xx to the
             // dialog (§17.2.3, §13.3.1.4).
@@ -708,8 +713,9 @@ impl Engine {
                 .header(HeaderName::Accept, validate::ACCEPT);
             return self.respond_statelessly(&req, from, r);
         }
-        if in_dialog && *req.method() != Method::Cancel && self.calls.find(req.call_id()).is_none()
-        {
+        // Looked up once: opening the transaction below does not change the call table.
+        let dialog = in_dialog.then(|| self.calls.find(req.call_id())).flatten();
+        if in_dialog && *req.method() != Method::Cancel && dialog.is_none() {
             let r = Reply::new(StatusCode::CALL_DOES_NOT_EXIST);
             return self.respond_statelessly(&req, from, r);
         }
@@ -724,7 +730,7 @@ impl Engine {
         };
         let h = match self
             .txs
-            .open_server(&mut self.sched, key, req.clone(), from, to_tag)
+            .open_server(&mut self.sched, key.to_key(), req.clone(), from, to_tag)
         {
             Ok(h) => h,
             Err(InsertError::Duplicate(h)) => {
@@ -740,7 +746,7 @@ impl Engine {
         };
         match req.method() {
             Method::Cancel => self.handle_cancel(now, h, &req),
-            _ if req.to_tag().is_some() => match self.calls.find(req.call_id()) {
+            _ if in_dialog => match dialog {
                 Some(lr) => {
                     self.with_call(now, lr.call, |call, cx| {
                         call.on_in_dialog(cx, lr.leg, req, from, h)
@@ -881,14 +887,25 @@ impl Engine {
         } else {
             None
         };
-        let (via, dest) = self.txs.stamp_via(req.top_via(), from);
-        let mut resp =
-            Response::for_request(req, reply.status.code(), reply.reason(), to_tag.as_deref());
-        resp.set_top_via(&via);
+        let (via, dest) = self.txs.stamp_request(req, from);
+        let mut resp = Response::for_request_top(
+            req,
+            reply.status.code(),
+            reply.reason(),
+            to_tag.as_deref(),
+            &via,
+        );
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
+        // Printed in place: a clone of the setting per answer was an allocation (trimmed as
+        // push_header trims).
+        let ua = self
+            .cfg
+            .general
+            .user_agent
+            .trim_matches([' ', '\t', '\r', '\n']);
+        resp.push_header_with(HeaderName::Server, |s| s.push_str(ua));
         let bytes = resp.to_bytes();
         let ip = from.remote.ip();
         if !self.cfg.general.ban.ignores(ip) && !self.reflect.spend(ip, bytes.len()) {
@@ -915,7 +932,7 @@ impl Engine {
 
     /// A fresh tag for To/From: 64 random bits in hex.
     fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.random::<u64>())
+        crate::transaction::hex_u64(self.rng.random::<u64>())
     }
 
     /// Looks at a request's credentials for the entry it claims to be.

@@ -111,7 +111,7 @@ impl Engine {
             updates.push(ContactUpdate {
                 contact: na.uri.to_string(),
                 expires: Duration::from_secs(secs.into()),
-                nated: crate::nat::detect::behind_nat(req.top_via(), source),
+                nated: crate::nat::detect::request_behind_nat(req, source),
             });
         }
         // Byte budget (issue 13): what a binding keeps (contact, User-Agent, Path) is bounded,

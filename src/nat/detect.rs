@@ -10,17 +10,37 @@ use std::net::{IpAddr, SocketAddr};
 
 /// True when the top Via of a request from `source` says the device is behind NAT.
 pub fn behind_nat(top_via: &Via, source: SocketAddr) -> bool {
-    let host = top_via.host.trim_start_matches('[').trim_end_matches(']');
+    sent_by_behind_nat(&top_via.host, top_via.port, source)
+}
+
+/// [`behind_nat`] for a request's top Via, read from the spans of the received text (no Via
+/// decoded).
+pub fn request_behind_nat(req: &crate::sip::Request, source: SocketAddr) -> bool {
+    match req.top_sent_by() {
+        Some((host, port)) => sent_by_behind_nat(host, port, source),
+        None => behind_nat(req.top_via(), source),
+    }
+}
+
+/// [`behind_nat`] from the top Via's sent-by host and port (spans of a received request:
+/// no Via decoded).
+pub fn sent_by_behind_nat(host: &str, port: Option<u16>, source: SocketAddr) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     match host.parse::<IpAddr>() {
-        Ok(ip) => SocketAddr::new(ip, top_via.port.unwrap_or(5060)) != source,
+        Ok(ip) => SocketAddr::new(ip, port.unwrap_or(5060)) != source,
         Err(_) => true,
     }
 }
 
 /// Whether answers to a request from `source` go to the source port under `nat`.
 pub fn force_rport(nat: Nat, top_via: &Via, source: SocketAddr) -> bool {
+    force_rport_at(nat, &top_via.host, top_via.port, source)
+}
+
+/// [`force_rport`] from the top Via's sent-by host and port.
+pub fn force_rport_at(nat: Nat, host: &str, port: Option<u16>, source: SocketAddr) -> bool {
     match nat.auto_force_rport {
-        true => behind_nat(top_via, source),
+        true => sent_by_behind_nat(host, port, source),
         false => nat.force_rport,
     }
 }
@@ -46,5 +66,30 @@ mod tests {
         assert!(behind_nat(&via("phone.local", Some(5060)), src));
         let v6: SocketAddr = "[2001:db8::1]:5070".parse().unwrap();
         assert!(!behind_nat(&via("[2001:db8::1]", Some(5070)), v6));
+    }
+
+    #[test]
+    fn a_request_reads_as_its_decoded_top_via() {
+        let src: SocketAddr = "198.51.100.7:5060".parse().unwrap();
+        for top in [
+            "198.51.100.7",
+            "198.51.100.7:5060",
+            "198.51.100.7:5062",
+            "10.0.0.1",
+        ] {
+            let text = format!(
+                "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP {top};branch=z9hG4bK1\r\n\
+                 From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\n\
+                 CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            );
+            let Ok(crate::sip::Message::Request(req)) = crate::sip::parse(text.as_bytes()) else {
+                panic!("{text}");
+            };
+            assert_eq!(
+                request_behind_nat(&req, src),
+                behind_nat(req.top_via(), src),
+                "{top}"
+            );
+        }
     }
 }

@@ -61,7 +61,7 @@ pub use response::Response;
 pub use session_expires::{RefresherParam, SessionExpires};
 pub use status::StatusCode;
 pub use uri::{Uri, UriError};
-pub use via::{Via, MAGIC_COOKIE};
+pub use via::{RawVia, Via, MAGIC_COOKIE};
 
 #[cfg(test)]
 mod tests;

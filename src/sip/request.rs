@@ -256,12 +256,18 @@ impl Request {
         let mut out = Vec::with_capacity(
             self.headers.text_len() + self.uri_text.len() + self.body.len() + 64,
         );
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends what [`Request::to_bytes`] gives to `out` (a reused buffer: the transaction
+    /// layer copies it once into the shared bytes it keeps for retransmission).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(self.uri_text.as_bytes());
         out.extend_from_slice(b" SIP/2.0\r\n");
-        write_tail(&mut out, &self.headers, &self.body);
-        out
+        write_tail(out, &self.headers, &self.body);
     }
 }
 

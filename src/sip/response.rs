@@ -68,7 +68,7 @@ impl Response {
     /// [`Response::set_top_via`] to add received/rport), From, To (adding `to_tag` if To
     /// has no tag yet), Call-ID and CSeq.
     pub fn for_request(req: &Request, status: u16, reason: &str, to_tag: Option<&str>) -> Response {
-        Response::answer(req, status, reason, to_tag, None)
+        Response::answer(req, status, reason, to_tag, None::<fn(&mut String)>)
     }
 
     /// [`Response::for_request`] with `top` in place of the request's top Via (the UAS's
@@ -81,7 +81,31 @@ impl Response {
         to_tag: Option<&str>,
         top: &Via,
     ) -> Response {
-        Response::answer(req, status, reason, to_tag, Some(top))
+        Response::answer(
+            req,
+            status,
+            reason,
+            to_tag,
+            Some(|s: &mut String| top.write_to(s)),
+        )
+    }
+
+    /// [`Response::for_request_via`] with the stamped top Via already printed (a server
+    /// transaction prints it once for all of its answers).
+    pub fn for_request_top(
+        req: &Request,
+        status: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        top: &str,
+    ) -> Response {
+        Response::answer(
+            req,
+            status,
+            reason,
+            to_tag,
+            Some(|s: &mut String| s.push_str(top)),
+        )
     }
 
     fn answer(
@@ -89,14 +113,14 @@ impl Response {
         status: u16,
         reason: &str,
         to_tag: Option<&str>,
-        top: Option<&Via>,
+        top: Option<impl FnOnce(&mut String)>,
     ) -> Response {
         let rh = req.headers();
         let mut headers = Headers::with_capacity(rh.text_len() / 2 + 128, 12);
         let mut vias = rh.get_all(&HeaderName::Via);
-        if let Some(via) = top {
+        if let Some(write_top) = top {
             vias.next();
-            headers.push_with(HeaderName::Via, |s| via.write_to(s));
+            headers.push_with(HeaderName::Via, write_top);
         }
         for v in vias {
             headers.push(HeaderName::Via, v);
@@ -269,12 +293,18 @@ impl Response {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.headers.text_len() + self.reason.len() + self.body.len() + 64);
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Appends what [`Response::to_bytes`] gives to `out` (a reused buffer: the transaction
+    /// layer copies it once into the shared bytes it keeps for retransmission).
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"SIP/2.0 ");
-        push_decimal(&mut out, usize::from(self.status));
+        push_decimal(out, usize::from(self.status));
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        write_tail(&mut out, &self.headers, &self.body);
-        out
+        write_tail(out, &self.headers, &self.body);
     }
 }

@@ -378,6 +378,8 @@ fn response_with_stamped_via_in_one_pass() {
             old.set_top_via(&via);
             let new = Response::for_request_via(&r, 180, "Ringing", tag, &via);
             assert_eq!(new.to_bytes(), old.to_bytes(), "{text:?}");
+            let printed = Response::for_request_top(&r, 180, "Ringing", tag, &via.to_string());
+            assert_eq!(printed.to_bytes(), old.to_bytes(), "{text:?}");
             assert_eq!(new.vias(), old.vias());
             assert_eq!(new.to_tag(), old.to_tag());
         }

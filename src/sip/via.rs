@@ -34,6 +34,8 @@ pub(crate) struct ViaParts<'a> {
     port: Option<u16>,
     params: &'a str,
     branch: Option<&'a str>,
+    /// An `rport` parameter is present (RFC 3581).
+    rport: bool,
 }
 
 /// Checks the parameters RFC 3261 and RFC 3581 give a syntax to.
@@ -170,12 +172,14 @@ impl<'a> ViaParts<'a> {
         };
         let params = rest.get(p_start..).unwrap_or("");
         let mut branch = None;
+        let mut rport = false;
         for p in header_params(params) {
             let (n, v) = p?;
             check_param(n, v)?;
             if branch.is_none() && n.eq_ignore_ascii_case("branch") {
                 branch = v;
             }
+            rport |= n.eq_ignore_ascii_case("rport");
         }
         Ok(ViaParts {
             transport,
@@ -183,6 +187,7 @@ impl<'a> ViaParts<'a> {
             port,
             params,
             branch,
+            rport,
         })
     }
 
@@ -208,6 +213,113 @@ impl<'a> ViaParts<'a> {
             host: self.host.to_owned(),
             port: self.port,
             params: parse_header_params(self.params).unwrap_or_default(),
+        }
+    }
+}
+
+/// A Via value as received: validated, not decoded. What answering a request needs (its
+/// sent-by, whether it asked for `rport`, and the value printed again with `received` and
+/// `rport` set) without the owned [`Via`] and its parameter list.
+#[derive(Debug, Clone, Copy)]
+pub struct RawVia<'a>(ViaParts<'a>);
+
+impl<'a> RawVia<'a> {
+    /// Validates one Via value as [`Via::parse`] does; None where it would fail.
+    pub fn scan(s: &'a str) -> Option<RawVia<'a>> {
+        ViaParts::scan(s).ok().map(RawVia)
+    }
+
+    /// The sent-by host (IPv6 brackets kept), as [`Via::host`] holds it.
+    pub fn host(&self) -> &'a str {
+        self.0.host
+    }
+
+    /// The sent-by port.
+    pub fn port(&self) -> Option<u16> {
+        self.0.port
+    }
+
+    /// The parameters, as [`Via::params`] holds them (the scan validated them). Text with
+    /// no whitespace, quotes or angle brackets (what phones send) is split at each `;` and
+    /// `=` without the validating reader again: there is nothing to trim or unquote, so the
+    /// pieces are the ones it gives.
+    fn params(&self) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
+        let text = trim(self.0.params);
+        let plain = !text
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'<');
+        let quick = plain
+            .then(|| text.strip_prefix(';'))
+            .flatten()
+            .into_iter()
+            .flat_map(|t| t.split(';'))
+            .map(|item| match item.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (item, None),
+            });
+        let checked = (!plain)
+            .then(|| header_params(self.0.params).map_while(Result::ok))
+            .into_iter()
+            .flatten();
+        quick.chain(checked)
+    }
+
+    /// True when the Via has an `rport` parameter (RFC 3581), valued or not.
+    pub fn has_rport(&self) -> bool {
+        self.0.rport
+    }
+
+    /// True when a parameter of this name is present (names compare case-insensitively).
+    pub fn has_param(&self, name: &str) -> bool {
+        self.params().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Writes what [`Via::parse`], then [`Via::set_param`] for each of `set` in order, then
+    /// [`Via::write_to`] write: the first parameter of each name takes the new value (keeping
+    /// its own spelling of the name), names not present are appended. At most 4 names.
+    pub fn write_with(&self, set: &[(&str, &str)], out: &mut String) {
+        out.push_str("SIP/2.0/");
+        let transport = self.0.transport;
+        if transport.bytes().any(|b| b.is_ascii_lowercase()) {
+            out.push_str(&transport.to_ascii_uppercase());
+        } else {
+            out.push_str(transport);
+        }
+        out.push(' ');
+        out.push_str(self.0.host);
+        if let Some(p) = self.0.port {
+            out.push(':');
+            crate::sip::text::push_decimal_str(out, usize::from(p));
+        }
+        // Which of `set` replaced a parameter already (set_param replaces the first only).
+        let mut done = [false; 4];
+        debug_assert!(set.len() <= done.len());
+        for (n, v) in self.params() {
+            let hit = set
+                .iter()
+                .zip(done.iter_mut())
+                .find(|((sn, _), d)| !**d && n.eq_ignore_ascii_case(sn));
+            let v = match hit {
+                Some(((_, new), d)) => {
+                    *d = true;
+                    Some(*new)
+                }
+                None => v,
+            };
+            out.push(';');
+            out.push_str(n);
+            if let Some(v) = v {
+                out.push('=');
+                out.push_str(v);
+            }
+        }
+        for ((n, v), d) in set.iter().zip(done) {
+            if !d {
+                out.push(';');
+                out.push_str(n);
+                out.push('=');
+                out.push_str(v);
+            }
         }
     }
 }
@@ -309,6 +421,44 @@ mod tests {
         let v = Via::parse(s).unwrap();
         assert_eq!(Via::parse(&v.to_string()).unwrap(), v, "{s}");
         v
+    }
+
+    #[test]
+    fn raw_via_writes_what_set_param_and_write_to_write() {
+        let cases = [
+            "SIP/2.0/udp pc33.example.com:5060;branch=z9hG4bK776;rport;received=192.0.2.1;maddr=224.2.0.1;ttl=16",
+            "SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1",
+            " SIP / 2.0 / tcp  [2001:db8::1]:5070 ; RPORT ; branch = z9hG4bK2 ; x",
+            "SIP/2.0/UDP h;rport=1;rport=2;Received=a",
+            "SIP/2.0/UDP h:1;branch=z9hG4bK1;x=\"a;b\";rport",
+            "SIP/2.0/UDP h:1;branch=z9hG4bK1;a=b;RPort",
+            "SIP/2.0/UDP h:1 ;branch=z9hG4bK1",
+            "SIP/2.0/UDP h:1",
+        ];
+        let sets: [&[(&str, &str)]; 4] = [
+            &[],
+            &[("received", "192.0.2.9")],
+            &[("received", "192.0.2.9"), ("rport", "5070")],
+            &[("rport", "7"), ("received", "::1")],
+        ];
+        for c in cases {
+            let raw = super::RawVia::scan(c).expect(c);
+            let via = Via::parse(c).unwrap();
+            assert_eq!((raw.host(), raw.port()), (via.host.as_str(), via.port));
+            assert_eq!(raw.has_param("rport"), via.rport().is_some(), "{c}");
+            assert_eq!(raw.has_rport(), via.rport().is_some(), "{c}");
+            for set in sets {
+                let mut want = via.clone();
+                for (n, v) in set {
+                    want.set_param(n, Some(v.to_string()));
+                }
+                let mut got = String::new();
+                raw.write_with(set, &mut got);
+                assert_eq!(got, want.to_string(), "{c} {set:?}");
+            }
+        }
+        assert!(super::RawVia::scan("SIP/2.0/UDP").is_none());
+        assert!(super::RawVia::scan("SIP/2.0/UDP h;branch=\"q\"").is_none());
     }
 
     #[test]

@@ -26,14 +26,17 @@ const PARTS: usize = 5;
 
 impl InviteIds {
     pub(super) fn of(invite: &Request) -> InviteIds {
-        let uri = invite.uri().to_string();
+        // Printed straight (`to_string` goes through core::fmt and a second buffer).
+        let mut uri = String::with_capacity(64);
+        invite.uri().write_to(&mut uri);
         let h = invite.headers();
         let from = h.get(&HeaderName::From).unwrap_or_default();
         let to = h.get(&HeaderName::To).unwrap_or_default();
         let call_id = invite.call_id();
-        // Several Route lines read the same as one comma-separated line (RFC 3261 §7.3.1).
-        let routes: Vec<&str> = h.get_all(&HeaderName::Route).collect();
-        let route_len = routes.iter().map(|r| r.len() + 2).sum::<usize>();
+        // Several Route lines read the same as one comma-separated line (RFC 3261 §7.3.1);
+        // read twice (length, then bytes) rather than collected.
+        let routes = || h.get_all(&HeaderName::Route);
+        let route_len = routes().map(|r| r.len() + 2).sum::<usize>();
         let parts = [uri.as_str(), from, to, call_id];
         let len = 4 + parts.iter().map(|p| 4 + p.len()).sum::<usize>() + 4 + route_len;
         let mut b = Vec::with_capacity(len);
@@ -43,7 +46,7 @@ impl InviteIds {
             b.extend_from_slice(part.as_bytes());
         }
         push_len(&mut b, route_len.saturating_sub(2));
-        for (i, route) in routes.iter().enumerate() {
+        for (i, route) in routes().enumerate() {
             if i > 0 {
                 b.extend_from_slice(b", ");
             }

@@ -2,7 +2,6 @@
 //! server transactions (§17.2.3), with the RFC 2543 fallback; branch generation (§8.1.1.7).
 
 use rand::RngCore;
-use std::fmt::Write as _;
 use std::rc::Rc;
 
 /// The RFC 3261 branch prefix (§8.1.1.7). A branch starting with it is globally unique.
@@ -94,6 +93,7 @@ impl KeyBytes {
         k
     }
 
+    #[inline]
     fn push(&mut self, bytes: &[u8]) {
         if self.spill.is_empty() && self.len + bytes.len() <= INLINE {
             self.inline[self.len..self.len + bytes.len()].copy_from_slice(bytes);
@@ -184,10 +184,10 @@ fn fields(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Encodes the server key of `ids` on the stack and hands the bytes to `f`.
-fn with_server_key<R>(ids: &RequestIds<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+/// Encodes the server key of `ids` on the stack.
+fn encode_server_key(ids: &RequestIds<'_>) -> KeyBytes {
     let method = key_method(ids.method);
-    let k = match ids.branch {
+    match ids.branch {
         Some(branch) if is_rfc3261_branch(branch) => {
             let mut k = KeyBytes::new(BRANCH);
             k.field(method.as_bytes());
@@ -206,14 +206,36 @@ fn with_server_key<R>(ids: &RequestIds<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
             k.field(ids.top_via.as_bytes());
             k
         }
-    };
-    f(k.as_bytes())
+    }
+}
+
+/// A server key encoded on the stack: what a received request is looked up under. Most
+/// requests that are looked up never open a transaction (ACKs, retransmissions, requests
+/// answered statelessly), so the shared [`ServerKey`] is made only by
+/// [`ServerKeyBuf::to_key`], right before a transaction is opened.
+pub struct ServerKeyBuf(KeyBytes);
+
+impl ServerKeyBuf {
+    /// The key of a received request.
+    pub fn new(ids: &RequestIds<'_>) -> Self {
+        ServerKeyBuf(encode_server_key(ids))
+    }
+
+    /// The key's bytes, for [`super::TransactionTable::find_bytes`].
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The key to store (one allocation, shared by the table's entry and its index).
+    pub fn to_key(&self) -> ServerKey {
+        ServerKey(Rc::from(self.as_bytes()))
+    }
 }
 
 impl ServerKey {
     /// The key for a received request.
     pub fn from_request(ids: &RequestIds<'_>) -> Self {
-        with_server_key(ids, |b| ServerKey(Rc::from(b)))
+        ServerKeyBuf::new(ids).to_key()
     }
 
     /// The key's bytes, for lookups by borrowed key.
@@ -305,11 +327,27 @@ pub fn new_branch(rng: &mut impl RngCore) -> String {
     rng.fill_bytes(&mut random);
     let mut branch = String::with_capacity(MAGIC_COOKIE.len() + 2 * random.len());
     branch.push_str(MAGIC_COOKIE);
-    for byte in random {
-        // Writing to a String cannot fail.
-        let _ = write!(branch, "{byte:02x}");
-    }
+    push_hex(&mut branch, &random);
     branch
+}
+
+/// `v` as 16 lowercase hex digits, zero-padded (what `{:016x}` prints).
+pub fn hex_u64(v: u64) -> String {
+    let mut s = String::with_capacity(16);
+    push_hex(&mut s, &v.to_be_bytes());
+    s
+}
+
+/// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
+/// table: every request we send gets a branch and every dialog a tag, and `core::fmt` costs
+/// about 250 instructions a byte where this costs a few.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
 }
 
 #[cfg(test)]
@@ -343,6 +381,9 @@ mod tests {
         assert_eq!(invite.cancelled_invite(), None);
         assert_ne!(ServerKey::from_request(&ids("BYE", b)), invite);
         assert!(invite.is_branch(), "{invite:?}");
+        let on_stack = ServerKeyBuf::new(&ids("ACK", b));
+        assert_eq!(on_stack.as_bytes(), invite.as_bytes());
+        assert_eq!(on_stack.to_key(), invite);
         let mut lower = ids("INVITE", b);
         lower.sent_by_host = "pc33.atlanta.com";
         lower.sent_by_port = Some(5060);
@@ -350,6 +391,24 @@ mod tests {
             ServerKey::from_request(&lower),
             invite,
             "host lowercased, port 5060 by default"
+        );
+    }
+
+    #[test]
+    fn a_branch_key_reads_only_method_branch_and_sent_by() {
+        // server_key_buf leaves the RFC 2543 fields out of a branch key's ids.
+        let b = Some("z9hG4bK776asdhds");
+        let bare = RequestIds {
+            request_uri: "",
+            from_tag: None,
+            call_id: "",
+            cseq: 0,
+            top_via: "",
+            ..ids("INVITE", b)
+        };
+        assert_eq!(
+            ServerKey::from_request(&bare),
+            ServerKey::from_request(&ids("INVITE", b))
         );
     }
 
@@ -391,7 +450,22 @@ mod tests {
         );
         let mut rng = rand::rng();
         let a = new_branch(&mut rng);
+        assert!(a[7..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(a.starts_with(MAGIC_COOKIE) && a.len() == 7 + 24);
         assert_ne!(a, new_branch(&mut rng));
+    }
+
+    #[test]
+    fn hex_is_what_fmt_prints() {
+        let bytes = [0x00, 0x0f, 0x10, 0xa5, 0xff, 0x7e];
+        let mut s = String::from("x");
+        push_hex(&mut s, &bytes);
+        let fmt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(s, format!("x{fmt}"));
+        let v = 0x0123_4567_89ab_cdefu64;
+        assert_eq!(hex_u64(v), format!("{v:016x}"));
+        assert_eq!(hex_u64(7), format!("{:016x}", 7));
     }
 }

@@ -1,23 +1,25 @@
 //! The transaction layer as the transaction user sees it: two bounded tables of machines
 //! (server and client), their timers on the owner's heap, the responses and requests they put
 //! on the wire, and the CANCEL rule of §9.1. The engine and the call layer call these methods;
-//! nothing above re-implements a machine's plumbing.
+//! nothing above re-implements a machine's plumbing. This file holds the tables, the timers
+//! and the plumbing both sides share; [`super::server_side`] and [`super::client_side`] the
+//! methods of each side, [`super::records`] what the tables hold.
 //!
 //! Reading list: RFC 3261 §17 (the machines), §17.1.1.3 (the ACK for a failure is the
 //! transaction's), §9.1 (CANCEL only after a provisional), §17.2.3 (matching), RFC 6026
 //! (the INVITE server's Accepted state).
 
 use super::forget::ForgetWheel;
-use super::kept::{InviteIds, Kept};
-use super::table::{rc_bytes, HeapBytes};
+use super::records::{ClientEvent, ClientTx, ServerTx};
+use super::stamp::stamp_via;
 use super::TimerSlots;
 use super::{
-    Action, ClientKey, ClientTransaction, Handle, InsertError, InviteClientState, RequestIds,
-    RequestKind, ServerKey, ServerTransaction, TimerConfig, TimerKind, TransactionTable, Transport,
+    Action, ClientKey, Handle, ServerKey, ServerKeyBuf, TimerConfig, TimerKind, TransactionTable,
+    Transport,
 };
 use crate::flow::{Flow, Outbox};
 use crate::sched::{Scheduler, TimerId};
-use crate::sip::{HeaderName, Method, Request, Response, Via};
+use crate::sip::{Response, Via};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
@@ -42,220 +44,7 @@ pub struct TxTimer {
     pub kind: TimerKind,
 }
 
-/// A server transaction with what is needed to answer through it.
-///
-/// Once the final response went out it is a compact record: the machine (which keeps the
-/// final's bytes only where §17.2 resends it: non-INVITE Completed, INVITE Completed), where
-/// to resend, and the To tag only while an ACK for a non-2xx may still come (INVITE
-/// Completed and Confirmed).
-pub struct ServerTx {
-    /// The machine.
-    pub machine: ServerTransaction,
-    /// Where responses go (§18.2.2 with rport).
-    pub dest: Flow,
-    /// What responses are built from, until the final one went out.
-    pub answering: Option<Box<Answering>>,
-    /// The To tag our responses carry (one per transaction, so retransmitted answers agree).
-    to_tag: Box<str>,
-}
-
-impl ServerTx {
-    /// True for an INVITE server transaction.
-    pub fn is_invite(&self) -> bool {
-        matches!(self.machine, ServerTransaction::Invite(_))
-    }
-
-    /// The To tag of our responses; empty once no ACK can need it (after a 2xx, or a final
-    /// to a non-INVITE).
-    pub fn to_tag(&self) -> &str {
-        &self.to_tag
-    }
-}
-
-impl HeapBytes for ServerTx {
-    fn heap_bytes(&self) -> usize {
-        let answering = self.answering.as_ref().map_or(0, |a| {
-            std::mem::size_of::<Answering>() + request_bytes(&a.request) + a.via.to_string().len()
-        });
-        self.machine.held_bytes() + answering + self.to_tag.len()
-    }
-}
-
-/// The bytes a server transaction counts in the lingering budget: a non-INVITE one's final
-/// response, once it was sent (the machine keeps it until the transaction is removed, so
-/// what is added at the final is what is taken away at the removal).
-fn lingering_share(tx: &ServerTx) -> usize {
-    match &tx.machine {
-        ServerTransaction::NonInvite(m) if tx.answering.is_none() => {
-            m.last_response().map_or(0, |r| r.len())
-        }
-        _ => 0,
-    }
-}
-
-/// An upper estimate of a live request's heap (only live transactions hold one; the measure
-/// of lingering ones never meets it): the struct, its header text, spans and body.
-fn request_bytes(r: &Request) -> usize {
-    let headers: usize = r.headers().iter().map(|(_, v)| v.len() + 16).sum();
-    std::mem::size_of::<Request>() + headers + r.body().len()
-}
-
-/// The request of a server transaction and its stamped top Via (boxed in [`ServerTx`], so a
-/// lingering record does not carry its room).
-pub struct Answering {
-    /// The request.
-    pub request: Rc<Request>,
-    /// Its top Via stamped with received/rport, for every response.
-    pub via: Via,
-}
-
-/// A client transaction with what its user needs for the answers.
-///
-/// After its final response was handled it keeps no request: an INVITE in Accepted keeps
-/// the few fields an ACK (and BYE) for a late 2xx needs ([`ClientTx::invite_for_2xx`]), any
-/// other only its key, purpose and timer.
-pub struct ClientTx<P> {
-    /// The machine.
-    pub machine: ClientTransaction,
-    /// Where the request went.
-    pub dest: Flow,
-    /// The request, until its final response was handled.
-    kept: Kept,
-    /// Whose request it is, so the answer finds its way back.
-    pub purpose: P,
-    /// A CANCEL is owed as soon as a provisional response arrives (§9.1).
-    cancel_wanted: bool,
-    /// A provisional response has arrived.
-    provisional_seen: bool,
-}
-
-impl<P> ClientTx<P> {
-    /// True for an INVITE client transaction (its request may be gone: see
-    /// [`ClientTx::request`]).
-    pub fn is_invite(&self) -> bool {
-        matches!(self.machine, ClientTransaction::Invite(_))
-    }
-
-    /// The request, until its final response was handled (then `None`).
-    pub fn request(&self) -> Option<&Rc<Request>> {
-        match &self.kept {
-            Kept::Request(r) => Some(r),
-            Kept::Invite(_) | Kept::Nothing => None,
-        }
-    }
-
-    /// The INVITE a 2xx on this transaction answers, for its ACK and BYE: the request while
-    /// it is kept, else rebuilt from the fields an INVITE in Accepted keeps.
-    pub fn invite_for_2xx(&self) -> Option<Rc<Request>> {
-        match &self.kept {
-            Kept::Request(r) => Some(r.clone()),
-            Kept::Invite(ids) => Some(Rc::new(ids.request())),
-            Kept::Nothing => None,
-        }
-    }
-
-    /// The final response was handled: keep only what the state still needs.
-    fn settle(&mut self) {
-        let Kept::Request(req) = &self.kept else {
-            return;
-        };
-        self.kept = match &self.machine {
-            ClientTransaction::Invite(t) if t.state() == InviteClientState::Accepted => {
-                Kept::Invite(InviteIds::of(req))
-            }
-            _ => Kept::Nothing,
-        };
-    }
-}
-
-impl<P> HeapBytes for ClientTx<P> {
-    fn heap_bytes(&self) -> usize {
-        let kept = match &self.kept {
-            Kept::Request(r) => request_bytes(r),
-            Kept::Invite(ids) => ids.heap_bytes(),
-            Kept::Nothing => 0,
-        };
-        self.machine.held_bytes() + kept
-    }
-}
-
-impl HeapBytes for ServerKey {
-    fn heap_bytes(&self) -> usize {
-        rc_bytes(self.as_bytes())
-    }
-}
-
-impl HeapBytes for ClientKey {
-    fn heap_bytes(&self) -> usize {
-        rc_bytes(self.as_bytes())
-    }
-}
-
-/// What a client transaction hands to its user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientEvent {
-    /// A response with this status passed up.
-    Response(u16),
-    /// Timer B/F fired or the transport failed: the user acts as on a 408.
-    Timeout,
-}
-
-/// The key a received request is matched under.
-pub fn server_key(req: &Request) -> ServerKey {
-    // Branch and sent-by are spans of the received text: the Via is not decoded. The
-    // Request-URI and top Via only key RFC 2543 requests (no magic-cookie branch): most
-    // requests never pay for printing them.
-    let branch = req.top_branch();
-    let (host, port) = req.top_sent_by().unwrap_or(("", None));
-    let rfc3261 = branch.is_some_and(super::key::is_rfc3261_branch);
-    let (uri, top) = if rfc3261 {
-        (String::new(), String::new())
-    } else {
-        (req.uri().to_string(), req.top_via().to_string())
-    };
-    ServerKey::from_request(&RequestIds {
-        method: req.method().as_str(),
-        branch,
-        sent_by_host: host,
-        sent_by_port: port,
-        request_uri: &uri,
-        from_tag: req.from_tag(),
-        call_id: req.call_id(),
-        cseq: req.cseq().seq,
-        top_via: &top,
-    })
-}
-
-/// The ACK for a 3xx–6xx to an INVITE we sent (§17.1.1.3): same Request-URI, Call-ID, From,
-/// CSeq number and top Via as the INVITE, To from the response, the INVITE's Route.
-pub fn ack_for_failure(invite: &Request, resp: &Response) -> Request {
-    derived_request(Method::Ack, invite, resp.to().to_string())
-}
-
-/// CANCEL for an INVITE we sent (§9.1).
-pub fn cancel_for(invite: &Request) -> Request {
-    derived_request(Method::Cancel, invite, invite.to().to_string())
-}
-
-fn derived_request(method: Method, invite: &Request, to: String) -> Request {
-    let mut r = Request::new(method.clone(), invite.uri().clone());
-    r.push_header(HeaderName::Via, invite.top_via().to_string());
-    r.push_header(HeaderName::MaxForwards, "70");
-    r.push_header(HeaderName::From, invite.from().to_string());
-    r.push_header(HeaderName::To, to);
-    r.push_header(HeaderName::CallId, invite.call_id());
-    let cseq = crate::sip::CSeq {
-        seq: invite.cseq().seq,
-        method,
-    };
-    r.push_header(HeaderName::CSeq, cseq.to_string());
-    for route in invite.headers().get_all(&HeaderName::Route) {
-        r.push_header(HeaderName::Route, route);
-    }
-    r
-}
-
-fn machine_transport(flow: Flow) -> Transport {
+pub(super) fn machine_transport(flow: Flow) -> Transport {
     if flow.transport.is_reliable() {
         Transport::Reliable
     } else {
@@ -266,26 +55,29 @@ fn machine_transport(flow: Flow) -> Transport {
 /// Both tables, bounded, with the plumbing between machines, heap and wire. `P` says whose a
 /// client transaction is.
 pub struct Transactions<P> {
-    server: TransactionTable<ServerKey, ServerTx>,
-    client: TransactionTable<ClientKey, ClientTx<P>>,
-    config: TimerConfig,
+    pub(super) server: TransactionTable<ServerKey, ServerTx>,
+    pub(super) client: TransactionTable<ClientKey, ClientTx<P>>,
+    pub(super) config: TimerConfig,
     /// Reused buffer for machine actions.
-    actions: Vec<Action>,
+    pub(super) actions: Vec<Action>,
     /// Client transactions that terminated while their event was handled.
-    dead_clients: Vec<Handle>,
+    pub(super) dead_clients: Vec<Handle>,
     /// Non-INVITE server transactions that have sent their final response, oldest first:
     /// the first to go when the table is full.
-    lingering: VecDeque<Handle>,
+    pub(super) lingering: VecDeque<Handle>,
     /// Bytes the lingering transactions keep (their final responses, which echo the
     /// request's Via, From, To and Call-ID and so can be as large as it was).
-    lingering_bytes: usize,
+    pub(super) lingering_bytes: usize,
     /// `[general]` `nat=`: whether answers go to the source port without `;rport`.
-    nat: crate::config::sip_values::Nat,
+    pub(super) nat: crate::config::sip_values::Nat,
     /// Client transactions whose final response is being handled: they drop their request
     /// at the next [`Transactions::reap`].
-    settled: Vec<Handle>,
+    pub(super) settled: Vec<Handle>,
     /// The forget timers (D, I, J, K, L, M) by grid step.
-    wheel: ForgetWheel,
+    pub(super) wheel: ForgetWheel,
+    /// Reused buffer a message is printed into before its one copy into the shared bytes a
+    /// machine keeps and the outbox sends ([`Transactions::shared_bytes`]).
+    scratch: Vec<u8>,
 }
 
 /// The most bytes lingering transactions may keep: past it the oldest are forgotten (a
@@ -307,7 +99,17 @@ impl<P: Clone> Transactions<P> {
             nat: crate::config::sip_values::Nat::DEFAULT,
             settled: Vec::new(),
             wheel: ForgetWheel::default(),
+            scratch: Vec::new(),
         }
+    }
+
+    /// A message in the form a machine keeps and the outbox sends: printed into the reused
+    /// buffer, then copied once into shared bytes (one allocation for the message's life;
+    /// printing into a fresh `Vec` and converting took two and a copy more).
+    pub fn shared_bytes(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Rc<[u8]> {
+        self.scratch.clear();
+        write(&mut self.scratch);
+        Rc::from(&self.scratch[..])
     }
 
     /// Sets the `nat=` that decides where answers go (`force_rport`, `auto_force_rport`).
@@ -320,6 +122,12 @@ impl<P: Clone> Transactions<P> {
     pub fn stamp_via(&self, top: &Via, source: Flow) -> (Via, Flow) {
         let force = crate::nat::detect::force_rport(self.nat, top, source.remote);
         stamp_via(top, source, force)
+    }
+
+    /// [`super::stamp_request`] under the `nat=` setting: a received request's stamped top
+    /// Via, printed, and where its answers go.
+    pub fn stamp_request(&self, req: &crate::sip::Request, source: Flow) -> (String, Flow) {
+        super::stamp_request(req, source, self.nat)
     }
 
     /// New timer values (a reload's `timert1`/`timerb`) for transactions opened from now on;
@@ -348,9 +156,9 @@ impl<P: Clone> Transactions<P> {
         self.client.len()
     }
 
-    /// The server transaction a request matches.
-    pub fn find_server(&self, key: &ServerKey) -> Option<Handle> {
-        self.server.find(key)
+    /// The server transaction a request matches (its [`super::server_key_buf`]).
+    pub fn find_server(&self, key: &ServerKeyBuf) -> Option<Handle> {
+        self.server.find_bytes(key.as_bytes())
     }
 
     /// A server transaction.
@@ -396,151 +204,12 @@ impl<P: Clone> Transactions<P> {
             + (self.dead_clients.capacity() + self.settled.capacity()) * h
             + self.actions.capacity() * std::mem::size_of::<Action>()
             + self.wheel.retained_bytes(per_timer)
+            + self.scratch.capacity()
     }
 
     /// How many forget timers (D, I, J, K, L, M) are filed on the grid.
     pub fn forget_timers(&self) -> usize {
         self.wheel.len()
-    }
-
-    /// Opens a server transaction under `key` (the request's [`server_key`], computed once
-    /// per request by the caller) for a new request from `source`; its responses carry
-    /// `to_tag` (the request's own when it has one).
-    pub fn open_server<W: From<TxTimer>>(
-        &mut self,
-        sched: &mut Scheduler<W>,
-        key: ServerKey,
-        req: Rc<Request>,
-        source: Flow,
-        to_tag: &str,
-    ) -> Result<Handle, InsertError> {
-        let (via, dest) = self.stamp_via(req.top_via(), source);
-        let kind = RequestKind::from_method(req.method().as_str());
-        let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
-        if self.server.is_full() {
-            // Forget the oldest transaction that only lingers to absorb retransmissions
-            // (Timer J): under a flood this shortens the linger instead of refusing requests.
-            self.evict_lingering(sched);
-        }
-        let tx = ServerTx {
-            machine,
-            dest,
-            to_tag: to_tag.into(),
-            answering: Some(Box::new(Answering { request: req, via })),
-        };
-        self.server.insert(key, tx)
-    }
-
-    fn evict_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
-        while let Some(h) = self.lingering.pop_front() {
-            if self.remove_server(sched, h) {
-                return;
-            }
-        }
-    }
-
-    /// Removes server transaction `h` with its timers and its share of the byte budget.
-    fn remove_server<W>(&mut self, sched: &mut Scheduler<W>, h: Handle) -> bool {
-        match self.server.remove(h) {
-            Some(mut gone) => {
-                gone.timers.stop_all(sched);
-                self.lingering_bytes -= lingering_share(&gone.value);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// A retransmitted request matched `h`: the machine resends or absorbs.
-    pub fn server_retransmission<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-    ) {
-        self.drive_server(sched, out, h, |tx, acts| {
-            tx.machine.on_retransmission(now, acts)
-        });
-    }
-
-    /// Feeds server transaction `h`'s machine through `feed` (which may look at the actions
-    /// it produced) and carries out what the machine asked for.
-    fn drive_server<W: From<TxTimer>, R>(
-        &mut self,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        feed: impl FnOnce(&mut ServerTx, &mut Vec<Action>) -> R,
-    ) -> Option<R> {
-        let mut acts = std::mem::take(&mut self.actions);
-        let r = self.server.get_mut(h).map(|tx| feed(tx, &mut acts));
-        self.apply_server(sched, out, h, &mut acts);
-        self.actions = acts;
-        r
-    }
-
-    /// Sends a response through server transaction `h`.
-    pub fn server_send<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        resp: &Response,
-    ) {
-        let bytes: Rc<[u8]> = resp.to_bytes().into();
-        let mut acts = std::mem::take(&mut self.actions);
-        let final_ = resp.status() >= 200;
-        let mut linger = false;
-        if let Some(tx) = self.server.get_mut(h) {
-            let first_final = final_ && tx.answering.is_some();
-            linger = first_final && !tx.is_invite();
-            tx.machine
-                .send_response(now, resp.status(), bytes, &mut acts);
-            if first_final {
-                tx.answering = None;
-                // Only an ACK for an INVITE's 3xx-6xx is matched against the tag later.
-                if !tx.is_invite() || resp.status() < 300 {
-                    tx.to_tag = Box::default();
-                }
-            }
-            if linger {
-                self.lingering_bytes += lingering_share(tx);
-            }
-        }
-        if linger {
-            while self.lingering_bytes > MAX_LINGERING_BYTES && self.lingering.len() > 1 {
-                self.evict_lingering(sched);
-            }
-            // Entries whose transaction already ended leave from the front, so the queue stays
-            // about as long as the lingering transactions themselves.
-            while let Some(&old) = self.lingering.front() {
-                if self.server.get(old).is_some() {
-                    break;
-                }
-                self.lingering.pop_front();
-            }
-            self.lingering.push_back(h);
-        }
-        self.apply_server(sched, out, h, &mut acts);
-        self.actions = acts;
-    }
-
-    /// An ACK matched INVITE server transaction `h`. Returns true when the ACK belongs to the
-    /// user (an ACK for a 2xx, RFC 6026 Accepted).
-    pub fn server_ack<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-    ) -> bool {
-        self.drive_server(sched, out, h, |tx, acts| {
-            tx.machine.on_ack(now, acts);
-            acts.contains(&Action::PassAck)
-        })
-        .unwrap_or(false)
     }
 
     /// A timer fired (`side` says which table `h` is in).
@@ -606,198 +275,6 @@ impl<P: Clone> Transactions<P> {
         ev
     }
 
-    fn apply_server<W: From<TxTimer>>(
-        &mut self,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        acts: &mut Vec<Action>,
-    ) {
-        for act in acts.drain(..) {
-            let Some((tx, timers)) = self.server.get_with_timers_mut(h) else {
-                break;
-            };
-            let side = (TxSide::Server, h, tx.dest);
-            let Some(act) = plumb(act, side, &mut self.wheel, timers, sched, out) else {
-                continue;
-            };
-            match act {
-                Action::Timeout => {
-                    log::debug!("no ACK for the final response sent to {}", tx.dest)
-                }
-                Action::Terminated => {
-                    self.remove_server(sched, h);
-                }
-                // Plumbing (handled above) and what only a client sees.
-                Action::Transmit(_)
-                | Action::StartTimer(..)
-                | Action::StopTimer(_)
-                | Action::PassAck
-                | Action::PassResponse(_)
-                | Action::TransportError
-                | Action::AckTimeout => {}
-            }
-        }
-    }
-
-    /// Sends a request in a new client transaction.
-    pub fn open_client<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        req: Request,
-        dest: Flow,
-        purpose: P,
-    ) -> Option<Handle> {
-        // A span of the request's own text: the Via we just printed is not decoded again.
-        let key = ClientKey::new(req.top_branch().unwrap_or_default(), req.method().as_str());
-        let bytes: Rc<[u8]> = req.to_bytes().into();
-        let kind = RequestKind::from_method(req.method().as_str());
-        let machine = ClientTransaction::new(kind, self.config, machine_transport(dest), bytes);
-        let tx = ClientTx {
-            machine,
-            dest,
-            kept: Kept::Request(Rc::new(req)),
-            purpose,
-            cancel_wanted: false,
-            provisional_seen: false,
-        };
-        let h = match self.client.insert(key, tx) {
-            Ok(h) => h,
-            Err(_) => {
-                log::warn!("client transaction table full: request not sent");
-                return None;
-            }
-        };
-        let mut acts = std::mem::take(&mut self.actions);
-        if let Some(tx) = self.client.get_mut(h) {
-            tx.machine.start(now, &mut acts);
-        }
-        self.apply_client(sched, out, h, &mut acts);
-        self.actions = acts;
-        Some(h)
-    }
-
-    /// Feeds a response to client transaction `h`; returns what the user must see.
-    pub fn client_response<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        resp: &Response,
-    ) -> Option<ClientEvent> {
-        let mut acts = std::mem::take(&mut self.actions);
-        if let Some(tx) = self.client.get_mut(h) {
-            let req = tx.request().cloned();
-            tx.machine.on_response(
-                now,
-                resp.status(),
-                || match &req {
-                    Some(req) => ack_for_failure(req, resp).to_bytes().into(),
-                    // A settled INVITE is in Completed or Accepted: it builds no ACK again.
-                    None => Rc::from(&b""[..]),
-                },
-                &mut acts,
-            );
-        }
-        let ev = self.apply_client(sched, out, h, &mut acts);
-        self.actions = acts;
-        ev
-    }
-
-    fn apply_client<W: From<TxTimer>>(
-        &mut self,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        acts: &mut Vec<Action>,
-    ) -> Option<ClientEvent> {
-        let mut event = None;
-        for act in acts.drain(..) {
-            let Some((tx, timers)) = self.client.get_with_timers_mut(h) else {
-                break;
-            };
-            let side = (TxSide::Client, h, tx.dest);
-            let Some(act) = plumb(act, side, &mut self.wheel, timers, sched, out) else {
-                continue;
-            };
-            match act {
-                Action::PassResponse(status) => {
-                    if status >= 200 {
-                        self.settled.push(h);
-                    }
-                    event = Some(ClientEvent::Response(status));
-                }
-                Action::Timeout | Action::TransportError => event = Some(ClientEvent::Timeout),
-                Action::Terminated => {
-                    // Keep the entry until the event is handled: the user may still need it.
-                    self.dead_clients.push(h);
-                }
-                Action::Transmit(_)
-                | Action::StartTimer(..)
-                | Action::StopTimer(_)
-                | Action::PassAck
-                | Action::AckTimeout => {}
-            }
-        }
-        event
-    }
-
-    /// A provisional response arrived on INVITE transaction `h` (§9.1 allows a CANCEL now).
-    pub fn provisional_seen(&mut self, h: Handle) {
-        if let Some(tx) = self.client.get_mut(h) {
-            tx.provisional_seen = true;
-        }
-    }
-
-    /// The user wants INVITE transaction `h` cancelled: now if a provisional has arrived,
-    /// else as soon as one does ([`Transactions::send_owed_cancel`]).
-    pub fn want_cancel<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        purpose: P,
-    ) {
-        if let Some(tx) = self.client.get_mut(h) {
-            tx.cancel_wanted = true;
-        }
-        self.send_owed_cancel(now, sched, out, h, purpose);
-    }
-
-    /// Sends the CANCEL owed on INVITE transaction `h` if a provisional has arrived. Returns
-    /// true if one is owed (sent now or waiting for a provisional).
-    pub fn send_owed_cancel<W: From<TxTimer>>(
-        &mut self,
-        now: Instant,
-        sched: &mut Scheduler<W>,
-        out: &mut Outbox,
-        h: Handle,
-        purpose: P,
-    ) -> bool {
-        let Some(tx) = self.client.get_mut(h) else {
-            return false;
-        };
-        if !tx.cancel_wanted || !tx.provisional_seen {
-            return tx.cancel_wanted;
-        }
-        tx.cancel_wanted = false;
-        let Some(invite) = tx.request().cloned() else {
-            return false;
-        };
-        let cancel = cancel_for(&invite);
-        let dest = tx.dest;
-        let mut acts = std::mem::take(&mut self.actions);
-        tx.machine.on_cancel_sent(now, &mut acts);
-        let _ = self.apply_client(sched, out, h, &mut acts);
-        self.actions = acts;
-        self.open_client(now, sched, out, cancel, dest, purpose);
-        true
-    }
-
     /// Gives back the room a burst of transactions left ([`crate::shrink`]); called on the
     /// engine's 5 s sweep timer.
     pub fn shrink(&mut self) {
@@ -807,28 +284,14 @@ impl<P: Clone> Transactions<P> {
         crate::shrink::vec(&mut self.actions);
         crate::shrink::vec(&mut self.dead_clients);
         crate::shrink::vec(&mut self.settled);
-    }
-
-    /// Drops client transactions that terminated while their event was being handled, and
-    /// the requests of those whose final response was handled.
-    pub fn reap<W>(&mut self, sched: &mut Scheduler<W>) {
-        for h in self.dead_clients.drain(..) {
-            if let Some(mut gone) = self.client.remove(h) {
-                gone.timers.stop_all(sched);
-            }
-        }
-        for h in self.settled.drain(..) {
-            if let Some(tx) = self.client.get_mut(h) {
-                tx.settle();
-            }
-        }
+        crate::shrink::vec(&mut self.scratch);
     }
 }
 
 /// The plumbing both sides share: puts a transmission on the wire and a timer on the owner's
 /// heap (a forget timer on the grid); hands back the actions that mean something to the side
 /// that asked.
-fn plumb<W: From<TxTimer>>(
+pub(super) fn plumb<W: From<TxTimer>>(
     act: Action,
     (side, tx, dest): (TxSide, Handle, Flow),
     wheel: &mut ForgetWheel,
@@ -837,7 +300,8 @@ fn plumb<W: From<TxTimer>>(
     out: &mut Outbox,
 ) -> Option<Action> {
     match act {
-        Action::Transmit(bytes) => out.sip(dest, bytes.to_vec()),
+        // Shared with the machine that keeps it for retransmission: no copy.
+        Action::Transmit(bytes) => out.sip_shared(dest, bytes),
         Action::StartTimer(kind, at) if kind.only_forgets() => {
             wheel.add(sched, at, TxTimer { side, tx, kind });
         }
@@ -850,45 +314,15 @@ fn plumb<W: From<TxTimer>>(
     None
 }
 
-/// Stamps the top Via of a request that came over `source` the way RFC 3581 wants, and says
-/// where the response goes: with `rport`, back to the exact source address and port; with
-/// `force_rport` (chan_sip's `nat=force_rport`: "pretend there was an rport") the same, but
-/// the Via only gains `received`; otherwise to the source IP (the `received` address) at the
-/// Via's sent-by port.
-pub fn stamp_via(top: &Via, source: Flow, force_rport: bool) -> (Via, Flow) {
-    let mut via = top.clone();
-    let from = source.remote;
-    let src_ip = from.ip().to_string();
-    // An IPv6 sent-by is bracketed: compared without building "[addr]" for every request.
-    let unbracketed = via
-        .host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(&via.host);
-    let wants_rport = via.rport().is_some();
-    if wants_rport || (via.host != src_ip && unbracketed != src_ip) {
-        via.set_param("received", Some(src_ip));
-    }
-    if wants_rport {
-        via.set_param("rport", Some(from.port().to_string()));
-        (via, source)
-    } else if force_rport {
-        (via, source)
-    } else {
-        // The source IP, never a host name from the message: answers cannot be steered
-        // elsewhere by what a datagram claims.
-        let port = via.port.unwrap_or(5060);
-        let remote = std::net::SocketAddr::new(from.ip(), port);
-        (via, Flow { remote, ..source })
-    }
-}
-
 #[cfg(test)]
 // Tests may read the real clock (clippy.toml's sans-IO rule).
 #[allow(clippy::disallowed_methods)]
 mod tests {
+    use super::super::records::ClientEvent;
+    use super::super::{server_key, ServerTransaction};
     use super::*;
-    use crate::sip::{parse, Message};
+    use crate::sip::{parse, Message, Request};
+    use std::rc::Rc;
 
     fn options(i: usize, pad: usize) -> Rc<Request> {
         let text = format!(
@@ -978,6 +412,30 @@ mod tests {
         assert_eq!(ev, None);
         assert!(out.pop_transmit().is_some(), "the request went out once");
         assert!(out.pop_transmit().is_none(), "nothing else");
+    }
+
+    #[test]
+    fn the_kept_answer_is_the_sent_one_not_a_copy() {
+        let now = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(TimerConfig::default(), 10);
+        let from = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        let req = options(1, 0);
+        let h = txs
+            .open_server(&mut sched, server_key(&req), req.clone(), from, "t")
+            .unwrap();
+        let resp = Response::for_request(&req, 200, "OK", Some("t"));
+        txs.server_send(now, &mut sched, &mut out, h, &resp);
+        let sent = out.pop_transmit().expect("sent");
+        let crate::flow::Datagram::Shared(bytes) = &sent.bytes else {
+            panic!("copied: {sent:?}");
+        };
+        assert_eq!(&bytes[..], &resp.to_bytes()[..]);
+        let ServerTransaction::NonInvite(m) = &txs.server(h).unwrap().machine else {
+            panic!("non-INVITE");
+        };
+        assert!(Rc::ptr_eq(bytes, m.last_response().unwrap()), "one buffer");
     }
 
     #[test]

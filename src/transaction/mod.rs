@@ -99,16 +99,24 @@ mod table;
 pub use any::{ClientTransaction, ServerTransaction};
 pub use client_invite::{InviteClientState, InviteClientTransaction};
 pub use client_non_invite::{NonInviteClientState, NonInviteClientTransaction};
-pub use key::{new_branch, ClientKey, RequestIds, RequestKind, ServerKey, MAGIC_COOKIE};
+pub use key::{
+    hex_u64, new_branch, push_hex, ClientKey, RequestIds, RequestKind, ServerKey, ServerKeyBuf,
+    MAGIC_COOKIE,
+};
 pub use retransmit_2xx::{RetransmitterState, TwoHundredRetransmitter};
 pub use server_invite::{InviteServerState, InviteServerTransaction};
 pub use server_non_invite::{NonInviteServerState, NonInviteServerTransaction};
+mod client_side;
 mod layer;
+mod records;
+mod requests;
+mod server_side;
+mod stamp;
 pub use forget::FORGET_GRID;
-pub use layer::{
-    ack_for_failure, cancel_for, server_key, stamp_via, Answering, ClientEvent, ClientTx, ServerTx,
-    Transactions, TxSide, TxTimer,
-};
+pub use layer::{Transactions, TxSide, TxTimer};
+pub use records::{Answering, ClientEvent, ClientTx, ServerTx};
+pub use requests::{ack_for_failure, cancel_for, server_key, server_key_buf};
+pub use stamp::{stamp_request, stamp_via};
 pub use table::{Handle, HeapBytes, InsertError, Removed, TimerSlots, TransactionTable, TxTag};
 
 use std::rc::Rc;

@@ -3,6 +3,7 @@
 
 use super::TimerKind;
 use crate::handle::GenSlab;
+use crate::hash::KeyedState;
 #[cfg(test)]
 use crate::sched::Scheduler;
 use std::collections::HashMap;
@@ -96,10 +97,11 @@ pub struct Removed<K, T> {
 }
 
 /// Transactions of type `T` under keys `K` ([`super::ClientKey`] or [`super::ServerKey`]),
-/// at most `max` of them. Keys are peer-chosen, so the index is a SipHash `HashMap`.
+/// at most `max` of them. Keys are peer-chosen, so the index hashes with a per-table secret
+/// ([`crate::hash::KeyedState`]: keyed like SipHash, about half its cost).
 pub struct TransactionTable<K, T> {
     entries: GenSlab<TxTag, Entry<K, T>>,
-    index: HashMap<K, Handle>,
+    index: HashMap<K, Handle, KeyedState>,
     max: usize,
 }
 
@@ -108,7 +110,7 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
     pub fn new(max: usize) -> Self {
         TransactionTable {
             entries: GenSlab::new(),
-            index: HashMap::new(),
+            index: HashMap::with_hasher(KeyedState::new()),
             max: max.min(u32::MAX as usize),
         }
     }
@@ -130,19 +132,22 @@ impl<K: Clone + Eq + Hash, T> TransactionTable<K, T> {
 
     /// Stores `value` under `key`; fails when the key is taken or the table is full.
     pub fn insert(&mut self, key: K, value: T) -> Result<Handle, InsertError> {
-        if let Some(handle) = self.index.get(&key) {
-            return Err(InsertError::Duplicate(*handle));
+        use std::collections::hash_map::Entry as Slot;
+        let full = self.is_full();
+        // One hash of the key for both the duplicate check and the insert.
+        match self.index.entry(key) {
+            Slot::Occupied(taken) => Err(InsertError::Duplicate(*taken.get())),
+            Slot::Vacant(_) if full => Err(InsertError::Full),
+            Slot::Vacant(room) => {
+                let handle = self.entries.insert(Entry {
+                    key: room.key().clone(),
+                    value,
+                    timers: TimerSlots::default(),
+                });
+                room.insert(handle);
+                Ok(handle)
+            }
         }
-        if self.is_full() {
-            return Err(InsertError::Full);
-        }
-        let handle = self.entries.insert(Entry {
-            key: key.clone(),
-            value,
-            timers: TimerSlots::default(),
-        });
-        self.index.insert(key, handle);
-        Ok(handle)
     }
 
     /// The handle of the transaction under `key`.

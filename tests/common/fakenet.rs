@@ -274,7 +274,7 @@ impl FakeNet {
                     .socks
                     .get(&t.via)
                     .expect("transmit from a known socket");
-                self.post(src, t.to, t.bytes);
+                self.post(src, t.to, t.bytes.into_vec());
             }
             if !busy {
                 return;
