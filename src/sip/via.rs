@@ -109,12 +109,14 @@ impl<'a> ViaParts<'a> {
         };
         let params = s.get(p_start..)?;
         let mut branch = None;
+        let mut rport = false;
         let plain = plain_params(params, |n, v| match plain_param(n, v) {
             None => false,
             Some(is_branch) => {
                 if is_branch && branch.is_none() {
                     branch = v;
                 }
+                rport |= n.len() == 5 && n.eq_ignore_ascii_case("rport");
                 true
             }
         });
@@ -124,6 +126,7 @@ impl<'a> ViaParts<'a> {
             port,
             params,
             branch,
+            rport,
         })
     }
 
