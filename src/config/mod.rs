@@ -50,6 +50,7 @@ pub mod sip_peer;
 pub mod sip_presence;
 pub mod sip_session_timers;
 pub mod sip_values;
+pub mod text;
 pub mod values;
 pub mod zones;
 
@@ -57,7 +58,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub use directories::Directories;
-pub use raw::{ConfigError, Entry, Loc, Section};
+pub use raw::{ConfigError, Entry, Loc, Section, Text};
 pub use rtp_conf::RtpConf;
 pub use sip_conf::SipConf;
 

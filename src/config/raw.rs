@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use super::text::Text;
+
 /// A place in a config file, for `file:line` messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loc {
@@ -23,9 +25,9 @@ impl fmt::Display for Loc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The key, trimmed, case kept as written (callers compare case-insensitively).
-    pub key: String,
+    pub key: Text,
     /// The value, trimmed, comments removed and `\;` unescaped.
-    pub value: String,
+    pub value: Text,
     /// True when written with `=>` (as `exten =>`, `register =>`).
     pub arrow: bool,
     /// Where it was written.

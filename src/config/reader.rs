@@ -35,6 +35,7 @@
 //! `#include`, and it would refuse lines Asterisk only warns about. Bending it would cost more
 //! code than this reader, which is a single pass over lines.
 
+use std::borrow::Cow;
 use std::collections::hash_map::{self, RandomState};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ use super::comments::Blocks;
 pub use super::files::MAX_FILE_BYTES;
 use super::files::{canonical, glob, load};
 use super::nocase::{hash_of, PassThroughState};
-use super::raw::{ConfigError, Entry, Loc, Section};
+use super::raw::{ConfigError, Entry, Loc, Section, Text};
 
 /// How deep `#include` may nest before we assume a mistake.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
@@ -68,7 +69,7 @@ pub fn read_file_with(
         msg: format!("{}: cannot read: {e}", path.display()),
     })?;
     reader.stack.push(canonical(&path));
-    reader.parse(&path.display().to_string(), &text, 0)?;
+    reader.parse(&path.display().to_string(), &Arc::from(text), 0)?;
     Ok(reader.finish(warnings))
 }
 
@@ -90,7 +91,7 @@ pub fn read_str_with(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Section>, ConfigError> {
     let mut reader = Reader::new(dir);
-    reader.parse(file_label, text, 0)?;
+    reader.parse(file_label, &Arc::from(text), 0)?;
     Ok(reader.finish(warnings))
 }
 
@@ -153,17 +154,18 @@ impl Reader {
             .collect()
     }
 
-    fn parse(&mut self, label: &str, text: &str, depth: usize) -> Result<(), ConfigError> {
+    /// Reads the lines of `src`; entries are spans of it (`text.rs`).
+    fn parse(&mut self, label: &str, src: &Arc<str>, depth: usize) -> Result<(), ConfigError> {
         let file: Arc<str> = Arc::from(label);
         let mut blocks = Blocks::default();
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let text = src.strip_prefix('\u{feff}').unwrap_or(src);
         for (i, raw_line) in text.lines().enumerate() {
             let loc = Loc {
                 file: file.clone(),
                 line: u32::try_from(i + 1).unwrap_or(u32::MAX),
             };
-            let line = blocks.strip(raw_line, &loc);
-            let line = line.trim();
+            let stripped = blocks.strip(raw_line, &loc);
+            let line = stripped.trim();
             if line.is_empty() {
                 continue;
             }
@@ -172,7 +174,15 @@ impl Reader {
             } else if let Some(rest) = line.strip_prefix('[') {
                 self.header(rest, &loc)?;
             } else {
-                self.entry(line, &loc)?;
+                // A line the comment stripping rewrote (`\;`) is not in `src`: its key and
+                // value share a copy of their own.
+                match &stripped {
+                    Cow::Borrowed(_) => self.entry(src, line, loc)?,
+                    Cow::Owned(_) => {
+                        let own: Arc<str> = Arc::from(line);
+                        self.entry(&own, &own, loc)?
+                    }
+                }
             }
         }
         if let Some(start) = blocks.unterminated().cloned() {
@@ -305,12 +315,13 @@ impl Reader {
         })
     }
 
-    fn entry(&mut self, line: &str, loc: &Loc) -> Result<(), ConfigError> {
+    /// One `key = value` line: `line` is a part of `src`, or `src` is a copy of it.
+    fn entry(&mut self, src: &Arc<str>, line: &str, loc: Loc) -> Result<(), ConfigError> {
         let idx = match self.target {
             Target::Nowhere => {
                 let what = line.split('=').next().unwrap_or(line).trim();
                 return Err(ConfigError::at(
-                    loc,
+                    &loc,
                     format!("'{what}' is outside any [section]"),
                 ));
             }
@@ -318,7 +329,7 @@ impl Reader {
             Target::Cat(idx) => idx,
         };
         let Some(eq) = line.find('=') else {
-            self.warn(loc, format!("no '=' in '{line}': line ignored"));
+            self.warn(&loc, format!("no '=' in '{line}': line ignored"));
             return Ok(());
         };
         let mut key = line[..eq].trim();
@@ -332,7 +343,7 @@ impl Reader {
         }
         if key.is_empty() {
             self.warn(
-                loc,
+                &loc,
                 format!("no option name before '=' in '{line}': line ignored"),
             );
             return Ok(());
@@ -341,15 +352,15 @@ impl Reader {
         if plus {
             // `key += more`: Asterisk appends the raw text to the last value of that key.
             if let Some(last) = entries.iter_mut().rev().find(|e| e.key == key) {
-                last.value = format!("{}{}", last.value, value).trim().to_string();
+                last.value = Text::from(format!("{}{}", last.value, value).trim());
                 return Ok(());
             }
         }
         entries.push(Entry {
-            key: key.to_string(),
-            value: value.trim().to_string(),
+            key: Text::span(src, key),
+            value: Text::span(src, value.trim()),
             arrow,
-            loc: loc.clone(),
+            loc,
         });
         Ok(())
     }
@@ -448,7 +459,7 @@ impl Reader {
             ));
         }
         self.stack.push(canon);
-        let result = self.parse(&path.display().to_string(), &text, depth + 1);
+        let result = self.parse(&path.display().to_string(), &Arc::from(text), depth + 1);
         self.stack.pop();
         result
     }
@@ -497,7 +508,7 @@ mod tests {
     fn kv(s: &Section) -> Vec<(String, String, bool, u32)> {
         s.entries
             .iter()
-            .map(|e| (e.key.clone(), e.value.clone(), e.arrow, e.loc.line))
+            .map(|e| (e.key.to_string(), e.value.to_string(), e.arrow, e.loc.line))
             .collect()
     }
 

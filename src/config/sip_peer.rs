@@ -226,7 +226,7 @@ fn opt_box(e: &Entry) -> Option<Box<str>> {
 }
 
 fn opt_text(e: &Entry) -> Option<String> {
-    (!e.value.is_empty()).then(|| e.value.clone())
+    (!e.value.is_empty()).then(|| e.value.to_string())
 }
 
 impl SipPeer {
