@@ -46,6 +46,10 @@ pub use super::files::MAX_FILE_BYTES;
 use super::files::{canonical, glob, load};
 use super::nocase::{hash_of, PassThroughState};
 use super::raw::{ConfigError, Entry, Loc, Section, Text};
+use super::scan;
+
+/// How many templates found lately are looked at before the name index.
+const RECENT_PARENTS: usize = 4;
 
 /// How deep `#include` may nest before we assume a mistake.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
@@ -122,6 +126,8 @@ struct Reader {
     /// blocks in use all over the heap; see `aside.rs`).
     by_name: HashMap<u64, (usize, Vec<usize>), PassThroughState>,
     hasher: RandomState,
+    /// Templates found lately (`find_parent`).
+    parents: Vec<usize>,
     target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
@@ -135,6 +141,7 @@ impl Reader {
             cats: Vec::new(),
             by_name: HashMap::default(),
             hasher: RandomState::new(),
+            parents: Vec::new(),
             target: Target::Nowhere,
             stack: Vec::new(),
             warnings: Vec::new(),
@@ -159,13 +166,13 @@ impl Reader {
         let file: Arc<str> = Arc::from(label);
         let mut blocks = Blocks::default();
         let text = src.strip_prefix('\u{feff}').unwrap_or(src);
-        for (i, raw_line) in text.lines().enumerate() {
+        for (i, raw_line) in scan::lines(text).enumerate() {
             let loc = Loc {
                 file: file.clone(),
                 line: u32::try_from(i + 1).unwrap_or(u32::MAX),
             };
             let stripped = blocks.strip(raw_line, &loc);
-            let line = stripped.trim();
+            let line = scan::trim(&stripped);
             if line.is_empty() {
                 continue;
             }
@@ -195,10 +202,10 @@ impl Reader {
     }
 
     fn header(&mut self, rest: &str, loc: &Loc) -> Result<(), ConfigError> {
-        let Some(close) = rest.find(']') else {
+        let Some(close) = scan::find(rest, b']') else {
             return Err(ConfigError::at(loc, "unterminated '[' (missing ']')"));
         };
-        let name = rest[..close].trim();
+        let name = scan::trim(&rest[..close]);
         let raw_after = &rest[close + 1..];
         let after = raw_after.trim();
         let spaced = !raw_after.starts_with('(');
@@ -209,7 +216,7 @@ impl Reader {
                 }
                 ""
             }
-            Some(inner) => match inner.find(')') {
+            Some(inner) => match scan::find(inner, b')') {
                 // Asterisk reads options only right after `]`: a missing `)` there refuses
                 // the file, after a space the whole text is ignored.
                 None if spaced => {
@@ -263,7 +270,7 @@ impl Reader {
 
         let mut inherited = Vec::new();
         for parent in parents {
-            let Some(idx) = self.find(parent, true) else {
+            let Some(idx) = self.find_parent(parent) else {
                 return Err(ConfigError::at(
                     loc,
                     format!("unknown template '{parent}' in '[{name}]'"),
@@ -305,6 +312,26 @@ impl Reader {
         Ok(())
     }
 
+    /// [`Reader::find`] of a template (templates counting), the last few found looked at
+    /// first: the users of a template come in runs. The first section of a name stays the
+    /// first, so a section found once is the answer for that name from then on.
+    fn find_parent(&mut self, name: &str) -> Option<usize> {
+        let cats = &self.cats;
+        if let Some(&i) = self
+            .parents
+            .iter()
+            .find(|&&i| cats[i].section.name.eq_ignore_ascii_case(name))
+        {
+            return Some(i);
+        }
+        let found = self.find(name, true)?;
+        if self.parents.len() == RECENT_PARENTS {
+            self.parents.remove(0);
+        }
+        self.parents.push(found);
+        Some(found)
+    }
+
     /// The first section called `name` (case-insensitive, as Asterisk's `ast_category_get`);
     /// templates count only when `templates`.
     fn find(&self, name: &str, templates: bool) -> Option<usize> {
@@ -328,11 +355,11 @@ impl Reader {
             Target::Skip => return Ok(()),
             Target::Cat(idx) => idx,
         };
-        let Some(eq) = line.find('=') else {
+        let Some(eq) = scan::find(line, b'=') else {
             self.warn(&loc, format!("no '=' in '{line}': line ignored"));
             return Ok(());
         };
-        let mut key = line[..eq].trim();
+        let mut key = scan::trim(&line[..eq]);
         let (arrow, value) = match line[eq + 1..].strip_prefix('>') {
             Some(v) => (true, v),
             None => (false, &line[eq + 1..]),
@@ -358,7 +385,7 @@ impl Reader {
         }
         entries.push(Entry {
             key: Text::span(src, key),
-            value: Text::span(src, value.trim()),
+            value: Text::span(src, scan::trim(value)),
             arrow,
             loc,
         });

@@ -47,6 +47,12 @@ impl Text {
         }
     }
 
+    /// True when both are the same span of the same text (a template's line copied into
+    /// two users): equal without comparing the bytes.
+    pub fn same_span(&self, other: &Text) -> bool {
+        Arc::ptr_eq(&self.src, &other.src) && self.start == other.start && self.end == other.end
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // The bounds were checked against `src` when the span was made.
@@ -116,7 +122,7 @@ impl fmt::Debug for Text {
 
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
-        self.as_str() == other.as_str()
+        self.same_span(other) || self.as_str() == other.as_str()
     }
 }
 
@@ -175,6 +181,8 @@ mod tests {
         let value = Text::span(&src, &src[6..11]);
         assert_eq!((key.as_str(), value.as_str()), ("key", "value"));
         assert!(Arc::ptr_eq(&key.src, &src) && Arc::ptr_eq(&value.src, &src));
+        assert!(key.clone().same_span(&key) && !key.same_span(&value));
+        assert!(!Text::from("key").same_span(&key) && Text::from("key") == key);
         // Not inside `src`: a copy of its own, same text.
         let other = String::from("value");
         let copied = Text::span(&src, &other);
