@@ -51,6 +51,9 @@ use super::scan;
 /// How many templates found lately are looked at before the name index.
 const RECENT_PARENTS: usize = 4;
 
+/// Lines of its own a section inheriting templates has room for before its entries grow.
+const OWN_LINES: usize = 8;
+
 /// How deep `#include` may nest before we assume a mistake.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
 
@@ -268,7 +271,7 @@ impl Reader {
             }
         }
 
-        let mut inherited = Vec::new();
+        let mut found = Vec::with_capacity(parents.len());
         for parent in parents {
             let Some(idx) = self.find_parent(parent) else {
                 return Err(ConfigError::at(
@@ -276,6 +279,18 @@ impl Reader {
                     format!("unknown template '{parent}' in '[{name}]'"),
                 ));
             };
+            found.push(idx);
+        }
+        // Room for the inherited lines and a few of its own from the start: the vector is
+        // not grown line by line, which would leave the small first blocks of the last users
+        // in the thread's cache at the top of the heap, where they keep the freed raw
+        // sections from being given back (`aside.rs`).
+        let lines: usize = found
+            .iter()
+            .map(|&i| self.cats[i].section.entries.len())
+            .sum();
+        let mut inherited = Vec::with_capacity(lines + OWN_LINES);
+        for idx in found {
             inherited.extend(self.cats[idx].section.entries.iter().cloned());
         }
 

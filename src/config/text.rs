@@ -182,7 +182,8 @@ mod tests {
         assert_eq!((key.as_str(), value.as_str()), ("key", "value"));
         assert!(Arc::ptr_eq(&key.src, &src) && Arc::ptr_eq(&value.src, &src));
         assert!(key.clone().same_span(&key) && !key.same_span(&value));
-        assert!(!Text::from("key").same_span(&key) && Text::from("key") == key);
+        let copy = Text::from("key");
+        assert!(!copy.same_span(&key) && copy == key);
         // Not inside `src`: a copy of its own, same text.
         let other = String::from("value");
         let copied = Text::span(&src, &other);
