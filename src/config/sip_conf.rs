@@ -141,9 +141,11 @@ const RECENT: usize = 8;
 /// Makes `common` the copy an earlier entry with equal values has: users of one template
 /// come in runs, so the last few distinct ones are compared; a new one joins them.
 fn share(recent: &mut Vec<Arc<PeerCommon>>, common: &mut Arc<PeerCommon>) {
+    // The memo's copy (`sip_peer_memo.rs`) is found by address, before any comparison.
     if let Some(same) = recent
         .iter()
-        .find(|r| Arc::ptr_eq(r, common) || ***r == **common)
+        .find(|r| Arc::ptr_eq(r, common))
+        .or_else(|| recent.iter().find(|r| ***r == **common))
     {
         *common = same.clone();
         return;
