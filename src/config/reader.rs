@@ -131,6 +131,8 @@ struct Reader {
     hasher: RandomState,
     /// Templates found lately (`find_parent`).
     parents: Vec<usize>,
+    /// The templates of the header being read (a buffer kept between headers).
+    found: Vec<usize>,
     target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
@@ -145,6 +147,7 @@ impl Reader {
             by_name: HashMap::default(),
             hasher: RandomState::new(),
             parents: Vec::new(),
+            found: Vec::new(),
             target: Target::Nowhere,
             stack: Vec::new(),
             warnings: Vec::new(),
@@ -260,39 +263,36 @@ impl Reader {
 
         let mut template = false;
         let mut append = false;
-        let mut parents = Vec::new();
+        // The templates in order, in a buffer kept from header to header (no allocation
+        // per section).
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
         for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
             if opt == "!" {
                 template = true;
             } else if opt.starts_with('+') {
                 append = true;
             } else {
-                parents.push(opt);
+                let Some(idx) = self.find_parent(opt) else {
+                    return Err(ConfigError::at(
+                        loc,
+                        format!("unknown template '{opt}' in '[{name}]'"),
+                    ));
+                };
+                found.push(idx);
             }
         }
-
-        let mut found = Vec::with_capacity(parents.len());
-        for parent in parents {
-            let Some(idx) = self.find_parent(parent) else {
-                return Err(ConfigError::at(
-                    loc,
-                    format!("unknown template '{parent}' in '[{name}]'"),
-                ));
-            };
-            found.push(idx);
-        }
-        // Room for the inherited lines and a few of its own from the start: the vector is
-        // not grown line by line, which would leave the small first blocks of the last users
-        // in the thread's cache at the top of the heap, where they keep the freed raw
-        // sections from being given back (`aside.rs`).
+        // Room for the inherited lines and a few of its own from the start: the entries
+        // are not reallocated as the section's lines come.
         let lines: usize = found
             .iter()
             .map(|&i| self.cats[i].section.entries.len())
             .sum();
         let mut inherited = Vec::with_capacity(lines + OWN_LINES);
-        for idx in found {
+        for &idx in &found {
             inherited.extend(self.cats[idx].section.entries.iter().cloned());
         }
+        self.found = found;
 
         if append {
             let Some(idx) = self.find(name, false).or_else(|| self.find(name, true)) else {
