@@ -53,6 +53,16 @@ impl Text {
         Arc::ptr_eq(&self.src, &other.src) && self.start == other.start && self.end == other.end
     }
 
+    /// Its length in bytes, without looking at the text (as `str::len`).
+    pub fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    /// True when empty (as `str::is_empty`).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // The bounds were checked against `src` when the span was made.
@@ -199,7 +209,14 @@ mod tests {
         assert_eq!(t, "Alice");
         assert_eq!("Alice", t);
         assert_eq!(t, String::from("Alice"));
-        assert_eq!(t.len(), 5);
+        assert_eq!((t.len(), t.is_empty()), (5, false));
+        let src: Arc<str> = Arc::from("a = bcd");
+        let span = Text::span(&src, &src[4..]);
+        assert_eq!(
+            (span.len(), span.as_str().len(), span.is_empty()),
+            (3, 3, false)
+        );
+        assert!(Text::span(&src, &src[2..2]).is_empty());
         assert!(t.eq_ignore_ascii_case("alice"));
         assert_eq!(format!("{t} {t:?}"), "Alice \"Alice\"");
         assert_eq!(t.to_string(), "Alice");
