@@ -13,7 +13,7 @@ use sipbox::dialplan::Dialplan;
 fn entry(file: &Arc<str>, line: u32, value: String) -> Entry {
     Entry {
         key: "exten".into(),
-        value,
+        value: value.into(),
         arrow: true,
         loc: Loc {
             file: file.clone(),

@@ -13,7 +13,7 @@
 //! only the memory differs.
 
 use std::path::Path;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, SyncSender, TryRecvError};
 
 use super::raw::{ConfigError, Section};
 use super::reader;
@@ -36,26 +36,62 @@ pub fn with_sections<R>(
             .spawn_scoped(scope, move || {
                 let mut warnings = Vec::new();
                 let read = reader::read_file_with(dir, name, &mut warnings);
+                // Neither this send (room for one) nor the wait below blocks in a channel:
+                // a blocked receive allocates the thread's wait context, which would be the
+                // one live block above the raw sections and keep the arena from shrinking.
                 if give.send((read, warnings)).is_ok() {
                     // Freed here, in the arena they came from, then that arena's free top
                     // is handed back.
-                    drop(returned.recv());
+                    loop {
+                        match returned.try_recv() {
+                            Ok(read) => break drop(read),
+                            Err(TryRecvError::Empty) => std::thread::park(),
+                            Err(TryRecvError::Disconnected) => break,
+                        }
+                    }
                 }
                 give_back();
             });
         let Ok(helper) = helper else {
             return in_place(dir, name, f);
         };
+        let back = Back {
+            back: Some(back),
+            helper: helper.thread().clone(),
+        };
         match take.recv() {
             Ok((sections, warnings)) => {
                 let result = f(sections.as_deref(), &warnings);
-                let _ = back.send((sections, warnings));
+                back.give((sections, warnings));
                 let _ = helper.join();
                 result
             }
             Err(_) => in_place(dir, name, f),
         }
     })
+}
+
+/// The way back to the helper: what is sent, then a wake-up (also when `f` panics, so the
+/// helper is never left parked).
+struct Back {
+    back: Option<SyncSender<Read>>,
+    helper: std::thread::Thread,
+}
+
+impl Back {
+    fn give(self, read: Read) {
+        if let Some(back) = &self.back {
+            let _ = back.send(read);
+        }
+    }
+}
+
+impl Drop for Back {
+    fn drop(&mut self) {
+        // The channel closes first: a woken helper then sees the sections or the end.
+        self.back = None;
+        self.helper.unpark();
+    }
 }
 
 /// Asks glibc to return the helper's arena: a request of a large-bin size merges the fast
@@ -77,4 +113,46 @@ fn in_place<R>(
     let mut warnings = Vec::new();
     let sections = reader::read_file_with(dir, name, &mut warnings);
     f(sections.as_deref(), &warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sections and warnings come back as the reader gives them, and the helper ends
+    /// also when `f` panics (it is woken, not left parked: the scope would wait forever).
+    #[test]
+    #[allow(clippy::disallowed_methods)] // the test writes its own config directory
+    fn read_aside_and_back_even_when_the_caller_panics() {
+        let dir = std::env::temp_dir().join(format!("sipbox-aside-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("s.conf"), "[t](!)\nk=v\n[a](t)\nx=1\nnonsense\n").unwrap();
+        let got = with_sections(&dir, "s.conf", |read, warnings| {
+            let sections = read.expect("reads");
+            let names: Vec<String> = sections.iter().map(|s| s.name.clone()).collect();
+            let lines: Vec<String> = sections[0]
+                .entries
+                .iter()
+                .map(|e| format!("{}={}", e.key, e.value))
+                .collect();
+            (names, lines, warnings.len())
+        });
+        let panicked = std::panic::catch_unwind(|| {
+            with_sections(&dir, "s.conf", |_, _| -> () {
+                panic!("typed layer failed")
+            })
+        });
+        let missing = with_sections(&dir, "none.conf", |read, _| read.is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            got,
+            (
+                vec!["a".to_string()],
+                vec!["k=v".to_string(), "x=1".to_string()],
+                1
+            )
+        );
+        assert!(panicked.is_err());
+        assert!(missing);
+    }
 }

@@ -91,7 +91,7 @@ impl Directories {
         for s in sections {
             if s.name.eq_ignore_ascii_case("directories") {
                 for e in &s.entries {
-                    let path = || dir.join(&e.value);
+                    let path = || dir.join(e.value.as_str());
                     match e.key.to_ascii_lowercase().as_str() {
                         _ if e.value.is_empty() => warnings.at(&e.loc, "empty path ignored"),
                         "astrundir" => self.run = path(),
@@ -116,8 +116,8 @@ impl Directories {
                                 format!("astctlpermissions '{}' is not an octal mode", e.value),
                             ),
                         },
-                        "astctlowner" => self.ctl_owner = Some(e.value.clone()),
-                        "astctlgroup" => self.ctl_group = Some(e.value.clone()),
+                        "astctlowner" => self.ctl_owner = Some(e.value.to_string()),
+                        "astctlgroup" => self.ctl_group = Some(e.value.to_string()),
                         _ => warnings.unknown(e),
                     }
                 }

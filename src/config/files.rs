@@ -22,7 +22,9 @@ pub(super) fn load(path: &Path) -> std::io::Result<String> {
         return Err(std::io::Error::other("file too large"));
     }
     let bytes = std::fs::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Valid UTF-8 (the usual case) is taken as it is, without a second copy.
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 // The config reader names `#include`d files by their canonical path (loop detection).

@@ -99,7 +99,7 @@ impl HttpConf {
                     Ok(())
                 }
                 "servername" => {
-                    self.server_name = e.value.clone();
+                    self.server_name = e.value.to_string();
                     Ok(())
                 }
                 "sessionlimit" => match u32_of(e) {

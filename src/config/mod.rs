@@ -38,6 +38,7 @@ pub mod raw;
 pub mod reader;
 pub mod register_line;
 pub mod rtp_conf;
+mod scan;
 pub mod settings;
 pub mod sip_conf;
 pub mod sip_dialling;
@@ -47,9 +48,11 @@ pub mod sip_message;
 pub mod sip_nat;
 pub mod sip_outbound;
 pub mod sip_peer;
+mod sip_peer_memo;
 pub mod sip_presence;
 pub mod sip_session_timers;
 pub mod sip_values;
+pub mod text;
 pub mod values;
 pub mod zones;
 
@@ -57,7 +60,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub use directories::Directories;
-pub use raw::{ConfigError, Entry, Loc, Section};
+pub use raw::{ConfigError, Entry, Loc, Section, Text};
 pub use rtp_conf::RtpConf;
 pub use sip_conf::SipConf;
 

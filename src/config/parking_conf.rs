@@ -290,7 +290,7 @@ impl ParkingConf {
             };
             let entry = |value: String| Entry {
                 key: "exten".into(),
-                value,
+                value: value.into(),
                 arrow: true,
                 loc: loc.clone(),
             };

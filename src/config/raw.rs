@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use super::text::Text;
+
 /// A place in a config file, for `file:line` messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loc {
@@ -23,9 +25,9 @@ impl fmt::Display for Loc {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The key, trimmed, case kept as written (callers compare case-insensitively).
-    pub key: String,
+    pub key: Text,
     /// The value, trimmed, comments removed and `\;` unescaped.
-    pub value: String,
+    pub value: Text,
     /// True when written with `=>` (as `exten =>`, `register =>`).
     pub arrow: bool,
     /// Where it was written.
@@ -48,17 +50,18 @@ impl Section {
     /// The last value given for `key` (case-insensitive), as Asterisk takes the last one
     /// for single-valued options.
     pub fn get(&self, key: &str) -> Option<&Entry> {
+        // The length first: it is known without reading the key's text.
         self.entries
             .iter()
             .rev()
-            .find(|e| e.key.eq_ignore_ascii_case(key))
+            .find(|e| e.key.len() == key.len() && e.key.eq_ignore_ascii_case(key))
     }
 
     /// Every value given for `key` in order (`allow=`, `permit=`, `exten =>`).
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
         self.entries
             .iter()
-            .filter(move |e| e.key.eq_ignore_ascii_case(key))
+            .filter(move |e| e.key.len() == key.len() && e.key.eq_ignore_ascii_case(key))
     }
 }
 

@@ -35,6 +35,7 @@
 //! `#include`, and it would refuse lines Asterisk only warns about. Bending it would cost more
 //! code than this reader, which is a single pass over lines.
 
+use std::borrow::Cow;
 use std::collections::hash_map::{self, RandomState};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,14 @@ use super::comments::Blocks;
 pub use super::files::MAX_FILE_BYTES;
 use super::files::{canonical, glob, load};
 use super::nocase::{hash_of, PassThroughState};
-use super::raw::{ConfigError, Entry, Loc, Section};
+use super::raw::{ConfigError, Entry, Loc, Section, Text};
+use super::scan;
+
+/// How many templates found lately are looked at before the name index.
+const RECENT_PARENTS: usize = 4;
+
+/// Lines of its own a section inheriting templates has room for before its entries grow.
+const OWN_LINES: usize = 8;
 
 /// How deep `#include` may nest before we assume a mistake.
 pub const MAX_INCLUDE_DEPTH: usize = 10;
@@ -68,7 +76,7 @@ pub fn read_file_with(
         msg: format!("{}: cannot read: {e}", path.display()),
     })?;
     reader.stack.push(canonical(&path));
-    reader.parse(&path.display().to_string(), &text, 0)?;
+    reader.parse(&path.display().to_string(), &Arc::from(text), 0)?;
     Ok(reader.finish(warnings))
 }
 
@@ -90,7 +98,7 @@ pub fn read_str_with(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Section>, ConfigError> {
     let mut reader = Reader::new(dir);
-    reader.parse(file_label, text, 0)?;
+    reader.parse(file_label, &Arc::from(text), 0)?;
     Ok(reader.finish(warnings))
 }
 
@@ -121,6 +129,10 @@ struct Reader {
     /// blocks in use all over the heap; see `aside.rs`).
     by_name: HashMap<u64, (usize, Vec<usize>), PassThroughState>,
     hasher: RandomState,
+    /// Templates found lately (`find_parent`).
+    parents: Vec<usize>,
+    /// The templates of the header being read (a buffer kept between headers).
+    found: Vec<usize>,
     target: Target,
     /// Canonical paths of the files being read, outermost first (the loop guard).
     stack: Vec<PathBuf>,
@@ -134,6 +146,8 @@ impl Reader {
             cats: Vec::new(),
             by_name: HashMap::default(),
             hasher: RandomState::new(),
+            parents: Vec::new(),
+            found: Vec::new(),
             target: Target::Nowhere,
             stack: Vec::new(),
             warnings: Vec::new(),
@@ -153,17 +167,18 @@ impl Reader {
             .collect()
     }
 
-    fn parse(&mut self, label: &str, text: &str, depth: usize) -> Result<(), ConfigError> {
+    /// Reads the lines of `src`; entries are spans of it (`text.rs`).
+    fn parse(&mut self, label: &str, src: &Arc<str>, depth: usize) -> Result<(), ConfigError> {
         let file: Arc<str> = Arc::from(label);
         let mut blocks = Blocks::default();
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        for (i, raw_line) in text.lines().enumerate() {
+        let text = src.strip_prefix('\u{feff}').unwrap_or(src);
+        for (i, raw_line) in scan::lines(text).enumerate() {
             let loc = Loc {
                 file: file.clone(),
                 line: u32::try_from(i + 1).unwrap_or(u32::MAX),
             };
-            let line = blocks.strip(raw_line, &loc);
-            let line = line.trim();
+            let stripped = blocks.strip(raw_line, &loc);
+            let line = scan::trim(&stripped);
             if line.is_empty() {
                 continue;
             }
@@ -172,7 +187,15 @@ impl Reader {
             } else if let Some(rest) = line.strip_prefix('[') {
                 self.header(rest, &loc)?;
             } else {
-                self.entry(line, &loc)?;
+                // A line the comment stripping rewrote (`\;`) is not in `src`: its key and
+                // value share a copy of their own.
+                match &stripped {
+                    Cow::Borrowed(_) => self.entry(src, line, loc)?,
+                    Cow::Owned(_) => {
+                        let own: Arc<str> = Arc::from(line);
+                        self.entry(&own, &own, loc)?
+                    }
+                }
             }
         }
         if let Some(start) = blocks.unterminated().cloned() {
@@ -185,10 +208,10 @@ impl Reader {
     }
 
     fn header(&mut self, rest: &str, loc: &Loc) -> Result<(), ConfigError> {
-        let Some(close) = rest.find(']') else {
+        let Some(close) = scan::find(rest, b']') else {
             return Err(ConfigError::at(loc, "unterminated '[' (missing ']')"));
         };
-        let name = rest[..close].trim();
+        let name = scan::trim(&rest[..close]);
         let raw_after = &rest[close + 1..];
         let after = raw_after.trim();
         let spaced = !raw_after.starts_with('(');
@@ -199,7 +222,7 @@ impl Reader {
                 }
                 ""
             }
-            Some(inner) => match inner.find(')') {
+            Some(inner) => match scan::find(inner, b')') {
                 // Asterisk reads options only right after `]`: a missing `)` there refuses
                 // the file, after a space the whole text is ignored.
                 None if spaced => {
@@ -240,27 +263,36 @@ impl Reader {
 
         let mut template = false;
         let mut append = false;
-        let mut parents = Vec::new();
+        // The templates in order, in a buffer kept from header to header (no allocation
+        // per section).
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
         for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
             if opt == "!" {
                 template = true;
             } else if opt.starts_with('+') {
                 append = true;
             } else {
-                parents.push(opt);
+                let Some(idx) = self.find_parent(opt) else {
+                    return Err(ConfigError::at(
+                        loc,
+                        format!("unknown template '{opt}' in '[{name}]'"),
+                    ));
+                };
+                found.push(idx);
             }
         }
-
-        let mut inherited = Vec::new();
-        for parent in parents {
-            let Some(idx) = self.find(parent, true) else {
-                return Err(ConfigError::at(
-                    loc,
-                    format!("unknown template '{parent}' in '[{name}]'"),
-                ));
-            };
+        // Room for the inherited lines and a few of its own from the start: the entries
+        // are not reallocated as the section's lines come.
+        let lines: usize = found
+            .iter()
+            .map(|&i| self.cats[i].section.entries.len())
+            .sum();
+        let mut inherited = Vec::with_capacity(lines + OWN_LINES);
+        for &idx in &found {
             inherited.extend(self.cats[idx].section.entries.iter().cloned());
         }
+        self.found = found;
 
         if append {
             let Some(idx) = self.find(name, false).or_else(|| self.find(name, true)) else {
@@ -295,6 +327,26 @@ impl Reader {
         Ok(())
     }
 
+    /// [`Reader::find`] of a template (templates counting), the last few found looked at
+    /// first: the users of a template come in runs. The first section of a name stays the
+    /// first, so a section found once is the answer for that name from then on.
+    fn find_parent(&mut self, name: &str) -> Option<usize> {
+        let cats = &self.cats;
+        if let Some(&i) = self
+            .parents
+            .iter()
+            .find(|&&i| cats[i].section.name.eq_ignore_ascii_case(name))
+        {
+            return Some(i);
+        }
+        let found = self.find(name, true)?;
+        if self.parents.len() == RECENT_PARENTS {
+            self.parents.remove(0);
+        }
+        self.parents.push(found);
+        Some(found)
+    }
+
     /// The first section called `name` (case-insensitive, as Asterisk's `ast_category_get`);
     /// templates count only when `templates`.
     fn find(&self, name: &str, templates: bool) -> Option<usize> {
@@ -305,23 +357,24 @@ impl Reader {
         })
     }
 
-    fn entry(&mut self, line: &str, loc: &Loc) -> Result<(), ConfigError> {
+    /// One `key = value` line: `line` is a part of `src`, or `src` is a copy of it.
+    fn entry(&mut self, src: &Arc<str>, line: &str, loc: Loc) -> Result<(), ConfigError> {
         let idx = match self.target {
             Target::Nowhere => {
                 let what = line.split('=').next().unwrap_or(line).trim();
                 return Err(ConfigError::at(
-                    loc,
+                    &loc,
                     format!("'{what}' is outside any [section]"),
                 ));
             }
             Target::Skip => return Ok(()),
             Target::Cat(idx) => idx,
         };
-        let Some(eq) = line.find('=') else {
-            self.warn(loc, format!("no '=' in '{line}': line ignored"));
+        let Some(eq) = scan::find(line, b'=') else {
+            self.warn(&loc, format!("no '=' in '{line}': line ignored"));
             return Ok(());
         };
-        let mut key = line[..eq].trim();
+        let mut key = scan::trim(&line[..eq]);
         let (arrow, value) = match line[eq + 1..].strip_prefix('>') {
             Some(v) => (true, v),
             None => (false, &line[eq + 1..]),
@@ -332,7 +385,7 @@ impl Reader {
         }
         if key.is_empty() {
             self.warn(
-                loc,
+                &loc,
                 format!("no option name before '=' in '{line}': line ignored"),
             );
             return Ok(());
@@ -341,15 +394,15 @@ impl Reader {
         if plus {
             // `key += more`: Asterisk appends the raw text to the last value of that key.
             if let Some(last) = entries.iter_mut().rev().find(|e| e.key == key) {
-                last.value = format!("{}{}", last.value, value).trim().to_string();
+                last.value = Text::from(format!("{}{}", last.value, value).trim());
                 return Ok(());
             }
         }
         entries.push(Entry {
-            key: key.to_string(),
-            value: value.trim().to_string(),
+            key: Text::span(src, key),
+            value: Text::span(src, scan::trim(value)),
             arrow,
-            loc: loc.clone(),
+            loc,
         });
         Ok(())
     }
@@ -448,7 +501,7 @@ impl Reader {
             ));
         }
         self.stack.push(canon);
-        let result = self.parse(&path.display().to_string(), &text, depth + 1);
+        let result = self.parse(&path.display().to_string(), &Arc::from(text), depth + 1);
         self.stack.pop();
         result
     }
@@ -497,7 +550,7 @@ mod tests {
     fn kv(s: &Section) -> Vec<(String, String, bool, u32)> {
         s.entries
             .iter()
-            .map(|e| (e.key.clone(), e.value.clone(), e.arrow, e.loc.line))
+            .map(|e| (e.key.to_string(), e.value.to_string(), e.arrow, e.loc.line))
             .collect()
     }
 

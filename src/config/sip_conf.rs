@@ -15,6 +15,7 @@ use super::raw::{ConfigError, Entry, Section};
 pub use super::register_line::{RealmAuth, RealmSecret, Registration};
 use super::sip_general::General;
 use super::sip_peer::{PeerCommon, SipPeer};
+use super::sip_peer_memo::Memo;
 use super::values::Warnings;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -65,6 +66,7 @@ impl SipConf {
         let mut realm_auth = Vec::new();
         let mut peers = Vec::with_capacity(merged.len());
         let mut recent = Vec::with_capacity(RECENT);
+        let mut memo = Memo::default();
         for (i, s) in merged.iter().enumerate() {
             if Some(i) == general_at {
                 continue;
@@ -85,7 +87,7 @@ impl SipConf {
             }
             // chan_sip's `reload_config` skips a section without a usable type and
             // `build_peer` drops an entry with a bad ACL or host; the others still load.
-            match SipPeer::parse(s, &general, warnings) {
+            match SipPeer::parse_shared(s, &general, warnings, &mut memo) {
                 Ok(mut p) => {
                     share(&mut recent, &mut p.common);
                     peers.push(p)
@@ -139,7 +141,12 @@ const RECENT: usize = 8;
 /// Makes `common` the copy an earlier entry with equal values has: users of one template
 /// come in runs, so the last few distinct ones are compared; a new one joins them.
 fn share(recent: &mut Vec<Arc<PeerCommon>>, common: &mut Arc<PeerCommon>) {
-    if let Some(same) = recent.iter().find(|r| ***r == **common) {
+    // The memo's copy (`sip_peer_memo.rs`) is found by address, before any comparison.
+    if let Some(same) = recent
+        .iter()
+        .find(|r| Arc::ptr_eq(r, common))
+        .or_else(|| recent.iter().find(|r| ***r == **common))
+    {
         *common = same.clone();
         return;
     }
@@ -219,6 +226,47 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].starts_with("sip.conf:2: bad register line 'nohost': missing '@host'"));
         assert!(w[1].starts_with("sip.conf:3: bad register line 'u@h:99999': bad port"));
+    }
+
+    /// The users of a template share one `PeerCommon`, built once (`sip_peer_memo.rs`); every
+    /// warning is still given at its own line, and a difference in a shared option is seen.
+    #[test]
+    fn template_users_share_and_still_warn_at_every_line() {
+        const TEXT: &str = "[t](!)\ntype=friend\nallow=ulaw\nhost=dynamic\n\
+             [a](t)\nsecret=1\nport=x\n[b](t)\nsecret=2\n[c](t)\nsecret=3\nport=y\n\
+             [d](t)\ndtmfmode=bad\n[e](t)\ndtmfmode=bad\n[f](t)\ncontext=other\n\
+             [g](t)\nhost=10.0.0.1:5070\n[h](t)\n\
+             [t2](!)\ntype=friend\ndtmfmode=bad\n[x](t2)\n[y](t2)\n[z]\ntype=friend\ndtmfmode=bad\n";
+        let (c, w) = conf(TEXT).unwrap();
+        let lines: Vec<&str> = w.iter().map(|w| w.split(' ').next().unwrap()).collect();
+        assert_eq!(
+            lines,
+            [
+                "sip.conf:7:",
+                "sip.conf:12:",
+                "sip.conf:14:",
+                "sip.conf:16:",
+                "sip.conf:24:",
+                "sip.conf:29:"
+            ],
+            "{w:?}"
+        );
+        let p = |n: &str| c.peer(n).unwrap();
+        assert!(Arc::ptr_eq(&p("b").common, &p("c").common));
+        assert!(Arc::ptr_eq(&p("a").common, &p("h").common));
+        assert_eq!(p("c").secret.as_deref(), Some("3"));
+        assert_eq!(p("f").context, "other");
+        assert_eq!(p("h").context, "default");
+        assert!(p("g").port_given && !p("h").port_given);
+        assert!(!p("g").is_dynamic() && p("h").is_dynamic());
+        assert_eq!(p("h").codecs, p("a").codecs);
+        // Each entry read alone (nothing to share) is the same peer.
+        let s = read_str("sip.conf", TEXT, None).unwrap();
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h", "x", "y", "z"] {
+            let section = s.iter().find(|s| s.name == name).unwrap();
+            let alone = SipPeer::parse(section, &c.general, &mut Warnings::default()).unwrap();
+            assert_eq!(&alone, p(name));
+        }
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn text_of(e: &Entry) -> Result<String, ConfigError> {
     if e.value.is_empty() {
         Err(bad(e, "must not be empty"))
     } else {
-        Ok(e.value.clone())
+        Ok(e.value.to_string())
     }
 }
 
@@ -281,7 +281,7 @@ impl General {
             "dtmfmode" => g.dtmfmode = parse_dtmfmode(e)?,
             "relaxdtmf" => g.relax_dtmf = bool_of(e)?,
             "directmedia" | "canreinvite" => {
-                g.directmedia = Some(e.value.clone()).filter(|v| !v.is_empty())
+                g.directmedia = Some(e.value.to_string()).filter(|v| !v.is_empty())
             }
             "allowtransfer" => g.allow_transfer = bool_of(e)?,
             "sendrpid" => g.sendrpid = super::sip_identity::SendRpid::parse(e)?,

@@ -21,7 +21,7 @@ pub fn parse_outboundproxy(e: &Entry) -> Result<Host, ConfigError> {
         v = h;
     }
     let host = Entry {
-        value: v.to_string(),
+        value: v.into(),
         ..e.clone()
     };
     match Host::parse(&host, None)? {

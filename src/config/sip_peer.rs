@@ -8,6 +8,7 @@ use super::acl::{Acl, Sense};
 use super::codec::{self, Codec};
 use super::raw::{ConfigError, Entry, Loc, Section};
 use super::sip_general::General;
+use super::sip_peer_memo::{is_own, Memo};
 use super::sip_values::{parse_dtmfmode, parse_qualify, CallerId, DtmfMode, Host, Insecure, Nat};
 use super::values::{bad, bool_of, port_of, u32_of, Warnings};
 
@@ -226,7 +227,7 @@ fn opt_box(e: &Entry) -> Option<Box<str>> {
 }
 
 fn opt_text(e: &Entry) -> Option<String> {
-    (!e.value.is_empty()).then(|| e.value.clone())
+    (!e.value.is_empty()).then(|| e.value.to_string())
 }
 
 impl SipPeer {
@@ -240,6 +241,18 @@ impl SipPeer {
         general: &General,
         warnings: &mut Warnings,
     ) -> Result<SipPeer, ConfigError> {
+        SipPeer::parse_shared(section, general, warnings, &mut Memo::default())
+    }
+
+    /// [`SipPeer::parse`], taking the shared part from `memo` when the entry sets it with the
+    /// lines of the last one (`sip_peer_memo.rs`), and leaving its own there when it asked
+    /// for no warning.
+    pub(super) fn parse_shared<'a>(
+        section: &'a Section,
+        general: &General,
+        warnings: &mut Warnings,
+        memo: &mut Memo<'a>,
+    ) -> Result<SipPeer, ConfigError> {
         let Some(type_entry) = section.get("type") else {
             return Err(ConfigError::at(
                 &section.loc,
@@ -252,7 +265,7 @@ impl SipPeer {
             "friend" => Kind::Friend,
             _ => return Err(bad(type_entry, "expected user, peer or friend")),
         };
-        let mut p = SipPeer {
+        let own = |common| SipPeer {
             name: section.name.clone(),
             secret: None,
             md5secret: None,
@@ -261,62 +274,105 @@ impl SipPeer {
             accountcode: None,
             mailbox: None,
             loc: section.loc.clone(),
-            common: Arc::new(PeerCommon {
-                kind,
-                port_given: false,
-                remotesecret: None,
-                authuser: None,
-                auth: Vec::new(),
-                outboundproxy: None,
-                outboundproxy_port_given: false,
-                context: general.context.clone(),
-                sendrpid: general.sendrpid,
-                trustrpid: general.trustrpid,
-                callingpres: None,
-                defaultuser: None,
-                fromuser: None,
-                fromdomain: None,
-                qualify: general.qualify,
-                acl: Acl::new(),
-                contact_acl: Acl::new(),
-                call_limit: None,
-                call_group: 0,
-                pickup_group: 0,
-                codecs: Vec::new(),
-                nat: general.nat,
-                keepalive: general.nat_addressing.keepalive,
-                rtp_keepalive: general.nat_addressing.rtp_keepalive,
-                insecure: Insecure::default(),
-                dtmfmode: general.dtmfmode,
-                directmedia: general.directmedia.clone(),
-                allow_transfer: general.allow_transfer,
-                transfer_context: general.transfer_context.clone(),
-                allow_overlap: general.allow_overlap,
-                language: general.language.clone(),
-                amaflags: crate::cdr::AmaFlags::default(),
-                moh_interpret: general.moh_interpret.clone(),
-                moh_suggest: general.moh_suggest.clone(),
-                presence: super::sip_presence::PeerPresence::from_general(&general.presence),
-                session_timers: general.session_timers,
-                max_calls_per_source: general.ban.max_calls_per_source,
-            }),
+            common,
         };
-        let mut port = None;
-        let mut host_entry = None;
+        if let Some((common, lines)) = memo.get(section) {
+            // Only the entry's own lines are left to read.
+            let mut p = own(common);
+            let (mut port, mut host_entry) = (None, None);
+            for e in lines {
+                p.apply(e, (&mut port, &mut host_entry), warnings)?;
+            }
+            p.place(host_entry, port)?;
+            return Ok(p);
+        }
+        let mut p = own(Arc::new(PeerCommon {
+            kind,
+            port_given: false,
+            remotesecret: None,
+            authuser: None,
+            auth: Vec::new(),
+            outboundproxy: None,
+            outboundproxy_port_given: false,
+            context: general.context.clone(),
+            sendrpid: general.sendrpid,
+            trustrpid: general.trustrpid,
+            callingpres: None,
+            defaultuser: None,
+            fromuser: None,
+            fromdomain: None,
+            qualify: general.qualify,
+            acl: Acl::new(),
+            contact_acl: Acl::new(),
+            call_limit: None,
+            call_group: 0,
+            pickup_group: 0,
+            codecs: Vec::new(),
+            nat: general.nat,
+            keepalive: general.nat_addressing.keepalive,
+            rtp_keepalive: general.nat_addressing.rtp_keepalive,
+            insecure: Insecure::default(),
+            dtmfmode: general.dtmfmode,
+            directmedia: general.directmedia.clone(),
+            allow_transfer: general.allow_transfer,
+            transfer_context: general.transfer_context.clone(),
+            allow_overlap: general.allow_overlap,
+            language: general.language.clone(),
+            amaflags: crate::cdr::AmaFlags::default(),
+            moh_interpret: general.moh_interpret.clone(),
+            moh_suggest: general.moh_suggest.clone(),
+            presence: super::sip_presence::PeerPresence::from_general(&general.presence),
+            session_timers: general.session_timers,
+            max_calls_per_source: general.ban.max_calls_per_source,
+        }));
+        let (mut port, mut host_entry) = (None, None);
+        // Warnings asked for by the lines of the shared part (not the entry's own).
+        let mut asked = 0;
         for e in &section.entries {
-            match p.option(e, (&mut port, &mut host_entry), warnings) {
-                Ok(()) => {}
-                Err(Fault::Drop(err)) => return Err(err),
-                Err(Fault::Ignore(err)) => warnings.ignored(err),
+            let before = warnings.asked();
+            p.apply(e, (&mut port, &mut host_entry), warnings)?;
+            if !is_own(&e.key) {
+                asked += warnings.asked() - before;
             }
         }
-        if let Some(e) = host_entry {
-            p.host = Host::parse(e, port)?;
-            // A host name has a ':' only before its port (brackets are for IPv6 literals).
-            p.c().port_given = port.is_some() || e.value.contains(':');
-        }
+        p.place(host_entry, port)?;
+        let before = warnings.asked();
         p.c().codecs = codec::apply_all(general.codecs.clone(), &section.entries, warnings);
+        if asked == 0 && warnings.asked() == before {
+            memo.keep(section, &p.common);
+        }
         Ok(p)
+    }
+
+    /// Applies one entry: a bad value is a warning, a fault that drops the entry an `Err`.
+    fn apply<'a>(
+        &mut self,
+        e: &'a Entry,
+        place: (&mut Option<u16>, &mut Option<&'a Entry>),
+        warnings: &mut Warnings,
+    ) -> Result<(), ConfigError> {
+        match self.option(e, place, warnings) {
+            Ok(()) => Ok(()),
+            Err(Fault::Drop(err)) => Err(err),
+            Err(Fault::Ignore(err)) => {
+                warnings.ignored(err);
+                Ok(())
+            }
+        }
+    }
+
+    /// `host=` (with the entry's `port=`), read after all the lines.
+    fn place(&mut self, host: Option<&Entry>, port: Option<u16>) -> Result<(), ConfigError> {
+        let mut port_given = false;
+        if let Some(e) = host {
+            self.host = Host::parse(e, port)?;
+            // A host name has a ':' only before its port (brackets are for IPv6 literals).
+            port_given = port.is_some() || e.value.contains(':');
+        }
+        if self.common.port_given != port_given {
+            self.c().port_given = port_given;
+        }
+        Ok(())
     }
 
     /// Applies one entry. `port` and `host` are kept for after the loop (`host=` needs the

@@ -130,9 +130,10 @@ pub struct CallerId {
 impl CallerId {
     /// Parses the forms above; never fails (Asterisk's `ast_callerid_parse` neither).
     pub fn parse(value: &str) -> CallerId {
-        let value = value.trim();
+        use super::scan::trim;
+        let value = trim(value);
         let non_empty = |s: &str| {
-            let s = s.trim().trim_matches('"').trim();
+            let s = trim(trim(s).trim_matches('"'));
             (!s.is_empty()).then(|| s.to_string())
         };
         if let Some(open) = value.rfind('<') {

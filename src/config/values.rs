@@ -64,11 +64,14 @@ pub struct Warnings {
     /// Option names already warned about as missed (said once, not at every peer).
     missed: HashSet<String>,
     list: Vec<String>,
+    /// Warnings asked for, said or not (see [`Warnings::asked`]).
+    asked: usize,
 }
 
 impl Warnings {
     /// Records `file:line: msg` unless that line was warned about already.
     pub fn at(&mut self, loc: &Loc, msg: impl AsRef<str>) {
+        self.asked += 1;
         if self.seen.insert((loc.file.clone(), loc.line)) {
             self.list.push(format!("{loc}: {}", msg.as_ref()));
         }
@@ -99,8 +102,18 @@ impl Warnings {
     pub fn ignored(&mut self, e: ConfigError) {
         match &e.loc {
             Some(loc) => self.at(loc, format!("{}; ignored", e.msg)),
-            None => self.list.push(format!("{}; ignored", e.msg)),
+            None => {
+                self.asked += 1;
+                self.list.push(format!("{}; ignored", e.msg))
+            }
         }
+    }
+
+    /// How many warnings were asked for so far, including those not said again (a line
+    /// already warned about): reading that asked for none would ask for none again with
+    /// the same keys and values (`sip_peer_memo.rs`).
+    pub fn asked(&self) -> usize {
+        self.asked
     }
 
     /// Warnings already formatted `file:line: ...` (from the reader), kept in order.

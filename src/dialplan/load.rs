@@ -182,7 +182,7 @@ impl Dialplan {
                 }
                 "globals" => {
                     for e in &sec.entries {
-                        dp.globals.insert(e.key.clone(), e.value.clone());
+                        dp.globals.insert(e.key.to_string(), e.value.to_string());
                     }
                 }
                 _ => dp.load_context(sec, &mut warnings),
