@@ -711,28 +711,10 @@ impl Call {
     /// make the request what it is (Via, From, To, Call-ID, CSeq, Contact, Content-*) are not
     /// taken from the dialplan.
     fn added_headers(&self) -> Vec<(HeaderName, String)> {
-        let Some(exec) = &self.exec else {
-            return Vec::new();
-        };
-        (1..=50)
-            .filter_map(|n| exec.vars.get(&format!("SIPADDHEADER{n:02}")))
-            .filter_map(|h| h.split_once(':'))
-            .map(|(n, v)| (HeaderName::parse(n.trim()), v.trim().to_string()))
-            .filter(|(n, _)| {
-                !matches!(
-                    n,
-                    HeaderName::Via
-                        | HeaderName::From
-                        | HeaderName::To
-                        | HeaderName::CallId
-                        | HeaderName::CSeq
-                        | HeaderName::Contact
-                        | HeaderName::ContentLength
-                        | HeaderName::ContentType
-                        | HeaderName::MaxForwards
-                )
-            })
-            .collect()
+        match &self.exec {
+            Some(exec) => added_headers(&exec.vars),
+            None => Vec::new(),
+        }
     }
 
     /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of
@@ -751,6 +733,49 @@ impl Call {
             from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
         )
     }
+}
+
+/// [`Call::added_headers`] from the channel's variables.
+fn added_headers(vars: &std::collections::HashMap<String, String>) -> Vec<(HeaderName, String)> {
+    // The variables are looked over once for `SIPADDHEADERnn` (01..=50), then taken in
+    // number order: no name printed and hashed fifty times per fork.
+    let mut found: Vec<(u8, &String)> = vars
+        .iter()
+        .filter_map(|(k, v)| Some((added_header_number(k)?, v)))
+        .collect();
+    found.sort_unstable_by_key(|&(n, _)| n);
+    found
+        .into_iter()
+        .filter_map(|(_, h)| h.split_once(':'))
+        .map(|(n, v)| (HeaderName::parse(n.trim()), v.trim().to_string()))
+        .filter(|(n, _)| {
+            !matches!(
+                n,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+                    | HeaderName::Contact
+                    | HeaderName::ContentLength
+                    | HeaderName::ContentType
+                    | HeaderName::MaxForwards
+            )
+        })
+        .collect()
+}
+
+/// `nn` of a variable `SIPADDHEADERnn` (two digits, 01 to 50: the names `SIPAddHeader` uses).
+fn added_header_number(name: &str) -> Option<u8> {
+    let d = name.strip_prefix("SIPADDHEADER")?.as_bytes();
+    let [a, b] = *d else {
+        return None;
+    };
+    if !a.is_ascii_digit() || !b.is_ascii_digit() {
+        return None;
+    }
+    let n = (a - b'0') * 10 + (b - b'0');
+    (1..=50).contains(&n).then_some(n)
 }
 
 /// A response for the INVITE of a fork whose leg (or whole call) is gone: a provisional lets
@@ -796,5 +821,47 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
         );
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, bye, dest, Purpose::Fire);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_headers_come_in_number_order_and_skip_the_essential_ones() {
+        let mut vars = std::collections::HashMap::new();
+        for (k, v) in [
+            ("SIPADDHEADER10", "X-Ten: 10"),
+            (
+                "SIPADDHEADER02",
+                "Alert-Info: <http://x>;info=alert-autoanswer",
+            ),
+            ("SIPADDHEADER01", "X-One:  1 "),
+            ("SIPADDHEADER03", "Via: SIP/2.0/UDP evil"),
+            ("SIPADDHEADER04", "no colon"),
+            ("SIPADDHEADER51", "X-Over: 51"),
+            ("SIPADDHEADER00", "X-Zero: 0"),
+            ("SIPADDHEADER5", "X-Short: 5"),
+            ("SIPADDHEADER050", "X-Long: 50"),
+            ("OTHER", "X-Other: 1"),
+        ] {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let got = added_headers(&vars);
+        assert_eq!(
+            got,
+            vec![
+                (HeaderName::parse("X-One"), "1".to_string()),
+                (
+                    HeaderName::parse("Alert-Info"),
+                    "<http://x>;info=alert-autoanswer".to_string()
+                ),
+                (HeaderName::parse("X-Ten"), "10".to_string()),
+            ]
+        );
+        assert_eq!(added_header_number("SIPADDHEADER50"), Some(50));
+        assert_eq!(added_header_number("SIPADDHEADER0a"), None);
+        assert!(added_headers(&std::collections::HashMap::new()).is_empty());
     }
 }

@@ -9,7 +9,7 @@ use super::media::CallMedia;
 use super::state::{Call, CallState, Leg};
 use super::Cx;
 use crate::config::settings::PeerId;
-use crate::dialplan::{ChannelInfo, Execution};
+use crate::dialplan::{ChannelInfo, Execution, SipHeaders};
 use crate::flow::Flow;
 use crate::handle::CallHandle;
 use crate::sched::TimerSlots;
@@ -186,7 +186,7 @@ pub(super) fn caller_identity(
 
 pub(super) fn channel_info(
     cx: &Cx<'_>,
-    req: &Request,
+    req: &Rc<Request>,
     peer: Option<PeerId>,
     unique_id: String,
 ) -> ChannelInfo {
@@ -202,11 +202,7 @@ pub(super) fn channel_info(
             .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
             .unwrap_or_default(),
         name: None,
-        sip_headers: req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_string(), v.to_string()))
-            .collect(),
+        sip_headers: SipHeaders::Request(Rc::clone(req)),
     }
 }
 
