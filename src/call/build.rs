@@ -106,11 +106,11 @@ pub struct OutOfDialog<'a> {
     /// Request-URI.
     pub uri: Uri,
     /// From (without tag).
-    pub from: NameAddr,
+    pub from: &'a NameAddr,
     /// Our From tag.
     pub from_tag: &'a str,
     /// To (no tag).
-    pub to: NameAddr,
+    pub to: &'a NameAddr,
     /// A fresh Call-ID.
     pub call_id: &'a str,
     /// CSeq number.
@@ -184,7 +184,12 @@ pub fn with_credentials(
 /// The same request again (a new branch, CSeq `cseq`, the same Call-ID, From tag, To and
 /// body) with each header of `replace` in place of that header's values: credentials after
 /// a 401/407, Session-Expires and Min-SE after a 422 (RFC 4028 §7.4).
-pub fn again(req: &Request, branch: &str, cseq: u32, replace: &[(HeaderName, String)]) -> Request {
+pub fn again<V: AsRef<str>>(
+    req: &Request,
+    branch: &str,
+    cseq: u32,
+    replace: &[(HeaderName, V)],
+) -> Request {
     let mut out = Request::new(req.method().clone(), req.uri().clone());
     let mut via = req.top_via().clone();
     via.set_param("branch", Some(branch.to_string()));
@@ -204,7 +209,7 @@ pub fn again(req: &Request, branch: &str, cseq: u32, replace: &[(HeaderName, Str
         }
     }
     for (name, value) in replace {
-        out.push_header(name.clone(), value.clone());
+        out.push_header(name.clone(), value);
     }
     out.set_body(req.content_type(), req.body().to_vec());
     out

@@ -179,8 +179,9 @@ impl CallCdr {
     /// The records of the call that ended at `wall` (`caller_status`: what an unanswered
     /// caller was told, standing in for its hang-up cause), by the rules of the cdr.conf the
     /// call began with.
+    /// The chain is used up (taken, not copied: the call is gone); `was_answered` stays.
     pub fn finish(
-        mut self,
+        &mut self,
         wall: SystemTime,
         exec: Option<&Execution>,
         caller_status: StatusCode,
@@ -215,7 +216,7 @@ impl CallCdr {
         let (name, number) = ex.callerid();
         let channel = ex.channel_name();
         let mut out = Vec::new();
-        for mut s in self.segments {
+        for mut s in std::mem::take(&mut self.segments) {
             if !s.locked {
                 if let Some(m) = &vars.last {
                     s.app = Some(m.clone());

@@ -307,9 +307,9 @@ impl Call {
             OutOfDialog {
                 method: Method::Invite,
                 uri: d.remote_target.clone(),
-                from: d.local_uri.clone(),
+                from: &d.local_uri,
                 from_tag: &d.local_tag,
-                to: d.remote_uri.clone(),
+                to: &d.remote_uri,
                 call_id: &d.call_id,
                 cseq: d.invite_cseq,
                 contact_user: Some(d.local_uri.uri.user.as_deref().unwrap_or("sipbox")),

@@ -55,7 +55,7 @@ pub mod transfer;
 pub use dial::dead_fork_event;
 pub use dialog::{Dialog, DialogState, Role};
 pub use reply::Reply;
-pub use start::{dialled_extension, Caller, NewCall};
+pub use start::{dialled_extension, dialled_extension_str, Caller, NewCall};
 pub use state::{Bridge, Call, CallState, DialState, EndReason, Leg};
 pub use table::{CallIds, CallTable, InsertError, LegRef};
 
@@ -305,6 +305,12 @@ pub fn channel_name(who: &str, seq: u64) -> String {
 #[cfg(test)]
 mod loop_tests {
     use super::*;
+
+    #[test]
+    fn channel_names_are_chan_sips() {
+        assert_eq!(channel_name("1002", 5), "SIP/1002-00000005");
+        assert_eq!(channel_name("", 0x1_0000_00ab), "SIP/unknown-000000ab");
+    }
 
     #[test]
     fn the_marker_keeps_the_last_seven_and_adds_ours() {

@@ -18,8 +18,8 @@ pub struct Reply {
     pub status: StatusCode,
     /// Reason phrase, when not the table's.
     pub reason: Option<Cow<'static, str>>,
-    /// Extra headers in order.
-    pub headers: Vec<(HeaderName, String)>,
+    /// Extra headers in order (a fixed value is borrowed, not copied).
+    pub headers: Vec<(HeaderName, Cow<'static, str>)>,
 }
 
 impl Reply {
@@ -42,7 +42,7 @@ impl Reply {
     }
 
     /// Adds a header.
-    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {
+    pub fn header(mut self, name: HeaderName, value: impl Into<Cow<'static, str>>) -> Reply {
         self.headers.push((name, value.into()));
         self
     }

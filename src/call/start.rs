@@ -73,11 +73,14 @@ impl Call {
             created: cx.now,
             session: Default::default(),
         };
+        // Who is calling is worked out once: the channel's caller ID and its presentation.
+        let id = caller_identity(cx, &invite, peer);
+        let pres = id.pres;
         let mut exec = Execution::new(
             cx.dialplan,
             &context,
             &exten,
-            channel_info(cx, &invite, peer, unique_id),
+            channel_info_of(cx, &invite, peer, unique_id, id),
         );
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
             exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().to_string();
@@ -99,7 +102,6 @@ impl Call {
             .ok()
             .flatten();
         leg.session = super::session_refresh::LegSession::for_caller(&invite, timer);
-        let pres = caller_identity(cx, &invite, peer).pres;
         if pres != "allowed_not_screened" {
             exec.set_var("CALLERID(pres)", pres);
         }
@@ -191,6 +193,17 @@ pub(super) fn channel_info(
     unique_id: String,
 ) -> ChannelInfo {
     let id = caller_identity(cx, req, peer);
+    channel_info_of(cx, req, peer, unique_id, id)
+}
+
+/// [`channel_info`] with the caller's identity already worked out.
+fn channel_info_of(
+    cx: &Cx<'_>,
+    req: &Rc<Request>,
+    peer: Option<PeerId>,
+    unique_id: String,
+    id: super::identity::Identity,
+) -> ChannelInfo {
     let (name, num) = (id.name.unwrap_or_default(), id.number);
     ChannelInfo {
         callerid_name: name,
@@ -209,6 +222,11 @@ pub(super) fn channel_info(
 /// The extension an INVITE asks for: the Request-URI user (unescaped by the parser), else the
 /// To user, else `s`.
 pub fn dialled_extension(req: &Request) -> String {
+    dialled_extension_str(req).to_string()
+}
+
+/// [`dialled_extension`], borrowed from the request.
+pub fn dialled_extension_str(req: &Request) -> &str {
     let user = req
         .uri()
         .user
@@ -216,8 +234,8 @@ pub fn dialled_extension(req: &Request) -> String {
         .or(req.to().uri.user.as_deref())
         .unwrap_or("");
     if user.is_empty() {
-        "s".to_string()
+        "s"
     } else {
-        user.to_string()
+        user
     }
 }

@@ -80,7 +80,8 @@ impl Engine {
             // RFC 3891: it takes another leg's place (see join.rs).
             return self.invite_replaces(now, req, source, h, who.peer);
         }
-        if who.exten.is_none() && crate::call::dialled_extension(&req) == self.features.pickup_exten
+        if who.exten.is_none()
+            && crate::call::dialled_extension_str(&req) == self.features.pickup_exten
         {
             // features.conf pickupexten, before the dialplan (as chan_sip).
             return self.invite_pickup(now, req, source, h, who.peer);
@@ -110,8 +111,9 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Result<Admitted, InviteRefusal> {
-        let ours = format!("{:016x}", self.loop_token);
-        if crate::call::loop_markers(req).any(|t| t.eq_ignore_ascii_case(&ours)) {
+        // A marker is 16 hex digits: read as a number, it is ours whatever the case.
+        let ours = self.loop_token;
+        if crate::call::loop_markers(req).any(|t| u64::from_str_radix(t, 16) == Ok(ours)) {
             log::warn!(
                 "call {}: INVITE came back to this sipbox (X-Sipbox-Loop): 482",
                 req.call_id()
@@ -216,9 +218,12 @@ impl Engine {
             exten,
         } = who;
         self.unique_ids += 1;
-        let new_exten = exten
-            .clone()
-            .unwrap_or_else(|| crate::call::dialled_extension(&req));
+        let mut unique_id = String::with_capacity(24);
+        crate::sip::write::push_decimal(&mut unique_id, self.start_wall_secs as usize);
+        unique_id.push('.');
+        crate::sip::write::push_decimal(&mut unique_id, self.unique_ids as usize);
+        // Kept for the debug line only when it is printed (the call takes the context).
+        let context_log = log::log_enabled!(log::Level::Debug).then(|| context.clone());
         let new = NewCall {
             invite: req.clone(),
             tx: h,
@@ -229,8 +234,8 @@ impl Engine {
                 .unwrap_or_default(),
             source,
             peer,
-            context: context.clone(),
-            unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
+            context,
+            unique_id,
             exten,
         };
         let wall = self.wall(now);
@@ -253,10 +258,11 @@ impl Engine {
         // Debug, not info: per-call lines are formatted only when asked for (issue 15);
         // the admin's lines are the verbose ones ("-- Executing ...").
         log::debug!(
-            "call {} from {} to '{}' in context '{context}'",
+            "call {} from {} to '{}' in context '{}'",
             req.call_id(),
             caller_name(&req),
-            new_exten,
+            self.calls.get(handle).map_or("", |c| c.exten.as_str()),
+            context_log.as_deref().unwrap_or(""),
         );
         self.with_call(now, handle, |call, cx| call.begin(cx));
         Ok(())

@@ -502,8 +502,8 @@ impl Engine {
     }
 
     fn drop_call(&mut self, h: CallHandle, wall: SystemTime) {
-        if let Some(call) = self.calls.remove(h) {
-            self.emit_cdr(&call, wall);
+        if let Some(mut call) = self.calls.remove(h) {
+            self.emit_cdr(&mut call, wall);
             self.count_call_end(&call, records::caller_status(&call), wall);
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
