@@ -54,7 +54,7 @@ impl Reply {
 }
 
 /// An SDP (or other) body with its content type.
-pub type Body = Option<(String, Vec<u8>)>;
+pub type Body = Option<(Cow<'static, str>, Vec<u8>)>;
 
 /// Builds a response on server transaction `h` from a reply.
 pub fn build<P: Clone>(

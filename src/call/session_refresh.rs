@@ -250,7 +250,7 @@ impl Call {
             let body = self
                 .leg_media(leg)
                 .and_then(|m| m.session.last())
-                .map(|sdp| (super::media::SDP_TYPE.to_string(), sdp.to_vec()));
+                .map(|sdp| (super::media::SDP_TYPE.into(), sdp.to_vec()));
             self.answer_reinvite_with(cx, leg, h, reply, body);
         } else {
             self.reply_in_dialog(cx, h, reply, None);

@@ -64,7 +64,7 @@ impl Call {
         let leg = Leg {
             dialog: Dialog::uas(&invite, to_tag, source),
             invite_tx: Some(tx),
-            ack: None,
+            acked: false,
             peer,
             entry: peer.and_then(|p| cx.cfg.peer_rc(p)),
             media: None,
