@@ -915,7 +915,7 @@ impl Engine {
 
     /// A fresh tag for To/From: 64 random bits in hex.
     fn new_tag(&mut self) -> String {
-        format!("{:016x}", self.rng.random::<u64>())
+        crate::sip::write::hex16(self.rng.random::<u64>())
     }
 
     /// Looks at a request's credentials for the entry it claims to be.
