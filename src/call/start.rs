@@ -106,9 +106,12 @@ impl Call {
             exec.set_var("CALLERID(pres)", pres);
         }
         let exec = Some(exec);
+        // Room for the caller and a Dial's first fork: a leg is large, growing moves them all.
+        let mut legs = Vec::with_capacity(2);
+        legs.push(leg);
         Call {
             handle,
-            legs: vec![leg],
+            legs,
             caller: 0,
             invite,
             state: CallState::Routing,

@@ -130,11 +130,14 @@ impl Engine {
             }
             None => None,
         };
-        let trunk =
-            caller.is_some() || matches!(self.identify_caller(req, source), Caller::TrustedPeer(_));
-        let (peer, context) = match caller {
-            Some(pc) => pc,
-            None => self.caller_entry(now, req, source)?,
+        let (trunk, (peer, context)) = match caller {
+            Some(pc) => (true, pc),
+            None => {
+                // Identified once: the entry by From name, else a static peer by address.
+                let who = self.identify_caller(req, source);
+                let trusted = matches!(who, Caller::TrustedPeer(_));
+                (trusted, self.caller_entry(now, req, source, who)?)
+            }
         };
         if let Some(i) = peer {
             if self.load.over_limit(&self.cfg, i) {
@@ -167,14 +170,15 @@ impl Engine {
     }
 
     /// Who a new INVITE is from when it is not the ITSP of a registration: an entry by name
-    /// (authenticated), a trusted static peer, or a guest.
+    /// (authenticated), a trusted static peer, or a guest (`caller`: [`Self::identify_caller`]'s
+    /// answer).
     fn caller_entry(
         &mut self,
         now: Instant,
         req: &Request,
         source: Flow,
+        caller: Caller,
     ) -> Result<(Option<PeerId>, String), InviteRefusal> {
-        let caller = self.identify_caller(req, source);
         Ok(match caller {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
