@@ -242,7 +242,7 @@ impl CallCdr {
                 src: f(number),
                 dst: f(exten),
                 dcontext: f(context),
-                clid: f(&cdr::clid(name, number)),
+                clid: cdr::bounded_owned(cdr::clid(name, number), cdr::FIELD_MAX),
                 channel: f(&channel),
                 dstchannel: f(s.party_b.as_ref().map_or("", |(_, n)| n)),
                 lastapp: f(app.map_or("", |m| &m.app)),
@@ -254,7 +254,7 @@ impl CallCdr {
                 billsec: s.answer.map_or(0, |a| secs(a, end, conf.initiated_seconds)),
                 disposition,
                 amaflags: vars.amaflags,
-                uniqueid: cdr::bounded(&ex.chan_unique_id(), cdr::UNIQUEID_MAX),
+                uniqueid: cdr::bounded_owned(ex.chan_unique_id(), cdr::UNIQUEID_MAX),
                 userfield: cdr::bounded(&vars.userfield, cdr::USERFIELD_MAX),
             });
         }

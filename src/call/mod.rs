@@ -267,7 +267,7 @@ impl Cx<'_> {
 
     /// A fresh RFC 3261 branch.
     pub fn new_branch(&mut self) -> String {
-        crate::transaction::new_branch(self.rng)
+        branch_from(self.rng)
     }
 
     /// A fresh Call-ID for a request we originate.
@@ -291,6 +291,20 @@ impl Cx<'_> {
     }
 }
 
+/// What [`crate::transaction::new_branch`] makes (the magic cookie and 12 random bytes in
+/// hex, the same draws from `rng`), printed without `core::fmt`: three per call.
+fn branch_from(rng: &mut impl rand::RngCore) -> String {
+    let mut random = [0u8; 12];
+    rng.fill_bytes(&mut random);
+    let cookie = crate::sip::MAGIC_COOKIE;
+    let mut branch = String::with_capacity(cookie.len() + 2 * random.len());
+    branch.push_str(cookie);
+    for byte in random {
+        crate::sip::write::push_hex(&mut branch, u128::from(byte), 2);
+    }
+    branch
+}
+
 /// `SIP/who-0000000n`, the way chan_sip names its channels.
 pub fn channel_name(who: &str, seq: u64) -> String {
     let who = if who.is_empty() { "unknown" } else { who };
@@ -305,6 +319,16 @@ pub fn channel_name(who: &str, seq: u64) -> String {
 #[cfg(test)]
 mod loop_tests {
     use super::*;
+
+    #[test]
+    fn branches_are_the_transaction_layers() {
+        use rand::SeedableRng;
+        let mut a = StdRng::seed_from_u64(7);
+        let mut b = StdRng::seed_from_u64(7);
+        for _ in 0..50 {
+            assert_eq!(branch_from(&mut a), crate::transaction::new_branch(&mut b));
+        }
+    }
 
     #[test]
     fn channel_names_are_chan_sips() {
