@@ -109,7 +109,7 @@ pub fn format_time(secs: i64) -> String {
 fn write_time(s: &mut String, secs: i64) {
     let c = civil(secs);
     let sod = secs.rem_euclid(86_400);
-    push_padded(s, i64::from(c.year), 4);
+    push_padded(s, c.year, 4);
     s.push('-');
     push_padded(s, i64::from(c.month), 2);
     s.push('-');

@@ -330,7 +330,7 @@ impl Call {
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,
-    ) -> Result<Option<(std::borrow::Cow<'static, str>, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         let caller_allow = allow_list_of(self, self.caller);
         let callee_allow = allow_list_of(self, leg);
         if self.ensure_leg(cx, self.caller).is_none() {
@@ -421,7 +421,7 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
         resp: &Response,
-    ) -> Option<(std::borrow::Cow<'static, str>, Vec<u8>)> {
+    ) -> crate::call::reply::Body {
         if resp.body().is_empty() {
             return None;
         }
@@ -502,7 +502,7 @@ impl Call {
         to: LegId,
         content_type: Option<&str>,
         body: &[u8],
-    ) -> Option<(std::borrow::Cow<'static, str>, Vec<u8>)> {
+    ) -> crate::call::reply::Body {
         if body.is_empty() {
             return None;
         }
@@ -548,7 +548,7 @@ impl Call {
     pub(super) fn media_answer(
         &mut self,
         cx: &mut Cx<'_>,
-    ) -> Result<Option<(std::borrow::Cow<'static, str>, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         if let Some(a) = self.media.own_answer.clone() {
             return Ok(Some((SDP.into(), a)));
         }

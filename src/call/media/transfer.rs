@@ -33,7 +33,7 @@ impl Call {
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,
-    ) -> Result<Option<(std::borrow::Cow<'static, str>, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         let callee_allow = allow_of(self, leg);
         let wanted = match self.leg_media(self.caller).and_then(|m| m.codec.as_ref()) {
             Some(c) => bridgeable(c),
