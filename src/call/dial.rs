@@ -329,7 +329,7 @@ impl Call {
             invite.push_header(name, value);
         }
         if let Some(route) = &f.route {
-            invite.push_header(HeaderName::Route, route.to_string());
+            invite.push_header_with(HeaderName::Route, |s| route.write_to(s));
         }
         invite.push_header(
             HeaderName::SipboxLoop,

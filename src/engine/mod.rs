@@ -888,7 +888,7 @@ impl Engine {
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        resp.push_header(HeaderName::Server, self.cfg.general.user_agent.clone());
+        resp.push_header(HeaderName::Server, &self.cfg.general.user_agent);
         let bytes = resp.to_bytes();
         let ip = from.remote.ip();
         if !self.cfg.general.ban.ignores(ip) && !self.reflect.spend(ip, bytes.len()) {
