@@ -177,9 +177,17 @@ impl Dialog {
 
 /// A copy of a From/To without its tag.
 pub fn without_tag(na: &NameAddr) -> NameAddr {
-    let mut na = na.clone();
-    na.params.retain(|(k, _)| !k.eq_ignore_ascii_case("tag"));
-    na
+    // The tag is left out of the copy rather than copied and dropped.
+    NameAddr {
+        display: na.display.clone(),
+        uri: na.uri.clone(),
+        params: na
+            .params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("tag"))
+            .cloned()
+            .collect(),
+    }
 }
 
 /// The Contact URI of a request (its remote target), or the From URI when absent.
