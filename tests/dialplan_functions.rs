@@ -35,7 +35,8 @@ fn chan() -> ChannelInfo {
             ("Via".into(), "SIP/2.0/UDP a".into()),
             ("Via".into(), "SIP/2.0/UDP b".into()),
             ("X-Account".into(), "42".into()),
-        ],
+        ]
+        .into(),
     }
 }
 

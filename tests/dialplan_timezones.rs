@@ -54,7 +54,7 @@ fn chan() -> ChannelInfo {
         unique_id: "1700000000.7".into(),
         peer: "alice".into(),
         name: None,
-        sip_headers: Vec::new(),
+        sip_headers: Default::default(),
     }
 }
 

@@ -211,7 +211,7 @@ fn caller() -> ChannelInfo {
         unique_id: "1700000000.7".into(),
         peer: "1001".into(),
         name: None,
-        sip_headers: Vec::new(),
+        sip_headers: Default::default(),
     }
 }
 

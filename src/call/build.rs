@@ -106,11 +106,11 @@ pub struct OutOfDialog<'a> {
     /// Request-URI.
     pub uri: Uri,
     /// From (without tag).
-    pub from: NameAddr,
+    pub from: &'a NameAddr,
     /// Our From tag.
     pub from_tag: &'a str,
     /// To (no tag).
-    pub to: NameAddr,
+    pub to: &'a NameAddr,
     /// A fresh Call-ID.
     pub call_id: &'a str,
     /// CSeq number.
@@ -184,7 +184,12 @@ pub fn with_credentials(
 /// The same request again (a new branch, CSeq `cseq`, the same Call-ID, From tag, To and
 /// body) with each header of `replace` in place of that header's values: credentials after
 /// a 401/407, Session-Expires and Min-SE after a 422 (RFC 4028 §7.4).
-pub fn again(req: &Request, branch: &str, cseq: u32, replace: &[(HeaderName, String)]) -> Request {
+pub fn again<V: AsRef<str>>(
+    req: &Request,
+    branch: &str,
+    cseq: u32,
+    replace: &[(HeaderName, V)],
+) -> Request {
     let mut out = Request::new(req.method().clone(), req.uri().clone());
     let mut via = req.top_via().clone();
     via.set_param("branch", Some(branch.to_string()));
@@ -204,7 +209,7 @@ pub fn again(req: &Request, branch: &str, cseq: u32, replace: &[(HeaderName, Str
         }
     }
     for (name, value) in replace {
-        out.push_header(name.clone(), value.clone());
+        out.push_header(name.clone(), value);
     }
     out.set_body(req.content_type(), req.body().to_vec());
     out
@@ -220,7 +225,27 @@ pub fn escape_user(user: &str) -> String {
 
 /// The characters [`escape_user`] keeps.
 fn user_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c)
+    // A `matches!`, not a search of a string of them: every Contact and From prints this.
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '_'
+                | '.'
+                | '!'
+                | '~'
+                | '*'
+                | '\''
+                | '('
+                | ')'
+                | '&'
+                | '='
+                | '+'
+                | '$'
+                | ','
+                | ';'
+                | '?'
+                | '/'
+        )
 }
 
 #[cfg(test)]
@@ -246,6 +271,19 @@ mod tests {
         );
         let v6: SocketAddr = "[::1]:5062".parse().unwrap();
         assert_eq!(sip_uri(Some("a b"), v6).to_string(), "sip:ab@[::1]:5062");
+    }
+
+    #[test]
+    fn user_characters_are_the_unreserved_and_user_unreserved_ones() {
+        let kept: String = (0u8..=255)
+            .map(char::from)
+            .filter(|&c| user_char(c))
+            .collect();
+        let want: String = (0u8..=255)
+            .map(char::from)
+            .filter(|&c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c))
+            .collect();
+        assert_eq!(kept, want);
     }
 
     #[test]

@@ -179,8 +179,9 @@ impl CallCdr {
     /// The records of the call that ended at `wall` (`caller_status`: what an unanswered
     /// caller was told, standing in for its hang-up cause), by the rules of the cdr.conf the
     /// call began with.
+    /// The chain is used up (taken, not copied: the call is gone); `was_answered` stays.
     pub fn finish(
-        mut self,
+        &mut self,
         wall: SystemTime,
         exec: Option<&Execution>,
         caller_status: StatusCode,
@@ -215,7 +216,7 @@ impl CallCdr {
         let (name, number) = ex.callerid();
         let channel = ex.channel_name();
         let mut out = Vec::new();
-        for mut s in self.segments {
+        for mut s in std::mem::take(&mut self.segments) {
             if !s.locked {
                 if let Some(m) = &vars.last {
                     s.app = Some(m.clone());
@@ -241,7 +242,7 @@ impl CallCdr {
                 src: f(number),
                 dst: f(exten),
                 dcontext: f(context),
-                clid: f(&cdr::clid(name, number)),
+                clid: cdr::bounded_owned(cdr::clid(name, number), cdr::FIELD_MAX),
                 channel: f(&channel),
                 dstchannel: f(s.party_b.as_ref().map_or("", |(_, n)| n)),
                 lastapp: f(app.map_or("", |m| &m.app)),
@@ -253,7 +254,7 @@ impl CallCdr {
                 billsec: s.answer.map_or(0, |a| secs(a, end, conf.initiated_seconds)),
                 disposition,
                 amaflags: vars.amaflags,
-                uniqueid: cdr::bounded(&ex.chan_unique_id(), cdr::UNIQUEID_MAX),
+                uniqueid: cdr::bounded_owned(ex.chan_unique_id(), cdr::UNIQUEID_MAX),
                 userfield: cdr::bounded(&vars.userfield, cdr::USERFIELD_MAX),
             });
         }

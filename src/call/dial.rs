@@ -198,12 +198,12 @@ impl Call {
         // usually must appear there; the caller ID then travels in the display name. A
         // restricted caller is Anonymous there (the identity header still names it).
         let hidden = super::identity::restricted(id.pres);
-        let from_user = match (&peer.fromuser, hidden) {
-            (Some(u), _) => u.clone(),
-            (None, true) => super::identity::ANONYMOUS.into(),
-            (None, false) => id.number.clone(),
+        let from_user: &str = match (&peer.fromuser, hidden) {
+            (Some(u), _) => u,
+            (None, true) => super::identity::ANONYMOUS,
+            (None, false) => &id.number,
         };
-        let mut from = build::sip_uri(Some(&from_user), local);
+        let mut from = build::sip_uri(Some(from_user), local);
         if hidden {
             from.host = super::identity::ANONYMOUS_DOMAIN.into();
             from.port = None;
@@ -221,18 +221,19 @@ impl Call {
                 .filter(|n| !n.is_empty())
         };
         // sendrpid: the identity header, its host the fromdomain or our address (add_rpid).
-        let domain = peer
-            .fromdomain
-            .clone()
-            .unwrap_or_else(|| build::host_port(local).0);
+        let domain = || {
+            peer.fromdomain
+                .clone()
+                .unwrap_or_else(|| build::host_port(local).0)
+        };
         let identity_headers: Vec<(HeaderName, String)> = match peer.sendrpid {
             SendRpid::No => Vec::new(),
             SendRpid::Rpid => vec![(
                 HeaderName::RemotePartyId,
-                super::identity::rpid(&id, &domain),
+                super::identity::rpid(&id, &domain()),
             )],
             SendRpid::Pai => {
-                let (v, privacy) = super::identity::pai(&id, &domain);
+                let (v, privacy) = super::identity::pai(&id, &domain());
                 let mut h = vec![(HeaderName::PAssertedIdentity, v)];
                 if let Some(p) = privacy {
                     h.push((HeaderName::Privacy, p.to_string()));
@@ -240,22 +241,27 @@ impl Call {
                 h
             }
         };
-        let to_user = f.uri.user.clone().unwrap_or_else(|| peer.name.clone());
+        let to_user = f.uri.user.as_deref().unwrap_or(&peer.name);
         // `<sip:user@host>`: the target's host, no port or parameters.
         let remote_uri = NameAddr::new(Uri {
             scheme: "sip".into(),
-            user: Some(build::escape_user(&to_user)),
+            user: Some(build::escape_user(to_user)),
             host: f.uri.host.clone(),
             ..Uri::default()
         });
+        // app_dial's `Called SIP/1002` (or `SIP/trunk/0123` for a number at a peer).
+        match f.uri.user.as_deref() {
+            Some(u) if u != peer.name => crate::verbose!(3, "Called SIP/{}/{u}", peer.name),
+            _ => crate::verbose!(3, "Called SIP/{}", peer.name),
+        }
         let dialog = Dialog {
             role: Role::Uac,
-            call_id: call_id.clone(),
+            call_id,
             local_tag,
             remote_tag: None,
             local_uri,
             remote_uri,
-            remote_target: f.uri.clone(),
+            remote_target: f.uri,
             route_set: Vec::new(),
             local_cseq: 1,
             remote_cseq: 0,
@@ -266,15 +272,10 @@ impl Call {
         };
         let leg_id = self.legs.len();
         let channel = cx.new_channel(&peer.name);
-        // app_dial's `Called SIP/1002` (or `SIP/trunk/0123` for a number at a peer).
-        match f.uri.user.as_deref() {
-            Some(u) if u != peer.name => crate::verbose!(3, "Called SIP/{}/{u}", peer.name),
-            _ => crate::verbose!(3, "Called SIP/{}", peer.name),
-        }
         self.legs.push(Leg {
             dialog,
             invite_tx: None,
-            ack: None,
+            acked: false,
             peer: Some(f.peer),
             entry: cx.cfg.peer_rc(f.peer),
             media: None,
@@ -307,9 +308,9 @@ impl Call {
             OutOfDialog {
                 method: Method::Invite,
                 uri: d.remote_target.clone(),
-                from: d.local_uri.clone(),
+                from: &d.local_uri,
                 from_tag: &d.local_tag,
-                to: d.remote_uri.clone(),
+                to: &d.remote_uri,
                 call_id: &d.call_id,
                 cseq: d.invite_cseq,
                 contact_user: Some(d.local_uri.uri.user.as_deref().unwrap_or("sipbox")),
@@ -328,7 +329,7 @@ impl Call {
             invite.push_header(name, value);
         }
         if let Some(route) = &f.route {
-            invite.push_header(HeaderName::Route, route.to_string());
+            invite.push_header_with(HeaderName::Route, |s| route.write_to(s));
         }
         invite.push_header(
             HeaderName::SipboxLoop,
@@ -348,7 +349,8 @@ impl Call {
             .txs
             .open_client(cx.now, cx.sched, cx.out, invite, f.dest, purpose);
         self.legs[leg_id].invite_tx = h;
-        log::debug!("fork {call_id} to {} via {}", f.uri, f.dest);
+        let d = &self.legs[leg_id].dialog;
+        log::debug!("fork {} to {} via {}", d.call_id, d.remote_target, f.dest);
         Ok(h.map(|_| leg_id))
     }
 
@@ -387,7 +389,7 @@ impl Call {
             if !live || !matches!(self.state, CallState::Dialing(_)) {
                 // A late 2xx (another fork won, the caller gave up, or a retransmission after
                 // we hung up): acknowledge it and end that dialog at once (§13.2.2.4).
-                let already = self.legs.get(leg).is_some_and(|l| l.ack.is_some());
+                let already = self.legs.get(leg).is_some_and(|l| l.acked);
                 return ack_and_bye_orphan(cx, h, resp, already);
             }
             return self.fork_answered(cx, leg, resp);
@@ -464,8 +466,8 @@ impl Call {
         d.confirm(resp);
         let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
-        cx.out.sip(d.flow, ack.clone());
-        self.legs[leg].ack = Some(ack);
+        cx.out.sip(d.flow, ack);
+        self.legs[leg].acked = true;
         self.session_fork_answered(cx, leg, resp);
         // The caller is answered with the callee's session description.
         self.timers.stop(cx.sched, CallTimer::DialTimeout);
@@ -711,28 +713,10 @@ impl Call {
     /// make the request what it is (Via, From, To, Call-ID, CSeq, Contact, Content-*) are not
     /// taken from the dialplan.
     fn added_headers(&self) -> Vec<(HeaderName, String)> {
-        let Some(exec) = &self.exec else {
-            return Vec::new();
-        };
-        (1..=50)
-            .filter_map(|n| exec.vars.get(&format!("SIPADDHEADER{n:02}")))
-            .filter_map(|h| h.split_once(':'))
-            .map(|(n, v)| (HeaderName::parse(n.trim()), v.trim().to_string()))
-            .filter(|(n, _)| {
-                !matches!(
-                    n,
-                    HeaderName::Via
-                        | HeaderName::From
-                        | HeaderName::To
-                        | HeaderName::CallId
-                        | HeaderName::CSeq
-                        | HeaderName::Contact
-                        | HeaderName::ContentLength
-                        | HeaderName::ContentType
-                        | HeaderName::MaxForwards
-                )
-            })
-            .collect()
+        match &self.exec {
+            Some(exec) => added_headers(&exec.vars),
+            None => Vec::new(),
+        }
     }
 
     /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of
@@ -751,6 +735,49 @@ impl Call {
             from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
         )
     }
+}
+
+/// [`Call::added_headers`] from the channel's variables.
+fn added_headers(vars: &std::collections::HashMap<String, String>) -> Vec<(HeaderName, String)> {
+    // The variables are looked over once for `SIPADDHEADERnn` (01..=50), then taken in
+    // number order: no name printed and hashed fifty times per fork.
+    let mut found: Vec<(u8, &String)> = vars
+        .iter()
+        .filter_map(|(k, v)| Some((added_header_number(k)?, v)))
+        .collect();
+    found.sort_unstable_by_key(|&(n, _)| n);
+    found
+        .into_iter()
+        .filter_map(|(_, h)| h.split_once(':'))
+        .map(|(n, v)| (HeaderName::parse(n.trim()), v.trim().to_string()))
+        .filter(|(n, _)| {
+            !matches!(
+                n,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+                    | HeaderName::Contact
+                    | HeaderName::ContentLength
+                    | HeaderName::ContentType
+                    | HeaderName::MaxForwards
+            )
+        })
+        .collect()
+}
+
+/// `nn` of a variable `SIPADDHEADERnn` (two digits, 01 to 50: the names `SIPAddHeader` uses).
+fn added_header_number(name: &str) -> Option<u8> {
+    let d = name.strip_prefix("SIPADDHEADER")?.as_bytes();
+    let [a, b] = *d else {
+        return None;
+    };
+    if !a.is_ascii_digit() || !b.is_ascii_digit() {
+        return None;
+    }
+    let n = (a - b'0') * 10 + (b - b'0');
+    (1..=50).contains(&n).then_some(n)
 }
 
 /// A response for the INVITE of a fork whose leg (or whole call) is gone: a provisional lets
@@ -796,5 +823,47 @@ fn ack_and_bye_orphan(cx: &mut Cx<'_>, h: TxHandle, resp: &Response, already: bo
         );
         cx.txs
             .open_client(cx.now, cx.sched, cx.out, bye, dest, Purpose::Fire);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_headers_come_in_number_order_and_skip_the_essential_ones() {
+        let mut vars = std::collections::HashMap::new();
+        for (k, v) in [
+            ("SIPADDHEADER10", "X-Ten: 10"),
+            (
+                "SIPADDHEADER02",
+                "Alert-Info: <http://x>;info=alert-autoanswer",
+            ),
+            ("SIPADDHEADER01", "X-One:  1 "),
+            ("SIPADDHEADER03", "Via: SIP/2.0/UDP evil"),
+            ("SIPADDHEADER04", "no colon"),
+            ("SIPADDHEADER51", "X-Over: 51"),
+            ("SIPADDHEADER00", "X-Zero: 0"),
+            ("SIPADDHEADER5", "X-Short: 5"),
+            ("SIPADDHEADER050", "X-Long: 50"),
+            ("OTHER", "X-Other: 1"),
+        ] {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let got = added_headers(&vars);
+        assert_eq!(
+            got,
+            vec![
+                (HeaderName::parse("X-One"), "1".to_string()),
+                (
+                    HeaderName::parse("Alert-Info"),
+                    "<http://x>;info=alert-autoanswer".to_string()
+                ),
+                (HeaderName::parse("X-Ten"), "10".to_string()),
+            ]
+        );
+        assert_eq!(added_header_number("SIPADDHEADER50"), Some(50));
+        assert_eq!(added_header_number("SIPADDHEADER0a"), None);
+        assert!(added_headers(&std::collections::HashMap::new()).is_empty());
     }
 }

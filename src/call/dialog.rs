@@ -6,7 +6,7 @@
 //! (481) and CSeq order (500)).
 
 use crate::flow::Flow;
-use crate::sip::{Contact, NameAddr, Request, Response, StatusCode, Uri};
+use crate::sip::{Contact, HeaderName, Headers, NameAddr, Request, Response, StatusCode, Uri};
 
 /// Which side of the dialog sipbox is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,29 +177,38 @@ impl Dialog {
 
 /// A copy of a From/To without its tag.
 pub fn without_tag(na: &NameAddr) -> NameAddr {
-    let mut na = na.clone();
-    na.params.retain(|(k, _)| !k.eq_ignore_ascii_case("tag"));
-    na
+    // The tag is left out of the copy rather than copied and dropped.
+    NameAddr {
+        display: na.display.clone(),
+        uri: na.uri.clone(),
+        params: na
+            .params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("tag"))
+            .cloned()
+            .collect(),
+    }
 }
 
 /// The Contact URI of a request (its remote target), or the From URI when absent.
 pub fn request_target(req: &Request) -> Uri {
-    match req.contacts() {
-        Ok(list) => list
-            .into_iter()
-            .find_map(|c| match c {
-                Contact::Addr(na) => Some(na.uri),
-                Contact::Star => None,
-            })
-            .unwrap_or_else(|| req.from().uri.clone()),
-        Err(_) => req.from().uri.clone(),
-    }
+    first_contact_in(req.headers()).unwrap_or_else(|| req.from().uri.clone())
 }
 
 /// The first Contact URI of a response.
 pub fn first_contact(resp: &Response) -> Option<Uri> {
-    resp.contacts().ok()?.into_iter().find_map(|c| match c {
-        Contact::Addr(na) => Some(na.uri),
-        Contact::Star => None,
-    })
+    first_contact_in(resp.headers())
+}
+
+/// The first address of the Contact values (as `contacts()` decodes them: None when one
+/// does not parse), without collecting them into a list first.
+fn first_contact_in(h: &Headers) -> Option<Uri> {
+    let mut first = None;
+    for v in h.get_all(&HeaderName::Contact) {
+        match Contact::parse(v).ok()? {
+            Contact::Addr(na) if first.is_none() => first = Some(na.uri),
+            _ => {}
+        }
+    }
+    first
 }

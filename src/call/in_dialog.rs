@@ -223,7 +223,7 @@ impl Call {
             Ok(b) => b,
             Err(status) => return self.reply_on(cx, h, Reply::new(status), None),
         };
-        let body = Some((super::media::SDP_TYPE.to_string(), bytes));
+        let body = Some((super::media::SDP_TYPE.into(), bytes));
         let mut ok = Reply::new(StatusCode::OK);
         for (name, value) in self.session_answer_headers(cx, leg) {
             ok = ok.header(name, value);

@@ -151,7 +151,7 @@ impl Call {
         let placeholder = Leg {
             dialog,
             invite_tx: None,
-            ack: None,
+            acked: false,
             peer: None,
             entry: l.entry.clone(),
             media: None,

@@ -137,7 +137,7 @@ impl Call {
         chan.peer = String::new();
         chan.name = Some(name.clone());
         // A Local channel carries no SIP request: `SIP_HEADER()` finds nothing there.
-        chan.sip_headers = Vec::new();
+        chan.sip_headers = Default::default();
         let inherited = parent.inherited();
         let mut exec = Execution::new(cx.dialplan, context, exten, chan);
         exec.inherit(inherited);

@@ -87,9 +87,9 @@ pub fn deliver(cx: &mut Cx<'_>, to: &str, from: &str, body: &str) -> &'static st
         let mut req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Message,
-                to: to_na,
+                to: &to_na,
                 uri,
-                from: from_na,
+                from: &from_na,
                 from_tag: &tag,
                 call_id: &call_id,
                 cseq: 1,

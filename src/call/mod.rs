@@ -55,7 +55,7 @@ pub mod transfer;
 pub use dial::dead_fork_event;
 pub use dialog::{Dialog, DialogState, Role};
 pub use reply::Reply;
-pub use start::{dialled_extension, Caller, NewCall};
+pub use start::{dialled_extension, dialled_extension_str, Caller, NewCall};
 pub use state::{Bridge, Call, CallState, DialState, EndReason, Leg};
 pub use table::{CallIds, CallTable, InsertError, LegRef};
 
@@ -238,12 +238,15 @@ pub struct Cx<'a> {
 /// before Max-Forwards runs out. (A PBX between them that drops unknown headers hides the
 /// loop from this; Max-Forwards still stops it.)
 pub fn loop_marker(invite: &crate::sip::Request, ours: u64) -> String {
-    let mut seen: Vec<&str> = loop_markers(invite).collect();
-    let keep = seen.len().saturating_sub(7);
-    seen.drain(..keep);
-    let ours = format!("{ours:016x}");
-    seen.push(&ours);
-    seen.join(",")
+    // Printed straight into the value: the kept markers then ours (no list, no `format!`).
+    let skip = loop_markers(invite).count().saturating_sub(7);
+    let mut out = String::with_capacity(17 * 8);
+    for m in loop_markers(invite).skip(skip) {
+        out.push_str(m);
+        out.push(',');
+    }
+    crate::sip::write::push_hex(&mut out, u128::from(ours), 16);
+    out
 }
 
 /// The well-formed markers (16 hex digits) a request carries.
@@ -259,7 +262,7 @@ pub fn loop_markers(req: &crate::sip::Request) -> impl Iterator<Item = &str> {
 impl Cx<'_> {
     /// A fresh tag for To/From: 64 random bits in hex.
     pub fn new_tag(&mut self) -> String {
-        crate::transaction::hex_u64(self.rng.random::<u64>())
+        crate::sip::write::hex16(self.rng.random::<u64>())
     }
 
     /// A fresh RFC 3261 branch.
@@ -269,7 +272,10 @@ impl Cx<'_> {
 
     /// A fresh Call-ID for a request we originate.
     pub fn new_call_id(&mut self) -> String {
-        format!("{:032x}@sipbox", self.rng.random::<u128>())
+        let mut id = String::with_capacity(39);
+        crate::sip::write::push_hex(&mut id, self.rng.random::<u128>(), 32);
+        id.push_str("@sipbox");
+        id
     }
 
     /// The name of a new channel to `who` (a peer name; empty: `unknown`), numbered as
@@ -288,12 +294,23 @@ impl Cx<'_> {
 /// `SIP/who-0000000n`, the way chan_sip names its channels.
 pub fn channel_name(who: &str, seq: u64) -> String {
     let who = if who.is_empty() { "unknown" } else { who };
-    format!("SIP/{who}-{:08x}", seq as u32)
+    let mut name = String::with_capacity(4 + who.len() + 9);
+    name.push_str("SIP/");
+    name.push_str(who);
+    name.push('-');
+    crate::sip::write::push_hex(&mut name, u128::from(seq as u32), 8);
+    name
 }
 
 #[cfg(test)]
 mod loop_tests {
     use super::*;
+
+    #[test]
+    fn channel_names_are_chan_sips() {
+        assert_eq!(channel_name("1002", 5), "SIP/1002-00000005");
+        assert_eq!(channel_name("", 0x1_0000_00ab), "SIP/unknown-000000ab");
+    }
 
     #[test]
     fn the_marker_keeps_the_last_seven_and_adds_ours() {

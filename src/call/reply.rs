@@ -18,8 +18,8 @@ pub struct Reply {
     pub status: StatusCode,
     /// Reason phrase, when not the table's.
     pub reason: Option<Cow<'static, str>>,
-    /// Extra headers in order.
-    pub headers: Vec<(HeaderName, String)>,
+    /// Extra headers in order (a fixed value is borrowed, not copied).
+    pub headers: Vec<(HeaderName, Cow<'static, str>)>,
 }
 
 impl Reply {
@@ -42,7 +42,7 @@ impl Reply {
     }
 
     /// Adds a header.
-    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Reply {
+    pub fn header(mut self, name: HeaderName, value: impl Into<Cow<'static, str>>) -> Reply {
         self.headers.push((name, value.into()));
         self
     }
@@ -54,7 +54,7 @@ impl Reply {
 }
 
 /// An SDP (or other) body with its content type.
-pub type Body = Option<(String, Vec<u8>)>;
+pub type Body = Option<(Cow<'static, str>, Vec<u8>)>;
 
 /// Builds a response on server transaction `h` from a reply.
 pub fn build<P: Clone>(

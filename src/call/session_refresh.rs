@@ -89,7 +89,7 @@ impl Call {
     }
 
     /// The session-timer headers of the INVITE to fork `leg`.
-    pub(super) fn session_invite_headers(&mut self, leg: LegId) -> Vec<(HeaderName, String)> {
+    pub(super) fn session_invite_headers(&mut self, leg: LegId) -> session_timer::HeaderList {
         let st = self.session_settings(leg);
         let s = &mut self.legs[leg].session;
         s.asked = st.expires;
@@ -162,7 +162,7 @@ impl Call {
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,
-    ) -> Vec<(HeaderName, String)> {
+    ) -> session_timer::HeaderList {
         let Some(l) = self.legs.get_mut(leg) else {
             return Vec::new();
         };
@@ -250,7 +250,7 @@ impl Call {
             let body = self
                 .leg_media(leg)
                 .and_then(|m| m.session.last())
-                .map(|sdp| (super::media::SDP_TYPE.to_string(), sdp.to_vec()));
+                .map(|sdp| (super::media::SDP_TYPE.into(), sdp.to_vec()));
             self.answer_reinvite_with(cx, leg, h, reply, body);
         } else {
             self.reply_in_dialog(cx, h, reply, None);
@@ -260,7 +260,7 @@ impl Call {
 
     /// A re-INVITE or UPDATE relayed to `to` is going out: the headers it carries for `to`'s
     /// timer.
-    pub(super) fn session_relay_headers(&mut self, to: LegId) -> Vec<(HeaderName, String)> {
+    pub(super) fn session_relay_headers(&mut self, to: LegId) -> session_timer::HeaderList {
         let s = &self.legs[to].session;
         match s.timer {
             Some(t) => t.request_headers(s.min_se.max(self.session_settings(to).min_se)),
@@ -276,7 +276,7 @@ impl Call {
         from: LegId,
         to: LegId,
         resp: Option<&Response>,
-    ) -> Vec<(HeaderName, String)> {
+    ) -> session_timer::HeaderList {
         if let Some(resp) = resp {
             let st = self.session_settings(to);
             let s = &mut self.legs[to].session;

@@ -22,6 +22,27 @@ use super::Reply;
 /// The option tag of RFC 4028.
 pub const TIMER: &str = "timer";
 
+/// Headers to add, the fixed ones borrowed (`Supported: timer`, `Require: timer`).
+pub type HeaderList = Vec<(HeaderName, std::borrow::Cow<'static, str>)>;
+
+/// A Session-Expires value printed without `core::fmt`: `delta[;refresher=...]`.
+fn se_text(se: &SessionExpires) -> std::borrow::Cow<'static, str> {
+    let mut s = String::with_capacity(24);
+    crate::sip::write::push_decimal(&mut s, se.delta as usize);
+    if let Some(r) = se.refresher {
+        s.push_str(";refresher=");
+        s.push_str(r.as_str());
+    }
+    s.into()
+}
+
+/// A number (Min-SE) as header text.
+fn number(n: u32) -> std::borrow::Cow<'static, str> {
+    let mut s = String::with_capacity(10);
+    crate::sip::write::push_decimal(&mut s, n as usize);
+    s.into()
+}
+
 /// Which end of one leg refreshes its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refresher {
@@ -85,8 +106,8 @@ impl SessionTimer {
     /// The headers of a 2xx we send to this leg's INVITE or UPDATE (we are the UAS of the
     /// transaction): Session-Expires with the refresher, Require: timer when the other end
     /// supports it (§9).
-    pub fn response_headers(&self) -> Vec<(HeaderName, String)> {
-        let mut h = vec![(HeaderName::SessionExpires, self.value(false).to_string())];
+    pub fn response_headers(&self) -> HeaderList {
+        let mut h = vec![(HeaderName::SessionExpires, se_text(&self.value(false)))];
         if self.peer_supports {
             h.push((HeaderName::Require, TIMER.into()));
         }
@@ -94,18 +115,18 @@ impl SessionTimer {
     }
 
     /// The headers of a re-INVITE or UPDATE we send on this leg (we are the UAC).
-    pub fn request_headers(&self, min_se: u32) -> Vec<(HeaderName, String)> {
+    pub fn request_headers(&self, min_se: u32) -> HeaderList {
         vec![
             (HeaderName::Supported, TIMER.into()),
-            (HeaderName::SessionExpires, self.value(true).to_string()),
-            (HeaderName::MinSe, min_se.to_string()),
+            (HeaderName::SessionExpires, se_text(&self.value(true))),
+            (HeaderName::MinSe, number(min_se)),
         ]
     }
 }
 
 /// The 422 for a request whose interval is below our Min-SE (§9).
 fn too_small(min_se: u32) -> Reply {
-    Reply::new(StatusCode::SESSION_INTERVAL_TOO_SMALL).header(HeaderName::MinSe, min_se.to_string())
+    Reply::new(StatusCode::SESSION_INTERVAL_TOO_SMALL).header(HeaderName::MinSe, number(min_se))
 }
 
 /// The refusal of a `Require: timer` under `session-timers=refuse` (RFC 3261 §8.2.2.3).
@@ -181,7 +202,7 @@ pub fn negotiate_uas(
 /// refused; under `originate` also the interval we ask for (`asked`) and our Min-SE, with
 /// `refresher=uac` when `session-refresher=uac` (else the callee chooses, §7.1), and
 /// `min_se` (ours, or a 422's, §7.4).
-pub fn invite_headers(st: &SessionTimers, asked: u32, min_se: u32) -> Vec<(HeaderName, String)> {
+pub fn invite_headers(st: &SessionTimers, asked: u32, min_se: u32) -> HeaderList {
     match st.mode {
         StMode::Refuse => Vec::new(),
         StMode::Accept => vec![(HeaderName::Supported, TIMER.into())],
@@ -192,8 +213,8 @@ pub fn invite_headers(st: &SessionTimers, asked: u32, min_se: u32) -> Vec<(Heade
             };
             vec![
                 (HeaderName::Supported, TIMER.into()),
-                (HeaderName::SessionExpires, se.to_string()),
-                (HeaderName::MinSe, min_se.to_string()),
+                (HeaderName::SessionExpires, se_text(&se)),
+                (HeaderName::MinSe, number(min_se)),
             ]
         }
     }
@@ -301,7 +322,10 @@ mod tests {
         let short = req("Supported: timer\r\nSession-Expires: 60\r\n");
         let err = negotiate_uas(&s, &short, None, now).unwrap_err();
         assert_eq!(err.status, StatusCode::SESSION_INTERVAL_TOO_SMALL);
-        assert_eq!(err.headers, vec![(HeaderName::MinSe, "90".to_string())]);
+        assert_eq!(
+            err.headers,
+            vec![(HeaderName::MinSe, "90".to_string().into())]
+        );
         assert_eq!(negotiate_uas(&s, &req(""), None, now).unwrap(), None);
     }
 

@@ -9,7 +9,7 @@ use super::media::CallMedia;
 use super::state::{Call, CallState, Leg};
 use super::Cx;
 use crate::config::settings::PeerId;
-use crate::dialplan::{ChannelInfo, Execution};
+use crate::dialplan::{ChannelInfo, Execution, SipHeaders};
 use crate::flow::Flow;
 use crate::handle::CallHandle;
 use crate::sched::TimerSlots;
@@ -64,7 +64,7 @@ impl Call {
         let leg = Leg {
             dialog: Dialog::uas(&invite, to_tag, source),
             invite_tx: Some(tx),
-            ack: None,
+            acked: false,
             peer,
             entry: peer.and_then(|p| cx.cfg.peer_rc(p)),
             media: None,
@@ -73,11 +73,14 @@ impl Call {
             created: cx.now,
             session: Default::default(),
         };
+        // Who is calling is worked out once: the channel's caller ID and its presentation.
+        let id = caller_identity(cx, &invite, peer);
+        let pres = id.pres;
         let mut exec = Execution::new(
             cx.dialplan,
             &context,
             &exten,
-            channel_info(cx, &invite, peer, unique_id),
+            channel_info_of(cx, &invite, peer, unique_id, id),
         );
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
             exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().to_string();
@@ -99,14 +102,16 @@ impl Call {
             .ok()
             .flatten();
         leg.session = super::session_refresh::LegSession::for_caller(&invite, timer);
-        let pres = caller_identity(cx, &invite, peer).pres;
         if pres != "allowed_not_screened" {
             exec.set_var("CALLERID(pres)", pres);
         }
         let exec = Some(exec);
+        // Room for the caller and a Dial's first fork: a leg is large, growing moves them all.
+        let mut legs = Vec::with_capacity(2);
+        legs.push(leg);
         Call {
             handle,
-            legs: vec![leg],
+            legs,
             caller: 0,
             invite,
             state: CallState::Routing,
@@ -186,11 +191,22 @@ pub(super) fn caller_identity(
 
 pub(super) fn channel_info(
     cx: &Cx<'_>,
-    req: &Request,
+    req: &Rc<Request>,
     peer: Option<PeerId>,
     unique_id: String,
 ) -> ChannelInfo {
     let id = caller_identity(cx, req, peer);
+    channel_info_of(cx, req, peer, unique_id, id)
+}
+
+/// [`channel_info`] with the caller's identity already worked out.
+fn channel_info_of(
+    cx: &Cx<'_>,
+    req: &Rc<Request>,
+    peer: Option<PeerId>,
+    unique_id: String,
+    id: super::identity::Identity,
+) -> ChannelInfo {
     let (name, num) = (id.name.unwrap_or_default(), id.number);
     ChannelInfo {
         callerid_name: name,
@@ -202,17 +218,18 @@ pub(super) fn channel_info(
             .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
             .unwrap_or_default(),
         name: None,
-        sip_headers: req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_string(), v.to_string()))
-            .collect(),
+        sip_headers: SipHeaders::Request(Rc::clone(req)),
     }
 }
 
 /// The extension an INVITE asks for: the Request-URI user (unescaped by the parser), else the
 /// To user, else `s`.
 pub fn dialled_extension(req: &Request) -> String {
+    dialled_extension_str(req).to_string()
+}
+
+/// [`dialled_extension`], borrowed from the request.
+pub fn dialled_extension_str(req: &Request) -> &str {
     let user = req
         .uri()
         .user
@@ -220,8 +237,8 @@ pub fn dialled_extension(req: &Request) -> String {
         .or(req.to().uri.user.as_deref())
         .unwrap_or("");
     if user.is_empty() {
-        "s".to_string()
+        "s"
     } else {
-        user.to_string()
+        user
     }
 }

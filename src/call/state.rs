@@ -23,8 +23,9 @@ pub struct Leg {
     /// The INVITE transaction: the caller's server transaction until its final response, or
     /// the client transaction of an outbound leg's INVITE.
     pub invite_tx: Option<TxHandle>,
-    /// The ACK we sent for this leg's 2xx, resent when the 2xx is retransmitted.
-    pub ack: Option<Vec<u8>>,
+    /// We acknowledged this leg's 2xx: a retransmitted 2xx then needs only another ACK
+    /// (the bytes sent are not kept: that ACK is built again from the transaction).
+    pub acked: bool,
     /// The sip.conf entry this leg talks to, when known; the call counts against its
     /// call-limit while it lives.
     pub peer: Option<PeerId>,

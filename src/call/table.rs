@@ -3,6 +3,7 @@
 
 use crate::handle::{CallHandle, CallTag, GenSlab, LegId};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// A call and one of its legs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,7 +22,8 @@ pub trait CallIds {
 
 struct Slot<C> {
     call: C,
-    call_ids: Vec<String>,
+    /// Shared with the map's key: one copy of each Call-ID.
+    call_ids: Vec<Rc<str>>,
 }
 
 /// Why a call could not be added.
@@ -36,7 +38,7 @@ pub enum InsertError {
 /// Calls by handle and by Call-ID.
 pub struct CallTable<C> {
     slots: GenSlab<CallTag, Slot<C>>,
-    by_call_id: HashMap<String, LegRef>,
+    by_call_id: HashMap<Rc<str>, LegRef>,
     max: usize,
 }
 
@@ -73,12 +75,15 @@ impl<C: CallIds> CallTable<C> {
         if self.slots.len() >= self.max {
             return Err(InsertError::Full);
         }
+        let id: Rc<str> = Rc::from(call_id);
+        // Room for the caller's leg and a Dial's first fork without growing.
+        let mut call_ids = Vec::with_capacity(2);
+        call_ids.push(Rc::clone(&id));
         let h = self.slots.insert_with(|h| Slot {
             call: make(h),
-            call_ids: vec![call_id.to_string()],
+            call_ids,
         });
-        self.by_call_id
-            .insert(call_id.to_string(), LegRef { call: h, leg: 0 });
+        self.by_call_id.insert(id, LegRef { call: h, leg: 0 });
         Ok(h)
     }
 
@@ -89,8 +94,9 @@ impl<C: CallIds> CallTable<C> {
         };
         while let Some(id) = slot.call.leg_call_id(slot.call_ids.len()) {
             let leg = slot.call_ids.len();
-            slot.call_ids.push(id.to_string());
-            self.by_call_id.insert(id.to_string(), LegRef { call, leg });
+            let id: Rc<str> = Rc::from(id);
+            slot.call_ids.push(Rc::clone(&id));
+            self.by_call_id.insert(id, LegRef { call, leg });
         }
     }
 
@@ -114,8 +120,8 @@ impl<C: CallIds> CallTable<C> {
     pub fn remove(&mut self, call: CallHandle) -> Option<C> {
         let slot = self.slots.remove(call)?;
         for id in &slot.call_ids {
-            if self.by_call_id.get(id).is_some_and(|lr| lr.call == call) {
-                self.by_call_id.remove(id);
+            if self.by_call_id.get(&**id).is_some_and(|lr| lr.call == call) {
+                self.by_call_id.remove(&**id);
             }
         }
         Some(slot.call)

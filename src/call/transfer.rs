@@ -293,7 +293,7 @@ impl Call {
             unique_id,
             peer: entry.map(|e| e.name.clone()).unwrap_or_default(),
             name: None,
-            sip_headers: Vec::new(),
+            sip_headers: Default::default(),
         }
     }
 

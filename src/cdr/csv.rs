@@ -53,18 +53,24 @@ pub fn line(r: &CdrRecord, o: &CsvOptions, local_offset: &dyn Fn(i64) -> i64) ->
     ] {
         quoted(&mut s, f);
     }
-    let date = |t: SystemTime| {
+    // Dates and numbers are printed straight into the line (no `format!` per field).
+    let date = |s: &mut String, t: SystemTime| {
         let secs = crate::dialplan::time::epoch_secs(t);
         let off = if o.usegmtime { 0 } else { local_offset(secs) };
-        format_time(secs + off)
+        s.push('"');
+        write_time(s, secs + off);
+        s.push_str("\",");
     };
-    quoted(&mut s, &date(r.start));
+    date(&mut s, r.start);
     match r.answer {
-        Some(t) => quoted(&mut s, &date(t)),
+        Some(t) => date(&mut s, t),
         None => s.push(','),
     }
-    quoted(&mut s, &date(r.end));
-    s.push_str(&format!("{},{},", r.duration, r.billsec));
+    date(&mut s, r.end);
+    push_i64(&mut s, r.duration);
+    s.push(',');
+    push_i64(&mut s, r.billsec);
+    s.push(',');
     quoted(&mut s, r.disposition.as_str());
     quoted(&mut s, r.amaflags.as_str());
     if o.loguniqueid {
@@ -94,17 +100,56 @@ fn quoted(s: &mut String, v: &str) {
 
 /// `%Y-%m-%d %H:%M:%S` of local seconds since the epoch.
 pub fn format_time(secs: i64) -> String {
+    let mut s = String::with_capacity(19);
+    write_time(&mut s, secs);
+    s
+}
+
+/// Appends [`format_time`]'s text.
+fn write_time(s: &mut String, secs: i64) {
     let c = civil(secs);
     let sod = secs.rem_euclid(86_400);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        c.year,
-        c.month,
-        c.mday,
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    push_padded(s, c.year, 4);
+    s.push('-');
+    push_padded(s, i64::from(c.month), 2);
+    s.push('-');
+    push_padded(s, i64::from(c.mday), 2);
+    s.push(' ');
+    push_padded(s, sod / 3600, 2);
+    s.push(':');
+    push_padded(s, (sod / 60) % 60, 2);
+    s.push(':');
+    push_padded(s, sod % 60, 2);
+}
+
+/// Appends `n` as `{n:0width$}` prints it (a sign first, counted in the width).
+fn push_padded(s: &mut String, n: i64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i + usize::from(n < 0);
+    if n < 0 {
+        s.push('-');
+    }
+    for _ in len..width {
+        s.push('0');
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_i64(s: &mut String, n: i64) {
+    push_padded(s, n, 0);
 }
 
 #[cfg(test)]
@@ -112,6 +157,31 @@ mod tests {
     use super::*;
     use crate::cdr::{AmaFlags, Disposition};
     use std::time::Duration;
+
+    #[test]
+    fn numbers_print_as_format_does() {
+        for n in [0i64, 7, -7, 42, 2024, -2024, 99_999, i64::MIN, i64::MAX] {
+            for w in [0usize, 2, 4] {
+                let mut s = String::new();
+                push_padded(&mut s, n, w);
+                assert_eq!(s, format!("{n:0w$}"), "{n} {w}");
+            }
+        }
+        for secs in [0i64, 1_709_210_040, -86_401, 253_402_300_799] {
+            let c = civil(secs);
+            let sod = secs.rem_euclid(86_400);
+            let want = format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                c.year,
+                c.month,
+                c.mday,
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60
+            );
+            assert_eq!(format_time(secs), want);
+        }
+    }
 
     fn at(s: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(s)

@@ -147,5 +147,20 @@ pub fn bounded(s: &str, max: usize) -> String {
 /// The `clid` column: `"name" <number>` (`ast_callerid_merge`; Asterisk's channel snapshots
 /// hold empty strings, never NULL, so an empty name still gives `"" <1001>`).
 pub fn clid(name: &str, number: &str) -> String {
-    format!("\"{name}\" <{number}>")
+    let mut s = String::with_capacity(name.len() + number.len() + 5);
+    s.push('"');
+    s.push_str(name);
+    s.push_str("\" <");
+    s.push_str(number);
+    s.push('>');
+    s
+}
+
+/// [`bounded`] of a String the caller gives up: kept as it is when it fits (no copy).
+pub fn bounded_owned(s: String, max: usize) -> String {
+    if s.len() <= max {
+        s
+    } else {
+        bounded(&s, max)
+    }
 }

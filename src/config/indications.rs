@@ -284,7 +284,7 @@ mod tests {
             unique_id: "1.1".into(),
             peer: "p".into(),
             name: None,
-            sip_headers: Vec::new(),
+            sip_headers: Default::default(),
         };
         let tone = |exten: &str| {
             let mut ex = Execution::new(&dp, "t", exten, chan.clone());

@@ -24,7 +24,47 @@ pub struct ChannelInfo {
     /// `Local/exten@context-0000000n;2`).
     pub name: Option<String>,
     /// The INVITE's headers as received, name and value (`${SIP_HEADER(name)}`).
-    pub sip_headers: Vec<(String, String)>,
+    pub sip_headers: SipHeaders,
+}
+
+/// The headers `${SIP_HEADER(name[,n])}` reads: the channel's INVITE itself, shared with the
+/// call (nothing copied per call: most dialplans never ask), or a list of name/value pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SipHeaders {
+    /// No SIP request (a Local channel, a callee leg, a MESSAGE).
+    #[default]
+    None,
+    /// The request's headers as received.
+    Request(std::rc::Rc<crate::sip::Request>),
+    /// Name and value pairs.
+    List(Vec<(String, String)>),
+}
+
+impl SipHeaders {
+    /// The `n`th (from 0) value of header `name`, compared case-insensitively with the
+    /// canonical header names (as chan_sip's `get_header` does).
+    pub fn nth(&self, name: &str, n: usize) -> Option<&str> {
+        match self {
+            SipHeaders::None => None,
+            SipHeaders::Request(r) => r
+                .headers()
+                .iter()
+                .filter(|(h, _)| h.as_str().eq_ignore_ascii_case(name))
+                .nth(n)
+                .map(|(_, v)| v),
+            SipHeaders::List(l) => l
+                .iter()
+                .filter(|(h, _)| h.eq_ignore_ascii_case(name))
+                .nth(n)
+                .map(|(_, v)| v.as_str()),
+        }
+    }
+}
+
+impl From<Vec<(String, String)>> for SipHeaders {
+    fn from(l: Vec<(String, String)>) -> Self {
+        SipHeaders::List(l)
+    }
 }
 
 /// How a Dial ended, as `${DIALSTATUS}`.

@@ -129,7 +129,12 @@ fn splitmix(state: &mut u64) -> u64 {
 
 /// FNV-1a, to turn the call's ids into a seed.
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    fnv_on(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// FNV-1a from state `h`: `fnv_on(fnv(a), b) == fnv(a ++ b)`.
+fn fnv_on(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
@@ -144,7 +149,11 @@ impl Execution {
         };
         // RAND() needs no secrecy: the Call-ID (random from the caller) and our unique id
         // make each call's sequence its own.
-        let rng = fnv(format!("{}\0{}", chan.sip_call_id, chan.unique_id).as_bytes());
+        // (Hashed part by part: the same value as hashing `call-id NUL unique-id` joined.)
+        let rng = fnv_on(
+            fnv_on(fnv(chan.sip_call_id.as_bytes()), b"\0"),
+            chan.unique_id.as_bytes(),
+        );
         let mut vars = HashMap::new();
         vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
         vars.insert(
@@ -269,7 +278,13 @@ impl Execution {
         } else {
             &self.chan.peer
         };
-        format!("SIP/{who}-{seq:08x}")
+        // Printed without `core::fmt`: every new call and its records name the channel.
+        let mut name = String::with_capacity(who.len() + 13);
+        name.push_str("SIP/");
+        name.push_str(who);
+        name.push('-');
+        crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
+        name
     }
 
     /// pbx.c's line when an application ends the call (Hangup, Busy, the caller leaving a
@@ -893,6 +908,22 @@ impl Execution {
         }
         if !matches!(self.state, State::Ended(_)) {
             self.state = State::Ended(Cause::INTERWORKING);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fnv_tests {
+    use super::*;
+
+    #[test]
+    fn hashing_by_parts_is_hashing_the_joined_text() {
+        for (a, b) in [("", ""), ("abc@h", "1700000000.7"), ("x", "")] {
+            let joined = format!("{a}\0{b}");
+            assert_eq!(
+                fnv_on(fnv_on(fnv(a.as_bytes()), b"\0"), b.as_bytes()),
+                fnv(joined.as_bytes())
+            );
         }
     }
 }

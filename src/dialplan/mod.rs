@@ -44,7 +44,7 @@ pub mod vars;
 pub use cause::Cause;
 pub use command::{
     AgiEnd, AgiTarget, ChannelInfo, Command, DialOptions, DialStatus, DialTarget, MixMonitorSpec,
-    Resume,
+    Resume, SipHeaders,
 };
 pub use cursor::{Execution, PinFailure};
 pub use functions::message::set_field as set_message_field;

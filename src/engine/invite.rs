@@ -80,7 +80,8 @@ impl Engine {
             // RFC 3891: it takes another leg's place (see join.rs).
             return self.invite_replaces(now, req, source, h, who.peer);
         }
-        if who.exten.is_none() && crate::call::dialled_extension(&req) == self.features.pickup_exten
+        if who.exten.is_none()
+            && crate::call::dialled_extension_str(&req) == self.features.pickup_exten
         {
             // features.conf pickupexten, before the dialplan (as chan_sip).
             return self.invite_pickup(now, req, source, h, who.peer);
@@ -110,8 +111,9 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Result<Admitted, InviteRefusal> {
-        let ours = crate::transaction::hex_u64(self.loop_token);
-        if crate::call::loop_markers(req).any(|t| t.eq_ignore_ascii_case(&ours)) {
+        // A marker is 16 hex digits: read as a number, it is ours whatever the case.
+        let ours = self.loop_token;
+        if crate::call::loop_markers(req).any(|t| u64::from_str_radix(t, 16) == Ok(ours)) {
             log::warn!(
                 "call {}: INVITE came back to this sipbox (X-Sipbox-Loop): 482",
                 req.call_id()
@@ -128,11 +130,14 @@ impl Engine {
             }
             None => None,
         };
-        let trunk =
-            caller.is_some() || matches!(self.identify_caller(req, source), Caller::TrustedPeer(_));
-        let (peer, context) = match caller {
-            Some(pc) => pc,
-            None => self.caller_entry(now, req, source)?,
+        let (trunk, (peer, context)) = match caller {
+            Some(pc) => (true, pc),
+            None => {
+                // Identified once: the entry by From name, else a static peer by address.
+                let who = self.identify_caller(req, source);
+                let trusted = matches!(who, Caller::TrustedPeer(_));
+                (trusted, self.caller_entry(now, req, source, who)?)
+            }
         };
         if let Some(i) = peer {
             if self.load.over_limit(&self.cfg, i) {
@@ -165,14 +170,15 @@ impl Engine {
     }
 
     /// Who a new INVITE is from when it is not the ITSP of a registration: an entry by name
-    /// (authenticated), a trusted static peer, or a guest.
+    /// (authenticated), a trusted static peer, or a guest (`caller`: [`Self::identify_caller`]'s
+    /// answer).
     fn caller_entry(
         &mut self,
         now: Instant,
         req: &Request,
         source: Flow,
+        caller: Caller,
     ) -> Result<(Option<PeerId>, String), InviteRefusal> {
-        let caller = self.identify_caller(req, source);
         Ok(match caller {
             Caller::TrustedPeer(i) => (Some(i), self.context_of(i)),
             Caller::Entry(i) => match self.check_credentials(
@@ -216,9 +222,12 @@ impl Engine {
             exten,
         } = who;
         self.unique_ids += 1;
-        let new_exten = exten
-            .clone()
-            .unwrap_or_else(|| crate::call::dialled_extension(&req));
+        let mut unique_id = String::with_capacity(24);
+        crate::sip::write::push_decimal(&mut unique_id, self.start_wall_secs as usize);
+        unique_id.push('.');
+        crate::sip::write::push_decimal(&mut unique_id, self.unique_ids as usize);
+        // Kept for the debug line only when it is printed (the call takes the context).
+        let context_log = log::log_enabled!(log::Level::Debug).then(|| context.clone());
         let new = NewCall {
             invite: req.clone(),
             tx: h,
@@ -229,8 +238,8 @@ impl Engine {
                 .unwrap_or_default(),
             source,
             peer,
-            context: context.clone(),
-            unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
+            context,
+            unique_id,
             exten,
         };
         let wall = self.wall(now);
@@ -253,10 +262,11 @@ impl Engine {
         // Debug, not info: per-call lines are formatted only when asked for (issue 15);
         // the admin's lines are the verbose ones ("-- Executing ...").
         log::debug!(
-            "call {} from {} to '{}' in context '{context}'",
+            "call {} from {} to '{}' in context '{}'",
             req.call_id(),
             caller_name(&req),
-            new_exten,
+            self.calls.get(handle).map_or("", |c| c.exten.as_str()),
+            context_log.as_deref().unwrap_or(""),
         );
         self.with_call(now, handle, |call, cx| call.begin(cx));
         Ok(())

@@ -283,7 +283,7 @@ impl Engine {
         Leg {
             dialog: Dialog::uas(req, to_tag, source),
             invite_tx: Some(h),
-            ack: None,
+            acked: false,
             peer,
             entry,
             media: None,

@@ -131,7 +131,7 @@ impl Engine {
             unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
             peer: peer_name,
             name: None,
-            sip_headers: Vec::new(),
+            sip_headers: Default::default(),
         };
         let mut ex = Execution::new(&self.dialplan, &context, &exten, chan);
         let mut shown_from = NameAddr::new(from.uri.clone());

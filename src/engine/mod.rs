@@ -503,8 +503,8 @@ impl Engine {
     }
 
     fn drop_call(&mut self, h: CallHandle, wall: SystemTime) {
-        if let Some(call) = self.calls.remove(h) {
-            self.emit_cdr(&call, wall);
+        if let Some(mut call) = self.calls.remove(h) {
+            self.emit_cdr(&mut call, wall);
             self.count_call_end(&call, records::caller_status(&call), wall);
             // Leg 0 is the caller the call was admitted for (a transfer may make another leg
             // the caller later).
@@ -898,14 +898,7 @@ impl Engine {
         for (name, value) in reply.headers {
             resp.push_header(name, value);
         }
-        // Printed in place: a clone of the setting per answer was an allocation (trimmed as
-        // push_header trims).
-        let ua = self
-            .cfg
-            .general
-            .user_agent
-            .trim_matches([' ', '\t', '\r', '\n']);
-        resp.push_header_with(HeaderName::Server, |s| s.push_str(ua));
+        resp.push_header(HeaderName::Server, &self.cfg.general.user_agent);
         let bytes = resp.to_bytes();
         let ip = from.remote.ip();
         if !self.cfg.general.ban.ignores(ip) && !self.reflect.spend(ip, bytes.len()) {
@@ -932,7 +925,7 @@ impl Engine {
 
     /// A fresh tag for To/From: 64 random bits in hex.
     fn new_tag(&mut self) -> String {
-        crate::transaction::hex_u64(self.rng.random::<u64>())
+        crate::sip::write::hex16(self.rng.random::<u64>())
     }
 
     /// Looks at a request's credentials for the entry it claims to be.

@@ -224,9 +224,9 @@ impl Engine {
             let mut req = build::out_of_dialog(
                 OutOfDialog {
                     method: Method::Notify,
-                    to: NameAddr::new(uri.clone()),
+                    to: &NameAddr::new(uri.clone()),
                     uri,
-                    from: build::contact(&self.cfg.general.vmexten.clone(), origin.local),
+                    from: &build::contact(&self.cfg.general.vmexten, origin.local),
                     from_tag: &tag,
                     call_id: &call_id,
                     cseq: 1,

@@ -186,9 +186,9 @@ impl Engine {
         let mut req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Options,
-                to: NameAddr::new(uri.clone()),
+                to: &NameAddr::new(uri.clone()),
                 uri,
-                from: build::contact("sipbox", self.advertise.sip(dest.remote)),
+                from: &build::contact("sipbox", self.advertise.sip(dest.remote)),
                 from_tag: &tag,
                 call_id: &call_id,
                 cseq: 1,

@@ -21,14 +21,13 @@ pub(super) fn caller_status(call: &Call) -> StatusCode {
 
 impl Engine {
     /// Hands the records of a call that ended at `wall` to the driver.
-    pub(super) fn emit_cdr(&mut self, call: &Call, wall: SystemTime) {
+    /// The call's chain is used up (the call is gone: nothing is copied).
+    pub(super) fn emit_cdr(&mut self, call: &mut Call, wall: SystemTime) {
         let Some(csv) = call.cdr.csv() else {
             return; // cdr.conf without [csv]: cdr_csv is not loaded, nothing is written
         };
-        let records = call
-            .cdr
-            .clone()
-            .finish(wall, call.exec.as_ref(), caller_status(call));
+        let status = caller_status(call);
+        let records = call.cdr.finish(wall, call.exec.as_ref(), status);
         for r in records {
             self.out.job(Job::Cdr(Box::new(r), csv));
         }

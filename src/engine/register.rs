@@ -188,7 +188,7 @@ impl Engine {
             let left = b.expires_at.saturating_duration_since(now).as_secs();
             r.headers.push((
                 HeaderName::Contact,
-                format!("<{}>;expires={left}", b.contact),
+                format!("<{}>;expires={left}", b.contact).into(),
             ));
         }
         r

@@ -428,9 +428,9 @@ impl Engine {
             OutOfDialog {
                 method: Method::Register,
                 uri: target.uri,
-                from: target.aor.clone(),
+                from: &target.aor,
                 from_tag: &from_tag,
-                to: target.aor,
+                to: &target.aor,
                 call_id: &call_id,
                 cseq,
                 contact_user: Some(contact_user(&r)),

@@ -212,15 +212,16 @@ impl Request {
 
     /// Appends a header line. Via, From, To, Call-ID, CSeq and Max-Forwards also update
     /// the decoded accessors. Content-Length is ignored: `to_bytes` computes it.
-    pub fn push_header(&mut self, name: HeaderName, value: impl Into<String>) {
+    /// The value is copied into the message text: a borrowed one costs no allocation.
+    pub fn push_header(&mut self, name: HeaderName, value: impl AsRef<str>) {
         if name == HeaderName::ContentLength {
             return;
         }
-        let value = value.into();
-        self.ess.note(&name, &value);
+        let value = value.as_ref();
+        self.ess.note(&name, value);
         // Headers are appended: only the first Via is the top one the spans keep.
         let first_via = name == HeaderName::Via && self.headers.get(&HeaderName::Via).is_none();
-        self.headers.push(name, &value);
+        self.headers.push(name, value);
         if first_via {
             self.ess.note_built_via(&self.headers);
         }

@@ -9,8 +9,10 @@ use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
 use super::request::{write_tail, Request, NO_VIA};
+use super::status::StatusCode;
 use super::text::push_decimal;
 use super::via::Via;
+use std::borrow::Cow;
 
 /// A response. Parsed responses always carry Via, From, To, Call-ID and CSeq, and a status
 /// in 100..=699.
@@ -19,7 +21,8 @@ use super::via::Via;
 #[derive(Debug, Clone)]
 pub struct Response {
     status: u16,
-    reason: String,
+    /// The table's phrase is borrowed: most responses sipbox builds carry it.
+    reason: Cow<'static, str>,
     headers: Headers,
     body: Vec<u8>,
     ess: Box<Essentials>,
@@ -46,7 +49,7 @@ impl Response {
     ) -> Response {
         Response {
             status,
-            reason: reason.to_owned(),
+            reason: Cow::Owned(reason.to_owned()),
             headers,
             body,
             ess,
@@ -57,7 +60,7 @@ impl Response {
     pub fn new(status: u16, reason: &str) -> Response {
         Response {
             status,
-            reason: reason.to_owned(),
+            reason: Cow::Owned(reason.to_owned()),
             headers: Headers::with_capacity(512, 12),
             body: Vec::new(),
             ess: Box::new(Essentials::empty(Method::Invite)),
@@ -142,9 +145,13 @@ impl Response {
         headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
         headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
         let ess = Box::new(Essentials::for_response(req.cseq().clone()));
+        let reason = match StatusCode::new(status) {
+            Some(s) if s.reason() == reason => Cow::Borrowed(s.reason()),
+            _ => Cow::Owned(reason.to_owned()),
+        };
         Response {
             status,
-            reason: reason.to_owned(),
+            reason,
             headers,
             body: Vec::new(),
             ess,
@@ -251,15 +258,16 @@ impl Response {
 
     /// Appends a header line (essentials also update the accessors; Content-Length is
     /// ignored, `to_bytes` computes it).
-    pub fn push_header(&mut self, name: HeaderName, value: impl Into<String>) {
+    /// The value is copied into the message text: a borrowed one costs no allocation.
+    pub fn push_header(&mut self, name: HeaderName, value: impl AsRef<str>) {
         if name == HeaderName::ContentLength {
             return;
         }
-        let value = value.into();
-        self.ess.note(&name, &value);
+        let value = value.as_ref();
+        self.ess.note(&name, value);
         // Headers are appended: only the first Via is the top one the spans keep.
         let first_via = name == HeaderName::Via && self.headers.get(&HeaderName::Via).is_none();
-        self.headers.push(name, &value);
+        self.headers.push(name, value);
         if first_via {
             self.ess.note_built_via(&self.headers);
         }
@@ -306,5 +314,28 @@ impl Response {
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
         write_tail(out, &self.headers, &self.body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_is_the_one_given_borrowed_or_not() {
+        let text = "INVITE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\n\
+                    From: <sip:a@h>;tag=1\r\nTo: <sip:1@h>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\
+                    Content-Length: 0\r\n\r\n";
+        let req = match crate::sip::parse(text.as_bytes()).unwrap() {
+            crate::sip::Message::Request(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let std = Response::for_request(&req, 486, "Busy Here", Some("t"));
+        assert!(matches!(std.reason, Cow::Borrowed("Busy Here")));
+        let own = Response::for_request(&req, 486, "Busy (DND)", Some("t"));
+        assert_eq!(own.reason(), "Busy (DND)");
+        assert!(own.to_bytes().starts_with(b"SIP/2.0 486 Busy (DND)\r\n"));
+        assert!(std.to_bytes().starts_with(b"SIP/2.0 486 Busy Here\r\n"));
+        assert_ne!(std, own);
     }
 }

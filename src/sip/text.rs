@@ -142,9 +142,23 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
 
 /// [`push_decimal`] into a `String` (no `core::fmt`, no allocation).
 pub(crate) fn push_decimal_str(out: &mut String, n: usize) {
+    // One and two digits (address octets, small counts) without the buffer; the digits are
+    // pushed as chars, so no UTF-8 check of the buffer either.
+    let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
+    if n < 10 {
+        out.push(digit(n));
+        return;
+    }
+    if n < 100 {
+        out.push(digit(n / 10));
+        out.push(digit(n));
+        return;
+    }
     let (buf, i) = digits(n);
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(buf.get(i..).unwrap_or(&[])).unwrap_or(""));
+    out.reserve(buf.len() - i);
+    for &d in buf.get(i..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
 }
 
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).

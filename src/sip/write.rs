@@ -1,5 +1,5 @@
 //! Small hand-written writers for the values sipbox prints on every message: decimal numbers,
-//! IP addresses and `host:port` (RFC 3261 §25.1 `hostport`, IPv6 references in brackets).
+//! fixed-width hex (tags, Call-IDs, markers, channel numbers), IP addresses and `host:port` (RFC 3261 §25.1 `hostport`, IPv6 references in brackets).
 //! They append to a `String` without `core::fmt` (whose `Ipv4Addr` printing alone costs
 //! over a thousand instructions) and without allocating beyond the buffer's growth.
 
@@ -8,6 +8,35 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Appends the decimal digits of `n`.
 pub fn push_decimal(out: &mut String, n: usize) {
     super::text::push_decimal_str(out, n);
+}
+
+/// Appends the low `width` hex digits of `n`, lower case and zero-padded: what
+/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32).
+pub fn push_hex(out: &mut String, n: u128, width: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..width.min(32)).rev() {
+        let d = (n >> (4 * i)) & 0xf;
+        out.push(char::from(HEX.get(d as usize).copied().unwrap_or(b'0')));
+    }
+}
+
+/// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
+/// table: every request we send gets a branch and every dialog a tag, and `core::fmt` costs
+/// about 250 instructions a byte where this costs a few.
+pub fn push_hex_bytes(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// `n` as 16 hex digits (a tag, a loop marker): `format!("{n:016x}")` without `core::fmt`.
+pub fn hex16(n: u64) -> String {
+    let mut s = String::with_capacity(16);
+    push_hex(&mut s, u128::from(n), 16);
+    s
 }
 
 /// Appends an IPv4 address in dotted-quad form.
@@ -75,6 +104,27 @@ mod tests {
             };
             assert_eq!(host_string(addr.ip()), want, "{a}");
         }
+    }
+
+    #[test]
+    fn hex_is_what_format_prints() {
+        for n in [0u64, 1, 0xa, 0xdead_beef, 0x0123_4567_89ab_cdef, u64::MAX] {
+            assert_eq!(hex16(n), format!("{n:016x}"));
+            let mut s = String::from("x");
+            push_hex(&mut s, u128::from(n as u32), 8);
+            assert_eq!(s, format!("x{:08x}", n as u32));
+        }
+        let big = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        for n in [0u128, 42, big, u128::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, n, 32);
+            assert_eq!(s, format!("{n:032x}"));
+        }
+        let bytes = [0x00, 0x0f, 0x10, 0xa5, 0xff, 0x7e];
+        let mut s = String::from("x");
+        push_hex_bytes(&mut s, &bytes);
+        let fmt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(s, format!("x{fmt}"));
     }
 
     #[test]

@@ -327,27 +327,8 @@ pub fn new_branch(rng: &mut impl RngCore) -> String {
     rng.fill_bytes(&mut random);
     let mut branch = String::with_capacity(MAGIC_COOKIE.len() + 2 * random.len());
     branch.push_str(MAGIC_COOKIE);
-    push_hex(&mut branch, &random);
+    crate::sip::write::push_hex_bytes(&mut branch, &random);
     branch
-}
-
-/// `v` as 16 lowercase hex digits, zero-padded (what `{:016x}` prints).
-pub fn hex_u64(v: u64) -> String {
-    let mut s = String::with_capacity(16);
-    push_hex(&mut s, &v.to_be_bytes());
-    s
-}
-
-/// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
-/// table: every request we send gets a branch and every dialog a tag, and `core::fmt` costs
-/// about 250 instructions a byte where this costs a few.
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(2 * bytes.len());
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
 }
 
 #[cfg(test)]
@@ -455,17 +436,5 @@ mod tests {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(a.starts_with(MAGIC_COOKIE) && a.len() == 7 + 24);
         assert_ne!(a, new_branch(&mut rng));
-    }
-
-    #[test]
-    fn hex_is_what_fmt_prints() {
-        let bytes = [0x00, 0x0f, 0x10, 0xa5, 0xff, 0x7e];
-        let mut s = String::from("x");
-        push_hex(&mut s, &bytes);
-        let fmt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(s, format!("x{fmt}"));
-        let v = 0x0123_4567_89ab_cdefu64;
-        assert_eq!(hex_u64(v), format!("{v:016x}"));
-        assert_eq!(hex_u64(7), format!("{:016x}", 7));
     }
 }

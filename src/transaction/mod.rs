@@ -100,8 +100,7 @@ pub use any::{ClientTransaction, ServerTransaction};
 pub use client_invite::{InviteClientState, InviteClientTransaction};
 pub use client_non_invite::{NonInviteClientState, NonInviteClientTransaction};
 pub use key::{
-    hex_u64, new_branch, push_hex, ClientKey, RequestIds, RequestKind, ServerKey, ServerKeyBuf,
-    MAGIC_COOKIE,
+    new_branch, ClientKey, RequestIds, RequestKind, ServerKey, ServerKeyBuf, MAGIC_COOKIE,
 };
 pub use retransmit_2xx::{RetransmitterState, TwoHundredRetransmitter};
 pub use server_invite::{InviteServerState, InviteServerTransaction};

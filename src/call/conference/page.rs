@@ -83,8 +83,8 @@ impl Call {
         d.confirm(resp);
         let origin = Origin::on(d.flow, cx.advertise, &branch, &cx.cfg.general.user_agent);
         let ack = build::in_dialog(d, Method::Ack, d.invite_cseq, &origin).to_bytes();
-        cx.out.sip(d.flow, ack.clone());
-        self.legs[leg].ack = Some(ack);
+        cx.out.sip(d.flow, ack);
+        self.legs[leg].acked = true;
         self.session_fork_answered(cx, leg, resp);
         self.media_learn_answer(cx, leg, resp);
         if let CallState::Dialing(dial) = &mut self.state {

@@ -12,7 +12,7 @@ use crate::media::sdp::{CodecName, Sdp};
 use crate::sip::{Request, StatusCode};
 
 /// A body and its content type.
-type Body = (String, Vec<u8>);
+type Body = (std::borrow::Cow<'static, str>, Vec<u8>);
 
 impl Call {
     /// The SDP answer to the replacing INVITE of `leg`, bridged to `other`. `Err(488)`: no
@@ -24,7 +24,7 @@ impl Call {
         leg: LegId,
         other: LegId,
         invite: &Request,
-    ) -> Result<(String, Vec<u8>), StatusCode> {
+    ) -> Result<Body, StatusCode> {
         let offer = Sdp::parse(invite.body()).map_err(|e| {
             log::info!("call {}: replacing INVITE's SDP: {e} (488)", self.label());
             StatusCode::NOT_ACCEPTABLE_HERE
@@ -53,7 +53,7 @@ impl Call {
             })?;
         learn_from(lm, cx.now, &offer);
         set_codec(lm, &sdp);
-        Ok((SDP.to_string(), sdp.to_bytes()))
+        Ok((SDP.into(), sdp.to_bytes()))
     }
 }
 
@@ -105,7 +105,7 @@ impl Call {
         let to_caller = crate::media::sdp::answer(&theirs, &chosen, &mut lm.session, ip, pair.port)
             .map_err(|_| StatusCode::NOT_ACCEPTABLE_HERE)?;
         set_codec(lm, &to_caller);
-        let body = |s: Sdp| (SDP.to_string(), s.to_bytes());
+        let body = |s: Sdp| (SDP.into(), s.to_bytes());
         Ok((body(to_picker), body(to_caller)))
     }
 }

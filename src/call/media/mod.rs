@@ -330,7 +330,7 @@ impl Call {
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,
-    ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         let caller_allow = allow_list_of(self, self.caller);
         let callee_allow = allow_list_of(self, leg);
         if self.ensure_leg(cx, self.caller).is_none() {
@@ -392,7 +392,7 @@ impl Call {
             )),
         };
         lm.te_pt = te;
-        Ok(Some((SDP.to_string(), bytes)))
+        Ok(Some((SDP.into(), bytes)))
     }
 
     /// A callee's 2xx answered sipbox's offer on `leg` while sipbox is that leg's endpoint
@@ -421,7 +421,7 @@ impl Call {
         cx: &mut Cx<'_>,
         leg: LegId,
         resp: &Response,
-    ) -> Option<(String, Vec<u8>)> {
+    ) -> crate::call::reply::Body {
         if resp.body().is_empty() {
             return None;
         }
@@ -489,7 +489,7 @@ impl Call {
         if (200..300).contains(&resp.status()) {
             self.arm_watchdog(cx);
         }
-        Some((SDP.to_string(), bytes))
+        Some((SDP.into(), bytes))
     }
 
     /// A body relayed in-dialog (re-INVITE, UPDATE, INFO and their answers) from leg `from`
@@ -502,13 +502,16 @@ impl Call {
         to: LegId,
         content_type: Option<&str>,
         body: &[u8],
-    ) -> Option<(String, Vec<u8>)> {
+    ) -> crate::call::reply::Body {
         if body.is_empty() {
             return None;
         }
         let is_sdp = content_type.is_none_or(|c| c.eq_ignore_ascii_case(SDP));
         if !is_sdp {
-            return Some((content_type.unwrap_or(SDP).to_string(), body.to_vec()));
+            return Some((
+                content_type.unwrap_or(SDP).to_string().into(),
+                body.to_vec(),
+            ));
         }
         let sdp = match View::scan(body) {
             Ok(s) => s,
@@ -536,7 +539,7 @@ impl Call {
             self.label(),
             sdp.direction().as_str()
         );
-        Some((SDP.to_string(), out))
+        Some((SDP.into(), out))
     }
 
     /// The SDP sipbox answers with when it answers a call itself (Answer, Progress): the
@@ -545,9 +548,9 @@ impl Call {
     pub(super) fn media_answer(
         &mut self,
         cx: &mut Cx<'_>,
-    ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         if let Some(a) = self.media.own_answer.clone() {
-            return Ok(Some((SDP.to_string(), a)));
+            return Ok(Some((SDP.into(), a)));
         }
         let caller = self.caller;
         let Some(pair) = self.ensure_leg(cx, caller) else {
@@ -594,7 +597,7 @@ impl Call {
         };
         self.media.own_answer = Some(bytes.clone());
         self.arm_watchdog(cx);
-        Ok(Some((SDP.to_string(), bytes)))
+        Ok(Some((SDP.into(), bytes)))
     }
 
     /// The ACK of the caller's 2xx. After a late offer (an INVITE without SDP, RFC 3261

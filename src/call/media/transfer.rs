@@ -33,7 +33,7 @@ impl Call {
         &mut self,
         cx: &mut Cx<'_>,
         leg: LegId,
-    ) -> Result<Option<(String, Vec<u8>)>, StatusCode> {
+    ) -> Result<crate::call::reply::Body, StatusCode> {
         let callee_allow = allow_of(self, leg);
         let wanted = match self.leg_media(self.caller).and_then(|m| m.codec.as_ref()) {
             Some(c) => bridgeable(c),
@@ -60,7 +60,7 @@ impl Call {
         };
         let sdp = negotiate::our_offer(&allow, &mut lm.session, ip, pair.port);
         lm.te_pt = sdp.telephone_event_pt();
-        Ok(Some((SDP.to_string(), sdp.to_bytes())))
+        Ok(Some((SDP.into(), sdp.to_bytes())))
     }
 
     /// A transfer's target answered: its description is learned for its leg; the transferee's

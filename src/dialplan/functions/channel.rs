@@ -100,11 +100,9 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
                 .ex
                 .chan
                 .sip_headers
-                .iter()
-                .filter(|(h, _)| h.eq_ignore_ascii_case(want))
-                .nth(n - 1)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default())
+                .nth(want, n - 1)
+                .unwrap_or_default()
+                .to_string())
         }
         "GROUP" => Ok(cx.ex.groups.get(arg(0)).unwrap_or("").to_string()),
         "GROUP_LIST" => Ok(cx.ex.groups.list()),
