@@ -20,8 +20,12 @@ D=$(mktemp -d /tmp/sipbox-ab.XXXXXX)
 SB_PID=
 trap '[ -n "$SB_PID" ] && kill $SB_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT
 . scripts/bench/config.sh
-write_bench_config "$D"
-python3 - "$D/sip.conf" "$USERS" <<'PY'
+# The config is copied afresh for every run: sipbox keeps registrations in sipbox.db, and a
+# binding left by an earlier run's callee would be rung too.
+T="$D/template"
+mkdir -p "$T"
+write_bench_config "$T"
+python3 - "$T/sip.conf" "$USERS" <<'PY'
 import sys
 path, n = sys.argv[1], int(sys.argv[2])
 out = ["\n[phone](!)\ntype=friend\nhost=dynamic\ncontext=internal\n"]
@@ -30,7 +34,7 @@ for i in range(n):
     out.append(f"[{u}](phone)\nsecret=pw{u}x\ncallerid=\"User {u}\" <{u}>\n")
 open(path, "a").write("".join(out))
 PY
-printf '[general]\nrtpstart=20000\nrtpend=60000\n' > "$D/rtp.conf"
+printf '[general]\nrtpstart=20000\nrtpend=60000\n' > "$T/rtp.conf"
 SIPP="sipp -i 127.0.0.1 -nostdin -timeout_error -nr"
 HZ=$(getconf CLK_TCK)
 LIMIT=$((CPS * 2 + 200))
@@ -39,10 +43,15 @@ TIMEOUT=$((CALLS / CPS + 60))
 # run LABEL BIN: one measurement; prints a line and appends "LABEL ms_per_1000" to $D/res.
 run() {
   local label=$1 bin=$2 port cp uas t0 t1 s0 s1 failed ok
+  rm -rf "$D/run" && cp -a "$T" "$D/run"
   port=$(free_port)
-  "$bin" --config-dir "$D" --bind 127.0.0.1:$port 2> "$D/sipbox.log" &
+  "$bin" --config-dir "$D/run" --bind 127.0.0.1:$port 2> "$D/sipbox.log" &
   SB_PID=$!
   for _ in $(seq 100); do grep -q 'listening on udp' "$D/sipbox.log" && break; sleep 0.1; done
+  # Idle CPU first (timers that run whether or not calls come), then the calls.
+  t0=$(awk '{print $14+$15}' /proc/$SB_PID/stat); sleep 5
+  t1=$(awk '{print $14+$15}' /proc/$SB_PID/stat)
+  echo "$label: idle CPU $(( (t1 - t0) * 1000 / HZ / 5 )) ms per s"
   cp=$(free_port)
   $SIPP -sf tests/sipp/register.xml -s 1002 -au 1002 -ap 1002pass -p $cp -m 1 -timeout 10s \
     127.0.0.1:$port > /dev/null 2>&1
@@ -50,20 +59,24 @@ run() {
     > "$D/uas.out" 2>&1 &
   uas=$!
   sleep 0.3
-  t0=$(awk '{print $14+$15}' /proc/$SB_PID/stat); s0=$(date +%s.%N)
+  t0=$(awk '{print $14+$15}' /proc/$SB_PID/stat); u0=$(awk '{print $14}' /proc/$SB_PID/stat)
+  s0=$(date +%s.%N)
   $SIPP -sf tests/sipp/uac_auth_call.xml -s 1002 -au 1001 -ap 1001pass -p $(free_port) \
     -r $CPS -l $LIMIT -m $CALLS -timeout ${TIMEOUT}s -trace_stat -stf "$D/calls.csv" \
     127.0.0.1:$port > "$D/uac.out" 2>&1 && ok=yes || ok=no
   s1=$(date +%s.%N); t1=$(awk '{print $14+$15}' /proc/$SB_PID/stat)
+  u1=$(awk '{print $14}' /proc/$SB_PID/stat)
   wait $uas || true
   failed=$(tail -1 "$D/calls.csv" | awk -F';' '{print $18}')
   kill $SB_PID; wait $SB_PID 2>/dev/null || true; SB_PID=
-  python3 - "$label" "$s0" "$s1" "$t0" "$t1" "$HZ" "$CALLS" "$ok" "${failed:-?}" "$D/res" <<'PY'
+  python3 - "$label" "$s0" "$s1" "$t0" "$t1" "$HZ" "$CALLS" "$ok" "${failed:-?}" "$D/res" "$u0" "$u1" <<'PY'
 import sys
 label=sys.argv[1]; s0,s1,t0,t1,hz,n=map(float,sys.argv[2:8]); ok=sys.argv[8]; failed=sys.argv[9]
+user=(float(sys.argv[12])-float(sys.argv[11]))/max(t1-t0,1)
 secs=s1-s0; cpu=(t1-t0)/hz; per=cpu/n*1e6
 print(f"{label}: {int(n)} calls in {secs:.1f} s ({n/secs:.0f}/s), sipp ok={ok}, failed={failed}; "
-      f"sipbox CPU {cpu:.2f} s = {per:.0f} ms per 1000 calls ({cpu/secs*100:.0f}% of a core)", flush=True)
+      f"sipbox CPU {cpu:.2f} s = {per:.0f} ms per 1000 calls ({cpu/secs*100:.0f}% of a core, "
+      f"{user*100:.0f}% of it user time)", flush=True)
 open(sys.argv[10], "a").write(f"{label} {per:.1f}\n")
 PY
 }

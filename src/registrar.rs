@@ -100,6 +100,9 @@ pub struct Registrar {
     max: usize,
     /// Changes since the last [`Registrar::take_changes`].
     changes: Vec<Change>,
+    /// Bumped on every change: device states need a walk over the entries only when it
+    /// moved (`engine::blf`).
+    generation: u64,
 }
 
 impl Registrar {
@@ -111,6 +114,7 @@ impl Registrar {
             count: 0,
             max,
             changes: Vec::new(),
+            generation: 0,
         }
     }
 
@@ -145,6 +149,7 @@ impl Registrar {
         cseq: u32,
         updates: &[ContactUpdate],
     ) -> Result<(), RegisterError> {
+        self.generation += 1;
         let existing = self.bindings(aor);
         let mut added = 0usize;
         for u in updates {
@@ -238,6 +243,7 @@ impl Registrar {
 
     /// Removes every binding of an AOR (`Contact: *`, `Expires: 0`).
     pub fn remove_all(&mut self, aor: &str) -> usize {
+        self.generation += 1;
         let list = self.aors.remove(aor).unwrap_or_default();
         for b in &list {
             self.expiry.cancel(b.timer);
@@ -265,6 +271,11 @@ impl Registrar {
     /// The binding of `aor` at `contact`.
     pub fn binding(&self, aor: &str, contact: &str) -> Option<&Binding> {
         self.bindings(aor).iter().find(|b| b.contact == contact)
+    }
+
+    /// A number that changes whenever a binding may have been made, refreshed or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Every change since the last call, oldest first (the engine turns them into store
@@ -296,6 +307,9 @@ impl Registrar {
                 }
             }
             out.push(Expired { aor, contact });
+        }
+        if !out.is_empty() {
+            self.generation += 1;
         }
         out
     }

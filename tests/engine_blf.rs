@@ -372,3 +372,35 @@ fn subscriptions_are_bounded_per_entry_and_expire() {
     assert_eq!(ended.len(), 64);
     assert_eq!(net.engine.mwi_subscriptions(), 0);
 }
+
+/// The dialplan's view of a device nobody subscribes to follows its registration and its
+/// calls: device states are no longer recomputed for every entry after every event, only for
+/// those with calls (now or at the last look) unless the registrar, qualify or a reload moved.
+#[test]
+fn an_unwatched_device_follows_its_registration_and_calls() {
+    let mut net = FakeNet::with_rtp(SIP, EXT, 36400, 36439);
+    let state = |net: &FakeNet| net.engine.extension_state("internal", "1004");
+    net.advance(Duration::from_millis(300));
+    assert_eq!(state(&net), Some(ExtState::Unavailable));
+    let b = Ua::new(&mut net, "1004", "1004pass").registered(&mut net);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(state(&net), Some(ExtState::Idle));
+    // A call rings it, and is refused: ringing, then idle again.
+    let mut a = Ua::new(&mut net, "1001", "1001pass");
+    let mut d = a.call_start(&mut net, "1004", &sdp(a.rtp, &[0], "sendrecv"));
+    let inv = b.request(&mut net, Method::Invite);
+    b.respond(&mut net, &inv, 180, None);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(state(&net), Some(ExtState::Ringing));
+    b.respond(&mut net, &inv, 486, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut d).status(), 486);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(state(&net), Some(ExtState::Idle));
+    // A second call that comes and goes inside one recompute gap leaves it idle too.
+    let mut d2 = a.call_start(&mut net, "1004", &sdp(a.rtp, &[0], "sendrecv"));
+    let inv2 = b.request(&mut net, Method::Invite);
+    b.respond(&mut net, &inv2, 486, None);
+    assert_eq!(a.invite_outcome(&mut net, &mut d2).status(), 486);
+    net.advance(Duration::from_millis(300));
+    assert_eq!(state(&net), Some(ExtState::Idle));
+}

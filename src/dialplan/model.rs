@@ -314,6 +314,11 @@ impl Dialplan {
         super::shared::lock(&self.shared).devices = states;
     }
 
+    /// Changes some device states of that view (the others stay).
+    pub fn update_device_states(&self, changes: Vec<(String, crate::presence::DeviceState)>) {
+        super::shared::lock(&self.shared).devices.extend(changes);
+    }
+
     /// The taken parking positions (`701@parkedcalls`, lower case), for `park:` hints.
     pub fn set_parked(&self, positions: std::collections::HashSet<String>) {
         super::shared::lock(&self.shared).parked = positions;

@@ -41,6 +41,9 @@ pub struct QualifyState {
     peers: HashMap<PeerId, Qualified>,
     /// The peers now UNREACHABLE (what a Dial checks).
     pub unreachable: HashSet<PeerId>,
+    /// Bumped whenever `unreachable` may have changed (device states walk every entry only
+    /// then, `engine::blf`).
+    pub generation: u64,
 }
 
 impl Engine {
@@ -94,6 +97,7 @@ impl Engine {
             q.timers.stop_all(&mut self.sched);
         }
         self.qualify.unreachable.remove(&id);
+        self.qualify.generation += 1;
     }
 
     /// `qualify=no` now: the pings stop and the status is unknown again (its other timers,
@@ -106,6 +110,7 @@ impl Engine {
             q.status = None;
         }
         self.qualify.unreachable.remove(&id);
+        self.qualify.generation += 1;
     }
 
     /// Starts the keep-alive of a peer that has `keepalive` and none running (added, or
@@ -243,10 +248,13 @@ impl Engine {
     pub(super) fn set_peer_status(&mut self, peer: PeerId, status: PeerStatus) {
         let q = self.qualify.peers.entry(peer).or_default();
         let old = q.status.replace(status).unwrap_or(PeerStatus::Unknown);
-        if status == PeerStatus::Unreachable {
-            self.qualify.unreachable.insert(peer);
+        let moved = if status == PeerStatus::Unreachable {
+            self.qualify.unreachable.insert(peer)
         } else {
-            self.qualify.unreachable.remove(&peer);
+            self.qualify.unreachable.remove(&peer)
+        };
+        if moved {
+            self.qualify.generation += 1;
         }
         let changed = !matches!(
             (old, status),

@@ -355,6 +355,8 @@ impl Engine {
         // HA1 depends on the secret and the realm: the next REGISTER or INVITE computes it
         // from the new ones.
         self.ha1s.clear();
+        // Entries came, went or changed their call limits: every device state is looked at.
+        self.blf.walk_all();
         // Dropped bindings leave the database too.
         self.flush_store_ops();
         for line in report.summary() {
