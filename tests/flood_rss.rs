@@ -18,9 +18,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long after the flood the "after" figure is taken: Timer J (64 × T1 = 6.4 s) and the
-/// engine's sweep timer (every 5 s) have run.
-const SETTLE: Duration = Duration::from_secs(13);
+/// How long after the flood the "after" figure is taken: Timer J (64 × T1 = 6.4 s), the
+/// forget grid's second and two rounds of the engine's sweep (every 5 s) have run. The
+/// tables shrink at the first sweep after they are mostly empty, and glibc gives the top of
+/// the heap back only at a later `free`: 13 s left the INFO flood's figure bimodal (+6 MB or
+/// +17 MB from one run to the next on a quiet machine, [heap] holding the difference),
+/// 21 s gave +6.7–7.0 MB in four runs out of four (2026-12-02).
+const SETTLE: Duration = Duration::from_secs(21);
 
 /// One flood: `threads` sockets on `ip(k)`, `per_thread` requests each, `pad` bytes of Via
 /// padding (answers echo it).
