@@ -33,6 +33,8 @@ mod error;
 mod escape;
 mod essentials;
 mod headers;
+mod message_common;
+use message_common::message_common;
 mod method;
 pub mod name;
 mod name_addr;

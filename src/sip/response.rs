@@ -178,72 +178,11 @@ impl Response {
         self.vias().first().unwrap_or(&NO_VIA)
     }
 
-    /// From.
-    pub fn from(&self) -> &NameAddr {
-        self.ess.from(&self.headers)
-    }
-
-    /// To.
-    pub fn to(&self) -> &NameAddr {
-        self.ess.to(&self.headers)
-    }
-
-    /// The From tag, without decoding From (a span of the received text).
-    // The From header's tag, not a conversion.
-    #[allow(clippy::wrong_self_convention)]
-    pub fn from_tag(&self) -> Option<&str> {
-        self.ess.from_tag(&self.headers)
-    }
-
-    /// The To tag, without decoding To (a span of the received text).
-    pub fn to_tag(&self) -> Option<&str> {
-        self.ess.to_tag(&self.headers)
-    }
-
-    /// The top Via's branch, without decoding the Via.
-    pub fn top_branch(&self) -> Option<&str> {
-        self.ess.top_branch(&self.headers)
-    }
-
-    /// The top Via's sent-by host (IPv6 in brackets) and port, without decoding the Via
-    /// (None only on a built message without a Via).
-    pub fn top_sent_by(&self) -> Option<(&str, Option<u16>)> {
-        self.ess.top_sent_by(&self.headers)
-    }
-
-    /// Call-ID.
-    pub fn call_id(&self) -> &str {
-        self.ess.call_id(&self.headers)
-    }
+    super::message_common!();
 
     /// CSeq.
     pub fn cseq(&self) -> &CSeq {
         &self.ess.cseq
-    }
-
-    /// All header lines in order.
-    pub fn headers(&self) -> &Headers {
-        &self.headers
-    }
-
-    /// The body, framed by Content-Length.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// Contact values.
-    pub fn contacts(&self) -> Result<Vec<Contact>, HeaderError> {
-        self.headers.contacts()
-    }
-
-    /// Record-Route values.
-    pub fn record_route(&self) -> Result<Vec<NameAddr>, HeaderError> {
-        self.headers.record_route()
-    }
-
-    /// Content-Type.
-    pub fn content_type(&self) -> Option<&str> {
-        self.headers.content_type()
     }
 
     /// Replaces the top Via (e.g. with received/rport added by the UAS).
@@ -271,30 +210,6 @@ impl Response {
         if first_via {
             self.ess.note_built_via(&self.headers);
         }
-    }
-
-    /// Appends a header line whose value `write` prints straight into the message (no
-    /// temporary String; the same bookkeeping as [`Self::push_header`]). The value must be
-    /// trimmed and on one line; Content-Length is not for this (it is computed).
-    pub fn push_header_with(&mut self, name: HeaderName, write: impl FnOnce(&mut String)) {
-        if name == HeaderName::ContentLength {
-            return;
-        }
-        let note = name.clone();
-        let first_via = note == HeaderName::Via && self.headers.get(&HeaderName::Via).is_none();
-        let value = self.headers.push_with(name, write);
-        self.ess.note(&note, value);
-        if first_via {
-            self.ess.note_built_via(&self.headers);
-        }
-    }
-
-    /// Sets the body; `Some(content_type)` also replaces the Content-Type header.
-    pub fn set_body(&mut self, content_type: Option<&str>, body: Vec<u8>) {
-        if let Some(ct) = content_type {
-            self.headers.set(HeaderName::ContentType, ct);
-        }
-        self.body = body;
     }
 
     /// Serializes with canonical header names and a computed Content-Length.
