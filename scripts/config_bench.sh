@@ -4,9 +4,9 @@
 #      'listening on udp' log line, dumped there with callgrind_control), minus 0 users;
 #   2. start-up wall time, spawn to 'listening' (median of 5; drifts with the machine's load);
 #   3. idle RSS (VmRSS 1 s after 'listening') with USERS users, with 0 users and with the
-#      built-in example config; bytes per user = (RSS with USERS - RSS with 0) / USERS.
-#      Each RSS figure twice: as started by hand, and with the packaged unit's
-#      GLIBC_TUNABLES (contrib/debian/sipbox.service).
+#      built-in example config; bytes per user = (RSS with USERS - RSS with 0) / USERS
+#      (glibc's allocator defaults, as the packaged unit runs it). ONLY=rss: just these;
+#      SMAPS=1: the mappings holding 256 KB or more, for each.
 # The sip.conf is generated: USERS friends [u1000], [u1001], ... with secret, context,
 # callerid and host=dynamic, most from a template, every tenth from two.
 #   scripts/config_bench.sh [USERS]        (default 10000; BIN=... to measure another build)
@@ -65,7 +65,6 @@ mkdir -p "$D/home"
 python3 - "$BIN" "$D" "$USERS" <<'PY'
 import os, signal, statistics, subprocess, sys, time, glob, socket
 binary, d, users = sys.argv[1], sys.argv[2], int(sys.argv[3])
-TUNABLES = "glibc.malloc.mmap_threshold=32768:glibc.malloc.tcache_count=0"
 
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -84,12 +83,10 @@ def fresh(conf):
         p, _ = spawn(conf)
         stop(p)
 
-def spawn(conf, prefix=(), tunables=False):
+def spawn(conf, prefix=()):
     env = dict(os.environ, HOME=os.path.join(d, "home"), XDG_STATE_HOME=os.path.join(d, "home"))
     env.pop("GLIBC_TUNABLES", None)
     env.pop("RUST_LOG", None)
-    if tunables:
-        env["GLIBC_TUNABLES"] = TUNABLES
     args = list(prefix) + [binary]
     fresh(conf)
     if conf is not None:
@@ -111,11 +108,19 @@ def stop(p):
         p.kill()
         p.wait()
 
-def rss_kb(conf, tunables=False):
-    p, _ = spawn(conf, tunables=tunables)
+def rss_kb(conf):
+    p, _ = spawn(conf)
     time.sleep(1.0)
     with open(f"/proc/{p.pid}/status") as f:
         kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
+    if os.environ.get("SMAPS"):
+        # SMAPS=1: the mappings holding 256 KB or more (where the idle RSS is).
+        head = ""
+        for l in open(f"/proc/{p.pid}/smaps"):
+            if "-" in l.split()[0] and not l[0].isupper():
+                head = " ".join(l.split()[5:]) or "[anon]"
+            elif l.startswith("Rss:") and int(l.split()[1]) >= 256:
+                print(f"  {int(l.split()[1]):6d} KB {head}", file=sys.stderr)
     stop(p)
     return kb
 
@@ -137,9 +142,8 @@ def startup_instructions(conf):
 
 conf_n, conf_0 = os.path.join(d, "n"), os.path.join(d, "zero")
 if os.environ.get("ONLY") == "rss":
-    for tun in (False, True):
-        n, z = rss_kb(conf_n, tun), rss_kb(conf_0, tun)
-        print(f"idle RSS (tunables {tun}): {n} KB, 0 users {z} KB, {(n - z) * 1024 / max(users, 1):.0f} B/user")
+    n, z = rss_kb(conf_n), rss_kb(conf_0)
+    print(f"idle RSS: {n} KB, 0 users {z} KB, {(n - z) * 1024 / max(users, 1):.0f} B/user")
     raise SystemExit(0)
 ins_n = startup_instructions(conf_n)
 ins_0 = startup_instructions(conf_0)
@@ -160,11 +164,9 @@ print(f"start-up instructions, spawn to 'listening': {users} users {ins_n:,}, 0 
 print(f"start-up wall time, spawn to 'listening' (median of 5): {users} users "
       f"{statistics.median(walls):.1f} ms (runs {', '.join(f'{w:.0f}' for w in walls)}), "
       f"0 users {statistics.median(walls0):.1f} ms")
-for tun in (False, True):
-    label = "with the unit's GLIBC_TUNABLES" if tun else "started by hand (no GLIBC_TUNABLES)"
-    n = rss_kb(conf_n, tun)
-    z = rss_kb(conf_0, tun)
-    ex = rss_kb(None, tun)
-    print(f"idle RSS, {label}: {users} users {n / 1024:.1f} MB ({n} KB), 0 users {z / 1024:.1f} MB, "
-          f"example config {ex / 1024:.1f} MB ({ex} KB); {(n - z) * 1024 / max(users, 1):.0f} bytes per user")
+n = rss_kb(conf_n)
+z = rss_kb(conf_0)
+ex = rss_kb(None)
+print(f"idle RSS: {users} users {n / 1024:.1f} MB ({n} KB), 0 users {z / 1024:.1f} MB, "
+      f"example config {ex / 1024:.1f} MB ({ex} KB); {(n - z) * 1024 / max(users, 1):.0f} bytes per user")
 PY

@@ -728,6 +728,7 @@ impl Driver {
         while let Some(job) = self.engine.poll_job() {
             match job {
                 sipbox::engine::Job::Agi(op) => self.agi_op(op),
+                sipbox::engine::Job::TrimHeap => crate::heap_trim::trim(),
                 job => self.jobs.start(job, clock()),
             }
         }

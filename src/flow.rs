@@ -213,6 +213,10 @@ pub enum Job {
     /// A MixMonitor recording's write (open, append, close, post-command): the driver performs
     /// these on one writer thread in the order given; no completion is reported.
     Monitor(crate::media::monitor::FileOp),
+    /// The state a burst left was dropped: give the freed heap back to the kernel (the
+    /// binary calls glibc's `malloc_trim`, which returns free pages anywhere in the heap, not
+    /// only at its top). Done on the loop thread, at most once per sweep; no completion.
+    TrimHeap,
 }
 
 /// What the engine asks of an AGI session's transport (`res/res_agi.c`'s `launch_script`,

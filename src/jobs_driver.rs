@@ -96,6 +96,11 @@ impl JobRunner {
                 log::error!("AGI operation sent to the job runner");
                 return;
             }
+            Job::TrimHeap => {
+                // The loop's own work (driver.rs runs it inline).
+                crate::heap_trim::trim();
+                return;
+            }
             Job::Monitor(op) => {
                 match &self.monitor {
                     Some(m) => offer(m, op, "MixMonitor"),

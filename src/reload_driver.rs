@@ -183,6 +183,10 @@ impl ReloadRunner {
                 self.spawn(scope);
             }
         }
+        if !answers.is_empty() {
+            // The old entries and the reader's tables are freed: give their pages back.
+            crate::heap_trim::trim();
+        }
         answers
     }
 }

@@ -42,15 +42,31 @@ pub fn vec<T>(v: &mut Vec<T>) {
     }
 }
 
-/// Asks the allocator to give back freed heap: with glibc, a request of a "large bin" size
-/// (over 1 KB, under the mmap threshold) merges the freed small chunks it holds in fast bins
-/// (which otherwise pin the heap), and freeing it again lets the merged top of the heap go
-/// back to the OS past `M_TRIM_THRESHOLD`. Safe Rust cannot call `malloc_trim`; this is the
-/// same effect for a heap whose freed part is at its top. (With the unit's tunables a flood's
-/// heap came back as with fast bins off, `glibc.malloc.mxfast=0`; this call's share of that is
-/// not measured on its own.)
-pub fn nudge_allocator() {
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(4096)));
+/// What the engine's tables held at the last sweep, to tell when a burst's state went: then
+/// the sweep asks the driver to give the freed heap back ([`crate::flow::Job::TrimHeap`];
+/// glibc keeps it otherwise, see the binary's `heap_trim.rs`). Ordinary traffic never moves
+/// these figures by half between two sweeps, so the trim runs only after a burst.
+#[derive(Debug, Default)]
+pub struct BurstWatch {
+    entries: usize,
+    bytes: usize,
+}
+
+impl BurstWatch {
+    /// Bytes whose going is worth a trim (a few pages would not be).
+    pub const BYTES: usize = 1 << 20;
+
+    /// Takes this sweep's figures (entries in the tables, bytes they hold); true when at
+    /// least half of what the last sweep saw went, and that was at least [`FLOOR`] entries
+    /// or [`BurstWatch::BYTES`].
+    pub fn gone(&mut self, entries: usize, bytes: usize) -> bool {
+        let before = std::mem::replace(self, BurstWatch { entries, bytes });
+        let halved = |was: usize, now: usize, least: usize| {
+            let went = was.saturating_sub(now);
+            went >= least && went * 2 >= was
+        };
+        halved(before.entries, entries, FLOOR) || halved(before.bytes, bytes, Self::BYTES)
+    }
 }
 
 #[cfg(test)]
@@ -81,5 +97,20 @@ mod tests {
         v.push(1);
         vec(&mut v);
         assert!(v.capacity() < 4 * FLOOR && v == [1]);
+    }
+
+    #[test]
+    fn a_burst_is_gone_when_half_of_it_went() {
+        let mut w = BurstWatch::default();
+        assert!(!w.gone(40_000, 30 << 20), "growing");
+        assert!(!w.gone(30_000, 25 << 20), "a quarter went");
+        assert!(w.gone(10_000, 8 << 20), "two thirds went");
+        assert!(!w.gone(10_000, 8 << 20), "steady");
+        assert!(w.gone(5_000, 8 << 20), "half of the entries");
+        assert!(w.gone(5_000, 3 << 20), "half of the bytes");
+        assert!(w.gone(600, 300 << 10), "4 400 entries went");
+        // Small tables: a few hundred entries and kilobytes coming and going are traffic.
+        assert!(!w.gone(100, 100 << 10), "500 entries and 200 KB went");
+        assert!(!w.gone(0, 0), "100 entries went");
     }
 }

@@ -452,3 +452,46 @@ fn a_bye_sent_lingers_t4_on_the_grid_while_the_invite_lingers_64_t1() {
     let t = net.engine.table_sizes();
     assert_eq!(t.client_transactions, 0, "Timer M: {t:?}");
 }
+
+/// An INFO outside any dialog from `from` (answered 481; its transaction lingers 64·T1).
+fn info(net: &Net, from: SocketAddr, i: usize) -> String {
+    format!(
+        "INFO sip:1002@{to} SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bKburst{i}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:1001@{to}>;tag=b{i}\r\nTo: <sip:1002@{to}>\r\n\
+         Call-ID: burst-{i}\r\nCSeq: 1 INFO\r\nContent-Length: 0\r\n\r\n",
+        to = net.sipbox
+    )
+}
+
+#[test]
+fn the_heap_is_given_back_once_a_burst_of_lingering_transactions_went_and_not_otherwise() {
+    let (mut net, a, _b) = setup();
+    net.advance(Duration::from_secs(40));
+    assert!(net.trims.is_empty(), "a registration is no burst");
+    let burst = net.now;
+    for i in 0..3_000 {
+        let text = info(&net, a.addr, i);
+        net.send(a.addr, &text);
+        assert_eq!(net.recv_response(a.addr).status(), 481);
+    }
+    assert!(net.engine.table_sizes().server_transactions >= 3_000);
+    until(&mut net, burst + SIXTY_FOUR_T1 - Duration::from_secs(1));
+    assert!(net.trims.is_empty(), "lingering: nothing to give back yet");
+    // Forgotten on the grid, then seen gone by the next 5 s sweep (or the one after).
+    until(
+        &mut net,
+        burst + SIXTY_FOUR_T1 + FORGET_GRID + Duration::from_secs(10),
+    );
+    assert_eq!(net.engine.table_sizes().server_transactions, 0);
+    assert_eq!(net.trims.len(), 1, "{:?}", net.trims);
+    assert!(net.trims[0] >= burst + SIXTY_FOUR_T1);
+    // Ordinary traffic: a few hundred transactions coming and going ask for nothing.
+    let quiet = net.now;
+    for i in 3_000..3_300 {
+        let text = info(&net, a.addr, i);
+        net.send(a.addr, &text);
+        assert_eq!(net.recv_response(a.addr).status(), 481);
+    }
+    until(&mut net, quiet + Duration::from_secs(90));
+    assert_eq!(net.trims.len(), 1, "{:?}", net.trims);
+}

@@ -94,13 +94,13 @@ impl Drop for Back {
     }
 }
 
-/// Asks glibc to return the helper's arena: a request of a large-bin size merges the fast
-/// bins' freed blocks into the top of the arena, and freeing a block of 64 KB or more
+/// Asks glibc to return the helper's arena: a request of a large-bin size (over 1 KB) merges
+/// the fast bins' freed blocks into the top of the arena, and freeing a block of 64 KB or more
 /// (`FASTBIN_CONSOLIDATION_THRESHOLD`), under the mmap threshold so it comes from the arena,
 /// trims that top (`heap_trim`). The blocks this thread's cache still holds are the first it
 /// freed, at the bottom of the arena.
 fn give_back() {
-    crate::shrink::nudge_allocator();
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(4096)));
     drop(std::hint::black_box(Vec::<u8>::with_capacity(96 * 1024)));
 }
 

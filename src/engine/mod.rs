@@ -146,6 +146,8 @@ pub struct Engine {
     sched: Scheduler<Wake>,
     registrar: Registrar,
     nonces: NonceStore,
+    /// What the tables held at the last sweep ([`Engine::trim_after_burst`]).
+    burst: crate::shrink::BurstWatch,
     ban: BanList,
     rate: RateLimit,
     /// Byte credit per untrusted source: amplification <= 1.0.
@@ -285,6 +287,7 @@ impl Engine {
             sched,
             registrar: Registrar::new(cfg.general.max_registrations),
             nonces: NonceStore::new(100_000),
+            burst: crate::shrink::BurstWatch::default(),
             ban: BanList::new(cfg.general.ban.clone()),
             rate: RateLimit::new(cfg.general.ban.rate_limit),
             reflect: Reflection::new(),
@@ -456,6 +459,16 @@ impl Engine {
     pub fn transaction_bytes(&self) -> usize {
         self.txs
             .retained_bytes(crate::sched::Scheduler::<Wake>::bytes_per_timer())
+    }
+
+    /// On the sweep: when half of what a burst left in the tables went since the last one,
+    /// the driver is asked to give the freed heap back ([`Job::TrimHeap`]).
+    fn trim_after_burst(&mut self) {
+        let entries =
+            self.txs.server_len() + self.txs.client_len() + self.nonces.len() + self.calls.len();
+        if self.burst.gone(entries, self.transaction_bytes()) {
+            self.out.job(Job::TrimHeap);
+        }
     }
 
     /// The wall clock that corresponds to `now` (for ${EPOCH} and GotoIfTime).
@@ -1098,7 +1111,7 @@ impl Engine {
                 self.nonces.shrink();
                 self.calls.shrink();
                 self.sched.shrink();
-                crate::shrink::nudge_allocator();
+                self.trim_after_burst();
                 self.sched.schedule(now + SWEEP_EVERY, Wake::Sweep);
             }
             Wake::Tx(t) => {

@@ -47,6 +47,8 @@ pub struct FakeNet {
     pub binds: usize,
     /// Drains asked for (a pooled RTP socket given to a new call).
     pub drains: usize,
+    /// Heap trims asked for (`Job::TrimHeap`: a burst's state went), with the clock then.
+    pub trims: Vec<Instant>,
     /// Jobs (System() commands) the engine asked for and the test has not completed.
     pub jobs: Vec<(JobId, String)>,
     /// AstDB changes the engine handed to the disk.
@@ -125,6 +127,7 @@ impl FakeNet {
             undeliverable: 0,
             binds: 0,
             drains: 0,
+            trims: Vec::new(),
             jobs: Vec::new(),
             db_ops: Vec::new(),
             files: Vec::new(),
@@ -266,6 +269,7 @@ impl FakeNet {
                     Job::Voicemail(op) => self.vm_ops.push(op),
                     Job::Agi(op) => self.agi_ops.push(op),
                     Job::Monitor(op) => self.monitor_ops.push(op),
+                    Job::TrimHeap => self.trims.push(self.now),
                 }
             }
             while let Some(t) = self.engine.poll_transmit() {
