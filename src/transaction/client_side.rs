@@ -37,10 +37,20 @@ impl<P: Clone> Transactions<P> {
             cancel_wanted: false,
             provisional_seen: false,
         };
+        if self.client.is_full() {
+            self.evict_client_lingering(sched);
+        }
         let h = match self.client.insert(key, tx) {
             Ok(h) => h,
             Err(_) => {
-                log::warn!("client transaction table full: request not sent");
+                self.client_refused += 1;
+                if self.client_refused.is_power_of_two() {
+                    log::warn!(
+                        "client transaction table full of live transactions: request not \
+                         sent ({} so far)",
+                        self.client_refused
+                    );
+                }
                 return None;
             }
         };
@@ -180,9 +190,32 @@ impl<P: Clone> Transactions<P> {
                 gone.timers.stop_all(sched);
             }
         }
-        for h in self.settled.drain(..) {
+        let mut settled = std::mem::take(&mut self.settled);
+        for h in settled.drain(..) {
             if let Some(tx) = self.client.get_mut(h) {
                 tx.settle();
+                // Entries whose transaction already ended leave from the front, so the
+                // queue stays about as long as the lingering transactions themselves.
+                while let Some(&old) = self.client_lingering.front() {
+                    if self.client.get(old).is_some() {
+                        break;
+                    }
+                    self.client_lingering.pop_front();
+                }
+                self.client_lingering.push_back(h);
+            }
+        }
+        // The buffer is kept for the next round (taken only to borrow the tables beside it).
+        self.settled = settled;
+    }
+
+    /// Forgets the oldest client transaction that only lingers (its final was handled: it
+    /// absorbs retransmitted finals, or acknowledges a late 2xx, Timers D, K, M).
+    fn evict_client_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
+        while let Some(h) = self.client_lingering.pop_front() {
+            if let Some(mut gone) = self.client.remove(h) {
+                gone.timers.stop_all(sched);
+                return;
             }
         }
     }

@@ -62,9 +62,17 @@ pub struct Transactions<P> {
     pub(super) actions: Vec<Action>,
     /// Client transactions that terminated while their event was handled.
     pub(super) dead_clients: Vec<Handle>,
-    /// Non-INVITE server transactions that have sent their final response, oldest first:
-    /// the first to go when the table is full.
+    /// Server transactions that have sent their final response, oldest first: the first to
+    /// go when the table is full (a new request is worth more than absorbing a late
+    /// retransmission of an old one's; under load past the table's size this shortens the
+    /// RFC's linger instead of refusing requests).
     pub(super) lingering: VecDeque<Handle>,
+    /// Client transactions whose final response was handled, oldest first: the first to go
+    /// when the client table is full, as on the server side.
+    pub(super) client_lingering: VecDeque<Handle>,
+    /// Requests not sent because the client table held only live transactions (the warning
+    /// is logged at the 1st, 2nd, 4th, 8th... so a storm of them cannot flood the log).
+    pub(super) client_refused: u64,
     /// Bytes the lingering transactions keep (their final responses, which echo the
     /// request's Via, From, To and Call-ID and so can be as large as it was).
     pub(super) lingering_bytes: usize,
@@ -95,6 +103,8 @@ impl<P: Clone> Transactions<P> {
             actions: Vec::new(),
             dead_clients: Vec::new(),
             lingering: VecDeque::new(),
+            client_lingering: VecDeque::new(),
+            client_refused: 0,
             lingering_bytes: 0,
             nat: crate::config::sip_values::Nat::DEFAULT,
             settled: Vec::new(),
@@ -200,7 +210,7 @@ impl<P: Clone> Transactions<P> {
         let h = std::mem::size_of::<Handle>();
         self.server.retained_bytes(per_timer)
             + self.client.retained_bytes(per_timer)
-            + self.lingering.capacity() * h
+            + (self.lingering.capacity() + self.client_lingering.capacity()) * h
             + (self.dead_clients.capacity() + self.settled.capacity()) * h
             + self.actions.capacity() * std::mem::size_of::<Action>()
             + self.wheel.retained_bytes(per_timer)
@@ -281,6 +291,7 @@ impl<P: Clone> Transactions<P> {
         self.server.shrink();
         self.client.shrink();
         crate::shrink::deque(&mut self.lingering);
+        crate::shrink::deque(&mut self.client_lingering);
         crate::shrink::vec(&mut self.actions);
         crate::shrink::vec(&mut self.dead_clients);
         crate::shrink::vec(&mut self.settled);
@@ -319,7 +330,7 @@ pub(super) fn plumb<W: From<TxTimer>>(
 #[allow(clippy::disallowed_methods)]
 mod tests {
     use super::super::records::ClientEvent;
-    use super::super::{server_key, ServerTransaction};
+    use super::super::{server_key, InsertError, ServerTransaction};
     use super::*;
     use crate::sip::{parse, Message, Request};
     use std::rc::Rc;
@@ -465,5 +476,91 @@ mod tests {
             txs.server_len() >= MAX_LINGERING_BYTES / 70_000,
             "but not more than needed"
         );
+    }
+
+    fn invite(i: usize) -> Rc<Request> {
+        let text = format!(
+            "INVITE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKi{i}\r\n\
+             From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: inv-{i}\r\n\
+             CSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5070>\r\nContent-Length: 0\r\n\r\n"
+        );
+        match parse(text.as_bytes()) {
+            Ok(Message::Request(r)) => Rc::new(r),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_oldest_lingering_transaction_never_a_live_one() {
+        let now = Instant::now();
+        let mut sched: Scheduler<TxTimer> = Scheduler::new();
+        let mut out = Outbox::default();
+        let mut txs: Transactions<()> = Transactions::new(TimerConfig::default(), 4);
+        let from = Flow::udp("127.0.0.1:5070".parse().unwrap());
+        // Server side: four INVITEs answered (2xx: Accepted, Timer L), then a fifth comes.
+        let mut answered = Vec::new();
+        for i in 0..4 {
+            let req = invite(i);
+            let h = txs
+                .open_server(&mut sched, server_key(&req), req.clone(), from, "t")
+                .unwrap();
+            let resp =
+                Response::for_request(&req, if i % 2 == 0 { 200 } else { 486 }, "", Some("t"));
+            txs.server_send(now, &mut sched, &mut out, h, &resp);
+            answered.push(h);
+        }
+        let req = invite(4);
+        let fifth = txs
+            .open_server(&mut sched, server_key(&req), req.clone(), from, "t")
+            .expect("the oldest lingering INVITE makes room");
+        assert!(txs.server(answered[0]).is_none(), "the oldest went");
+        assert!(answered[1..].iter().all(|h| txs.server(*h).is_some()));
+        // Four live ones (no final yet): the next is refused.
+        let mut live = vec![fifth];
+        for i in 5..8 {
+            let req = invite(i);
+            live.push(
+                txs.open_server(&mut sched, server_key(&req), req.clone(), from, "t")
+                    .expect("room from the lingering ones"),
+            );
+        }
+        let req = invite(8);
+        assert_eq!(
+            txs.open_server(&mut sched, server_key(&req), req.clone(), from, "t"),
+            Err(InsertError::Full),
+            "only live transactions left"
+        );
+        assert!(live.iter().all(|h| txs.server(*h).is_some()));
+
+        // Client side: four requests answered and settled, then a fifth is sent.
+        let mut settled = Vec::new();
+        for i in 10..14 {
+            let req = Rc::try_unwrap(options(i, 0)).unwrap();
+            let h = txs
+                .open_client(now, &mut sched, &mut out, req.clone(), from, ())
+                .unwrap();
+            let resp = Response::for_request(&req, 200, "OK", Some("x"));
+            txs.client_response(now, &mut sched, &mut out, h, &resp);
+            txs.reap(&mut sched);
+            settled.push(h);
+        }
+        let req = Rc::try_unwrap(options(14, 0)).unwrap();
+        let h = txs.open_client(now, &mut sched, &mut out, req, from, ());
+        assert!(h.is_some(), "the oldest settled one makes room");
+        assert!(txs.client(settled[0]).is_none());
+        assert!(settled[1..].iter().all(|h| txs.client(*h).is_some()));
+        for i in 15..18 {
+            let req = Rc::try_unwrap(options(i, 0)).unwrap();
+            assert!(txs
+                .open_client(now, &mut sched, &mut out, req, from, ())
+                .is_some());
+        }
+        let req = Rc::try_unwrap(options(18, 0)).unwrap();
+        assert!(
+            txs.open_client(now, &mut sched, &mut out, req, from, ())
+                .is_none(),
+            "four requests in flight: no room"
+        );
+        assert_eq!(txs.client_len(), 4);
     }
 }

@@ -28,7 +28,8 @@ impl<P: Clone> Transactions<P> {
         let machine = ServerTransaction::new(kind, self.config, machine_transport(source));
         if self.server.is_full() {
             // Forget the oldest transaction that only lingers to absorb retransmissions
-            // (Timer J): under a flood this shortens the linger instead of refusing requests.
+            // (Timers J, L, and H/I): under a flood or a call rate past what the table holds
+            // for 64·T1 this shortens the linger instead of refusing requests.
             self.evict_lingering(sched);
         }
         let tx = ServerTx {
@@ -119,7 +120,7 @@ impl<P: Clone> Transactions<P> {
         let mut linger = false;
         if let Some(tx) = self.server.get_mut(h) {
             let first_final = final_ && tx.answering.is_some();
-            linger = first_final && !tx.is_invite();
+            linger = first_final;
             tx.machine.send_response(now, status, bytes, &mut acts);
             if first_final {
                 tx.answering = None;
@@ -129,6 +130,8 @@ impl<P: Clone> Transactions<P> {
                 }
             }
             if linger {
+                // Only a non-INVITE's final counts in the byte budget (an INVITE's is dropped
+                // at its ACK, so its share would not be what leaves at the removal).
                 self.lingering_bytes += lingering_share(tx);
             }
         }
