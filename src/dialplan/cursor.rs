@@ -132,7 +132,9 @@ pub struct Execution {
     pub(crate) context: String,
     pub(crate) exten: String,
     pub(crate) prio: u32,
-    pub(crate) vars: HashMap<String, String>,
+    /// Channel variables, hashed with the dialplan's key (SipHash cost more than the rest
+    /// of a lookup; a name may come from a caller, `Set(${SIP_HEADER(..)}=..)`).
+    pub(crate) vars: HashMap<String, String, crate::hash::KeyedState>,
     pub(crate) chan: ChannelInfo,
     pub(crate) now: SystemTime,
     pub(crate) stack: Vec<Frame>,
@@ -160,9 +162,6 @@ pub struct Execution {
     pub(crate) musicclass: String,
     /// The call's CDR fields (`CDR()`, NoCDR, the last application).
     pub cdr: super::cdr_vars::CdrVars,
-    /// The application running (or last run) and its expanded data, for
-    /// `core show channels`.
-    pub(crate) app: (String, String),
     /// Variables set as `_NAME` (1) or `__NAME` (2): what a channel this one dials inherits
     /// (`ast_channel_inherit_variables`).
     pub(crate) inheritable: HashMap<String, u8>,

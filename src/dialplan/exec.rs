@@ -154,7 +154,7 @@ impl Execution {
             fnv_on(fnv(chan.sip_call_id.as_bytes()), b"\0"),
             chan.unique_id.as_bytes(),
         );
-        let mut vars = HashMap::new();
+        let mut vars = HashMap::with_hasher(dp.keyed());
         vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
         vars.insert(
             functions::channel::CID_ANI.to_string(),
@@ -182,7 +182,6 @@ impl Execution {
             allow_overlap: false,
             musicclass: String::new(),
             cdr: Default::default(),
-            app: (String::new(), String::new()),
             inheritable: HashMap::new(),
             agi: None,
             shell: Default::default(),
@@ -222,10 +221,7 @@ impl Execution {
     /// included). Globals written at run time are seen; `[globals]` are not (no dialplan
     /// here).
     pub fn var(&self, name: &str) -> Option<String> {
-        let dp = Dialplan {
-            shared: self.shared.clone(),
-            ..Dialplan::default()
-        };
+        let dp = Dialplan::detached(&self.shared);
         match name.find('(') {
             Some(open) => {
                 // Functions may change the call (INC, RAND): they run on a copy.
@@ -254,10 +250,7 @@ impl Execution {
 
     /// Sets a channel variable (or `CALLERID(num)`, `CALLERID(name)`, `TIMEOUT(digit)`).
     pub fn set_var(&mut self, name: &str, value: &str) {
-        let dp = Dialplan {
-            shared: self.shared.clone(),
-            ..Dialplan::default()
-        };
+        let dp = Dialplan::detached(&self.shared);
         apps::set_variable(self, &dp, name, value);
     }
 
@@ -306,7 +299,11 @@ impl Execution {
     /// The application running (or last run) and its data, as `core show channels` shows
     /// them.
     pub fn application(&self) -> (&str, &str) {
-        (&self.app.0, &self.app.1)
+        // Every application `run` starts is the CDR's last one (`h` sets neither).
+        self.cdr
+            .last
+            .as_ref()
+            .map_or(("", ""), |m| (m.app.as_str(), m.data.as_str()))
     }
 
     /// The caller number (`${CALLERID(num)}`).
@@ -516,9 +513,14 @@ impl Execution {
                 }
                 apps::voicemail::Step::Next => self.next(dp),
                 apps::voicemail::Step::Exten(name) => {
-                    let cid = self.chan.callerid_num.clone();
                     if dp
-                        .find(&self.context, name, &cid, Want::Prio(1), self.now)
+                        .find(
+                            &self.context,
+                            name,
+                            &self.chan.callerid_num,
+                            Want::Prio(1),
+                            self.now,
+                        )
                         .is_some()
                     {
                         self.exten = name.into();
@@ -538,9 +540,9 @@ impl Execution {
     }
 
     fn start(&mut self, dp: &Dialplan) -> Command {
-        let cid = self.chan.callerid_num.clone();
+        let cid = &self.chan.callerid_num;
         if dp
-            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .find(&self.context, &self.exten, cid, Want::Prio(1), self.now)
             .is_none()
         {
             log::info!(
@@ -552,7 +554,15 @@ impl Execution {
             // starts a PBX on the channel, 484 with allowoverlap when more digits could
             // match: `get_destination`'s SIP_GET_DEST_EXTEN_MATCHMORE).
             self.h_done = true;
-            if self.allow_overlap && dp.fit(&self.context, &self.exten, &cid, self.now).1 {
+            let more = dp
+                .fit(
+                    &self.context,
+                    &self.exten,
+                    &self.chan.callerid_num,
+                    self.now,
+                )
+                .1;
+            if self.allow_overlap && more {
                 log::info!(
                     "extension '{}' in context '{}' is incomplete: 484 (allowoverlap)",
                     self.exten,
@@ -607,9 +617,14 @@ impl Execution {
     /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
     /// does not exist (Asterisk's invalid/timeout handling); ends with `cause` otherwise.
     fn special(&mut self, dp: &Dialplan, name: &str, cause: Cause) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, name, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                name,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = name.into();
@@ -625,9 +640,14 @@ impl Execution {
     }
 
     fn dialled(&mut self, dp: &Dialplan, buf: &str) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, buf, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                buf,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = buf.into();
@@ -735,11 +755,10 @@ impl Execution {
                 return cmd;
             }
             apps::macros::left_by_goto(self);
-            let cid = self.chan.callerid_num.clone();
             let Some(found) = dp.find(
                 &self.context,
                 &self.exten,
-                &cid,
+                &self.chan.callerid_num,
                 Want::Prio(self.prio),
                 self.now,
             ) else {
@@ -771,9 +790,10 @@ impl Execution {
                 args
             );
             let now = self.now;
-            self.cdr.ran(&p.app, &args, &self.context, &self.exten, now);
-            self.app = (p.app.clone(), args.clone());
-            match apps::run(self, dp, &p.app, &args, &p.loc) {
+            // The CDR's last application is also what `core show channels` shows: one
+            // shared mark holds the arguments, no copies.
+            let mark = self.cdr.ran(&p.app, args, &self.context, &self.exten, now);
+            match apps::run(self, dp, &p.app, &mark.data, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}
                 Flow::Cmd(cmd, st) => {
@@ -800,9 +820,14 @@ impl Execution {
         }
         self.absolute_deadline = None;
         log::info!("{}: absolute timeout reached", self.here());
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, "T", &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                "T",
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = "T".into();
@@ -813,9 +838,14 @@ impl Execution {
     }
 
     fn fell_off(&mut self, dp: &Dialplan) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                &self.exten,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_none()
         {
             let bad = self.exten.clone();
@@ -870,13 +900,20 @@ impl Execution {
         }
         self.h_done = true;
         apps::macros::unwind_for_hangup(self);
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, "h", &cid, Want::Prio(1), now)
+            .find(
+                &self.context,
+                "h",
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                now,
+            )
             .is_none()
         {
             return;
         }
+        // The caller number as `h` began: what its lookups match, whatever it sets.
+        let cid = self.chan.callerid_num.clone();
         self.exten = "h".into();
         self.prio = 1;
         for _ in 0..STEP_BUDGET {
