@@ -81,6 +81,14 @@ impl Scope for ExecScope<'_> {
         builtin_var(self.ex, self.dp, name)
     }
 
+    fn var_into(&self, name: &str, out: &mut String) {
+        with_var(self.ex, self.dp, name, |v| {
+            if let Some(v) = v {
+                out.push_str(v);
+            }
+        });
+    }
+
     fn function(&mut self, name: &str, args: &str) -> Option<String> {
         let mut cx = Ctx {
             ex: self.ex,
@@ -95,27 +103,46 @@ impl Scope for ExecScope<'_> {
 }
 
 fn builtin_var(ex: &Execution, dp: &Dialplan, name: &str) -> Option<String> {
-    Some(match name {
-        "EXTEN" => ex.exten.clone(),
-        "CONTEXT" => ex.context.clone(),
-        "PRIORITY" => ex.prio.to_string(),
-        "UNIQUEID" => ex.chan.unique_id.clone(),
-        "SIPCALLID" => ex.chan.sip_call_id.clone(),
-        "EPOCH" => epoch_secs(ex.now).to_string(),
-        "CALLERIDNUM" => ex.chan.callerid_num.clone(),
-        "CALLERIDNAME" => ex.chan.callerid_name.clone(),
-        "CHANNEL" => ex.channel_name(),
-        "LANGUAGE" => ex.language.clone(),
-        _ => {
-            return ex.vars.get(name).cloned().or_else(|| {
-                lock(&dp.shared)
-                    .globals
-                    .get(name)
-                    .cloned()
-                    .or_else(|| dp.globals.get(name).cloned())
-            })
+    with_var(ex, dp, name, |v| v.map(str::to_string))
+}
+
+/// Runs `f` on the value of variable `name` (None when unset): built-ins, channel
+/// variables, run-time globals, then `[globals]`. Values are lent where they are stored,
+/// so substitution copies each once, into its result.
+fn with_var<R>(ex: &Execution, dp: &Dialplan, name: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
+    let made: String;
+    let v: &str = match name {
+        "EXTEN" => &ex.exten,
+        "CONTEXT" => &ex.context,
+        "PRIORITY" => {
+            made = ex.prio.to_string();
+            &made
         }
-    })
+        "UNIQUEID" => &ex.chan.unique_id,
+        "SIPCALLID" => &ex.chan.sip_call_id,
+        "EPOCH" => {
+            made = epoch_secs(ex.now).to_string();
+            &made
+        }
+        "CALLERIDNUM" => &ex.chan.callerid_num,
+        "CALLERIDNAME" => &ex.chan.callerid_name,
+        "CHANNEL" => {
+            made = ex.channel_name();
+            &made
+        }
+        "LANGUAGE" => &ex.language,
+        _ => {
+            if let Some(v) = ex.vars.get(name) {
+                return f(Some(v));
+            }
+            let shared = lock(&dp.shared);
+            return match shared.globals.get(name) {
+                Some(v) => f(Some(v)),
+                None => f(dp.globals.get(name).map(String::as_str)),
+            };
+        }
+    };
+    f(Some(v))
 }
 
 /// splitmix64: a small generator for `RAND()`, seeded per call (no OS entropy in the core).
@@ -154,7 +181,9 @@ impl Execution {
             fnv_on(fnv(chan.sip_call_id.as_bytes()), b"\0"),
             chan.unique_id.as_bytes(),
         );
-        let mut vars = HashMap::with_hasher(dp.keyed());
+        // Room for the variables a call sets as it goes (DIALSTATUS, HANGUPCAUSE, ...)
+        // without regrowing the table.
+        let mut vars = HashMap::with_capacity_and_hasher(7, dp.keyed());
         vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
         vars.insert(
             functions::channel::CID_ANI.to_string(),
@@ -962,5 +991,71 @@ mod fnv_tests {
                 fnv(joined.as_bytes())
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod var_tests {
+    use super::*;
+
+    /// Substitution's borrowed lookup answers what the copying one does, for built-ins,
+    /// channel variables, run-time globals, `[globals]` and unset names.
+    #[test]
+    fn lent_values_are_the_copied_ones() {
+        let mut dp = Dialplan::default();
+        dp.globals.insert("G".into(), "from-file".into());
+        dp.globals.insert("BOTH".into(), "file".into());
+        lock(&dp.shared)
+            .globals
+            .insert("BOTH".into(), "run-time".into());
+        let chan = ChannelInfo {
+            callerid_num: "1001".into(),
+            callerid_name: "Alice".into(),
+            sip_call_id: "abc@h".into(),
+            unique_id: "1700000000.7".into(),
+            peer: "1001".into(),
+            ..Default::default()
+        };
+        let mut ex = Execution::new(&dp, "internal", "1002", chan);
+        ex.vars.insert("V".into(), "chan".into());
+        ex.vars.insert("EMPTY".into(), String::new());
+        let names = [
+            "EXTEN",
+            "CONTEXT",
+            "PRIORITY",
+            "UNIQUEID",
+            "SIPCALLID",
+            "EPOCH",
+            "CALLERIDNUM",
+            "CALLERIDNAME",
+            "CHANNEL",
+            "LANGUAGE",
+            "V",
+            "EMPTY",
+            "G",
+            "BOTH",
+            "UNSET",
+        ];
+        let scope = ExecScope {
+            ex: &mut ex,
+            dp: &dp,
+        };
+        for name in names {
+            let mut lent = String::from("<");
+            scope.var_into(name, &mut lent);
+            let copied = format!("<{}", scope.var(name).unwrap_or_default());
+            assert_eq!(lent, copied, "{name}");
+        }
+        assert_eq!(scope.var("BOTH").as_deref(), Some("run-time"));
+        assert_eq!(
+            vars::substitute(
+                "SIP/${EXTEN},30 ${V}${UNSET}${G}",
+                &mut ExecScope {
+                    ex: &mut ex,
+                    dp: &dp
+                }
+            ),
+            "SIP/1002,30 chanfrom-file"
+        );
     }
 }
