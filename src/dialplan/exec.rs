@@ -132,7 +132,12 @@ fn with_var<R>(ex: &Execution, dp: &Dialplan, name: &str, f: impl FnOnce(Option<
         }
         "LANGUAGE" => &ex.language,
         _ => {
-            if let Some(v) = ex.vars.get(name) {
+            if let Some(v) = ex
+                .vars
+                .get(name)
+                .map(String::as_str)
+                .or(ex.hidden_var(name))
+            {
                 return f(Some(v));
             }
             let shared = lock(&dp.shared);
@@ -169,6 +174,11 @@ fn fnv_on(h: u64, bytes: &[u8]) -> u64 {
 impl Execution {
     /// A cursor for a call entering `context` at `exten` (an empty number means `s`).
     pub fn new(dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
+        Execution::in_context(dp, context.to_string(), exten, chan)
+    }
+
+    /// [`Execution::new`] keeping a context name the caller has no more use for (no copy).
+    pub fn in_context(dp: &Dialplan, context: String, exten: &str, chan: ChannelInfo) -> Execution {
         let exten = if exten.is_empty() {
             "s".to_string()
         } else {
@@ -183,17 +193,16 @@ impl Execution {
         );
         // Room for the variables a call sets as it goes (DIALSTATUS, HANGUPCAUSE, ...)
         // without regrowing the table.
-        let mut vars = HashMap::with_capacity_and_hasher(7, dp.keyed());
-        vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
-        vars.insert(
-            functions::channel::CID_ANI.to_string(),
-            chan.callerid_num.clone(),
-        );
+        let vars = HashMap::with_capacity_and_hasher(7, dp.keyed());
+        let dnid = exten.clone();
+        let ani = chan.callerid_num.clone();
         Execution {
-            context: context.to_string(),
+            context,
             exten,
             prio: 1,
             vars,
+            dnid,
+            ani,
             chan,
             now: SystemTime::UNIX_EPOCH,
             stack: Vec::new(),
@@ -1047,6 +1056,7 @@ mod var_tests {
             assert_eq!(lent, copied, "{name}");
         }
         assert_eq!(scope.var("BOTH").as_deref(), Some("run-time"));
+        assert_eq!(scope.var("~CALLERID~dnid").as_deref(), Some("1002"));
         assert_eq!(
             vars::substitute(
                 "SIP/${EXTEN},30 ${V}${UNSET}${G}",
@@ -1057,5 +1067,27 @@ mod var_tests {
             ),
             "SIP/1002,30 chanfrom-file"
         );
+    }
+
+    /// CALLERID(dnid) and CALLERID(ani) live outside the variable table and answer as the
+    /// hidden variables they were: the number and caller as the call arrived, then what
+    /// was set.
+    #[test]
+    fn dnid_and_ani_start_as_the_call_arrived() {
+        let dp = Dialplan::default();
+        let chan = ChannelInfo {
+            callerid_num: "1001".into(),
+            ..Default::default()
+        };
+        let mut ex = Execution::new(&dp, "internal", "1002", chan);
+        ex.set_var("CALLERID(num)", "999");
+        assert_eq!(ex.var("CALLERID(dnid)").as_deref(), Some("1002"));
+        assert_eq!(ex.var("CALLERID(ani)").as_deref(), Some("1001"));
+        ex.set_var("CALLERID(dnid)", " 555 ");
+        ex.set_var("~CALLERID~ani", "777");
+        assert_eq!(ex.var("CALLERID(dnid)").as_deref(), Some("555"));
+        assert_eq!(ex.var("CALLERID(ani)").as_deref(), Some("777"));
+        assert_eq!(ex.var("~CALLERID~dnid").as_deref(), Some("555"));
+        assert!(ex.vars.is_empty(), "{:?}", ex.vars);
     }
 }

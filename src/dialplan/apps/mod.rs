@@ -678,10 +678,19 @@ pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value:
     }
     if level > 0 {
         ex.inheritable.insert(name.to_string(), level);
-    } else {
+    } else if !ex.inheritable.is_empty() {
         ex.inheritable.remove(name);
     }
-    ex.vars.insert(name.to_string(), value.to_string());
+    if ex.set_hidden_var(name, value) {
+        return;
+    }
+    // A variable set again (DIALSTATUS, a loop counter) keeps its name and buffer.
+    match ex.vars.get_mut(name) {
+        Some(v) => value.clone_into(v),
+        None => {
+            ex.vars.insert(name.to_string(), value.to_string());
+        }
+    }
 }
 
 /// Resolves `[[context,]exten,]priority|label` against the current position.
