@@ -9,8 +9,13 @@
 /// Logs a verbose message of level `$level` (a literal 0-4): `verbose!(3, "Called {x}")`.
 #[macro_export]
 macro_rules! verbose {
+    // Asked first: the log crate's global level lets every Info record through, and the
+    // arguments (a channel name, an application's data) would be built for a level nobody
+    // reads. The sink's `enabled` answers for the verbose level.
     ($level:literal, $($arg:tt)+) => {
-        ::log::info!(target: concat!("verbose", $level), $($arg)+)
+        if ::log::log_enabled!(target: concat!("verbose", $level), ::log::Level::Info) {
+            ::log::info!(target: concat!("verbose", $level), $($arg)+)
+        }
     };
 }
 

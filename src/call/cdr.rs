@@ -38,14 +38,14 @@ struct Segment {
     /// The callee's leg and channel name.
     party_b: Option<(LegId, String)>,
     /// The application and its arguments, and where it ran.
-    app: Option<AppMark>,
+    app: Option<Rc<AppMark>>,
     /// The application is the Dial that found party B: later ones do not change it.
     locked: bool,
     status: Option<DialStatus>,
 }
 
 impl Segment {
-    fn open(start: SystemTime, answered: bool, app: Option<AppMark>) -> Segment {
+    fn open(start: SystemTime, answered: bool, app: Option<Rc<AppMark>>) -> Segment {
         Segment {
             start,
             answer: answered.then_some(start),
@@ -109,7 +109,7 @@ impl CallCdr {
         wall: SystemTime,
         leg: LegId,
         name: String,
-        mark: Option<&AppMark>,
+        mark: Option<&Rc<AppMark>>,
     ) {
         let reuse = self
             .segments
@@ -214,9 +214,11 @@ impl CallCdr {
             }
         }
         let (name, number) = ex.callerid();
-        let channel = ex.channel_name();
-        let mut out = Vec::new();
-        for mut s in std::mem::take(&mut self.segments) {
+        let mut channel = ex.channel_name();
+        let segments = std::mem::take(&mut self.segments);
+        let mut out = Vec::with_capacity(segments.len());
+        let last = segments.len().saturating_sub(1);
+        for (i, mut s) in segments.into_iter().enumerate() {
             if !s.locked {
                 if let Some(m) = &vars.last {
                     s.app = Some(m.clone());
@@ -243,7 +245,12 @@ impl CallCdr {
                 dst: f(exten),
                 dcontext: f(context),
                 clid: cdr::bounded_owned(cdr::clid(name, number), cdr::FIELD_MAX),
-                channel: f(&channel),
+                // The last record takes the name built for them, the others a copy.
+                channel: if i == last {
+                    cdr::bounded_owned(std::mem::take(&mut channel), cdr::FIELD_MAX)
+                } else {
+                    f(&channel)
+                },
                 dstchannel: f(s.party_b.as_ref().map_or("", |(_, n)| n)),
                 lastapp: f(app.map_or("", |m| &m.app)),
                 lastdata: f(app.map_or("", |m| &m.data)),

@@ -738,7 +738,9 @@ impl Call {
 }
 
 /// [`Call::added_headers`] from the channel's variables.
-fn added_headers(vars: &std::collections::HashMap<String, String>) -> Vec<(HeaderName, String)> {
+fn added_headers<S>(
+    vars: &std::collections::HashMap<String, String, S>,
+) -> Vec<(HeaderName, String)> {
     // The variables are looked over once for `SIPADDHEADERnn` (01..=50), then taken in
     // number order: no name printed and hashed fifty times per fork.
     let mut found: Vec<(u8, &String)> = vars

@@ -76,9 +76,9 @@ impl Call {
         // Who is calling is worked out once: the channel's caller ID and its presentation.
         let id = caller_identity(cx, &invite, peer);
         let pres = id.pres;
-        let mut exec = Execution::new(
+        let mut exec = Execution::in_context(
             cx.dialplan,
-            &context,
+            context,
             &exten,
             channel_info_of(cx, &invite, peer, unique_id, id),
         );

@@ -1,7 +1,10 @@
 //! The call table: a bounded slab of calls with generation-checked handles, and a map from each
-//! leg's Call-ID (attacker-chosen strings: a SipHash `HashMap`) to its call and leg.
+//! leg's Call-ID to its call and leg. Call-IDs are attacker-chosen strings: the map hashes
+//! them with the keyed [`KeyedState`] (hash-flooding resistant, cheaper than SipHash; a
+//! call looks its Call-ID up for every request and response of its legs).
 
 use crate::handle::{CallHandle, CallTag, GenSlab, LegId};
+use crate::hash::KeyedState;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -38,7 +41,7 @@ pub enum InsertError {
 /// Calls by handle and by Call-ID.
 pub struct CallTable<C> {
     slots: GenSlab<CallTag, Slot<C>>,
-    by_call_id: HashMap<Rc<str>, LegRef>,
+    by_call_id: HashMap<Rc<str>, LegRef, KeyedState>,
     max: usize,
 }
 
@@ -47,7 +50,7 @@ impl<C: CallIds> CallTable<C> {
     pub fn new(max: usize) -> Self {
         CallTable {
             slots: GenSlab::new(),
-            by_call_id: HashMap::new(),
+            by_call_id: HashMap::with_hasher(KeyedState::new()),
             max,
         }
     }

@@ -89,12 +89,14 @@ pub fn line(r: &CdrRecord, o: &CsvOptions, local_offset: &dyn Fn(i64) -> i64) ->
 
 fn quoted(s: &mut String, v: &str) {
     s.push('"');
-    for c in v.chars() {
-        if c == '"' {
-            s.push('"');
-        }
-        s.push(c);
+    // Copied a run at a time: a field seldom has a `"` to double.
+    let mut rest = v;
+    while let Some(q) = rest.find('"') {
+        s.push_str(&rest[..=q]);
+        s.push('"');
+        rest = &rest[q + 1..];
     }
+    s.push_str(rest);
     s.push_str("\",");
 }
 
@@ -111,15 +113,26 @@ fn write_time(s: &mut String, secs: i64) {
     let sod = secs.rem_euclid(86_400);
     push_padded(s, c.year, 4);
     s.push('-');
-    push_padded(s, i64::from(c.month), 2);
+    push2(s, i64::from(c.month));
     s.push('-');
-    push_padded(s, i64::from(c.mday), 2);
+    push2(s, i64::from(c.mday));
     s.push(' ');
-    push_padded(s, sod / 3600, 2);
+    push2(s, sod / 3600);
     s.push(':');
-    push_padded(s, (sod / 60) % 60, 2);
+    push2(s, (sod / 60) % 60);
     s.push(':');
-    push_padded(s, sod % 60, 2);
+    push2(s, sod % 60);
+}
+
+/// [`push_padded`] to width 2 of a month, day, hour, minute or second (three of each per
+/// record): two digits without the general loop.
+fn push2(s: &mut String, n: i64) {
+    if !(0..100).contains(&n) {
+        return push_padded(s, n, 2);
+    }
+    let n = n as u8;
+    s.push(char::from(b'0' + n / 10));
+    s.push(char::from(b'0' + n % 10));
 }
 
 /// Appends `n` as `{n:0width$}` prints it (a sign first, counted in the width).
@@ -166,6 +179,24 @@ mod tests {
                 push_padded(&mut s, n, w);
                 assert_eq!(s, format!("{n:0w$}"), "{n} {w}");
             }
+        }
+        for n in (-3i64..=103).chain([i64::MIN, i64::MAX]) {
+            let mut s = String::new();
+            push2(&mut s, n);
+            assert_eq!(s, format!("{n:02}"), "{n}");
+        }
+        for v in ["", "plain", "\"", "a\"b\"\"c", "é\"ü", "end\""] {
+            let mut s = String::new();
+            quoted(&mut s, v);
+            let mut want = String::from("\"");
+            for c in v.chars() {
+                if c == '"' {
+                    want.push('"');
+                }
+                want.push(c);
+            }
+            want.push_str("\",");
+            assert_eq!(s, want, "{v:?}");
         }
         for secs in [0i64, 1_709_210_040, -86_401, 253_402_300_799] {
             let c = civil(secs);

@@ -9,6 +9,7 @@
 
 use crate::cdr::AmaFlags;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 /// Custom `CDR(name)=` variables kept per call (bounded: the rest are refused).
@@ -44,8 +45,9 @@ pub struct CdrVars {
     pub disabled: bool,
     /// `ResetCDR()` ran at this time: the record open then starts again here.
     pub reset: Option<SystemTime>,
-    /// The last application (None before the first).
-    pub last: Option<AppMark>,
+    /// The last application (None before the first). Shared: the call's CDR records that
+    /// name it hold the same mark, not copies of its four strings.
+    pub last: Option<Rc<AppMark>>,
     /// When the caller was answered (for `CDR(answer)` and billsec).
     pub answered_at: Option<SystemTime>,
     /// When the call began (for `CDR(start)` and duration).
@@ -57,17 +59,27 @@ pub struct CdrVars {
 }
 
 impl CdrVars {
-    /// An application is about to run at `at` (not called inside `h`).
-    pub fn ran(&mut self, app: &str, data: &str, context: &str, exten: &str, at: SystemTime) {
+    /// An application is about to run at `at` with its substituted arguments `data` (not
+    /// called inside `h`); the mark is returned to run it from (its data is the arguments).
+    pub fn ran(
+        &mut self,
+        app: &str,
+        data: String,
+        context: &str,
+        exten: &str,
+        at: SystemTime,
+    ) -> Rc<AppMark> {
         let seq = self.last.as_ref().map_or(1, |m| m.seq + 1);
-        self.last = Some(AppMark {
+        let mark = Rc::new(AppMark {
             app: app.to_string(),
-            data: data.to_string(),
+            data,
             context: context.to_string(),
             exten: exten.to_string(),
             at,
             seq,
         });
+        self.last = Some(Rc::clone(&mark));
+        mark
     }
 
     /// Sets a custom variable; false when the per-call bound is reached.

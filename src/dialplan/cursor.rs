@@ -132,7 +132,15 @@ pub struct Execution {
     pub(crate) context: String,
     pub(crate) exten: String,
     pub(crate) prio: u32,
-    pub(crate) vars: HashMap<String, String>,
+    /// Channel variables, hashed with the dialplan's key (SipHash cost more than the rest
+    /// of a lookup; a name may come from a caller, `Set(${SIP_HEADER(..)}=..)`).
+    pub(crate) vars: HashMap<String, String, crate::hash::KeyedState>,
+    /// `CALLERID(dnid)` and `CALLERID(ani)` (the number dialled and the caller number as
+    /// the call arrived): kept here, not as hidden entries of `vars`, so a new call does
+    /// not allocate their names. Read and written under their hidden names too
+    /// ([`Execution::hidden_var`]), as when they were variables.
+    pub(crate) dnid: String,
+    pub(crate) ani: String,
     pub(crate) chan: ChannelInfo,
     pub(crate) now: SystemTime,
     pub(crate) stack: Vec<Frame>,
@@ -160,9 +168,6 @@ pub struct Execution {
     pub(crate) musicclass: String,
     /// The call's CDR fields (`CDR()`, NoCDR, the last application).
     pub cdr: super::cdr_vars::CdrVars,
-    /// The application running (or last run) and its expanded data, for
-    /// `core show channels`.
-    pub(crate) app: (String, String),
     /// Variables set as `_NAME` (1) or `__NAME` (2): what a channel this one dials inherits
     /// (`ast_channel_inherit_variables`).
     pub(crate) inheritable: HashMap<String, u8>,
@@ -210,6 +215,28 @@ pub(crate) enum Flow {
 }
 
 impl Execution {
+    /// The value kept for a hidden variable that lives outside `vars` (`CALLERID(dnid)`,
+    /// `CALLERID(ani)`), None for any other name.
+    pub(crate) fn hidden_var(&self, name: &str) -> Option<&str> {
+        match name {
+            super::functions::channel::CID_DNID => Some(&self.dnid),
+            super::functions::channel::CID_ANI => Some(&self.ani),
+            _ => None,
+        }
+    }
+
+    /// Sets a hidden variable that lives outside `vars`; false (nothing done) for any other
+    /// name.
+    pub(crate) fn set_hidden_var(&mut self, name: &str, value: &str) -> bool {
+        let slot = match name {
+            super::functions::channel::CID_DNID => &mut self.dnid,
+            super::functions::channel::CID_ANI => &mut self.ani,
+            _ => return false,
+        };
+        value.clone_into(slot);
+        true
+    }
+
     /// Notes a wrong PIN for `account` checked by `service`.
     pub(crate) fn pin_failed(&mut self, service: &'static str, account: String) {
         if self.pin_failures.len() < MAX_PIN_FAILURES {

@@ -81,6 +81,14 @@ impl Scope for ExecScope<'_> {
         builtin_var(self.ex, self.dp, name)
     }
 
+    fn var_into(&self, name: &str, out: &mut String) {
+        with_var(self.ex, self.dp, name, |v| {
+            if let Some(v) = v {
+                out.push_str(v);
+            }
+        });
+    }
+
     fn function(&mut self, name: &str, args: &str) -> Option<String> {
         let mut cx = Ctx {
             ex: self.ex,
@@ -95,27 +103,51 @@ impl Scope for ExecScope<'_> {
 }
 
 fn builtin_var(ex: &Execution, dp: &Dialplan, name: &str) -> Option<String> {
-    Some(match name {
-        "EXTEN" => ex.exten.clone(),
-        "CONTEXT" => ex.context.clone(),
-        "PRIORITY" => ex.prio.to_string(),
-        "UNIQUEID" => ex.chan.unique_id.clone(),
-        "SIPCALLID" => ex.chan.sip_call_id.clone(),
-        "EPOCH" => epoch_secs(ex.now).to_string(),
-        "CALLERIDNUM" => ex.chan.callerid_num.clone(),
-        "CALLERIDNAME" => ex.chan.callerid_name.clone(),
-        "CHANNEL" => ex.channel_name(),
-        "LANGUAGE" => ex.language.clone(),
-        _ => {
-            return ex.vars.get(name).cloned().or_else(|| {
-                lock(&dp.shared)
-                    .globals
-                    .get(name)
-                    .cloned()
-                    .or_else(|| dp.globals.get(name).cloned())
-            })
+    with_var(ex, dp, name, |v| v.map(str::to_string))
+}
+
+/// Runs `f` on the value of variable `name` (None when unset): built-ins, channel
+/// variables, run-time globals, then `[globals]`. Values are lent where they are stored,
+/// so substitution copies each once, into its result.
+fn with_var<R>(ex: &Execution, dp: &Dialplan, name: &str, f: impl FnOnce(Option<&str>) -> R) -> R {
+    let made: String;
+    let v: &str = match name {
+        "EXTEN" => &ex.exten,
+        "CONTEXT" => &ex.context,
+        "PRIORITY" => {
+            made = ex.prio.to_string();
+            &made
         }
-    })
+        "UNIQUEID" => &ex.chan.unique_id,
+        "SIPCALLID" => &ex.chan.sip_call_id,
+        "EPOCH" => {
+            made = epoch_secs(ex.now).to_string();
+            &made
+        }
+        "CALLERIDNUM" => &ex.chan.callerid_num,
+        "CALLERIDNAME" => &ex.chan.callerid_name,
+        "CHANNEL" => {
+            made = ex.channel_name();
+            &made
+        }
+        "LANGUAGE" => &ex.language,
+        _ => {
+            if let Some(v) = ex
+                .vars
+                .get(name)
+                .map(String::as_str)
+                .or(ex.hidden_var(name))
+            {
+                return f(Some(v));
+            }
+            let shared = lock(&dp.shared);
+            return match shared.globals.get(name) {
+                Some(v) => f(Some(v)),
+                None => f(dp.globals.get(name).map(String::as_str)),
+            };
+        }
+    };
+    f(Some(v))
 }
 
 /// splitmix64: a small generator for `RAND()`, seeded per call (no OS entropy in the core).
@@ -142,6 +174,11 @@ fn fnv_on(h: u64, bytes: &[u8]) -> u64 {
 impl Execution {
     /// A cursor for a call entering `context` at `exten` (an empty number means `s`).
     pub fn new(dp: &Dialplan, context: &str, exten: &str, chan: ChannelInfo) -> Execution {
+        Execution::in_context(dp, context.to_string(), exten, chan)
+    }
+
+    /// [`Execution::new`] keeping a context name the caller has no more use for (no copy).
+    pub fn in_context(dp: &Dialplan, context: String, exten: &str, chan: ChannelInfo) -> Execution {
         let exten = if exten.is_empty() {
             "s".to_string()
         } else {
@@ -154,17 +191,18 @@ impl Execution {
             fnv_on(fnv(chan.sip_call_id.as_bytes()), b"\0"),
             chan.unique_id.as_bytes(),
         );
-        let mut vars = HashMap::new();
-        vars.insert(functions::channel::CID_DNID.to_string(), exten.clone());
-        vars.insert(
-            functions::channel::CID_ANI.to_string(),
-            chan.callerid_num.clone(),
-        );
+        // Room for the variables a call sets as it goes (DIALSTATUS, HANGUPCAUSE, ...)
+        // without regrowing the table.
+        let vars = HashMap::with_capacity_and_hasher(7, dp.keyed());
+        let dnid = exten.clone();
+        let ani = chan.callerid_num.clone();
         Execution {
-            context: context.to_string(),
+            context,
             exten,
             prio: 1,
             vars,
+            dnid,
+            ani,
             chan,
             now: SystemTime::UNIX_EPOCH,
             stack: Vec::new(),
@@ -182,7 +220,6 @@ impl Execution {
             allow_overlap: false,
             musicclass: String::new(),
             cdr: Default::default(),
-            app: (String::new(), String::new()),
             inheritable: HashMap::new(),
             agi: None,
             shell: Default::default(),
@@ -222,10 +259,7 @@ impl Execution {
     /// included). Globals written at run time are seen; `[globals]` are not (no dialplan
     /// here).
     pub fn var(&self, name: &str) -> Option<String> {
-        let dp = Dialplan {
-            shared: self.shared.clone(),
-            ..Dialplan::default()
-        };
+        let dp = Dialplan::detached(&self.shared);
         match name.find('(') {
             Some(open) => {
                 // Functions may change the call (INC, RAND): they run on a copy.
@@ -254,10 +288,7 @@ impl Execution {
 
     /// Sets a channel variable (or `CALLERID(num)`, `CALLERID(name)`, `TIMEOUT(digit)`).
     pub fn set_var(&mut self, name: &str, value: &str) {
-        let dp = Dialplan {
-            shared: self.shared.clone(),
-            ..Dialplan::default()
-        };
+        let dp = Dialplan::detached(&self.shared);
         apps::set_variable(self, &dp, name, value);
     }
 
@@ -306,7 +337,11 @@ impl Execution {
     /// The application running (or last run) and its data, as `core show channels` shows
     /// them.
     pub fn application(&self) -> (&str, &str) {
-        (&self.app.0, &self.app.1)
+        // Every application `run` starts is the CDR's last one (`h` sets neither).
+        self.cdr
+            .last
+            .as_ref()
+            .map_or(("", ""), |m| (m.app.as_str(), m.data.as_str()))
     }
 
     /// The caller number (`${CALLERID(num)}`).
@@ -516,9 +551,14 @@ impl Execution {
                 }
                 apps::voicemail::Step::Next => self.next(dp),
                 apps::voicemail::Step::Exten(name) => {
-                    let cid = self.chan.callerid_num.clone();
                     if dp
-                        .find(&self.context, name, &cid, Want::Prio(1), self.now)
+                        .find(
+                            &self.context,
+                            name,
+                            &self.chan.callerid_num,
+                            Want::Prio(1),
+                            self.now,
+                        )
                         .is_some()
                     {
                         self.exten = name.into();
@@ -538,9 +578,9 @@ impl Execution {
     }
 
     fn start(&mut self, dp: &Dialplan) -> Command {
-        let cid = self.chan.callerid_num.clone();
+        let cid = &self.chan.callerid_num;
         if dp
-            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .find(&self.context, &self.exten, cid, Want::Prio(1), self.now)
             .is_none()
         {
             log::info!(
@@ -552,7 +592,15 @@ impl Execution {
             // starts a PBX on the channel, 484 with allowoverlap when more digits could
             // match: `get_destination`'s SIP_GET_DEST_EXTEN_MATCHMORE).
             self.h_done = true;
-            if self.allow_overlap && dp.fit(&self.context, &self.exten, &cid, self.now).1 {
+            let more = dp
+                .fit(
+                    &self.context,
+                    &self.exten,
+                    &self.chan.callerid_num,
+                    self.now,
+                )
+                .1;
+            if self.allow_overlap && more {
                 log::info!(
                     "extension '{}' in context '{}' is incomplete: 484 (allowoverlap)",
                     self.exten,
@@ -607,9 +655,14 @@ impl Execution {
     /// Jumps to `exten`,1 in the current context, or the special extension `name` if that
     /// does not exist (Asterisk's invalid/timeout handling); ends with `cause` otherwise.
     fn special(&mut self, dp: &Dialplan, name: &str, cause: Cause) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, name, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                name,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = name.into();
@@ -625,9 +678,14 @@ impl Execution {
     }
 
     fn dialled(&mut self, dp: &Dialplan, buf: &str) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, buf, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                buf,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = buf.into();
@@ -735,11 +793,10 @@ impl Execution {
                 return cmd;
             }
             apps::macros::left_by_goto(self);
-            let cid = self.chan.callerid_num.clone();
             let Some(found) = dp.find(
                 &self.context,
                 &self.exten,
-                &cid,
+                &self.chan.callerid_num,
                 Want::Prio(self.prio),
                 self.now,
             ) else {
@@ -771,9 +828,10 @@ impl Execution {
                 args
             );
             let now = self.now;
-            self.cdr.ran(&p.app, &args, &self.context, &self.exten, now);
-            self.app = (p.app.clone(), args.clone());
-            match apps::run(self, dp, &p.app, &args, &p.loc) {
+            // The CDR's last application is also what `core show channels` shows: one
+            // shared mark holds the arguments, no copies.
+            let mark = self.cdr.ran(&p.app, args, &self.context, &self.exten, now);
+            match apps::run(self, dp, &p.app, &mark.data, &p.loc) {
                 Flow::Next => self.prio = self.prio.saturating_add(1),
                 Flow::Jumped => {}
                 Flow::Cmd(cmd, st) => {
@@ -800,9 +858,14 @@ impl Execution {
         }
         self.absolute_deadline = None;
         log::info!("{}: absolute timeout reached", self.here());
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, "T", &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                "T",
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_some()
         {
             self.exten = "T".into();
@@ -813,9 +876,14 @@ impl Execution {
     }
 
     fn fell_off(&mut self, dp: &Dialplan) -> Command {
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, &self.exten, &cid, Want::Prio(1), self.now)
+            .find(
+                &self.context,
+                &self.exten,
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                self.now,
+            )
             .is_none()
         {
             let bad = self.exten.clone();
@@ -870,13 +938,20 @@ impl Execution {
         }
         self.h_done = true;
         apps::macros::unwind_for_hangup(self);
-        let cid = self.chan.callerid_num.clone();
         if dp
-            .find(&self.context, "h", &cid, Want::Prio(1), now)
+            .find(
+                &self.context,
+                "h",
+                &self.chan.callerid_num,
+                Want::Prio(1),
+                now,
+            )
             .is_none()
         {
             return;
         }
+        // The caller number as `h` began: what its lookups match, whatever it sets.
+        let cid = self.chan.callerid_num.clone();
         self.exten = "h".into();
         self.prio = 1;
         for _ in 0..STEP_BUDGET {
@@ -925,5 +1000,94 @@ mod fnv_tests {
                 fnv(joined.as_bytes())
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod var_tests {
+    use super::*;
+
+    /// Substitution's borrowed lookup answers what the copying one does, for built-ins,
+    /// channel variables, run-time globals, `[globals]` and unset names.
+    #[test]
+    fn lent_values_are_the_copied_ones() {
+        let mut dp = Dialplan::default();
+        dp.globals.insert("G".into(), "from-file".into());
+        dp.globals.insert("BOTH".into(), "file".into());
+        lock(&dp.shared)
+            .globals
+            .insert("BOTH".into(), "run-time".into());
+        let chan = ChannelInfo {
+            callerid_num: "1001".into(),
+            callerid_name: "Alice".into(),
+            sip_call_id: "abc@h".into(),
+            unique_id: "1700000000.7".into(),
+            peer: "1001".into(),
+            ..Default::default()
+        };
+        let mut ex = Execution::new(&dp, "internal", "1002", chan);
+        ex.vars.insert("V".into(), "chan".into());
+        ex.vars.insert("EMPTY".into(), String::new());
+        let names = [
+            "EXTEN",
+            "CONTEXT",
+            "PRIORITY",
+            "UNIQUEID",
+            "SIPCALLID",
+            "EPOCH",
+            "CALLERIDNUM",
+            "CALLERIDNAME",
+            "CHANNEL",
+            "LANGUAGE",
+            "V",
+            "EMPTY",
+            "G",
+            "BOTH",
+            "UNSET",
+        ];
+        let scope = ExecScope {
+            ex: &mut ex,
+            dp: &dp,
+        };
+        for name in names {
+            let mut lent = String::from("<");
+            scope.var_into(name, &mut lent);
+            let copied = format!("<{}", scope.var(name).unwrap_or_default());
+            assert_eq!(lent, copied, "{name}");
+        }
+        assert_eq!(scope.var("BOTH").as_deref(), Some("run-time"));
+        assert_eq!(scope.var("~CALLERID~dnid").as_deref(), Some("1002"));
+        assert_eq!(
+            vars::substitute(
+                "SIP/${EXTEN},30 ${V}${UNSET}${G}",
+                &mut ExecScope {
+                    ex: &mut ex,
+                    dp: &dp
+                }
+            ),
+            "SIP/1002,30 chanfrom-file"
+        );
+    }
+
+    /// CALLERID(dnid) and CALLERID(ani) live outside the variable table and answer as the
+    /// hidden variables they were: the number and caller as the call arrived, then what
+    /// was set.
+    #[test]
+    fn dnid_and_ani_start_as_the_call_arrived() {
+        let dp = Dialplan::default();
+        let chan = ChannelInfo {
+            callerid_num: "1001".into(),
+            ..Default::default()
+        };
+        let mut ex = Execution::new(&dp, "internal", "1002", chan);
+        ex.set_var("CALLERID(num)", "999");
+        assert_eq!(ex.var("CALLERID(dnid)").as_deref(), Some("1002"));
+        assert_eq!(ex.var("CALLERID(ani)").as_deref(), Some("1001"));
+        ex.set_var("CALLERID(dnid)", " 555 ");
+        ex.set_var("~CALLERID~ani", "777");
+        assert_eq!(ex.var("CALLERID(dnid)").as_deref(), Some("555"));
+        assert_eq!(ex.var("CALLERID(ani)").as_deref(), Some("777"));
+        assert_eq!(ex.var("~CALLERID~dnid").as_deref(), Some("555"));
+        assert!(ex.vars.is_empty(), "{:?}", ex.vars);
     }
 }

@@ -6,14 +6,18 @@
 //! `n`, labels, `include =>`), `main/pbx.c` (`pbx_find_extension`). Each context keeps its
 //! extensions sorted by `ext_cmp` and indexed: literals in a hash map, patterns bucketed by
 //! their leading literal characters, so a lookup costs a few hash probes plus the patterns
-//! sharing a prefix with the number, not a scan of the context.
+//! sharing a prefix with the number, not a scan of the context. The maps hash with
+//! [`KeyedState`] (not std's SipHash: every call looks up its context and number a few
+//! times); a context also notes which prefix lengths it holds, so a lookup only probes the
+//! prefixes of the number that could be there.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
-use super::pattern::{ext_cmp, strip_dashes, ExtName};
+use super::pattern::{ext_cmp, strip_dashes_cow, ExtName};
 use super::time::TimeSpec;
 use crate::config::raw::Loc;
+use crate::hash::KeyedState;
 
 /// Deepest include chain followed (Asterisk's `AST_PBX_MAX_STACK` is 512 frames; includes
 /// this deep are always a mistake).
@@ -73,8 +77,10 @@ pub struct Context {
     pub exts: Vec<Extension>,
     /// Includes in the order written.
     pub includes: Vec<Include>,
-    literal: HashMap<String, Vec<u32>>,
-    prefixes: HashMap<String, Vec<u32>>,
+    literal: HashMap<String, Vec<u32>, KeyedState>,
+    prefixes: HashMap<String, Vec<u32>, KeyedState>,
+    /// Bit `n` set: `prefixes` has a key of `n` bytes (bit 63: of 63 bytes or more).
+    prefix_lens: u64,
     /// While loading: `name[/cid]` as written → index in `exts`.
     pub(crate) by_text: HashMap<String, usize>,
     /// `exten => 1001,hint,SIP/1001&SIP/1001b`: extension → its device list.
@@ -94,9 +100,11 @@ impl Context {
         });
         self.literal.clear();
         self.prefixes.clear();
+        self.prefix_lens = 0;
         self.by_text = HashMap::new();
         for (i, e) in self.exts.iter().enumerate() {
             let map = if e.name.is_pattern() {
+                self.prefix_lens |= len_bit(e.name.key().len());
                 &mut self.prefixes
             } else {
                 &mut self.literal
@@ -116,14 +124,20 @@ impl Context {
                 .and_then(|e| e.cid.as_ref())
                 .is_none_or(|c| c.matches(cid))
         };
-        if let Some(v) = self.literal.get(data) {
-            out.extend(v.iter().copied().filter(|&i| cid_ok(i)));
+        if !self.literal.is_empty() {
+            if let Some(v) = self.literal.get(data) {
+                out.extend(v.iter().copied().filter(|&i| cid_ok(i)));
+            }
         }
         let mark = out.len();
         for (n, _) in data
             .char_indices()
             .chain(std::iter::once((data.len(), ' ')))
         {
+            // Only lengths some pattern's prefix has (most numbers probe one or two).
+            if self.prefix_lens & len_bit(n) == 0 {
+                continue;
+            }
             if let Some(v) = self.prefixes.get(&data[..n]) {
                 for &i in v {
                     if self.exts[i as usize].name.matches(data) && cid_ok(i) {
@@ -136,21 +150,28 @@ impl Context {
     }
 }
 
+/// The bit of [`Context::prefix_lens`] for a prefix of `n` bytes.
+fn len_bit(n: usize) -> u64 {
+    1 << n.min(63)
+}
+
 /// The include walk of one lookup: the chain being followed (Asterisk's loop guard) and a
 /// bound on contexts visited, so diamond-shaped include graphs cannot blow up.
 #[derive(Default)]
-struct Walk {
-    path: Vec<String>,
+struct Walk<'a> {
+    /// Names borrowed from the dialplan's own keys: the walk allocates only when it
+    /// follows an include.
+    path: Vec<&'a str>,
     visits: usize,
 }
 
-impl Walk {
+impl Walk<'_> {
     /// Whether `context` may be searched now.
     fn enter(&mut self, context: &str) -> bool {
         self.visits += 1;
         self.visits <= MAX_VISITS
             && self.path.len() < MAX_INCLUDE_DEPTH
-            && !self.path.iter().any(|s| s == context)
+            && !self.path.contains(&context)
     }
 }
 
@@ -178,7 +199,7 @@ pub struct Found<'a> {
 /// The whole dialplan: contexts, globals and `[general]` flags.
 #[derive(Debug, Clone, Default)]
 pub struct Dialplan {
-    pub(crate) contexts: HashMap<String, Context>,
+    pub(crate) contexts: HashMap<String, Context, KeyedState>,
     pub(crate) order: Vec<String>,
     pub(crate) globals: HashMap<String, String>,
     pub(crate) autofallthrough: bool,
@@ -193,6 +214,30 @@ pub struct Dialplan {
 }
 
 impl Dialplan {
+    /// An empty dialplan over `shared`: what a call's variables are read and written
+    /// against outside a step (no contexts, no `[globals]`). Built from a per-thread
+    /// template: `Default` would build (and drop) a whole `Shared` and zone table each time.
+    pub(crate) fn detached(shared: &super::shared::SharedRef) -> Dialplan {
+        thread_local! {
+            static EMPTY: Dialplan = Dialplan::default();
+        }
+        EMPTY.with(|e| Dialplan {
+            contexts: HashMap::with_hasher(e.contexts.hasher().clone()),
+            order: Vec::new(),
+            globals: HashMap::with_hasher(e.globals.hasher().clone()),
+            autofallthrough: e.autofallthrough,
+            zones: e.zones.clone(),
+            tones: None,
+            clear_globals: e.clear_globals,
+            shared: shared.clone(),
+        })
+    }
+
+    /// The dialplan's hash secret, for the tables of its calls (channel variables).
+    pub(crate) fn keyed(&self) -> KeyedState {
+        self.contexts.hasher().clone()
+    }
+
     /// Makes the local zone (time conditions and STRFTIME without a zone) a fixed offset
     /// east of UTC in seconds (default 0: UTC).
     pub fn set_utc_offset(&mut self, secs: i64) {
@@ -412,10 +457,17 @@ impl Dialplan {
         want: Want<'_>,
         now: SystemTime,
     ) -> Option<Found<'a>> {
-        let data = strip_dashes(exten);
+        thread_local! {
+            // The match list of a lookup, kept between lookups: no allocation per lookup.
+            static HITS: std::cell::Cell<Vec<u32>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let data = strip_dashes_cow(exten);
         let mut stack = Walk::default();
-        let mut buf = Vec::new();
-        self.find_in(context, &data, cid, want, now, &mut stack, &mut buf)
+        let mut buf = HITS.take();
+        let found = self.find_in(context, &data, cid, want, now, &mut stack, &mut buf);
+        buf.clear();
+        HITS.set(buf);
+        found
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -426,7 +478,7 @@ impl Dialplan {
         cid: &str,
         want: Want<'_>,
         now: SystemTime,
-        stack: &mut Walk,
+        stack: &mut Walk<'a>,
         buf: &mut Vec<u32>,
     ) -> Option<Found<'a>> {
         let (name, ctx) = self.contexts.get_key_value(context)?;
@@ -448,7 +500,10 @@ impl Dialplan {
                 });
             }
         }
-        stack.path.push(context.to_string());
+        if ctx.includes.is_empty() {
+            return None;
+        }
+        stack.path.push(name);
         for inc in &ctx.includes {
             if inc
                 .when
@@ -469,23 +524,23 @@ impl Dialplan {
     /// For digit collection: does `digits` match an extension with priority 1 now, and could
     /// more digits match one (Asterisk's `ast_exists_extension` / `ast_matchmore_extension`)?
     pub fn fit(&self, context: &str, digits: &str, cid: &str, now: SystemTime) -> (bool, bool) {
-        let data = strip_dashes(digits);
+        let data = strip_dashes_cow(digits);
         let mut acc = (false, false);
         let mut stack = Walk::default();
         self.fit_in(context, &data, cid, now, &mut stack, &mut acc);
         acc
     }
 
-    fn fit_in(
-        &self,
+    fn fit_in<'a>(
+        &'a self,
         context: &str,
         data: &str,
         cid: &str,
         now: SystemTime,
-        stack: &mut Walk,
+        stack: &mut Walk<'a>,
         acc: &mut (bool, bool),
     ) {
-        let Some(ctx) = self.contexts.get(context) else {
+        let Some((name, ctx)) = self.contexts.get_key_value(context) else {
             return;
         };
         if !stack.enter(context) {
@@ -499,7 +554,7 @@ impl Dialplan {
             acc.0 |= f.matches();
             acc.1 |= f.more();
         }
-        stack.path.push(context.to_string());
+        stack.path.push(name);
         for inc in &ctx.includes {
             if inc
                 .when
@@ -510,5 +565,66 @@ impl Dialplan {
             }
         }
         stack.path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialplan(text: &str) -> Dialplan {
+        let cfg = crate::config::load_str("[general]\n", text, None).unwrap();
+        Dialplan::from_sections(&cfg.extensions).unwrap().0
+    }
+
+    /// The index's answer is the plain scan's: every extension whose name and caller ID
+    /// match, literals first, in the context's (ext_cmp) order. The probe skips prefix
+    /// lengths no pattern has; this checks it skips none that one has.
+    #[test]
+    fn the_index_finds_what_a_scan_finds() {
+        let long = "9".repeat(70);
+        let dp = dialplan(&format!(
+            "[c]\nexten => 1002,1,NoOp()\nexten => _100X,1,NoOp()\nexten => _1XXX,1,NoOp()\n\
+             exten => _X.,1,NoOp()\nexten => _.,1,NoOp()\nexten => _10!,1,NoOp()\n\
+             exten => 1002/555,1,NoOp()\nexten => _2[0-5]X,1,NoOp()\nexten => _é1X,1,NoOp()\n\
+             exten => _{long}X,1,NoOp()\nexten => s,1,NoOp()\nexten => _1-0-0-X,1,NoOp()\n"
+        ));
+        let ctx = &dp.contexts["c"];
+        let numbers = [
+            "1002".to_string(),
+            "1003".into(),
+            "10".into(),
+            "1".into(),
+            "".into(),
+            "s".into(),
+            "251".into(),
+            "é12".into(),
+            "2999".into(),
+            format!("{long}1"),
+            format!("{long}12"),
+        ];
+        let mut got = Vec::new();
+        for n in &numbers {
+            for cid in ["", "555", "1001"] {
+                ctx.matching(n, cid, &mut got);
+                let scan: Vec<u32> = (0..ctx.exts.len() as u32)
+                    .filter(|&i| {
+                        let e = &ctx.exts[i as usize];
+                        e.name.matches(n) && e.cid.as_ref().is_none_or(|c| c.matches(cid))
+                    })
+                    .collect();
+                let (mut lit, pat): (Vec<u32>, Vec<u32>) = scan
+                    .into_iter()
+                    .partition(|&i| !ctx.exts[i as usize].name.is_pattern());
+                lit.extend(pat);
+                assert_eq!(got, lit, "number {n:?}, caller {cid:?}");
+            }
+        }
+        assert!(dp
+            .find("c", "1002", "", Want::Prio(1), SystemTime::UNIX_EPOCH)
+            .is_some());
+        assert!(dp
+            .find("c", "1-0-0-2", "", Want::Prio(1), SystemTime::UNIX_EPOCH)
+            .is_some());
     }
 }

@@ -74,6 +74,16 @@ pub fn strip_dashes(s: &str) -> String {
     s.chars().filter(|c| *c != '-' && *c != ' ').collect()
 }
 
+/// [`strip_dashes`], borrowed when there is nothing to strip (a dialled number seldom has
+/// separators: every lookup of a call's number would copy it).
+pub fn strip_dashes_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b == b'-' || b == b' ') {
+        std::borrow::Cow::Owned(strip_dashes(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 fn set_of(bytes: impl IntoIterator<Item = u8>) -> Elem {
     let mut bits = [0u8; 32];
     let mut count = 0u32;

@@ -17,6 +17,13 @@ const MAX_LEN: usize = 16 * 1024;
 pub trait Scope {
     /// A variable (built-in, channel, then global).
     fn var(&self, name: &str) -> Option<String>;
+    /// Appends the variable's value to `out` (nothing when unset): [`Scope::var`] without
+    /// the copy, for a scope that can lend its values.
+    fn var_into(&self, name: &str, out: &mut String) {
+        if let Some(v) = self.var(name) {
+            out.push_str(&v);
+        }
+    }
     /// A function the channel provides, by upper-case name; `None` if unknown. Mutable:
     /// some functions change the call (`INC`, `RAND`'s generator).
     fn function(&mut self, name: &str, args: &str) -> Option<String>;
@@ -126,7 +133,8 @@ fn builtin_function(name: &str, args: &str, scope: &mut dyn Scope) -> Option<Str
 
 /// Expands every `${...}` and `$[...]` in `input`.
 pub fn substitute(input: &str, scope: &mut dyn Scope) -> String {
-    let mut out = String::new();
+    // Room for a few substituted names: most arguments grow little (`SIP/${EXTEN},30`).
+    let mut out = String::with_capacity(input.len() + 16);
     expand(input, scope, 0, &mut out);
     if out.len() > MAX_LEN {
         log::warn!("substitution result longer than {MAX_LEN} bytes truncated");
@@ -202,22 +210,28 @@ fn expand(input: &str, scope: &mut dyn Scope, depth: usize, out: &mut String) {
         let body = if nested {
             let mut inner = String::new();
             expand(body, scope, depth + 1, &mut inner);
-            inner
+            std::borrow::Cow::Owned(inner)
         } else {
-            body.to_string()
+            std::borrow::Cow::Borrowed(body)
         };
         if open == b'[' {
             out.push_str(&expr::eval(&body));
         } else {
-            out.push_str(&lookup(&body, scope));
+            lookup(&body, scope, out);
         }
         i = end + 1;
     }
 }
 
-/// The value of a `${...}` body: variable or function, then the substring if any.
-fn lookup(body: &str, scope: &mut dyn Scope) -> String {
+/// The value of a `${...}` body, appended to `out`: variable or function, then the
+/// substring if any.
+fn lookup(body: &str, scope: &mut dyn Scope, out: &mut String) {
     let (name, sub) = split_name(body);
+    if sub.is_none() && !name.contains('(') {
+        // A plain variable: its value lent, not copied.
+        scope.var_into(name, out);
+        return;
+    }
     let value = match name.find('(') {
         Some(open) => {
             let fname = name[..open].trim().to_ascii_uppercase();
@@ -231,8 +245,8 @@ fn lookup(body: &str, scope: &mut dyn Scope) -> String {
         None => scope.var(name).unwrap_or_default(),
     };
     match sub {
-        Some((off, len)) => substring(&value, off, len),
-        None => value,
+        Some((off, len)) => out.push_str(&substring(&value, off, len)),
+        None => out.push_str(&value),
     }
 }
 

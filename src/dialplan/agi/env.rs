@@ -66,7 +66,14 @@ pub(super) fn block(ex: &Execution, script: &str, target: &AgiTarget, args: &[St
             s.to_string()
         }
     };
-    let hidden = |k: &str| ex.vars.get(k).cloned().unwrap_or_default();
+    let hidden = |k: &str| {
+        ex.vars
+            .get(k)
+            .map(String::as_str)
+            .or(ex.hidden_var(k))
+            .unwrap_or_default()
+            .to_string()
+    };
     let seq = ex
         .chan
         .unique_id

@@ -289,13 +289,44 @@ fn answered_then(ex: &Execution, no_answer: bool, cmd: Command, st: State) -> Fl
     }
 }
 
+/// Arguments split on the stack: more go to the heap.
+const INLINE_ARGS: usize = 8;
+
+/// `args.split(',')` as a slice, in `inline` when it has room (every priority splits its
+/// arguments: most have a few), else in `spill`.
+fn split_args<'a, 'b>(
+    args: &'a str,
+    inline: &'b mut [&'a str; INLINE_ARGS],
+    spill: &'b mut Vec<&'a str>,
+) -> &'b [&'a str] {
+    let mut n = 0;
+    for a in args.split(',') {
+        if n < INLINE_ARGS {
+            inline[n] = a;
+        } else {
+            if spill.is_empty() {
+                spill.extend_from_slice(&inline[..]);
+            }
+            spill.push(a);
+        }
+        n += 1;
+    }
+    if n <= INLINE_ARGS {
+        &inline[..n]
+    } else {
+        spill
+    }
+}
+
 /// Runs one application. `args` are substituted already.
 pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc: &Loc) -> Flow {
     let Some(a) = App::from_name(app) else {
         log::warn!("{loc}: {}: no application '{app}': hanging up", ex.here());
         return end(Cause::FAILURE);
     };
-    let argv: Vec<&str> = args.split(',').collect();
+    let mut inline = [""; INLINE_ARGS];
+    let mut spill = Vec::new();
+    let argv = split_args(args, &mut inline, &mut spill);
     let arg = |i: usize| argv.get(i).map(|s| s.trim()).unwrap_or("");
     match a {
         App::NoOp => {
@@ -448,7 +479,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             };
             answered_then(ex, opts.contains('n'), cmd, State::Background)
         }
-        App::Read => read(ex, &argv, loc),
+        App::Read => read(ex, argv, loc),
         App::Echo => Flow::Cmd(Command::Echo, State::Echo),
         App::SayDigits => say(digit_files(arg(0))),
         App::SayNumber => match arg(0).parse::<i64>() {
@@ -458,10 +489,10 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 Flow::Next
             }
         },
-        App::Dial => dial(ex, &argv, loc),
+        App::Dial => dial(ex, argv, loc),
         App::SayAlpha => say(alpha_files(arg(0))),
         App::SayPhonetic => say(phonetic_files(arg(0))),
-        App::SayUnixTime => say_unixtime(ex, dp, &argv),
+        App::SayUnixTime => say_unixtime(ex, dp, argv),
         App::Macro => macros::call(ex, dp, args),
         App::MacroIf => {
             let Some((cond, branches)) = args.split_once('?') else {
@@ -505,7 +536,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::TrySystem => system::system(ex, args, true, loc),
         App::MessageSend => crate::dialplan::functions::message::send(ex, args),
         App::SetCallerPres => misc::set_caller_pres(ex, args, loc),
-        App::Authenticate => authenticate(ex, &argv, loc),
+        App::Authenticate => authenticate(ex, argv, loc),
         App::PlayTones => {
             if args.trim().is_empty() {
                 log::warn!("{loc}: {}: PlayTones requires a tone", ex.here());
@@ -519,8 +550,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 State::AwaitDone { answers: false },
             )
         }
-        App::SendDTMF => send_dtmf(ex, &argv, loc),
-        App::ChanIsAvail => chan_is_avail(ex, &argv, loc),
+        App::SendDTMF => send_dtmf(ex, argv, loc),
+        App::ChanIsAvail => chan_is_avail(ex, argv, loc),
         App::Pickup | App::PickupChan => pickup(ex, a, args, loc),
         App::Park => park::park(ex, args, loc),
         App::Queue => queue::run(ex, dp, queue::QueueApp::Queue, args, loc),
@@ -528,15 +559,15 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
         App::RemoveQueueMember => queue::run(ex, dp, queue::QueueApp::Remove, args, loc),
         App::PauseQueueMember => queue::run(ex, dp, queue::QueueApp::Pause, args, loc),
         App::UnpauseQueueMember => queue::run(ex, dp, queue::QueueApp::Unpause, args, loc),
-        App::ParkedCall => park::parked_call(ex, &argv, loc),
-        App::Record => record(ex, &argv, loc),
+        App::ParkedCall => park::parked_call(ex, argv, loc),
+        App::Record => record(ex, argv, loc),
         App::MixMonitor => mixmonitor::mixmonitor(ex, dp, args, loc),
         App::StopMixMonitor => mixmonitor::stop(args),
-        App::ConfBridge => confbridge::confbridge(ex, &argv, loc),
-        App::MeetMe => meetme::meetme(ex, &argv, loc),
-        App::MeetMeCount => meetme::count(ex, &argv, loc),
-        App::Page => page::page(ex, &argv, loc),
-        App::Monitor => monitor::monitor(ex, dp, &argv, loc),
+        App::ConfBridge => confbridge::confbridge(ex, argv, loc),
+        App::MeetMe => meetme::meetme(ex, argv, loc),
+        App::MeetMeCount => meetme::count(ex, argv, loc),
+        App::Page => page::page(ex, argv, loc),
+        App::Monitor => monitor::monitor(ex, dp, argv, loc),
         App::StopMonitor => monitor::stop(ex),
         App::DBdel => {
             match crate::dialplan::astdb::full_key(args) {
@@ -596,7 +627,7 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                 end(Cause::FAILURE)
             }
         },
-        App::PrivacyManager => privacy::start(ex, &argv, loc),
+        App::PrivacyManager => privacy::start(ex, argv, loc),
         App::UserEvent => misc::user_event(ex, args, loc),
         App::StackPop => misc::stack_pop(ex, loc),
         App::NoCDR => {
@@ -607,8 +638,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
             ex.cdr.reset = Some(ex.now);
             Flow::Next
         }
-        App::VoiceMail => voicemail::voicemail(ex, dp, &argv),
-        App::VoiceMailMain => voicemail::voicemail_main(ex, dp, &argv),
+        App::VoiceMail => voicemail::voicemail(ex, dp, argv),
+        App::VoiceMailMain => voicemail::voicemail_main(ex, dp, argv),
         App::SIPAddHeader => misc::add_header(ex, args.trim()),
         App::SIPRemoveHeader => misc::remove_header(ex, args),
     }
@@ -678,10 +709,19 @@ pub(crate) fn set_variable(ex: &mut Execution, dp: &Dialplan, name: &str, value:
     }
     if level > 0 {
         ex.inheritable.insert(name.to_string(), level);
-    } else {
+    } else if !ex.inheritable.is_empty() {
         ex.inheritable.remove(name);
     }
-    ex.vars.insert(name.to_string(), value.to_string());
+    if ex.set_hidden_var(name, value) {
+        return;
+    }
+    // A variable set again (DIALSTATUS, a loop counter) keeps its name and buffer.
+    match ex.vars.get_mut(name) {
+        Some(v) => value.clone_into(v),
+        None => {
+            ex.vars.insert(name.to_string(), value.to_string());
+        }
+    }
 }
 
 /// Resolves `[[context,]exten,]priority|label` against the current position.
@@ -1067,4 +1107,33 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
         },
         State::AwaitDial { keep_going },
     )
+}
+
+#[cfg(test)]
+mod split_args_tests {
+    use super::*;
+
+    #[test]
+    fn split_on_the_stack_is_split_collected() {
+        let many = (0..20).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        for args in [
+            "",
+            ",",
+            "a",
+            "SIP/1002,30",
+            "a,,b,",
+            "1,2,3,4,5,6,7,8",
+            "1,2,3,4,5,6,7,8,9",
+            &many,
+        ] {
+            let mut inline = [""; INLINE_ARGS];
+            let mut spill = Vec::new();
+            let want: Vec<&str> = args.split(',').collect();
+            assert_eq!(
+                split_args(args, &mut inline, &mut spill),
+                &want[..],
+                "{args:?}"
+            );
+        }
+    }
 }

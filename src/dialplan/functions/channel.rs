@@ -38,8 +38,10 @@ fn hidden(cx: &Ctx<'_>, key: &str, default: &str) -> String {
     cx.ex
         .vars
         .get(key)
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
+        .map(String::as_str)
+        .or(cx.ex.hidden_var(key))
+        .unwrap_or(default)
+        .to_string()
 }
 
 pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, String> {
@@ -225,7 +227,9 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
                         "dnid" => CID_DNID,
                         _ => CID_ANI,
                     };
-                    cx.ex.vars.insert(key.into(), value.trim().to_string());
+                    if !cx.ex.set_hidden_var(key, value.trim()) {
+                        cx.ex.vars.insert(key.into(), value.trim().to_string());
+                    }
                 }
                 "num-pres" | "name-pres" | "pres" => {
                     let v = value.trim().to_ascii_lowercase();
