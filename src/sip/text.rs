@@ -102,7 +102,9 @@ pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn is_lws(b: u8) -> bool {
+/// True for SP, HTAB, CR and LF (what [`trim`] removes).
+#[inline]
+pub(crate) fn is_lws(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
 }
 
