@@ -36,12 +36,14 @@ fn bad(header: &'static str, what: impl Into<String>) -> Invalid {
     }
 }
 
-/// The essentials of one message.
+/// The essentials of one message. Kept inline in the message (no allocation of their own
+/// per message); From and To, large once decoded and decoded only for some messages, are
+/// boxed when they are.
 #[derive(Debug, Clone)]
 pub(crate) struct Essentials {
     vias: OnceCell<Vec<Via>>,
-    from: OnceCell<NameAddr>,
-    to: OnceCell<NameAddr>,
+    from: OnceCell<Box<NameAddr>>,
+    to: OnceCell<Box<NameAddr>>,
     pub cseq: CSeq,
     pub max_forwards: Option<u32>,
     pub content_length: Option<u32>,
@@ -132,7 +134,7 @@ impl Essentials {
     }
 
     /// Checks the essentials of parsed headers, decoding only CSeq and the numbers.
-    pub fn validate(h: &Headers) -> Result<Box<Essentials>, Invalid> {
+    pub fn validate(h: &Headers) -> Result<Essentials, Invalid> {
         let mut n_vias = 0usize;
         let mut bare_cookie = false;
         let mut spans = Spans::default();
@@ -198,7 +200,7 @@ impl Essentials {
         };
         let max_forwards = number(&max_forwards, "Max-Forwards")?;
         let content_length = number(&content_length, "Content-Length")?;
-        let mut e = Box::new(Essentials::for_response(cseq));
+        let mut e = Essentials::for_response(cseq);
         e.max_forwards = max_forwards;
         e.content_length = content_length;
         e.bare_cookie = bare_cookie;
@@ -231,18 +233,22 @@ impl Essentials {
     /// From, decoded on first use.
     pub fn from(&self, h: &Headers) -> &NameAddr {
         self.from.get_or_init(|| {
-            last(h, &HeaderName::From)
-                .and_then(|v| NameAddr::parse(v).ok())
-                .unwrap_or_default()
+            Box::new(
+                last(h, &HeaderName::From)
+                    .and_then(|v| NameAddr::parse(v).ok())
+                    .unwrap_or_default(),
+            )
         })
     }
 
     /// To, decoded on first use.
     pub fn to(&self, h: &Headers) -> &NameAddr {
         self.to.get_or_init(|| {
-            last(h, &HeaderName::To)
-                .and_then(|v| NameAddr::parse(v).ok())
-                .unwrap_or_default()
+            Box::new(
+                last(h, &HeaderName::To)
+                    .and_then(|v| NameAddr::parse(v).ok())
+                    .unwrap_or_default(),
+            )
         })
     }
 

@@ -97,28 +97,36 @@ impl Received {
         }
     }
 
-    /// The store: `head` (the header lines, from the first one) copied once, then the
-    /// lines to rewrite; `spare` more bytes of room for headers pushed later.
-    pub(crate) fn finish(self, head: &str, spare: usize) -> Headers {
+    /// The store: `whole[..copy]` (the datagram from its start line, with the body when
+    /// it is UTF-8: one copy serves the request line, the header lines and the body) copied
+    /// once, then the lines to rewrite; `lines` is how many of those bytes are header
+    /// lines (the sizing hint [`Headers::text_len`] counts only those); `spare` more bytes
+    /// of room for headers pushed later. Positions of the lines read are in `whole`.
+    pub(crate) fn finish(self, whole: &str, copy: usize, lines: usize, spare: usize) -> Headers {
         let Received {
             mut entries,
             rewrite,
         } = self;
-        let mut text = String::with_capacity(head.len() + spare);
-        text.push_str(head);
+        let kept = whole.get(..copy).unwrap_or("");
+        let mut text = String::with_capacity(kept.len() + spare);
+        text.push_str(kept);
         for (i, raw, joined) in rewrite {
             let Some(e) = entries.get_mut(i) else {
                 continue;
             };
             let value = match &joined {
                 Some(j) => j.as_str(),
-                None => head.get(raw).unwrap_or(""),
+                None => whole.get(raw).unwrap_or(""),
             };
             let (line, value) = append_line(&mut text, &e.name, value);
             e.line = line;
             e.value = value;
         }
-        Headers { text, entries }
+        Headers {
+            text,
+            entries,
+            raw: kept.len().saturating_sub(lines),
+        }
     }
 }
 
@@ -142,6 +150,9 @@ pub(crate) struct Span {
 pub struct Headers {
     text: String,
     entries: Vec<Entry>,
+    /// Bytes of `text` that are no header line: a received message's start line and
+    /// body, a built request's Request-URI ([`Headers::push_raw`]).
+    raw: usize,
 }
 
 impl PartialEq for Headers {
@@ -163,6 +174,7 @@ impl Headers {
         Headers {
             text: String::with_capacity(bytes),
             entries: Vec::with_capacity(count),
+            raw: 0,
         }
     }
 
@@ -346,7 +358,29 @@ impl Headers {
 
     /// Bytes of all header lines (a sizing hint for serializers).
     pub(crate) fn text_len(&self) -> usize {
-        self.text.len()
+        self.text.len().saturating_sub(self.raw)
+    }
+
+    /// The span of `r` in the text (None if it does not fit), for text the store holds
+    /// besides the header lines (see [`Received::finish`]).
+    pub(crate) fn span(&self, r: Range<usize>) -> Option<Span> {
+        if r.start > r.end || r.end > self.text.len() {
+            return None;
+        }
+        Some(Span {
+            start: u32::try_from(r.start).ok()?,
+            end: u32::try_from(r.end).ok()?,
+        })
+    }
+
+    /// Appends text that is no header line (a built request's Request-URI): `write` prints
+    /// it; its span is returned. Saves the message a String of its own.
+    pub(crate) fn push_raw(&mut self, write: impl FnOnce(&mut String)) -> Span {
+        let start = self.text.len();
+        write(&mut self.text);
+        let end = self.text.len();
+        self.raw += end - start;
+        self.span(start..end).unwrap_or(Span { start: 0, end: 0 })
     }
 }
 
@@ -365,7 +399,7 @@ mod tests {
         r.wire_line(HeaderName::Subject, 51, 60..61);
         r.fold(head, "  y ");
         r.wire_line(HeaderName::Other("X-B".into()), 69, 74..75);
-        let mut h = r.finish(head, 0);
+        let mut h = r.finish(head, head.len(), head.len(), 0);
         assert_eq!(h.get(&HeaderName::Subject), Some("x y"));
         assert_eq!(h.get(&HeaderName::parse("x-b")), Some("7"));
         h.remove(&HeaderName::parse("X-B"));

@@ -45,7 +45,7 @@ macro_rules! message_common {
 
         /// The body, framed by Content-Length.
         pub fn body(&self) -> &[u8] {
-            &self.body
+            self.body.bytes(&self.headers)
         }
 
         /// All header lines in order.
@@ -89,7 +89,7 @@ macro_rules! message_common {
             if let Some(ct) = content_type {
                 self.headers.set(HeaderName::ContentType, ct);
             }
-            self.body = body;
+            self.body = super::body::Body::Owned(body);
         }
     };
 }

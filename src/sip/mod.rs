@@ -28,6 +28,7 @@
 //! [`ParseError::error_response`] builds the answer from the raw headers.
 #![warn(missing_docs)]
 
+mod body;
 mod cseq;
 mod error;
 mod escape;

@@ -41,6 +41,9 @@ macro_rules! header_names {
         /// Every long name, lowercase, with its constructor (table order).
         const LONG: &[(&str, fn() -> HeaderName)] = &[ $( ($lower, || HeaderName::$variant), )* ];
 
+        /// Every long name as [`HeaderName::as_str`] spells it (table order, as [`LONG`]).
+        const CANON: &[&str] = &[ $( $canon, )* ];
+
         impl HeaderName {
             /// The canonical long form, e.g. `"Call-ID"`.
             pub fn as_str(&self) -> &str {
@@ -73,6 +76,33 @@ macro_rules! header_names {
                     $( HeaderName::$variant => $list, )*
                     HeaderName::Other(_) => false,
                 }
+            }
+
+            /// [`HeaderName::lookup`], and whether `s` is the canonical spelling: the names
+            /// starting with the same letter are compared exactly first (senders write
+            /// canonical names), then without case.
+            fn lookup_as_written(s: &str) -> Option<(HeaderName, bool)> {
+                let b = s.as_bytes();
+                let first = b.first()?.to_ascii_lowercase();
+                if b.len() == 1 {
+                    return HeaderName::lookup(s).map(|n| (n, false));
+                }
+                let mut candidates = BY_FIRST.get(usize::from(first)).copied().unwrap_or(0);
+                while candidates != 0 {
+                    let i = candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    if let (Some((name, make)), Some(canon)) = (LONG.get(i), CANON.get(i)) {
+                        if name.len() == b.len() {
+                            if s == *canon {
+                                return Some((make(), true));
+                            }
+                            if s.eq_ignore_ascii_case(name) {
+                                return Some((make(), false));
+                            }
+                        }
+                    }
+                }
+                None
             }
 
             /// Case-insensitive lookup of a long name or compact form.
@@ -241,13 +271,24 @@ impl HeaderName {
 
     /// [`HeaderName::parse`], and whether [`HeaderName::as_str`] spells it as `s` is
     /// written (the canonical spelling, or any spelling of an unknown name).
+    // Inlined into the header reader: the exact match of the usual names stays on its path,
+    // the table walk of the others is a call.
+    #[inline]
     pub(crate) fn parse_as_written(s: &str) -> (HeaderName, bool) {
         if let Some(n) = HeaderName::exact(s) {
             return (n, true);
         }
-        let n = HeaderName::parse(s);
-        let same = matches!(n, HeaderName::Other(_)) || n.as_str() == s;
-        (n, same)
+        HeaderName::parse_other_as_written(s)
+    }
+
+    /// [`HeaderName::parse_as_written`] past the exact match: one walk of the table answers
+    /// both (no second exact match, no spelling compare).
+    #[inline(never)]
+    fn parse_other_as_written(s: &str) -> (HeaderName, bool) {
+        match HeaderName::lookup_as_written(s) {
+            Some(found) => found,
+            None => (HeaderName::Other(s.to_owned()), true),
+        }
     }
 
     /// The canonical spellings of the headers every message carries.
@@ -401,6 +442,28 @@ mod tests {
             let (n, same) = HeaderName::parse_as_written(s);
             assert_eq!(n, HeaderName::parse(s));
             assert_eq!(same, n.as_str() == s, "{s}");
+        }
+    }
+
+    #[test]
+    fn table_walk_as_written_agrees_with_parse_then_compare() {
+        let mut names: Vec<String> = vec!["X-Odd".into(), "x".into(), "Vi".into(), "".into()];
+        for (lower, make) in super::LONG {
+            let n = make();
+            names.push(lower.to_string());
+            names.push(n.as_str().to_string());
+            names.push(n.as_str().to_uppercase());
+            names.push(n.as_str().replacen('-', "_", 1));
+            names.extend(n.compact().map(str::to_string));
+            names.extend(n.compact().map(str::to_uppercase));
+        }
+        for s in names {
+            let n = HeaderName::parse(&s);
+            let same = matches!(n, HeaderName::Other(_)) || n.as_str() == s;
+            let (got, got_same) = HeaderName::parse_as_written(&s);
+            assert_eq!(got, n, "{s}");
+            assert_eq!(got.as_str(), n.as_str(), "{s}");
+            assert_eq!(got_same, same, "{s}");
         }
     }
 

@@ -3,10 +3,11 @@
 
 use std::cell::OnceCell;
 
+use super::body::Body;
 use super::cseq::CSeq;
 use super::error::HeaderError;
 use super::essentials::Essentials;
-use super::headers::Headers;
+use super::headers::{Headers, Span};
 use super::method::Method;
 use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
@@ -29,18 +30,20 @@ pub(crate) static NO_VIA: Via = Via {
 pub struct Request {
     method: Method,
     uri: OnceCell<Uri>,
-    uri_text: String,
+    /// The Request-URI as written on the request line: a span of the header text (which
+    /// holds the received request line, or the URI printed by a builder).
+    uri_text: Span,
     headers: Headers,
-    body: Vec<u8>,
-    ess: Box<Essentials>,
+    body: Body,
+    ess: Essentials,
 }
 
 impl PartialEq for Request {
     fn eq(&self, other: &Request) -> bool {
         self.method == other.method
-            && self.uri_text == other.uri_text
+            && self.uri_text() == other.uri_text()
             && self.headers == other.headers
-            && self.body == other.body
+            && self.body() == other.body()
     }
 }
 
@@ -49,15 +52,15 @@ impl Eq for Request {}
 impl Request {
     pub(crate) fn from_parts(
         method: Method,
-        uri_text: &str,
+        uri_text: Span,
         headers: Headers,
-        body: Vec<u8>,
-        ess: Box<Essentials>,
+        body: Body,
+        ess: Essentials,
     ) -> Request {
         Request {
             method,
             uri: OnceCell::new(),
-            uri_text: uri_text.to_owned(),
+            uri_text,
             headers,
             body,
             ess,
@@ -66,33 +69,25 @@ impl Request {
 
     /// A new request for sipbox to send; add headers with [`Request::push_header`].
     pub fn new(method: Method, uri: Uri) -> Request {
-        Request {
-            ess: Box::new(Essentials::empty(method.clone())),
-            method,
-            uri_text: {
-                let mut t = String::with_capacity(48);
-                uri.write_to(&mut t);
-                t
-            },
-            uri: OnceCell::from(uri),
-            headers: Headers::with_capacity(512, 12),
-            body: Vec::new(),
-        }
+        let mut r = Request::new_to(method, &uri);
+        r.uri = OnceCell::from(uri);
+        r
     }
 
     /// As [`Request::new`] for a Request-URI the caller keeps (a dialog's remote target):
     /// the URI is printed into the request line without cloning it, and decoded again only
     /// if [`Request::uri`] is asked.
     pub fn new_to(method: Method, uri: &Uri) -> Request {
-        let mut uri_text = String::with_capacity(48);
-        uri.write_to(&mut uri_text);
+        // The URI is printed into the header text: no String of its own.
+        let mut headers = Headers::with_capacity(560, 12);
+        let uri_text = headers.push_raw(|t| uri.write_to(t));
         Request {
-            ess: Box::new(Essentials::empty(method.clone())),
+            ess: Essentials::empty(method.clone()),
             method,
             uri_text,
             uri: OnceCell::new(),
-            headers: Headers::with_capacity(512, 12),
-            body: Vec::new(),
+            headers,
+            body: Body::default(),
         }
     }
 
@@ -104,7 +99,12 @@ impl Request {
     /// The Request-URI.
     pub fn uri(&self) -> &Uri {
         self.uri
-            .get_or_init(|| Uri::parse(&self.uri_text).unwrap_or_default())
+            .get_or_init(|| Uri::parse(self.uri_text()).unwrap_or_default())
+    }
+
+    /// The Request-URI as written on the request line.
+    fn uri_text(&self) -> &str {
+        self.headers.at(self.uri_text)
     }
 
     /// Every Via value, top first.
@@ -170,7 +170,7 @@ impl Request {
     /// computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
-            self.headers.text_len() + self.uri_text.len() + self.body.len() + 64,
+            self.headers.text_len() + self.uri_text().len() + self.body().len() + 64,
         );
         self.write_to(&mut out);
         out
@@ -181,9 +181,9 @@ impl Request {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.method.as_str().as_bytes());
         out.push(b' ');
-        out.extend_from_slice(self.uri_text.as_bytes());
+        out.extend_from_slice(self.uri_text().as_bytes());
         out.extend_from_slice(b" SIP/2.0\r\n");
-        write_tail(out, &self.headers, &self.body);
+        write_tail(out, &self.headers, self.body());
     }
 }
 

@@ -1,6 +1,7 @@
 //! A validated SIP response (RFC 3261 §7.2, §8.2.6): accessors, `for_request` (the UAS
 //! copies Via, From, To, Call-ID and CSeq, §8.2.6.2) and the serializer.
 
+use super::body::Body;
 use super::cseq::CSeq;
 use super::error::HeaderError;
 use super::essentials::Essentials;
@@ -24,8 +25,8 @@ pub struct Response {
     /// The table's phrase is borrowed: most responses sipbox builds carry it.
     reason: Cow<'static, str>,
     headers: Headers,
-    body: Vec<u8>,
-    ess: Box<Essentials>,
+    body: Body,
+    ess: Essentials,
 }
 
 impl PartialEq for Response {
@@ -33,7 +34,7 @@ impl PartialEq for Response {
         self.status == other.status
             && self.reason == other.reason
             && self.headers == other.headers
-            && self.body == other.body
+            && self.body() == other.body()
     }
 }
 
@@ -44,12 +45,12 @@ impl Response {
         status: u16,
         reason: &str,
         headers: Headers,
-        body: Vec<u8>,
-        ess: Box<Essentials>,
+        body: Body,
+        ess: Essentials,
     ) -> Response {
         Response {
             status,
-            reason: Cow::Owned(reason.to_owned()),
+            reason: reason_of(status, reason),
             headers,
             body,
             ess,
@@ -60,10 +61,10 @@ impl Response {
     pub fn new(status: u16, reason: &str) -> Response {
         Response {
             status,
-            reason: Cow::Owned(reason.to_owned()),
+            reason: reason_of(status, reason),
             headers: Headers::with_capacity(512, 12),
-            body: Vec::new(),
-            ess: Box::new(Essentials::empty(Method::Invite)),
+            body: Body::default(),
+            ess: Essentials::empty(Method::Invite),
         }
     }
 
@@ -144,16 +145,12 @@ impl Response {
         }
         headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
         headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
-        let ess = Box::new(Essentials::for_response(req.cseq().clone()));
-        let reason = match StatusCode::new(status) {
-            Some(s) if s.reason() == reason => Cow::Borrowed(s.reason()),
-            _ => Cow::Owned(reason.to_owned()),
-        };
+        let ess = Essentials::for_response(req.cseq().clone());
         Response {
             status,
-            reason,
+            reason: reason_of(status, reason),
             headers,
-            body: Vec::new(),
+            body: Body::default(),
             ess,
         }
     }
@@ -214,8 +211,9 @@ impl Response {
 
     /// Serializes with canonical header names and a computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(self.headers.text_len() + self.reason.len() + self.body.len() + 64);
+        let mut out = Vec::with_capacity(
+            self.headers.text_len() + self.reason.len() + self.body().len() + 64,
+        );
         self.write_to(&mut out);
         out
     }
@@ -228,7 +226,16 @@ impl Response {
         out.push(b' ');
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
-        write_tail(out, &self.headers, &self.body);
+        write_tail(out, &self.headers, self.body());
+    }
+}
+
+/// `reason`, borrowed from the status table when it is the table's phrase (nearly every
+/// response built or received): no String of its own.
+fn reason_of(status: u16, reason: &str) -> Cow<'static, str> {
+    match StatusCode::new(status) {
+        Some(s) if s.reason() == reason => Cow::Borrowed(s.reason()),
+        _ => Cow::Owned(reason.to_owned()),
     }
 }
 

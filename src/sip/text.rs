@@ -102,7 +102,9 @@ pub(crate) fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn is_lws(b: u8) -> bool {
+/// True for SP, HTAB, CR and LF (what [`trim`] removes).
+#[inline]
+pub(crate) fn is_lws(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r' || b == b'\n'
 }
 
@@ -173,8 +175,11 @@ pub(crate) fn memchr(hay: &[u8], needle: u8) -> Option<usize> {
             break;
         };
         let x = u64::from_le_bytes(w) ^ pat;
-        if x.wrapping_sub(LO) & !x & HI != 0 {
-            return c.iter().position(|&b| b == needle).map(|i| off + i);
+        let hits = x.wrapping_sub(LO) & !x & HI;
+        if hits != 0 {
+            // The lowest flagged byte is the first match: a false flag can only sit above
+            // a true one (the borrow of a zero byte), so no byte-by-byte rescan is needed.
+            return Some(off + (hits.trailing_zeros() / 8) as usize);
         }
         off += 8;
     }
@@ -441,6 +446,32 @@ mod tests {
             Some(8)
         );
         assert_eq!(memchr(b"", b'a'), None);
+        // Every placement of the needle (and of bytes one off it, and high bytes) in the
+        // first 20 bytes, against the plain scan.
+        for needle in [0u8, 1, b'\n', 0x7f, 0x80, 0xff] {
+            for len in 0..20usize {
+                for at in 0..=len {
+                    for fill in [
+                        0u8,
+                        1,
+                        needle.wrapping_sub(1),
+                        needle.wrapping_add(1),
+                        0x80,
+                        0xff,
+                    ] {
+                        let mut hay = vec![fill; len];
+                        if let Some(b) = hay.get_mut(at) {
+                            *b = needle;
+                        }
+                        if let Some(b) = hay.get_mut(at + 3) {
+                            *b = needle;
+                        }
+                        let want = hay.iter().position(|&b| b == needle);
+                        assert_eq!(memchr(&hay, needle), want, "{needle} {len} {at} {fill}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -39,14 +39,31 @@ pub fn hex16(n: u64) -> String {
     s
 }
 
-/// Appends an IPv4 address in dotted-quad form.
+/// Appends an IPv4 address in dotted-quad form: printed into a stack buffer, then one
+/// append (pushing char by char pays a capacity check and a UTF-8 encoding per digit).
 pub fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
+    let mut buf = [0u8; 15];
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = buf.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    };
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            put(b'.');
         }
-        push_decimal(out, usize::from(octet));
+        if octet >= 100 {
+            put(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            put(b'0' + octet / 10 % 10);
+        }
+        put(b'0' + octet % 10);
     }
+    // Digits and dots only: always UTF-8.
+    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
 }
 
 /// Appends an address as a URI or Via host: IPv4 as is, IPv6 in brackets (RFC 3261 §19.1.1).
@@ -83,6 +100,12 @@ mod tests {
 
     #[test]
     fn addresses_print_as_the_standard_printer_does() {
+        for o in 0..=255u8 {
+            let v = Ipv4Addr::new(o, 255 - o, o / 3, o.wrapping_mul(7));
+            let mut s = String::new();
+            push_ipv4(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
         for a in [
             "0.0.0.0:0",
             "127.0.0.1:5060",
@@ -103,6 +126,11 @@ mod tests {
                 IpAddr::V6(v) => format!("[{v}]"),
             };
             assert_eq!(host_string(addr.ip()), want, "{a}");
+            if let IpAddr::V4(v) = addr.ip() {
+                let mut s = String::from("x");
+                push_ipv4(&mut s, v);
+                assert_eq!(s, format!("x{v}"));
+            }
         }
     }
 
