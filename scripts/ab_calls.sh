@@ -69,6 +69,11 @@ run() {
   wait $uas || true
   failed=$(tail -1 "$D/calls.csv" | awk -F';' '{print $18}')
   kill $SB_PID; wait $SB_PID 2>/dev/null || true; SB_PID=
+  # sipbox's own view of a run with failures: its warnings, the most frequent first.
+  if [ "${failed:-0}" != 0 ]; then
+    grep -E ' (WARN|ERROR) ' "$D/sipbox.log" | sed -E 's/^.*(WARN|ERROR) +//; s/[0-9]+/N/g' \
+      | sort | uniq -c | sort -rn | head -3 | sed 's/^/  sipbox log: /' || true
+  fi
   python3 - "$label" "$s0" "$s1" "$t0" "$t1" "$HZ" "$CALLS" "$ok" "${failed:-?}" "$D/res" "$u0" "$u1" <<'PY'
 import sys
 label=sys.argv[1]; s0,s1,t0,t1,hz,n=map(float,sys.argv[2:8]); ok=sys.argv[8]; failed=sys.argv[9]
