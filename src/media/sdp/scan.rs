@@ -302,27 +302,27 @@ pub struct Audio<'a> {
     pub index: usize,
     pub(crate) m: MLine<'a>,
     /// Its codecs, resolved while scanning.
-    codecs: CodecList<'a>,
-    conn: Option<Conn<'a>>,
-    dir: Option<Direction>,
-    rtcp_mux: bool,
-    rtcp: Option<&'a str>,
+    pub(super) codecs: CodecList<'a>,
+    pub(super) conn: Option<Conn<'a>>,
+    pub(super) dir: Option<Direction>,
+    pub(super) rtcp_mux: bool,
+    pub(super) rtcp: Option<&'a str>,
 }
 
 /// A validated SDP body, seen in place.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     pub(crate) text: &'a str,
-    session_conn: Option<Conn<'a>>,
-    session_dir: Option<Direction>,
-    audio: Option<Audio<'a>>,
+    pub(super) session_conn: Option<Conn<'a>>,
+    pub(super) session_dir: Option<Direction>,
+    pub(super) audio: Option<Audio<'a>>,
     /// Lines come in the order `Sdp`'s printer writes them, so a copy of the lines prints the
     /// same bytes as the model would.
     pub(crate) in_order: bool,
     /// The largest format list of any m= line.
-    max_formats: usize,
+    pub(super) max_formats: usize,
     /// How many m= lines.
-    media_count: usize,
+    pub(super) media_count: usize,
 }
 
 /// The session-level position of a line in the printer's order.
