@@ -352,17 +352,18 @@ impl Call {
             );
             StatusCode::NOT_ACCEPTABLE_HERE
         };
-        // Lives on the stack for this call only; boxing the view would allocate.
-        #[allow(clippy::large_enum_variant)]
-        enum Offer<'b> {
+        // What the callee is offered: the lean rewrite of the view (held by reference:
+        // moving a view copies its codec list), or the model's offer.
+        enum Offer<'v, 'b> {
             Late,
-            Lean(View<'b>, emit::Filter, Option<u8>),
+            Lean(&'v View<'b>, emit::Filter, Option<u8>),
             Model(Sdp),
         }
-        let offer = match self.caller_view(cx.now, invite.body())? {
+        let view = self.caller_view(cx.now, invite.body())?;
+        let offer = match &view {
             None => Offer::Late,
             Some(v) if v.lean() => {
-                let (f, te) = negotiate::callee_filter(&v, &caller_allow, &callee_allow)
+                let (f, te) = negotiate::callee_filter(v, &caller_allow, &callee_allow)
                     .map_err(|_| no_common(self))?;
                 Offer::Lean(v, f, te)
             }
@@ -387,7 +388,7 @@ impl Call {
         let (te, bytes) = match offer {
             Offer::Lean(v, f, te) => (
                 te,
-                emit::rewrite(&v, Some(&f), &mut lm.session, ip, pair.port),
+                emit::rewrite(v, Some(&f), &mut lm.session, ip, pair.port),
             ),
             Offer::Model(f) => model(f.rewrite(&mut lm.session, ip, pair.port)),
             // Late offer: sipbox offers the callee's codecs itself.

@@ -58,6 +58,11 @@ impl<'a> Lines<'a> {
                         end = i;
                         break;
                     }
+                    // The usual CRLF end: no second search for the LF.
+                    b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                        end = i + 1;
+                        break;
+                    }
                     b'\r' | 0 if bad.is_none() => bad = Some(i),
                     _ => {}
                 }
