@@ -830,18 +830,31 @@ pub(crate) struct Dec {
 impl Dec {
     /// The digits of `n`.
     pub fn of(mut n: u64) -> Dec {
+        // Two digits per division: the o= session id and version have ten or more.
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let mut d = Dec {
             buf: [0; 20],
             start: 20,
         };
-        loop {
-            d.start -= 1;
-            d.buf[d.start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return d;
-            }
+        while n >= 100 {
+            let r = (n % 100) as usize * 2;
+            n /= 100;
+            d.start -= 2;
+            d.buf[d.start..d.start + 2].copy_from_slice(&PAIRS[r..r + 2]);
         }
+        if n >= 10 {
+            let r = n as usize * 2;
+            d.start -= 2;
+            d.buf[d.start..d.start + 2].copy_from_slice(&PAIRS[r..r + 2]);
+        } else {
+            d.start -= 1;
+            d.buf[d.start] = b'0' + n as u8;
+        }
+        d
     }
 
     /// As bytes.

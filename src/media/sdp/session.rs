@@ -6,6 +6,7 @@
 //! changes; a refresh re-offers the same description with the same version), RFC 4566 §5.2.
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use super::emit::{push_ip, push_num};
 use super::{Connection, Origin, Sdp};
@@ -115,8 +116,9 @@ impl LocalSession {
         self.version
     }
 
-    /// Writes `o=sipbox <id> <version> IN IP4|IP6 <ip>` and its CRLF.
-    fn push_origin(&self, out: &mut Vec<u8>, ip: IpAddr) {
+    /// Writes `o=sipbox <id> <version> IN IP4|IP6 <ip>` and its CRLF; returns where the
+    /// address is in `out`.
+    fn push_origin(&self, out: &mut Vec<u8>, ip: IpAddr) -> Range<usize> {
         out.extend_from_slice(b"o=sipbox ");
         push_num(out, self.session_id);
         out.push(b' ');
@@ -125,14 +127,18 @@ impl LocalSession {
             IpAddr::V4(_) => b" IN IP4 ",
             IpAddr::V6(_) => b" IN IP6 ",
         });
+        let start = out.len();
         push_ip(out, ip);
+        let addr = start..out.len();
         out.extend_from_slice(b"\r\n");
+        addr
     }
 
-    /// Starts a body of ours: `v=0` and our o= line at the current version.
-    pub(crate) fn begin(&self, out: &mut Vec<u8>, ip: IpAddr) {
+    /// Starts a body of ours: `v=0` and our o= line at the current version. Returns where
+    /// the address is in `out`, for the body's c= line (valid until [`LocalSession::seal`]).
+    pub(crate) fn begin(&self, out: &mut Vec<u8>, ip: IpAddr) -> Range<usize> {
         out.extend_from_slice(b"v=0\r\n");
-        self.push_origin(out, ip);
+        self.push_origin(out, ip)
     }
 
     /// Finishes a body begun with [`LocalSession::begin`]: if it differs from the last one
