@@ -398,21 +398,21 @@ impl<'a> View<'a> {
                     .max(m.formats.split_ascii_whitespace().count());
                 in_audio = v.audio.is_none() && m.kind == "audio";
                 if in_audio {
-                    let mut codecs = CodecList::new();
-                    for f in m.formats.split_ascii_whitespace() {
-                        if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
-                            codecs.push(Pt::fixed(pt));
-                        }
-                    }
-                    v.audio = Some(Audio {
+                    // Filled where it lies: the codec list is the bulk of a view.
+                    let a = v.audio.insert(Audio {
                         index: media,
                         m,
-                        codecs,
+                        codecs: CodecList::new(),
                         conn: None,
                         dir: None,
                         rtcp_mux: false,
                         rtcp: None,
                     });
+                    for f in m.formats.split_ascii_whitespace() {
+                        if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
+                            a.codecs.push(Pt::fixed(pt));
+                        }
+                    }
                 }
                 current = Some((m, l.n, false));
                 media += 1;
