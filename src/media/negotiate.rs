@@ -296,7 +296,16 @@ pub fn callee_filter(
     }
     let kept3 = pts3;
     dtmf_lean(&codecs2, &kept3, &mut pts3);
-    let te = resolve_lean(&codecs2, &pts3).telephone_event_pt();
+    // `resolve_lean(&codecs2, &pts3).telephone_event_pt()`, without building the list.
+    let mut tes = pts3
+        .items()
+        .iter()
+        .filter_map(|pt| codecs2.get(*pt))
+        .filter(|c| c.kind == Kind::Te);
+    let te = tes
+        .clone()
+        .next()
+        .map(|first| tes.find(|c| c.clock == 8000).unwrap_or(first).pt);
     let filter = Filter {
         pts: pts3,
         keep: pts1.set() & pts3.set(),

@@ -36,7 +36,7 @@ use crate::media::g711::Law;
 use crate::media::learning::{Learner, LearningConfig};
 use crate::media::negotiate::{self, law_of, AllowList, Written};
 use crate::media::ports::{Pair, Ports};
-use crate::media::sdp::{emit, CodecName, LocalSession, Sdp, View};
+use crate::media::sdp::{emit, CodecName, KeptView, LocalSession, Sdp, View};
 use crate::sip::{Request, Response, StatusCode};
 use endpoint::Endpoint;
 use std::net::SocketAddr;
@@ -125,6 +125,9 @@ pub struct CallMedia {
     /// The caller's offer has been read (and what it says learned for the caller's leg);
     /// it is read again from the stored INVITE whenever needed, nothing of it is copied.
     caller_offer_read: bool,
+    /// What the scan of the caller's offer found, so later reads of the stored INVITE's body
+    /// do not scan it again (None: not read yet, or too large to keep).
+    caller_offer: Option<KeptView>,
     /// sipbox's own answer to the caller (Answer/Progress), sent unchanged if asked again.
     own_answer: Option<Vec<u8>>,
     /// What sipbox does as the caller's endpoint.
@@ -310,6 +313,9 @@ impl Call {
         if body.is_empty() {
             return Ok(None);
         }
+        if let Some(v) = self.media.caller_offer.as_ref().and_then(|k| k.view(body)) {
+            return Ok(Some(v));
+        }
         let view = View::scan(body).map_err(|e| {
             log::info!("call {}: caller SDP unreadable: {e}", self.label());
             StatusCode::NOT_ACCEPTABLE_HERE
@@ -320,6 +326,7 @@ impl Call {
                 learn_from_view(lm, now, &view);
             }
             self.media.caller_offer_read = true;
+            self.media.caller_offer = KeptView::keep(&view);
         }
         Ok(Some(view))
     }
@@ -345,17 +352,18 @@ impl Call {
             );
             StatusCode::NOT_ACCEPTABLE_HERE
         };
-        // Lives on the stack for this call only; boxing the view would allocate.
-        #[allow(clippy::large_enum_variant)]
-        enum Offer<'b> {
+        // What the callee is offered: the lean rewrite of the view (held by reference:
+        // moving a view copies its codec list), or the model's offer.
+        enum Offer<'v, 'b> {
             Late,
-            Lean(View<'b>, emit::Filter, Option<u8>),
+            Lean(&'v View<'b>, emit::Filter, Option<u8>),
             Model(Sdp),
         }
-        let offer = match self.caller_view(cx.now, invite.body())? {
+        let view = self.caller_view(cx.now, invite.body())?;
+        let offer = match &view {
             None => Offer::Late,
             Some(v) if v.lean() => {
-                let (f, te) = negotiate::callee_filter(&v, &caller_allow, &callee_allow)
+                let (f, te) = negotiate::callee_filter(v, &caller_allow, &callee_allow)
                     .map_err(|_| no_common(self))?;
                 Offer::Lean(v, f, te)
             }
@@ -380,7 +388,7 @@ impl Call {
         let (te, bytes) = match offer {
             Offer::Lean(v, f, te) => (
                 te,
-                emit::rewrite(&v, Some(&f), &mut lm.session, ip, pair.port),
+                emit::rewrite(v, Some(&f), &mut lm.session, ip, pair.port),
             ),
             Offer::Model(f) => model(f.rewrite(&mut lm.session, ip, pair.port)),
             // Late offer: sipbox offers the callee's codecs itself.

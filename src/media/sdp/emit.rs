@@ -13,6 +13,7 @@
 //! RFC 5761 / RFC 8839 (the transport attributes dropped, see `rewrite.rs`).
 
 use std::net::IpAddr;
+use std::ops::Range;
 
 use super::rewrite::TRANSPORT_ATTRIBUTES;
 use super::scan::{
@@ -34,16 +35,27 @@ pub(crate) fn push_num(out: &mut Vec<u8>, n: u64) {
     }
 }
 
-/// Writes an address as `Display` does (IPv4 by hand; IPv6's compression rules through std).
+/// Writes an address as `Display` does (IPv4 by hand, into one stack buffer; IPv6's
+/// compression rules through std).
 pub(crate) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
+            let mut buf = [0u8; 16];
+            let mut n = 0;
+            for o in v4.octets() {
+                if o >= 100 {
+                    buf[n] = b'0' + o / 100;
+                    n += 1;
                 }
-                push_num(out, o.into());
+                if o >= 10 {
+                    buf[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + o % 10;
+                buf[n + 1] = b'.';
+                n += 2;
             }
+            out.extend_from_slice(&buf[..n - 1]);
         }
         IpAddr::V6(v6) => {
             use std::io::Write;
@@ -52,13 +64,14 @@ pub(crate) fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     }
 }
 
-/// `c=IN IP4|IP6 <ip>` and its CRLF.
-fn push_connection(out: &mut Vec<u8>, ip: IpAddr) {
+/// `c=IN IP4|IP6 <ip>` and its CRLF, the address copied from where the o= line has it
+/// (`addr`, from [`LocalSession::begin`]): written once per body.
+fn push_connection(out: &mut Vec<u8>, ip: IpAddr, addr: &Range<usize>) {
     out.extend_from_slice(match ip {
         IpAddr::V4(_) => b"c=IN IP4 ",
         IpAddr::V6(_) => b"c=IN IP6 ",
     });
-    push_ip(out, ip);
+    out.extend_from_within(addr.clone());
     out.extend_from_slice(b"\r\n");
 }
 
@@ -171,7 +184,7 @@ pub fn rewrite(
     rtp_port: u16,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(view.text.len() + 96);
-    local.begin(&mut out, ip);
+    let addr = local.begin(&mut out, ip);
     let hold_dir = view
         .unspecified_connection()
         .then(|| match view.direction() {
@@ -202,7 +215,7 @@ pub fn rewrite(
                 continue; // validated by the scan
             };
             if !c_done {
-                push_connection(&mut out, ip);
+                push_connection(&mut out, ip, &addr);
                 c_done = true;
             }
             let is_audio = Some(media) == audio_index;
@@ -226,7 +239,7 @@ pub fn rewrite(
             // Session level.
             let rank = session_rank(l.kind, &mut first);
             if rank >= 4 && !c_done {
-                push_connection(&mut out, ip);
+                push_connection(&mut out, ip, &addr);
                 c_done = true;
             }
             match (rank, l.kind) {
@@ -286,7 +299,7 @@ pub fn rewrite(
     }
     close(&mut out, section);
     if !c_done {
-        push_connection(&mut out, ip);
+        push_connection(&mut out, ip, &addr);
     }
     local.seal(&mut out, ip);
     out
@@ -305,9 +318,9 @@ pub fn answer(
     rtp_port: u16,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(192);
-    local.begin(&mut out, ip);
+    let addr = local.begin(&mut out, ip);
     out.extend_from_slice(b"s=sipbox\r\n");
-    push_connection(&mut out, ip);
+    push_connection(&mut out, ip, &addr);
     out.extend_from_slice(b"t=0 0\r\n");
     let audio_index = offer.audio().map(|a| a.index);
     let mut media = 0usize;

@@ -441,4 +441,36 @@ fn ipv6_addresses_are_written_as_display_does() {
         emit::push_num(&mut out, n);
         assert_eq!(text(out), n.to_string());
     }
+    // Every octet value in every position, and numbers of every length and digit pair.
+    for o in 0..=255u8 {
+        for ip in [
+            [o, 0, 0, 1],
+            [10, o, 2, 3],
+            [1, 99, o, 100],
+            [255, 10, 9, o],
+        ] {
+            let ip = IpAddr::from(ip);
+            let mut out = Vec::new();
+            emit::push_ip(&mut out, ip);
+            assert_eq!(text(out), ip.to_string());
+        }
+    }
+    let mut p = 1u64;
+    for _ in 0..20 {
+        for n in [
+            p - 1,
+            p,
+            p + 1,
+            p.saturating_mul(7).saturating_add(13),
+            p.saturating_mul(9).saturating_add(99),
+        ] {
+            let mut out = Vec::new();
+            emit::push_num(&mut out, n);
+            assert_eq!(text(out), n.to_string());
+        }
+        p = p.saturating_mul(10);
+    }
+    for n in 0..100_000u64 {
+        assert_eq!(super::scan::Dec::of(n).as_str(), n.to_string());
+    }
 }

@@ -8,7 +8,8 @@
 //! does and views it in place ([`View`]), and `emit.rs` writes the other leg's description by
 //! copying the received lines with targeted rewrites (the same bytes the model path prints).
 //! Bodies the lean path does not take (lines out of the printer's order, a format list of 32
-//! or more) go through the model.
+//! or more) go through the model. `detached.rs` keeps a view without its borrow, so a body
+//! read once (the caller's offer) is not scanned again at every answer.
 //!
 //! Reading list, before working on this file:
 //! - RFC 4566 §5 (line order v o s i u e p c b t r z k a m, and each field's syntax), §6
@@ -27,6 +28,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 mod codec;
+mod detached;
 pub mod emit;
 mod parse;
 mod rewrite;
@@ -34,6 +36,7 @@ pub mod scan;
 mod session;
 
 pub use codec::{answer, filter_offer, Codec, CodecName, NoCommonCodec};
+pub use detached::KeptView;
 pub use scan::View;
 pub use session::LocalSession;
 

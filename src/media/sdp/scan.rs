@@ -58,6 +58,11 @@ impl<'a> Lines<'a> {
                         end = i;
                         break;
                     }
+                    // The usual CRLF end: no second search for the LF.
+                    b'\r' if b.get(i + 1) == Some(&b'\n') => {
+                        end = i + 1;
+                        break;
+                    }
                     b'\r' | 0 if bad.is_none() => bad = Some(i),
                     _ => {}
                 }
@@ -302,27 +307,27 @@ pub struct Audio<'a> {
     pub index: usize,
     pub(crate) m: MLine<'a>,
     /// Its codecs, resolved while scanning.
-    codecs: CodecList<'a>,
-    conn: Option<Conn<'a>>,
-    dir: Option<Direction>,
-    rtcp_mux: bool,
-    rtcp: Option<&'a str>,
+    pub(super) codecs: CodecList<'a>,
+    pub(super) conn: Option<Conn<'a>>,
+    pub(super) dir: Option<Direction>,
+    pub(super) rtcp_mux: bool,
+    pub(super) rtcp: Option<&'a str>,
 }
 
 /// A validated SDP body, seen in place.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
     pub(crate) text: &'a str,
-    session_conn: Option<Conn<'a>>,
-    session_dir: Option<Direction>,
-    audio: Option<Audio<'a>>,
+    pub(super) session_conn: Option<Conn<'a>>,
+    pub(super) session_dir: Option<Direction>,
+    pub(super) audio: Option<Audio<'a>>,
     /// Lines come in the order `Sdp`'s printer writes them, so a copy of the lines prints the
     /// same bytes as the model would.
     pub(crate) in_order: bool,
     /// The largest format list of any m= line.
-    max_formats: usize,
+    pub(super) max_formats: usize,
     /// How many m= lines.
-    media_count: usize,
+    pub(super) media_count: usize,
 }
 
 /// The session-level position of a line in the printer's order.
@@ -393,21 +398,21 @@ impl<'a> View<'a> {
                     .max(m.formats.split_ascii_whitespace().count());
                 in_audio = v.audio.is_none() && m.kind == "audio";
                 if in_audio {
-                    let mut codecs = CodecList::new();
-                    for f in m.formats.split_ascii_whitespace() {
-                        if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
-                            codecs.push(Pt::fixed(pt));
-                        }
-                    }
-                    v.audio = Some(Audio {
+                    // Filled where it lies: the codec list is the bulk of a view.
+                    let a = v.audio.insert(Audio {
                         index: media,
                         m,
-                        codecs,
+                        codecs: CodecList::new(),
                         conn: None,
                         dir: None,
                         rtcp_mux: false,
                         rtcp: None,
                     });
+                    for f in m.formats.split_ascii_whitespace() {
+                        if let Some(pt) = f.parse::<u8>().ok().filter(|pt| *pt < 128) {
+                            a.codecs.push(Pt::fixed(pt));
+                        }
+                    }
                 }
                 current = Some((m, l.n, false));
                 media += 1;
@@ -825,18 +830,31 @@ pub(crate) struct Dec {
 impl Dec {
     /// The digits of `n`.
     pub fn of(mut n: u64) -> Dec {
+        // Two digits per division: the o= session id and version have ten or more.
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let mut d = Dec {
             buf: [0; 20],
             start: 20,
         };
-        loop {
-            d.start -= 1;
-            d.buf[d.start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return d;
-            }
+        while n >= 100 {
+            let r = (n % 100) as usize * 2;
+            n /= 100;
+            d.start -= 2;
+            d.buf[d.start..d.start + 2].copy_from_slice(&PAIRS[r..r + 2]);
         }
+        if n >= 10 {
+            let r = n as usize * 2;
+            d.start -= 2;
+            d.buf[d.start..d.start + 2].copy_from_slice(&PAIRS[r..r + 2]);
+        } else {
+            d.start -= 1;
+            d.buf[d.start] = b'0' + n as u8;
+        }
+        d
     }
 
     /// As bytes.
