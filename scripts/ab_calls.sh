@@ -68,18 +68,24 @@ run() {
   u1=$(awk '{print $14}' /proc/$SB_PID/stat)
   wait $uas || true
   failed=$(tail -1 "$D/calls.csv" | awk -F';' '{print $18}')
+  done_ok=$(tail -1 "$D/calls.csv" | awk -F';' '{print $16}')
   kill $SB_PID; wait $SB_PID 2>/dev/null || true; SB_PID=
   # sipbox's own view of a run with failures: its warnings, the most frequent first.
   if [ "${failed:-0}" != 0 ]; then
     grep -E ' (WARN|ERROR) ' "$D/sipbox.log" | sed -E 's/^.*(WARN|ERROR) +//; s/[0-9]+/N/g' \
       | sort | uniq -c | sort -rn | head -3 | sed 's/^/  sipbox log: /' || true
   fi
-  python3 - "$label" "$s0" "$s1" "$t0" "$t1" "$HZ" "$CALLS" "$ok" "${failed:-?}" "$D/res" "$u0" "$u1" <<'PY'
+  python3 - "$label" "$s0" "$s1" "$t0" "$t1" "$HZ" "$CALLS" "$ok" "${failed:-?}" "$D/res" "$u0" "$u1" "${done_ok:-?}" <<'PY'
 import sys
 label=sys.argv[1]; s0,s1,t0,t1,hz,n=map(float,sys.argv[2:8]); ok=sys.argv[8]; failed=sys.argv[9]
+succeeded=sys.argv[13]
+# Per call of what SIPp completed (a run cut by its timeout did not complete all it offered).
+if succeeded.isdigit() and failed.isdigit() and int(succeeded) + int(failed) > 0:
+    n = float(int(succeeded) + int(failed))
 user=(float(sys.argv[12])-float(sys.argv[11]))/max(t1-t0,1)
 secs=s1-s0; cpu=(t1-t0)/hz; per=cpu/n*1e6
-print(f"{label}: {int(n)} calls in {secs:.1f} s ({n/secs:.0f}/s), sipp ok={ok}, failed={failed}; "
+print(f"{label}: {sys.argv[7]} calls offered, {succeeded} succeeded, {failed} failed in {secs:.1f} s "
+      f"({n/secs:.0f}/s completed), sipp ok={ok}; "
       f"sipbox CPU {cpu:.2f} s = {per:.0f} ms per 1000 calls ({cpu/secs*100:.0f}% of a core, "
       f"{user*100:.0f}% of it user time)", flush=True)
 open(sys.argv[10], "a").write(f"{label} {per:.1f}\n")
