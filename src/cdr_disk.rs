@@ -67,25 +67,36 @@ impl CdrSink {
         if master.is_empty() {
             return;
         }
-        if let Err(e) = std::fs::create_dir_all(&self.dir) {
-            log::error!("CDR: cannot create {}: {e}", self.dir.display());
-            return;
-        }
-        append(&self.dir.join("Master.csv"), &master);
+        append(&self.dir, "Master.csv", &master);
         for (acct, text) in accounts {
-            append(&self.dir.join(format!("{acct}.csv")), &text);
+            append(&self.dir, &format!("{acct}.csv"), &text);
         }
     }
 }
 
+/// Appends `text` to `dir/name`, creating the directory only when it is missing (as
+/// cdr_csv's fopen "a" per record: a file logrotate moved away is started afresh), so a
+/// batch costs an open, a write and a close, not also a mkdir and a stat.
 #[allow(clippy::disallowed_methods)] // the binary's side of the sans-IO line: the disk
-fn append(path: &std::path::Path, text: &str) {
-    let r = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = r {
+fn append(dir: &std::path::Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    };
+    let file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::create_dir_all(dir) {
+            Ok(()) => open(),
+            Err(e) => {
+                log::error!("CDR: cannot create {}: {e}", dir.display());
+                return;
+            }
+        },
+        other => other,
+    };
+    if let Err(e) = file.and_then(|mut f| f.write_all(text.as_bytes())) {
         log::error!("CDR: unable to write {}: {e}", path.display());
     }
 }
