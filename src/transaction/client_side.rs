@@ -194,15 +194,7 @@ impl<P: Clone> Transactions<P> {
         for h in settled.drain(..) {
             if let Some(tx) = self.client.get_mut(h) {
                 tx.settle();
-                // Entries whose transaction already ended leave from the front, so the
-                // queue stays about as long as the lingering transactions themselves.
-                while let Some(&old) = self.client_lingering.front() {
-                    if self.client.get(old).is_some() {
-                        break;
-                    }
-                    self.client_lingering.pop_front();
-                }
-                self.client_lingering.push_back(h);
+                self.client_lingering.push(&self.client, h);
             }
         }
         // The buffer is kept for the next round (taken only to borrow the tables beside it).
@@ -212,10 +204,9 @@ impl<P: Clone> Transactions<P> {
     /// Forgets the oldest client transaction that only lingers (its final was handled: it
     /// absorbs retransmitted finals, or acknowledges a late 2xx, Timers D, K, M).
     fn evict_client_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
-        while let Some(h) = self.client_lingering.pop_front() {
+        if let Some(h) = self.client_lingering.take_oldest(&self.client) {
             if let Some(mut gone) = self.client.remove(h) {
                 gone.timers.stop_all(sched);
-                return;
             }
         }
     }

@@ -10,6 +10,7 @@
 //! (the INVITE server's Accepted state).
 
 use super::forget::ForgetWheel;
+use super::linger_queue::LingerQueue;
 use super::records::{ClientEvent, ClientTx, ServerTx};
 use super::stamp::stamp_via;
 use super::TimerSlots;
@@ -20,7 +21,6 @@ use super::{
 use crate::flow::{Flow, Outbox};
 use crate::sched::{Scheduler, TimerId};
 use crate::sip::{Response, Via};
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -66,10 +66,10 @@ pub struct Transactions<P> {
     /// go when the table is full (a new request is worth more than absorbing a late
     /// retransmission of an old one's; under load past the table's size this shortens the
     /// RFC's linger instead of refusing requests).
-    pub(super) lingering: VecDeque<Handle>,
+    pub(super) lingering: LingerQueue,
     /// Client transactions whose final response was handled, oldest first: the first to go
     /// when the client table is full, as on the server side.
-    pub(super) client_lingering: VecDeque<Handle>,
+    pub(super) client_lingering: LingerQueue,
     /// Requests not sent because the client table held only live transactions (the warning
     /// is logged at the 1st, 2nd, 4th, 8th... so a storm of them cannot flood the log).
     pub(super) client_refused: u64,
@@ -102,8 +102,8 @@ impl<P: Clone> Transactions<P> {
             config,
             actions: Vec::new(),
             dead_clients: Vec::new(),
-            lingering: VecDeque::new(),
-            client_lingering: VecDeque::new(),
+            lingering: LingerQueue::default(),
+            client_lingering: LingerQueue::default(),
             client_refused: 0,
             lingering_bytes: 0,
             nat: crate::config::sip_values::Nat::DEFAULT,
@@ -290,8 +290,8 @@ impl<P: Clone> Transactions<P> {
     pub fn shrink(&mut self) {
         self.server.shrink();
         self.client.shrink();
-        crate::shrink::deque(&mut self.lingering);
-        crate::shrink::deque(&mut self.client_lingering);
+        self.lingering.shrink();
+        self.client_lingering.shrink();
         crate::shrink::vec(&mut self.actions);
         crate::shrink::vec(&mut self.dead_clients);
         crate::shrink::vec(&mut self.settled);

@@ -107,6 +107,7 @@ pub use server_invite::{InviteServerState, InviteServerTransaction};
 pub use server_non_invite::{NonInviteServerState, NonInviteServerTransaction};
 mod client_side;
 mod layer;
+mod linger_queue;
 mod records;
 mod requests;
 mod server_side;

@@ -42,22 +42,16 @@ impl<P: Clone> Transactions<P> {
     }
 
     fn evict_lingering<W>(&mut self, sched: &mut Scheduler<W>) {
-        while let Some(h) = self.lingering.pop_front() {
-            if self.remove_server(sched, h) {
-                return;
-            }
+        if let Some(h) = self.lingering.take_oldest(&self.server) {
+            self.remove_server(sched, h);
         }
     }
 
     /// Removes server transaction `h` with its timers and its share of the byte budget.
-    fn remove_server<W>(&mut self, sched: &mut Scheduler<W>, h: Handle) -> bool {
-        match self.server.remove(h) {
-            Some(mut gone) => {
-                gone.timers.stop_all(sched);
-                self.lingering_bytes -= lingering_share(&gone.value);
-                true
-            }
-            None => false,
+    fn remove_server<W>(&mut self, sched: &mut Scheduler<W>, h: Handle) {
+        if let Some(mut gone) = self.server.remove(h) {
+            gone.timers.stop_all(sched);
+            self.lingering_bytes -= lingering_share(&gone.value);
         }
     }
 
@@ -139,15 +133,7 @@ impl<P: Clone> Transactions<P> {
             while self.lingering_bytes > MAX_LINGERING_BYTES && self.lingering.len() > 1 {
                 self.evict_lingering(sched);
             }
-            // Entries whose transaction already ended leave from the front, so the queue stays
-            // about as long as the lingering transactions themselves.
-            while let Some(&old) = self.lingering.front() {
-                if self.server.get(old).is_some() {
-                    break;
-                }
-                self.lingering.pop_front();
-            }
-            self.lingering.push_back(h);
+            self.lingering.push(&self.server, h);
         }
         self.apply_server(sched, out, h, &mut acts);
         self.actions = acts;
