@@ -59,7 +59,7 @@ impl CdrSink {
                 } else {
                     match accounts.iter_mut().find(|(a, _)| *a == r.accountcode) {
                         Some((_, text)) => text.push_str(&line),
-                        None => accounts.push((r.accountcode.clone(), line)),
+                        None => accounts.push((r.accountcode.to_string(), line)),
                     }
                 }
             }

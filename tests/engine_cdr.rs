@@ -72,8 +72,8 @@ fn base(dst: &str, dstchannel: &str, lastdata: &str) -> CdrRecord {
         billsec: 0,
         disposition: Disposition::NoAnswer,
         amaflags: AmaFlags::Documentation,
-        uniqueid: format!("{T0}.1"),
-        userfield: String::new(),
+        uniqueid: format!("{T0}.1").into(),
+        userfield: "".into(),
     }
 }
 
@@ -175,7 +175,7 @@ fn busy_one_row_busy_and_the_hangup_after_it_only_with_unanswered() {
         if unanswered {
             want.push(CdrRecord {
                 lastapp: "Hangup".into(),
-                lastdata: String::new(),
+                lastdata: "".into(),
                 start: at(2),
                 end: at(2),
                 duration: 0,
@@ -248,7 +248,7 @@ fn congestion_is_failed_unless_congestion_yes() {
         if congestion {
             want.push(CdrRecord {
                 lastapp: "Hangup".into(),
-                lastdata: String::new(),
+                lastdata: "".into(),
                 disposition,
                 ..base("1002", "", "")
             });
@@ -289,7 +289,7 @@ fn answered_by_the_dialplan_with_a_userfield() {
     s.net.advance(Duration::from_secs(40));
     let want = CdrRecord {
         lastapp: "Hangup".into(),
-        lastdata: String::new(),
+        lastdata: "".into(),
         answer: Some(at(0)),
         end: at(5),
         duration: 5,

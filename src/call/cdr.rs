@@ -214,7 +214,7 @@ impl CallCdr {
             }
         }
         let (name, number) = ex.callerid();
-        let mut channel = ex.channel_name();
+        let mut channel = ex.channel_name_text();
         let segments = std::mem::take(&mut self.segments);
         let mut out = Vec::with_capacity(segments.len());
         let last = segments.len().saturating_sub(1);
@@ -261,7 +261,7 @@ impl CallCdr {
                 billsec: s.answer.map_or(0, |a| secs(a, end, conf.initiated_seconds)),
                 disposition,
                 amaflags: vars.amaflags,
-                uniqueid: cdr::bounded_owned(ex.chan_unique_id(), cdr::UNIQUEID_MAX),
+                uniqueid: cdr::bounded(ex.unique_id(), cdr::UNIQUEID_MAX),
                 userfield: cdr::bounded(&vars.userfield, cdr::USERFIELD_MAX),
             });
         }

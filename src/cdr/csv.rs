@@ -220,7 +220,7 @@ mod tests {
 
     fn rec() -> CdrRecord {
         CdrRecord {
-            accountcode: String::new(),
+            accountcode: "".into(),
             src: "1001".into(),
             dst: "1002".into(),
             dcontext: "internal".into(),
@@ -272,7 +272,7 @@ mod tests {
             ),
             "{l}"
         );
-        r.userfield = "\"".repeat(600);
+        r.userfield = "\"".repeat(600).into();
         assert!(line(&r, &o, &|_| 0).is_none(), "past cdr_csv's 1024 bytes");
     }
 }

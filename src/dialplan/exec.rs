@@ -294,8 +294,17 @@ impl Execution {
 
     /// The Asterisk channel name, `SIP/peer-0000000n` (the number from the unique id).
     pub fn channel_name(&self) -> String {
+        match &self.chan.name {
+            Some(name) => name.clone(),
+            None => self.channel_name_text().into(),
+        }
+    }
+
+    /// [`Execution::channel_name`] as an inline string (no allocation for names up to 24
+    /// bytes: a call record takes it).
+    pub fn channel_name_text(&self) -> compact_str::CompactString {
         if let Some(name) = &self.chan.name {
-            return name.clone();
+            return name.as_str().into();
         }
         let seq = self
             .chan
@@ -310,11 +319,14 @@ impl Execution {
             &self.chan.peer
         };
         // Printed without `core::fmt`: every new call and its records name the channel.
-        let mut name = String::with_capacity(who.len() + 13);
+        let mut name = compact_str::CompactString::with_capacity(who.len() + 13);
         name.push_str("SIP/");
         name.push_str(who);
         name.push('-');
-        crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
+        for shift in (0..8).rev() {
+            let d = (seq >> (shift * 4)) & 0xf;
+            name.push(char::from(b"0123456789abcdef"[d as usize]));
+        }
         name
     }
 

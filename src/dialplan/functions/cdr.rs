@@ -35,7 +35,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
         "src" => ex.chan.callerid_num.clone(),
         "dst" => ex.exten.clone(),
         "dcontext" => ex.context.clone(),
-        "clid" => crate::cdr::clid(&ex.chan.callerid_name, &ex.chan.callerid_num),
+        "clid" => crate::cdr::clid(&ex.chan.callerid_name, &ex.chan.callerid_num).into(),
         "channel" => ex.channel_name(),
         "dstchannel" => c.dstchannel.clone(),
         "lastapp" => c.last.as_ref().map(|m| m.app.clone()).unwrap_or_default(),
@@ -67,8 +67,8 @@ pub(crate) fn write(cx: &mut Ctx<'_>, args: &str, value: &str) -> Result<(), Str
         .to_ascii_lowercase();
     let c = &mut cx.ex.cdr;
     match field.as_str() {
-        "accountcode" => c.accountcode = crate::cdr::bounded(value, crate::cdr::FIELD_MAX),
-        "userfield" => c.userfield = crate::cdr::bounded(value, crate::cdr::USERFIELD_MAX),
+        "accountcode" => c.accountcode = crate::cdr::bounded(value, crate::cdr::FIELD_MAX).into(),
+        "userfield" => c.userfield = crate::cdr::bounded(value, crate::cdr::USERFIELD_MAX).into(),
         "amaflags" => {
             c.amaflags = crate::cdr::AmaFlags::parse(value)
                 .ok_or_else(|| format!("CDR(amaflags): unknown value '{value}'"))?
