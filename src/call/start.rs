@@ -85,10 +85,10 @@ impl Call {
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
             exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().to_string();
             exec.cdr.amaflags = p.amaflags;
-            exec.language.clone_from(&p.language);
+            exec.language = p.language.as_str().into();
             exec.allow_overlap = p.allow_overlap.answers_incomplete();
         } else {
-            exec.language.clone_from(&cx.cfg.general.language);
+            exec.language = cx.cfg.general.language.as_str().into();
             exec.allow_overlap = cx.cfg.general.allow_overlap.answers_incomplete();
         }
         let mut leg = leg;

@@ -98,8 +98,8 @@ pub(crate) struct ReadState {
 /// A Gosub or Macro return address with the `ARGn` values it hid.
 #[derive(Debug, Clone)]
 pub(crate) struct Frame {
-    pub context: String,
-    pub exten: String,
+    pub context: compact_str::CompactString,
+    pub exten: compact_str::CompactString,
     pub prio: u32,
     pub saved_args: Vec<(String, String)>,
     /// `LOCAL(name)` variables: the value each had before the subroutine set it.
@@ -129,8 +129,8 @@ pub(crate) struct Loop {
 /// The execution cursor of one call.
 #[derive(Debug, Clone)]
 pub struct Execution {
-    pub(crate) context: String,
-    pub(crate) exten: String,
+    pub(crate) context: compact_str::CompactString,
+    pub(crate) exten: compact_str::CompactString,
     pub(crate) prio: u32,
     /// Channel variables, hashed with the dialplan's key (SipHash cost more than the rest
     /// of a lookup; a name may come from a caller, `Set(${SIP_HEADER(..)}=..)`).
@@ -139,8 +139,8 @@ pub struct Execution {
     /// the call arrived): kept here, not as hidden entries of `vars`, so a new call does
     /// not allocate their names. Read and written under their hidden names too
     /// ([`Execution::hidden_var`]), as when they were variables.
-    pub(crate) dnid: String,
-    pub(crate) ani: String,
+    pub(crate) dnid: compact_str::CompactString,
+    pub(crate) ani: compact_str::CompactString,
     pub(crate) chan: ChannelInfo,
     pub(crate) now: SystemTime,
     pub(crate) stack: Vec<Frame>,
@@ -160,7 +160,7 @@ pub struct Execution {
     /// Open `While()` loops, innermost last.
     pub(crate) loops: Vec<Loop>,
     /// `CHANNEL(language)`.
-    pub(crate) language: String,
+    pub(crate) language: compact_str::CompactString,
     /// sip.conf `allowoverlap=yes` for the call's entry: a number that only begins an
     /// extension ends the call with INVALID_NUMBER_FORMAT (484) instead of UNALLOCATED (404).
     pub(crate) allow_overlap: bool,
@@ -233,7 +233,7 @@ impl Execution {
             super::functions::channel::CID_ANI => &mut self.ani,
             _ => return false,
         };
-        value.clone_into(slot);
+        *slot = value.into();
         true
     }
 

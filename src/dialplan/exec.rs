@@ -179,11 +179,9 @@ impl Execution {
 
     /// [`Execution::new`] keeping a context name the caller has no more use for (no copy).
     pub fn in_context(dp: &Dialplan, context: String, exten: &str, chan: ChannelInfo) -> Execution {
-        let exten = if exten.is_empty() {
-            "s".to_string()
-        } else {
-            exten.to_string()
-        };
+        // Inline strings: a context or extension name is short, so a new call's cursor
+        // costs no allocation for them.
+        let exten = compact_str::CompactString::from(if exten.is_empty() { "s" } else { exten });
         // RAND() needs no secrecy: the Call-ID (random from the caller) and our unique id
         // make each call's sequence its own.
         // (Hashed part by part: the same value as hashing `call-id NUL unique-id` joined.)
@@ -195,9 +193,9 @@ impl Execution {
         // without regrowing the table.
         let vars = HashMap::with_capacity_and_hasher(7, dp.keyed());
         let dnid = exten.clone();
-        let ani = chan.callerid_num.clone();
+        let ani = chan.callerid_num.as_str().into();
         Execution {
-            context,
+            context: context.into(),
             exten,
             prio: 1,
             vars,
@@ -903,7 +901,7 @@ impl Execution {
                 return self.end(Cause::UNALLOCATED);
             }
             log::info!("channel sent to invalid extension {bad}@{}", self.context);
-            self.vars.insert("INVALID_EXTEN".into(), bad);
+            self.vars.insert("INVALID_EXTEN".into(), bad.to_string());
             return self.special(dp, "i", Cause::UNALLOCATED);
         }
         if !dp.autofallthrough {

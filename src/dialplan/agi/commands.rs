@@ -213,11 +213,11 @@ pub(super) fn handle(ex: &mut Execution, dp: &Dialplan, line: &str) -> Command {
             "200 result=1\n".into()
         }
         Cmd::SetContext if argc == 3 => {
-            ex.context = arg(2).to_string();
+            ex.context = arg(2).into();
             "200 result=0\n".into()
         }
         Cmd::SetExtension if argc == 3 => {
-            ex.exten = arg(2).to_string();
+            ex.exten = arg(2).into();
             "200 result=0\n".into()
         }
         Cmd::SetPriority if argc == 3 => {

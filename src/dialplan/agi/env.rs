@@ -84,7 +84,7 @@ pub(super) fn block(ex: &Execution, script: &str, target: &AgiTarget, args: &[St
     let fields: [(&str, String); 18] = [
         ("request", script.to_string()),
         ("channel", ex.channel_name()),
-        ("language", ex.language.clone()),
+        ("language", ex.language.to_string()),
         ("type", "SIP".into()),
         ("uniqueid", ex.chan.unique_id.clone()),
         ("version", env!("CARGO_PKG_VERSION").into()),
@@ -96,8 +96,8 @@ pub(super) fn block(ex: &Execution, script: &str, target: &AgiTarget, args: &[St
         ("callingtns", "0".into()),
         ("dnid", or_unknown(&hidden(CID_DNID))),
         ("rdnis", or_unknown(&hidden(CID_RDNIS))),
-        ("context", ex.context.clone()),
-        ("extension", ex.exten.clone()),
+        ("context", ex.context.to_string()),
+        ("extension", ex.exten.to_string()),
         ("priority", ex.prio.to_string()),
         ("enhanced", "0.0".into()),
     ];

@@ -50,8 +50,8 @@ fn exit_past_end(ex: &mut Execution, dp: &Dialplan, while_prio: u32, app: &str) 
 
 pub(super) fn run(ex: &mut Execution, dp: &Dialplan, app: App, args: &str) -> Flow {
     let here = Loop {
-        context: ex.context.clone(),
-        exten: ex.exten.clone(),
+        context: ex.context.to_string(),
+        exten: ex.exten.to_string(),
         prio: ex.prio,
     };
     match app {

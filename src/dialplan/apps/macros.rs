@@ -88,8 +88,9 @@ pub(super) fn call(ex: &mut Execution, dp: &Dialplan, args: &str) -> Flow {
         .iter()
         .map(|k| (k.to_string(), ex.vars.get(*k).cloned()))
         .collect();
-    ex.vars.insert("MACRO_EXTEN".into(), ex.exten.clone());
-    ex.vars.insert("MACRO_CONTEXT".into(), ex.context.clone());
+    ex.vars.insert("MACRO_EXTEN".into(), ex.exten.to_string());
+    ex.vars
+        .insert("MACRO_CONTEXT".into(), ex.context.to_string());
     ex.vars.insert("MACRO_PRIORITY".into(), ex.prio.to_string());
     ex.vars.remove("MACRO_OFFSET");
     ex.vars
@@ -101,7 +102,7 @@ pub(super) fn call(ex: &mut Execution, dp: &Dialplan, args: &str) -> Flow {
         ex.vars.insert(k, a.to_string());
     }
     ex.stack.push(Frame {
-        context: std::mem::replace(&mut ex.context, full.clone()),
+        context: std::mem::replace(&mut ex.context, full.as_str().into()),
         exten: std::mem::replace(&mut ex.exten, "s".into()),
         prio: ex.prio,
         saved_args: Vec::new(),
@@ -137,8 +138,8 @@ pub(crate) fn leave(ex: &mut Execution, dp: &Dialplan) -> bool {
     restore(ex, m.saved_vars);
     let in_macro = ex.context == m.context;
     if in_macro {
-        ex.context = context;
-        ex.exten = exten;
+        ex.context = context.into();
+        ex.exten = exten.into();
         ex.prio = prio;
         if let Some(off) = offset {
             let target = i64::from(prio) + off + 1;
@@ -193,8 +194,8 @@ pub(crate) fn unwind_for_hangup(ex: &mut Execution) {
         }) = ex.stack.pop()
         {
             restore(ex, m.saved_vars);
-            ex.context = context;
-            ex.exten = exten;
+            ex.context = context.into();
+            ex.exten = exten.into();
             ex.prio = prio;
         }
     }

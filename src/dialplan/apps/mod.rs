@@ -411,8 +411,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                     None => ex.vars.remove(&k),
                 };
             }
-            ex.context = frame.context;
-            ex.exten = frame.exten;
+            ex.context = frame.context.into();
+            ex.exten = frame.exten.into();
             ex.prio = frame.prio;
             Flow::Jumped
         }
@@ -729,8 +729,8 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
     let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
     let (ctx, exten, prio) = match parts.as_slice() {
         [p] => (ex.context.clone(), ex.exten.clone(), *p),
-        [e, p] => (ex.context.clone(), e.to_string(), *p),
-        [c, e, p] => (c.to_string(), e.to_string(), *p),
+        [e, p] => (ex.context.clone(), (*e).into(), *p),
+        [c, e, p] => ((*c).into(), (*e).into(), *p),
         _ => return Err(format!("bad Goto target '{spec}'")),
     };
     let exten = if exten.is_empty() {
@@ -747,14 +747,22 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
         if n == 0 {
             return Err("priority 0".into());
         }
-        return Ok((ctx, exten, n));
+        return Ok((ctx.to_string(), exten.to_string(), n));
     }
     if parts.len() == 1 {
         if let Some(rel) = prio.strip_prefix('+').and_then(|d| d.parse::<u32>().ok()) {
-            return Ok((ctx, exten, ex.prio.saturating_add(rel)));
+            return Ok((
+                ctx.to_string(),
+                exten.to_string(),
+                ex.prio.saturating_add(rel),
+            ));
         }
         if let Some(rel) = prio.strip_prefix('-').and_then(|d| d.parse::<u32>().ok()) {
-            return Ok((ctx, exten, ex.prio.saturating_sub(rel).max(1)));
+            return Ok((
+                ctx.to_string(),
+                exten.to_string(),
+                ex.prio.saturating_sub(rel).max(1),
+            ));
         }
     }
     match dp.find(
@@ -764,7 +772,7 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
         Want::Label(prio),
         ex.now,
     ) {
-        Some(f) => Ok((ctx, exten, f.prio)),
+        Some(f) => Ok((ctx.to_string(), exten.to_string(), f.prio)),
         None => Err(format!("no label '{prio}' at {exten}@{ctx}")),
     }
 }
@@ -772,8 +780,8 @@ fn target(ex: &Execution, dp: &Dialplan, spec: &str) -> Result<(String, String, 
 fn goto_or_hangup(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
     match target(ex, dp, spec) {
         Ok((c, e, p)) => {
-            ex.context = c;
-            ex.exten = e;
+            ex.context = c.into();
+            ex.exten = e.into();
             ex.prio = p;
             Flow::Jumped
         }
@@ -816,8 +824,8 @@ fn gosub(ex: &mut Execution, dp: &Dialplan, spec: &str, loc: &Loc) -> Flow {
         }
     }
     ex.stack.push(Frame {
-        context: std::mem::replace(&mut ex.context, c),
-        exten: std::mem::replace(&mut ex.exten, e),
+        context: std::mem::replace(&mut ex.context, c.into()),
+        exten: std::mem::replace(&mut ex.exten, e.into()),
         prio: ex.prio.saturating_add(1),
         saved_args,
         saved_locals: Vec::new(),
@@ -1026,7 +1034,7 @@ fn pickup(ex: &mut Execution, app: App, args: &str, loc: &Loc) -> Flow {
         _ => {
             let (exten, context) = match first.split_once('@') {
                 Some((e, c)) => (e.to_string(), c.to_string()),
-                None => (first.to_string(), ex.context.clone()),
+                None => (first.to_string(), ex.context.to_string()),
             };
             PickupTarget::Exten { exten, context }
         }

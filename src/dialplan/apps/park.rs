@@ -50,7 +50,7 @@ pub(super) fn park(ex: &mut Execution, args: &str, loc: &Loc) -> Flow {
             },
             'c' => {
                 let parts: Vec<&str> = arg.split(',').map(str::trim).collect();
-                let here = (ex.context.clone(), ex.exten.clone());
+                let here = (ex.context.to_string(), ex.exten.to_string());
                 comeback = match parts.as_slice() {
                     [c, e, p] => p.parse().ok().map(|p| (c.to_string(), e.to_string(), p)),
                     [e, p] => p.parse().ok().map(|p| (here.0, e.to_string(), p)),
@@ -166,8 +166,8 @@ pub(crate) fn resume(
                 exten,
                 prio,
             } => {
-                ex.context = context.clone();
-                ex.exten = exten.clone();
+                ex.context = context.as_str().into();
+                ex.exten = exten.as_str().into();
                 ex.prio = *prio;
                 return Some(ex.run(dp));
             }
@@ -177,7 +177,7 @@ pub(crate) fn resume(
                 flat,
             } => {
                 ex.context = "park-dial".into();
-                ex.exten = flat.clone();
+                ex.exten = flat.as_str().into();
                 ex.prio = 1;
                 ex.state = State::ParkComebackDial;
                 Command::Dial {

@@ -174,13 +174,13 @@ fn channel(cx: &Ctx<'_>, item: &str) -> Result<String, String> {
         "name" => ex.channel_name(),
         "uniqueid" | "linkedid" => ex.chan.unique_id.clone(),
         "state" => if ex.answered { "Up" } else { "Ring" }.into(),
-        "language" => ex.language.clone(),
+        "language" => ex.language.to_string(),
         "musicclass" => ex.musicclass.clone(),
         "channeltype" | "tech" => "SIP".into(),
         "peername" => ex.chan.peer.clone(),
         "callid" | "sipcallid" => ex.chan.sip_call_id.clone(),
-        "context" => ex.context.clone(),
-        "exten" => ex.exten.clone(),
+        "context" => ex.context.to_string(),
+        "exten" => ex.exten.to_string(),
         "priority" => ex.prio.to_string(),
         other => return Err(format!("unknown CHANNEL item '{other}'")),
     })
@@ -247,7 +247,7 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
             }
         }
         "CHANNEL" => match item.as_str() {
-            "language" => cx.ex.language = value.trim().to_string(),
+            "language" => cx.ex.language = value.trim().into(),
             "musicclass" => cx.ex.musicclass = value.trim().to_string(),
             other => return Err(format!("CHANNEL({other}) cannot be set")),
         },

@@ -14,7 +14,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
     }
     let (exten, context) = match args.split_once('@') {
         Some((e, c)) => (e.trim().to_string(), c.trim().to_string()),
-        None => (args.to_string(), cx.ex.context.clone()),
+        None => (args.to_string(), cx.ex.context.to_string()),
     };
     // func_extstate: no hint is UNKNOWN.
     Ok(cx

@@ -188,9 +188,9 @@ impl Deposit {
         let msg_id = format!("{epoch}-{:08x}", v.next_msg_id());
         let info = MessageInfo {
             orig_mailbox: first.clone(),
-            context: ex.context.clone(),
+            context: ex.context.to_string(),
             macro_context: ex.vars.get("MACRO_CONTEXT").cloned().unwrap_or_default(),
-            exten: ex.exten.clone(),
+            exten: ex.exten.to_string(),
             rdnis: "unknown".into(),
             priority: ex.prio,
             caller_chan: ex.channel_name(),
