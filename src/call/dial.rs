@@ -460,7 +460,7 @@ impl Call {
         let branch = cx.new_branch();
         self.cdr.callee_outcome(cx.wall, leg, DialStatus::Answer);
         if let (Some(e), Some(name)) = (self.exec.as_mut(), self.cdr.answered_callee(leg)) {
-            e.cdr.dstchannel = name.to_string();
+            e.cdr.dstchannel = name.into();
         }
         let d = &mut self.legs[leg].dialog;
         d.confirm(resp);

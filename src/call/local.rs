@@ -581,7 +581,7 @@ impl Call {
         self.set_dial_status(DialStatus::Answer);
         self.queue_answered(cx, None);
         if let Some(e) = self.exec.as_mut() {
-            e.cdr.dstchannel = name.replace(";2", ";1");
+            e.cdr.dstchannel = name.replace(";2", ";1").into();
         }
         crate::verbose!(3, "{name} answered {}", self.legs[self.caller].channel);
         if !answered {

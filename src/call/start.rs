@@ -83,7 +83,7 @@ impl Call {
             channel_info_of(cx, &invite, peer, unique_id, id),
         );
         if let Some(p) = peer.and_then(|p| cx.cfg.peer(p)) {
-            exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().to_string();
+            exec.cdr.accountcode = p.accountcode.as_deref().unwrap_or_default().into();
             exec.cdr.amaflags = p.amaflags;
             exec.language = p.language.as_str().into();
             exec.allow_overlap = p.allow_overlap.answers_incomplete();

@@ -8,6 +8,7 @@
 //! application is kept outside `h`, with endbeforehexten).
 
 use crate::cdr::AmaFlags;
+use compact_str::CompactString;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -15,17 +16,17 @@ use std::time::SystemTime;
 /// Custom `CDR(name)=` variables kept per call (bounded: the rest are refused).
 const MAX_VARS: usize = 32;
 
-/// The last application the caller ran outside `h`.
+/// The last application the caller ran outside `h` (names inline: no allocation for them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppMark {
     /// Its name as written (`Dial`).
-    pub app: String,
+    pub app: CompactString,
     /// Its substituted arguments.
     pub data: String,
     /// The context it ran in.
-    pub context: String,
+    pub context: CompactString,
     /// The extension it ran in.
-    pub exten: String,
+    pub exten: CompactString,
     /// When it ran.
     pub at: SystemTime,
     /// How many applications had run when it did (1 for the first).
@@ -36,9 +37,9 @@ pub struct AppMark {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CdrVars {
     /// `CDR(accountcode)` (sip.conf `accountcode=` of the caller to begin with).
-    pub accountcode: String,
+    pub accountcode: CompactString,
     /// `CDR(userfield)`.
-    pub userfield: String,
+    pub userfield: CompactString,
     /// `CDR(amaflags)` (sip.conf `amaflags=`, DOCUMENTATION by default).
     pub amaflags: AmaFlags,
     /// `NoCDR()` ran: nothing is written for this call.
@@ -53,7 +54,7 @@ pub struct CdrVars {
     /// When the call began (for `CDR(start)` and duration).
     pub started_at: Option<SystemTime>,
     /// The callee's channel once a Dial was answered (`CDR(dstchannel)`).
-    pub dstchannel: String,
+    pub dstchannel: CompactString,
     /// Custom variables.
     pub vars: BTreeMap<String, String>,
 }
@@ -71,10 +72,10 @@ impl CdrVars {
     ) -> Rc<AppMark> {
         let seq = self.last.as_ref().map_or(1, |m| m.seq + 1);
         let mark = Rc::new(AppMark {
-            app: app.to_string(),
+            app: app.into(),
             data,
-            context: context.to_string(),
-            exten: exten.to_string(),
+            context: context.into(),
+            exten: exten.into(),
             at,
             seq,
         });

@@ -29,16 +29,20 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
             .to_string()
     };
     Ok(match field.as_str() {
-        "accountcode" => c.accountcode.clone(),
-        "userfield" => c.userfield.clone(),
+        "accountcode" => c.accountcode.to_string(),
+        "userfield" => c.userfield.to_string(),
         "amaflags" => c.amaflags.as_str().to_string(),
         "src" => ex.chan.callerid_num.clone(),
         "dst" => ex.exten.to_string(),
         "dcontext" => ex.context.to_string(),
         "clid" => crate::cdr::clid(&ex.chan.callerid_name, &ex.chan.callerid_num).into(),
         "channel" => ex.channel_name(),
-        "dstchannel" => c.dstchannel.clone(),
-        "lastapp" => c.last.as_ref().map(|m| m.app.clone()).unwrap_or_default(),
+        "dstchannel" => c.dstchannel.to_string(),
+        "lastapp" => c
+            .last
+            .as_ref()
+            .map(|m| m.app.to_string())
+            .unwrap_or_default(),
         "lastdata" => c.last.as_ref().map(|m| m.data.clone()).unwrap_or_default(),
         "start" => time(c.started_at),
         "answer" => time(c.answered_at),
