@@ -273,7 +273,7 @@ fn rand_stays_in_range_and_differs_between_calls() {
     let mut seen = std::collections::BTreeSet::new();
     for n in 0..20 {
         let mut c = chan();
-        c.sip_call_id = format!("call-{n}");
+        c.sip_call_id = format!("call-{n}").into();
         let mut ex = Execution::new(&dp, "t", "s", c);
         ex.step(&dp, noon(), Resume::Start);
         let r: i64 = ex

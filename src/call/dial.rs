@@ -4,6 +4,8 @@
 //! §9.1 (CANCEL only after a provisional), §16.7 (how a forking element picks the best
 //! failure); Asterisk's app_dial for DIALSTATUS and the `r`/`g` options.
 
+use compact_str::CompactString;
+
 use super::build::{self, Origin, OutOfDialog};
 use super::dialog::{Dialog, DialogState, Role};
 use super::identity::Identity;
@@ -697,10 +699,10 @@ impl Call {
                 || initial.name.unwrap_or_default() != id.name.clone().unwrap_or_default();
             if !changed {
                 if let Some(n) = &cid.name {
-                    id.name = Some(n.clone());
+                    id.name = Some(n.as_str().into());
                 }
                 if let Some(n) = &cid.number {
-                    id.number = n.clone();
+                    id.number = n.as_str().into();
                 }
             }
         }
@@ -721,18 +723,18 @@ impl Call {
 
     /// The caller ID an outbound leg shows: the caller's entry `callerid`, else the From of
     /// the caller's INVITE (the dialplan may have changed it with Set(CALLERID(...))).
-    fn caller_id(&self) -> (Option<String>, String) {
+    fn caller_id(&self) -> (Option<CompactString>, CompactString) {
         if let Some(exec) = &self.exec {
             let (name, num) = exec.callerid();
             if !num.is_empty() {
-                let name = (!name.is_empty()).then(|| name.to_string());
-                return (name, num.to_string());
+                let name = (!name.is_empty()).then(|| name.into());
+                return (name, num.into());
             }
         }
         let from = self.invite.from();
         (
-            from.display.clone(),
-            from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
+            from.display.as_deref().map(Into::into),
+            from.uri.user.as_deref().unwrap_or("anonymous").into(),
         )
     }
 }

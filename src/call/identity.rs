@@ -20,9 +20,9 @@ pub const ANONYMOUS_DOMAIN: &str = "anonymous.invalid";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// Display name (None: the number stands for it).
-    pub name: Option<String>,
+    pub name: Option<compact_str::CompactString>,
     /// Number (the user part).
-    pub number: String,
+    pub number: compact_str::CompactString,
     /// Presentation.
     pub pres: &'static str,
 }
@@ -131,8 +131,12 @@ fn from_name_addr(na: &NameAddr, pres: &'static str) -> Option<Identity> {
         return None;
     }
     Some(Identity {
-        name: na.display.clone().filter(|d| !d.is_empty()),
-        number,
+        name: na
+            .display
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        number: number.into(),
         pres,
     })
 }

@@ -133,9 +133,9 @@ impl Call {
         let name = format!("Local/{exten}@{context}-{:08x};2", seq as u32);
         let mut chan = parent.chan.clone();
         let prefix = chan.unique_id.split('.').next().unwrap_or("0").to_string();
-        chan.unique_id = format!("{prefix}.{seq}");
-        chan.peer = String::new();
-        chan.name = Some(name.clone());
+        chan.unique_id = compact_str::format_compact!("{prefix}.{seq}");
+        chan.peer = Default::default();
+        chan.name = Some(name.as_str().into());
         // A Local channel carries no SIP request: `SIP_HEADER()` finds nothing there.
         chan.sip_headers = Default::default();
         let inherited = parent.inherited();

@@ -156,8 +156,12 @@ pub(super) fn caller_identity(
 ) -> super::identity::Identity {
     let from = req.from();
     let mut id = super::identity::Identity {
-        name: from.display.clone().filter(|n| !n.is_empty()),
-        number: from.uri.user.clone().unwrap_or_default(),
+        name: from
+            .display
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(Into::into),
+        number: from.uri.user.as_deref().unwrap_or_default().into(),
         pres: "allowed_not_screened",
     };
     let Some(entry) = peer.and_then(|p| cx.cfg.peer(p)) else {
@@ -165,10 +169,10 @@ pub(super) fn caller_identity(
     };
     if let Some(cid) = &entry.callerid {
         if let Some(n) = &cid.name {
-            id.name = Some(n.clone());
+            id.name = Some(n.as_str().into());
         }
         if let Some(n) = &cid.number {
-            id.number = n.clone();
+            id.number = n.as_str().into();
         }
     }
     if let Some(p) = entry.callingpres {
@@ -211,12 +215,12 @@ fn channel_info_of(
     ChannelInfo {
         callerid_name: name,
         callerid_num: num,
-        sip_call_id: req.call_id().to_string(),
-        unique_id,
+        sip_call_id: req.call_id().into(),
+        unique_id: unique_id.into(),
         // For ${CHANNEL(peername)}, the channel name and ${SIP_HEADER(...)}.
         peer: peer
-            .and_then(|p| Some(cx.cfg.peer(p)?.name.clone()))
-            .unwrap_or_default(),
+            .and_then(|p| cx.cfg.peer(p))
+            .map_or_else(Default::default, |e| e.name.as_str().into()),
         name: None,
         sip_headers: SipHeaders::Request(Rc::clone(req)),
     }

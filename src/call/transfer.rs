@@ -287,11 +287,11 @@ impl Call {
             .or_else(|| entry.map(|e| e.name.clone()))
             .unwrap_or_default();
         ChannelInfo {
-            callerid_name: name,
-            callerid_num: num,
-            sip_call_id: l.dialog.call_id.clone(),
-            unique_id,
-            peer: entry.map(|e| e.name.clone()).unwrap_or_default(),
+            callerid_name: name.into(),
+            callerid_num: num.into(),
+            sip_call_id: l.dialog.call_id.as_str().into(),
+            unique_id: unique_id.into(),
+            peer: entry.map_or_else(Default::default, |e| e.name.as_str().into()),
             name: None,
             sip_headers: Default::default(),
         }

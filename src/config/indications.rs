@@ -279,7 +279,7 @@ mod tests {
         dp.set_tones(cfg.indications.default_zone().cloned());
         let chan = ChannelInfo {
             callerid_num: "1001".into(),
-            callerid_name: String::new(),
+            callerid_name: String::new().into(),
             sip_call_id: "c".into(),
             unique_id: "1.1".into(),
             peer: "p".into(),

@@ -4,25 +4,28 @@
 
 use std::time::Duration;
 
+use compact_str::CompactString;
+
 use super::cause::Cause;
 
-/// What the call layer knows about the calling channel.
+/// What the call layer knows about the calling channel (inline strings: a new call's names
+/// and numbers cost no allocation when short).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelInfo {
     /// Caller number (`${CALLERID(num)}`).
-    pub callerid_num: String,
+    pub callerid_num: CompactString,
     /// Caller display name (`${CALLERID(name)}`).
-    pub callerid_name: String,
+    pub callerid_name: CompactString,
     /// The inbound leg's Call-ID (`${SIPCALLID}`).
-    pub sip_call_id: String,
+    pub sip_call_id: CompactString,
     /// A unique id for the call (`${UNIQUEID}`).
-    pub unique_id: String,
+    pub unique_id: CompactString,
     /// The sip.conf entry the call came from, if any (`${CHANNEL(peername)}`, the channel
     /// name `SIP/peer-...`).
-    pub peer: String,
+    pub peer: CompactString,
     /// The channel's name when it is not `SIP/peer-0000000n` (a Local channel's
     /// `Local/exten@context-0000000n;2`).
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// The INVITE's headers as received, name and value (`${SIP_HEADER(name)}`).
     pub sip_headers: SipHeaders,
 }

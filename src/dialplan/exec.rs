@@ -293,7 +293,7 @@ impl Execution {
     /// The Asterisk channel name, `SIP/peer-0000000n` (the number from the unique id).
     pub fn channel_name(&self) -> String {
         match &self.chan.name {
-            Some(name) => name.clone(),
+            Some(name) => name.to_string(),
             None => self.channel_name_text().into(),
         }
     }
@@ -386,7 +386,7 @@ impl Execution {
 
     /// `${UNIQUEID}`.
     pub fn chan_unique_id(&self) -> String {
-        self.chan.unique_id.clone()
+        self.chan.unique_id.to_string()
     }
 
     /// The caller ID as currently set (name, number).
@@ -778,7 +778,7 @@ impl Execution {
         }
         log::info!("Authenticate: wrong password ({} tries left)", tries - 1);
         let account = self.chan.peer.clone();
-        self.pin_failed("Authenticate", account);
+        self.pin_failed("Authenticate", account.to_string());
         if tries <= 1 {
             self.state = State::Ended(Cause::NORMAL_CLEARING);
             return play(vec!["vm-goodbye".into()]);

@@ -125,11 +125,11 @@ impl Engine {
         self.unique_ids += 1;
         let from = req.from();
         let chan = ChannelInfo {
-            callerid_name: from.display.clone().unwrap_or_default(),
-            callerid_num: user.clone(),
-            sip_call_id: req.call_id().to_string(),
-            unique_id: format!("{}.{}", self.start_wall_secs, self.unique_ids),
-            peer: peer_name,
+            callerid_name: from.display.clone().unwrap_or_default().into(),
+            callerid_num: user.as_str().into(),
+            sip_call_id: req.call_id().into(),
+            unique_id: compact_str::format_compact!("{}.{}", self.start_wall_secs, self.unique_ids),
+            peer: peer_name.into(),
             name: None,
             sip_headers: Default::default(),
         };

@@ -86,7 +86,7 @@ pub(super) fn block(ex: &Execution, script: &str, target: &AgiTarget, args: &[St
         ("channel", ex.channel_name()),
         ("language", ex.language.to_string()),
         ("type", "SIP".into()),
-        ("uniqueid", ex.chan.unique_id.clone()),
+        ("uniqueid", ex.chan.unique_id.to_string()),
         ("version", env!("CARGO_PKG_VERSION").into()),
         ("callerid", or_unknown(&ex.chan.callerid_num)),
         ("calleridname", or_unknown(&ex.chan.callerid_name)),

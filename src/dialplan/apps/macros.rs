@@ -138,8 +138,8 @@ pub(crate) fn leave(ex: &mut Execution, dp: &Dialplan) -> bool {
     restore(ex, m.saved_vars);
     let in_macro = ex.context == m.context;
     if in_macro {
-        ex.context = context.into();
-        ex.exten = exten.into();
+        ex.context = context;
+        ex.exten = exten;
         ex.prio = prio;
         if let Some(off) = offset {
             let target = i64::from(prio) + off + 1;
@@ -194,8 +194,8 @@ pub(crate) fn unwind_for_hangup(ex: &mut Execution) {
         }) = ex.stack.pop()
         {
             restore(ex, m.saved_vars);
-            ex.context = context.into();
-            ex.exten = exten.into();
+            ex.context = context;
+            ex.exten = exten;
             ex.prio = prio;
         }
     }

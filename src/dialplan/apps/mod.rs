@@ -411,8 +411,8 @@ pub(crate) fn run(ex: &mut Execution, dp: &Dialplan, app: &str, args: &str, loc:
                     None => ex.vars.remove(&k),
                 };
             }
-            ex.context = frame.context.into();
-            ex.exten = frame.exten.into();
+            ex.context = frame.context;
+            ex.exten = frame.exten;
             ex.prio = frame.prio;
             Flow::Jumped
         }
@@ -1109,8 +1109,8 @@ fn dial(ex: &mut Execution, argv: &[&str], loc: &Loc) -> Flow {
             targets,
             timeout: secs(arg(1)),
             options,
-            callerid_name: ex.chan.callerid_name.clone(),
-            callerid_num: ex.chan.callerid_num.clone(),
+            callerid_name: ex.chan.callerid_name.to_string(),
+            callerid_num: ex.chan.callerid_num.to_string(),
             music_class,
         },
         State::AwaitDial { keep_going },

@@ -184,8 +184,8 @@ pub(crate) fn resume(
                     targets: vec![target.clone()],
                     timeout: Some(*timeout),
                     options: DialOptions::default(),
-                    callerid_name: ex.chan.callerid_name.clone(),
-                    callerid_num: ex.chan.callerid_num.clone(),
+                    callerid_name: ex.chan.callerid_name.to_string(),
+                    callerid_num: ex.chan.callerid_num.to_string(),
                     music_class: String::new(),
                 }
             }

@@ -166,7 +166,7 @@ impl Privacy {
             return self.to(Phase::Incorrect, play("privacy-incorrect"));
         }
         log::info!("{}: Changed Caller*ID number to '{}'", ex.here(), self.buf);
-        ex.chan.callerid_num = std::mem::take(&mut self.buf);
+        ex.chan.callerid_num = std::mem::take(&mut self.buf).into();
         ex.chan.callerid_name = "Privacy Manager".into();
         ex.vars.insert("PRIVACYMGRSTATUS".into(), "SUCCESS".into());
         self.to(Phase::Thanks, play("privacy-thankyou"))

@@ -32,7 +32,7 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
         "accountcode" => c.accountcode.to_string(),
         "userfield" => c.userfield.to_string(),
         "amaflags" => c.amaflags.as_str().to_string(),
-        "src" => ex.chan.callerid_num.clone(),
+        "src" => ex.chan.callerid_num.to_string(),
         "dst" => ex.exten.to_string(),
         "dcontext" => ex.context.to_string(),
         "clid" => crate::cdr::clid(&ex.chan.callerid_name, &ex.chan.callerid_num).into(),
@@ -55,8 +55,8 @@ pub(crate) fn read(cx: &mut Ctx<'_>, args: &str) -> Result<String, String> {
             "NO ANSWER"
         }
         .to_string(),
-        "uniqueid" => ex.chan.unique_id.clone(),
-        "linkedid" => ex.chan.unique_id.clone(),
+        "uniqueid" => ex.chan.unique_id.to_string(),
+        "linkedid" => ex.chan.unique_id.to_string(),
         other => c.vars.get(other).cloned().unwrap_or_default(),
     })
 }
@@ -71,8 +71,8 @@ pub(crate) fn write(cx: &mut Ctx<'_>, args: &str, value: &str) -> Result<(), Str
         .to_ascii_lowercase();
     let c = &mut cx.ex.cdr;
     match field.as_str() {
-        "accountcode" => c.accountcode = crate::cdr::bounded(value, crate::cdr::FIELD_MAX).into(),
-        "userfield" => c.userfield = crate::cdr::bounded(value, crate::cdr::USERFIELD_MAX).into(),
+        "accountcode" => c.accountcode = crate::cdr::bounded(value, crate::cdr::FIELD_MAX),
+        "userfield" => c.userfield = crate::cdr::bounded(value, crate::cdr::USERFIELD_MAX),
         "amaflags" => {
             c.amaflags = crate::cdr::AmaFlags::parse(value)
                 .ok_or_else(|| format!("CDR(amaflags): unknown value '{value}'"))?

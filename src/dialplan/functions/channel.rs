@@ -51,14 +51,14 @@ pub(crate) fn read(cx: &mut Ctx<'_>, name: &str, args: &str) -> Result<String, S
         "CALLERID" => {
             let chan = &cx.ex.chan;
             Ok(match arg(0).to_ascii_lowercase().as_str() {
-                "num" | "number" => chan.callerid_num.clone(),
-                "name" => chan.callerid_name.clone(),
+                "num" | "number" => chan.callerid_num.to_string(),
+                "name" => chan.callerid_name.to_string(),
                 // ast_callerid_merge: `"name" <num>`, or the one part there is.
                 "all" => {
                     if chan.callerid_name.is_empty() {
-                        chan.callerid_num.clone()
+                        chan.callerid_num.to_string()
                     } else if chan.callerid_num.is_empty() {
-                        chan.callerid_name.clone()
+                        chan.callerid_name.to_string()
                     } else {
                         format!("\"{}\" <{}>", chan.callerid_name, chan.callerid_num)
                     }
@@ -172,13 +172,13 @@ fn channel(cx: &Ctx<'_>, item: &str) -> Result<String, String> {
     let ex = &cx.ex;
     Ok(match item {
         "name" => ex.channel_name(),
-        "uniqueid" | "linkedid" => ex.chan.unique_id.clone(),
+        "uniqueid" | "linkedid" => ex.chan.unique_id.to_string(),
         "state" => if ex.answered { "Up" } else { "Ring" }.into(),
         "language" => ex.language.to_string(),
         "musicclass" => ex.musicclass.clone(),
         "channeltype" | "tech" => "SIP".into(),
-        "peername" => ex.chan.peer.clone(),
-        "callid" | "sipcallid" => ex.chan.sip_call_id.clone(),
+        "peername" => ex.chan.peer.to_string(),
+        "callid" | "sipcallid" => ex.chan.sip_call_id.to_string(),
         "context" => ex.context.to_string(),
         "exten" => ex.exten.to_string(),
         "priority" => ex.prio.to_string(),
@@ -209,16 +209,16 @@ pub(crate) fn write(cx: &mut Ctx<'_>, name: &str, args: &str, value: &str) -> Re
         "CALLERID" => {
             let chan = &mut cx.ex.chan;
             match item.as_str() {
-                "num" | "number" => chan.callerid_num = value.trim().to_string(),
-                "name" => chan.callerid_name = value.trim().to_string(),
+                "num" | "number" => chan.callerid_num = value.trim().into(),
+                "name" => chan.callerid_name = value.trim().into(),
                 "all" => {
                     let v = value.trim();
                     match (v.find('<'), v.rfind('>')) {
                         (Some(l), Some(r)) if l < r => {
-                            chan.callerid_name = v[..l].trim().trim_matches('"').to_string();
-                            chan.callerid_num = v[l + 1..r].trim().to_string();
+                            chan.callerid_name = v[..l].trim().trim_matches('"').into();
+                            chan.callerid_num = v[l + 1..r].trim().into();
                         }
-                        _ => chan.callerid_num = v.to_string(),
+                        _ => chan.callerid_num = v.into(),
                     }
                 }
                 "rdnis" | "dnid" | "ani" => {
