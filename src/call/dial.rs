@@ -208,7 +208,7 @@ impl Call {
             from.host = super::identity::ANONYMOUS_DOMAIN.into();
             from.port = None;
         } else if let Some(d) = &peer.fromdomain {
-            from.host = d.clone();
+            from.host = d.as_str().into();
             from.port = None;
         }
         let mut local_uri = NameAddr::new(from);
@@ -219,6 +219,7 @@ impl Call {
                 .clone()
                 .map(|n| n.replace('"', ""))
                 .filter(|n| !n.is_empty())
+                .map(Into::into)
         };
         // sendrpid: the identity header, its host the fromdomain or our address (add_rpid).
         let domain = || {
@@ -245,7 +246,7 @@ impl Call {
         // `<sip:user@host>`: the target's host, no port or parameters.
         let remote_uri = NameAddr::new(Uri {
             scheme: "sip".into(),
-            user: Some(build::escape_user(to_user)),
+            user: Some(build::escape_user(to_user).into()),
             host: f.uri.host.clone(),
             ..Uri::default()
         });
@@ -731,8 +732,8 @@ impl Call {
         }
         let from = self.invite.from();
         (
-            from.display.clone(),
-            from.uri.user.clone().unwrap_or_else(|| "anonymous".into()),
+            from.display.as_deref().map(str::to_owned),
+            from.uri.user.as_deref().unwrap_or("anonymous").to_owned(),
         )
     }
 }

@@ -156,8 +156,12 @@ pub(super) fn caller_identity(
 ) -> super::identity::Identity {
     let from = req.from();
     let mut id = super::identity::Identity {
-        name: from.display.clone().filter(|n| !n.is_empty()),
-        number: from.uri.user.clone().unwrap_or_default(),
+        name: from
+            .display
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
+        number: from.uri.user.as_deref().unwrap_or_default().to_owned(),
         pres: "allowed_not_screened",
     };
     let Some(entry) = peer.and_then(|p| cx.cfg.peer(p)) else {
