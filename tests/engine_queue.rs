@@ -273,7 +273,7 @@ fn cli(net: &mut FakeNet, line: &str) -> String {
 
 /// The user part of an INVITE's Request-URI (which member it rings).
 fn user_of(inv: &Request) -> String {
-    inv.uri().user.clone().unwrap_or_default()
+    inv.uri().user.as_deref().unwrap_or_default().to_owned()
 }
 
 #[test]

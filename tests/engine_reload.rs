@@ -422,7 +422,7 @@ fn registers_at(net: &mut FakeNet, itsp: std::net::SocketAddr) -> Vec<Request> {
 }
 
 fn user_of(r: &Request) -> String {
-    r.from().uri.user.clone().unwrap_or_default()
+    r.from().uri.user.as_deref().unwrap_or_default().to_owned()
 }
 
 fn registry(net: &FakeNet) -> Vec<(String, &'static str)> {

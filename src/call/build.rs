@@ -82,13 +82,15 @@ pub fn host_port(addr: SocketAddr) -> (String, u16) {
 
 /// `sip:user@addr` (the user filtered by [`escape_user`]).
 pub fn sip_uri(user: Option<&str>, addr: SocketAddr) -> Uri {
-    let (host, port) = host_port(addr);
     Uri {
         scheme: "sip".into(),
-        user: user.map(escape_user).filter(|u| !u.is_empty()),
+        user: user
+            .map(escape_user)
+            .filter(|u| !u.is_empty())
+            .map(Into::into),
         password: None,
-        host,
-        port: Some(port),
+        host: crate::sip::write::host_compact(addr.ip()),
+        port: Some(addr.port()),
         params: Params::new(),
         headers: Vec::new(),
     }

@@ -210,7 +210,7 @@ impl Call {
             from.host = super::identity::ANONYMOUS_DOMAIN.into();
             from.port = None;
         } else if let Some(d) = &peer.fromdomain {
-            from.host = d.clone();
+            from.host = d.as_str().into();
             from.port = None;
         }
         let mut local_uri = NameAddr::new(from);
@@ -221,6 +221,7 @@ impl Call {
                 .clone()
                 .map(|n| n.replace('"', ""))
                 .filter(|n| !n.is_empty())
+                .map(Into::into)
         };
         // sendrpid: the identity header, its host the fromdomain or our address (add_rpid).
         let domain = || {
@@ -247,7 +248,7 @@ impl Call {
         // `<sip:user@host>`: the target's host, no port or parameters.
         let remote_uri = NameAddr::new(Uri {
             scheme: "sip".into(),
-            user: Some(build::escape_user(to_user)),
+            user: Some(build::escape_user(to_user).into()),
             host: f.uri.host.clone(),
             ..Uri::default()
         });

@@ -124,8 +124,8 @@ fn first_value(v: &str) -> &str {
 
 fn from_name_addr(na: &NameAddr, pres: &'static str) -> Option<Identity> {
     let number = match na.uri.scheme.to_ascii_lowercase().as_str() {
-        "tel" => na.uri.host.clone(),
-        _ => na.uri.user.clone()?,
+        "tel" => na.uri.host.to_string(),
+        _ => na.uri.user.as_deref()?.to_owned(),
     };
     if number.is_empty() || number.len() > 128 {
         return None;

@@ -63,7 +63,7 @@ pub fn deliver(cx: &mut Cx<'_>, to: &str, from: &str, body: &str) -> &'static st
         return "FAILURE";
     }
     let (display, user) = match NameAddr::parse(from.trim()) {
-        Ok(na) if na.uri.user.is_some() => (na.display, na.uri.user.unwrap_or_default()),
+        Ok(na) if na.uri.user.is_some() => (na.display, na.uri.user.unwrap_or_default().into()),
         _ => (None, from.trim().to_string()),
     };
     let user = if user.is_empty() {
@@ -83,7 +83,7 @@ pub fn deliver(cx: &mut Cx<'_>, to: &str, from: &str, body: &str) -> &'static st
         let mut from_na = build::contact(&user, origin.local);
         from_na.display = display.clone();
         let mut to_na = NameAddr::new(uri.clone());
-        to_na.uri.user = Some(name.clone());
+        to_na.uri.user = Some(name.as_str().into());
         let mut req = build::out_of_dialog(
             OutOfDialog {
                 method: Method::Message,

@@ -67,7 +67,7 @@ pub(super) fn fork_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> V
         {
             let user = number.or(p.defaultuser.as_deref()).unwrap_or(&p.name);
             let mut uri = build::sip_uri(Some(user), first);
-            uri.host = host.clone();
+            uri.host = host.as_str().into();
             uri.port = p.port_given.then_some(*port);
             targets.push(ForkTarget {
                 peer,
@@ -101,7 +101,7 @@ fn direct_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTa
             .filter_map(|b| {
                 let mut uri = Uri::parse(&b.contact).ok()?;
                 if let Some(n) = number {
-                    uri.user = Some(n.to_string());
+                    uri.user = Some(n.into());
                 }
                 // nat=no trusts the Contact; otherwise (chan_sip's default force_rport, or
                 // auto_force_rport when the REGISTER passed a NAT) the address the REGISTER
@@ -142,7 +142,7 @@ fn direct_targets(cx: &Cx<'_>, peer: PeerId, number: Option<&str>) -> Vec<ForkTa
                 return Vec::new();
             };
             let mut uri = build::sip_uri(Some(user), first);
-            uri.host = host.clone();
+            uri.host = host.as_str().into();
             uri.port = p.port_given.then_some(*port);
             vec![ForkTarget {
                 peer,

@@ -259,7 +259,7 @@ impl Call {
             .map(str::to_string);
         Ok(Accepted {
             transferee,
-            exten: target.uri.user.unwrap_or_default(),
+            exten: target.uri.user.unwrap_or_default().into(),
             context: transfer_context.unwrap_or(context).clone(),
             referred_by,
             replaces,
@@ -283,7 +283,7 @@ impl Call {
         let name = cid.and_then(|c| c.name.clone()).unwrap_or_default();
         let num = cid
             .and_then(|c| c.number.clone())
-            .or_else(|| l.dialog.remote_uri.uri.user.clone())
+            .or_else(|| l.dialog.remote_uri.uri.user.as_deref().map(str::to_owned))
             .or_else(|| entry.map(|e| e.name.clone()))
             .unwrap_or_default();
         ChannelInfo {

@@ -330,7 +330,12 @@ impl Engine {
                     }
                     None => (
                         String::new(),
-                        d.remote_uri.uri.user.clone().unwrap_or_default(),
+                        d.remote_uri
+                            .uri
+                            .user
+                            .as_deref()
+                            .unwrap_or_default()
+                            .to_owned(),
                         1,
                         "AppDial".to_string(),
                         "(Outgoing Line)".to_string(),

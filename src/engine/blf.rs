@@ -104,8 +104,8 @@ impl Engine {
                     c.ringing += 1;
                     let from = call.invite.from();
                     c.caller.get_or_insert_with(|| Caller {
-                        name: from.display.clone().unwrap_or_default(),
-                        number: from.uri.user.clone().unwrap_or_default(),
+                        name: from.display.as_deref().unwrap_or_default().to_owned(),
+                        number: from.uri.user.as_deref().unwrap_or_default().to_owned(),
                     });
                 }
                 if hold && leg.media.as_ref().is_some_and(|m| m.hold) {
@@ -379,7 +379,7 @@ impl Engine {
                 "Forbidden (policy)",
             ));
         }
-        let exten = req.uri().user.clone().ok_or_else(not_found)?;
+        let exten = req.uri().user.as_deref().ok_or_else(not_found)?.to_owned();
         let context = p
             .presence
             .subscribe_context

@@ -358,7 +358,7 @@ fn caller_name(req: &Request) -> String {
     let f = req.from();
     match (&f.display, &f.uri.user) {
         (Some(d), Some(u)) => format!("\"{d}\" <{u}>"),
-        (None, Some(u)) => u.clone(),
-        _ => f.uri.host.clone(),
+        (None, Some(u)) => u.to_string(),
+        _ => f.uri.host.to_string(),
     }
 }

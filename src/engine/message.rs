@@ -55,7 +55,13 @@ impl Engine {
             return Err(Reply::new(StatusCode::REQUEST_ENTITY_TOO_LARGE));
         }
         let source = flow.remote;
-        let user = req.from().uri.user.clone().unwrap_or_default();
+        let user = req
+            .from()
+            .uri
+            .user
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned();
         let entry = self.cfg.entry(&user);
         if opts.auth {
             let verdict =
@@ -93,7 +99,7 @@ impl Engine {
             .clone()
             .or_else(|| peer.map(|p| p.context.clone()))
             .unwrap_or_else(|| self.cfg.general.context.clone());
-        let exten = req.uri().user.clone().unwrap_or_else(|| "s".to_string());
+        let exten = req.uri().user.as_deref().unwrap_or("s").to_owned();
         let wall = self.wall(now);
         if !self.dialplan.exists(&context, &exten, 1, &user, wall) {
             log::info!("MESSAGE from '{user}' to {exten}@{context}: no such extension");
@@ -125,7 +131,7 @@ impl Engine {
         self.unique_ids += 1;
         let from = req.from();
         let chan = ChannelInfo {
-            callerid_name: from.display.clone().unwrap_or_default().into(),
+            callerid_name: from.display.clone().unwrap_or_default(),
             callerid_num: user.as_str().into(),
             sip_call_id: req.call_id().into(),
             unique_id: compact_str::format_compact!("{}.{}", self.start_wall_secs, self.unique_ids),

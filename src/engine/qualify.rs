@@ -314,7 +314,7 @@ impl Engine {
                 .map(|ip| SocketAddr::new(ip, pport))
                 .or_else(|| self.cfg.proxy_resolved(peer).first().copied())?;
             let mut uri = build::sip_uri(Some(&p.name), addr);
-            uri.host = host.clone();
+            uri.host = host.as_str().into();
             uri.port = p.port_given.then_some(*port);
             return Some((uri, Flow::udp(addr)));
         }

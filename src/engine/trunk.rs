@@ -333,14 +333,14 @@ impl Engine {
         };
         let uri = Uri {
             scheme: "sip".into(),
-            host: domain.clone(),
+            host: domain.as_str().into(),
             port: uri_port,
             ..Uri::default()
         };
         let aor = NameAddr::new(Uri {
             scheme: "sip".into(),
-            user: Some(build::escape_user(&r.user)),
-            host: domain,
+            user: Some(build::escape_user(&r.user).into()),
+            host: domain.into(),
             ..Uri::default()
         });
         let proxy = peer
@@ -670,7 +670,13 @@ impl Engine {
         let exten = r
             .extension
             .clone()
-            .or_else(|| req.uri().user.clone().filter(|u| !u.is_empty()))
+            .or_else(|| {
+                req.uri()
+                    .user
+                    .as_deref()
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| "s".into());
         log::debug!(
             "INVITE from {source} is for registration #{i} '{}'",

@@ -2,6 +2,8 @@
 //! `param-unreserved`, `hnv-unreserved`): decode exactly once, re-escape what a component's
 //! grammar does not allow.
 
+use std::borrow::Cow;
+
 use super::text::{class, class_table, run_end};
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -14,10 +16,10 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Decodes `%HH` escapes exactly once. `None` on a malformed escape or if the result is
-/// not UTF-8.
-pub(crate) fn unescape(s: &str) -> Option<String> {
+/// not UTF-8. Text without `%` (nearly every component) is borrowed, not copied.
+pub(crate) fn unescape(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains('%') {
-        return Some(s.to_owned());
+        return Some(Cow::Borrowed(s));
     }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -33,7 +35,7 @@ pub(crate) fn unescape(s: &str) -> Option<String> {
             i += 1;
         }
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 /// Which URI component a string is escaped for.

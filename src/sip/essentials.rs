@@ -37,19 +37,27 @@ fn bad(header: &'static str, what: impl Into<String>) -> Invalid {
 }
 
 /// The essentials of one message. Kept inline in the message (no allocation of their own
-/// per message); From and To, large once decoded and decoded only for some messages, are
-/// boxed when they are.
+/// per message); From and To, large once decoded (200 bytes each) and decoded only for some
+/// messages, are boxed when they are, both in one box: a message that needs one nearly
+/// always needs the other (a new INVITE: the caller's entry, then the dialog), so the second
+/// costs no allocation.
 #[derive(Debug, Clone)]
 pub(crate) struct Essentials {
     vias: OnceCell<Vec<Via>>,
-    from: OnceCell<Box<NameAddr>>,
-    to: OnceCell<Box<NameAddr>>,
+    from_to: OnceCell<Box<FromTo>>,
     pub cseq: CSeq,
     pub max_forwards: Option<u32>,
     pub content_length: Option<u32>,
     /// The top Via's branch is exactly the magic cookie (set at parse).
     bare_cookie: bool,
     spans: Spans,
+}
+
+/// From and To, each decoded on first use.
+#[derive(Debug, Clone, Default)]
+struct FromTo {
+    from: OnceCell<NameAddr>,
+    to: OnceCell<NameAddr>,
 }
 
 /// The top Via's sent-by and branch as spans of the header text.
@@ -75,6 +83,14 @@ struct Spans {
 /// The last value of a single-valued header (parsed messages have exactly one).
 fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
     h.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).last()
+}
+
+/// The last `name` header decoded as a name-addr (the default if it does not decode; a
+/// parsed message's does).
+fn decode(h: &Headers, name: &HeaderName) -> NameAddr {
+    last(h, name)
+        .and_then(|v| NameAddr::parse(v).ok())
+        .unwrap_or_default()
 }
 
 /// The value of a header that must appear at most once, seen while scanning.
@@ -115,8 +131,7 @@ impl Essentials {
     pub fn empty(method: Method) -> Essentials {
         Essentials {
             vias: OnceCell::new(),
-            from: OnceCell::new(),
-            to: OnceCell::new(),
+            from_to: OnceCell::new(),
             cseq: CSeq { seq: 1, method },
             max_forwards: None,
             content_length: None,
@@ -232,24 +247,14 @@ impl Essentials {
 
     /// From, decoded on first use.
     pub fn from(&self, h: &Headers) -> &NameAddr {
-        self.from.get_or_init(|| {
-            Box::new(
-                last(h, &HeaderName::From)
-                    .and_then(|v| NameAddr::parse(v).ok())
-                    .unwrap_or_default(),
-            )
-        })
+        let from_to = self.from_to.get_or_init(Box::default);
+        from_to.from.get_or_init(|| decode(h, &HeaderName::From))
     }
 
     /// To, decoded on first use.
     pub fn to(&self, h: &Headers) -> &NameAddr {
-        self.to.get_or_init(|| {
-            Box::new(
-                last(h, &HeaderName::To)
-                    .and_then(|v| NameAddr::parse(v).ok())
-                    .unwrap_or_default(),
-            )
-        })
+        let from_to = self.from_to.get_or_init(Box::default);
+        from_to.to.get_or_init(|| decode(h, &HeaderName::To))
     }
 
     /// The top Via's branch, from the span kept at parse (decoded otherwise).
@@ -322,11 +327,15 @@ impl Essentials {
                 self.spans.top_via = None;
             }
             HeaderName::From => {
-                self.from.take();
+                if let Some(d) = self.from_to.get_mut() {
+                    d.from.take();
+                }
                 self.spans.from_tag = None;
             }
             HeaderName::To => {
-                self.to.take();
+                if let Some(d) = self.from_to.get_mut() {
+                    d.to.take();
+                }
                 self.spans.to_tag = None;
             }
             HeaderName::CallId => self.spans.call_id = None,

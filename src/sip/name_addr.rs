@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::params::{
     check_header_params_tag, find_param, parse_header_params, write_params, Params,
 };
@@ -16,7 +18,7 @@ use super::uri::{Uri, UriParts};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NameAddr {
     /// Display name, unquoted and unescaped (`None` if absent or empty).
-    pub display: Option<String>,
+    pub display: Option<CompactString>,
     /// The address.
     pub uri: Uri,
     /// Header parameters in order; quoted values keep their quotes.
@@ -112,7 +114,7 @@ impl<'a> NameAddrParts<'a> {
     pub(crate) fn to_name_addr(self) -> NameAddr {
         let display = match self.display {
             Some(RawDisplay::Quoted(q)) => Some(unquote(q)).filter(|d| !d.is_empty()),
-            Some(RawDisplay::Tokens(t)) => Some(t.to_owned()),
+            Some(RawDisplay::Tokens(t)) => Some(t.into()),
             None => None,
         };
         NameAddr {
@@ -155,8 +157,10 @@ impl NameAddr {
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            Some(p) => p.1 = value,
-            None => self.params.push((name.to_owned(), value)),
+            Some(p) => p.1 = value.map(CompactString::from),
+            None => self
+                .params
+                .push((name.into(), value.map(CompactString::from))),
         }
     }
 

@@ -323,13 +323,17 @@ pub(crate) fn quoted_end(s: &str) -> Option<usize> {
     None
 }
 
-/// Removes the quotes and `\` escapes of a quoted string (`s` includes the quotes).
-pub(crate) fn unquote(s: &str) -> String {
+/// Removes the quotes and `\` escapes of a quoted string (`s` includes the quotes). A
+/// display name of up to 24 bytes comes back inline, without an allocation.
+pub(crate) fn unquote(s: &str) -> compact_str::CompactString {
     let inner = s
         .strip_prefix('"')
         .and_then(|x| x.strip_suffix('"'))
         .unwrap_or(s);
-    let mut out = String::with_capacity(inner.len());
+    if memchr(inner.as_bytes(), b'\\').is_none() {
+        return inner.into();
+    }
+    let mut out = compact_str::CompactString::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {

@@ -7,28 +7,32 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::escape::{allowed, allowed_end, escape_into, unescape, Part};
 use super::params::{find_param, Params};
 use super::text::{digits_end, find, host_end, is_host_byte, memchr, parse_u16};
 
-/// A parsed URI.
+/// A parsed URI. The text fields are [`CompactString`]s: values of up to 24 bytes (the
+/// usual `sip`, `1001`, `127.0.0.1`, `transport`/`udp`) are kept inline, so decoding one from
+/// a message or cloning it allocates nothing for them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Uri {
     /// Lowercase scheme, e.g. `"sip"`.
-    pub scheme: String,
+    pub scheme: CompactString,
     /// User part, unescaped.
-    pub user: Option<String>,
+    pub user: Option<CompactString>,
     /// Password, unescaped.
-    pub password: Option<String>,
+    pub password: Option<CompactString>,
     /// Host name or address; IPv6 references keep their brackets. For schemes other than
     /// sip/sips, the whole opaque part after the colon.
-    pub host: String,
+    pub host: CompactString,
     /// Port, if given.
     pub port: Option<u16>,
     /// URI parameters in order, names and values unescaped.
     pub params: Params,
     /// URI headers (`?name=value&...`), unescaped.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(CompactString, CompactString)>,
 }
 
 /// Why a URI did not parse.
@@ -61,8 +65,8 @@ fn check(s: &str, part: Part, what: &'static str) -> Result<(), UriError> {
 }
 
 /// Decodes a component already accepted by [`check`].
-fn decode(s: &str) -> String {
-    unescape(s).unwrap_or_else(|| s.to_owned())
+fn decode(s: &str) -> CompactString {
+    unescape(s).map_or_else(|| s.into(), CompactString::from)
 }
 
 /// True for a hostname, IPv4 address or bracketed IPv6 reference.
@@ -308,11 +312,12 @@ impl<'a> UriParts<'a> {
 
     /// Decodes the components into an owned [`Uri`].
     pub(crate) fn to_uri(self) -> Uri {
-        let scheme = self.scheme.to_ascii_lowercase();
+        let mut scheme = CompactString::from(self.scheme);
+        scheme.make_ascii_lowercase();
         if let Some(opaque) = self.opaque {
             return Uri {
                 scheme,
-                host: opaque.to_owned(),
+                host: opaque.into(),
                 ..Uri::default()
             };
         }
@@ -338,7 +343,7 @@ impl<'a> UriParts<'a> {
             scheme,
             user: self.user.map(decode),
             password: self.password.map(decode),
-            host: self.host.to_owned(),
+            host: self.host.into(),
             port: self.port,
             params,
             headers,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use super::params::{
     find_param, header_params, parse_header_params, plain_params, write_params, Params,
 };
@@ -389,8 +391,10 @@ impl Via {
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
         {
-            Some(p) => p.1 = value,
-            None => self.params.push((name.to_owned(), value)),
+            Some(p) => p.1 = value.map(CompactString::from),
+            None => self
+                .params
+                .push((name.into(), value.map(CompactString::from))),
         }
     }
 

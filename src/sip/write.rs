@@ -42,6 +42,11 @@ pub fn hex16(n: u64) -> String {
 /// Appends an IPv4 address in dotted-quad form: printed into a stack buffer, then one
 /// append (pushing char by char pays a capacity check and a UTF-8 encoding per digit).
 pub fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
+    with_ipv4(ip, |s| out.push_str(s));
+}
+
+/// Prints an IPv4 address into a stack buffer and hands it to `f`.
+fn with_ipv4<R>(ip: Ipv4Addr, f: impl FnOnce(&str) -> R) -> R {
     let mut buf = [0u8; 15];
     let mut n = 0;
     let mut put = |b: u8| {
@@ -63,7 +68,7 @@ pub fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
         put(b'0' + octet % 10);
     }
     // Digits and dots only: always UTF-8.
-    out.push_str(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""));
+    f(std::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or(""))
 }
 
 /// Appends an address as a URI or Via host: IPv4 as is, IPv6 in brackets (RFC 3261 §19.1.1).
@@ -92,6 +97,15 @@ pub fn host_string(ip: IpAddr) -> String {
     let mut s = String::with_capacity(15);
     push_host(&mut s, ip);
     s
+}
+
+/// [`host_string`] as a URI's host field: an IPv4 address (at most 15 bytes) is kept inline,
+/// with no allocation.
+pub fn host_compact(ip: IpAddr) -> compact_str::CompactString {
+    match ip {
+        IpAddr::V4(a) => with_ipv4(a, |s| s.into()),
+        IpAddr::V6(_) => host_string(ip).into(),
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +140,7 @@ mod tests {
                 IpAddr::V6(v) => format!("[{v}]"),
             };
             assert_eq!(host_string(addr.ip()), want, "{a}");
+            assert_eq!(host_compact(addr.ip()), want, "{a}");
             if let IpAddr::V4(v) = addr.ip() {
                 let mut s = String::from("x");
                 push_ipv4(&mut s, v);
