@@ -44,7 +44,7 @@ pub(crate) struct Received {
 }
 
 /// The `line` of an entry [`Received::finish`] writes.
-const REWRITE: usize = usize::MAX;
+const REWRITE: u32 = u32::MAX;
 
 impl Received {
     /// Room for `count` headers.
@@ -64,17 +64,15 @@ impl Received {
     /// A line in wire form starting at `line`, its value at `value`.
     #[inline]
     pub(crate) fn wire_line(&mut self, name: HeaderName, line: usize, value: Range<usize>) {
-        self.entries.push(Entry { name, line, value });
+        self.entries.push(Entry::new(name, line, value));
     }
 
     /// A line to rewrite; `raw` is its value as received (trimmed on writing).
     #[inline]
     pub(crate) fn other_line(&mut self, name: HeaderName, raw: Range<usize>) {
-        self.entries.push(Entry {
-            name,
-            line: REWRITE,
-            value: raw,
-        });
+        let mut e = Entry::new(name, 0, raw);
+        e.line = REWRITE;
+        self.entries.push(e);
     }
 
     /// A continuation line of the last header: its trimmed text joins the value after one
@@ -93,7 +91,7 @@ impl Received {
         // A wire line's value range is its raw value (already trimmed).
         e.line = REWRITE;
         if self.folded.last().map(|f| f.0) != Some(last) {
-            let first = trim(head.get(e.value.clone()).unwrap_or(""));
+            let first = trim(head.get(e.value()).unwrap_or(""));
             self.folded.push((last, first.to_owned()));
         }
         if let Some((_, value)) = self.folded.last_mut() {
@@ -124,11 +122,10 @@ impl Received {
             }
             let value = match folded.next_if(|f| f.0 == i) {
                 Some((_, joined)) => joined.as_str(),
-                None => whole.get(e.value.clone()).unwrap_or(""),
+                None => whole.get(e.value()).unwrap_or(""),
             };
             let (line, value) = append_line(&mut text, &e.name, value);
-            e.line = line;
-            e.value = value;
+            e.set(line, value);
         }
         Headers {
             text,
@@ -142,8 +139,41 @@ impl Received {
 struct Entry {
     name: HeaderName,
     /// Where `Name: ` starts; the line ends at `value.end + 2` (after CR LF).
-    line: usize,
-    value: Range<usize>,
+    line: u32,
+    /// The value's byte range (u32: a message is far smaller; 40-byte entries keep the
+    /// inline table and a received request under 1 KB, malloc's small-bin limit).
+    start: u32,
+    end: u32,
+}
+
+/// A text position as an entry keeps it (a message is at most 64 KB).
+fn pos(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+impl Entry {
+    fn new(name: HeaderName, line: usize, value: Range<usize>) -> Entry {
+        Entry {
+            name,
+            line: pos(line),
+            start: pos(value.start),
+            end: pos(value.end),
+        }
+    }
+
+    fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    fn value(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    fn set(&mut self, line: usize, value: Range<usize>) {
+        self.line = pos(line);
+        self.start = pos(value.start);
+        self.end = pos(value.end);
+    }
 }
 
 /// A free slot of the inline table.
@@ -152,7 +182,8 @@ impl Default for Entry {
         Entry {
             name: HeaderName::Via,
             line: 0,
-            value: 0..0,
+            start: 0,
+            end: 0,
         }
     }
 }
@@ -208,7 +239,7 @@ impl Headers {
     }
 
     fn value(&self, e: &Entry) -> &str {
-        self.text.get(e.value.clone()).unwrap_or("")
+        self.text.get(e.value()).unwrap_or("")
     }
 
     /// The first value of `name` (the whole line's value, even for list headers).
@@ -241,12 +272,19 @@ impl Headers {
 
     /// How many header lines are named `name`.
     pub fn count(&self, name: &HeaderName) -> usize {
-        self.entries.as_slice().iter().filter(|e| e.name == *name).count()
+        self.entries
+            .as_slice()
+            .iter()
+            .filter(|e| e.name == *name)
+            .count()
     }
 
     /// Every header line as (name, raw value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &str)> + '_ {
-        self.entries.as_slice().iter().map(|e| (&e.name, self.value(e)))
+        self.entries
+            .as_slice()
+            .iter()
+            .map(|e| (&e.name, self.value(e)))
     }
 
     /// Appends `Name: value\r\n` to the text; returns the line start and value range.
@@ -257,7 +295,7 @@ impl Headers {
     /// Appends a header line; the value is trimmed.
     pub fn push(&mut self, name: HeaderName, value: &str) {
         let (line, value) = self.append_line(&name, value);
-        self.entries.push(Entry { name, line, value });
+        self.entries.push(Entry::new(name, line, value));
     }
 
     /// Appends a header line whose value `write` appends to the text in place (already
@@ -276,11 +314,7 @@ impl Headers {
         write(&mut self.text);
         let end = self.text.len();
         self.text.push_str("\r\n");
-        self.entries.push(Entry {
-            name,
-            line,
-            value: start..end,
-        });
+        self.entries.push(Entry::new(name, line, start..end));
         self.text.get(start..end).unwrap_or("")
     }
 
@@ -303,8 +337,7 @@ impl Headers {
             keep
         });
         if let Some(e) = self.entries.as_mut_slice().get_mut(i) {
-            e.line = line;
-            e.value = range;
+            e.set(line, range);
         }
     }
 
@@ -315,20 +348,20 @@ impl Headers {
             self.push(name.clone(), value);
             return;
         };
-        let old = self.entries.as_slice().get(i).map(|e| self.value(e)).unwrap_or("");
+        let old = self
+            .entries
+            .as_slice()
+            .get(i)
+            .map(|e| self.value(e))
+            .unwrap_or("");
         let rest: Vec<String> = split_list(old).skip(1).map(str::to_owned).collect();
         let (line, range) = self.append_line(name, value);
         if let Some(e) = self.entries.as_mut_slice().get_mut(i) {
-            e.line = line;
-            e.value = range;
+            e.set(line, range);
         }
         if !rest.is_empty() {
             let (line, value) = self.append_line(name, &rest.join(", "));
-            let entry = Entry {
-                name: name.clone(),
-                line,
-                value,
-            };
+            let entry = Entry::new(name.clone(), line, value);
             self.entries.insert(i + 1, entry);
         }
     }
@@ -342,12 +375,12 @@ impl Headers {
             if e.name == HeaderName::ContentLength {
                 continue;
             }
-            let end = e.value.end + 2;
-            if e.line == run.end && run.end > run.start {
+            let end = e.value().end + 2;
+            if e.line() == run.end && run.end > run.start {
                 run.end = end;
             } else {
                 out.extend_from_slice(bytes.get(run.clone()).unwrap_or(&[]));
-                run = e.line..end;
+                run = e.line()..end;
             }
         }
         out.extend_from_slice(bytes.get(run).unwrap_or(&[]));
