@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 
+use super::header_table::Table;
 use super::name::HeaderName;
 use super::text::{single, split_list, trim, ListIter};
 
@@ -35,42 +36,43 @@ fn append_line(text: &mut String, name: &HeaderName, value: &str) -> (usize, Ran
 /// the others (compact or odd-case names, extra blanks, bare LF, folding) are written in
 /// wire form after the copy, and their original bytes are left unused.
 pub(crate) struct Received {
-    entries: Vec<Entry>,
-    /// Entries to write after the copy: index, raw value range in the head, and the
-    /// unfolded value if continuation lines followed.
-    rewrite: Vec<(usize, Range<usize>, Option<String>)>,
+    /// An entry to write after the copy has `line == REWRITE` and its raw value range in
+    /// the head (no list of its own: a third of the bench's requests had one).
+    entries: Table<Entry>,
+    /// The unfolded values of entries continuation lines followed (rare), by index.
+    folded: Vec<(usize, String)>,
 }
+
+/// The `line` of an entry [`Received::finish`] writes.
+const REWRITE: u32 = u32::MAX;
 
 impl Received {
     /// Room for `count` headers.
     pub(crate) fn with_capacity(count: usize) -> Received {
         Received {
-            entries: Vec::with_capacity(count),
-            rewrite: Vec::new(),
+            entries: Table::with_capacity(count),
+            folded: Vec::new(),
         }
     }
 
     /// True if no header line was read yet.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// A line in wire form starting at `line`, its value at `value`.
     #[inline]
     pub(crate) fn wire_line(&mut self, name: HeaderName, line: usize, value: Range<usize>) {
-        self.entries.push(Entry { name, line, value });
+        self.entries.push(Entry::new(name, line, value));
     }
 
     /// A line to rewrite; `raw` is its value as received (trimmed on writing).
     #[inline]
     pub(crate) fn other_line(&mut self, name: HeaderName, raw: Range<usize>) {
-        self.rewrite.push((self.entries.len(), raw, None));
-        self.entries.push(Entry {
-            name,
-            line: 0,
-            value: 0..0,
-        });
+        let mut e = Entry::new(name, 0, raw);
+        e.line = REWRITE;
+        self.entries.push(e);
     }
 
     /// A continuation line of the last header: its trimmed text joins the value after one
@@ -83,13 +85,16 @@ impl Received {
         if piece.is_empty() {
             return;
         }
-        if self.rewrite.last().map(|r| r.0) != Some(last) {
-            let raw = self.entries.get(last).map_or(0..0, |e| e.value.clone());
-            self.rewrite.push((last, raw, None));
+        let Some(e) = self.entries.as_mut_slice().get_mut(last) else {
+            return;
+        };
+        // A wire line's value range is its raw value (already trimmed).
+        e.line = REWRITE;
+        if self.folded.last().map(|f| f.0) != Some(last) {
+            let first = trim(head.get(e.value()).unwrap_or(""));
+            self.folded.push((last, first.to_owned()));
         }
-        if let Some((_, raw, joined)) = self.rewrite.last_mut() {
-            let value =
-                joined.get_or_insert_with(|| trim(head.get(raw.clone()).unwrap_or("")).to_owned());
+        if let Some((_, value)) = self.folded.last_mut() {
             if !value.is_empty() {
                 value.push(' ');
             }
@@ -105,22 +110,22 @@ impl Received {
     pub(crate) fn finish(self, whole: &str, copy: usize, lines: usize, spare: usize) -> Headers {
         let Received {
             mut entries,
-            rewrite,
+            folded,
         } = self;
         let kept = whole.get(..copy).unwrap_or("");
         let mut text = String::with_capacity(kept.len() + spare);
         text.push_str(kept);
-        for (i, raw, joined) in rewrite {
-            let Some(e) = entries.get_mut(i) else {
+        let mut folded = folded.iter().peekable();
+        for (i, e) in entries.as_mut_slice().iter_mut().enumerate() {
+            if e.line != REWRITE {
                 continue;
-            };
-            let value = match &joined {
-                Some(j) => j.as_str(),
-                None => whole.get(raw).unwrap_or(""),
+            }
+            let value = match folded.next_if(|f| f.0 == i) {
+                Some((_, joined)) => joined.as_str(),
+                None => whole.get(e.value()).unwrap_or(""),
             };
             let (line, value) = append_line(&mut text, &e.name, value);
-            e.line = line;
-            e.value = value;
+            e.set(line, value);
         }
         Headers {
             text,
@@ -134,8 +139,53 @@ impl Received {
 struct Entry {
     name: HeaderName,
     /// Where `Name: ` starts; the line ends at `value.end + 2` (after CR LF).
-    line: usize,
-    value: Range<usize>,
+    line: u32,
+    /// The value's byte range (u32: a message is far smaller; 40-byte entries keep the
+    /// inline table and a received request under 1 KB, malloc's small-bin limit).
+    start: u32,
+    end: u32,
+}
+
+/// A text position as an entry keeps it (a message is at most 64 KB).
+fn pos(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
+impl Entry {
+    fn new(name: HeaderName, line: usize, value: Range<usize>) -> Entry {
+        Entry {
+            name,
+            line: pos(line),
+            start: pos(value.start),
+            end: pos(value.end),
+        }
+    }
+
+    fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    fn value(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    fn set(&mut self, line: usize, value: Range<usize>) {
+        self.line = pos(line);
+        self.start = pos(value.start);
+        self.end = pos(value.end);
+    }
+}
+
+/// A free slot of the inline table.
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            name: HeaderName::Via,
+            line: 0,
+            start: 0,
+            end: 0,
+        }
+    }
 }
 
 /// A byte range of the header text (the text only grows, so a span stays valid).
@@ -149,7 +199,7 @@ pub(crate) struct Span {
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
     text: String,
-    entries: Vec<Entry>,
+    entries: Table<Entry>,
     /// Bytes of `text` that are no header line: a received message's start line and
     /// body, a built request's Request-URI ([`Headers::push_raw`]).
     raw: usize,
@@ -173,7 +223,7 @@ impl Headers {
     pub fn with_capacity(bytes: usize, count: usize) -> Headers {
         Headers {
             text: String::with_capacity(bytes),
-            entries: Vec::with_capacity(count),
+            entries: Table::with_capacity(count),
             raw: 0,
         }
     }
@@ -185,16 +235,17 @@ impl Headers {
 
     /// True if there are no headers.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     fn value(&self, e: &Entry) -> &str {
-        self.text.get(e.value.clone()).unwrap_or("")
+        self.text.get(e.value()).unwrap_or("")
     }
 
     /// The first value of `name` (the whole line's value, even for list headers).
     pub fn get(&self, name: &HeaderName) -> Option<&str> {
         self.entries
+            .as_slice()
             .iter()
             .find(|e| e.name == *name)
             .map(|e| self.value(e))
@@ -206,6 +257,7 @@ impl Headers {
         let list = name.is_list();
         let name = name.clone();
         self.entries
+            .as_slice()
             .iter()
             .filter(move |e| e.name == name)
             .flat_map(move |e| -> ListIter<'a> {
@@ -220,12 +272,19 @@ impl Headers {
 
     /// How many header lines are named `name`.
     pub fn count(&self, name: &HeaderName) -> usize {
-        self.entries.iter().filter(|e| e.name == *name).count()
+        self.entries
+            .as_slice()
+            .iter()
+            .filter(|e| e.name == *name)
+            .count()
     }
 
     /// Every header line as (name, raw value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &str)> + '_ {
-        self.entries.iter().map(|e| (&e.name, self.value(e)))
+        self.entries
+            .as_slice()
+            .iter()
+            .map(|e| (&e.name, self.value(e)))
     }
 
     /// Appends `Name: value\r\n` to the text; returns the line start and value range.
@@ -236,7 +295,7 @@ impl Headers {
     /// Appends a header line; the value is trimmed.
     pub fn push(&mut self, name: HeaderName, value: &str) {
         let (line, value) = self.append_line(&name, value);
-        self.entries.push(Entry { name, line, value });
+        self.entries.push(Entry::new(name, line, value));
     }
 
     /// Appends a header line whose value `write` appends to the text in place (already
@@ -255,11 +314,7 @@ impl Headers {
         write(&mut self.text);
         let end = self.text.len();
         self.text.push_str("\r\n");
-        self.entries.push(Entry {
-            name,
-            line,
-            value: start..end,
-        });
+        self.entries.push(Entry::new(name, line, start..end));
         self.text.get(start..end).unwrap_or("")
     }
 
@@ -270,7 +325,7 @@ impl Headers {
 
     /// Replaces every line named `name` by one line with `value`, in the place of the first.
     pub fn set(&mut self, name: HeaderName, value: &str) {
-        let Some(i) = self.entries.iter().position(|e| e.name == name) else {
+        let Some(i) = self.entries.as_slice().iter().position(|e| e.name == name) else {
             self.push(name, value);
             return;
         };
@@ -281,33 +336,32 @@ impl Headers {
             index += 1;
             keep
         });
-        if let Some(e) = self.entries.get_mut(i) {
-            e.line = line;
-            e.value = range;
+        if let Some(e) = self.entries.as_mut_slice().get_mut(i) {
+            e.set(line, range);
         }
     }
 
     /// Replaces the first list element of the first `name` line by `value`, keeping any
     /// further elements of that line on a new line right after it.
     pub(crate) fn replace_first_element(&mut self, name: &HeaderName, value: &str) {
-        let Some(i) = self.entries.iter().position(|e| e.name == *name) else {
+        let Some(i) = self.entries.as_slice().iter().position(|e| e.name == *name) else {
             self.push(name.clone(), value);
             return;
         };
-        let old = self.entries.get(i).map(|e| self.value(e)).unwrap_or("");
+        let old = self
+            .entries
+            .as_slice()
+            .get(i)
+            .map(|e| self.value(e))
+            .unwrap_or("");
         let rest: Vec<String> = split_list(old).skip(1).map(str::to_owned).collect();
         let (line, range) = self.append_line(name, value);
-        if let Some(e) = self.entries.get_mut(i) {
-            e.line = line;
-            e.value = range;
+        if let Some(e) = self.entries.as_mut_slice().get_mut(i) {
+            e.set(line, range);
         }
         if !rest.is_empty() {
             let (line, value) = self.append_line(name, &rest.join(", "));
-            let entry = Entry {
-                name: name.clone(),
-                line,
-                value,
-            };
+            let entry = Entry::new(name.clone(), line, value);
             self.entries.insert(i + 1, entry);
         }
     }
@@ -317,16 +371,16 @@ impl Headers {
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         let bytes = self.text.as_bytes();
         let mut run = 0..0;
-        for e in &self.entries {
+        for e in self.entries.as_slice() {
             if e.name == HeaderName::ContentLength {
                 continue;
             }
-            let end = e.value.end + 2;
-            if e.line == run.end && run.end > run.start {
+            let end = e.value().end + 2;
+            if e.line() == run.end && run.end > run.start {
                 run.end = end;
             } else {
                 out.extend_from_slice(bytes.get(run.clone()).unwrap_or(&[]));
-                run = e.line..end;
+                run = e.line()..end;
             }
         }
         out.extend_from_slice(bytes.get(run).unwrap_or(&[]));

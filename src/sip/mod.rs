@@ -33,6 +33,7 @@ mod cseq;
 mod error;
 mod escape;
 mod essentials;
+mod header_table;
 mod headers;
 mod message_common;
 use message_common::message_common;
