@@ -38,7 +38,7 @@ fn append_line(text: &mut String, name: &HeaderName, value: &str) -> (usize, Ran
 pub(crate) struct Received {
     /// An entry to write after the copy has `line == REWRITE` and its raw value range in
     /// the head (no list of its own: a third of the bench's requests had one).
-    entries: Table<Entry>,
+    entries: Table,
     /// The unfolded values of entries continuation lines followed (rare), by index.
     folded: Vec<(usize, String)>,
 }
@@ -136,12 +136,11 @@ impl Received {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
+pub(super) struct Entry {
     name: HeaderName,
     /// Where `Name: ` starts; the line ends at `value.end + 2` (after CR LF).
     line: u32,
-    /// The value's byte range (u32: a message is far smaller; 40-byte entries keep the
-    /// inline table and a received request under 1 KB, malloc's small-bin limit).
+    /// The value's byte range (u32: a message is far smaller; an entry is 40 bytes).
     start: u32,
     end: u32,
 }
@@ -176,18 +175,6 @@ impl Entry {
     }
 }
 
-/// A free slot of the inline table.
-impl Default for Entry {
-    fn default() -> Self {
-        Entry {
-            name: HeaderName::Via,
-            line: 0,
-            start: 0,
-            end: 0,
-        }
-    }
-}
-
 /// A byte range of the header text (the text only grows, so a span stays valid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
@@ -199,7 +186,7 @@ pub(crate) struct Span {
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
     text: String,
-    entries: Table<Entry>,
+    entries: Table,
     /// Bytes of `text` that are no header line: a received message's start line and
     /// body, a built request's Request-URI ([`Headers::push_raw`]).
     raw: usize,

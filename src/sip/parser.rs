@@ -123,7 +123,7 @@ fn read_headers(data: &[u8], pos: usize) -> Result<Head, String> {
         Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
     };
     let first = pos;
-    let mut h = Received::with_capacity(super::header_table::INLINE);
+    let mut h = Received::with_capacity(super::header_table::TYPICAL);
     let mut pos = pos;
     let mut after = None;
     while let Some((start, end, next)) = next_line(data, pos) {
