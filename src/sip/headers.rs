@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::header_table::Table;
+use super::header_table::{Table, Text};
 use super::name::HeaderName;
 use super::text::{single, split_list, trim, ListIter};
 
@@ -113,7 +113,7 @@ impl Received {
             folded,
         } = self;
         let kept = whole.get(..copy).unwrap_or("");
-        let mut text = String::with_capacity(kept.len() + spare);
+        let mut text = Text::with_capacity(kept.len() + spare);
         text.push_str(kept);
         let mut folded = folded.iter().peekable();
         for (i, e) in entries.as_mut_slice().iter_mut().enumerate() {
@@ -185,7 +185,7 @@ pub(crate) struct Span {
 /// Headers in wire order: (name, raw value) pairs.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
-    text: String,
+    text: Text,
     entries: Table,
     /// Bytes of `text` that are no header line: a received message's start line and
     /// body, a built request's Request-URI ([`Headers::push_raw`]).
@@ -209,7 +209,7 @@ impl Headers {
     /// An empty store with room for `bytes` of values and `count` headers.
     pub fn with_capacity(bytes: usize, count: usize) -> Headers {
         Headers {
-            text: String::with_capacity(bytes),
+            text: Text::with_capacity(bytes),
             entries: Table::with_capacity(count),
             raw: 0,
         }
