@@ -321,10 +321,7 @@ impl Execution {
         name.push_str("SIP/");
         name.push_str(who);
         name.push('-');
-        for shift in (0..8).rev() {
-            let d = (seq >> (shift * 4)) & 0xf;
-            name.push(char::from(b"0123456789abcdef"[d as usize]));
-        }
+        crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
         name
     }
 

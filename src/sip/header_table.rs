@@ -14,6 +14,7 @@
 
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
+use std::thread::LocalKey;
 
 use super::headers::Entry;
 
@@ -38,6 +39,36 @@ thread_local! {
     static FREE_TEXT: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The last free buffer of `list` when `fits` says it will do (only a buffer with room
+/// enough is taken: growing an empty one would make realloc copy its old bytes for nothing).
+fn take<T: 'static>(
+    list: &'static LocalKey<RefCell<Vec<T>>>,
+    fits: impl FnOnce(&T) -> bool,
+) -> Option<T> {
+    list.try_with(|f| {
+        let mut f = f.try_borrow_mut().ok()?;
+        if fits(f.last()?) {
+            f.pop()
+        } else {
+            None
+        }
+    })
+    .ok()
+    .flatten()
+}
+
+/// Gives an emptied buffer back to `list` unless it holds `max` already. During thread exit
+/// the list may be gone: the buffer is simply freed then.
+fn give<T: 'static>(list: &'static LocalKey<RefCell<Vec<T>>>, buffer: T, max: usize) {
+    let _ = list.try_with(|f| {
+        if let Ok(mut f) = f.try_borrow_mut() {
+            if f.len() < max {
+                f.push(buffer);
+            }
+        }
+    });
+}
+
 /// A message's text: a `String` whose buffer comes from and goes back to the free list.
 #[derive(Debug, Default)]
 pub(super) struct Text(String);
@@ -45,18 +76,7 @@ pub(super) struct Text(String);
 impl Text {
     /// Room for `bytes`, in a reused buffer when one is free.
     pub(super) fn with_capacity(bytes: usize) -> Text {
-        // Only a buffer with room enough is taken: growing an empty one would make realloc
-        // copy its old bytes for nothing.
-        let reused = FREE_TEXT
-            .try_with(|f| {
-                let mut f = f.try_borrow_mut().ok()?;
-                match f.last() {
-                    Some(s) if s.capacity() >= bytes => f.pop(),
-                    _ => None,
-                }
-            })
-            .ok()
-            .flatten();
+        let reused = take(&FREE_TEXT, |s| s.capacity() >= bytes);
         Text(reused.unwrap_or_else(|| String::with_capacity(bytes.max(TYPICAL_TEXT))))
     }
 }
@@ -92,13 +112,7 @@ impl Drop for Text {
         }
         let mut s = std::mem::take(&mut self.0);
         s.clear();
-        let _ = FREE_TEXT.try_with(|f| {
-            if let Ok(mut f) = f.try_borrow_mut() {
-                if f.len() < POOLED_TEXTS {
-                    f.push(s);
-                }
-            }
-        });
+        give(&FREE_TEXT, s, POOLED_TEXTS);
     }
 }
 
@@ -118,16 +132,7 @@ impl Clone for Table {
 impl Table {
     /// Room for `count` entries, in a reused buffer when one is free.
     pub(super) fn with_capacity(count: usize) -> Table {
-        let reused = FREE
-            .try_with(|f| {
-                let mut f = f.try_borrow_mut().ok()?;
-                match f.last() {
-                    Some(v) if v.capacity() >= count => f.pop(),
-                    _ => None,
-                }
-            })
-            .ok()
-            .flatten();
+        let reused = take(&FREE, |v| v.capacity() >= count);
         Table {
             v: reused.unwrap_or_else(|| Vec::with_capacity(count.max(TYPICAL))),
         }
@@ -173,14 +178,7 @@ impl Drop for Table {
         }
         let mut v = std::mem::take(&mut self.v);
         v.clear();
-        // During thread exit the list may be gone: the buffer is simply freed then.
-        let _ = FREE.try_with(|f| {
-            if let Ok(mut f) = f.try_borrow_mut() {
-                if f.len() < POOLED {
-                    f.push(v);
-                }
-            }
-        });
+        give(&FREE, v, POOLED);
     }
 }
 

@@ -11,13 +11,14 @@ pub fn push_decimal(out: &mut String, n: usize) {
 }
 
 /// Appends the low `width` hex digits of `n`, lower case and zero-padded: what
-/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32).
-pub fn push_hex(out: &mut String, n: u128, width: usize) {
+/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32). Into a
+/// `String` or an inline `CompactString`.
+pub fn push_hex(out: &mut impl Extend<char>, n: u128, width: usize) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for i in (0..width.min(32)).rev() {
+    out.extend((0..width.min(32)).rev().map(|i| {
         let d = (n >> (4 * i)) & 0xf;
-        out.push(char::from(HEX.get(d as usize).copied().unwrap_or(b'0')));
-    }
+        char::from(HEX.get(d as usize).copied().unwrap_or(b'0'))
+    }));
 }
 
 /// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
