@@ -291,15 +291,10 @@ impl Cx<'_> {
     }
 }
 
-/// `SIP/who-0000000n`, the way chan_sip names its channels.
+/// `SIP/who-0000000n`, the way chan_sip names its channels (the dialplan's printer: one
+/// format for both).
 pub fn channel_name(who: &str, seq: u64) -> String {
-    let who = if who.is_empty() { "unknown" } else { who };
-    let mut name = String::with_capacity(4 + who.len() + 9);
-    name.push_str("SIP/");
-    name.push_str(who);
-    name.push('-');
-    crate::sip::write::push_hex(&mut name, u128::from(seq as u32), 8);
-    name
+    crate::dialplan::exec::sip_channel_name(who, seq as u32).into()
 }
 
 #[cfg(test)]

@@ -311,18 +311,7 @@ impl Execution {
             .next()
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(0);
-        let who = if self.chan.peer.is_empty() {
-            "unknown"
-        } else {
-            &self.chan.peer
-        };
-        // Printed without `core::fmt`: every new call and its records name the channel.
-        let mut name = compact_str::CompactString::with_capacity(who.len() + 13);
-        name.push_str("SIP/");
-        name.push_str(who);
-        name.push('-');
-        crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
-        name
+        sip_channel_name(&self.chan.peer, seq)
     }
 
     /// pbx.c's line when an application ends the call (Hangup, Busy, the caller leaving a
@@ -992,6 +981,19 @@ impl Execution {
             self.state = State::Ended(Cause::INTERWORKING);
         }
     }
+}
+
+/// `SIP/who-0000000n`, the way chan_sip names its channels ("unknown" for no peer), printed
+/// without `core::fmt` (every new call and its records name the channel) into an inline
+/// string (no allocation up to 24 bytes).
+pub fn sip_channel_name(who: &str, seq: u32) -> compact_str::CompactString {
+    let who = if who.is_empty() { "unknown" } else { who };
+    let mut name = compact_str::CompactString::with_capacity(who.len() + 13);
+    name.push_str("SIP/");
+    name.push_str(who);
+    name.push('-');
+    crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
+    name
 }
 
 #[cfg(test)]

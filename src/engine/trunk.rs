@@ -624,7 +624,12 @@ impl Engine {
         req: &Request,
         source: Flow,
     ) -> Option<(Option<PeerId>, String, String)> {
-        let user = req.uri().user.as_deref().or(req.to().uri.user.as_deref());
+        // or_else: To is decoded only when the Request-URI has no user (the common case has one).
+        let user = req
+            .uri()
+            .user
+            .as_deref()
+            .or_else(|| req.to().uri.user.as_deref());
         let lines = || {
             self.trunks
                 .list
