@@ -46,7 +46,7 @@ mod request;
 mod response;
 mod session_expires;
 mod status;
-mod text;
+pub(crate) mod text;
 mod typed;
 mod uri;
 mod via;
