@@ -11,8 +11,10 @@
 use super::dialog::Dialog;
 use crate::flow::{Flow, Transport};
 use crate::nat::Advertise;
-use crate::sip::write::{host_string, push_decimal, push_host_port};
-use crate::sip::{write_cseq, CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via};
+use crate::sip::write::{host_string, push_decimal, push_host, push_host_port};
+use crate::sip::{
+    write_cseq, CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via, ViaMarks,
+};
 use std::net::SocketAddr;
 
 /// What every request sipbox sends carries besides the dialog: our address, the branch and
@@ -53,13 +55,30 @@ pub fn our_via(o: &Origin<'_>) -> Via {
 
 /// Writes [`our_via`]'s value: `SIP/2.0/UDP host:port;branch=...;rport`.
 pub fn write_our_via(out: &mut String, o: &Origin<'_>) {
+    write_marked_via(out, o);
+}
+
+/// [`write_our_via`], returning where the host and branch went (so the message records its
+/// top Via's spans without rescanning it).
+fn write_marked_via(out: &mut String, o: &Origin<'_>) -> ViaMarks {
     out.push_str("SIP/2.0/");
     out.push_str(o.transport.via_token());
     out.push(' ');
-    push_host_port(out, o.local);
+    let host_start = out.len();
+    push_host(out, o.local.ip());
+    let host = host_start..out.len();
+    out.push(':');
+    push_decimal(out, usize::from(o.local.port()));
     out.push_str(";branch=");
+    let branch_start = out.len();
     out.push_str(o.branch);
+    let branch = branch_start..out.len();
     out.push_str(";rport");
+    ViaMarks {
+        host,
+        branch,
+        port: o.local.port(),
+    }
 }
 
 /// Writes [`contact`]'s value: `<sip:user@host:port>`.
@@ -127,7 +146,7 @@ pub struct OutOfDialog<'a> {
 /// A request outside any dialog (Dial's INVITE, qualify's OPTIONS).
 pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
     let mut req = Request::new(r.method.clone(), r.uri);
-    req.push_header_with(HeaderName::Via, |s| write_our_via(s, o));
+    req.push_marked_via(|s| write_marked_via(s, o));
     req.push_header_with(HeaderName::MaxForwards, |s| {
         push_decimal(s, r.max_forwards as usize);
     });
@@ -148,7 +167,7 @@ pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
 /// INVITE's; others take the next).
 pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Request {
     let mut r = Request::new_to(method.clone(), &d.remote_target);
-    r.push_header_with(HeaderName::Via, |s| write_our_via(s, o));
+    r.push_marked_via(|s| write_marked_via(s, o));
     r.push_header(HeaderName::MaxForwards, "70");
     r.push_header_with(HeaderName::From, |s| {
         d.local_uri.write_with_tag(s, Some(&d.local_tag));
@@ -311,6 +330,27 @@ mod tests {
             let mut c = String::new();
             write_contact(&mut c, user, local);
             assert_eq!(c, contact(user, local).to_string(), "{user:?}");
+        }
+    }
+
+    #[test]
+    fn marked_via_gives_the_spans_a_rescan_gives() {
+        for local in ["127.0.0.1:5060", "[2001:db8::1]:5062"] {
+            let local: SocketAddr = local.parse().unwrap();
+            let o = Origin {
+                local,
+                transport: Transport::Udp,
+                branch: "z9hG4bKx1",
+                user_agent: "sipbox",
+            };
+            let uri = sip_uri(Some("a"), "192.0.2.9:5060".parse().unwrap());
+            let mut marked = Request::new(Method::Options, uri.clone());
+            marked.push_marked_via(|s| write_marked_via(s, &o));
+            let mut scanned = Request::new(Method::Options, uri);
+            scanned.push_header_with(HeaderName::Via, |s| write_our_via(s, &o));
+            assert_eq!(format!("{marked:?}"), format!("{scanned:?}"));
+            assert_eq!(marked.to_bytes(), scanned.to_bytes());
+            assert_eq!(marked.top_branch(), Some("z9hG4bKx1"));
         }
     }
 }

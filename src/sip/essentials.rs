@@ -68,6 +68,15 @@ struct TopVia {
     port: Option<u16>,
 }
 
+/// Where a builder wrote a Via's host and branch (byte ranges of the header text) and its
+/// port: see [`Essentials::note_marked_via`].
+#[derive(Debug, Clone)]
+pub(crate) struct ViaMarks {
+    pub host: std::ops::Range<usize>,
+    pub branch: std::ops::Range<usize>,
+    pub port: u16,
+}
+
 /// Values read at parse, as spans of the header text. `None` means not known (a message
 /// being built, or the header pushed again since): the accessors then decode.
 #[derive(Debug, Clone, Copy, Default)]
@@ -316,6 +325,18 @@ impl Essentials {
                     port: via.port(),
                 })
             });
+    }
+
+    /// What [`Self::note_built_via`] finds, from the builder's own marks (byte ranges of the
+    /// header text it just wrote): no rescan of a Via whose parts are known.
+    pub(crate) fn note_marked_via(&mut self, marks: ViaMarks) {
+        self.spans.top_via = (|| {
+            Some(TopVia {
+                branch: Some(Span::of(marks.branch)?),
+                host: Span::of(marks.host)?,
+                port: Some(marks.port),
+            })
+        })();
     }
 
     /// Keeps the decoded values in step after a header was pushed while building a

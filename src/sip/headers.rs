@@ -200,6 +200,16 @@ impl PartialEq for Headers {
 
 impl Eq for Headers {}
 
+impl Span {
+    /// A byte range of the header text as a span (None past `u32`).
+    pub(crate) fn of(range: Range<usize>) -> Option<Span> {
+        Some(Span {
+            start: u32::try_from(range.start).ok()?,
+            end: u32::try_from(range.end).ok()?,
+        })
+    }
+}
+
 impl Headers {
     /// An empty store.
     pub fn new() -> Headers {

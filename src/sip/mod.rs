@@ -33,6 +33,7 @@ mod cseq;
 mod error;
 mod escape;
 mod essentials;
+pub(crate) use essentials::ViaMarks;
 mod header_table;
 mod headers;
 mod message_common;

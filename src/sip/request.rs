@@ -166,6 +166,20 @@ impl Request {
         }
     }
 
+    /// [`Self::push_header_with`] for a Via whose writer returns where it put the host
+    /// and branch: a first Via's spans are taken from those marks, not rescanned.
+    pub(crate) fn push_marked_via(&mut self, write: impl FnOnce(&mut String) -> super::ViaMarks) {
+        let first_via = self.headers.get(&HeaderName::Via).is_none();
+        let mut marks = None;
+        let value = self
+            .headers
+            .push_with(HeaderName::Via, |s| marks = Some(write(s)));
+        self.ess.note(&HeaderName::Via, value);
+        if let (true, Some(marks)) = (first_via, marks) {
+            self.ess.note_marked_via(marks);
+        }
+    }
+
     /// Serializes with single spaces on the request line, canonical header names and a
     /// computed Content-Length.
     pub fn to_bytes(&self) -> Vec<u8> {
