@@ -53,14 +53,10 @@ pub fn our_via(o: &Origin<'_>) -> Via {
     via
 }
 
-/// Writes [`our_via`]'s value: `SIP/2.0/UDP host:port;branch=...;rport`.
-pub fn write_our_via(out: &mut String, o: &Origin<'_>) {
-    write_marked_via(out, o);
-}
-
-/// [`write_our_via`], returning where the host and branch went (so the message records its
-/// top Via's spans without rescanning it).
-fn write_marked_via(out: &mut String, o: &Origin<'_>) -> ViaMarks {
+/// Writes [`our_via`]'s value: `SIP/2.0/UDP host:port;branch=...;rport`, returning where
+/// the host and branch went (so the message records its top Via's spans without rescanning
+/// it).
+pub(crate) fn write_our_via(out: &mut String, o: &Origin<'_>) -> ViaMarks {
     out.push_str("SIP/2.0/");
     out.push_str(o.transport.via_token());
     out.push(' ');
@@ -146,7 +142,7 @@ pub struct OutOfDialog<'a> {
 /// A request outside any dialog (Dial's INVITE, qualify's OPTIONS).
 pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
     let mut req = Request::new(r.method.clone(), r.uri);
-    req.push_marked_via(|s| write_marked_via(s, o));
+    req.push_marked_via(|s| write_our_via(s, o));
     req.push_header_with(HeaderName::MaxForwards, |s| {
         push_decimal(s, r.max_forwards as usize);
     });
@@ -167,7 +163,7 @@ pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
 /// INVITE's; others take the next).
 pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Request {
     let mut r = Request::new_to(method.clone(), &d.remote_target);
-    r.push_marked_via(|s| write_marked_via(s, o));
+    r.push_marked_via(|s| write_our_via(s, o));
     r.push_header(HeaderName::MaxForwards, "70");
     r.push_header_with(HeaderName::From, |s| {
         d.local_uri.write_with_tag(s, Some(&d.local_tag));
@@ -307,6 +303,15 @@ mod tests {
         assert_eq!(kept, want);
     }
 
+    fn test_origin(local: SocketAddr) -> Origin<'static> {
+        Origin {
+            local,
+            transport: Transport::Udp,
+            branch: "z9hG4bKx1",
+            user_agent: "sipbox",
+        }
+    }
+
     #[test]
     fn writers_print_what_the_typed_builders_print() {
         for (local, user) in [
@@ -318,12 +323,7 @@ mod tests {
             ("192.0.2.1:1", ""),
         ] {
             let local: SocketAddr = local.parse().unwrap();
-            let o = Origin {
-                local,
-                transport: Transport::Udp,
-                branch: "z9hG4bKx1",
-                user_agent: "sipbox",
-            };
+            let o = test_origin(local);
             let mut via = String::new();
             write_our_via(&mut via, &o);
             assert_eq!(via, our_via(&o).to_string());
@@ -337,17 +337,14 @@ mod tests {
     fn marked_via_gives_the_spans_a_rescan_gives() {
         for local in ["127.0.0.1:5060", "[2001:db8::1]:5062"] {
             let local: SocketAddr = local.parse().unwrap();
-            let o = Origin {
-                local,
-                transport: Transport::Udp,
-                branch: "z9hG4bKx1",
-                user_agent: "sipbox",
-            };
+            let o = test_origin(local);
             let uri = sip_uri(Some("a"), "192.0.2.9:5060".parse().unwrap());
             let mut marked = Request::new(Method::Options, uri.clone());
-            marked.push_marked_via(|s| write_marked_via(s, &o));
+            marked.push_marked_via(|s| write_our_via(s, &o));
             let mut scanned = Request::new(Method::Options, uri);
-            scanned.push_header_with(HeaderName::Via, |s| write_our_via(s, &o));
+            scanned.push_header_with(HeaderName::Via, |s| {
+                write_our_via(s, &o);
+            });
             assert_eq!(format!("{marked:?}"), format!("{scanned:?}"));
             assert_eq!(marked.to_bytes(), scanned.to_bytes());
             assert_eq!(marked.top_branch(), Some("z9hG4bKx1"));

@@ -330,13 +330,14 @@ impl Essentials {
     /// What [`Self::note_built_via`] finds, from the builder's own marks (byte ranges of the
     /// header text it just wrote): no rescan of a Via whose parts are known.
     pub(crate) fn note_marked_via(&mut self, marks: ViaMarks) {
-        self.spans.top_via = (|| {
-            Some(TopVia {
-                branch: Some(Span::of(marks.branch)?),
-                host: Span::of(marks.host)?,
-                port: Some(marks.port),
-            })
-        })();
+        self.spans.top_via =
+            Span::of(marks.host)
+                .zip(Span::of(marks.branch))
+                .map(|(host, branch)| TopVia {
+                    branch: Some(branch),
+                    host,
+                    port: Some(marks.port),
+                });
     }
 
     /// Keeps the decoded values in step after a header was pushed while building a
