@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::sip::text::{is_lws, memchr, trim};
+use crate::sip::text::{is_lws, memchr, memchr2, trim};
 
 /// Digest credentials from an Authorization or Proxy-Authorization header, borrowed from it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -56,6 +56,42 @@ pub struct Credentials {
     pub opaque: Option<String>,
 }
 
+/// The digest parameters a view keeps; others are ignored (RFC 2617 §3.2.2 `auth-param`).
+#[derive(Clone, Copy)]
+enum Field {
+    Username,
+    Realm,
+    Nonce,
+    Uri,
+    Response,
+    Algorithm,
+    Qop,
+    Nc,
+    Cnonce,
+    Opaque,
+}
+
+impl Field {
+    /// The field a parameter name (any case) names: one comparison, picked by length and
+    /// first letter, instead of trying every name in turn.
+    fn of(name: &str) -> Option<Field> {
+        let (field, spelled) = match (name.len(), name.as_bytes().first()?.to_ascii_lowercase()) {
+            (2, b'n') => (Field::Nc, "nc"),
+            (3, b'u') => (Field::Uri, "uri"),
+            (3, b'q') => (Field::Qop, "qop"),
+            (5, b'r') => (Field::Realm, "realm"),
+            (5, b'n') => (Field::Nonce, "nonce"),
+            (6, b'c') => (Field::Cnonce, "cnonce"),
+            (6, b'o') => (Field::Opaque, "opaque"),
+            (8, b'u') => (Field::Username, "username"),
+            (8, b'r') => (Field::Response, "response"),
+            (9, b'a') => (Field::Algorithm, "algorithm"),
+            _ => return None,
+        };
+        name.eq_ignore_ascii_case(spelled).then_some(field)
+    }
+}
+
 /// Why a credentials header could not be used at all (answered with 400).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MalformedCredentials(pub &'static str);
@@ -70,29 +106,18 @@ impl<'a> DigestView<'a> {
             _ => return Err(MalformedCredentials("scheme is not Digest")),
         };
         let mut c = DigestView::default();
-        scan_auth_params(rest, |k, v| {
-            let lower = |name: &str| k.eq_ignore_ascii_case(name);
-            if lower("username") {
-                c.username = v;
-            } else if lower("realm") {
-                c.realm = v;
-            } else if lower("nonce") {
-                c.nonce = v;
-            } else if lower("uri") {
-                c.uri = v;
-            } else if lower("response") {
-                c.response = v;
-            } else if lower("algorithm") {
-                c.algorithm = Some(v);
-            } else if lower("qop") {
-                c.qop = Some(v);
-            } else if lower("nc") {
-                c.nc = Some(v);
-            } else if lower("cnonce") {
-                c.cnonce = Some(v);
-            } else if lower("opaque") {
-                c.opaque = Some(v);
-            }
+        scan_auth_params(rest, |k, v| match Field::of(k) {
+            Some(Field::Username) => c.username = v,
+            Some(Field::Realm) => c.realm = v,
+            Some(Field::Nonce) => c.nonce = v,
+            Some(Field::Uri) => c.uri = v,
+            Some(Field::Response) => c.response = v,
+            Some(Field::Algorithm) => c.algorithm = Some(v),
+            Some(Field::Qop) => c.qop = Some(v),
+            Some(Field::Nc) => c.nc = Some(v),
+            Some(Field::Cnonce) => c.cnonce = Some(v),
+            Some(Field::Opaque) => c.opaque = Some(v),
+            None => {}
         })
         .ok_or(MalformedCredentials("bad parameter list"))?;
         if c.username.is_empty() || c.nonce.is_empty() || c.uri.is_empty() {
@@ -213,24 +238,17 @@ fn quoted(q: &str) -> Option<(Cow<'_, str>, &str)> {
     let bytes = q.as_bytes();
     let mut i = 0;
     let mut escaped = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => break,
-            b'\\' => {
-                escaped = true;
-                // A backslash quotes the next character; continuation bytes of a multibyte
-                // character are never `"` or `\`, so stepping one byte is enough.
-                i += 1;
-                if i >= bytes.len() {
-                    return None;
-                }
-            }
-            _ => {}
+    // From one `"` or `\` to the next, a word at a time: most values hold no escape.
+    loop {
+        // Not closed: None.
+        i += memchr2(bytes.get(i..)?, b'"', b'\\')?;
+        if bytes[i] == b'"' {
+            break;
         }
-        i += 1;
-    }
-    if i >= bytes.len() {
-        return None;
+        escaped = true;
+        // A backslash quotes the next character; continuation bytes of a multibyte
+        // character are never `"` or `\`, so stepping one byte is enough.
+        i += 2;
     }
     let body = &q[..i];
     let after = &q[i + 1..];

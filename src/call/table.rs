@@ -24,7 +24,9 @@ pub trait CallIds {
 }
 
 struct Slot<C> {
-    call: C,
+    /// Boxed: a call is kilobytes, and the slab's slots stay one pointer each, so inserting,
+    /// removing and growing the slab move a pointer instead of the call.
+    call: Box<C>,
     /// Shared with the map's key: one copy of each Call-ID.
     call_ids: Vec<Rc<str>>,
 }
@@ -83,7 +85,7 @@ impl<C: CallIds> CallTable<C> {
         let mut call_ids = Vec::with_capacity(2);
         call_ids.push(Rc::clone(&id));
         let h = self.slots.insert_with(|h| Slot {
-            call: make(h),
+            call: Box::new(make(h)),
             call_ids,
         });
         self.by_call_id.insert(id, LegRef { call: h, leg: 0 });
@@ -110,17 +112,17 @@ impl<C: CallIds> CallTable<C> {
 
     /// The call behind a handle.
     pub fn get(&self, call: CallHandle) -> Option<&C> {
-        self.slots.get(call).map(|s| &s.call)
+        self.slots.get(call).map(|s| &*s.call)
     }
 
     /// The call behind a handle, mutably.
     pub fn get_mut(&mut self, call: CallHandle) -> Option<&mut C> {
-        self.slots.get_mut(call).map(|s| &mut s.call)
+        self.slots.get_mut(call).map(|s| &mut *s.call)
     }
 
     /// Removes a call and every Call-ID it indexed that still names it (a leg moved to
     /// another call, see [`crate::call::join`], is indexed there now).
-    pub fn remove(&mut self, call: CallHandle) -> Option<C> {
+    pub fn remove(&mut self, call: CallHandle) -> Option<Box<C>> {
         let slot = self.slots.remove(call)?;
         for id in &slot.call_ids {
             if self.by_call_id.get(&**id).is_some_and(|lr| lr.call == call) {
@@ -132,7 +134,7 @@ impl<C: CallIds> CallTable<C> {
 
     /// Every call with its handle.
     pub fn iter(&self) -> impl Iterator<Item = (CallHandle, &C)> {
-        self.slots.iter().map(|(h, s)| (h, &s.call))
+        self.slots.iter().map(|(h, s)| (h, &*s.call))
     }
 
     /// Number of calls.

@@ -187,6 +187,32 @@ pub(crate) fn memchr(hay: &[u8], needle: u8) -> Option<usize> {
     rest.iter().position(|&b| b == needle).map(|i| off + i)
 }
 
+/// Byte index of the first `a` or `b` in `hay`: [`memchr`]'s word-at-a-time test for both
+/// bytes at once (a quoted string's end or its first escape, in one pass).
+pub(crate) fn memchr2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let (pa, pb) = (LO * u64::from(a), LO * u64::from(b));
+    let mut chunks = hay.chunks_exact(8);
+    let mut off = 0;
+    for c in &mut chunks {
+        let Ok(w) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let w = u64::from_le_bytes(w);
+        let (xa, xb) = (w ^ pa, w ^ pb);
+        // Each flag set is exact up to its lowest true match, so their union's lowest flag is
+        // the first byte that is `a` or `b`.
+        let hits = (xa.wrapping_sub(LO) & !xa | xb.wrapping_sub(LO) & !xb) & HI;
+        if hits != 0 {
+            return Some(off + (hits.trailing_zeros() / 8) as usize);
+        }
+        off += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&c| c == a || c == b).map(|i| off + i)
+}
+
 /// Byte index of the first `b` in `s` (a plain loop: faster than `str::find` on the short
 /// strings of header values).
 pub(crate) fn find(s: &str, b: u8) -> Option<usize> {
@@ -472,6 +498,30 @@ mod tests {
                         }
                         let want = hay.iter().position(|&b| b == needle);
                         assert_eq!(memchr(&hay, needle), want, "{needle} {len} {at} {fill}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn swar_memchr2() {
+        // Either byte, each at every placement in the first 20 bytes (the other later or
+        // absent), over fills one off either, against the plain scan.
+        let (a, b) = (b'"', b'\\');
+        for len in 0..20usize {
+            for at in 0..=len {
+                for (first, second) in [(a, b), (b, a), (a, a)] {
+                    for fill in [0u8, a - 1, a + 1, b - 1, b + 1, 0x80, 0xff] {
+                        let mut hay = vec![fill; len];
+                        if let Some(x) = hay.get_mut(at) {
+                            *x = first;
+                        }
+                        if let Some(x) = hay.get_mut(at + 5) {
+                            *x = second;
+                        }
+                        let want = hay.iter().position(|&x| x == a || x == b);
+                        assert_eq!(memchr2(&hay, a, b), want, "{len} {at} {fill}");
                     }
                 }
             }
