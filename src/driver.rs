@@ -253,8 +253,11 @@ impl Driver {
         // Everything is open (SIP, control socket, stores): systemd may start what depends on
         // sipbox.
         self.notify.send(State::Ready, "serving");
+        // Three clock reads per turn (after the poll, before the timers, and at its end, which
+        // is also the next poll's "now"): each read is a vDSO call, and a turn per datagram is
+        // the common case.
+        let mut now = clock();
         loop {
-            let now = clock();
             let timeout = if self.unfinished.is_empty() {
                 let ctl = self.ctl.as_ref().and_then(|c| c.next_deadline());
                 let http = self.http.as_ref().and_then(|h| h.next_deadline());
@@ -269,6 +272,7 @@ impl Driver {
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
+                    now = clock();
                     continue;
                 }
                 return Err(e);
@@ -276,7 +280,7 @@ impl Driver {
             // One clock read for the whole turn's datagrams (a turn is short: its batches are
             // bounded).
             let turn_start = clock();
-            let now = turn_start;
+            now = turn_start;
             // Last turn's unfinished sockets go after this turn's ready ones.
             let mut again = std::mem::take(&mut self.unfinished);
             // A socket with an event is not empty, even before its turn in the list comes: a
@@ -368,13 +372,17 @@ impl Driver {
                 self.drain(sock, now);
             }
             // What this turn's datagrams queued leaves now, with what the timers queue.
-            self.engine.handle_timeout(clock());
+            // A fresh read for the timers: one falling due while the datagrams were handled
+            // runs now, not on an extra turn.
+            now = clock();
+            self.engine.handle_timeout(now);
             self.flush();
-            self.jobs.flush_due(clock());
+            self.jobs.flush_due(now);
             self.ctl_turn();
             self.http_turn();
+            now = clock();
             self.engine
-                .record_loop_turn(clock().saturating_duration_since(turn_start));
+                .record_loop_turn(now.saturating_duration_since(turn_start));
             if self.stop_now || self.engine.may_stop() {
                 log::info!("core stop: stopping ({} calls up)", self.engine.calls_up());
                 return Ok(());

@@ -41,8 +41,7 @@ pub fn is_served(method: &Method) -> bool {
 /// Runs the §8.2 checks. ACK is never answered, so it is only checked by the caller.
 pub fn check(req: &Request) -> Result<(), Refusal> {
     use crate::sip::HeaderName;
-    let scheme = req.uri().scheme.as_str();
-    if scheme != "sip" && scheme != "sips" {
+    if !req.uri_is_sip() {
         return Err(refuse(StatusCode::UNSUPPORTED_URI_SCHEME));
     }
     let mut unsupported: Vec<String> = req.require();

@@ -102,6 +102,14 @@ impl Request {
             .get_or_init(|| Uri::parse(self.uri_text()).unwrap_or_default())
     }
 
+    /// True when the Request-URI's scheme is `sip` or `sips` (any case), read off the request
+    /// line: the §8.2.2.1 check of every request need not decode the URI.
+    pub fn uri_is_sip(&self) -> bool {
+        let t = self.uri_text();
+        let scheme = t.find(':').map_or("", |i| &t[..i]);
+        scheme.eq_ignore_ascii_case("sip") || scheme.eq_ignore_ascii_case("sips")
+    }
+
     /// The Request-URI as written on the request line.
     fn uri_text(&self) -> &str {
         self.headers.at(self.uri_text)
