@@ -140,6 +140,9 @@ impl Call {
                 continue;
             }
             match targets::sip_target(cx, t) {
+                // The first target's list is taken as it is (a fork target is large: no
+                // second vector and copy for the common single target).
+                SipTarget::Forks(f) if forks.is_empty() => forks = f,
                 SipTarget::Forks(f) => forks.extend(f),
                 SipTarget::Busy => rung.busy = true,
                 SipTarget::Unavailable => {}

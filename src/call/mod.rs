@@ -239,9 +239,10 @@ pub struct Cx<'a> {
 /// loop from this; Max-Forwards still stops it.)
 pub fn loop_marker(invite: &crate::sip::Request, ours: u64) -> String {
     // Printed straight into the value: the kept markers then ours (no list, no `format!`).
-    let skip = loop_markers(invite).count().saturating_sub(7);
+    // One scan of the headers (an INVITE that never looped has no marker: no allocation).
+    let marks: Vec<&str> = loop_markers(invite).collect();
     let mut out = String::with_capacity(17 * 8);
-    for m in loop_markers(invite).skip(skip) {
+    for m in &marks[marks.len().saturating_sub(7)..] {
         out.push_str(m);
         out.push(',');
     }

@@ -988,11 +988,17 @@ impl Execution {
 /// string (no allocation up to 24 bytes).
 pub fn sip_channel_name(who: &str, seq: u32) -> compact_str::CompactString {
     let who = if who.is_empty() { "unknown" } else { who };
+    // The 8 hex digits as one slice: a CompactString takes chars one copy at a time.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 8];
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = HEX[((seq >> (28 - 4 * i)) & 0xf) as usize];
+    }
     let mut name = compact_str::CompactString::with_capacity(who.len() + 13);
     name.push_str("SIP/");
     name.push_str(who);
     name.push('-');
-    crate::sip::write::push_hex(&mut name, u128::from(seq), 8);
+    name.push_str(std::str::from_utf8(&digits).unwrap_or("00000000"));
     name
 }
 

@@ -11,14 +11,17 @@ pub fn push_decimal(out: &mut String, n: usize) {
 }
 
 /// Appends the low `width` hex digits of `n`, lower case and zero-padded: what
-/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32). Into a
-/// `String` or an inline `CompactString`.
-pub fn push_hex(out: &mut impl Extend<char>, n: u128, width: usize) {
+/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32). The digits
+/// are written into a stack buffer and appended at once (a `String` takes chars with a
+/// capacity check and a UTF-8 encoding each).
+pub fn push_hex(out: &mut String, n: u128, width: usize) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.extend((0..width.min(32)).rev().map(|i| {
-        let d = (n >> (4 * i)) & 0xf;
-        char::from(HEX.get(d as usize).copied().unwrap_or(b'0'))
-    }));
+    let width = width.min(32);
+    let mut digits = [0u8; 32];
+    for (i, d) in digits[..width].iter_mut().rev().enumerate() {
+        *d = HEX[((n >> (4 * i)) & 0xf) as usize];
+    }
+    out.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
 }
 
 /// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
@@ -26,10 +29,14 @@ pub fn push_hex(out: &mut impl Extend<char>, n: u128, width: usize) {
 /// about 250 instructions a byte where this costs a few.
 pub fn push_hex_bytes(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(2 * bytes.len());
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    // A stack buffer per 16 bytes, appended at once (see `push_hex`).
+    for chunk in bytes.chunks(16) {
+        let mut digits = [0u8; 32];
+        for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        out.push_str(std::str::from_utf8(&digits[..2 * chunk.len()]).unwrap_or_default());
     }
 }
 
@@ -169,6 +176,14 @@ mod tests {
         push_hex_bytes(&mut s, &bytes);
         let fmt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(s, format!("x{fmt}"));
+        // Longer than one 16-byte chunk, and every byte value.
+        let all: Vec<u8> = (0..=255u8).chain(0..17).collect();
+        for len in [0, 15, 16, 17, 33, all.len()] {
+            let mut s = String::new();
+            push_hex_bytes(&mut s, &all[..len]);
+            let fmt: String = all[..len].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(s, fmt, "{len} bytes");
+        }
     }
 
     #[test]
