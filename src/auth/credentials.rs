@@ -202,16 +202,21 @@ pub(crate) fn scan_auth_params<'a>(
     };
     let mut i = skip(0);
     while i < b.len() {
-        let eq = i + memchr(&b[i..], b'=')?;
-        let key = trim(&s[i..eq]);
-        if key.is_empty()
-            || !key
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        // One pass over the key: its token bytes, LWS, then the `=` (anything else there is a
+        // syntax error, as a key with other bytes in it was).
+        let start = i;
+        while b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
         {
+            i += 1;
+        }
+        let key = &s[start..i];
+        i = skip(i);
+        if key.is_empty() || b.get(i) != Some(&b'=') {
             return None;
         }
-        i = skip(eq + 1);
+        i = skip(i + 1);
         let value;
         if b.get(i) == Some(&b'"') {
             let (v, after) = quoted(&s[i + 1..])?;
