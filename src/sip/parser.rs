@@ -116,12 +116,8 @@ struct Head {
 /// Reads header lines from `pos` up to the empty line, unfolding continuations. The
 /// header text is one copy of the datagram from its start line (positions in it are those
 /// of `data`): up to the empty line, or whole, body included, when it is all UTF-8.
-fn read_headers(data: &[u8], pos: usize) -> Result<Head, String> {
-    // Validate UTF-8 once, up to the first bad byte; the head must lie inside it.
-    let text = match std::str::from_utf8(data) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
-    };
+/// `text` is the longest UTF-8 start of `data` ([`utf8_prefix`]).
+fn read_headers(data: &[u8], text: &str, pos: usize) -> Result<Head, String> {
     let first = pos;
     let mut h = Received::with_capacity(super::header_table::TYPICAL);
     let mut pos = pos;
@@ -254,6 +250,15 @@ fn frame(data: &[u8], head: &Head, cl: Option<u32>) -> Option<Body> {
     Some(Body::Owned(bytes.to_vec()))
 }
 
+/// The longest start of `data` that is UTF-8: validated once for the start line, the header
+/// lines and the body (the head must lie inside it).
+fn utf8_prefix(data: &[u8]) -> &str {
+    match std::str::from_utf8(data) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(data.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+    }
+}
+
 /// Parses one datagram. Leading CRLFs (keep-alives) are skipped.
 pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
     if datagram.len() > MAX_MESSAGE {
@@ -265,11 +270,14 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         .ok_or(ParseError::Garbage("empty"))?;
     let data = datagram.get(start..).unwrap_or(&[]);
     let (_, first_end, pos) = next_line(data, 0).ok_or(ParseError::Garbage("empty"))?;
-    let first = std::str::from_utf8(data.get(..first_end).unwrap_or(&[]))
-        .map_err(|_| ParseError::Garbage("start line is not UTF-8"))?;
+    let text = utf8_prefix(data);
+    // The start line ends at CR, LF or the end: UTF-8 exactly when it lies in the prefix.
+    let first = text
+        .get(..first_end)
+        .ok_or(ParseError::Garbage("start line is not UTF-8"))?;
     match start_line(first)? {
         Start::Response { status, reason } => {
-            let head = read_headers(data, pos).map_err(ParseError::BadResponse)?;
+            let head = read_headers(data, text, pos).map_err(ParseError::BadResponse)?;
             let ess = Essentials::validate(&head.headers)
                 .map_err(|i| ParseError::BadResponse(invalid_reason(&i)))?;
             let body = frame(data, &head, ess.content_length)
@@ -284,7 +292,7 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         }
         Start::Request { method, line } => {
             let method = Method::parse(method);
-            match read_headers(data, pos) {
+            match read_headers(data, text, pos) {
                 Ok(head) => parse_request(method, line, data, head),
                 Err(e) => Err(bad_request(&method, 400, "Bad Request", e, Headers::new())),
             }
@@ -317,7 +325,8 @@ fn parse_request(
             head.headers,
         ));
     }
-    if !version.eq_ignore_ascii_case("SIP/2.0") {
+    // Senders write it in upper case: an exact comparison first.
+    if version != "SIP/2.0" && !version.eq_ignore_ascii_case("SIP/2.0") {
         let detail = format!("version {version:.20}");
         return Err(bad_request(
             &method,
@@ -453,7 +462,7 @@ mod tests {
         let Some((_, _, pos)) = next_line(data, 0) else {
             return false;
         };
-        let got = read_headers(data, pos).map(|h| (h.headers, &data[h.rest..]));
+        let got = read_headers(data, utf8_prefix(data), pos).map(|h| (h.headers, &data[h.rest..]));
         match (got, reference(data, pos)) {
             (Ok((h, rest)), Some((want, want_rest))) => {
                 assert_eq!(h, want, "{:?}", String::from_utf8_lossy(data));
@@ -509,7 +518,7 @@ mod tests {
             let lines = data.len() - "INVITE sip:1002@h;lr SIP/2.0\r\n".len() - 2;
             data.extend_from_slice(body);
             let (_, _, pos) = next_line(&data, 0).unwrap();
-            let h = read_headers(&data, pos).unwrap();
+            let h = read_headers(&data, utf8_prefix(&data), pos).unwrap();
             let want = frame_reference(&data[h.rest..], parse_u32_cl(cl));
             let Ok(Message::Request(r)) = parse(&data) else {
                 panic!("{:?}", String::from_utf8_lossy(&data))
