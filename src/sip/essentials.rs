@@ -135,6 +135,40 @@ impl<'a> Slot<'a> {
     }
 }
 
+/// Notes the top Via: whether its branch is the bare cookie, and its spans.
+fn top_via(h: &Headers, via: &ViaParts<'_>, bare_cookie: &mut bool, spans: &mut Spans) {
+    *bare_cookie = via.branch() == Some(MAGIC_COOKIE);
+    spans.top_via = h.span_of(via.host()).map(|host| TopVia {
+        branch: via.branch().and_then(|b| h.span_of(b)),
+        host,
+        port: via.port(),
+    });
+}
+
+/// True if no byte of `b` is a control character, SP or DEL (a Call-ID `word` may hold
+/// UTF-8; RFC 3261 §25.1 is stricter, this is what the parser always accepted). Eight bytes
+/// at a time: a Call-ID is 20-50 bytes.
+fn is_word(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let Ok(w) = <[u8; 8]>::try_from(c) else {
+            break;
+        };
+        let x = u64::from_le_bytes(w);
+        // A byte below 0x21 (exact as a whole: a flag is only ever false above a true one),
+        // or a byte 0x7f (a zero byte of x ^ 0x7f..).
+        let low = x.wrapping_sub(LO * 0x21) & !x & HI;
+        let d = x ^ (LO * 0x7f);
+        let del = d.wrapping_sub(LO) & !d & HI;
+        if low | del != 0 {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&c| c <= b' ' || c == 0x7f)
+}
+
 impl Essentials {
     /// Placeholder values for a message being built.
     pub fn empty(method: Method) -> Essentials {
@@ -171,15 +205,19 @@ impl Essentials {
         for (name, value) in h.iter() {
             let slot: &mut Slot = match name {
                 HeaderName::Via => {
+                    // A value in the plain form holds no comma: it is one Via, what the
+                    // list split would yield (no list walk for the usual single Via).
+                    if let Some(via) = ViaParts::scan_plain(value) {
+                        if n_vias == 0 {
+                            top_via(h, &via, &mut bare_cookie, &mut spans);
+                        }
+                        n_vias += 1;
+                        continue;
+                    }
                     for v in split_list(value) {
                         let via = ViaParts::scan(v).map_err(|e| bad("Via", e))?;
                         if n_vias == 0 {
-                            bare_cookie = via.branch() == Some(MAGIC_COOKIE);
-                            spans.top_via = h.span_of(via.host()).map(|host| TopVia {
-                                branch: via.branch().and_then(|b| h.span_of(b)),
-                                host,
-                                port: via.port(),
-                            });
+                            top_via(h, &via, &mut bare_cookie, &mut spans);
                         }
                         n_vias += 1;
                     }
@@ -211,7 +249,7 @@ impl Essentials {
         spans.from_tag = tag_span(from.tag());
         spans.to_tag = tag_span(to.tag());
         let call_id = trim(call_id.exactly_one("Call-ID")?);
-        if call_id.is_empty() || call_id.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        if call_id.is_empty() || !is_word(call_id.as_bytes()) {
             return Err(bad("Call-ID", "not a word"));
         }
         spans.call_id = h.span_of(call_id);
@@ -224,12 +262,16 @@ impl Essentials {
         };
         let max_forwards = number(&max_forwards, "Max-Forwards")?;
         let content_length = number(&content_length, "Content-Length")?;
-        let mut e = Essentials::for_response(cseq);
-        e.max_forwards = max_forwards;
-        e.content_length = content_length;
-        e.bare_cookie = bare_cookie;
-        e.spans = spans;
-        Ok(e)
+        // Built in place, not from `for_response` and then overwritten field by field.
+        Ok(Essentials {
+            vias: OnceCell::new(),
+            from_to: OnceCell::new(),
+            cseq,
+            max_forwards,
+            content_length,
+            bare_cookie,
+            spans,
+        })
     }
 
     /// Request-only rules: the CSeq method equals the request method (RFC 3261 §8.1.1.5)
@@ -368,6 +410,31 @@ impl Essentials {
             }
             HeaderName::MaxForwards => self.max_forwards = parse_u32(trim(value)),
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word check eight bytes at a time says what the byte loop says, wherever the
+    /// odd byte sits.
+    #[test]
+    fn call_id_word_check_matches_the_byte_loop() {
+        let slow = |b: &[u8]| !b.iter().any(|&c| c <= b' ' || c == 0x7f);
+        for odd in [0u8, 1, b'\t', b' ', b'!', 0x7e, 0x7f, 0x80, 0xa0, 0xff] {
+            for len in 0..20usize {
+                for at in 0..len {
+                    for fill in [b'a', b'!', 0x80, 0x7e] {
+                        let mut v = vec![fill; len];
+                        v[at] = odd;
+                        assert_eq!(is_word(&v), slow(&v), "{odd} {len} {at} {fill}");
+                    }
+                }
+                let v = vec![b'x'; len];
+                assert_eq!(is_word(&v), slow(&v));
+            }
         }
     }
 }

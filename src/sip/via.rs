@@ -89,7 +89,7 @@ impl<'a> ViaParts<'a> {
     /// [`plain_params`]), no LWS elsewhere, no IPv6 reference. `None` if `s` is not in that
     /// form or a parameter is bad: [`ViaParts::scan_general`] then decides, and it returns
     /// the same parts on every value accepted here.
-    fn scan_plain(s: &'a str) -> Option<ViaParts<'a>> {
+    pub(crate) fn scan_plain(s: &'a str) -> Option<ViaParts<'a>> {
         let b = s.as_bytes();
         let proto = b.get(..8)?;
         if !proto.eq_ignore_ascii_case(b"SIP/2.0/") {
