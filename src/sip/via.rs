@@ -59,20 +59,31 @@ fn check_param(name: &str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// What [`plain_param`] found a parameter to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlainParam {
+    Branch,
+    Rport,
+    Other,
+}
+
 /// [`check_param`] on a plain parameter (see [`plain_params`]): its value has no quotes
 /// and no blanks, so only presence and the numbers are left to check. `None` if bad, else
-/// whether it is the branch.
-fn plain_param(name: &str, value: Option<&str>) -> Option<bool> {
+/// whether it is the branch or `rport` (the names compared once, here).
+fn plain_param(name: &str, value: Option<&str>) -> Option<PlainParam> {
     // Senders write these in lower case: an exact comparison first.
     let is = |n: &str| name == n || name.eq_ignore_ascii_case(n);
     let ok = match name.len() {
-        6 if is("branch") => return value.map(|_| true),
-        5 if is("rport") => value.is_none_or(|p| parse_u16(p).is_some()),
+        6 if is("branch") => return value.map(|_| PlainParam::Branch),
+        5 if is("rport") => {
+            let ok = value.is_none_or(|p| parse_u16(p).is_some());
+            return ok.then_some(PlainParam::Rport);
+        }
         3 if is("ttl") => value.and_then(parse_u32).is_some_and(|t| t <= 255),
         8 | 5 if is("received") || is("maddr") => value.is_some(),
         _ => true,
     };
-    ok.then_some(false)
+    ok.then_some(PlainParam::Other)
 }
 
 impl<'a> ViaParts<'a> {
@@ -92,7 +103,8 @@ impl<'a> ViaParts<'a> {
     pub(crate) fn scan_plain(s: &'a str) -> Option<ViaParts<'a>> {
         let b = s.as_bytes();
         let proto = b.get(..8)?;
-        if !proto.eq_ignore_ascii_case(b"SIP/2.0/") {
+        // Exact first: senders write it in upper case.
+        if proto != b"SIP/2.0/" && !proto.eq_ignore_ascii_case(b"SIP/2.0/") {
             return None;
         }
         let t_end = token_end(b, 8);
@@ -114,13 +126,17 @@ impl<'a> ViaParts<'a> {
         let mut rport = false;
         let plain = plain_params(params, |n, v| match plain_param(n, v) {
             None => false,
-            Some(is_branch) => {
-                if is_branch && branch.is_none() {
+            Some(PlainParam::Branch) => {
+                if branch.is_none() {
                     branch = v;
                 }
-                rport |= n.len() == 5 && n.eq_ignore_ascii_case("rport");
                 true
             }
+            Some(PlainParam::Rport) => {
+                rport = true;
+                true
+            }
+            Some(PlainParam::Other) => true,
         });
         plain.then_some(ViaParts {
             transport,
@@ -507,6 +523,7 @@ mod tests {
             "SIP/2.0/udp pc33.example.com;branch=z9hG4bK776;received=192.0.2.1;ttl=16",
             "SIP/2.0/TCP h:5;rport=5062;maddr=224.2.0.1",
             "sip/2.0/UDP h;branch=z9hG4bK;BRANCH=x;x=\u{e9}",
+            "SIP/2.0/UDP h;RPort;rport=1;Branch=a;received=::1",
         ];
         let mut accepted = 0;
         for s in super::super::text::single_edits(&seeds) {
