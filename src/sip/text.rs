@@ -81,6 +81,31 @@ pub(crate) fn digits_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, &DIGIT)
 }
 
+/// The run of ASCII digits from `i` read as a port: where it ends and its value, `None`
+/// if the run is empty or its value is past `u16::MAX` (what [`parse_u16`] says of the run,
+/// leading zeros and all), in one pass: no second walk over the digits, no `str` slice.
+#[inline]
+pub(crate) fn port_at(b: &[u8], i: usize) -> (usize, Option<u16>) {
+    let mut n: u32 = 0;
+    let mut end = i;
+    for &c in b.get(i..).unwrap_or(&[]) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        // Held at 65 536 once past u16::MAX: the value is too large whatever follows,
+        // and n * 10 + 9 stays far inside u32.
+        n = (n * 10 + u32::from(d)).min(65_536);
+        end += 1;
+    }
+    let port = if end == i {
+        None
+    } else {
+        u16::try_from(n).ok()
+    };
+    (end, port)
+}
+
 /// Looks `b` up in a byte-class table.
 pub(crate) fn class(t: &[bool; 256], b: u8) -> bool {
     t.get(usize::from(b)).copied().unwrap_or(false)
@@ -501,6 +526,34 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The one-pass port reads what the digit run and [`parse_u16`] read.
+    #[test]
+    fn port_at_matches_digit_run_then_parse() {
+        for s in [
+            "",
+            "0",
+            "5060",
+            "65535",
+            "65536",
+            "99999",
+            "0000065535",
+            "00000000000000005060",
+            "4294967296",
+            "36893488147419103232",
+            "5060;x",
+            ":5060",
+            "12a",
+            "1\u{e9}",
+        ] {
+            let b = s.as_bytes();
+            for i in 0..=b.len() + 1 {
+                let end = digits_end(b, i);
+                let want = s.get(i..end).and_then(parse_u16);
+                assert_eq!(port_at(b, i), (end, want), "{s:?} {i}");
             }
         }
     }

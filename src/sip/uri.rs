@@ -11,7 +11,7 @@ use compact_str::CompactString;
 
 use super::escape::{allowed, allowed_end, escape_into, unescape, Part};
 use super::params::{find_param, Params};
-use super::text::{digits_end, find, host_end, is_host_byte, memchr, parse_u16};
+use super::text::{find, host_end, is_host_byte, memchr, parse_u16, port_at};
 
 /// A parsed URI. The text fields are [`CompactString`]s: values of up to 24 bytes (the
 /// usual `sip`, `1001`, `127.0.0.1`, `transport`/`udp`) are kept inline, so decoding one from
@@ -147,8 +147,8 @@ impl<'a> UriParts<'a> {
         let h_end = host_end(rb, h_start);
         let host = rest.get(h_start..h_end).filter(|h| !h.is_empty())?;
         let (port, p_start) = if rb.get(h_end) == Some(&b':') {
-            let d_end = digits_end(rb, h_end + 1);
-            (Some(parse_u16(rest.get(h_end + 1..d_end)?)?), d_end)
+            let (d_end, port) = port_at(rb, h_end + 1);
+            (Some(port?), d_end)
         } else {
             (None, h_end)
         };

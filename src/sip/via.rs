@@ -8,7 +8,7 @@ use super::params::{
     find_param, header_params, parse_header_params, plain_params, write_params, Params,
 };
 use super::text::{
-    digits_end, find, host_end, is_token, is_ws, parse_u16, parse_u32, token_end, trim,
+    find, host_end, is_token, is_ws, parse_u16, parse_u32, port_at, token_end, trim,
 };
 use super::uri::valid_host;
 
@@ -116,8 +116,8 @@ impl<'a> ViaParts<'a> {
         let h_end = host_end(b, h_start);
         let host = s.get(h_start..h_end).filter(|h| !h.is_empty())?;
         let (port, p_start) = if b.get(h_end) == Some(&b':') {
-            let d_end = digits_end(b, h_end + 1);
-            (Some(parse_u16(s.get(h_end + 1..d_end)?)?), d_end)
+            let (d_end, port) = port_at(b, h_end + 1);
+            (Some(port?), d_end)
         } else {
             (None, h_end)
         };
