@@ -86,24 +86,37 @@ pub(crate) fn digits_end(b: &[u8], i: usize) -> usize {
 /// leading zeros and all), in one pass: no second walk over the digits, no `str` slice.
 #[inline]
 pub(crate) fn port_at(b: &[u8], i: usize) -> (usize, Option<u16>) {
+    let rest = b.get(i..).unwrap_or(&[]);
+    // Up to nine digits cannot overflow a u32: no clamping in the usual loop.
     let mut n: u32 = 0;
-    let mut end = i;
-    for &c in b.get(i..).unwrap_or(&[]) {
+    for (k, &c) in rest.iter().take(9).enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            let port = if k == 0 { None } else { u16::try_from(n).ok() };
+            return (i + k, port);
+        }
+        n = n * 10 + u32::from(d);
+    }
+    if rest.len() <= 9 {
+        let port = if rest.is_empty() {
+            None
+        } else {
+            u16::try_from(n).ok()
+        };
+        return (i + rest.len(), port);
+    }
+    // Ten digits or more (leading zeros, or a bad port): held at 65 536 once past u16::MAX,
+    // the value is too large whatever follows, and n * 10 + 9 stays far inside u32.
+    let mut end = i + 9;
+    for &c in rest.get(9..).unwrap_or(&[]) {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        // Held at 65 536 once past u16::MAX: the value is too large whatever follows,
-        // and n * 10 + 9 stays far inside u32.
-        n = (n * 10 + u32::from(d)).min(65_536);
+        n = (n.min(65_536) * 10 + u32::from(d)).min(65_536);
         end += 1;
     }
-    let port = if end == i {
-        None
-    } else {
-        u16::try_from(n).ok()
-    };
-    (end, port)
+    (end, u16::try_from(n).ok())
 }
 
 /// Looks `b` up in a byte-class table.
