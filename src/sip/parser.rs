@@ -139,6 +139,22 @@ fn read_headers(data: &[u8], text: &str, pos: usize) -> Result<Head, String> {
         }
         // One pass: the token, optional blanks, then the colon.
         let name_len = token_end(bytes, 0);
+        // `Name: value` CR LF with no blank at either end of the value (nearly every line):
+        // what the general steps below decide for it, without them.
+        if name_len > 0 && next == end + 2 && bytes.get(name_len..name_len + 2) == Some(b": ") {
+            if let (Some(&first), Some(&last)) = (bytes.get(name_len + 2), bytes.last()) {
+                if !is_lws(first) && !is_lws(last) {
+                    let (name, as_written) =
+                        HeaderName::parse_as_written(line.get(..name_len).unwrap_or(""));
+                    if as_written {
+                        h.wire_line(name, start, start + name_len + 2..end);
+                    } else {
+                        h.other_line(name, start + name_len + 1..end);
+                    }
+                    continue;
+                }
+            }
+        }
         let colon = if bytes.get(name_len) == Some(&b':') {
             Some(name_len)
         } else {
