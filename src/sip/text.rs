@@ -200,29 +200,58 @@ fn digits(n: usize) -> ([u8; 20], usize) {
 
 /// Appends the decimal digits of `n` (no allocation).
 pub(crate) fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    // A Content-Length or a status code: one or three digits, pushed without the buffer.
+    if n < 1_000 {
+        out.reserve(3);
+        let digit = |d: usize| b'0' + (d % 10) as u8;
+        if n >= 100 {
+            out.push(digit(n / 100));
+        }
+        if n >= 10 {
+            out.push(digit(n / 10));
+        }
+        out.push(digit(n));
+        return;
+    }
     let (buf, i) = digits(n);
     out.extend_from_slice(buf.get(i..).unwrap_or(&[]));
 }
 
 /// [`push_decimal`] into a `String` (no `core::fmt`, no allocation).
 pub(crate) fn push_decimal_str(out: &mut String, n: usize) {
-    // One and two digits (address octets, small counts) without the buffer; the digits are
-    // pushed as chars, so no UTF-8 check of the buffer either.
-    let digit = |d: usize| char::from(b'0' + (d % 10) as u8);
-    if n < 10 {
-        out.push(digit(n));
-        return;
-    }
-    if n < 100 {
-        out.push(digit(n / 10));
-        out.push(digit(n));
-        return;
+    // Up to five digits (ports, lengths, CSeq numbers: nearly every call) with one reserve
+    // and a push per digit, each digit a known ASCII char: no buffer, no UTF-8 check or
+    // encoding per char (the buffer's loop and the general push cost four times as much).
+    if let Ok(small) = u32::try_from(n) {
+        if small < 100_000 {
+            push_small_decimal(out, small);
+            return;
+        }
     }
     let (buf, i) = digits(n);
     out.reserve(buf.len() - i);
     for &d in buf.get(i..).unwrap_or(&[]) {
         out.push(char::from(d));
     }
+}
+
+/// The digits of `n` < 100 000, most significant first.
+fn push_small_decimal(out: &mut String, n: u32) {
+    let digit = |d: u32| char::from(b'0' + (d % 10) as u8);
+    out.reserve(5);
+    if n >= 10_000 {
+        out.push(digit(n / 10_000));
+    }
+    if n >= 1_000 {
+        out.push(digit(n / 1_000));
+    }
+    if n >= 100 {
+        out.push(digit(n / 100));
+    }
+    if n >= 10 {
+        out.push(digit(n / 10));
+    }
+    out.push(digit(n));
 }
 
 /// Byte index of the first `needle` in `hay`, eight bytes at a time (SWAR).

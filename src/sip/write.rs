@@ -188,10 +188,30 @@ mod tests {
 
     #[test]
     fn decimals() {
-        for n in [0usize, 7, 10, 99, 100, 65_535, 4_294_967_295, usize::MAX] {
+        for n in [
+            0usize,
+            7,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1_000,
+            9_999,
+            10_000,
+            65_535,
+            99_999,
+            100_000,
+            4_294_967_295,
+            4_294_967_296,
+            usize::MAX,
+        ] {
             let mut s = String::from("x");
             push_decimal(&mut s, n);
             assert_eq!(s, format!("x{n}"));
+            let mut v = b"x".to_vec();
+            crate::sip::text::push_decimal(&mut v, n);
+            assert_eq!(v, format!("x{n}").into_bytes());
         }
     }
 }
