@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use super::header_table::{Table, Text};
 use super::name::HeaderName;
-use super::text::{single, split_list, trim, ListIter};
+use super::text::{is_lws, single, split_list, trim, ListIter};
 
 /// Appends `Name: value\r\n` (canonical name, value trimmed) to `text`; returns the line
 /// start and value range.
@@ -313,6 +313,49 @@ impl Headers {
         self.text.push_str("\r\n");
         self.entries.push(Entry::new(name, line, start..end));
         self.text.get(start..end).unwrap_or("")
+    }
+
+    /// Appends line `i` of `src` (the request a response answers, RFC 3261 §8.2.6.2) under
+    /// `name` (its name), with `extra` written after its value: `src`'s lines are in wire form
+    /// already (canonical name, `: `, value, CR LF), so the copy is a slice or two of its text,
+    /// without the name's prefix, the trim and the value's push of [`Headers::push`]. With no
+    /// `extra`, a value that is not trimmed (a builder's) is pushed, trimmed, as `push` would.
+    pub(crate) fn push_line_of(
+        &mut self,
+        src: &Headers,
+        i: usize,
+        name: HeaderName,
+        extra: &[&str],
+    ) {
+        let Some(e) = src.entries.as_slice().get(i) else {
+            return;
+        };
+        let value = src.value(e);
+        let trimmed = !matches!(
+            (value.as_bytes().first(), value.as_bytes().last()),
+            (Some(&a), Some(&b)) if is_lws(a) || is_lws(b)
+        );
+        let v = e.value();
+        // `Name: value` (and its CR LF when nothing follows the value).
+        let copied = if extra.is_empty() { v.end + 2 } else { v.end };
+        let (Some(text), Some(head), true) = (
+            src.text.get(e.line()..copied),
+            v.start.checked_sub(e.line()),
+            trimmed || !extra.is_empty(),
+        ) else {
+            self.push(name, value);
+            return;
+        };
+        let line = self.text.len();
+        self.text.push_str(text);
+        for x in extra {
+            self.text.push_str(x);
+        }
+        let end = line + head + value.len() + extra.iter().map(|x| x.len()).sum::<usize>();
+        if !extra.is_empty() {
+            self.text.push_str("\r\n");
+        }
+        self.entries.push(Entry::new(name, line, line + head..end));
     }
 
     /// Removes every line named `name`.

@@ -11,7 +11,7 @@ use super::name::HeaderName;
 use super::name_addr::{Contact, NameAddr};
 use super::request::{write_tail, Request, NO_VIA};
 use super::status::StatusCode;
-use super::text::push_decimal;
+use super::text::{memchr, push_decimal, split_list};
 use super::via::Via;
 use std::borrow::Cow;
 
@@ -121,30 +121,58 @@ impl Response {
     ) -> Response {
         let rh = req.headers();
         let mut headers = Headers::with_capacity(rh.text_len() / 2 + 128, 12);
-        let mut vias = rh.get_all(&HeaderName::Via);
+        // One pass over the request's lines: each Via line is copied as it comes (one line
+        // per value: a line holding several is split), the first From, To, Call-ID and CSeq
+        // are noted and copied after them, each line as it stands in the request's text.
+        let mut top = top;
+        let mut first: [Option<usize>; 4] = [None; 4];
+        for (i, (name, value)) in rh.iter().enumerate() {
+            let slot = match name {
+                HeaderName::Via => {
+                    if let Some(write_top) = top.take() {
+                        headers.push_with(HeaderName::Via, write_top);
+                        for v in split_list(value).skip(1) {
+                            headers.push(HeaderName::Via, v);
+                        }
+                    } else if memchr(value.as_bytes(), b',').is_none() {
+                        headers.push_line_of(rh, i, HeaderName::Via, &[]);
+                    } else {
+                        for v in split_list(value) {
+                            headers.push(HeaderName::Via, v);
+                        }
+                    }
+                    continue;
+                }
+                HeaderName::From => 0,
+                HeaderName::To => 1,
+                HeaderName::CallId => 2,
+                HeaderName::CSeq => 3,
+                _ => continue,
+            };
+            if let Some(f) = first.get_mut(slot) {
+                f.get_or_insert(i);
+            }
+        }
         if let Some(write_top) = top {
-            vias.next();
+            // A request without a Via (a test's): the stamped one alone.
             headers.push_with(HeaderName::Via, write_top);
         }
-        for v in vias {
-            headers.push(HeaderName::Via, v);
-        }
-        let raw = |n: &HeaderName| rh.get(n).unwrap_or("");
-        headers.push(HeaderName::From, raw(&HeaderName::From));
+        let [from, to, call_id, cseq] = first;
+        let copy = |h: &mut Headers, at: Option<usize>, name: HeaderName, extra: &[&str]| match at {
+            Some(i) => h.push_line_of(rh, i, name, extra),
+            None => {
+                h.push_with(name, |s| extra.iter().for_each(|x| s.push_str(x)));
+            }
+        };
+        copy(&mut headers, from, HeaderName::From, &[]);
         match to_tag {
             Some(tag) if req.to_tag().is_none() => {
-                // Printed in place, not with `format!`: every response to a new request does this.
-                let to = raw(&HeaderName::To);
-                headers.push_with(HeaderName::To, |s| {
-                    s.push_str(to);
-                    s.push_str(";tag=");
-                    s.push_str(tag);
-                });
+                copy(&mut headers, to, HeaderName::To, &[";tag=", tag]);
             }
-            _ => headers.push(HeaderName::To, raw(&HeaderName::To)),
+            _ => copy(&mut headers, to, HeaderName::To, &[]),
         }
-        headers.push(HeaderName::CallId, raw(&HeaderName::CallId));
-        headers.push(HeaderName::CSeq, raw(&HeaderName::CSeq));
+        copy(&mut headers, call_id, HeaderName::CallId, &[]);
+        copy(&mut headers, cseq, HeaderName::CSeq, &[]);
         let ess = Essentials::for_response(req.cseq().clone());
         Response {
             status,
