@@ -40,7 +40,9 @@ pub fn stamp_request(req: &Request, source: Flow, nat: Nat) -> (String, Flow) {
         (true, false) => &[("received", src_ip)],
         (false, _) => &[],
     };
-    top.write_with(stamp, &mut text);
+    if !write_in_place(raw.unwrap_or(""), &top, stamp, &mut text) {
+        top.write_with(stamp, &mut text);
+    }
     let dest = if wants_rport || force {
         source
     } else {
@@ -49,6 +51,97 @@ pub fn stamp_request(req: &Request, source: Flow, nat: Nat) -> (String, Flow) {
         Flow { remote, ..source }
     };
     (text, dest)
+}
+
+/// Writes what [`RawVia::write_with`] writes for `raw` (the value `top` scanned from) and
+/// `set` by copying `raw` around the stamped values, when `raw` is in the form that printer
+/// gives (what phones and SIPp send): `SIP/2.0/` and an upper-case transport, one space, the
+/// sent-by as scanned (a port without leading zeros), then parameters with no blank, quote
+/// or angle bracket. The printer would give those bytes back unchanged; only the values of
+/// `set` differ (the first parameter of each name takes it, keeping its spelling; the names
+/// not present follow). False, with nothing written, for any other form.
+fn write_in_place(raw: &str, top: &RawVia<'_>, set: &[(&str, &str)], out: &mut String) -> bool {
+    let b = raw.as_bytes();
+    let Some(sp) = b.iter().position(|&c| c == b' ') else {
+        return false;
+    };
+    let transport = b.get(8..sp).unwrap_or(&[]);
+    let host = top.host();
+    let h_start = sp + 1;
+    let canonical = b.starts_with(b"SIP/2.0/")
+        && !transport.is_empty()
+        && transport
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        // The scanned host is this very slice of `raw` (an address compare, nothing read).
+        && raw.get(h_start..).map(str::as_ptr) == Some(host.as_ptr());
+    if !canonical {
+        return false;
+    }
+    let after_host = h_start + host.len();
+    let p_start = match (top.port(), b.get(after_host)) {
+        (Some(_), Some(b':')) => {
+            let d_end = crate::sip::text::digits_end(b, after_host + 1);
+            let digits = b.get(after_host + 1..d_end).unwrap_or(&[]);
+            if digits.is_empty() || (digits.len() > 1 && digits.first() == Some(&b'0')) {
+                return false;
+            }
+            d_end
+        }
+        (None, None | Some(b';')) => after_host,
+        _ => return false,
+    };
+    let params = b.get(p_start..).unwrap_or(&[]);
+    if !matches!(params.first(), None | Some(b';'))
+        || params
+            .iter()
+            .any(|&c| c.is_ascii_whitespace() || c == b'"' || c == b'<')
+    {
+        return false;
+    }
+    let mut done = [false; 4];
+    if set.len() > done.len() {
+        return false;
+    }
+    out.reserve(
+        raw.len()
+            + set
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 2)
+                .sum::<usize>(),
+    );
+    // Copied up to here; each parameter runs from its `;` to the next.
+    let mut copied = 0;
+    let mut at = p_start;
+    while at < b.len() {
+        let end = crate::sip::text::memchr(b.get(at + 1..).unwrap_or(&[]), b';')
+            .map_or(b.len(), |i| at + 1 + i);
+        let item = b.get(at + 1..end).unwrap_or(&[]);
+        let name_len = item.iter().position(|&c| c == b'=').unwrap_or(item.len());
+        let name = item.get(..name_len).unwrap_or(&[]);
+        let hit = set
+            .iter()
+            .zip(done.iter_mut())
+            .find(|((n, _), d)| !**d && name.eq_ignore_ascii_case(n.as_bytes()));
+        if let Some(((_, value), d)) = hit {
+            *d = true;
+            out.push_str(raw.get(copied..at + 1 + name_len).unwrap_or(""));
+            out.push('=');
+            out.push_str(value);
+            copied = end;
+        }
+        at = end;
+    }
+    out.push_str(raw.get(copied..).unwrap_or(""));
+    for ((n, v), d) in set.iter().zip(done) {
+        if !d {
+            out.push(';');
+            out.push_str(n);
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    true
 }
 
 /// A short text on the stack (an address, a port): compared and copied without a String.
@@ -189,6 +282,15 @@ mod tests {
             "Via: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1\r\n",
             "Via: SIP/2.0/UDP [2001:db8::1]:5060;rport;branch=z9hG4bK1, SIP/2.0/UDP b\r\n",
             "Via: SIP/2.0/UDP 192.0.2.1 ; branch = z9hG4bK1 ; rport\r\nVia: SIP/2.0/TCP c\r\n",
+            // Forms the in-place copy must leave to the printer, or copy exactly.
+            "Via: SIP/2.0/UDP 192.0.2.1:05070;branch=z9hG4bK1;rport\r\n",
+            "Via: SIP/2.0/UDP 192.0.2.1:0;branch=z9hG4bK1\r\n",
+            "Via: SIP/2.0/Udp 192.0.2.1:5070;branch=z9hG4bK1;rport\r\n",
+            "Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bK1;Received=192.0.2.9;RPORT\r\n",
+            "Via: SIP/2.0/UDP 198.51.100.7:5060;rport;branch=z9hG4bK1;x=a;received=q;lr\r\n",
+            "Via: SIP/2.0/TLS [2001:db8::1];branch=z9hG4bK1;rport\r\n",
+            "Via: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK1;x=\"a b\";rport\r\n",
+            "Via: SIP/2.0/UDP 192.0.2.1:5070\r\n",
         ];
         let sources = [
             "192.0.2.1:5070",
