@@ -82,7 +82,13 @@ pub fn write_contact(out: &mut String, user: &str, local: SocketAddr) {
     out.push_str("<sip:");
     // escape_user's characters are all allowed in a user part: nothing to escape.
     let before = out.len();
-    out.extend(user.chars().filter(|&c| user_char(c)));
+    // Nearly always every byte is kept: copied at once (a byte past ASCII is no user_char,
+    // so a text that passes is ASCII and the filter would keep it all).
+    if user.bytes().all(|b| user_char(char::from(b))) {
+        out.push_str(user);
+    } else {
+        out.extend(user.chars().filter(|&c| user_char(c)));
+    }
     if out.len() > before {
         out.push('@');
     }

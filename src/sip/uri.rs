@@ -376,10 +376,10 @@ impl Uri {
             return;
         }
         if let Some(user) = &self.user {
-            escape_into(out, user, Part::User);
+            push_escaped(out, user, Part::User);
             if let Some(p) = &self.password {
                 out.push(':');
-                escape_into(out, p, Part::Password);
+                push_escaped(out, p, Part::Password);
             }
             out.push('@');
         }
@@ -390,18 +390,34 @@ impl Uri {
         }
         for (n, v) in &self.params {
             out.push(';');
-            escape_into(out, n, Part::Param);
+            push_escaped(out, n, Part::Param);
             if let Some(v) = v {
                 out.push('=');
-                escape_into(out, v, Part::Param);
+                push_escaped(out, v, Part::Param);
             }
         }
         for (i, (n, v)) in self.headers.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
-            escape_into(out, n, Part::Header);
+            push_escaped(out, n, Part::Header);
             out.push('=');
-            escape_into(out, v, Part::Header);
+            push_escaped(out, v, Part::Header);
         }
+    }
+}
+
+/// [`escape_into`], the leading run that needs no escaping (nearly always the whole text)
+/// copied at once instead of pushed byte by byte.
+fn push_escaped(out: &mut String, s: &str, part: Part) {
+    let clean = allowed_end(part, s.as_bytes(), 0);
+    // Allowed bytes are ASCII: `clean` is a char boundary.
+    match (s.get(..clean), s.get(clean..)) {
+        (Some(head), Some(rest)) => {
+            out.push_str(head);
+            if !rest.is_empty() {
+                escape_into(out, rest, part);
+            }
+        }
+        _ => escape_into(out, s, part),
     }
 }
 

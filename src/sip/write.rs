@@ -47,13 +47,27 @@ pub fn hex16(n: u64) -> String {
     s
 }
 
-/// Appends an IPv4 address in dotted-quad form: printed into a stack buffer, then one
-/// append (pushing char by char pays a capacity check and a UTF-8 encoding per digit).
+/// Appends an IPv4 address in dotted-quad form: one reserve, then a push per digit and dot,
+/// each a known ASCII char (no UTF-8 encoding, no check of a buffer's text, no copy).
 pub fn push_ipv4(out: &mut String, ip: Ipv4Addr) {
-    with_ipv4(ip, |s| out.push_str(s));
+    let digit = |d: u8| char::from(b'0' + d % 10);
+    out.reserve(15);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(digit(octet / 100));
+        }
+        if octet >= 10 {
+            out.push(digit(octet / 10));
+        }
+        out.push(digit(octet));
+    }
 }
 
-/// Prints an IPv4 address into a stack buffer and hands it to `f`.
+/// Prints an IPv4 address into a stack buffer and hands it to `f` (for an inline
+/// `CompactString`, which takes the text whole).
 fn with_ipv4<R>(ip: Ipv4Addr, f: impl FnOnce(&str) -> R) -> R {
     let mut buf = [0u8; 15];
     let mut n = 0;
