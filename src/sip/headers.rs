@@ -358,6 +358,55 @@ impl Headers {
         self.entries.push(Entry::new(name, line, line + head..end));
     }
 
+    /// Appends lines of `src` in order, each under its name, as [`Headers::push_line_of`]
+    /// copies them with no extra; when they follow each other in `src`'s text with trimmed
+    /// values (a request's From, To, Call-ID and CSeq, as nearly every sender orders them),
+    /// all with one push.
+    pub(crate) fn push_run_of<const N: usize>(
+        &mut self,
+        src: &Headers,
+        lines: [(usize, HeaderName); N],
+    ) {
+        let entries = src.entries.as_slice();
+        let mut run: Option<Range<usize>> = None;
+        for (i, _) in &lines {
+            let next = entries.get(*i).and_then(|e| {
+                let value = src.value(e);
+                let trimmed = !matches!(
+                    (value.as_bytes().first(), value.as_bytes().last()),
+                    (Some(&a), Some(&b)) if is_lws(a) || is_lws(b)
+                );
+                let start = match &run {
+                    None => e.line(),
+                    Some(r) if r.end == e.line() => r.start,
+                    Some(_) => return None,
+                };
+                trimmed.then_some(start..e.value().end + 2)
+            });
+            run = next;
+            if run.is_none() {
+                break;
+            }
+        }
+        let Some(text) = run.and_then(|r| Some((r.start, src.text.get(r)?))) else {
+            for (i, name) in lines {
+                self.push_line_of(src, i, name, &[]);
+            }
+            return;
+        };
+        let (first, text) = text;
+        let base = self.text.len();
+        self.text.push_str(text);
+        for (i, name) in lines {
+            if let Some(e) = entries.get(i) {
+                let at = |p: usize| base + (p - first);
+                let v = e.value();
+                self.entries
+                    .push(Entry::new(name, at(e.line()), at(v.start)..at(v.end)));
+            }
+        }
+    }
+
     /// Removes every line named `name`.
     pub fn remove(&mut self, name: &HeaderName) {
         self.entries.retain(|e| e.name != *name);

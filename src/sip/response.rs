@@ -158,21 +158,41 @@ impl Response {
             headers.push_with(HeaderName::Via, write_top);
         }
         let [from, to, call_id, cseq] = first;
-        let copy = |h: &mut Headers, at: Option<usize>, name: HeaderName, extra: &[&str]| match at {
-            Some(i) => h.push_line_of(rh, i, name, extra),
-            None => {
-                h.push_with(name, |s| extra.iter().for_each(|x| s.push_str(x)));
+        let tag = to_tag.filter(|_| req.to_tag().is_none());
+        match (from, to, call_id, cseq, tag) {
+            (Some(f), Some(t), Some(c), Some(q), None) => headers.push_run_of(
+                rh,
+                [
+                    (f, HeaderName::From),
+                    (t, HeaderName::To),
+                    (c, HeaderName::CallId),
+                    (q, HeaderName::CSeq),
+                ],
+            ),
+            (Some(f), Some(t), Some(c), Some(q), Some(tag)) => {
+                headers.push_run_of(rh, [(f, HeaderName::From)]);
+                headers.push_line_of(rh, t, HeaderName::To, &[";tag=", tag]);
+                headers.push_run_of(rh, [(c, HeaderName::CallId), (q, HeaderName::CSeq)]);
             }
-        };
-        copy(&mut headers, from, HeaderName::From, &[]);
-        match to_tag {
-            Some(tag) if req.to_tag().is_none() => {
-                copy(&mut headers, to, HeaderName::To, &[";tag=", tag]);
+            _ => {
+                // A built request missing one of them (a test's): each line on its own.
+                let copy =
+                    |h: &mut Headers, at: Option<usize>, name: HeaderName, extra: &[&str]| match at
+                    {
+                        Some(i) => h.push_line_of(rh, i, name, extra),
+                        None => {
+                            h.push_with(name, |s| extra.iter().for_each(|x| s.push_str(x)));
+                        }
+                    };
+                copy(&mut headers, from, HeaderName::From, &[]);
+                match tag {
+                    Some(tag) => copy(&mut headers, to, HeaderName::To, &[";tag=", tag]),
+                    None => copy(&mut headers, to, HeaderName::To, &[]),
+                }
+                copy(&mut headers, call_id, HeaderName::CallId, &[]);
+                copy(&mut headers, cseq, HeaderName::CSeq, &[]);
             }
-            _ => copy(&mut headers, to, HeaderName::To, &[]),
         }
-        copy(&mut headers, call_id, HeaderName::CallId, &[]);
-        copy(&mut headers, cseq, HeaderName::CSeq, &[]);
         let ess = Essentials::for_response(req.cseq().clone());
         Response {
             status,
@@ -287,5 +307,40 @@ mod tests {
         assert!(own.to_bytes().starts_with(b"SIP/2.0 486 Busy (DND)\r\n"));
         assert!(std.to_bytes().starts_with(b"SIP/2.0 486 Busy Here\r\n"));
         assert_ne!(std, own);
+    }
+
+    #[test]
+    fn the_copied_lines_are_the_request_lines_in_rfc_order() {
+        // Lines in any order, compact and odd-case names (rewritten at parse, so not next to
+        // the others), a Via line of two values, folding: the response's lines are the same.
+        let text = "INVITE sip:1@h SIP/2.0\r\nt: <sip:1@h>\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKa,                     SIP/2.0/UDP b;branch=z9hG4bKb\r\nCSeq: 1 INVITE\r\nContact: <sip:x@a>\r\n\
+                    Call-ID: c\r\nVIA: SIP/2.0/UDP d;branch=z9hG4bKd\r\nFrom: <sip:a@h>\r\n ;tag=1\r\n\
+                    Content-Length: 0\r\n\r\n";
+        let req = match crate::sip::parse(text.as_bytes()).unwrap() {
+            crate::sip::Message::Request(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let tail = "Via: SIP/2.0/UDP b;branch=z9hG4bKb\r\nVia: SIP/2.0/UDP d;branch=z9hG4bKd\r\n\
+                    From: <sip:a@h> ;tag=1\r\nTo: <sip:1@h>;tag=t\r\nCall-ID: c\r\n\
+                    CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+        let top = Response::for_request_top(&req, 180, "Ringing", Some("t"), "SIP/2.0/UDP z");
+        let want = format!("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP z\r\n{tail}");
+        assert_eq!(String::from_utf8(top.to_bytes()).unwrap(), want);
+        let all = Response::for_request(&req, 180, "Ringing", Some("t"));
+        let want = format!("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKa\r\n{tail}");
+        assert_eq!(String::from_utf8(all.to_bytes()).unwrap(), want);
+        // In the usual order, with a To tag already: the four lines as they were.
+        let text = "BYE sip:1@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bKa\r\nFrom: <sip:a@h>;tag=1\r\n\
+                    To: <sip:1@h>;tag=2\r\nCall-ID: c\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+        let req = match crate::sip::parse(text.as_bytes()).unwrap() {
+            crate::sip::Message::Request(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let ok =
+            Response::for_request_top(&req, 200, "OK", Some("t"), "SIP/2.0/UDP a;branch=z9hG4bKa");
+        let want = text.replacen("BYE sip:1@h SIP/2.0", "SIP/2.0 200 OK", 1);
+        assert_eq!(String::from_utf8(ok.to_bytes()).unwrap(), want);
+        assert_eq!(ok.to().tag(), Some("2"));
+        assert_eq!(ok.call_id(), "c");
     }
 }
