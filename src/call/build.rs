@@ -243,6 +243,11 @@ pub const MAX_FORWARDS: u32 = 70;
 
 /// Keeps a user part safe to put in a URI we write.
 pub fn escape_user(user: &str) -> String {
+    // Nearly always nothing is dropped: one copy of the right size, not a char-by-char
+    // collect that grows its buffer (see write_contact).
+    if user.bytes().all(|b| user_char(char::from(b))) {
+        return user.to_owned();
+    }
     user.chars().filter(|&c| user_char(c)).collect()
 }
 
@@ -307,6 +312,10 @@ mod tests {
             .filter(|&c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(c))
             .collect();
         assert_eq!(kept, want);
+        for user in ["1001", "a b<c>@d", "\u{e9}t\u{e9}", "", "x;y=z?/", "%41"] {
+            let filtered: String = user.chars().filter(|&c| user_char(c)).collect();
+            assert_eq!(escape_user(user), filtered, "{user:?}");
+        }
     }
 
     fn test_origin(local: SocketAddr) -> Origin<'static> {

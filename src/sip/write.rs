@@ -24,6 +24,14 @@ pub fn push_hex(out: &mut String, n: u128, width: usize) {
     out.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
 }
 
+/// The lower-case hex digit of the low nibble of `d`, as a char the compiler knows is ASCII
+/// (masked below 0x80): a `String` push then stores one byte, with no UTF-8 encoding.
+#[inline]
+fn hex_digit(d: u8) -> char {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    char::from(HEX[usize::from(d & 0xf)] & 0x7f)
+}
+
 /// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
 /// table: every request we send gets a branch and every dialog a tag, and `core::fmt` costs
 /// about 250 instructions a byte where this costs a few.
@@ -40,10 +48,13 @@ pub fn push_hex_bytes(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// `n` as 16 hex digits (a tag, a loop marker): `format!("{n:016x}")` without `core::fmt`.
+/// `n` as 16 hex digits (a tag, a loop marker): `format!("{n:016x}")` without `core::fmt`,
+/// a push per digit into the String sized for them (not `push_hex`'s generic `Extend`).
 pub fn hex16(n: u64) -> String {
     let mut s = String::with_capacity(16);
-    push_hex(&mut s, u128::from(n), 16);
+    for i in (0..16).rev() {
+        s.push(hex_digit((n >> (4 * i)) as u8));
+    }
     s
 }
 
