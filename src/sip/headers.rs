@@ -15,16 +15,24 @@ use super::text::{is_lws, single, split_list, trim, ListIter};
 /// Appends `Name: value\r\n` (canonical name, value trimmed) to `text`; returns the line
 /// start and value range.
 fn append_line(text: &mut String, name: &HeaderName, value: &str) -> (usize, Range<usize>) {
+    // Builders pass trimmed values: `trim`'s two scans only when an end is blank.
+    let value = match (value.as_bytes().first(), value.as_bytes().last()) {
+        (Some(&a), Some(&b)) if is_lws(a) || is_lws(b) => trim(value),
+        _ => value,
+    };
     let line = text.len();
     match name.wire_prefix() {
-        Some(prefix) => text.push_str(prefix),
+        Some(prefix) => {
+            text.reserve(prefix.len() + value.len() + 2);
+            text.push_str(prefix);
+        }
         None => {
             text.push_str(name.as_str());
             text.push_str(": ");
         }
     }
     let start = text.len();
-    text.push_str(trim(value));
+    text.push_str(value);
     let end = text.len();
     text.push_str("\r\n");
     (line, start..end)

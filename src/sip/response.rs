@@ -269,9 +269,17 @@ impl Response {
     /// Appends what [`Response::to_bytes`] gives to `out` (a reused buffer: the transaction
     /// layer copies it once into the shared bytes it keeps for retransmission).
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"SIP/2.0 ");
-        push_decimal(out, usize::from(self.status));
-        out.push(b' ');
+        // The status is three digits (100..=699): written as three bytes with the spaces.
+        let s = self.status;
+        let digit = |d: u16| b'0' + (d % 10) as u8;
+        if (100..1000).contains(&s) {
+            out.extend_from_slice(b"SIP/2.0 ");
+            out.extend_from_slice(&[digit(s / 100), digit(s / 10), digit(s), b' ']);
+        } else {
+            out.extend_from_slice(b"SIP/2.0 ");
+            push_decimal(out, usize::from(s));
+            out.push(b' ');
+        }
         out.extend_from_slice(self.reason.as_bytes());
         out.extend_from_slice(b"\r\n");
         write_tail(out, &self.headers, self.body());

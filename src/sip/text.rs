@@ -466,13 +466,22 @@ pub(crate) fn unquote(s: &str) -> compact_str::CompactString {
 
 /// Writes `s` as a quoted string, escaping `"` and `\`.
 pub(crate) fn quote_into(out: &mut String, s: &str) {
+    // The runs between the bytes to escape (nearly always the whole text) are copied at
+    // once, not pushed char by char; `"` and `\\` are ASCII, so every cut is a char boundary.
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
+    let mut rest = s;
+    while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        out.push('\\');
+        out.push(if rest.as_bytes().get(i) == Some(&b'"') {
+            '"'
+        } else {
+            '\\'
+        });
+        rest = rest.get(i + 1..).unwrap_or("");
     }
+    out.push_str(rest);
     out.push('"');
 }
 

@@ -212,6 +212,35 @@ mod tests {
     }
 
     #[test]
+    fn quoted_strings_escape_quotes_and_backslashes() {
+        // What the char-by-char writer printed.
+        let by_char = |s: &str| {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+            out
+        };
+        for s in [
+            "",
+            "Alice",
+            "a\"b",
+            "\\",
+            "\"\"",
+            "x\\\"y\u{e9}\\",
+            "\u{e9}t\u{e9} \"q\"",
+        ] {
+            let mut out = String::from("x");
+            crate::sip::text::quote_into(&mut out, s);
+            assert_eq!(out, format!("x{}", by_char(s)), "{s:?}");
+        }
+    }
+
+    #[test]
     fn decimals() {
         for n in [
             0usize,
