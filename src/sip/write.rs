@@ -10,20 +10,6 @@ pub fn push_decimal(out: &mut String, n: usize) {
     super::text::push_decimal_str(out, n);
 }
 
-/// Appends the low `width` hex digits of `n`, lower case and zero-padded: what
-/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32). The digits
-/// are written into a stack buffer and appended at once (a `String` takes chars with a
-/// capacity check and a UTF-8 encoding each).
-pub fn push_hex(out: &mut String, n: u128, width: usize) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let width = width.min(32);
-    let mut digits = [0u8; 32];
-    for (i, d) in digits[..width].iter_mut().rev().enumerate() {
-        *d = HEX[((n >> (4 * i)) & 0xf) as usize];
-    }
-    out.push_str(std::str::from_utf8(&digits[..width]).unwrap_or_default());
-}
-
 /// The lower-case hex digit of the low nibble of `d`, as a char the compiler knows is ASCII
 /// (masked below 0x80): a `String` push then stores one byte, with no UTF-8 encoding.
 #[inline]
@@ -32,29 +18,32 @@ fn hex_digit(d: u8) -> char {
     char::from(HEX[usize::from(d & 0xf)] & 0x7f)
 }
 
+/// Appends the low `width` hex digits of `n`, lower case and zero-padded: what
+/// `format!("{n:0width$x}")` prints when `n` fits in `width` digits (at most 32): one
+/// reserve, then a known-ASCII push per digit.
+pub fn push_hex(out: &mut String, n: u128, width: usize) {
+    let width = width.min(32);
+    out.reserve(width);
+    for i in (0..width).rev() {
+        out.push(hex_digit((n >> (4 * i)) as u8));
+    }
+}
+
 /// Appends `bytes` as lowercase hex, two digits each (what `{:02x}` prints per byte), from a
 /// table: every request we send gets a branch and every dialog a tag, and `core::fmt` costs
 /// about 250 instructions a byte where this costs a few.
 pub fn push_hex_bytes(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // A stack buffer per 16 bytes, appended at once (see `push_hex`).
-    for chunk in bytes.chunks(16) {
-        let mut digits = [0u8; 32];
-        for (pair, b) in digits.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = HEX[usize::from(b >> 4)];
-            pair[1] = HEX[usize::from(b & 0xf)];
-        }
-        out.push_str(std::str::from_utf8(&digits[..2 * chunk.len()]).unwrap_or_default());
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(hex_digit(b >> 4));
+        out.push(hex_digit(*b));
     }
 }
 
-/// `n` as 16 hex digits (a tag, a loop marker): `format!("{n:016x}")` without `core::fmt`,
-/// a push per digit into the String sized for them (not `push_hex`'s generic `Extend`).
+/// `n` as 16 hex digits (a tag, a loop marker): `format!("{n:016x}")` without `core::fmt`.
 pub fn hex16(n: u64) -> String {
     let mut s = String::with_capacity(16);
-    for i in (0..16).rev() {
-        s.push(hex_digit((n >> (4 * i)) as u8));
-    }
+    push_hex(&mut s, u128::from(n), 16);
     s
 }
 
