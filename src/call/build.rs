@@ -12,9 +12,7 @@ use super::dialog::Dialog;
 use crate::flow::{Flow, Transport};
 use crate::nat::Advertise;
 use crate::sip::write::{host_string, push_decimal, push_host, push_host_port};
-use crate::sip::{
-    write_cseq, CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via, ViaMarks,
-};
+use crate::sip::{CSeq, HeaderName, Method, NameAddr, Params, Request, Uri, Via, ViaMarks};
 use std::net::SocketAddr;
 
 /// What every request sipbox sends carries besides the dialog: our address, the branch and
@@ -157,7 +155,7 @@ pub fn out_of_dialog(r: OutOfDialog<'_>, o: &Origin<'_>) -> Request {
     });
     req.push_header_with(HeaderName::To, |s| r.to.write_to(s));
     req.push_header(HeaderName::CallId, r.call_id);
-    req.push_header_with(HeaderName::CSeq, |s| write_cseq(s, r.cseq, &r.method));
+    req.push_cseq(r.cseq, &r.method);
     if let Some(user) = r.contact_user {
         req.push_header_with(HeaderName::Contact, |s| write_contact(s, user, o.local));
     }
@@ -178,7 +176,7 @@ pub fn in_dialog(d: &Dialog, method: Method, cseq: u32, o: &Origin<'_>) -> Reque
         d.remote_uri.write_with_tag(s, d.remote_tag.as_deref());
     });
     r.push_header(HeaderName::CallId, d.call_id.as_str());
-    r.push_header_with(HeaderName::CSeq, |s| write_cseq(s, cseq, &method));
+    r.push_cseq(cseq, &method);
     for route in &d.route_set {
         r.push_header_with(HeaderName::Route, |s| route.write_to(s));
     }

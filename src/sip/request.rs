@@ -4,7 +4,7 @@
 use std::cell::OnceCell;
 
 use super::body::Body;
-use super::cseq::CSeq;
+use super::cseq::{write_cseq, CSeq};
 use super::error::HeaderError;
 use super::essentials::Essentials;
 use super::headers::{Headers, Span};
@@ -174,6 +174,23 @@ impl Request {
         }
     }
 
+    /// Appends `CSeq: seq method` (RFC 3261 §8.1.1.5) printed straight into the request, and
+    /// keeps it as the request's CSeq from those parts: what [`Self::push_header_with`] and
+    /// the parse of the line just written give, without the parse (an extension method,
+    /// whose parse may differ from the value, still takes that path).
+    pub(crate) fn push_cseq(&mut self, seq: u32, method: &Method) {
+        if let Method::Extension(_) = method {
+            self.push_header_with(HeaderName::CSeq, |s| write_cseq(s, seq, method));
+            return;
+        }
+        self.headers
+            .push_with(HeaderName::CSeq, |s| write_cseq(s, seq, method));
+        self.ess.cseq = CSeq {
+            seq,
+            method: method.clone(),
+        };
+    }
+
     /// [`Self::push_header_with`] for a Via whose writer returns where it put the host
     /// and branch: a first Via's spans are taken from those marks, not rescanned.
     pub(crate) fn push_marked_via(&mut self, write: impl FnOnce(&mut String) -> super::ViaMarks) {
@@ -216,4 +233,28 @@ pub(crate) fn write_tail(out: &mut Vec<u8>, headers: &Headers, body: &[u8]) {
     push_decimal(out, body.len());
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pushed_cseq_is_the_one_the_line_parses_to() {
+        let uri = Uri::parse("sip:b@h").unwrap();
+        for method in [Method::Bye, Method::Invite, Method::parse("FOO")] {
+            for seq in [0, 1, 102, u32::MAX] {
+                let mut built = Request::new(method.clone(), uri.clone());
+                built.push_cseq(seq, &method);
+                let mut old = Request::new(method.clone(), uri.clone());
+                old.push_header_with(HeaderName::CSeq, |s| write_cseq(s, seq, &method));
+                assert_eq!(built.cseq(), old.cseq());
+                assert_eq!(
+                    built.cseq(),
+                    &CSeq::parse(&format!("{seq} {method}")).unwrap()
+                );
+                assert_eq!(built.to_bytes(), old.to_bytes());
+            }
+        }
+    }
 }
