@@ -15,7 +15,12 @@ pub fn stamp_request(req: &Request, source: Flow, nat: Nat) -> (String, Flow) {
     let mut text = String::with_capacity(128);
     // The first Via value is the top Via when it scans; otherwise the decoded list (which
     // skips what does not parse) decides, as before.
-    let raw = req.headers().get_all(&HeaderName::Via).next();
+    // The first Via line's first value: what `get_all(Via).next()` gives, without its
+    // iterator over every line.
+    let raw = req
+        .headers()
+        .get(&HeaderName::Via)
+        .and_then(|v| crate::sip::text::split_list(v).next());
     let Some(top) = raw.and_then(RawVia::scan) else {
         let top = req.top_via();
         let force = crate::nat::detect::force_rport(nat, top, source.remote);
