@@ -74,7 +74,7 @@ impl Call {
     /// Starts retransmitting a 2xx towards `leg` (replacing one in progress).
     pub(super) fn start_2xx_retransmit(&mut self, cx: &mut Cx<'_>, leg: LegId, bytes: Rc<[u8]>) {
         let mut machine = TwoHundredRetransmitter::new(cx.txs.config(), bytes);
-        let mut acts = Vec::new();
+        let mut acts = cx.txs.take_actions();
         machine.start(cx.now, &mut acts);
         self.stop_2xx_timers(cx);
         self.pending_ack = Some(PendingAck { leg, machine });
@@ -86,9 +86,9 @@ impl Call {
         self.timers.stop(cx.sched, CallTimer::WaitAck);
     }
 
-    fn apply_2xx_actions(&mut self, cx: &mut Cx<'_>, acts: Vec<Action>) {
+    fn apply_2xx_actions(&mut self, cx: &mut Cx<'_>, mut acts: Vec<Action>) {
         let mut no_ack = false;
-        for act in acts {
+        for act in acts.drain(..) {
             let Some(p) = self.pending_ack.as_ref() else {
                 break;
             };
@@ -113,6 +113,7 @@ impl Call {
                 _ => {}
             }
         }
+        cx.txs.give_actions(acts);
         if no_ack {
             log::warn!(
                 "call {}: our 2xx was never acknowledged, hanging up",
@@ -124,7 +125,7 @@ impl Call {
 
     /// A timer of the 2xx retransmission fired.
     pub(super) fn on_2xx_timer(&mut self, cx: &mut Cx<'_>, kind: CallTimer) {
-        let mut acts = Vec::new();
+        let mut acts = cx.txs.take_actions();
         if let (Some(p), Some(k)) = (self.pending_ack.as_mut(), kind.as_2xx()) {
             p.machine.on_timer(cx.now, k, &mut acts);
         }
@@ -133,7 +134,7 @@ impl Call {
 
     /// An ACK outside any transaction: the ACK for a 2xx (§13.2.2.4), on `leg`.
     pub fn on_dialog_ack(&mut self, cx: &mut Cx<'_>, leg: LegId) {
-        let mut acts = Vec::new();
+        let mut acts = cx.txs.take_actions();
         let mut acked = false;
         if let Some(p) = self.pending_ack.as_mut() {
             if p.leg == leg {

@@ -146,6 +146,23 @@ impl<P: Clone> Transactions<P> {
         self.config = config;
     }
 
+    /// The reused action buffer, lent (empty) to a machine run outside the layer — a call's
+    /// 2xx retransmitter — so its few actions need no vector of their own; give it back with
+    /// [`Transactions::give_actions`].
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        let mut v = std::mem::take(&mut self.actions);
+        v.clear();
+        v
+    }
+
+    /// Gives back a buffer from [`Transactions::take_actions`] (the larger one is kept).
+    pub fn give_actions(&mut self, mut v: Vec<Action>) {
+        v.clear();
+        if v.capacity() > self.actions.capacity() {
+            self.actions = v;
+        }
+    }
+
     /// Bytes kept by lingering transactions (for the byte budget's tests and the admin view).
     pub fn lingering_bytes(&self) -> usize {
         self.lingering_bytes
