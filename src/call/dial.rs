@@ -220,11 +220,15 @@ impl Call {
         local_uri.display = if hidden {
             Some(super::identity::ANONYMOUS.into())
         } else {
+            // Quotes dropped (chan_sip's display names carry none); a name without any is
+            // taken as it is (an inline string: no copy through a String).
             id.name
-                .clone()
-                .map(|n| n.replace('"', ""))
+                .as_deref()
+                .map(|n| match n.contains('"') {
+                    true => n.replace('"', "").into(),
+                    false => compact_str::CompactString::from(n),
+                })
                 .filter(|n| !n.is_empty())
-                .map(Into::into)
         };
         // sendrpid: the identity header, its host the fromdomain or our address (add_rpid).
         let domain = || {
