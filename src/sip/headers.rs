@@ -284,6 +284,16 @@ impl Headers {
             .count()
     }
 
+    /// Every header line's name, in order (an index here is one for [`Headers::value_at`]).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &HeaderName> + '_ {
+        self.entries.as_slice().iter().map(|e| &e.name)
+    }
+
+    /// The raw value of line `i` ("" past the end).
+    pub(crate) fn value_at(&self, i: usize) -> &str {
+        self.entries.as_slice().get(i).map_or("", |e| self.value(e))
+    }
+
     /// Every header line as (name, raw value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &str)> + '_ {
         self.entries

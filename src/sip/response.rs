@@ -126,15 +126,20 @@ impl Response {
         // are noted and copied after them, each line as it stands in the request's text.
         let mut top = top;
         let mut first: [Option<usize>; 4] = [None; 4];
-        for (i, (name, value)) in rh.iter().enumerate() {
+        for (i, name) in rh.names().enumerate() {
             let slot = match name {
                 HeaderName::Via => {
+                    // Only a Via's value is read here (the others are copied as lines).
+                    let value = rh.value_at(i);
+                    let several = memchr(value.as_bytes(), b',').is_some();
                     if let Some(write_top) = top.take() {
                         headers.push_with(HeaderName::Via, write_top);
-                        for v in split_list(value).skip(1) {
-                            headers.push(HeaderName::Via, v);
+                        if several {
+                            for v in split_list(value).skip(1) {
+                                headers.push(HeaderName::Via, v);
+                            }
                         }
-                    } else if memchr(value.as_bytes(), b',').is_none() {
+                    } else if !several {
                         headers.push_line_of(rh, i, HeaderName::Via, &[]);
                     } else {
                         for v in split_list(value) {
