@@ -97,12 +97,35 @@ fn write_in_place(raw: &str, top: &RawVia<'_>, set: &[(&str, &str)], out: &mut S
         _ => return false,
     };
     let params = b.get(p_start..).unwrap_or(&[]);
-    if !matches!(params.first(), None | Some(b';'))
-        || params
-            .iter()
-            .any(|&c| c.is_ascii_whitespace() || c == b'"' || c == b'<')
-    {
+    if !matches!(params.first(), None | Some(b';')) {
         return false;
+    }
+    // One pass over the parameters: no blank, quote or angle bracket, and where each one's
+    // `;` and first `=` are (at most 8 parameters: more are left to the printer).
+    const NONE: usize = usize::MAX;
+    let mut semis = [0usize; 8];
+    let mut eqs = [NONE; 8];
+    let mut count = 0;
+    for (k, &c) in params.iter().enumerate() {
+        match c {
+            b';' => {
+                let Some(slot) = semis.get_mut(count) else {
+                    return false;
+                };
+                *slot = p_start + k;
+                count += 1;
+            }
+            b'=' => {
+                if let Some(eq) = count.checked_sub(1).and_then(|last| eqs.get_mut(last)) {
+                    if *eq == NONE {
+                        *eq = p_start + k;
+                    }
+                }
+            }
+            b'"' | b'<' => return false,
+            c if c.is_ascii_whitespace() => return false,
+            _ => {}
+        }
     }
     let mut done = [false; 4];
     if set.len() > done.len() {
@@ -117,25 +140,26 @@ fn write_in_place(raw: &str, top: &RawVia<'_>, set: &[(&str, &str)], out: &mut S
     );
     // Copied up to here; each parameter runs from its `;` to the next.
     let mut copied = 0;
-    let mut at = p_start;
-    while at < b.len() {
-        let end = crate::sip::text::memchr(b.get(at + 1..).unwrap_or(&[]), b';')
-            .map_or(b.len(), |i| at + 1 + i);
-        let item = b.get(at + 1..end).unwrap_or(&[]);
-        let name_len = item.iter().position(|&c| c == b'=').unwrap_or(item.len());
-        let name = item.get(..name_len).unwrap_or(&[]);
+    for j in 0..count {
+        let at = semis.get(j).copied().unwrap_or(b.len());
+        let end = semis
+            .get(j + 1)
+            .copied()
+            .filter(|_| j + 1 < count)
+            .unwrap_or(b.len());
+        let name_end = eqs.get(j).copied().filter(|&e| e != NONE).unwrap_or(end);
+        let name = b.get(at + 1..name_end).unwrap_or(&[]);
         let hit = set
             .iter()
             .zip(done.iter_mut())
             .find(|((n, _), d)| !**d && name.eq_ignore_ascii_case(n.as_bytes()));
         if let Some(((_, value), d)) = hit {
             *d = true;
-            out.push_str(raw.get(copied..at + 1 + name_len).unwrap_or(""));
+            out.push_str(raw.get(copied..name_end).unwrap_or(""));
             out.push('=');
             out.push_str(value);
             copied = end;
         }
-        at = end;
     }
     out.push_str(raw.get(copied..).unwrap_or(""));
     for ((n, v), d) in set.iter().zip(done) {
