@@ -73,8 +73,9 @@ impl Dialog {
             call_id: req.call_id().to_string(),
             local_tag,
             remote_tag: req.from_tag().map(str::to_string),
-            local_uri: without_tag(req.to()),
-            remote_uri: without_tag(req.from()),
+            // Decoded without their tags, not decoded whole and copied.
+            local_uri: req.to_without_tag(),
+            remote_uri: req.from_without_tag(),
             remote_target: request_target(req),
             route_set: req.record_route().unwrap_or_default(),
             local_cseq: 0,
@@ -94,8 +95,8 @@ impl Dialog {
             call_id: invite.call_id().to_string(),
             local_tag: invite.from_tag().unwrap_or_default().to_string(),
             remote_tag: None,
-            local_uri: without_tag(invite.from()),
-            remote_uri: without_tag(resp.to()),
+            local_uri: invite.from_without_tag(),
+            remote_uri: resp.to_without_tag(),
             remote_target: invite.uri().clone(),
             route_set: Vec::new(),
             local_cseq: invite.cseq().seq,
@@ -177,17 +178,7 @@ impl Dialog {
 
 /// A copy of a From/To without its tag.
 pub fn without_tag(na: &NameAddr) -> NameAddr {
-    // The tag is left out of the copy rather than copied and dropped.
-    NameAddr {
-        display: na.display.clone(),
-        uri: na.uri.clone(),
-        params: na
-            .params
-            .iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("tag"))
-            .cloned()
-            .collect(),
-    }
+    na.without_tag()
 }
 
 /// The Contact URI of a request (its remote target), or the From URI when absent.

@@ -154,14 +154,10 @@ pub(super) fn caller_identity(
     req: &Request,
     peer: Option<PeerId>,
 ) -> super::identity::Identity {
-    let from = req.from();
+    // Read off the From text: From is not decoded for them.
     let mut id = super::identity::Identity {
-        name: from
-            .display
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .map(Into::into),
-        number: from.uri.user.as_deref().unwrap_or_default().into(),
+        name: req.from_display().filter(|n| !n.is_empty()).map(Into::into),
+        number: req.from_user().unwrap_or_default().into(),
         pres: "allowed_not_screened",
     };
     let Some(entry) = peer.and_then(|p| cx.cfg.peer(p)) else {
@@ -234,11 +230,12 @@ pub fn dialled_extension(req: &Request) -> String {
 
 /// [`dialled_extension`], borrowed from the request.
 pub fn dialled_extension_str(req: &Request) -> &str {
+    // or_else: To is decoded only when the Request-URI has no user (the common case has one).
     let user = req
         .uri()
         .user
         .as_deref()
-        .or(req.to().uri.user.as_deref())
+        .or_else(|| req.to().uri.user.as_deref())
         .unwrap_or("");
     if user.is_empty() {
         "s"

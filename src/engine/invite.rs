@@ -322,8 +322,9 @@ impl Engine {
     }
 
     fn identify_caller(&self, req: &Request, source: Flow) -> Caller {
-        if let Some(user) = req.from().uri.user.as_deref() {
-            if let Some(i) = self.cfg.entry(user) {
+        // The From user read off the From text: a challenged INVITE never decodes From.
+        if let Some(user) = req.from_user() {
+            if let Some(i) = self.cfg.entry(&user) {
                 if self.cfg.peer(i).is_some_and(|p| p.kind.calls_in()) {
                     return Caller::Entry(i);
                 }

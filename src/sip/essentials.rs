@@ -7,14 +7,16 @@
 //! spans of the header text ([`Spans`]), so matching a message to its transaction or
 //! dialog decodes and copies nothing.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use super::cseq::CSeq;
 use super::headers::{Headers, Span};
 use super::method::Method;
 use super::name::HeaderName;
-use super::name_addr::{NameAddr, NameAddrParts};
+use super::name_addr::{decode_display, NameAddr, NameAddrParts};
 use super::text::{parse_u32, split_list, trim};
+use super::uri::decode_user;
 use super::via::{Via, ViaParts, MAGIC_COOKIE};
 
 /// A problem with one essential header.
@@ -87,6 +89,35 @@ struct Spans {
     to_tag: Option<Option<Span>>,
     /// The Call-ID value (trimmed).
     call_id: Option<Span>,
+    from: Option<AddrSpans>,
+    to: Option<AddrSpans>,
+}
+
+/// A From or To value and the parts of it that are read without decoding it whole, as
+/// spans of the header text.
+#[derive(Debug, Clone, Copy)]
+struct AddrSpans {
+    /// The header value (the one a parsed message has).
+    value: Span,
+    /// The URI's user as written, still escaped.
+    user: Option<Span>,
+    /// The display name as written, quotes included.
+    display: Option<Span>,
+}
+
+impl AddrSpans {
+    /// The spans of `parts`, scanned from `value` (None if one is not in `h`'s text).
+    fn of(h: &Headers, value: &str, parts: &NameAddrParts<'_>) -> Option<AddrSpans> {
+        let opt = |p: Option<&str>| match p {
+            Some(p) => h.span_of(p).map(Some),
+            None => Some(None),
+        };
+        Some(AddrSpans {
+            value: h.span_of(value)?,
+            user: opt(parts.raw_user())?,
+            display: opt(parts.raw_display())?,
+        })
+    }
 }
 
 /// The last value of a single-valued header (parsed messages have exactly one).
@@ -94,11 +125,35 @@ fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
     h.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).last()
 }
 
-/// The last `name` header decoded as a name-addr (the default if it does not decode; a
-/// parsed message's does).
-fn decode(h: &Headers, name: &HeaderName) -> NameAddr {
-    last(h, name)
-        .and_then(|v| NameAddr::parse(v).ok())
+/// The last `name` header (the value's span if kept: a parsed message's only one) decoded
+/// as a name-addr (the default if it does not decode; a parsed message's does).
+fn decode(h: &Headers, name: &HeaderName, spans: Option<AddrSpans>) -> NameAddr {
+    match spans {
+        Some(a) => Some(h.at(a.value)),
+        None => last(h, name),
+    }
+    .and_then(|v| NameAddr::parse(v).ok())
+    .unwrap_or_default()
+}
+
+/// A From or To (`name`) without its tag: copied from the decoded value if there is one,
+/// else decoded from the text (the value's span if kept) leaving the tag out.
+fn without_tag(
+    h: &Headers,
+    name: &HeaderName,
+    decoded: Option<&NameAddr>,
+    spans: Option<AddrSpans>,
+) -> NameAddr {
+    if let Some(d) = decoded {
+        return d.without_tag();
+    }
+    let value = match spans {
+        Some(a) => Some(h.at(a.value)),
+        None => last(h, name),
+    };
+    value
+        .and_then(|v| NameAddrParts::scan(v).ok())
+        .map(NameAddrParts::to_name_addr_without_tag)
         .unwrap_or_default()
 }
 
@@ -240,8 +295,12 @@ impl Essentials {
                 what: "missing".into(),
             });
         }
-        let from = NameAddrParts::scan(from.exactly_one("From")?).map_err(|e| bad("From", e))?;
-        let to = NameAddrParts::scan(to.exactly_one("To")?).map_err(|e| bad("To", e))?;
+        let from_value = from.exactly_one("From")?;
+        let from = NameAddrParts::scan(from_value).map_err(|e| bad("From", e))?;
+        let to_value = to.exactly_one("To")?;
+        let to = NameAddrParts::scan(to_value).map_err(|e| bad("To", e))?;
+        spans.from = AddrSpans::of(h, from_value, &from);
+        spans.to = AddrSpans::of(h, to_value, &to);
         let tag_span = |tag: Option<&str>| match tag {
             Some(t) => h.span_of(t).map(Some),
             None => Some(None),
@@ -299,13 +358,63 @@ impl Essentials {
     /// From, decoded on first use.
     pub fn from(&self, h: &Headers) -> &NameAddr {
         let from_to = self.from_to.get_or_init(Box::default);
-        from_to.from.get_or_init(|| decode(h, &HeaderName::From))
+        from_to
+            .from
+            .get_or_init(|| decode(h, &HeaderName::From, self.spans.from))
     }
 
     /// To, decoded on first use.
     pub fn to(&self, h: &Headers) -> &NameAddr {
         let from_to = self.from_to.get_or_init(Box::default);
-        from_to.to.get_or_init(|| decode(h, &HeaderName::To))
+        from_to
+            .to
+            .get_or_init(|| decode(h, &HeaderName::To, self.spans.to))
+    }
+
+    /// From without its tag parameters, as [`NameAddr::without_tag`] of [`Self::from`]
+    /// gives it: decoded from the text without the tag (and not cached) unless From was
+    /// decoded already.
+    // The From header without its tag, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_without_tag(&self, h: &Headers) -> NameAddr {
+        let decoded = self.from_to.get().and_then(|d| d.from.get());
+        without_tag(h, &HeaderName::From, decoded, self.spans.from)
+    }
+
+    /// To without its tag parameters (see [`Self::from_without_tag`]).
+    pub fn to_without_tag(&self, h: &Headers) -> NameAddr {
+        let decoded = self.from_to.get().and_then(|d| d.to.get());
+        without_tag(h, &HeaderName::To, decoded, self.spans.to)
+    }
+
+    /// The From URI's user, `%HH` escapes decoded (what `from().uri.user` holds), without
+    /// decoding From when its span was kept at parse.
+    // The From header's user, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_user<'h>(&'h self, h: &'h Headers) -> Option<Cow<'h, str>> {
+        match self.spans.from {
+            Some(a) => a.user.map(|u| decode_user(h.at(u))),
+            None => self.from(h).uri.user.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    /// The To URI's user (see [`Self::from_user`]).
+    pub fn to_user<'h>(&'h self, h: &'h Headers) -> Option<Cow<'h, str>> {
+        match self.spans.to {
+            Some(a) => a.user.map(|u| decode_user(h.at(u))),
+            None => self.to(h).uri.user.as_deref().map(Cow::Borrowed),
+        }
+    }
+
+    /// The From display name, unquoted (what `from().display` holds), without decoding
+    /// From when its span was kept at parse.
+    // The From header's display name, not a conversion.
+    #[allow(clippy::wrong_self_convention)]
+    pub fn from_display<'h>(&'h self, h: &'h Headers) -> Option<Cow<'h, str>> {
+        match self.spans.from {
+            Some(a) => a.display.and_then(|d| decode_display(h.at(d))),
+            None => self.from(h).display.as_deref().map(Cow::Borrowed),
+        }
     }
 
     /// The top Via's branch, from the span kept at parse (decoded otherwise).
@@ -395,12 +504,14 @@ impl Essentials {
                     d.from.take();
                 }
                 self.spans.from_tag = None;
+                self.spans.from = None;
             }
             HeaderName::To => {
                 if let Some(d) = self.from_to.get_mut() {
                     d.to.take();
                 }
                 self.spans.to_tag = None;
+                self.spans.to = None;
             }
             HeaderName::CallId => self.spans.call_id = None,
             HeaderName::CSeq => {
@@ -417,6 +528,75 @@ impl Essentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sip::parser::{parse, Message};
+    use crate::sip::Request;
+
+    fn request(from: &str, to: &str) -> Option<Request> {
+        let text = format!(
+            "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+             From: {from}\r\nTo: {to}\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n"
+        );
+        match parse(text.as_bytes()) {
+            Ok(Message::Request(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// What the spans kept at parse give (users, display name, tagless copies) is what
+    /// decoding From and To whole gives, on tricky values and single edits of them.
+    #[test]
+    fn read_off_the_text_equals_the_decode() {
+        let seeds = [
+            r#""Bob \"B\" Smith" <sip:b%40x@example.com;lr>;tag=abc;x"#,
+            "caller<SIP:caller@example.com>;tag=323",
+            "sip:+1972%3b5552222@gw1.example.net;unknownparam;tag=t",
+            "<sip:a@[2001:db8::1]:5060;transport=udp>;tag=1;TAG=2;q=0.5",
+            "Anonymous Person <sips:%41lice@h>;Tag=x;y=\"v\"",
+            "\"\" <tel:+1-201-555-0123>;tag=z",
+            "<sip:h.example.com>;tag=only",
+            "\"A\" <sip:1001@127.0.0.1>;tag=9SIPpTag091",
+        ];
+        let mut seen = 0;
+        for v in crate::sip::text::single_edits(&seeds) {
+            let (Some(new), Some(old)) = (request(&v, &v), request(&v, &v)) else {
+                continue;
+            };
+            seen += 1;
+            let (from, to) = (old.from(), old.to());
+            assert_eq!(
+                new.from_user().as_deref(),
+                from.uri.user.as_deref(),
+                "{v:?}"
+            );
+            assert_eq!(new.to_user().as_deref(), to.uri.user.as_deref(), "{v:?}");
+            assert_eq!(
+                new.from_display().as_deref(),
+                from.display.as_deref(),
+                "{v:?}"
+            );
+            assert_eq!(new.from_without_tag(), from.without_tag(), "{v:?}");
+            assert_eq!(new.to_without_tag(), to.without_tag(), "{v:?}");
+            // Once decoded, the tagless copy is the decoded value's.
+            assert_eq!(old.from_without_tag(), from.without_tag(), "{v:?}");
+        }
+        assert!(seen > 500, "{seen}");
+    }
+
+    /// A built request (no spans) reads the same through its decoded From and To.
+    #[test]
+    fn built_messages_read_the_decoded_values() {
+        let mut r = Request::new(Method::Invite, crate::sip::Uri::parse("sip:a@b").unwrap());
+        r.push_header(HeaderName::From, r#""A \"q\"" <sip:a%20b@h>;tag=1;x"#);
+        r.push_header(HeaderName::To, "<sip:c@h>");
+        assert_eq!(r.from_user().as_deref(), Some("a b"));
+        assert_eq!(r.from_display().as_deref(), Some(r#"A "q""#));
+        assert_eq!(r.to_user().as_deref(), Some("c"));
+        assert_eq!(
+            r.from_without_tag().to_string(),
+            r#""A \"q\"" <sip:a%20b@h>;x"#
+        );
+        assert_eq!(r.to_without_tag(), r.to().without_tag());
+    }
 
     /// The word check eight bytes at a time says what the byte loop says, wherever the
     /// odd byte sits.

@@ -15,6 +15,38 @@ macro_rules! message_common {
             self.ess.to(&self.headers)
         }
 
+        /// From without its tag parameters (a dialog's URI): decoded without the tag, not
+        /// copied from [`Self::from`], unless From was decoded already.
+        // The From header without its tag, not a conversion.
+        #[allow(clippy::wrong_self_convention)]
+        pub fn from_without_tag(&self) -> NameAddr {
+            self.ess.from_without_tag(&self.headers)
+        }
+
+        /// To without its tag parameters (see [`Self::from_without_tag`]).
+        pub fn to_without_tag(&self) -> NameAddr {
+            self.ess.to_without_tag(&self.headers)
+        }
+
+        /// The From URI's user, unescaped (`from().uri.user`), without decoding From.
+        // The From header's user, not a conversion.
+        #[allow(clippy::wrong_self_convention)]
+        pub fn from_user(&self) -> Option<std::borrow::Cow<'_, str>> {
+            self.ess.from_user(&self.headers)
+        }
+
+        /// The To URI's user, unescaped (`to().uri.user`), without decoding To.
+        pub fn to_user(&self) -> Option<std::borrow::Cow<'_, str>> {
+            self.ess.to_user(&self.headers)
+        }
+
+        /// The From display name, unquoted (`from().display`), without decoding From.
+        // The From header's display name, not a conversion.
+        #[allow(clippy::wrong_self_convention)]
+        pub fn from_display(&self) -> Option<std::borrow::Cow<'_, str>> {
+            self.ess.from_display(&self.headers)
+        }
+
         /// The From tag, without decoding From (a span of the received text).
         // The From header's tag, not a conversion.
         #[allow(clippy::wrong_self_convention)]

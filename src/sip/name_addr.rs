@@ -4,6 +4,7 @@
 //! In the addr-spec form (no angle brackets) every `;param` after the URI belongs to the
 //! header, not to the URI (RFC 3261 §20.10), and the URI may not contain `,`, `?` or `;`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use compact_str::CompactString;
@@ -110,19 +111,76 @@ impl<'a> NameAddrParts<'a> {
         self.tag
     }
 
+    /// The display name as written (quotes included), if any.
+    pub(crate) fn raw_display(&self) -> Option<&'a str> {
+        match self.display {
+            Some(RawDisplay::Quoted(q) | RawDisplay::Tokens(q)) => Some(q),
+            None => None,
+        }
+    }
+
+    /// The URI's user as written (still escaped); None without one (or for a non-SIP URI).
+    pub(crate) fn raw_user(&self) -> Option<&'a str> {
+        self.uri.user()
+    }
+
     /// Decodes into an owned [`NameAddr`].
     pub(crate) fn to_name_addr(self) -> NameAddr {
-        let display = match self.display {
-            Some(RawDisplay::Quoted(q)) => Some(unquote(q)).filter(|d| !d.is_empty()),
-            Some(RawDisplay::Tokens(t)) => Some(t.into()),
-            None => None,
-        };
         NameAddr {
-            display,
+            display: self.decoded_display(),
             uri: self.uri.to_uri(),
             params: parse_header_params(self.params).unwrap_or_default(),
         }
     }
+
+    /// What [`NameAddr::without_tag`] gives of [`Self::to_name_addr`], without decoding the
+    /// tag only to drop it: a value whose only parameter is its tag (a From or To with
+    /// one, nearly always) decodes no parameter at all.
+    pub(crate) fn to_name_addr_without_tag(self) -> NameAddr {
+        let only_tag = self
+            .tag
+            .is_some_and(|t| self.params.strip_prefix(";tag=") == Some(t));
+        let params = if only_tag {
+            Params::new()
+        } else {
+            let mut p = parse_header_params(self.params).unwrap_or_default();
+            p.retain(|(k, _)| !k.eq_ignore_ascii_case("tag"));
+            p
+        };
+        NameAddr {
+            display: self.decoded_display(),
+            uri: self.uri.to_uri(),
+            params,
+        }
+    }
+
+    fn decoded_display(&self) -> Option<CompactString> {
+        match self.display {
+            Some(RawDisplay::Quoted(q)) => Some(unquote(q)).filter(|d| !d.is_empty()),
+            Some(RawDisplay::Tokens(t)) => Some(t.into()),
+            None => None,
+        }
+    }
+}
+
+/// A display name as [`NameAddr::display`] holds it, from its text as written (what
+/// [`NameAddrParts::raw_display`] gives): unquoted and unescaped, None when empty; borrowed
+/// unless it holds a `\` escape.
+pub(crate) fn decode_display(raw: &str) -> Option<Cow<'_, str>> {
+    if !raw.starts_with('"') {
+        // Tokens (a token holds no `"`): as written.
+        return Some(Cow::Borrowed(raw)).filter(|d| !d.is_empty());
+    }
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(raw);
+    let d = if inner.contains('\\') {
+        Cow::Owned(unquote(raw).into())
+    } else {
+        Cow::Borrowed(inner)
+    };
+    Some(d).filter(|d| !d.is_empty())
 }
 
 impl NameAddr {
@@ -137,6 +195,21 @@ impl NameAddr {
             display: None,
             uri,
             params: Params::new(),
+        }
+    }
+
+    /// A copy without any `tag` parameter (a dialog's local and remote URIs).
+    pub fn without_tag(&self) -> NameAddr {
+        // The tag is left out of the copy rather than copied and dropped.
+        NameAddr {
+            display: self.display.clone(),
+            uri: self.uri.clone(),
+            params: self
+                .params
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("tag"))
+                .cloned()
+                .collect(),
         }
     }
 

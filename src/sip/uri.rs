@@ -69,6 +69,12 @@ fn decode(s: &str) -> CompactString {
     unescape(s).map_or_else(|| s.into(), CompactString::from)
 }
 
+/// A user as [`Uri::user`] holds it, from its text as written (what
+/// [`UriParts::user`] gives): `%HH` escapes decoded, borrowed when there are none.
+pub(crate) fn decode_user(raw: &str) -> std::borrow::Cow<'_, str> {
+    unescape(raw).unwrap_or(std::borrow::Cow::Borrowed(raw))
+}
+
 /// True for a hostname, IPv4 address or bracketed IPv6 reference.
 pub(crate) fn valid_host(h: &str) -> bool {
     if let Some(inner) = h.strip_prefix('[') {
@@ -303,6 +309,11 @@ impl<'a> UriParts<'a> {
             self.headers = Some(h);
         }
         Ok(())
+    }
+
+    /// The user as written (still escaped); None without one, and for other schemes.
+    pub(crate) fn user(&self) -> Option<&'a str> {
+        self.user
     }
 
     /// True if the URI has `?headers`.
