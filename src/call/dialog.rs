@@ -192,14 +192,7 @@ pub fn first_contact(resp: &Response) -> Option<Uri> {
 }
 
 /// The first address of the Contact values (as `contacts()` decodes them: None when one
-/// does not parse), without collecting them into a list first.
+/// does not parse), without collecting them into a list first or decoding more than its URI.
 fn first_contact_in(h: &Headers) -> Option<Uri> {
-    let mut first = None;
-    for v in h.get_all(&HeaderName::Contact) {
-        match Contact::parse(v).ok()? {
-            Contact::Addr(na) if first.is_none() => first = Some(na.uri),
-            _ => {}
-        }
-    }
-    first
+    Contact::first_uri(h.get_all(&HeaderName::Contact))
 }

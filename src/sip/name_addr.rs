@@ -313,6 +313,24 @@ impl Contact {
     }
 }
 
+impl Contact {
+    /// The URI of the first address among Contact `values` (`*` skipped): what decoding
+    /// each with [`Contact::parse`] and taking the first address's URI gives, None when one
+    /// does not parse. Every value is scanned, only that URI is decoded (not its display
+    /// name and parameters, nor the other values).
+    pub fn first_uri<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<Uri> {
+        let mut first = None;
+        for v in values {
+            if trim(v) == "*" {
+                continue;
+            }
+            let parts = NameAddrParts::scan(v).ok()?;
+            first = first.or(Some(parts));
+        }
+        first.map(|p| p.uri.to_uri())
+    }
+}
+
 impl fmt::Display for Contact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -412,6 +430,43 @@ mod tests {
         ] {
             assert!(NameAddr::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// [`Contact::first_uri`] is the first address of the values decoded one by one.
+    #[test]
+    fn first_contact_uri_is_the_first_decoded_address() {
+        let old = |vs: &[&str]| -> Option<Uri> {
+            let mut first = None;
+            for v in vs {
+                match Contact::parse(v).ok()? {
+                    Contact::Addr(na) if first.is_none() => first = Some(na.uri),
+                    _ => {}
+                }
+            }
+            first
+        };
+        let seeds = [
+            "<sip:127.0.0.1:5062;transport=UDP>",
+            "\"A \\\"b\" <SIP:%41@[::1]:5060;x;y=z>;expires=60;q=0.5",
+            "sip:u@h;expires=3",
+        ];
+        let edits = crate::sip::text::single_edits(&seeds);
+        let mut some = 0;
+        for e in &edits {
+            for vs in [
+                vec![e.as_str()],
+                vec!["*", e.as_str()],
+                vec![e.as_str(), "<sip:b@h>"],
+                vec!["<sip:b@h>", e.as_str()],
+            ] {
+                let got = Contact::first_uri(vs.iter().copied());
+                some += usize::from(got.is_some());
+                assert_eq!(got, old(&vs), "{vs:?}");
+            }
+        }
+        assert!(some > 1000, "{some}");
+        assert_eq!(Contact::first_uri(["*"]), None);
+        assert_eq!(Contact::first_uri([]), None);
     }
 
     #[test]
