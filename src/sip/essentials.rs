@@ -89,8 +89,10 @@ struct Spans {
     to_tag: Option<Option<Span>>,
     /// The Call-ID value (trimmed).
     call_id: Option<Span>,
+    /// From's value, user and display name (asked of every new INVITE).
     from: Option<AddrSpans>,
-    to: Option<AddrSpans>,
+    /// To's value (its user is asked only without a Request-URI user: decoded then).
+    to: Option<Span>,
 }
 
 /// A From or To value and the parts of it that are read without decoding it whole, as
@@ -127,9 +129,9 @@ fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
 
 /// The last `name` header (the value's span if kept: a parsed message's only one) decoded
 /// as a name-addr (the default if it does not decode; a parsed message's does).
-fn decode(h: &Headers, name: &HeaderName, spans: Option<AddrSpans>) -> NameAddr {
-    match spans {
-        Some(a) => Some(h.at(a.value)),
+fn decode(h: &Headers, name: &HeaderName, value: Option<Span>) -> NameAddr {
+    match value {
+        Some(v) => Some(h.at(v)),
         None => last(h, name),
     }
     .and_then(|v| NameAddr::parse(v).ok())
@@ -142,13 +144,13 @@ fn without_tag(
     h: &Headers,
     name: &HeaderName,
     decoded: Option<&NameAddr>,
-    spans: Option<AddrSpans>,
+    value: Option<Span>,
 ) -> NameAddr {
     if let Some(d) = decoded {
         return d.without_tag();
     }
-    let value = match spans {
-        Some(a) => Some(h.at(a.value)),
+    let value = match value {
+        Some(v) => Some(h.at(v)),
         None => last(h, name),
     };
     value
@@ -300,7 +302,7 @@ impl Essentials {
         let to_value = to.exactly_one("To")?;
         let to = NameAddrParts::scan(to_value).map_err(|e| bad("To", e))?;
         spans.from = AddrSpans::of(h, from_value, &from);
-        spans.to = AddrSpans::of(h, to_value, &to);
+        spans.to = h.span_of(to_value);
         let tag_span = |tag: Option<&str>| match tag {
             Some(t) => h.span_of(t).map(Some),
             None => Some(None),
@@ -360,7 +362,7 @@ impl Essentials {
         let from_to = self.from_to.get_or_init(Box::default);
         from_to
             .from
-            .get_or_init(|| decode(h, &HeaderName::From, self.spans.from))
+            .get_or_init(|| decode(h, &HeaderName::From, self.spans.from.map(|a| a.value)))
     }
 
     /// To, decoded on first use.
@@ -378,7 +380,12 @@ impl Essentials {
     #[allow(clippy::wrong_self_convention)]
     pub fn from_without_tag(&self, h: &Headers) -> NameAddr {
         let decoded = self.from_to.get().and_then(|d| d.from.get());
-        without_tag(h, &HeaderName::From, decoded, self.spans.from)
+        without_tag(
+            h,
+            &HeaderName::From,
+            decoded,
+            self.spans.from.map(|a| a.value),
+        )
     }
 
     /// To without its tag parameters (see [`Self::from_without_tag`]).
@@ -395,14 +402,6 @@ impl Essentials {
         match self.spans.from {
             Some(a) => a.user.map(|u| decode_user(h.at(u))),
             None => self.from(h).uri.user.as_deref().map(Cow::Borrowed),
-        }
-    }
-
-    /// The To URI's user (see [`Self::from_user`]).
-    pub fn to_user<'h>(&'h self, h: &'h Headers) -> Option<Cow<'h, str>> {
-        match self.spans.to {
-            Some(a) => a.user.map(|u| decode_user(h.at(u))),
-            None => self.to(h).uri.user.as_deref().map(Cow::Borrowed),
         }
     }
 
@@ -568,7 +567,6 @@ mod tests {
                 from.uri.user.as_deref(),
                 "{v:?}"
             );
-            assert_eq!(new.to_user().as_deref(), to.uri.user.as_deref(), "{v:?}");
             assert_eq!(
                 new.from_display().as_deref(),
                 from.display.as_deref(),
@@ -590,7 +588,6 @@ mod tests {
         r.push_header(HeaderName::To, "<sip:c@h>");
         assert_eq!(r.from_user().as_deref(), Some("a b"));
         assert_eq!(r.from_display().as_deref(), Some(r#"A "q""#));
-        assert_eq!(r.to_user().as_deref(), Some("c"));
         assert_eq!(
             r.from_without_tag().to_string(),
             r#""A \"q\"" <sip:a%20b@h>;x"#

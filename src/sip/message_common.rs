@@ -35,11 +35,6 @@ macro_rules! message_common {
             self.ess.from_user(&self.headers)
         }
 
-        /// The To URI's user, unescaped (`to().uri.user`), without decoding To.
-        pub fn to_user(&self) -> Option<std::borrow::Cow<'_, str>> {
-            self.ess.to_user(&self.headers)
-        }
-
         /// The From display name, unquoted (`from().display`), without decoding From.
         // The From header's display name, not a conversion.
         #[allow(clippy::wrong_self_convention)]
