@@ -323,8 +323,16 @@ impl<'a> UriParts<'a> {
 
     /// Decodes the components into an owned [`Uri`].
     pub(crate) fn to_uri(self) -> Uri {
-        let mut scheme = CompactString::from(self.scheme);
-        scheme.make_ascii_lowercase();
+        // The schemes nearly every URI has, as constants: no copy then lowercasing.
+        let scheme = match self.scheme {
+            "sip" => CompactString::const_new("sip"),
+            "sips" => CompactString::const_new("sips"),
+            other => {
+                let mut scheme = CompactString::from(other);
+                scheme.make_ascii_lowercase();
+                scheme
+            }
+        };
         if let Some(opaque) = self.opaque {
             return Uri {
                 scheme,
@@ -332,15 +340,19 @@ impl<'a> UriParts<'a> {
                 ..Uri::default()
             };
         }
-        let params = self
-            .params
-            .split(';')
-            .skip(1)
-            .map(|p| match p.split_once('=') {
-                Some((n, v)) => (decode(n), Some(decode(v))),
-                None => (decode(p), None),
-            })
-            .collect();
+        // No split and collect for a URI without parameters (most of them).
+        let params = if self.params.is_empty() {
+            Params::new()
+        } else {
+            self.params
+                .split(';')
+                .skip(1)
+                .map(|p| match p.split_once('=') {
+                    Some((n, v)) => (decode(n), Some(decode(v))),
+                    None => (decode(p), None),
+                })
+                .collect()
+        };
         let headers = self
             .headers
             .map(|h| {
