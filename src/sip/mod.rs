@@ -66,6 +66,7 @@ pub use response::Response;
 pub use session_expires::{RefresherParam, SessionExpires};
 pub use status::StatusCode;
 pub use uri::{Uri, UriError};
+pub(crate) use via::push_unset;
 pub use via::{RawVia, Via, MAGIC_COOKIE};
 
 #[cfg(test)]

@@ -334,14 +334,7 @@ impl<'a> RawVia<'a> {
                 out.push_str(v);
             }
         }
-        for ((n, v), d) in set.iter().zip(done) {
-            if !d {
-                out.push(';');
-                out.push_str(n);
-                out.push('=');
-                out.push_str(v);
-            }
-        }
+        push_unset(out, set, &done);
     }
 }
 
@@ -433,6 +426,20 @@ impl fmt::Display for Via {
         let mut s = String::with_capacity(64);
         self.write_to(&mut s);
         f.write_str(&s)
+    }
+}
+
+/// Appends `;name=value` for each parameter of `set` whose `done` flag is false: the values a
+/// Via rewrite sets that the Via did not hold yet (shared by [`RawVia::write_with`] and the
+/// stamp's in-place copy).
+pub(crate) fn push_unset(out: &mut String, set: &[(&str, &str)], done: &[bool]) {
+    for ((n, v), d) in set.iter().zip(done) {
+        if !d {
+            out.push(';');
+            out.push_str(n);
+            out.push('=');
+            out.push_str(v);
+        }
     }
 }
 

@@ -162,14 +162,7 @@ fn write_in_place(raw: &str, top: &RawVia<'_>, set: &[(&str, &str)], out: &mut S
         }
     }
     out.push_str(raw.get(copied..).unwrap_or(""));
-    for ((n, v), d) in set.iter().zip(done) {
-        if !d {
-            out.push(';');
-            out.push_str(n);
-            out.push('=');
-            out.push_str(v);
-        }
-    }
+    crate::sip::push_unset(out, set, &done);
     true
 }
 
