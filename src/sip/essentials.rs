@@ -130,12 +130,17 @@ fn last<'h>(h: &'h Headers, name: &HeaderName) -> Option<&'h str> {
 /// The last `name` header (the value's span if kept: a parsed message's only one) decoded
 /// as a name-addr (the default if it does not decode; a parsed message's does).
 fn decode(h: &Headers, name: &HeaderName, value: Option<Span>) -> NameAddr {
+    value_of(h, name, value)
+        .and_then(|v| NameAddr::parse(v).ok())
+        .unwrap_or_default()
+}
+
+/// The `name` header's value: its kept span, else the last such header.
+fn value_of<'h>(h: &'h Headers, name: &HeaderName, value: Option<Span>) -> Option<&'h str> {
     match value {
         Some(v) => Some(h.at(v)),
         None => last(h, name),
     }
-    .and_then(|v| NameAddr::parse(v).ok())
-    .unwrap_or_default()
 }
 
 /// A From or To (`name`) without its tag: copied from the decoded value if there is one,
@@ -149,11 +154,7 @@ fn without_tag(
     if let Some(d) = decoded {
         return d.without_tag();
     }
-    let value = match value {
-        Some(v) => Some(h.at(v)),
-        None => last(h, name),
-    };
-    value
+    value_of(h, name, value)
         .and_then(|v| NameAddrParts::scan(v).ok())
         .map(NameAddrParts::to_name_addr_without_tag)
         .unwrap_or_default()

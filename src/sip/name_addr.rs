@@ -155,11 +155,9 @@ impl<'a> NameAddrParts<'a> {
     }
 
     fn decoded_display(&self) -> Option<CompactString> {
-        match self.display {
-            Some(RawDisplay::Quoted(q)) => Some(unquote(q)).filter(|d| !d.is_empty()),
-            Some(RawDisplay::Tokens(t)) => Some(t.into()),
-            None => None,
-        }
+        self.raw_display()
+            .and_then(decode_display)
+            .map(|d| CompactString::from(d.as_ref()))
     }
 }
 

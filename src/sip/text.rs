@@ -471,7 +471,7 @@ pub(crate) fn quote_into(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let mut rest = s;
-    while let Some(i) = rest.bytes().position(|b| b == b'"' || b == b'\\') {
+    while let Some(i) = memchr2(rest.as_bytes(), b'"', b'\\') {
         out.push_str(rest.get(..i).unwrap_or(""));
         out.push('\\');
         out.push(if rest.as_bytes().get(i) == Some(&b'"') {
