@@ -355,5 +355,15 @@ mod tests {
         assert_eq!(String::from_utf8(ok.to_bytes()).unwrap(), want);
         assert_eq!(ok.to().tag(), Some("2"));
         assert_eq!(ok.call_id(), "c");
+        // Bare LF line ends (the parser accepts them): the copied lines end in CR LF and
+        // take nothing of the line after them.
+        let lf = text.replace("\r\n", "\n");
+        let req = match crate::sip::parse(lf.as_bytes()).unwrap() {
+            crate::sip::Message::Request(r) => r,
+            other => panic!("{other:?}"),
+        };
+        let ok =
+            Response::for_request_top(&req, 200, "OK", Some("t"), "SIP/2.0/UDP a;branch=z9hG4bKa");
+        assert_eq!(String::from_utf8(ok.to_bytes()).unwrap(), want);
     }
 }
